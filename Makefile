@@ -1,0 +1,42 @@
+# One-command setup, run and test.  Every install step lives here so a
+# fresh server (or CI) gets exactly what a developer has.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PYTHONPATH := $(CURDIR)
+APT_PACKAGES := fonts-wqy-zenhei fonts-arphic-ukai poppler-utils chromium
+
+.PHONY: setup system-deps venv run test eval bench demo clean
+
+setup: system-deps venv
+
+# System packages: a CJK font for generated test/demo PDFs, a Kai font for
+# simulated signatures, and Debian's Chromium for the browser tests.
+system-deps: .deps-system.stamp
+.deps-system.stamp:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	@touch $@
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	@touch $@
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+eval: setup
+	$(BIN)/python -m core.eval
+
+bench: setup
+	$(BIN)/python -m core.bench
+
+clean:
+	rm -rf $(VENV) .deps-system.stamp .pytest_cache

@@ -1,0 +1,44 @@
+"""Command line: ``python -m core.cli <command> …``.
+
+Each subcommand lives in ``core/commands/<name>.py``; see ``--help``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from core.commands import COMMANDS
+from core.errors import DeidError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m core.cli",
+        description="病历匿名化导出 — de-identify medical-record PDFs (offline). "
+        "Run '<command> --help' for the options of one command.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress (never identifiers) to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except DeidError as exc:
+        print(f"错误 / error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

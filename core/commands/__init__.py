@@ -1,0 +1,5 @@
+"""CLI subcommands.  Each module defines ``register(subparsers)``."""
+
+COMMANDS = [
+    "core.commands.redact",
+]

@@ -1,0 +1,91 @@
+"""Recognizer interface and the analysis context they share.
+
+Like Presidio's ``EntityRecognizer``: each recognizer looks at one page and
+returns :class:`~core.models.Finding` objects; it never changes the page and
+never decides what to do with the region (that is ``core.policy``).
+
+Text recognizers read ``page.text`` (a :class:`~core.models.PageText`);
+visual recognizers read ``page.pdf_page`` (the PyMuPDF page) and/or
+``page.image()`` (an RGB numpy render at ``page.dpi``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar, Optional
+
+import numpy as np
+import pymupdf
+
+from core.models import CaseMeta, Finding, PageText
+
+
+@dataclass
+class Seed:
+    """A known identifier value to look for on every page (case seeding).
+
+    ``value`` is sensitive.  ``category`` is a :class:`Category` value.
+    """
+
+    value: str
+    category: str
+    origin: str  # "case_meta:patient_name", "found:fields", "decoded:barcode", "manual" …
+    role_hint: str = ""
+
+
+@dataclass
+class AnalysisContext:
+    """What recognizers may know about the whole record, not just one page."""
+
+    meta: CaseMeta = field(default_factory=CaseMeta)
+    seeds: list[Seed] = field(default_factory=list)
+    page_count: int = 0
+
+    def add_seed(self, value: str, category: str, origin: str, role_hint: str = "") -> bool:
+        value = value.strip()
+        if not value or any(s.value == value and s.category == category for s in self.seeds):
+            return False
+        self.seeds.append(Seed(value, category, origin, role_hint))
+        return True
+
+
+@dataclass
+class PageInput:
+    """One page as recognizers see it."""
+
+    index: int
+    pdf_page: pymupdf.Page
+    text: PageText
+    dpi: int = 150
+    is_scanned: bool = False
+    _image: Optional[np.ndarray] = None
+    _render: Optional[Callable[[int], np.ndarray]] = None
+
+    def image(self) -> np.ndarray:
+        """RGB uint8 render of the displayed (rotated) page at ``self.dpi``."""
+        if self._image is None:
+            if self._render is not None:
+                self._image = self._render(self.dpi)
+            else:
+                from core.pdf.render import render_page_rgb
+
+                self._image = render_page_rgb(self.pdf_page, self.dpi)
+        return self._image
+
+
+class Recognizer:
+    """Base class.  Subclasses set ``name`` and implement :meth:`analyze`.
+
+    ``kind`` is ``"text"`` (runs on PageText), ``"visual"`` (pixels/images)
+    or ``"record"`` (runs once over all pages, e.g. repeated headers).
+    """
+
+    name: ClassVar[str] = "base"
+    kind: ClassVar[str] = "text"
+    order: ClassVar[int] = 50  # lower runs first; seeding recognizers rely on it
+
+    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        raise NotImplementedError
+
+    def analyze_record(self, pages: list[PageInput], findings: list[Finding], ctx: AnalysisContext) -> list[Finding]:
+        """For ``kind == "record"``: look across pages after per-page passes."""
+        return []

@@ -1,0 +1,243 @@
+"""The data model shared by every pipeline step.
+
+Coordinates are PDF points in the page's *unrotated* space (origin top-left
+of the crop box): the space PyMuPDF text extraction reports and
+``add_redact_annot`` expects.  Renders (``get_pixmap``) and the review UI
+show the page *rotated*; ``core.pdf.geometry`` converts between the two and
+to pixels.
+
+A ``Finding`` is what a recognizer reports; it never decides what happens to
+the region (that is the policy's job, see ``core.policy``).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Iterable, Optional
+
+Rect = tuple[float, float, float, float]  # x0, y0, x1, y1
+
+
+class Category(str, Enum):
+    """What kind of identifier a finding covers.
+
+    Display names, default labels and the review policy live in
+    ``core/rules/categories.yaml`` and ``core/rules/policies/*.yaml``.
+    """
+
+    PATIENT_NAME = "patient_name"
+    RELATIVE_NAME = "relative_name"  # mother, husband, parents, contacts, guardians
+    DOCTOR_NAME = "doctor_name"
+    NURSE_NAME = "nurse_name"
+    STAFF_NAME = "staff_name"  # technicians, recorders, other staff
+    PERSON_NAME = "person_name"  # a name whose role is unknown
+    ID_NUMBER = "id_number"
+    PHONE = "phone"
+    ADDRESS = "address"
+    WORKPLACE = "workplace"
+    EMAIL = "email"
+    RECORD_NUMBER = "record_number"  # inpatient/outpatient/record/bed/insurance/patient id
+    INSTITUTION = "institution"
+    # visual identifiers (images / pixels)
+    SIGNATURE = "signature"
+    SEAL = "seal"
+    LOGO = "logo"
+    BARCODE = "barcode"
+    ID_CARD = "id_card"
+    FACE = "face"
+    MANUAL = "manual"  # a box drawn by a person without a more precise category
+    # kept, but listed for generalisation by the research policy
+    AGE = "age"
+    DATE = "date"
+
+    @property
+    def is_person(self) -> bool:
+        return self in PERSON_CATEGORIES
+
+    @property
+    def is_visual(self) -> bool:
+        return self in VISUAL_CATEGORIES
+
+
+PERSON_CATEGORIES = frozenset(
+    {
+        Category.PATIENT_NAME,
+        Category.RELATIVE_NAME,
+        Category.DOCTOR_NAME,
+        Category.NURSE_NAME,
+        Category.STAFF_NAME,
+        Category.PERSON_NAME,
+    }
+)
+VISUAL_CATEGORIES = frozenset(
+    {Category.SIGNATURE, Category.SEAL, Category.LOGO, Category.BARCODE, Category.ID_CARD, Category.FACE}
+)
+
+
+class Source(str, Enum):
+    TEXT = "text"  # PDF text layer
+    OCR = "ocr"  # text recognised from pixels
+    IMAGE = "image"  # pixels / image objects (visual detectors)
+    MANUAL = "manual"  # drawn or added by a person
+
+
+@dataclass(frozen=True)
+class Char:
+    """One character with its box on the page."""
+
+    c: str
+    rect: Rect
+    source: Source = Source.TEXT
+
+
+@dataclass
+class PageText:
+    """All text of one page as a string plus a box for every character.
+
+    ``text`` joins lines with ``\\n``; ``boxes[i]`` is the box of ``text[i]``
+    (``None`` for the inserted newlines).  Recognizers search ``text`` and
+    turn character offsets into rectangles with :meth:`rects_for`.
+    """
+
+    page_index: int
+    width: float
+    height: float
+    text: str = ""
+    boxes: list[Optional[Rect]] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+
+    @classmethod
+    def from_lines(
+        cls, page_index: int, width: float, height: float, lines: Iterable[list[Char]]
+    ) -> "PageText":
+        pt = cls(page_index, width, height)
+        parts: list[str] = []
+        for line in lines:
+            if not line:
+                continue
+            if parts:
+                parts.append("\n")
+                pt.boxes.append(None)
+                pt.sources.append(Source.TEXT)
+            for ch in line:
+                parts.append(ch.c)
+                pt.boxes.append(ch.rect)
+                pt.sources.append(ch.source)
+        pt.text = "".join(parts)
+        return pt
+
+    def lines(self) -> list[tuple[int, int]]:
+        """(start, end) offsets of each line."""
+        out, start = [], 0
+        for i, c in enumerate(self.text):
+            if c == "\n":
+                out.append((start, i))
+                start = i + 1
+        out.append((start, len(self.text)))
+        return [(s, e) for s, e in out if e > s]
+
+    def rects_for(self, start: int, end: int) -> list[Rect]:
+        """Union of character boxes per line for text[start:end]."""
+        rects: list[Rect] = []
+        cur: Optional[list[float]] = None
+        for i in range(max(0, start), min(end, len(self.boxes))):
+            b = self.boxes[i]
+            if b is None or self.text[i].isspace():
+                if cur is not None and (b is None):
+                    rects.append(tuple(cur))  # type: ignore[arg-type]
+                    cur = None
+                continue
+            if cur is None:
+                cur = list(b)
+            else:
+                cur = [min(cur[0], b[0]), min(cur[1], b[1]), max(cur[2], b[2]), max(cur[3], b[3])]
+        if cur is not None:
+            rects.append(tuple(cur))  # type: ignore[arg-type]
+        return rects
+
+    def source_for(self, start: int, end: int) -> Source:
+        srcs = {self.sources[i] for i in range(start, min(end, len(self.sources))) if self.boxes[i]}
+        return Source.OCR if Source.OCR in srcs else Source.TEXT
+
+
+@dataclass
+class Finding:
+    """One region on one page that holds (or is) an identifier.
+
+    ``text`` is the identifier as read (sensitive: never log or print it; use
+    :func:`core.masking.mask` for display).  Visual findings have ``text``
+    empty unless a value was decoded (e.g. a QR code).
+    """
+
+    page_index: int
+    category: Category
+    rects: list[Rect]
+    detector: str
+    confidence: float = 1.0
+    text: str = ""
+    source: Source = Source.TEXT
+    role_hint: str = ""  # e.g. "丈夫", "主治医师" — the cue that gave the role
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        self.category = Category(self.category)
+        self.source = Source(self.source)
+        self.rects = [tuple(float(v) for v in r) for r in self.rects]  # type: ignore[misc]
+        if not self.id:
+            self.id = self.make_id()
+
+    def make_id(self) -> str:
+        key = f"{self.page_index}|{self.category.value}|" + ";".join(
+            ",".join(f"{v:.1f}" for v in r) for r in self.rects
+        )
+        return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["category"] = self.category.value
+        d["source"] = self.source.value
+        d["rects"] = [list(r) for r in self.rects]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Finding":
+        d = dict(d)
+        d["rects"] = [tuple(r) for r in d.get("rects", [])]
+        return cls(**d)
+
+
+@dataclass
+class CaseMeta:
+    """An archive-index record (the CLI's CASE.json).  Every field optional."""
+
+    case_id: str = ""
+    patient_id: str = ""
+    patient_name: str = ""
+    sex: str = ""
+    age: str = ""
+    id_number: str = ""
+    inpatient_no: str = ""
+    institution: str = ""
+    department: str = ""
+    admission_date: str = ""
+    discharge_date: str = ""
+    main_diagnosis: str = ""
+    main_operation: str = ""
+    extra: dict = field(default_factory=dict)  # phone, address, family names …
+
+    KNOWN = (
+        "case_id patient_id patient_name sex age id_number inpatient_no institution department "
+        "admission_date discharge_date main_diagnosis main_operation"
+    ).split()
+
+    @classmethod
+    def from_dict(cls, d: Optional[dict]) -> "CaseMeta":
+        d = dict(d or {})
+        known = {k: ("" if d.get(k) is None else str(d.pop(k))) for k in cls.KNOWN if k in d}
+        return cls(**known, extra=d)
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.KNOWN if getattr(self, k)}
+        d.update(self.extra)
+        return d

@@ -1,0 +1,1 @@
+"""PDF handling: open and validate, text layer, render, geometry, sanitize, merge."""

@@ -1,0 +1,28 @@
+"""Rules that are data: YAML files next to this module.
+
+``load_rules("labels")`` reads ``core/rules/labels.yaml``.  A directory named
+by ``DEID_RULES_DIR`` may hold overrides with the same file names (a hospital
+adds its local hospital list there without touching the code).
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+RULES_DIR = Path(__file__).parent
+
+
+def rules_path(name: str) -> Path:
+    override = os.environ.get("DEID_RULES_DIR")
+    if override and (Path(override) / f"{name}.yaml").is_file():
+        return Path(override) / f"{name}.yaml"
+    return RULES_DIR / f"{name}.yaml"
+
+
+@lru_cache(maxsize=None)
+def load_rules(name: str):
+    with open(rules_path(name), encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
