@@ -1,0 +1,8 @@
+"""Migration modules, applied in VERSION order by ``core.store.db.apply_migrations``.
+
+Add a new module (``mNNN_<what>.py`` with ``VERSION = NNN`` and ``apply(db)``)
+and list it here.  Never edit a migration that has shipped; add a new one.
+"""
+
+MIGRATIONS: list[str] = [
+]
