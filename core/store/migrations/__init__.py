@@ -5,4 +5,5 @@ and list it here.  Never edit a migration that has shipped; add a new one.
 """
 
 MIGRATIONS: list[str] = [
+    "core.store.migrations.m100_users_audit",
 ]

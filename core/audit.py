@@ -1,0 +1,245 @@
+"""The audit trail: one append-only, hash-chained table (``audit_log``).
+
+Every row stores ``prev_hash`` (the previous row's ``hash``; 64 zeros for the
+first row) and ``hash`` = SHA-256 over the canonical JSON of its own fields
+(id, ts, actor, role, action, case_id, page, detail, prev_hash).  Editing,
+deleting or re-ordering a row breaks the chain; ``verify_chain`` names the
+first broken row.  SQLite triggers (migration 100) additionally block UPDATE
+of any row and DELETE of rows younger than 180 days.
+
+``detail`` must never hold identifier text: geometry, categories, counts,
+digests and masked values only.  As a last guard, values under keys that
+name identifiers (``text``, ``patient_name`` …) are masked before storing.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+from core.crypto import sha256_hex
+from core.masking import mask
+
+log = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+HASHED_FIELDS = ("id", "ts", "actor", "role", "action", "case_id", "page", "detail", "prev_hash")
+RETENTION_FLOOR_DAYS = 180
+IDENTIFIER_KEYS = frozenset(
+    {"text", "patient_name", "id_number", "phone", "address", "seed", "seeds", "identifier",
+     "inpatient_no", "patient_id", "name_text", "value_text", "password", "token"}
+)
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def row_hash(row: dict) -> str:
+    return sha256_hex(canonical_json({k: row.get(k) for k in HASHED_FIELDS}).encode("utf-8"))
+
+
+def format_ts(moment: datetime) -> str:
+    """UTC ISO-8601 with milliseconds and 'Z' (sortable, parsed by SQLite julianday)."""
+    moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_ts(ts: str) -> datetime:
+    return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def scrub_detail(detail: Any) -> Any:
+    """Mask values under identifier-named keys (defence in depth; callers should not send them)."""
+    if isinstance(detail, dict):
+        out = {}
+        for key, value in detail.items():
+            if str(key).lower() in IDENTIFIER_KEYS and value not in (None, ""):
+                if str(key).lower() in ("password", "token"):
+                    out[key] = "***"
+                else:
+                    out[key] = mask(str(value))
+                log.warning("audit detail key %r was masked; do not pass identifier text", key)
+            else:
+                out[key] = scrub_detail(value)
+        return out
+    if isinstance(detail, (list, tuple)):
+        return [scrub_detail(v) for v in detail]
+    return detail
+
+
+def _role_of(db, actor: str) -> str | None:
+    try:
+        row = db.execute("SELECT role FROM users WHERE username = ?", [actor]).fetchone()
+    except Exception:  # users table missing in odd setups: record anyway
+        return None
+    return row[0] if row else None
+
+
+def record(
+    db,
+    actor: str,
+    action: str,
+    *,
+    case_id: str | None = None,
+    page: int | None = None,
+    detail: dict | None = None,
+    role: str | None = None,
+    at: datetime | None = None,
+) -> dict:
+    """Append one hash-chained audit row and return it (as stored).
+
+    ``actor`` is a username (or ``system`` / ``cli:<os user>``); ``role`` is
+    looked up from ``users`` when not given.  ``at`` exists for tests.
+    """
+    detail_json = canonical_json(scrub_detail(detail or {}))
+    ts = format_ts(at or datetime.now(timezone.utc))
+    role = role if role is not None else _role_of(db, actor)
+    conn = db.conn
+    own_tx = not conn.in_transaction
+    if own_tx:
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        last = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+        seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
+        next_id = max(last[0] if last else 0, seq[0] if seq else 0) + 1
+        row = {
+            "id": next_id,
+            "ts": ts,
+            "actor": str(actor),
+            "role": role,
+            "action": str(action),
+            "case_id": None if case_id is None else str(case_id),
+            "page": None if page is None else int(page),
+            "detail": detail_json,
+            "prev_hash": last[1] if last else GENESIS,
+        }
+        row["hash"] = row_hash(row)
+        cols = list(row)
+        conn.execute(
+            f"INSERT INTO audit_log ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+            [row[c] for c in cols],
+        )
+        if own_tx:
+            conn.execute("COMMIT")
+    except BaseException:
+        if own_tx:
+            conn.execute("ROLLBACK")
+        raise
+    return row
+
+
+def verify_chain(db) -> tuple[bool, int, int | None]:
+    """Walk the chain in id order: ``(ok, rows_checked, first_broken_id)``.
+
+    A row is broken when its stored hash does not match its fields, or its
+    ``prev_hash`` does not match the previous row's hash (a row deleted or
+    edited before it).  After a retention purge the first remaining row's
+    ``prev_hash`` must match the anchor written by the purge record.
+    """
+    anchors = _purge_anchors(db)
+    prev_hash = None
+    count = 0
+    cur = db.conn.execute(f"SELECT {', '.join(HASHED_FIELDS)}, hash FROM audit_log ORDER BY id")
+    for values in cur:
+        row = dict(zip(HASHED_FIELDS + ("hash",), values))
+        count += 1
+        if prev_hash is None:
+            expected_prev = GENESIS if row["id"] == 1 else anchors.get(row["id"] - 1)
+        else:
+            expected_prev = prev_hash
+        if row["prev_hash"] != expected_prev or row_hash(row) != row["hash"]:
+            return False, count, row["id"]
+        prev_hash = row["hash"]
+    return True, count, None
+
+
+def _purge_anchors(db) -> dict[int, str]:
+    """Purge records: deleted-through id -> hash of that last deleted row."""
+    anchors = {}
+    for (detail,) in db.conn.execute("SELECT detail FROM audit_log WHERE action = 'audit.purge'"):
+        try:
+            d = json.loads(detail)
+            anchors[int(d["through_id"])] = str(d["through_hash"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return anchors
+
+
+def retention_days(db) -> int:
+    try:
+        row = db.execute("SELECT value FROM security_settings WHERE key = 'audit_retention_days'").fetchone()
+    except Exception:
+        row = None
+    days = int(row[0]) if row else RETENTION_FLOOR_DAYS
+    return max(days, RETENTION_FLOOR_DAYS)
+
+
+def purge_expired(db, now: datetime | None = None, actor: str = "system") -> int:
+    """Delete rows older than the retention period (never younger than 180 days).
+
+    Writes an ``audit.purge`` record that anchors the chain (the hash of the
+    last deleted row) so ``verify_chain`` still passes.  Returns rows deleted.
+    """
+    now = now or datetime.now(timezone.utc)
+    days = retention_days(db)
+    cutoff = format_ts(now - timedelta(days=days))
+    floor = format_ts(datetime.now(timezone.utc) - timedelta(days=RETENTION_FLOOR_DAYS))
+    cutoff = min(cutoff, floor)  # refuse to delete anything younger than the floor, whatever "now" says
+    conn = db.conn
+    last = conn.execute(
+        "SELECT id, hash FROM audit_log WHERE ts < ? ORDER BY id DESC LIMIT 1", [cutoff]
+    ).fetchone()
+    if not last:
+        return 0
+    through_id, through_hash = last
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        deleted = conn.execute("DELETE FROM audit_log WHERE id <= ?", [through_id]).rowcount
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    record(db, actor, "audit.purge", detail={
+        "through_id": through_id, "through_hash": through_hash, "deleted": deleted, "retention_days": days,
+    })
+    return deleted
+
+
+def rows(db, *, actor=None, role=None, case_id=None, action=None, since=None, until=None,
+         limit=None, offset=0) -> list[dict]:
+    """Filtered audit rows, newest first (``since``/``until`` are datetimes or ISO strings)."""
+    where, params = _where(actor=actor, role=role, case_id=case_id, action=action, since=since, until=until)
+    sql = f"SELECT * FROM audit_log {where} ORDER BY id DESC"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [int(limit), int(offset)]
+    cur = db.conn.execute(sql, params)
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def count(db, **filters) -> int:
+    where, params = _where(**filters)
+    return db.conn.execute(f"SELECT COUNT(*) FROM audit_log {where}", params).fetchone()[0]
+
+
+def _where(*, actor=None, role=None, case_id=None, action=None, since=None, until=None):
+    clauses, params = [], []
+    for col, value in (("actor", actor), ("role", role), ("case_id", case_id)):
+        if value:
+            values = [value] if isinstance(value, str) else list(value)
+            clauses.append(f"{col} IN ({', '.join('?' for _ in values)})")
+            params += values
+    if action:
+        actions = [action] if isinstance(action, str) else list(action)
+        clauses.append(f"action IN ({', '.join('?' for _ in actions)})")
+        params += actions
+    if since:
+        clauses.append("ts >= ?")
+        params.append(since if isinstance(since, str) else format_ts(since))
+    if until:
+        clauses.append("ts < ?")
+        params.append(until if isinstance(until, str) else format_ts(until))
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params

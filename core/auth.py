@@ -1,0 +1,391 @@
+"""Accounts, passwords, login, lockout and the permission check.
+
+- Passwords are stored as bcrypt hashes (cost ``DEID_BCRYPT_ROUNDS``, default 12).
+- Password rule: length >= 10, at least three of four character classes
+  (lower, upper, digit, symbol), must not contain the username.
+- Lockout: 5 failed logins lock the account for 15 minutes.
+- ``authorize(user, action)`` / ``require(user, action)`` read the permission
+  table ``core/rules/permissions.yaml``; every core action that changes or
+  reveals data calls ``require`` (or is decorated with ``@requires``).
+
+Functions that depend on time take ``now`` (epoch seconds) so tests can use
+a fake clock.  Every account change and every login attempt is audited.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import secrets
+import string
+import time
+from typing import Callable
+
+import bcrypt
+
+from core import audit
+from core.crypto import sha256_hex
+from core.errors import DeidError, PermissionDenied
+from core.masking import mask
+from core.rules import load_rules
+
+MAX_FAILED = 5
+LOCK_SECONDS = 15 * 60
+MIN_LENGTH = 10
+DEFAULT_IDLE_MINUTES = 30
+SETTING_DEFAULTS = {"session_idle_minutes": "30", "audit_retention_days": "180"}
+PUBLIC_FIELDS = ("id", "username", "display_name", "role", "must_change", "disabled",
+                 "created_at", "last_login_at", "locked_until")
+
+
+class AuthError(DeidError):
+    """Login refused (wrong credentials, locked, disabled)."""
+
+    exit_code = 4
+
+
+class PasswordRuleError(DeidError):
+    exit_code = 2
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("密码不符合要求：" + "；".join(problems), "password does not meet the rule")
+
+
+# ---------------------------------------------------------------- roles and permissions
+
+def permissions() -> dict:
+    return load_rules("permissions")
+
+
+def roles() -> dict[str, str]:
+    """Role code -> Chinese display name."""
+    return {code: meta["zh"] for code, meta in permissions()["roles"].items()}
+
+
+def role_name(role: str | None) -> str:
+    return roles().get(role or "", role or "")
+
+
+def authorize(user: dict | None, action: str) -> bool:
+    if not user or user.get("disabled"):
+        return False
+    allowed = permissions()["actions"].get(action)
+    return bool(allowed) and user.get("role") in allowed
+
+
+def require(user: dict | None, action: str, db=None, *, case_id=None) -> dict:
+    """Raise ``PermissionDenied`` unless ``user`` may do ``action``; return the user.
+
+    With ``db`` the refusal is audited (``permission.denied``).
+    """
+    if authorize(user, action):
+        return user
+    if db is not None:
+        actor = (user or {}).get("username") or "(anonymous)"
+        audit.record(db, actor, "permission.denied", case_id=case_id, detail={"action": action})
+    raise PermissionDenied(
+        f"当前角色无权执行此操作（{action}）",
+        f"role {(user or {}).get('role') or 'anonymous'} may not do {action}",
+    )
+
+
+def requires(action: str) -> Callable:
+    """Decorator: the wrapped function's ``user`` argument must be allowed ``action``.
+
+    The ``db`` argument (when the function has one) is used to audit refusals.
+    """
+    def decorate(func):
+        sig = inspect.signature(func)
+        if "user" not in sig.parameters:
+            raise TypeError(f"{func.__name__} needs a 'user' parameter to use @requires")
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            bound = sig.bind_partial(*args, **kwargs)
+            require(bound.arguments.get("user"), action, bound.arguments.get("db"),
+                    case_id=bound.arguments.get("case_id"))
+            return func(*args, **kwargs)
+
+        wrapper.required_action = action
+        return wrapper
+    return decorate
+
+
+# ---------------------------------------------------------------- passwords
+
+def password_problems(password: str, username: str = "") -> list[str]:
+    problems = []
+    if len(password or "") < MIN_LENGTH:
+        problems.append(f"长度至少 {MIN_LENGTH} 位")
+    classes = sum([
+        any(c.islower() for c in password),
+        any(c.isupper() for c in password),
+        any(c.isdigit() for c in password),
+        any(not c.isalnum() for c in password),
+    ])
+    if classes < 3:
+        problems.append("至少包含大写字母、小写字母、数字、符号中的三类")
+    if username and username.lower() in (password or "").lower():
+        problems.append("不能包含用户名")
+    return problems
+
+
+def check_password_rule(password: str, username: str = "") -> None:
+    problems = password_problems(password, username)
+    if problems:
+        raise PasswordRuleError(problems)
+
+
+def generate_password(length: int = 16) -> str:
+    alphabet = string.ascii_letters + string.digits + "!#%+-=?@_"
+    while True:
+        pw = "".join(secrets.choice(alphabet) for _ in range(length))
+        if not password_problems(pw) and all(
+            any(c in group for c in pw)
+            for group in (string.ascii_lowercase, string.ascii_uppercase, string.digits, "!#%+-=?@_")
+        ):
+            return pw
+
+
+def _rounds() -> int:
+    return max(4, min(16, int(os.environ.get("DEID_BCRYPT_ROUNDS", "12"))))
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(_rounds())).decode("ascii")
+
+
+def check_hash(password: str, hashed: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode("utf-8"), hashed.encode("ascii"))
+    except ValueError:
+        return False
+
+
+_DUMMY_HASH = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password(secrets.token_hex(8))
+    return _DUMMY_HASH
+
+
+# ---------------------------------------------------------------- users
+
+def _now(now: float | None) -> float:
+    return time.time() if now is None else float(now)
+
+
+def public(row: dict | None) -> dict | None:
+    if row is None:
+        return None
+    return {k: row.get(k) for k in PUBLIC_FIELDS}
+
+
+def _row(db, username: str) -> dict | None:
+    cur = db.conn.execute("SELECT * FROM users WHERE username = ?", [username])
+    r = cur.fetchone()
+    return dict(zip([c[0] for c in cur.description], r)) if r else None
+
+
+def get_user(db, username: str) -> dict | None:
+    return public(_row(db, username))
+
+
+def list_users(db) -> list[dict]:
+    cur = db.conn.execute("SELECT * FROM users ORDER BY id")
+    names = [c[0] for c in cur.description]
+    return [public(dict(zip(names, r))) for r in cur.fetchall()]
+
+
+def has_admin(db) -> bool:
+    return db.conn.execute("SELECT 1 FROM users WHERE role = 'admin' AND disabled = 0 LIMIT 1").fetchone() is not None
+
+
+def _valid_username(username: str) -> bool:
+    return bool(username) and len(username) <= 64 and all(c.isalnum() or c in "._-" for c in username)
+
+
+def create_user(db, username: str, role: str, password: str | None = None, *, actor: str = "system",
+                display_name: str = "", must_change: bool = True, now: float | None = None) -> tuple[dict, str]:
+    """Create a user; returns ``(user, password)`` (a strong random one when not given)."""
+    username = (username or "").strip()
+    if not _valid_username(username):
+        raise DeidError("用户名只能包含字母、数字、点、下划线和短横线", "invalid username")
+    if role not in roles():
+        raise DeidError(f"未知角色：{role}", f"unknown role {role}")
+    if _row(db, username):
+        raise DeidError("用户名已存在", "username already exists")
+    password = password or generate_password()
+    check_password_rule(password, username)
+    t = _now(now)
+    db.conn.execute(
+        "INSERT INTO users (username, display_name, role, password_hash, must_change, created_at, password_changed_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [username, display_name or "", role, hash_password(password), 1 if must_change else 0, t, t],
+    )
+    audit.record(db, actor, "user.add", detail={"user": username, "role": role, "must_change": bool(must_change)})
+    return get_user(db, username), password
+
+
+def authenticate(db, username: str, password: str, *, now: float | None = None) -> dict:
+    """Check credentials; returns the public user or raises ``AuthError``.
+
+    Wrong password and unknown user give the same message.  Every attempt is audited.
+    """
+    t = _now(now)
+    row = _row(db, (username or "").strip())
+    if row is None:
+        check_hash(password or "", _dummy_hash())  # same timing as a real check
+        audit.record(db, "(unknown)", "auth.login_failed", detail={"reason": "unknown_user", "username": mask(username or "")})
+        raise AuthError("用户名或密码错误", "wrong username or password")
+    name = row["username"]
+    if row["disabled"]:
+        audit.record(db, name, "auth.login_failed", detail={"reason": "disabled"})
+        raise AuthError("账号已停用，请联系管理员", "account disabled")
+    if row["locked_until"] and row["locked_until"] > t:
+        minutes = int((row["locked_until"] - t + 59) // 60)
+        audit.record(db, name, "auth.login_failed", detail={"reason": "locked"})
+        raise AuthError(f"账号已锁定，请 {minutes} 分钟后再试", f"account locked for {minutes} more minutes")
+    if not check_hash(password or "", row["password_hash"]):
+        failed = (row["failed_count"] or 0) + 1
+        if failed >= MAX_FAILED:
+            db.conn.execute("UPDATE users SET failed_count = 0, locked_until = ? WHERE id = ?", [t + LOCK_SECONDS, row["id"]])
+            audit.record(db, name, "auth.login_failed", detail={"reason": "bad_password", "failed": failed})
+            audit.record(db, name, "auth.locked", detail={"minutes": LOCK_SECONDS // 60})
+            raise AuthError("密码错误次数过多，账号已锁定 15 分钟", "too many failed logins; locked for 15 minutes")
+        db.conn.execute("UPDATE users SET failed_count = ? WHERE id = ?", [failed, row["id"]])
+        audit.record(db, name, "auth.login_failed", detail={"reason": "bad_password", "failed": failed})
+        raise AuthError("用户名或密码错误", "wrong username or password")
+    db.conn.execute("UPDATE users SET failed_count = 0, locked_until = NULL, last_login_at = ? WHERE id = ?", [t, row["id"]])
+    audit.record(db, name, "auth.login")
+    return get_user(db, name)
+
+
+def change_password(db, username: str, old_password: str, new_password: str, *, now: float | None = None) -> dict:
+    row = _row(db, username)
+    if row is None or row["disabled"] or not check_hash(old_password or "", row["password_hash"]):
+        raise AuthError("原密码错误", "current password is wrong")
+    check_password_rule(new_password, username)
+    if new_password == old_password:
+        raise PasswordRuleError(["新密码不能与原密码相同"])
+    db.conn.execute("UPDATE users SET password_hash = ?, must_change = 0, password_changed_at = ? WHERE id = ?",
+                    [hash_password(new_password), _now(now), row["id"]])
+    audit.record(db, username, "auth.password_changed")
+    return get_user(db, username)
+
+
+def reset_password(db, username: str, *, actor: str, new_password: str | None = None, now: float | None = None) -> str:
+    """Admin reset: sets a (random) temporary password that must be changed at next login; unlocks."""
+    row = _row(db, username)
+    if row is None:
+        raise DeidError("用户不存在", "no such user")
+    new_password = new_password or generate_password()
+    check_password_rule(new_password, username)
+    db.conn.execute(
+        "UPDATE users SET password_hash = ?, must_change = 1, failed_count = 0, locked_until = NULL,"
+        " password_changed_at = ? WHERE id = ?", [hash_password(new_password), _now(now), row["id"]])
+    audit.record(db, actor, "user.reset_password", detail={"user": username})
+    return new_password
+
+
+def set_disabled(db, username: str, disabled: bool, *, actor: str) -> dict:
+    row = _row(db, username)
+    if row is None:
+        raise DeidError("用户不存在", "no such user")
+    if disabled and row["role"] == "admin" and row["username"] == actor:
+        raise DeidError("不能停用自己的管理员账号", "an admin cannot disable their own account")
+    db.conn.execute("UPDATE users SET disabled = ? WHERE id = ?", [1 if disabled else 0, row["id"]])
+    audit.record(db, actor, "user.disable" if disabled else "user.enable", detail={"user": username})
+    return get_user(db, username)
+
+
+def set_role(db, username: str, role: str, *, actor: str) -> dict:
+    row = _row(db, username)
+    if row is None:
+        raise DeidError("用户不存在", "no such user")
+    if role not in roles():
+        raise DeidError(f"未知角色：{role}", f"unknown role {role}")
+    db.conn.execute("UPDATE users SET role = ? WHERE id = ?", [role, row["id"]])
+    audit.record(db, actor, "user.role_change", detail={"user": username, "from": row["role"], "to": role})
+    return get_user(db, username)
+
+
+def is_active(db, username: str) -> bool:
+    row = _row(db, username)
+    return bool(row) and not row["disabled"]
+
+
+# ---------------------------------------------------------------- settings
+
+def get_setting(db, key: str) -> str:
+    row = db.conn.execute("SELECT value FROM security_settings WHERE key = ?", [key]).fetchone()
+    return row[0] if row else SETTING_DEFAULTS.get(key, "")
+
+
+def set_setting(db, key: str, value: str, *, actor: str) -> None:
+    if key == "audit_retention_days" and int(value) < audit.RETENTION_FLOOR_DAYS:
+        raise DeidError("审计日志保存期不能少于 180 天", "audit retention must be at least 180 days")
+    if key == "session_idle_minutes" and not (1 <= int(value) <= 24 * 60):
+        raise DeidError("空闲超时须在 1–1440 分钟之间", "idle timeout must be 1–1440 minutes")
+    old = get_setting(db, key)
+    db.conn.execute("INSERT INTO security_settings (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, str(value)])
+    audit.record(db, actor, "settings.change", detail={"key": key, "from": old, "to": str(value)})
+
+
+def idle_timeout_seconds(db) -> int:
+    return int(get_setting(db, "session_idle_minutes") or DEFAULT_IDLE_MINUTES) * 60
+
+
+# ---------------------------------------------------------------- first start and demo users
+
+def issue_setup_token(db, *, now: float | None = None) -> str | None:
+    """A one-time token for creating the first admin (None when an admin exists).
+
+    Only its hash is stored; the caller prints it to the server terminal.
+    Issuing a new token invalidates older unused ones.
+    """
+    if has_admin(db):
+        return None
+    token = secrets.token_urlsafe(18)
+    t = _now(now)
+    db.conn.execute("UPDATE setup_tokens SET used_at = ? WHERE used_at IS NULL", [t])
+    db.conn.execute("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)", [sha256_hex(token.encode()), t])
+    return token
+
+
+def create_first_admin(db, token: str, username: str, password: str, *, now: float | None = None) -> dict:
+    if has_admin(db):
+        raise AuthError("管理员已存在", "an admin already exists")
+    row = db.conn.execute("SELECT id FROM setup_tokens WHERE token_hash = ? AND used_at IS NULL",
+                          [sha256_hex((token or "").strip().encode())]).fetchone()
+    if not row:
+        audit.record(db, "(setup)", "auth.login_failed", detail={"reason": "bad_setup_token"})
+        raise AuthError("一次性令牌无效（请查看服务器终端输出）", "invalid one-time setup token")
+    user, _ = create_user(db, username, "admin", password, actor="(setup)", must_change=False, now=now)
+    db.conn.execute("UPDATE setup_tokens SET used_at = ? WHERE id = ?", [_now(now), row[0]])
+    audit.record(db, user["username"], "auth.setup_admin")
+    return user
+
+
+DEMO_USERS = (("zhengli", "preparer", "演示整理人"), ("shenhe", "supervisor", "演示审核人"),
+              ("shenji", "auditor", "演示审计员"), ("guanli", "admin", "演示管理员"))
+
+
+def seed_demo_users(db) -> list[tuple[str, str, str]]:
+    """One user per role with random strong passwords (no must-change).
+
+    Returns ``[(username, role, password)]`` for users created now; existing
+    demo users are left alone (their passwords were printed when created).
+    """
+    created = []
+    for username, role, display in DEMO_USERS:
+        if _row(db, username):
+            continue
+        _, pw = create_user(db, username, role, actor="system", display_name=display, must_change=False)
+        created.append((username, role, pw))
+    return created

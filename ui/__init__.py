@@ -1,0 +1,1 @@
+"""Streamlit-side helpers (may import streamlit; ``core`` never imports ``ui``)."""

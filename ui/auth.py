@@ -1,0 +1,204 @@
+"""Login, logout, password change, first-start setup and page guards.
+
+Every page starts with ``user = require_user(("preparer", "supervisor"))``
+(or the roles of what it offers).  Without a logged-in user the page shows
+the login form and stops; with the wrong role it shows a refusal and stops,
+so a URL typed by hand does not bypass the check.  Core actions check the
+role again (``core.auth.require``).
+
+The login lives in ``st.session_state`` (per browser session, server side).
+Idle timeout: ``security_settings.session_idle_minutes`` (default 30).
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import streamlit as st
+
+from core import audit
+from core import auth as core_auth
+from core.errors import DeidError
+from core.store.db import open_db
+
+SESSION_KEY = "auth_user"
+SEEN_KEY = "auth_last_seen"
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_db(path: str):
+    return open_db(path)
+
+
+def get_db():
+    """The app's store connection (one per server process, per database path)."""
+    from core.config import settings
+    return _shared_db(str(settings().db_path))
+
+
+def current_user() -> dict | None:
+    """The logged-in user (public fields) or None; enforces idle timeout and disabled accounts."""
+    user = st.session_state.get(SESSION_KEY)
+    if not user:
+        return None
+    db = get_db()
+    now = time.time()
+    last = st.session_state.get(SEEN_KEY, now)
+    if now - last > core_auth.idle_timeout_seconds(db):
+        audit.record(db, user["username"], "auth.session_timeout")
+        _clear()
+        st.session_state["auth_notice"] = "会话已超时，请重新登录"
+        return None
+    fresh = core_auth.get_user(db, user["username"])
+    if not fresh or fresh["disabled"]:
+        _clear()
+        return None
+    st.session_state[SEEN_KEY] = now
+    st.session_state[SESSION_KEY] = fresh
+    return fresh
+
+
+def _clear() -> None:
+    st.session_state.pop(SESSION_KEY, None)
+    st.session_state.pop(SEEN_KEY, None)
+
+
+def logout() -> None:
+    user = st.session_state.get(SESSION_KEY)
+    if user:
+        audit.record(get_db(), user["username"], "auth.logout")
+    _clear()
+
+
+def require_user(roles: tuple[str, ...] = ()) -> dict:
+    """Return the logged-in user allowed on this page, or render login/refusal and stop."""
+    db = get_db()
+    if not core_auth.has_admin(db) and not _has_any_user(db):
+        setup_form(db)
+        st.stop()
+    user = current_user()
+    if user is None:
+        login_form(db)
+        st.stop()
+    sidebar_account(user)
+    if user["must_change"]:
+        change_password_form(db, user, forced=True)
+        st.stop()
+    if roles and user["role"] not in roles:
+        st.error(f"无权访问此页面：需要角色 {'、'.join(core_auth.role_name(r) for r in roles)}，"
+                 f"当前角色 {core_auth.role_name(user['role'])}。")
+        audit.record(db, user["username"], "permission.denied", detail={"page": _page_name(), "need": list(roles)})
+        st.stop()
+    return user
+
+
+def _page_name() -> str:
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        ctx = get_script_run_ctx()
+        return (ctx.page_script_hash or "")[:12] if ctx else ""
+    except Exception:
+        return ""
+
+
+def _has_any_user(db) -> bool:
+    return db.conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+
+
+def login_form(db) -> None:
+    st.title("病历匿名化导出 · 登录")
+    notice = st.session_state.pop("auth_notice", None)
+    if notice:
+        st.info(notice)
+    with st.form("login_form"):
+        username = st.text_input("用户名", key="login_username")
+        password = st.text_input("密码", type="password", key="login_password")
+        submitted = st.form_submit_button("登录")
+    if submitted:
+        try:
+            user = core_auth.authenticate(db, username, password)
+        except DeidError as exc:
+            st.error(exc.message_zh)
+            return
+        st.session_state[SESSION_KEY] = user
+        st.session_state[SEEN_KEY] = time.time()
+        st.rerun()
+
+
+def sidebar_account(user: dict) -> None:
+    with st.sidebar:
+        st.caption(f"当前用户：{user['display_name'] or user['username']}（{core_auth.role_name(user['role'])}）")
+        if st.button("退出登录", key="logout_button"):
+            logout()
+            st.rerun()
+        with st.expander("修改密码"):
+            _password_fields(get_db(), user, key="sidebar_pw")
+
+
+def change_password_form(db, user: dict, forced: bool = False) -> None:
+    st.title("修改密码")
+    if forced:
+        st.warning("首次登录或密码已被重置：请先设置新密码。")
+    _password_fields(db, user, key="forced_pw")
+
+
+def _password_fields(db, user: dict, key: str) -> None:
+    with st.form(f"{key}_form"):
+        old = st.text_input("原密码", type="password", key=f"{key}_old")
+        new = st.text_input("新密码（至少10位，含大写、小写、数字、符号中的三类，不含用户名）", type="password", key=f"{key}_new")
+        again = st.text_input("再次输入新密码", type="password", key=f"{key}_again")
+        submitted = st.form_submit_button("保存新密码")
+    if submitted:
+        if new != again:
+            st.error("两次输入的新密码不一致")
+            return
+        try:
+            fresh = core_auth.change_password(db, user["username"], old, new)
+        except DeidError as exc:
+            st.error(exc.message_zh)
+            return
+        st.session_state[SESSION_KEY] = fresh
+        st.success("密码已修改")
+        st.rerun()
+
+
+def setup_form(db) -> None:
+    """First start: create the admin with the one-time token printed in the server terminal."""
+    st.title("首次启动 · 创建管理员")
+    st.info("系统中还没有管理员。请输入服务器终端中打印的一次性令牌，并设置管理员账号。")
+    if "setup_token_issued" not in st.session_state:
+        _print_setup_token(db)
+        st.session_state["setup_token_issued"] = True
+    with st.form("setup_form"):
+        token = st.text_input("一次性令牌", key="setup_token")
+        username = st.text_input("管理员用户名", key="setup_username")
+        password = st.text_input("密码", type="password", key="setup_password")
+        again = st.text_input("再次输入密码", type="password", key="setup_password2")
+        submitted = st.form_submit_button("创建管理员")
+    if st.button("重新生成令牌", key="setup_new_token"):
+        _print_setup_token(db)
+        st.info("新令牌已打印在服务器终端。")
+    if submitted:
+        if password != again:
+            st.error("两次输入的密码不一致")
+            return
+        try:
+            user = core_auth.create_first_admin(db, token, username, password)
+        except DeidError as exc:
+            st.error(exc.message_zh)
+            return
+        st.session_state[SESSION_KEY] = user
+        st.session_state[SEEN_KEY] = time.time()
+        st.success("管理员已创建")
+        st.rerun()
+
+
+@st.cache_resource(show_spinner=False)
+def _token_printed_once(path: str) -> dict:
+    return {}
+
+
+def _print_setup_token(db) -> None:
+    token = core_auth.issue_setup_token(db)
+    if token:
+        print(f"\n[病历匿名化导出] 首次启动一次性令牌 / one-time setup token: {token}\n", file=sys.stderr, flush=True)
