@@ -5,5 +5,6 @@ and list it here.  Never edit a migration that has shipped; add a new one.
 """
 
 MIGRATIONS: list[str] = [
+    "core.store.migrations.m001_cases",
     "core.store.migrations.m100_users_audit",
 ]

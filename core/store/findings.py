@@ -1,0 +1,124 @@
+"""Findings (automatic and manual boxes) of a case's pages.
+
+Text a finding covers is sealed (``text_sealed``) and fingerprinted with a
+per-installation salt derived from the storage key, so equal texts can be
+grouped ("hide every occurrence") without unsealing.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Iterable, Optional
+
+from core.crypto import seal_text, sha256_hex, storage_key, unseal_text
+from core.masking import fingerprint as _fingerprint
+from core.masking import mask
+from core.models import Category, Finding, Source
+from core.store.tx import transaction
+
+AUTO, ACCEPTED, REJECTED = "auto", "accepted", "rejected"
+
+
+def fingerprint(text: str) -> str:
+    if not (text or "").strip():
+        return ""
+    return _fingerprint(text, salt=sha256_hex(storage_key())[:16])
+
+
+def _row(case_id: str, page_id: int, f: Finding, status: str = AUTO, actor: str = "system", reason: str = "") -> dict:
+    now = time.time()
+    return {
+        "case_id": case_id, "page_id": page_id, "finding_key": f.id, "category": f.category.value,
+        "rects": json.dumps([list(r) for r in f.rects]), "detector": f.detector,
+        "confidence": float(f.confidence), "source": f.source.value, "role_hint": f.role_hint or "",
+        "text_sealed": seal_text(f.text) if f.text else None, "fingerprint": fingerprint(f.text),
+        "status": status, "reason": reason, "created_by": actor, "created_at": now, "updated_at": now,
+    }
+
+
+def replace_auto_findings(db, case_id: str, page_id: int, new: Iterable[Finding]) -> int:
+    """Store a fresh detection result for one page.
+
+    Keeps manual boxes and every finding a person decided on (accepted,
+    rejected, moved): only undecided automatic findings are replaced.  A new
+    finding whose key matches a kept one is skipped (the decision stands).
+    Returns the number of findings inserted.
+    """
+    with transaction(db):
+        db.execute("DELETE FROM findings WHERE page_id = ? AND status = 'auto' AND source != 'manual'", [page_id])
+        kept = {r[0] for r in db.execute("SELECT finding_key FROM findings WHERE page_id = ?", [page_id]).fetchall()}
+        rows = [_row(case_id, page_id, f) for f in new if f.id not in kept]
+        if rows:
+            db["findings"].insert_all(rows)
+    return len(rows)
+
+
+def add_finding(db, case_id: str, page_id: int, f: Finding, *, status: str, actor: str, reason: str = "") -> int:
+    return db["findings"].insert(_row(case_id, page_id, f, status, actor, reason)).last_pk
+
+
+def get(db, finding_id: int) -> Optional[dict]:
+    rows = list(db.query("SELECT * FROM findings WHERE id = ?", [finding_id]))
+    return rows[0] if rows else None
+
+
+def for_page(db, page_id: int) -> list[dict]:
+    return list(db.query("SELECT * FROM findings WHERE page_id = ? ORDER BY id", [page_id]))
+
+
+def update(db, finding_id: int, **fields) -> None:
+    if "rects" in fields and not isinstance(fields["rects"], str):
+        fields["rects"] = json.dumps([list(r) for r in fields["rects"]])
+    fields["updated_at"] = time.time()
+    db["findings"].update(finding_id, fields)
+
+
+def delete(db, finding_id: int) -> None:
+    db.execute("DELETE FROM findings WHERE id = ?", [finding_id])
+
+
+def rects_of(row: dict) -> list[tuple]:
+    return [tuple(r) for r in json.loads(row["rects"])]
+
+
+def text_of(row: dict) -> str:
+    """The covered text (sensitive: do not log)."""
+    return unseal_text(row["text_sealed"]) if row.get("text_sealed") else ""
+
+
+def masked_text(row: dict) -> str:
+    return mask(text_of(row), row["category"])
+
+
+def to_finding(row: dict, page_index: int) -> Finding:
+    """A stored row as the engine's ``Finding`` (page_index within its document)."""
+    return Finding(page_index=page_index, category=Category(row["category"]), rects=rects_of(row),
+                   detector=row["detector"], confidence=row["confidence"], text=text_of(row),
+                   source=Source(row["source"]), role_hint=row["role_hint"], id=row["finding_key"] or "")
+
+
+def for_document(db, document_id: int, include_rejected: bool = False) -> list[Finding]:
+    """Every finding of a document to redact (rejected ones left out unless asked)."""
+    sql = ("SELECT f.*, p.page_index FROM findings f JOIN pages p ON p.id = f.page_id "
+           "WHERE p.document_id = ?" + ("" if include_rejected else " AND f.status != 'rejected'") +
+           " ORDER BY p.page_index, f.id")
+    return [to_finding(r, r["page_index"]) for r in db.query(sql, [document_id])]
+
+
+def case_identifiers(db, case_id: str) -> set[str]:
+    """Every distinct text known to be an identifier in the case (for leak verification)."""
+    out = set()
+    for r in db.query("SELECT text_sealed, category FROM findings WHERE case_id = ? AND status != 'rejected' "
+                      "AND text_sealed IS NOT NULL", [case_id]):
+        if r["category"] in (Category.AGE.value, Category.DATE.value):
+            continue
+        t = unseal_text(r["text_sealed"]).strip()
+        if t:
+            out.add(t)
+    return out
+
+
+def counts_by_category(db, case_id: str) -> dict[str, int]:
+    return {r[0]: r[1] for r in db.execute(
+        "SELECT category, COUNT(*) FROM findings WHERE case_id = ? AND status != 'rejected' GROUP BY 1",
+        [case_id]).fetchall()}
