@@ -188,8 +188,12 @@ def purge_expired(db, now: datetime | None = None, actor: str = "system") -> int
     floor = format_ts(datetime.now(timezone.utc) - timedelta(days=RETENTION_FLOOR_DAYS))
     cutoff = min(cutoff, floor)  # refuse to delete anything younger than the floor, whatever "now" says
     conn = db.conn
+    # only a prefix of the chain (by id) can go: stop before the first row that is still young
+    first_young = conn.execute("SELECT MIN(id) FROM audit_log WHERE ts >= ?", [cutoff]).fetchone()[0]
+    bound = "WHERE id < ?" if first_young is not None else ""
     last = conn.execute(
-        "SELECT id, hash FROM audit_log WHERE ts < ? ORDER BY id DESC LIMIT 1", [cutoff]
+        f"SELECT id, hash FROM audit_log {bound} ORDER BY id DESC LIMIT 1",
+        [first_young] if first_young is not None else [],
     ).fetchone()
     if not last:
         return 0

@@ -2,4 +2,7 @@
 
 COMMANDS = [
     "core.commands.redact",
+    "core.commands.audit",
+    "core.commands.user",
+    "core.commands.demo_users",
 ]
