@@ -89,3 +89,28 @@ class Recognizer:
     def analyze_record(self, pages: list[PageInput], findings: list[Finding], ctx: AnalysisContext) -> list[Finding]:
         """For ``kind == "record"``: look across pages after per-page passes."""
         return []
+
+
+def finding_from_span(
+    page: PageInput,
+    start: int,
+    end: int,
+    category,
+    detector: str,
+    confidence: float = 1.0,
+    role_hint: str = "",
+) -> Optional[Finding]:
+    """A finding covering ``page.text.text[start:end]`` (None if no boxes)."""
+    rects = page.text.rects_for(start, end)
+    if not rects:
+        return None
+    return Finding(
+        page_index=page.index,
+        category=category,
+        rects=rects,
+        detector=detector,
+        confidence=confidence,
+        text=page.text.text[start:end].strip(),
+        source=page.text.source_for(start, end),
+        role_hint=role_hint,
+    )

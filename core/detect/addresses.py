@@ -1,0 +1,66 @@
+"""Addresses in free text: a chain of administrative-division names
+(``core/rules/data/*.csv``) followed by a street-level part, or a road +
+house number on its own."""
+from __future__ import annotations
+
+import csv
+import re
+from functools import lru_cache
+
+from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
+from core.detect.registry import register
+from core.models import Category, Finding
+from core.rules import RULES_DIR, load_rules
+
+ROAD = re.compile(r"[\u4e00-\u9fff]{2,8}(?:路|街|大道|大街|巷|弄|胡同)\d+号(?:院)?(?:\d+(?:栋|幢|号楼))?(?:\d+单元)?(?:\d+(?:室|号))?")
+
+
+@lru_cache(maxsize=1)
+def division_regex() -> re.Pattern:
+    names: set[str] = set()
+    for fname in ("provinces.csv", "cities.csv", "areas.csv"):
+        with open(RULES_DIR / "data" / fname, encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                n = row["name"].strip()
+                if n and n not in ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"):
+                    names.add(n)
+    alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(f"(?:{alt})+")
+
+
+@lru_cache(maxsize=1)
+def street_tail() -> re.Pattern:
+    return re.compile(load_rules("patterns")["address"]["street_tail"])
+
+
+@register
+class AddressRecognizer(Recognizer):
+    name = "address"
+    order = 42
+
+    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        text = page.text.text
+        spans: list[tuple[int, int, float]] = []
+        for m in division_regex().finditer(text):
+            tail = street_tail().match(text, m.end())
+            if tail and tail.end() > m.end():
+                spans.append((m.start(), tail.end(), 0.9))
+            elif _division_count(m.group(0)) >= 2 and not _followed_by_institution(text, m.end()):
+                spans.append((m.start(), m.end(), 0.6))
+        for m in ROAD.finditer(text):
+            if not any(s <= m.start() < e for s, e, _ in spans):
+                spans.append((m.start(), m.end(), 0.8))
+        out = []
+        for s, e, conf in spans:
+            f = finding_from_span(page, s, e, Category.ADDRESS, self.name, conf)
+            if f:
+                out.append(f)
+        return out
+
+
+def _division_count(chain: str) -> int:
+    return len(re.findall(r"省|自治区|市|州|盟|县|区|旗", chain))
+
+
+def _followed_by_institution(text: str, pos: int) -> bool:
+    return bool(re.match(r"[\u4e00-\u9fff]{0,10}(?:医院|卫生院|保健院|中心|诊所)", text[pos : pos + 14]))

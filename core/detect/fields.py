@@ -1,0 +1,143 @@
+"""Label–value fields: "姓名：张三", a label cell with its value in the next
+table cell to the right, or on the line below.  Labels are data
+(``core/rules/labels.yaml``)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
+from core.detect.normalize import label_regex
+from core.detect.registry import register
+from core.models import Category, Finding, PageText
+from core.rules import load_rules
+
+SEP = re.compile(r"\s*[:：]\s*|\s+")
+COLON = re.compile(r"\s*[:：]\s*")
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    label: str
+    category: Category
+    shape: re.Pattern
+    max_len: int
+    colon_required: bool
+    role_hint: str
+
+
+@lru_cache(maxsize=1)
+def field_rules() -> tuple[dict[str, FieldRule], re.Pattern, re.Pattern, frozenset]:
+    cfg = load_rules("labels")
+    shapes = {k: (re.compile(v["pattern"]), v["max"]) for k, v in cfg["value_shapes"].items()}
+    colon = set(cfg.get("colon_required", []))
+    rules: dict[str, FieldRule] = {}
+    for group in cfg["fields"]:
+        shape, max_len = shapes[group["value"]]
+        for label in group["labels"]:
+            key = re.sub(r"\s", "", label)
+            hint = key if group.get("role_hints") else ""
+            rules.setdefault(key, FieldRule(key, Category(group["category"]), shape, max_len, key in colon, hint))
+    labels = sorted(rules, key=len, reverse=True)
+    label_re = re.compile("(?:" + "|".join(label_regex(l) for l in labels) + ")")
+    stops = sorted(set(cfg.get("stop_words", [])) | set(labels), key=len, reverse=True)
+    stop_re = re.compile("|".join(label_regex(s) for s in stops))
+    return rules, label_re, stop_re, frozenset(cfg.get("not_values", []))
+
+
+@register
+class LabelFieldRecognizer(Recognizer):
+    name = "label_fields"
+    order = 30
+
+    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        rules, label_re, stop_re, not_values = field_rules()
+        text = page.text.text
+        lines = page.text.lines()
+        findings: list[Finding] = []
+        for ls, le in lines:
+            for m in label_re.finditer(text, ls, le):
+                if _inside_word(text, m.start(), ls):
+                    continue
+                rule = rules[re.sub(r"\s", "", m.group(0))]
+                span = self._value_on_line(text, m.end(), le, rule, stop_re, not_values)
+                if span is None and _rest_is_empty(text, m.end(), le):
+                    span = self._value_in_neighbour(page.text, lines, (ls, le), m, rule, stop_re, not_values)
+                if span:
+                    f = finding_from_span(page, span[0], span[1], rule.category, self.name, 0.95, rule.role_hint)
+                    if f:
+                        findings.append(f)
+                        if rule.category.is_person or rule.category in (Category.ID_NUMBER, Category.PHONE):
+                            ctx.add_seed(f.text, rule.category.value, "found:label_fields", rule.role_hint)
+        return findings
+
+    @staticmethod
+    def _value_on_line(text, pos, line_end, rule, stop_re, not_values):
+        sep = SEP.match(text, pos, line_end)
+        if sep is None or sep.end() == pos:
+            return None  # label glued to following text: prose, not a field
+        if rule.colon_required and not COLON.match(text, pos, line_end):
+            return None
+        return _match_value(text, sep.end(), line_end, rule, stop_re, not_values)
+
+    @staticmethod
+    def _value_in_neighbour(pt: PageText, lines, line, m, rule, stop_re, not_values):
+        label_rects = pt.rects_for(m.start(), m.end())
+        if not label_rects:
+            return None
+        lx0, ly0, lx1, ly1 = label_rects[-1]
+        h = max(1.0, ly1 - ly0)
+        best = None
+        for ls, le in lines:
+            if (ls, le) == line:
+                continue
+            rects = pt.rects_for(ls, le)
+            if not rects:
+                continue
+            x0, y0, x1, y1 = rects[0]
+            overlap = min(y1, ly1) - max(y0, ly0)
+            if overlap > 0.5 * h and x0 >= lx1 - 2 and x0 - lx1 < 12 * h:
+                key = (0, x0 - lx1)  # same row, to the right
+            elif 0 <= y0 - ly1 < 1.2 * h and x0 < lx1 and x1 > lx0:
+                key = (1, y0 - ly1)  # directly below
+            else:
+                continue
+            if best is None or key < best[0]:
+                best = (key, ls, le)
+        if best is None:
+            return None
+        _, ls, le = best
+        start = ls + (len(pt.text[ls:le]) - len(pt.text[ls:le].lstrip(" :：")))
+        return _match_value(pt.text, start, le, rule, stop_re, not_values)
+
+
+def _match_value(text, start, end, rule: FieldRule, stop_re, not_values):
+    vm = rule.shape.match(text, start, end)
+    if not vm:
+        return None
+    vend = min(vm.end(), start + rule.max_len)
+    stop = stop_re.search(text, start + 1, vend)
+    if stop:
+        vend = stop.start()
+    value = text[start:vend].strip()
+    if len(value) < 2 and not any(ch.isdigit() for ch in value):
+        return None
+    if value in not_values or any(value.startswith(n) and len(n) >= len(value) - 0 for n in not_values):
+        return None
+    if rule.category.is_person and not re.match(r"^[\u4e00-\u9fffA-Za-z·•]", value):
+        return None
+    return (start, start + len(text[start:vend].rstrip()))
+
+
+def _inside_word(text: str, start: int, line_start: int) -> bool:
+    """'医师' inside '主治医师' is found as the longer label; a label glued to
+    preceding CJK prose ("向家属交代") is not a field label."""
+    if start == line_start:
+        return False
+    prev = text[start - 1]
+    return "\u4e00" <= prev <= "\u9fff"
+
+
+def _rest_is_empty(text: str, pos: int, line_end: int) -> bool:
+    return not text[pos:line_end].strip(" \t:：_")

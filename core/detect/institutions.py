@@ -1,0 +1,74 @@
+"""Hospital and clinic names: a run of name characters ending in a suffix
+(医院, 妇幼保健院, 卫生院, 社区卫生服务中心, 诊所 …) plus a configurable list
+of local hospitals (``core/rules/institutions.yaml``, ``local_hospitals``)."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
+from core.detect.registry import register
+from core.models import Category, Finding
+from core.rules import load_rules
+
+NAME_CHARS = r"[\u4e00-\u9fff0-9A-Za-z（）()·]"
+
+
+@lru_cache(maxsize=1)
+def _compiled():
+    cfg = load_rules("institutions")
+    suffixes = sorted(cfg["suffixes"], key=len, reverse=True)
+    suffix_re = "|".join(re.escape(s) for s in suffixes)
+    rx = re.compile(f"{NAME_CHARS}{{1,24}}?(?:{suffix_re})(?:[\u4e00-\u9fff]{{0,6}}(?:分院|院区|门诊部))?")
+    boundaries = sorted(cfg["boundaries"], key=len, reverse=True)
+    boundary_re = re.compile("|".join(re.escape(b) for b in boundaries))
+    local = [h for h in cfg.get("local_hospitals") or [] if h]
+    local_re = re.compile("|".join(re.escape(h) for h in sorted(local, key=len, reverse=True))) if local else None
+    return rx, boundary_re, set(cfg["generic"]), cfg["place_words"], cfg["min_prefix"], local_re, suffixes
+
+
+def trim_left(name: str, boundary_re: re.Pattern) -> int:
+    """Offset where the institution name really starts inside ``name``."""
+    cut = 0
+    for m in boundary_re.finditer(name):
+        if m.end() < len(name) - 1:
+            cut = max(cut, m.end())
+    return cut
+
+
+def looks_like_institution(name: str, suffix: str, generic: set, place_words, min_prefix: int) -> bool:
+    prefix = name[: len(name) - len(suffix)]
+    if name in generic or not prefix:
+        return False
+    if len(prefix) < min_prefix:
+        return prefix in ("省", "市", "县", "区")  # "省妇幼保健院": one per province
+    return any(w in prefix for w in place_words) or len(prefix) >= 4
+
+
+@register
+class InstitutionRecognizer(Recognizer):
+    name = "institutions"
+    order = 44
+
+    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        rx, boundary_re, generic, place_words, min_prefix, local_re, suffixes = _compiled()
+        text = page.text.text
+        out: list[Finding] = []
+        for ls, le in page.text.lines():
+            for m in rx.finditer(text, ls, le):
+                raw = m.group(0)
+                start = m.start() + trim_left(raw, boundary_re)
+                name = text[start : m.end()]
+                suffix = next((s for s in suffixes if s in name), "")
+                if not looks_like_institution(name, suffix, generic, place_words, min_prefix):
+                    continue
+                f = finding_from_span(page, start, m.end(), Category.INSTITUTION, self.name, 0.9)
+                if f:
+                    out.append(f)
+                    ctx.add_seed(name, Category.INSTITUTION.value, "found:institutions")
+            if local_re:
+                for m in local_re.finditer(text, ls, le):
+                    f = finding_from_span(page, m.start(), m.end(), Category.INSTITUTION, self.name, 0.95)
+                    if f:
+                        out.append(f)
+        return out

@@ -1,0 +1,81 @@
+"""Normalised search: find a value in page text despite spaces between
+characters, full-width digits/letters and common OCR confusions, and map
+the hit back to offsets in the original text."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# OCR confusions that matter for numbers (letters read for digits).
+_DIGIT_CONFUSIONS = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1",
+                                   "i": "1", "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "G": "6", "g": "9"})
+_SEPARATORS = set(" \t\u3000-—_·.")
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def normalize_value(value: str, numeric: bool | None = None) -> str:
+    v = "".join(ch for ch in nfkc(value) if not ch.isspace())
+    if numeric is None:
+        numeric = is_numeric_like(v)
+    if numeric:
+        v = "".join(ch for ch in v if ch not in _SEPARATORS).translate(_DIGIT_CONFUSIONS).upper()
+    return v
+
+
+def is_numeric_like(value: str) -> bool:
+    v = "".join(ch for ch in nfkc(value) if ch.isalnum())
+    return bool(v) and sum(ch.isdigit() for ch in v) >= max(1, int(len(v) * 0.6))
+
+
+class NormalizedText:
+    """``text`` with whitespace (and, for numeric search, separators) removed,
+    full-width folded, with a map from normalised offsets to original ones."""
+
+    def __init__(self, text: str, numeric: bool = False):
+        chars, index = [], []
+        for i, ch in enumerate(text):
+            n = nfkc(ch)
+            if not n or n.isspace() or (numeric and n in _SEPARATORS):
+                continue
+            if numeric:
+                n = n.translate(_DIGIT_CONFUSIONS).upper()
+            for c in n:
+                chars.append(c)
+                index.append(i)
+        self.text = "".join(chars)
+        self.index = index
+
+    def find_all(self, needle: str) -> list[tuple[int, int]]:
+        """Original (start, end) offsets of every occurrence of ``needle``
+        (already normalised the same way).  Hits inside a longer run of
+        digits are skipped for numeric needles."""
+        out, start = [], 0
+        if not needle:
+            return out
+        while True:
+            k = self.text.find(needle, start)
+            if k < 0:
+                return out
+            end = k + len(needle)
+            if not (needle[0].isdigit() and k > 0 and self.text[k - 1].isdigit()) and not (
+                needle[-1].isdigit() and end < len(self.text) and self.text[end].isdigit()
+            ):
+                out.append((self.index[k], self.index[end - 1] + 1))
+            start = k + 1
+
+
+def find_value(text: str, value: str) -> list[tuple[int, int]]:
+    numeric = is_numeric_like(value)
+    return NormalizedText(text, numeric).find_all(normalize_value(value, numeric))
+
+
+CJK = r"\u4e00-\u9fff"
+CJK_RE = re.compile(f"[{CJK}]")
+
+
+def label_regex(label: str) -> str:
+    """'姓名' -> '姓\\s*名' (labels are often spaced out in forms)."""
+    return r"\s*".join(re.escape(ch) for ch in label if not ch.isspace())

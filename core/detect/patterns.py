@@ -1,0 +1,148 @@
+"""Pattern recognizers with validation: ID-card numbers (check digit),
+phones, e-mail, long record numbers, street addresses.  Regexes are data
+(``core/rules/patterns.yaml``)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+
+from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
+from core.detect.normalize import normalize_value
+from core.detect.registry import register
+from core.models import Category, Finding
+from core.rules import load_rules
+
+_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+_CHECK = "10X98765432"
+
+
+def id_check_digit(first17: str) -> str:
+    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
+
+
+def _valid_date(y: int, m: int, d: int) -> bool:
+    try:
+        dt.date(y, m, d)
+        return 1880 <= y <= dt.date.today().year
+    except ValueError:
+        return False
+
+
+def id18_is_valid(value: str) -> bool:
+    v = normalize_value(value, numeric=True)
+    if not re.fullmatch(r"\d{17}[\dX]", v):
+        return False
+    return _valid_date(int(v[6:10]), int(v[10:12]), int(v[12:14])) and id_check_digit(v[:17]) == v[17]
+
+
+def id_confidence(value: str) -> float:
+    """1.0 valid 18-digit; 0.9 valid 15-digit; 0.75 right shape, bad check
+    digit or OCR-confused letters but a plausible birth date; else 0."""
+    v = normalize_value(value, numeric=True)
+    if len(v) == 18 and id18_is_valid(v):
+        return 1.0
+    if len(v) == 15 and v.isdigit() and _valid_date(1900 + int(v[6:8]), int(v[8:10]), int(v[10:12])):
+        return 0.9
+    if len(v) == 18 and re.fullmatch(r"\d{17}[\dX]", v) and _valid_date(int(v[6:10]), int(v[10:12]), int(v[12:14])):
+        return 0.75
+    return 0.0
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> dict:
+    return load_rules("patterns")
+
+
+def _is_date_number(digits: str) -> bool:
+    if len(digits) == 8 and digits.isdigit():
+        return _valid_date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    if len(digits) in (12, 14) and digits.isdigit():  # yyyymmddHHMM(SS)
+        return _valid_date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    return False
+
+
+class _RegexRecognizer(Recognizer):
+    """Runs compiled regexes over the page text; subclasses validate."""
+
+    category: Category = Category.RECORD_NUMBER
+    order = 40
+
+    def regexes(self) -> list[re.Pattern]:
+        raise NotImplementedError
+
+    def confidence(self, value: str) -> float:
+        return 1.0
+
+    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        out, seen = [], set()
+        for rx in self.regexes():
+            for m in rx.finditer(page.text.text):
+                if any(m.start() < e and s < m.end() for s, e in seen):
+                    continue
+                conf = self.confidence(m.group(0))
+                if conf <= 0:
+                    continue
+                f = finding_from_span(page, m.start(), m.end(), self.category, self.name, conf)
+                if f:
+                    seen.add((m.start(), m.end()))
+                    out.append(f)
+        return out
+
+
+@register
+class IdNumberRecognizer(_RegexRecognizer):
+    name = "id_number"
+    category = Category.ID_NUMBER
+
+    def regexes(self):
+        p = _patterns()["id_number"]
+        return [re.compile(p["id18"]), re.compile(p["id15"]), re.compile(p["id18_fuzzy"])]
+
+    def confidence(self, value):
+        return id_confidence(value)
+
+
+@register
+class PhoneRecognizer(_RegexRecognizer):
+    name = "phone"
+    category = Category.PHONE
+
+    def regexes(self):
+        p = _patterns()["phone"]
+        return [re.compile(p["mobile"]), re.compile(p["landline_with_area"])]
+
+    def confidence(self, value):
+        digits = re.sub(r"\D", "", value)
+        if digits.startswith("0") and not 10 <= len(digits) <= 12:
+            return 0.0
+        return 0.95
+
+
+@register
+class EmailRecognizer(_RegexRecognizer):
+    name = "email"
+    category = Category.EMAIL
+
+    def regexes(self):
+        return [re.compile(_patterns()["email"])]
+
+
+@register
+class RecordNumberRecognizer(_RegexRecognizer):
+    """Unlabeled long numbers (8+ digits) that are not dates or ID numbers."""
+
+    name = "record_number"
+    category = Category.RECORD_NUMBER
+    order = 45
+
+    def regexes(self):
+        return [re.compile(_patterns()["record_number"]["long_number"])]
+
+    def confidence(self, value):
+        digits = re.sub(r"\D", "", value)
+        if _is_date_number(digits) or id_confidence(value) > 0:
+            return 0.0
+        if digits.startswith("1") and len(digits) == 11:
+            return 0.0  # a phone, reported by the phone recognizer
+        return 0.7

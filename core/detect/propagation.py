@@ -1,0 +1,37 @@
+"""Propagation: a value found anywhere in the record (a name after a label,
+a patient name in prose, an ID, a hospital name, a decoded barcode) is
+hidden at every other occurrence, on every page, too."""
+from __future__ import annotations
+
+from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
+from core.detect.normalize import NormalizedText, is_numeric_like, normalize_value
+from core.detect.registry import register
+from core.detect.seeding import min_seed_length
+from core.models import Finding
+
+
+@register
+class PropagationRecognizer(Recognizer):
+    name = "propagation"
+    kind = "record"
+    order = 90
+
+    def analyze(self, page, ctx):
+        return []
+
+    def analyze_record(self, pages: list[PageInput], findings: list[Finding], ctx: AnalysisContext) -> list[Finding]:
+        seeds = [s for s in ctx.seeds if not s.origin.startswith("case_meta")]
+        out: list[Finding] = []
+        for page in pages:
+            views: dict[bool, NormalizedText] = {}
+            for seed in seeds:
+                numeric = is_numeric_like(seed.value)
+                needle = normalize_value(seed.value, numeric)
+                if len(needle) < min_seed_length(seed.value):
+                    continue
+                view = views.get(numeric) or views.setdefault(numeric, NormalizedText(page.text.text, numeric))
+                for s, e in view.find_all(needle):
+                    f = finding_from_span(page, s, e, seed.category, self.name, 0.9, seed.role_hint)
+                    if f:
+                        out.append(f)
+        return out

@@ -1,0 +1,199 @@
+"""The de-identification pipeline, stage by stage:
+
+    open -> page text (text layer + OCR of image regions) -> recognizers
+    (visual, text, then record-wide) -> findings -> policy -> plan ->
+    apply + sanitize -> verify
+
+``analyze_document`` produces findings; ``redact_document`` turns findings
+into a redacted, sanitised, verified document.  Both take an open PyMuPDF
+document so the store, CLI and export share one engine.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Optional
+
+import pymupdf
+
+from core.detect.base import AnalysisContext, PageInput, Seed
+from core.detect.registry import load_default_recognizers
+from core.detect.seeding import seeds_from_meta
+from core.models import CaseMeta, Char, Finding
+from core.pdf.geometry import area, intersection
+from core.pdf.sanitize import clean_bytes, sanitize
+from core.pdf.text import extract_page_text, text_lines
+from core.plan import RedactionPlan, build_plan
+from core.policy import Policy, load_policy
+from core.redact import apply_plan
+from core.verify import VerifyReport, verify_no_leaks
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int, str], None]  # (done, total, step)
+
+
+@dataclass
+class PageSummary:
+    index: int
+    scanned: bool = False
+    text_chars: int = 0
+    ocr_chars: int = 0
+    findings: int = 0
+    seconds: float = 0.0
+    error: str = ""
+
+
+@dataclass
+class Analysis:
+    findings: list[Finding] = field(default_factory=list)
+    seeds: list[Seed] = field(default_factory=list)
+    pages: list[PageSummary] = field(default_factory=list)
+
+    @property
+    def failed_pages(self) -> list[int]:
+        return [p.index for p in self.pages if p.error]
+
+
+def _ocr_lines(page: pymupdf.Page, text_chars: int, dpi: int) -> tuple[list[list[Char]], bool]:
+    """OCR lines for the regions that need it; (lines, page_is_scanned)."""
+    try:
+        from core.ocr.page import ocr_page_chars, ocr_regions
+    except ImportError:  # OCR module not installed
+        return [], False
+    regions = ocr_regions(page, text_chars)
+    if not regions:
+        return [], False
+    full = area(tuple(page.rect)) or 1.0
+    scanned = any(area(tuple(r)) >= 0.6 * full for r in regions)
+    lines: list[list[Char]] = []
+    for region in regions:
+        clip = None if area(tuple(region)) >= 0.95 * full else region
+        lines += ocr_page_chars(page, dpi=dpi, clip=clip)
+    return lines, scanned
+
+
+def page_input(page: pymupdf.Page, ocr: bool = True, dpi: int = 150) -> tuple[PageInput, PageSummary]:
+    summary = PageSummary(page.number)
+    base_lines = text_lines(page)
+    summary.text_chars = sum(len(l) for l in base_lines)
+    extra: list[list[Char]] = []
+    if ocr:
+        extra, summary.scanned = _ocr_lines(page, summary.text_chars, dpi)
+        summary.ocr_chars = sum(len(l) for l in extra)
+    pt = extract_page_text(page, extra_lines=extra) if extra else _from_lines(page, base_lines)
+    return PageInput(page.number, page, pt, dpi=dpi, is_scanned=summary.scanned), summary
+
+
+def _from_lines(page, lines):
+    from core.models import PageText
+
+    return PageText.from_lines(page.number, page.rect.width, page.rect.height, lines)
+
+
+def analyze_document(
+    doc: pymupdf.Document,
+    meta: CaseMeta | dict | None = None,
+    progress: Optional[Progress] = None,
+    ocr: bool = True,
+    recognizers: Optional[Iterable[str]] = None,
+    dpi: int = 150,
+    pages: Optional[Iterable[int]] = None,
+) -> Analysis:
+    """Find every identifier on every page of ``doc``.
+
+    A page that fails is recorded in ``Analysis.pages[i].error`` and the
+    rest go on.  ``meta`` is the archive-index record (case seeding).
+    """
+    meta = meta if isinstance(meta, CaseMeta) else CaseMeta.from_dict(meta)
+    ctx = AnalysisContext(meta=meta, page_count=doc.page_count)
+    seeds_from_meta(meta, ctx)
+    recs = load_default_recognizers(recognizers)
+    per_page = [r for r in recs if r.kind in ("text", "visual")]
+    record_wide = [r for r in recs if r.kind == "record"]
+    result = Analysis()
+    inputs: list[PageInput] = []
+    indices = list(pages) if pages is not None else list(range(doc.page_count))
+    for n, i in enumerate(indices):
+        t0 = time.perf_counter()
+        page = doc[i]
+        try:
+            pin, summary = page_input(page, ocr=ocr, dpi=dpi)
+            found = []
+            for rec in per_page:
+                found += rec.analyze(pin, ctx)
+            pin._image = None  # free the render; record-wide passes re-render if they must
+            inputs.append(pin)
+            result.findings += found
+            summary.findings = len(found)
+        except Exception as exc:  # a broken page must not stop the case
+            log.warning("page %d failed: %s", i + 1, type(exc).__name__)
+            summary = PageSummary(i, error=f"{type(exc).__name__}")
+        summary.seconds = time.perf_counter() - t0
+        result.pages.append(summary)
+        if progress:
+            progress(n + 1, len(indices), "detect")
+    for rec in record_wide:
+        try:
+            result.findings += rec.analyze_record(inputs, result.findings, ctx)
+        except Exception as exc:
+            log.warning("record recognizer %s failed: %s", rec.name, type(exc).__name__)
+    result.findings = merge_findings(result.findings)
+    result.seeds = list(ctx.seeds)
+    if progress:
+        progress(len(indices), len(indices), "done")
+    return result
+
+
+def merge_findings(findings: list[Finding]) -> list[Finding]:
+    """Drop duplicates: a finding whose boxes are ≥ 80 % inside the boxes of
+    a more confident finding on the same page (any category) adds nothing.
+    Among equals, a specific person role beats "person_name"."""
+    kept: list[Finding] = []
+    by_page: dict[int, list[Finding]] = {}
+    rank = lambda f: (-f.confidence, f.category.value == "person_name", -sum(area(r) for r in f.rects))
+    for f in sorted(findings, key=rank):
+        bucket = by_page.setdefault(f.page_index, [])
+        if any(_covered_by(f, k) for k in bucket):
+            continue
+        bucket.append(f)
+        kept.append(f)
+    kept.sort(key=lambda f: (f.page_index, f.rects[0][1] if f.rects else 0, f.rects[0][0] if f.rects else 0))
+    return kept
+
+
+def _covered_by(a: Finding, b: Finding) -> bool:
+    """Is every box of ``a`` at least 80 % covered by some box of ``b``?"""
+    if a.category.is_visual != b.category.is_visual:
+        return False
+    return all(any(intersection(ra, rb) >= 0.8 * (area(ra) or 1e-6) for rb in b.rects) for ra in a.rects)
+
+
+def identifiers_for(findings: Iterable[Finding], seeds: Iterable[Seed] = ()) -> list:
+    return [f for f in findings if f.text] + list(seeds)
+
+
+def redact_document(
+    doc: pymupdf.Document,
+    findings: list[Finding],
+    policy: str | Policy = "review",
+    style: Optional[str] = None,
+    seeds: Iterable[Seed] = (),
+    rejected_ids: Iterable[str] = (),
+    labels: Optional[dict] = None,
+    extra_identifiers: Iterable = (),
+) -> tuple[pymupdf.Document, VerifyReport, RedactionPlan]:
+    """Redact a copy of ``doc``; returns (redacted doc, verify report, plan).
+
+    The caller must not release the document when the report is not ok.
+    """
+    pol = policy if isinstance(policy, Policy) else load_policy(policy)
+    plan = build_plan(findings, pol, style, rejected_ids=rejected_ids, labels=labels)
+    out = pymupdf.open("pdf", doc.tobytes())
+    apply_plan(out, plan)
+    sanitize(out)
+    final = pymupdf.open("pdf", clean_bytes(out))
+    rejected = set(rejected_ids)
+    kept = [f for f in findings if f.id not in rejected and pol.hides(f) or f.source.value == "manual"]
+    report = verify_no_leaks(final, identifiers_for(kept, seeds) + list(extra_identifiers))
+    return final, report, plan
