@@ -1,0 +1,3 @@
+"""Visual recognizers: signatures, red seals, logos, barcodes/QR codes,
+ID-card copies and faces (one recognizer per module, thresholds in
+``core/rules/visual.yaml``)."""

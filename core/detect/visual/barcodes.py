@@ -1,0 +1,116 @@
+"""Barcodes and QR codes (they encode inpatient / specimen numbers).
+
+Candidate regions are windows of high dark-pixel density on the page render
+(text lines are too thin to pass the size test); each candidate is handed
+to zxing-cpp (decoding the whole page is several times slower).  A decoded
+value goes into ``Finding.text`` and into the case seeds, so the text
+recognizers that run after this one (``order`` 10 < 20) hide the same value
+wherever it is printed.  Codes that zxing locates but cannot decode are
+still hidden, with a lower confidence.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import zxingcpp
+
+from core.detect.base import AnalysisContext, PageInput, Recognizer
+from core.detect.registry import register
+from core.detect.visual.common import cfg, finding, merge_boxes, needs_pixels, view
+from core.models import Category, Finding
+
+
+def _formats(names: list[str]):
+    fmts = None
+    for n in names:
+        f = getattr(zxingcpp.BarcodeFormat, n, None)
+        if f is None:
+            continue
+        fmts = f if fmts is None else fmts | f
+    return fmts
+
+
+def candidate_boxes(gray: np.ndarray, cell: int, density_min: float, min_side: int, max_side: int) -> list[list[int]]:
+    """Pixel boxes of dense dark regions of barcode size."""
+    h, w = gray.shape
+    dark = (gray < 128).astype(np.float32)
+    small = cv2.resize(dark, (max(1, w // cell), max(1, h // cell)), interpolation=cv2.INTER_AREA)
+    small = cv2.blur(small, (3, 3))
+    mask = (small >= density_min).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    boxes = []
+    for i in range(1, n):
+        x, y, bw, bh, _ = stats[i]
+        X0, Y0, X1, Y1 = x * cell, y * cell, (x + bw) * cell, (y + bh) * cell
+        if min(X1 - X0, Y1 - Y0) < min_side or max(X1 - X0, Y1 - Y0) > max_side:
+            continue
+        boxes.append([X0, Y0, X1, Y1])
+    return merge_boxes(boxes, 4 * cell)  # 1D codes have wide gaps between bars
+
+
+def _decode(crop: np.ndarray, formats, upscale_below: int):
+    scale = 1.0
+    if min(crop.shape[:2]) < upscale_below:
+        scale = 2.0
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+    kwargs = {"return_errors": True}
+    if formats is not None:
+        kwargs["formats"] = formats
+    out = []
+    for r in zxingcpp.read_barcodes(crop, **kwargs):
+        p = r.position
+        xs = [p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x]
+        ys = [p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y]
+        box = (min(xs) / scale, min(ys) / scale, max(xs) / scale, max(ys) / scale)
+        ok = r.valid and not r.error
+        out.append((box, r.text if ok else "", ok, r.format.name if hasattr(r.format, "name") else str(r.format)))
+    return out
+
+
+@register
+class BarcodeRecognizer(Recognizer):
+    name = "barcode"
+    kind = "visual"
+    order = 10  # before case seeding (20): decoded values become seeds
+
+    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        if not needs_pixels(page):
+            return []
+        c = cfg("barcode")
+        v = view(page)
+        formats = _formats(c.get("formats", []))
+        margin = v.n(c.get("margin", 8))
+        H, W = v.shape
+        hits: list[tuple] = []
+        for box in candidate_boxes(
+            v.gray, v.n(c.get("cell", 3)), c.get("density_min", 0.28), v.n(c.get("min_side", 18)), v.n(c.get("max_side", 260))
+        ):
+            x0, y0 = max(0, box[0] - margin), max(0, box[1] - margin)
+            x1, y1 = min(W, box[2] + margin), min(H, box[3] + margin)
+            crop = np.ascontiguousarray(v.gray[y0:y1, x0:x1])
+            for (bx0, by0, bx1, by1), value, ok, fmt in _decode(crop, formats, int(c.get("upscale_below_px", 120))):
+                if bx1 - bx0 < 2 and by1 - by0 < 2:
+                    continue
+                # 1D codes: zxing reports a scan line; take the candidate's extent across it
+                if by1 - by0 < 3:
+                    by0, by1 = box[1] - y0, box[3] - y0
+                if bx1 - bx0 < 3:
+                    bx0, bx1 = box[0] - x0, box[2] - x0
+                hits.append(((bx0 + x0, by0 + y0, bx1 + x0, by1 + y0), value, ok))
+        out: list[Finding] = []
+        taken: list[tuple] = []
+        for px, value, ok in sorted(hits, key=lambda h: not h[2]):  # decoded first
+            if any(_iou(px, t) > 0.3 for t in taken):
+                continue
+            taken.append(px)
+            rect = v.pt(px)
+            out.append(finding(page, Category.BARCODE, rect, self.name, 0.99 if ok else 0.6, text=value, pad=c.get("pad", 2)))
+            if ok and value:
+                ctx.add_seed(value, Category.RECORD_NUMBER.value, "decoded:barcode")
+        return out
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix
+    return ix / ua if ua > 0 else 0.0

@@ -1,0 +1,258 @@
+"""Shared helpers of the visual recognizers.
+
+A :class:`View` is the page's RGB render plus the conversions between its
+pixels and the page's unrotated points.  It is built once per page and
+shared by every visual recognizer (cached on the :class:`PageInput`).
+Born-digital pages are rendered only when they hold something a visual
+recognizer could find (images, coloured or dense vector drawings), so a
+plain text page costs a few milliseconds.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterable, Optional
+
+import cv2
+import numpy as np
+import pymupdf
+
+from core.detect.base import PageInput
+from core.models import Category, Finding, PageText, Rect, Source
+from core.pdf import geometry
+from core.rules import load_rules
+
+
+def cfg(section: str) -> dict:
+    return (load_rules("visual") or {}).get(section, {}) or {}
+
+
+# ---------------------------------------------------------------- page layout
+@dataclass
+class PageImage:
+    rect: Rect  # unrotated points
+    digest: str
+
+
+@dataclass
+class Drawing:
+    rect: Rect
+    coloured: bool
+    filled: bool
+
+
+@dataclass
+class Layout:
+    """Image objects and vector drawings of a page (unrotated points)."""
+
+    images: list[PageImage] = field(default_factory=list)
+    drawings: list[Drawing] = field(default_factory=list)
+
+    @property
+    def coloured_drawings(self) -> list[Drawing]:
+        return [d for d in self.drawings if d.coloured]
+
+    @property
+    def small_fills(self) -> list[Drawing]:
+        return [d for d in self.drawings if d.filled and max(d.rect[2] - d.rect[0], d.rect[3] - d.rect[1]) < 12]
+
+
+def _is_coloured(rgb) -> bool:
+    if not rgb or len(rgb) < 3:
+        return False
+    return max(rgb) - min(rgb) > 0.25
+
+
+def layout(page: PageInput) -> Layout:
+    cached = page.__dict__.get("_visual_layout")
+    if cached is not None:
+        return cached
+    pp = page.pdf_page
+    out = Layout()
+    if pp.get_images(full=False):
+        for info in pp.get_image_info(hashes=True):
+            r = pymupdf.Rect(info["bbox"]) & pp.rect
+            if r.is_empty:
+                continue
+            digest = info.get("digest") or b""
+            out.images.append(PageImage(tuple(r), digest.hex() if isinstance(digest, bytes) else str(digest)))
+    for d in pp.get_drawings():
+        r = d.get("rect")
+        if r is None:
+            continue
+        out.drawings.append(
+            Drawing(
+                tuple(r),
+                _is_coloured(d.get("color")) or _is_coloured(d.get("fill")),
+                d.get("fill") is not None,
+            )
+        )
+    page.__dict__["_visual_layout"] = out
+    return out
+
+
+def needs_pixels(page: PageInput) -> bool:
+    """Whether a visual recognizer has anything to look at on this page."""
+    if page.is_scanned:
+        return True
+    lay = layout(page)
+    return bool(lay.images or lay.coloured_drawings or len(lay.small_fills) >= 20)
+
+
+# ---------------------------------------------------------------- pixel view
+@dataclass
+class View:
+    page: pymupdf.Page
+    img: np.ndarray  # RGB, displayed (rotated) page
+    dpi: float
+
+    @property
+    def scale(self) -> float:
+        return self.dpi / 72.0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.img.shape[0], self.img.shape[1]
+
+    def px(self, rect: Rect) -> tuple[int, int, int, int]:
+        """Unrotated points -> clipped integer pixel box."""
+        x0, y0, x1, y1 = geometry.page_to_pixels(self.page, rect, self.dpi)
+        h, w = self.shape
+        return (
+            int(max(0, min(w, np.floor(x0)))),
+            int(max(0, min(h, np.floor(y0)))),
+            int(max(0, min(w, np.ceil(x1)))),
+            int(max(0, min(h, np.ceil(y1)))),
+        )
+
+    def pt(self, rect_px) -> Rect:
+        return geometry.pixels_to_page(self.page, tuple(float(v) for v in rect_px), self.dpi)
+
+    def n(self, points: float) -> int:
+        """A length in points -> pixels (at least 1)."""
+        return max(1, int(round(points * self.scale)))
+
+    @cached_property
+    def gray(self) -> np.ndarray:
+        return cv2.cvtColor(self.img, cv2.COLOR_RGB2GRAY)
+
+    @cached_property
+    def hsv(self) -> np.ndarray:
+        return cv2.cvtColor(self.img, cv2.COLOR_RGB2HSV)
+
+
+def view(page: PageInput) -> View:
+    cached = page.__dict__.get("_visual_view")
+    if cached is not None:
+        return cached
+    if page.is_scanned or page._image is not None or page._render is not None:
+        v = View(page.pdf_page, page.image(), float(page.dpi))
+    else:
+        dpi = int(cfg("render").get("born_digital_dpi", 100))
+        pix = page.pdf_page.get_pixmap(dpi=dpi, colorspace=pymupdf.csRGB, alpha=False)
+        img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n).copy()
+        v = View(page.pdf_page, img, float(dpi))
+    page.__dict__["_visual_view"] = v
+    return v
+
+
+# ---------------------------------------------------------------- text helpers
+def label_regex(labels: Iterable[str]) -> re.Pattern:
+    """Labels, longest first, tolerant of spaces between characters, with an
+    optional colon."""
+    parts = []
+    for lab in sorted(set(labels), key=len, reverse=True):
+        parts.append(r"[ \t\u3000]*".join(re.escape(c) for c in lab))
+    return re.compile("(?:" + "|".join(parts) + r")[ \t\u3000]*[:：]?")
+
+
+def span_rect(text: PageText, start: int, end: int) -> Optional[Rect]:
+    rects = text.rects_for(start, end)
+    return geometry.union(rects) if rects else None
+
+
+def char_rects(text: PageText, sources: Optional[set] = None) -> list[tuple[int, Rect]]:
+    out = []
+    for i, b in enumerate(text.boxes):
+        if b is None or text.text[i].isspace():
+            continue
+        if sources is not None and text.sources[i] not in sources:
+            continue
+        out.append((i, b))
+    return out
+
+
+# ---------------------------------------------------------------- findings
+def clip_to_page(page: pymupdf.Page, rect: Rect) -> Rect:
+    r = pymupdf.Rect(rect) & page.cropbox if page.rotation == 0 else pymupdf.Rect(rect) & page.mediabox
+    return tuple(r) if not r.is_empty else tuple(rect)
+
+
+def finding(
+    page: PageInput,
+    category: Category,
+    rect: Rect,
+    detector: str,
+    confidence: float,
+    text: str = "",
+    pad: float = 0.0,
+    role_hint: str = "",
+) -> Finding:
+    if pad:
+        rect = geometry.pad(rect, pad)
+    base = page.pdf_page.rect * page.pdf_page.derotation_matrix
+    base.normalize()
+    r = pymupdf.Rect(rect) & base
+    if r.is_empty:
+        r = pymupdf.Rect(rect)
+    return Finding(
+        page_index=page.index,
+        category=category,
+        rects=[tuple(r)],
+        detector=detector,
+        confidence=round(float(confidence), 3),
+        text=text,
+        source=Source.IMAGE,
+        role_hint=role_hint,
+    )
+
+
+def merge_boxes(boxes: list[list[float]], gap: float) -> list[list[float]]:
+    """Merge boxes that overlap or lie within ``gap`` of each other."""
+    boxes = [list(b) for b in boxes]
+    changed = True
+    while changed:
+        changed = False
+        out: list[list[float]] = []
+        for b in boxes:
+            for o in out:
+                if b[0] <= o[2] + gap and o[0] <= b[2] + gap and b[1] <= o[3] + gap and o[1] <= b[3] + gap:
+                    o[0], o[1] = min(o[0], b[0]), min(o[1], b[1])
+                    o[2], o[3] = max(o[2], b[2]), max(o[3], b[3])
+                    changed = True
+                    break
+            else:
+                out.append(b)
+        boxes = out
+    return boxes
+
+
+def components(mask: np.ndarray, min_area: int = 1) -> list[tuple[int, int, int, int, int]]:
+    """Connected components of a binary mask: (x0, y0, x1, y1, area)."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    out = []
+    for i in range(1, n):
+        x, y, w, h, a = stats[i]
+        if a >= min_area:
+            out.append((int(x), int(y), int(x + w), int(y + h), int(a)))
+    return out
+
+
+def red_mask(v: View, sec: Optional[dict] = None) -> np.ndarray:
+    c = sec or cfg("seal")
+    hsv = v.hsv
+    s_min, v_min = int(c.get("sat_min", 70)), int(c.get("val_min", 70))
+    low = cv2.inRange(hsv, (0, s_min, v_min), (int(c.get("hue_low_max", 12)), 255, 255))
+    high = cv2.inRange(hsv, (int(c.get("hue_high_min", 155)), s_min, v_min), (180, 255, 255))
+    return cv2.bitwise_or(low, high)

@@ -1,0 +1,86 @@
+"""Red seals (公章, 科室章, 检验专用章) on page pixels.
+
+Red ink (HSV mask) minus long straight red runs (ECG / fetal-monitor grid
+lines), closed so the ring, the arc text and the star form one blob.  A blob
+is a seal when it is seal-sized, roughly round or oval, not too dense and
+has red all around its outline (the ring) -- red clinical text and grid
+fragments fail the outline test.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from core.detect.base import AnalysisContext, PageInput, Recognizer
+from core.detect.registry import register
+from core.detect.visual.common import cfg, finding, layout, red_mask, view
+from core.models import Category, Finding
+
+RING_BINS = 36
+
+
+def remove_lines(mask: np.ndarray, length_px: int) -> np.ndarray:
+    """Drop horizontal and vertical runs at least ``length_px`` long."""
+    lines = np.zeros_like(mask)
+    for size in ((length_px, 1), (1, length_px)):
+        k = cv2.getStructuringElement(cv2.MORPH_RECT, size)
+        lines |= cv2.morphologyEx(mask, cv2.MORPH_OPEN, k)
+    if not lines.any():
+        return mask
+    lines = cv2.dilate(lines, np.ones((3, 3), np.uint8))
+    return cv2.bitwise_and(mask, cv2.bitwise_not(lines))
+
+
+def ellipse_scores(mask: np.ndarray) -> tuple[float, float]:
+    """(density inside the inscribed ellipse, share of angle bins with red on
+    the outline band) of a blob's bounding-box crop."""
+    h, w = mask.shape
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return 0.0, 0.0
+    a, b = w / 2.0, h / 2.0
+    dx, dy = (xs + 0.5 - a) / a, (ys + 0.5 - b) / b
+    r = np.sqrt(dx * dx + dy * dy)
+    density = float(np.count_nonzero(r <= 1.05)) / (np.pi * a * b)
+    band = (r >= 0.72) & (r <= 1.1)
+    ang = ((np.arctan2(dy[band], dx[band]) + np.pi) / (2 * np.pi) * RING_BINS).astype(int) % RING_BINS
+    counts = np.bincount(ang, minlength=RING_BINS)
+    return density, float(np.count_nonzero(counts >= 2)) / RING_BINS
+
+
+@register
+class RedSealRecognizer(Recognizer):
+    name = "red_seal"
+    kind = "visual"
+    order = 15
+
+    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        if not page.is_scanned:
+            lay = layout(page)
+            if not (lay.images or lay.coloured_drawings):
+                return []
+        c = cfg("seal")
+        v = view(page)
+        mask = red_mask(v, c)
+        if cv2.countNonZero(mask) < v.n(c.get("min_diameter", 34)) * 2:
+            return []
+        mask = remove_lines(mask, v.n(c.get("line_length", 70)))
+        k = v.n(c.get("close_size", 5))
+        blobs = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        contours, _ = cv2.findContours(blobs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        out = []
+        dmin, dmax = v.n(c.get("min_diameter", 34)), v.n(c.get("max_diameter", 200))
+        for cnt in contours:
+            x, y, w, h = cv2.boundingRect(cnt)
+            if max(w, h) < dmin or min(w, h) < dmin * 0.6 or max(w, h) > dmax:
+                continue
+            if not (c.get("aspect_min", 0.55) <= w / h <= c.get("aspect_max", 1.8)):
+                continue
+            density, ring = ellipse_scores(mask[y : y + h, x : x + w] > 0)
+            if not (c.get("min_density", 0.03) <= density <= c.get("max_density", 0.65)):
+                continue
+            if ring < c.get("ring_min", 0.7):
+                continue
+            conf = min(0.99, 0.6 + 0.4 * ring)
+            out.append(finding(page, Category.SEAL, v.pt((x, y, x + w, y + h)), self.name, conf, pad=c.get("pad", 2)))
+        return out

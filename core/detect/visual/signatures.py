@@ -1,0 +1,190 @@
+"""Signatures after signature labels (医师签名：, 记录者, 患者/家属签名 …).
+
+Born-digital pages: the EMR places a signature *image* (or a vector path
+from a signature pad) right of or just around the label; small images and
+non-line drawings there are the signature.
+
+Scanned pages (or labels read by OCR from an inserted scan): handwritten
+ink near the label -- dark strokes that are not inside the boxes of OCR'd
+printed characters.  Ink pieces are grown from the spot right of the label
+so the whole signature is covered, even where it crosses the label line or
+the lines above and below.
+"""
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+
+from core.detect.base import AnalysisContext, PageInput, Recognizer
+from core.detect.registry import register
+from core.detect.visual.common import cfg, finding, label_regex, layout, merge_boxes, span_rect, view
+from core.models import Category, Finding, PageText, Rect, Source
+from core.pdf import geometry
+
+# printed characters that never belong to a signature (dates, times, numbers)
+KEEP_CHARS = set("0123456789０１２３４５６７８９-/:：.年月日时分秒")
+NEXT_LABEL = re.compile(r"[\u4e00-\u9fff]{2}[:：]")
+
+
+def _overlap_y(a: Rect, b: Rect) -> float:
+    return max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+class _Label:
+    def __init__(self, text: PageText, start: int, end: int, rect: Rect):
+        self.start, self.end, self.rect = start, end, rect
+        self.height = max(4.0, rect[3] - rect[1])
+        self.ocr = text.source_for(start, end) == Source.OCR
+        line_end = text.text.find("\n", end)
+        self.line_end = len(text.text) if line_end < 0 else line_end
+        self.limit_x = rect[2] + cfg("signature").get("max_width", 170)
+        m = NEXT_LABEL.search(text.text, end, self.line_end)
+        if m and text.boxes[m.start()]:
+            self.limit_x = min(self.limit_x, text.boxes[m.start()][0] - 1)
+
+
+def find_labels(text: PageText) -> list[_Label]:
+    rx = label_regex(cfg("signature").get("labels", []))
+    out = []
+    for m in rx.finditer(text.text):
+        rect = span_rect(text, m.start(), m.end())
+        if rect is not None:
+            out.append(_Label(text, m.start(), m.end(), rect))
+    return out
+
+
+def _window(label: _Label) -> Rect:
+    c = cfg("signature")
+    reach = c.get("line_reach", 1.6) * label.height
+    r = label.rect
+    return (r[0], r[1] - reach, max(r[2] + 10, label.limit_x), r[3] + reach)
+
+
+@register
+class SignatureRecognizer(Recognizer):
+    name = "signature"
+    kind = "visual"
+    order = 16
+
+    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        labels = find_labels(page.text)
+        if not labels:
+            return []
+        boxes: list[tuple[Rect, float, str]] = []
+        for lab in labels:
+            if page.is_scanned or lab.ocr:
+                r = self._ink(page, lab)
+                if r:
+                    boxes.append((r, 0.8, "ink"))
+            else:
+                for r in self._objects(page, lab):
+                    boxes.append((r, 0.9, "image"))
+        pad = cfg("signature").get("pad", 2)
+        merged = merge_boxes([list(b[0]) for b in boxes], 0)
+        out = []
+        for m in merged:
+            conf = max(b[1] for b in boxes if geometry.intersection(b[0], tuple(m)) > 0)
+            out.append(finding(page, Category.SIGNATURE, tuple(m), self.name, conf, pad=pad))
+        return out
+
+    # -- born-digital: image objects and pen drawings near the label
+    def _objects(self, page: PageInput, lab: _Label) -> list[Rect]:
+        c = cfg("signature")
+        lay = layout(page)
+        win = _window(lab)
+        max_gap, max_area = c.get("max_gap", 40), c.get("max_image_area", 40000)
+        found = []
+        for im in lay.images:
+            r = im.rect
+            if geometry.area(r) > max_area or _overlap_y(r, win) <= 0:
+                continue
+            near_line = _overlap_y(r, lab.rect) > 0 or abs((r[1] + r[3]) / 2 - (lab.rect[1] + lab.rect[3]) / 2) < 2 * lab.height
+            if near_line and lab.rect[2] - 10 <= r[0] <= lab.rect[2] + max_gap and r[0] < lab.limit_x:
+                found.append(r)
+        pen = [
+            list(d.rect)
+            for d in lay.drawings
+            if (d.rect[2] - d.rect[0]) > 2 and (d.rect[3] - d.rect[1]) > 2  # not a table/underline rule
+            and geometry.intersection(d.rect, win) > 0
+            and d.rect[0] >= lab.rect[2] - 10
+            and geometry.area(d.rect) < max_area
+        ]
+        for cl in merge_boxes(pen, c.get("join_gap", 12)):
+            if cl[0] <= lab.rect[2] + max_gap and _overlap_y(tuple(cl), lab.rect) > 0:
+                found.append(tuple(cl))
+        return found
+
+    # -- scanned: ink that is not OCR'd printed text
+    def _ink(self, page: PageInput, lab: _Label) -> Rect | None:
+        c = cfg("signature")
+        v = view(page)
+        win = _window(lab)
+        x0, y0, x1, y1 = v.px(win)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            return None
+        ink = (v.gray[y0:y1, x0:x1] < int(c.get("ink_gray", 120))).astype(np.uint8)
+        ink = self._drop_rules(ink, v.n(30))
+        printed = np.zeros_like(ink)
+        text = page.text
+        for i, b in enumerate(text.boxes):
+            if b is None or text.text[i].isspace() or geometry.intersection(b, win) <= 0:
+                continue
+            candidate = lab.end <= i < lab.line_end and b[0] < lab.limit_x and text.text[i] not in KEEP_CHARS
+            if candidate:
+                continue  # OCR may read the signature as characters: still ink
+            bx0, by0, bx1, by1 = v.px(b)
+            printed[max(0, by0 - y0 - 1) : max(0, by1 - y0 + 1), max(0, bx0 - x0 - 1) : max(0, bx1 - x0 + 1)] = 1
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        if n <= 1:
+            return None
+        in_printed = np.bincount(labels[printed > 0], minlength=n)
+        thr = c.get("printed_overlap", 0.6)
+        lx0, ly0, lx1, ly1 = v.px(lab.rect)
+        lx1 -= x0
+        mid0, mid1 = ly0 - y0 - (ly1 - ly0) * 0.5, ly1 - y0 + (ly1 - ly0) * 0.5
+        gap = v.n(c.get("max_gap", 40))
+        comps, seeds = [], []
+        for k in range(1, n):
+            x, y, w, h, a = stats[k]
+            if a < 3 or in_printed[k] >= thr * a:
+                continue
+            box = [x, y, x + w, y + h, a]
+            comps.append(box)
+            if x + w > lx1 and x <= lx1 + gap and y < mid1 and y + h > mid0:
+                seeds.append(box)
+        if not seeds:
+            return None
+        cluster = self._grow(seeds, comps, v.n(c.get("join_gap", 12)))
+        if sum(b[4] for b in cluster) < c.get("min_ink_px", 40):
+            return None
+        bx = (min(b[0] for b in cluster), min(b[1] for b in cluster), max(b[2] for b in cluster), max(b[3] for b in cluster))
+        return v.pt((bx[0] + x0, bx[1] + y0, bx[2] + x0, bx[3] + y0))
+
+    @staticmethod
+    def _drop_rules(ink: np.ndarray, length: int) -> np.ndarray:
+        """Remove underlines and table rules (long straight runs)."""
+        rules = np.zeros_like(ink)
+        for size in ((length, 1), (1, length)):
+            rules |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
+        return ink & (1 - rules)
+
+    @staticmethod
+    def _grow(seeds: list, comps: list, gap: int) -> list:
+        cluster = [list(s) for s in seeds]
+        rest = [b for b in comps if b not in seeds]
+        changed = True
+        while changed and rest:
+            changed = False
+            cx0, cy0 = min(b[0] for b in cluster), min(b[1] for b in cluster)
+            cx1, cy1 = max(b[2] for b in cluster), max(b[3] for b in cluster)
+            keep = []
+            for b in rest:
+                if b[0] <= cx1 + gap and b[2] >= cx0 - gap and b[1] <= cy1 + gap and b[3] >= cy0 - gap:
+                    cluster.append(b)
+                    changed = True
+                else:
+                    keep.append(b)
+            rest = keep
+        return cluster
