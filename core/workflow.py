@@ -17,9 +17,9 @@ Every transition is written to ``case_events`` and the audit trail.
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 
 from core import audit
+from core.crypto import sha256_hex
 from core.auth import require
 from core.errors import DeidError, PermissionDenied
 from core.rules import load_rules
@@ -252,6 +252,26 @@ def assert_exportable(db, case_id: str, plan_hash: str | None = None) -> dict:
         raise WorkflowError("脱敏方案在批准后已改变，请重新提交审核",
                             "the redaction plan differs from the approved one")
     return appr
+
+
+def case_plan_hash(db, case_id: str) -> str:
+    """SHA-256 of what the export will hide: included documents and their non-rejected boxes.
+
+    Independent of the export style/policy options, so approving freezes the
+    review result; any box or include/exclude change gives a different hash.
+    Uses the tables of migration 1 (documents, pages, findings).
+    """
+    docs = db.conn.execute(
+        "SELECT id, doc_id FROM documents WHERE case_id = ? AND included = 1 ORDER BY catalog_order, doc_id", [case_id]
+    ).fetchall()
+    boxes = db.conn.execute(
+        "SELECT d.doc_id, p.page_index, f.category, f.rects, f.source FROM findings f "
+        "JOIN pages p ON p.id = f.page_id JOIN documents d ON d.id = p.document_id "
+        "WHERE f.case_id = ? AND d.included = 1 AND f.status != 'rejected' "
+        "ORDER BY d.doc_id, p.page_index, f.category, f.rects", [case_id]
+    ).fetchall()
+    payload = {"documents": [d[1] for d in docs], "boxes": [list(b) for b in boxes]}
+    return sha256_hex(audit.canonical_json(payload).encode("utf-8"))
 
 
 def mark_exported(db, case_id: str, user: dict | str, approval_id: int) -> str:

@@ -131,8 +131,9 @@ def sidebar_account(user: dict) -> None:
         if st.button("退出登录", key="logout_button"):
             logout()
             st.rerun()
-        with st.expander("修改密码"):
-            _password_fields(get_db(), user, key="sidebar_pw")
+        if not user["must_change"]:
+            with st.expander("修改密码"):
+                _password_fields(get_db(), user, key="sidebar_pw")
 
 
 def change_password_form(db, user: dict, forced: bool = False) -> None:

@@ -1,0 +1,3 @@
+from ui.audit_page import render
+
+render()

@@ -1,0 +1,3 @@
+from ui.users_page import render
+
+render()

@@ -1,0 +1,93 @@
+"""审计日志 page (supervisor, auditor): chain status, filters, table, charts, CSV."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core import audit, audit_report
+from core import auth as core_auth
+from ui.auth import get_db, require_user
+
+PAGE_SIZE = 50
+
+
+def render() -> None:
+    user = require_user(("supervisor", "auditor"))
+    db = get_db()
+    st.title("审计日志")
+    if not st.session_state.get("audit_view_logged"):
+        audit.record(db, user["username"], "audit.view")
+        st.session_state["audit_view_logged"] = True
+
+    _chain_status(db, user)
+    df = audit_report.frame(db, **_filters(db))
+    st.caption(f"符合条件的记录：{len(df)} 条")
+    _table(df)
+    _charts(db, df)
+    st.download_button(
+        "导出CSV（筛选结果）", data=audit_report.to_csv(df), file_name="audit_log.csv", mime="text/csv",
+        key="audit_csv", on_click=_log_csv, args=(user["username"], len(df)),
+    )
+
+
+def _log_csv(username: str, n: int) -> None:
+    audit.record(get_db(), username, "audit.export_csv", detail={"rows": n})
+
+
+def _chain_status(db, user) -> None:
+    if st.button("重新校验哈希链", key="audit_verify") or "audit_chain" not in st.session_state:
+        ok, count, broken = audit.verify_chain(db)
+        st.session_state["audit_chain"] = (ok, count, broken)
+        audit.record(db, user["username"], "audit.verify", detail={"ok": ok, "count": count, "first_broken_id": broken})
+    ok, count, broken = st.session_state["audit_chain"]
+    if ok:
+        st.success(f"哈希链完整：共 {count} 条记录，未发现篡改。")
+    else:
+        st.error(f"哈希链已破坏：第一条异常记录序号 {broken}（已校验 {count} 条）。请立即报告信息科。")
+
+
+def _filters(db) -> dict:
+    users = [r[0] for r in db.conn.execute("SELECT DISTINCT actor FROM audit_log ORDER BY actor").fetchall()]
+    names = audit_report.action_names()
+    used = [r[0] for r in db.conn.execute("SELECT DISTINCT action FROM audit_log ORDER BY action").fetchall()]
+    with st.expander("筛选", expanded=True):
+        c1, c2, c3 = st.columns(3)
+        actors = c1.multiselect("用户", users, key="audit_f_user")
+        roles = c2.multiselect("角色", list(core_auth.roles()), format_func=core_auth.role_name, key="audit_f_role")
+        case_id = c3.text_input("病例编号", key="audit_f_case")
+        c4, c5 = st.columns(2)
+        actions = c4.multiselect("操作", used, format_func=lambda a: names.get(a, a), key="audit_f_action")
+        dates = c5.date_input("日期范围", value=(), key="audit_f_dates")
+    start = end = None
+    if isinstance(dates, (list, tuple)) and dates:
+        start, end = dates[0], dates[-1]
+    elif dates:
+        start = end = dates
+    return {"actors": actors, "roles": roles, "case_id": case_id, "actions": actions, "start": start, "end": end}
+
+
+def _table(df) -> None:
+    pages = max(1, (len(df) + PAGE_SIZE - 1) // PAGE_SIZE)
+    page = st.number_input(f"页码（共 {pages} 页）", min_value=1, max_value=pages, value=1, step=1, key="audit_page_no")
+    chunk = df.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    st.dataframe(audit_report.display(chunk), hide_index=True, width="stretch")
+
+
+def _charts(db, df) -> None:
+    st.subheader("统计")
+    c1, c2 = st.columns(2)
+    with c1:
+        st.caption("每日操作数")
+        st.bar_chart(audit_report.per_day(df))
+    with c2:
+        st.caption("各用户操作数")
+        st.bar_chart(audit_report.per_user(df))
+    c3, c4 = st.columns(2)
+    with c3:
+        st.caption("每月导出数")
+        st.bar_chart(audit_report.exports_per_month(df))
+    with c4:
+        st.caption("整理人与审核人交叉核对（同一人必须为“否”）")
+        cross = audit_report.prepared_vs_approved(db)
+        st.dataframe(cross, hide_index=True, width="stretch")
+        if (cross["同一人"] == "是").any():
+            st.error("发现同一人整理并批准的记录！")
