@@ -49,14 +49,24 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan) -> int:
 
 
 def _write_label(page: pymupdf.Page, item: PlanItem) -> None:
-    label = f"[{item.label}]" if item.label else ""
-    if not label:
+    """Write ``[label]`` centred in the emptied box, shrunk to fit."""
+    if not item.label:
         return
+    label = f"[{item.label}]"
     r = pymupdf.Rect(item.rect)
-    size = max(4.0, min(r.height * 0.8, 11.0))
-    # shrink to fit the box width
-    while size > 4.0 and pymupdf.get_text_length(label, fontname=LABEL_FONT, fontsize=size) > r.width + 1:
+    horizontal = page.rotation in (0, 180)
+    length, height = (r.width, r.height) if horizontal else (r.height, r.width)
+    size = max(3.0, min(height * 0.85, 11.0))
+    while size > 3.0 and pymupdf.get_text_length(label, fontname=LABEL_FONT, fontsize=size) > length + 1:
         size -= 0.5
-    # the label is written in the page's unrotated space; rotate it back so it reads upright
-    rotate = (360 - page.rotation) % 360 if page.rotation else 0
-    page.insert_textbox(r + (0, -2, 0, 4), label, fontname=LABEL_FONT, fontsize=size, color=(0.2, 0.2, 0.2), rotate=rotate, align=pymupdf.TEXT_ALIGN_CENTER)
+    text_len = pymupdf.get_text_length(label, fontname=LABEL_FONT, fontsize=size)
+    # Text is placed in unrotated page space; rotate it with the page so it reads upright.
+    if page.rotation == 0:
+        point = (r.x0 + max(0.0, (r.width - text_len) / 2), r.y1 - (r.height - size) / 2 - size * 0.12)
+    elif page.rotation == 90:
+        point = (r.x0 + (r.width - size) / 2 + size * 0.12, r.y0 + max(0.0, (r.height - text_len) / 2))
+    elif page.rotation == 180:
+        point = (r.x1 - max(0.0, (r.width - text_len) / 2), r.y0 + (r.height - size) / 2 + size * 0.12)
+    else:
+        point = (r.x1 - (r.width - size) / 2 - size * 0.12, r.y1 - max(0.0, (r.height - text_len) / 2))
+    page.insert_text(point, label, fontname=LABEL_FONT, fontsize=size, color=(0.15, 0.15, 0.15), rotate=page.rotation)

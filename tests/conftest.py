@@ -1,0 +1,29 @@
+"""Shared fixtures: every test gets its own data dir (DB, keys, caches)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dir(tmp_path, monkeypatch):
+    """Point DEID_DATA_DIR (DB, key file, OCR cache, exports) at tmp_path."""
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("DEID_DATA_DIR", str(data))
+    yield data
+
+
+@pytest.fixture
+def cjk_font() -> str:
+    assert os.path.exists(CJK_FONT), "CJK font missing: run `make setup` (fonts-wqy-zenhei)"
+    return CJK_FONT
