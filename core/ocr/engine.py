@@ -1,0 +1,382 @@
+"""OCR engines behind one small interface.
+
+``OcrEngine.recognize(img_rgb)`` returns :class:`OcrLine` objects in *pixel*
+coordinates of the image it was given.  Every line carries one box per
+character (``char_boxes``) so a redaction can cover just an identifier, not
+the whole line.  Mapping pixels to page points is ``core.ocr.page``'s job.
+
+The default engine is RapidOCR (PP-OCRv4 Chinese det + rec ONNX models that
+ship inside the ``rapidocr_onnxruntime`` wheel: nothing is downloaded).  It is
+built lazily, once per process, under a lock; ``get_engine()`` picks the
+engine named by ``DEID_OCR_ENGINE`` (default ``rapidocr``).
+"""
+from __future__ import annotations
+
+import os
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Callable, Optional
+
+import numpy as np
+
+from core.config import settings
+
+PixelBox = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
+Quad = tuple[tuple[float, float], ...]  # 4 points: tl, tr, br, bl (reading direction)
+
+
+@dataclass
+class OcrLine:
+    """One recognised text line.
+
+    ``char_boxes[i]`` is the pixel box of ``text[i]`` (same length as
+    ``text``; spaces inserted for wide gaps get the gap as box).
+    """
+
+    text: str
+    box: PixelBox
+    score: float
+    quad: Optional[Quad] = None
+    char_boxes: list[PixelBox] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "box": list(self.box),
+            "score": self.score,
+            "quad": [list(p) for p in self.quad] if self.quad else None,
+            "char_boxes": [list(b) for b in self.char_boxes],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "OcrLine":
+        quad = tuple(tuple(p) for p in d["quad"]) if d.get("quad") else None
+        return cls(
+            d["text"],
+            tuple(d["box"]),
+            float(d["score"]),
+            quad,
+            [tuple(b) for b in d.get("char_boxes", [])],
+        )
+
+
+class OcrEngine:
+    """Interface.  ``engine_id`` names engine + version + settings that change
+    results; it is part of OCR cache keys."""
+
+    engine_id: str = "abstract"
+
+    def recognize(self, img_rgb: np.ndarray) -> list[OcrLine]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------
+# Character widths: the proportional model used to size each character box.
+
+
+NARROW_UNITS = 0.55  # nominal width of an ASCII character, in CJK widths
+
+
+def char_units(c: str) -> float:
+    """Relative advance width: CJK / full-width ≈ 1, ASCII ≈ 0.5."""
+    if c.isspace():
+        return 0.5
+    if unicodedata.east_asian_width(c) in ("W", "F"):
+        return 1.0
+    return NARROW_UNITS
+
+
+CHAR_MARGIN = 0.08  # of a CJK character width, added on both sides of each character box
+GAP_UNITS = 0.5  # an unexplained gap this wide (in CJK widths) between two characters is a space
+
+
+def split_proportional(x0: float, x1: float, text: str) -> list[tuple[float, float]]:
+    """Split the span [x0, x1] among the characters of ``text`` by their
+    unit widths (fallback when the recogniser gives no character positions)."""
+    units = [char_units(c) for c in text]
+    total = sum(units) or 1.0
+    out, pos = [], x0
+    for u in units:
+        w = (x1 - x0) * u / total
+        out.append((pos, pos + w))
+        pos += w
+    return out
+
+
+def line_widths(centers: list[float], text: str, width: float) -> list[float]:
+    """Advance width of each character on this line, in crop pixels.
+
+    Wide (CJK / full-width) and narrow (ASCII) characters are measured
+    separately: the median distance between neighbouring centres of the
+    same kind (gaps are outliers).  Fonts differ — some CJK fonts draw
+    digits as wide as a hanzi — so the nominal 1 : 0.55 ratio is only the
+    fallback when one kind has no measurable pair.
+    """
+    units = [char_units(c) for c in text]
+    wide = [u == 1.0 for u in units]
+    dist = {True: [], False: []}
+    for i in range(len(text) - 1):
+        if wide[i] == wide[i + 1] and centers[i + 1] > centers[i]:
+            dist[wide[i]].append(centers[i + 1] - centers[i])
+    nominal = width / (sum(units) or 1.0)  # width of 1 unit if spread evenly
+    w_wide = float(np.median(dist[True])) if dist[True] else None
+    w_narrow = float(np.median(dist[False])) if dist[False] else None
+    if w_wide is None:
+        w_wide = w_narrow / NARROW_UNITS if w_narrow is not None else nominal
+    if w_narrow is None:
+        w_narrow = w_wide * NARROW_UNITS
+    w_wide, w_narrow = min(w_wide, nominal * 1.5), min(w_narrow, nominal * 1.5)
+    return [w_wide if w else w_narrow for w in wide]
+
+
+def layout_chars(
+    centers: list[float], text: str, width: float, min_gap_units: float = GAP_UNITS
+) -> tuple[str, list[tuple[float, float]]]:
+    """Character extents along a line of length ``width`` from the centre of
+    each character (CTC column positions).
+
+    Neighbours that touch split the space between their centres in
+    proportion to their widths (``line_widths``), so a run of characters is
+    covered without holes even where the recogniser mislabels a glyph's
+    width.  Where two neighbours are further apart than their widths
+    explain by ``min_gap_units`` CJK widths or more, each keeps only its own
+    width and a space is inserted between them (OCR drops the spaces that
+    separate table cells and ``姓名：张三    性别：女`` style fields).
+    """
+    n = len(text)
+    if n == 0:
+        return text, []
+    widths = line_widths(centers, text, width)
+    half = [w / 2 for w in widths]
+    unit = max(widths)
+    margin = CHAR_MARGIN * unit
+    # boundary between i and i+1: (right edge of i, left edge of i+1, is a gap)
+    cuts: list[tuple[float, float, bool]] = []
+    for i in range(n - 1):
+        d = centers[i + 1] - centers[i]
+        extra = d - half[i] - half[i + 1]
+        is_gap = extra >= min_gap_units * unit and not text[i].isspace() and not text[i + 1].isspace()
+        if is_gap:
+            cuts.append((centers[i] + half[i], centers[i + 1] - half[i + 1], True))
+        else:
+            mid = centers[i] + d * half[i] / (half[i] + half[i + 1]) if half[i] + half[i + 1] > 0 else centers[i]
+            cuts.append((mid, mid, False))
+    out_t: list[str] = []
+    out_s: list[tuple[float, float]] = []
+    for i in range(n):
+        lo = cuts[i - 1][1] if i > 0 else centers[0] - half[0]
+        hi = cuts[i][0] if i < n - 1 else centers[-1] + half[-1]
+        # a small margin: CTC centres wobble by a pixel or two, and a box
+        # that shaves a neighbour's side bearing is better than one that
+        # leaves an identifier's edge visible
+        lo, hi = max(0.0, lo - margin), min(width, hi + margin)
+        if i > 0 and cuts[i - 1][2]:
+            out_t.append(" ")
+            out_s.append((out_s[-1][1], lo))
+        out_t.append(text[i])
+        out_s.append((lo, max(hi, lo + 1e-3)))
+    return "".join(out_t), out_s
+
+
+def quad_point(quad: np.ndarray, fx: float, fy: float) -> tuple[float, float]:
+    """Bilinear point inside a quad (tl, tr, br, bl) at fractions (fx, fy)."""
+    top = quad[0] + (quad[1] - quad[0]) * fx
+    bottom = quad[3] + (quad[2] - quad[3]) * fx
+    p = top + (bottom - top) * fy
+    return float(p[0]), float(p[1])
+
+
+def sub_quad_box(quad: np.ndarray, f0: float, f1: float, vertical: bool) -> PixelBox:
+    """Axis-aligned box of the part of ``quad`` between fractions f0..f1 of
+    its reading direction (left->right, or top->bottom for vertical crops)."""
+    if vertical:
+        # rapidocr rotates tall crops 90° counter-clockwise: crop x runs down the quad (tl->bl)
+        pts = [quad_point(quad, fx, fy) for fy in (f0, f1) for fx in (0.0, 1.0)]
+    else:
+        pts = [quad_point(quad, fx, fy) for fx in (f0, f1) for fy in (0.0, 1.0)]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+# --------------------------------------------------------------------------
+# RapidOCR
+
+
+def _onnx_providers() -> list[str]:
+    try:
+        import onnxruntime
+
+        return list(onnxruntime.get_available_providers())
+    except Exception:  # pragma: no cover - onnxruntime is a hard dependency
+        return []
+
+
+def cuda_available() -> bool:
+    return "CUDAExecutionProvider" in _onnx_providers()
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+class RapidOcrEngine(OcrEngine):
+    """PP-OCRv4 det + rec through rapidocr_onnxruntime, with per-character
+    boxes from the CTC column positions of the recogniser.
+
+    The pipeline steps of ``RapidOCR`` are driven one by one (rather than
+    ``RapidOCR.__call__``) so that each character keeps its recognised
+    column: its box is then placed along the detected line quad, which
+    follows skewed and vertical lines too.
+    """
+
+    # Detection runs on the image scaled so its longer side is at most this
+    # many pixels (an A4 page at 150 dpi is 1754 px high).  Recognition
+    # always reads crops from the full-resolution image.
+    DET_MAX_SIDE = 1280
+    TEXT_SCORE = 0.5
+
+    def __init__(self, threads: Optional[int] = None, det_max_side: Optional[int] = None):
+        self.threads = threads or settings().ocr_threads
+        self.det_max_side = det_max_side or self.DET_MAX_SIDE
+        self.use_cuda = cuda_available()
+        self._ocr = None
+        self._build_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self.engine_id = (
+            f"rapidocr_onnxruntime-{_version('rapidocr_onnxruntime')}"
+            f"/ppocrv4/det{self.det_max_side}/cls0/chars2"
+        )
+
+    @property
+    def ocr(self):
+        if self._ocr is None:
+            with self._build_lock:
+                if self._ocr is None:
+                    from rapidocr_onnxruntime import RapidOCR
+
+                    threads = max(1, min(self.threads, os.cpu_count() or 1))
+                    self._ocr = RapidOCR(
+                        intra_op_num_threads=threads,
+                        inter_op_num_threads=1,
+                        det_limit_side_len=self.det_max_side,
+                        det_limit_type="max",
+                        det_use_cuda=self.use_cuda,
+                        rec_use_cuda=self.use_cuda,
+                        cls_use_cuda=self.use_cuda,
+                        # batch 1: no padding of short lines to the widest
+                        # line of a batch; about 2x faster on CPU
+                        rec_batch_num=1,
+                        use_cls=False,
+                        print_verbose=False,
+                    )
+        return self._ocr
+
+    def recognize(self, img_rgb: np.ndarray) -> list[OcrLine]:
+        if img_rgb is None or img_rgb.size == 0 or min(img_rgb.shape[:2]) < 8:
+            return []
+        img = np.ascontiguousarray(img_rgb[:, :, :3])
+        # PP-OCR models were trained on BGR input (cv2.imread)
+        img = img[:, :, ::-1].copy()
+        with self._run_lock:
+            return self._recognize(img)
+
+    def _recognize(self, img: np.ndarray) -> list[OcrLine]:
+        ocr = self.ocr
+        raw_h, raw_w = img.shape[:2]
+        op_record: dict = {}
+        proc, ratio_h, ratio_w = ocr.preprocess(img)
+        op_record["preprocess"] = {"ratio_h": ratio_h, "ratio_w": ratio_w}
+        proc, op_record = ocr.maybe_add_letterbox(proc, op_record)
+        dt_boxes, _ = ocr.auto_text_det(proc)
+        if dt_boxes is None or len(dt_boxes) == 0:
+            return []
+        crops = ocr.get_crop_img_list(proc, dt_boxes)
+        rec_res, _ = ocr.text_rec(crops, True)
+
+        lines: list[OcrLine] = []
+        for quad, crop, res in zip(dt_boxes, crops, rec_res):
+            text, score = res[0], float(res[1])
+            if score < self.TEXT_SCORE or not text.strip():
+                continue
+            vertical = _is_vertical(quad)
+            text, char_boxes = self._char_boxes(quad, crop, text, res[2] if len(res) > 2 else None, vertical)
+            # map everything from the processed image back to the input image
+            pts = np.array([quad] + [_box_quad(b) for b in char_boxes], dtype=np.float32)
+            pts = ocr._get_origin_points(pts, op_record, raw_h, raw_w)
+            q = pts[0]
+            boxes = [_quad_box(p) for p in pts[1:]]
+            lines.append(
+                OcrLine(
+                    text=text,
+                    box=_quad_box(q),
+                    score=score,
+                    quad=tuple((float(x), float(y)) for x, y in q),
+                    char_boxes=boxes,
+                )
+            )
+        return lines
+
+    @staticmethod
+    def _char_boxes(quad, crop, text: str, word_info, vertical: bool) -> tuple[str, list[PixelBox]]:
+        """Per-character boxes in the (processed) image from CTC columns;
+        ``text`` may come back with spaces inserted at wide gaps."""
+        n = len(text)
+        crop_w = float(crop.shape[1])
+        centers: Optional[list[float]] = None
+        if word_info:
+            col_num, _words, word_cols, _states, _conf = word_info
+            cols = [c for wc in word_cols for c in wc]
+            if len(cols) == n and col_num > 0:
+                cell = crop_w / float(col_num)
+                centers = [(c + 0.5) * cell for c in cols]
+        if centers is not None:
+            text, spans = layout_chars(centers, text, crop_w)
+        else:
+            spans = split_proportional(0.0, crop_w, text)
+        return text, [sub_quad_box(quad, s0 / crop_w, s1 / crop_w, vertical) for s0, s1 in spans]
+
+
+def _is_vertical(quad) -> bool:
+    """Same rule as RapidOCR's crop step: crops at least 1.5x taller than
+    wide are turned 90° counter-clockwise before recognition."""
+    w = int(max(np.linalg.norm(quad[0] - quad[1]), np.linalg.norm(quad[2] - quad[3])))
+    h = int(max(np.linalg.norm(quad[0] - quad[3]), np.linalg.norm(quad[1] - quad[2])))
+    return w > 0 and h * 1.0 / w >= 1.5
+
+
+def _box_quad(b: PixelBox) -> list[list[float]]:
+    return [[b[0], b[1]], [b[2], b[1]], [b[2], b[3]], [b[0], b[3]]]
+
+
+def _quad_box(q) -> PixelBox:
+    q = np.asarray(q, dtype=np.float64)
+    return (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
+
+
+# --------------------------------------------------------------------------
+# Registry of engines (``DEID_OCR_ENGINE``)
+
+ENGINES: dict[str, Callable[[], OcrEngine]] = {"rapidocr": RapidOcrEngine}
+_instances: dict[str, OcrEngine] = {}
+_instances_lock = threading.Lock()
+
+
+def engine_name() -> str:
+    return os.environ.get("DEID_OCR_ENGINE", "rapidocr").strip().lower() or "rapidocr"
+
+
+def get_engine(name: Optional[str] = None) -> OcrEngine:
+    """The process-wide engine named ``name`` (default: ``DEID_OCR_ENGINE``)."""
+    name = (name or engine_name()).lower()
+    if name not in ENGINES:
+        raise ValueError(f"unknown OCR engine {name!r}; known: {', '.join(sorted(ENGINES))}")
+    with _instances_lock:
+        eng = _instances.get(name)
+        if eng is None:
+            eng = _instances[name] = ENGINES[name]()
+        return eng
