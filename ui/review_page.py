@@ -1,4 +1,4 @@
-"""审核 page (supervisor): cases waiting for review; approve (freezes the plan hash) or return."""
+"""提交与审核 page: preparers submit cases; supervisors approve (freezing the plan hash) or return them."""
 from __future__ import annotations
 
 import pandas as pd
@@ -11,21 +11,63 @@ from ui.auth import get_db, require_user
 
 
 def render() -> None:
-    user = require_user(("supervisor",))
+    user = require_user(("preparer", "supervisor"))
     db = get_db()
-    st.title("审核")
+    st.title("提交与审核")
     flash = st.session_state.pop("rv_flash", None)
     if flash:
         st.success(flash)
+    if user["role"] == "preparer":
+        _preparer_view(db, user)
+    else:
+        _supervisor_view(db, user)
+    _recent(db)
+
+
+def _supervisor_view(db, user: dict) -> None:
     waiting = workflow.cases_in(db, workflow.IN_REVIEW)
     if not waiting:
         st.info("没有待审核的病例。")
-        _recent(db)
         return
+    st.subheader("待审核的病例")
     st.dataframe(pd.DataFrame([_summary(db, c) for c in waiting]), hide_index=True, width="stretch")
     case_id = st.selectbox("选择病例", waiting, key="rv_case")
     review_panel(db, user, case_id)
-    _recent(db)
+
+
+def _preparer_view(db, user: dict) -> None:
+    ready = workflow.cases_in(db, workflow.PREPARING) + workflow.cases_in(db, workflow.RETURNED)
+    waiting = workflow.cases_in(db, workflow.IN_REVIEW)
+    if waiting:
+        st.caption("已提交、等待审核人审核：" + "、".join(waiting))
+    if not ready:
+        st.info("没有可提交审核的病例（待整理或已退回）。")
+        return
+    st.subheader("可提交审核的病例")
+    case_id = st.selectbox("选择病例", ready, key="rv_submit_case")
+    submit_panel(db, user, case_id)
+
+
+def submit_panel(db, user: dict, case_id: str) -> None:
+    """Submit controls for one case (also usable from the case pages)."""
+    status = workflow.status_of(db, case_id)
+    st.markdown(f"**病例 {case_id}** · 当前状态：{workflow.display_name(status)}")
+    if status == workflow.RETURNED:
+        reason = next((e["reason"] for e in reversed(workflow.history(db, case_id)) if e["event"] == "return"), "")
+        st.warning(f"审核人退回原因：{reason}")
+    if status not in (workflow.PREPARING, workflow.RETURNED):
+        return
+    with st.form(f"rv_submit_{case_id}"):
+        note = st.text_area("提交说明（可选）", key=f"rv_note_{case_id}")
+        go = st.form_submit_button("提交审核", type="primary")
+    if go:
+        try:
+            workflow.submit(db, case_id, user, comment=note or None)
+        except DeidError as exc:
+            st.error(exc.message_zh)
+            return
+        st.session_state["rv_flash"] = f"病例 {case_id} 已提交审核"
+        st.rerun()
 
 
 def _summary(db, case_id: str) -> dict:

@@ -72,7 +72,7 @@ def test_wrong_password_shows_error_and_is_audited(db, users):
 @pytest.mark.parametrize("page, allowed", [
     ("pages/审计日志.py", {"supervisor", "auditor"}),
     ("pages/用户管理.py", {"admin"}),
-    ("pages/审核.py", {"supervisor"}),
+    ("pages/审核.py", {"preparer", "supervisor"}),
 ])
 @pytest.mark.parametrize("who", ["prep1", "sup1", "aud1", "adm1"])
 def test_page_access_by_role(db, users, page, allowed, who):
@@ -176,3 +176,15 @@ def test_review_page_return_needs_reason(db, users, make_case):
     at.text_area(key="rv_reason_R2").input("第2页漏遮盖")
     [b for b in at.button if b.label == "退回"][0].click().run()
     assert workflow.status_of(db, "R2") == "returned"
+
+
+def test_preparer_submits_from_review_page(db, users, make_case):
+    make_case("S1")
+    workflow.start_detection(db, "S1")
+    workflow.detection_done(db, "S1")
+    at = _app("pages/审核.py", users["prep1"]).run()
+    assert not [b for b in at.button if b.label == "批准"]  # preparers never see approve
+    [b for b in at.button if b.label == "提交审核"][0].click().run()
+    assert workflow.status_of(db, "S1") == "in_review"
+    assert "已提交审核" in _texts(at)
+    assert "S1" in _texts(at)  # listed as waiting
