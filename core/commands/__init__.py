@@ -5,4 +5,6 @@ COMMANDS = [
     "core.commands.audit",
     "core.commands.user",
     "core.commands.demo_users",
+    "core.commands.export",
+    "core.commands.verify",
 ]

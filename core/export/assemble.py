@@ -135,7 +135,7 @@ def add_watermark(doc: pymupdf.Document, text: str, skip_first: bool = False, op
         page = doc[i]
         r = page.rect
         diag = math.hypot(r.width, r.height)
-        unit = max(1.0, pymupdf.get_text_length(text, fontname=FONT, fontsize=1))
+        unit = float(len(text))  # china-s draws every glyph one em wide (ASCII included)
         size = max(8.0, min(40.0, 0.7 * diag / unit))
         w = unit * size
         centre = pymupdf.Point(r.width / 2, r.height / 2)

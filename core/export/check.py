@@ -3,7 +3,9 @@
 Reopens the exact bytes that will be handed out and looks for every
 identifier known for the case in three places:
 
-- the text layer of every page — the engine's ``core.verify.verify_no_leaks``;
+- the text layer of every page, metadata, annotations and the OCR text —
+  the engine's ``core.verify.verify_no_leaks`` (exact, normalised), plus a
+  one-confusion fuzzy match on OCR text (``core.export.matcher``);
 - hidden data: document info, XMP, outlines, annotations, form fields,
   embedded files, JavaScript and any other string or non-content stream in
   the file;
@@ -43,32 +45,18 @@ def _leak(where: str, page: int | None, ident: Identifier, fuzzy: bool = False) 
     }
 
 
-# ---------------------------------------------------------------- text layer
-def check_text_layer(doc: pymupdf.Document, matcher: Matcher, identifiers: list[Identifier]) -> list[dict]:
-    try:
-        from core.verify import verify_no_leaks  # the engine's verifier
-    except ImportError:
-        verify_no_leaks = None
-    if verify_no_leaks is not None:
-        return _engine_text_check(doc, identifiers, verify_no_leaks)
-    leaks = []
-    for page in doc:
-        for hit in matcher.search(page.get_text()):
-            leaks.append(_leak("text", page.number + 1, hit.identifier, hit.fuzzy))
-    return leaks
+# ------------------------------------------------- text layer (the engine)
+def engine_check(doc: pymupdf.Document, identifiers: list[Identifier], page_texts: dict[int, str]) -> list[dict]:
+    """The engine's verifier over the text layer, metadata, annotations and
+    the OCR text of image pages (exact normalised match)."""
+    from core.verify import verify_no_leaks
 
-
-def _engine_text_check(doc, identifiers, verify_no_leaks) -> list[dict]:
-    by_value = {i.value: i for i in identifiers}
-    report = verify_no_leaks(doc, list(identifiers))
-    leaks = []
-    for item in getattr(report, "leaks", []) or []:
-        get = item.get if isinstance(item, dict) else (lambda k, d=None, _i=item: getattr(_i, k, d))
-        value = get("value", None) or get("text", None) or ""
-        ident = by_value.get(value) or Identifier(value, get("category", "") or "", get("origin", "") or "")
-        page = get("page_index", None)
-        leaks.append(_leak("text", (page + 1) if page is not None else get("page", None), ident))
-    return leaks
+    report = verify_no_leaks(doc, [(i.value, i.category) for i in identifiers], page_texts=page_texts)
+    return [
+        {"page": (leak.page_index + 1) if leak.page_index >= 0 else None, "where": leak.where,
+         "category": leak.category, "origin": "", "masked": leak.masked, "fuzzy": False}
+        for leak in report.leaks
+    ]
 
 
 # --------------------------------------------------------------- hidden data
@@ -102,21 +90,13 @@ def _scan_strings(doc: pymupdf.Document, matcher: Matcher) -> list[dict]:
 
 
 def check_hidden_data(doc: pymupdf.Document, matcher: Matcher) -> list[dict]:
+    """Places the engine's verifier does not read: outlines, form fields,
+    embedded files, and every other string or non-content stream."""
     leaks = []
-    for key, value in (doc.metadata or {}).items():
-        for hit in matcher.search(value or ""):
-            leaks.append(_leak(f"metadata:{key}", None, hit.identifier))
-    for hit in matcher.search(doc.get_xml_metadata() or ""):
-        leaks.append(_leak("xmp", None, hit.identifier))
     for _lvl, title, pno in doc.get_toc():
         for hit in matcher.search(title):
             leaks.append(_leak("outline", pno, hit.identifier))
     for page in doc:
-        for annot in page.annots() or []:
-            info = annot.info or {}
-            text = " ".join(str(info.get(k, "")) for k in ("content", "title", "subject", "name"))
-            for hit in matcher.search(text):
-                leaks.append(_leak("annotation", page.number + 1, hit.identifier))
         for widget in page.widgets() or []:
             text = f"{widget.field_name or ''} {widget.field_value or ''}"
             for hit in matcher.search(text):
@@ -183,15 +163,14 @@ def ocr_pages(pdf: bytes, password: str, indexes: list[int], dpi: int, workers: 
     return texts
 
 
-def check_pixels(pdf: bytes, doc: pymupdf.Document, matcher: Matcher, *, password: str = "", mode: str = "images",
-                 dpi: int = 150, workers: int = 2, progress=None) -> tuple[list[dict], int]:
-    indexes = pages_to_ocr(doc, mode)
-    texts = ocr_pages(pdf, password, indexes, dpi, workers, progress)
+def fuzzy_ocr_check(page_texts: dict[int, str], matcher: Matcher) -> list[dict]:
+    """One-confusion matches in OCR text (exact ones are the engine's)."""
     leaks = []
-    for i in sorted(texts):
-        for hit in matcher.search(texts[i]):
-            leaks.append(_leak("ocr", i + 1, hit.identifier, hit.fuzzy))
-    return leaks, len(indexes)
+    for i in sorted(page_texts):
+        for hit in matcher.search(page_texts[i]):
+            if hit.fuzzy:
+                leaks.append(_leak("ocr", i + 1, hit.identifier, True))
+    return leaks
 
 
 # --------------------------------------------------------------------- all
@@ -215,13 +194,13 @@ def verify_final(pdf: bytes, identifiers: Iterable[Identifier], *, password: str
     try:
         if doc.needs_pass and not doc.authenticate(password):
             return {"ok": False, "leaks": [], "error": "cannot open the final file with the export password"}
-        leaks = check_text_layer(doc, matcher, identifiers)
-        if progress:
-            progress("verify_text", doc.page_count, doc.page_count)
+        indexes = pages_to_ocr(doc, ocr)
+        page_texts = ocr_pages(pdf, password, indexes, dpi, workers, progress)
+        leaks = engine_check(doc, identifiers, page_texts)
+        leaks += fuzzy_ocr_check(page_texts, matcher)
         leaks += check_hidden_data(doc, matcher)
-        pixel_leaks, n_ocr = check_pixels(pdf, doc, matcher, password=password, mode=ocr, dpi=dpi,
-                                          workers=workers, progress=progress)
-        leaks += pixel_leaks
+        if progress:
+            progress("verify", doc.page_count, doc.page_count)
         pages = doc.page_count
     finally:
         doc.close()
@@ -230,7 +209,7 @@ def verify_final(pdf: bytes, identifiers: Iterable[Identifier], *, password: str
         "ok": not leaks,
         "leaks": leaks,
         "pages": pages,
-        "ocr_pages": n_ocr,
+        "ocr_pages": len(indexes),
         "ocr_mode": ocr,
         "identifiers": len(matcher),
         "seconds": round(time.perf_counter() - t0, 2),

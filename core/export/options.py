@@ -67,6 +67,7 @@ class ExportResult:
     timings: dict = field(default_factory=dict)
     documents: list = field(default_factory=list)  # [{doc_id, doc_type, pages, first_page}]
     plan_hashes: dict = field(default_factory=dict)  # doc_id -> plan hash
+    flags: list = field(default_factory=list)  # research: rare free-text items for manual review
 
     @property
     def ok(self) -> bool:

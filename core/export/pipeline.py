@@ -1,0 +1,277 @@
+"""The export pipeline: named stages over one job, like OCRmyPDF.
+
+    select -> label -> redact -> merge -> decorate -> flatten -> strip
+    -> save -> verify -> sign -> manifest
+
+``export_case`` runs them and returns an :class:`ExportResult`, or raises
+:class:`~core.errors.LeakError` (with the report) when verification finds
+an identifier in the final file: nothing is released then.  The store
+side (sealing at rest, the exports row, the patient code mapping, audit)
+is ``core.export.store``.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Iterable, Optional
+
+import pymupdf
+
+from core.errors import InputError, LeakError
+from core.export import assemble, finalize, signing
+from core.export.catalog import sort_documents
+from core.export.check import describe_leaks, verify_final
+from core.export.matcher import Identifier
+from core.export.options import DEFAULT_WATERMARK, ExportDocument, ExportOptions, ExportResult
+from core.models import CaseMeta, Category, Finding
+from core.pdf.open import open_pdf
+from core.plan import build_plan
+from core.policy import Policy, category_display, load_policy
+from core.policy.labels import LabelBook, assign_labels
+from core.redact import apply_plan
+
+log = logging.getLogger(__name__)
+
+NOT_SEARCHED = {Category.AGE.value, Category.DATE.value}  # generalised values may recur legitimately
+
+
+@dataclass
+class ExportJob:
+    documents: list[ExportDocument]
+    meta: CaseMeta
+    options: ExportOptions
+    code: str
+    seeds: list = field(default_factory=list)
+    extra_identifiers: list = field(default_factory=list)
+    approval: list = field(default_factory=list)
+    progress: Optional[Callable[[str, int, int], None]] = None
+    # filled by stages
+    policy: Optional[Policy] = None
+    style: str = ""
+    selected: list[ExportDocument] = field(default_factory=list)
+    book: Optional[LabelBook] = None
+    research: object = None
+    redacted: list[tuple[ExportDocument, pymupdf.Document]] = field(default_factory=list)
+    identifiers: list[Identifier] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    plan_hashes: dict = field(default_factory=dict)
+    flags: list = field(default_factory=list)
+    doc: Optional[pymupdf.Document] = None
+    entries: list = field(default_factory=list)
+    cover: bool = False
+    pdf: bytes = b""
+    verify: dict = field(default_factory=dict)
+    manifest: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+    def tick(self, stage: str, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(stage, done, total)
+
+
+# ------------------------------------------------------------------ stages
+def stage_select(job: ExportJob) -> None:
+    opts = job.options
+    # documents excluded in review are never exported; options narrow the rest
+    docs = [d for d in job.documents if d.include]
+    if opts.include is not None:
+        docs = [d for d in docs if d.doc_id in set(opts.include)]
+    docs = [d for d in docs if d.doc_id not in set(opts.exclude)]
+    if not docs:
+        raise InputError("没有可导出的文书（全部被排除）", "no documents selected for export")
+    job.selected = sort_documents(docs, opts.order)
+    job.policy = load_policy(opts.policy)
+    job.style = opts.style or job.policy.default_style
+    if _generalises(job.policy):
+        job.style = "label"  # generalised values must be written, not blacked out
+        from core.policy.research import ResearchTransformer
+
+        job.research = ResearchTransformer.for_case(job.meta, job.policy)
+
+
+def _generalises(policy: Policy) -> bool:
+    return any(rule.action == "generalise" for rule in policy.categories.values())
+
+
+def stage_label(job: ExportJob) -> None:
+    """Observe every document first so labels agree across the case."""
+    job.book = LabelBook.for_case(job.meta, job.policy)
+    for d in job.selected:
+        job.book.observe(d.findings)
+    job.book.freeze()
+
+
+def stage_redact(job: ExportJob) -> None:
+    total = len(job.selected)
+    for n, d in enumerate(job.selected, 1):
+        doc = open_pdf(d.pdf) if not isinstance(d.pdf, pymupdf.Document) else d.pdf
+        findings = list(d.findings)
+        labels = assign_labels(findings, job.policy, book=job.book) if job.style == "label" else {}
+        if job.research is not None:
+            extra = job.research.indirect_findings(doc, findings)
+            findings += extra
+            labels.update(job.research.labels(findings))
+            job.flags += [dict(f, doc_id=d.doc_id) for f in job.research.flags(doc)]
+        plan = build_plan(findings, job.policy, job.style, labels=labels)
+        apply_plan(doc, plan)
+        for cat, k in plan.counts_by_category().items():
+            job.counts[cat] = job.counts.get(cat, 0) + k
+        job.plan_hashes[d.doc_id] = plan.hash()
+        hidden_ids = {i.finding_id for i in plan.items}
+        for f in findings:
+            if f.id in hidden_ids and f.text and f.category.value not in NOT_SEARCHED:
+                job.identifiers.append(Identifier(f.text, f.category.value, f.detector))
+        job.redacted.append((d, doc))
+        job.tick("redact", n, total)
+    for s in job.seeds:
+        cat = getattr(s, "category", "")
+        if cat not in NOT_SEARCHED and (not cat or job.policy.rule(cat).action != "keep"):
+            job.identifiers.append(Identifier(s.value, cat, getattr(s, "origin", "seed")))
+    for item in job.extra_identifiers:
+        value, cat = (item, "") if isinstance(item, str) else (item[0], item[1])
+        job.identifiers.append(Identifier(value, cat, "case"))
+
+
+def stage_merge(job: ExportJob) -> None:
+    job.doc, job.entries = assemble.merge([(d.doc_type, doc) for d, doc in job.redacted])
+    for d, doc in job.redacted:
+        if doc is not d.pdf:
+            doc.close()
+    for e, (d, _) in zip(job.entries, job.redacted):
+        e["doc_id"] = d.doc_id
+
+
+def stage_decorate(job: ExportJob) -> None:
+    opts = job.options
+    if opts.cover:
+        names = {c: category_display(c).get("zh", c) for c in job.counts}
+        assemble.add_cover(
+            job.doc, code=job.code, policy_title=job.policy.title, entries=job.entries, counts=job.counts,
+            category_names=names, approval=job.approval,
+            legend=[(f"[{label}]", cat) for label, cat in job.book.legend()] if job.style == "label" else None,
+        )
+        job.cover = True
+    if opts.page_numbers:
+        assemble.add_page_numbers(job.doc, skip_first=job.cover)
+    if opts.watermark:
+        text = opts.watermark.replace("{code}", job.code).replace("{committee}", opts.committee or "评审")
+        assemble.add_watermark(job.doc, text, skip_first=job.cover)
+
+
+def stage_flatten(job: ExportJob) -> None:
+    if job.options.flatten:
+        flat = assemble.flatten(job.doc, job.options.flatten_dpi, job.options.flatten_ocr_text, job.progress)
+        job.doc.close()
+        job.doc = flat
+
+
+def stage_strip(job: ExportJob) -> None:
+    finalize.strip_hidden_data(job.doc)
+    assemble.set_bookmarks(job.doc, job.entries, offset=1 if job.cover else 0)
+
+
+def stage_save(job: ExportJob) -> None:
+    job.pdf = finalize.save_final(job.doc, job.options.password)
+    job.doc.close()
+    job.doc = None
+
+
+def stage_verify(job: ExportJob) -> None:
+    """Verify the exact bytes that are released (the PAdES signature only
+    appends a revision holding the signature; it adds no page content)."""
+    o = job.options
+    job.verify = verify_final(job.pdf, job.identifiers, password=o.password, ocr=o.verify_ocr, dpi=o.verify_dpi,
+                              workers=o.verify_workers, progress=job.progress)
+    if not job.verify.get("ok"):
+        where = describe_leaks(job.verify) or job.verify.get("error", "")
+        err = LeakError(f"导出文件校验未通过，已阻止导出：{where}",
+                        f"verification found identifiers in the export; blocked ({len(job.verify.get('leaks', []))} hits)",
+                        leaks=job.verify.get("leaks", []))
+        err.report = job.verify
+        raise err
+
+
+def stage_sign(job: ExportJob) -> None:
+    if job.options.sign_pades:
+        job.pdf = signing.pades_sign(job.pdf, job.options.password)
+
+
+def stage_manifest(job: ExportJob) -> None:
+    o = job.options
+    doc = pymupdf.open(stream=job.pdf, filetype="pdf")
+    if doc.needs_pass:
+        doc.authenticate(o.password)
+    pages = doc.page_count
+    doc.close()
+    manifest = signing.build_manifest(
+        job.pdf, case_code=job.code, file_name=f"{job.code}.pdf", page_count=pages, policy=job.policy.name,
+        style=job.style, encrypted=bool(o.password), pades=o.sign_pades,
+    )
+    job.manifest = signing.sign_manifest(manifest) if o.sign_manifest else manifest
+
+
+STAGES: list[tuple[str, Callable[[ExportJob], None]]] = [
+    ("select", stage_select),
+    ("label", stage_label),
+    ("redact", stage_redact),
+    ("merge", stage_merge),
+    ("decorate", stage_decorate),
+    ("flatten", stage_flatten),
+    ("strip", stage_strip),
+    ("save", stage_save),
+    ("verify", stage_verify),
+    ("sign", stage_sign),
+    ("manifest", stage_manifest),
+]
+
+
+def run_job(job: ExportJob) -> ExportResult:
+    try:
+        for name, stage in STAGES:
+            t0 = time.perf_counter()
+            stage(job)
+            job.timings[name] = round(time.perf_counter() - t0, 3)
+            log.info("export stage %s: %.2fs", name, job.timings[name])
+    finally:
+        if job.doc is not None:
+            job.doc.close()
+        for d, doc in job.redacted:
+            if not doc.is_closed and doc is not d.pdf:
+                doc.close()
+    return ExportResult(
+        code=job.code, file_name=job.manifest["file_name"], pdf=job.pdf, manifest=job.manifest,
+        page_count=job.manifest["page_count"], counts=job.counts, verify=job.verify, timings=job.timings,
+        documents=job.entries, plan_hashes=job.plan_hashes, flags=job.flags,
+    )
+
+
+def export_case(
+    documents: Iterable[ExportDocument],
+    meta: CaseMeta | dict | None = None,
+    options: ExportOptions | None = None,
+    *,
+    code: str | None = None,
+    seeds: Iterable = (),
+    extra_identifiers: Iterable = (),
+    approval: list | None = None,
+    progress=None,
+) -> ExportResult:
+    """Build, verify and sign the merged export of one case (no store)."""
+    from core.export.codes import new_patient_code
+
+    meta = meta if isinstance(meta, CaseMeta) else CaseMeta.from_dict(meta)
+    job = ExportJob(
+        documents=list(documents), meta=meta, options=options or ExportOptions(), code=code or new_patient_code(),
+        seeds=list(seeds), extra_identifiers=list(extra_identifiers), approval=list(approval or []), progress=progress,
+    )
+    return run_job(job)
+
+
+def default_watermark(review_type: str = "") -> str:
+    return DEFAULT_WATERMARK.replace("{committee}", review_type or "评审")
+
+
+def exported_now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")

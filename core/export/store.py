@@ -1,0 +1,133 @@
+"""Exports in the store: sealed at rest, patient codes sealed, audited.
+
+- ``record_export``: seals the released PDF (SM4, ``core.crypto.seal``)
+  under the export folder, writes the ``exports`` row (digests, counts,
+  verification report, approval used) and the sealed patient-code mapping,
+  and audits ``export.create`` (SHA-256 and SM3; never the code).
+- ``record_blocked``: a verification failure is stored and audited too.
+- ``lookup_patient_code``: code → case for the admin role only; every
+  lookup (and every refused one) is audited.
+- ``load_export_pdf``: the plain signed PDF for download (audited).
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes, hmac
+
+from core import audit
+from core.auth import require
+from core.config import settings
+from core.crypto import seal, storage_key, unseal, unseal_text, seal_text
+from core.export.codes import normalise_code
+from core.export.options import ExportOptions, ExportResult
+
+
+def code_hmac(code: str) -> str:
+    h = hmac.HMAC(storage_key(), hashes.SM3())
+    h.update(("patient-code|" + normalise_code(code)).encode("utf-8"))
+    return h.finalize().hex()
+
+
+def _options_json(options: ExportOptions) -> str:
+    d = dict(vars(options))
+    d["password"] = bool(options.password)  # only whether one was set
+    return json.dumps(d, ensure_ascii=False, sort_keys=True)
+
+
+def _actor(user) -> str:
+    return user if isinstance(user, str) else (user or {}).get("username", "system")
+
+
+def record_export(db, case_id: str, result: ExportResult, user, *, options: ExportOptions,
+                  approval_id: int | None = None) -> int:
+    export_dir = Path(settings().export_dir)
+    export_dir.mkdir(parents=True, exist_ok=True)
+    path = export_dir / f"{uuid.uuid4().hex}.pdf.sm4"
+    path.write_bytes(seal(result.pdf))
+    now = time.time()
+    with db.conn:
+        db.conn.execute("BEGIN")
+        cur = db.conn.execute(
+            "INSERT INTO exports (case_id, approval_id, actor, policy, style, options, page_count, size, sha256, sm3, "
+            "counts, verify_ok, verify_report, status, stored_path, manifest_sealed, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'released', ?, ?, ?)",
+            [case_id, approval_id, _actor(user), result.manifest["policy"], result.manifest.get("style", ""),
+             _options_json(options), result.page_count, result.manifest["size"], result.manifest["sha256"],
+             result.manifest["sm3"], json.dumps(result.counts, ensure_ascii=False), 1,
+             json.dumps(result.verify, ensure_ascii=False), str(path),
+             seal(json.dumps(result.manifest, ensure_ascii=False).encode("utf-8")), now],
+        )
+        export_id = cur.lastrowid
+        mapping = json.dumps({"code": result.code, "case_id": case_id, "export_id": export_id}, ensure_ascii=False)
+        db.conn.execute("INSERT INTO patient_codes (code_hmac, mapping_sealed, created_at) VALUES (?, ?, ?)",
+                        [code_hmac(result.code), seal_text(mapping), now])
+        audit.record(db, _actor(user), "export.create", case_id=case_id, detail={
+            "export_id": export_id, "approval_id": approval_id, "policy": result.manifest["policy"],
+            "style": result.manifest.get("style", ""), "pages": result.page_count, "sha256": result.manifest["sha256"],
+            "sm3": result.manifest["sm3"], "verified": True, "counts": result.counts,
+            "flatten": options.flatten, "encrypted": bool(options.password),
+        })
+    return export_id
+
+
+def record_blocked(db, case_id: str, report: dict, user, *, options: ExportOptions, approval_id: int | None = None) -> int:
+    with db.conn:
+        db.conn.execute("BEGIN")
+        cur = db.conn.execute(
+            "INSERT INTO exports (case_id, approval_id, actor, policy, style, options, verify_ok, verify_report, status, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'blocked', ?)",
+            [case_id, approval_id, _actor(user), options.policy, options.style, _options_json(options),
+             json.dumps(report, ensure_ascii=False), time.time()],
+        )
+        export_id = cur.lastrowid
+        audit.record(db, _actor(user), "export.create", case_id=case_id, detail={
+            "export_id": export_id, "verified": False, "blocked": True, "leaks": len(report.get("leaks", [])),
+            "where": sorted({l.get("where", "") for l in report.get("leaks", [])}),
+        })
+    return export_id
+
+
+def list_exports(db, case_id: str) -> list[dict]:
+    cur = db.conn.execute(
+        "SELECT id, case_id, approval_id, actor, policy, style, page_count, size, sha256, sm3, counts, verify_ok, "
+        "verify_report, status, created_at FROM exports WHERE case_id = ? ORDER BY id DESC", [case_id])
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def get_export(db, export_id: int) -> dict | None:
+    cur = db.conn.execute("SELECT * FROM exports WHERE id = ?", [export_id])
+    row = cur.fetchone()
+    return dict(zip([c[0] for c in cur.description], row)) if row else None
+
+
+def load_export_pdf(db, export_id: int, user) -> bytes:
+    row = get_export(db, export_id)
+    require(user, "export.download", db, case_id=row["case_id"] if row else None)
+    if not row or row["status"] != "released":
+        raise FileNotFoundError("export not found")
+    data = unseal(Path(row["stored_path"]).read_bytes())
+    audit.record(db, _actor(user), "export.download", case_id=row["case_id"],
+                 detail={"export_id": export_id, "sha256": row["sha256"]})
+    return data
+
+
+def load_manifest(db, export_id: int) -> dict:
+    row = get_export(db, export_id)
+    return json.loads(unseal(row["manifest_sealed"]).decode("utf-8")) if row and row["manifest_sealed"] else {}
+
+
+def lookup_patient_code(db, code: str, user) -> dict | None:
+    """Re-identification by the controller: admin only, always audited."""
+    require(user, "patient_code.lookup", db)
+    row = db.conn.execute("SELECT mapping_sealed FROM patient_codes WHERE code_hmac = ?",
+                          [code_hmac(code)]).fetchone()
+    mapping = json.loads(unseal_text(row[0])) if row else None
+    audit.record(db, _actor(user), "patient_code.lookup",
+                 case_id=mapping["case_id"] if mapping else None,
+                 detail={"found": bool(mapping), "export_id": mapping["export_id"] if mapping else None})
+    return mapping
