@@ -1,0 +1,115 @@
+"""Real OCR (RapidOCR, PP-OCRv4) on rasterised pages.
+
+Pages are small (few lines) so the whole file runs in seconds on 2 cores.
+Ground truth comes from the born-digital source page that was "scanned":
+a scan placed over the whole page keeps the source's coordinates.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pymupdf
+import pytest
+
+from core.ocr.page import ocr_page_chars, ocr_page_text, ocr_regions
+from core.pdf.geometry import page_to_pixels
+
+from .scans import SCAN_DPI, find, glyph_box, ink_covered, ink_mask, pixels, scan_of, source_page, union
+
+CLINICAL = "初步诊断：社区获得性肺炎，予头孢曲松抗感染治疗"
+ID_NUMBER = "320102198803154321"
+NAME = "张伟明"
+LINES = [f"姓名：{NAME}    性别：男    年龄：35岁", f"身份证号：{ID_NUMBER}", CLINICAL, "主治医师：李建国"]
+
+
+def text_of(line) -> str:
+    return "".join(c.c for c in line)
+
+
+def assert_box_fits(page_shown: pymupdf.Page, truth, got, tol_pt: float = 4.0):
+    """``got`` (unrotated points) covers the ink of ``truth`` and is not
+    much bigger than it."""
+    img = pixels(page_shown, SCAN_DPI)
+    ink = ink_mask(img)
+    cov = ink_covered(ink, page_to_pixels(page_shown, truth, SCAN_DPI), page_to_pixels(page_shown, got, SCAN_DPI))
+    assert cov >= 0.97, f"box covers only {cov:.0%} of the ink"
+    # text-layer glyph boxes are taller than the ink (ascent/descent): compare x tightly, y loosely
+    assert got[0] >= truth[0] - tol_pt and got[2] <= truth[2] + tol_pt
+    assert got[1] >= truth[1] - 2 * tol_pt and got[3] <= truth[3] + 2 * tol_pt
+
+
+@pytest.fixture(scope="module")
+def scanned():
+    src_doc, src = source_page(LINES, width=595, height=260)
+    doc, page = scan_of(pixels(src), 595, 260)
+    return src, doc, page
+
+
+def test_scanned_page_reads_clinical_line_and_id_and_boxes_fit_the_name(scanned):
+    src, doc, page = scanned
+    assert page.get_text().strip() == ""
+    assert ocr_regions(page, 0) == [pytest.approx(tuple(page.rect))]
+    lines = ocr_page_chars(page, SCAN_DPI, use_cache=False)
+    texts = [text_of(ln) for ln in lines]
+    assert CLINICAL in texts
+    id_line, i = find(lines, ID_NUMBER)
+    assert_box_fits(page, glyph_box(src, ID_NUMBER), union(c.rect for c in id_line[i : i + len(ID_NUMBER)]))
+    name_line, j = find(lines, NAME)
+    name_box = union(c.rect for c in name_line[j : j + len(NAME)])
+    assert_box_fits(page, glyph_box(src, NAME), name_box)
+    # the name's box stops before the next field (性别) and after the label
+    assert name_box[2] < glyph_box(src, "性别")[0]
+    assert name_box[0] > glyph_box(src, "姓名：")[2] - 3
+    # fields separated by wide gaps come out as separate words
+    assert f"{NAME} 性别" in text_of(name_line)
+
+
+def test_page_with_rotate_maps_boxes_to_unrotated_space(tmp_path):
+    src_doc, src = source_page(LINES[:2], width=595, height=160)
+    doc, page = scan_of(pixels(src), 595, 160, rotate=90)
+    lines = ocr_page_chars(page, SCAN_DPI, use_cache=False)
+    line, i = find(lines, ID_NUMBER)
+    got = union(c.rect for c in line[i : i + len(ID_NUMBER)])
+    # /Rotate does not move content in unrotated space: source boxes still hold
+    assert_box_fits(page, glyph_box(src, ID_NUMBER), got)
+
+
+def test_sideways_content_is_read_turned_and_mapped_back():
+    """A landscape strip (ECG / fetal monitor) scanned onto a portrait page
+    without /Rotate: the text runs up the page."""
+    w, h = 420, 150
+    src_doc, src = source_page(LINES[:2], width=w, height=h)
+    turned = np.ascontiguousarray(np.rot90(pixels(src), 1))  # counter-clockwise: text reads bottom->top
+    doc, page = scan_of(turned, h, w)
+    lines = ocr_page_chars(page, SCAN_DPI, use_cache=False)
+    line, i = find(lines, ID_NUMBER)
+    got = union(c.rect for c in line[i : i + len(ID_NUMBER)])
+    t = glyph_box(src, ID_NUMBER)
+    # source point (x, y) -> (y, w - x) on the turned page
+    truth = (t[1], w - t[2], t[3], w - t[0])
+    assert_box_fits(page, truth, got)
+    find(lines, NAME)
+
+
+def test_born_digital_page_with_scanned_insert_merges_without_duplicates():
+    src_doc, src = source_page(["联系人：王小红  电话：13912345678"], width=300, height=90)
+    insert = pixels(src)
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=420)
+    page.insert_text((40, 50), "入院记录  姓名：张伟明", fontname="wqy", fontfile=source_page.__globals__["FONT"], fontsize=11)
+    box = pymupdf.Rect(40, 120, 340, 210)
+    page.insert_image(box, pixmap=pymupdf.Pixmap(pymupdf.csRGB, insert.shape[1], insert.shape[0], insert.tobytes(), False))
+    # the same words again as an image over the text layer (a "sandwich" scan)
+    page.insert_image(pymupdf.Rect(30, 30, 330, 120), pixmap=pixels_pixmap(page, pymupdf.Rect(30, 30, 330, 120)))
+    merged = ocr_page_text(page, dpi=SCAN_DPI, use_cache=False)
+    texts = [text_of(ln) for ln in merged]
+    assert any("13912345678" in t for t in texts)
+    line, i = find(merged, "13912345678")
+    assert all(c.source.value == "ocr" for c in line)
+    got = union(c.rect for c in line[i : i + 11])
+    assert box.contains(pymupdf.Rect(got))
+    # 张伟明 is in the text layer once; the picture of it adds no second copy
+    assert sum(t.count("张伟明") for t in texts) == 1
+
+
+def pixels_pixmap(page: pymupdf.Page, clip: pymupdf.Rect) -> pymupdf.Pixmap:
+    return page.get_pixmap(dpi=SCAN_DPI, clip=clip, colorspace=pymupdf.csRGB, alpha=False)
