@@ -165,6 +165,8 @@ class PersonNameRecognizer(Recognizer):
             span = name_after(text, m.end(), not_names)
             if span and span[0] in lac_by_start and 2 <= lac_by_start[span[0]] - span[0] <= 4:
                 span = (span[0], lac_by_start[span[0]])  # LAC knows where the name ends
+            elif span and lac_spans and cfg["lac"].get("cue_before_needs_lac") and "某" not in text[span[0]:span[1]]:
+                continue
             if span and span not in hits:
                 hits[span] = (before_cat[m.group(0)], cfg["lac"]["cue_confidence"], m.group(0))
         if lac_spans:
