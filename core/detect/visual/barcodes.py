@@ -42,10 +42,26 @@ def candidate_boxes(gray: np.ndarray, cell: int, density_min: float, min_side: i
     for i in range(1, n):
         x, y, bw, bh, _ = stats[i]
         X0, Y0, X1, Y1 = x * cell, y * cell, (x + bw) * cell, (y + bh) * cell
-        if min(X1 - X0, Y1 - Y0) < min_side or max(X1 - X0, Y1 - Y0) > max_side:
+        if Y1 - Y0 < min_side or X1 - X0 < min_side * 0.3 or max(X1 - X0, Y1 - Y0) > max_side:
             continue
         boxes.append([X0, Y0, X1, Y1])
-    return merge_boxes(boxes, 4 * cell)  # 1D codes have wide gaps between bars
+    return _join_rows(merge_boxes(boxes, 4 * cell), 15 * cell)
+
+
+def _join_rows(boxes: list[list[int]], gap: int) -> list[list[int]]:
+    """Join pieces of one 1D barcode: same top and bottom, a gap between
+    (wide spaces between bars break the density map)."""
+    boxes = sorted(boxes, key=lambda b: b[0])
+    out: list[list[int]] = []
+    for b in boxes:
+        for o in out:
+            ov = min(o[3], b[3]) - max(o[1], b[1])
+            if ov >= 0.8 * max(o[3] - o[1], b[3] - b[1]) and 0 <= b[0] - o[2] <= gap:
+                o[0], o[1], o[2], o[3] = min(o[0], b[0]), min(o[1], b[1]), max(o[2], b[2]), max(o[3], b[3])
+                break
+        else:
+            out.append(list(b))
+    return out
 
 
 def _decode(crop: np.ndarray, formats, upscale_below: int):

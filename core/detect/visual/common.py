@@ -142,10 +142,17 @@ class View:
         return cv2.cvtColor(self.img, cv2.COLOR_RGB2HSV)
 
 
+_LAST_VIEW: dict = {}  # one slot: a 300-page record must not keep 300 renders alive
+
+
 def view(page: PageInput) -> View:
-    cached = page.__dict__.get("_visual_view")
-    if cached is not None:
-        return cached
+    """The page's render, shared by the visual recognizers of this page.
+
+    Only the most recent page's view is kept (memory stays flat over a long
+    record); the engine's own ``page.image()`` cache is reused when present.
+    """
+    if _LAST_VIEW.get("page") is page:
+        return _LAST_VIEW["view"]
     if page.is_scanned or page._image is not None or page._render is not None:
         v = View(page.pdf_page, page.image(), float(page.dpi))
     else:
@@ -153,8 +160,13 @@ def view(page: PageInput) -> View:
         pix = page.pdf_page.get_pixmap(dpi=dpi, colorspace=pymupdf.csRGB, alpha=False)
         img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n).copy()
         v = View(page.pdf_page, img, float(dpi))
-    page.__dict__["_visual_view"] = v
+    _LAST_VIEW.clear()
+    _LAST_VIEW.update(page=page, view=v)
     return v
+
+
+def release_view() -> None:
+    _LAST_VIEW.clear()
 
 
 # ---------------------------------------------------------------- text helpers

@@ -1,1 +1,86 @@
-"""placeholder"""
+"""Faces in photos (wound photos, newborn photos, ID photos).
+
+Uses OpenCV only, offline: ``cv2.CascadeClassifier`` with a Haar cascade
+(from the wheel's ``cv2.data`` or Debian's opencv-data), else
+``cv2.FaceDetectorYN`` when ``face.yunet_model`` in visual.yaml names a
+local YuNet ONNX file.  The pinned opencv-python-headless 5.x wheel ships
+neither the cascade class nor a face model, so by default this recognizer
+finds nothing and :func:`face_backend` says why (shown by ``make eval``).
+Only embedded images (born-digital) or the whole render (scanned) are
+searched.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import cv2
+
+from core.detect.base import AnalysisContext, PageInput, Recognizer
+from core.detect.registry import register
+from core.detect.visual.common import cfg, finding, layout, view
+from core.models import Category, Finding
+
+
+@lru_cache(maxsize=1)
+def _detector():
+    c = cfg("face")
+    if hasattr(cv2, "CascadeClassifier"):
+        dirs = [getattr(getattr(cv2, "data", None), "haarcascades", "")] + list(c.get("cascade_dirs", []))
+        for d in dirs:
+            for f in c.get("cascade_files", []):
+                path = os.path.join(d or "", f)
+                if d and os.path.isfile(path):
+                    clf = cv2.CascadeClassifier(path)
+                    if not clf.empty():
+                        return "haar", clf
+    model = c.get("yunet_model") or ""
+    if model and os.path.isfile(model) and hasattr(cv2, "FaceDetectorYN"):
+        return "yunet", cv2.FaceDetectorYN.create(model, "", (320, 320), 0.7)
+    return None, None
+
+
+def face_backend() -> str:
+    kind, _ = _detector()
+    if kind:
+        return kind
+    return "none (opencv wheel has no CascadeClassifier/Haar data and no YuNet model is configured)"
+
+
+def detect_faces(bgr, min_px: int) -> list[tuple[int, int, int, int]]:
+    kind, det = _detector()
+    if kind == "haar":
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        return [(x, y, x + w, y + h) for x, y, w, h in det.detectMultiScale(gray, 1.1, 5, minSize=(min_px, min_px))]
+    if kind == "yunet":
+        h, w = bgr.shape[:2]
+        det.setInputSize((w, h))
+        _, faces = det.detect(bgr)
+        return [] if faces is None else [(int(f[0]), int(f[1]), int(f[0] + f[2]), int(f[1] + f[3])) for f in faces]
+    return []
+
+
+@register
+class FaceRecognizer(Recognizer):
+    name = "face"
+    kind = "visual"
+    order = 19
+
+    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        if _detector()[0] is None:
+            return []
+        regions = [im.rect for im in layout(page).images] if not page.is_scanned else [tuple(page.pdf_page.rect * page.pdf_page.derotation_matrix)]
+        if not regions:
+            return []
+        c = cfg("face")
+        v = view(page)
+        out = []
+        for r in regions:
+            x0, y0, x1, y1 = v.px(r)
+            if x1 - x0 < 16 or y1 - y0 < 16:
+                continue
+            bgr = cv2.cvtColor(v.img[y0:y1, x0:x1], cv2.COLOR_RGB2BGR)
+            for fx0, fy0, fx1, fy1 in detect_faces(bgr, v.n(c.get("min_size", 24))):
+                rect = v.pt((fx0 + x0, fy0 + y0, fx1 + x0, fy1 + y0))
+                out.append(finding(page, Category.FACE, rect, self.name, 0.8, pad=c.get("pad", 4)))
+        return out

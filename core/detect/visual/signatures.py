@@ -45,6 +45,15 @@ class _Label:
             self.limit_x = min(self.limit_x, text.boxes[m.start()][0] - 1)
 
 
+def _line_lengths(text: PageText) -> list[int]:
+    """For every character offset, the number of non-space characters of its line."""
+    out = [0] * len(text.text)
+    for s, e in text.lines():
+        n = sum(1 for c in text.text[s:e] if not c.isspace())
+        out[s:e] = [n] * (e - s)
+    return out
+
+
 def find_labels(text: PageText) -> list[_Label]:
     rx = label_regex(cfg("signature").get("labels", []))
     out = []
@@ -73,9 +82,10 @@ class SignatureRecognizer(Recognizer):
         if not labels:
             return []
         boxes: list[tuple[Rect, float, str]] = []
+        line_len = _line_lengths(page.text)
         for lab in labels:
             if page.is_scanned or lab.ocr:
-                r = self._ink(page, lab)
+                r = self._ink(page, lab, line_len)
                 if r:
                     boxes.append((r, 0.8, "ink"))
             else:
@@ -117,7 +127,7 @@ class SignatureRecognizer(Recognizer):
         return found
 
     # -- scanned: ink that is not OCR'd printed text
-    def _ink(self, page: PageInput, lab: _Label) -> Rect | None:
+    def _ink(self, page: PageInput, lab: _Label, line_len: list[int]) -> Rect | None:
         c = cfg("signature")
         v = view(page)
         win = _window(lab)
@@ -131,8 +141,7 @@ class SignatureRecognizer(Recognizer):
         for i, b in enumerate(text.boxes):
             if b is None or text.text[i].isspace() or geometry.intersection(b, win) <= 0:
                 continue
-            candidate = lab.end <= i < lab.line_end and b[0] < lab.limit_x and text.text[i] not in KEEP_CHARS
-            if candidate:
+            if self._maybe_signature(text, i, b, lab, line_len):
                 continue  # OCR may read the signature as characters: still ink
             bx0, by0, bx1, by1 = v.px(b)
             printed[max(0, by0 - y0 - 1) : max(0, by1 - y0 + 1), max(0, bx0 - x0 - 1) : max(0, bx1 - x0 + 1)] = 1
@@ -161,6 +170,18 @@ class SignatureRecognizer(Recognizer):
             return None
         bx = (min(b[0] for b in cluster), min(b[1] for b in cluster), max(b[2] for b in cluster), max(b[3] for b in cluster))
         return v.pt((bx[0] + x0, bx[1] + y0, bx[2] + x0, bx[3] + y0))
+
+    @staticmethod
+    def _maybe_signature(text: PageText, i: int, b: Rect, lab: _Label, line_len: list[int]) -> bool:
+        """An OCR'd character that may be the signature read as text: a
+        letter right of the label, on the label's line or on a short line
+        of its own (OCR often gives the handwriting its own line)."""
+        ch = text.text[i]
+        if not ch.isalpha() or ch in KEEP_CHARS or b[0] < lab.rect[2] - 2 or b[0] >= lab.limit_x:
+            return False
+        if lab.end <= i < lab.line_end:
+            return True
+        return line_len[i] <= 6 and _overlap_y(b, geometry.pad(lab.rect, 0, lab.height)) > 0
 
     @staticmethod
     def _drop_rules(ink: np.ndarray, length: int) -> np.ndarray:
