@@ -169,7 +169,8 @@ def add_ocr_text_layer(doc: pymupdf.Document, dpi: int = 150) -> None:
     from core.export.ocr import ocr_chars
 
     for page in doc:
-        for ch in ocr_chars(page, dpi):
-            c, rect = ch[0], ch[1]
+        for c, rect in ocr_chars(page, dpi):
+            if rect is None or c.isspace():
+                continue
             height = max(4.0, rect[3] - rect[1])
             page.insert_text((rect[0], rect[3] - height * 0.12), c, fontname=FONT, fontsize=height * 0.9, render_mode=3)

@@ -1,0 +1,98 @@
+"""The final check blocks a planted leak: metadata, annotation, white-on-
+white text, an image (OCR); fuzzy OCR matching."""
+from __future__ import annotations
+
+import pymupdf
+import pytest
+
+from core.errors import LeakError
+from core.export.check import verify_final
+from core.export.matcher import Identifier, Matcher
+from core.export.options import ExportDocument, ExportOptions
+from core.export.pipeline import export_case
+from tests.export import helpers
+
+IDS = [(v, c) for c, v, _ in helpers.IDENTIFIERS]
+IDENTS = [Identifier(v, c) for c, v, _ in helpers.IDENTIFIERS]
+
+
+@pytest.fixture(scope="module")
+def clean_export(tmp_path_factory):
+    import os
+
+    os.environ["DEID_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    try:
+        return export_case(helpers.case_documents(), helpers.META, ExportOptions(cover=False), extra_identifiers=IDS)
+    finally:
+        del os.environ["DEID_DATA_DIR"]
+
+
+def _planted(pdf: bytes, plant) -> bytes:
+    doc = pymupdf.open(stream=pdf, filetype="pdf")
+    plant(doc)
+    return doc.tobytes()
+
+
+def test_clean_export_passes(clean_export):
+    assert verify_final(clean_export.pdf, IDENTS, ocr="none")["ok"]
+
+
+def test_metadata_planted_after_sanitize_is_caught(clean_export):
+    pdf = _planted(clean_export.pdf, lambda d: d.set_metadata({"author": helpers.PATIENT}))
+    report = verify_final(pdf, IDENTS, ocr="none")
+    assert not report["ok"]
+    assert any(l["where"] == "metadata" and l["category"] == "patient_name" for l in report["leaks"])
+    assert helpers.PATIENT not in str(report)  # the report masks
+
+
+def test_annotation_planted_after_sanitize_is_caught(clean_export):
+    pdf = _planted(clean_export.pdf, lambda d: d[1].add_text_annot((100, 100), f"联系 {helpers.ID_NUMBER}"))
+    report = verify_final(pdf, IDENTS, ocr="none")
+    assert not report["ok"]
+    assert any(l["where"] == "annotation" and l["page"] == 2 for l in report["leaks"])
+
+
+def test_outline_and_attachment_planted_are_caught(clean_export):
+    def plant(d):
+        d.set_toc([[1, helpers.HUSBAND, 1]])
+        d.embfile_add("x.txt", helpers.INPATIENT_NO.encode())
+
+    report = verify_final(_planted(clean_export.pdf, plant), IDENTS, ocr="none")
+    wheres = {l["where"] for l in report["leaks"]}
+    assert "outline" in wheres and "attachment" in wheres
+
+
+def test_white_on_white_text_blocks_the_export():
+    doc = pymupdf.open(stream=helpers.progress_pdf(), filetype="pdf")
+    doc[0].insert_text((60, 700), f"备注 {helpers.HUSBAND}", fontname="china-s", fontsize=11, color=(1, 1, 1))
+    data = doc.tobytes()
+    findings = [f for f in helpers.findings_for(data) if f.rects[0][1] < 650]  # the detector missed it
+    with pytest.raises(LeakError) as err:
+        export_case([ExportDocument("d01", "病程记录", data, findings)], helpers.META, ExportOptions(cover=False),
+                    extra_identifiers=IDS)
+    leaks = err.value.leaks
+    assert any(l["where"] == "text" and l["page"] == 1 and l["category"] == "relative_name" for l in leaks)
+    assert helpers.HUSBAND not in err.value.message
+
+
+def test_identifier_in_an_image_blocks_the_export():
+    scan = helpers.scanned_pdf(f"姓名 {helpers.PATIENT}  住院号 {helpers.INPATIENT_NO}")
+    docs = [ExportDocument("d01", "辅助检查报告", scan, [])]
+    with pytest.raises(LeakError) as err:
+        export_case(docs, helpers.META, ExportOptions(cover=False, verify_workers=1), extra_identifiers=IDS)
+    ocr_hits = [l for l in err.value.leaks if l["where"] == "ocr"]
+    assert ocr_hits and all(l["page"] == 1 for l in ocr_hits)
+    assert {"patient_name", "record_number"} & {l["category"] for l in ocr_hits}
+
+
+def test_fuzzy_match_tolerates_one_ocr_confusion_for_long_values():
+    m = Matcher([Identifier(helpers.HOSPITAL, "institution"), Identifier(helpers.PATIENT, "patient_name"),
+                 Identifier(helpers.ID_NUMBER, "id_number")])
+    assert [h.fuzzy for h in m.search("由南京市妇幻保健院转入")] == [True]  # one character misread
+    assert [h.fuzzy for h in m.search("由南京市妇幼保 健院转入")] == [False]  # spaces ignored
+    assert m.search("南京市妇幼保院") and m.search("南京市妇幼保健医院")  # one missing / extra
+    assert not m.search("南京市儿童医院")
+    assert not m.search("王小江")  # short names: exact only
+    assert m.search("３２０１０２１９９００１０１１２３４")  # full-width digits
+    assert m.search("32010219900101I234")  # I read for 1
+    assert m.search("320102199001011284")  # one digit confused, long number
