@@ -1,0 +1,35 @@
+"""Pages without visual identifiers keep >= 98 % of their area: ECG (pink
+grid, black traces), fetal monitoring (red grid, red scale numbers), lab
+tables with red values, plain text."""
+from __future__ import annotations
+
+import pytest
+
+from core.synth.visual import NEGATIVE
+
+from .helpers import analyze, false_alarm_share
+
+
+@pytest.mark.parametrize("scanned", [False, True], ids=["born_digital", "scanned"])
+@pytest.mark.parametrize("kind", sorted(NEGATIVE))
+def test_negative_pages_stay_readable(kind, scanned):
+    for seed in (0, 1):
+        pages, findings, _ = analyze(kind, scanned, seed)
+        for p in pages:
+            assert false_alarm_share(p, findings) < 0.02, (kind, seed, [f.category.value for f in findings])
+        assert not [f for f in findings if f.category.value == "seal"]
+
+
+def test_red_seal_not_fired_by_red_text_block():
+    """A paragraph of red clinical text, square-ish, is not a seal."""
+    import pymupdf
+
+    from core.eval_visual import page_inputs, run_visual
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    for k in range(8):
+        page.insert_text((60, 120 + k * 14), "危急值：血钾6.8mmol/L", fontname="china-s", fontsize=12, color=(0.85, 0.05, 0.05))
+    page.draw_rect((50, 100, 220, 230), color=(0.85, 0.05, 0.05), width=1.2)  # a red box around it
+    findings = run_visual(page_inputs(doc))
+    assert not [f for f in findings if f.category.value == "seal"]

@@ -1,0 +1,89 @@
+"""Each visual recognizer covers the items placed at known boxes, on
+born-digital pages (image objects, vector drawings) and scanned pages
+(the whole page rasterised to a JPEG)."""
+from __future__ import annotations
+
+import pytest
+
+from core.detect.base import AnalysisContext
+from core.models import Category, Source
+
+from .helpers import analyze, covered
+
+MODES = [False, True]
+IDS = ["born_digital", "scanned"]
+
+
+def _all_covered(kind: str, category: str, scanned: bool, seeds=(0, 1)) -> list:
+    misses = []
+    for seed in seeds:
+        pages, findings, truths = analyze(kind, scanned, seed)
+        assert truths
+        for t in truths:
+            if covered(t, findings, category) < 0.9:
+                misses.append((seed, t.role, t.rect))
+        for f in findings:
+            assert f.source == Source.IMAGE and f.category.is_visual
+            # a finding is tight: not much larger than the item it covers
+        for t in truths:
+            hits = [f for f in findings if f.category.value == category and f.page_index == t.page_index]
+            for f in hits:
+                r = f.rects[0]
+                assert (r[2] - r[0]) * (r[3] - r[1]) < 4 * (t.rect[2] - t.rect[0]) * (t.rect[3] - t.rect[1]) + 4000
+    return misses
+
+
+@pytest.mark.parametrize("scanned", MODES, ids=IDS)
+def test_signatures_covered_including_ink_across_label_line(scanned):
+    assert _all_covered("signature", "signature", scanned) == []
+
+
+def test_blank_signature_field_gives_nothing():
+    pages, findings, truths = analyze("signature", True)
+    # the generated page ends with "审核者：" + an empty underline
+    blank_y = max(t.rect[3] for t in truths) + 30
+    assert not [f for f in findings if f.category == Category.SIGNATURE and f.rects[0][1] > blank_y]
+
+
+@pytest.mark.parametrize("scanned", MODES, ids=IDS)
+def test_red_seals_round_oval_and_vector_over_text(scanned):
+    assert _all_covered("seal", "seal", scanned) == []
+
+
+@pytest.mark.parametrize("scanned", MODES, ids=IDS)
+def test_logos_repeated_and_emblem(scanned):
+    assert _all_covered("logo", "logo", scanned) == []
+    pages, findings, _ = analyze("logo", scanned)
+    assert {f.detector for f in findings} >= {"emblem", "repeated_logo"}
+
+
+@pytest.mark.parametrize("scanned", MODES, ids=IDS)
+def test_barcodes_decoded_and_seeded(scanned):
+    ctx = AnalysisContext()
+    pages, findings, truths = analyze("barcode", scanned, ctx=ctx)
+    assert all(covered(t, findings, "barcode") >= 0.9 for t in truths)
+    decoded = {f.text for f in findings if f.category == Category.BARCODE}
+    assert {t.text for t in truths} <= decoded  # QR image, Code 128 image, vector-drawn QR
+    seeds = {s.value for s in ctx.seeds if s.origin == "decoded:barcode"}
+    assert {t.text for t in truths} <= seeds
+    assert all(s.category == Category.RECORD_NUMBER.value for s in ctx.seeds)
+
+
+@pytest.mark.parametrize("scanned", MODES, ids=IDS)
+def test_id_card_copy(scanned):
+    assert _all_covered("card", "id_card", scanned, seeds=(0, 1, 2)) == []
+
+
+def test_seal_on_rotated_page_maps_to_unrotated_points():
+    import pymupdf
+
+    from core.eval_visual import page_inputs, run_visual
+    from core.synth.visual import seal_doc
+
+    doc, truths = seal_doc(3)
+    doc[0].set_rotation(90)
+    doc = pymupdf.open("pdf", doc.tobytes())
+    findings = run_visual(page_inputs(doc))
+    from .helpers import covered as cov
+
+    assert all(cov(t, findings, "seal") >= 0.9 for t in truths)
