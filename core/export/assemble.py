@@ -79,8 +79,9 @@ def add_cover(
     approval: list[dict] | None = None,
     legend: list[tuple[str, str]] | None = None,
     exported_at: datetime | None = None,
-) -> None:
-    """Insert a cover page at the front (roles and counts only, no names)."""
+) -> list[str]:
+    """Insert a cover page at the front (roles and counts only, no names).
+    Returns the lines written (neutral text, for the final check)."""
     exported_at = exported_at or datetime.now().astimezone()
     width, height = (doc[0].rect.width, doc[0].rect.height) if doc.page_count else (A4.width, A4.height)
     page = doc.new_page(0, width=max(width, A4.width), height=max(height, A4.height))
@@ -112,6 +113,7 @@ def add_cover(
     if not approval:
         lines.append(("无审批记录", 10))
     _lines_to_page(page, lines)
+    return [text for text, _ in lines if text]
 
 
 def add_page_numbers(doc: pymupdf.Document, skip_first: bool = False) -> None:

@@ -61,6 +61,7 @@ class ExportJob:
     doc: Optional[pymupdf.Document] = None
     entries: list = field(default_factory=list)
     cover: bool = False
+    neutral: list = field(default_factory=list)  # text the export itself adds (types, cover, watermark)
     pdf: bytes = b""
     verify: dict = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)
@@ -147,7 +148,7 @@ def stage_decorate(job: ExportJob) -> None:
     opts = job.options
     if opts.cover:
         names = {c: category_display(c).get("zh", c) for c in job.counts}
-        assemble.add_cover(
+        job.neutral += assemble.add_cover(
             job.doc, code=job.code, policy_title=job.policy.title, entries=job.entries, counts=job.counts,
             category_names=names, approval=job.approval,
             legend=[(f"[{label}]", cat) for label, cat in job.book.legend()] if job.style == "label" else None,
@@ -158,6 +159,10 @@ def stage_decorate(job: ExportJob) -> None:
     if opts.watermark:
         text = opts.watermark.replace("{code}", job.code).replace("{committee}", opts.committee or "评审")
         assemble.add_watermark(job.doc, text, skip_first=job.cover)
+        job.neutral.append(text)
+    job.neutral += assemble.bookmark_titles(job.entries) + ["封面", "第 页 / 共 页"]
+    if job.style == "label":
+        job.neutral += [f"[{label}]" for label, _ in job.book.legend()]
 
 
 def stage_flatten(job: ExportJob) -> None:
@@ -182,8 +187,10 @@ def stage_verify(job: ExportJob) -> None:
     """Verify the exact bytes that are released (the PAdES signature only
     appends a revision holding the signature; it adds no page content)."""
     o = job.options
+    job.identifiers, skipped = drop_neutral(job.identifiers, job.neutral)
     job.verify = verify_final(job.pdf, job.identifiers, password=o.password, ocr=o.verify_ocr, dpi=o.verify_dpi,
                               workers=o.verify_workers, progress=job.progress)
+    job.verify["skipped_neutral"] = skipped
     if not job.verify.get("ok"):
         where = describe_leaks(job.verify) or job.verify.get("error", "")
         err = LeakError(f"导出文件校验未通过，已阻止导出：{where}",
@@ -191,6 +198,18 @@ def stage_verify(job: ExportJob) -> None:
                         leaks=job.verify.get("leaks", []))
         err.report = job.verify
         raise err
+
+
+def drop_neutral(identifiers: list[Identifier], neutral: list[str]) -> tuple[list[Identifier], int]:
+    """Leave out "identifiers" that occur in the text the export adds itself
+    (document types, cover wording, watermark, labels): a false alarm of a
+    detector such as "记录" must not block every export; the value was
+    still hidden wherever it was found."""
+    from core.export.matcher import _norm_text
+
+    hay = _norm_text(" ".join(neutral), False)
+    kept = [i for i in identifiers if _norm_text(i.value, False) not in hay]
+    return kept, len(identifiers) - len(kept)
 
 
 def stage_sign(job: ExportJob) -> None:
