@@ -50,7 +50,8 @@ def frame(db, *, actors=None, roles=None, case_id=None, actions=None, start=None
 
 def display(df: pd.DataFrame) -> pd.DataFrame:
     cols = ["id", "time", "actor", "role_name", "action_name", "case_id", "page", "detail"]
-    return df[cols].rename(columns=HEADERS)
+    out = df[cols].astype({"page": "object", "case_id": "object"})
+    return out.where(out.notna(), "").rename(columns=HEADERS)
 
 
 def to_csv(df: pd.DataFrame) -> bytes:
