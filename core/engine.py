@@ -21,7 +21,7 @@ from core.detect.base import AnalysisContext, PageInput, Seed
 from core.detect.registry import load_default_recognizers
 from core.detect.seeding import seeds_from_meta
 from core.models import CaseMeta, Char, Finding
-from core.pdf.geometry import area, intersection
+from core.pdf.geometry import area, intersection, union
 from core.pdf.sanitize import clean_bytes, sanitize
 from core.pdf.text import extract_page_text, text_lines
 from core.plan import RedactionPlan, build_plan
@@ -150,16 +150,21 @@ def merge_findings(findings: list[Finding]) -> list[Finding]:
     a more confident finding on the same page (any category) adds nothing.
     Among equals, a specific person role beats "person_name"."""
     kept: list[Finding] = []
-    by_page: dict[int, list[Finding]] = {}
+    by_page: dict[int, list[tuple[tuple, Finding]]] = {}
     rank = lambda f: (-f.confidence, f.category.value == "person_name", -sum(area(r) for r in f.rects))
-    for f in sorted(findings, key=rank):
+    for f in sorted((f for f in findings if f.rects), key=rank):
         bucket = by_page.setdefault(f.page_index, [])
-        if any(_covered_by(f, k) for k in bucket):
+        box = union(f.rects)
+        if any(_overlaps(box, kbox) and _covered_by(f, k) for kbox, k in bucket):
             continue
-        bucket.append(f)
+        bucket.append((box, f))
         kept.append(f)
     kept.sort(key=lambda f: (f.page_index, f.rects[0][1] if f.rects else 0, f.rects[0][0] if f.rects else 0))
     return kept
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _covered_by(a: Finding, b: Finding) -> bool:

@@ -119,23 +119,36 @@ class _Lac:
         return cls._model
 
 
-def lac_person_spans(text: str) -> list[tuple[int, int]]:
+def lac_person_spans(text: str, chunk: int = 480) -> list[tuple[int, int]]:
+    """PER tokens of LAC over the whole page text, in a few long calls
+    (newlines become "。" so offsets stay the same)."""
     model = _Lac.get()
-    if model is None:
+    if model is None or not CJK.search(text):
         return []
+    flat = text.replace("\n", "。")
     spans = []
-    for ls, line in _line_chunks(text):
-        if len(line) < 4 or not CJK.search(line):
-            continue
-        pos = 0
-        for word, tag in model.run(line):
-            k = line.find(word, pos)
-            if k < 0:
-                continue
-            pos = k + len(word)
-            if tag == "PER":
-                spans.append((ls + k, ls + k + len(word)))
+    base = 0
+    while base < len(flat):
+        # cut at a sentence end so no name is split between chunks
+        piece = flat[base : base + chunk]
+        if base + chunk < len(flat):
+            cut = max(piece.rfind("。"), piece.rfind("，"))
+            piece = piece[: cut + 1] if cut > chunk // 2 else piece
+        spans += _lac_piece(model, piece, base)
+        base += len(piece)
     return spans
+
+
+def _lac_piece(model, piece: str, base: int) -> list[tuple[int, int]]:
+    out, pos = [], 0
+    for word, tag in model.run(piece):
+        k = piece.find(word, pos)
+        if k < 0:
+            continue
+        pos = k + len(word)
+        if tag == "PER":
+            out.append((base + k, base + k + len(word)))
+    return out
 
 
 def _line_chunks(text: str):

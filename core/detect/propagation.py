@@ -3,7 +3,7 @@ a patient name in prose, an ID, a hospital name, a decoded barcode) is
 hidden at every other occurrence, on every page, too."""
 from __future__ import annotations
 
-from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
+from core.detect.base import AnalysisContext, PageInput, Recognizer, Seed, finding_from_span
 from core.detect.normalize import NormalizedText, is_numeric_like, normalize_value
 from core.detect.registry import register
 from core.detect.seeding import min_seed_length
@@ -21,6 +21,12 @@ class PropagationRecognizer(Recognizer):
 
     def analyze_record(self, pages: list[PageInput], findings: list[Finding], ctx: AnalysisContext) -> list[Finding]:
         seeds = [s for s in ctx.seeds if not s.origin.startswith("case_meta")]
+        known = {(s.value, s.category) for s in seeds}
+        for f in findings:  # whatever is hidden once is hidden everywhere
+            key = (f.text.strip(), f.category.value)
+            if key[0] and not f.category.is_visual and key not in known:
+                known.add(key)
+                seeds.append(Seed(key[0], key[1], f"found:{f.detector}", f.role_hint))
         out: list[Finding] = []
         for page in pages:
             views: dict[bool, NormalizedText] = {}
