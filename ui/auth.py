@@ -167,9 +167,11 @@ def setup_form(db) -> None:
     """First start: create the admin with the one-time token printed in the server terminal."""
     st.title("首次启动 · 创建管理员")
     st.info("系统中还没有管理员。请输入服务器终端中打印的一次性令牌，并设置管理员账号。")
-    if "setup_token_issued" not in st.session_state:
+    from core.config import settings
+    printed = _token_printed_once(str(settings().db_path))
+    if not printed.get("done"):  # once per server process, not per browser tab
         _print_setup_token(db)
-        st.session_state["setup_token_issued"] = True
+        printed["done"] = True
     with st.form("setup_form"):
         token = st.text_input("一次性令牌", key="setup_token")
         username = st.text_input("管理员用户名", key="setup_username")
@@ -196,6 +198,7 @@ def setup_form(db) -> None:
 
 @st.cache_resource(show_spinner=False)
 def _token_printed_once(path: str) -> dict:
+    """Per-process marker: the setup token for this database was printed."""
     return {}
 
 

@@ -35,6 +35,10 @@ def register(subparsers) -> None:
     ls.add_argument("--db")
     ls.set_defaults(func=run_list)
 
+    tok = sub.add_parser("setup-token", help="首次启动：打印创建管理员的一次性令牌 / one-time token for the first admin")
+    tok.add_argument("--db")
+    tok.set_defaults(func=run_setup_token)
+
     demo = sub.add_parser("demo", help="演示用户（每个角色一个，密码只打印一次）/ seed demo users")
     demo.add_argument("--db")
     demo.set_defaults(func=run_demo)
@@ -71,6 +75,15 @@ def run_enable(args) -> int:
 def run_reset(args) -> int:
     password = auth.reset_password(open_db(args.db), args.username, actor=_actor())
     print(f"新临时密码 / new temporary password (shown once, change at next login): {password}")
+    return 0
+
+
+def run_setup_token(args) -> int:
+    token = auth.issue_setup_token(open_db(args.db))
+    if token is None:
+        print("已有管理员，无需令牌 / an admin exists; no token issued")
+        return 0
+    print(f"首次启动一次性令牌 / one-time setup token: {token}")
     return 0
 
 

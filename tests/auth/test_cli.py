@@ -52,3 +52,13 @@ def test_demo_users_printed_once(tmp_path):
         assert auth.authenticate(db, username, pw)["must_change"] == 0
     second = cli("demo-users", env_dir=tmp_path / "d")
     assert second.returncode == 0 and lines[0][2] not in second.stdout
+
+
+def test_setup_token_command_then_first_admin(tmp_path):
+    out = cli("user", "setup-token", env_dir=tmp_path / "d")
+    assert out.returncode == 0
+    token = out.stdout.strip().split()[-1]
+    db = open_db(tmp_path / "d" / "deid.sqlite")
+    assert auth.create_first_admin(db, token, "boss", "Admin-Pass-2024")["role"] == "admin"
+    again = cli("user", "setup-token", env_dir=tmp_path / "d")
+    assert "no token" in again.stdout
