@@ -25,15 +25,19 @@ SESSION_KEY = "auth_user"
 SEEN_KEY = "auth_last_seen"
 
 
-@st.cache_resource(show_spinner=False)
-def _shared_db(path: str):
-    return open_db(path)
-
-
 def get_db():
-    """The app's store connection (one per server process, per database path)."""
+    """The store connection of this browser session.
+
+    One connection per session (not per process): SQLite transactions are
+    per connection, and Streamlit runs sessions in parallel threads.
+    """
     from core.config import settings
-    return _shared_db(str(settings().db_path))
+    path = str(settings().db_path)
+    held = st.session_state.get("_deid_db")
+    if held is None or held[0] != path:
+        held = (path, open_db(path))
+        st.session_state["_deid_db"] = held
+    return held[1]
 
 
 def current_user() -> dict | None:
