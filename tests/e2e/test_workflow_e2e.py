@@ -167,7 +167,13 @@ def test_submit_four_eyes_approve_audit(server, browser):
         page.wait_for_function("() => document.body.innerText.includes('符合条件的记录：4 条')")
     finally:
         _shot(page, "05_auditor_chain_intact")
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="导出CSV（筛选结果）").click()
+    csv_text = Path(dl.value.path()).read_text(encoding="utf-8-sig")
+    assert len(csv_text.strip().splitlines()) == 1 + 4 and "case.approve" in csv_text
+    page.wait_for_timeout(500)
     ctx.close()
+    assert audit.rows(db, actor="e2e_aud", action="audit.export_csv")
 
     actions = {(r["actor"], r["action"]) for r in audit.rows(db, case_id=CASE)}
     assert {("e2e_prep", "case.submit"), ("e2e_sup", "case.approve"), ("e2e_sup", "case.view")} <= actions
