@@ -74,7 +74,7 @@ class CardCopyRecognizer(Recognizer):
             candidates = [im.rect for im in layout(page).images if card_shaped(im.rect, c)]
         if not candidates:
             return []
-        v = view(page)
+        v = view(page).scaled(c.get("dpi", 60))
         out = []
         for r in candidates:
             words = has_card_words(text_inside(page.text, r), c)
@@ -87,9 +87,9 @@ class CardCopyRecognizer(Recognizer):
 
     @staticmethod
     def _pixel_candidates(page: PageInput, c: dict) -> list[Rect]:
-        v = view(page)
+        v = view(page).scaled(cfg("card").get("dpi", 60))  # plenty for a card-sized region
         gray = v.gray
-        paper = float(np.median(gray))
+        paper = float(np.median(gray[::2, ::2]))
         tinted = (gray < min(paper - 8, 240)).astype(np.uint8)
         k = v.n(4)
         tinted = cv2.morphologyEx(tinted, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Iterable, Optional
 
 import cv2
@@ -107,7 +107,11 @@ class View:
     img: np.ndarray  # RGB, displayed (rotated) page
     dpi: float
 
-    @property
+    @cached_property
+    def rotation(self) -> int:
+        return self.page.rotation
+
+    @cached_property
     def scale(self) -> float:
         return self.dpi / 72.0
 
@@ -117,7 +121,11 @@ class View:
 
     def px(self, rect: Rect) -> tuple[int, int, int, int]:
         """Unrotated points -> clipped integer pixel box."""
-        x0, y0, x1, y1 = geometry.page_to_pixels(self.page, rect, self.dpi)
+        if self.rotation == 0:  # fast path: a plain scale
+            k = self.scale
+            x0, y0, x1, y1 = rect[0] * k, rect[1] * k, rect[2] * k, rect[3] * k
+        else:
+            x0, y0, x1, y1 = geometry.page_to_pixels(self.page, rect, self.dpi)
         h, w = self.shape
         return (
             int(max(0, min(w, np.floor(x0)))),
@@ -127,11 +135,25 @@ class View:
         )
 
     def pt(self, rect_px) -> Rect:
+        if self.rotation == 0:  # fast path: a plain scale
+            f = 72.0 / self.dpi
+            return (rect_px[0] * f, rect_px[1] * f, rect_px[2] * f, rect_px[3] * f)
         return geometry.pixels_to_page(self.page, tuple(float(v) for v in rect_px), self.dpi)
 
     def n(self, points: float) -> int:
         """A length in points -> pixels (at least 1)."""
         return max(1, int(round(points * self.scale)))
+
+    def scaled(self, dpi: float) -> "View":
+        """This view at a lower resolution (area-averaged), cached."""
+        if dpi >= self.dpi:
+            return self
+        cache = self.__dict__.setdefault("_scaled", {})
+        if dpi not in cache:
+            f = dpi / self.dpi
+            img = cv2.resize(self.img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+            cache[dpi] = View(self.page, img, self.dpi * img.shape[1] / self.img.shape[1])
+        return cache[dpi]
 
     @cached_property
     def gray(self) -> np.ndarray:
@@ -173,6 +195,11 @@ def release_view() -> None:
 def label_regex(labels: Iterable[str]) -> re.Pattern:
     """Labels, longest first, tolerant of spaces between characters, with an
     optional colon."""
+    return _label_regex(tuple(labels))
+
+
+@lru_cache(maxsize=16)
+def _label_regex(labels: tuple) -> re.Pattern:
     parts = []
     for lab in sorted(set(labels), key=len, reverse=True):
         parts.append(r"[ \t\u3000]*".join(re.escape(c) for c in lab))

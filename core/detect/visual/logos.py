@@ -56,7 +56,7 @@ def printed_mask(v, text: PageText, box_px: tuple[int, int, int, int]) -> np.nda
 def pixel_blobs(page: PageInput, region: Rect, min_side: float, max_side: float) -> list[Rect]:
     """Non-text ink blobs (dark or coloured pixels outside OCR'd character
     boxes, rules removed) inside ``region`` -> boxes in points."""
-    v = view(page)
+    v = view(page).scaled(cfg("logo").get("dpi", 60))
     x0, y0, x1, y1 = v.px(region)
     if x1 - x0 < 4 or y1 - y0 < 4:
         return []

@@ -65,7 +65,7 @@ class RedSealRecognizer(Recognizer):
             if not (lay.images or lay.coloured_drawings):
                 return []
         c = cfg("seal")
-        v = view(page)
+        v = view(page).scaled(c.get("dpi", 60))
         mask = red_mask(v, c)
         if cv2.countNonZero(mask) < v.n(c.get("min_diameter", 34)) * 2:
             return []
