@@ -1,6 +1,8 @@
 """用户管理 page (admin): users, roles, disable/enable, password reset, security settings."""
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -25,7 +27,7 @@ def _user_table(db) -> None:
     df = pd.DataFrame([{
         "用户名": u["username"], "姓名": u["display_name"], "角色": core_auth.role_name(u["role"]),
         "状态": "停用" if u["disabled"] else "正常", "需改密码": "是" if u["must_change"] else "否",
-        "锁定": "是" if (u["locked_until"] or 0) > __import__("time").time() else "否",
+        "锁定": "是" if (u["locked_until"] or 0) > time.time() else "否",
     } for u in rows])
     st.dataframe(df, hide_index=True, width="stretch")
 
