@@ -144,7 +144,17 @@ def editors_since_approval(db, case_id: str) -> set[str]:
         "SELECT DISTINCT actor FROM case_events WHERE case_id = ? AND id > ? AND event IN ('submit', 'edit', 'edited_after_approval')",
         [case_id, last],
     ).fetchall()
-    return {r[0] for r in rows}
+    editors = {r[0] for r in rows}
+    # box edits recorded by the review pages (table ``edits`` of migration 1), when present
+    since = db.conn.execute(
+        "SELECT COALESCE(MAX(approved_at), 0) FROM approvals WHERE case_id = ?", [case_id]
+    ).fetchone()[0]
+    try:
+        editors |= {r[0] for r in db.conn.execute(
+            "SELECT DISTINCT actor FROM edits WHERE case_id = ? AND at > ?", [case_id, since]).fetchall()}
+    except Exception:  # no edits table in this store
+        pass
+    return editors - {"system"}
 
 
 def submit(db, case_id: str, user: dict, *, comment: str | None = None) -> str:

@@ -144,3 +144,12 @@ def test_detection_failure_goes_back_to_pending(db, make_case):
 def test_unknown_case(db, users):
     with pytest.raises(WorkflowError):
         workflow.submit(db, "nope", users["prep1"])
+
+
+def test_box_editor_recorded_in_edits_table_cannot_approve(db, users, ready):
+    import time
+    workflow.submit(db, ready, users["prep1"])
+    db.conn.execute("INSERT INTO edits (case_id, action, actor, at) VALUES (?, 'add', 'sup1', ?)", [ready, time.time()])
+    with pytest.raises(PermissionDenied):
+        workflow.approve(db, ready, users["sup1"], PLAN)
+    assert workflow.approve(db, ready, users["sup2"], PLAN)
