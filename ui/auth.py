@@ -129,7 +129,20 @@ def login_form(db) -> None:
         st.rerun()
 
 
+def _rendered_this_run(widget_key: str) -> bool:
+    """Whether a widget with this key was already drawn in the current script run
+    (``require_user`` may be called by app.py and again by the page)."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        ctx = get_script_run_ctx()
+        return bool(ctx) and widget_key in ctx.shared.widget_user_keys_this_run
+    except Exception:
+        return False
+
+
 def sidebar_account(user: dict) -> None:
+    if _rendered_this_run("logout_button"):
+        return
     with st.sidebar:
         st.caption(f"当前用户：{user['display_name'] or user['username']}（{core_auth.role_name(user['role'])}）")
         if st.button("退出登录", key="logout_button"):

@@ -188,3 +188,11 @@ def test_preparer_submits_from_review_page(db, users, make_case):
     assert workflow.status_of(db, "S1") == "in_review"
     assert "已提交审核" in _texts(at)
     assert "S1" in _texts(at)  # listed as waiting
+
+
+def test_guard_called_twice_in_one_run_draws_sidebar_once(db, users):
+    at = _app("tests/auth/double_guard_app.py", users["aud1"]).run()
+    assert not at.exception
+    assert at.title[0].value == "double ok"
+    assert len([b for b in at.sidebar.button if b.label == "退出登录"]) == 1
+    assert not at.run().exception
