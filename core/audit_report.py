@@ -73,7 +73,10 @@ def per_user(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def exports_per_month(df: pd.DataFrame) -> pd.DataFrame:
-    exp = df[df["action"] == "export.create"] if not df.empty else df
+    if not df.empty:  # released exports only (a blocked export is recorded with "blocked": true)
+        exp = df[(df["action"] == "export.create") & ~df["detail"].str.contains('"blocked":true', regex=False)]
+    else:
+        exp = df
     if exp.empty:
         return pd.DataFrame({"导出数": []})
     return exp.assign(月份=exp["time"].str[:7]).groupby("月份").size().to_frame("导出数")

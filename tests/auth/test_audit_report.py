@@ -13,11 +13,12 @@ def test_counts_and_date_range(db, users):
     audit.record(db, "prep1", "export.create", case_id="A", at=now - timedelta(days=40))
     audit.record(db, "prep1", "export.create", case_id="B", at=now - timedelta(days=1))
     audit.record(db, "sup1", "case.view", case_id="B", at=now)
+    audit.record(db, "prep1", "export.create", case_id="C", detail={"blocked": True, "leaks": 1})
     df = audit_report.frame(db, actions=["export.create", "case.view"])
-    assert len(df) == 3
+    assert len(df) == 4
     assert audit_report.exports_per_month(df)["导出数"].sum() == 2
-    assert audit_report.per_user(df).loc["prep1", "操作数"] == 2
-    assert audit_report.per_day(df)["操作数"].sum() == 3
+    assert audit_report.per_user(df).loc["prep1", "操作数"] == 3
+    assert audit_report.per_day(df)["操作数"].sum() == 4
     local_today = datetime.now().date()
     recent = audit_report.frame(db, actions=["export.create", "case.view"], start=local_today - timedelta(days=3), end=local_today)
     assert set(recent["case_id"]) == {"B"}
