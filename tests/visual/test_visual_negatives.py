@@ -33,3 +33,20 @@ def test_red_seal_not_fired_by_red_text_block():
     page.draw_rect((50, 100, 220, 230), color=(0.85, 0.05, 0.05), width=1.2)  # a red box around it
     findings = run_visual(page_inputs(doc))
     assert not [f for f in findings if f.category.value == "seal"]
+
+
+@pytest.mark.parametrize("kind", sorted(NEGATIVE))
+def test_negative_pages_on_grayscale_skewed_scans(kind):
+    """The engine's own scanner (grayscale, ±1° skew, paper tone): the
+    grayscale seal path (dark rings) must not fire on grids or traces."""
+    import random
+
+    from core.eval_visual import page_inputs, run_visual
+    from core.synth.scan import scan_document
+
+    src, truths = NEGATIVE[kind](2)
+    doc = scan_document(src, random.Random(2), truths, [])
+    pages = page_inputs(doc, True, src)
+    findings = run_visual(pages)
+    for p in pages:
+        assert false_alarm_share(p, findings) < 0.02, (kind, [f.category.value for f in findings])

@@ -87,3 +87,22 @@ def test_seal_on_rotated_page_maps_to_unrotated_points():
     from .helpers import covered as cov
 
     assert all(cov(t, findings, "seal") >= 0.9 for t in truths)
+
+
+def test_grayscale_skewed_scan_round_seals_signatures_codes():
+    """Grayscale scans lose the red: round seals are still found as dark
+    rings; signatures and codes do not depend on colour."""
+    import random
+
+    from core.eval_visual import page_inputs, run_visual
+    from core.synth import visual as V
+    from core.synth.scan import scan_document
+
+    for gen, cat, roles in ((V.seal_doc, "seal", {"公章", "vector"}), (V.signature_doc, "signature", None),
+                            (V.barcode_doc, "barcode", None)):
+        src, truths = gen(1)
+        doc = scan_document(src, random.Random(1), truths, [])
+        findings = run_visual(page_inputs(doc, True, src))
+        for t in truths:
+            if roles is None or t.role in roles:
+                assert covered(t, findings, cat) >= 0.8, (cat, t.role)

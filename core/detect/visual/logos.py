@@ -164,11 +164,12 @@ class RepeatedLogoRecognizer(Recognizer):
             if band is None:
                 band = [] if p.is_scanned else EmblemRecognizer._band_objects(p, c)
             objs.append(band)
-        tol = c.get("position_tolerance", 4)
+        tols = {"pixels": c.get("position_tolerance_scanned", 12)}  # scans are skewed and shifted
         groups: list[dict] = []  # {"rect", "key", "members": [(page_pos, rect)]}
         for pos, band in enumerate(objs):
             for r, key in band:
                 for g in groups:
+                    tol = tols.get(key, c.get("position_tolerance", 4))
                     if g["key"] == key and all(abs(a - b) <= tol for a, b in zip(g["rect"], r)):
                         if all(m[0] != pos for m in g["members"]):
                             g["members"].append((pos, r))

@@ -53,6 +53,42 @@ def ellipse_scores(mask: np.ndarray) -> tuple[float, float, float]:
     return density, float(np.count_nonzero(counts >= 2)) / RING_BINS, corner / max(density, 1e-6)
 
 
+def is_grayscale(v) -> bool:
+    """A grayscale scan: (almost) no saturated pixels anywhere."""
+    return float(np.percentile(v.hsv[::4, ::4, 1], 99.5)) < 30
+
+
+def gray_rings(v, c: dict) -> list[tuple[tuple, float]]:
+    """Seals on grayscale scans (the red is gone): seal-sized circles whose
+    outline is dark nearly all the way round (a continuous ring; text and
+    grid lines cross a circle only here and there)."""
+    g = cv2.GaussianBlur(v.gray, (3, 3), 0)
+    rmin, rmax = v.n(c.get("min_diameter", 34)) // 2, v.n(c.get("max_diameter", 200)) // 2
+    circles = cv2.HoughCircles(g, cv2.HOUGH_GRADIENT, dp=1, minDist=rmin, param1=120, param2=int(c.get("hough_votes", 30)),
+                               minRadius=rmin, maxRadius=rmax)
+    if circles is None:
+        return []
+    paper = float(np.median(v.gray[::4, ::4]))
+    dark = v.gray < min(paper - 60, 170)
+    h, w = dark.shape
+    ang = np.linspace(0, 2 * np.pi, 180, endpoint=False)
+    out: list[tuple[tuple, float]] = []
+    for x, y, r in circles[0]:
+        hit = np.zeros(ang.shape, bool)
+        for dr in (-2, -1, 0, 1, 2):
+            xs = np.clip((x + (r + dr) * np.cos(ang)).astype(int), 0, w - 1)
+            ys = np.clip((y + (r + dr) * np.sin(ang)).astype(int), 0, h - 1)
+            hit |= dark[ys, xs]
+        share = float(hit.mean())
+        if share < c.get("gray_ring_min", 0.9):
+            continue
+        box = (x - r - 2, y - r - 2, x + r + 2, y + r + 2)
+        if any(abs(box[0] - b[0]) < r / 2 and abs(box[1] - b[1]) < r / 2 for b, _ in out):
+            continue
+        out.append((box, 0.6 + 0.3 * share))
+    return out
+
+
 @register
 class RedSealRecognizer(Recognizer):
     name = "red_seal"
@@ -66,6 +102,11 @@ class RedSealRecognizer(Recognizer):
                 return []
         c = cfg("seal")
         v = view(page).scaled(c.get("dpi", 60))
+        if page.is_scanned and is_grayscale(v):
+            return [
+                finding(page, Category.SEAL, v.pt(b), self.name, conf, pad=c.get("pad", 2))
+                for b, conf in gray_rings(v, c)
+            ]
         mask = red_mask(v, c)
         if cv2.countNonZero(mask) < v.n(c.get("min_diameter", 34)) * 2:
             return []

@@ -135,7 +135,7 @@ class SignatureRecognizer(Recognizer):
         if x1 - x0 < 4 or y1 - y0 < 4:
             return None
         ink = (v.gray[y0:y1, x0:x1] < int(c.get("ink_gray", 120))).astype(np.uint8)
-        ink = self._drop_rules(ink, v.n(30))
+        ink = self._drop_rules(ink, v.n(30), v.n(3))
         printed = np.zeros_like(ink)
         text = page.text
         for i, b in enumerate(text.boxes):
@@ -169,6 +169,8 @@ class SignatureRecognizer(Recognizer):
         if sum(b[4] for b in cluster) < c.get("min_ink_px", 40):
             return None
         bx = (min(b[0] for b in cluster), min(b[1] for b in cluster), max(b[2] for b in cluster), max(b[3] for b in cluster))
+        if (bx[3] - bx[1]) < 0.4 * (ly1 - ly0):  # flat: what is left of a rule, not a signature
+            return None
         return v.pt((bx[0] + x0, bx[1] + y0, bx[2] + x0, bx[3] + y0))
 
     @staticmethod
@@ -184,11 +186,14 @@ class SignatureRecognizer(Recognizer):
         return line_len[i] <= 6 and _overlap_y(b, geometry.pad(lab.rect, 0, lab.height)) > 0
 
     @staticmethod
-    def _drop_rules(ink: np.ndarray, length: int) -> np.ndarray:
-        """Remove underlines and table rules (long straight runs)."""
+    def _drop_rules(ink: np.ndarray, length: int, bridge: int) -> np.ndarray:
+        """Remove underlines and table rules (long straight runs), also
+        dashed ones such as a row of printed underscores."""
         rules = np.zeros_like(ink)
-        for size in ((length, 1), (1, length)):
-            rules |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
+        for size, gap in (((length, 1), (bridge, 1)), ((1, length), (1, bridge))):
+            joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, gap))
+            rules |= cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
+        rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
         return ink & (1 - rules)
 
     @staticmethod
