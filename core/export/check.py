@@ -122,44 +122,69 @@ def _init_worker(path: str, password: str, dpi: int) -> None:
     _WORKER.update(doc=doc, dpi=dpi)
 
 
-def _ocr_page(index: int) -> tuple[int, str]:
-    from core.export.ocr import ocr_text
+def _ocr_task(task: tuple[int, tuple | None]) -> tuple[int, str]:
+    from core.ocr.page import ocr_page_chars
 
-    return index, ocr_text(_WORKER["doc"][index], _WORKER["dpi"])
+    index, clip = task
+    lines = ocr_page_chars(_WORKER["doc"][index], _WORKER["dpi"], clip, use_cache=False)
+    return index, "\n".join("".join(ch.c for ch in line) for line in lines)
 
 
-def pages_to_ocr(doc: pymupdf.Document, mode: str) -> list[int]:
+MIN_REGION_PT = 6.0  # smaller images cannot hold readable text
+FULL_PAGE_SHARE = 0.5  # images over half the page: OCR the whole page
+
+
+def ocr_tasks(doc: pymupdf.Document, mode: str) -> list[tuple[int, tuple | None]]:
+    """(page index, clip) pairs to OCR: ``all`` = every whole page;
+    ``images`` = the image regions (whole page when images cover most of it
+    or when the page has no text but many vector paths, e.g. outlined text)."""
     if mode == "none":
         return []
     if mode == "all":
-        return list(range(doc.page_count))
-    return [p.number for p in doc if p.get_images(full=False)]
+        return [(i, None) for i in range(doc.page_count)]
+    from core.ocr.page import _many_paths, covered_share, image_boxes, merge_overlapping, page_rect_unrotated
+
+    tasks = []
+    for page in doc:
+        full = page_rect_unrotated(page)
+        boxes = [b for b in image_boxes(page) if b[2] - b[0] >= MIN_REGION_PT and b[3] - b[1] >= MIN_REGION_PT]
+        if covered_share(boxes, full) >= FULL_PAGE_SHARE:
+            tasks.append((page.number, None))
+        elif boxes:
+            tasks += [(page.number, tuple(pymupdf.Rect(b) + (-2, -2, 2, 2) & pymupdf.Rect(full)))
+                      for b in merge_overlapping(boxes)]
+        elif not page.get_text("text").strip() and _many_paths(page):
+            tasks.append((page.number, None))
+    return tasks
 
 
-def ocr_pages(pdf: bytes, password: str, indexes: list[int], dpi: int, workers: int, progress=None) -> dict[int, str]:
+def ocr_pages(pdf: bytes, password: str, tasks: list[tuple[int, tuple | None]], dpi: int, workers: int,
+              progress=None) -> dict[int, str]:
     texts: dict[int, str] = {}
-    if not indexes:
+    if not tasks:
         return texts
+
+    def add(n, index, text):
+        texts[index] = (texts[index] + "\n" + text) if index in texts else text
+        if progress:
+            progress("verify_ocr", n, len(tasks))
+
     with tempfile.TemporaryDirectory(prefix="deid-verify-") as tmp:
         path = os.path.join(tmp, "final.pdf")
         with open(path, "wb") as fh:
             fh.write(pdf)
-        if workers <= 1 or len(indexes) <= 2:
+        if workers <= 1 or len(tasks) <= 2:
             _init_worker(path, password, dpi)
             try:
-                for n, i in enumerate(indexes, 1):
-                    texts[i] = _ocr_page(i)[1]
-                    if progress:
-                        progress("verify_ocr", n, len(indexes))
+                for n, task in enumerate(tasks, 1):
+                    add(n, *_ocr_task(task))
             finally:
                 _WORKER.pop("doc").close()
             return texts
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                                  initargs=(path, password, dpi)) as pool:
-            for n, (i, text) in enumerate(pool.map(_ocr_page, indexes, chunksize=1), 1):
-                texts[i] = text
-                if progress:
-                    progress("verify_ocr", n, len(indexes))
+            for n, (index, text) in enumerate(pool.map(_ocr_task, tasks, chunksize=1), 1):
+                add(n, index, text)
     return texts
 
 
@@ -194,8 +219,8 @@ def verify_final(pdf: bytes, identifiers: Iterable[Identifier], *, password: str
     try:
         if doc.needs_pass and not doc.authenticate(password):
             return {"ok": False, "leaks": [], "error": "cannot open the final file with the export password"}
-        indexes = pages_to_ocr(doc, ocr)
-        page_texts = ocr_pages(pdf, password, indexes, dpi, workers, progress)
+        tasks = ocr_tasks(doc, ocr)
+        page_texts = ocr_pages(pdf, password, tasks, dpi, workers, progress)
         leaks = engine_check(doc, identifiers, page_texts)
         leaks += fuzzy_ocr_check(page_texts, matcher)
         leaks += check_hidden_data(doc, matcher)
@@ -209,7 +234,8 @@ def verify_final(pdf: bytes, identifiers: Iterable[Identifier], *, password: str
         "ok": not leaks,
         "leaks": leaks,
         "pages": pages,
-        "ocr_pages": len(indexes),
+        "ocr_pages": len({i for i, _ in tasks}),
+        "ocr_regions": len(tasks),
         "ocr_mode": ocr,
         "identifiers": len(matcher),
         "seconds": round(time.perf_counter() - t0, 2),

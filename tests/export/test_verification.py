@@ -96,3 +96,21 @@ def test_fuzzy_match_tolerates_one_ocr_confusion_for_long_values():
     assert m.search("３２０１０２１９９００１０１１２３４")  # full-width digits
     assert m.search("32010219900101I234")  # I read for 1
     assert m.search("320102199001011284")  # one digit confused, long number
+
+
+def test_identifier_in_a_small_image_on_a_text_page_is_caught():
+    """Only the image region is OCRed (fast), and it is enough."""
+    src = pymupdf.open()
+    sp = src.new_page(width=300, height=60)
+    sp.insert_text((10, 38), f"签名 {helpers.HUSBAND}", fontname="china-s", fontsize=20)
+    stamp = sp.get_pixmap(dpi=150).tobytes("png")
+    doc = pymupdf.open(stream=helpers.progress_pdf(), filetype="pdf")
+    doc[0].insert_image(pymupdf.Rect(300, 500, 450, 530), stream=stamp)
+    data = doc.tobytes()
+    from core.export.check import ocr_tasks
+
+    final = pymupdf.open(stream=data, filetype="pdf")
+    tasks = ocr_tasks(final, "images")
+    assert len(tasks) == 1 and tasks[0][0] == 0 and tasks[0][1] is not None  # a clip, not the page
+    report = verify_final(data, IDENTS, ocr="images", workers=1)
+    assert any(l["where"] == "ocr" and l["category"] == "relative_name" for l in report["leaks"])
