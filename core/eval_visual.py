@@ -105,24 +105,37 @@ def outside_area(rects: list[tuple], truths: list[tuple], page_area: float) -> f
     return extra / page_area
 
 
-def build(kind: str, seed: int, scanned: bool):
+MODES = ("born_digital", "scanned", "scanned_gray")
+
+
+def build(kind: str, seed: int, scanned):
+    """(doc, source doc or None, truths).  ``scanned``: False/"born_digital",
+    True/"scanned" (colour JPEG scan) or "scanned_gray" (the corpus
+    scanner: grayscale, ±1° skew, paper tone)."""
+    mode = {False: "born_digital", True: "scanned"}.get(scanned, scanned)
     gen = {**synth.POSITIVE, **synth.NEGATIVE}[kind]
     doc, truths = gen(seed)
-    if scanned:
+    if mode == "scanned":
         return synth.rasterize(doc, seed=seed), doc, truths
+    if mode == "scanned_gray":
+        import random
+
+        from core.synth.scan import scan_document
+
+        return scan_document(doc, random.Random(seed), truths, []), doc, truths
     return doc, None, truths
 
 
 def evaluate_visual(seeds: int = 3, verbose: bool = True) -> dict:
     recs = visual_recognizers()
     stats: dict[str, dict] = {}
-    for mode in ("born_digital", "scanned"):
-        scanned = mode == "scanned"
+    for mode in MODES:
+        scanned = mode != "born_digital"
         for kind, cat in GENERATOR_CATEGORY.items():
             found = total = 0
             fa = []
             for seed in range(seeds):
-                doc, src, truths = build(kind, seed, scanned)
+                doc, src, truths = build(kind, seed, mode)
                 pages = page_inputs(doc, scanned, src)
                 fs = run_visual(pages, AnalysisContext(page_count=len(pages)), recs)
                 for t in truths:
@@ -137,7 +150,7 @@ def evaluate_visual(seeds: int = 3, verbose: bool = True) -> dict:
         for kind in synth.NEGATIVE:
             fa, worst = [], 0.0
             for seed in range(seeds):
-                doc, src, _ = build(kind, seed, scanned)
+                doc, src, _ = build(kind, seed, mode)
                 pages = page_inputs(doc, scanned, src)
                 fs = run_visual(pages, AnalysisContext(page_count=len(pages)), recs)
                 for p in pages:

@@ -33,6 +33,14 @@ def test_red_seal_not_fired_by_red_text_block():
     page.draw_rect((50, 100, 220, 230), color=(0.85, 0.05, 0.05), width=1.2)  # a red box around it
     findings = run_visual(page_inputs(doc))
     assert not [f for f in findings if f.category.value == "seal"]
+    import random
+
+    from core.synth.scan import scan_document
+    from core.synth.visual import rasterize
+
+    for scan in (rasterize(doc), scan_document(doc, random.Random(0), [], [])):
+        findings = run_visual(page_inputs(scan, True, doc))
+        assert not [f for f in findings if f.category.value == "seal"]
 
 
 @pytest.mark.parametrize("kind", sorted(NEGATIVE))

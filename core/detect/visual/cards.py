@@ -68,10 +68,12 @@ class CardCopyRecognizer(Recognizer):
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         c = cfg("card")
-        if page.is_scanned:
-            candidates = self._pixel_candidates(page, c)
-        else:
-            candidates = [im.rect for im in layout(page).images if card_shaped(im.rect, c)]
+        images = [] if page.is_scanned else layout(page).images
+        candidates = [im.rect for im in images if card_shaped(im.rect, c)]
+        page_area = page.pdf_page.rect.width * page.pdf_page.rect.height
+        if page.is_scanned or any(geometry.area(im.rect) > 0.3 * page_area for im in images):
+            # a scan, or a scanned sheet pasted into a born-digital page
+            candidates += [r for r in self._pixel_candidates(page, c) if not any(geometry.intersection(r, k) > 0 for k in candidates)]
         if not candidates:
             return []
         v = view(page).scaled(c.get("dpi", 60))

@@ -101,34 +101,58 @@ class RedSealRecognizer(Recognizer):
             if not (lay.images or lay.coloured_drawings):
                 return []
         c = cfg("seal")
-        v = view(page).scaled(c.get("dpi", 60))
+        full = view(page)
+        v = full.scaled(c.get("dpi", 60))
         if page.is_scanned and is_grayscale(v):
-            return [
-                finding(page, Category.SEAL, v.pt(b), self.name, conf, pad=c.get("pad", 2))
-                for b, conf in gray_rings(v, c)
-            ]
-        mask = red_mask(v, c)
-        if cv2.countNonZero(mask) < v.n(c.get("min_diameter", 34)) * 2:
-            return []
-        mask = remove_lines(mask, v.n(c.get("line_length", 70)))
-        k = v.n(c.get("close_size", 5))
-        blobs = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-        contours, _ = cv2.findContours(blobs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        out = []
-        dmin, dmax = v.n(c.get("min_diameter", 34)), v.n(c.get("max_diameter", 200))
-        for cnt in contours:
-            x, y, w, h = cv2.boundingRect(cnt)
-            if max(w, h) < dmin or min(w, h) < dmin * 0.6 or max(w, h) > dmax:
-                continue
-            if not (c.get("aspect_min", 0.55) <= w / h <= c.get("aspect_max", 1.8)):
-                continue
-            density, ring, corners = ellipse_scores(mask[y : y + h, x : x + w] > 0)
-            if corners > c.get("corner_max", 0.3):
-                continue
-            if not (c.get("min_density", 0.03) <= density <= c.get("max_density", 0.65)):
-                continue
-            if ring < c.get("ring_min", 0.7):
-                continue
-            conf = min(0.99, 0.6 + 0.4 * ring)
-            out.append(finding(page, Category.SEAL, v.pt((x, y, x + w, y + h)), self.name, conf, pad=c.get("pad", 2)))
-        return out
+            found = gray_rings(v, c)
+            for box, conf in seal_blobs(mid_gray_mask(full, v), v, c):
+                if not any(_iou(box, b) > 0.3 for b, _ in found):
+                    found.append((box, conf * 0.9))
+        else:
+            found = seal_blobs(red_mask(v, c), v, c)
+        return [finding(page, Category.SEAL, v.pt(b), self.name, conf, pad=c.get("pad", 2)) for b, conf in found]
+
+
+def seal_blobs(mask: np.ndarray, v, c: dict) -> list[tuple[tuple, float]]:
+    """Seal-shaped blobs of a seal-ink mask: (pixel box, confidence)."""
+    if cv2.countNonZero(mask) < v.n(c.get("min_diameter", 34)) * 2:
+        return []
+    mask = remove_lines(mask, v.n(c.get("line_length", 70)))
+    k = v.n(c.get("close_size", 5))
+    blobs = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    contours, _ = cv2.findContours(blobs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    out = []
+    dmin, dmax = v.n(c.get("min_diameter", 34)), v.n(c.get("max_diameter", 200))
+    for cnt in contours:
+        x, y, w, h = cv2.boundingRect(cnt)
+        if max(w, h) < dmin or min(w, h) < dmin * 0.6 or max(w, h) > dmax:
+            continue
+        if not (c.get("aspect_min", 0.55) <= w / h <= c.get("aspect_max", 1.8)):
+            continue
+        density, ring, corners = ellipse_scores(mask[y : y + h, x : x + w] > 0)
+        if corners > c.get("corner_max", 0.3):
+            continue
+        if not (c.get("min_density", 0.03) <= density <= c.get("max_density", 0.65)):
+            continue
+        if ring < c.get("ring_min", 0.7):
+            continue
+        out.append(((x, y, x + w, y + h), min(0.99, 0.6 + 0.4 * ring)))
+    return out
+
+
+def mid_gray_mask(full, small) -> np.ndarray:
+    """Grayscale scans: red seal ink turns mid-grey, printed text stays
+    near-black.  Mid-grey pixels away from black strokes (their blurred
+    edges are mid-grey too), at the resolution of ``small``."""
+    g = full.gray
+    paper = float(np.median(g[::4, ::4]))
+    black = cv2.dilate((g < 50).astype(np.uint8), np.ones((5, 5), np.uint8))
+    mid = ((g >= 50) & (g < min(paper - 50, 165)) & (black == 0)).astype(np.float32)
+    m = cv2.resize(mid, (small.img.shape[1], small.img.shape[0]), interpolation=cv2.INTER_AREA)
+    return ((m > 0.25) * 255).astype(np.uint8)
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix
+    return ix / ua if ua > 0 else 0.0
