@@ -327,7 +327,8 @@ def patient_fields(ctx: RecordContext, extra: bool = True) -> list[list]:
         rel = ctx.cast.relatives[0]
         rows += [
             [("入院时间", fmt_dt(ctx.admission), ""), ("记录时间", fmt_dt(ctx.admission + timedelta(hours=2)), "")],
-            [("病史陈述者", rel.role + " " + rel.name, R), ("联系电话", rel.phone, TEL)],
+            [("病史陈述者", rel.name, R), ("与患者关系", rel.role, "")],
+            [("联系电话", rel.phone, TEL), ("单位电话", rel.landline or "—", TEL if rel.landline else "")],
             [("现住址", p.address, ADDR)],
         ]
         if p.workplace:

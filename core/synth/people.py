@@ -92,6 +92,13 @@ class Place:
         return self.city[:-1] if len(self.city) > 2 and self.city[-1] in "市州盟" else self.city
 
     @property
+    def province_short(self) -> str:
+        for suffix in ("维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "特别行政区", "省", "市"):
+            if self.province.endswith(suffix) and len(self.province) > len(suffix) + 1:
+                return self.province[: -len(suffix)]
+        return self.province
+
+    @property
     def area_short(self) -> str:
         return self.area[:-1] if len(self.area) > 2 and self.area[-1] in "县区市旗" else self.area
 
@@ -263,7 +270,7 @@ def hospital_name(rng: random.Random, kind: str, place: Place) -> str:
         return f"{place.area}{rng.choice(STREET_WORDS)}街道社区卫生服务中心"
     if kind == "university":
         school = rng.choice(("医科大学", "医学院", "大学医学院"))
-        return f"{place.province[:-1] if place.province[-1] in '省市' else place.province}{school}附属{rng.choice(('第一', '第二', '第三'))}医院"
+        return f"{place.province_short}{school}附属{rng.choice(('第一', '第二', '第三'))}医院"
     if kind == "clinic":
         return f"{place.area_short}{full_name(rng, '男')}诊所"
     return f"{place.city_short}市第{rng.choice('一二三四五')}人民医院"

@@ -34,16 +34,17 @@ def rotate_rect(rect, angle_deg: float, cx: float, cy: float) -> tuple[float, fl
 
 
 def scan_page(page: pymupdf.Page, out: pymupdf.Document, rng: random.Random, dpi: int = 150,
-              max_angle: float = 1.0, quality: int = 70) -> float:
+              max_angle: float = 1.0, quality: int = 55) -> float:
     """Append a scanned copy of ``page`` to ``out``; return the angle used."""
     pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
     img = Image.frombytes("L", (pix.width, pix.height), pix.samples)
     angle = rng.uniform(-max_angle, max_angle)
     img = img.rotate(angle, resample=Image.BILINEAR, fillcolor=255)
     arr = np.asarray(img, dtype=np.int16)
-    noise = np.random.default_rng(rng.randrange(2**32)).normal(0, 6, arr.shape)
-    tone = rng.uniform(8, 22)
-    arr = np.clip(arr * (1 - tone / 255) + noise, 0, 255).astype(np.uint8)
+    noise = np.random.default_rng(rng.randrange(2**32)).integers(-5, 6, arr.shape, dtype=np.int16)
+    arr -= rng.randint(8, 22)  # paper tone
+    arr += noise
+    arr = np.clip(arr, 0, 255).astype(np.uint8)
     buf = io.BytesIO()
     Image.fromarray(arr, "L").save(buf, format="JPEG", quality=quality)
     new = out.new_page(width=page.rect.width, height=page.rect.height)
