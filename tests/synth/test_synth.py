@@ -72,7 +72,7 @@ def test_truth_rects_hold_the_identifier_text(record):
     for needed in ("patient_name", "relative_name", "doctor_name", "nurse_name", "institution", "record_number",
                    "phone", "address", "id_number"):
         assert needed in cats, needed
-    pages = {i: (doc[i], doc[i].get_textpage()) for i in range(doc.page_count)}
+    pages = {p.number: (p, p.get_textpage()) for p in doc}
     for item in text_items:
         assert Category(item.category)  # a valid model category
         page, tp = pages[item.page_index]
@@ -83,7 +83,7 @@ def test_truth_rects_hold_the_identifier_text(record):
 def test_clinical_lines_hold_their_text(record):
     doc, truth = record
     assert len(truth.clinical) > 100
-    pages = {i: (doc[i], doc[i].get_textpage()) for i in range(doc.page_count)}
+    pages = {p.number: (p, p.get_textpage()) for p in doc}
     for line in truth.clinical[::3]:
         page, tp = pages[line.page_index]
         got = page.get_textbox(_inner(line.rect), textpage=tp).replace("\n", "")
