@@ -18,6 +18,32 @@ except Exception:  # pragma: no cover - depends on optional packages
     _visual = None
 
 
+@lru_cache(maxsize=512)
+def _ink_fraction(png: bytes) -> tuple[float, float, float, float]:
+    """Bounding box of the ink in an image as fractions of its size
+    (transparent or near-white pixels are paper)."""
+    import io
+
+    from PIL import Image, ImageChops
+
+    img = Image.open(io.BytesIO(png))
+    if img.mode in ("RGBA", "LA"):
+        mask = img.getchannel("A").point(lambda a: 255 if a > 40 else 0)
+    else:
+        mask = ImageChops.invert(img.convert("L")).point(lambda v: 255 if v > 60 else 0)
+    box = mask.getbbox() or (0, 0, img.width, img.height)
+    return (box[0] / img.width, box[1] / img.height, box[2] / img.width, box[3] / img.height)
+
+
+def _place(cv: PageCanvas, rect: tuple, png: bytes, category: str, role: str) -> None:
+    """Insert the image; its truth box is the ink, not the padded image."""
+    cv.image(rect, png)
+    fx0, fy0, fx1, fy1 = _ink_fraction(png)
+    x0, y0, x1, y1 = rect
+    w, h = x1 - x0, y1 - y0
+    cv.visual((x0 + fx0 * w, y0 + fy0 * h, x0 + fx1 * w, y0 + fy1 * h), category, role)
+
+
 @lru_cache(maxsize=256)
 def _signature_png(name: str, style: str, seed: int) -> bytes | None:
     if _visual is None:
@@ -48,7 +74,7 @@ def signature(cv: PageCanvas, x: float, baseline: float, name: str, rng: random.
     if png is not None:
         w = h * (2.2 if style == "scribble" else 0.55 * max(2, len(name)) + 0.5)
         rect = (x, baseline - 17, x + w, baseline - 17 + h)
-        cv.image(rect, png, "signature", role)
+        _place(cv, rect, png, "signature", role)
         return rect[2]
     w = 18.0 * max(2, len(name))
     pts, px = [], x
@@ -65,7 +91,7 @@ def seal(cv: PageCanvas, cx: float, cy: float, org: str, rng: random.Random, cen
     png = _seal_png(org, center, sum(map(ord, org)) % 997)
     rect = (cx - r, cy - r, cx + r, cy + r)
     if png is not None:
-        cv.image(rect, png, "seal", center)
+        _place(cv, rect, png, "seal", center)
         return
     red = (0.85, 0.12, 0.12)
     cv.shape.draw_circle((cx, cy), r - 1)
@@ -83,7 +109,7 @@ def seal(cv: PageCanvas, cx: float, cy: float, org: str, rng: random.Random, cen
 def barcode(cv: PageCanvas, rect: tuple, value: str, rng: random.Random, kind: str = "code128") -> None:
     png = _code_png(value, kind)
     if png is not None:
-        cv.image(rect, png, "barcode", kind)
+        _place(cv, rect, png, "barcode", kind)
         cv.identifiers[-1].text = value
         return
     x0, y0, x1, y1 = rect
@@ -93,5 +119,5 @@ def barcode(cv: PageCanvas, rect: tuple, value: str, rng: random.Random, kind: s
         cv.shape.draw_rect((x, y0, min(x + w, x1), y1))
         x += w + rng.choice((0.8, 1.6))
     cv.shape.finish(color=None, fill=(0, 0, 0), width=0)
-    cv.visual(rect, "barcode", kind)
+    cv.visual((x0, y0, x - 0.8, y1), "barcode", kind)
     cv.identifiers[-1].text = value
