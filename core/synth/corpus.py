@@ -117,6 +117,7 @@ def build_documents(ctx: D.RecordContext, pages: int, scanned: float | bool = 0.
         render(t, 1 + int(extra * GROWTH.get(t, 0.0)))
     render("病程记录", pages - work.page_count)
     work.subset_fonts()
+    _turn_some_trace_pages(ctx, work, parts)
 
     ratio = 1.0 if scanned is True else float(scanned or 0.0)
     scan_rng = random.Random(scan_seed)
@@ -135,6 +136,21 @@ def build_documents(ctx: D.RecordContext, pages: int, scanned: float | bool = 0.
         when = ctx.discharge if t == "住院病案首页" else ctx.moment(DOC_TIME.get(t, 0.0))
         out.append(BuiltDocument(t, D.RENDERERS[t][0], when.strftime("%Y-%m-%d"), doc, local_ids, local_clin, is_scanned))
     return out
+
+
+TRACE_TYPES = ("胎心监护", "心电图")
+
+
+def _turn_some_trace_pages(ctx: D.RecordContext, work: pymupdf.Document, parts: dict) -> None:
+    """Store some landscape trace pages turned (``/Rotate`` 90/270), as
+    scanners and ECG carts often do.  Truth rects stay in unrotated space."""
+    for t in TRACE_TYPES:
+        if t not in parts:
+            continue
+        first, n = parts[t][0], parts[t][1]
+        for i in range(first, first + n):
+            if ctx.rng.random() < 0.3:
+                work[i].set_rotation(ctx.rng.choice((90, 270)))
 
 
 def case_meta(ctx: D.RecordContext, case_id: str) -> dict:

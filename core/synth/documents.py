@@ -169,7 +169,7 @@ def render_front_sheet(ctx: RecordContext, n_pages: int = 1):
     rows = [
         [("医疗机构", h.name, INST, 60, 200), ("组织机构代码", f"{ctx.rng.randrange(10**8):08d}-{ctx.rng.randrange(10)}", NUM, 70, 0)],
         [("医疗付费方式", "城镇职工基本医疗保险", "", 70, 0), ("医保卡号", n["insurance_no"], NUM, 50, 0)],
-        [("健康卡号", n["patient_id"], NUM, 50, 0), ("第 1 次住院", "", "", 0, 0), ("病案号", n["record_no"], NUM, 40, 0)],
+        [("健康卡号", n["patient_id"], NUM, 50, 0), ("门诊号", n["outpatient_no"], NUM, 40, 0), ("病案号", n["record_no"], NUM, 40, 0)],
         [("姓名", p.name, P, 30, 0), ("性别", p.sex, CLIN, 30, 0), ("出生日期", birth, CLIN, 50, 0), ("年龄", p.age, CLIN, 30, 0)],
         [("国籍", "中国", "", 30, 0), ("民族", "汉族", "", 30, 0), ("婚姻", "已婚" if s.patient_kind == "maternal" else "未婚", "", 30, 0),
          ("职业", "职员" if s.patient_kind == "maternal" else "散居儿童", "", 30, 0)],
@@ -630,7 +630,7 @@ def render_lab(ctx: RecordContext, n_pages: int = 1):
         y = fields_block(cv, y + 4, [
             [("姓名", p.name, P), ("性别", p.sex, ""), ("年龄", p.age, "")],
             [("科别", ctx.department, ""), ("床号", n["bed_no"], NUM), ("住院号", n["inpatient_no"], NUM)],
-            [("标本号", sample, NUM), ("标本", "静脉血", ""), ("送检医师", ctx.doctor(3).name, DOC)],
+            [("标本号", sample, NUM), ("ID号", n["patient_id"], NUM), ("送检医师", ctx.doctor(3).name, DOC)],
         ], 9.5, cols=3)
         cols = [("检验项目", 190), ("结果", 80), ("提示", 40), ("单位", 80), ("参考范围", 109)]
         y = grid_header(cv, y + 4, cols)

@@ -58,11 +58,11 @@ def scan_document(doc: pymupdf.Document, rng: random.Random, identifiers: list[T
     out = pymupdf.open()
     for page in doc:
         angle = scan_page(page, out, rng, dpi, max_angle)
+        # the scan shows the page as displayed: /Rotate is baked into the image
+        shown = page.rotation_matrix
         cx, cy = page.rect.width / 2, page.rect.height / 2
-        for item in identifiers:
-            if item.page_index == page.number:
-                item.rect = tuple(round(v, 2) for v in rotate_rect(item.rect, angle, cx, cy))
-        for line in clinical:
-            if line.page_index == page.number:
-                line.rect = tuple(round(v, 2) for v in rotate_rect(line.rect, angle, cx, cy))
+        for obj in [*identifiers, *clinical]:
+            if obj.page_index == page.number:
+                r = pymupdf.Rect(obj.rect) * shown
+                obj.rect = tuple(round(v, 2) for v in rotate_rect(tuple(r), angle, cx, cy))
     return out

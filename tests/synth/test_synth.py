@@ -179,3 +179,37 @@ def test_long_record_is_fast():
     elapsed = time.perf_counter() - t0
     assert doc.page_count == 120 and len(truth.documents) >= 15
     assert elapsed < 15, elapsed  # 300 pages take ~5 s on the 2-core box
+
+
+def _darkest(page: pymupdf.Page, rect) -> int:
+    pix = page.get_pixmap(dpi=72, colorspace=pymupdf.csGRAY)
+    x0, y0, x1, y1 = (int(v) for v in rect)
+    vals = [pix.pixel(x, y)[0] for x in range(max(x0, 0), min(x1, pix.width)) for y in range(max(y0, 0), min(y1, pix.height))]
+    return min(vals) if vals else 255
+
+
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_scanning_a_turned_trace_page_moves_truth_with_it(rotation):
+    from core.synth.scan import scan_document
+    from core.synth.truth import TruthItem
+
+    doc, truth = build_record(pages=6, seed=12)
+    trace = next(d for d in truth.documents if d.type in ("心电图", "胎心监护"))
+    single = pymupdf.open()
+    single.insert_pdf(doc, from_page=trace.first_page, to_page=trace.first_page)
+    single[0].set_rotation(rotation)
+    items = [TruthItem(0, t.category, t.text, t.rect, t.role) for t in truth.items_on(trace.first_page)
+             if t.category not in VISUAL]
+    scanned = scan_document(single, random.Random(2), items, [])
+    page = scanned[0]
+    assert page.rotation == 0 and page.rect.width < page.rect.height  # shown upright as turned
+    assert page.get_text().strip() == ""
+    assert items and all(_darkest(page, t.rect) < 150 for t in items)
+
+
+def test_some_trace_pages_are_stored_turned():
+    turned = 0
+    for seed in range(6):
+        doc, truth = build_record(pages=14, seed=seed)
+        turned += sum(1 for p in doc if p.rotation in (90, 270))
+    assert turned >= 1
