@@ -12,6 +12,7 @@ engine named by ``DEID_OCR_ENGINE`` (default ``rapidocr``).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import unicodedata
@@ -68,7 +69,9 @@ class OcrEngine:
 
     engine_id: str = "abstract"
 
-    def recognize(self, img_rgb: np.ndarray) -> list[OcrLine]:  # pragma: no cover - interface
+    def recognize(self, img_rgb: np.ndarray, min_score: float = 0.5) -> list[OcrLine]:  # pragma: no cover
+        """Lines read on ``img_rgb`` with confidence >= ``min_score`` (0 gives
+        every detected line, which the orientation search uses)."""
         raise NotImplementedError
 
 
@@ -166,8 +169,10 @@ def layout_chars(
     out_t: list[str] = []
     out_s: list[tuple[float, float]] = []
     for i in range(n):
-        lo = cuts[i - 1][1] if i > 0 else centers[0] - half[0]
-        hi = cuts[i][0] if i < n - 1 else centers[-1] + half[-1]
+        # line ends reach towards the detected box edge (up to half a
+        # character more): the last digit of a number must not peek out
+        lo = cuts[i - 1][1] if i > 0 else max(min(0.0, width), centers[0] - half[0] - unit / 2)
+        hi = cuts[i][0] if i < n - 1 else min(width, centers[-1] + half[-1] + unit / 2)
         # a small margin: CTC centres wobble by a pixel or two, and a box
         # that shaves a neighbour's side bearing is better than one that
         # leaves an identifier's edge visible
@@ -237,19 +242,26 @@ class RapidOcrEngine(OcrEngine):
     # Detection runs on the image scaled so its longer side is at most this
     # many pixels (an A4 page at 150 dpi is 1754 px high).  Recognition
     # always reads crops from the full-resolution image.
-    DET_MAX_SIDE = 1280
-    TEXT_SCORE = 0.5
+    DET_MAX_SIDE = 960
+    # Detected boxes are grown by this ratio (RapidOCR default 1.6).  Tighter
+    # crops put more of the recogniser's input height on the glyphs, so a
+    # lower input height reads as well: measured on 7-12 pt synthetic scans
+    # with noise, unclip 1.25-1.3 + height 40 read 295/295 identifiers, the
+    # same as the default 1.6 + 48, at 0.72x the recognition time.
+    UNCLIP_RATIO = 1.3
+    REC_HEIGHT = 40  # PP-OCRv4 rec was trained at 48; DEID_OCR_REC_HEIGHT overrides
 
     def __init__(self, threads: Optional[int] = None, det_max_side: Optional[int] = None):
         self.threads = threads or settings().ocr_threads
         self.det_max_side = det_max_side or self.DET_MAX_SIDE
+        self.rec_height = int(os.environ.get("DEID_OCR_REC_HEIGHT", "") or self.REC_HEIGHT)
         self.use_cuda = cuda_available()
         self._ocr = None
         self._build_lock = threading.Lock()
         self._run_lock = threading.Lock()
         self.engine_id = (
             f"rapidocr_onnxruntime-{_version('rapidocr_onnxruntime')}"
-            f"/ppocrv4/det{self.det_max_side}/cls0/chars2"
+            f"/ppocrv4/det{self.det_max_side}u{self.UNCLIP_RATIO}/rec{self.rec_height}/cls0/chars2"
         )
 
     @property
@@ -260,7 +272,14 @@ class RapidOcrEngine(OcrEngine):
                     from rapidocr_onnxruntime import RapidOCR
 
                     threads = max(1, min(self.threads, os.cpu_count() or 1))
-                    self._ocr = RapidOCR(
+                    with _quiet_sessions():
+                        ocr = self._build(RapidOCR, threads)
+                    self._limit_detection_size(ocr)
+                    self._ocr = ocr
+        return self._ocr
+
+    def _build(self, RapidOCR, threads: int):
+        return RapidOCR(
                         intra_op_num_threads=threads,
                         inter_op_num_threads=1,
                         det_limit_side_len=self.det_max_side,
@@ -274,18 +293,30 @@ class RapidOcrEngine(OcrEngine):
                         use_cls=False,
                         print_verbose=False,
                     )
-        return self._ocr
 
-    def recognize(self, img_rgb: np.ndarray) -> list[OcrLine]:
+    def _limit_detection_size(self, ocr) -> None:
+        """RapidOCR 1.4.4 ignores ``det_limit_side_len`` for ``limit_type
+        "max"`` on images over 960 px (it picks 1500/2000 itself); detection
+        at full 150-dpi resolution costs 3x more and finds the same lines."""
+        from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
+
+        det = ocr.text_det
+        side = self.det_max_side
+        det.get_preprocess = lambda max_wh: DetPreProcess(side, "max", det.mean, det.std)
+        det.postprocess_op.unclip_ratio = self.UNCLIP_RATIO
+        h = self.rec_height
+        ocr.text_rec.rec_image_shape = [3, h, int(round(h * 320 / 48))]
+
+    def recognize(self, img_rgb: np.ndarray, min_score: float = 0.5) -> list[OcrLine]:
         if img_rgb is None or img_rgb.size == 0 or min(img_rgb.shape[:2]) < 8:
             return []
         img = np.ascontiguousarray(img_rgb[:, :, :3])
         # PP-OCR models were trained on BGR input (cv2.imread)
         img = img[:, :, ::-1].copy()
         with self._run_lock:
-            return self._recognize(img)
+            return self._recognize(img, min_score)
 
-    def _recognize(self, img: np.ndarray) -> list[OcrLine]:
+    def _recognize(self, img: np.ndarray, min_score: float) -> list[OcrLine]:
         ocr = self.ocr
         raw_h, raw_w = img.shape[:2]
         op_record: dict = {}
@@ -298,10 +329,11 @@ class RapidOcrEngine(OcrEngine):
         crops = ocr.get_crop_img_list(proc, dt_boxes)
         rec_res, _ = ocr.text_rec(crops, True)
 
+        gray = img.min(axis=2)
         lines: list[OcrLine] = []
         for quad, crop, res in zip(dt_boxes, crops, rec_res):
             text, score = res[0], float(res[1])
-            if score < self.TEXT_SCORE or not text.strip():
+            if score < min_score or not text.strip():
                 continue
             vertical = _is_vertical(quad)
             text, char_boxes = self._char_boxes(quad, crop, text, res[2] if len(res) > 2 else None, vertical)
@@ -310,6 +342,8 @@ class RapidOcrEngine(OcrEngine):
             pts = ocr._get_origin_points(pts, op_record, raw_h, raw_w)
             q = pts[0]
             boxes = [_quad_box(p) for p in pts[1:]]
+            if not vertical:
+                boxes = fit_rows_to_ink(gray, q, boxes)
             lines.append(
                 OcrLine(
                     text=text,
@@ -339,6 +373,77 @@ class RapidOcrEngine(OcrEngine):
         else:
             spans = split_proportional(0.0, crop_w, text)
         return text, [sub_quad_box(quad, s0 / crop_w, s1 / crop_w, vertical) for s0, s1 in spans]
+
+
+def fit_rows_to_ink(gray: np.ndarray, quad: np.ndarray, boxes: list[PixelBox]) -> list[PixelBox]:
+    """Give the character boxes of a horizontal line the vertical extent of
+    the line's ink.
+
+    Detection runs on a downscaled image and its boxes sit a few pixels low
+    (they cut the tops of glyphs and hang below the baseline); a redaction
+    box must cover the whole glyph.  Rows of the line band are searched for
+    ink: starting from the ink rows inside the box, the extent grows while
+    neighbouring rows carry ink (at most 40 % of the line height up, 20 %
+    down) and shrinks to the last ink row.  Lines that are skewed or where
+    no clear ink is found keep their boxes.
+    """
+    if not boxes:
+        return boxes
+    q = np.asarray(quad, dtype=np.float64)
+    x0, x1 = int(max(0, q[:, 0].min())), int(min(gray.shape[1], q[:, 0].max()))
+    y0, y1 = float(q[:, 1].min()), float(q[:, 1].max())
+    h = y1 - y0
+    skew = abs((q[1, 1] - q[0, 1])) + abs((q[2, 1] - q[3, 1]))
+    if h < 4 or x1 - x0 < 4 or skew > 0.3 * h:
+        return boxes
+    lo = int(max(0, np.floor(y0 - 0.4 * h)))
+    hi = int(min(gray.shape[0], np.ceil(y1 + 0.2 * h)))
+    band = gray[lo:hi, x0:x1]
+    p5, p95 = np.percentile(band, 5), np.percentile(band, 95)
+    if p95 - p5 < 40:
+        return boxes
+    dark = band < (p5 + p95) / 2
+    rows = dark.sum(axis=1) >= max(2, 0.004 * (x1 - x0))
+    top_in, bot_in = int(np.ceil(y0)) - lo, int(np.floor(y1)) - lo
+    inside = np.nonzero(rows[max(0, top_in) : max(0, bot_in)])[0]
+    if len(inside) == 0:
+        return boxes
+    top = max(0, top_in) + int(inside[0])
+    bottom = max(0, top_in) + int(inside[-1])
+    while top > 0 and rows[top - 1]:
+        top -= 1
+    while bottom < len(rows) - 1 and rows[bottom + 1] and bottom + 1 < bot_in + 0.2 * h:
+        bottom += 1
+    pad = 0.08 * h
+    new_y0, new_y1 = lo + top - pad, lo + bottom + 1 + pad
+    if new_y1 - new_y0 < 0.4 * h:  # e.g. a line of dashes: keep the detector's box
+        return boxes
+    return [(b[0], new_y0, b[2], new_y1) for b in boxes]
+
+
+@contextlib.contextmanager
+def _quiet_sessions():
+    """Build ONNX Runtime sessions whose idle worker threads sleep instead
+    of spinning: on a 2-core machine shared with the web app and a worker,
+    spinning threads burn the CPU the other side needs (measured: 2-3x the
+    CPU time for the same recognition under load)."""
+    from rapidocr_onnxruntime.utils import infer_engine
+
+    cls = infer_engine.OrtInferSession
+    original = cls.__dict__["_init_sess_opts"]
+
+    def init_opts(config):
+        opts = original.__func__(config)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        opts.enable_cpu_mem_arena = True
+        return opts
+
+    cls._init_sess_opts = staticmethod(init_opts)
+    try:
+        yield
+    finally:
+        cls._init_sess_opts = original
 
 
 def _is_vertical(quad) -> bool:

@@ -41,7 +41,8 @@ MIN_IMAGE_AREA = 72.0 * 72.0
 # Orientation search thresholds.
 VERTICAL_SHARE = 0.5  # share of characters on vertical lines that makes a page "sideways"
 WEAK_SCORE = 0.75  # mean confidence under which a reading counts as weak
-MIN_LINES_FOR_WEAK = 3
+MIN_LINES_FOR_WEAK = 1
+MIN_SCORE = 0.5  # lines read with less confidence are dropped
 
 
 # --------------------------------------------------------------------------
@@ -206,9 +207,13 @@ def _is_vertical_line(ln: OcrLine) -> bool:
     return w > 0 and h / w >= 1.5
 
 
-def reading_quality(lines: list[OcrLine]) -> float:
+def reading_quality(lines: list[OcrLine], min_score: float = 0.0) -> float:
     """Confidence-weighted number of characters read on upright lines."""
-    return sum(ln.score * _n_chars(ln) for ln in lines if not _is_vertical_line(ln) or _n_chars(ln) < 3)
+    return sum(
+        ln.score * _n_chars(ln)
+        for ln in lines
+        if ln.score >= min_score and (not _is_vertical_line(ln) or _n_chars(ln) < 3)
+    )
 
 
 def orientations_to_try(lines: list[OcrLine]) -> list[int]:
@@ -226,21 +231,23 @@ def orientations_to_try(lines: list[OcrLine]) -> list[int]:
     return []
 
 
-def recognize_oriented(engine: OcrEngine, img: np.ndarray) -> list[OcrLine]:
+def recognize_oriented(engine: OcrEngine, img: np.ndarray, min_score: float = MIN_SCORE) -> list[OcrLine]:
     """Recognise ``img``; for sideways or weak readings also try it turned
-    and keep the best reading (boxes always in ``img``'s pixels)."""
-    best = engine.recognize(img)
+    and keep the best reading (boxes always in ``img``'s pixels).
+
+    Every detected line (any confidence) takes part in the decision, so a
+    page whose lines are all unreadable upright is still tried turned."""
+    best = engine.recognize(img, min_score=0.0)
     turns = orientations_to_try(best)
-    if not turns:
-        return best
-    h, w = img.shape[:2]
-    best_q = reading_quality(best)
-    for k in turns:
-        lines = engine.recognize(np.ascontiguousarray(np.rot90(img, k)))
-        q = reading_quality(lines)  # judged in the turned frame
-        if q > best_q * 1.1:
-            best, best_q = rotate_lines_back(lines, k, w, h), q
-    return best
+    if turns:
+        h, w = img.shape[:2]
+        best_q = reading_quality(best, min_score)
+        for k in turns:
+            lines = engine.recognize(np.ascontiguousarray(np.rot90(img, k)), min_score=0.0)
+            q = reading_quality(lines, min_score)  # judged in the turned frame
+            if q > best_q * 1.1:
+                best, best_q = rotate_lines_back(lines, k, w, h), q
+    return [ln for ln in best if ln.score >= min_score]
 
 
 def ocr_image(

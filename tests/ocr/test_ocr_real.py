@@ -73,20 +73,29 @@ def test_page_with_rotate_maps_boxes_to_unrotated_space(tmp_path):
     assert_box_fits(page, glyph_box(src, ID_NUMBER), got)
 
 
-def test_sideways_content_is_read_turned_and_mapped_back():
+def _turned_rect(r, k: int, w: float, h: float):
+    """Where rect ``r`` of a w×h page lands when the page image is turned
+    by ``np.rot90(img, k)``."""
+    if k == 1:  # counter-clockwise: (x, y) -> (y, w - x)
+        return (r[1], w - r[2], r[3], w - r[0])
+    if k == 3:  # clockwise: (x, y) -> (h - y, x)
+        return (h - r[3], r[0], h - r[1], r[2])
+    return (w - r[2], h - r[3], w - r[0], h - r[1])  # k == 2
+
+
+@pytest.mark.parametrize("k", [1, 3, 2], ids=["text-up", "text-down", "upside-down"])
+def test_turned_content_is_read_and_mapped_back(k):
     """A landscape strip (ECG / fetal monitor) scanned onto a portrait page
-    without /Rotate: the text runs up the page."""
+    without /Rotate (text runs up or down the page), or a page scanned
+    upside down."""
     w, h = 420, 150
     src_doc, src = source_page(LINES[:2], width=w, height=h)
-    turned = np.ascontiguousarray(np.rot90(pixels(src), 1))  # counter-clockwise: text reads bottom->top
-    doc, page = scan_of(turned, h, w)
+    turned = np.ascontiguousarray(np.rot90(pixels(src), k))
+    doc, page = scan_of(turned, *((h, w) if k % 2 else (w, h)))
     lines = ocr_page_chars(page, SCAN_DPI, use_cache=False)
     line, i = find(lines, ID_NUMBER)
     got = union(c.rect for c in line[i : i + len(ID_NUMBER)])
-    t = glyph_box(src, ID_NUMBER)
-    # source point (x, y) -> (y, w - x) on the turned page
-    truth = (t[1], w - t[2], t[3], w - t[0])
-    assert_box_fits(page, truth, got)
+    assert_box_fits(page, _turned_rect(glyph_box(src, ID_NUMBER), k, w, h), got)
     find(lines, NAME)
 
 
