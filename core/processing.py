@@ -93,11 +93,10 @@ def run_detect(db, job_id: int, case_id: str, actor: str = "system") -> bool:
     if case is None:
         job_store.finish(db, job_id, job_store.FAILED, "病例未导入 / case not imported")
         return False
-    status_before = case["status"]
     pages = doc_store.list_pages(db, case_id, included_only=False)
     total = len(pages)
     job_store.start(db, job_id, total=total, step="检测")
-    case_store.set_status(db, case_id, case_store.DETECTING)
+    entered = _enter_detecting(db, case_id, actor)
     case_store.set_progress(db, case_id, page_count=total, pages_done=0, pages_failed=0, current_step="检测", error="")
     meta = case_store.case_meta(db, case_id)
     done, failed, n_findings, seeds = 0, 0, 0, []
@@ -127,27 +126,46 @@ def run_detect(db, job_id: int, case_id: str, actor: str = "system") -> bool:
             case_store.set_progress(db, case_id, pages_done=done, pages_failed=failed)
             _check_cancel(db, job_id)
     except Cancelled:
-        case_store.set_status(db, case_id, status_before)
+        _leave_detecting(db, case_id, actor, entered, ok=False)
         case_store.set_progress(db, case_id, current_step="已取消")
         job_store.finish(db, job_id, job_store.CANCELLED)
         _audit(db, actor, "case.detect_cancelled", case_id, {"pages_done": done, "job": job_id})
         return False
     except Exception as exc:
         log.exception("detection failed")
-        case_store.set_status(db, case_id, status_before)
+        _leave_detecting(db, case_id, actor, entered, ok=False)
         msg = exc.message if isinstance(exc, DeidError) else f"检测失败 / detection failed: {type(exc).__name__}"
         case_store.set_progress(db, case_id, current_step="检测失败", error=msg)
         job_store.finish(db, job_id, job_store.FAILED, msg)
         return False
     case_store.save_seeds(db, case_id, seeds)
-    next_status = case_store.TO_REVIEW if status_before in (case_store.PENDING, case_store.DETECTING) else status_before
-    case_store.set_status(db, case_id, next_status)
+    _leave_detecting(db, case_id, actor, entered, ok=True)
     error = f"{failed} 页检测失败 / {failed} page(s) failed" if failed else ""
     case_store.set_progress(db, case_id, current_step="检测完成", error=error, detected_at=time.time())
     job_store.finish(db, job_id, job_store.DONE, error)
     _audit(db, actor, "case.detect", case_id, {"pages": total, "failed_pages": failed, "new_findings": n_findings,
                                                "seconds": round(time.time() - t0, 1), "job": job_id})
     return True
+
+
+def _enter_detecting(db, case_id: str, actor: str) -> bool:
+    """Move the case to 检测中 when the workflow allows it (not for a case under review/approved)."""
+    from core import workflow
+
+    try:
+        workflow.start_detection(db, case_id, actor)
+        return True
+    except DeidError:
+        return False
+
+
+def _leave_detecting(db, case_id: str, actor: str, entered: bool, ok: bool) -> None:
+    from core import workflow
+
+    if entered:
+        (workflow.detection_done if ok else workflow.detection_failed)(db, case_id, actor)
+    elif ok:  # re-detection of a case already submitted/approved changes its boxes
+        workflow.on_case_edited(db, case_id, actor)
 
 
 def _progress_count(args) -> int:
@@ -181,7 +199,9 @@ def _analyze_document(db, engine, doc: dict, meta, progress):
     try:
         try:
             analysis = engine.analyze_document(pdf, meta, progress=progress)
-            return _group(analysis.findings), {}, _seed_dicts(getattr(analysis, "seeds", []))
+            errors = {p.index: f"页面检测失败 / page analysis failed: {p.error}"
+                      for p in getattr(analysis, "pages", []) if getattr(p, "error", "")}
+            return _group(analysis.findings), errors, _seed_dicts(getattr(analysis, "seeds", []))
         except Cancelled:
             raise
         except Exception as exc:
@@ -192,6 +212,8 @@ def _analyze_document(db, engine, doc: dict, meta, progress):
             try:
                 single.insert_pdf(pdf, from_page=index, to_page=index)
                 analysis = engine.analyze_document(single, meta)
+                if any(getattr(p, "error", "") for p in getattr(analysis, "pages", [])):
+                    raise RuntimeError(analysis.pages[0].error)
                 for f in analysis.findings:
                     f.page_index = index
                     f.id = f.make_id()

@@ -41,9 +41,11 @@ class SettingsSqliteStorage(SqliteStorage):
                 self._conn.close()
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.filename = path
-            self._conn = self._create_connection()
+            conn = self._create_connection()
+            for ddl in self.ddl:  # initialize_schema() would re-enter self.lock
+                conn.execute(ddl)
+            self._conn = conn
             self._opened_for = path
-            self.initialize_schema()
         return self._conn
 
 

@@ -1,0 +1,395 @@
+"""What the review page does, as plain functions over the store.
+
+Every change checks the user's role (``core.auth.require``), writes an
+``edits`` row (before/after geometry in page points) and an audit record,
+and tells the workflow the case was edited (an approved case goes back to
+待审核).  Geometry arrives in render pixels (the canvas) and is stored in
+unrotated page points (the model's space, see ``core.pdf.geometry``).
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from functools import lru_cache
+from typing import Optional
+
+import pymupdf
+
+from core import audit
+from core.auth import require
+from core.models import Category, Finding, Source
+from core.pdf import geometry
+from core.pdf.render import render_page_png
+from core.rules import load_rules
+from core.store import cases as case_store
+from core.store import documents as doc_store
+from core.store import files
+from core.store import findings as finding_store
+from core.store.tx import transaction
+
+LOW_CONFIDENCE = 0.8
+REVIEW_DPI = 100
+THUMB_DPI = 16
+
+
+@lru_cache(maxsize=1)
+def categories() -> dict[str, dict]:
+    """category value → {zh, color} (``core/rules/categories.yaml``)."""
+    return load_rules("categories")
+
+
+def category_label(cat: str) -> str:
+    return categories().get(cat, {}).get("zh", cat)
+
+
+def category_color(cat: str) -> str:
+    return categories().get(cat, {}).get("color", "#000000")
+
+
+# ---- reading -------------------------------------------------------------------
+
+def documents(db, user: dict, case_id: str) -> list[dict]:
+    require(user, "case.view", db, case_id=case_id)
+    return doc_store.list_documents(db, case_id)
+
+
+def pages(db, case_id: str) -> list[dict]:
+    """Pages of included documents in review order."""
+    return doc_store.list_pages(db, case_id, included_only=True)
+
+
+def open_page(db, user: dict, page_id: int) -> dict:
+    """Open a page for review: role check, mark viewed, audit the view (调阅)."""
+    page = doc_store.get_page(db, page_id)
+    require(user, "page.view", db, case_id=page["case_id"])
+    first = doc_store.mark_viewed(db, page_id)
+    audit.record(db, user["username"], "page.view", case_id=page["case_id"], page=page["page_index"],
+                 detail={"doc": page["doc_id"], "first_view": first})
+    return page
+
+
+def _fitz_page(db, page: dict) -> tuple[pymupdf.Document, pymupdf.Page]:
+    pdf = doc_store.open_document(db, page["document_id"])
+    return pdf, pdf[page["page_index"]]
+
+
+def findings_view(db, page_id: int, dpi: int = REVIEW_DPI) -> list[dict]:
+    """Findings of a page for display: masked text, pixel boxes (rotated display space)."""
+    page = doc_store.get_page(db, page_id)
+    pdf, fpage = _fitz_page(db, page)
+    out = []
+    try:
+        for row in finding_store.for_page(db, page_id):
+            rects = finding_store.rects_of(row)
+            out.append({
+                "id": row["id"], "category": row["category"], "label": category_label(row["category"]),
+                "color": category_color(row["category"]), "status": row["status"], "source": row["source"],
+                "detector": row["detector"], "confidence": row["confidence"], "reason": row["reason"],
+                "masked": finding_store.masked_text(row), "has_text": bool(row["text_sealed"]),
+                "rects": rects, "rects_px": [geometry.page_to_pixels(fpage, r, dpi) for r in rects],
+            })
+    finally:
+        pdf.close()
+    return out
+
+
+# ---- renders (encrypted cache on disk + small memory cache) --------------------
+
+_MEM: "OrderedDict[str, bytes]" = OrderedDict()
+_MEM_MAX = 64
+_mem_lock = threading.Lock()
+
+
+def _mem_get(key: str) -> Optional[bytes]:
+    with _mem_lock:
+        if key in _MEM:
+            _MEM.move_to_end(key)
+            return _MEM[key]
+    return None
+
+
+def _mem_put(key: str, data: bytes) -> None:
+    with _mem_lock:
+        _MEM[key] = data
+        while len(_MEM) > _MEM_MAX:
+            _MEM.popitem(last=False)
+
+
+def page_png(db, page_id: int, dpi: int = REVIEW_DPI) -> bytes:
+    """PNG of the original page (display orientation), cached encrypted under the data dir."""
+    page = doc_store.get_page(db, page_id)
+    doc = doc_store.get_document_by_id(db, page["document_id"])
+    rel = f"{files.case_folder(page['case_id'])}/renders/{doc['source_sha256'][:16]}_{page['page_index']}_{dpi}.png.sealed"
+    key = rel
+    hit = _mem_get(key)
+    if hit is not None:
+        return hit
+    if files.exists(rel):
+        data = files.read_sealed(rel)
+    else:
+        pdf, fpage = _fitz_page(db, page)
+        try:
+            data = render_page_png(fpage, dpi)
+        finally:
+            pdf.close()
+        files.write_sealed(rel, data)
+        if dpi == REVIEW_DPI:
+            db.execute("UPDATE pages SET render_path = ? WHERE id = ?", [rel, page_id])
+    _mem_put(key, data)
+    return data
+
+
+def warm_renders(db, case_id: str, dpi: int = REVIEW_DPI, progress=None) -> int:
+    """Render every page of a case into the encrypted cache (after import)."""
+    n = 0
+    all_pages = doc_store.list_pages(db, case_id, included_only=False)
+    for i, p in enumerate(all_pages):
+        page_png(db, p["id"], dpi)
+        n += 1
+        if progress:
+            progress(i + 1, len(all_pages))
+    return n
+
+
+def thumbnail_png(db, page_id: int) -> bytes:
+    return page_png(db, page_id, THUMB_DPI)
+
+
+def preview_png(db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str = "black") -> tuple[bytes, dict]:
+    """The page exactly as exported: redacted with the engine, then rendered.
+
+    Returns (png, info) where info has the verification result of the page.
+    """
+    from core.engine import redact_document
+    from core.detect.base import Seed
+
+    page = doc_store.get_page(db, page_id)
+    require(user, "page.view", db, case_id=page["case_id"])
+    source = doc_store.open_document(db, page["document_id"])
+    single = pymupdf.open()
+    try:
+        single.insert_pdf(source, from_page=page["page_index"], to_page=page["page_index"])
+        found = []
+        for row in finding_store.for_page(db, page_id):
+            if row["status"] == finding_store.REJECTED:
+                continue
+            found.append(finding_store.to_finding(row, 0))
+        seeds = [Seed(**s) for s in (case_store.load_seeds(db, page["case_id"]) or []) if isinstance(s, dict)]
+        redacted, report, _plan = redact_document(single, found, policy="review", style=style, seeds=seeds)
+        try:
+            png = render_page_png(redacted[0], dpi)
+        finally:
+            redacted.close()
+    finally:
+        single.close()
+        source.close()
+    ok = bool(getattr(report, "ok", True))
+    return png, {"ok": ok, "boxes": len(found)}
+
+
+# ---- changing boxes ------------------------------------------------------------
+
+def _edit(db, user: dict, action: str, row_or_page: dict, finding_id: Optional[int], category: str,
+          before, after, reason: str = "") -> None:
+    case_id = row_or_page["case_id"]
+    page = doc_store.get_page(db, row_or_page["page_id"] if "page_id" in row_or_page else row_or_page["id"])
+    db["edits"].insert({"case_id": case_id, "page_id": page["id"], "finding_id": finding_id, "action": action,
+                        "category": category, "before": json.dumps(before) if before is not None else None,
+                        "after": json.dumps(after) if after is not None else None, "reason": reason,
+                        "actor": user["username"], "at": time.time()})
+    audit.record(db, user["username"], f"box.{action}", case_id=case_id, page=page["page_index"],
+                 detail={"doc": page["doc_id"], "finding": finding_id, "category": category,
+                         "before": before, "after": after, "reason_given": bool(reason)})
+
+
+def _after_edit(db, user: dict, case_id: str) -> None:
+    from core import workflow
+
+    workflow.on_case_edited(db, case_id, user)
+
+
+def _round(rect) -> list[float]:
+    return [round(float(v), 2) for v in rect]
+
+
+def add_box(db, user: dict, page_id: int, rect_px, category: str = Category.MANUAL.value, reason: str = "",
+            dpi: int = REVIEW_DPI) -> int:
+    """A person draws a box (pixels of the render at ``dpi``); returns the new finding id."""
+    page = doc_store.get_page(db, page_id)
+    require(user, "box.add", db, case_id=page["case_id"])
+    Category(category)  # validate
+    pdf, fpage = _fitz_page(db, page)
+    try:
+        rect = geometry.pixels_to_page(fpage, rect_px, dpi)
+        text = fpage.get_textbox(pymupdf.Rect(rect)).strip()
+    finally:
+        pdf.close()
+    f = Finding(page["page_index"], Category(category), [rect], "manual", 1.0, text, Source.MANUAL)
+    with transaction(db):
+        fid = finding_store.add_finding(db, page["case_id"], page_id, f, status=finding_store.ACCEPTED,
+                                        actor=user["username"], reason=reason)
+        _edit(db, user, "add", page, fid, category, None, [_round(rect)], reason)
+    _after_edit(db, user, page["case_id"])
+    return fid
+
+
+def move_box(db, user: dict, finding_id: int, rect_px, rect_index: int = 0, dpi: int = REVIEW_DPI) -> None:
+    """Move/resize one rectangle of a finding (the finding counts as accepted afterwards)."""
+    row = finding_store.get(db, finding_id)
+    require(user, "box.change", db, case_id=row["case_id"])
+    page = doc_store.get_page(db, row["page_id"])
+    pdf, fpage = _fitz_page(db, page)
+    try:
+        new_rect = geometry.pixels_to_page(fpage, rect_px, dpi)
+    finally:
+        pdf.close()
+    rects = finding_store.rects_of(row)
+    before = [_round(r) for r in rects]
+    rects[rect_index] = new_rect
+    with transaction(db):
+        finding_store.update(db, finding_id, rects=rects, status=finding_store.ACCEPTED)
+        _edit(db, user, "change", row, finding_id, row["category"], before, [_round(r) for r in rects])
+    _after_edit(db, user, row["case_id"])
+
+
+def set_category(db, user: dict, finding_id: int, category: str, reason: str = "") -> None:
+    row = finding_store.get(db, finding_id)
+    require(user, "box.change", db, case_id=row["case_id"])
+    Category(category)
+    with transaction(db):
+        finding_store.update(db, finding_id, category=category, reason=reason or row["reason"],
+                             status=finding_store.ACCEPTED)
+        _edit(db, user, "change", row, finding_id, category, {"category": row["category"]}, {"category": category},
+              reason)
+    _after_edit(db, user, row["case_id"])
+
+
+def delete_box(db, user: dict, finding_id: int) -> None:
+    """Delete a manual box; an automatic finding is rejected instead (its history stays)."""
+    row = finding_store.get(db, finding_id)
+    require(user, "box.delete", db, case_id=row["case_id"])
+    before = [_round(r) for r in finding_store.rects_of(row)]
+    with transaction(db):
+        if row["source"] == Source.MANUAL.value:
+            finding_store.delete(db, finding_id)
+        else:
+            finding_store.update(db, finding_id, status=finding_store.REJECTED)
+        _edit(db, user, "delete", row, finding_id, row["category"], before, None)
+    _after_edit(db, user, row["case_id"])
+
+
+def decide(db, user: dict, finding_id: int, accept: bool) -> None:
+    """Accept (keep hidden) or reject (leave visible) an automatic finding."""
+    row = finding_store.get(db, finding_id)
+    action = "accept" if accept else "reject"
+    require(user, f"box.{action}", db, case_id=row["case_id"])
+    status = finding_store.ACCEPTED if accept else finding_store.REJECTED
+    with transaction(db):
+        finding_store.update(db, finding_id, status=status)
+        _edit(db, user, action, row, finding_id, row["category"], {"status": row["status"]}, {"status": status})
+    _after_edit(db, user, row["case_id"])
+
+
+def accept_page(db, user: dict, page_id: int) -> int:
+    """Accept every undecided finding of a page; returns how many."""
+    rows = [r for r in finding_store.for_page(db, page_id) if r["status"] == finding_store.AUTO]
+    for r in rows:
+        decide(db, user, r["id"], True)
+    return len(rows)
+
+
+def hide_everywhere(db, user: dict, finding_id: int) -> int:
+    """Hide every occurrence of this finding's text in the whole case.
+
+    Text-layer pages are searched with PyMuPDF; OCR findings with the same
+    fingerprint are accepted.  Returns the number of boxes added or accepted.
+    """
+    row = finding_store.get(db, finding_id)
+    case_id = row["case_id"]
+    require(user, "box.add", db, case_id=case_id)
+    text = finding_store.text_of(row)
+    if not text.strip():
+        return 0
+    count = 0
+    with transaction(db):
+        for other in db.query("SELECT id FROM findings WHERE case_id = ? AND fingerprint = ? AND status != 'accepted'",
+                              [case_id, row["fingerprint"]]):
+            finding_store.update(db, other["id"], status=finding_store.ACCEPTED)
+            count += 1
+        for doc in doc_store.list_documents(db, case_id):
+            pdf = doc_store.open_document(db, doc["id"])
+            try:
+                for fpage in pdf:
+                    hits = fpage.search_for(text)
+                    if not hits:
+                        continue
+                    page_id = doc_store.page_id_for(db, doc["id"], fpage.number)
+                    existing = [r for f in finding_store.for_page(db, page_id) if f["status"] != "rejected"
+                                for r in finding_store.rects_of(f)]
+                    for hit in hits:
+                        rect = tuple(hit)  # search_for reports unrotated page points
+                        if any(geometry.intersection(rect, e) >= 0.8 * max(geometry.area(rect), 1e-6) for e in existing):
+                            continue
+                        f = Finding(fpage.number, Category(row["category"]), [rect], "hide_all", 1.0, text,
+                                    Source.MANUAL)
+                        finding_store.add_finding(db, case_id, page_id, f, status=finding_store.ACCEPTED,
+                                                  actor=user["username"], reason="hide_all")
+                        existing.append(rect)
+                        count += 1
+            finally:
+                pdf.close()
+        page = doc_store.get_page(db, row["page_id"])
+        db["edits"].insert({"case_id": case_id, "page_id": row["page_id"], "finding_id": finding_id,
+                            "action": "hide_all", "category": row["category"], "before": None,
+                            "after": json.dumps({"boxes": count}), "reason": "", "actor": user["username"],
+                            "at": time.time()})
+        audit.record(db, user["username"], "box.hide_all", case_id=case_id, page=page["page_index"],
+                     detail={"finding": finding_id, "category": row["category"], "boxes": count})
+    _after_edit(db, user, case_id)
+    return count
+
+
+def set_document_included(db, user: dict, document_id: int, included: bool) -> None:
+    doc = doc_store.get_document_by_id(db, document_id)
+    require(user, "document.include", db, case_id=doc["case_id"])
+    if bool(doc["included"]) == bool(included):
+        return
+    doc_store.set_included(db, document_id, included)
+    audit.record(db, user["username"], "document.include" if included else "document.exclude",
+                 case_id=doc["case_id"], detail={"doc": doc["doc_id"], "type": doc["type"]})
+    _after_edit(db, user, doc["case_id"])
+
+
+# ---- navigation ------------------------------------------------------------------
+
+def next_unreviewed(db, case_id: str, current_page_id: Optional[int] = None) -> Optional[int]:
+    """The next page (after the current one, wrapping) not viewed yet."""
+    ordered = pages(db, case_id)
+    start = next((i for i, p in enumerate(ordered) if p["id"] == current_page_id), -1)
+    for p in ordered[start + 1:] + ordered[:start + 1]:
+        if not p["viewed"]:
+            return p["id"]
+    return None
+
+
+def next_low_confidence(db, case_id: str, current_page_id: Optional[int] = None,
+                        threshold: float = LOW_CONFIDENCE) -> Optional[tuple[int, int]]:
+    """(page id, finding id) of the next undecided finding below ``threshold``."""
+    ordered = pages(db, case_id)
+    start = next((i for i, p in enumerate(ordered) if p["id"] == current_page_id), -1)
+    for p in ordered[start + 1:] + ordered[:start + 1]:
+        row = db.execute("SELECT id FROM findings WHERE page_id = ? AND status = 'auto' AND confidence < ? "
+                         "ORDER BY confidence LIMIT 1", [p["id"], threshold]).fetchone()
+        if row:
+            return p["id"], row[0]
+    return None
+
+
+def progress_summary(db, case_id: str) -> dict:
+    ps = pages(db, case_id)
+    open_findings = db.execute("SELECT COUNT(*) FROM findings WHERE case_id = ? AND status = 'auto'",
+                               [case_id]).fetchone()[0]
+    return {"pages": len(ps), "viewed": sum(1 for p in ps if p["viewed"]), "open_findings": open_findings,
+            "failed_pages": sum(1 for p in ps if p["detect_status"] == "failed")}
