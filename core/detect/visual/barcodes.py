@@ -119,11 +119,22 @@ class BarcodeRecognizer(Recognizer):
             if any(_iou(px, t) > 0.3 for t in taken):
                 continue
             taken.append(px)
-            rect = v.pt(px)
+            rect = _with_quiet_zone(v.pt(px), c.get("quiet_zone", 0.1))
             out.append(finding(page, Category.BARCODE, rect, self.name, 0.99 if ok else 0.6, text=value, pad=c.get("pad", 2)))
             if ok and value:
                 ctx.add_seed(value, Category.RECORD_NUMBER.value, "decoded:barcode")
         return out
+
+
+def _with_quiet_zone(r, share: float):
+    """Widen a 1D code along its bars' direction by its quiet zone (white, so
+    hiding it costs nothing and the whole printed symbol is gone)."""
+    w, h = r[2] - r[0], r[3] - r[1]
+    if w > 2 * h:
+        return (r[0] - share * w, r[1], r[2] + share * w, r[3])
+    if h > 2 * w:
+        return (r[0], r[1] - share * h, r[2], r[3] + share * h)
+    return r
 
 
 def _iou(a, b) -> float:

@@ -222,6 +222,41 @@ def char_rects(text: PageText, sources: Optional[set] = None) -> list[tuple[int,
     return out
 
 
+def char_boxes(page: PageInput) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, N x 4 array of boxes) of the page's visible characters, cached."""
+    key = id(page.text)
+    cached = page.__dict__.get("_visual_chars")
+    if cached is not None and cached[0] == key:
+        return cached[1], cached[2]
+    text = page.text
+    idx = [i for i, b in enumerate(text.boxes) if b is not None and not text.text[i].isspace()]
+    arr = np.array([text.boxes[i] for i in idx], dtype=np.float64).reshape(-1, 4)
+    offsets = np.array(idx, dtype=np.int64)
+    page.__dict__["_visual_chars"] = (key, offsets, arr)
+    return offsets, arr
+
+
+def printed_mask(v: "View", page: PageInput, box_px: tuple[int, int, int, int], skip=None, grow: int = 1) -> np.ndarray:
+    """1 where a character box (text layer or OCR) lies, inside the pixel box
+    ``box_px`` of view ``v``; characters whose offset is in ``skip`` are left out."""
+    x0, y0, x1, y1 = box_px
+    m = np.zeros((max(0, y1 - y0), max(0, x1 - x0)), np.uint8)
+    offsets, arr = char_boxes(page)
+    if not len(arr):
+        return m
+    if v.rotation == 0:
+        px = arr * v.scale
+    else:
+        px = np.array([geometry.page_to_pixels(v.page, tuple(b), v.dpi) for b in arr]).reshape(-1, 4)
+    sel = (px[:, 2] >= x0) & (px[:, 0] <= x1) & (px[:, 3] >= y0) & (px[:, 1] <= y1)
+    for off, (bx0, by0, bx1, by1) in zip(offsets[sel], px[sel]):
+        if skip is not None and int(off) in skip:
+            continue
+        m[max(0, int(by0) - y0 - grow) : max(0, int(np.ceil(by1)) - y0 + grow),
+          max(0, int(bx0) - x0 - grow) : max(0, int(np.ceil(bx1)) - x0 + grow)] = 1
+    return m
+
+
 # ---------------------------------------------------------------- findings
 def clip_to_page(page: pymupdf.Page, rect: Rect) -> Rect:
     r = pymupdf.Rect(rect) & page.cropbox if page.rotation == 0 else pymupdf.Rect(rect) & page.mediabox

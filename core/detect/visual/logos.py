@@ -20,7 +20,7 @@ import numpy as np
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.detect.registry import register
-from core.detect.visual.common import cfg, finding, layout, merge_boxes, view
+from core.detect.visual.common import cfg, finding, layout, merge_boxes, printed_mask, view
 from core.models import Category, Finding, PageText, Rect
 from core.pdf import geometry
 
@@ -40,19 +40,6 @@ def vector_objects(page: PageInput, within: Rect | None = None) -> list[tuple[Re
     return out
 
 
-def printed_mask(v, text: PageText, box_px: tuple[int, int, int, int]) -> np.ndarray:
-    x0, y0, x1, y1 = box_px
-    m = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    for i, b in enumerate(text.boxes):
-        if b is None or text.text[i].isspace():
-            continue
-        bx0, by0, bx1, by1 = v.px(b)
-        if bx1 < x0 or bx0 > x1 or by1 < y0 or by0 > y1:
-            continue
-        m[max(0, by0 - y0 - 1) : max(0, by1 - y0 + 1), max(0, bx0 - x0 - 1) : max(0, bx1 - x0 + 1)] = 1
-    return m
-
-
 def pixel_blobs(page: PageInput, region: Rect, min_side: float, max_side: float) -> list[Rect]:
     """Non-text ink blobs (dark or coloured pixels outside OCR'd character
     boxes, rules removed) inside ``region`` -> boxes in points."""
@@ -66,7 +53,7 @@ def pixel_blobs(page: PageInput, region: Rect, min_side: float, max_side: float)
     ln = v.n(40)
     for size in ((ln, 1), (1, ln)):
         ink &= 1 - cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
-    ink &= 1 - printed_mask(v, page.text, (x0, y0, x1, y1))
+    ink &= 1 - printed_mask(v, page, (x0, y0, x1, y1))
     ink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((v.n(3), v.n(3)), np.uint8))
     n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     boxes = [[x, y, x + w, y + h] for x, y, w, h, a in stats[1:] if a >= 0.15 * w * h]

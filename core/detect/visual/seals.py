@@ -58,37 +58,6 @@ def is_grayscale(v) -> bool:
     return float(np.percentile(v.hsv[::4, ::4, 1], 99.5)) < 30
 
 
-def gray_rings(v, c: dict) -> list[tuple[tuple, float]]:
-    """Seals on grayscale scans (the red is gone): seal-sized circles whose
-    outline is dark nearly all the way round (a continuous ring; text and
-    grid lines cross a circle only here and there)."""
-    g = cv2.GaussianBlur(v.gray, (3, 3), 0)
-    rmin, rmax = v.n(c.get("min_diameter", 34)) // 2, v.n(c.get("max_diameter", 200)) // 2
-    circles = cv2.HoughCircles(g, cv2.HOUGH_GRADIENT, dp=1, minDist=rmin, param1=120, param2=int(c.get("hough_votes", 30)),
-                               minRadius=rmin, maxRadius=rmax)
-    if circles is None:
-        return []
-    paper = float(np.median(v.gray[::4, ::4]))
-    dark = v.gray < min(paper - 60, 170)
-    h, w = dark.shape
-    ang = np.linspace(0, 2 * np.pi, 180, endpoint=False)
-    out: list[tuple[tuple, float]] = []
-    for x, y, r in circles[0]:
-        hit = np.zeros(ang.shape, bool)
-        for dr in (-2, -1, 0, 1, 2):
-            xs = np.clip((x + (r + dr) * np.cos(ang)).astype(int), 0, w - 1)
-            ys = np.clip((y + (r + dr) * np.sin(ang)).astype(int), 0, h - 1)
-            hit |= dark[ys, xs]
-        share = float(hit.mean())
-        if share < c.get("gray_ring_min", 0.9):
-            continue
-        box = (x - r - 2, y - r - 2, x + r + 2, y + r + 2)
-        if any(abs(box[0] - b[0]) < r / 2 and abs(box[1] - b[1]) < r / 2 for b, _ in out):
-            continue
-        out.append((box, 0.6 + 0.3 * share))
-    return out
-
-
 @register
 class RedSealRecognizer(Recognizer):
     name = "red_seal"
@@ -104,10 +73,7 @@ class RedSealRecognizer(Recognizer):
         full = view(page)
         v = full.scaled(c.get("dpi", 60))
         if page.is_scanned and is_grayscale(v):
-            found = gray_rings(v, c)
-            for box, conf in seal_blobs(mid_gray_mask(full, v), v, c):
-                if not any(_iou(box, b) > 0.3 for b, _ in found):
-                    found.append((box, conf * 0.9))
+            found = [(box, conf * 0.9) for box, conf in seal_blobs(mid_gray_mask(full, v), v, c)]
         else:
             found = seal_blobs(red_mask(v, c), v, c)
         return [finding(page, Category.SEAL, v.pt(b), self.name, conf, pad=c.get("pad", 2)) for b, conf in found]
@@ -152,7 +118,3 @@ def mid_gray_mask(full, small) -> np.ndarray:
     return ((m > 0.25) * 255).astype(np.uint8)
 
 
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix
-    return ix / ua if ua > 0 else 0.0

@@ -19,7 +19,7 @@ import numpy as np
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.detect.registry import register
-from core.detect.visual.common import cfg, finding, label_regex, layout, merge_boxes, span_rect, view
+from core.detect.visual.common import cfg, char_boxes, finding, label_regex, layout, merge_boxes, printed_mask, span_rect, view
 from core.models import Category, Finding, PageText, Rect, Source
 from core.pdf import geometry
 
@@ -43,6 +43,18 @@ class _Label:
         m = NEXT_LABEL.search(text.text, end, self.line_end)
         if m and text.boxes[m.start()]:
             self.limit_x = min(self.limit_x, text.boxes[m.start()][0] - 1)
+        # "医师签名：" / "签名  " / a label at the end of its line: what follows may be
+        # the signature read as text; "家属签名同意…" in a sentence is print.
+        tail = text.text[end - 1 : end + 1]
+        self.open_field = text.text[end - 1] in ":：" or end >= self.line_end or tail[-1:].isspace()
+        # the EMR often prints the name first: "主治医师：王建国 [signature image]"
+        self.start_x = rect[2]
+        prev = rect[2]
+        for j in range(end, min(self.line_end, end + 5)):
+            b = text.boxes[j]
+            if b is None or not text.text[j].isalpha() or b[0] - prev > 0.6 * self.height or b[0] >= self.limit_x:
+                break
+            self.start_x = prev = b[2]
 
 
 def _line_lengths(text: PageText) -> list[int]:
@@ -55,12 +67,21 @@ def _line_lengths(text: PageText) -> list[int]:
 
 
 def find_labels(text: PageText) -> list[_Label]:
-    rx = label_regex(cfg("signature").get("labels", []))
-    out = []
-    for m in rx.finditer(text.text):
-        rect = span_rect(text, m.start(), m.end())
-        if rect is not None:
-            out.append(_Label(text, m.start(), m.end(), rect))
+    """Signature labels (colon optional) and staff-role labels (only when a
+    colon follows: "主治医师：", not "主治医师查房")."""
+    c = cfg("signature")
+    out: list[_Label] = []
+    spans: list[tuple[int, int]] = []
+    for rx, need_colon in ((label_regex(c.get("labels", [])), False), (label_regex(c.get("role_labels", [])), True)):
+        for m in rx.finditer(text.text):
+            if need_colon and text.text[m.end() - 1] not in ":：":
+                continue
+            if any(s <= m.start() < e for s, e in spans):
+                continue
+            rect = span_rect(text, m.start(), m.end())
+            if rect is not None:
+                spans.append((m.start(), m.end()))
+                out.append(_Label(text, m.start(), m.end(), rect))
     return out
 
 
@@ -111,7 +132,7 @@ class SignatureRecognizer(Recognizer):
             if geometry.area(r) > max_area or _overlap_y(r, win) <= 0:
                 continue
             near_line = _overlap_y(r, lab.rect) > 0 or abs((r[1] + r[3]) / 2 - (lab.rect[1] + lab.rect[3]) / 2) < 2 * lab.height
-            if near_line and lab.rect[2] - 10 <= r[0] <= lab.rect[2] + max_gap and r[0] < lab.limit_x:
+            if near_line and lab.rect[2] - 10 <= r[0] <= lab.start_x + max_gap and r[0] < lab.limit_x:
                 found.append(r)
         pen = [
             list(d.rect)
@@ -122,7 +143,7 @@ class SignatureRecognizer(Recognizer):
             and geometry.area(d.rect) < max_area
         ]
         for cl in merge_boxes(pen, c.get("join_gap", 12)):
-            if cl[0] <= lab.rect[2] + max_gap and _overlap_y(tuple(cl), lab.rect) > 0:
+            if cl[0] <= lab.start_x + max_gap and _overlap_y(tuple(cl), lab.rect) > 0:
                 found.append(tuple(cl))
         return found
 
@@ -136,15 +157,12 @@ class SignatureRecognizer(Recognizer):
             return None
         ink = (v.gray[y0:y1, x0:x1] < int(c.get("ink_gray", 120))).astype(np.uint8)
         ink = self._drop_rules(ink, v.n(30), v.n(3))
-        printed = np.zeros_like(ink)
         text = page.text
-        for i, b in enumerate(text.boxes):
-            if b is None or text.text[i].isspace() or geometry.intersection(b, win) <= 0:
-                continue
-            if self._maybe_signature(text, i, b, lab, line_len):
-                continue  # OCR may read the signature as characters: still ink
-            bx0, by0, bx1, by1 = v.px(b)
-            printed[max(0, by0 - y0 - 1) : max(0, by1 - y0 + 1), max(0, bx0 - x0 - 1) : max(0, bx1 - x0 + 1)] = 1
+        offsets, arr = char_boxes(page)
+        near = (arr[:, 2] >= win[0]) & (arr[:, 0] <= win[2]) & (arr[:, 3] >= win[1]) & (arr[:, 1] <= win[3]) if len(arr) else []
+        # OCR may read the signature as characters: those stay ink
+        skip = {int(i) for i in offsets[near] if self._maybe_signature(text, int(i), text.boxes[int(i)], lab, line_len)}
+        printed = printed_mask(v, page, (x0, y0, x1, y1), skip)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
         if n <= 1:
             return None
@@ -152,6 +170,7 @@ class SignatureRecognizer(Recognizer):
         thr = c.get("printed_overlap", 0.6)
         lx0, ly0, lx1, ly1 = v.px(lab.rect)
         lx1 -= x0
+        sx = v.px((lab.start_x, lab.rect[1], lab.start_x + 1, lab.rect[3]))[0] - x0
         mid0, mid1 = ly0 - y0 - (ly1 - ly0) * 0.5, ly1 - y0 + (ly1 - ly0) * 0.5
         gap = v.n(c.get("max_gap", 40))
         comps, seeds = [], []
@@ -161,7 +180,7 @@ class SignatureRecognizer(Recognizer):
                 continue
             box = [x, y, x + w, y + h, a]
             comps.append(box)
-            if x + w > lx1 and x <= lx1 + gap and y < mid1 and y + h > mid0:
+            if x + w > lx1 and x <= sx + gap and y < mid1 and y + h > mid0:
                 seeds.append(box)
         if not seeds:
             return None
@@ -182,7 +201,7 @@ class SignatureRecognizer(Recognizer):
         if not ch.isalpha() or ch in KEEP_CHARS or b[0] < lab.rect[2] - 2 or b[0] >= lab.limit_x:
             return False
         if lab.end <= i < lab.line_end:
-            return True
+            return lab.open_field
         return line_len[i] <= 6 and _overlap_y(b, geometry.pad(lab.rect, 0, lab.height)) > 0
 
     @staticmethod
