@@ -1,0 +1,114 @@
+import json
+
+import pymupdf
+import pytest
+
+from core import review
+from core.archive import FolderArchive
+from core.errors import PermissionDenied
+from core.processing import run_detect, run_import
+from core.store import documents as doc_store
+from core.store import findings as finding_store
+from core.store import jobs as job_store
+
+PREPARER = {"username": "prep1", "role": "preparer"}
+AUDITOR = {"username": "aud1", "role": "auditor"}
+
+
+@pytest.fixture
+def case(db, archive_root):
+    run_import(db, job_store.create(db, "C2024001", "import"), FolderArchive(archive_root), "C2024001")
+    run_detect(db, job_store.create(db, "C2024001", "detect"), "C2024001")
+    return "C2024001"
+
+
+def audit_actions(db):
+    return [r[0] for r in db.execute("SELECT action FROM audit_log ORDER BY id").fetchall()]
+
+
+def test_add_move_delete_box_with_history(db, case):
+    page = review.pages(db, case)[0]
+    fid = review.add_box(db, PREPARER, page["id"], (100, 400, 300, 440), "manual", "签名处")
+    row = finding_store.get(db, fid)
+    assert row["source"] == "manual" and row["status"] == "accepted" and row["reason"] == "签名处"
+    (rect,) = finding_store.rects_of(row)
+    assert rect == pytest.approx((72, 288, 216, 316.8), abs=0.1)  # 100 dpi pixels -> points
+    review.move_box(db, PREPARER, fid, (50, 50, 150, 100))
+    assert finding_store.rects_of(finding_store.get(db, fid))[0] == pytest.approx((36, 36, 108, 72), abs=0.1)
+    review.delete_box(db, PREPARER, fid)
+    assert finding_store.get(db, fid) is None
+    edits = list(db.query("SELECT action, before, after, actor FROM edits WHERE finding_id = ? ORDER BY id", [fid]))
+    assert [e["action"] for e in edits] == ["add", "change", "delete"]
+    assert json.loads(edits[1]["before"])[0] == pytest.approx([72, 288, 216, 316.8], abs=0.1)
+    assert json.loads(edits[2]["after"] or "null") is None and all(e["actor"] == "prep1" for e in edits)
+    assert audit_actions(db)[-3:] == ["box.add", "box.change", "box.delete"]
+
+
+def test_accept_reject_and_roles(db, case):
+    page = review.pages(db, case)[0]
+    auto = [f for f in review.findings_view(db, page["id"]) if f["status"] == "auto"]
+    assert auto and all("李秀英" not in f["masked"] for f in auto)
+    review.decide(db, PREPARER, auto[0]["id"], accept=False)
+    review.decide(db, PREPARER, auto[1]["id"], accept=True)
+    assert finding_store.get(db, auto[0]["id"])["status"] == "rejected"
+    assert finding_store.get(db, auto[1]["id"])["status"] == "accepted"
+    with pytest.raises(PermissionDenied):
+        review.decide(db, AUDITOR, auto[2]["id"], accept=False)
+    assert "permission.denied" in audit_actions(db)
+    # rejecting an automatic finding via delete keeps the row
+    review.delete_box(db, PREPARER, auto[2]["id"])
+    assert finding_store.get(db, auto[2]["id"])["status"] == "rejected"
+
+
+def test_hide_everywhere_covers_every_page(db, case):
+    pages = review.pages(db, case)
+    # a doctor name on every page; reject all automatic boxes of that text first
+    target = next(f for f in finding_store.for_page(db, pages[0]["id"])
+                  if finding_store.text_of(f) == "王建国")
+    for p in pages:
+        for f in finding_store.for_page(db, p["id"]):
+            if finding_store.text_of(f) == "王建国":
+                finding_store.update(db, f["id"], status="rejected")
+    n = review.hide_everywhere(db, PREPARER, target["id"])
+    assert n >= len(pages)
+    for p in pages:
+        live = [f for f in finding_store.for_page(db, p["id"])
+                if f["status"] == "accepted" and finding_store.text_of(f) == "王建国"]
+        assert live, f"page {p['id']} not covered"
+    assert "box.hide_all" in audit_actions(db)
+
+
+def test_navigation_and_views(db, case):
+    ps = review.pages(db, case)
+    assert review.next_unreviewed(db, case) == ps[0]["id"]
+    review.open_page(db, PREPARER, ps[0]["id"])
+    assert review.next_unreviewed(db, case, ps[0]["id"]) == ps[1]["id"]
+    weak = finding_store.for_page(db, ps[2]["id"])[0]
+    db.execute("UPDATE findings SET confidence = 0.5, status = 'auto' WHERE id = ?", [weak["id"]])
+    db.execute("UPDATE findings SET confidence = 0.95 WHERE id != ?", [weak["id"]])
+    low = review.next_low_confidence(db, case, ps[0]["id"])
+    assert low == (ps[2]["id"], weak["id"])
+    page_id, fid = low
+    assert finding_store.get(db, fid)["confidence"] < review.LOW_CONFIDENCE
+    assert "page.view" in audit_actions(db)
+    # exclude a document: its pages leave the review list
+    doc = doc_store.list_documents(db, case)[1]
+    review.set_document_included(db, PREPARER, doc["id"], False)
+    assert all(p["document_id"] != doc["id"] for p in review.pages(db, case))
+
+
+def test_render_cache_and_preview_is_redacted(db, case):
+    page = review.pages(db, case)[0]
+    png = review.page_png(db, page["id"])
+    assert png.startswith(b"\x89PNG")
+    row = doc_store.get_page(db, page["id"])
+    from core.store import files
+    assert row["render_path"] and not files.absolute(row["render_path"]).read_bytes().startswith(b"\x89PNG")
+    fid = review.add_box(db, PREPARER, page["id"], (80, 500, 400, 560))
+    preview, info = review.preview_png(db, PREPARER, page["id"])
+    img = pymupdf.Pixmap(preview)
+    x, y = 240, 530  # inside the drawn box: black in the export preview
+    assert img.pixel(x, y)[:3] == (0, 0, 0)
+    orig = pymupdf.Pixmap(png)
+    assert orig.pixel(x, y)[:3] == (255, 255, 255)
+    assert info["boxes"] >= 1
