@@ -41,20 +41,29 @@ class _Label:
         self.line_end = len(text.text) if line_end < 0 else line_end
         self.limit_x = rect[2] + cfg("signature").get("max_width", 170)
         m = NEXT_LABEL.search(text.text, end, self.line_end)
-        if m and text.boxes[m.start()]:
-            self.limit_x = min(self.limit_x, text.boxes[m.start()][0] - 1)
-        # "医师签名：" / "签名  " / a label at the end of its line: what follows may be
-        # the signature read as text; "家属签名同意…" in a sentence is print.
-        tail = text.text[end - 1 : end + 1]
-        self.open_field = text.text[end - 1] in ":：" or end >= self.line_end or tail[-1:].isspace()
-        # the EMR often prints the name first: "主治医师：王建国 [signature image]"
-        self.start_x = rect[2]
+        if m:
+            # the next field's label starts after the last space before its colon
+            colon = m.end() - 1
+            k = m.start()
+            while k > end and not text.text[k - 1].isspace() and colon - k < 6:
+                k -= 1
+            k = k if k > end and text.text[k - 1].isspace() else m.start()
+            if text.boxes[k]:
+                self.limit_x = min(self.limit_x, text.boxes[k][0] - 1)
+        # Only after "医师签名：" (a colon) may OCR'd letters be the signature read
+        # as text; a table header "医师签名" or "家属签名同意…" in a sentence is print.
+        self.colon = text.text[end - 1] in ":："
+        # a role label ("记录者：", "主治医师：") is followed by the printed name first:
+        # "主治医师：王建国 [signature image]"; that first run is print
+        self.role = not any(k in text.text[start:end] for k in ("签名", "签字", "签章"))
+        self.start_x, self.first_run_end = rect[2], end
         prev = rect[2]
         for j in range(end, min(self.line_end, end + 5)):
             b = text.boxes[j]
             if b is None or not text.text[j].isalpha() or b[0] - prev > 0.6 * self.height or b[0] >= self.limit_x:
                 break
             self.start_x = prev = b[2]
+            self.first_run_end = j + 1
 
 
 def _line_lengths(text: PageText) -> list[int]:
@@ -198,11 +207,11 @@ class SignatureRecognizer(Recognizer):
         letter right of the label, on the label's line or on a short line
         of its own (OCR often gives the handwriting its own line)."""
         ch = text.text[i]
-        if not ch.isalpha() or ch in KEEP_CHARS or b[0] < lab.rect[2] - 2 or b[0] >= lab.limit_x:
+        if not lab.colon or not ch.isalpha() or ch in KEEP_CHARS or b[0] < lab.rect[2] - 2 or b[0] >= lab.limit_x:
             return False
         if lab.end <= i < lab.line_end:
-            return lab.open_field
-        return line_len[i] <= 6 and _overlap_y(b, geometry.pad(lab.rect, 0, lab.height)) > 0
+            return not (lab.role and i < lab.first_run_end)
+        return line_len[i] <= 6 and _overlap_y(b, lab.rect) >= 0.3 * (b[3] - b[1])
 
     @staticmethod
     def _drop_rules(ink: np.ndarray, length: int, bridge: int) -> np.ndarray:
