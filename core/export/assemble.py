@@ -116,37 +116,38 @@ def add_cover(
     return [text for text, _ in lines if text]
 
 
-def add_page_numbers(doc: pymupdf.Document, skip_first: bool = False) -> None:
-    """第 x 页 / 共 N 页 at the bottom centre of every (content) page."""
+def stamp_pages(doc: pymupdf.Document, *, page_numbers: bool = True, watermark: str = "", skip_first: bool = False,
+                opacity: float = 0.13) -> None:
+    """第 x 页 / 共 N 页 at the bottom centre and a light diagonal watermark
+    on every content page (one content stream per page: fast)."""
     start = 1 if skip_first else 0
     total = doc.page_count - start
     for i in range(start, doc.page_count):
         page = doc[i]
-        text = f"第 {i - start + 1} 页 / 共 {total} 页"
-        size = 8
-        w = pymupdf.get_text_length(text, fontname=FONT, fontsize=size)
         r = page.rect
-        page.insert_text(((r.width - w) / 2, r.height - 12), text, fontname=FONT, fontsize=size, color=GRAY)
+        shape = page.new_shape()
+        if page_numbers:
+            text = f"第 {i - start + 1} 页 / 共 {total} 页"
+            w = len(text) * 8 * 0.5 + 8 * 4  # china-s: CJK one em, ASCII/space about half on screen
+            shape.insert_text(((r.width - w) / 2, r.height - 12), text, fontname=FONT, fontsize=8, color=GRAY)
+        if watermark:
+            diag = math.hypot(r.width, r.height)
+            size = max(8.0, min(40.0, 0.7 * diag / len(watermark)))  # every glyph one em wide
+            centre = pymupdf.Point(r.width / 2, r.height / 2)
+            angle = math.degrees(math.atan2(r.height, r.width))
+            shape.insert_text(pymupdf.Point(centre.x - len(watermark) * size / 2, centre.y + size / 3), watermark,
+                              fontname=FONT, fontsize=size, color=(0.5, 0.5, 0.5), fill_opacity=opacity,
+                              stroke_opacity=opacity, morph=(centre, pymupdf.Matrix(-angle)))
+        shape.commit(overlay=True)
 
 
-def add_watermark(doc: pymupdf.Document, text: str, skip_first: bool = False, opacity: float = 0.13) -> None:
-    """Diagonal, light watermark across each page."""
-    if not text:
-        return
-    for i in range(1 if skip_first else 0, doc.page_count):
-        page = doc[i]
-        r = page.rect
-        diag = math.hypot(r.width, r.height)
-        unit = float(len(text))  # china-s draws every glyph one em wide (ASCII included)
-        size = max(8.0, min(40.0, 0.7 * diag / unit))
-        w = unit * size
-        centre = pymupdf.Point(r.width / 2, r.height / 2)
-        angle = math.degrees(math.atan2(r.height, r.width))
-        start = pymupdf.Point(centre.x - w / 2, centre.y + size / 3)
-        page.insert_text(
-            start, text, fontname=FONT, fontsize=size, color=(0.5, 0.5, 0.5),
-            fill_opacity=opacity, stroke_opacity=opacity, morph=(centre, pymupdf.Matrix(-angle)),
-        )
+def add_page_numbers(doc: pymupdf.Document, skip_first: bool = False) -> None:
+    stamp_pages(doc, page_numbers=True, skip_first=skip_first)
+
+
+def add_watermark(doc: pymupdf.Document, text: str, skip_first: bool = False) -> None:
+    if text:
+        stamp_pages(doc, page_numbers=False, watermark=text, skip_first=skip_first)
 
 
 def flatten(doc: pymupdf.Document, dpi: int = 150, ocr_text: bool = False, progress=None) -> pymupdf.Document:

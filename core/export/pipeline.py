@@ -154,12 +154,12 @@ def stage_decorate(job: ExportJob) -> None:
             legend=[(f"[{label}]", cat) for label, cat in job.book.legend()] if job.style == "label" else None,
         )
         job.cover = True
-    if opts.page_numbers:
-        assemble.add_page_numbers(job.doc, skip_first=job.cover)
+    text = ""
     if opts.watermark:
         text = opts.watermark.replace("{code}", job.code).replace("{committee}", opts.committee or "评审")
-        assemble.add_watermark(job.doc, text, skip_first=job.cover)
         job.neutral.append(text)
+    if opts.page_numbers or text:
+        assemble.stamp_pages(job.doc, page_numbers=opts.page_numbers, watermark=text, skip_first=job.cover)
     job.neutral += assemble.bookmark_titles(job.entries) + ["封面", "第 页 / 共 页"]
     if job.style == "label":
         job.neutral += [f"[{label}]" for label, _ in job.book.legend()]
