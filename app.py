@@ -1,0 +1,30 @@
+"""病历匿名化导出 — Streamlit entry point (``streamlit run app.py``).
+
+Every page is registered with ``st.navigation`` so a typed URL reaches the
+page's own guard (``ui.auth.require_user``), which logs in or refuses; the
+sidebar menu lists only the pages the current role may use.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="病历匿名化导出", page_icon="🩺", layout="wide")
+
+from ui.auth import current_user  # noqa: E402
+from ui.nav import PAGES  # noqa: E402
+
+pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES]
+nav = st.navigation(pages, position="hidden")
+
+user = current_user()
+with st.sidebar:
+    st.markdown("### 病历匿名化导出")
+    for p in PAGES:
+        if user is None and not p.default:
+            continue
+        if user is not None and p.roles and user["role"] not in p.roles:
+            continue
+        st.page_link(p.path, label=p.title, icon=p.icon)
+    st.divider()
+
+nav.run()

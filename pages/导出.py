@@ -1,0 +1,3 @@
+from ui.export_page import render
+
+render()

@@ -1,0 +1,3 @@
+from ui.help_page import render
+
+render()

@@ -1,0 +1,3 @@
+from ui.case_list_page import render
+
+render()

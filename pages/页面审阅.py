@@ -1,0 +1,3 @@
+from ui.page_review_page import render
+
+render()

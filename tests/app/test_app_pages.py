@@ -1,0 +1,136 @@
+"""AppTest of the case list, review, export, help pages and the app's navigation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core import review, workflow
+from core.store import findings as finding_store
+from core.store import jobs as job_store
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 60
+
+
+def app(path: str, user: dict | None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
+    if user is not None:
+        at.session_state["auth_user"] = user
+    return at
+
+
+def texts(at) -> str:
+    parts = [e.value for e in (*at.title, *at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info)]
+    return "\n".join(str(p) for p in parts)
+
+
+def frame_text(at) -> str:
+    return "\n".join(df.value.to_string() for df in at.dataframe)
+
+
+def test_case_list_filters_and_import_queues_job(env):
+    db, users = env
+    at = app("pages/病例列表.py", users["prep1"]).run()
+    assert not at.exception, at.exception
+    table = frame_text(at)
+    assert "C2024001" in table and "C2025002" in table and "未导入" in table
+    at.selectbox(key="f_department").select("新生儿科").run()
+    table = frame_text(at)
+    assert "C2025002" in table and "C2024001" not in table
+    at.selectbox(key="f_department").select("全部").run()
+    at.text_input(key="f_number").input("2025003").run()
+    assert "C2025003" in frame_text(at) and "C2025002" not in frame_text(at)
+    at.text_input(key="f_number").input("").run()
+    at.selectbox(key="f_status").select("待整理").run()
+    assert "C2024001" in frame_text(at) and "C2025003" not in frame_text(at)
+    at.selectbox(key="f_status").select("全部").run()
+    at.selectbox(key="pick_case").select("C2025003").run()
+    at.button(key="import_one").click().run()
+    assert not at.exception, at.exception
+    job = job_store.latest(db, "C2025003", "import")
+    assert job and job["status"] == "queued" and job["huey_id"] and job["actor"] == "prep1"
+    assert "已加入导入队列" in texts(at)
+
+
+def test_case_list_refuses_auditor(env):
+    _db, users = env
+    at = app("pages/病例列表.py", users["aud1"]).run()
+    assert "无权访问此页面" in texts(at)
+    assert not at.dataframe
+
+
+def test_review_page_shows_boxes_and_edits_are_stored(env):
+    db, users = env
+    at = app("pages/页面审阅.py", users["prep1"])
+    at.query_params["case"] = "C2024001"
+    at.run()
+    assert not at.exception, at.exception
+    assert "文档（病案目录顺序）" in texts(at)
+    table = frame_text(at)
+    assert "患者姓名" in table and "李秀英" not in table  # masked
+    page_id = review.pages(db, "C2024001")[0]["id"]
+    before = len(finding_store.for_page(db, page_id))
+    # add a box by coordinates
+    at.selectbox(key="new_cat").select("signature").run()
+    at.text_input(key="new_reason").input("手写签名").run()
+    at.button(key="add_box_xy").click().run()
+    assert not at.exception, at.exception
+    rows = finding_store.for_page(db, page_id)
+    assert len(rows) == before + 1
+    added = rows[-1]
+    assert added["category"] == "signature" and added["reason"] == "手写签名" and added["created_by"] == "prep1"
+    # reject the first automatic finding
+    auto = next(r for r in rows if r["status"] == "auto")
+    at.selectbox(key=f"pick_{page_id}").select(auto["id"]).run()
+    at.button(key="f_reject").click().run()
+    assert finding_store.get(db, auto["id"])["status"] == "rejected"
+    # navigation: next page is marked viewed and audited
+    at.button(key="next_page").click().run()
+    second = review.pages(db, "C2024001")[1]
+    assert second["viewed"] == 1
+    actions = [r[0] for r in db.execute("SELECT action FROM audit_log").fetchall()]
+    assert {"case.view", "page.view", "box.add", "box.reject"} <= set(actions)
+    # preview renders the redacted page
+    at.toggle(key="preview").set_value(True).run()
+    assert not at.exception, at.exception
+    assert "预览：已涂黑" in texts(at)
+
+
+def test_review_page_supervisor_read_only(env):
+    _db, users = env
+    at = app("pages/页面审阅.py", users["sup1"]).run()
+    assert not at.exception, at.exception
+    assert "审核人只读查看" in texts(at)
+    assert not [b for b in at.button if b.key == "f_accept"]
+
+
+def test_export_page_exports_approved_case(env):
+    db, users = env
+    at = app("pages/导出.py", users["prep1"]).run()
+    assert not at.exception, at.exception
+    assert "待整理" in texts(at)
+    workflow.submit(db, "C2024001", users["prep1"])
+    workflow.approve(db, "C2024001", users["sup1"], workflow.case_plan_hash(db, "C2024001"))
+    at.run()
+    at.button[0].click().run()  # form submit 导出
+    assert not at.exception, at.exception
+    assert "导出完成" in texts(at) and "校验通过" in texts(at), texts(at)
+    assert workflow.status_of(db, "C2024001") == "exported"
+
+
+def test_help_page_lists_categories_and_errors(env):
+    _db, users = env
+    at = app("pages/帮助.py", users["aud1"]).run()
+    assert not at.exception, at.exception
+    table = frame_text(at)
+    assert "患者姓名" in table and "清单无效" in table
+    assert "页面审阅" in texts(at)
+
+
+def test_app_navigation_menu_by_role(env):
+    _db, users = env
+    at = app("app.py", users["aud1"]).run()
+    assert not at.exception, at.exception
+    # the auditor's default page (case list) refuses; the menu shows the audit page link
+    assert "无权访问此页面" in texts(at)

@@ -1,0 +1,28 @@
+"""The app's pages and which roles see them in the menu (app.py builds the navigation)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    icon: str
+    roles: tuple[str, ...] = ()
+    default: bool = False
+
+    @property
+    def url_path(self) -> str:
+        return self.path.rsplit("/", 1)[-1].removesuffix(".py")
+
+
+PAGES = [
+    PageSpec("pages/病例列表.py", "病例列表", "📋", ("preparer", "supervisor"), default=True),
+    PageSpec("pages/页面审阅.py", "页面审阅", "🔍", ("preparer", "supervisor")),
+    PageSpec("pages/审核.py", "提交与审核", "✅", ("preparer", "supervisor")),
+    PageSpec("pages/导出.py", "导出", "📤", ("preparer", "supervisor")),
+    PageSpec("pages/审计日志.py", "审计日志", "🧾", ("supervisor", "auditor")),
+    PageSpec("pages/用户管理.py", "用户管理", "👥", ("admin",)),
+    PageSpec("pages/帮助.py", "帮助", "❓"),
+]

@@ -1,0 +1,319 @@
+"""页面审阅: documents in catalog order, page thumbnails, the page with its
+boxes on a drawable canvas, decisions per finding, preview of the export."""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from core import audit, review
+from core.auth import authorize
+from core.errors import DeidError
+from core.models import Category
+from core.store import documents as doc_store
+from ui.auth import get_db, require_user
+from ui.common import flash, imported_case_picker, set_flash
+
+PAGE_KEY = "review_page_id"
+VERSION_KEY = "review_canvas_version"
+EDITABLE = [c.value for c in Category if c not in (Category.AGE, Category.DATE)]
+
+
+def render() -> None:
+    user = require_user(("preparer", "supervisor"))
+    db = get_db()
+    st.title("页面审阅")
+    flash("review_flash")
+    case_id = imported_case_picker(db, key="review_case")
+    if not case_id:
+        st.info("还没有导入的病例。请先在「病例列表」中导入。")
+        return
+    if st.session_state.get("review_viewed_case") != case_id:
+        audit.record(db, user["username"], "case.view", case_id=case_id)
+        st.session_state["review_viewed_case"] = case_id
+        st.session_state.pop(PAGE_KEY, None)
+    can_edit = authorize(user, "box.add")
+    side, main = st.columns([1, 3.2])
+    with side:
+        _documents(db, user, case_id, can_edit)
+    pages = review.pages(db, case_id)
+    if not pages:
+        with main:
+            st.info("没有纳入导出的页面（请在左侧勾选文档）。")
+        return
+    page = _current_page(db, user, case_id, pages)
+    with side:
+        _navigation(db, case_id, pages, page)
+    with main:
+        _page_view(db, user, case_id, pages, page, can_edit)
+
+
+# ---- documents -----------------------------------------------------------------
+
+def _documents(db, user, case_id, can_edit) -> None:
+    summary = review.progress_summary(db, case_id)
+    st.caption(f"已查看 {summary['viewed']}/{summary['pages']} 页 · 待确认框 {summary['open_findings']} 个"
+               + (f" · 检测失败 {summary['failed_pages']} 页" if summary["failed_pages"] else ""))
+    st.markdown("**文档（病案目录顺序）**")
+    for doc in doc_store.list_documents(db, case_id):
+        label = f"{doc['type'] or doc['title']} · {doc['date']} · {doc['page_count']} 页"
+        st.checkbox(label, value=bool(doc["included"]), key=f"inc_{doc['id']}", disabled=not can_edit,
+                    on_change=_toggle_document, args=(user, doc["id"]))
+
+
+def _toggle_document(user, document_id) -> None:
+    db = get_db()
+    try:
+        review.set_document_included(db, user, document_id, st.session_state[f"inc_{document_id}"])
+    except DeidError as exc:
+        st.session_state["review_flash"] = ("error", exc.message_zh)
+
+
+# ---- navigation ------------------------------------------------------------------
+
+def _page_label(p: dict) -> str:
+    mark = "✓" if p["viewed"] else "●"
+    warn = " ⚠" if p["detect_status"] == "failed" else ""
+    return f"{mark} {p['doc_type'] or p['doc_id']} 第{p['page_index'] + 1}页{warn}"
+
+
+def _current_page(db, user, case_id, pages) -> dict:
+    ids = [p["id"] for p in pages]
+    current = st.session_state.get(PAGE_KEY)
+    if current not in ids:
+        current = ids[0]
+        _go(current)
+    page = pages[ids.index(current)]
+    if st.session_state.get("review_opened") != current:
+        review.open_page(db, user, current)
+        st.session_state["review_opened"] = current
+        page = dict(page, viewed=1)
+    return page
+
+
+def _go(page_id: int, focus: int | None = None) -> None:
+    st.session_state[PAGE_KEY] = page_id
+    st.session_state["review_focus"] = focus
+    st.session_state["review_switch_at"] = time.perf_counter()
+
+
+def _navigation(db, case_id, pages, page) -> None:
+    ids = [p["id"] for p in pages]
+    i = ids.index(page["id"])
+    st.markdown(f"**页面 {i + 1} / {len(pages)}**")
+    c1, c2 = st.columns(2)
+    if c1.button("◀ 上一页", key="prev_page", disabled=i == 0, width="stretch"):
+        _go(ids[i - 1])
+        st.rerun()
+    if c2.button("下一页 ▶", key="next_page", disabled=i == len(ids) - 1, width="stretch"):
+        _go(ids[i + 1])
+        st.rerun()
+    if st.button("跳到下一未查看页", key="next_unviewed", width="stretch"):
+        target = review.next_unreviewed(db, case_id, page["id"])
+        if target is None:
+            st.session_state["review_flash"] = ("info", "所有页面都已查看。")
+        else:
+            _go(target)
+        st.rerun()
+    if st.button("跳到下一低置信度框", key="next_low", width="stretch"):
+        hit = review.next_low_confidence(db, case_id, page["id"])
+        if hit is None:
+            st.session_state["review_flash"] = ("info", "没有待确认的低置信度框。")
+        else:
+            _go(hit[0], focus=hit[1])
+        st.rerun()
+    labels = {p["id"]: _page_label(p) for p in pages}
+    chosen = st.selectbox("转到页面（● 未查看，✓ 已查看）", ids, index=i, format_func=labels.get, key=f"jump_{page['id']}")
+    if chosen != page["id"]:
+        _go(chosen)
+        st.rerun()
+    _thumbnails(db, pages, i)
+
+
+def _thumbnails(db, pages, i) -> None:
+    lo = max(0, min(i - 2, len(pages) - 6))
+    strip = pages[lo:lo + 6]
+    cols = st.columns(3)
+    for n, p in enumerate(strip):
+        with cols[n % 3]:
+            st.image(review.thumbnail_png(db, p["id"]), width="stretch")
+            mark = "✓" if p["viewed"] or p["id"] == pages[i]["id"] else "●"
+            if st.button(f"{mark}{lo + n + 1}", key=f"thumb_{p['id']}", width="stretch",
+                         type="primary" if p["id"] == pages[i]["id"] else "secondary"):
+                _go(p["id"])
+                st.rerun()
+
+
+# ---- the page ------------------------------------------------------------------------
+
+def _page_view(db, user, case_id, pages, page, can_edit) -> None:
+    t0 = time.perf_counter()
+    top = st.columns([1.2, 1, 1])
+    zoom = top[0].select_slider("缩放", options=[50, 75, 100, 125, 150, 200], value=100, key="zoom",
+                                format_func=lambda z: f"{z}%")
+    preview = top[1].toggle("预览导出效果", key="preview", help="显示按当前框真正涂黑后的页面（与导出一致）")
+    top[2].caption(f"{page['doc_type']} · 第 {page['page_index'] + 1} 页"
+                   + (" · 扫描页" if page["scanned"] else ""))
+    if page["detect_status"] == "failed":
+        st.warning(f"此页自动检测失败，请人工检查并标注。（{page['detect_error']}）")
+    findings = review.findings_view(db, page["id"])
+    if preview:
+        png, info = review.preview_png(db, user, page["id"])
+        st.image(png, width=int(_render_width(page) * zoom / 100))
+        st.caption(f"预览：已涂黑 {info['boxes']} 处" + ("" if info["ok"] else " · 校验发现残留，请检查"))
+    else:
+        _canvas(db, user, page, findings, zoom, can_edit)
+    switch = st.session_state.pop("review_switch_at", None)
+    st.caption(f"页面渲染 {(time.perf_counter() - t0) * 1000:.0f} ms"
+               + (f" · 切换耗时 {(time.perf_counter() - switch) * 1000:.0f} ms" if switch else ""))
+    _findings_panel(db, user, page, findings, can_edit)
+
+
+def _render_width(page) -> float:
+    w, h = (page["height"], page["width"]) if page["rotation"] % 180 else (page["width"], page["height"])
+    return w * review.REVIEW_DPI / 72
+
+
+def _canvas(db, user, page, findings, zoom, can_edit) -> None:
+    from streamlit_drawable_canvas import st_canvas
+
+    png = review.page_png(db, page["id"])
+    from PIL import Image
+    import io
+
+    img = Image.open(io.BytesIO(png))
+    scale = zoom / 100
+    width, height = int(img.width * scale), int(img.height * scale)
+    objects = []
+    for f in findings:
+        for ri, r in enumerate(f["rects_px"]):
+            rejected = f["status"] == "rejected"
+            objects.append({
+                "label": f"#{f['id']}:{ri} {f['label']}{'（已拒绝）' if rejected else ''}",
+                "left": r[0] * scale, "top": r[1] * scale,
+                "width": (r[2] - r[0]) * scale, "height": (r[3] - r[1]) * scale,
+                "stroke": "#999999" if rejected else f["color"],
+            })
+    drawing = {"objects": [_labeled_rect(o) for o in objects]}
+    if can_edit:
+        c1, c2 = st.columns([1, 2])
+        new_cat = c1.selectbox("新框类别", EDITABLE, index=EDITABLE.index("manual"), key="new_cat",
+                               format_func=review.category_label)
+        c2.text_input("新框原因（可选）", key="new_reason", placeholder="例如：手写签名、家属姓名")
+    else:
+        new_cat = "manual"
+    version = st.session_state.get(VERSION_KEY, 0)
+    result = st_canvas(
+        fill_color="rgba(255, 0, 0, 0.08)", stroke_width=2, stroke_color=review.category_color(new_cat),
+        background_image=png, background_image_fit="stretch", width=width, height=height,
+        drawing_mode="labeled_rect", label=review.category_label(new_cat), initial_drawing=drawing,
+        key=f"canvas_{page['id']}_{zoom}_{version}", disabled=not can_edit, update_streamlit=True,
+        font_size=12,
+    )
+    if can_edit and result is not None and result.json_data is not None:
+        _apply_canvas(db, user, page, findings, result.boxes, scale)
+
+
+def _labeled_rect(o: dict) -> dict:
+    return {"type": "LabeledRect", "label": o["label"], "left": o["left"], "top": o["top"], "width": o["width"],
+            "height": o["height"], "originX": "left", "originY": "top", "scaleX": 1, "scaleY": 1, "angle": 0,
+            "stroke": o["stroke"], "strokeWidth": 2, "fill": "rgba(0, 0, 0, 0)", "lockRotation": True,
+            "strokeUniform": True}
+
+
+def _apply_canvas(db, user, page, findings, boxes, scale) -> None:
+    """Turn what the canvas sends back into store changes (add / move / delete)."""
+    known = {}
+    for f in findings:
+        for ri, r in enumerate(f["rects_px"]):
+            known[f"{f['id']}:{ri}"] = (f, r)
+    seen = set()
+    changed = 0
+    try:
+        for box in boxes:
+            rect = (box["left"] / scale, box["top"] / scale, (box["left"] + box["width"]) / scale,
+                    (box["top"] + box["height"]) / scale)
+            if box["width"] < 2 or box["height"] < 2:
+                continue
+            label = box.get("label") or ""
+            if label.startswith("#"):
+                ref = label[1:].split(" ", 1)[0]
+                seen.add(ref)
+                if ref in known:
+                    f, old = known[ref]
+                    if max(abs(a - b) for a, b in zip(old, rect)) > 1.5:
+                        review.move_box(db, user, f["id"], rect, int(ref.split(":")[1]))
+                        changed += 1
+                continue
+            review.add_box(db, user, page["id"], rect, st.session_state.get("new_cat", "manual"),
+                           st.session_state.get("new_reason", ""))
+            changed += 1
+        for ref, (f, _r) in known.items():
+            if ref not in seen and f["status"] != "rejected" and ref.endswith(":0"):
+                review.delete_box(db, user, f["id"])
+                changed += 1
+    except DeidError as exc:
+        st.error(exc.message_zh)
+        return
+    if changed:
+        st.session_state[VERSION_KEY] = st.session_state.get(VERSION_KEY, 0) + 1
+        st.session_state["review_flash"] = ("success", f"已保存 {changed} 处修改")
+        st.rerun()
+
+
+def _findings_panel(db, user, page, findings, can_edit) -> None:
+    st.markdown(f"**本页的框（{len(findings)}）**")
+    status_zh = {"auto": "待确认", "accepted": "已接受", "rejected": "已拒绝"}
+    if findings:
+        frame = pd.DataFrame([{
+            "编号": f["id"], "类别": f["label"], "内容（已遮蔽）": f["masked"], "置信度": round(f["confidence"], 2),
+            "状态": status_zh[f["status"]], "来源": "人工" if f["source"] == "manual" else f["detector"],
+        } for f in findings])
+        st.dataframe(frame, hide_index=True, width="stretch", height=min(38 * (len(findings) + 1), 320))
+    if not can_edit:
+        st.caption("审核人只读查看；修改由整理人完成。")
+        return
+    c0, c1, c2, c3, c4, c5 = st.columns([1.6, 0.8, 0.8, 0.8, 1.1, 1.1])
+    ids = [f["id"] for f in findings]
+    focus = st.session_state.get("review_focus")
+    by_id = {f["id"]: f for f in findings}
+    chosen = c0.selectbox("选择框", ids, index=ids.index(focus) if focus in ids else 0, key=f"pick_{page['id']}",
+                          format_func=lambda i: f"#{i} {by_id[i]['label']} {by_id[i]['masked']}") if ids else None
+    try:
+        if c1.button("接受", key="f_accept", disabled=chosen is None):
+            review.decide(db, user, chosen, True)
+            _done("已接受")
+        if c2.button("拒绝", key="f_reject", disabled=chosen is None):
+            review.decide(db, user, chosen, False)
+            _done("已拒绝（该处不涂黑）")
+        if c3.button("删除", key="f_delete", disabled=chosen is None):
+            review.delete_box(db, user, chosen)
+            _done("已删除")
+        if c4.button("全案隐藏此文字", key="f_hide_all", disabled=chosen is None or not by_id[chosen]["has_text"]):
+            n = review.hide_everywhere(db, user, chosen)
+            _done(f"已在全案隐藏 {n} 处")
+        if c5.button("本页全部接受", key="f_accept_page"):
+            n = review.accept_page(db, user, page["id"])
+            _done(f"已接受 {n} 个框")
+    except DeidError as exc:
+        st.error(exc.message_zh)
+    with st.expander("按坐标添加框（像素，100% 缩放）"):
+        k1, k2, k3, k4 = st.columns(4)
+        x0 = k1.number_input("左", min_value=0, value=50, key="bx0")
+        y0 = k2.number_input("上", min_value=0, value=50, key="by0")
+        x1 = k3.number_input("右", min_value=0, value=200, key="bx1")
+        y1 = k4.number_input("下", min_value=0, value=90, key="by1")
+        if st.button("添加此框", key="add_box_xy"):
+            try:
+                review.add_box(db, user, page["id"], (x0, y0, x1, y1), st.session_state.get("new_cat", "manual"),
+                               st.session_state.get("new_reason", ""))
+                _done("已添加")
+            except DeidError as exc:
+                st.error(exc.message_zh)
+
+
+def _done(message: str) -> None:
+    st.session_state[VERSION_KEY] = st.session_state.get(VERSION_KEY, 0) + 1
+    set_flash(message, key="review_flash")
+    st.rerun()
