@@ -90,6 +90,8 @@ class BarcodeRecognizer(Recognizer):
     order = 10  # before case seeding (20): decoded values become seeds
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        if page.pdf_page is None:  # a text-only page (e.g. a sentence under evaluation)
+            return []
         if not needs_pixels(page):
             return []
         c = cfg("barcode")

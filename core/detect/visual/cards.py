@@ -67,6 +67,8 @@ class CardCopyRecognizer(Recognizer):
     order = 18
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        if page.pdf_page is None:  # a text-only page (e.g. a sentence under evaluation)
+            return []
         c = cfg("card")
         images = [] if page.is_scanned else layout(page).images
         candidates = [im.rect for im in images if card_shaped(im.rect, c)]

@@ -67,6 +67,8 @@ class FaceRecognizer(Recognizer):
     order = 19
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        if page.pdf_page is None:  # a text-only page (e.g. a sentence under evaluation)
+            return []
         if _detector()[0] is None:
             return []
         regions = [im.rect for im in layout(page).images] if not page.is_scanned else [tuple(page.pdf_page.rect * page.pdf_page.derotation_matrix)]

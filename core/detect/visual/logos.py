@@ -96,6 +96,8 @@ class EmblemRecognizer(Recognizer):
     order = 17
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        if page.pdf_page is None:  # a text-only page (e.g. a sentence under evaluation)
+            return []
         c = cfg("logo")
         page.__dict__["_visual_band_objects"] = self._band_objects(page, c)
         out = []
@@ -142,6 +144,7 @@ class RepeatedLogoRecognizer(Recognizer):
     order = 70
 
     def analyze_record(self, pages: list[PageInput], findings: list[Finding], ctx: AnalysisContext) -> list[Finding]:
+        pages = [p for p in pages if p.pdf_page is not None]
         c = cfg("logo")
         if len(pages) < c.get("min_pages", 2):
             return []

@@ -65,6 +65,8 @@ class RedSealRecognizer(Recognizer):
     order = 15
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        if page.pdf_page is None:  # a text-only page (e.g. a sentence under evaluation)
+            return []
         if not page.is_scanned:
             lay = layout(page)
             if not (lay.images or lay.coloured_drawings):

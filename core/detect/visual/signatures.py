@@ -108,6 +108,8 @@ class SignatureRecognizer(Recognizer):
     order = 16
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        if page.pdf_page is None:  # a text-only page (e.g. a sentence under evaluation)
+            return []
         labels = find_labels(page.text)
         if not labels:
             return []
