@@ -121,6 +121,7 @@ def build_documents(ctx: D.RecordContext, pages: int, scanned: float | bool = 0.
 
     ratio = 1.0 if scanned is True else float(scanned or 0.0)
     scan_rng = random.Random(scan_seed)
+    to_scan = _pick_scanned(parts, pages, ratio, scan_rng)
     out = []
     for t in D.CATALOG:
         if t not in parts:
@@ -130,12 +131,34 @@ def build_documents(ctx: D.RecordContext, pages: int, scanned: float | bool = 0.
         local_clin = [ClinicalLine(c.page_index - first, c.text, c.rect) for c in clin]
         doc = pymupdf.open()
         doc.insert_pdf(work, from_page=first, to_page=first + n - 1)
-        is_scanned = ratio > 0 and scan_rng.random() < ratio
+        is_scanned = t in to_scan
         if is_scanned:
             doc = scan_document(doc, scan_rng, local_ids, local_clin)
         when = ctx.discharge if t == "住院病案首页" else ctx.moment(DOC_TIME.get(t, 0.0))
         out.append(BuiltDocument(t, D.RENDERERS[t][0], when.strftime("%Y-%m-%d"), doc, local_ids, local_clin, is_scanned))
     return out
+
+
+def _pick_scanned(parts: dict, pages: int, ratio: float, rng: random.Random) -> set[str]:
+    """Document types to rasterise so that about ``ratio`` of the pages are scanned."""
+    if ratio <= 0:
+        return set()
+    if ratio >= 1:
+        return set(parts)
+    target = ratio * pages
+    order = sorted(parts)
+    rng.shuffle(order)
+    chosen, done = set(), 0
+    for t in order:
+        n = parts[t][1]
+        if done + n <= target + 0.5:
+            chosen.add(t)
+            done += n
+        if done >= target - 0.5:
+            break
+    if not chosen:  # every document is bigger than the target: scan the smallest
+        chosen.add(min(order, key=lambda t: parts[t][1]))
+    return chosen
 
 
 TRACE_TYPES = ("胎心监护", "心电图")
@@ -219,7 +242,8 @@ def make_record(out_path: str | Path | None = None, pages: int = 6, seed: int = 
 
 def make_corpus(out_dir: str | Path, n_records: int = 5, seed: int = 0, scanned_ratio: float = 0.3,
                 pages: tuple[int, int] = (4, 10)) -> list[RecordTruth]:
-    """``n_records`` records in ``out_dir``; ``scanned_ratio`` of their documents rasterised."""
+    """``n_records`` records in ``out_dir``; about ``scanned_ratio`` of their pages rasterised
+    (whole documents)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
