@@ -169,11 +169,15 @@ def flatten(doc: pymupdf.Document, dpi: int = 150, ocr_text: bool = False, progr
 
 
 def add_ocr_text_layer(doc: pymupdf.Document, dpi: int = 150) -> None:
+    """Invisible (render mode 3) OCR text over each page image."""
     from core.export.ocr import ocr_chars
 
     for page in doc:
+        shape = page.new_shape()
         for c, rect in ocr_chars(page, dpi):
             if rect is None or c.isspace():
                 continue
             height = max(4.0, rect[3] - rect[1])
-            page.insert_text((rect[0], rect[3] - height * 0.12), c, fontname=FONT, fontsize=height * 0.9, render_mode=3)
+            shape.insert_text((rect[0], rect[3] - height * 0.12), c, fontname=FONT, fontsize=height * 0.9,
+                              render_mode=3)
+        shape.commit()

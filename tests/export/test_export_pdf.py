@@ -104,3 +104,16 @@ def test_hidden_data_of_inputs_is_removed():
     assert [t for _, t, _ in doc.get_toc()] == ["入院记录"]
     for value in IDS:
         assert value.encode("utf-16-be") not in result.pdf and value.encode() not in result.pdf
+
+
+def test_flatten_with_ocr_text_layer_is_searchable_but_clean():
+    data = helpers.progress_pdf()
+    result = export_case([ExportDocument("d01", "病程记录", data, helpers.findings_for(data))], helpers.META,
+                         ExportOptions(flatten=True, flatten_ocr_text=True, cover=False, page_numbers=False,
+                                       verify_ocr="none"), extra_identifiers=IDS)
+    page = _open(result)[0]
+    assert len(page.get_images()) == 1
+    text = page.get_text()
+    assert "医嘱" in text or "执行" in text  # OCR layer: searchable
+    for value in IDS:
+        assert value not in text
