@@ -92,6 +92,7 @@ def char_units(c: str) -> float:
 
 
 CHAR_MARGIN = 0.08  # of a CJK character width, added on both sides of each character box
+FLIP_RETRY_SCORE = 0.8  # vertical lines read with less confidence are also read turned 180°
 GAP_UNITS = 0.5  # an unexplained gap this wide (in CJK widths) between two characters is a space
 
 
@@ -332,11 +333,22 @@ class RapidOcrEngine(OcrEngine):
         gray = img.min(axis=2)
         lines: list[OcrLine] = []
         for quad, crop, res in zip(dt_boxes, crops, rec_res):
+            vertical = _is_vertical(quad)
+            flipped = False
+            if vertical and float(res[1]) < FLIP_RETRY_SCORE:
+                # RapidOCR turns tall crops counter-clockwise, which suits
+                # text running down the page; text running up reads upside
+                # down that way: try the crop turned half round too
+                crop2 = np.ascontiguousarray(np.rot90(crop, 2))
+                res2 = ocr.text_rec([crop2], True)[0][0]
+                if float(res2[1]) > float(res[1]):
+                    crop, res, flipped = crop2, res2, True
             text, score = res[0], float(res[1])
             if score < min_score or not text.strip():
                 continue
-            vertical = _is_vertical(quad)
-            text, char_boxes = self._char_boxes(quad, crop, text, res[2] if len(res) > 2 else None, vertical)
+            text, char_boxes = self._char_boxes(
+                quad, crop, text, res[2] if len(res) > 2 else None, vertical, flipped
+            )
             # map everything from the processed image back to the input image
             pts = np.array([quad] + [_box_quad(b) for b in char_boxes], dtype=np.float32)
             pts = ocr._get_origin_points(pts, op_record, raw_h, raw_w)
@@ -356,9 +368,12 @@ class RapidOcrEngine(OcrEngine):
         return lines
 
     @staticmethod
-    def _char_boxes(quad, crop, text: str, word_info, vertical: bool) -> tuple[str, list[PixelBox]]:
+    def _char_boxes(
+        quad, crop, text: str, word_info, vertical: bool, flipped: bool = False
+    ) -> tuple[str, list[PixelBox]]:
         """Per-character boxes in the (processed) image from CTC columns;
-        ``text`` may come back with spaces inserted at wide gaps."""
+        ``text`` may come back with spaces inserted at wide gaps.
+        ``flipped``: the crop was read turned half round (x runs backwards)."""
         n = len(text)
         crop_w = float(crop.shape[1])
         centers: Optional[list[float]] = None
@@ -372,6 +387,8 @@ class RapidOcrEngine(OcrEngine):
             text, spans = layout_chars(centers, text, crop_w)
         else:
             spans = split_proportional(0.0, crop_w, text)
+        if flipped:
+            spans = [(crop_w - s1, crop_w - s0) for s0, s1 in spans]
         return text, [sub_quad_box(quad, s0 / crop_w, s1 / crop_w, vertical) for s0, s1 in spans]
 
 

@@ -13,7 +13,7 @@ import pytest
 from core.ocr.page import ocr_page_chars, ocr_page_text, ocr_regions
 from core.pdf.geometry import page_to_pixels
 
-from .scans import SCAN_DPI, find, glyph_box, ink_covered, ink_mask, pixels, scan_of, source_page, union
+from .scans import FONT, SCAN_DPI, find, glyph_box, ink_covered, ink_mask, pixels, scan_of, source_page, union
 
 CLINICAL = "初步诊断：社区获得性肺炎，予头孢曲松抗感染治疗"
 ID_NUMBER = "320102198803154321"
@@ -104,7 +104,7 @@ def test_born_digital_page_with_scanned_insert_merges_without_duplicates():
     insert = pixels(src)
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=420)
-    page.insert_text((40, 50), "入院记录  姓名：张伟明", fontname="wqy", fontfile=source_page.__globals__["FONT"], fontsize=11)
+    page.insert_text((40, 50), "入院记录  姓名：张伟明", fontname="wqy", fontfile=FONT, fontsize=11)
     box = pymupdf.Rect(40, 120, 340, 210)
     page.insert_image(box, pixmap=pymupdf.Pixmap(pymupdf.csRGB, insert.shape[1], insert.shape[0], insert.tobytes(), False))
     # the same words again as an image over the text layer (a "sandwich" scan)
@@ -122,3 +122,19 @@ def test_born_digital_page_with_scanned_insert_merges_without_duplicates():
 
 def pixels_pixmap(page: pymupdf.Page, clip: pymupdf.Rect) -> pymupdf.Pixmap:
     return page.get_pixmap(dpi=SCAN_DPI, clip=clip, colorspace=pymupdf.csRGB, alpha=False)
+
+
+def test_upright_page_with_vertical_labels_reads_both_directions():
+    """Monitor strips pasted on an upright page: labels run up and down."""
+    src_doc = pymupdf.open()
+    src = src_doc.new_page(width=420, height=300)
+    for i, t in enumerate(LINES[:2] + [CLINICAL]):
+        src.insert_text((40, 50 + i * 26), t, fontname="wqy", fontfile=FONT, fontsize=10)
+    src.insert_text((380, 280), "胎心监护 王小红 13912345678", fontname="wqy", fontfile=FONT, fontsize=11, rotate=90)
+    src.insert_text((400, 40), "心电图 李四 13800138000", fontname="wqy", fontfile=FONT, fontsize=11, rotate=-90)
+    doc, page = scan_of(pixels(src), 420, 300)
+    lines = ocr_page_chars(page, SCAN_DPI, use_cache=False)
+    for number in ("13912345678", "13800138000"):  # reads bottom->top, top->bottom
+        line, i = find(lines, number)
+        assert_box_fits(page, glyph_box(src, number), union(c.rect for c in line[i : i + len(number)]))
+    find(lines, ID_NUMBER)
