@@ -1,0 +1,40 @@
+"""Every page of the app's navigation refuses exactly the roles its menu entry does not list
+(the menu and the page guard agree; a typed URL reaches the same guard)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import auth
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = ("preparer", "supervisor", "auditor", "admin")
+
+
+def _pages():
+    from ui.nav import PAGES
+    return PAGES
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_page_guard_matches_its_menu_roles(db, role):
+    user, _ = auth.create_user(db, f"user_{role}", role, must_change=False)
+    for spec in _pages():
+        at = AppTest.from_file(str(ROOT / spec.path), default_timeout=60)
+        at.session_state["auth_user"] = user
+        at.run()
+        refused = any("无权访问此页面" in e.value for e in at.error)
+        expected = bool(spec.roles) and role not in spec.roles
+        assert refused is expected, f"{spec.title} for {role}: refused={refused}"
+
+
+def test_anonymous_gets_login_on_every_page(db):
+    auth.create_user(db, "someone", "preparer", must_change=False)
+    for spec in _pages():
+        if not spec.roles:
+            continue
+        at = AppTest.from_file(str(ROOT / spec.path), default_timeout=60).run()
+        assert any("登录" in t.value for t in at.title), spec.title
+        assert not at.dataframe, spec.title
