@@ -24,6 +24,7 @@ class Settings:
     huey_db: Path
     ocr_dpi: int
     ocr_threads: int
+    workers: int
 
 
 def settings() -> Settings:
@@ -39,4 +40,5 @@ def settings() -> Settings:
         huey_db=Path(env("DEID_HUEY_DB", str(data / "huey.sqlite"))),
         ocr_dpi=int(env("DEID_OCR_DPI", "150")),
         ocr_threads=int(env("DEID_OCR_THREADS", "2")),
+        workers=int(env("DEID_WORKERS", str(min(2, os.cpu_count() or 1)))),
     )

@@ -11,7 +11,10 @@ document so the store, CLI and export share one engine.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
@@ -19,6 +22,7 @@ import pymupdf
 
 from core.detect.base import AnalysisContext, PageInput, Seed
 from core.detect.registry import load_default_recognizers
+from core.config import settings
 from core.detect.seeding import seeds_from_meta
 from core.models import CaseMeta, Char, Finding
 from core.pdf.geometry import area, intersection, union
@@ -91,6 +95,27 @@ def _from_lines(page, lines):
     return PageText.from_lines(page.number, page.rect.width, page.rect.height, lines)
 
 
+def analyze_page(page: pymupdf.Page, per_page: list, ctx: AnalysisContext, ocr: bool, dpi: int):
+    """Page stage: page text (+ OCR) and the per-page recognizers.
+
+    Returns (PageInput, PageSummary, findings); a failing page gives an
+    error summary instead of raising.
+    """
+    t0 = time.perf_counter()
+    try:
+        pin, summary = page_input(page, ocr=ocr, dpi=dpi)
+        found: list[Finding] = []
+        for rec in per_page:
+            found += rec.analyze(pin, ctx)
+        pin._image = None  # free the render; record-wide passes re-render if they must
+        summary.findings = len(found)
+    except Exception as exc:  # a broken page must not stop the case
+        log.warning("page %d failed: %s", page.number + 1, type(exc).__name__)
+        pin, summary, found = None, PageSummary(page.number, error=type(exc).__name__), []
+    summary.seconds = time.perf_counter() - t0
+    return pin, summary, found
+
+
 def analyze_document(
     doc: pymupdf.Document,
     meta: CaseMeta | dict | None = None,
@@ -99,40 +124,42 @@ def analyze_document(
     recognizers: Optional[Iterable[str]] = None,
     dpi: int = 150,
     pages: Optional[Iterable[int]] = None,
+    workers: Optional[int] = None,
 ) -> Analysis:
     """Find every identifier on every page of ``doc``.
 
-    A page that fails is recorded in ``Analysis.pages[i].error`` and the
-    rest go on.  ``meta`` is the archive-index record (case seeding).
+    Pages are analysed in ``workers`` processes when the document is long
+    enough (default ``DEID_WORKERS``, the number of cores); record-wide
+    recognizers (repeated headers, logos, propagation) then run once over
+    all pages.  A page that fails is recorded in ``Analysis.pages[i].error``
+    and the rest go on.  ``meta`` is the archive-index record (case seeding).
+    ``progress(done, total, step)`` may raise to cancel.
     """
     meta = meta if isinstance(meta, CaseMeta) else CaseMeta.from_dict(meta)
     ctx = AnalysisContext(meta=meta, page_count=doc.page_count)
     seeds_from_meta(meta, ctx)
-    recs = load_default_recognizers(recognizers)
+    names = list(recognizers) if recognizers is not None else None
+    recs = load_default_recognizers(names)
     per_page = [r for r in recs if r.kind in ("text", "visual")]
     record_wide = [r for r in recs if r.kind == "record"]
-    result = Analysis()
-    inputs: list[PageInput] = []
     indices = list(pages) if pages is not None else list(range(doc.page_count))
-    for n, i in enumerate(indices):
-        t0 = time.perf_counter()
-        page = doc[i]
-        try:
-            pin, summary = page_input(page, ocr=ocr, dpi=dpi)
-            found = []
-            for rec in per_page:
-                found += rec.analyze(pin, ctx)
-            pin._image = None  # free the render; record-wide passes re-render if they must
-            inputs.append(pin)
-            result.findings += found
-            summary.findings = len(found)
-        except Exception as exc:  # a broken page must not stop the case
-            log.warning("page %d failed: %s", i + 1, type(exc).__name__)
-            summary = PageSummary(i, error=f"{type(exc).__name__}")
-        summary.seconds = time.perf_counter() - t0
+    workers = settings().workers if workers is None else workers
+    result = Analysis()
+    if workers > 1 and len(indices) >= PARALLEL_MIN_PAGES:
+        staged = _pages_in_pool(doc, meta, names, indices, ocr, dpi, workers, ctx, progress)
+    else:
+        staged = []
+        for n, i in enumerate(indices):
+            staged.append(analyze_page(doc[i], per_page, ctx, ocr, dpi))
+            if progress:
+                progress(n + 1, len(indices), "detect")
+    inputs: list[PageInput] = []
+    for pin, summary, found in staged:
         result.pages.append(summary)
-        if progress:
-            progress(n + 1, len(indices), "detect")
+        result.findings += found
+        if pin is not None:
+            pin.pdf_page = doc[pin.index]
+            inputs.append(pin)
     for rec in record_wide:
         try:
             result.findings += rec.analyze_record(inputs, result.findings, ctx)
@@ -143,6 +170,54 @@ def analyze_document(
     if progress:
         progress(len(indices), len(indices), "done")
     return result
+
+
+PARALLEL_MIN_PAGES = 12
+_WORKER: dict = {}
+
+
+def _pool_init(pdf_bytes: bytes, meta: dict, names, ocr: bool, dpi: int) -> None:
+    os.environ["DEID_OCR_THREADS"] = "1"  # one process per core already
+    doc = pymupdf.open("pdf", pdf_bytes)
+    recs = load_default_recognizers(names)
+    ctx = AnalysisContext(meta=CaseMeta.from_dict(meta), page_count=doc.page_count)
+    seeds_from_meta(ctx.meta, ctx)
+    _WORKER.update(doc=doc, per_page=[r for r in recs if r.kind in ("text", "visual")], ctx=ctx, ocr=ocr, dpi=dpi)
+
+
+def _pool_pages(indices: list[int]):
+    w = _WORKER
+    out = []
+    for i in indices:
+        pin, summary, found = analyze_page(w["doc"][i], w["per_page"], w["ctx"], w["ocr"], w["dpi"])
+        if pin is not None:
+            pin.pdf_page, pin._render = None, None  # not picklable; re-attached in the parent
+        out.append((pin, summary, found))
+    return out, [(s.value, s.category, s.origin, s.role_hint) for s in w["ctx"].seeds]
+
+
+def _pages_in_pool(doc, meta: CaseMeta, names, indices, ocr, dpi, workers, ctx, progress):
+    chunk = max(2, min(8, len(indices) // (workers * 4) or 1))
+    chunks = [indices[k : k + chunk] for k in range(0, len(indices), chunk)]
+    results: dict[int, list] = {}
+    mp = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=mp, initializer=_pool_init,
+                             initargs=(doc.tobytes(), meta.to_dict(), names, ocr, dpi)) as pool:
+        futures = {pool.submit(_pool_pages, c): k for k, c in enumerate(chunks)}
+        done = 0
+        try:
+            for fut in as_completed(futures):
+                staged, seeds = fut.result()
+                results[futures[fut]] = staged
+                for value, category, origin, hint in seeds:
+                    ctx.add_seed(value, category, origin, hint)
+                done += len(staged)
+                if progress:
+                    progress(done, len(indices), "detect")
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return [item for k in range(len(chunks)) for item in results[k]]
 
 
 def merge_findings(findings: list[Finding]) -> list[Finding]:

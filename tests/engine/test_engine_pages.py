@@ -1,0 +1,44 @@
+"""Engine page stage: parallel pages give the same findings as serial; a
+failing page is reported and the others still get analysed."""
+from __future__ import annotations
+
+import pymupdf
+
+from core.detect.registry import registered
+from core.engine import analyze_document
+from tests.engine.pdfs import text_page
+
+
+def _record(pages: int) -> pymupdf.Document:
+    doc = pymupdf.open()
+    for i in range(pages):
+        text_page(doc, ["南京市第一人民医院 住院病历", f"姓名：王小红  住院号：2023{i:04d}", "今日李建国主任医师查房。",
+                        f"第{i + 1}页"])
+    return doc
+
+
+def test_parallel_pages_match_serial():
+    doc = _record(13)
+    serial = analyze_document(doc, {"patient_name": "王小红"}, ocr=False, workers=1)
+    parallel = analyze_document(doc, {"patient_name": "王小红"}, ocr=False, workers=2)
+    key = lambda a: sorted((f.page_index, f.category.value, tuple(map(tuple, f.rects))) for f in a.findings)
+    assert key(serial) == key(parallel)
+    assert len(parallel.pages) == 13 and not parallel.failed_pages
+
+
+def test_failing_page_is_reported_not_fatal(monkeypatch):
+    doc = _record(3)
+    cls = registered()["phone"]
+    real = cls.analyze
+
+    def flaky(self, page, ctx):
+        if page.index == 1:
+            raise RuntimeError("boom")
+        return real(self, page, ctx)
+
+    monkeypatch.setattr(cls, "analyze", flaky)
+    progress = []
+    a = analyze_document(doc, {"patient_name": "王小红"}, ocr=False, workers=1, progress=lambda d, t, s: progress.append((d, t, s)))
+    assert a.failed_pages == [1]
+    assert {f.page_index for f in a.findings} >= {0, 2}
+    assert progress[-1] == (3, 3, "done")
