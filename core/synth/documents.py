@@ -93,6 +93,18 @@ def fmt_d(t: datetime) -> str:
     return t.strftime("%Y-%m-%d")
 
 
+def spaced(rng: random.Random, name: str) -> str:
+    """Two-character names are often printed with a space: 王 芳."""
+    return f"{name[0]} {name[1]}" if len(name) == 2 and rng.random() < 0.4 else name
+
+
+def full_width(rng: random.Random, number: str, p: float = 0.3) -> str:
+    """Sometimes typed with full-width digits (１３８…), as some systems do."""
+    if rng.random() >= p:
+        return number
+    return "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in number)
+
+
 # ------------------------------------------------------------------ page furniture
 def new_page(ctx: RecordContext, doc: pymupdf.Document, pages: list[PageCanvas], title: str,
              landscape: bool = False, strip: bool = True) -> tuple[PageCanvas, float]:
@@ -170,7 +182,8 @@ def render_front_sheet(ctx: RecordContext, n_pages: int = 1):
         [("医疗机构", h.name, INST, 60, 200), ("组织机构代码", f"{ctx.rng.randrange(10**8):08d}-{ctx.rng.randrange(10)}", NUM, 70, 0)],
         [("医疗付费方式", "城镇职工基本医疗保险", "", 70, 0), ("医保卡号", n["insurance_no"], NUM, 50, 0)],
         [("健康卡号", n["patient_id"], NUM, 50, 0), ("门诊号", n["outpatient_no"], NUM, 40, 0), ("病案号", n["record_no"], NUM, 40, 0)],
-        [("姓名", p.name, P, 30, 0), ("性别", p.sex, CLIN, 30, 0), ("出生日期", birth, CLIN, 50, 0), ("年龄", p.age, CLIN, 30, 0)],
+        [("姓  名", spaced(ctx.rng, p.name), P, 30, 0), ("性别", p.sex, CLIN, 30, 0), ("出生日期", birth, CLIN, 50, 0),
+         ("年龄", p.age, CLIN, 30, 0)],
         [("国籍", "中国", "", 30, 0), ("民族", "汉族", "", 30, 0), ("婚姻", "已婚" if s.patient_kind == "maternal" else "未婚", "", 30, 0),
          ("职业", "职员" if s.patient_kind == "maternal" else "散居儿童", "", 30, 0)],
         [("身份证号", p.id_number or "—", IDN if p.id_number else "", 50, 150), ("住院号", n["inpatient_no"], NUM, 40, 0)],
@@ -389,7 +402,7 @@ def _note_entry(ctx: RecordContext, t: datetime, kind: int) -> list:
                 ("同意目前诊疗方案。", CLIN)]
     elif kind == 3:
         runs = [("患者", CLIN), (p.name, P, "患者"), ("今日病情：", CLIN), (line + "。", CLIN), "其", (rel.role, CLIN), (rel.masked, R, "masked"),
-                ("签署病危通知书，联系电话", CLIN), (rel.phone, TEL, rel.role), ("。", CLIN)]
+                ("签署病危通知书，联系电话", CLIN), (full_width(ctx.rng, rel.phone), TEL, rel.role), ("。", CLIN)]
     else:
         runs = [(line + "。", CLIN), (ctx.doctor(2).name, DOC, "主治医师"), ("主治医师", CLIN), ("查看患者后指示：完善相关检查，继续监测生命体征。", CLIN)]
     return runs
