@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
@@ -43,6 +44,16 @@ AGE_CUED_RE = re.compile(
 )
 
 
+def fold(text: str) -> str:
+    """Full-width → half-width (NFKC) where that keeps one character per
+    character, so offsets stay valid (OCR often reads ２０２５－０３－０２)."""
+    out = []
+    for c in text or "":
+        n = unicodedata.normalize("NFKC", c)
+        out.append(n if len(n) == 1 else c)
+    return "".join(out)
+
+
 def _band(years: float, bands: list) -> str:
     for lo, hi, label in bands:
         if lo <= years < hi:
@@ -52,7 +63,7 @@ def _band(years: float, bands: list) -> str:
 
 def age_years(text: str) -> Optional[float]:
     """Age in years from 32岁 / 1岁2个月 / 3个月 / 5天 / 12小时; None if none."""
-    t = re.sub(r"\s+", "", text or "")
+    t = re.sub(r"\s+", "", fold(text))
     m = re.search(r"(\d{1,3})(?:周岁|岁)", t)
     if m:
         return float(m.group(1))
@@ -67,7 +78,7 @@ def age_years(text: str) -> Optional[float]:
 
 
 def address_province(text: str) -> str:
-    t = re.sub(r"\s+", "", text or "")
+    t = re.sub(r"\s+", "", fold(text))
     for full in PROVINCES:
         if t.startswith(full) or t.startswith(SHORT[full]):
             return full
@@ -83,6 +94,8 @@ class ResearchTransformer:
     date_mode: str = "shift"
     bands: list = field(default_factory=list)
     rare_fields: list = field(default_factory=list)
+    _texts_of: object = field(default=None, repr=False)
+    _texts: list = field(default_factory=list, repr=False)
 
     @classmethod
     def for_case(cls, meta=None, policy=None, case_key: str = "") -> "ResearchTransformer":
@@ -106,7 +119,8 @@ class ResearchTransformer:
         return _band(years, self.bands) if years is not None else "年龄"
 
     def date(self, text: str) -> str:
-        m = DATE_RE.search(text or "")
+        text = fold(text)
+        m = DATE_RE.search(text)
         if m:
             y, mo, d = int(m["y"]), int(m["m"]), int(m["d"])
             try:
@@ -121,7 +135,7 @@ class ResearchTransformer:
                 return f"{new.year}年{new.month}月{new.day}日"
             sep = m["s1"]
             return f"{new.year}{sep}{new.month:02d}{sep}{new.day:02d}"
-        m = YEAR_MONTH_RE.search(text or "")
+        m = YEAR_MONTH_RE.search(text)
         if m:
             y, mo = int(m["y"]), int(m["m"])
             if self.date_mode == "year_month" or not 1 <= mo <= 12:
@@ -153,36 +167,45 @@ class ResearchTransformer:
         return out
 
     # ---- finding indirect identifiers in a document -------------------
-    def indirect_findings(self, doc, existing: Iterable[Finding] = ()) -> list[Finding]:
-        """DATE and AGE findings in the text layer of ``doc`` (regions not
-        already covered by ``existing`` findings)."""
-        from core.pdf.text import extract_page_text
+    def page_texts(self, doc) -> list:
+        """Text layer plus OCR of the regions that need it (scans, image
+        inserts; ``core.ocr.page.ocr_page_text``, cached), one PageText per page."""
+        if self._texts_of is doc:
+            return self._texts
+        from core.models import PageText
+        from core.ocr.page import ocr_page_text
 
+        texts = []
+        for page in doc:
+            lines = ocr_page_text(page)
+            texts.append(PageText.from_lines(page.number, page.rect.width, page.rect.height, lines))
+        self._texts_of, self._texts = doc, texts
+        return texts
+
+    def indirect_findings(self, doc, existing: Iterable[Finding] = ()) -> list[Finding]:
+        """DATE and AGE findings in ``doc`` (text layer and OCR of scanned
+        regions), except where ``existing`` findings already are."""
         covered: dict[int, list] = {}
         for f in existing:
             covered.setdefault(f.page_index, []).extend(f.rects)
         out = []
-        for page in doc:
-            pt = extract_page_text(page)
+        for page, pt in zip(doc, self.page_texts(doc)):
             for category, start, end in _indirect_spans(pt.text):
                 rects = pt.rects_for(start, end)
                 if not rects or any(_overlaps(r, c) for r in rects for c in covered.get(page.number, [])):
                     continue
                 out.append(Finding(page.number, category, rects, "research_" + category.value, 1.0,
-                                   pt.text[start:end], Source.TEXT))
+                                   pt.text[start:end], pt.source_for(start, end)))
         return out
 
     def flags(self, doc) -> list[dict]:
         """Rare free-text items for manual review: page, field, masked value, rects."""
-        from core.pdf.text import extract_page_text
-
         out = []
-        for page in doc:
-            pt = extract_page_text(page)
+        for page, pt in zip(doc, self.page_texts(doc)):
             for spec in self.rare_fields:
                 label = spec["label"]
                 common = {str(c) for c in spec.get("common") or []}
-                for m in re.finditer(re.escape(label) + r"\s*[:：]\s*(?P<v>[^\s:：,，;；]{1,20})", pt.text):
+                for m in re.finditer(re.escape(label) + r"\s*[:：]\s*(?P<v>[^\s:：,，;；]{1,20})", fold(pt.text)):
                     value = m["v"]
                     if value in common:
                         continue
@@ -192,6 +215,7 @@ class ResearchTransformer:
 
 
 def _indirect_spans(text: str) -> list[tuple[Category, int, int]]:
+    text = fold(text)
     spans: list[tuple[Category, int, int]] = []
     for m in DATE_RE.finditer(text):
         spans.append((Category.DATE, m.start(), m.end()))

@@ -80,3 +80,16 @@ def test_research_export_generalises_and_flags():
     assert result.manifest["policy"] == "research"
     assert any(f["field"] == "职业" for f in result.flags)  # 教师 is a rare value: flagged
     assert all("教师" not in str(f) for f in result.flags)  # masked
+
+
+def test_research_generalises_dates_on_scanned_pages_too():
+    scan = helpers.scanned_pdf("检验日期 2025-03-02  年龄：32岁")
+    result = export_case([ExportDocument("d01", "辅助检查报告", scan, [])], helpers.META,
+                         ExportOptions(policy="research", cover=False, page_numbers=False, verify_ocr="none"))
+    out = pymupdf.open(stream=result.pdf, filetype="pdf")
+    shifted = ResearchTransformer.for_case(helpers.META, load_policy("research")).date("2025-03-02")
+    text = out[0].get_text()
+    assert f"[{shifted}]" in text and "[30-34岁]" in text
+    from core.export.ocr import ocr_text
+
+    assert "2025-03-02" not in ocr_text(out[0]).replace(" ", "")  # the pixels are gone too
