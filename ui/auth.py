@@ -11,10 +11,13 @@ Idle timeout: ``security_settings.session_idle_minutes`` (default 30).
 """
 from __future__ import annotations
 
+import inspect
 import sys
 import time
+from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from core import audit
 from core import auth as core_auth
@@ -89,20 +92,39 @@ def require_user(roles: tuple[str, ...] = ()) -> dict:
         change_password_form(db, user, forced=True)
         st.stop()
     if roles and user["role"] not in roles:
+        page = _page_name()
+        landing = _role_landing(user["role"], page)
+        if landing:  # the default page after login is not for this role: go to its first page
+            try:
+                st.switch_page(landing)
+            except StreamlitAPIException:  # page not registered (no st.navigation): refuse below
+                pass
         st.error(f"无权访问此页面：需要角色 {'、'.join(core_auth.role_name(r) for r in roles)}，"
                  f"当前角色 {core_auth.role_name(user['role'])}。")
-        audit.record(db, user["username"], "permission.denied", detail={"page": _page_name(), "need": list(roles)})
+        audit.record(db, user["username"], "permission.denied", detail={"page": page, "need": list(roles)})
         st.stop()
     return user
 
 
 def _page_name() -> str:
+    """Name of the page script being run (its file name under pages/)."""
+    for frame in inspect.stack()[2:]:
+        path = Path(frame.filename)
+        if path.parent.name == "pages":
+            return path.stem
+    return ""
+
+
+def _role_landing(role: str, page: str) -> str | None:
+    """The first menu page of ``role`` when ``page`` is the app's default page, else None."""
     try:
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-        ctx = get_script_run_ctx()
-        return (ctx.page_script_hash or "")[:12] if ctx else ""
-    except Exception:
-        return ""
+        from ui.nav import PAGES
+    except ImportError:
+        return None
+    default = next((p for p in PAGES if p.default), None)
+    if default is None or Path(default.path).stem != page:
+        return None
+    return next((p.path for p in PAGES if p.roles and role in p.roles), None)
 
 
 def _has_any_user(db) -> bool:

@@ -38,3 +38,14 @@ def test_anonymous_gets_login_on_every_page(db):
         at = AppTest.from_file(str(ROOT / spec.path), default_timeout=60).run()
         assert any("登录" in t.value for t in at.title), spec.title
         assert not at.dataframe, spec.title
+
+
+@pytest.mark.parametrize("role, landing", [("auditor", "审计日志"), ("admin", "用户管理")])
+def test_roles_without_the_default_page_land_on_their_first_page(db, role, landing):
+    user, _ = auth.create_user(db, f"user_{role}", role, must_change=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["auth_user"] = user
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == [landing]
+    assert not any("无权访问" in e.value for e in at.error)
