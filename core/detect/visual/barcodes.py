@@ -16,7 +16,7 @@ import zxingcpp
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.detect.registry import register
-from core.detect.visual.common import cfg, finding, merge_boxes, needs_pixels, view
+from core.detect.visual.common import cfg, finding, merge_boxes, needs_pixels, views
 from core.models import Category, Finding
 
 
@@ -32,11 +32,13 @@ def _formats(names: list[str]):
 
 def candidate_boxes(gray: np.ndarray, cell: int, density_min: float, min_side: int, max_side: int) -> list[list[int]]:
     """Pixel boxes of dense dark regions of barcode size."""
-    h, w = gray.shape
-    dark = (gray < 128).astype(np.float32)
-    small = cv2.resize(dark, (max(1, w // cell), max(1, h // cell)), interpolation=cv2.INTER_AREA)
+    h, w = (gray.shape[0] // cell) * cell, (gray.shape[1] // cell) * cell
+    if h == 0 or w == 0:
+        return []
+    dark = ((gray[:h, :w] < 128) * 255).astype(np.uint8)
+    small = cv2.resize(dark, (w // cell, h // cell), interpolation=cv2.INTER_AREA)  # integer factor: fast
     small = cv2.blur(small, (3, 3))
-    mask = (small >= density_min).astype(np.uint8)
+    mask = (small >= density_min * 255).astype(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     boxes = []
     for i in range(1, n):
@@ -95,7 +97,18 @@ class BarcodeRecognizer(Recognizer):
         if not needs_pixels(page):
             return []
         c = cfg("barcode")
-        v = view(page)
+        out: list[Finding] = []
+        for v in views(page):
+            for px, value, ok in self._codes(v, c):
+                rect = _with_quiet_zone(v.pt(px), c.get("quiet_zone", 0.1))
+                out.append(finding(page, Category.BARCODE, rect, self.name, 0.99 if ok else 0.6, text=value, pad=c.get("pad", 2)))
+                if ok and value:
+                    ctx.add_seed(value, Category.RECORD_NUMBER.value, "decoded:barcode")
+        return out
+
+    @staticmethod
+    def _codes(v, c: dict) -> list[tuple]:
+        """(pixel box, decoded value, decoded?) of the codes in one view."""
         formats = _formats(c.get("formats", []))
         margin = v.n(c.get("margin", 8))
         H, W = v.shape
@@ -115,16 +128,13 @@ class BarcodeRecognizer(Recognizer):
                 if bx1 - bx0 < 3:
                     bx0, bx1 = box[0] - x0, box[2] - x0
                 hits.append(((bx0 + x0, by0 + y0, bx1 + x0, by1 + y0), value, ok))
-        out: list[Finding] = []
         taken: list[tuple] = []
+        out = []
         for px, value, ok in sorted(hits, key=lambda h: not h[2]):  # decoded first
             if any(_iou(px, t) > 0.3 for t in taken):
                 continue
             taken.append(px)
-            rect = _with_quiet_zone(v.pt(px), c.get("quiet_zone", 0.1))
-            out.append(finding(page, Category.BARCODE, rect, self.name, 0.99 if ok else 0.6, text=value, pad=c.get("pad", 2)))
-            if ok and value:
-                ctx.add_seed(value, Category.RECORD_NUMBER.value, "decoded:barcode")
+            out.append((px, value, ok))
         return out
 
 

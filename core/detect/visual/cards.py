@@ -15,7 +15,7 @@ import numpy as np
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.detect.registry import register
-from core.detect.visual.common import cfg, finding, layout, view
+from core.detect.visual.common import cfg, clip_view, finding, layout, view
 from core.models import Category, Finding, PageText, Rect
 from core.pdf import geometry
 
@@ -78,10 +78,10 @@ class CardCopyRecognizer(Recognizer):
             candidates += [r for r in self._pixel_candidates(page, c) if not any(geometry.intersection(r, k) > 0 for k in candidates)]
         if not candidates:
             return []
-        v = view(page).scaled(c.get("dpi", 60))
         out = []
         for r in candidates:
             words = has_card_words(text_inside(page.text, r), c)
+            v = clip_view(page, r, c.get("dpi", 60))
             x0, y0, x1, y1 = v.px(r)
             photo = has_photo(v.gray[y0:y1, x0:x1], v.hsv[y0:y1, x0:x1, 1], c.get("photo_min_share", 0.08))
             if words or photo:

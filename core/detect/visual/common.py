@@ -40,6 +40,7 @@ class Drawing:
     rect: Rect
     coloured: bool
     filled: bool
+    items: int = 1
 
 
 @dataclass
@@ -56,6 +57,21 @@ class Layout:
     @property
     def small_fills(self) -> list[Drawing]:
         return [d for d in self.drawings if d.filled and max(d.rect[2] - d.rect[0], d.rect[3] - d.rect[1]) < 12]
+
+    @property
+    def dense_fills(self) -> list[Drawing]:
+        """Filled paths made of many pieces (a vector-drawn barcode or QR code)."""
+        return [d for d in self.drawings if d.filled and d.items >= 20]
+
+    def pixel_regions(self) -> list[Rect]:
+        """Where pixel recognizers must look on a born-digital page."""
+        boxes = [list(im.rect) for im in self.images]
+        boxes += [list(d.rect) for d in self.coloured_drawings]
+        boxes += [list(d.rect) for d in self.dense_fills]
+        fills = self.small_fills
+        if len(fills) >= 20:
+            boxes += merge_boxes([list(d.rect) for d in fills], 4)
+        return [tuple(b) for b in boxes]
 
 
 def _is_coloured(rgb) -> bool:
@@ -77,7 +93,7 @@ def layout(page: PageInput) -> Layout:
                 continue
             digest = info.get("digest") or b""
             out.images.append(PageImage(tuple(r), digest.hex() if isinstance(digest, bytes) else str(digest)))
-    for d in pp.get_drawings():
+    for d in pp.get_cdrawings():  # the raw (fast) form of get_drawings
         r = d.get("rect")
         if r is None:
             continue
@@ -86,6 +102,7 @@ def layout(page: PageInput) -> Layout:
                 tuple(r),
                 _is_coloured(d.get("color")) or _is_coloured(d.get("fill")),
                 d.get("fill") is not None,
+                len(d.get("items") or ()),
             )
         )
     page.__dict__["_visual_layout"] = out
@@ -96,16 +113,37 @@ def needs_pixels(page: PageInput) -> bool:
     """Whether a visual recognizer has anything to look at on this page."""
     if page.is_scanned:
         return True
-    lay = layout(page)
-    return bool(lay.images or lay.coloured_drawings or len(lay.small_fills) >= 20)
+    return bool(layout(page).pixel_regions())
 
 
 # ---------------------------------------------------------------- pixel view
+def _render(page: pymupdf.Page, dpi: float, clip=None) -> np.ndarray:
+    """Render (part of) the displayed page; the page's display list is built
+    once per page and reused for every clip."""
+    slot = _LAST
+    dl = slot.get("displaylist") if slot.get("pdf_page") is page else None
+    if dl is None:
+        dl = page.get_displaylist()
+        slot["displaylist"], slot["pdf_page"] = dl, page
+    k = int(round(dpi)) / 72.0
+    m = pymupdf.Matrix(k, k).prerotate(page.rotation) if page.rotation else pymupdf.Matrix(k, k)
+    if clip is not None and page.rotation == 0:
+        pix = dl.get_pixmap(matrix=m, colorspace=pymupdf.csRGB, alpha=False, clip=clip)
+    else:
+        pix = page.get_pixmap(dpi=int(round(dpi)), colorspace=pymupdf.csRGB, alpha=False, clip=clip)
+    return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n).copy()
+
+
 @dataclass
 class View:
+    """Pixels of the displayed page, or of a part of it (``origin`` is the
+    display-space point of the image's top-left corner)."""
+
     page: pymupdf.Page
-    img: np.ndarray  # RGB, displayed (rotated) page
+    img: np.ndarray  # RGB, displayed (rotated) page or a clip of it
     dpi: float
+    origin: tuple = (0.0, 0.0)
+    clip: Optional[Rect] = None  # set when rendered by us: re-render instead of resizing
 
     @cached_property
     def rotation(self) -> int:
@@ -120,12 +158,14 @@ class View:
         return self.img.shape[0], self.img.shape[1]
 
     def px(self, rect: Rect) -> tuple[int, int, int, int]:
-        """Unrotated points -> clipped integer pixel box."""
+        """Unrotated points -> clipped integer pixel box of this image."""
+        k = self.scale
+        ox, oy = self.origin
         if self.rotation == 0:  # fast path: a plain scale
-            k = self.scale
-            x0, y0, x1, y1 = rect[0] * k, rect[1] * k, rect[2] * k, rect[3] * k
+            x0, y0, x1, y1 = (rect[0] - ox) * k, (rect[1] - oy) * k, (rect[2] - ox) * k, (rect[3] - oy) * k
         else:
-            x0, y0, x1, y1 = geometry.page_to_pixels(self.page, rect, self.dpi)
+            d = geometry.to_display(self.page, rect)
+            x0, y0, x1, y1 = (d[0] - ox) * k, (d[1] - oy) * k, (d[2] - ox) * k, (d[3] - oy) * k
         h, w = self.shape
         return (
             int(max(0, min(w, np.floor(x0)))),
@@ -135,24 +175,42 @@ class View:
         )
 
     def pt(self, rect_px) -> Rect:
+        """Pixel box of this image -> unrotated points."""
         if self.rotation == 0:  # fast path: a plain scale
             f = 72.0 / self.dpi
-            return (rect_px[0] * f, rect_px[1] * f, rect_px[2] * f, rect_px[3] * f)
-        return geometry.pixels_to_page(self.page, tuple(float(v) for v in rect_px), self.dpi)
+            ox, oy = self.origin
+            return (rect_px[0] * f + ox, rect_px[1] * f + oy, rect_px[2] * f + ox, rect_px[3] * f + oy)
+        return geometry.pixels_to_page(self.page, tuple(float(v) for v in rect_px), self.dpi, self.origin)
 
     def n(self, points: float) -> int:
         """A length in points -> pixels (at least 1)."""
         return max(1, int(round(points * self.scale)))
 
+    @property
+    def bounds(self) -> Rect:
+        """The part of the page this view shows, in unrotated points."""
+        return self.pt((0, 0, self.shape[1], self.shape[0]))
+
     def scaled(self, dpi: float) -> "View":
-        """This view at a lower resolution (area-averaged), cached."""
-        if dpi >= self.dpi:
+        """This view at a lower resolution (cached): re-rendered when we
+        rendered it, else halved (pyrDown) while that stays near ``dpi``."""
+        if dpi >= self.dpi * 0.9:
             return self
         cache = self.__dict__.setdefault("_scaled", {})
         if dpi not in cache:
-            f = dpi / self.dpi
-            img = cv2.resize(self.img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-            cache[dpi] = View(self.page, img, self.dpi * img.shape[1] / self.img.shape[1])
+            if self.clip is not None and self.img.size > 2_000_000:  # a big render: draw it again smaller
+                img = _render(self.page, dpi, pymupdf.Rect(self.clip))
+                cache[dpi] = View(self.page, img, float(int(round(dpi))), self.origin, self.clip)
+            elif self.clip is not None:  # a small clip: resizing is cheaper
+                f = dpi / self.dpi
+                img = cv2.resize(self.img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+                cache[dpi] = View(self.page, img, self.dpi * img.shape[1] / self.img.shape[1], self.origin)
+            else:
+                img, cur = self.img, self.dpi
+                while cur / 2 >= dpi * 0.75:
+                    img, cur = cv2.pyrDown(img), cur / 2
+                real = self.dpi * img.shape[1] / self.img.shape[1]
+                cache[dpi] = View(self.page, img, real, self.origin) if img is not self.img else self
         return cache[dpi]
 
     @cached_property
@@ -164,31 +222,72 @@ class View:
         return cv2.cvtColor(self.img, cv2.COLOR_RGB2HSV)
 
 
-_LAST_VIEW: dict = {}  # one slot: a 300-page record must not keep 300 renders alive
+_LAST: dict = {}  # one slot: a 300-page record must not keep 300 renders alive
+
+
+def _slot(page: PageInput) -> dict:
+    if _LAST.get("page") is not page:
+        _LAST.clear()
+        _LAST["page"] = page
+    return _LAST
+
+
+def _full_render_wanted(page: PageInput) -> bool:
+    return page.is_scanned or page._image is not None or page._render is not None
 
 
 def view(page: PageInput) -> View:
-    """The page's render, shared by the visual recognizers of this page.
+    """The whole page's render, shared by the visual recognizers of this page.
 
-    Only the most recent page's view is kept (memory stays flat over a long
-    record); the engine's own ``page.image()`` cache is reused when present.
+    Only the most recent page's pixels are kept (memory stays flat over a
+    long record); the engine's own ``page.image()`` is reused when present.
     """
-    if _LAST_VIEW.get("page") is page:
-        return _LAST_VIEW["view"]
-    if page.is_scanned or page._image is not None or page._render is not None:
-        v = View(page.pdf_page, page.image(), float(page.dpi))
+    slot = _slot(page)
+    if "view" not in slot:
+        if _full_render_wanted(page):
+            slot["view"] = View(page.pdf_page, page.image(), float(page.dpi))
+        else:
+            dpi = int(cfg("render").get("born_digital_dpi", 100))
+            r = page.pdf_page.rect
+            slot["view"] = View(page.pdf_page, _render(page.pdf_page, dpi), float(dpi), (0.0, 0.0), (r.x0, r.y0, r.x1, r.y1))
+    return slot["view"]
+
+
+def clip_view(page: PageInput, rect: Rect, dpi: Optional[float] = None) -> View:
+    """Pixels around ``rect`` (unrotated points): a clip render on born-digital
+    pages, else the whole page's view (at about ``dpi``)."""
+    dpi = dpi or cfg("render").get("born_digital_dpi", 100)
+    if _full_render_wanted(page) or page.pdf_page.rotation != 0 or "view" in _slot(page):
+        return view(page).scaled(dpi)
+    r = pymupdf.Rect(rect) & page.pdf_page.rect
+    if r.is_empty:
+        r = pymupdf.Rect(rect)
+    return View(page.pdf_page, _render(page.pdf_page, dpi, r), float(int(round(dpi))), (r.x0, r.y0), tuple(r))
+
+
+def views(page: PageInput) -> list[View]:
+    """What the pixel recognizers look at: the whole render of a scanned
+    page; on born-digital pages only clips around images, coloured drawings
+    and clusters of small filled shapes (cheap to render)."""
+    slot = _slot(page)
+    if "views" in slot:
+        return slot["views"]
+    if _full_render_wanted(page) or page.pdf_page.rotation != 0:
+        out = [view(page)]
     else:
-        dpi = int(cfg("render").get("born_digital_dpi", 100))
-        pix = page.pdf_page.get_pixmap(dpi=dpi, colorspace=pymupdf.csRGB, alpha=False)
-        img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n).copy()
-        v = View(page.pdf_page, img, float(dpi))
-    _LAST_VIEW.clear()
-    _LAST_VIEW.update(page=page, view=v)
-    return v
+        regions = merge_boxes([list(geometry.pad(r, 12)) for r in layout(page).pixel_regions()], 24)
+        page_rect = page.pdf_page.rect
+        if sum(geometry.area(tuple(b)) for b in regions) > 0.5 * page_rect.width * page_rect.height:
+            out = [view(page)]
+        else:
+            dpi = cfg("render").get("born_digital_dpi", 100)
+            out = [clip_view(page, tuple(b), dpi) for b in regions]
+    slot["views"] = out
+    return out
 
 
 def release_view() -> None:
-    _LAST_VIEW.clear()
+    _LAST.clear()
 
 
 # ---------------------------------------------------------------- text helpers

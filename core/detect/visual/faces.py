@@ -18,7 +18,7 @@ import cv2
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.detect.registry import register
-from core.detect.visual.common import cfg, finding, layout, view
+from core.detect.visual.common import cfg, clip_view, finding, layout
 from core.models import Category, Finding
 
 
@@ -75,9 +75,9 @@ class FaceRecognizer(Recognizer):
         if not regions:
             return []
         c = cfg("face")
-        v = view(page)
         out = []
         for r in regions:
+            v = clip_view(page, r, 150)
             x0, y0, x1, y1 = v.px(r)
             if x1 - x0 < 16 or y1 - y0 < 16:
                 continue

@@ -35,8 +35,13 @@ def vector_objects(page: PageInput, within: Rect | None = None) -> list[tuple[Re
     """Images (keyed by digest) and clusters of non-rule drawings (key "draw")."""
     lay = layout(page)
     out = [(im.rect, im.digest) for im in lay.images if within is None or geometry.intersection(im.rect, within) > 0]
-    pen = [list(d.rect) for d in lay.drawings if not _thin(d.rect) and (within is None or geometry.intersection(d.rect, within) > 0)]
-    out += [(tuple(b), "draw") for b in merge_boxes(pen, 2.0)]
+    pens = lay.__dict__.get("_pens")
+    if pens is None:
+        pens = np.array([d.rect for d in lay.drawings if not _thin(d.rect)], dtype=float).reshape(-1, 4)
+        lay.__dict__["_pens"] = pens
+    if within is not None and len(pens):
+        pens = pens[(pens[:, 2] > within[0]) & (pens[:, 0] < within[2]) & (pens[:, 3] > within[1]) & (pens[:, 1] < within[3])]
+    out += [(tuple(b), "draw") for b in merge_boxes(pens.tolist(), 2.0)]
     return out
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.detect.registry import register
-from core.detect.visual.common import cfg, finding, layout, red_mask, view
+from core.detect.visual.common import cfg, finding, layout, red_mask, views
 from core.models import Category, Finding
 
 RING_BINS = 36
@@ -72,13 +72,15 @@ class RedSealRecognizer(Recognizer):
             if not (lay.images or lay.coloured_drawings):
                 return []
         c = cfg("seal")
-        full = view(page)
-        v = full.scaled(c.get("dpi", 60))
-        if page.is_scanned and is_grayscale(v):
-            found = [(box, conf * 0.9) for box, conf in seal_blobs(mid_gray_mask(full, v), v, c)]
-        else:
-            found = seal_blobs(red_mask(v, c), v, c)
-        return [finding(page, Category.SEAL, v.pt(b), self.name, conf, pad=c.get("pad", 2)) for b, conf in found]
+        out = []
+        for full in views(page):
+            v = full.scaled(c.get("dpi", 60))
+            if page.is_scanned and is_grayscale(v):
+                found = [(box, conf * 0.9) for box, conf in seal_blobs(mid_gray_mask(full, v), v, c)]
+            else:
+                found = seal_blobs(red_mask(v, c), v, c)
+            out += [finding(page, Category.SEAL, v.pt(b), self.name, conf, pad=c.get("pad", 2)) for b, conf in found]
+        return out
 
 
 def seal_blobs(mask: np.ndarray, v, c: dict) -> list[tuple[tuple, float]]:

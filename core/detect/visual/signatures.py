@@ -19,7 +19,7 @@ import numpy as np
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.detect.registry import register
-from core.detect.visual.common import cfg, char_boxes, finding, label_regex, layout, merge_boxes, printed_mask, span_rect, view
+from core.detect.visual.common import cfg, char_boxes, clip_view, finding, label_regex, layout, merge_boxes, printed_mask, span_rect
 from core.models import Category, Finding, PageText, Rect, Source
 from core.pdf import geometry
 
@@ -161,8 +161,8 @@ class SignatureRecognizer(Recognizer):
     # -- scanned: ink that is not OCR'd printed text
     def _ink(self, page: PageInput, lab: _Label, line_len: list[int]) -> Rect | None:
         c = cfg("signature")
-        v = view(page)
         win = _window(lab)
+        v = clip_view(page, win, page.dpi if page.is_scanned else 150)
         x0, y0, x1, y1 = v.px(win)
         if x1 - x0 < 4 or y1 - y0 < 4:
             return None
