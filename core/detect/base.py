@@ -104,6 +104,9 @@ def finding_from_span(
     rects = page.text.rects_for(start, end)
     if not rects:
         return None
+    source = page.text.source_for(start, end)
+    if source.value == "ocr":  # OCR boxes hug the ink; cover the whole glyph cell
+        rects = [_pad_ocr(r) for r in rects]
     return Finding(
         page_index=page.index,
         category=category,
@@ -111,6 +114,11 @@ def finding_from_span(
         detector=detector,
         confidence=confidence,
         text=page.text.text[start:end].strip(),
-        source=page.text.source_for(start, end),
+        source=source,
         role_hint=role_hint,
     )
+
+
+def _pad_ocr(rect):
+    h = rect[3] - rect[1]
+    return (rect[0] - 1.0, rect[1] - 0.15 * h, rect[2] + 1.0, rect[3] + 0.15 * h)

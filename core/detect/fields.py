@@ -43,7 +43,8 @@ def field_rules() -> tuple[dict[str, FieldRule], re.Pattern, re.Pattern, frozens
     label_re = re.compile("(?:" + "|".join(label_regex(l) for l in labels) + ")")
     stops = sorted(set(cfg.get("stop_words", [])) | set(labels), key=len, reverse=True)
     stop_re = re.compile("|".join(label_regex(s) for s in stops))
-    return rules, label_re, stop_re, frozenset(cfg.get("not_values", []))
+    prefixes = tuple(sorted(cfg.get("label_prefixes", []), key=len, reverse=True))
+    return rules, label_re, stop_re, frozenset(cfg.get("not_values", [])), prefixes
 
 
 @register
@@ -52,13 +53,13 @@ class LabelFieldRecognizer(Recognizer):
     order = 30
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
-        rules, label_re, stop_re, not_values = field_rules()
+        rules, label_re, stop_re, not_values, prefixes = field_rules()
         text = page.text.text
         lines = page.text.lines()
         findings: list[Finding] = []
         for ls, le in lines:
             for m in label_re.finditer(text, ls, le):
-                if _inside_word(text, m.start(), ls):
+                if _inside_word(text, m.start(), ls, prefixes):
                     continue
                 rule = rules[re.sub(r"\s", "", m.group(0))]
                 span = self._value_on_line(text, m.end(), le, rule, stop_re, not_values)
@@ -114,8 +115,8 @@ class LabelFieldRecognizer(Recognizer):
 
 def _match_value(text, start, end, rule: FieldRule, stop_re, not_values):
     vm = rule.shape.match(text, start, end)
-    if not vm:
-        return None
+    if not vm or stop_re.match(text, start, end):
+        return None  # nothing, or the next label ("联系人 电话：…")
     vend = min(vm.end(), start + rule.max_len)
     stop = stop_re.search(text, start + 1, vend)
     if stop:
@@ -130,10 +131,11 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values):
     return (start, start + len(text[start:vend].rstrip()))
 
 
-def _inside_word(text: str, start: int, line_start: int) -> bool:
+def _inside_word(text: str, start: int, line_start: int, prefixes: tuple = ()) -> bool:
     """'医师' inside '主治医师' is found as the longer label; a label glued to
-    preceding CJK prose ("向家属交代") is not a field label."""
-    if start == line_start:
+    preceding CJK prose ("向家属交代") is not a field label, unless what
+    precedes is a person word ("监护人工作单位")."""
+    if start == line_start or text[line_start:start].endswith(prefixes):
         return False
     prev = text[start - 1]
     return "\u4e00" <= prev <= "\u9fff"
