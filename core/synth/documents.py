@@ -670,6 +670,8 @@ def render_nursing(ctx: RecordContext, n_pages: int = 1):
             ("病情观察及护理措施", 149), ("护士签名", 50)]
     total = n_pages * 22
     k = 0
+    skip = "患儿" if ctx.scenario.patient_kind == "maternal" else "阴道"
+    notes = [n for n in clinical.NURSING_NOTES if skip not in n]
     for _ in range(n_pages):
         cv, y = new_page(ctx, doc, pages, "护理记录单")
         y = grid_header(cv, y, cols, 8.5)
@@ -680,7 +682,7 @@ def render_nursing(ctx: RecordContext, n_pages: int = 1):
                 (t.strftime("%m-%d %H:%M"), CLIN), (f"{rng.uniform(36.0, 39.4):.1f}", CLIN), (str(rng.randint(70, 160)), CLIN),
                 (str(rng.randint(16, 50)), CLIN), (f"{rng.randint(70, 160)}/{rng.randint(40, 100)}", CLIN),
                 (f"{rng.randint(85, 100)}%", CLIN), (f"{rng.randint(0, 500)}/{rng.randint(0, 400)}", CLIN),
-                (rng.choice(clinical.NURSING_NOTES), CLIN), (nurse.name, NUR, "护士签名"),
+                (rng.choice(notes), CLIN), (nurse.name, NUR, "护士签名"),
             ], 8.5, 26)
             k += 1
     return doc, pages
