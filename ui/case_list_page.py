@@ -123,8 +123,8 @@ def _live_table(_frame) -> None:
         rows.append({k: v for k, v in new.items() if not k.startswith("_")})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     still = any(job_store.active(db, r["病例编号"]) for r in rows)
-    if not still:
-        st.caption("所有任务已结束。")
+    if not still:  # refresh the whole page once: statuses and buttons change
+        st.rerun()
 
 
 def _actions(db, user: dict, rows: list[dict]) -> None:
@@ -136,7 +136,7 @@ def _actions(db, user: dict, rows: list[dict]) -> None:
     left, right = st.columns([2, 1])
     with left:
         chosen = st.selectbox("选择病例", list(by_id), key="pick_case",
-                              format_func=lambda c: f"{c} · {by_id[c]['科室']} · {by_id[c]['状态']}")
+                              format_func=lambda c: f"{c} · {by_id[c]['科室']}")
         row = by_id[chosen]
         job = row["_job"]
         b1, b2, b3, b4 = st.columns(4)
