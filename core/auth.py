@@ -231,37 +231,39 @@ def create_user(db, username: str, role: str, password: str | None = None, *, ac
     return get_user(db, username), password
 
 
-def authenticate(db, username: str, password: str, *, now: float | None = None) -> dict:
+def authenticate(db, username: str, password: str, *, now: float | None = None, client: str | None = None) -> dict:
     """Check credentials; returns the public user or raises ``AuthError``.
 
-    Wrong password and unknown user give the same message.  Every attempt is audited.
+    Wrong password and unknown user give the same message.  Every attempt is
+    audited, with ``client`` (the workstation's IP address) when known.
     """
     t = _now(now)
+    where = {"client": client} if client else {}
     row = _row(db, (username or "").strip())
     if row is None:
         check_hash(password or "", _dummy_hash())  # same timing as a real check
-        audit.record(db, "(unknown)", "auth.login_failed", detail={"reason": "unknown_user", "username": mask(username or "")})
+        audit.record(db, "(unknown)", "auth.login_failed", detail={"reason": "unknown_user", "username": mask(username or ""), **where})
         raise AuthError("用户名或密码错误", "wrong username or password")
     name = row["username"]
     if row["disabled"]:
-        audit.record(db, name, "auth.login_failed", detail={"reason": "disabled"})
+        audit.record(db, name, "auth.login_failed", detail={"reason": "disabled", **where})
         raise AuthError("账号已停用，请联系管理员", "account disabled")
     if row["locked_until"] and row["locked_until"] > t:
         minutes = int((row["locked_until"] - t + 59) // 60)
-        audit.record(db, name, "auth.login_failed", detail={"reason": "locked"})
+        audit.record(db, name, "auth.login_failed", detail={"reason": "locked", **where})
         raise AuthError(f"账号已锁定，请 {minutes} 分钟后再试", f"account locked for {minutes} more minutes")
     if not check_hash(password or "", row["password_hash"]):
         failed = (row["failed_count"] or 0) + 1
         if failed >= MAX_FAILED:
             db.conn.execute("UPDATE users SET failed_count = 0, locked_until = ? WHERE id = ?", [t + LOCK_SECONDS, row["id"]])
-            audit.record(db, name, "auth.login_failed", detail={"reason": "bad_password", "failed": failed})
+            audit.record(db, name, "auth.login_failed", detail={"reason": "bad_password", "failed": failed, **where})
             audit.record(db, name, "auth.locked", detail={"minutes": LOCK_SECONDS // 60})
             raise AuthError("密码错误次数过多，账号已锁定 15 分钟", "too many failed logins; locked for 15 minutes")
         db.conn.execute("UPDATE users SET failed_count = ? WHERE id = ?", [failed, row["id"]])
-        audit.record(db, name, "auth.login_failed", detail={"reason": "bad_password", "failed": failed})
+        audit.record(db, name, "auth.login_failed", detail={"reason": "bad_password", "failed": failed, **where})
         raise AuthError("用户名或密码错误", "wrong username or password")
     db.conn.execute("UPDATE users SET failed_count = 0, locked_until = NULL, last_login_at = ? WHERE id = ?", [t, row["id"]])
-    audit.record(db, name, "auth.login")
+    audit.record(db, name, "auth.login", detail=where)
     return get_user(db, name)
 
 

@@ -142,7 +142,7 @@ def login_form(db) -> None:
         submitted = st.form_submit_button("登录")
     if submitted:
         try:
-            user = core_auth.authenticate(db, username, password)
+            user = core_auth.authenticate(db, username, password, client=_client_ip())
         except DeidError as exc:
             st.error(exc.message_zh)
             return
@@ -160,6 +160,13 @@ def _rendered_this_run(widget_key: str) -> bool:
         return bool(ctx) and widget_key in ctx.shared.widget_user_keys_this_run
     except Exception:
         return False
+
+
+def _client_ip() -> str | None:
+    try:
+        return st.context.ip_address
+    except Exception:
+        return None
 
 
 def sidebar_account(user: dict) -> None:

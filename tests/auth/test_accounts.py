@@ -144,3 +144,10 @@ def test_idle_timeout_setting(db, users):
     auth.set_setting(db, "session_idle_minutes", "5", actor="adm1")
     assert auth.idle_timeout_seconds(db) == 300
     assert audit.rows(db, action="settings.change")[0]["actor"] == "adm1"
+
+
+def test_client_address_is_recorded_with_login_attempts(db, users):
+    with pytest.raises(AuthError):
+        auth.authenticate(db, "prep1", "Wrong-Pass-123", client="10.1.2.3")
+    auth.authenticate(db, "prep1", users["prep1"]["password"], client="10.1.2.3")
+    assert all('"client":"10.1.2.3"' in r["detail"] for r in audit.rows(db, actor="prep1"))
