@@ -93,6 +93,7 @@ def char_units(c: str) -> float:
 
 CHAR_MARGIN = 0.08  # of a CJK character width, added on both sides of each character box
 FLIP_RETRY_SCORE = 0.8  # vertical lines read with less confidence are also read turned 180°
+GAP_REACH = 0.25  # how far (CJK widths) boxes next to a gap extend into it
 GAP_UNITS = 0.5  # an unexplained gap this wide (in CJK widths) between two characters is a space
 
 
@@ -163,7 +164,11 @@ def layout_chars(
         extra = d - half[i] - half[i + 1]
         is_gap = extra >= min_gap_units * unit and not text[i].isspace() and not text[i + 1].isspace()
         if is_gap:
-            cuts.append((centers[i] + half[i], centers[i + 1] - half[i + 1], True))
+            # reach a little into the gap (it is blank): CTC centres of
+            # narrow glyphs wobble, and an isolated digit must be covered
+            mid = (centers[i] + centers[i + 1]) / 2
+            reach = GAP_REACH * unit
+            cuts.append((min(mid, centers[i] + half[i] + reach), max(mid, centers[i + 1] - half[i + 1] - reach), True))
         else:
             mid = centers[i] + d * half[i] / (half[i] + half[i + 1]) if half[i] + half[i + 1] > 0 else centers[i]
             cuts.append((mid, mid, False))

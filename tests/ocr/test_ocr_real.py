@@ -25,7 +25,7 @@ def text_of(line) -> str:
     return "".join(c.c for c in line)
 
 
-def assert_box_fits(page_shown: pymupdf.Page, truth, got, tol_pt: float = 4.0):
+def assert_box_fits(page_shown: pymupdf.Page, truth, got, tol_pt: float = 5.0):
     """``got`` (unrotated points) covers the ink of ``truth`` and is not
     much bigger than it."""
     img = pixels(page_shown, SCAN_DPI)
