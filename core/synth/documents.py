@@ -21,6 +21,7 @@ from core.synth import clinical, marks
 from core.synth.clinical import Scenario
 from core.synth.layout import BLACK, BLUE, CLIN, GREY, RED, PageCanvas, text_width
 from core.synth.people import Cast, Person
+from core.synth.truth import ClinicalLine, TruthItem
 
 P, R, DOC, NUR, STAFF = "patient_name", "relative_name", "doctor_name", "nurse_name", "staff_name"
 IDN, TEL, ADDR, WORK, MAIL, NUM, INST = "id_number", "phone", "address", "workplace", "email", "record_number", "institution"
@@ -636,6 +637,9 @@ def render_lab(ctx: RecordContext, n_pages: int = 1):
     names = list(clinical.LAB_PANELS)
     for i in range(n_pages):
         panel = names[i % len(names)]
+        if n_pages >= 3 and i == n_pages - 1:
+            pasted_outside_report(ctx, pages)
+            break
         cv, y = new_page(ctx, doc, pages, f"检验报告单（{panel}）", strip=False)
         sample = f"{rng.randrange(10**11, 10**12)}"
         marks.barcode(cv, (RIGHT - 110, 10, RIGHT, 30), ctx.cast.numbers["inpatient_no"], rng)
@@ -661,6 +665,66 @@ def render_lab(ctx: RecordContext, n_pages: int = 1):
         if rng.random() < 0.5:
             marks.seal(cv, RIGHT - 60, y - 10, ctx.cast.hospital.name, rng, "检验专用章", r=34)
     return doc, pages
+
+
+def outside_report(ctx: RecordContext) -> tuple[bytes, float, float, list, list]:
+    """An outside hospital's lab slip rendered to a grayscale PNG (150 dpi):
+    (png, width, height, identifiers, clinical lines) in slip coordinates."""
+    import io
+
+    from PIL import Image
+
+    rng = ctx.rng
+    out = ctx.cast.outside[rng.randrange(len(ctx.cast.outside))]
+    scratch = pymupdf.open()
+    w, h = PORTRAIT[0], 262.0
+    cv = PageCanvas(scratch.new_page(width=w, height=h), 0)
+    cv.centered(30, (out.name, INST, "外院"), 14)
+    cv.centered(50, ("检验报告单", CLIN), 12)
+    p, n = ctx.patient, ctx.cast.numbers
+    y = fields_block(cv, 72, [
+        [("姓名", p.name, P), ("性别", p.sex, ""), ("年龄", p.age, "")],
+        [("门诊号", n["outpatient_no"], NUM), ("科别", "急诊科", ""), ("送检医生", full_name_like(ctx), DOC)],
+    ], 9.5, cols=3)
+    cols = [("项目", 190), ("结果", 80), ("提示", 40), ("单位", 80), ("参考范围", 109)]
+    y = grid_header(cv, y, cols)
+    for item, unit, lo, hi, dg in clinical.LAB_PANELS["血常规"][:5]:
+        val, flag = clinical.lab_value(rng, lo, hi, dg)
+        y = grid_row(cv, y, cols, [(item, CLIN), (val, CLIN), (flag, ""), (unit, CLIN), (f"{lo}-{hi}", CLIN)])
+    cv.write(LEFT, y + 22, ["检验者：", (full_name_like(ctx), STAFF, "检验者"), "   报告时间：",
+                            (fmt_dt(ctx.admission - timedelta(days=1)), CLIN), "   电话：", (out.phone, TEL, "外院")], 9)
+    cv.finish()
+    pix = scratch[0].get_pixmap(dpi=150, colorspace=pymupdf.csGRAY, alpha=False)
+    buf = io.BytesIO()
+    Image.frombytes("L", (pix.width, pix.height), pix.samples).save(buf, format="PNG", optimize=False)
+    return buf.getvalue(), w, h, cv.identifiers, cv.clinical
+
+
+def full_name_like(ctx: RecordContext) -> str:
+    from core.synth.people import full_name
+
+    return full_name(ctx.rng, ctx.rng.choice("男女"))
+
+
+def pasted_outside_report(ctx: RecordContext, pages: list[PageCanvas]) -> None:
+    """A born-digital page with an outside report pasted in as an image (a
+    scanned insert): its identifiers exist only as pixels."""
+    cv, y = new_page(ctx, ctx.doc, pages, "外院检查资料（复印件）")
+    cv.write(LEFT, y, ("以下为患者入院前外院检验报告复印件，供参考：", CLIN), 10.5)
+    png, w, h, ids, clin = outside_report(ctx)
+    s = (RIGHT - LEFT) / w
+    x0, y0 = LEFT, y + 14
+    cv.image((x0, y0, x0 + w * s, y0 + h * s), png)
+    cv.rect((x0, y0, x0 + w * s, y0 + h * s), 0.4, GREY)
+
+    def moved(r):
+        return (x0 + r[0] * s, y0 + r[1] * s, x0 + r[2] * s, y0 + r[3] * s)
+
+    for t in ids:
+        cv.identifiers.append(TruthItem(cv.page_index, t.category, t.text, moved(t.rect), "insert"))
+    for c in clin:
+        cv.clinical.append(ClinicalLine(cv.page_index, c.text, moved(c.rect)))
+    cv.write(LEFT, y0 + h * s + 24, ["核对医师：", (ctx.doctor(3).name, DOC, "核对医师")], 10.5)
 
 
 def render_nursing(ctx: RecordContext, n_pages: int = 1):

@@ -218,3 +218,14 @@ def test_some_trace_pages_are_stored_turned():
     for item in truth.items_on(turned[0]):
         if item.category not in VISUAL:
             assert chars.inside(item.rect) == item.text.replace(" ", "")
+
+
+def test_pasted_outside_report_is_pixels_only():
+    doc, truth = build_record(pages=40, seed=2)
+    inserted = [t for t in truth.identifiers if t.role == "insert"]
+    assert {"institution", "patient_name", "record_number", "doctor_name"} <= {t.category for t in inserted}
+    page = doc[inserted[0].page_index]
+    assert page.get_images() and page.get_text().strip()  # a born-digital page with an image on it
+    for t in inserted:
+        assert page.get_textbox(t.rect).strip() == ""  # not in the text layer
+        assert _darkest(page, t.rect) < 150  # but drawn in the image
