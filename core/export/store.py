@@ -21,9 +21,10 @@ from cryptography.hazmat.primitives import hashes, hmac
 from core import audit
 from core.auth import require
 from core.config import settings
-from core.crypto import seal, storage_key, unseal, unseal_text, seal_text
+from core.crypto import seal, seal_text, storage_key, unseal, unseal_text
 from core.export.codes import normalise_code
 from core.export.options import ExportOptions, ExportResult
+from core.store.tx import transaction
 
 
 def code_hmac(code: str) -> str:
@@ -49,8 +50,7 @@ def record_export(db, case_id: str, result: ExportResult, user, *, options: Expo
     path = export_dir / f"{uuid.uuid4().hex}.pdf.sm4"
     path.write_bytes(seal(result.pdf))
     now = time.time()
-    with db.conn:
-        db.conn.execute("BEGIN")
+    with transaction(db):
         cur = db.conn.execute(
             "INSERT INTO exports (case_id, approval_id, actor, policy, style, options, page_count, size, sha256, sm3, "
             "counts, verify_ok, verify_report, status, stored_path, manifest_sealed, created_at) "
@@ -75,8 +75,7 @@ def record_export(db, case_id: str, result: ExportResult, user, *, options: Expo
 
 
 def record_blocked(db, case_id: str, report: dict, user, *, options: ExportOptions, approval_id: int | None = None) -> int:
-    with db.conn:
-        db.conn.execute("BEGIN")
+    with transaction(db):
         cur = db.conn.execute(
             "INSERT INTO exports (case_id, approval_id, actor, policy, style, options, verify_ok, verify_report, status, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'blocked', ?)",
