@@ -51,10 +51,10 @@ def _insert_case(db, case_id: str) -> None:
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, monkeypatch):
     data = tmp_path / "data"
     env = {**os.environ, "DEID_DATA_DIR": str(data), "DEID_BCRYPT_ROUNDS": "4", "PYTHONPATH": str(ROOT)}
-    os.environ["DEID_BCRYPT_ROUNDS"] = "4"
+    monkeypatch.setenv("DEID_BCRYPT_ROUNDS", "4")
     db = open_db(data / "deid.sqlite")
     for name, role in ROLES.items():
         auth.create_user(db, name, role, PASSWORDS[name], must_change=False)
