@@ -485,7 +485,7 @@ def rasterize(doc: pymupdf.Document, dpi: int = 150, seed: int = 0, quality: int
     for page in doc:
         pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csRGB, alpha=False)
         arr = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width, 3).astype(np.int16)
-        arr = arr - 8 + rng.normal(0, 4, arr.shape).astype(np.int16)
+        arr = arr - 8 + rng.integers(-6, 7, arr.shape[:2], dtype=np.int16)[:, :, None]
         img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
         buf = io.BytesIO()
         img.save(buf, format="JPEG", quality=quality)

@@ -3,6 +3,7 @@ boxes in the output (pixel check), decoded barcode values are gone from the
 text layer, and negative pages keep their area."""
 from __future__ import annotations
 
+import pymupdf
 import pytest
 
 from core.engine import analyze_document, redact_document
@@ -36,9 +37,11 @@ def test_born_digital_items_are_filled_in_the_output(kind):
         assert "decoded:barcode" in origins
 
 
-@pytest.mark.parametrize("kind", ["barcode", "signature"])
-def test_scanned_items_are_filled_with_real_ocr(kind):
+@pytest.mark.parametrize("kind,height", [("barcode", 300), ("signature", 520)])
+def test_scanned_items_are_filled_with_real_ocr(kind, height):
     src, truths = V.POSITIVE[kind](1)
+    src[0].set_cropbox(pymupdf.Rect(0, 0, src[0].rect.width, height))  # less to OCR: a faster test
+    truths = [t for t in truths if t.rect[3] < height]
     doc = V.rasterize(src, seed=1)
     analysis, out, report = _redact(doc, ocr=True)
     assert report.ok

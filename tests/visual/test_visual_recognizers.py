@@ -52,8 +52,8 @@ def test_red_seals_round_oval_and_vector_over_text(scanned):
 
 @pytest.mark.parametrize("scanned", MODES, ids=IDS)
 def test_logos_repeated_and_emblem(scanned):
-    assert _all_covered("logo", "logo", scanned) == []
-    pages, findings, _ = analyze("logo", scanned)
+    pages, findings, truths = analyze("logo", scanned)
+    assert all(covered(t, findings, "logo") >= 0.9 for t in truths)
     assert {f.detector for f in findings} >= {"emblem", "repeated_logo"}
 
 
