@@ -114,3 +114,20 @@ def test_identifier_in_a_small_image_on_a_text_page_is_caught():
     assert len(tasks) == 1 and tasks[0][0] == 0 and tasks[0][1] is not None  # a clip, not the page
     report = verify_final(data, IDENTS, ocr="images", workers=1)
     assert any(l["where"] == "ocr" and l["category"] == "relative_name" for l in report["leaks"])
+
+
+def test_ocr_runs_in_a_process_pool_with_progress():
+    """Three image pages, two worker processes; the leak is on page 3."""
+    doc = pymupdf.open()
+    for i, line in enumerate(["血常规 正常", "尿常规 正常", f"家属 {helpers.HUSBAND} 签字"]):
+        src = pymupdf.open()
+        sp = src.new_page(width=300, height=120)
+        sp.insert_text((20, 60), line, fontname="china-s", fontsize=18)
+        page = doc.new_page(width=300, height=120)
+        page.insert_image(page.rect, stream=sp.get_pixmap(dpi=150).tobytes("png"))
+    seen = []
+    report = verify_final(doc.tobytes(), IDENTS, ocr="images", workers=2,
+                          progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert [(l["page"], l["where"], l["category"]) for l in report["leaks"]] == [(3, "ocr", "relative_name")]
+    assert report["ocr_pages"] == 3
+    assert [s for s in seen if s[0] == "verify_ocr"] == [("verify_ocr", 1, 3), ("verify_ocr", 2, 3), ("verify_ocr", 3, 3)]
