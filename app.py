@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="病历匿名化导出", page_icon="🩺", layout="wide")
+st.set_page_config(page_title="病历匿名化导出", page_icon=":material/health_and_safety:", layout="wide")
 
 from ui.auth import current_user  # noqa: E402
 from ui.nav import PAGES  # noqa: E402

@@ -91,8 +91,22 @@ def detect_case_task(job_id: int, case_id: str, actor: str = "system"):
 
     db = _db()
     ok = run_detect(db, job_id, case_id, actor)
+    if ok:
+        _warm_renders(db, case_id)
     db.conn.close()
     return ok
+
+
+def _warm_renders(db, case_id: str) -> None:
+    """Fill the encrypted render cache so the review page switches pages fast."""
+    import logging
+
+    from core import review
+
+    try:
+        review.warm_renders(db, case_id)
+    except Exception as exc:  # a render problem must not fail the detection job
+        logging.getLogger(__name__).warning("render cache: %s", type(exc).__name__)
 
 
 def _enqueue(db, job_id: int, task, *args) -> int:

@@ -20,7 +20,7 @@ def imported_case_picker(db, label: str = "病例", statuses: tuple[str, ...] = 
     index = ids.index(wanted) if wanted in ids else 0
     by_id = {r["id"]: r for r in rows}
     chosen = st.selectbox(label, ids, index=index, key=key,
-                          format_func=lambda c: f"{c} · {by_id[c]['department']} · {by_id[c]['status']}")
+                          format_func=lambda c: f"{c} · {by_id[c]['department']}")
     st.session_state[CASE_KEY] = chosen
     st.query_params["case"] = chosen
     return chosen

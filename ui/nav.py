@@ -18,11 +18,11 @@ class PageSpec:
 
 
 PAGES = [
-    PageSpec("pages/病例列表.py", "病例列表", "📋", ("preparer", "supervisor"), default=True),
-    PageSpec("pages/页面审阅.py", "页面审阅", "🔍", ("preparer", "supervisor")),
-    PageSpec("pages/审核.py", "提交与审核", "✅", ("preparer", "supervisor")),
-    PageSpec("pages/导出.py", "导出", "📤", ("preparer", "supervisor")),
-    PageSpec("pages/审计日志.py", "审计日志", "🧾", ("supervisor", "auditor")),
-    PageSpec("pages/用户管理.py", "用户管理", "👥", ("admin",)),
-    PageSpec("pages/帮助.py", "帮助", "❓"),
+    PageSpec("pages/病例列表.py", "病例列表", ":material/list_alt:", ("preparer", "supervisor"), default=True),
+    PageSpec("pages/页面审阅.py", "页面审阅", ":material/find_in_page:", ("preparer", "supervisor")),
+    PageSpec("pages/审核.py", "提交与审核", ":material/task_alt:", ("preparer", "supervisor")),
+    PageSpec("pages/导出.py", "导出", ":material/file_download:", ("preparer", "supervisor")),
+    PageSpec("pages/审计日志.py", "审计日志", ":material/receipt_long:", ("supervisor", "auditor")),
+    PageSpec("pages/用户管理.py", "用户管理", ":material/group:", ("admin",)),
+    PageSpec("pages/帮助.py", "帮助", ":material/help:"),
 ]
