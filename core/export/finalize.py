@@ -13,7 +13,7 @@ from __future__ import annotations
 import pymupdf
 
 CATALOG_KEYS = ("Names", "OpenAction", "AA", "AcroForm", "StructTreeRoot", "MarkInfo", "PieceInfo", "Metadata",
-                "Outlines", "Threads", "SpiderInfo", "Perms", "Legal", "Collection", "URI")
+                "Outlines", "Threads", "SpiderInfo", "Perms", "Legal", "Collection", "URI", "PageLabels", "Dests")
 PAGE_KEYS = ("Thumb", "PieceInfo", "AA", "B", "StructParents", "Metadata")
 
 
