@@ -25,6 +25,11 @@ from core.synth.truth import ClinicalLine, TruthItem
 
 P, R, DOC, NUR, STAFF = "patient_name", "relative_name", "doctor_name", "nurse_name", "staff_name"
 IDN, TEL, ADDR, WORK, MAIL, NUM, INST = "id_number", "phone", "address", "workplace", "email", "record_number", "institution"
+LABEL_VARIANTS = {
+    "姓名": ("姓名", "姓名", "患者姓名", "病人姓名", "姓 名"),
+    "住院号": ("住院号", "住院号", "住院号码", "住院ID"),
+    "床号": ("床号", "床号", "床位", "床位号"),
+}
 PORTRAIT = (595.0, 842.0)
 LANDSCAPE = (842.0, 595.0)
 LEFT, RIGHT = 48.0, 547.0
@@ -52,6 +57,12 @@ class RecordContext:
         page = self.doc.new_page(width=width, height=height)
         self.current = PageCanvas(page, page.number)
         return self.current
+
+    def label(self, key: str) -> str:
+        """The record's wording of a field label (each hospital system has its own)."""
+        if not hasattr(self, "_labels"):
+            self._labels = {k: self.rng.choice(v) for k, v in LABEL_VARIANTS.items()}
+        return self._labels.get(key, key)
 
     @property
     def patient(self) -> Person:
@@ -123,9 +134,9 @@ def header(ctx: RecordContext, cv: PageCanvas, title: str, strip: bool) -> float
     y = 66.0
     if strip:
         p, n = ctx.patient, ctx.cast.numbers
-        runs = ["姓名：", (p.name, P, "姓名"), "  性别：", (p.sex, CLIN), "  年龄：", (p.age, CLIN),
-                "  科室：", (ctx.department, CLIN), "  床号：", (n["bed_no"], NUM, "床号"),
-                "  住院号：", (n["inpatient_no"], NUM, "住院号")]
+        runs = [ctx.label("姓名") + "：", (p.name, P, "姓名"), "  性别：", (p.sex, CLIN), "  年龄：", (p.age, CLIN),
+                "  科室：", (ctx.department, CLIN), f"  {ctx.label('床号')}：", (n["bed_no"], NUM, "床号"),
+                f"  {ctx.label('住院号')}：", (n["inpatient_no"], NUM, "住院号")]
         cv.write(LEFT if cv.width < 700 else 40, 80, runs, 9.5)
         y = 86.0
     cv.line(LEFT - 8, y, cv.width - LEFT + 8, y, 0.8)
@@ -336,7 +347,7 @@ def signs(ctx: RecordContext, items: list[tuple[str, Person, str]], when: dateti
 
 def patient_fields(ctx: RecordContext, extra: bool = True) -> list[list]:
     p = ctx.patient
-    rows = [[("姓名", p.name, P), ("性别", p.sex, "")], [("年龄", p.age, ""), ("科室", ctx.department, "")]]
+    rows = [[(ctx.label("姓名"), p.name, P), ("性别", p.sex, "")], [("年龄", p.age, ""), ("科室", ctx.department, "")]]
     if extra:
         rel = ctx.cast.relatives[0]
         rows += [
@@ -440,7 +451,8 @@ def render_consent(ctx: RecordContext, n_pages: int | None = None):
     rel = ctx.cast.relative("丈夫", "父亲", "母亲")
     doc, pages = ctx.doc, []
     cv, y = new_page(ctx, doc, pages, "手术知情同意书")
-    y = fields_block(cv, y, [[("姓名", p.name, P), ("性别", p.sex, "")], [("年龄", p.age, ""), ("住院号", ctx.cast.numbers["inpatient_no"], NUM)]])
+    y = fields_block(cv, y, [[(ctx.label("姓名"), p.name, P), ("性别", p.sex, "")],
+                             [("年龄", p.age, ""), (ctx.label("住院号"), ctx.cast.numbers["inpatient_no"], NUM)]])
     y = section(cv, y, "术前诊断：", dx_runs(ctx))
     y = section(cv, y, "拟行手术：", [(s.operation, CLIN)])
     risks = ["麻醉意外，心跳呼吸骤停", "术中、术后大出血，需输血或切除子宫" if s.patient_kind == "maternal" else "术中、术后出血",
@@ -645,8 +657,8 @@ def render_lab(ctx: RecordContext, n_pages: int = 1):
         marks.barcode(cv, (RIGHT - 110, 10, RIGHT, 30), ctx.cast.numbers["inpatient_no"], rng)
         p, n = ctx.patient, ctx.cast.numbers
         y = fields_block(cv, y + 4, [
-            [("姓名", p.name, P), ("性别", p.sex, ""), ("年龄", p.age, "")],
-            [("科别", ctx.department, ""), ("床号", n["bed_no"], NUM), ("住院号", n["inpatient_no"], NUM)],
+            [(ctx.label("姓名"), p.name, P), ("性别", p.sex, ""), ("年龄", p.age, "")],
+            [("科别", ctx.department, ""), (ctx.label("床号"), n["bed_no"], NUM), (ctx.label("住院号"), n["inpatient_no"], NUM)],
             [("标本号", sample, NUM), ("ID号", n["patient_id"], NUM), ("送检医师", ctx.doctor(3).name, DOC)],
         ], 9.5, cols=3)
         cols = [("检验项目", 190), ("结果", 80), ("提示", 40), ("单位", 80), ("参考范围", 109)]
@@ -801,8 +813,9 @@ def _pink_grid(cv: PageCanvas, rect, small: float, fine=(1.0, 0.8, 0.82), bold=(
 def _trace_header(ctx: RecordContext, cv: PageCanvas, title: str) -> None:
     p, n = ctx.patient, ctx.cast.numbers
     cv.write(40, 30, [(ctx.cast.hospital.name, INST, "header"), "    ", (title, CLIN)], 12)
-    cv.write(40, 48, ["姓名：", (p.name, P, "姓名"), "  性别：", (p.sex, CLIN), "  年龄：", (p.age, CLIN), "  住院号：",
-                      (n["inpatient_no"], NUM, "住院号"), "  床号：", (n["bed_no"], NUM, "床号"), "  科室：", (ctx.department, CLIN)], 9)
+    cv.write(40, 48, [ctx.label("姓名") + "：", (p.name, P, "姓名"), "  性别：", (p.sex, CLIN), "  年龄：", (p.age, CLIN),
+                      f"  {ctx.label('住院号')}：", (n["inpatient_no"], NUM, "住院号"), f"  {ctx.label('床号')}：",
+                      (n["bed_no"], NUM, "床号"), "  科室：", (ctx.department, CLIN)], 9)
 
 
 def _trace_page(ctx: RecordContext, doc: pymupdf.Document, pages: list[PageCanvas]) -> PageCanvas:
