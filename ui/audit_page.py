@@ -13,6 +13,7 @@ PAGE_SIZE = 50
 def render() -> None:
     user = require_user(("supervisor", "auditor"))
     db = get_db()
+    core_auth.require(user, "audit.view", db)
     st.title("审计日志")
     if not st.session_state.get("audit_view_logged"):
         audit.record(db, user["username"], "audit.view")
@@ -23,10 +24,11 @@ def render() -> None:
     st.caption(f"符合条件的记录：{len(df)} 条")
     _table(df)
     _charts(db, df)
-    st.download_button(
-        "导出CSV（筛选结果）", data=audit_report.to_csv(df), file_name="audit_log.csv", mime="text/csv",
-        key="audit_csv", on_click=_log_csv, args=(user["username"], len(df)),
-    )
+    if core_auth.authorize(user, "audit.export_csv"):
+        st.download_button(
+            "导出CSV（筛选结果）", data=audit_report.to_csv(df), file_name="audit_log.csv", mime="text/csv",
+            key="audit_csv", on_click=_log_csv, args=(user["username"], len(df)),
+        )
 
 
 def _log_csv(username: str, n: int) -> None:
