@@ -32,6 +32,19 @@ $(VENV)/.installed: requirements.txt
 test: setup
 	$(BIN)/python -m pytest -q
 
+# Start the app on the demo archive: build the archive when missing, seed the
+# demo users (passwords printed once), run the huey worker in the background
+# and streamlit in the foreground (Ctrl-C stops both).
+DEMO_ARCHIVE := $(or $(DEID_ARCHIVE_DIR),data/demo_archive)
+HUEY_WORKERS ?= 2
+run: setup
+	@ls $(DEMO_ARCHIVE)/*/manifest.json >/dev/null 2>&1 || $(BIN)/python -m core.synth.demo_archive --out $(DEMO_ARCHIVE)
+	@if grep -q '"core.commands.demo_users"' core/commands/__init__.py; then $(BIN)/python -m core.cli demo-users; fi
+	@mkdir -p data; $(BIN)/huey_consumer core.tasks.huey -w $(HUEY_WORKERS) -k thread >> data/huey.log 2>&1 & \
+	  HUEY_PID=$$!; trap 'kill $$HUEY_PID 2>/dev/null' EXIT INT TERM; \
+	  echo "huey worker pid $$HUEY_PID (log: data/huey.log)"; \
+	  DEID_ARCHIVE_DIR=$(DEMO_ARCHIVE) $(BIN)/streamlit run app.py --browser.gatherUsageStats false
+
 eval: setup
 	$(BIN)/python -m core.eval
 
