@@ -129,3 +129,17 @@ def test_corpus_record_visual_items_born_digital():
 
 def _overlaps(a, b) -> bool:
     return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+def test_a_failing_visual_recognizer_costs_no_text_findings(monkeypatch, caplog):
+    """A bug in one visual detector is logged (no identifiers) and gives no
+    findings, instead of failing the page and losing its text findings."""
+    from core.detect.visual.seals import RedSealRecognizer
+
+    def boom(self, page, ctx):
+        raise ValueError("secret 张三")
+
+    monkeypatch.setattr(RedSealRecognizer, "find", boom)
+    pages, findings, truths = analyze("seal", False)
+    assert not [f for f in findings if f.category == Category.SEAL]
+    assert "red_seal" in caplog.text and "ValueError" in caplog.text and "张三" not in caplog.text

@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import zxingcpp
 
-from core.detect.base import AnalysisContext, PageInput, Recognizer
+from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import register
-from core.detect.visual.common import cfg, finding, merge_boxes, needs_pixels, views
+from core.detect.visual.common import VisualRecognizer, cfg, finding, merge_boxes, needs_pixels, views
 from core.models import Category, Finding
 
 
@@ -86,14 +86,11 @@ def _decode(crop: np.ndarray, formats, upscale_below: int):
 
 
 @register
-class BarcodeRecognizer(Recognizer):
+class BarcodeRecognizer(VisualRecognizer):
     name = "barcode"
-    kind = "visual"
     order = 10  # before case seeding (20): decoded values become seeds
 
-    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
-        if page.pdf_page is None:  # a text-only page (e.g. a sentence under evaluation)
-            return []
+    def find(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         if not needs_pixels(page):
             return []
         c = cfg("barcode")

@@ -13,9 +13,9 @@ import re
 import cv2
 import numpy as np
 
-from core.detect.base import AnalysisContext, PageInput, Recognizer
+from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import register
-from core.detect.visual.common import cfg, clip_view, finding, layout, view
+from core.detect.visual.common import VisualRecognizer, cfg, clip_view, finding, layout, view
 from core.models import Category, Finding, PageText, Rect
 from core.pdf import geometry
 
@@ -61,14 +61,11 @@ def has_photo(gray: np.ndarray, sat: np.ndarray, min_share: float) -> bool:
 
 
 @register
-class CardCopyRecognizer(Recognizer):
+class CardCopyRecognizer(VisualRecognizer):
     name = "id_card_copy"
-    kind = "visual"
     order = 18
 
-    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
-        if page.pdf_page is None:  # a text-only page (e.g. a sentence under evaluation)
-            return []
+    def find(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         c = cfg("card")
         images = [] if page.is_scanned else layout(page).images
         candidates = [im.rect for im in images if card_shaped(im.rect, c)]

@@ -9,6 +9,7 @@ plain text page costs a few milliseconds.
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -18,10 +19,34 @@ import cv2
 import numpy as np
 import pymupdf
 
-from core.detect.base import PageInput
+from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.models import Category, Finding, PageText, Rect, Source
 from core.pdf import geometry
 from core.rules import load_rules
+
+
+log = logging.getLogger(__name__)
+
+
+class VisualRecognizer(Recognizer):
+    """Base of the per-page visual recognizers: subclasses implement
+    :meth:`find`.  A failure is logged (name and error type only) and gives
+    no findings, so one broken detector does not cost the page its text
+    findings."""
+
+    kind = "visual"
+
+    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        if page.pdf_page is None:  # a text-only page (e.g. a sentence under evaluation)
+            return []
+        try:
+            return self.find(page, ctx)
+        except Exception as exc:  # noqa: BLE001 - see the class docstring
+            log.warning("visual recognizer %s failed on page %d: %s", self.name, page.index + 1, type(exc).__name__)
+            return []
+
+    def find(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
+        raise NotImplementedError
 
 
 def cfg(section: str) -> dict:

@@ -16,9 +16,9 @@ from functools import lru_cache
 
 import cv2
 
-from core.detect.base import AnalysisContext, PageInput, Recognizer
+from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import register
-from core.detect.visual.common import cfg, clip_view, finding, layout
+from core.detect.visual.common import VisualRecognizer, cfg, clip_view, finding, layout
 from core.models import Category, Finding
 
 
@@ -61,14 +61,11 @@ def detect_faces(bgr, min_px: int) -> list[tuple[int, int, int, int]]:
 
 
 @register
-class FaceRecognizer(Recognizer):
+class FaceRecognizer(VisualRecognizer):
     name = "face"
-    kind = "visual"
     order = 19
 
-    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
-        if page.pdf_page is None:  # a text-only page (e.g. a sentence under evaluation)
-            return []
+    def find(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         if _detector()[0] is None:
             return []
         regions = [im.rect for im in layout(page).images] if not page.is_scanned else [tuple(page.pdf_page.rect * page.pdf_page.derotation_matrix)]

@@ -20,7 +20,7 @@ import numpy as np
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.detect.registry import register
-from core.detect.visual.common import cfg, finding, layout, merge_boxes, printed_mask, view
+from core.detect.visual.common import VisualRecognizer, cfg, finding, layout, merge_boxes, printed_mask, view
 from core.models import Category, Finding, PageText, Rect
 from core.pdf import geometry
 
@@ -95,14 +95,11 @@ def _bands(page: PageInput) -> list[Rect]:
 
 
 @register
-class EmblemRecognizer(Recognizer):
+class EmblemRecognizer(VisualRecognizer):
     name = "emblem"
-    kind = "visual"
     order = 17
 
-    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
-        if page.pdf_page is None:  # a text-only page (e.g. a sentence under evaluation)
-            return []
+    def find(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         c = cfg("logo")
         page.__dict__["_visual_band_objects"] = self._band_objects(page, c)
         out = []

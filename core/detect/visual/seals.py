@@ -11,9 +11,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from core.detect.base import AnalysisContext, PageInput, Recognizer
+from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import register
-from core.detect.visual.common import cfg, finding, layout, red_mask, views
+from core.detect.visual.common import VisualRecognizer, cfg, finding, layout, red_mask, views
 from core.models import Category, Finding
 
 RING_BINS = 36
@@ -59,14 +59,11 @@ def is_grayscale(v) -> bool:
 
 
 @register
-class RedSealRecognizer(Recognizer):
+class RedSealRecognizer(VisualRecognizer):
     name = "red_seal"
-    kind = "visual"
     order = 15
 
-    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
-        if page.pdf_page is None:  # a text-only page (e.g. a sentence under evaluation)
-            return []
+    def find(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         if not page.is_scanned:
             lay = layout(page)
             if not (lay.images or lay.coloured_drawings):

@@ -17,9 +17,9 @@ import re
 import cv2
 import numpy as np
 
-from core.detect.base import AnalysisContext, PageInput, Recognizer
+from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import register
-from core.detect.visual.common import cfg, char_boxes, clip_view, finding, label_regex, layout, merge_boxes, printed_mask, span_rect
+from core.detect.visual.common import VisualRecognizer, cfg, char_boxes, clip_view, finding, label_regex, layout, merge_boxes, printed_mask, span_rect
 from core.models import Category, Finding, PageText, Rect, Source
 from core.pdf import geometry
 
@@ -102,14 +102,11 @@ def _window(label: _Label) -> Rect:
 
 
 @register
-class SignatureRecognizer(Recognizer):
+class SignatureRecognizer(VisualRecognizer):
     name = "signature"
-    kind = "visual"
     order = 16
 
-    def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
-        if page.pdf_page is None:  # a text-only page (e.g. a sentence under evaluation)
-            return []
+    def find(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         labels = find_labels(page.text)
         if not labels:
             return []
