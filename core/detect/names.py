@@ -119,36 +119,89 @@ class _Lac:
         return cls._model
 
 
-def lac_person_spans(text: str, chunk: int = 480) -> list[tuple[int, int]]:
-    """PER tokens of LAC over the whole page text, in a few long calls
-    (newlines become "。" so offsets stay the same)."""
+def lac_person_spans(text: str, max_len: int = 60, batch: int = 64) -> list[tuple[int, int]]:
+    """Offsets of LAC's PER tokens in ``text``.
+
+    Lines are cut into short pieces (at punctuation, ≤ ``max_len``) and run
+    through the LAC encoder in padded batches: the recurrent encoder's cost
+    grows with the longest sequence, so many short rows are far cheaper than
+    one long page.  CRF decoding is a batched Viterbi in numpy.
+    """
     model = _Lac.get()
     if model is None or not CJK.search(text):
         return []
-    flat = text.replace("\n", "。")
-    spans = []
-    base = 0
-    while base < len(flat):
-        # cut at a sentence end so no name is split between chunks
-        piece = flat[base : base + chunk]
-        if base + chunk < len(flat):
-            cut = max(piece.rfind("。"), piece.rfind("，"))
-            piece = piece[: cut + 1] if cut > chunk // 2 else piece
-        spans += _lac_piece(model, piece, base)
-        base += len(piece)
-    return spans
+    pieces = [p for p in _pieces(text, max_len) if CJK.search(text[p[0] : p[1]])]
+    pieces.sort(key=lambda p: p[1] - p[0])
+    spans: list[tuple[int, int]] = []
+    for k in range(0, len(pieces), batch):
+        group = pieces[k : k + batch]
+        tags = _lac_tags(model, [text[s:e] for s, e in group])
+        for (s, e), row in zip(group, tags):
+            spans += [(s + a, s + b) for a, b in _per_runs(row, model._id2tag)]
+    return sorted(spans)
 
 
-def _lac_piece(model, piece: str, base: int) -> list[tuple[int, int]]:
-    out, pos = [], 0
-    for word, tag in model.run(piece):
-        k = piece.find(word, pos)
-        if k < 0:
-            continue
-        pos = k + len(word)
-        if tag == "PER":
-            out.append((base + k, base + k + len(word)))
-    return out
+def _pieces(text: str, max_len: int):
+    """(start, end) of pieces of each line, cut after punctuation."""
+    for ls, line in _line_chunks(text):
+        pos = 0
+        while pos < len(line):
+            end = min(len(line), pos + max_len)
+            if end < len(line):
+                cut = max(line.rfind(p, pos, end) for p in "，。；;,、 ")
+                end = cut + 1 if cut > pos + max_len // 3 else end
+            yield ls + pos, ls + end
+            pos = end
+
+
+def _lac_tags(model, texts: list[str]):
+    import numpy as np
+
+    lengths = np.array([len(t) for t in texts], dtype=np.int64)
+    width = int(lengths.max())
+    ids = np.zeros((len(texts), width), dtype=np.int64)
+    for b, t in enumerate(texts):
+        ids[b, : len(t)] = [model._vocab.get(model._q2b.get(c, c), model._oov_id) for c in t]
+    logits = model._session.run(None, {"token_ids": ids, "length": lengths})[0]
+    return _viterbi_batch(logits, model._transitions, lengths)
+
+
+def _viterbi_batch(emissions, transitions, lengths):
+    """Best tag paths for a padded batch (B, T, n); steps past a row's length
+    keep its state so backtracking ends on the row's last real tag."""
+    import numpy as np
+
+    batch, width, n = emissions.shape
+    dp = emissions[:, 0, :].copy()
+    keep = np.broadcast_to(np.arange(n), (batch, n))
+    pointers = []
+    for t in range(1, width):
+        scores = dp[:, :, None] + transitions[None, :, :]
+        bp = scores.argmax(axis=1)
+        new = np.take_along_axis(scores, bp[:, None, :], axis=1)[:, 0, :] + emissions[:, t, :]
+        active = (t < lengths)[:, None]
+        dp = np.where(active, new, dp)
+        pointers.append(np.where(active, bp, keep))
+    tags = np.zeros((batch, width), dtype=np.int64)
+    best = dp.argmax(axis=1)
+    tags[:, width - 1] = best
+    rows = np.arange(batch)
+    for t in range(width - 1, 0, -1):
+        best = pointers[t - 1][rows, best]
+        tags[:, t - 1] = best
+    return [tags[b, : lengths[b]].tolist() for b in range(batch)]
+
+
+def _per_runs(tag_ids: list[int], id2tag: dict) -> list[tuple[int, int]]:
+    runs, start = [], None
+    for i, tid in enumerate(tag_ids + [-1]):
+        tag = id2tag.get(tid, "")
+        if start is not None and tag != "PER-I":
+            runs.append((start, i))
+            start = None
+        if tag == "PER-B":
+            start = i
+    return runs
 
 
 def _line_chunks(text: str):
