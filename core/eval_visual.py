@@ -159,13 +159,20 @@ def evaluate_visual(seeds: int = 3, verbose: bool = True) -> dict:
                     fa.append(a)
                     worst = max(worst, a)
             stats[f"negative:{kind}/{mode}"] = {"false_alarm_area": sum(fa) / len(fa), "worst_page": worst}
+    from core.detect.visual.faces import face_backend
+
+    lines = [f"{'visual category':36s} {'recall':>7s} {'items':>5s} {'false-alarm area':>17s}"]
+    for k, s in stats.items():
+        rec = f"{s['recall']:.2f}" if "recall" in s else "-"
+        items = str(s.get("items", "-"))
+        lines.append(f"{k:36s} {rec:>7s} {items:>5s} {s['false_alarm_area'] * 100:16.2f}%")
+    lines.append(f"face detector: {face_backend()}")
+    lines.append("recall: items covered >= 90 % by findings of their category; false alarm: page area under "
+                 "findings outside every item (negatives: ECG, fetal monitor, red-value table, plain text)")
+    report = "\n".join(lines)
     if verbose:
-        print(f"{'visual category':34s} {'recall':>7s} {'items':>5s} {'false-alarm area':>17s}")
-        for k, s in stats.items():
-            rec = f"{s['recall']:.2f}" if "recall" in s else "-"
-            items = str(s.get("items", "-"))
-            print(f"{k:34s} {rec:>7s} {items:>5s} {s['false_alarm_area'] * 100:16.2f}%")
-    return stats
+        print(report)
+    return {**stats, "report": report}
 
 
 def bench_visual(pages_per_kind: int = 3, verbose: bool = True) -> dict:

@@ -472,8 +472,41 @@ def plain_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
     return doc, []
 
 
+def ultrasound_image(w: int = 480, h: int = 360, seed: int = 0) -> Image.Image:
+    """A B-mode ultrasound frame: black background, speckled fan, a dark
+    round gestational sac (grey texture everywhere, a round dark shape)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    cx, top = w / 2, -40
+    r = np.hypot(xx - cx, yy - top)
+    ang = np.degrees(np.arctan2(xx - cx, yy - top))
+    fan = (r > 60) & (r < h + 20) & (np.abs(ang) < 38)
+    speckle = rng.gamma(2.0, 45.0, (h, w))
+    img = np.where(fan, np.clip(speckle * (1.1 - r / (h * 1.6)), 0, 255), 0)
+    sac = np.hypot(xx - cx, yy - h * 0.55) < h * 0.16
+    img = np.where(sac & fan, img * 0.15, img)
+    rgb = np.repeat(img.astype(np.uint8)[:, :, None], 3, axis=2)
+    return Image.fromarray(rgb)
+
+
+def ultrasound_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
+    """Ultrasound report: a grey speckle image with a round dark sac."""
+    rng = random.Random(seed)
+    doc = pymupdf.open()
+    page = doc.new_page(width=A4[0], height=A4[1])
+    _text(page, 240, 60, "超 声 检 查 报 告", 14)
+    _insert(page, (120, 90, 480, 360), ultrasound_image(seed=seed))
+    y = 400
+    for line in ["超声所见：宫内可见妊娠囊，大小约 25×20mm，可见卵黄囊及胎芽，可见原始心管搏动。",
+                 "超声提示：宫内早孕，活胎（约7周）。"] + rng.sample(CLINICAL, 3):
+        _text(page, 50, y, line)
+        y += 22
+    return doc, []
+
+
 POSITIVE = {"signature": signature_doc, "seal": seal_doc, "logo": logo_doc, "barcode": barcode_doc, "card": card_doc}
-NEGATIVE = {"ecg": ecg_doc, "fetal_monitor": fetal_monitor_doc, "red_table": red_table_doc, "plain": plain_doc}
+NEGATIVE = {"ecg": ecg_doc, "fetal_monitor": fetal_monitor_doc, "red_table": red_table_doc, "plain": plain_doc,
+            "ultrasound": ultrasound_doc}
 
 
 # ------------------------------------------------------------------ scanning
