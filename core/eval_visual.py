@@ -34,7 +34,7 @@ VISUAL_MODULES = [
     "core.detect.visual.cards",
     "core.detect.visual.faces",
 ]
-GENERATOR_CATEGORY = {"signature": "signature", "seal": "seal", "logo": "logo", "barcode": "barcode", "card": "id_card"}
+GENERATOR_CATEGORY = {"signature": "signature", "signature_table": "signature", "seal": "seal", "logo": "logo", "barcode": "barcode", "card": "id_card"}
 COVER_MIN = 0.9  # an item counts as found when findings cover this share of it
 
 

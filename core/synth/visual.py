@@ -255,6 +255,41 @@ def signature_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
     return doc, truths
 
 
+def order_sheet_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
+    """长期医嘱单: a table whose 医师签名 / 护士签名 columns hold small
+    signature images in the cells under the header."""
+    rng = random.Random(seed)
+    doc = pymupdf.open()
+    page = doc.new_page(width=A4[0], height=A4[1])
+    _header(page, "长 期 医 嘱 单", rng.choice(HOSPITALS))
+    cols = [("起始时间", 50, 130), ("医嘱内容", 130, 330), ("医师签名", 330, 400), ("护士签名", 400, 470), ("停止时间", 470, 545)]
+    orders = ["一级护理", "病危", "心电监护", "吸氧 3L/min", "禁食", "留置导尿", "血常规", "头孢曲松 1g ivgtt qd", "床旁胸片"]
+    y, rh = 120, 22
+    for name, x0, x1 in cols:
+        _text(page, x0 + 4, y + 15, name, 9.5)
+    doctors = [fake_name(rng) for _ in range(2)]
+    nurses = [fake_name(rng) for _ in range(3)]
+    truths = []
+    for row in range(rng.randint(8, 12)):
+        y += rh
+        page.draw_line((50, y), (545, y), width=0.5)
+        _text(page, 54, y + 15, f"01-{row + 2:02d} 08:{rng.randint(0, 59):02d}", 9)
+        _text(page, 134, y + 15, rng.choice(orders), 9.5)
+        for k, (who, style) in enumerate(((rng.choice(doctors), "kai"), (rng.choice(nurses), "scribble"))):
+            img = signature_image(who, style, seed * 100 + row * 2 + k)
+            h = 16.0
+            w = min(60.0, h * img.width / img.height)
+            x = cols[2 + k][1] + 5
+            truths.append(TruthItem(0, "signature", "", _insert(page, (x, y + 3, x + w, y + 3 + h), img), role=cols[2 + k][0]))
+    y += rh
+    page.draw_line((50, y), (545, y), width=0.5)
+    for _, x0, _ in cols:
+        page.draw_line((x0, 120), (x0, y), width=0.5)
+    page.draw_line((545, 120), (545, y), width=0.5)
+    page.draw_line((50, 120), (545, 120), width=0.5)
+    return doc, truths
+
+
 def _vector_seal(page: pymupdf.Page, center: tuple, r: float, org: str) -> tuple:
     red = (0.85, 0.1, 0.12)
     cx, cy = center
@@ -504,7 +539,7 @@ def ultrasound_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
     return doc, []
 
 
-POSITIVE = {"signature": signature_doc, "seal": seal_doc, "logo": logo_doc, "barcode": barcode_doc, "card": card_doc}
+POSITIVE = {"signature": signature_doc, "signature_table": order_sheet_doc, "seal": seal_doc, "logo": logo_doc, "barcode": barcode_doc, "card": card_doc}
 NEGATIVE = {"ecg": ecg_doc, "fetal_monitor": fetal_monitor_doc, "red_table": red_table_doc, "plain": plain_doc,
             "ultrasound": ultrasound_doc}
 

@@ -33,8 +33,9 @@ def _overlap_y(a: Rect, b: Rect) -> float:
 
 
 class _Label:
-    def __init__(self, text: PageText, start: int, end: int, rect: Rect):
+    def __init__(self, text: PageText, start: int, end: int, rect: Rect, role_label: bool = False):
         self.start, self.end, self.rect = start, end, rect
+        self.role_label = role_label
         self.height = max(4.0, rect[3] - rect[1])
         self.ocr = text.source_for(start, end) == Source.OCR
         line_end = text.text.find("\n", end)
@@ -56,6 +57,11 @@ class _Label:
         # a role label ("记录者：", "主治医师：") is followed by the printed name first:
         # "主治医师：王建国 [signature image]"; that first run is print
         self.role = not any(k in text.text[start:end] for k in ("签名", "签字", "签章"))
+        # a table header ("医师签名" alone in its cell): the signatures are below it
+        nxt = next((j for j in range(end, self.line_end) if not text.text[j].isspace() and text.boxes[j]), None)
+        self.alone = nxt is None  # nothing after it on its line: the signature may be right of it too
+        self.header = not self.colon and not self.role_label and (
+            self.alone or text.boxes[nxt][0] - rect[2] > 1.5 * self.height)
         self.start_x, self.first_run_end = rect[2], end
         prev = rect[2]
         for j in range(end, min(self.line_end, end + 5)):
@@ -90,7 +96,7 @@ def find_labels(text: PageText) -> list[_Label]:
             rect = span_rect(text, m.start(), m.end())
             if rect is not None:
                 spans.append((m.start(), m.end()))
-                out.append(_Label(text, m.start(), m.end(), rect))
+                out.append(_Label(text, m.start(), m.end(), rect, need_colon))
     return out
 
 
@@ -113,6 +119,10 @@ class SignatureRecognizer(VisualRecognizer):
         boxes: list[tuple[Rect, float, str]] = []
         line_len = _line_lengths(page.text)
         for lab in labels:
+            if lab.header:
+                boxes += [(r, 0.8, "column") for r in self._column(page, lab, line_len)]
+                if not lab.alone:
+                    continue  # other column headers follow on the right
             if page.is_scanned or lab.ocr:
                 r = self._ink(page, lab, line_len)
                 if r:
@@ -126,6 +136,49 @@ class SignatureRecognizer(VisualRecognizer):
         for m in merged:
             conf = max(b[1] for b in boxes if geometry.intersection(b[0], tuple(m)) > 0)
             out.append(finding(page, Category.SIGNATURE, tuple(m), self.name, conf, pad=pad))
+        return out
+
+    # -- a table column headed "医师签名": signatures in the cells below
+    def _column(self, page: PageInput, lab: _Label, line_len: list[int]) -> list[Rect]:
+        c = cfg("signature")
+        w = lab.rect[2] - lab.rect[0]
+        bottom = (page.text.height or page.pdf_page.rect.height) * 0.95
+        col = (lab.rect[0] - 0.3 * w, lab.rect[3] + 1, lab.rect[2] + 0.3 * w, bottom)
+        if col[3] - col[1] < lab.height:
+            return []
+        if not (page.is_scanned or lab.ocr):
+            max_area = c.get("max_image_area", 40000)
+            return [
+                im.rect
+                for im in layout(page).images
+                if col[0] <= (im.rect[0] + im.rect[2]) / 2 <= col[2] and im.rect[1] >= lab.rect[3] - 1
+                and geometry.area(im.rect) <= max_area
+            ]
+        v = clip_view(page, col, page.dpi if page.is_scanned else 150)
+        x0, y0, x1, y1 = v.px(col)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            return []
+        ink = (v.gray[y0:y1, x0:x1] < int(c.get("ink_gray", 120))).astype(np.uint8)
+        ink = self._drop_rules(ink, min(v.n(30), int((x1 - x0) * 0.7)), v.n(3))
+        text = page.text
+        offsets, arr = char_boxes(page)
+        near = (arr[:, 2] >= col[0]) & (arr[:, 0] <= col[2]) & (arr[:, 3] >= col[1]) & (arr[:, 1] <= col[3]) if len(arr) else []
+        # a handwritten name OCR'd as a short line of letters in a cell is still ink
+        skip = {int(i) for i in offsets[near] if line_len[int(i)] <= 4 and text.text[int(i)].isalpha()
+                and text.text[int(i)] not in KEEP_CHARS}
+        printed = printed_mask(v, page, (x0, y0, x1, y1), skip)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        if n <= 1:
+            return []
+        in_printed = np.bincount(labels[printed > 0], minlength=n)
+        thr = c.get("printed_overlap", 0.6)
+        comps = [[x, y, x + bw, y + bh, a] for x, y, bw, bh, a in stats[1:] if a >= 3]
+        comps = [b for k, b in enumerate(comps, start=1) if in_printed[k] < thr * b[4]]
+        out = []
+        for cl in merge_boxes([b[:4] for b in comps], v.n(c.get("join_gap", 12) / 2)):
+            inside = sum(b[4] for b in comps if b[0] >= cl[0] and b[2] <= cl[2] and b[1] >= cl[1] and b[3] <= cl[3])
+            if inside >= c.get("min_ink_px", 40) / 2 and (cl[3] - cl[1]) >= 0.4 * v.n(lab.height):
+                out.append(v.pt((cl[0] + x0, cl[1] + y0, cl[2] + x0, cl[3] + y0)))
         return out
 
     # -- born-digital: image objects and pen drawings near the label
