@@ -38,6 +38,15 @@ def test_signatures_covered_including_ink_across_label_line(scanned):
     assert _all_covered("signature", "signature", scanned) == []
 
 
+@pytest.mark.parametrize("scanned", MODES, ids=IDS)
+def test_signatures_in_table_column_under_header(scanned):
+    """长期医嘱单: signatures sit in the cells under 医师签名 / 护士签名."""
+    assert _all_covered("signature_table", "signature", scanned, seeds=(0,)) == []
+    pages, findings, truths = analyze("signature_table", scanned)
+    header_y = min(t.rect[1] for t in truths)
+    assert not [f for f in findings if f.rects[0][3] < header_y]  # headers themselves stay
+
+
 def test_blank_signature_field_gives_nothing():
     pages, findings, truths = analyze("signature", True)
     # the generated page ends with "审核者：" + an empty underline
