@@ -65,7 +65,10 @@ class LabelFieldRecognizer(Recognizer):
                 span = self._value_on_line(text, m.end(), le, rule, stop_re, not_values)
                 if span is None and _rest_is_empty(text, m.end(), le):
                     span = self._value_in_neighbour(page.text, lines, (ls, le), m, rule, stop_re, not_values)
-                if span:
+                spans = [span] if span else []
+                if rule.category.is_person and _rest_is_empty(text, m.end(), le):
+                    spans += _column_values(page.text, lines, (ls, le), m, rule, stop_re, not_values)
+                for span in dict.fromkeys(spans):
                     f = finding_from_span(page, span[0], span[1], rule.category, self.name, 0.95, rule.role_hint)
                     if f:
                         findings.append(f)
@@ -111,6 +114,42 @@ class LabelFieldRecognizer(Recognizer):
         _, ls, le = best
         start = ls + (len(pt.text[ls:le]) - len(pt.text[ls:le].lstrip(" :：")))
         return _match_value(pt.text, start, le, rule, stop_re, not_values)
+
+
+def _column_values(pt: PageText, lines, line, m, rule, stop_re, not_values, max_rows: int = 60):
+    """A column header such as 护士签名 / 签名 in a table: the name in every
+    cell below it, while the cells keep coming (gap < 3 line heights)."""
+    label_rects = pt.rects_for(m.start(), m.end())
+    if not label_rects:
+        return []
+    lx0, ly0, lx1, ly1 = label_rects[-1]
+    h = max(1.0, ly1 - ly0)
+    below = []
+    for ls, le in lines:
+        rects = pt.rects_for(ls, le)
+        if not rects or (ls, le) == line:
+            continue
+        x0, y0, x1, y1 = rects[0]
+        centre = (x0 + x1) / 2
+        if y0 > ly1 - 1 and (lx0 - h <= centre <= lx1 + h):
+            below.append((y0, ls, le))
+    below.sort()
+    spans, last_y = [], ly1
+    for y0, ls, le in below[:max_rows]:
+        if y0 - last_y > 3 * h + 8:
+            break
+        last_y = y0
+        start = ls + (len(pt.text[ls:le]) - len(pt.text[ls:le].lstrip()))
+        span = _match_value(pt.text, start, le, rule, stop_re, not_values)
+        if span and _looks_like_name(pt.text[span[0]:span[1]]):
+            spans.append(span)
+    return spans
+
+
+def _looks_like_name(value: str) -> bool:
+    from core.detect.names import _cue_regexes, is_plausible_name
+
+    return is_plausible_name(value, _cue_regexes()[4])
 
 
 def _match_value(text, start, end, rule: FieldRule, stop_re, not_values):
