@@ -39,11 +39,16 @@ DEMO_ARCHIVE := $(or $(DEID_ARCHIVE_DIR),data/demo_archive)
 HUEY_WORKERS ?= 2
 run: setup
 	@ls $(DEMO_ARCHIVE)/*/manifest.json >/dev/null 2>&1 || $(BIN)/python -m core.synth.demo_archive --out $(DEMO_ARCHIVE)
-	@if grep -q '"core.commands.demo_users"' core/commands/__init__.py; then $(BIN)/python -m core.cli demo-users; fi
+	@$(BIN)/python -m core.cli demo-users
 	@mkdir -p data; $(BIN)/huey_consumer core.tasks.huey -w $(HUEY_WORKERS) -k thread >> data/huey.log 2>&1 & \
 	  HUEY_PID=$$!; trap 'kill $$HUEY_PID 2>/dev/null' EXIT INT TERM; \
 	  echo "huey worker pid $$HUEY_PID (log: data/huey.log)"; \
 	  DEID_ARCHIVE_DIR=$(DEMO_ARCHIVE) $(BIN)/streamlit run app.py --browser.gatherUsageStats false
+
+# (Re)build the demo archive from its seed (8 cases, about a minute).
+demo: setup
+	rm -rf $(DEMO_ARCHIVE)
+	$(BIN)/python -m core.synth.demo_archive --out $(DEMO_ARCHIVE)
 
 eval: setup
 	$(BIN)/python -m core.eval
