@@ -157,3 +157,27 @@ def test_drop_duplicates_keeps_only_what_the_text_layer_lacks():
     ]
     out = drop_duplicates(ocr, text)
     assert ["".join(c.c for c in ln) for ln in out] == ["张三"]
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 270])
+def test_clip_of_a_rotated_page_maps_back_inside_the_image(rotation):
+    """A scanned insert on a born-digital page: OCR of the image's clip
+    lands inside the image's box (unrotated points) whatever /Rotate says."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    img_box = (100.0, 300.0, 400.0, 500.0)
+    pix = pymupdf.Pixmap(pymupdf.csRGB, 60, 40, bytes(60 * 40 * 3), False)
+    page.insert_image(pymupdf.Rect(img_box), pixmap=pix)
+    page.set_rotation(rotation)
+    eng = CountingEngine()
+    lines = ocr_page_chars(page, 72, clip=img_box, engine=eng, use_cache=False)
+    got = pymupdf.Rect(lines[0][0].rect) | pymupdf.Rect(lines[0][-1].rect)
+    assert pymupdf.Rect(img_box).contains(got)
+    # the fake line sits at 10-40 % x, 10-20 % y of the rendered (displayed) clip
+    disp = pymupdf.Rect(img_box) * page.rotation_matrix
+    disp.normalize()
+    expect = pymupdf.Rect(
+        disp.x0 + 0.1 * disp.width, disp.y0 + 0.1 * disp.height, disp.x0 + 0.4 * disp.width, disp.y0 + 0.2 * disp.height
+    ) * page.derotation_matrix
+    expect.normalize()
+    assert tuple(got) == pytest.approx(tuple(expect), abs=1.5)
