@@ -4,8 +4,11 @@ Every row stores ``prev_hash`` (the previous row's ``hash``; 64 zeros for the
 first row) and ``hash`` = SHA-256 over the canonical JSON of its own fields
 (id, ts, actor, role, action, case_id, page, detail, prev_hash).  Editing,
 deleting or re-ordering a row breaks the chain; ``verify_chain`` names the
-first broken row.  SQLite triggers (migration 100) additionally block UPDATE
-of any row and DELETE of rows younger than 180 days.
+first broken row.  Each row also carries ``mac`` = HMAC-SHA256(hash) under a
+key derived from the storage key (key file outside the database), so a
+chain rebuilt after an edit is still caught by whoever holds the key.
+SQLite triggers (migration 100) additionally block UPDATE of any row and
+DELETE of rows younger than 180 days.
 
 ``detail`` must never hold identifier text: geometry, categories, counts,
 digests and masked values only.  As a last guard, values under keys that
@@ -13,12 +16,14 @@ name identifiers (``text``, ``patient_name`` …) are masked before storing.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from core.crypto import sha256_hex
+from core.crypto import key_path, sha256_hex, storage_key
 from core.masking import mask
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,39 @@ def canonical_json(obj: Any) -> str:
 
 def row_hash(row: dict) -> str:
     return sha256_hex(canonical_json({k: row.get(k) for k in HASHED_FIELDS}).encode("utf-8"))
+
+
+def _mac_key() -> bytes:
+    return hashlib.sha256(b"deid-audit-mac|" + storage_key()).digest()
+
+
+def row_mac(row_hash_hex: str, key: bytes | None = None) -> str:
+    return hmac.new(key or _mac_key(), row_hash_hex.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+class AuditKeyMismatch(Exception):
+    """The storage key file is not the one this store's audit rows were sealed with."""
+
+
+def mac_key_id(key: bytes | None = None) -> str:
+    return hashlib.sha256(b"id|" + (key or _mac_key())).hexdigest()[:16]
+
+
+def stored_key_id(db) -> str | None:
+    row = db.conn.execute("SELECT value FROM security_settings WHERE key = 'audit_mac_key_id'").fetchone()
+    return row[0] if row else None
+
+
+def key_matches(db) -> bool | None:
+    """True/False when the key file exists (matches the store's seal key or not); None without a key file."""
+    if not key_path().exists():
+        return None
+    stored = stored_key_id(db)
+    return stored is None or stored == mac_key_id()
+
+
+def _has_mac_column(db) -> bool:
+    return any(r[1] == "mac" for r in db.conn.execute("PRAGMA table_info(audit_log)").fetchall())
 
 
 def format_ts(moment: datetime) -> str:
@@ -116,6 +154,14 @@ def record(
             "prev_hash": last[1] if last else GENESIS,
         }
         row["hash"] = row_hash(row)
+        if _has_mac_column(db):
+            key = _mac_key()
+            stored = stored_key_id(db)
+            if stored is None:
+                conn.execute("INSERT INTO security_settings (key, value) VALUES ('audit_mac_key_id', ?)", [mac_key_id(key)])
+            elif stored != mac_key_id(key):
+                raise AuditKeyMismatch("storage key file does not match this store's audit seal key")
+            row["mac"] = row_mac(row["hash"], key)
         cols = list(row)
         conn.execute(
             f"INSERT INTO audit_log ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
@@ -130,20 +176,30 @@ def record(
     return row
 
 
-def verify_chain(db) -> tuple[bool, int, int | None]:
+def verify_chain(db, check_mac: bool | None = None) -> tuple[bool, int, int | None]:
     """Walk the chain in id order: ``(ok, rows_checked, first_broken_id)``.
 
-    A row is broken when its stored hash does not match its fields, or its
+    A row is broken when its stored hash does not match its fields, its
     ``prev_hash`` does not match the previous row's hash (a row deleted or
-    edited before it).  After a retention purge the first remaining row's
-    ``prev_hash`` must match the anchor written by the purge record.
+    edited before it), or its MAC is wrong or missing.  After a retention
+    purge the first remaining row's ``prev_hash`` must match the anchor
+    written by the purge record.  MACs are checked when the storage key file
+    exists (``check_mac=None``) — never creating a new key to do so.  Rows
+    written before MACs existed (a leading run of rows without one) pass on
+    the chain alone.
     """
+    if check_mac is None:
+        check_mac = key_path().exists()
+    has_mac = _has_mac_column(db)
+    key = _mac_key() if check_mac and has_mac else None
     anchors = _purge_anchors(db)
     prev_hash = None
     count = 0
-    cur = db.conn.execute(f"SELECT {', '.join(HASHED_FIELDS)}, hash FROM audit_log ORDER BY id")
+    seen_mac = False
+    fields = HASHED_FIELDS + ("hash",) + (("mac",) if has_mac else ())
+    cur = db.conn.execute(f"SELECT {', '.join(fields)} FROM audit_log ORDER BY id")
     for values in cur:
-        row = dict(zip(HASHED_FIELDS + ("hash",), values))
+        row = dict(zip(fields, values))
         count += 1
         if prev_hash is None:
             expected_prev = GENESIS if row["id"] == 1 else anchors.get(row["id"] - 1)
@@ -151,6 +207,14 @@ def verify_chain(db) -> tuple[bool, int, int | None]:
             expected_prev = prev_hash
         if row["prev_hash"] != expected_prev or row_hash(row) != row["hash"]:
             return False, count, row["id"]
+        if key is not None:
+            mac = row.get("mac")
+            if mac:
+                seen_mac = True
+                if not hmac.compare_digest(mac, row_mac(row["hash"], key)):
+                    return False, count, row["id"]
+            elif seen_mac:
+                return False, count, row["id"]
         prev_hash = row["hash"]
     return True, count, None
 

@@ -50,8 +50,9 @@ def test_edited_detail_with_recomputed_hash_breaks_next_link(db, tmp_path):
     row["detail"] = json.dumps({"rect": [0, 0, 1, 1]})
     conn = _raw(tmp_path / "data" / "deid.sqlite")
     conn.execute("UPDATE audit_log SET detail = ?, hash = ? WHERE id = 6", [row["detail"], audit.row_hash(row)])
-    ok, _, broken = audit.verify_chain(db)
-    assert not ok and broken == 7
+    ok, _, broken = audit.verify_chain(db, check_mac=False)
+    assert not ok and broken == 7  # the plain chain breaks at the next link
+    assert audit.verify_chain(db)[2] == 6  # the keyed seal names the edited row itself
 
 
 def test_deleted_row_is_detected(db, tmp_path):
@@ -115,3 +116,45 @@ def test_cli_verify_exit_codes(db, tmp_path):
     bad = subprocess.run([sys.executable, "-c", code, "audit", "verify", "--db", path], capture_output=True, text=True)
     assert bad.returncode == 1
     assert "record id 3" in bad.stdout
+
+
+def test_rebuilt_chain_is_caught_by_the_keyed_seal(db, tmp_path):
+    """An insider edits a row and recomputes every later hash (no key): the MAC names the row."""
+    _fill(db)
+    conn = _raw(tmp_path / "data" / "deid.sqlite")
+    rows = conn.execute(f"SELECT {', '.join(audit.HASHED_FIELDS)} FROM audit_log ORDER BY id").fetchall()
+    prev = None
+    for values in rows:
+        row = dict(zip(audit.HASHED_FIELDS, values))
+        if row["id"] == 4:
+            row["actor"] = "sup1"
+        if prev is not None:
+            row["prev_hash"] = prev
+        prev = audit.row_hash(row)
+        conn.execute("UPDATE audit_log SET actor = ?, prev_hash = ?, hash = ? WHERE id = ?",
+                     [row["actor"], row["prev_hash"], prev, row["id"]])
+    assert audit.verify_chain(db, check_mac=False) == (True, 10, None)  # the plain chain is fooled
+    assert audit.verify_chain(db) == (False, 4, 4)  # the keyed seal is not
+
+
+def test_missing_mac_after_sealed_rows_is_detected(db, tmp_path):
+    _fill(db, 5)
+    _raw(tmp_path / "data" / "deid.sqlite").execute("UPDATE audit_log SET mac = NULL WHERE id = 3")
+    assert audit.verify_chain(db) == (False, 3, 3)
+
+
+def test_verify_without_key_file_checks_the_chain_only(db, tmp_path, monkeypatch):
+    _fill(db, 5)
+    monkeypatch.setenv("DEID_KEY_FILE", str(tmp_path / "elsewhere" / "no.key"))
+    assert audit.verify_chain(db) == (True, 5, None)
+    assert not (tmp_path / "elsewhere" / "no.key").exists()  # never creates a key to verify
+
+
+def test_writing_with_another_key_is_refused(db, tmp_path, monkeypatch):
+    _fill(db, 2)
+    other = tmp_path / "other.key"
+    other.write_text("11" * 16)
+    monkeypatch.setenv("DEID_KEY_FILE", str(other))
+    with pytest.raises(audit.AuditKeyMismatch):
+        audit.record(db, "prep1", "case.view")
+    assert audit.count(db) == 2
