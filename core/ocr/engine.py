@@ -310,7 +310,16 @@ class RapidOcrEngine(OcrEngine):
 
         det = ocr.text_det
         side = self.det_max_side
-        det.get_preprocess = lambda max_wh: DetPreProcess(side, "max", det.mean, det.std)
+
+        def preprocess(max_wh):
+            pp = DetPreProcess(side, "max", det.mean, det.std)
+            # float32 throughout (the float64 mean/std doubled normalisation time)
+            pp.mean = np.asarray(pp.mean, dtype=np.float32)
+            pp.std = np.asarray(pp.std, dtype=np.float32)
+            pp.scale = np.float32(pp.scale)
+            return pp
+
+        det.get_preprocess = preprocess
         det.postprocess_op.unclip_ratio = self.UNCLIP_RATIO
         h = self.rec_height
         ocr.text_rec.rec_image_shape = [3, h, int(round(h * 320 / 48))]

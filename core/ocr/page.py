@@ -29,7 +29,7 @@ from core.config import settings
 from core.models import Char, Rect, Source
 from core.ocr import cache
 from core.ocr.engine import OcrEngine, OcrLine, get_engine
-from core.pdf.geometry import area, from_display, intersection, pixels_to_page, to_display
+from core.pdf.geometry import area, from_display, intersection, to_display
 
 # A page is "scanned" (OCR the whole page) when its text layer has fewer
 # than this many characters and images cover at least this share of it.
@@ -292,15 +292,15 @@ def ocr_page_chars(
     if img.size == 0:
         return []
     lines = ocr_image(img, engine=engine, dpi=dpi, clip=clip, use_cache=use_cache)
-    full = pymupdf.Rect(page_rect_unrotated(page))
+    to_page = _pixel_mapper(page, dpi, offset)
     out: list[list[Char]] = []
     for ln in lines:
         chars = []
         for c, box in zip(ln.text, ln.char_boxes):
-            r = pymupdf.Rect(pixels_to_page(page, box, dpi, offset)) & full
-            if r.is_empty and not c.isspace():
+            r = to_page(box)
+            if r is None:
                 continue
-            chars.append(Char(c, (r.x0, r.y0, r.x1, r.y1), Source.OCR))
+            chars.append(Char(c, r, Source.OCR))
         while chars and chars[-1].c.isspace():
             chars.pop()
         while chars and chars[0].c.isspace():
@@ -308,6 +308,30 @@ def ocr_page_chars(
         if chars:
             out.append(chars)
     return out
+
+
+def _pixel_mapper(page: pymupdf.Page, dpi: int, offset: tuple[float, float]):
+    """A function: pixel box of the render -> unrotated page box clipped to
+    the page (None when nothing is left).  Same maths as
+    ``core.pdf.geometry.pixels_to_page``, without a Rect object per corner
+    (a page has a thousand characters)."""
+    m = page.derotation_matrix
+    a, b, c, d, e, f = m.a, m.b, m.c, m.d, m.e, m.f
+    k = 72.0 / dpi
+    ox, oy = offset
+    fx0, fy0, fx1, fy1 = page_rect_unrotated(page)
+
+    def to_page(box) -> Optional[Rect]:
+        x0, y0 = box[0] * k + ox, box[1] * k + oy
+        x1, y1 = box[2] * k + ox, box[3] * k + oy
+        xs = (a * x0 + c * y0 + e, a * x1 + c * y0 + e, a * x0 + c * y1 + e, a * x1 + c * y1 + e)
+        ys = (b * x0 + d * y0 + f, b * x1 + d * y0 + f, b * x0 + d * y1 + f, b * x1 + d * y1 + f)
+        r = (max(min(xs), fx0), max(min(ys), fy0), min(max(xs), fx1), min(max(ys), fy1))
+        if r[2] <= r[0] or r[3] <= r[1]:
+            return None
+        return r
+
+    return to_page
 
 
 # --------------------------------------------------------------------------
