@@ -172,7 +172,8 @@ class SignatureRecognizer(VisualRecognizer):
             return []
         in_printed = np.bincount(labels[printed > 0], minlength=n)
         thr = c.get("printed_overlap", 0.6)
-        comps = [[x, y, x + bw, y + bh, a] for x, y, bw, bh, a in stats[1:] if a >= 3]
+        thin = max(2, v.n(1.0))
+        comps = [[x, y, x + bw, y + bh, a] for x, y, bw, bh, a in stats[1:] if a >= 3 and min(bw, bh) > thin]
         comps = [b for k, b in enumerate(comps, start=1) if in_printed[k] < thr * b[4]]
         out = []
         for cl in merge_boxes([b[:4] for b in comps], v.n(c.get("join_gap", 12) / 2)):
@@ -229,6 +230,7 @@ class SignatureRecognizer(VisualRecognizer):
             return None
         in_printed = np.bincount(labels[printed > 0], minlength=n)
         thr = c.get("printed_overlap", 0.6)
+        thin = max(2, v.n(1.0))
         lx0, ly0, lx1, ly1 = v.px(lab.rect)
         lx1 -= x0
         sx = v.px((lab.start_x, lab.rect[1], lab.start_x + 1, lab.rect[3]))[0] - x0
@@ -237,7 +239,7 @@ class SignatureRecognizer(VisualRecognizer):
         comps, seeds = [], []
         for k in range(1, n):
             x, y, w, h, a = stats[k]
-            if a < 3 or in_printed[k] >= thr * a:
+            if a < 3 or in_printed[k] >= thr * a or min(w, h) <= thin:  # thin: a piece of a table rule
                 continue
             box = [x, y, x + w, y + h, a]
             comps.append(box)
@@ -270,9 +272,19 @@ class SignatureRecognizer(VisualRecognizer):
         """Remove underlines and table rules (long straight runs), also
         dashed ones such as a row of printed underscores."""
         rules = np.zeros_like(ink)
-        for size, gap in (((length, 1), (bridge, 1)), ((1, length), (1, bridge))):
+        h, w = ink.shape
+        for size, gap, across, span in (((length, 1), (bridge, 1), (1, 3), (int(w * 0.8), 1)),
+                                        ((1, length), (1, bridge), (3, 1), (1, int(h * 0.8)))):
             joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, gap))
             rules |= cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
+            # a rule across the whole window on a skewed scan (±1-2°) is not one straight
+            # pixel run: thicken it across first (only such long runs, not a pen stroke)
+            if max(span) > length and h >= 8 and w >= 8:  # at half resolution: 8x cheaper, more skew-tolerant
+                half = (cv2.resize(joined, (w // 2, h // 2), interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+                half = cv2.dilate(half, cv2.getStructuringElement(cv2.MORPH_RECT, across))
+                k = (max(1, span[0] // 2), max(1, span[1] // 2))
+                half = cv2.morphologyEx(half, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k))
+                rules |= cv2.resize(half, (w, h), interpolation=cv2.INTER_NEAREST)
         rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
         return ink & (1 - rules)
 
