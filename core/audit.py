@@ -24,6 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from core.crypto import key_path, sha256_hex, storage_key
+from core.errors import DeidError
 from core.masking import mask
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,12 @@ def row_mac(row_hash_hex: str, key: bytes | None = None) -> str:
     return hmac.new(key or _mac_key(), row_hash_hex.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-class AuditKeyMismatch(Exception):
+class AuditKeyMismatch(DeidError):
     """The storage key file is not the one this store's audit rows were sealed with."""
+
+    def __init__(self):
+        super().__init__("密钥文件与本库审计记录的封印密钥不一致（检查 DEID_KEY_FILE）",
+                         "the storage key file does not match this store's audit seal key (check DEID_KEY_FILE)")
 
 
 def mac_key_id(key: bytes | None = None) -> str:
@@ -160,7 +165,7 @@ def record(
             if stored is None:
                 conn.execute("INSERT INTO security_settings (key, value) VALUES ('audit_mac_key_id', ?)", [mac_key_id(key)])
             elif stored != mac_key_id(key):
-                raise AuditKeyMismatch("storage key file does not match this store's audit seal key")
+                raise AuditKeyMismatch()
             row["mac"] = row_mac(row["hash"], key)
         cols = list(row)
         conn.execute(

@@ -42,7 +42,8 @@ def _chain_status(db, user) -> None:
         audit.record(db, user["username"], "audit.verify", detail={"ok": ok, "count": count, "first_broken_id": broken})
     ok, count, broken = st.session_state["audit_chain"]
     if ok:
-        st.success(f"哈希链完整：共 {count} 条记录，未发现篡改。")
+        sealed = "（含密钥封印校验）" if audit.key_matches(db) else "（仅哈希链：服务器上没有本库的密钥文件）"
+        st.success(f"哈希链完整：共 {count} 条记录，未发现篡改{sealed}。")
     else:
         st.error(f"哈希链已破坏：第一条异常记录序号 {broken}（已校验 {count} 条）。请立即报告信息科。")
 
