@@ -311,6 +311,22 @@ def views(page: PageInput) -> list[View]:
     return out
 
 
+def ink_box(page: PageInput, rect: Rect, dpi: float = 72) -> Rect:
+    """The visible content (dark or coloured pixels) of ``rect``: an image
+    object's box often has wide transparent margins that may lie over
+    neighbouring text, which a redaction box there would remove."""
+    v = clip_view(page, rect, dpi)
+    x0, y0, x1, y1 = v.px(rect)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return rect
+    ink = (v.gray[y0:y1, x0:x1] < 200) | (v.hsv[y0:y1, x0:x1, 1] > 60)
+    ys, xs = np.nonzero(ink)
+    if len(xs) == 0:
+        return rect
+    r = v.pt((xs.min() + x0, ys.min() + y0, xs.max() + 1 + x0, ys.max() + 1 + y0))
+    return (max(r[0], rect[0]), max(r[1], rect[1]), min(r[2], rect[2]), min(r[3], rect[3]))
+
+
 def release_view() -> None:
     _LAST.clear()
 

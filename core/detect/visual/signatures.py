@@ -19,7 +19,7 @@ import numpy as np
 
 from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import register
-from core.detect.visual.common import VisualRecognizer, cfg, char_boxes, clip_view, finding, label_regex, layout, merge_boxes, printed_mask, span_rect
+from core.detect.visual.common import VisualRecognizer, cfg, char_boxes, clip_view, finding, ink_box, label_regex, layout, merge_boxes, printed_mask, span_rect
 from core.models import Category, Finding, PageText, Rect, Source
 from core.pdf import geometry
 
@@ -129,7 +129,7 @@ class SignatureRecognizer(VisualRecognizer):
                     boxes.append((r, 0.8, "ink"))
             else:
                 for r in self._objects(page, lab):
-                    boxes.append((r, 0.9, "image"))
+                    boxes.append((ink_box(page, r), 0.9, "image"))
         pad = cfg("signature").get("pad", 2)
         merged = merge_boxes([list(b[0]) for b in boxes], 0)
         out = []
@@ -149,7 +149,7 @@ class SignatureRecognizer(VisualRecognizer):
         if not (page.is_scanned or lab.ocr):
             max_area = c.get("max_image_area", 40000)
             return [
-                im.rect
+                ink_box(page, im.rect)
                 for im in layout(page).images
                 if col[0] <= (im.rect[0] + im.rect[2]) / 2 <= col[2] and im.rect[1] >= lab.rect[3] - 1
                 and geometry.area(im.rect) <= max_area
