@@ -288,19 +288,17 @@ class RapidOcrEngine(OcrEngine):
 
     def _build(self, RapidOCR, threads: int):
         return RapidOCR(
-                        intra_op_num_threads=threads,
-                        inter_op_num_threads=1,
-                        det_limit_side_len=self.det_max_side,
-                        det_limit_type="max",
-                        det_use_cuda=self.use_cuda,
-                        rec_use_cuda=self.use_cuda,
-                        cls_use_cuda=self.use_cuda,
-                        # batch 1: no padding of short lines to the widest
-                        # line of a batch; about 2x faster on CPU
-                        rec_batch_num=1,
-                        use_cls=False,
-                        print_verbose=False,
-                    )
+            intra_op_num_threads=threads,
+            inter_op_num_threads=1,
+            det_limit_side_len=self.det_max_side,
+            det_limit_type="max",
+            det_use_cuda=self.use_cuda,
+            rec_use_cuda=self.use_cuda,
+            cls_use_cuda=self.use_cuda,
+            rec_batch_num=1,  # crops are read one by one (``_read_crop``)
+            use_cls=False,  # orientation is handled per page (core.ocr.page)
+            print_verbose=False,
+        )
 
     def _limit_detection_size(self, ocr) -> None:
         """RapidOCR 1.4.4 ignores ``det_limit_side_len`` for ``limit_type
