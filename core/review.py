@@ -362,6 +362,44 @@ def set_document_included(db, user: dict, document_id: int, included: bool) -> N
     _after_edit(db, user, doc["case_id"])
 
 
+# ---- canvas -----------------------------------------------------------------------
+
+def canvas_label(finding: dict, rect_index: int) -> str:
+    """Label of a stored box on the canvas: ``#<finding id>:<rect index> <category name>``."""
+    return f"#{finding['id']}:{rect_index} {finding['label']}" + ("（已拒绝）" if finding["status"] == "rejected" else "")
+
+
+def canvas_changes(findings: list[dict], boxes: list[dict], scale: float = 1.0, tolerance_px: float = 1.5):
+    """Compare what the canvas sends back with the stored boxes.
+
+    ``findings`` come from :func:`findings_view`; ``boxes`` are the canvas's
+    ``{label, left, top, width, height}`` in canvas pixels (render pixels ×
+    ``scale``).  Returns ``(added, moved, deleted)``: rects (render pixels) of
+    new boxes, ``(finding id, rect index, rect)`` of moved/resized ones, and
+    ids of findings whose box was removed from the canvas.
+    """
+    known = {f"{f['id']}:{ri}": (f, r) for f in findings for ri, r in enumerate(f["rects_px"])}
+    added, moved, seen = [], [], set()
+    for box in boxes:
+        if box["width"] < 2 or box["height"] < 2:
+            continue
+        rect = (box["left"] / scale, box["top"] / scale, (box["left"] + box["width"]) / scale,
+                (box["top"] + box["height"]) / scale)
+        label = box.get("label") or ""
+        if label.startswith("#"):
+            ref = label[1:].split(" ", 1)[0]
+            seen.add(ref)
+            if ref in known:
+                f, old = known[ref]
+                if max(abs(a - b) for a, b in zip(old, rect)) > tolerance_px:
+                    moved.append((f["id"], int(ref.split(":")[1]), rect))
+            continue
+        added.append(rect)
+    deleted = sorted({f["id"] for ref, (f, _r) in known.items()
+                      if ref not in seen and f["status"] != "rejected"})
+    return added, moved, deleted
+
+
 # ---- navigation ------------------------------------------------------------------
 
 def next_unreviewed(db, case_id: str, current_page_id: Optional[int] = None) -> Optional[int]:

@@ -99,36 +99,37 @@ def _go(page_id: int, focus: int | None = None) -> None:
 
 
 def _navigation(db, case_id, pages, page) -> None:
+    """Buttons change the page in their on_click callback: one script run per switch."""
     ids = [p["id"] for p in pages]
     i = ids.index(page["id"])
     st.markdown(f"**页面 {i + 1} / {len(pages)}**")
     c1, c2 = st.columns(2)
-    if c1.button("◀ 上一页", key="prev_page", disabled=i == 0, width="stretch"):
-        _go(ids[i - 1])
-        st.rerun()
-    if c2.button("下一页 ▶", key="next_page", disabled=i == len(ids) - 1, width="stretch"):
-        _go(ids[i + 1])
-        st.rerun()
-    if st.button("跳到下一未查看页", key="next_unviewed", width="stretch"):
-        target = review.next_unreviewed(db, case_id, page["id"])
-        if target is None:
-            st.session_state["review_flash"] = ("info", "所有页面都已查看。")
-        else:
-            _go(target)
-        st.rerun()
-    if st.button("跳到下一低置信度框", key="next_low", width="stretch"):
-        hit = review.next_low_confidence(db, case_id, page["id"])
-        if hit is None:
-            st.session_state["review_flash"] = ("info", "没有待确认的低置信度框。")
-        else:
-            _go(hit[0], focus=hit[1])
-        st.rerun()
+    c1.button("◀ 上一页", key="prev_page", disabled=i == 0, width="stretch", on_click=_go, args=(ids[max(i - 1, 0)],))
+    c2.button("下一页 ▶", key="next_page", disabled=i == len(ids) - 1, width="stretch", on_click=_go,
+              args=(ids[min(i + 1, len(ids) - 1)],))
+    st.button("跳到下一未查看页", key="next_unviewed", width="stretch", on_click=_go_unviewed, args=(case_id, page["id"]))
+    st.button("跳到下一低置信度框", key="next_low", width="stretch", on_click=_go_low, args=(case_id, page["id"]))
     labels = {p["id"]: _page_label(p) for p in pages}
-    chosen = st.selectbox("转到页面（● 未查看，✓ 已查看）", ids, index=i, format_func=labels.get, key=f"jump_{page['id']}")
-    if chosen != page["id"]:
-        _go(chosen)
-        st.rerun()
+    st.session_state["jump_page"] = page["id"]
+    st.selectbox("转到页面（● 未查看，✓ 已查看）", ids, format_func=labels.get, key="jump_page",
+                 on_change=lambda: _go(st.session_state["jump_page"]))
     _thumbnails(db, pages, i)
+
+
+def _go_unviewed(case_id, page_id) -> None:
+    target = review.next_unreviewed(get_db(), case_id, page_id)
+    if target is None:
+        st.session_state["review_flash"] = ("info", "所有页面都已查看。")
+    else:
+        _go(target)
+
+
+def _go_low(case_id, page_id) -> None:
+    hit = review.next_low_confidence(get_db(), case_id, page_id)
+    if hit is None:
+        st.session_state["review_flash"] = ("info", "没有待确认的低置信度框。")
+    else:
+        _go(hit[0], focus=hit[1])
 
 
 def _thumbnails(db, pages, i) -> None:
@@ -139,10 +140,8 @@ def _thumbnails(db, pages, i) -> None:
         with cols[n % 3]:
             st.image(review.thumbnail_png(db, p["id"]), width="stretch")
             mark = "✓" if p["viewed"] or p["id"] == pages[i]["id"] else "●"
-            if st.button(f"{mark}{lo + n + 1}", key=f"thumb_{p['id']}", width="stretch",
-                         type="primary" if p["id"] == pages[i]["id"] else "secondary"):
-                _go(p["id"])
-                st.rerun()
+            st.button(f"{mark}{lo + n + 1}", key=f"thumb_{p['id']}", width="stretch", on_click=_go, args=(p["id"],),
+                      type="primary" if p["id"] == pages[i]["id"] else "secondary")
 
 
 # ---- the page ------------------------------------------------------------------------
@@ -190,7 +189,7 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
         for ri, r in enumerate(f["rects_px"]):
             rejected = f["status"] == "rejected"
             objects.append({
-                "label": f"#{f['id']}:{ri} {f['label']}{'（已拒绝）' if rejected else ''}",
+                "label": review.canvas_label(f, ri),
                 "left": r[0] * scale, "top": r[1] * scale,
                 "width": (r[2] - r[0]) * scale, "height": (r[3] - r[1]) * scale,
                 "stroke": "#999999" if rejected else f["color"],
@@ -224,38 +223,19 @@ def _labeled_rect(o: dict) -> dict:
 
 def _apply_canvas(db, user, page, findings, boxes, scale) -> None:
     """Turn what the canvas sends back into store changes (add / move / delete)."""
-    known = {}
-    for f in findings:
-        for ri, r in enumerate(f["rects_px"]):
-            known[f"{f['id']}:{ri}"] = (f, r)
-    seen = set()
-    changed = 0
+    added, moved, deleted = review.canvas_changes(findings, boxes, scale)
     try:
-        for box in boxes:
-            rect = (box["left"] / scale, box["top"] / scale, (box["left"] + box["width"]) / scale,
-                    (box["top"] + box["height"]) / scale)
-            if box["width"] < 2 or box["height"] < 2:
-                continue
-            label = box.get("label") or ""
-            if label.startswith("#"):
-                ref = label[1:].split(" ", 1)[0]
-                seen.add(ref)
-                if ref in known:
-                    f, old = known[ref]
-                    if max(abs(a - b) for a, b in zip(old, rect)) > 1.5:
-                        review.move_box(db, user, f["id"], rect, int(ref.split(":")[1]))
-                        changed += 1
-                continue
+        for rect in added:
             review.add_box(db, user, page["id"], rect, st.session_state.get("new_cat", "manual"),
                            st.session_state.get("new_reason", ""))
-            changed += 1
-        for ref, (f, _r) in known.items():
-            if ref not in seen and f["status"] != "rejected" and ref.endswith(":0"):
-                review.delete_box(db, user, f["id"])
-                changed += 1
+        for finding_id, rect_index, rect in moved:
+            review.move_box(db, user, finding_id, rect, rect_index)
+        for finding_id in deleted:
+            review.delete_box(db, user, finding_id)
     except DeidError as exc:
         st.error(exc.message_zh)
         return
+    changed = len(added) + len(moved) + len(deleted)
     if changed:
         st.session_state[VERSION_KEY] = st.session_state.get(VERSION_KEY, 0) + 1
         st.session_state["review_flash"] = ("success", f"已保存 {changed} 处修改")

@@ -112,3 +112,31 @@ def test_render_cache_and_preview_is_redacted(db, case):
     orig = pymupdf.Pixmap(png)
     assert orig.pixel(x, y)[:3] == (255, 255, 255)
     assert info["boxes"] >= 1
+
+
+def test_canvas_changes_maps_canvas_boxes_to_store_actions():
+    findings = [
+        {"id": 7, "label": "患者姓名", "status": "auto", "rects_px": [(10, 10, 50, 30)]},
+        {"id": 8, "label": "电话", "status": "accepted", "rects_px": [(100, 100, 160, 120), (10, 200, 60, 220)]},
+        {"id": 9, "label": "医师姓名", "status": "rejected", "rects_px": [(300, 300, 340, 320)]},
+    ]
+    from core.review import canvas_label
+    scale = 2.0  # canvas at 200 % zoom
+
+    def box(label, r):
+        return {"label": label, "left": r[0] * scale, "top": r[1] * scale,
+                "width": (r[2] - r[0]) * scale, "height": (r[3] - r[1]) * scale}
+
+    boxes = [
+        box(canvas_label(findings[0], 0), (10, 10, 50, 30)),  # unchanged
+        box(canvas_label(findings[1], 0), (100, 100, 160, 120)),
+        box(canvas_label(findings[1], 1), (20, 200, 80, 225)),  # moved + resized
+        box("人工标注", (400, 400, 500, 450)),  # drawn by the person
+        box("人工标注", (1, 1, 1.5, 1.5)),  # a click, not a box
+    ]
+    added, moved, deleted = review.canvas_changes(findings, boxes, scale)
+    assert added == [pytest.approx((400, 400, 500, 450))]
+    assert [(m[0], m[1]) for m in moved] == [(8, 1)] and moved[0][2] == pytest.approx((20, 200, 80, 225))
+    assert deleted == []  # the rejected box (9) missing from the canvas is not a deletion
+    added, moved, deleted = review.canvas_changes(findings, boxes[1:3], scale)
+    assert deleted == [7]
