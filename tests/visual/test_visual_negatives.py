@@ -58,3 +58,23 @@ def test_negative_pages_on_grayscale_skewed_scans(kind):
     findings = run_visual(pages)
     for p in pages:
         assert false_alarm_share(p, findings) < 0.02, (kind, [f.category.value for f in findings])
+
+
+def test_red_pen_circle_round_a_value_is_not_a_seal():
+    """A doctor's red circle round an abnormal value (colour scan) keeps the
+    value readable: a ring with nothing red inside is not a seal."""
+    import pymupdf
+
+    from core.eval_visual import page_inputs, run_visual
+    from core.synth.visual import rasterize
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((80, 200), "血钾 6.8 mmol/L", fontname="china-s", fontsize=12)
+    page.draw_oval((70, 170, 190, 215), color=(0.85, 0.1, 0.1), width=2.5)
+    page.draw_circle((300, 400), 40, color=(0.85, 0.1, 0.1), width=3)
+    page.insert_text((280, 405), "↑↑", fontname="china-s", fontsize=12)
+    for scan in (False, True):
+        d = rasterize(doc) if scan else doc
+        findings = run_visual(page_inputs(d, scan, doc if scan else None))
+        assert not [f for f in findings if f.category.value == "seal"], scan

@@ -31,15 +31,17 @@ def remove_lines(mask: np.ndarray, length_px: int) -> np.ndarray:
     return cv2.bitwise_and(mask, cv2.bitwise_not(lines))
 
 
-def ellipse_scores(mask: np.ndarray) -> tuple[float, float, float]:
+def ellipse_scores(mask: np.ndarray) -> tuple[float, float, float, float]:
     """(density inside the inscribed ellipse, share of angle bins with red on
     the outline band, density in the box corners outside the ellipse
-    relative to the density inside) of a blob's bounding-box crop.  A seal
-    is empty in the corners; a block of red text is not."""
+    relative to the density inside, density in the centre) of a blob's
+    bounding-box crop.  A seal is empty in the corners (a block of red text
+    is not) and has a star or text inside (a red pen circle round a value
+    has not)."""
     h, w = mask.shape
     ys, xs = np.nonzero(mask)
     if len(xs) == 0:
-        return 0.0, 0.0, 1.0
+        return 0.0, 0.0, 1.0, 0.0
     a, b = w / 2.0, h / 2.0
     dx, dy = (xs + 0.5 - a) / a, (ys + 0.5 - b) / b
     r = np.sqrt(dx * dx + dy * dy)
@@ -50,7 +52,8 @@ def ellipse_scores(mask: np.ndarray) -> tuple[float, float, float]:
     gy, gx = np.mgrid[0:h, 0:w]
     outside = ((gx + 0.5 - a) / a) ** 2 + ((gy + 0.5 - b) / b) ** 2 > 1.15**2
     corner = float(np.count_nonzero(r > 1.15)) / max(1.0, float(np.count_nonzero(outside)))
-    return density, float(np.count_nonzero(counts >= 2)) / RING_BINS, corner / max(density, 1e-6)
+    inner = float(np.count_nonzero(r <= 0.6)) / (np.pi * a * b * 0.36)
+    return density, float(np.count_nonzero(counts >= 2)) / RING_BINS, corner / max(density, 1e-6), inner
 
 
 def is_grayscale(v) -> bool:
@@ -96,8 +99,8 @@ def seal_blobs(mask: np.ndarray, v, c: dict) -> list[tuple[tuple, float]]:
             continue
         if not (c.get("aspect_min", 0.55) <= w / h <= c.get("aspect_max", 1.8)):
             continue
-        density, ring, corners = ellipse_scores(mask[y : y + h, x : x + w] > 0)
-        if corners > c.get("corner_max", 0.3):
+        density, ring, corners, inner = ellipse_scores(mask[y : y + h, x : x + w] > 0)
+        if corners > c.get("corner_max", 0.3) or inner < c.get("inner_min", 0.02):
             continue
         if not (c.get("min_density", 0.03) <= density <= c.get("max_density", 0.65)):
             continue
