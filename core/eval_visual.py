@@ -20,10 +20,9 @@ from typing import Iterable, Optional
 import pymupdf
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer
-from core.models import Category, Char, Finding, PageText, Source
+from core.models import Char, Finding, PageText, Source
 from core.pdf import geometry
 from core.pdf.text import text_lines
-from core.rules import load_rules
 from core.synth import visual as synth
 
 VISUAL_MODULES = [

@@ -211,11 +211,6 @@ class View:
         """A length in points -> pixels (at least 1)."""
         return max(1, int(round(points * self.scale)))
 
-    @property
-    def bounds(self) -> Rect:
-        """The part of the page this view shows, in unrotated points."""
-        return self.pt((0, 0, self.shape[1], self.shape[0]))
-
     def scaled(self, dpi: float) -> "View":
         """This view at a lower resolution (cached): re-rendered when we
         rendered it, else halved (pyrDown) while that stays near ``dpi``."""
@@ -351,17 +346,6 @@ def span_rect(text: PageText, start: int, end: int) -> Optional[Rect]:
     return geometry.union(rects) if rects else None
 
 
-def char_rects(text: PageText, sources: Optional[set] = None) -> list[tuple[int, Rect]]:
-    out = []
-    for i, b in enumerate(text.boxes):
-        if b is None or text.text[i].isspace():
-            continue
-        if sources is not None and text.sources[i] not in sources:
-            continue
-        out.append((i, b))
-    return out
-
-
 def char_boxes(page: PageInput) -> tuple[np.ndarray, np.ndarray]:
     """(offsets, N x 4 array of boxes) of the page's visible characters, cached."""
     key = id(page.text)
@@ -398,11 +382,6 @@ def printed_mask(v: "View", page: PageInput, box_px: tuple[int, int, int, int], 
 
 
 # ---------------------------------------------------------------- findings
-def clip_to_page(page: pymupdf.Page, rect: Rect) -> Rect:
-    r = pymupdf.Rect(rect) & page.cropbox if page.rotation == 0 else pymupdf.Rect(rect) & page.mediabox
-    return tuple(r) if not r.is_empty else tuple(rect)
-
-
 def finding(
     page: PageInput,
     category: Category,
@@ -450,17 +429,6 @@ def merge_boxes(boxes: list[list[float]], gap: float) -> list[list[float]]:
                 out.append(b)
         boxes = out
     return boxes
-
-
-def components(mask: np.ndarray, min_area: int = 1) -> list[tuple[int, int, int, int, int]]:
-    """Connected components of a binary mask: (x0, y0, x1, y1, area)."""
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    out = []
-    for i in range(1, n):
-        x, y, w, h, a = stats[i]
-        if a >= min_area:
-            out.append((int(x), int(y), int(x + w), int(y + h), int(a)))
-    return out
 
 
 def red_mask(v: View, sec: Optional[dict] = None) -> np.ndarray:
