@@ -92,11 +92,15 @@ def signature_image(name: str, style: str = "kai", seed: int = 0) -> Image.Image
     return img
 
 
-def seal_image(org: str, center: str = "病历专用章", size: int = 360, oval: bool = False, seed: int = 0) -> Image.Image:
+def seal_image(org: str, center: str = "病历专用章", size: int = 360, oval: bool = False, seed: int = 0,
+               faded: bool = False) -> Image.Image:
     """Red seal, transparent background: ring, org name on the arc, a star,
-    and the seal's purpose along the bottom."""
+    and the seal's purpose along the bottom.  ``faded``: light pink ink, as a
+    seal stamped with a dry pad looks on a scan."""
     rng = random.Random(seed)
     red = (rng.randint(200, 235), rng.randint(20, 50), rng.randint(25, 50), 235)
+    if faded:
+        red = (rng.randint(236, 246), rng.randint(140, 160), rng.randint(145, 165), 200)
     w, h = (int(size * 1.45), size) if oval else (size, size)
     img = Image.new("RGBA", (w, h), (255, 255, 255, 0))
     d = ImageDraw.Draw(img)
@@ -322,7 +326,9 @@ def seal_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
     truths = []
     d = rng.uniform(105, 130)
     x0, y0 = rng.uniform(330, 400), rng.uniform(y - 10, y + 40)
-    truths.append(TruthItem(0, "seal", "", _insert(page, (x0, y0, x0 + d, y0 + d), seal_image(hosp, seed=seed)), role="公章"))
+    faded = seed % 3 == 2  # every third document: a faded stamp
+    truths.append(TruthItem(0, "seal", "", _insert(page, (x0, y0, x0 + d, y0 + d), seal_image(hosp, seed=seed, faded=faded)),
+                            role="公章(淡)" if faded else "公章"))
     x1, y1 = rng.uniform(60, 120), 640
     truths.append(
         TruthItem(0, "seal", "", _insert(page, (x1, y1, x1 + d * 1.4, y1 + d * 0.95), seal_image(hosp, "检验专用章", oval=True, seed=seed + 1)), role="检验专用章")

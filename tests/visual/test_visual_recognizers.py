@@ -56,7 +56,7 @@ def test_blank_signature_field_gives_nothing():
 
 @pytest.mark.parametrize("scanned", MODES, ids=IDS)
 def test_red_seals_round_oval_and_vector_over_text(scanned):
-    assert _all_covered("seal", "seal", scanned) == []
+    assert _all_covered("seal", "seal", scanned, seeds=(0, 2)) == []  # seed 2: a faded pink stamp
 
 
 @pytest.mark.parametrize("scanned", MODES, ids=IDS)
