@@ -179,10 +179,12 @@ def layout_chars(
     out_t: list[str] = []
     out_s: list[tuple[float, float]] = []
     for i in range(n):
-        # line ends reach towards the detected box edge (up to half a
-        # character more): the last digit of a number must not peek out
-        lo = cuts[i - 1][1] if i > 0 else max(min(0.0, width), centers[0] - half[0] - unit / 2)
-        hi = cuts[i][0] if i < n - 1 else min(width, centers[-1] + half[-1] + unit / 2)
+        # line ends reach the detected box edge: the last digit of a number
+        # must not peek out, and a character the recogniser dropped at the
+        # start or end of a line (rare surnames in table cells) is then
+        # still under its neighbour's box
+        lo = cuts[i - 1][1] if i > 0 else 0.0
+        hi = cuts[i][0] if i < n - 1 else width
         # a small margin: CTC centres wobble by a pixel or two, and a box
         # that shaves a neighbour's side bearing is better than one that
         # leaves an identifier's edge visible
@@ -271,7 +273,7 @@ class RapidOcrEngine(OcrEngine):
         self._run_lock = threading.Lock()
         self.engine_id = (
             f"rapidocr_onnxruntime-{_version('rapidocr_onnxruntime')}"
-            f"/ppocrv4/det{self.det_max_side}u{self.UNCLIP_RATIO}/rec{self.rec_height}/cls0/tight2/chars3"
+            f"/ppocrv4/det{self.det_max_side}u{self.UNCLIP_RATIO}/rec{self.rec_height}/cls0/tight2/chars4"
         )
 
     @property
