@@ -120,9 +120,21 @@ def _enqueue(db, job_id: int, task, *args) -> int:
 
 # ---- what the app calls ---------------------------------------------------------
 
-def enqueue_import(db, archive_key: str, case_id: str, actor: str, detect: bool = True) -> int:
+def _actor(db, user, action: str, case_id: str) -> str:
+    """A user dict is checked against the role table; a plain name is a trusted caller (CLI, worker)."""
+    if isinstance(user, dict):
+        from core.auth import require
+
+        require(user, action, db, case_id=case_id)
+        return user["username"]
+    return str(user)
+
+
+def enqueue_import(db, archive_key: str, case_id: str, user, detect: bool = True) -> int:
     """Queue the import (then detection) of one archive case; returns the job id."""
     from core.store import jobs as job_store
+
+    actor = _actor(db, user, "case.import", case_id)
 
     running = job_store.active(db, case_id)
     if running:
@@ -131,9 +143,11 @@ def enqueue_import(db, archive_key: str, case_id: str, actor: str, detect: bool 
     return _enqueue(db, job_id, import_case_task, job_id, archive_key, actor, detect)
 
 
-def enqueue_detect(db, case_id: str, actor: str) -> int:
+def enqueue_detect(db, case_id: str, user) -> int:
     """Queue (re-)detection of an imported case (also the 'retry' action)."""
     from core.store import jobs as job_store
+
+    actor = _actor(db, user, "case.detect", case_id)
 
     running = job_store.active(db, case_id)
     if running:
@@ -142,7 +156,7 @@ def enqueue_detect(db, case_id: str, actor: str) -> int:
     return _enqueue(db, job_id, detect_case_task, job_id, case_id, actor)
 
 
-def cancel_job(db, job_id: int, actor: str) -> None:
+def cancel_job(db, job_id: int, user) -> None:
     """Ask a job to stop: a queued task is revoked, a running one stops at its next page."""
     from core.audit import record
     from core.store import jobs as job_store
@@ -150,6 +164,7 @@ def cancel_job(db, job_id: int, actor: str) -> None:
     job = job_store.get(db, job_id)
     if not job or job["status"] not in job_store.ACTIVE:
         return
+    actor = _actor(db, user, "case.cancel", job["case_id"])
     job_store.request_cancel(db, job_id)
     if job["status"] == job_store.QUEUED and job["huey_id"]:
         huey.revoke_by_id(job["huey_id"])

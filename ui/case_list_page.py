@@ -145,15 +145,15 @@ def _actions(db, user: dict, rows: list[dict]) -> None:
             st.query_params["case"] = chosen
             st.switch_page("pages/页面审阅.py")
         if can_import and b2.button("导入并检测" if row["状态"] == case_store.NOT_IMPORTED else "重新导入", key="import_one"):
-            tasks.enqueue_import(db, row["_key"], chosen, user["username"])
+            tasks.enqueue_import(db, row["_key"], chosen, user)
             set_flash(f"已加入导入队列：{chosen}")
             st.rerun()
         if can_import and row["状态"] != case_store.NOT_IMPORTED and b3.button("重新检测", key="detect_one"):
-            tasks.enqueue_detect(db, chosen, user["username"])
+            tasks.enqueue_detect(db, chosen, user)
             set_flash(f"已加入检测队列：{chosen}（人工标注与审阅决定将保留）")
             st.rerun()
         if can_import and job and job["status"] in job_store.ACTIVE and b4.button("取消任务", key="cancel_job"):
-            tasks.cancel_job(db, job["id"], user["username"])
+            tasks.cancel_job(db, job["id"], user)
             set_flash(f"已请求取消：{chosen}", "info")
             st.rerun()
     with right:
@@ -161,7 +161,7 @@ def _actions(db, user: dict, rows: list[dict]) -> None:
         if can_import and st.button(f"导入全部符合条件的未导入病例（{len(pending)} 个）", key="import_all",
                                     disabled=not pending):
             for r in pending:
-                tasks.enqueue_import(db, r["_key"], r["病例编号"], user["username"])
+                tasks.enqueue_import(db, r["_key"], r["病例编号"], user)
             set_flash(f"已加入导入队列：{len(pending)} 个病例")
             st.rerun()
         if not can_import:

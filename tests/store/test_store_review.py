@@ -140,3 +140,39 @@ def test_canvas_changes_maps_canvas_boxes_to_store_actions():
     assert deleted == []  # the rejected box (9) missing from the canvas is not a deletion
     added, moved, deleted = review.canvas_changes(findings, boxes[1:3], scale)
     assert deleted == [7]
+
+
+def test_rotated_page_boxes_round_trip(db, tmp_path):
+    """A /Rotate 90 page: canvas pixels -> unrotated points -> pixels again; the drawn region is what is hidden."""
+    from core.store import cases as case_store
+    from factory import make_case
+
+    root = tmp_path / "arch_rot"
+    folder = make_case(root, "CROT", docs=(("d01", "心电图", 1),))
+    pdf = pymupdf.open(folder / "d01.pdf")
+    pdf[0].set_rotation(90)
+    pdf.saveIncr()
+    run_import(db, job_store.create(db, "CROT", "import"), FolderArchive(root), "CROT")
+    page = review.pages(db, "CROT")[0]
+    assert page["rotation"] == 90
+    png = pymupdf.Pixmap(review.page_png(db, page["id"]))
+    assert png.width > png.height  # displayed landscape
+    px = (200, 100, 400, 180)
+    fid = review.add_box(db, PREPARER, page["id"], px)
+    (shown,) = [f for f in review.findings_view(db, page["id"]) if f["id"] == fid]
+    assert shown["rects_px"][0] == pytest.approx(px, abs=0.5)
+    rect = finding_store.rects_of(finding_store.get(db, fid))[0]
+    pdf = pymupdf.open(stream=doc_store.pdf_bytes(db, page["document_id"]), filetype="pdf")
+    disp = pymupdf.Rect(rect) * pdf[0].rotation_matrix
+    assert (disp.x0, disp.y0, disp.x1, disp.y1) == pytest.approx((144, 72, 288, 129.6), abs=0.5)
+    assert case_store.get_case(db, "CROT")["page_count"] == 1
+
+
+def test_queueing_checks_the_role(db, archive_root):
+    from core.tasks import enqueue_import
+
+    with pytest.raises(PermissionDenied):
+        enqueue_import(db, "C2024001", "C2024001", AUDITOR)
+    assert job_store.latest(db, "C2024001") is None
+    job = enqueue_import(db, "C2024001", "C2024001", PREPARER)
+    assert job_store.get(db, job)["actor"] == "prep1"
