@@ -73,7 +73,7 @@ def run_import(db, job_id: int, archive: ArchiveSource, key: str, actor: str = "
         job_store.finish(db, job_id, job_store.FAILED, exc.message)
         return False
     except Exception as exc:  # unexpected: record the type only (messages may carry content)
-        log.exception("import failed")
+        log.error("import failed: %s", type(exc).__name__)  # never the message: it may quote content
         job_store.finish(db, job_id, job_store.FAILED, f"导入失败 / import failed: {type(exc).__name__}")
         return False
 
@@ -132,7 +132,7 @@ def run_detect(db, job_id: int, case_id: str, actor: str = "system") -> bool:
         _audit(db, actor, "case.detect_cancelled", case_id, {"pages_done": done, "job": job_id})
         return False
     except Exception as exc:
-        log.exception("detection failed")
+        log.error("detection failed: %s", type(exc).__name__)
         _leave_detecting(db, case_id, actor, entered, ok=False)
         msg = exc.message if isinstance(exc, DeidError) else f"检测失败 / detection failed: {type(exc).__name__}"
         case_store.set_progress(db, case_id, current_step="检测失败", error=msg)
