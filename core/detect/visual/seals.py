@@ -56,6 +56,18 @@ def ellipse_scores(mask: np.ndarray) -> tuple[float, float, float, float]:
     return density, float(np.count_nonzero(counts >= 2)) / RING_BINS, corner / max(density, 1e-6), inner
 
 
+def ring_contrast(mask: np.ndarray) -> float:
+    """Ink density on the outline band over the density in the middle band:
+    a seal's ring makes it high (about 3-10); grid fragments or a tinted
+    area are about as dense everywhere (about 1)."""
+    h, w = mask.shape
+    a, b = w / 2.0, h / 2.0
+    gy, gx = np.mgrid[0:h, 0:w]
+    r = np.sqrt(((gx + 0.5 - a) / a) ** 2 + ((gy + 0.5 - b) / b) ** 2)
+    band, mid = (r >= 0.82) & (r <= 1.05), (r >= 0.3) & (r <= 0.75)
+    return float(mask[band].mean()) / max(1e-3, float(mask[mid].mean()))
+
+
 def is_grayscale(v) -> bool:
     """A grayscale scan: (almost) no saturated pixels anywhere."""
     return float(np.percentile(v.hsv[::4, ::4, 1], 99.5)) < 30
@@ -104,7 +116,7 @@ def seal_blobs(mask: np.ndarray, v, c: dict) -> list[tuple[tuple, float]]:
             continue
         if not (c.get("min_density", 0.03) <= density <= c.get("max_density", 0.65)):
             continue
-        if ring < c.get("ring_min", 0.7):
+        if ring < c.get("ring_min", 0.7) or ring_contrast(mask[y : y + h, x : x + w] > 0) < c.get("ring_contrast_min", 1.8):
             continue
         out.append(((x, y, x + w, y + h), min(0.99, 0.6 + 0.4 * ring)))
     return out
@@ -117,7 +129,7 @@ def mid_gray_mask(full, small) -> np.ndarray:
     g = full.gray
     paper = float(np.median(g[::4, ::4]))
     black = cv2.dilate((g < 50).astype(np.uint8), np.ones((5, 5), np.uint8))
-    mid = ((g >= 50) & (g < min(paper - 50, 165)) & (black == 0)).astype(np.float32)
+    mid = ((g >= 50) & (g < paper - 35) & (black == 0)).astype(np.float32)
     m = cv2.resize(mid, (small.img.shape[1], small.img.shape[0]), interpolation=cv2.INTER_AREA)
     return ((m > 0.25) * 255).astype(np.uint8)
 

@@ -253,7 +253,14 @@ class SignatureRecognizer(VisualRecognizer):
         bx = (min(b[0] for b in cluster), min(b[1] for b in cluster), max(b[2] for b in cluster), max(b[3] for b in cluster))
         if (bx[3] - bx[1]) < 0.4 * (ly1 - ly0):  # flat: what is left of a rule, not a signature
             return None
-        return v.pt((bx[0] + x0, bx[1] + y0, bx[2] + x0, bx[3] + y0))
+        rect = v.pt((bx[0] + x0, bx[1] + y0, bx[2] + x0, bx[3] + y0))
+        # ink over the first run of letters after a role label: OCR read the
+        # signature itself (or it is written over the printed name): take both
+        for j in range(lab.end, lab.first_run_end):
+            b = page.text.boxes[j]
+            if b is not None and geometry.intersection(b, rect) > 0:
+                rect = geometry.union([rect, b])
+        return rect
 
     @staticmethod
     def _maybe_signature(text: PageText, i: int, b: Rect, lab: _Label, line_len: list[int]) -> bool:
@@ -261,7 +268,7 @@ class SignatureRecognizer(VisualRecognizer):
         letter right of the label, on the label's line or on a short line
         of its own (OCR often gives the handwriting its own line)."""
         ch = text.text[i]
-        if not lab.colon or not ch.isalpha() or ch in KEEP_CHARS or b[0] < lab.rect[2] - 2 or b[0] >= lab.limit_x:
+        if not lab.colon or not ch.isalpha() or ch in KEEP_CHARS or (b[0] + b[2]) / 2 < lab.rect[2] - 2 or b[0] >= lab.limit_x:
             return False
         if lab.end <= i < lab.line_end:
             return not (lab.role and i < lab.first_run_end)
