@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chro
 
 
 def _factory():
-    spec = importlib.util.spec_from_file_location("deid_test_factory_e2e", ROOT / "tests" / "store" / "case_factory.py")
+    spec = importlib.util.spec_from_file_location("deid_test_factory_e2e", ROOT / "tests" / "store" / "factory.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

@@ -26,6 +26,6 @@ def db(data_dir):
 
 @pytest.fixture
 def archive_root(tmp_path):
-    from case_factory import make_archive
+    from factory import make_archive
 
     return make_archive(tmp_path / "archive")

@@ -9,7 +9,7 @@ from core.store import cases as case_store
 from core.store import documents as doc_store
 from core.store import files
 from core.store import jobs as job_store
-from case_factory import make_case
+from factory import make_case
 
 
 def test_list_cases_filters(archive_root):

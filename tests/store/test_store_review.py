@@ -145,7 +145,7 @@ def test_canvas_changes_maps_canvas_boxes_to_store_actions():
 def test_rotated_page_boxes_round_trip(db, tmp_path):
     """A /Rotate 90 page: canvas pixels -> unrotated points -> pixels again; the drawn region is what is hidden."""
     from core.store import cases as case_store
-    from case_factory import make_case
+    from factory import make_case
 
     root = tmp_path / "arch_rot"
     folder = make_case(root, "CROT", docs=(("d01", "心电图", 1),))
