@@ -34,6 +34,12 @@ def render() -> None:
         st.session_state["review_viewed_case"] = case_id
         st.session_state.pop(PAGE_KEY, None)
     can_edit = authorize(user, "box.add")
+    from core.store import jobs as job_store
+
+    running = job_store.active(db, case_id)
+    if running:
+        st.info(f"后台任务进行中（{running['step'] or running['kind']} {running['progress_done']}/{running['progress_total']}），"
+                "检测完成前的页面可能还没有全部自动框。")
     side, main = st.columns([1, 3.2])
     with side:
         _documents(db, user, case_id, can_edit)
