@@ -280,18 +280,23 @@ class SignatureRecognizer(VisualRecognizer):
         dashed ones such as a row of printed underscores."""
         rules = np.zeros_like(ink)
         h, w = ink.shape
-        for size, gap, across, span in (((length, 1), (bridge, 1), (1, 3), (int(w * 0.8), 1)),
-                                        ((1, length), (1, bridge), (3, 1), (1, int(h * 0.8)))):
+        for size, gap, across in (((length, 1), (bridge, 1), (1, 3)), ((1, length), (1, bridge), (3, 1))):
             joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, gap))
             rules |= cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
-            # a rule across the whole window on a skewed scan (±1-2°) is not one straight
-            # pixel run: thicken it across first (only such long runs, not a pen stroke)
-            if max(span) > length and h >= 8 and w >= 8:  # at half resolution: 8x cheaper, more skew-tolerant
+            # on a skewed scan (±1-2°) a rule is no straight pixel run: thicken it across
+            # and keep only runs that leave the window (table rules do, a pen stroke does not)
+            if h >= 8 and w >= 8:
                 half = (cv2.resize(joined, (w // 2, h // 2), interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
                 half = cv2.dilate(half, cv2.getStructuringElement(cv2.MORPH_RECT, across))
-                k = (max(1, span[0] // 2), max(1, span[1] // 2))
+                k = (max(1, size[0] // 2), max(1, size[1] // 2))
                 half = cv2.morphologyEx(half, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k))
-                rules |= cv2.resize(half, (w, h), interpolation=cv2.INTER_NEAREST)
+                n, lab, stats, _ = cv2.connectedComponentsWithStats(half, connectivity=8)
+                hh, ww = half.shape
+                edge = [i for i in range(1, n) if stats[i][0] == 0 or stats[i][1] == 0
+                        or stats[i][0] + stats[i][2] >= ww or stats[i][1] + stats[i][3] >= hh]
+                if edge:
+                    keep = np.isin(lab, edge).astype(np.uint8)
+                    rules |= cv2.resize(keep, (w, h), interpolation=cv2.INTER_NEAREST)
         rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
         return ink & (1 - rules)
 
