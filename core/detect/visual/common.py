@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Iterable, Optional
@@ -145,7 +146,7 @@ def needs_pixels(page: PageInput) -> bool:
 def _render(page: pymupdf.Page, dpi: float, clip=None) -> np.ndarray:
     """Render (part of) the displayed page; the page's display list is built
     once per page and reused for every clip."""
-    slot = _LAST
+    slot = _last()
     dl = slot.get("displaylist") if slot.get("pdf_page") is page else None
     if dl is None:
         dl = page.get_displaylist()
@@ -242,14 +243,21 @@ class View:
         return cv2.cvtColor(self.img, cv2.COLOR_RGB2HSV)
 
 
-_LAST: dict = {}  # one slot: a 300-page record must not keep 300 renders alive
+_STATE = threading.local()  # one slot per thread: a 300-page record must not keep 300 renders alive
+
+
+def _last() -> dict:
+    if not hasattr(_STATE, "slot"):
+        _STATE.slot = {}
+    return _STATE.slot
 
 
 def _slot(page: PageInput) -> dict:
-    if _LAST.get("page") is not page:
-        _LAST.clear()
-        _LAST["page"] = page
-    return _LAST
+    slot = _last()
+    if slot.get("page") is not page:
+        slot.clear()
+        slot["page"] = page
+    return slot
 
 
 def _full_render_wanted(page: PageInput) -> bool:
@@ -323,7 +331,7 @@ def ink_box(page: PageInput, rect: Rect, dpi: float = 72) -> Rect:
 
 
 def release_view() -> None:
-    _LAST.clear()
+    _last().clear()
 
 
 # ---------------------------------------------------------------- text helpers
