@@ -249,9 +249,10 @@ STAGES: list[tuple[str, Callable[[ExportJob], None]]] = [
 def run_job(job: ExportJob) -> ExportResult:
     try:
         for name, stage in STAGES:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             stage(job)
             job.timings[name] = round(time.perf_counter() - t0, 3)
+            job.timings[f"{name}_cpu"] = round(time.process_time() - c0, 3)
             log.info("export stage %s: %.2fs", name, job.timings[name])
     finally:
         if job.doc is not None:
