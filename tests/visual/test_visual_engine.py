@@ -63,3 +63,19 @@ def test_negative_pages_through_engine(kind):
     visual = [f for f in analysis.findings if f.category.is_visual]
     for p in page_inputs(doc):
         assert false_alarm_share(p, visual) < 0.02
+
+
+def test_decoded_value_is_hidden_on_earlier_pages_too():
+    """A QR code on page 2 encodes the number printed on page 1: the decoded
+    seed reaches page 1 (propagation), and verification checks it."""
+    value = "BQ77012345"
+    doc = pymupdf.open()
+    p1 = doc.new_page()
+    p1.insert_text((60, 100), f"检验条码号 {value} 见第二页", fontname="china-s", fontsize=11)
+    p2 = doc.new_page()
+    p2.insert_image(pymupdf.Rect(400, 40, 480, 120), stream=V.png_bytes(V.code_image(value, "qr")))
+    analysis, out, report = _redact(doc, ocr=False)
+    assert report.ok
+    assert any(f.page_index == 1 and f.text == value for f in analysis.findings)
+    assert value not in out[0].get_text()
+    assert "检验条码号" in out[0].get_text()  # the label stays
