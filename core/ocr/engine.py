@@ -93,7 +93,7 @@ def char_units(c: str) -> float:
     return NARROW_UNITS
 
 
-CHAR_MARGIN = 0.08  # of a CJK character width, added on both sides of each character box
+CHAR_MARGIN = 0.15  # of a CJK character width, added on both sides of each character box
 FLIP_RETRY_SCORE = 0.8  # vertical lines read with less confidence are also read turned 180°
 PADDED_RATIO = 320 / 48  # RapidOCR's minimum recogniser input width / height
 CJK_WIDTH_PER_HEIGHT = 0.7  # a CJK character's width / the height of its detected line crop
@@ -273,7 +273,7 @@ class RapidOcrEngine(OcrEngine):
         self._run_lock = threading.Lock()
         self.engine_id = (
             f"rapidocr_onnxruntime-{_version('rapidocr_onnxruntime')}"
-            f"/ppocrv4/det{self.det_max_side}u{self.UNCLIP_RATIO}/rec{self.rec_height}/cls0/tight2/chars4"
+            f"/ppocrv4/det{self.det_max_side}u{self.UNCLIP_RATIO}/rec{self.rec_height}/cls0/tight2/chars5"
         )
 
     @property
@@ -483,7 +483,7 @@ def align_cuts_to_ink(gray: np.ndarray, text: str, boxes: list[PixelBox]) -> lis
         return boxes
     cuts = np.array([(boxes[i][2] + boxes[i + 1][0]) / 2 - x0 for i in cut_idx])
     widths = [b[2] - b[0] for b, c in zip(boxes, text) if char_units(c) == 1.0] or [b[2] - b[0] for b in boxes]
-    unit = float(np.median(widths))
+    unit = float(np.median(widths)) / (1 + 2 * CHAR_MARGIN)  # boxes carry a margin on both sides
     reach = int(max(1, round(0.45 * unit)))
     shifts = np.arange(-reach, reach + 1)
     # ink under every cut for every shift: (n_cuts, n_shifts)
@@ -499,6 +499,7 @@ def align_cuts_to_ink(gray: np.ndarray, text: str, boxes: list[PixelBox]) -> lis
         # move only when the neighbourhood clearly prefers it
         if cost[j] < 0.5 * cost[zero] - 1e-9:
             best[k] = shifts[j]
+    drift = best.copy()  # the neighbourhood's shift, before local fixes
     # a character squeezed under 60 % of its width means the cuts disagree:
     # keep the recogniser's cuts there
     new_cuts = cuts + best
@@ -517,9 +518,9 @@ def align_cuts_to_ink(gray: np.ndarray, text: str, boxes: list[PixelBox]) -> lis
     # line ends follow the nearest cut's shift, but only outwards
     first, last = cut_idx[0], cut_idx[-1]
     if first == 0 or all(text[j].isspace() for j in range(first)):
-        out[0][0] = min(boxes[0][0], boxes[0][0] + best[0])
+        out[0][0] = min(boxes[0][0], boxes[0][0] + drift[0])
     if last == n - 2:
-        out[-1][2] = max(boxes[-1][2], boxes[-1][2] + best[-1])
+        out[-1][2] = max(boxes[-1][2], boxes[-1][2] + drift[-1])
     return [tuple(b) for b in out]  # type: ignore[misc]
 
 
