@@ -5,7 +5,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)
-APT_PACKAGES := fonts-wqy-zenhei fonts-arphic-ukai poppler-utils chromium
+APT_PACKAGES := fonts-wqy-zenhei fonts-arphic-ukai poppler-utils chromium libgl1 libglib2.0-0
 
 .PHONY: setup system-deps venv run test eval bench demo clean
 

@@ -132,7 +132,7 @@ def eval_visual() -> dict:
         from core.eval_visual import evaluate_visual
     except ImportError as exc:
         return {"skipped": f"visual evaluation unavailable ({exc.name})"}
-    return evaluate_visual()
+    return evaluate_visual(verbose=False)
 
 
 def _print(title: str, result: dict) -> None:
