@@ -43,7 +43,7 @@ run: setup
 	@mkdir -p data; $(BIN)/huey_consumer core.tasks.huey -w $(HUEY_WORKERS) -k thread >> data/huey.log 2>&1 & \
 	  HUEY_PID=$$!; trap 'kill $$HUEY_PID 2>/dev/null' EXIT INT TERM; \
 	  echo "huey worker pid $$HUEY_PID (log: data/huey.log)"; \
-	  DEID_ARCHIVE_DIR=$(DEMO_ARCHIVE) $(BIN)/streamlit run app.py --browser.gatherUsageStats false
+	  DEID_ARCHIVE_DIR=$(DEMO_ARCHIVE) $(BIN)/streamlit run app.py --browser.gatherUsageStats false --client.showSidebarNavigation false
 
 # (Re)build the demo archive from its seed (8 cases, about a minute).
 demo: setup

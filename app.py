@@ -11,20 +11,10 @@ import streamlit as st
 st.set_page_config(page_title="病历匿名化导出", page_icon=":material/health_and_safety:", layout="wide")
 
 from ui.auth import current_user  # noqa: E402
-from ui.nav import PAGES  # noqa: E402
+from ui.nav import MENU_FLAG, PAGES, draw_menu  # noqa: E402
 
 pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES]
 nav = st.navigation(pages, position="hidden")
-
-user = current_user()
-with st.sidebar:
-    st.markdown("### 病历匿名化导出")
-    for p in PAGES:
-        if user is None and not p.default:
-            continue
-        if user is not None and p.roles and user["role"] not in p.roles:
-            continue
-        st.page_link(p.path, label=p.title, icon=p.icon)
-    st.divider()
-
+draw_menu(current_user())
+st.session_state[MENU_FLAG] = True  # the page's page_setup() need not draw it again
 nav.run()
