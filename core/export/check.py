@@ -21,7 +21,9 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import logging
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Iterable
 
@@ -30,6 +32,7 @@ import pymupdf
 from core.export.matcher import Identifier, Matcher
 from core.masking import mask
 
+log = logging.getLogger(__name__)
 SKIP_STREAM_SUBTYPES = ("/Image", "/Form")
 SKIP_STREAM_KEYS = ("Length1", "Length2", "Length3")  # font programs
 
@@ -173,18 +176,22 @@ def ocr_pages(pdf: bytes, password: str, tasks: list[tuple[int, tuple | None]], 
         path = os.path.join(tmp, "final.pdf")
         with open(path, "wb") as fh:
             fh.write(pdf)
-        if workers <= 1 or len(tasks) <= 2:
-            _init_worker(path, password, dpi)
+        if workers > 1 and len(tasks) > 2:
             try:
-                for n, task in enumerate(tasks, 1):
-                    add(n, *_ocr_task(task))
-            finally:
-                _WORKER.pop("doc").close()
-            return texts
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                                 initargs=(path, password, dpi)) as pool:
-            for n, (index, text) in enumerate(pool.map(_ocr_task, tasks, chunksize=1), 1):
-                add(n, index, text)
+                with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                                         initargs=(path, password, dpi)) as pool:
+                    for n, (index, text) in enumerate(pool.map(_ocr_task, tasks, chunksize=1), 1):
+                        add(n, index, text)
+                return texts
+            except BrokenProcessPool:  # e.g. a __main__ that cannot be re-imported (python - < script)
+                log.warning("OCR worker processes failed to start; verifying in this process")
+                texts.clear()
+        _init_worker(path, password, dpi)
+        try:
+            for n, task in enumerate(tasks, 1):
+                add(n, *_ocr_task(task))
+        finally:
+            _WORKER.pop("doc").close()
     return texts
 
 
