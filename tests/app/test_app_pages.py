@@ -137,3 +137,27 @@ def test_app_navigation_lands_on_role_pages(env):
     assert not at.exception, at.exception
     # the auditor may not use the case list: the app lands on the audit page instead
     assert "病例列表" not in [t.value for t in at.title] and "审计日志" in texts(at)
+
+
+def test_case_list_retry_and_cancel(env):
+    db, users = env
+    at = app("pages/病例列表.py", users["prep1"]).run()
+    at.selectbox(key="pick_case").select("C2024001").run()
+    at.button(key="detect_one").click().run()  # 重新检测 (retry)
+    assert not at.exception, at.exception
+    job = job_store.latest(db, "C2024001", "detect")
+    assert job["status"] == "queued" and job["actor"] == "prep1"
+    assert "人工标注与审阅决定将保留" in texts(at)
+    at.button(key="cancel_job").click().run()
+    assert job_store.get(db, job["id"])["status"] == "cancelled"
+    actions = [r[0] for r in db.execute("SELECT action FROM audit_log WHERE actor = 'prep1'").fetchall()]
+    assert "job.cancel" in actions
+
+
+def test_case_list_reports_broken_manifest(env, tmp_path):
+    _db, users = env
+    (tmp_path / "archive" / "C2025003" / "manifest.json").write_text("{", encoding="utf-8")
+    at = app("pages/病例列表.py", users["prep1"]).run()
+    assert not at.exception, at.exception
+    assert any("C2025003" in w.value and "清单无效" in w.value for w in at.warning)
+    assert "C2025003" not in frame_text(at)
