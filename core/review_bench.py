@@ -76,13 +76,13 @@ def _run(archive_dir: Path, pages: int, scanned: float, switches: int) -> dict:
     for pid in page_ids[:switches]:  # disk cache only (memory cache cleared): a fresh server process
         t = time.perf_counter()
         review.open_page(db, user, pid)
-        review.page_png(db, pid)
+        review.display_image(db, pid)
         review.findings_view(db, pid)
         cold.append((time.perf_counter() - t) * 1000)
     for pid in page_ids[:switches]:  # memory cache warm: going back and forth
         t = time.perf_counter()
         review.open_page(db, user, pid)
-        review.page_png(db, pid)
+        review.display_image(db, pid)
         review.findings_view(db, pid)
         cached.append((time.perf_counter() - t) * 1000)
     failed = db.execute("SELECT COUNT(*) FROM pages WHERE case_id = ? AND detect_status = 'failed'", [case_id]).fetchone()[0]

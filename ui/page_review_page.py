@@ -183,7 +183,7 @@ def _render_width(page) -> float:
 def _canvas(db, user, page, findings, zoom, can_edit) -> None:
     from streamlit_drawable_canvas import st_canvas
 
-    png = review.page_png(db, page["id"])
+    png = review.display_image(db, page["id"])
     from PIL import Image
     import io
 

@@ -176,3 +176,18 @@ def test_queueing_checks_the_role(db, archive_root):
     assert job_store.latest(db, "C2024001") is None
     job = enqueue_import(db, "C2024001", "C2024001", PREPARER)
     assert job_store.get(db, job)["actor"] == "prep1"
+
+
+def test_scanned_page_is_sent_as_jpeg(db, tmp_path):
+    from factory import make_case
+
+    root = tmp_path / "arch_scan"
+    make_case(root, "CSCAN", docs=(("d01", "入院记录", 2),), scanned={"d01": [1]})
+    run_import(db, job_store.create(db, "CSCAN", "import"), FolderArchive(root), "CSCAN")
+    born, scanned = review.pages(db, "CSCAN")
+    assert (born["scanned"], scanned["scanned"]) == (0, 1)
+    assert review.display_image(db, born["id"]).startswith(b"\x89PNG")
+    jpg = review.display_image(db, scanned["id"])
+    assert jpg.startswith(b"\xff\xd8") and len(jpg) < len(review.page_png(db, scanned["id"]))
+    review._MEM.clear()
+    assert review.display_image(db, scanned["id"]) == jpg  # from the encrypted disk cache
