@@ -157,7 +157,11 @@ def enqueue_detect(db, case_id: str, user) -> int:
 
 
 def cancel_job(db, job_id: int, user) -> None:
-    """Ask a job to stop: a queued task is revoked, a running one stops at its next page."""
+    """Ask a job to stop: a queued task is revoked, a running one stops at its next page.
+
+    Asking again for a job that is still marked running (its worker died) closes it,
+    so the case can be imported or detected again.
+    """
     from core.audit import record
     from core.store import jobs as job_store
 
@@ -165,8 +169,11 @@ def cancel_job(db, job_id: int, user) -> None:
     if not job or job["status"] not in job_store.ACTIVE:
         return
     actor = _actor(db, user, "case.cancel", job["case_id"])
+    forced = bool(job["cancel_requested"])  # asked before and still active: its worker is gone
     job_store.request_cancel(db, job_id)
     if job["status"] == job_store.QUEUED and job["huey_id"]:
         huey.revoke_by_id(job["huey_id"])
         job_store.finish(db, job_id, job_store.CANCELLED)
-    record(db, actor, "job.cancel", case_id=job["case_id"], detail={"job": job_id, "kind": job["kind"]})
+    elif forced:
+        job_store.finish(db, job_id, job_store.CANCELLED, "强制取消 / force-cancelled")
+    record(db, actor, "job.cancel", case_id=job["case_id"], detail={"job": job_id, "kind": job["kind"], "forced": forced})

@@ -128,3 +128,17 @@ def test_failed_page_is_recorded_not_fatal(db, archive_root, monkeypatch):
     assert [p["detect_status"] for p in pages] == ["done", "failed", "done", "failed"]
     assert all(p["n_boxes"] > 0 for p in pages if p["detect_status"] == "done")
     assert case_store.get_case(db, "C2024001")["pages_failed"] == 2
+
+
+def test_second_cancel_closes_a_job_whose_worker_died(db, archive_root):
+    from core.tasks import cancel_job, enqueue_detect
+
+    run_import(db, job_store.create(db, "C2024001", "import"), FolderArchive(archive_root), "C2024001")
+    job = job_store.create(db, "C2024001", "detect")
+    job_store.start(db, job, total=4)  # a worker took it, then died
+    cancel_job(db, job, "tester")
+    assert job_store.get(db, job)["status"] == "running" and job_store.cancel_requested(db, job)
+    assert enqueue_detect(db, "C2024001", "tester") == job  # still the active one
+    cancel_job(db, job, "tester")
+    assert job_store.get(db, job)["status"] == "cancelled"
+    assert enqueue_detect(db, "C2024001", "tester") != job  # retry possible again
