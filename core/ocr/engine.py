@@ -499,7 +499,6 @@ def align_cuts_to_ink(gray: np.ndarray, text: str, boxes: list[PixelBox]) -> lis
         # move only when the neighbourhood clearly prefers it
         if cost[j] < 0.5 * cost[zero] - 1e-9:
             best[k] = shifts[j]
-    drift = best.copy()  # the neighbourhood's shift, before local fixes
     # a character squeezed under 60 % of its width means the cuts disagree:
     # keep the recogniser's cuts there
     new_cuts = cuts + best
@@ -510,6 +509,7 @@ def align_cuts_to_ink(gray: np.ndarray, text: str, boxes: list[PixelBox]) -> lis
             if new_cuts[k] - new_cuts[k - 1] < 0.6 * expect:
                 best[k - 1] = best[k] = 0.0
     out = [list(b) for b in boxes]
+    drift = best
     for k, i in enumerate(cut_idx):
         c = x0 + cuts[k] + best[k]
         margin = CHAR_MARGIN * unit
