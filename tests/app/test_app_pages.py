@@ -161,3 +161,20 @@ def test_case_list_reports_broken_manifest(env, tmp_path):
     assert not at.exception, at.exception
     assert any("C2025003" in w.value and "清单无效" in w.value for w in at.warning)
     assert "C2025003" not in frame_text(at)
+
+
+def test_export_page_blocks_a_leak_and_says_where(env):
+    db, users = env
+    # the preparer rejects every box over the patient's name: the export must refuse
+    for row in db.query("SELECT id, text_sealed FROM findings WHERE case_id = 'C2024001'"):
+        if row["text_sealed"] and finding_store.text_of(row) == "李秀英":
+            finding_store.update(db, row["id"], status="rejected")
+    workflow.submit(db, "C2024001", users["prep1"])
+    workflow.approve(db, "C2024001", users["sup1"], workflow.case_plan_hash(db, "C2024001"))
+    at = app("pages/导出.py", users["prep1"]).run()
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    errors = "\n".join(e.value for e in at.error)
+    assert "已阻止导出" in errors and "第 " in errors and "李秀英" not in errors
+    assert not [b for b in at.get("download_button")]
+    assert workflow.status_of(db, "C2024001") == "approved"
