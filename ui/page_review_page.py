@@ -224,7 +224,7 @@ def _labeled_rect(o: dict) -> dict:
     return {"type": "LabeledRect", "label": o["label"], "left": o["left"], "top": o["top"], "width": o["width"],
             "height": o["height"], "originX": "left", "originY": "top", "scaleX": 1, "scaleY": 1, "angle": 0,
             "stroke": o["stroke"], "strokeWidth": 2, "fill": "rgba(0, 0, 0, 0)", "lockRotation": True,
-            "strokeUniform": True}
+            "strokeUniform": True, "fontSize": 11}
 
 
 def _apply_canvas(db, user, page, findings, boxes, scale) -> None:
