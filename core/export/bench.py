@@ -68,7 +68,12 @@ def _run(docs, meta, identifiers, mode: str, dpi: int, style: str = "label") -> 
             "stages": timings}
 
 
-def bench_export(pages: int = 300, full_ocr: bool = True, dpi: int = 150) -> dict:
+def bench_export(pages: int | None = None, full_ocr: bool | None = None, dpi: int = 150) -> dict:
+    """Figures for ``make bench``.  ``DEID_BENCH_EXPORT_PAGES`` (default 300) and
+    ``DEID_BENCH_EXPORT_FULL_OCR=0`` (skip the slow full re-OCR run) adjust it."""
+    pages = pages or int(os.environ.get("DEID_BENCH_EXPORT_PAGES", "300"))
+    if full_ocr is None:
+        full_ocr = os.environ.get("DEID_BENCH_EXPORT_FULL_OCR", "1") != "0"
     saved = {k: os.environ.get(k) for k in ("DEID_DATA_DIR", "DEID_OCR_CACHE_DIR")}
     try:
         return _bench(pages, full_ocr, dpi)
