@@ -33,8 +33,8 @@ from core.export.matcher import Identifier, Matcher
 from core.masking import mask
 
 log = logging.getLogger(__name__)
-SKIP_STREAM_SUBTYPES = ("/Image", "/Form")
-SKIP_STREAM_KEYS = ("Length1", "Length2", "Length3")  # font programs
+SKIP_STREAM_SUBTYPES = ("/Image", "/Form", "/Type1C", "/CIDFontType0C", "/OpenType")  # pixels, content, fonts
+SKIP_STREAM_KEYS = ("Length1", "Length2", "Length3", "N")  # font programs, ICC profiles
 
 
 def _leak(where: str, page: int | None, ident: Identifier, fuzzy: bool = False) -> dict:
