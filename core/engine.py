@@ -10,10 +10,13 @@ document so the store, CLI and export share one engine.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
+import sys
 import time
+import types
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
@@ -59,13 +62,14 @@ class Analysis:
         return [p.index for p in self.pages if p.error]
 
 
-def _ocr_lines(page: pymupdf.Page, text_chars: int, dpi: int) -> tuple[list[list[Char]], bool]:
-    """OCR lines for the regions that need it; (lines, page_is_scanned)."""
+def _ocr_lines(page: pymupdf.Page, base_lines: list[list[Char]], dpi: int) -> tuple[list[list[Char]], bool]:
+    """OCR lines for the regions that need it, minus characters the text
+    layer already has at the same place; (lines, page_is_scanned)."""
     try:
-        from core.ocr.page import ocr_page_chars, ocr_regions
+        from core.ocr.page import drop_duplicates, ocr_page_chars, ocr_regions
     except ImportError:  # OCR module not installed
         return [], False
-    regions = ocr_regions(page, text_chars)
+    regions = ocr_regions(page, sum(len(l) for l in base_lines))
     if not regions:
         return [], False
     full = area(tuple(page.rect)) or 1.0
@@ -74,7 +78,7 @@ def _ocr_lines(page: pymupdf.Page, text_chars: int, dpi: int) -> tuple[list[list
     for region in regions:
         clip = None if area(tuple(region)) >= 0.95 * full else region
         lines += ocr_page_chars(page, dpi=dpi, clip=clip)
-    return lines, scanned
+    return drop_duplicates(lines, base_lines), scanned
 
 
 def page_input(page: pymupdf.Page, ocr: bool = True, dpi: int = 150) -> tuple[PageInput, PageSummary]:
@@ -83,7 +87,7 @@ def page_input(page: pymupdf.Page, ocr: bool = True, dpi: int = 150) -> tuple[Pa
     summary.text_chars = sum(len(l) for l in base_lines)
     extra: list[list[Char]] = []
     if ocr:
-        extra, summary.scanned = _ocr_lines(page, summary.text_chars, dpi)
+        extra, summary.scanned = _ocr_lines(page, base_lines, dpi)
         summary.ocr_chars = sum(len(l) for l in extra)
     pt = extract_page_text(page, extra_lines=extra) if extra else _from_lines(page, base_lines)
     return PageInput(page.number, page, pt, dpi=dpi, is_scanned=summary.scanned), summary
@@ -196,6 +200,20 @@ def _pool_pages(indices: list[int]):
     return out, [(s.value, s.category, s.origin, s.role_hint) for s in w["ctx"].seeds]
 
 
+@contextlib.contextmanager
+def _neutral_main():
+    """Spawned workers re-import the parent's ``__main__``; under Streamlit
+    (or its AppTest) that is a page script, which must not run again in a
+    worker.  Present an empty ``__main__`` while workers start."""
+    real = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if real is not None:
+            sys.modules["__main__"] = real
+
+
 def _pages_in_pool(doc, meta: CaseMeta, names, indices, ocr, dpi, workers, ctx, progress):
     chunk = max(2, min(8, len(indices) // (workers * 4) or 1))
     chunks = [indices[k : k + chunk] for k in range(0, len(indices), chunk)]
@@ -203,7 +221,8 @@ def _pages_in_pool(doc, meta: CaseMeta, names, indices, ocr, dpi, workers, ctx, 
     mp = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=mp, initializer=_pool_init,
                              initargs=(doc.tobytes(), meta.to_dict(), names, ocr, dpi)) as pool:
-        futures = {pool.submit(_pool_pages, c): k for k, c in enumerate(chunks)}
+        with _neutral_main():  # workers start during the first submits
+            futures = {pool.submit(_pool_pages, c): k for k, c in enumerate(chunks)}
         done = 0
         try:
             for fut in as_completed(futures):

@@ -1,3 +1,7 @@
-from ui.audit_page import render
+from ui.nav import page_setup
+
+page_setup()
+
+from ui.audit_page import render  # noqa: E402
 
 render()
