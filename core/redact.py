@@ -9,6 +9,8 @@ as [医师A] is written into the emptied box afterwards.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pymupdf
 
 from core.plan import PlanItem, RedactionPlan
@@ -42,13 +44,21 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan) -> int:
             text=pymupdf.PDF_REDACT_TEXT_REMOVE,
         )
         if plan.style == "label":
+            writer = page.new_shape()  # one content stream and font lookup per page
             for item in items:
-                _write_label(page, item)
+                _write_label(page, writer, item)
+            writer.commit()
         applied += len(items)
     return applied
 
 
-def _write_label(page: pymupdf.Page, item: PlanItem) -> None:
+@lru_cache(maxsize=256)
+def _unit_length(label: str) -> float:
+    """Width of ``label`` at font size 1 (text width scales linearly)."""
+    return pymupdf.get_text_length(label, fontname=LABEL_FONT, fontsize=1) or 1.0
+
+
+def _write_label(page: pymupdf.Page, writer: pymupdf.Shape, item: PlanItem) -> None:
     """Write ``[label]`` centred in the emptied box, shrunk to fit."""
     if not item.label:
         return
@@ -56,10 +66,8 @@ def _write_label(page: pymupdf.Page, item: PlanItem) -> None:
     r = pymupdf.Rect(item.rect)
     horizontal = page.rotation in (0, 180)
     length, height = (r.width, r.height) if horizontal else (r.height, r.width)
-    size = max(3.0, min(height * 0.85, 11.0))
-    while size > 3.0 and pymupdf.get_text_length(label, fontname=LABEL_FONT, fontsize=size) > length + 1:
-        size -= 0.5
-    text_len = pymupdf.get_text_length(label, fontname=LABEL_FONT, fontsize=size)
+    size = max(3.0, min(height * 0.85, 11.0, (length + 1) / _unit_length(label)))
+    text_len = _unit_length(label) * size
     # Text is placed in unrotated page space; rotate it with the page so it reads upright.
     if page.rotation == 0:
         point = (r.x0 + max(0.0, (r.width - text_len) / 2), r.y1 - (r.height - size) / 2 - size * 0.12)
@@ -69,4 +77,4 @@ def _write_label(page: pymupdf.Page, item: PlanItem) -> None:
         point = (r.x1 - max(0.0, (r.width - text_len) / 2), r.y0 + (r.height - size) / 2 + size * 0.12)
     else:
         point = (r.x1 - (r.width - size) / 2 - size * 0.12, r.y1 - max(0.0, (r.height - text_len) / 2))
-    page.insert_text(point, label, fontname=LABEL_FONT, fontsize=size, color=(0.15, 0.15, 0.15), rotate=page.rotation)
+    writer.insert_text(point, label, fontname=LABEL_FONT, fontsize=size, color=(0.15, 0.15, 0.15), rotate=page.rotation)
