@@ -25,6 +25,18 @@ def fingerprint(text: str) -> str:
     return _fingerprint(text, salt=sha256_hex(storage_key())[:16])
 
 
+def seal_reason(reason: str):
+    """A reason typed by a person may name someone: stored sealed, like text."""
+    return seal_text(reason) if (reason or "").strip() else ""
+
+
+def open_reason(value) -> str:
+    """The reason as typed (rows written before sealing hold plain text)."""
+    if isinstance(value, (bytes, bytearray)):
+        return unseal_text(bytes(value))
+    return value or ""
+
+
 def _row(case_id: str, page_id: int, f: Finding, status: str = AUTO, actor: str = "system", reason: str = "") -> dict:
     now = time.time()
     return {
@@ -32,7 +44,7 @@ def _row(case_id: str, page_id: int, f: Finding, status: str = AUTO, actor: str 
         "rects": json.dumps([list(r) for r in f.rects]), "detector": f.detector,
         "confidence": float(f.confidence), "source": f.source.value, "role_hint": f.role_hint or "",
         "text_sealed": seal_text(f.text) if f.text else None, "fingerprint": fingerprint(f.text),
-        "status": status, "reason": reason, "created_by": actor, "created_at": now, "updated_at": now,
+        "status": status, "reason": seal_reason(reason), "created_by": actor, "created_at": now, "updated_at": now,
     }
 
 
