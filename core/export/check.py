@@ -178,9 +178,13 @@ def ocr_pages(pdf: bytes, password: str, tasks: list[tuple[int, tuple | None]], 
             fh.write(pdf)
         if workers > 1 and len(tasks) > 2:
             try:
+                from core.engine import _neutral_main  # workers must not re-run a Streamlit page script
+
                 with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                                          initargs=(path, password, dpi)) as pool:
-                    for n, (index, text) in enumerate(pool.map(_ocr_task, tasks, chunksize=1), 1):
+                    with _neutral_main():  # the workers start while the tasks are submitted
+                        results = pool.map(_ocr_task, tasks, chunksize=1)
+                    for n, (index, text) in enumerate(results, 1):
                         add(n, index, text)
                 return texts
             except BrokenProcessPool:  # e.g. a __main__ that cannot be re-imported (python - < script)
