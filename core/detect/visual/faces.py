@@ -3,9 +3,8 @@
 Uses OpenCV only, offline: ``cv2.CascadeClassifier`` with a Haar cascade
 (from the wheel's ``cv2.data`` or Debian's opencv-data), else
 ``cv2.FaceDetectorYN`` when ``face.yunet_model`` in visual.yaml names a
-local YuNet ONNX file.  The pinned opencv-python-headless 5.x wheel ships
-neither the cascade class nor a face model, so by default this recognizer
-finds nothing and :func:`face_backend` says why (shown by ``make eval``).
+local YuNet ONNX file.  The pinned OpenCV 4.14 wheel ships the Haar
+cascades; without one :func:`face_backend` says why (shown by ``make eval``).
 Only embedded images (born-digital) or the whole render (scanned) are
 searched.
 """
@@ -51,7 +50,9 @@ def detect_faces(bgr, min_px: int) -> list[tuple[int, int, int, int]]:
     kind, det = _detector()
     if kind == "haar":
         gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        return [(x, y, x + w, y + h) for x, y, w, h in det.detectMultiScale(gray, 1.1, 5, minSize=(min_px, min_px))]
+        c = cfg("face")
+        found = det.detectMultiScale(gray, c.get("scale_factor", 1.05), c.get("min_neighbors", 4), minSize=(min_px, min_px))
+        return [(x, y, x + w, y + h) for x, y, w, h in found]
     if kind == "yunet":
         h, w = bgr.shape[:2]
         det.setInputSize((w, h))
@@ -79,7 +80,14 @@ class FaceRecognizer(VisualRecognizer):
             if x1 - x0 < 16 or y1 - y0 < 16:
                 continue
             bgr = cv2.cvtColor(v.img[y0:y1, x0:x1], cv2.COLOR_RGB2BGR)
-            for fx0, fy0, fx1, fy1 in detect_faces(bgr, v.n(c.get("min_size", 24))):
+            # a portrait often fills its photo: the cascade needs some margin round the face
+            m = max(8, (max(x1 - x0, y1 - y0)) // 4)
+            framed = cv2.copyMakeBorder(bgr, m, m, m, m, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+            for fx0, fy0, fx1, fy1 in detect_faces(framed, v.n(c.get("min_size", 24))):
+                fx0, fy0 = max(0, fx0 - m), max(0, fy0 - m)
+                fx1, fy1 = min(x1 - x0, fx1 - m), min(y1 - y0, fy1 - m)
+                if fx1 <= fx0 or fy1 <= fy0:
+                    continue
                 rect = v.pt((fx0 + x0, fy0 + y0, fx1 + x0, fy1 + y0))
                 out.append(finding(page, Category.FACE, rect, self.name, 0.8, pad=c.get("pad", 4)))
         return out
