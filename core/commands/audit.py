@@ -7,9 +7,9 @@ retention period (never younger than 180 days).
 """
 from __future__ import annotations
 
-import getpass
 
 from core import audit
+from core.commands.common import cli_actor
 from core.store.db import open_db
 
 
@@ -27,12 +27,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:
-        return "cli"
-
 
 def run_verify(args) -> int:
     db = open_db(args.db)
@@ -44,7 +38,7 @@ def run_verify(args) -> int:
     sealed = matches is True and not args.chain_only
     ok, count, broken = audit.verify_chain(db, check_mac=sealed)
     if matches:  # only a process holding this store's key writes audit rows
-        audit.record(db, _actor(), "audit.verify", detail={"ok": ok, "count": count, "first_broken_id": broken})
+        audit.record(db, cli_actor(), "audit.verify", detail={"ok": ok, "count": count, "first_broken_id": broken})
     if ok:
         how = "hash chain and keyed seals" if sealed else "hash chain only"
         print(f"审计链完整 / audit chain intact: {count} records ({how})")
@@ -55,6 +49,6 @@ def run_verify(args) -> int:
 
 def run_purge(args) -> int:
     db = open_db(args.db)
-    deleted = audit.purge_expired(db, actor=_actor())
+    deleted = audit.purge_expired(db, actor=cli_actor())
     print(f"deleted {deleted} expired audit records (retention {audit.retention_days(db)} days)")
     return 0

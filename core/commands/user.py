@@ -6,9 +6,9 @@ next login.
 """
 from __future__ import annotations
 
-import getpass
 
 from core import auth
+from core.commands.common import cli_actor
 from core.store.db import open_db
 
 
@@ -45,35 +45,29 @@ def register(subparsers) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:
-        return "cli"
-
 
 def run_add(args) -> int:
     db = open_db(args.db)
-    user, password = auth.create_user(db, args.username, args.role, actor=_actor(), display_name=args.name)
+    user, password = auth.create_user(db, args.username, args.role, actor=cli_actor(), display_name=args.name)
     print(f"用户已创建 / user created: {user['username']} ({auth.role_name(user['role'])})")
     print(f"临时密码 / temporary password (shown once, change at first login): {password}")
     return 0
 
 
 def run_disable(args) -> int:
-    auth.set_disabled(open_db(args.db), args.username, True, actor=_actor())
+    auth.set_disabled(open_db(args.db), args.username, True, actor=cli_actor())
     print(f"已停用 / disabled: {args.username}")
     return 0
 
 
 def run_enable(args) -> int:
-    auth.set_disabled(open_db(args.db), args.username, False, actor=_actor())
+    auth.set_disabled(open_db(args.db), args.username, False, actor=cli_actor())
     print(f"已启用 / enabled: {args.username}")
     return 0
 
 
 def run_reset(args) -> int:
-    password = auth.reset_password(open_db(args.db), args.username, actor=_actor())
+    password = auth.reset_password(open_db(args.db), args.username, actor=cli_actor())
     print(f"新临时密码 / new temporary password (shown once, change at next login): {password}")
     return 0
 

@@ -3,10 +3,9 @@ a patient name in prose, an ID, a hospital name, a decoded barcode) is
 hidden at every other occurrence, on every page, too."""
 from __future__ import annotations
 
-from core.detect.base import AnalysisContext, PageInput, Recognizer, Seed, finding_from_span
-from core.detect.normalize import NormalizedText, is_numeric_like, normalize_value
+from core.detect.base import AnalysisContext, PageInput, Recognizer, Seed
 from core.detect.registry import register
-from core.detect.seeding import min_seed_length
+from core.detect.seeding import find_seeds
 from core.models import Finding
 
 
@@ -27,17 +26,4 @@ class PropagationRecognizer(Recognizer):
             if key[0] and not f.category.is_visual and key not in known:
                 known.add(key)
                 seeds.append(Seed(key[0], key[1], f"found:{f.detector}", f.role_hint))
-        out: list[Finding] = []
-        for page in pages:
-            views: dict[bool, NormalizedText] = {}
-            for seed in seeds:
-                numeric = is_numeric_like(seed.value)
-                needle = normalize_value(seed.value, numeric)
-                if len(needle) < min_seed_length(seed.value):
-                    continue
-                view = views.get(numeric) or views.setdefault(numeric, NormalizedText(page.text.text, numeric))
-                for s, e in view.find_all(needle):
-                    f = finding_from_span(page, s, e, seed.category, self.name, 0.9, seed.role_hint)
-                    if f:
-                        out.append(f)
-        return out
+        return [f for page in pages for f in find_seeds(page, seeds, self.name, 0.9)]

@@ -89,16 +89,21 @@ class CaseSeedRecognizer(Recognizer):
     order = 20  # after visual recognizers that decode barcodes (order < 20)
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
-        findings: list[Finding] = []
-        views: dict[bool, NormalizedText] = {}
-        for seed in ctx.seeds:
-            numeric = is_numeric_like(seed.value)
-            needle = normalize_value(seed.value, numeric)
-            if len(needle) < min_seed_length(seed.value):
-                continue
-            view = views.get(numeric) or views.setdefault(numeric, NormalizedText(page.text.text, numeric))
-            for start, end in view.find_all(needle):
-                f = finding_from_span(page, start, end, seed.category, self.name, 0.98, seed.role_hint)
-                if f:
-                    findings.append(f)
-        return findings
+        return find_seeds(page, ctx.seeds, self.name, 0.98)
+
+
+def find_seeds(page: PageInput, seeds, detector: str, confidence: float) -> list[Finding]:
+    """A finding at every occurrence of every seed value on ``page``."""
+    findings: list[Finding] = []
+    views: dict[bool, NormalizedText] = {}
+    for seed in seeds:
+        numeric = is_numeric_like(seed.value)
+        needle = normalize_value(seed.value, numeric)
+        if len(needle) < min_seed_length(seed.value):
+            continue
+        view = views.get(numeric) or views.setdefault(numeric, NormalizedText(page.text.text, numeric))
+        for start, end in view.find_all(needle):
+            f = finding_from_span(page, start, end, seed.category, detector, confidence, seed.role_hint)
+            if f:
+                findings.append(f)
+    return findings
