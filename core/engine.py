@@ -201,7 +201,7 @@ def _pool_pages(indices: list[int]):
 
 
 @contextlib.contextmanager
-def _neutral_main():
+def neutral_main():
     """Spawned workers re-import the parent's ``__main__``; under Streamlit
     (or its AppTest) that is a page script, which must not run again in a
     worker.  Present an empty ``__main__`` while workers start."""
@@ -221,7 +221,7 @@ def _pages_in_pool(doc, meta: CaseMeta, names, indices, ocr, dpi, workers, ctx, 
     mp = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=mp, initializer=_pool_init,
                              initargs=(doc.tobytes(), meta.to_dict(), names, ocr, dpi)) as pool:
-        with _neutral_main():  # workers start during the first submits
+        with neutral_main():  # workers start during the first submits
             futures = {pool.submit(_pool_pages, c): k for k, c in enumerate(chunks)}
         done = 0
         try:

@@ -178,11 +178,11 @@ def ocr_pages(pdf: bytes, password: str, tasks: list[tuple[int, tuple | None]], 
             fh.write(pdf)
         if workers > 1 and len(tasks) > 2:
             try:
-                from core.engine import _neutral_main  # workers must not re-run a Streamlit page script
+                from core.engine import neutral_main  # workers must not re-run a Streamlit page script
 
                 with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                                          initargs=(path, password, dpi)) as pool:
-                    with _neutral_main():  # the workers start while the tasks are submitted
+                    with neutral_main():  # the workers start while the tasks are submitted
                         results = pool.map(_ocr_task, tasks, chunksize=1)
                     for n, (index, text) in enumerate(results, 1):
                         add(n, index, text)
