@@ -140,7 +140,7 @@ def main(argv=None) -> int:
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
     _print(f"born-digital, {pages} pages, text recognizers (target ≤ 50 ms/page)", bench_born_digital(pages))
     _print("born-digital with visual recognizers", bench_with_visual(10 if args.quick else 30))
-    _print("scanned pages with OCR (target ≤ 1.5 s/page)", bench_scanned(3 if args.quick else 6))
+    _print("scanned pages with OCR, 2 worker processes (target ≤ 1.5 s/page)", bench_scanned(4 if args.quick else 12))
     if not args.skip_memory:
         _print(f"peak memory, CLI on a {pages}-page record, 20 % scanned (target ≤ 1.5 GB)", bench_peak_memory(pages))
     for title, module, func in OPTIONAL:

@@ -149,7 +149,7 @@ def analyze_document(
     indices = list(pages) if pages is not None else list(range(doc.page_count))
     workers = settings().workers if workers is None else workers
     result = Analysis()
-    if workers > 1 and len(indices) >= PARALLEL_MIN_PAGES:
+    if workers > 1 and _worth_a_pool(doc, indices, ocr):
         staged = _pages_in_pool(doc, meta, names, indices, ocr, dpi, workers, ctx, progress)
     else:
         staged = []
@@ -176,7 +176,18 @@ def analyze_document(
     return result
 
 
-PARALLEL_MIN_PAGES = 12
+POOL_START_SECONDS = 6.0  # spawning workers and loading their models
+SECONDS_PER_PAGE = {"text": 0.08, "scan": 2.0}
+
+
+def _worth_a_pool(doc: pymupdf.Document, indices: list[int], ocr: bool) -> bool:
+    """Use worker processes only when the work clearly outweighs starting
+    them: scanned pages (OCR) are ~25x dearer than text pages."""
+    if len(indices) < 4:
+        return False
+    scans = sum(1 for i in indices if ocr and len(doc[i].get_text("text").strip()) < 30) if ocr else 0
+    estimate = scans * SECONDS_PER_PAGE["scan"] + (len(indices) - scans) * SECONDS_PER_PAGE["text"]
+    return estimate > 2 * POOL_START_SECONDS
 _WORKER: dict = {}
 
 

@@ -17,7 +17,10 @@ def _record(pages: int) -> pymupdf.Document:
     return doc
 
 
-def test_parallel_pages_match_serial():
+def test_parallel_pages_match_serial(monkeypatch):
+    from core import engine
+
+    monkeypatch.setattr(engine, "_worth_a_pool", lambda *a: True)
     doc = _record(13)
     serial = analyze_document(doc, {"patient_name": "王小红"}, ocr=False, workers=1)
     parallel = analyze_document(doc, {"patient_name": "王小红"}, ocr=False, workers=2)
@@ -42,3 +45,14 @@ def test_failing_page_is_reported_not_fatal(monkeypatch):
     assert a.failed_pages == [1]
     assert {f.page_index for f in a.findings} >= {0, 2}
     assert progress[-1] == (3, 3, "done")
+
+
+def test_pool_only_when_work_outweighs_starting_it():
+    from core.engine import _worth_a_pool
+    from tests.engine.pdfs import rasterize
+
+    text = _record(20)
+    assert not _worth_a_pool(text, list(range(20)), True)
+    scans = rasterize(_record(8))
+    assert _worth_a_pool(scans, list(range(8)), True)
+    assert not _worth_a_pool(scans, list(range(8)), False)  # no OCR: cheap
