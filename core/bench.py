@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.config import PROJECT_ROOT
+from core.config import PROJECT_ROOT, settings
 
 
 def _record(pages: int, scanned: float, seed: int = 11):
@@ -100,15 +100,20 @@ def bench_peak_memory(pages: int = 300) -> dict:
         env = dict(os.environ, DEID_OCR_CACHE_DIR=str(Path(tmp) / "cache"))
         code = (
             "import resource, sys; from core.cli import main; rc = main(sys.argv[1:]); "
-            "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)"
+            "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)"
         )
         r = subprocess.run([sys.executable, "-c", code, "redact", str(src), "-o", str(Path(tmp) / "out.pdf"),
                             "--meta", str(src.with_suffix(".case.json"))], cwd=PROJECT_ROOT, env=env,
                            capture_output=True, text=True)
         secs = time.perf_counter() - t0
-        rss = next((int(l.split()[1]) for l in r.stdout.splitlines() if l.startswith("MAXRSS")), 0)
+        line = next((l.split() for l in r.stdout.splitlines() if l.startswith("MAXRSS")), ["", "0", "0"])
+        main_mb, worker_mb = int(line[1]) / 1024, int(line[2]) / 1024
+        workers = settings().workers
         return {"pages": pages, "exit_code": r.returncode, "wall_s": round(secs, 1),
-                "s_per_page": round(secs / pages, 2), "peak_rss_mb": round(rss / 1024, 1)}
+                "s_per_page": round(secs / pages, 2), "peak_rss_main_mb": round(main_mb, 1),
+                "peak_rss_largest_worker_mb": round(worker_mb, 1),
+                f"peak_total_bound_mb (main + {workers} workers)": round(main_mb + workers * worker_mb, 1)}
 
 
 OPTIONAL = [
