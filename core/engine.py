@@ -169,6 +169,7 @@ def analyze_document(
             result.findings += rec.analyze_record(inputs, result.findings, ctx)
         except Exception as exc:
             log.warning("record recognizer %s failed: %s", rec.name, type(exc).__name__)
+    pymupdf.TOOLS.store_shrink(100)  # renders of the record-wide passes are not needed again
     result.findings = merge_findings(result.findings)
     result.seeds = list(ctx.seeds)
     if progress:
@@ -205,6 +206,7 @@ def _pool_pages(indices: list[int]):
     out = []
     for i in indices:
         pin, summary, found = analyze_page(w["doc"][i], w["per_page"], w["ctx"], w["ocr"], w["dpi"])
+        pymupdf.TOOLS.store_shrink(100)  # drop MuPDF's decoded-image cache: each page is seen once
         if pin is not None:
             pin.pdf_page, pin._render = None, None  # not picklable; re-attached in the parent
         out.append((pin, summary, found))

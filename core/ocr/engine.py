@@ -585,7 +585,7 @@ def _quiet_sessions():
         opts = original.__func__(config)
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        opts.enable_cpu_mem_arena = True
+        opts.enable_cpu_mem_arena = False  # variable-size inputs: an arena only grows (measured -80 MB, same speed)
         return opts
 
     cls._init_sess_opts = staticmethod(init_opts)
