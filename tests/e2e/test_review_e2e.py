@@ -10,11 +10,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pymupdf
 import pytest
+
+from tests.e2e.server import wait_for_streamlit
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "review_e2e"
@@ -81,16 +82,7 @@ def server(tmp_path, monkeypatch):
                            stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(base + "/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline or app.poll() is not None:
-                raise RuntimeError("streamlit did not start: " + (tmp_path / "servers.log").read_text()[-2000:])
-            time.sleep(0.3)
+        wait_for_streamlit(base, app, tmp_path / "servers.log")
         yield base, db
     finally:
         _stop(app)

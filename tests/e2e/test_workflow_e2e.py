@@ -9,12 +9,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
+from tests.e2e.server import wait_for_streamlit
 
 from core import audit, auth, workflow
 from core.store.db import open_db
@@ -71,16 +71,7 @@ def server(tmp_path, monkeypatch):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(base + "/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError("streamlit did not start: " + (tmp_path / "streamlit.log").read_text()[-2000:])
-            time.sleep(0.3)
+        wait_for_streamlit(base, proc, tmp_path / "streamlit.log")
         yield base, db
     finally:
         proc.terminate()
