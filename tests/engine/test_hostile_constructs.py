@@ -14,7 +14,7 @@ import pytest
 from core.plan import PlanItem, RedactionPlan
 from core.redact import apply_plan
 from tests.engine.hostile_pdfs import HOSTILE
-from tests.engine.pdfs import FONT, text_page
+from tests.engine.pdfs import FONT, fail_on_page, text_page
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME, ID = "王小红", "320106199501011237"
@@ -216,23 +216,13 @@ def test_hostile_file_exits_0_or_2_never_a_traceback(tmp_path, name):
 
 def test_page_that_cannot_be_analysed_is_blanked_not_released(tmp_path, monkeypatch, capsys):
     from core import cli
-    from core.detect.registry import load_default_recognizers, registered
 
     doc = pymupdf.open()
     text_page(doc, [CLINICAL])
     text_page(doc, [f"身份证号：{ID}", CLINICAL])
     src, out = tmp_path / "in.pdf", tmp_path / "out.pdf"
     doc.save(src)
-    load_default_recognizers()
-    cls = registered()["phone"]
-    real = cls.analyze
-
-    def broken(self, page, ctx):
-        if page.index == 1:
-            raise RuntimeError("boom")
-        return real(self, page, ctx)
-
-    monkeypatch.setattr(cls, "analyze", broken)
+    fail_on_page(monkeypatch, 1)
     assert cli.main(["redact", str(src), "-o", str(out), "--no-ocr"]) == 0
     assert "[2]" in capsys.readouterr().err
     result = pymupdf.open(out)
