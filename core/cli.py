@@ -1,12 +1,15 @@
 """Command line: ``python -m core.cli <command> …``.
 
 Each subcommand lives in ``core/commands/<name>.py``; see ``--help``.
+An unexpected failure is reported in one line (exit 2), never as a
+traceback (``DEID_TRACEBACK=1`` re-raises it, for debugging).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from core.commands import COMMANDS
@@ -38,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     except DeidError as exc:
         print(f"错误 / error: {exc.message}", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:  # hostile or malformed input must never end in a traceback
+        if os.environ.get("DEID_TRACEBACK"):
+            raise
+        print(f"错误 / error: 文件无法安全处理（{type(exc).__name__}），未写出文件 / the file cannot be processed "
+              f"safely ({type(exc).__name__}); no output written", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

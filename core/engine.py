@@ -27,7 +27,7 @@ from core.detect.base import AnalysisContext, PageInput, Seed
 from core.detect.registry import load_default_recognizers
 from core.config import settings
 from core.detect.seeding import seeds_from_meta
-from core.models import CaseMeta, Char, Finding
+from core.models import CaseMeta, Category, Char, Finding
 from core.pdf.geometry import area, intersection, union
 from core.pdf.sanitize import clean_bytes, sanitize
 from core.pdf.text import extract_page_text, text_lines
@@ -294,18 +294,65 @@ def redact_document(
     rejected_ids: Iterable[str] = (),
     labels: Optional[dict] = None,
     extra_identifiers: Iterable = (),
+    meta: CaseMeta | dict | None = None,
+    blank_pages: Iterable[int] = (),
 ) -> tuple[pymupdf.Document, VerifyReport, RedactionPlan]:
     """Redact a copy of ``doc``; returns (redacted doc, verify report, plan).
 
-    The caller must not release the document when the report is not ok.
+    plan (:func:`plan_document`, shared with the export) -> apply (every
+    page reduced to its visible area; ``blank_pages``, the pages that could
+    not be analysed, and pages MuPDF cannot redact are blanked, see
+    ``core.redact``) -> sanitize -> verify.  ``plan.blanked`` lists the
+    blanked pages.  The caller must not release the document when the
+    report is not ok.
     """
     pol = policy if isinstance(policy, Policy) else load_policy(policy)
-    plan = build_plan(findings, pol, style, rejected_ids=rejected_ids, labels=labels)
+    research = research_for(pol, meta)
+    plan, findings, _flags = plan_document(doc, findings, pol, style, rejected_ids=rejected_ids, labels=labels,
+                                           research=research)
     out = pymupdf.open("pdf", doc.tobytes())
-    apply_plan(out, plan)
+    plan.blanked = apply_plan(out, plan, blank=blank_pages).blanked
     sanitize(out)
     final = pymupdf.open("pdf", clean_bytes(out))
     rejected = set(rejected_ids)
     kept = [f for f in findings if f.id not in rejected and pol.hides(f) or f.source.value == "manual"]
+    if research is not None:  # generalised ages and dates may legitimately recur
+        kept = [f for f in kept if f.category not in GENERALISED_NOT_SEARCHED]
     report = verify_no_leaks(final, identifiers_for(kept, seeds) + list(extra_identifiers))
     return final, report, plan
+
+
+GENERALISED_NOT_SEARCHED = {Category.AGE, Category.DATE}
+
+
+def research_for(policy: Policy, meta: CaseMeta | dict | None = None):
+    """The case's ResearchTransformer when ``policy`` generalises, else None."""
+    if not any(rule.action == "generalise" for rule in policy.categories.values()):
+        return None
+    from core.policy.research import ResearchTransformer
+
+    meta = meta if isinstance(meta, CaseMeta) else CaseMeta.from_dict(meta)
+    return ResearchTransformer.for_case(meta, policy)
+
+
+def plan_document(
+    doc: pymupdf.Document,
+    findings: list[Finding],
+    policy: Policy,
+    style: Optional[str] = None,
+    rejected_ids: Iterable[str] = (),
+    labels: Optional[dict] = None,
+    research=None,
+) -> tuple[RedactionPlan, list[Finding], list[dict]]:
+    """The one plan building path of the CLI, the review preview and the
+    export: with a ``research`` transformer, indirect identifiers (dates,
+    ages) are added, generalised values become the labels and the style is
+    "label"; returns (plan, findings planned from, rare-value flags)."""
+    findings, labels, flags = list(findings), dict(labels or {}), []
+    if research is not None:
+        style = "label"  # generalised values must be written, not blacked out
+        findings += research.indirect_findings(doc, findings)
+        labels.update(research.labels(findings))
+        flags = research.flags(doc)
+    plan = build_plan(findings, policy, style, rejected_ids=rejected_ids, labels=labels)
+    return plan, findings, flags

@@ -27,6 +27,7 @@ class RedactionPlan:
     policy: str
     style: str
     items: list[PlanItem] = field(default_factory=list)
+    blanked: list[int] = field(default_factory=list)  # pages blanked on apply (core.redact), not part of the hash
 
     def for_page(self, page_index: int) -> list[PlanItem]:
         return [i for i in self.items if i.page_index == page_index]

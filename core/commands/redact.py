@@ -16,8 +16,10 @@ HELP = """Detect every identifier in IN.pdf (text layer and OCR of scanned pages
 write a truly redacted, sanitised copy to OUT.pdf.
 
 Exit codes: 0 success; 2 unusable input (not a PDF, encrypted, corrupt, zero
-pages) with a one-line message; 3 the leak check of the output found an
-identifier (no output file is written).  Identifiers are never printed; the
+pages, or a file the engine cannot process safely) with a one-line message;
+3 the leak check of the output found an identifier (no output file is
+written).  A page that cannot be analysed or redacted is blanked (its
+content replaced by a notice), reported on stderr and in the report.  Identifiers are never printed; the
 report masks them (张**, 3201********1234).
 """
 
@@ -78,7 +80,9 @@ def run(args) -> int:
     doc = open_pdf(args.input)
     dpi = args.dpi or settings().ocr_dpi
     analysis = analyze_document(doc, meta, ocr=not args.no_ocr, dpi=dpi, progress=_progress if args.verbose else None)
-    out, report, plan = redact_document(doc, analysis.findings, policy=args.policy, style=args.style, seeds=analysis.seeds)
+    failed = analysis.failed_pages  # fail closed: pages that could not be analysed are blanked, never released
+    out, report, plan = redact_document(doc, analysis.findings, policy=args.policy, style=args.style,
+                                        seeds=analysis.seeds, meta=meta, blank_pages=failed)
     summary = {
         "input_pages": doc.page_count,
         "output_pages": out.page_count,
@@ -88,6 +92,7 @@ def run(args) -> int:
         "counts": _counts(analysis.findings),
         "boxes_applied": len(plan.items),
         "failed_pages": [i + 1 for i in analysis.failed_pages],
+        "blanked_pages": [i + 1 for i in plan.blanked],
         "scanned_pages": [p.index + 1 for p in analysis.pages if p.scanned],
         "verification": report.to_dict(),
         "seconds": round(time.perf_counter() - t0, 2),
@@ -102,9 +107,9 @@ def run(args) -> int:
     _write_atomic(Path(args.output), out.tobytes(garbage=4, deflate=True))
     print(f"已完成 / done: {doc.page_count} 页, {len(analysis.findings)} 处标识符, "
           f"{len(plan.items)} 个遮盖框, 校验通过 / verified ({summary['seconds']} s)")
-    if analysis.failed_pages:
-        print(f"注意：{len(analysis.failed_pages)} 页处理失败，请人工检查 / warning: "
-              f"{len(analysis.failed_pages)} page(s) failed: {summary['failed_pages']}", file=sys.stderr)
+    if plan.blanked:
+        print(f"注意：第 {summary['blanked_pages']} 页无法安全处理，已整页移除，请人工检查 / warning: "
+              f"page(s) {summary['blanked_pages']} could not be processed safely and were blanked", file=sys.stderr)
     return 0
 
 

@@ -1,53 +1,24 @@
 """Strip hidden data from the merged file and write it once, cleanly.
 
-Removed: document info and XMP metadata, outlines of the inputs (our own
-neutral bookmarks are set afterwards), annotations and links, form fields,
-embedded files, JavaScript and open actions, page thumbnails, structure
-tree (it may carry /Alt or /ActualText), page-piece data.  The file is
-written in one pass with ``garbage=4`` and ``clean`` (unused objects and
-earlier revisions are dropped: no incremental update survives), optionally
-encrypted with AES-256.
+Stripping is the engine's one sanitizer (``core.pdf.sanitize.sanitize``:
+metadata, XMP, outlines, annotations, forms, attachments, JavaScript and
+actions, thumbnails, structure tree, page labels, page-piece data, hidden
+layers, marked-content property lists); our own neutral bookmarks are set
+afterwards.  The file is written in one pass with ``garbage=4`` and
+``clean`` (unused objects and earlier revisions are dropped: no
+incremental update survives), optionally encrypted with AES-256.
 """
 from __future__ import annotations
 
 import pymupdf
 
-CATALOG_KEYS = ("Names", "OpenAction", "AA", "AcroForm", "StructTreeRoot", "MarkInfo", "PieceInfo", "Metadata",
-                "Outlines", "Threads", "SpiderInfo", "Perms", "Legal", "Collection", "URI", "PageLabels", "Dests")
-PAGE_KEYS = ("Thumb", "PieceInfo", "AA", "B", "StructParents", "Metadata")
+from core.pdf.sanitize import sanitize
 
 
 def strip_hidden_data(doc: pymupdf.Document) -> None:
-    """Remove everything but page content from ``doc`` (in place)."""
-    try:
-        from core.pdf.sanitize import sanitize  # the engine's sanitizer runs first
-
-        sanitize(doc)
-    except ImportError:
-        pass
-    doc.scrub(
-        attached_files=True, clean_pages=False, embedded_files=True, hidden_text=False, javascript=True,
-        metadata=True, redactions=False, remove_links=True, reset_fields=True, reset_responses=True,
-        thumbnails=True, xml_metadata=True,
-    )
-    for page in doc:
-        for annot in list(page.annots() or []):
-            page.delete_annot(annot)
-        for widget in list(page.widgets() or []):
-            page.delete_widget(widget)
-        for key in PAGE_KEYS:
-            if doc.xref_get_key(page.xref, key)[0] != "null":
-                doc.xref_set_key(page.xref, key, "null")
-        if doc.xref_get_key(page.xref, "Annots")[0] != "null":
-            doc.xref_set_key(page.xref, "Annots", "null")
-    cat = doc.pdf_catalog()
-    for key in CATALOG_KEYS:
-        if doc.xref_get_key(cat, key)[0] != "null":
-            doc.xref_set_key(cat, key, "null")
-    for name in list(doc.embfile_names()):
-        doc.embfile_del(name)
-    doc.set_metadata({})
-    doc.del_xml_metadata()
+    """Remove everything but page content from ``doc`` (in place); raises
+    (the export is refused) when something cannot be removed."""
+    sanitize(doc)
 
 
 def save_final(doc: pymupdf.Document, password: str = "") -> bytes:

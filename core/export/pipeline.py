@@ -27,7 +27,7 @@ from core.export.matcher import Identifier
 from core.export.options import DEFAULT_WATERMARK, ExportDocument, ExportOptions, ExportResult
 from core.models import CaseMeta, Category, Finding
 from core.pdf.open import open_pdf
-from core.plan import build_plan
+from core.engine import plan_document
 from core.policy import Policy, category_display, load_policy
 from core.policy.labels import LabelBook, assign_labels
 from core.redact import apply_plan
@@ -110,13 +110,11 @@ def stage_redact(job: ExportJob) -> None:
         doc = open_pdf(d.pdf) if not isinstance(d.pdf, pymupdf.Document) else d.pdf
         findings = list(d.findings)
         labels = assign_labels(findings, job.policy, book=job.book) if job.style == "label" else {}
-        if job.research is not None:
-            extra = job.research.indirect_findings(doc, findings)
-            findings += extra
-            labels.update(job.research.labels(findings))
-            job.flags += [dict(f, doc_id=d.doc_id) for f in job.research.flags(doc)]
-        plan = build_plan(findings, job.policy, job.style, labels=labels)
-        apply_plan(doc, plan)
+        plan, findings, flags = plan_document(doc, findings, job.policy, job.style, labels=labels, research=job.research)
+        job.flags += [dict(f, doc_id=d.doc_id) for f in flags]
+        applied = apply_plan(doc, plan)
+        if applied.blanked:
+            job.flags += [{"doc_id": d.doc_id, "page_index": i, "reason": "page_blanked"} for i in applied.blanked]
         for cat, k in plan.counts_by_category().items():
             job.counts[cat] = job.counts.get(cat, 0) + k
         job.plan_hashes[d.doc_id] = plan.hash()

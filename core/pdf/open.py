@@ -7,6 +7,7 @@ from pathlib import Path
 import pymupdf
 
 from core.errors import InputError
+from core.pdf.sanitize import show_all_layers
 
 MAX_BYTES = int(os.environ.get("DEID_MAX_PDF_BYTES", str(2 * 1024**3)))
 MAX_PAGES = int(os.environ.get("DEID_MAX_PAGES", "5000"))
@@ -20,6 +21,12 @@ def open_pdf(source: str | Path | bytes) -> pymupdf.Document:
 
     Raises :class:`InputError` for non-PDF, encrypted, corrupt, zero-page or
     oversized files.  The message names the problem, never the content.
+
+    The document returned is MuPDF's repaired rewrite of the input (a file
+    MuPDF can read but not write, e.g. an object with a syntax error, is
+    refused here, not half-way through redaction), with every
+    optional-content layer switched on for good: detection, review and the
+    output all see hidden layers.
     """
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
@@ -53,4 +60,19 @@ def open_pdf(source: str | Path | bytes) -> pymupdf.Document:
     except Exception:
         doc.close()
         raise InputError("PDF 页面结构损坏", "PDF page tree is corrupt") from None
-    return doc
+    return _rewritten(doc)
+
+
+def _rewritten(doc: pymupdf.Document) -> pymupdf.Document:
+    try:
+        clean = pymupdf.open(stream=doc.tobytes(garbage=1), filetype="pdf")
+        show_all_layers(clean)
+        if clean.page_count != doc.page_count:
+            raise ValueError("pages lost in the rewrite")
+        for index in range(clean.page_count):  # every page must load from the rewrite too
+            clean[index].get_bboxlog()
+    except Exception:
+        raise InputError("PDF 文件结构损坏，无法安全处理", "PDF structure is corrupt; it cannot be processed safely") from None
+    finally:
+        doc.close()
+    return clean

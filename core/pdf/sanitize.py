@@ -1,38 +1,175 @@
-"""Remove hidden data: metadata, XMP, outlines, annotations, form fields,
-embedded files, JavaScript, thumbnails, links; then save with garbage
-collection so removed objects are not in the file (no incremental update)."""
+"""Remove hidden data: the one sanitizer of the CLI, the review preview and
+the export (``core.export.finalize`` calls :func:`sanitize`).
+
+Removed: document info and XMP metadata (also on pages, images and forms),
+outlines, annotations, links and form fields (AcroForm, XFA), embedded
+files and the name tree, JavaScript and every action (/OpenAction,
+catalog, page and form /AA), page thumbnails and beads, the structure tree
+(it may carry /Alt, /ActualText, /E) with its page and XObject links, page
+labels, page-piece data, optional-content settings (every layer becomes
+visible, see :func:`show_all_layers`), and the property lists of marked
+content inside content streams (``/Span <</ActualText (…)>> BDC``), both
+inline and named through ``/Properties`` resources.  Page contents are
+cleaned (unused resources dropped).  :func:`clean_bytes` then writes the
+file without history (full rewrite, unreachable objects dropped: no
+incremental update survives).
+
+Anything that cannot be sanitised raises :class:`SanitizeError`; callers
+must not release the document then (fail closed).
+"""
 from __future__ import annotations
 
 import pymupdf
 
+from core.errors import InputError
+
+CATALOG_KEYS = ("Names", "OpenAction", "AA", "AcroForm", "StructTreeRoot", "MarkInfo", "PieceInfo", "Metadata",
+                "Outlines", "Threads", "SpiderInfo", "Perms", "Legal", "Collection", "URI", "PageLabels", "Dests",
+                "OCProperties")
+PAGE_KEYS = ("Thumb", "PieceInfo", "AA", "B", "StructParents", "Metadata", "Annots", "ID", "PZ", "SeparationInfo", "VP")
+# keys removed from every other dictionary in the file (XObjects, images, fonts ...)
+OBJECT_KEYS = ("Metadata", "PieceInfo", "StructParent", "StructParents", "AA", "OC", "OPI", "Ref", "Alt",
+               "ActualText")
+MARKED_CONTENT_OPS = {"BDC", "DP"}  # operators whose operands may hold a property list
+
+
+class SanitizeError(InputError):
+    """Hidden data could not be removed: the document must not be released."""
+
 
 def sanitize(doc: pymupdf.Document) -> None:
     """Scrub ``doc`` in place (keeps page content as redacted)."""
+    show_all_layers(doc)
     for page in doc:
         for annot in list(page.annots() or []):
             page.delete_annot(annot)
         for widget in list(page.widgets() or []):
             page.delete_widget(widget)
     doc.scrub(
-        attached_files=True,
-        clean_pages=True,
-        embedded_files=True,
+        attached_files=True, clean_pages=True, embedded_files=True,
         hidden_text=False,  # invisible text was already redacted where it held identifiers
-        javascript=True,
-        metadata=True,
-        redactions=False,
-        remove_links=True,
-        reset_fields=True,
-        reset_responses=True,
-        thumbnails=True,
-        xml_metadata=True,
+        javascript=True, metadata=True, redactions=False, remove_links=True, reset_fields=True,
+        reset_responses=True, thumbnails=True, xml_metadata=True,
     )
+    for page in doc:
+        _null_keys(doc, page.xref, PAGE_KEYS)
+    _null_keys(doc, doc.pdf_catalog(), CATALOG_KEYS)
+    for name in list(doc.embfile_names()):
+        doc.embfile_del(name)
     doc.set_toc([])
     doc.set_metadata({})
+    doc.del_xml_metadata()
+    _scrub_objects(doc)
+
+
+def show_all_layers(doc: pymupdf.Document) -> None:
+    """Make every optional-content layer visible, for good: without
+    /OCProperties every layer (and every membership expression) is shown,
+    so detection, review and the output all see the same content."""
+    if not doc.is_pdf:
+        return
+    _null_keys(doc, doc.pdf_catalog(), ("OCProperties",))
+    for xref in range(1, doc.xref_length()):
+        if _is_dict(doc, xref) and doc.xref_get_key(xref, "OC")[0] != "null":
+            doc.xref_set_key(xref, "OC", "null")
+
+
+def _null_keys(doc: pymupdf.Document, xref: int, keys) -> None:
+    for key in keys:
+        if doc.xref_get_key(xref, key)[0] != "null":
+            doc.xref_set_key(xref, key, "null")
+
+
+def _null_path(doc: pymupdf.Document, xref: int, key: str) -> None:
+    """Null ``key`` (a path such as Resources/Properties) where it is set;
+    a path through an indirect object is reached as that object's own xref."""
+    if doc.xref_get_key(xref, key)[0] == "null":
+        return
     try:
-        doc.del_xml_metadata()
-    except Exception:
+        doc.xref_set_key(xref, key, "null")
+    except Exception:  # "path has indirects": that object is nulled as its own xref
         pass
+
+
+def _is_dict(doc: pymupdf.Document, xref: int) -> bool:
+    try:
+        return doc.xref_object(xref, compressed=True).startswith("<<")
+    except Exception:  # a free or broken object: nothing to scrub
+        return False
+
+
+def _scrub_objects(doc: pymupdf.Document) -> None:
+    """Remove per-object hidden data and neutralise marked-content property
+    lists in every content stream (pages, forms, tiling patterns)."""
+    contents = {x for page in doc for x in page.get_contents()}
+    for xref in range(1, doc.xref_length()):
+        if not _is_dict(doc, xref):
+            continue
+        _null_keys(doc, xref, OBJECT_KEYS)
+        for key in ("Properties", "Resources/Properties"):  # named property lists of BDC operators
+            _null_path(doc, xref, key)
+        if doc.xref_is_stream(xref) and (xref in contents or _is_content_stream(doc, xref)):
+            data = doc.xref_stream(xref)
+            if data and (b"BDC" in data or b"DP" in data):
+                doc.update_stream(xref, neutral_marked_content(data))
+
+
+def _is_content_stream(doc: pymupdf.Document, xref: int) -> bool:
+    subtype = doc.xref_get_key(xref, "Subtype")[1]
+    return subtype == "/Form" or doc.xref_get_key(xref, "PatternType")[1] == "1"
+
+
+def neutral_marked_content(data: bytes) -> bytes:
+    """``data`` with the operands of every BDC / DP replaced by a bare tag:
+    ``/Span <</ActualText (…)>> BDC`` becomes ``/Span BMC`` (``DP`` becomes
+    ``MP``), so no property list (ActualText, Alt, E, Lang …) survives and
+    marked-content nesting stays balanced.  Tokens come from MuPDF's lexer;
+    inline image data is skipped.  Raises :class:`SanitizeError` when the
+    stream cannot be tokenised."""
+    m = pymupdf.mupdf
+    try:
+        stm = m.fz_open_buffer(m.fz_new_buffer_from_copied_data(data))
+        lexbuf = m.PdfLexbuf(m.PDF_LEXBUF_SMALL)
+        out, kept_from, operands_from, tag = [], 0, 0, ""
+        while True:
+            tok = m.pdf_lex(stm, lexbuf)
+            end = m.fz_tell(stm)
+            if tok == m.PDF_TOK_EOF:
+                break
+            if tok == m.PDF_TOK_NAME and not tag:
+                tag = lexbuf.m_internal.scratch
+            elif tok == m.PDF_TOK_OPEN_DICT:
+                m.pdf_parse_dict(m.PdfDocument(), stm, lexbuf)  # consumes nested dicts and strings
+            elif tok == m.PDF_TOK_ERROR:
+                raise ValueError("lexer error")
+            elif tok == m.PDF_TOK_KEYWORD:
+                word = lexbuf.m_internal.scratch
+                if word in MARKED_CONTENT_OPS:
+                    tag = tag if tag.isascii() and tag.isalnum() else "Span"
+                    out += [data[kept_from:operands_from], f" /{tag} {'BMC' if word == 'BDC' else 'MP'}\n".encode()]
+                    kept_from = end
+                elif word == "ID":
+                    end = _inline_image_end(data, end)
+                    m.fz_seek(stm, end, 0)
+                operands_from, tag = end, ""
+        out.append(data[kept_from:])
+        return b"".join(out)
+    except Exception:
+        raise SanitizeError("页面内容流无法解析，无法清除隐藏数据",
+                            "a content stream cannot be parsed; hidden data cannot be removed") from None
+
+
+def _inline_image_end(data: bytes, start: int) -> int:
+    """Offset just after the ``EI`` that ends inline image data at ``start``."""
+    at = start
+    while True:
+        at = data.find(b"EI", at)
+        if at < 0:
+            raise ValueError("inline image without EI")
+        before, after = data[at - 1 : at], data[at + 2 : at + 3]
+        if before.isspace() and (not after or after.isspace()):
+            return at + 2
+        at += 2
 
 
 def clean_bytes(doc: pymupdf.Document, **save_opts) -> bytes:

@@ -100,8 +100,14 @@ def pdf_bytes(db, document_id: int) -> bytes:
 
 
 def open_document(db, document_id: int) -> pymupdf.Document:
-    """Open the working copy as a PyMuPDF document (a fresh object each call: caller closes it)."""
-    return pymupdf.open(stream=pdf_bytes(db, document_id), filetype="pdf")
+    """Open the working copy as a PyMuPDF document (a fresh object each call: caller closes it).
+
+    Every optional-content layer is shown, so review sees what detection saw."""
+    from core.pdf.sanitize import show_all_layers
+
+    doc = pymupdf.open(stream=pdf_bytes(db, document_id), filetype="pdf")
+    show_all_layers(doc)
+    return doc
 
 
 def _forget(document_id: int) -> None:

@@ -42,3 +42,19 @@ def dark_fraction(page: pymupdf.Page, rect, dpi: int = 100) -> float:
     pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, clip=pymupdf.Rect(rect))
     data = pix.samples
     return sum(1 for b in data if b < 100) / max(1, len(data))
+
+
+def fail_on_page(monkeypatch, page_index: int, recognizer: str = "phone") -> None:
+    """Make one recognizer raise on one page (a page that cannot be analysed)."""
+    from core.detect.registry import load_default_recognizers, registered
+
+    load_default_recognizers()
+    cls = registered()[recognizer]
+    real = cls.analyze
+
+    def broken(self, page, ctx):
+        if page.index == page_index:
+            raise RuntimeError("boom")
+        return real(self, page, ctx)
+
+    monkeypatch.setattr(cls, "analyze", broken)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pymupdf
 
-from core.detect.registry import registered
 from core.engine import analyze_document
-from tests.engine.pdfs import text_page
+from tests.engine.pdfs import fail_on_page, text_page
 
 
 def _record(pages: int) -> pymupdf.Document:
@@ -31,15 +30,7 @@ def test_parallel_pages_match_serial(monkeypatch):
 
 def test_failing_page_is_reported_not_fatal(monkeypatch):
     doc = _record(3)
-    cls = registered()["phone"]
-    real = cls.analyze
-
-    def flaky(self, page, ctx):
-        if page.index == 1:
-            raise RuntimeError("boom")
-        return real(self, page, ctx)
-
-    monkeypatch.setattr(cls, "analyze", flaky)
+    fail_on_page(monkeypatch, 1)
     progress = []
     a = analyze_document(doc, {"patient_name": "王小红"}, ocr=False, workers=1, progress=lambda d, t, s: progress.append((d, t, s)))
     assert a.failed_pages == [1]
