@@ -38,7 +38,27 @@ def _same_line(ea: tuple, eb: tuple) -> bool:
 
 
 def merge_pieces(lines: list[list[Char]]) -> list[list[Char]]:
-    """Merge horizontal pieces of one visual line; chars sorted by x."""
+    """Merge horizontal pieces of one visual line (until none touch);
+    chars sorted by x, spaces the extractor put over a glyph dropped."""
+    while True:
+        merged = _merge_once(lines)
+        if len(merged) == len(lines):
+            break
+        lines = merged
+    return [_drop_covered_spaces(sorted(l, key=lambda c: (c.rect[0] + c.rect[2]) / 2)) for l in merged]
+
+
+def _drop_covered_spaces(line: list[Char]) -> list[Char]:
+    glyphs = [c.rect for c in line if not c.c.isspace()]
+
+    def covered(c: Char) -> bool:
+        cx = (c.rect[0] + c.rect[2]) / 2
+        return any(r[0] < cx < r[2] for r in glyphs)
+
+    return [c for c in line if not (c.c.isspace() and covered(c))]
+
+
+def _merge_once(lines: list[list[Char]]) -> list[list[Char]]:
     out: list[list[Char]] = []
     extents: list[tuple] = []
     for line in lines:
@@ -51,7 +71,7 @@ def merge_pieces(lines: list[list[Char]]) -> list[list[Char]]:
         else:
             out.append(list(line))
             extents.append(e)
-    return [sorted(l, key=lambda c: (c.rect[0] + c.rect[2]) / 2) for l in out]
+    return out
 
 
 def text_lines(page: pymupdf.Page) -> list[list[Char]]:
