@@ -111,6 +111,16 @@ def _confirmed(doc: pymupdf.Document) -> set:
         return set()
 
 
+@dataclass
+class Run:
+    """A piece of one text line as the layer draws it: a few touching
+    characters on one baseline, in one font."""
+
+    font: str
+    text: str
+    bbox: tuple
+
+
 def _run_text(span: dict) -> str:
     return "".join(chr(c[0]) for c in span["chars"] if c[0] > 0)
 
@@ -123,24 +133,48 @@ def _is_cjk_or_digit(ch: str) -> bool:
     return ch.isdigit() or "\u4e00" <= ch <= "\u9fff"
 
 
-def sample_runs(spans: list[dict], confirmed: set) -> list[dict]:
+def _pieces(span: dict, max_chars: int) -> list[Run]:
+    """Split a span's characters where the baseline changes, the pen goes
+    back or a gap opens; cut to at most ``max_chars`` characters."""
+    size = max(span.get("size", 10.0), 1.0)
+    out, cur = [], []
+    for c in span["chars"]:
+        if c[0] <= 0:
+            continue
+        if cur:
+            prev = cur[-1]
+            if (abs(c[2][1] - prev[2][1]) > 0.3 * size or c[3][0] < prev[3][0]
+                    or c[3][0] - prev[3][2] > size or len(cur) >= max_chars):
+                out.append(cur)
+                cur = []
+        cur.append(c)
+    if cur:
+        out.append(cur)
+    return [Run(span["font"], "".join(chr(c[0]) for c in p),
+                (min(c[3][0] for c in p), min(c[3][1] for c in p), max(c[3][2] for c in p), max(c[3][3] for c in p)))
+            for p in out]
+
+
+def sample_runs(spans: list[dict], confirmed: set) -> list[Run]:
     """Up to ``max_lines`` visible horizontal runs holding the most
     characters not yet confirmed in this document (CJK and digits first)."""
     cfg = rules()["cross_check"]
     scored = []
     for s in spans:
-        text = _alnum(_run_text(s))
-        x0, y0, x1, y1 = s["bbox"]
-        if s.get("type") == 3 or s.get("wmode") or len(text) < cfg["min_chars"] or y1 - y0 < cfg["min_height_pt"]:
+        if s.get("type") == 3 or s.get("wmode") or abs(s["dir"][1]) > 0.01:
             continue
-        if abs(s["dir"][1]) > 0.01 or x1 <= x0:
-            continue
-        new = {(s["font"], ch) for ch in text} - confirmed
-        if new:
-            score = sum(2 if _is_cjk_or_digit(ch) else 1 for _f, ch in new)
-            scored.append((score, s))
+        for run in _pieces(s, cfg["max_chars"]):
+            text = _alnum(run.text)
+            x0, y0, x1, y1 = run.bbox
+            if len(text) < cfg["min_chars"] or y1 - y0 < cfg["min_height_pt"] or x1 <= x0:
+                continue
+            if ("font", run.font) in confirmed:
+                continue
+            new = {(run.font, ch) for ch in text} - confirmed
+            if new:
+                scored.append((sum(2 if _is_cjk_or_digit(ch) else 1 for _f, ch in new), run))
     scored.sort(key=lambda t: -t[0])
-    return [s for _score, s in scored[: cfg["max_lines"]]]
+    return [r for _score, r in scored[: cfg["max_lines"]]]
 
 
 def _crop(page: pymupdf.Page, bbox) -> "object":
@@ -154,6 +188,16 @@ def _crop(page: pymupdf.Page, bbox) -> "object":
     disp = r * page.rotation_matrix & page.rect
     pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=disp, colorspace=pymupdf.csRGB, alpha=False)
     return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, 3)
+
+
+def _count_font(confirmed: set, font: str) -> None:
+    """A font whose runs agreed ``font_confirmed_runs`` times in this
+    document is not sampled again."""
+    need = rules()["cross_check"]["font_confirmed_runs"]
+    k = next((i for i in range(need) if ("runs", font, i) not in confirmed), need)
+    confirmed.add(("runs", font, k))
+    if k + 1 >= need:
+        confirmed.add(("font", font))
 
 
 def disagrees(layer: str, read: str) -> bool:
@@ -177,16 +221,15 @@ def cross_check(page: pymupdf.Page, spans: list[dict], engine=None) -> tuple[boo
         from core.ocr.engine import get_engine
 
         engine = get_engine()
-    crops = [_crop(page, s["bbox"]) for s in runs]
-    readings = engine.read_crops(crops)
+    readings = engine.read_crops([_crop(page, r.bbox) for r in runs])
     min_conf = rules()["cross_check"]["min_confidence"]
     ok = True
-    for span, (text, conf) in zip(runs, readings):
-        layer = _run_text(span)
-        if disagrees(layer, text) and conf >= min_conf:
+    for run, (text, conf) in zip(runs, readings):
+        if not disagrees(run.text, text):
+            confirmed.update((run.font, ch) for ch in _alnum(run.text))
+            _count_font(confirmed, run.font)
+        elif conf >= min_conf:
             ok = False
-        elif not disagrees(layer, text):
-            confirmed.update((span["font"], ch) for ch in _alnum(layer))
     return ok, len(runs)
 
 
