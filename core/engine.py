@@ -30,11 +30,11 @@ from core.detect.seeding import seeds_from_meta
 from core.models import CaseMeta, Category, Char, Finding
 from core.pdf.geometry import area, intersection, union
 from core.pdf.sanitize import clean_bytes, sanitize
-from core.pdf.text import extract_page_text, text_lines
+from core.pdf.text import text_lines
 from core.plan import RedactionPlan, build_plan
 from core.policy import Policy, load_policy
 from core.redact import apply_plan
-from core.verify import VerifyReport, verify_no_leaks
+from core.verify import VerifyReport, identifiers_from, verify_pdf
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # (done, total, step)
@@ -62,13 +62,17 @@ class Analysis:
         return [p.index for p in self.pages if p.error]
 
 
-def _ocr_lines(page: pymupdf.Page, base_lines: list[list[Char]], dpi: int) -> tuple[list[list[Char]], bool]:
+def _ocr_lines(page: pymupdf.Page, base_lines: list[list[Char]], dpi: int,
+               trusted: bool = True) -> tuple[list[list[Char]], bool]:
     """OCR lines for the regions that need it, minus characters the text
-    layer already has at the same place; (lines, page_is_scanned)."""
+    layer already has at the same place; (lines, page_is_scanned).  A page
+    whose text layer cannot be trusted is OCRed whole, like a scan."""
     try:
         from core.ocr.page import drop_duplicates, ocr_page_chars, ocr_regions
     except ImportError:  # OCR module not installed
         return [], False
+    if not trusted:
+        return ocr_page_chars(page, dpi=dpi), True
     regions = ocr_regions(page, sum(len(l) for l in base_lines))
     if not regions:
         return [], False
@@ -82,15 +86,28 @@ def _ocr_lines(page: pymupdf.Page, base_lines: list[list[Char]], dpi: int) -> tu
 
 
 def page_input(page: pymupdf.Page, ocr: bool = True, dpi: int = 150) -> tuple[PageInput, PageSummary]:
+    """Page text for the recognizers.  The text layer is used as it is only
+    when it can be trusted (``core.pdf.trust``); otherwise the page is
+    OCRed whole and the layer keeps only the characters OCR did not see
+    at the same place (invisible or off-pixel text still gets redacted)."""
     summary = PageSummary(page.number)
     base_lines = text_lines(page)
     summary.text_chars = sum(len(l) for l in base_lines)
     extra: list[list[Char]] = []
     if ocr:
-        extra, summary.scanned = _ocr_lines(page, base_lines, dpi)
+        trusted = True
+        if base_lines:
+            from core.pdf.trust import assess_page
+
+            trusted = assess_page(page).trusted
+        extra, summary.scanned = _ocr_lines(page, base_lines, dpi, trusted)
+        if not trusted:
+            from core.ocr.page import drop_duplicates
+
+            base_lines = drop_duplicates(base_lines, extra)
         summary.ocr_chars = sum(len(l) for l in extra)
-    pt = extract_page_text(page, extra_lines=extra) if extra else _from_lines(page, base_lines)
-    return PageInput(page.number, page, pt, dpi=dpi, is_scanned=summary.scanned), summary
+    lines = base_lines + extra
+    return PageInput(page.number, page, _from_lines(page, lines), dpi=dpi, is_scanned=summary.scanned), summary
 
 
 def _from_lines(page, lines):
@@ -281,10 +298,6 @@ def _covered_by(a: Finding, b: Finding) -> bool:
     return all(any(intersection(ra, rb) >= 0.8 * (area(ra) or 1e-6) for rb in b.rects) for ra in a.rects)
 
 
-def identifiers_for(findings: Iterable[Finding], seeds: Iterable[Seed] = ()) -> list:
-    return [f for f in findings if f.text] + list(seeds)
-
-
 def redact_document(
     doc: pymupdf.Document,
     findings: list[Finding],
@@ -296,13 +309,15 @@ def redact_document(
     extra_identifiers: Iterable = (),
     meta: CaseMeta | dict | None = None,
     blank_pages: Iterable[int] = (),
+    verify_ocr: str = "untrusted",
 ) -> tuple[pymupdf.Document, VerifyReport, RedactionPlan]:
     """Redact a copy of ``doc``; returns (redacted doc, verify report, plan).
 
     plan (:func:`plan_document`, shared with the export) -> apply (every
     page reduced to its visible area; ``blank_pages``, the pages that could
     not be analysed, and pages MuPDF cannot redact are blanked, see
-    ``core.redact``) -> sanitize -> verify.  ``plan.blanked`` lists the
+    ``core.redact``) -> sanitize -> verify (``core.verify``; ``verify_ocr``
+    says which pages the leak gate OCRs).  ``plan.blanked`` lists the
     blanked pages.  The caller must not release the document when the
     report is not ok.
     """
@@ -316,13 +331,9 @@ def redact_document(
     final = pymupdf.open("pdf", clean_bytes(out))
     rejected = set(rejected_ids)
     kept = [f for f in findings if f.id not in rejected and pol.hides(f) or f.source.value == "manual"]
-    if research is not None:  # generalised ages and dates may legitimately recur
-        kept = [f for f in kept if f.category not in GENERALISED_NOT_SEARCHED]
-    report = verify_no_leaks(final, identifiers_for(kept, seeds) + list(extra_identifiers))
+    report = verify_pdf(final.tobytes(), identifiers_from(kept, seeds, pol, extra_identifiers), ocr=verify_ocr)
     return final, report, plan
 
-
-GENERALISED_NOT_SEARCHED = {Category.AGE, Category.DATE}
 
 
 def research_for(policy: Policy, meta: CaseMeta | dict | None = None):

@@ -100,7 +100,11 @@ def run(args) -> int:
     if args.report:
         _write_atomic(Path(args.report), json.dumps(summary, ensure_ascii=False, indent=2).encode("utf-8"))
     if not report.ok:
-        where = ", ".join(f"第{l.page_index + 1}页 {l.category}" for l in report.leaks[:5])
+        if not report.leaks:  # the gate could not run (e.g. a stream it cannot read): fail closed
+            print(f"校验无法完成，未写出文件 / verification could not run ({report.error}); no output written",
+                  file=sys.stderr)
+            return 3
+        where = "；".join(leak.place() for leak in report.leaks[:5])
         print(f"校验失败：输出中仍可读到标识符（{where}），未写出文件 / verification failed: "
               f"{len(report.leaks)} identifier(s) still readable; no output written", file=sys.stderr)
         return 3

@@ -203,10 +203,10 @@ def drop_neutral(identifiers: list[Identifier], neutral: list[str]) -> tuple[lis
     (document types, cover wording, watermark, labels): a false alarm of a
     detector such as "记录" must not block every export; the value was
     still hidden wherever it was found."""
-    from core.export.matcher import _norm_text
+    from core.verify.match import gate_norm
 
-    hay = _norm_text(" ".join(neutral), False)
-    kept = [i for i in identifiers if _norm_text(i.value, False) not in hay]
+    hay = gate_norm(" ".join(neutral))
+    kept = [i for i in identifiers if gate_norm(i.value) not in hay]
     return kept, len(identifiers) - len(kept)
 
 

@@ -76,6 +76,11 @@ class OcrEngine:
         every detected line, which the orientation search uses)."""
         raise NotImplementedError
 
+    def read_crops(self, crops_rgb: list[np.ndarray]) -> list[tuple[str, float]]:  # pragma: no cover
+        """Recogniser only (no detection): (text, confidence) of each
+        one-line RGB crop."""
+        raise NotImplementedError
+
 
 # --------------------------------------------------------------------------
 # Character widths: the proportional model used to size each character box.
@@ -409,6 +414,27 @@ class RapidOcrEngine(OcrEngine):
                 if float(res2[1]) >= 0.5 and abs(expected - got2) < abs(expected - got):
                     res = res2
         return res
+
+    def read_crops(self, crops_rgb: list[np.ndarray]) -> list[tuple[str, float]]:
+        """Recogniser only, all crops in one batch (padded to the widest)."""
+        if not crops_rgb:
+            return []
+        H = self.rec_height
+        sized = []
+        for crop in crops_rgb:
+            h, w = crop.shape[:2]
+            content_w = max(1, int(math.ceil(H * w / float(max(h, 1)))))
+            sized.append(cv2.resize(np.ascontiguousarray(crop[:, :, 2::-1]), (content_w, H)).astype(np.float32))
+        width = int(math.ceil((max(s.shape[1] for s in sized) + 0.5 * H) / 8.0) * 8)
+        x = np.zeros((len(sized), 3, H, width), dtype=np.float32)
+        for i, img in enumerate(sized):
+            x[i, :, :, : img.shape[1]] = (img.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
+        with self._run_lock:
+            rec = self.ocr.text_rec
+            preds = rec.session(x)[0]
+            res = rec.postprocess_op(preds, True, wh_ratio_list=[s.shape[1] / H for s in sized],
+                                     max_wh_ratio=width / H)
+        return [(r[0], float(r[1])) for r in res]
 
     def _run_rec(self, crop: np.ndarray, min_ratio: float):
         rec = self.ocr.text_rec

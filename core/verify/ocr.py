@@ -1,0 +1,119 @@
+"""Pixels for the leak gate: which pages or regions to OCR, and OCR in a
+process pool with a progress callback.
+
+Modes: ``none``; ``untrusted`` (whole pages whose text layer cannot be
+trusted, ``core.pdf.trust``); ``images`` (those, plus every image region,
+the whole page when images cover most of it or when a page with no text
+holds many vector paths); ``all`` (every whole page).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+
+import pymupdf
+
+log = logging.getLogger(__name__)
+MODES = ("none", "untrusted", "images", "all")
+MIN_REGION_PT = 6.0  # smaller images cannot hold readable text
+FULL_PAGE_SHARE = 0.5  # images over half the page: OCR the whole page
+Task = tuple  # (page index, clip or None)
+
+
+def untrusted_pages(doc: pymupdf.Document) -> list[int]:
+    from core.pdf.trust import assess_page
+
+    return [page.number for page in doc if not assess_page(page, ocr_check=False).trusted]
+
+
+def image_tasks(page: pymupdf.Page) -> list[Task]:
+    from core.ocr.page import _many_paths, covered_share, image_boxes, merge_overlapping, page_rect_unrotated
+
+    full = page_rect_unrotated(page)
+    boxes = [b for b in image_boxes(page) if b[2] - b[0] >= MIN_REGION_PT and b[3] - b[1] >= MIN_REGION_PT]
+    if covered_share(boxes, full) >= FULL_PAGE_SHARE:
+        return [(page.number, None)]
+    if boxes:
+        return [(page.number, tuple(pymupdf.Rect(b) + (-2, -2, 2, 2) & pymupdf.Rect(full)))
+                for b in merge_overlapping(boxes)]
+    if not page.get_text("text").strip() and _many_paths(page):
+        return [(page.number, None)]
+    return []
+
+
+def ocr_tasks(doc: pymupdf.Document, mode: str) -> list[Task]:
+    """(page index, clip) pairs to OCR for ``mode`` (see the module)."""
+    if mode not in MODES:
+        raise ValueError(f"unknown OCR mode {mode!r}")
+    if mode == "none":
+        return []
+    if mode == "all":
+        return [(i, None) for i in range(doc.page_count)]
+    whole = set(untrusted_pages(doc))
+    tasks = [(i, None) for i in sorted(whole)]
+    if mode == "images":
+        tasks += [t for page in doc if page.number not in whole for t in image_tasks(page)]
+    return sorted(tasks, key=lambda t: t[0])
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(path: str, password: str, dpi: int) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ["DEID_OCR_THREADS"] = "1"
+    doc = pymupdf.open(path)
+    if password:
+        doc.authenticate(password)
+    _WORKER.update(doc=doc, dpi=dpi)
+
+
+def _ocr_task(task: Task) -> tuple[int, str]:
+    from core.ocr.page import ocr_page_chars
+
+    index, clip = task
+    lines = ocr_page_chars(_WORKER["doc"][index], _WORKER["dpi"], clip, use_cache=False)
+    return index, "\n".join("".join(ch.c for ch in line) for line in lines)
+
+
+def ocr_pages(pdf: bytes, password: str, tasks: list[Task], dpi: int, workers: int,
+              progress=None) -> dict[int, str]:
+    """OCR text per page index for ``tasks``."""
+    texts: dict[int, str] = {}
+    if not tasks:
+        return texts
+
+    def add(n, index, text):
+        texts[index] = (texts[index] + "\n" + text) if index in texts else text
+        if progress:
+            progress("verify_ocr", n, len(tasks))
+
+    with tempfile.TemporaryDirectory(prefix="deid-verify-") as tmp:
+        path = os.path.join(tmp, "final.pdf")
+        with open(path, "wb") as fh:
+            fh.write(pdf)
+        if workers > 1 and len(tasks) > 2:
+            try:
+                from core.engine import neutral_main  # workers must not re-run a Streamlit page script
+
+                with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                                         initargs=(path, password, dpi)) as pool:
+                    with neutral_main():  # the workers start while the tasks are submitted
+                        results = pool.map(_ocr_task, tasks, chunksize=1)
+                    for n, (index, text) in enumerate(results, 1):
+                        add(n, index, text)
+                return texts
+            except BrokenProcessPool:  # e.g. a __main__ that cannot be re-imported (python - < script)
+                log.warning("OCR worker processes failed to start; verifying in this process")
+                texts.clear()
+        _init_worker(path, password, dpi)
+        try:
+            for n, task in enumerate(tasks, 1):
+                add(n, *_ocr_task(task))
+        finally:
+            _WORKER.pop("doc").close()
+    return texts
