@@ -45,10 +45,22 @@ def everything_shown(pdf: bytes, password: str = "") -> bytes:
             doc.authenticate(password)
         doc.xref_set_key(doc.pdf_catalog(), "OCProperties", "null")
         for page in doc:
-            page.set_cropbox(page.mediabox)
+            doc.xref_set_key(page.xref, "CropBox", _inherited(doc, page.xref, "MediaBox") or "null")
         return doc.tobytes()
     finally:
         doc.close()
+
+
+def _inherited(doc: pymupdf.Document, xref: int, key: str, depth: int = 32) -> str:
+    """The raw value of a page attribute, looked up through /Parent (the
+    box as written in the file, whatever its origin)."""
+    while xref and depth:
+        kind, value = doc.xref_get_key(xref, key)
+        if kind != "null":
+            return value
+        kind, parent = doc.xref_get_key(xref, "Parent")
+        xref, depth = (int(parent.split()[0]) if kind == "xref" else 0), depth - 1
+    return ""
 
 
 def layer_texts(shown: pymupdf.Document) -> Iterator[Place]:
