@@ -100,7 +100,7 @@ def name_before(text: str, end: int, not_names: frozenset, terms=()) -> tuple[in
         if _candidate_ok(text, start, end, not_names, terms):
             return start, end
     one = text[end - 1 : end] if end >= 1 else ""
-    before = text[end - 2 : end - 1] if end >= 2 else ""
+    before = text[: max(0, end - 1)].rstrip("\n")[-1:]  # a title broken over two lines ("主\n任医师") is no name
     if one and starts_with_surname(one) and one not in not_names and (not before or not CJK.match(before) or before in BOUNDARY):
         return end - 1, end  # "王医师"
     return None
