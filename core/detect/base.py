@@ -16,7 +16,7 @@ from typing import Callable, ClassVar, Optional
 import numpy as np
 import pymupdf
 
-from core.models import CaseMeta, Finding, PageText
+from core.models import CaseMeta, Category, Finding, PageText
 
 
 @dataclass
@@ -100,7 +100,12 @@ def finding_from_span(
     confidence: float = 1.0,
     role_hint: str = "",
 ) -> Optional[Finding]:
-    """A finding covering ``page.text.text[start:end]`` (None if no boxes)."""
+    """A finding covering ``page.text.text[start:end]`` (None if no boxes).
+
+    A person name alone in brackets ("（刘刚）", the typed name under a
+    signature) is covered brackets and all."""
+    if Category(category).is_person:
+        start, end = _with_brackets(page.text.text, start, end)
     rects = page.text.rects_for(start, end)
     if not rects:
         return None
@@ -117,6 +122,20 @@ def finding_from_span(
         source=source,
         role_hint=role_hint,
     )
+
+
+OPENING, CLOSING = "（(［[【", "）)］]】"
+
+
+def _with_brackets(text: str, start: int, end: int) -> tuple[int, int]:
+    s, e = start, end
+    while s > 0 and text[s - 1] in " \t":
+        s -= 1
+    while e < len(text) and text[e] in " \t":
+        e += 1
+    if s > 0 and e < len(text) and text[s - 1] in OPENING and text[e] in CLOSING:
+        return s - 1, e + 1
+    return start, end
 
 
 def _pad_ocr(rect):

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
-from core.detect.normalize import label_regex
+from core.detect.normalize import label_regex, visible_text
 from core.detect.registry import register
 from core.models import Category, Finding, PageText
 from core.rules import load_rules
 
 SEP = re.compile(r"\s*[:：]\s*|\s+")
 COLON = re.compile(r"\s*[:：]\s*")
+TYPED_NAME = re.compile(r"[（(]\s*([^\s（()）]{2,8})\s*[）)]")
 
 
 @dataclass(frozen=True)
@@ -25,26 +26,29 @@ class FieldRule:
     max_len: int
     colon_required: bool
     role_hint: str
+    labels_end_value: bool = False  # long values: only a label with its colon ends them
 
 
 @lru_cache(maxsize=1)
-def field_rules() -> tuple[dict[str, FieldRule], re.Pattern, re.Pattern, frozenset]:
+def field_rules() -> tuple:
     cfg = load_rules("labels")
-    shapes = {k: (re.compile(v["pattern"]), v["max"]) for k, v in cfg["value_shapes"].items()}
+    shapes = {k: (re.compile(v["pattern"]), v["max"], v.get("ends_at") == "label") for k, v in cfg["value_shapes"].items()}
     colon = set(cfg.get("colon_required", []))
     rules: dict[str, FieldRule] = {}
     for group in cfg["fields"]:
-        shape, max_len = shapes[group["value"]]
+        shape, max_len, labels_end = shapes[group["value"]]
         for label in group["labels"]:
             key = re.sub(r"\s", "", label)
             hint = key if group.get("role_hints") else ""
-            rules.setdefault(key, FieldRule(key, Category(group["category"]), shape, max_len, key in colon, hint))
+            rule = FieldRule(key, Category(group["category"]), shape, max_len, key in colon, hint, labels_end)
+            rules.setdefault(key, rule)
     labels = sorted(rules, key=len, reverse=True)
     label_re = re.compile("(?:" + "|".join(label_regex(l) for l in labels) + ")")
     stops = sorted(set(cfg.get("stop_words", [])) | set(labels), key=len, reverse=True)
     stop_re = re.compile("|".join(label_regex(s) for s in stops))
+    label_stop_re = re.compile("(?:" + stop_re.pattern + r")(?=\s*[:：])")
     prefixes = tuple(sorted(cfg.get("label_prefixes", []), key=len, reverse=True))
-    return rules, label_re, stop_re, frozenset(cfg.get("not_values", [])), prefixes
+    return rules, label_re, stop_re, frozenset(cfg.get("not_values", [])), prefixes, label_stop_re
 
 
 @register
@@ -53,8 +57,8 @@ class LabelFieldRecognizer(Recognizer):
     order = 30
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
-        rules, label_re, stop_re, not_values, prefixes = field_rules()
-        text = page.text.text
+        rules, label_re, stop_re, not_values, prefixes, _ = field_rules()
+        text = visible_text(page.text.text)
         lines = page.text.lines()
         findings: list[Finding] = []
         for ls, le in lines:
@@ -64,10 +68,10 @@ class LabelFieldRecognizer(Recognizer):
                 rule = rules[re.sub(r"\s", "", m.group(0))]
                 span = self._value_on_line(text, m.end(), le, rule, stop_re, not_values)
                 if span is None and _rest_is_empty(text, m.end(), le):
-                    span = self._value_in_neighbour(page.text, lines, (ls, le), m, rule, stop_re, not_values)
+                    span = self._value_in_neighbour(page.text, text, lines, (ls, le), m, rule, stop_re, not_values)
                 spans = [span] if span else []
                 if rule.category.is_person and _rest_is_empty(text, m.end(), le):
-                    spans += _column_values(page.text, lines, (ls, le), m, rule, stop_re, not_values)
+                    spans += _column_values(page.text, text, lines, (ls, le), m, rule, stop_re, not_values)
                 for span in dict.fromkeys(spans):
                     f = finding_from_span(page, span[0], span[1], rule.category, self.name, 0.95, rule.role_hint)
                     if f:
@@ -86,7 +90,7 @@ class LabelFieldRecognizer(Recognizer):
         return _match_value(text, sep.end(), line_end, rule, stop_re, not_values)
 
     @staticmethod
-    def _value_in_neighbour(pt: PageText, lines, line, m, rule, stop_re, not_values):
+    def _value_in_neighbour(pt: PageText, text: str, lines, line, m, rule, stop_re, not_values):
         label_rects = pt.rects_for(m.start(), m.end())
         if not label_rects:
             return None
@@ -112,11 +116,11 @@ class LabelFieldRecognizer(Recognizer):
         if best is None:
             return None
         _, ls, le = best
-        start = ls + (len(pt.text[ls:le]) - len(pt.text[ls:le].lstrip(" :：")))
-        return _match_value(pt.text, start, le, rule, stop_re, not_values)
+        start = ls + (len(text[ls:le]) - len(text[ls:le].lstrip(" :：")))
+        return _match_value(text, start, le, rule, stop_re, not_values)
 
 
-def _column_values(pt: PageText, lines, line, m, rule, stop_re, not_values, max_rows: int = 60):
+def _column_values(pt: PageText, text: str, lines, line, m, rule, stop_re, not_values, max_rows: int = 60):
     """A column header such as 护士签名 / 签名 in a table: the name in every
     cell below it, while the cells keep coming (gap < 3 line heights)."""
     label_rects = pt.rects_for(m.start(), m.end())
@@ -139,9 +143,9 @@ def _column_values(pt: PageText, lines, line, m, rule, stop_re, not_values, max_
         if y0 - last_y > 3 * h + 8:
             break
         last_y = y0
-        start = ls + (len(pt.text[ls:le]) - len(pt.text[ls:le].lstrip()))
-        span = _match_value(pt.text, start, le, rule, stop_re, not_values)
-        if span and _looks_like_name(pt.text[span[0]:span[1]]):
+        start = ls + (len(text[ls:le]) - len(text[ls:le].lstrip()))
+        span = _match_value(text, start, le, rule, stop_re, not_values)
+        if span and _looks_like_name(text[span[0]:span[1]].strip("（()）")):
             spans.append(span)
     return spans
 
@@ -153,12 +157,18 @@ def _looks_like_name(value: str) -> bool:
 
 
 def _match_value(text, start, end, rule: FieldRule, stop_re, not_values):
+    if rule.category.is_person:
+        typed = TYPED_NAME.match(text, start, end)
+        if typed:  # "医师签名：（刘刚）": the typed name beside a signature, brackets and all
+            inner = _match_value(text, typed.start(1), typed.end(1), rule, stop_re, not_values)
+            return (start, typed.end()) if inner and inner[1] == typed.end(1) else None
     vm = rule.shape.match(text, start, end)
     if not vm or stop_re.match(text, start, end):
         return None  # nothing, or the next label ("联系人 电话：…")
     vend = min(vm.end(), start + rule.max_len)
-    stop = stop_re.search(text, start + 1, vend)
-    if stop:
+    ends = field_rules()[5] if rule.labels_end_value else stop_re
+    stop = ends.search(text, start + 1, vend + 3)  # a colon may follow just past the value
+    if stop and stop.start() < vend:
         vend = stop.start()
     value = text[start:vend].strip()
     if len(value) < 2 and not any(ch.isdigit() for ch in value):

@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
 from core.detect.registry import register
+from core.detect.terms import is_clinical_word, term_spans
 from core.models import Category, Finding
 from core.rules import RULES_DIR, load_rules
 
@@ -29,9 +30,14 @@ BOUNDARY = set("由经请向与和及同为被让叫给告嘱对跟于在等示�
 
 
 @lru_cache(maxsize=1)
-def surnames() -> tuple[frozenset, frozenset]:
+def _surname_table() -> dict[str, float]:
     with open(RULES_DIR / "data" / "surnames.tsv", encoding="utf-8") as fh:
-        singles = {row[0].strip() for row in csv.reader(fh, delimiter="\t") if row and row[0] != "NameB"}
+        return {row[0].strip(): float(row[1] or 0) for row in csv.reader(fh, delimiter="\t") if row and row[0] != "NameB"}
+
+
+@lru_cache(maxsize=1)
+def surnames() -> tuple[frozenset, frozenset]:
+    singles = set(_surname_table())
     compounds = set(load_rules("names")["compound_surnames"])
     return frozenset(s for s in singles if len(s) == 1), frozenset(compounds | {s for s in singles if len(s) == 2})
 
@@ -39,6 +45,16 @@ def surnames() -> tuple[frozenset, frozenset]:
 def starts_with_surname(cand: str) -> bool:
     single, compound = surnames()
     return bool(cand) and (cand[0] in single or cand[:2] in compound)
+
+
+def has_compound_surname(cand: str) -> bool:
+    return cand[:2] in surnames()[1]
+
+
+def is_rare_surname(ch: str) -> bool:
+    """A surname so rare that the character is far more often a word of its
+    own (日, 平, 墨 …): "今日闫春医师" is 闫春, not 日闫春."""
+    return _surname_table().get(ch, 0.0) < load_rules("names")["rare_surname_below"]
 
 
 @lru_cache(maxsize=1)
@@ -50,7 +66,9 @@ def _cue_regexes():
     before.sort(key=lambda x: -len(x[0]))
     after_re = re.compile("|".join(re.escape(t) for t, _ in after))
     before_re = re.compile("|".join(re.escape(c) for c, _ in before))
-    return after_re, dict(after), before_re, dict(before), frozenset(cfg["not_names"])
+    # a title is never the end of a name ("主任医师查房" is no "任医师")
+    title_tails = {t[-2:] for t, _ in after}
+    return after_re, dict(after), before_re, dict(before), frozenset(cfg["not_names"]) | title_tails
 
 
 def is_plausible_name(cand: str, not_names: frozenset) -> bool:
@@ -61,25 +79,34 @@ def is_plausible_name(cand: str, not_names: frozenset) -> bool:
     return starts_with_surname(cand)
 
 
-def name_before(text: str, end: int, not_names: frozenset) -> tuple[int, int] | None:
-    """The name that ends at ``end`` ("李建国|主任医师"), or None."""
-    for length in (3, 2):
+def _candidate_ok(text: str, start: int, end: int, not_names: frozenset, terms) -> bool:
+    return is_plausible_name(text[start:end], not_names) and not is_clinical_word(text, start, end, terms)
+
+
+def name_before(text: str, end: int, not_names: frozenset, terms=()) -> tuple[int, int] | None:
+    """The name that ends at ``end`` ("李建国|主任医师", "欧阳明辉|主任医师"), or None."""
+    for length in (4, 3, 2):
         start = end - length
         if start < 0:
             continue
         cand = text[start:end]
-        if length == 3 and (cand[0] in BOUNDARY or not starts_with_surname(cand)):
+        if length == 4 and not has_compound_surname(cand):
             continue
-        if is_plausible_name(cand, not_names):
+        if length == 3 and not has_compound_surname(cand) and (
+            cand[0] in BOUNDARY or not starts_with_surname(cand)
+            or (is_rare_surname(cand[0]) and _candidate_ok(text, start + 1, end, not_names, terms))
+        ):
+            continue
+        if _candidate_ok(text, start, end, not_names, terms):
             return start, end
     one = text[end - 1 : end] if end >= 1 else ""
-    before = text[end - 2 : end - 1] if end >= 2 else ""
+    before = text[: max(0, end - 1)].rstrip("\n")[-1:]  # a title broken over two lines ("主\n任医师") is no name
     if one and starts_with_surname(one) and one not in not_names and (not before or not CJK.match(before) or before in BOUNDARY):
         return end - 1, end  # "王医师"
     return None
 
 
-def name_after(text: str, start: int, not_names: frozenset) -> tuple[int, int] | None:
+def name_after(text: str, start: int, not_names: frozenset, terms=()) -> tuple[int, int] | None:
     """The name that starts at ``start`` ("患者|王小红于…"), or None."""
     run = ""
     for ch in text[start : start + 4]:
@@ -88,11 +115,9 @@ def name_after(text: str, start: int, not_names: frozenset) -> tuple[int, int] |
         run += ch
     if run.endswith("某某") or re.fullmatch(r".某+", run):
         return (start, start + len(run)) if starts_with_surname(run) else None
-    for length in (3, 2):
-        cand = run[:length]
-        if len(cand) == length and is_plausible_name(cand, not_names):
-            if length == 3 and len(run) == 4 and not is_plausible_name(run[:4], not_names):
-                pass
+    lengths = (4, 3) if has_compound_surname(run) else (3, 2)
+    for length in lengths:
+        if len(run) >= length and _candidate_ok(text, start, start + length, not_names, terms):
             return start, start + length
     return None
 
@@ -229,6 +254,29 @@ def _line_chunks(text: str):
         start += len(line) + 1
 
 
+@lru_cache(maxsize=1)
+def _newborn_regex() -> re.Pattern:
+    cfg = load_rules("names")["newborn"]
+    suffixes = "|".join(re.escape(x) for x in sorted(cfg["suffixes"], key=len, reverse=True))
+    return re.compile(f"(?:{suffixes})(?![{re.escape(cfg['not_before'])}])")
+
+
+def newborn_names(text: str, not_names: frozenset, terms) -> list[tuple[int, int, int]]:
+    """(start, mother_end, end) of "邱彤之女", "毕怡彤之子", "李娜女婴": a
+    newborn named after the mother; the whole phrase is the patient's name."""
+    out = []
+    for m in _newborn_regex().finditer(text):
+        span = name_before(text, m.start(), not_names, terms)
+        if span and span[1] - span[0] >= 2:
+            out.append((span[0], span[1], m.end()))
+    return out
+
+
+def _followed_by_cue(text: str, end: int, after_re: re.Pattern) -> bool:
+    """"主治医师王伟东查房": a name between a role word and a title or 查房."""
+    return bool(after_re.match(text, end))
+
+
 @register
 class PersonNameRecognizer(Recognizer):
     name = "person_names"
@@ -238,28 +286,31 @@ class PersonNameRecognizer(Recognizer):
         cfg = load_rules("names")
         after_re, after_cat, before_re, before_cat, not_names = _cue_regexes()
         text = page.text.text
+        terms = term_spans(text)
         hits: dict[tuple[int, int], tuple[Category, float, str]] = {}
+        cue_conf = cfg["lac"]["cue_confidence"]
+        for s, mother_end, e in newborn_names(text, not_names, terms):
+            hits[(s, e)] = (Category.PATIENT_NAME, cue_conf, "")
+            ctx.add_seed(text[s:mother_end], Category.RELATIVE_NAME.value, "found:person_names", "母亲")
         for m in after_re.finditer(text):
-            span = name_before(text, m.start(), not_names)
-            if span:
-                hits[span] = (after_cat[m.group(0)], cfg["lac"]["cue_confidence"], m.group(0))
+            span = name_before(text, m.start(), not_names, terms)
+            if span and not _overlaps_any(span, hits):
+                hits[span] = (after_cat[m.group(0)], cue_conf, m.group(0))
         lac_spans = lac_person_spans(text) if cfg["lac"]["enabled"] else []
         lac_by_start = {s: e for s, e in lac_spans}
+        lac_ready = cfg["lac"]["enabled"] and _Lac.get() is not None  # else cues alone decide
         for m in before_re.finditer(text):
-            span = name_after(text, m.end(), not_names)
+            span = name_after(text, m.end(), not_names, terms)
             if span and span[0] in lac_by_start and 2 <= lac_by_start[span[0]] - span[0] <= 4:
                 span = (span[0], lac_by_start[span[0]])  # LAC knows where the name ends
-            elif span and lac_spans and cfg["lac"].get("cue_before_needs_lac") and "某" not in text[span[0]:span[1]]:
+            elif (span and lac_ready and cfg["lac"].get("cue_before_needs_lac") and "某" not in text[span[0]:span[1]]
+                  and not _followed_by_cue(text, span[1], after_re)):
                 continue
-            if span and span not in hits:
-                hits[span] = (before_cat[m.group(0)], cfg["lac"]["cue_confidence"], m.group(0))
-        if lac_spans:
-            for s, e in lac_spans:
-                cand = text[s:e]
-                if any(s < he and hs < e for hs, he in hits):
-                    continue
-                if is_plausible_name(cand, not_names):
-                    hits[(s, e)] = (Category.PERSON_NAME, cfg["lac"]["confidence"], "")
+            if span and not _overlaps_any(span, hits):
+                hits[span] = (before_cat[m.group(0)], cue_conf, m.group(0))
+        for s, e in lac_spans:
+            if not _overlaps_any((s, e), hits) and _candidate_ok(text, s, e, not_names, terms):
+                hits[(s, e)] = (Category.PERSON_NAME, cfg["lac"]["confidence"], "")
         out = []
         for (s, e), (cat, conf, hint) in sorted(hits.items()):
             f = finding_from_span(page, s, e, cat, self.name, conf, hint)
@@ -268,3 +319,7 @@ class PersonNameRecognizer(Recognizer):
                 if conf >= 0.85 and e - s >= 2:
                     ctx.add_seed(f.text, cat.value, "found:person_names", hint)
         return out
+
+
+def _overlaps_any(span: tuple[int, int], hits) -> bool:
+    return any(span[0] < he and hs < span[1] for hs, he in hits)

@@ -4,7 +4,9 @@ the hit back to offsets in the original text."""
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
+from functools import lru_cache
 
 # OCR confusions that matter for numbers (letters read for digits).
 _DIGIT_CONFUSIONS = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1",
@@ -16,8 +18,36 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+@lru_cache(maxsize=1)
+def invisible_chars() -> frozenset:
+    """Every Unicode format character (category Cf: U+200B, U+200D, U+2060,
+    U+FEFF, the soft hyphen …).  HTML-to-PDF exports leave them between
+    labels, values and inside numbers; they print nothing."""
+    return frozenset(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf")
+
+
+def is_invisible(ch: str) -> bool:
+    return ch in invisible_chars()
+
+
+@lru_cache(maxsize=1)
+def _invisible_to_space() -> dict:
+    return {ord(c): " " for c in invisible_chars()}
+
+
+def visible_text(text: str) -> str:
+    """``text`` with every invisible character replaced by a space: the same
+    length (offsets stay valid), searchable by patterns that allow spaces."""
+    return text.translate(_invisible_to_space())
+
+
+def invisible_class() -> str:
+    """A regex character-class body for whitespace and invisible characters."""
+    return r"\s" + "".join(re.escape(c) for c in sorted(invisible_chars()))
+
+
 def normalize_value(value: str, numeric: bool | None = None) -> str:
-    v = "".join(ch for ch in nfkc(value) if not ch.isspace())
+    v = "".join(ch for ch in nfkc(value) if not ch.isspace() and not is_invisible(ch))
     if numeric is None:
         numeric = is_numeric_like(v)
     if numeric:
@@ -31,22 +61,40 @@ def is_numeric_like(value: str) -> bool:
 
 
 class NormalizedText:
-    """``text`` with whitespace (and, for numeric search, separators) removed,
-    full-width folded, with a map from normalised offsets to original ones."""
+    """``text`` with whitespace, invisible characters (and, for numeric
+    search, separators) removed, full-width folded, with a map from
+    normalised offsets to original ones.
+
+    ``breaks`` holds the normalised offsets that follow a line break or an
+    invisible character: digits on either side of one do not make "a longer
+    number" (a value at a line end followed by a date on the next line is
+    still the value)."""
 
     def __init__(self, text: str, numeric: bool = False):
-        chars, index = [], []
+        chars, index, breaks = [], [], set()
+        pending_break = False
         for i, ch in enumerate(text):
+            if ch == "\n" or is_invisible(ch):
+                pending_break = True
+                continue
             n = nfkc(ch)
             if not n or n.isspace() or (numeric and n in _SEPARATORS):
                 continue
             if numeric:
                 n = n.translate(_DIGIT_CONFUSIONS).upper()
+            if pending_break:
+                breaks.add(len(chars))
+                pending_break = False
             for c in n:
                 chars.append(c)
                 index.append(i)
         self.text = "".join(chars)
         self.index = index
+        self.breaks = breaks
+
+    def joined(self, k: int) -> bool:
+        """Normalised characters ``k - 1`` and ``k`` stand on one line."""
+        return 0 < k < len(self.text) and k not in self.breaks
 
     def find_all(self, needle: str) -> list[tuple[int, int]]:
         """Original (start, end) offsets of every occurrence of ``needle``
@@ -60,8 +108,8 @@ class NormalizedText:
             if k < 0:
                 return out
             end = k + len(needle)
-            if not (needle[0].isdigit() and k > 0 and self.text[k - 1].isdigit()) and not (
-                needle[-1].isdigit() and end < len(self.text) and self.text[end].isdigit()
+            if not (needle[0].isdigit() and self.joined(k) and self.text[k - 1].isdigit()) and not (
+                needle[-1].isdigit() and self.joined(end) and self.text[end].isdigit()
             ):
                 out.append((self.index[k], self.index[end - 1] + 1))
             start = k + 1
@@ -77,5 +125,7 @@ CJK_RE = re.compile(f"[{CJK}]")
 
 
 def label_regex(label: str) -> str:
-    """'姓名' -> '姓\\s*名' (labels are often spaced out in forms)."""
-    return r"\s*".join(re.escape(ch) for ch in label if not ch.isspace())
+    """'姓名' -> '姓[\\s…]*名': labels are often spaced out in forms, or
+    have invisible characters between their characters."""
+    gap = f"[{invisible_class()}]*"
+    return gap.join(re.escape(ch) for ch in label if not ch.isspace())

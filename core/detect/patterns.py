@@ -8,11 +8,12 @@ import re
 from functools import lru_cache
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
-from core.detect.normalize import normalize_value
+from core.detect.normalize import normalize_value, visible_text
 from core.detect.registry import register
 from core.models import Category, Finding
 from core.rules import load_rules
 
+EXTENSION = re.compile(r"转|分机")
 _WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _CHECK = "10X98765432"
 
@@ -76,8 +77,9 @@ class _RegexRecognizer(Recognizer):
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         out, seen = [], set()
+        text = visible_text(page.text.text)
         for rx in self.regexes():
-            for m in rx.finditer(page.text.text):
+            for m in rx.finditer(text):
                 if any(m.start() < e and s < m.end() for s, e in seen):
                     continue
                 conf = self.confidence(m.group(0))
@@ -113,8 +115,8 @@ class PhoneRecognizer(_RegexRecognizer):
         return [re.compile(p["mobile"]), re.compile(p["landline_with_area"])]
 
     def confidence(self, value):
-        digits = re.sub(r"\D", "", value)
-        if digits.startswith("0") and not 10 <= len(digits) <= 12:
+        digits = re.sub(r"\D", "", EXTENSION.split(value)[0])
+        if digits.startswith("0") and not 10 <= len(digits) <= 16:  # area code + number (+ "-123" extension)
             return 0.0
         return 0.95
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from core.detect.base import AnalysisContext, PageInput, Recognizer, Seed
 from core.detect.registry import register
 from core.detect.seeding import find_seeds
-from core.models import Finding
+from core.detect.terms import is_clinical_word, term_spans
+from core.models import Category, Finding
 
 
 @register
@@ -26,4 +27,16 @@ class PropagationRecognizer(Recognizer):
             if key[0] and not f.category.is_visual and key not in known:
                 known.add(key)
                 seeds.append(Seed(key[0], key[1], f"found:{f.detector}", f.role_hint))
-        return [f for page in pages for f in find_seeds(page, seeds, self.name, 0.9)]
+        return [f for page in pages for f in find_seeds(page, seeds, self.name, 0.9, _inside_clinical_word(page))]
+
+
+def _inside_clinical_word(page: PageInput):
+    """A name is not propagated into a clinical term: 墨菲 found once is not
+    hidden in 墨菲氏征, 金山 not in (金山专用)."""
+    text = page.text.text
+    terms = term_spans(text)
+
+    def skip(seed: Seed, start: int, end: int) -> bool:
+        return Category(seed.category).is_person and is_clinical_word(text, start, end, terms)
+
+    return skip

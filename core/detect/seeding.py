@@ -92,8 +92,9 @@ class CaseSeedRecognizer(Recognizer):
         return find_seeds(page, ctx.seeds, self.name, 0.98)
 
 
-def find_seeds(page: PageInput, seeds, detector: str, confidence: float) -> list[Finding]:
-    """A finding at every occurrence of every seed value on ``page``."""
+def find_seeds(page: PageInput, seeds, detector: str, confidence: float, skip=None) -> list[Finding]:
+    """A finding at every occurrence of every seed value on ``page``, but
+    those for which ``skip(seed, start, end)`` is true."""
     findings: list[Finding] = []
     views: dict[bool, NormalizedText] = {}
     for seed in seeds:
@@ -103,6 +104,8 @@ def find_seeds(page: PageInput, seeds, detector: str, confidence: float) -> list
             continue
         view = views.get(numeric) or views.setdefault(numeric, NormalizedText(page.text.text, numeric))
         for start, end in view.find_all(needle):
+            if skip is not None and skip(seed, start, end):
+                continue
             f = finding_from_span(page, start, end, seed.category, detector, confidence, seed.role_hint)
             if f:
                 findings.append(f)

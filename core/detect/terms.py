@@ -1,0 +1,37 @@
+"""Clinical words that look like person names but never are (eponyms such
+as 墨菲氏征, phrases such as 平素月经, brands such as "(金山专用)").  Data:
+``core/rules/medical_terms.yaml``."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from core.rules import load_rules
+
+
+@lru_cache(maxsize=1)
+def _term_regexes() -> tuple[re.Pattern, re.Pattern]:
+    cfg = load_rules("medical_terms")
+    by_length = lambda words: sorted(set(words), key=len, reverse=True)  # noqa: E731
+    stems = "|".join(re.escape(s) for s in by_length(w for w in cfg["eponyms"] if len(w) > 1))
+    singles = "".join(re.escape(s) for s in cfg["eponyms"] if len(s) == 1)
+    suffixes = "|".join(re.escape(s) for s in by_length(cfg["eponym_suffixes"]))
+    phrases = "|".join(re.escape(s) for s in by_length(cfg["phrases"]))
+    # any one character + 氏 + an eponym suffix (瑞氏反应, 布氏杆菌); listed stems also with 氏 alone
+    terms = re.compile(f"(?:{stems})(?:{suffixes})|[{singles}]氏(?:{suffixes})?|[\u4e00-\u9fff]氏(?:{suffixes})|{phrases}")
+    followers = re.compile("|".join(re.escape(s) for s in by_length(cfg["not_name_followers"])))
+    return terms, followers
+
+
+def term_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every clinical term in ``text``."""
+    return [m.span() for m in _term_regexes()[0].finditer(text)]
+
+
+def is_clinical_word(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """``text[start:end]`` (a name candidate) begins inside a clinical term
+    ("平素月", "日闫春" in 今日闫春), or is followed by a word that makes it a
+    brand or an eponym.  A term further inside ("王明确") does not count."""
+    if any(s <= start < e for s, e in spans):
+        return True
+    return bool(_term_regexes()[1].match(text, end))
