@@ -81,23 +81,33 @@ class Layout:
         return [d for d in self.drawings if d.coloured]
 
     @property
-    def small_fills(self) -> list[Drawing]:
-        return [d for d in self.drawings if d.filled and max(d.rect[2] - d.rect[0], d.rect[3] - d.rect[1]) < 12]
-
-    @property
     def dense_fills(self) -> list[Drawing]:
         """Filled paths made of many pieces (a vector-drawn barcode or QR code)."""
         return [d for d in self.drawings if d.filled and d.items >= 20]
+
+    @property
+    def code_pieces(self) -> list[Drawing]:
+        """Drawings that may be one bar or module of a vector-drawn code: a
+        small square, or a thin bar (filled, or a stroked line) of code height."""
+        out = []
+        for d in self.drawings:
+            w, h = d.rect[2] - d.rect[0], d.rect[3] - d.rect[1]
+            if max(w, h) < 12 and d.filled or min(w, h) < 4 and max(w, h) < 80:
+                out.append(d)
+        return out
 
     def pixel_regions(self) -> list[Rect]:
         """Where pixel recognizers must look on a born-digital page."""
         boxes = [list(im.rect) for im in self.images]
         boxes += [list(d.rect) for d in self.coloured_drawings]
         boxes += [list(d.rect) for d in self.dense_fills]
-        fills = self.small_fills
-        if len(fills) >= 20:
-            boxes += merge_boxes([list(d.rect) for d in fills], 4)
+        boxes += [b for b in merge_boxes([list(d.rect) for d in self.code_pieces], 4) if _many_inside(b, self.code_pieces)]
         return [tuple(b) for b in boxes]
+
+
+def _many_inside(box: list[float], pieces: list["Drawing"], n: int = 12) -> bool:
+    return sum(1 for d in pieces if d.rect[0] >= box[0] and d.rect[2] <= box[2]
+               and d.rect[1] >= box[1] and d.rect[3] <= box[3]) >= n
 
 
 def _is_coloured(rgb) -> bool:
@@ -291,6 +301,19 @@ def clip_view(page: PageInput, rect: Rect, dpi: Optional[float] = None) -> View:
     if r.is_empty:
         r = pymupdf.Rect(rect)
     return View(page.pdf_page, _render(page.pdf_page, dpi, r), float(int(round(dpi))), (r.x0, r.y0), tuple(r))
+
+
+def sub_view(page: PageInput, v: View, box_px, dpi: float) -> View:
+    """Pixel box ``box_px`` of view ``v``, re-rendered at ``dpi`` when the
+    page is unrotated (fine detail such as code modules), else cut out."""
+    x0, y0, x1, y1 = (int(b) for b in box_px)
+    if page.pdf_page.rotation == 0 and dpi > v.dpi:
+        r = pymupdf.Rect(v.pt((x0, y0, x1, y1))) & page.pdf_page.rect
+        if not r.is_empty:
+            return View(page.pdf_page, _render(page.pdf_page, dpi, r), float(int(round(dpi))), (r.x0, r.y0), tuple(r))
+    ox, oy = v.origin
+    f = 72.0 / v.dpi
+    return View(v.page, np.ascontiguousarray(v.img[y0:y1, x0:x1]), v.dpi, (ox + x0 * f, oy + y0 * f))
 
 
 def views(page: PageInput) -> list[View]:
