@@ -372,8 +372,23 @@ def _label_regex(labels: tuple) -> re.Pattern:
     return re.compile("(?:" + "|".join(parts) + r")[ \t\u3000]*[:：]?")
 
 
+NARROW_PUNCT = set(":：,，.。;；、")
+
+
+def glyph_box(text: PageText, i: int) -> Optional[Rect]:
+    """Character ``i``'s box, at most as wide as one glyph: OCR stretches a
+    character's box over ink it could not read (a colon's box swallowing the
+    handwriting after "医师签名：")."""
+    b = text.boxes[i]
+    if b is None or text.source_for(i, i + 1) != Source.OCR:
+        return b
+    h = b[3] - b[1]
+    w_max = (0.6 if text.text[i] in NARROW_PUNCT else 1.25) * h
+    return b if b[2] - b[0] <= w_max else (b[0], b[1], b[0] + w_max, b[3])
+
+
 def span_rect(text: PageText, start: int, end: int) -> Optional[Rect]:
-    rects = text.rects_for(start, end)
+    rects = [glyph_box(text, i) for i in range(start, end) if text.boxes[i] is not None and not text.text[i].isspace()]
     return geometry.union(rects) if rects else None
 
 
@@ -385,7 +400,7 @@ def char_boxes(page: PageInput) -> tuple[np.ndarray, np.ndarray]:
         return cached[1], cached[2]
     text = page.text
     idx = [i for i, b in enumerate(text.boxes) if b is not None and not text.text[i].isspace()]
-    arr = np.array([text.boxes[i] for i in idx], dtype=np.float64).reshape(-1, 4)
+    arr = np.array([glyph_box(text, i) for i in idx], dtype=np.float64).reshape(-1, 4)
     offsets = np.array(idx, dtype=np.int64)
     page.__dict__["_visual_chars"] = (key, offsets, arr)
     return offsets, arr

@@ -19,7 +19,7 @@ import numpy as np
 
 from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import register
-from core.detect.visual.common import VisualRecognizer, cfg, char_boxes, clip_view, finding, ink_box, label_regex, layout, merge_boxes, printed_mask, span_rect
+from core.detect.visual.common import VisualRecognizer, cfg, char_boxes, clip_view, finding, glyph_box, ink_box, label_regex, layout, merge_boxes, printed_mask, span_rect
 from core.models import Category, Finding, PageText, Rect, Source
 from core.pdf import geometry
 
@@ -62,14 +62,37 @@ class _Label:
         self.alone = nxt is None  # nothing after it on its line: the signature may be right of it too
         self.header = not self.colon and not self.role_label and (
             self.alone or text.boxes[nxt][0] - rect[2] > 1.5 * self.height)
+        if self.header:  # the whole header word ("执行者签名"): its column is as wide
+            self.rect = _word_rect(text, start, rect, self.height)
         self.start_x, self.first_run_end = rect[2], end
         prev = rect[2]
         for j in range(end, min(self.line_end, end + 5)):
-            b = text.boxes[j]
+            b = glyph_box(text, j)
             if b is None or not text.text[j].isalpha() or b[0] - prev > 0.6 * self.height or b[0] >= self.limit_x:
                 break
             self.start_x = prev = b[2]
             self.first_run_end = j + 1
+
+
+def _word_rect(text: PageText, start: int, rect: Rect, height: float) -> Rect:
+    """``rect`` grown left over the characters that run into it without a gap."""
+    k, x0 = start, rect[0]
+    while k > 0 and text.text[k - 1] not in "\n" and not text.text[k - 1].isspace():
+        b = glyph_box(text, k - 1)
+        if b is None or x0 - b[2] > 0.5 * height or b[0] >= x0:
+            break
+        x0, k = b[0], k - 1
+    return (x0, rect[1], rect[2], rect[3])
+
+
+def _line_spans(text: PageText) -> list[tuple[float, float]]:
+    """For every character offset, the x extent of its line's glyphs."""
+    out = [(0.0, 0.0)] * len(text.text)
+    for s, e in text.lines():
+        bs = [glyph_box(text, i) for i in range(s, e) if text.boxes[i] is not None and not text.text[i].isspace()]
+        if bs:
+            out[s:e] = [(min(b[0] for b in bs), max(b[2] for b in bs))] * (e - s)
+    return out
 
 
 def _line_lengths(text: PageText) -> list[int]:
@@ -164,8 +187,12 @@ class SignatureRecognizer(VisualRecognizer):
         offsets, arr = char_boxes(page)
         near = (arr[:, 2] >= col[0]) & (arr[:, 0] <= col[2]) & (arr[:, 3] >= col[1]) & (arr[:, 1] <= col[3]) if len(arr) else []
         # a handwritten name OCR'd as a short line of letters in a cell is still ink
-        skip = {int(i) for i in offsets[near] if line_len[int(i)] <= 4 and text.text[int(i)].isalpha()
-                and text.text[int(i)] not in KEEP_CHARS}
+        # what OCR read inside the column's cells (a line that stays within the
+        # column) is a signature or a typed name, unless it is a date or time
+        spans = _line_spans(text)
+        slack = lab.height
+        skip = {int(i) for i in offsets[near] if not text.text[int(i)].isspace() and text.text[int(i)] not in KEEP_CHARS
+                and spans[int(i)][0] >= col[0] - slack and spans[int(i)][1] <= col[2] + slack}
         printed = printed_mask(v, page, (x0, y0, x1, y1), skip)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
         if n <= 1:
@@ -268,10 +295,12 @@ class SignatureRecognizer(VisualRecognizer):
         letter right of the label, on the label's line or on a short line
         of its own (OCR often gives the handwriting its own line)."""
         ch = text.text[i]
-        if not lab.colon or not ch.isalpha() or ch in KEEP_CHARS or (b[0] + b[2]) / 2 < lab.rect[2] - 2 or b[0] >= lab.limit_x:
+        if not lab.colon or ch.isspace() or ch in KEEP_CHARS or (b[0] + b[2]) / 2 < lab.rect[2] - 2 or b[0] >= lab.limit_x:
             return False
         if lab.end <= i < lab.line_end:
-            return not (lab.role and i < lab.first_run_end)
+            # handwriting is read as letters or as punctuation ("{(") alike; a typed
+            # name right after a role label (记录者：王伟) is a staff name: it goes too
+            return True
         return line_len[i] <= 6 and _overlap_y(b, lab.rect) >= 0.3 * (b[3] - b[1])
 
     @staticmethod
