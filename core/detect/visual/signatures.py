@@ -199,14 +199,20 @@ class SignatureRecognizer(VisualRecognizer):
             return []
         in_printed = np.bincount(labels[printed > 0], minlength=n)
         thr = c.get("printed_overlap", 0.6)
-        thin = max(2, v.n(1.0))
-        comps = [[x, y, x + bw, y + bh, a] for x, y, bw, bh, a in stats[1:] if a >= 3 and min(bw, bh) > thin]
-        comps = [b for k, b in enumerate(comps, start=1) if in_printed[k] < thr * b[4]]
+        thin = max(1, v.n(0.5))
+        keep = [k for k in range(1, n) if stats[k][4] >= 3 and min(stats[k][2], stats[k][3]) > thin
+                and in_printed[k] < thr * stats[k][4]]
+        if not keep:
+            return []
+        # one signature per cell: pen pieces join along the row, not across rows
+        ink = np.isin(labels, keep).astype(np.uint8)
+        row = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (v.n(c.get("join_gap", 12)), v.n(2))))
+        m, cells, cstats, _ = cv2.connectedComponentsWithStats(row, connectivity=8)
         out = []
-        for cl in merge_boxes([b[:4] for b in comps], v.n(c.get("join_gap", 12) / 2)):
-            inside = sum(b[4] for b in comps if b[0] >= cl[0] and b[2] <= cl[2] and b[1] >= cl[1] and b[3] <= cl[3])
-            if inside >= c.get("min_ink_px", 40) / 2 and (cl[3] - cl[1]) >= 0.4 * v.n(lab.height):
-                out.append(v.pt((cl[0] + x0, cl[1] + y0, cl[2] + x0, cl[3] + y0)))
+        for k in range(1, m):
+            ys, xs = np.nonzero((cells == k) & (ink > 0))
+            if len(xs) >= c.get("min_ink_px", 40) / 2 and (ys.max() - ys.min()) >= 0.4 * v.n(lab.height):
+                out.append(v.pt((xs.min() + x0, ys.min() + y0, xs.max() + 1 + x0, ys.max() + 1 + y0)))
         return out
 
     # -- born-digital: image objects and pen drawings near the label
