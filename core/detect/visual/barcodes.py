@@ -49,10 +49,11 @@ def candidate_boxes(gray: np.ndarray, cell: int, density_min: float, min_side: i
     for i in range(1, n):
         x, y, bw, bh, _ = stats[i]
         X0, Y0, X1, Y1 = x * cell, y * cell, (x + bw) * cell, (y + bh) * cell
-        if min(Y1 - Y0, X1 - X0) < min_side * 0.5 or max(Y1 - Y0, X1 - X0) < min_side or max(X1 - X0, Y1 - Y0) > max_side:
-            continue
-        boxes.append([X0, Y0, X1, Y1])
-    return _join_rows(merge_boxes(boxes, 4 * cell), 15 * cell)
+        if max(Y1 - Y0, X1 - X0) >= min_side * 0.5:  # pieces of a scratched code join below
+            boxes.append([X0, Y0, X1, Y1])
+    joined = _join_rows(merge_boxes(boxes, 4 * cell), 15 * cell)
+    return [b for b in joined if min(b[3] - b[1], b[2] - b[0]) >= min_side * 0.5
+            and min_side <= max(b[3] - b[1], b[2] - b[0]) <= max_side]
 
 
 def _join_rows(boxes: list[list[int]], gap: int) -> list[list[int]]:

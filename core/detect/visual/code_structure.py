@@ -53,12 +53,14 @@ def code_kind(gray: np.ndarray, dpi: float, c: dict) -> tuple[Optional[str], tup
     blob = cv2.morphologyEx(dark, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     n, lab, stats, _ = cv2.connectedComponentsWithStats(blob, connectivity=8)
     min_side = dpi / 25.4 * c.get("min_side_mm", 4.0)
-    order = sorted(range(1, n), key=lambda i: -stats[i][4])
-    for i in order[:4]:
-        x, y, w, h, _ = stats[i]
+    gap = dpi / 25.4 * c.get("join_mm", 4.0)
+    for ids in _row_groups(stats, n, gap)[:6]:
+        x, y = min(stats[i][0] for i in ids), min(stats[i][1] for i in ids)
+        w = max(stats[i][0] + stats[i][2] for i in ids) - x
+        h = max(stats[i][1] + stats[i][3] for i in ids) - y
         if max(w, h) < min_side or min(w, h) < min_side * 0.4:
             continue
-        region = (lab[y : y + h, x : x + w] == i)
+        region = np.isin(lab[y : y + h, x : x + w], ids)
         ink = dark[y : y + h, x : x + w] & region
         g = gray[y : y + h, x : x + w]
         box = (int(x), int(y), int(x + w), int(y + h))
@@ -67,6 +69,23 @@ def code_kind(gray: np.ndarray, dpi: float, c: dict) -> tuple[Optional[str], tup
         if is_matrix(g, ink, region, c):
             return "2d", box
     return None, ()
+
+
+def _row_groups(stats, n: int, gap: float) -> list[list[int]]:
+    """Blobs of one code, biggest first: pieces of a damaged 1D code (same
+    top and bottom, a scratch between) join."""
+    groups: list[list[int]] = []
+    for i in sorted(range(1, n), key=lambda i: stats[i][0]):
+        x, y, w, h, _ = stats[i]
+        for g in groups:
+            j = g[-1]
+            ov = min(y + h, stats[j][1] + stats[j][3]) - max(y, stats[j][1])
+            if ov >= 0.7 * max(h, stats[j][3]) and 0 <= x - (stats[j][0] + stats[j][2]) <= gap:
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+    return sorted(groups, key=lambda g: -sum(int(stats[i][4]) for i in g))
 
 
 # ---------------------------------------------------------------- 1D

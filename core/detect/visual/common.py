@@ -101,7 +101,8 @@ class Layout:
         boxes = [list(im.rect) for im in self.images]
         boxes += [list(d.rect) for d in self.coloured_drawings]
         boxes += [list(d.rect) for d in self.dense_fills]
-        boxes += [b for b in merge_boxes([list(d.rect) for d in self.code_pieces], 4) if _many_inside(b, self.code_pieces)]
+        pieces = self.code_pieces  # gap 8: a scratch through a code does not split it
+        boxes += [b for b in merge_boxes([list(d.rect) for d in pieces], 8) if _many_inside(b, pieces)]
         return [tuple(b) for b in boxes]
 
 

@@ -274,6 +274,8 @@ class SignatureRecognizer(VisualRecognizer):
             x, y, w, h, a = stats[k]
             if a < 3 or in_printed[k] >= thr * a or min(w, h) <= thin:  # thin: a piece of a table rule
                 continue
+            if x + w / 2 < lx1 and y < ly1 - y0 and y + h > ly0 - y0:  # the label's own colon or last glyph
+                continue
             box = [x, y, x + w, y + h, a]
             comps.append(box)
             if x + w > lx1 and x <= sx + gap and y < mid1 and y + h > mid0:
