@@ -45,15 +45,22 @@ def candidate_boxes(gray: np.ndarray, cell: int, density_min: float, min_side: i
     small = cv2.blur(small, (3, 3))
     mask = (small >= density_min * 255).astype(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    boxes = []
+    boxes, whole = [], []
     for i in range(1, n):
         x, y, bw, bh, _ = stats[i]
         X0, Y0, X1, Y1 = x * cell, y * cell, (x + bw) * cell, (y + bh) * cell
-        if max(Y1 - Y0, X1 - X0) >= min_side * 0.5:  # pieces of a scratched code join below
+        big = min(Y1 - Y0, X1 - X0) >= min_side * 0.5 and max(Y1 - Y0, X1 - X0) >= min_side
+        sliver = max(Y1 - Y0, X1 - X0) >= min_side  # a piece of a code a scratch cut off: joined below
+        if (big or sliver) and max(X1 - X0, Y1 - Y0) <= max_side:
             boxes.append([X0, Y0, X1, Y1])
-    joined = _join_rows(merge_boxes(boxes, 4 * cell), 15 * cell)
-    return [b for b in joined if min(b[3] - b[1], b[2] - b[0]) >= min_side * 0.5
-            and min_side <= max(b[3] - b[1], b[2] - b[0]) <= max_side]
+            if big:
+                whole.append([X0, Y0, X1, Y1])
+    out = []
+    for group in (whole, boxes):  # slivers may chain a code to its neighbours: both ways are tried
+        joined = _join_rows(merge_boxes([list(b) for b in group], 4 * cell), 15 * cell)
+        out += [b for b in joined if min(b[3] - b[1], b[2] - b[0]) >= min_side * 0.5
+                and max(b[3] - b[1], b[2] - b[0]) <= max_side and b not in out]
+    return out
 
 
 def _join_rows(boxes: list[list[int]], gap: int) -> list[list[int]]:

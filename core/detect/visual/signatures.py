@@ -289,6 +289,10 @@ class SignatureRecognizer(VisualRecognizer):
         if (bx[3] - bx[1]) < 0.4 * (ly1 - ly0):  # flat: what is left of a rule, not a signature
             return None
         rect = v.pt((bx[0] + x0, bx[1] + y0, bx[2] + x0, bx[3] + y0))
+        # the label itself stays readable: the box starts right of it (after the finding's pad)
+        rect = (max(rect[0], lab.rect[2] + c.get("pad", 2) + 0.5), rect[1], rect[2], rect[3])
+        if rect[2] <= rect[0]:
+            return None
         # ink over the first run of letters after a role label: OCR read the
         # signature itself (or it is written over the printed name): take both
         for j in range(lab.end, lab.first_run_end):
