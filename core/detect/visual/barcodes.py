@@ -1,12 +1,20 @@
 """Barcodes and QR codes (they encode inpatient / specimen numbers).
 
-Candidate regions are windows of high dark-pixel density on the page render
-(text lines are too thin to pass the size test); each candidate is handed
-to zxing-cpp (decoding the whole page is several times slower).  A decoded
-value goes into ``Finding.text`` and into the case seeds, so the text
-recognizers that run after this one (``order`` 10 < 20) hide the same value
-wherever it is printed.  Codes that zxing locates but cannot decode are
-still hidden, with a lower confidence.
+Whatever drew the code (an image, vector bars or modules, the pixels of a
+scan), it is looked for on the page render.  Candidate regions are windows
+of high dark-pixel density (text lines are too thin to pass the size test);
+each candidate is re-rendered at a decoding resolution and
+
+* handed to zxing-cpp: a decoded value goes into ``Finding.text`` and into
+  the case seeds, so the text recognizers that run after this one (``order``
+  10 < 20) and the record-wide propagation hide the same value wherever it
+  is printed;
+* tested for code structure (:mod:`core.detect.visual.code_structure`):
+  a dense texture of parallel bars (1D) or of square modules with finder
+  patterns (QR, DataMatrix).  A code that cannot be decoded (damaged,
+  small, skewed, an unknown symbology) is still hidden.
+
+The human-readable line printed under or above a 1D code goes with it.
 """
 from __future__ import annotations
 
@@ -16,18 +24,15 @@ import zxingcpp
 
 from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import register
-from core.detect.visual.common import VisualRecognizer, cfg, finding, merge_boxes, needs_pixels, views
-from core.models import Category, Finding
+from core.detect.visual.code_structure import code_kind, ink_extent, readable_line
+from core.detect.visual.common import View, VisualRecognizer, cfg, char_boxes, finding, merge_boxes, needs_pixels, sub_view, views
+from core.models import Category, Finding, Rect
+from core.pdf import geometry
 
 
 def _formats(names: list[str]):
-    fmts = None
-    for n in names:
-        f = getattr(zxingcpp.BarcodeFormat, n, None)
-        if f is None:
-            continue
-        fmts = f if fmts is None else fmts | f
-    return fmts
+    fmts = [f for f in (getattr(zxingcpp.BarcodeFormat, n, None) for n in names) if f is not None]
+    return fmts or None
 
 
 def candidate_boxes(gray: np.ndarray, cell: int, density_min: float, min_side: int, max_side: int) -> list[list[int]]:
@@ -40,14 +45,22 @@ def candidate_boxes(gray: np.ndarray, cell: int, density_min: float, min_side: i
     small = cv2.blur(small, (3, 3))
     mask = (small >= density_min * 255).astype(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    boxes = []
+    boxes, whole = [], []
     for i in range(1, n):
         x, y, bw, bh, _ = stats[i]
         X0, Y0, X1, Y1 = x * cell, y * cell, (x + bw) * cell, (y + bh) * cell
-        if Y1 - Y0 < min_side or X1 - X0 < min_side * 0.3 or max(X1 - X0, Y1 - Y0) > max_side:
-            continue
-        boxes.append([X0, Y0, X1, Y1])
-    return _join_rows(merge_boxes(boxes, 4 * cell), 15 * cell)
+        big = min(Y1 - Y0, X1 - X0) >= min_side * 0.5 and max(Y1 - Y0, X1 - X0) >= min_side
+        sliver = max(Y1 - Y0, X1 - X0) >= min_side  # a piece of a code a scratch cut off: joined below
+        if (big or sliver) and max(X1 - X0, Y1 - Y0) <= max_side:
+            boxes.append([X0, Y0, X1, Y1])
+            if big:
+                whole.append([X0, Y0, X1, Y1])
+    out = []
+    for group in (whole, boxes):  # slivers may chain a code to its neighbours: both ways are tried
+        joined = _join_rows(merge_boxes([list(b) for b in group], 4 * cell), 15 * cell)
+        out += [b for b in joined if min(b[3] - b[1], b[2] - b[0]) >= min_side * 0.5
+                and max(b[3] - b[1], b[2] - b[0]) <= max_side and b not in out]
+    return out
 
 
 def _join_rows(boxes: list[list[int]], gap: int) -> list[list[int]]:
@@ -66,22 +79,19 @@ def _join_rows(boxes: list[list[int]], gap: int) -> list[list[int]]:
     return out
 
 
-def _decode(crop: np.ndarray, formats, upscale_below: int):
-    scale = 1.0
-    if min(crop.shape[:2]) < upscale_below:
-        scale = 2.0
-        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+def decode(gray: np.ndarray, formats) -> list[tuple[tuple, str, bool, bool]]:
+    """zxing-cpp on a grayscale crop: (pixel box, value, decoded?, linear?)."""
     kwargs = {"return_errors": True}
     if formats is not None:
         kwargs["formats"] = formats
     out = []
-    for r in zxingcpp.read_barcodes(crop, **kwargs):
+    for r in zxingcpp.read_barcodes(np.ascontiguousarray(gray), **kwargs):
         p = r.position
         xs = [p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x]
         ys = [p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y]
-        box = (min(xs) / scale, min(ys) / scale, max(xs) / scale, max(ys) / scale)
-        ok = r.valid and not r.error
-        out.append((box, r.text if ok else "", ok, r.format.name if hasattr(r.format, "name") else str(r.format)))
+        ok = bool(r.valid and not r.error and r.text)
+        linear = r.format in zxingcpp.barcode_formats_list(zxingcpp.BarcodeFormat.AllLinear)
+        out.append(((min(xs), min(ys), max(xs), max(ys)), r.text if ok else "", ok, linear))
     return out
 
 
@@ -96,54 +106,111 @@ class BarcodeRecognizer(VisualRecognizer):
         c = cfg("barcode")
         out: list[Finding] = []
         for v in views(page):
-            for px, value, ok in self._codes(v, c):
-                rect = _with_quiet_zone(v.pt(px), c.get("quiet_zone", 0.1))
-                out.append(finding(page, Category.BARCODE, rect, self.name, 0.99 if ok else 0.6, text=value, pad=c.get("pad", 2)))
-                if ok and value:
+            for rect, value, conf in self.codes(page, v, c):
+                out.append(finding(page, Category.BARCODE, rect, self.name, conf, text=value, pad=c.get("pad", 2)))
+                if value:
                     ctx.add_seed(value, Category.RECORD_NUMBER.value, "decoded:barcode")
         return out
 
-    @staticmethod
-    def _codes(v, c: dict) -> list[tuple]:
-        """(pixel box, decoded value, decoded?) of the codes in one view."""
+    def codes(self, page: PageInput, v: View, c: dict) -> list[tuple[Rect, str, float]]:
+        """(box in points, decoded value or "", confidence) of the codes in one view."""
         formats = _formats(c.get("formats", []))
         margin = v.n(c.get("margin", 8))
         H, W = v.shape
-        hits: list[tuple] = []
+        found: list[tuple[Rect, str, float]] = []
         for box in candidate_boxes(
-            v.gray, v.n(c.get("cell", 3)), c.get("density_min", 0.28), v.n(c.get("min_side", 18)), v.n(c.get("max_side", 260))
+            v.gray, v.n(c.get("cell", 3)), c.get("density_min", 0.28), v.n(c.get("min_side", 14)), v.n(c.get("max_side", 260))
         ):
-            x0, y0 = max(0, box[0] - margin), max(0, box[1] - margin)
-            x1, y1 = min(W, box[2] + margin), min(H, box[3] + margin)
-            crop = np.ascontiguousarray(v.gray[y0:y1, x0:x1])
-            for (bx0, by0, bx1, by1), value, ok, fmt in _decode(crop, formats, int(c.get("upscale_below_px", 120))):
-                if bx1 - bx0 < 2 and by1 - by0 < 2:
-                    continue
-                # 1D codes: zxing reports a scan line; take the candidate's extent across it
-                if by1 - by0 < 3:
-                    by0, by1 = box[1] - y0, box[3] - y0
-                if bx1 - bx0 < 3:
-                    bx0, bx1 = box[0] - x0, box[2] - x0
-                hits.append(((bx0 + x0, by0 + y0, bx1 + x0, by1 + y0), value, ok))
-        taken: list[tuple] = []
-        out = []
-        for px, value, ok in sorted(hits, key=lambda h: not h[2]):  # decoded first
-            if any(_iou(px, t) > 0.3 for t in taken):
+            px = (max(0, box[0] - margin), max(0, box[1] - margin), min(W, box[2] + margin), min(H, box[3] + margin))
+            if _mostly_text_layer(page, v.pt(box), c):
                 continue
-            taken.append(px)
-            out.append((px, value, ok))
+            crop = sub_view(page, v, px, float(c.get("decode_dpi", 300)))
+            found += self._in_crop(page, crop, formats, c)
+        return _dedupe(found)
+
+    def _in_crop(self, page: PageInput, crop: View, formats, c: dict) -> list[tuple[Rect, str, float]]:
+        gray = crop.gray
+        out = []
+        for (bx0, by0, bx1, by1), value, ok, linear in decode(gray, formats):
+            if bx1 - bx0 < 2 and by1 - by0 < 2:
+                continue
+            ext = ink_extent(gray, (bx0, by0, bx1, by1))  # zxing gives a scan line for 1D codes
+            rect = crop.pt(ext)
+            if linear:
+                rect = _with_readable_line(page, crop, ext, c)
+            out.append((rect, value, 0.99 if ok else 0.7))
+        kind, ext = code_kind(gray, crop.dpi, c.get("structure", {}))
+        if kind is not None and not any(geometry.intersection(r, crop.pt(ext)) > 0 for r, _, _ in out):
+            rect = _with_readable_line(page, crop, ext, c) if kind == "1d" else crop.pt(ext)
+            out.append((rect, "", 0.8))
         return out
+
+
+def _mostly_text_layer(page: PageInput, rect: Rect, c: dict) -> bool:
+    """A dense region that the text layer covers (a bold heading) is text.
+    OCR'd characters do not count: OCR reads codes as garbage."""
+    if page.is_scanned:
+        return False
+    offsets, arr = char_boxes(page)
+    if not len(arr):
+        return False
+    sel = (arr[:, 2] > rect[0]) & (arr[:, 0] < rect[2]) & (arr[:, 3] > rect[1]) & (arr[:, 1] < rect[3])
+    text = page.text
+    boxes = [tuple(b) for o, b in zip(offsets[sel], arr[sel]) if text.source_for(int(o), int(o) + 1).value == "text"]
+    if not boxes:
+        return False
+    covered = sum(geometry.intersection(b, rect) for b in boxes)
+    return covered >= c.get("text_cover_max", 0.5) * geometry.area(rect)
+
+
+def _with_readable_line(page: PageInput, crop: View, ext: tuple, c: dict) -> Rect:
+    """A 1D code's box with its quiet zone and the digits printed under or
+    above it (pixels of the crop, and text-layer / OCR characters there)."""
+    rect = _with_quiet_zone(crop.pt(ext), c.get("quiet_zone", 0.1))
+    line = readable_line(crop.gray, ext)
+    if line is not None:
+        rect = geometry.union([rect, crop.pt(line)])
+    return geometry.union([rect] + _chars_beside(page, rect))
+
+
+def _chars_beside(page: PageInput, rect: Rect) -> list[Rect]:
+    """Character boxes of the line just under or above a 1D code, within its width."""
+    offsets, arr = char_boxes(page)
+    if not len(arr):
+        return []
+    h = rect[3] - rect[1]
+    cx, cy = (arr[:, 0] + arr[:, 2]) / 2, (arr[:, 1] + arr[:, 3]) / 2
+    inside_x = (cx >= rect[0]) & (cx <= rect[2])
+    below = (arr[:, 1] >= rect[3] - 0.3 * h) & (arr[:, 1] <= rect[3] + 0.5 * h)
+    above = (arr[:, 3] <= rect[1] + 0.3 * h) & (arr[:, 3] >= rect[1] - 0.5 * h)
+    small = (arr[:, 3] - arr[:, 1]) <= 0.8 * max(h, 1.0)
+    sel = inside_x & small & (below | above) & ~((cy > rect[1]) & (cy < rect[3]) & ~below & ~above)
+    return [tuple(b) for b in arr[sel]]
 
 
 def _with_quiet_zone(r, share: float):
     """Widen a 1D code along its bars' direction by its quiet zone (white, so
     hiding it costs nothing and the whole printed symbol is gone)."""
     w, h = r[2] - r[0], r[3] - r[1]
-    if w > 2 * h:
+    if w > 1.5 * h:
         return (r[0] - share * w, r[1], r[2] + share * w, r[3])
-    if h > 2 * w:
+    if h > 1.5 * w:
         return (r[0], r[1] - share * h, r[2], r[3] + share * h)
     return r
+
+
+def _dedupe(found: list[tuple[Rect, str, float]]) -> list[tuple[Rect, str, float]]:
+    """One finding per code: decoded ones first, overlapping boxes joined."""
+    out: list[list] = []
+    for rect, value, conf in sorted(found, key=lambda f: -f[2]):
+        for o in out:
+            if _iou(rect, o[0]) > 0.2 or geometry.intersection(rect, o[0]) >= 0.6 * min(geometry.area(rect), geometry.area(o[0])):
+                o[0] = geometry.union([o[0], rect])
+                o[1] = o[1] or value
+                break
+        else:
+            out.append([rect, value, conf])
+    return [tuple(o) for o in out]
 
 
 def _iou(a, b) -> float:

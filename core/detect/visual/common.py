@@ -81,23 +81,34 @@ class Layout:
         return [d for d in self.drawings if d.coloured]
 
     @property
-    def small_fills(self) -> list[Drawing]:
-        return [d for d in self.drawings if d.filled and max(d.rect[2] - d.rect[0], d.rect[3] - d.rect[1]) < 12]
-
-    @property
     def dense_fills(self) -> list[Drawing]:
         """Filled paths made of many pieces (a vector-drawn barcode or QR code)."""
         return [d for d in self.drawings if d.filled and d.items >= 20]
+
+    @property
+    def code_pieces(self) -> list[Drawing]:
+        """Drawings that may be one bar or module of a vector-drawn code: a
+        small square, or a thin bar (filled, or a stroked line) of code height."""
+        out = []
+        for d in self.drawings:
+            w, h = d.rect[2] - d.rect[0], d.rect[3] - d.rect[1]
+            if max(w, h) < 12 and d.filled or min(w, h) < 4 and max(w, h) < 80:
+                out.append(d)
+        return out
 
     def pixel_regions(self) -> list[Rect]:
         """Where pixel recognizers must look on a born-digital page."""
         boxes = [list(im.rect) for im in self.images]
         boxes += [list(d.rect) for d in self.coloured_drawings]
         boxes += [list(d.rect) for d in self.dense_fills]
-        fills = self.small_fills
-        if len(fills) >= 20:
-            boxes += merge_boxes([list(d.rect) for d in fills], 4)
+        pieces = self.code_pieces  # gap 8: a scratch through a code does not split it
+        boxes += [b for b in merge_boxes([list(d.rect) for d in pieces], 8) if _many_inside(b, pieces)]
         return [tuple(b) for b in boxes]
+
+
+def _many_inside(box: list[float], pieces: list["Drawing"], n: int = 12) -> bool:
+    return sum(1 for d in pieces if d.rect[0] >= box[0] and d.rect[2] <= box[2]
+               and d.rect[1] >= box[1] and d.rect[3] <= box[3]) >= n
 
 
 def _is_coloured(rgb) -> bool:
@@ -293,6 +304,19 @@ def clip_view(page: PageInput, rect: Rect, dpi: Optional[float] = None) -> View:
     return View(page.pdf_page, _render(page.pdf_page, dpi, r), float(int(round(dpi))), (r.x0, r.y0), tuple(r))
 
 
+def sub_view(page: PageInput, v: View, box_px, dpi: float) -> View:
+    """Pixel box ``box_px`` of view ``v``, re-rendered at ``dpi`` when the
+    page is unrotated (fine detail such as code modules), else cut out."""
+    x0, y0, x1, y1 = (int(b) for b in box_px)
+    if page.pdf_page.rotation == 0 and dpi > v.dpi:
+        r = pymupdf.Rect(v.pt((x0, y0, x1, y1))) & page.pdf_page.rect
+        if not r.is_empty:
+            return View(page.pdf_page, _render(page.pdf_page, dpi, r), float(int(round(dpi))), (r.x0, r.y0), tuple(r))
+    ox, oy = v.origin
+    f = 72.0 / v.dpi
+    return View(v.page, np.ascontiguousarray(v.img[y0:y1, x0:x1]), v.dpi, (ox + x0 * f, oy + y0 * f))
+
+
 def views(page: PageInput) -> list[View]:
     """What the pixel recognizers look at: the whole render of a scanned
     page; on born-digital pages only clips around images, coloured drawings
@@ -349,8 +373,23 @@ def _label_regex(labels: tuple) -> re.Pattern:
     return re.compile("(?:" + "|".join(parts) + r")[ \t\u3000]*[:：]?")
 
 
+NARROW_PUNCT = set(":：,，.。;；、")
+
+
+def glyph_box(text: PageText, i: int) -> Optional[Rect]:
+    """Character ``i``'s box, at most as wide as one glyph: OCR stretches a
+    character's box over ink it could not read (a colon's box swallowing the
+    handwriting after "医师签名：")."""
+    b = text.boxes[i]
+    if b is None or text.source_for(i, i + 1) != Source.OCR:
+        return b
+    h = b[3] - b[1]
+    w_max = (0.6 if text.text[i] in NARROW_PUNCT else 1.25) * h
+    return b if b[2] - b[0] <= w_max else (b[0], b[1], b[0] + w_max, b[3])
+
+
 def span_rect(text: PageText, start: int, end: int) -> Optional[Rect]:
-    rects = text.rects_for(start, end)
+    rects = [glyph_box(text, i) for i in range(start, end) if text.boxes[i] is not None and not text.text[i].isspace()]
     return geometry.union(rects) if rects else None
 
 
@@ -362,7 +401,7 @@ def char_boxes(page: PageInput) -> tuple[np.ndarray, np.ndarray]:
         return cached[1], cached[2]
     text = page.text
     idx = [i for i, b in enumerate(text.boxes) if b is not None and not text.text[i].isspace()]
-    arr = np.array([text.boxes[i] for i in idx], dtype=np.float64).reshape(-1, 4)
+    arr = np.array([glyph_box(text, i) for i in idx], dtype=np.float64).reshape(-1, 4)
     offsets = np.array(idx, dtype=np.int64)
     page.__dict__["_visual_chars"] = (key, offsets, arr)
     return offsets, arr

@@ -1,6 +1,6 @@
-"""Red seals (公章, 科室章, 检验专用章) on page pixels.
+"""Red and blue seals (公章, 科室章, 检验专用章, 医疗专用章) on page pixels.
 
-Red ink (HSV mask) minus long straight red runs (ECG / fetal-monitor grid
+Red or blue ink (HSV hue bands) minus long straight red runs (ECG / fetal-monitor grid
 lines), closed so the ring, the arc text and the star form one blob.  A blob
 is a seal when it is seal-sized, roughly round or oval, not too dense and
 has red all around its outline (the ring) -- red clinical text and grid
@@ -68,9 +68,32 @@ def ring_contrast(mask: np.ndarray) -> float:
     return float(mask[band].mean()) / max(1e-3, float(mask[mid].mean()))
 
 
+def ring_peak(mask: np.ndarray) -> float:
+    """The seal's outline ring is a thin peak of the radial ink profile with
+    a gap just inside it (between the ring and the arc text): peak density
+    on the outline over the least density just inside it.  Grid fragments
+    and tinted areas have no such gap (about 1)."""
+    h, w = mask.shape
+    gy, gx = np.mgrid[0:h, 0:w]
+    r = np.sqrt(((gx + 0.5 - w / 2.0) / (w / 2.0)) ** 2 + ((gy + 0.5 - h / 2.0) / (h / 2.0)) ** 2)
+    prof = [float(mask[(r >= a) & (r < a + 0.05)].mean()) if np.any((r >= a) & (r < a + 0.05)) else 0.0
+            for a in np.arange(0.6, 1.05, 0.05)]
+    k = int(np.argmax(prof[4:])) + 4  # the ring: a peak at r >= 0.8
+    return prof[k] / max(0.02, min(prof[: k]))
+
+
+def seal_ink_mask(v, c: dict) -> np.ndarray:
+    """Red or blue stamp ink (HSV hue bands; faint stamps are pale)."""
+    blue = cv2.inRange(v.hsv, (int(c.get("hue_blue_min", 95)), int(c.get("sat_min", 45)), int(c.get("val_min", 60))),
+                       (int(c.get("hue_blue_max", 130)), 255, 255))
+    return cv2.bitwise_or(red_mask(v, c), blue)
+
+
 def is_grayscale(v) -> bool:
-    """A grayscale scan: (almost) no saturated pixels anywhere."""
-    return float(np.percentile(v.hsv[::4, ::4, 1], 99.5)) < 30
+    """A grayscale scan: (almost) no saturated pixels anywhere (a stamp may
+    cover far less than 1 % of a colour scan)."""
+    sat = v.hsv[::2, ::2, 1]
+    return np.count_nonzero(sat > 40) < 0.0003 * sat.size
 
 
 @register
@@ -90,7 +113,7 @@ class RedSealRecognizer(VisualRecognizer):
             if page.is_scanned and is_grayscale(v):
                 found = [(box, conf * 0.9) for box, conf in seal_blobs(mid_gray_mask(full, v), v, c)]
             else:
-                found = seal_blobs(red_mask(v, c), v, c)
+                found = seal_blobs(seal_ink_mask(v, c), v, c)
             out += [finding(page, Category.SEAL, v.pt(b), self.name, conf, pad=c.get("pad", 2)) for b, conf in found]
         return out
 
@@ -116,9 +139,13 @@ def seal_blobs(mask: np.ndarray, v, c: dict) -> list[tuple[tuple, float]]:
             continue
         if not (c.get("min_density", 0.03) <= density <= c.get("max_density", 0.65)):
             continue
-        if ring < c.get("ring_min", 0.7) or ring_contrast(mask[y : y + h, x : x + w] > 0) < c.get("ring_contrast_min", 1.8):
+        sub = mask[y : y + h, x : x + w] > 0
+        if ring < c.get("ring_min", 0.7):
             continue
-        out.append(((x, y, x + w, y + h), min(0.99, 0.6 + 0.4 * ring)))
+        if ring_contrast(sub) < c.get("ring_contrast_min", 1.8) and ring_peak(sub) < c.get("ring_peak_min", 3.0):
+            continue
+        g = c.get("grow", 0.05)  # the faint outer edge of the ring is below the ink thresholds
+        out.append(((x - g * w, y - g * h, x + w + g * w, y + h + g * h), min(0.99, 0.6 + 0.4 * ring)))
     return out
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import register
-from core.detect.visual.common import VisualRecognizer, cfg, char_boxes, clip_view, finding, ink_box, label_regex, layout, merge_boxes, printed_mask, span_rect
+from core.detect.visual.common import VisualRecognizer, cfg, char_boxes, clip_view, finding, glyph_box, ink_box, label_regex, layout, merge_boxes, printed_mask, span_rect
 from core.models import Category, Finding, PageText, Rect, Source
 from core.pdf import geometry
 
@@ -62,14 +62,37 @@ class _Label:
         self.alone = nxt is None  # nothing after it on its line: the signature may be right of it too
         self.header = not self.colon and not self.role_label and (
             self.alone or text.boxes[nxt][0] - rect[2] > 1.5 * self.height)
+        if self.header:  # the whole header word ("执行者签名"): its column is as wide
+            self.rect = _word_rect(text, start, rect, self.height)
         self.start_x, self.first_run_end = rect[2], end
         prev = rect[2]
         for j in range(end, min(self.line_end, end + 5)):
-            b = text.boxes[j]
+            b = glyph_box(text, j)
             if b is None or not text.text[j].isalpha() or b[0] - prev > 0.6 * self.height or b[0] >= self.limit_x:
                 break
             self.start_x = prev = b[2]
             self.first_run_end = j + 1
+
+
+def _word_rect(text: PageText, start: int, rect: Rect, height: float) -> Rect:
+    """``rect`` grown left over the characters that run into it without a gap."""
+    k, x0 = start, rect[0]
+    while k > 0 and text.text[k - 1] not in "\n" and not text.text[k - 1].isspace():
+        b = glyph_box(text, k - 1)
+        if b is None or x0 - b[2] > 0.5 * height or b[0] >= x0:
+            break
+        x0, k = b[0], k - 1
+    return (x0, rect[1], rect[2], rect[3])
+
+
+def _line_spans(text: PageText) -> list[tuple[float, float]]:
+    """For every character offset, the x extent of its line's glyphs."""
+    out = [(0.0, 0.0)] * len(text.text)
+    for s, e in text.lines():
+        bs = [glyph_box(text, i) for i in range(s, e) if text.boxes[i] is not None and not text.text[i].isspace()]
+        if bs:
+            out[s:e] = [(min(b[0] for b in bs), max(b[2] for b in bs))] * (e - s)
+    return out
 
 
 def _line_lengths(text: PageText) -> list[int]:
@@ -164,22 +187,32 @@ class SignatureRecognizer(VisualRecognizer):
         offsets, arr = char_boxes(page)
         near = (arr[:, 2] >= col[0]) & (arr[:, 0] <= col[2]) & (arr[:, 3] >= col[1]) & (arr[:, 1] <= col[3]) if len(arr) else []
         # a handwritten name OCR'd as a short line of letters in a cell is still ink
-        skip = {int(i) for i in offsets[near] if line_len[int(i)] <= 4 and text.text[int(i)].isalpha()
-                and text.text[int(i)] not in KEEP_CHARS}
+        # what OCR read inside the column's cells (a line that stays within the
+        # column) is a signature or a typed name, unless it is a date or time
+        spans = _line_spans(text)
+        slack = lab.height
+        skip = {int(i) for i in offsets[near] if not text.text[int(i)].isspace() and text.text[int(i)] not in KEEP_CHARS
+                and spans[int(i)][0] >= col[0] - slack and spans[int(i)][1] <= col[2] + slack}
         printed = printed_mask(v, page, (x0, y0, x1, y1), skip)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
         if n <= 1:
             return []
         in_printed = np.bincount(labels[printed > 0], minlength=n)
         thr = c.get("printed_overlap", 0.6)
-        thin = max(2, v.n(1.0))
-        comps = [[x, y, x + bw, y + bh, a] for x, y, bw, bh, a in stats[1:] if a >= 3 and min(bw, bh) > thin]
-        comps = [b for k, b in enumerate(comps, start=1) if in_printed[k] < thr * b[4]]
+        thin = max(1, v.n(0.5))
+        keep = [k for k in range(1, n) if stats[k][4] >= 3 and min(stats[k][2], stats[k][3]) > thin
+                and in_printed[k] < thr * stats[k][4]]
+        if not keep:
+            return []
+        # one signature per cell: pen pieces join along the row, not across rows
+        ink = np.isin(labels, keep).astype(np.uint8)
+        row = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (v.n(c.get("join_gap", 12)), v.n(2))))
+        m, cells, cstats, _ = cv2.connectedComponentsWithStats(row, connectivity=8)
         out = []
-        for cl in merge_boxes([b[:4] for b in comps], v.n(c.get("join_gap", 12) / 2)):
-            inside = sum(b[4] for b in comps if b[0] >= cl[0] and b[2] <= cl[2] and b[1] >= cl[1] and b[3] <= cl[3])
-            if inside >= c.get("min_ink_px", 40) / 2 and (cl[3] - cl[1]) >= 0.4 * v.n(lab.height):
-                out.append(v.pt((cl[0] + x0, cl[1] + y0, cl[2] + x0, cl[3] + y0)))
+        for k in range(1, m):
+            ys, xs = np.nonzero((cells == k) & (ink > 0))
+            if len(xs) >= c.get("min_ink_px", 40) / 2 and (ys.max() - ys.min()) >= 0.4 * v.n(lab.height):
+                out.append(v.pt((xs.min() + x0, ys.min() + y0, xs.max() + 1 + x0, ys.max() + 1 + y0)))
         return out
 
     # -- born-digital: image objects and pen drawings near the label
@@ -241,6 +274,8 @@ class SignatureRecognizer(VisualRecognizer):
             x, y, w, h, a = stats[k]
             if a < 3 or in_printed[k] >= thr * a or min(w, h) <= thin:  # thin: a piece of a table rule
                 continue
+            if x + w / 2 < lx1 and y < ly1 - y0 and y + h > ly0 - y0:  # the label's own colon or last glyph
+                continue
             box = [x, y, x + w, y + h, a]
             comps.append(box)
             if x + w > lx1 and x <= sx + gap and y < mid1 and y + h > mid0:
@@ -254,6 +289,10 @@ class SignatureRecognizer(VisualRecognizer):
         if (bx[3] - bx[1]) < 0.4 * (ly1 - ly0):  # flat: what is left of a rule, not a signature
             return None
         rect = v.pt((bx[0] + x0, bx[1] + y0, bx[2] + x0, bx[3] + y0))
+        # the label itself stays readable: the box starts right of it (after the finding's pad)
+        rect = (max(rect[0], lab.rect[2] + c.get("pad", 2) + 0.5), rect[1], rect[2], rect[3])
+        if rect[2] <= rect[0]:
+            return None
         # ink over the first run of letters after a role label: OCR read the
         # signature itself (or it is written over the printed name): take both
         for j in range(lab.end, lab.first_run_end):
@@ -268,10 +307,12 @@ class SignatureRecognizer(VisualRecognizer):
         letter right of the label, on the label's line or on a short line
         of its own (OCR often gives the handwriting its own line)."""
         ch = text.text[i]
-        if not lab.colon or not ch.isalpha() or ch in KEEP_CHARS or (b[0] + b[2]) / 2 < lab.rect[2] - 2 or b[0] >= lab.limit_x:
+        if not lab.colon or ch.isspace() or ch in KEEP_CHARS or (b[0] + b[2]) / 2 < lab.rect[2] - 2 or b[0] >= lab.limit_x:
             return False
         if lab.end <= i < lab.line_end:
-            return not (lab.role and i < lab.first_run_end)
+            # handwriting is read as letters or as punctuation ("{(") alike; a typed
+            # name right after a role label (记录者：王伟) is a staff name: it goes too
+            return True
         return line_len[i] <= 6 and _overlap_y(b, lab.rect) >= 0.3 * (b[3] - b[1])
 
     @staticmethod
