@@ -88,11 +88,11 @@ def free_spot(page: pymupdf.Page, w: float, h: float, taken: list[pymupdf.Rect])
 
 
 def place_codes(doc: pymupdf.Document, items: list[dict], rng: random.Random, inpatient: str) -> list[dict]:
-    """Put one or two samples on each page; returns the truth items plus the new code items."""
-    new = []
+    """Put one or two samples on each page (two on the first); returns the truth items plus the code items."""
+    new, flip = [], rng.random() < 0.5
     for page in doc:
         taken = occupied(page)
-        for _ in range(rng.choice((1, 2))):
+        for _ in range(2 if page.number == 0 else rng.choice((1, 2))):
             sample = rng.choice(SAMPLES)
             path = DATA / "codes" / sample["file"]
             w = rng.uniform(*sample["width_pt"])
@@ -103,7 +103,7 @@ def place_codes(doc: pymupdf.Document, items: list[dict], rng: random.Random, in
             if rect is None:
                 continue
             rect = pymupdf.Rect(rect.x0, rect.y0, rect.x1, rect.y0 + h)
-            vector = rng.random() < 0.5
+            vector = flip = not flip  # image and vector drawings alternate
             if vector:
                 draw_vector(page, rect, path)
             else:
