@@ -182,9 +182,11 @@ def _repeat(body: str, pattern: str, ident: Identity, fill_entry) -> str:
     return re.sub(pattern, expand, body, flags=re.S)
 
 
-def _labels(body: str) -> list[str]:
-    found = re.findall(r"<(?:label|p|td|div)[^>]*>([^<>${}]+?)(?:<|$)", body)
-    return [html.unescape(t).strip() for t in found if len(html.unescape(t).strip().replace("\u00a0", "")) >= 2]
+def _labels(template_body: str) -> list[str]:
+    """Static texts of the unfilled template (printed labels and titles: keep items)."""
+    found = re.findall(r"<(?:label|p|td|div)[^>]*>([^<>${}]+?)(?:<|$)", template_body)
+    texts = [html.unescape(t).replace("\u00a0", " ").strip() for t in found]
+    return [t for t in texts if sum(c.isalpha() for c in t) >= 2]
 
 
 def render_jsp(src: dict, text: str, ident: Identity, css: str) -> Section:
@@ -201,7 +203,7 @@ def render_jsp(src: dict, text: str, ident: Identity, css: str) -> Section:
     for key, role in table.items():
         if key.startswith("#"):
             body = body.replace(f"id=\"{key[1:]}\"></span>", f"id=\"{key[1:]}\">{fill(ident, role)}</span>")
-    return Section(src, scope_css(css, src["id"]), body, _labels(body))
+    return Section(src, scope_css(css, src["id"]), body, _labels(_body(text)))
 
 
 def _add_bed_field(body: str, ident: Identity) -> str:
@@ -229,7 +231,7 @@ def render_ftl(src: dict, text: str, ident: Identity) -> Section:
 
     body = _repeat(body, r"<#list[^>]*>(.*?)</#list>", ident, entry)
     body = re.sub(r"\$\{\(([\w.\[\]]+)\)!\}", lambda m: fill(ident, table.get(m.group(1))), body)
-    return Section(src, scope_css(css, src["id"]), body, _labels(body))
+    return Section(src, scope_css(css, src["id"]), body, _labels(_body(text)))
 
 
 def render(src: dict, texts: dict[str, str], ident: Identity) -> Section:
