@@ -144,13 +144,17 @@ def _print(title: str, result: dict) -> None:
         print(f"  {k:28s} {v:.3f}" if isinstance(v, float) else f"  {k:28s} {v}")
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m core.eval", description="print detection quality figures")
+def build_parser(prog: str = "python -m core.eval") -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog=prog, description="print detection quality figures")
     ap.add_argument("--records", type=int, default=4, help="synthetic records to generate")
     ap.add_argument("--quick", action="store_true", help="subsample the public sets")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def report(records: int = 4, quick: bool = False) -> dict:
+    """Print every section; return the synthetic-records result (for ``tools.eval.run``'s summary)."""
     t0 = time.time()
-    syn = eval_synthetic(args.records)
+    syn = eval_synthetic(records)
     if "skipped" not in syn:
         try:
             from core.synth.evaluate import format_report
@@ -161,11 +165,17 @@ def main(argv=None) -> int:
             _print("synthetic records (ground truth)", syn)
     else:
         _print("synthetic records (ground truth)", syn)
-    _print("CLUENER dev: person names / addresses (text recognizers, no seeding)", eval_cluener(300 if args.quick else None))
-    _print("CMeEE clinical sentences: false alarms", eval_cmeee(500 if args.quick else 2000))
+    _print("CLUENER dev: person names / addresses (text recognizers, no seeding)", eval_cluener(300 if quick else None))
+    _print("CMeEE clinical sentences: false alarms", eval_cmeee(500 if quick else 2000))
     vis = eval_visual()
     _print("visual identifiers", vis)
     print(f"\n(eval took {time.time() - t0:.1f} s)")
+    return syn
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    report(args.records, args.quick)
     return 0
 
 

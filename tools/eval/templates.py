@@ -1,0 +1,254 @@
+"""Recipes that turn fetched HIS/EMR print templates into filled HTML sections.
+
+Only template *markup* is used, as test data; nothing of a source project's code runs.  Files whose license
+does not allow redistribution are not stored: they are read from a local cache or a git mirror of the pinned
+commit (``EVAL_MIRRORS``, default ``/work/.mirror``) and transformed here.  HTML quirks of real exports are kept
+on purpose: a zero-width space between label and value, values split over inline spans, tables, absolute
+positioning.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tools.eval.identities import DATA, Identity, Segment
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("EVAL_CACHE_DIR", ROOT / ".cache" / "eval"))
+SOURCES = json.loads((DATA / "sources.json").read_text(encoding="utf-8"))["sources"]
+FIELDS = json.loads((DATA / "fields.json").read_text(encoding="utf-8"))
+ZWSP = "\u200b"
+JR = "{http://jasperreports.sourceforge.net/jasperreports}"
+A4_WIDTH_PT = 530.0  # printable width of A4 inside the 10 mm margins
+
+
+@dataclass
+class Section:
+    """One filled document: scoped CSS, body HTML, and the static labels printed on it (keep items)."""
+
+    source: dict
+    css: str
+    body: str
+    labels: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------ sources
+def source_text(src: dict) -> str | None:
+    """The pinned file's text, or None when neither stored, cached nor in a local mirror."""
+    if src["stored"]:
+        return (DATA / src["stored"]).read_text(encoding="utf-8")
+    cached = CACHE / "sources" / src["repo"].replace("/", "+") / src["commit"] / src["path"]
+    if cached.exists():
+        return cached.read_text(encoding="utf-8")
+    for root in os.environ.get("EVAL_MIRRORS", "/work/.mirror").split(os.pathsep):
+        git_dir = Path(root) / src["repo"].replace("/", "+") / "repo"
+        if not git_dir.is_dir():
+            continue
+        out = subprocess.run(["git", "--git-dir", str(git_dir), "show", f"{src['commit']}:{src['path']}"],
+                             capture_output=True)
+        if out.returncode == 0:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            cached.write_bytes(out.stdout)
+            return out.stdout.decode("utf-8")
+    return None
+
+
+def available_sources() -> tuple[dict[str, str], list[dict]]:
+    """({source id: text}, [sources that could not be read])."""
+    texts, missing = {}, []
+    for src in SOURCES:
+        text = source_text(src)
+        if text is None:
+            missing.append(src)
+        else:
+            texts[src["id"]] = text
+    return texts, missing
+
+
+# ------------------------------------------------------------------------------------------ values
+def fill(ident: Identity, role: str | None, quirky: bool = True) -> str:
+    """Escaped HTML of a role's segments; numbers may be split over two inline spans."""
+    segs: list[Segment] = ident.get(role) if role else [(str(ident.rng.randrange(1, 5)), None)]
+    parts = []
+    for text, _cat in segs:
+        if quirky and len(text) >= 6 and text.isascii() and ident.rng.random() < 0.4:
+            cut = ident.rng.randrange(2, len(text) - 1)
+            parts.append(f"<span>{html.escape(text[:cut])}</span><span class=\"v2\">{html.escape(text[cut:])}</span>")
+        else:
+            parts.append(html.escape(text))
+    lead = ZWSP if quirky and ident.rng.random() < 0.5 else ""
+    return lead + "".join(parts)
+
+
+def scope_css(css: str, scope: str) -> str:
+    """Prefix every selector with the section's class; @page is dropped, @media print is flattened."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    css = re.sub(r"@media\s+print\s*\{((?:[^{}]*\{[^{}]*\})*)\s*\}", r"\1", css)
+    css = re.sub(r"@[a-z-]+[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}", "", css)
+    out = []
+    for sel, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        sels = [s.strip() for s in sel.split(",") if s.strip()]
+        scoped = [re.sub(r"^(html|body)\b", "", s).strip() for s in sels]
+        out.append(", ".join(f".{scope} {s}".strip() for s in scoped) + " {" + body + "}")
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------------------------------ jrxml
+def _attr_px(el, name: str) -> float:
+    return float(el.get(name, "0"))
+
+
+def _pens(el) -> str:
+    box = el.find(f"{JR}box")
+    if box is None:
+        return ""
+    css = []
+    for side in ("top", "left", "bottom", "right"):
+        pen = box.find(f"{JR}{side}Pen")
+        width = float(pen.get("lineWidth", "0")) if pen is not None else 0.0
+        if width > 0:
+            css.append(f"border-{side}:{width}pt solid #000")
+    return ";".join(css)
+
+
+def render_jrxml(src: dict, text: str, ident: Identity) -> Section:
+    """JasperReports layout: every element absolutely placed, scaled to an A4 width."""
+    root = ET.fromstring(text)
+    scale = A4_WIDTH_PT / float(root.get("pageWidth", "842"))
+    y0, items, labels = 0.0, [], []
+    for sect in ("title", "pageHeader", "columnHeader", "detail", "columnFooter", "pageFooter", "summary"):
+        for band in root.iter(f"{JR}{sect}"):
+            for b in band.iter(f"{JR}band"):
+                for el in b:
+                    items.append(_jr_element(el, y0, scale, ident, labels))
+                y0 += float(b.get("height", "0"))
+    body = "<div class=\"jr-page\">" + "".join(i for i in items if i) + "</div>"
+    css = (f".{src['id']} .jr-page {{position:relative;width:{A4_WIDTH_PT}pt;height:{y0 * scale:.1f}pt;"
+           f"font-family:'AR PL UKai CN','WenQuanYi Zen Hei',serif}} .{src['id']} .jr {{position:absolute;white-space:nowrap;"
+           f"line-height:1.1}}")
+    return Section(src, css, body, labels)
+
+
+def _jr_element(el, y0: float, scale: float, ident: Identity, labels: list[str]) -> str:
+    tag = el.tag.removeprefix(JR)
+    rep = el.find(f"{JR}reportElement")
+    if rep is None:
+        return ""
+    x, y = _attr_px(rep, "x") * scale, (_attr_px(rep, "y") + y0) * scale
+    w, h = _attr_px(rep, "width") * scale, _attr_px(rep, "height") * scale
+    if tag == "line":
+        return f"<div class=\"jr\" style=\"left:{x:.1f}pt;top:{y:.1f}pt;width:{max(w, .6):.1f}pt;height:{max(h, .6):.1f}pt;background:#000\"></div>"
+    if tag == "rectangle":
+        return f"<div class=\"jr\" style=\"left:{x:.1f}pt;top:{y:.1f}pt;width:{w:.1f}pt;height:{h:.1f}pt;border:.6pt solid #000\"></div>"
+    font = el.find(f"{JR}textElement/{JR}font")
+    size = float(font.get("size", "10")) * scale if font is not None else 10 * scale
+    align = (el.find(f"{JR}textElement").get("textAlignment", "Left").lower()
+             if el.find(f"{JR}textElement") is not None else "left")
+    if tag == "staticText":
+        content = (el.findtext(f"{JR}text") or "").strip()
+        if len(content.replace(" ", "")) >= 2:
+            labels.append(content)
+        inner = html.escape(content)
+    elif tag == "textField":
+        expr = el.findtext(f"{JR}textFieldExpression") or ""
+        m = re.search(r"\$P\{(\w+)\}", expr)
+        role = FIELDS["jrxml"].get(m.group(1)) if m else None
+        inner = fill(ident, role)
+    else:
+        return ""
+    style = (f"left:{x:.1f}pt;top:{y:.1f}pt;width:{w:.1f}pt;height:{h:.1f}pt;font-size:{size:.1f}pt;"
+             f"text-align:{align};display:flex;align-items:flex-end;{_pens(el)}")
+    return f"<div class=\"jr\" style=\"{style}\"><span style=\"width:100%\">{inner}</span></div>"
+
+
+# ------------------------------------------------------------------------------------------ jsp / ftl
+def _body(text: str) -> str:
+    m = re.search(r"<body[^>]*>(.*)</body>", text, re.S)
+    body = m.group(1) if m else text
+    body = re.sub(r"<script\b.*?</script>", "", body, flags=re.S)
+    return re.sub(r"<%.*?%>|</?(c|s|fmt):[^>]*>", "", body, flags=re.S)
+
+
+def _repeat(body: str, pattern: str, ident: Identity, fill_entry) -> str:
+    """Expand a repeated block (avalon ms-repeat, FreeMarker #list) two or three times."""
+    def expand(m):
+        return "".join(fill_entry(m.group(1), i) for i in range(ident.rng.choice((2, 3))))
+    return re.sub(pattern, expand, body, flags=re.S)
+
+
+def _labels(template_body: str) -> list[str]:
+    """Static texts of the unfilled template (printed labels and titles: keep items)."""
+    found = re.findall(r"<(?:label|p|td|div)[^>]*>([^<>${}]+?)(?:<|$)", template_body)
+    texts = [html.unescape(t).replace("\u00a0", " ").strip() for t in found]
+    return [t for t in texts if sum(c.isalpha() for c in t) >= 2]
+
+
+def render_jsp(src: dict, text: str, ident: Identity, css: str) -> Section:
+    body = _body(text)
+    table = FIELDS["jsp"]
+
+    def entry(block: str, i: int) -> str:
+        block = re.sub(r"\sms-repeat=\"[^\"]*\"", "", block)
+        return re.sub(r"\{\{\s*([\w.]+)\s*\}\}", lambda m: fill(ident, _entry_role(table, m.group(1), i)), block)
+
+    body = _repeat(body, r"(<div ms-repeat=\"list\"[^>]*>.*?</div>)", ident, entry)
+    body = re.sub(r"\$\{([\w.]+)\}", lambda m: fill(ident, table.get(m.group(1))), body)
+    body = _add_bed_field(body, ident)
+    for key, role in table.items():
+        if key.startswith("#"):
+            body = body.replace(f"id=\"{key[1:]}\"></span>", f"id=\"{key[1:]}\">{fill(ident, role)}</span>")
+    return Section(src, scope_css(css, src["id"]), body, _labels(_body(text)))
+
+
+def _add_bed_field(body: str, ident: Identity) -> str:
+    """The header line of these records has no 床号 field; real ward prints do: add one in the same markup."""
+    m = re.search(r"<span class=\"basic-span\">\s*<label([^>]*)>病历号：", body)
+    if not m:
+        return body
+    field_html = f"<span class=\"basic-span\"><label{m.group(1)}>床号：</label><span>{fill(ident, 'bed_no')}</span></span>"
+    return body[:m.start()] + field_html + body[m.start():]
+
+
+def _entry_role(table: dict, expr: str, i: int) -> str | None:
+    role = table.get(expr)
+    return f"{role}#{i}" if role in ("narrative", "round_title", "drug") or (role or "").startswith("date") else role
+
+
+def render_ftl(src: dict, text: str, ident: Identity) -> Section:
+    body = _body(text)
+    css = "\n".join(re.findall(r"<style[^>]*>(.*?)</style>", text, re.S))
+    table = FIELDS["ftl"]
+
+    def entry(block: str, i: int) -> str:
+        block = block.replace("${item_index+1}", str(i + 1))
+        return re.sub(r"\$\{\(([\w.\[\]]+)\)!\}", lambda m: fill(ident, _entry_role(table, m.group(1), i)), block)
+
+    body = _repeat(body, r"<#list[^>]*>(.*?)</#list>", ident, entry)
+    body = re.sub(r"\$\{\(([\w.\[\]]+)\)!\}", lambda m: fill(ident, table.get(m.group(1))), body)
+    return Section(src, scope_css(css, src["id"]), body, _labels(_body(text)))
+
+
+def render(src: dict, texts: dict[str, str], ident: Identity) -> Section:
+    text = texts[src["id"]]
+    if src["kind"] == "jrxml":
+        return render_jrxml(src, text, ident)
+    if src["kind"] == "jsp":
+        return render_jsp(src, text, ident, texts.get("print_css", ""))
+    if src["kind"] == "ftl":
+        return render_ftl(src, text, ident)
+    raise ValueError(src["kind"])
+
+
+def document_html(sections: list[Section]) -> str:
+    """One printable HTML file: each section starts a new A4 page."""
+    css = "\n".join(s.css for s in sections)
+    body = "\n".join(f"<section class=\"doc {s.source['id']}\">{s.body}</section>" for s in sections)
+    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>"
+            "@page{size:A4;margin:12mm 10mm} body{margin:0;font-family:'WenQuanYi Zen Hei',sans-serif;font-size:10.5pt}"
+            ".doc{break-after:page} .doc:last-child{break-after:auto}\n" + css + "</style></head><body>" + body + "</body></html>")
