@@ -111,7 +111,7 @@ def finding_from_span(
         return None
     source = page.text.source_for(start, end)
     if source.value == "ocr":  # OCR boxes hug the ink; cover the whole glyph cell
-        rects = [_pad_ocr(r) for r in rects]
+        rects = _clear_of_neighbours(page.text, start, end, rects)
     return Finding(
         page_index=page.index,
         category=category,
@@ -136,6 +136,45 @@ def _with_brackets(text: str, start: int, end: int) -> tuple[int, int]:
     if s > 0 and e < len(text) and text[s - 1] in OPENING and text[e] in CLOSING:
         return s - 1, e + 1
     return start, end
+
+
+FULL_WIDTH_PUNCT = "：；，、。）】"  # the glyph sits at one side of a full em cell
+EM_OF_HEIGHT = 0.8  # a CJK cell is about this share of an OCR line box's height wide
+
+
+def _clear_of_neighbours(text, start: int, end: int, rects: list) -> list:
+    """Pad OCR boxes, but stop short of the characters beside the span on
+    the same line (the label's colon before a value keeps its whole cell).
+    The padded box never ends up narrower than the span's own OCR boxes."""
+    boxes = [list(_pad_ocr(r)) for r in rects]
+    if not boxes:
+        return []
+    before, after = _neighbour(text, start - 1, -1), _neighbour(text, end, 1)
+    first, last = boxes[0], boxes[-1]
+    if before is not None and _same_line(before[1], first):
+        c, b = before
+        limit = max(b[2], b[0] + EM_OF_HEIGHT * (b[3] - b[1])) if c in FULL_WIDTH_PUNCT else b[2]
+        first[0] = min(max(first[0], limit), rects[0][0])
+    if after is not None and _same_line(after[1], last):
+        last[2] = max(min(last[2], after[1][0]), rects[-1][2])
+    return [tuple(b) for b in boxes]
+
+
+def _neighbour(text, i: int, step: int):
+    """(char, box) of the nearest non-space character from ``i`` on the same
+    line, or None at a line break."""
+    while 0 <= i < len(text.boxes):
+        if text.boxes[i] is None:
+            return None
+        if not text.text[i].isspace():
+            return text.text[i], text.boxes[i]
+        i += step
+    return None
+
+
+def _same_line(a, b) -> bool:
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    return overlap > 0.5 * min(a[3] - a[1], b[3] - b[1])
 
 
 def _pad_ocr(rect):

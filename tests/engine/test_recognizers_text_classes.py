@@ -82,3 +82,27 @@ def test_a_name_is_not_propagated_into_a_clinical_term():
     page = page_of("墨菲氏征阴性。", "墨菲医生查看患者。")
     hits = PropagationRecognizer().analyze_record([page], [], ctx)
     assert [(f.text, f.rects[0][1]) for f in hits] == [("墨菲", 20.0)]
+
+
+def _ocr_line(text: str, x0: float = 40.0, size: float = 10.0, ink: dict | None = None):
+    """OCR characters one em apart; ``ink`` gives narrower ink boxes (x offset, width) per index."""
+    from core.models import Char, Source
+
+    chars = []
+    for i, c in enumerate(text):
+        dx, w = (ink or {}).get(i, (0.0, size))
+        chars.append(Char(c, (x0 + i * size + dx, 100.0, x0 + i * size + dx + w, 100.0 + size * 1.1), Source.OCR))
+    return chars
+
+
+def test_an_ocr_value_box_leaves_the_label_colon_its_whole_cell():
+    from core.detect.base import PageInput, finding_from_span
+    from core.models import PageText
+
+    # the colon's ink is a narrow box at the left of its cell; value boxes carry OCR's 0.15-em margin
+    chars = _ocr_line("姓名：李小敏", ink={2: (1.5, 2.5), 3: (-1.5, 13.0), 4: (-1.5, 13.0), 5: (-1.5, 13.0)})
+    page = PageInput(0, None, PageText.from_lines(0, 595, 842, [chars]), is_scanned=True)
+    f = finding_from_span(page, 3, 6, "patient_name", "test")
+    colon_cell_end = 40.0 + 3 * 10.0
+    assert f.rects[0][0] == chars[3].rect[0] >= colon_cell_end - 1.5  # no padding into the colon's cell
+    assert f.rects[0][0] <= chars[3].rect[0] and f.rects[-1][2] >= chars[5].rect[2]  # the value is still covered
