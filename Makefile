@@ -50,8 +50,11 @@ demo: setup
 	rm -rf $(DEMO_ARCHIVE)
 	$(BIN)/python -m core.synth.demo_archive --out $(DEMO_ARCHIVE)
 
+# Detection figures on four corpora side by side: ../shared/eval-dev, real EMR print
+# layouts and public QR/barcode samples (built into .cache/eval, scored by eval-dev's
+# scorer), and the own generator + public NER sets (core.eval).  EVAL_ARGS=--quick.
 eval: setup
-	$(BIN)/python -m core.eval
+	$(BIN)/python -m tools.eval.run $(EVAL_ARGS)
 
 bench: setup
 	$(BIN)/python -m core.bench
