@@ -4,6 +4,7 @@ as 墨菲氏征, phrases such as 平素月经, brands such as "(金山专用)").
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from core.rules import load_rules
@@ -23,15 +24,26 @@ def _term_regexes() -> tuple[re.Pattern, re.Pattern]:
     return terms, followers
 
 
+def _squeezed(text: str) -> tuple[str, list[int]]:
+    """``text`` without whitespace and invisible (Cf) characters, and the
+    offset in ``text`` of each kept character: a term broken over a line
+    ("墨菲\n氏征") or split by a zero-width space is still one term."""
+    keep = [i for i, c in enumerate(text) if not c.isspace() and unicodedata.category(c) != "Cf"]
+    return "".join(text[i] for i in keep), keep
+
+
 def term_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every clinical term in ``text``."""
-    return [m.span() for m in _term_regexes()[0].finditer(text)]
+    """(start, end) in ``text`` of every clinical term, also across line breaks."""
+    flat, where = _squeezed(text)
+    return [(where[m.start()], where[m.end() - 1] + 1) for m in _term_regexes()[0].finditer(flat)]
 
 
 def is_clinical_word(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> bool:
     """``text[start:end]`` (a name candidate) begins inside a clinical term
-    ("平素月", "日闫春" in 今日闫春), or is followed by a word that makes it a
-    brand or an eponym.  A term further inside ("王明确") does not count."""
+    ("平素月", "日闫春" in 今日闫春), or is followed, also across a line
+    break, by a word that makes it a brand or an eponym.  A term further
+    inside ("王明确") does not count."""
     if any(s <= start < e for s, e in spans):
         return True
-    return bool(_term_regexes()[1].match(text, end))
+    flat, where = _squeezed(text[end:end + 16])
+    return bool(_term_regexes()[1].match(flat))

@@ -106,3 +106,13 @@ def test_an_ocr_value_box_leaves_the_label_colon_its_whole_cell():
     colon_cell_end = 40.0 + 3 * 10.0
     assert f.rects[0][0] == chars[3].rect[0] >= colon_cell_end - 1.5  # no padding into the colon's cell
     assert f.rects[0][0] <= chars[3].rect[0] and f.rects[-1][2] >= chars[5].rect[2]  # the value is still covered
+
+
+def test_a_clinical_term_broken_over_a_line_is_still_a_term():
+    from core.detect.terms import is_clinical_word, term_spans
+
+    text = "病理征阴性，墨菲\n氏征阴性，巴宾\u200b斯基征阴性"
+    spans = term_spans(text)
+    start = text.index("墨菲")
+    assert is_clinical_word(text, start, start + 2, spans)
+    assert any(s <= text.index("巴宾") < e for s, e in spans)
