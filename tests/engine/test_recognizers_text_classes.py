@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.detect.base import AnalysisContext
+from core.detect.registry import load_default_recognizers
+from core.models import CaseMeta
 from core.detect.propagation import PropagationRecognizer
 from tests.engine.test_recognizers import found, page_of
 
@@ -116,3 +118,16 @@ def test_a_clinical_term_broken_over_a_line_is_still_a_term():
     start = text.index("墨菲")
     assert is_clinical_word(text, start, start + 2, spans)
     assert any(s <= text.index("巴宾") < e for s, e in spans)
+
+
+def test_front_sheet_signature_row_roles_in_table_cells():
+    """住院病案首页's signature row (national template): role cells without colons, names in the next cell."""
+    from core.detect.base import PageInput
+    from core.models import Char, PageText
+
+    cells = [("进修医师", 150), ("夏侯浩涛", 190), ("实习医师", 285), ("\u200b韦华兰", 321), ("编码员", 379), ("\u200b赵建伟", 408)]
+    rows = [[Char(c, (x + i * 7.0, 454.0, x + (i + 1) * 7.0, 462.0)) for i, c in enumerate(text)] for text, x in cells]
+    page = PageInput(0, None, PageText.from_lines(0, 595, 842, rows))
+    rec = load_default_recognizers(["label_fields"])[0]
+    texts = {f.text for f in rec.analyze(page, AnalysisContext(meta=CaseMeta.from_dict({})))}
+    assert {"夏侯浩涛", "韦华兰", "赵建伟"} <= {t.replace("\u200b", "") for t in texts}
