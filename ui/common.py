@@ -1,6 +1,8 @@
 """Small streamlit helpers shared by the case pages."""
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from core.store import cases as case_store
@@ -26,11 +28,23 @@ def imported_case_picker(db, label: str = "病例", statuses: tuple[str, ...] = 
     return chosen
 
 
+FLASH_SECONDS = 8.0  # a confirmation stays through the reruns that follow an action
+
+
 def flash(key: str = "flash") -> None:
-    msg = st.session_state.pop(key, None)
-    if msg:
-        kind, text = msg if isinstance(msg, tuple) else ("success", msg)
-        getattr(st, kind)(text)
+    """Show the message stored under ``key`` for FLASH_SECONDS after it was
+    first shown (widgets such as the canvas rerun the page right after an
+    action; a message shown once would vanish before anyone reads it)."""
+    msg = st.session_state.get(key)
+    if not msg:
+        return
+    kind, text, since = (msg + (None,))[:3] if isinstance(msg, tuple) else ("success", msg, None)
+    if since is None:
+        st.session_state[key] = (kind, text, time.monotonic())
+    elif time.monotonic() - since > FLASH_SECONDS:
+        del st.session_state[key]
+        return
+    getattr(st, kind)(text)
 
 
 def set_flash(text: str, kind: str = "success", key: str = "flash") -> None:
