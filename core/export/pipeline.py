@@ -25,16 +25,16 @@ from core.export.catalog import sort_documents
 from core.export.check import describe_leaks, verify_final
 from core.export.matcher import Identifier
 from core.export.options import DEFAULT_WATERMARK, ExportDocument, ExportOptions, ExportResult
-from core.models import CaseMeta, Category, Finding
+from core.models import CaseMeta, Finding
 from core.pdf.open import open_pdf
 from core.engine import plan_document
 from core.policy import Policy, category_display, load_policy
 from core.policy.labels import LabelBook, assign_labels
 from core.redact import apply_plan
+from core.verify import identifiers_from
 
 log = logging.getLogger(__name__)
 
-NOT_SEARCHED = {Category.AGE.value, Category.DATE.value}  # generalised values may recur legitimately
 
 
 @dataclass
@@ -119,18 +119,10 @@ def stage_redact(job: ExportJob) -> None:
             job.counts[cat] = job.counts.get(cat, 0) + k
         job.plan_hashes[d.doc_id] = plan.hash()
         hidden_ids = {i.finding_id for i in plan.items}
-        for f in findings:
-            if f.id in hidden_ids and f.text and f.category.value not in NOT_SEARCHED:
-                job.identifiers.append(Identifier(f.text, f.category.value, f.detector))
+        job.identifiers += identifiers_from([f for f in findings if f.id in hidden_ids])
         job.redacted.append((d, doc))
         job.tick("redact", n, total)
-    for s in job.seeds:
-        cat = getattr(s, "category", "")
-        if cat not in NOT_SEARCHED and (not cat or job.policy.rule(cat).action != "keep"):
-            job.identifiers.append(Identifier(s.value, cat, getattr(s, "origin", "seed")))
-    for item in job.extra_identifiers:
-        value, cat = (item, "") if isinstance(item, str) else (item[0], item[1])
-        job.identifiers.append(Identifier(value, cat, "case"))
+    job.identifiers += identifiers_from(seeds=job.seeds, policy=job.policy, extra=job.extra_identifiers)
 
 
 def stage_merge(job: ExportJob) -> None:
