@@ -27,7 +27,7 @@ from core.detect.base import AnalysisContext, PageInput, Seed
 from core.detect.registry import load_default_recognizers
 from core.config import settings
 from core.detect.seeding import seeds_from_meta
-from core.models import CaseMeta, Category, Char, Finding
+from core.models import CaseMeta, Char, Finding
 from core.pdf.geometry import area, intersection, union
 from core.pdf.sanitize import clean_bytes, sanitize
 from core.pdf.text import text_lines
@@ -328,12 +328,12 @@ def redact_document(
     out = pymupdf.open("pdf", doc.tobytes())
     plan.blanked = apply_plan(out, plan, blank=blank_pages).blanked
     sanitize(out)
-    final = pymupdf.open("pdf", clean_bytes(out))
+    data = clean_bytes(out)
+    final = pymupdf.open("pdf", data)
     rejected = set(rejected_ids)
     kept = [f for f in findings if f.id not in rejected and pol.hides(f) or f.source.value == "manual"]
-    report = verify_pdf(final.tobytes(), identifiers_from(kept, seeds, pol, extra_identifiers), ocr=verify_ocr)
+    report = verify_pdf(data, identifiers_from(kept, seeds, pol, extra_identifiers), ocr=verify_ocr)
     return final, report, plan
-
 
 
 def research_for(policy: Policy, meta: CaseMeta | dict | None = None):

@@ -27,7 +27,7 @@ from core.export.matcher import Identifier
 from core.export.options import DEFAULT_WATERMARK, ExportDocument, ExportOptions, ExportResult
 from core.models import CaseMeta, Finding
 from core.pdf.open import open_pdf
-from core.engine import plan_document
+from core.engine import plan_document, research_for
 from core.policy import Policy, category_display, load_policy
 from core.policy.labels import LabelBook, assign_labels
 from core.redact import apply_plan
@@ -85,15 +85,9 @@ def stage_select(job: ExportJob) -> None:
     job.selected = sort_documents(docs, opts.order)
     job.policy = load_policy(opts.policy)
     job.style = opts.style or job.policy.default_style
-    if _generalises(job.policy):
+    job.research = research_for(job.policy, job.meta)
+    if job.research is not None:
         job.style = "label"  # generalised values must be written, not blacked out
-        from core.policy.research import ResearchTransformer
-
-        job.research = ResearchTransformer.for_case(job.meta, job.policy)
-
-
-def _generalises(policy: Policy) -> bool:
-    return any(rule.action == "generalise" for rule in policy.categories.values())
 
 
 def stage_label(job: ExportJob) -> None:
