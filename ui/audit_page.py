@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import audit, audit_report
+from core import audit, audit_anchor, audit_report
 from core import auth as core_auth
 from ui.auth import get_db, require_user
 
@@ -37,15 +37,22 @@ def _log_csv(username: str, n: int) -> None:
 
 def _chain_status(db, user) -> None:
     if st.button("重新校验哈希链", key="audit_verify") or "audit_chain" not in st.session_state:
-        ok, count, broken = audit.verify_chain(db)
-        st.session_state["audit_chain"] = (ok, count, broken)
-        audit.record(db, user["username"], "audit.verify", detail={"ok": ok, "count": count, "first_broken_id": broken})
-    ok, count, broken = st.session_state["audit_chain"]
-    if ok:
+        verdict = audit_anchor.verify(db)
+        st.session_state["audit_chain"] = verdict
+        audit.record(db, user["username"], "audit.verify",
+                     detail={"ok": verdict.ok, "count": verdict.count, "first_broken_id": verdict.broken_id})
+    verdict = st.session_state["audit_chain"]
+    if verdict.ok:
         sealed = "（含密钥封印校验）" if audit.key_matches(db) else "（仅哈希链：服务器上没有本库的密钥文件）"
-        st.success(f"哈希链完整：共 {count} 条记录，未发现篡改{sealed}。")
+        st.success(f"哈希链完整：共 {verdict.count} 条记录，未发现篡改{sealed}。")
     else:
-        st.error(f"哈希链已破坏：第一条异常记录序号 {broken}（已校验 {count} 条）。请立即报告信息科。")
+        st.error(f"哈希链已破坏：{verdict.problem_zh}。请立即报告信息科。")
+    cp = verdict.checkpoint
+    if cp is not None:
+        st.caption(f"最新检查点（库外签名文件）：{cp.count} 条记录，至序号 {cp.last_id}，"
+                   f"链头 {cp.last_hash[:16]}…，写入于 {cp.written_at}")
+    else:
+        st.caption("尚无检查点（每次导出及每日自动写入；也可在服务器上运行 python -m core.cli audit checkpoint）")
 
 
 def _filters(db) -> dict:

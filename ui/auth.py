@@ -43,6 +43,26 @@ def get_db():
     return held[1]
 
 
+def daily_checkpoint() -> None:
+    """App start (and the first run of each day): anchor the audit chain head outside the database."""
+    from datetime import date
+
+    from core.config import settings
+    _checkpoint_for_day(str(settings().db_path), date.today().isoformat())
+
+
+@st.cache_resource(show_spinner=False)
+def _checkpoint_for_day(path: str, day: str) -> bool:
+    """Once per server process, database and day: a checkpoint if the newest is older than a day."""
+    from core.audit_anchor import checkpoint_if_due
+    db = open_db(path)
+    try:
+        checkpoint_if_due(db, reason="app_start")
+    finally:
+        db.conn.close()
+    return True
+
+
 def current_user() -> dict | None:
     """The logged-in user (public fields) or None; enforces idle timeout and disabled accounts."""
     user = st.session_state.get(SESSION_KEY)
