@@ -3,7 +3,14 @@
 - Passwords are stored as bcrypt hashes (cost ``DEID_BCRYPT_ROUNDS``, default 12).
 - Password rule: length >= 10, at least three of four character classes
   (lower, upper, digit, symbol), must not contain the username.
-- Lockout: 5 failed logins lock the account for 15 minutes.
+- Lockout: 5 failed logins lock the account for 15 minutes.  The failure
+  counter is incremented atomically (``BEGIN IMMEDIATE``) *before* the
+  password is checked, so parallel guesses all count.
+- One failure message for unknown, disabled, locked and wrong-password
+  attempts, and bcrypt runs for each of them (no early answer).
+- Per-client throttle: 20 failed logins from one client (the address the UI
+  passes) within 15 minutes refuse that client for the rest of the window.
+- Passwords longer than 72 bytes (bcrypt's limit) are refused with a message.
 - ``authorize(user, action)`` / ``require(user, action)`` read the permission
   table ``core/rules/permissions.yaml``; every core action that changes or
   reveals data calls ``require`` (or is decorated with ``@requires``).
@@ -28,10 +35,17 @@ from core.crypto import sha256_hex
 from core.errors import DeidError, PermissionDenied
 from core.masking import mask
 from core.rules import load_rules
+from core.store import accounts
 
 MAX_FAILED = 5
 LOCK_SECONDS = 15 * 60
 MIN_LENGTH = 10
+MAX_PASSWORD_BYTES = 72  # bcrypt uses (and bcrypt 5 accepts) at most 72 bytes
+CLIENT_MAX_FAILED = 20
+CLIENT_WINDOW_SECONDS = 15 * 60
+LOGIN_FAILED_ZH = "登录失败：用户名或密码错误，或账号已锁定、已停用。请稍后再试或联系管理员。"
+LOGIN_FAILED_EN = "login failed: wrong username or password, or the account is locked or disabled"
+TOO_LONG_ZH = f"密码过长：最多 {MAX_PASSWORD_BYTES} 字节（约 24 个汉字或 72 个字母数字）"
 DEFAULT_IDLE_MINUTES = 30
 SETTING_DEFAULTS = {"session_idle_minutes": "30", "audit_retention_days": "180"}
 PUBLIC_FIELDS = ("id", "username", "display_name", "role", "must_change", "disabled",
@@ -114,8 +128,14 @@ def requires(action: str) -> Callable:
 
 # ---------------------------------------------------------------- passwords
 
+def password_too_long(password: str | None) -> bool:
+    return len((password or "").encode("utf-8")) > MAX_PASSWORD_BYTES
+
+
 def password_problems(password: str, username: str = "") -> list[str]:
     problems = []
+    if password_too_long(password):
+        problems.append(TOO_LONG_ZH)
     if len(password or "") < MIN_LENGTH:
         problems.append(f"长度至少 {MIN_LENGTH} 位")
     classes = sum([
@@ -153,6 +173,8 @@ def _rounds() -> int:
 
 
 def hash_password(password: str) -> str:
+    if password_too_long(password):
+        raise PasswordRuleError([TOO_LONG_ZH])
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(_rounds())).decode("ascii")
 
 
@@ -231,44 +253,65 @@ def create_user(db, username: str, role: str, password: str | None = None, *, ac
     return get_user(db, username), password
 
 
+def _client_key(client: str | None) -> str | None:
+    return sha256_hex(("login-client|" + client).encode("utf-8")) if client else None
+
+
+def _refuse_client(db, client_key: str | None, now: float, where: dict) -> None:
+    """Per-client throttle: refuse a client that failed too often in the current window."""
+    if client_key and accounts.client_blocked_until(db, client_key, now):
+        audit.record(db, "(unknown)", "auth.throttled", detail=where)
+        minutes = CLIENT_WINDOW_SECONDS // 60
+        raise AuthError(f"登录尝试过于频繁，请 {minutes} 分钟后再试", "too many failed logins from this client")
+
+
+def _count_client_failure(db, client_key: str | None, now: float) -> None:
+    if client_key:
+        accounts.client_failed(db, client_key, now, window=CLIENT_WINDOW_SECONDS, limit=CLIENT_MAX_FAILED)
+
+
 def authenticate(db, username: str, password: str, *, now: float | None = None, client: str | None = None) -> dict:
     """Check credentials; returns the public user or raises ``AuthError``.
 
-    Wrong password and unknown user give the same message.  Every attempt is
-    audited, with ``client`` (the workstation's IP address) when known.
+    Unknown user, disabled or locked account and wrong password give one and
+    the same message, each after a bcrypt check.  The failure counter is
+    incremented before the check (atomically), so parallel guesses all count.
+    Every attempt is audited (the reason is kept there), with ``client`` (the
+    workstation's address, also the throttle key) when known.
     """
     t = _now(now)
     where = {"client": client} if client else {}
-    row = _row(db, (username or "").strip())
-    if row is None:
-        check_hash(password or "", _dummy_hash())  # same timing as a real check
-        audit.record(db, "(unknown)", "auth.login_failed", detail={"reason": "unknown_user", "username": mask(username or ""), **where})
-        raise AuthError("用户名或密码错误", "wrong username or password")
-    name = row["username"]
-    if row["disabled"]:
-        audit.record(db, name, "auth.login_failed", detail={"reason": "disabled", **where})
-        raise AuthError("账号已停用，请联系管理员", "account disabled")
-    if row["locked_until"] and row["locked_until"] > t:
-        minutes = int((row["locked_until"] - t + 59) // 60)
-        audit.record(db, name, "auth.login_failed", detail={"reason": "locked", **where})
-        raise AuthError(f"账号已锁定，请 {minutes} 分钟后再试", f"account locked for {minutes} more minutes")
-    if not check_hash(password or "", row["password_hash"]):
-        failed = (row["failed_count"] or 0) + 1
-        if failed >= MAX_FAILED:
-            db.conn.execute("UPDATE users SET failed_count = 0, locked_until = ? WHERE id = ?", [t + LOCK_SECONDS, row["id"]])
-            audit.record(db, name, "auth.login_failed", detail={"reason": "bad_password", "failed": failed, **where})
-            audit.record(db, name, "auth.locked", detail={"minutes": LOCK_SECONDS // 60})
-            raise AuthError("密码错误次数过多，账号已锁定 15 分钟", "too many failed logins; locked for 15 minutes")
-        db.conn.execute("UPDATE users SET failed_count = ? WHERE id = ?", [failed, row["id"]])
+    client_key = _client_key(client)
+    _refuse_client(db, client_key, t, where)
+    if password_too_long(password):
+        _count_client_failure(db, client_key, t)
+        audit.record(db, "(unknown)", "auth.login_failed", detail={"reason": "password_too_long", **where})
+        raise AuthError(TOO_LONG_ZH + "，请检查输入", "password longer than 72 bytes")
+    attempt = accounts.begin_attempt(db, (username or "").strip(), t)
+    good = check_hash(password or "", attempt["password_hash"] if attempt else _dummy_hash())
+    if attempt is not None and not attempt["refusal"] and good:
+        accounts.login_succeeded(db, attempt["id"], t)
+        audit.record(db, attempt["username"], "auth.login", detail=where)
+        return get_user(db, attempt["username"])
+    _count_client_failure(db, client_key, t)
+    if attempt is None:
+        audit.record(db, "(unknown)", "auth.login_failed",
+                     detail={"reason": "unknown_user", "username": mask(username or ""), **where})
+    elif attempt["refusal"]:
+        audit.record(db, attempt["username"], "auth.login_failed", detail={"reason": attempt["refusal"], **where})
+    else:
+        name, failed = attempt["username"], attempt["failed"]
         audit.record(db, name, "auth.login_failed", detail={"reason": "bad_password", "failed": failed, **where})
-        raise AuthError("用户名或密码错误", "wrong username or password")
-    db.conn.execute("UPDATE users SET failed_count = 0, locked_until = NULL, last_login_at = ? WHERE id = ?", [t, row["id"]])
-    audit.record(db, name, "auth.login", detail=where)
-    return get_user(db, name)
+        if failed >= MAX_FAILED:
+            accounts.lock(db, attempt["id"], t + LOCK_SECONDS)
+            audit.record(db, name, "auth.locked", detail={"minutes": LOCK_SECONDS // 60})
+    raise AuthError(LOGIN_FAILED_ZH, LOGIN_FAILED_EN)
 
 
 def change_password(db, username: str, old_password: str, new_password: str, *, now: float | None = None) -> dict:
     row = _row(db, username)
+    if password_too_long(old_password):
+        raise AuthError("原密码错误：" + TOO_LONG_ZH, "current password longer than 72 bytes")
     if row is None or row["disabled"] or not check_hash(old_password or "", row["password_hash"]):
         raise AuthError("原密码错误", "current password is wrong")
     check_password_rule(new_password, username)
@@ -349,7 +392,9 @@ def issue_setup_token(db, *, now: float | None = None) -> str | None:
     """A one-time token for creating the first admin (None when an admin exists).
 
     Only its hash is stored; the caller prints it to the server terminal.
-    Issuing a new token invalidates older unused ones.
+    Issuing a new token invalidates older unused ones, so only the server's
+    command line calls this (``python -m core.cli user setup-token``); the
+    first-start page uses ``first_setup_token``.
     """
     if has_admin(db):
         return None
@@ -358,6 +403,13 @@ def issue_setup_token(db, *, now: float | None = None) -> str | None:
     db.conn.execute("UPDATE setup_tokens SET used_at = ? WHERE used_at IS NULL", [t])
     db.conn.execute("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)", [sha256_hex(token.encode()), t])
     return token
+
+
+def first_setup_token(db, *, now: float | None = None) -> str | None:
+    """The app's first start: a token only when none is outstanding (never voids the admin's token)."""
+    if has_admin(db) or db.conn.execute("SELECT 1 FROM setup_tokens WHERE used_at IS NULL LIMIT 1").fetchone():
+        return None
+    return issue_setup_token(db, now=now)
 
 
 def create_first_admin(db, token: str, username: str, password: str, *, now: float | None = None) -> dict:
