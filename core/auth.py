@@ -36,6 +36,7 @@ from core.errors import DeidError, PermissionDenied
 from core.masking import mask
 from core.rules import load_rules
 from core.store import accounts
+from core.store.tx import transaction
 
 MAX_FAILED = 5
 LOCK_SECONDS = 15 * 60
@@ -79,6 +80,16 @@ def roles() -> dict[str, str]:
 
 def role_name(role: str | None) -> str:
     return roles().get(role or "", role or "")
+
+
+CASE_ACTION_PREFIXES = ("case.", "page.", "box.", "document.", "export.")
+TWO_ADMIN_ROLE = "supervisor"  # granting or changing it needs a second admin when there is one
+
+
+def case_roles() -> set[str]:
+    """Roles that may touch case content (from the permission table)."""
+    return {role for action, allowed in permissions()["actions"].items()
+            if action.startswith(CASE_ACTION_PREFIXES) for role in (allowed or [])}
 
 
 def authorize(user: dict | None, action: str) -> bool:
@@ -244,13 +255,20 @@ def create_user(db, username: str, role: str, password: str | None = None, *, ac
     password = password or generate_password()
     check_password_rule(password, username)
     t = _now(now)
-    db.conn.execute(
-        "INSERT INTO users (username, display_name, role, password_hash, must_change, created_at, password_changed_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [username, display_name or "", role, hash_password(password), 1 if must_change else 0, t, t],
-    )
-    audit.record(db, actor, "user.add", detail={"user": username, "role": role, "must_change": bool(must_change)})
-    return get_user(db, username), password
+    hashed = hash_password(password)
+    with transaction(db):
+        pending = _needs_second_admin(db, actor, None, role)
+        db.conn.execute(
+            "INSERT INTO users (username, display_name, role, password_hash, must_change, created_at,"
+            " password_changed_at, disabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [username, display_name or "", role, hashed, 1 if must_change else 0, t, t, 1 if pending else 0],
+        )
+        audit.record(db, actor, "user.add", detail={"user": username, "role": role, "must_change": bool(must_change),
+                                                    "pending_confirmation": pending})
+        user = get_user(db, username)
+        if pending:  # the account stays disabled until another admin confirms the supervisor role
+            user["pending_grant"] = _request_grant(db, username, None, role, actor, t, new_account=True)
+    return user, password
 
 
 def _client_key(client: str | None) -> str | None:
@@ -341,6 +359,9 @@ def set_disabled(db, username: str, disabled: bool, *, actor: str) -> dict:
     row = _row(db, username)
     if row is None:
         raise DeidError("用户不存在", "no such user")
+    if not disabled and accounts.pending_grant_for(db, username):
+        raise DeidError("该账号的审核人角色待另一名管理员确认，确认后自动启用",
+                        "the account's supervisor role awaits a second admin's confirmation")
     if disabled and row["role"] == "admin" and row["username"] == actor:
         raise DeidError("不能停用自己的管理员账号", "an admin cannot disable their own account")
     db.conn.execute("UPDATE users SET disabled = ? WHERE id = ?", [1 if disabled else 0, row["id"]])
@@ -348,15 +369,102 @@ def set_disabled(db, username: str, disabled: bool, *, actor: str) -> dict:
     return get_user(db, username)
 
 
-def set_role(db, username: str, role: str, *, actor: str) -> dict:
+def _is_admin_account(db, username: str) -> bool:
+    row = _row(db, username)
+    return bool(row) and row["role"] == "admin" and not row["disabled"]
+
+
+def _needs_second_admin(db, actor: str, from_role: str | None, to_role: str) -> bool:
+    """Supervisor granted or changed by an admin account while more than one admin exists.
+
+    The server's command line (``cli:<os user>``, ``system``) is outside the
+    app's accounts and acts alone (audited as such).
+    """
+    touches = TWO_ADMIN_ROLE in (from_role, to_role) and from_role != to_role
+    return touches and _is_admin_account(db, actor) and accounts.active_admin_count(db) > 1
+
+
+def _request_grant(db, username: str, from_role: str | None, to_role: str, actor: str, now: float,
+                   *, new_account: bool = False) -> int:
+    grant_id = accounts.add_grant(db, username, from_role, to_role, actor, now, new_account=new_account)
+    audit.record(db, actor, "user.role_grant_requested", detail={
+        "user": username, "from": from_role, "to": to_role, "grant": grant_id, "new_account": new_account})
+    return grant_id
+
+
+def _check_role_separation(row: dict, role: str, actor: str) -> None:
+    if row["username"] == actor:
+        raise DeidError("不能修改自己的角色", "an account cannot change its own role")
+    cases = case_roles()
+    if (row["role"] == "admin" and role in cases) or (row["role"] in cases and role == "admin"):
+        raise DeidError("管理员账号不能同时担任病例角色（整理人、审核人）：请为其另建账号",
+                        "an admin account cannot hold a case role; create a separate account")
+
+
+def set_role(db, username: str, role: str, *, actor: str, now: float | None = None) -> dict:
+    """Change an account's role; returns the user (with ``pending_grant`` when a second admin must confirm).
+
+    An account never switches between admin and a case role, and nobody
+    changes their own role.  Granting or changing the supervisor role, when
+    more than one admin exists, only files a pending grant that another admin
+    confirms (``confirm_role_grant``).
+    """
     row = _row(db, username)
     if row is None:
         raise DeidError("用户不存在", "no such user")
     if role not in roles():
         raise DeidError(f"未知角色：{role}", f"unknown role {role}")
-    db.conn.execute("UPDATE users SET role = ? WHERE id = ?", [role, row["id"]])
+    _check_role_separation(row, role, actor)
+    if _needs_second_admin(db, actor, row["role"], role):
+        user = get_user(db, username)
+        user["pending_grant"] = _request_grant(db, username, row["role"], role, actor, _now(now))
+        return user
+    accounts.set_role(db, row["id"], role)
     audit.record(db, actor, "user.role_change", detail={"user": username, "from": row["role"], "to": role})
     return get_user(db, username)
+
+
+def pending_role_grants(db) -> list[dict]:
+    return accounts.pending_grants(db)
+
+
+def confirm_role_grant(db, grant_id: int, *, actor: str, now: float | None = None) -> dict:
+    """A second admin confirms a pending supervisor grant; returns the user as changed."""
+    grant = accounts.grant(db, grant_id)
+    if grant is None or grant["status"] != "pending":
+        raise DeidError("该角色申请不存在或已处理", "no such pending role grant")
+    if not _is_admin_account(db, actor):
+        raise PermissionDenied("只有管理员可以确认角色变更", "only an admin can confirm a role grant")
+    if actor == grant["requested_by"]:
+        raise PermissionDenied("需要另一名管理员确认（不能确认自己的申请）",
+                               "a second admin must confirm; not the one who asked")
+    row = _row(db, grant["username"])
+    if row is None or (grant["from_role"] is not None and row["role"] != grant["from_role"]):
+        raise DeidError("账号在申请后已变化，请重新申请", "the account changed since the request; ask again")
+    _check_role_separation(row, grant["to_role"], actor)
+    t = _now(now)
+    with transaction(db):
+        accounts.decide_grant(db, grant_id, "confirmed", actor, t)
+        accounts.set_role(db, row["id"], grant["to_role"])
+        if grant["new_account"]:
+            accounts.set_disabled(db, row["id"], False)
+        audit.record(db, actor, "user.role_grant_confirmed", detail={
+            "user": row["username"], "from": grant["from_role"], "to": grant["to_role"], "grant": grant_id,
+            "requested_by": grant["requested_by"]})
+        audit.record(db, actor, "user.role_change", detail={
+            "user": row["username"], "from": row["role"] if grant["from_role"] else None, "to": grant["to_role"],
+            "requested_by": grant["requested_by"], "confirmed_by": actor})
+    return get_user(db, row["username"])
+
+
+def cancel_role_grant(db, grant_id: int, *, actor: str, now: float | None = None) -> None:
+    grant = accounts.grant(db, grant_id)
+    if grant is None or grant["status"] != "pending":
+        raise DeidError("该角色申请不存在或已处理", "no such pending role grant")
+    if not _is_admin_account(db, actor):
+        raise PermissionDenied("只有管理员可以撤销角色申请", "only an admin can cancel a role grant")
+    accounts.decide_grant(db, grant_id, "cancelled", actor, _now(now))
+    audit.record(db, actor, "user.role_grant_cancelled", detail={"user": grant["username"], "grant": grant_id})
 
 
 def is_active(db, username: str) -> bool:

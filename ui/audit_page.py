@@ -101,3 +101,15 @@ def _charts(db, df) -> None:
         st.dataframe(cross, hide_index=True, width="stretch")
         if (cross["同一人"] == "是").any():
             st.error("发现同一人整理并批准的记录！")
+    _fresh_account_approvals(db)
+
+
+def _fresh_account_approvals(db) -> None:
+    st.subheader(f"新近变更账号的批准（{audit_report.FRESH_ACCOUNT_HOURS} 小时内新建、重置密码或修改角色）")
+    fresh = audit_report.approvals_by_fresh_accounts(db)
+    if fresh.empty:
+        st.caption("无：所有批准均由变更超过 24 小时的账号作出。")
+        return
+    st.warning(f"共 {len(fresh)} 条批准由 {audit_report.FRESH_ACCOUNT_HOURS} 小时内新建、重置或改过角色的账号作出，"
+               "可能是同一人分饰两角，请核实。")
+    st.dataframe(fresh, hide_index=True, width="stretch")
