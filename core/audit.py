@@ -216,7 +216,8 @@ def record(
     return row
 
 
-def verify_chain(db, check_mac: bool | None = None) -> tuple[bool, int, int | None]:
+def verify_chain(db, check_mac: bool | None = None, *,
+                 after: tuple[int, str] | None = None) -> tuple[bool, int, int | None]:
     """Walk the chain in id order: ``(ok, rows_checked, first_broken_id)``.
 
     A row is broken when its stored hash does not match its fields, its
@@ -228,6 +229,8 @@ def verify_chain(db, check_mac: bool | None = None) -> tuple[bool, int, int | No
     rows up to the sealed legacy floor (``unsealed_through``; none on a store
     created with MACs) may lack one.  Removal of the newest rows is not
     visible here: ``core.audit_anchor.verify`` compares with the checkpoint.
+    ``after=(id, hash)`` walks only the rows after a head already verified
+    (a checkpoint's), starting from that hash.
     """
     if check_mac is None:
         check_mac = key_path().exists()
@@ -235,10 +238,11 @@ def verify_chain(db, check_mac: bool | None = None) -> tuple[bool, int, int | No
     key = _mac_key() if check_mac and has_mac else None
     floor = unsealed_through(db, key) if key is not None else 0
     anchors = _purge_anchors(db)
-    prev_hash = None
+    prev_hash = after[1] if after else None
     count = 0
     fields = HASHED_FIELDS + ("hash",) + (("mac",) if has_mac else ())
-    cur = db.conn.execute(f"SELECT {', '.join(fields)} FROM audit_log ORDER BY id")
+    cur = db.conn.execute(f"SELECT {', '.join(fields)} FROM audit_log WHERE id > ? ORDER BY id",
+                          [after[0] if after else -1])
     for values in cur:
         row = dict(zip(fields, values))
         count += 1

@@ -224,3 +224,16 @@ def test_checkpoint_survives_a_later_purge(db):
     audit.record(db, "prep1", "case.view", case_id="young", at=now)
     assert audit.purge_expired(db, now) == 2
     assert audit_anchor.verify(db).ok
+
+
+def test_next_checkpoint_checks_the_rows_since_the_last_one(db, db_path):
+    """Writing a checkpoint walks only the rows after the previous (still matching) head, and refuses
+    when one of them was tampered with."""
+    _story(db)
+    first = audit_anchor.write_checkpoint(db, reason="test")
+    audit.record(db, "sup1", "case.view", case_id="C1")
+    audit.record(db, "sup1", "case.view", case_id="C2")
+    _attacker(db_path).execute("UPDATE audit_log SET actor = 'prep1' WHERE case_id = 'C2'")
+    with pytest.raises(audit_anchor.AuditChainBroken):
+        audit_anchor.write_checkpoint(db, reason="test")
+    assert audit_anchor.latest(db).last_id == first.last_id
