@@ -515,7 +515,7 @@ def issue_setup_token(db, *, now: float | None = None) -> str | None:
 
 def first_setup_token(db, *, now: float | None = None) -> str | None:
     """The app's first start: a token only when none is outstanding (never voids the admin's token)."""
-    if has_admin(db) or db.conn.execute("SELECT 1 FROM setup_tokens WHERE used_at IS NULL LIMIT 1").fetchone():
+    if has_admin(db) or accounts.setup_token_outstanding(db):
         return None
     return issue_setup_token(db, now=now)
 

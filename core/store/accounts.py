@@ -43,6 +43,10 @@ def login_succeeded(db, user_id: int, now: float) -> None:
                     [now, user_id])
 
 
+def setup_token_outstanding(db) -> bool:
+    return db.conn.execute("SELECT 1 FROM setup_tokens WHERE used_at IS NULL LIMIT 1").fetchone() is not None
+
+
 # ---------------------------------------------------------------- per-client throttle
 
 def client_blocked_until(db, client_key: str, now: float) -> float | None:
