@@ -222,7 +222,9 @@ def verify_chain(db, check_mac: bool | None = None, *,
 
     A row is broken when its stored hash does not match its fields, its
     ``prev_hash`` does not match the previous row's hash (a row deleted or
-    edited before it), or its MAC is wrong or missing.  After a retention
+    edited before it), its id does not follow the previous one (ids are
+    contiguous: rows removed from the tail and then written past show as a
+    gap), or its MAC is wrong or missing.  After a retention
     purge the first remaining row's ``prev_hash`` must match the anchor
     written by the purge record.  MACs are checked when the storage key file
     exists (``check_mac=None``) — never creating a new key to do so.  Only
@@ -239,6 +241,7 @@ def verify_chain(db, check_mac: bool | None = None, *,
     floor = unsealed_through(db, key) if key is not None else 0
     anchors = _purge_anchors(db)
     prev_hash = after[1] if after else None
+    prev_id = after[0] if after else None
     count = 0
     fields = HASHED_FIELDS + ("hash",) + (("mac",) if has_mac else ())
     cur = db.conn.execute(f"SELECT {', '.join(fields)} FROM audit_log WHERE id > ? ORDER BY id",
@@ -250,7 +253,8 @@ def verify_chain(db, check_mac: bool | None = None, *,
             expected_prev = GENESIS if row["id"] == 1 else anchors.get(row["id"] - 1)
         else:
             expected_prev = prev_hash
-        if row["prev_hash"] != expected_prev or row_hash(row) != row["hash"]:
+        gap = prev_id is not None and row["id"] != prev_id + 1  # ids are handed out contiguously
+        if gap or row["prev_hash"] != expected_prev or row_hash(row) != row["hash"]:
             return False, count, row["id"]
         if key is not None:
             mac = row.get("mac")
@@ -259,7 +263,7 @@ def verify_chain(db, check_mac: bool | None = None, *,
                     return False, count, row["id"]
             elif row["id"] > floor:
                 return False, count, row["id"]
-        prev_hash = row["hash"]
+        prev_hash, prev_id = row["hash"], row["id"]
     return True, count, None
 
 

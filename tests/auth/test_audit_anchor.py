@@ -35,7 +35,10 @@ def _attacker(db_path) -> sqlite3.Connection:
 
 
 def _rebuild_chain(conn) -> None:
-    """Recompute every prev_hash/hash in id order (what anyone can do without the key)."""
+    """Renumber the ids without gaps and recompute every prev_hash/hash (what anyone can do without the key)."""
+    for new_id, (old_id,) in enumerate(conn.execute("SELECT id FROM audit_log ORDER BY id").fetchall(), start=1):
+        conn.execute("UPDATE audit_log SET id = ? WHERE id = ?", [new_id, old_id])
+    conn.execute("UPDATE sqlite_sequence SET seq = (SELECT MAX(id) FROM audit_log) WHERE name = 'audit_log'")
     rows = conn.execute(f"SELECT {', '.join(audit.HASHED_FIELDS)} FROM audit_log ORDER BY id").fetchall()
     prev = audit.GENESIS
     for values in rows:
@@ -237,3 +240,12 @@ def test_next_checkpoint_checks_the_rows_since_the_last_one(db, db_path):
     with pytest.raises(audit_anchor.AuditChainBroken):
         audit_anchor.write_checkpoint(db, reason="test")
     assert audit_anchor.latest(db).last_id == first.last_id
+
+
+def test_rows_removed_from_the_tail_then_written_past_leave_a_gap(db, db_path):
+    """Ids are contiguous: after the newest rows are deleted, the next record's id jumps (AUTOINCREMENT)."""
+    _story(db)
+    _attacker(db_path).execute("DELETE FROM audit_log WHERE id >= 4")
+    audit.record(db, "sup1", "case.view", case_id="C1")  # the app writes on, unaware
+    ok, _, broken = audit.verify_chain(db)
+    assert not ok and broken == 6
