@@ -15,8 +15,7 @@ from core.store.db import open_db
 T0 = 1_800_000_000.0
 ROOT = Path(__file__).resolve().parents[2]
 LONG_ASCII = "Aa1!" * 19  # 76 bytes
-LONG_CHINESE = "病历匿名化导出系统管理员密码很长的一段中文字" + "Aa1"  # 22 × 3 + 3 = 69 bytes … plus below
-LONG_CHINESE += "啊啊"  # 75 bytes
+LONG_CHINESE = "病历匿名化导出系统管理员密码很长的一段中文字啊啊Aa1"  # 24 Chinese × 3 + 3 = 75 bytes
 
 
 def test_twelve_parallel_wrong_logins_lock_the_account(tmp_path, monkeypatch):
