@@ -10,9 +10,10 @@ import streamlit as st
 
 st.set_page_config(page_title="病历匿名化导出", page_icon=":material/health_and_safety:", layout="wide")
 
-from ui.auth import current_user  # noqa: E402
+from ui.auth import current_user, daily_checkpoint  # noqa: E402
 from ui.nav import MENU_FLAG, PAGES, draw_menu  # noqa: E402
 
+daily_checkpoint()
 pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES]
 nav = st.navigation(pages, position="hidden")
 draw_menu(current_user())

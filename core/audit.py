@@ -7,6 +7,11 @@ deleting or re-ordering a row breaks the chain; ``verify_chain`` names the
 first broken row.  Each row also carries ``mac`` = HMAC-SHA256(hash) under a
 key derived from the storage key (key file outside the database), so a
 chain rebuilt after an edit is still caught by whoever holds the key.
+Every row must carry a valid MAC, except rows written before MACs existed
+(ids up to the MAC'd ``audit_unsealed_through`` floor of migration 110): a
+NULL MAC is a broken row, not an old one.  The chain head is anchored
+outside the database by signed checkpoint files (``core.audit_anchor``), so
+removing the newest rows is caught too.
 SQLite triggers (migration 100) additionally block UPDATE of any row and
 DELETE of rows younger than 180 days.
 
@@ -26,6 +31,8 @@ from typing import Any, Iterable
 from core.crypto import key_path, sha256_hex, storage_key
 from core.errors import DeidError
 from core.masking import mask
+from core.store import audit_log as store
+from core.store.tx import transaction
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +84,33 @@ def key_matches(db) -> bool | None:
         return None
     stored = stored_key_id(db)
     return stored is None or stored == mac_key_id()
+
+
+UNSEALED_THROUGH = "audit_unsealed_through"
+UNSEALED_THROUGH_MAC = "audit_unsealed_through_mac"
+
+
+def _floor_mac(value: int, key: bytes) -> str:
+    return hmac.new(key, f"unsealed-through|{int(value)}".encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def unsealed_through(db, key: bytes) -> int:
+    """Last id that may lack a MAC (rows from before MACs existed); 0 unless the stored floor's seal is valid."""
+    raw, mac = store.setting(db, UNSEALED_THROUGH), store.setting(db, UNSEALED_THROUGH_MAC)
+    try:
+        value = int(raw or 0)
+    except ValueError:
+        return 0
+    if value <= 0 or not mac or not hmac.compare_digest(mac, _floor_mac(value, key)):
+        return 0
+    return value
+
+
+def _seal_floor(db, key: bytes) -> None:
+    """Seal the legacy floor the migration recorded (once, by the first writer holding the key)."""
+    raw = store.setting(db, UNSEALED_THROUGH)
+    if raw and not store.setting(db, UNSEALED_THROUGH_MAC):
+        store.put_setting(db, UNSEALED_THROUGH_MAC, _floor_mac(int(raw), key))
 
 
 def _has_mac_column(db) -> bool:
@@ -166,6 +200,7 @@ def record(
                 conn.execute("INSERT INTO security_settings (key, value) VALUES ('audit_mac_key_id', ?)", [mac_key_id(key)])
             elif stored != mac_key_id(key):
                 raise AuditKeyMismatch()
+            _seal_floor(db, key)
             row["mac"] = row_mac(row["hash"], key)
         cols = list(row)
         conn.execute(
@@ -181,28 +216,36 @@ def record(
     return row
 
 
-def verify_chain(db, check_mac: bool | None = None) -> tuple[bool, int, int | None]:
+def verify_chain(db, check_mac: bool | None = None, *,
+                 after: tuple[int, str] | None = None) -> tuple[bool, int, int | None]:
     """Walk the chain in id order: ``(ok, rows_checked, first_broken_id)``.
 
     A row is broken when its stored hash does not match its fields, its
     ``prev_hash`` does not match the previous row's hash (a row deleted or
-    edited before it), or its MAC is wrong or missing.  After a retention
+    edited before it), its id does not follow the previous one (ids are
+    contiguous: rows removed from the tail and then written past show as a
+    gap), or its MAC is wrong or missing.  After a retention
     purge the first remaining row's ``prev_hash`` must match the anchor
     written by the purge record.  MACs are checked when the storage key file
-    exists (``check_mac=None``) — never creating a new key to do so.  Rows
-    written before MACs existed (a leading run of rows without one) pass on
-    the chain alone.
+    exists (``check_mac=None``) — never creating a new key to do so.  Only
+    rows up to the sealed legacy floor (``unsealed_through``; none on a store
+    created with MACs) may lack one.  Removal of the newest rows is not
+    visible here: ``core.audit_anchor.verify`` compares with the checkpoint.
+    ``after=(id, hash)`` walks only the rows after a head already verified
+    (a checkpoint's), starting from that hash.
     """
     if check_mac is None:
         check_mac = key_path().exists()
     has_mac = _has_mac_column(db)
     key = _mac_key() if check_mac and has_mac else None
+    floor = unsealed_through(db, key) if key is not None else 0
     anchors = _purge_anchors(db)
-    prev_hash = None
+    prev_hash = after[1] if after else None
+    prev_id = after[0] if after else None
     count = 0
-    seen_mac = False
     fields = HASHED_FIELDS + ("hash",) + (("mac",) if has_mac else ())
-    cur = db.conn.execute(f"SELECT {', '.join(fields)} FROM audit_log ORDER BY id")
+    cur = db.conn.execute(f"SELECT {', '.join(fields)} FROM audit_log WHERE id > ? ORDER BY id",
+                          [after[0] if after else -1])
     for values in cur:
         row = dict(zip(fields, values))
         count += 1
@@ -210,17 +253,17 @@ def verify_chain(db, check_mac: bool | None = None) -> tuple[bool, int, int | No
             expected_prev = GENESIS if row["id"] == 1 else anchors.get(row["id"] - 1)
         else:
             expected_prev = prev_hash
-        if row["prev_hash"] != expected_prev or row_hash(row) != row["hash"]:
+        gap = prev_id is not None and row["id"] != prev_id + 1  # ids are handed out contiguously
+        if gap or row["prev_hash"] != expected_prev or row_hash(row) != row["hash"]:
             return False, count, row["id"]
         if key is not None:
             mac = row.get("mac")
             if mac:
-                seen_mac = True
                 if not hmac.compare_digest(mac, row_mac(row["hash"], key)):
                     return False, count, row["id"]
-            elif seen_mac:
+            elif row["id"] > floor:
                 return False, count, row["id"]
-        prev_hash = row["hash"]
+        prev_hash, prev_id = row["hash"], row["id"]
     return True, count, None
 
 
@@ -248,35 +291,25 @@ def retention_days(db) -> int:
 def purge_expired(db, now: datetime | None = None, actor: str = "system") -> int:
     """Delete rows older than the retention period (never younger than 180 days).
 
-    Writes an ``audit.purge`` record that anchors the chain (the hash of the
-    last deleted row) so ``verify_chain`` still passes.  Returns rows deleted.
+    The deletion and the ``audit.purge`` record that anchors the chain (the
+    hash of the last deleted row) are one transaction: either both happen or
+    neither, so ``verify_chain`` still passes.  Returns rows deleted.
     """
     now = now or datetime.now(timezone.utc)
     days = retention_days(db)
     cutoff = format_ts(now - timedelta(days=days))
     floor = format_ts(datetime.now(timezone.utc) - timedelta(days=RETENTION_FLOOR_DAYS))
     cutoff = min(cutoff, floor)  # refuse to delete anything younger than the floor, whatever "now" says
-    conn = db.conn
-    # only a prefix of the chain (by id) can go: stop before the first row that is still young
-    first_young = conn.execute("SELECT MIN(id) FROM audit_log WHERE ts >= ?", [cutoff]).fetchone()[0]
-    bound = "WHERE id < ?" if first_young is not None else ""
-    last = conn.execute(
-        f"SELECT id, hash FROM audit_log {bound} ORDER BY id DESC LIMIT 1",
-        [first_young] if first_young is not None else [],
-    ).fetchone()
-    if not last:
-        return 0
-    through_id, through_hash = last
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        deleted = conn.execute("DELETE FROM audit_log WHERE id <= ?", [through_id]).rowcount
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    record(db, actor, "audit.purge", detail={
-        "through_id": through_id, "through_hash": through_hash, "deleted": deleted, "retention_days": days,
-    })
+    with transaction(db):
+        # only a prefix of the chain (by id) can go: stop before the first row that is still young
+        bound = store.purge_bound(db, cutoff)
+        if not bound:
+            return 0
+        through_id, through_hash = bound
+        deleted = store.delete_through(db, through_id)
+        record(db, actor, "audit.purge", detail={
+            "through_id": through_id, "through_hash": through_hash, "deleted": deleted, "retention_days": days,
+        })
     return deleted
 
 

@@ -10,6 +10,12 @@ import pandas as pd
 
 from core import audit
 from core.rules import load_rules
+from core.store import accounts
+
+FRESH_ACCOUNT_HOURS = 24
+CHANGE_NAMES = {"user.add": "新建账号", "user.reset_password": "重置密码", "user.role_change": "修改角色",
+                "user.role_grant_confirmed": "确认审核人角色"}
+FRESH_COLUMNS = ["批准序号", "病例", "审核人", "批准时间", "账号变更", "变更人", "变更时间", "批准仍有效"]
 
 COLUMNS = ["id", "ts", "actor", "role", "action", "case_id", "page", "detail", "hash"]
 HEADERS = {"id": "序号", "time": "时间", "actor": "用户", "role_name": "角色", "action_name": "操作",
@@ -93,3 +99,20 @@ def prepared_vs_approved(db) -> pd.DataFrame:
          for p, a, n, live in rows],
         columns=["整理人", "审核人", "批准次数", "有效批准", "同一人"],
     )
+
+
+def approvals_by_fresh_accounts(db, hours: int = FRESH_ACCOUNT_HOURS) -> pd.DataFrame:
+    """Approvals given by an account created, reset or re-roled in the ``hours`` before the approval.
+
+    Such an approval may be one person acting twice (an admin who made or
+    reset the account and logged in as it); the audit page flags each one.
+    """
+    rows = accounts.approvals_after_account_change(db, hours * 3600.0)
+    local = datetime.now().astimezone().tzinfo
+    out = []
+    for r in rows:
+        changed = audit.parse_ts(r["changed_ts"]).astimezone(local).strftime("%Y-%m-%d %H:%M")
+        out.append({"批准序号": r["approval_id"], "病例": r["case_id"], "审核人": r["approved_by"],
+                    "批准时间": local_time(r["approved_at"]), "账号变更": CHANGE_NAMES.get(r["change"], r["change"]),
+                    "变更人": r["changed_by"], "变更时间": changed, "批准仍有效": "否" if r["superseded_at"] else "是"})
+    return pd.DataFrame(out, columns=FRESH_COLUMNS)

@@ -3,7 +3,14 @@
 - Passwords are stored as bcrypt hashes (cost ``DEID_BCRYPT_ROUNDS``, default 12).
 - Password rule: length >= 10, at least three of four character classes
   (lower, upper, digit, symbol), must not contain the username.
-- Lockout: 5 failed logins lock the account for 15 minutes.
+- Lockout: 5 failed logins lock the account for 15 minutes.  The failure
+  counter is incremented atomically (``BEGIN IMMEDIATE``) *before* the
+  password is checked, so parallel guesses all count.
+- One failure message for unknown, disabled, locked and wrong-password
+  attempts, and bcrypt runs for each of them (no early answer).
+- Per-client throttle: 20 failed logins from one client (the address the UI
+  passes) within 15 minutes refuse that client for the rest of the window.
+- Passwords longer than 72 bytes (bcrypt's limit) are refused with a message.
 - ``authorize(user, action)`` / ``require(user, action)`` read the permission
   table ``core/rules/permissions.yaml``; every core action that changes or
   reveals data calls ``require`` (or is decorated with ``@requires``).
@@ -28,10 +35,18 @@ from core.crypto import sha256_hex
 from core.errors import DeidError, PermissionDenied
 from core.masking import mask
 from core.rules import load_rules
+from core.store import accounts
+from core.store.tx import transaction
 
 MAX_FAILED = 5
 LOCK_SECONDS = 15 * 60
 MIN_LENGTH = 10
+MAX_PASSWORD_BYTES = 72  # bcrypt uses (and bcrypt 5 accepts) at most 72 bytes
+CLIENT_MAX_FAILED = 20
+CLIENT_WINDOW_SECONDS = 15 * 60
+LOGIN_FAILED_ZH = "登录失败：用户名或密码错误，或账号已锁定、已停用。请稍后再试或联系管理员。"
+LOGIN_FAILED_EN = "login failed: wrong username or password, or the account is locked or disabled"
+TOO_LONG_ZH = f"密码过长：最多 {MAX_PASSWORD_BYTES} 字节（约 24 个汉字或 72 个字母数字）"
 DEFAULT_IDLE_MINUTES = 30
 SETTING_DEFAULTS = {"session_idle_minutes": "30", "audit_retention_days": "180"}
 PUBLIC_FIELDS = ("id", "username", "display_name", "role", "must_change", "disabled",
@@ -65,6 +80,16 @@ def roles() -> dict[str, str]:
 
 def role_name(role: str | None) -> str:
     return roles().get(role or "", role or "")
+
+
+CASE_ACTION_PREFIXES = ("case.", "page.", "box.", "document.", "export.")
+TWO_ADMIN_ROLE = "supervisor"  # granting or changing it needs a second admin when there is one
+
+
+def case_roles() -> set[str]:
+    """Roles that may touch case content (from the permission table)."""
+    return {role for action, allowed in permissions()["actions"].items()
+            if action.startswith(CASE_ACTION_PREFIXES) for role in (allowed or [])}
 
 
 def authorize(user: dict | None, action: str) -> bool:
@@ -114,8 +139,14 @@ def requires(action: str) -> Callable:
 
 # ---------------------------------------------------------------- passwords
 
+def password_too_long(password: str | None) -> bool:
+    return len((password or "").encode("utf-8")) > MAX_PASSWORD_BYTES
+
+
 def password_problems(password: str, username: str = "") -> list[str]:
     problems = []
+    if password_too_long(password):
+        problems.append(TOO_LONG_ZH)
     if len(password or "") < MIN_LENGTH:
         problems.append(f"长度至少 {MIN_LENGTH} 位")
     classes = sum([
@@ -153,6 +184,8 @@ def _rounds() -> int:
 
 
 def hash_password(password: str) -> str:
+    if password_too_long(password):
+        raise PasswordRuleError([TOO_LONG_ZH])
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(_rounds())).decode("ascii")
 
 
@@ -222,53 +255,81 @@ def create_user(db, username: str, role: str, password: str | None = None, *, ac
     password = password or generate_password()
     check_password_rule(password, username)
     t = _now(now)
-    db.conn.execute(
-        "INSERT INTO users (username, display_name, role, password_hash, must_change, created_at, password_changed_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [username, display_name or "", role, hash_password(password), 1 if must_change else 0, t, t],
-    )
-    audit.record(db, actor, "user.add", detail={"user": username, "role": role, "must_change": bool(must_change)})
-    return get_user(db, username), password
+    hashed = hash_password(password)
+    with transaction(db):
+        pending = _needs_second_admin(db, actor, None, role)
+        db.conn.execute(
+            "INSERT INTO users (username, display_name, role, password_hash, must_change, created_at,"
+            " password_changed_at, disabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [username, display_name or "", role, hashed, 1 if must_change else 0, t, t, 1 if pending else 0],
+        )
+        audit.record(db, actor, "user.add", detail={"user": username, "role": role, "must_change": bool(must_change),
+                                                    "pending_confirmation": pending})
+        user = get_user(db, username)
+        if pending:  # the account stays disabled until another admin confirms the supervisor role
+            user["pending_grant"] = _request_grant(db, username, None, role, actor, t, new_account=True)
+    return user, password
+
+
+def _client_key(client: str | None) -> str | None:
+    return sha256_hex(("login-client|" + client).encode("utf-8")) if client else None
+
+
+def _refuse_client(db, client_key: str | None, now: float, where: dict) -> None:
+    """Per-client throttle: refuse a client that failed too often in the current window."""
+    if client_key and accounts.client_blocked_until(db, client_key, now):
+        audit.record(db, "(unknown)", "auth.throttled", detail=where)
+        minutes = CLIENT_WINDOW_SECONDS // 60
+        raise AuthError(f"登录尝试过于频繁，请 {minutes} 分钟后再试", "too many failed logins from this client")
+
+
+def _count_client_failure(db, client_key: str | None, now: float) -> None:
+    if client_key:
+        accounts.client_failed(db, client_key, now, window=CLIENT_WINDOW_SECONDS, limit=CLIENT_MAX_FAILED)
 
 
 def authenticate(db, username: str, password: str, *, now: float | None = None, client: str | None = None) -> dict:
     """Check credentials; returns the public user or raises ``AuthError``.
 
-    Wrong password and unknown user give the same message.  Every attempt is
-    audited, with ``client`` (the workstation's IP address) when known.
+    Unknown user, disabled or locked account and wrong password give one and
+    the same message, each after a bcrypt check.  The failure counter is
+    incremented before the check (atomically), so parallel guesses all count.
+    Every attempt is audited (the reason is kept there), with ``client`` (the
+    workstation's address, also the throttle key) when known.
     """
     t = _now(now)
     where = {"client": client} if client else {}
-    row = _row(db, (username or "").strip())
-    if row is None:
-        check_hash(password or "", _dummy_hash())  # same timing as a real check
-        audit.record(db, "(unknown)", "auth.login_failed", detail={"reason": "unknown_user", "username": mask(username or ""), **where})
-        raise AuthError("用户名或密码错误", "wrong username or password")
-    name = row["username"]
-    if row["disabled"]:
-        audit.record(db, name, "auth.login_failed", detail={"reason": "disabled", **where})
-        raise AuthError("账号已停用，请联系管理员", "account disabled")
-    if row["locked_until"] and row["locked_until"] > t:
-        minutes = int((row["locked_until"] - t + 59) // 60)
-        audit.record(db, name, "auth.login_failed", detail={"reason": "locked", **where})
-        raise AuthError(f"账号已锁定，请 {minutes} 分钟后再试", f"account locked for {minutes} more minutes")
-    if not check_hash(password or "", row["password_hash"]):
-        failed = (row["failed_count"] or 0) + 1
-        if failed >= MAX_FAILED:
-            db.conn.execute("UPDATE users SET failed_count = 0, locked_until = ? WHERE id = ?", [t + LOCK_SECONDS, row["id"]])
-            audit.record(db, name, "auth.login_failed", detail={"reason": "bad_password", "failed": failed, **where})
-            audit.record(db, name, "auth.locked", detail={"minutes": LOCK_SECONDS // 60})
-            raise AuthError("密码错误次数过多，账号已锁定 15 分钟", "too many failed logins; locked for 15 minutes")
-        db.conn.execute("UPDATE users SET failed_count = ? WHERE id = ?", [failed, row["id"]])
+    client_key = _client_key(client)
+    _refuse_client(db, client_key, t, where)
+    if password_too_long(password):
+        _count_client_failure(db, client_key, t)
+        audit.record(db, "(unknown)", "auth.login_failed", detail={"reason": "password_too_long", **where})
+        raise AuthError(TOO_LONG_ZH + "，请检查输入", "password longer than 72 bytes")
+    attempt = accounts.begin_attempt(db, (username or "").strip(), t)
+    good = check_hash(password or "", attempt["password_hash"] if attempt else _dummy_hash())
+    if attempt is not None and not attempt["refusal"] and good:
+        accounts.login_succeeded(db, attempt["id"], t)
+        audit.record(db, attempt["username"], "auth.login", detail=where)
+        return get_user(db, attempt["username"])
+    _count_client_failure(db, client_key, t)
+    if attempt is None:
+        audit.record(db, "(unknown)", "auth.login_failed",
+                     detail={"reason": "unknown_user", "username": mask(username or ""), **where})
+    elif attempt["refusal"]:
+        audit.record(db, attempt["username"], "auth.login_failed", detail={"reason": attempt["refusal"], **where})
+    else:
+        name, failed = attempt["username"], attempt["failed"]
         audit.record(db, name, "auth.login_failed", detail={"reason": "bad_password", "failed": failed, **where})
-        raise AuthError("用户名或密码错误", "wrong username or password")
-    db.conn.execute("UPDATE users SET failed_count = 0, locked_until = NULL, last_login_at = ? WHERE id = ?", [t, row["id"]])
-    audit.record(db, name, "auth.login", detail=where)
-    return get_user(db, name)
+        if failed >= MAX_FAILED:
+            accounts.lock(db, attempt["id"], t + LOCK_SECONDS)
+            audit.record(db, name, "auth.locked", detail={"minutes": LOCK_SECONDS // 60})
+    raise AuthError(LOGIN_FAILED_ZH, LOGIN_FAILED_EN)
 
 
 def change_password(db, username: str, old_password: str, new_password: str, *, now: float | None = None) -> dict:
     row = _row(db, username)
+    if password_too_long(old_password):
+        raise AuthError("原密码错误：" + TOO_LONG_ZH, "current password longer than 72 bytes")
     if row is None or row["disabled"] or not check_hash(old_password or "", row["password_hash"]):
         raise AuthError("原密码错误", "current password is wrong")
     check_password_rule(new_password, username)
@@ -298,6 +359,9 @@ def set_disabled(db, username: str, disabled: bool, *, actor: str) -> dict:
     row = _row(db, username)
     if row is None:
         raise DeidError("用户不存在", "no such user")
+    if not disabled and accounts.pending_grant_for(db, username):
+        raise DeidError("该账号的审核人角色待另一名管理员确认，确认后自动启用",
+                        "the account's supervisor role awaits a second admin's confirmation")
     if disabled and row["role"] == "admin" and row["username"] == actor:
         raise DeidError("不能停用自己的管理员账号", "an admin cannot disable their own account")
     db.conn.execute("UPDATE users SET disabled = ? WHERE id = ?", [1 if disabled else 0, row["id"]])
@@ -305,15 +369,102 @@ def set_disabled(db, username: str, disabled: bool, *, actor: str) -> dict:
     return get_user(db, username)
 
 
-def set_role(db, username: str, role: str, *, actor: str) -> dict:
+def _is_admin_account(db, username: str) -> bool:
+    row = _row(db, username)
+    return bool(row) and row["role"] == "admin" and not row["disabled"]
+
+
+def _needs_second_admin(db, actor: str, from_role: str | None, to_role: str) -> bool:
+    """Supervisor granted or changed by an admin account while more than one admin exists.
+
+    The server's command line (``cli:<os user>``, ``system``) is outside the
+    app's accounts and acts alone (audited as such).
+    """
+    touches = TWO_ADMIN_ROLE in (from_role, to_role) and from_role != to_role
+    return touches and _is_admin_account(db, actor) and accounts.active_admin_count(db) > 1
+
+
+def _request_grant(db, username: str, from_role: str | None, to_role: str, actor: str, now: float,
+                   *, new_account: bool = False) -> int:
+    grant_id = accounts.add_grant(db, username, from_role, to_role, actor, now, new_account=new_account)
+    audit.record(db, actor, "user.role_grant_requested", detail={
+        "user": username, "from": from_role, "to": to_role, "grant": grant_id, "new_account": new_account})
+    return grant_id
+
+
+def _check_role_separation(row: dict, role: str, actor: str) -> None:
+    if row["username"] == actor:
+        raise DeidError("不能修改自己的角色", "an account cannot change its own role")
+    cases = case_roles()
+    if (row["role"] == "admin" and role in cases) or (row["role"] in cases and role == "admin"):
+        raise DeidError("管理员账号不能同时担任病例角色（整理人、审核人）：请为其另建账号",
+                        "an admin account cannot hold a case role; create a separate account")
+
+
+def set_role(db, username: str, role: str, *, actor: str, now: float | None = None) -> dict:
+    """Change an account's role; returns the user (with ``pending_grant`` when a second admin must confirm).
+
+    An account never switches between admin and a case role, and nobody
+    changes their own role.  Granting or changing the supervisor role, when
+    more than one admin exists, only files a pending grant that another admin
+    confirms (``confirm_role_grant``).
+    """
     row = _row(db, username)
     if row is None:
         raise DeidError("用户不存在", "no such user")
     if role not in roles():
         raise DeidError(f"未知角色：{role}", f"unknown role {role}")
-    db.conn.execute("UPDATE users SET role = ? WHERE id = ?", [role, row["id"]])
+    _check_role_separation(row, role, actor)
+    if _needs_second_admin(db, actor, row["role"], role):
+        user = get_user(db, username)
+        user["pending_grant"] = _request_grant(db, username, row["role"], role, actor, _now(now))
+        return user
+    accounts.set_role(db, row["id"], role)
     audit.record(db, actor, "user.role_change", detail={"user": username, "from": row["role"], "to": role})
     return get_user(db, username)
+
+
+def pending_role_grants(db) -> list[dict]:
+    return accounts.pending_grants(db)
+
+
+def confirm_role_grant(db, grant_id: int, *, actor: str, now: float | None = None) -> dict:
+    """A second admin confirms a pending supervisor grant; returns the user as changed."""
+    grant = accounts.grant(db, grant_id)
+    if grant is None or grant["status"] != "pending":
+        raise DeidError("该角色申请不存在或已处理", "no such pending role grant")
+    if not _is_admin_account(db, actor):
+        raise PermissionDenied("只有管理员可以确认角色变更", "only an admin can confirm a role grant")
+    if actor == grant["requested_by"]:
+        raise PermissionDenied("需要另一名管理员确认（不能确认自己的申请）",
+                               "a second admin must confirm; not the one who asked")
+    row = _row(db, grant["username"])
+    if row is None or (grant["from_role"] is not None and row["role"] != grant["from_role"]):
+        raise DeidError("账号在申请后已变化，请重新申请", "the account changed since the request; ask again")
+    _check_role_separation(row, grant["to_role"], actor)
+    t = _now(now)
+    with transaction(db):
+        accounts.decide_grant(db, grant_id, "confirmed", actor, t)
+        accounts.set_role(db, row["id"], grant["to_role"])
+        if grant["new_account"]:
+            accounts.set_disabled(db, row["id"], False)
+        audit.record(db, actor, "user.role_grant_confirmed", detail={
+            "user": row["username"], "from": grant["from_role"], "to": grant["to_role"], "grant": grant_id,
+            "requested_by": grant["requested_by"]})
+        audit.record(db, actor, "user.role_change", detail={
+            "user": row["username"], "from": row["role"] if grant["from_role"] else None, "to": grant["to_role"],
+            "requested_by": grant["requested_by"], "confirmed_by": actor})
+    return get_user(db, row["username"])
+
+
+def cancel_role_grant(db, grant_id: int, *, actor: str, now: float | None = None) -> None:
+    grant = accounts.grant(db, grant_id)
+    if grant is None or grant["status"] != "pending":
+        raise DeidError("该角色申请不存在或已处理", "no such pending role grant")
+    if not _is_admin_account(db, actor):
+        raise PermissionDenied("只有管理员可以撤销角色申请", "only an admin can cancel a role grant")
+    accounts.decide_grant(db, grant_id, "cancelled", actor, _now(now))
+    audit.record(db, actor, "user.role_grant_cancelled", detail={"user": grant["username"], "grant": grant_id})
 
 
 def is_active(db, username: str) -> bool:
@@ -349,7 +500,9 @@ def issue_setup_token(db, *, now: float | None = None) -> str | None:
     """A one-time token for creating the first admin (None when an admin exists).
 
     Only its hash is stored; the caller prints it to the server terminal.
-    Issuing a new token invalidates older unused ones.
+    Issuing a new token invalidates older unused ones, so only the server's
+    command line calls this (``python -m core.cli user setup-token``); the
+    first-start page uses ``first_setup_token``.
     """
     if has_admin(db):
         return None
@@ -358,6 +511,13 @@ def issue_setup_token(db, *, now: float | None = None) -> str | None:
     db.conn.execute("UPDATE setup_tokens SET used_at = ? WHERE used_at IS NULL", [t])
     db.conn.execute("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)", [sha256_hex(token.encode()), t])
     return token
+
+
+def first_setup_token(db, *, now: float | None = None) -> str | None:
+    """The app's first start: a token only when none is outstanding (never voids the admin's token)."""
+    if has_admin(db) or accounts.setup_token_outstanding(db):
+        return None
+    return issue_setup_token(db, now=now)
 
 
 def create_first_admin(db, token: str, username: str, password: str, *, now: float | None = None) -> dict:

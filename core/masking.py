@@ -1,12 +1,20 @@
 """Mask identifiers for display in reports, logs and the UI.
 
-``mask("张三丰", "patient_name") -> "张**"``; numbers keep a short head and
-tail (``3201********1234``).  Only masked values may leave the store.
+A mask keeps at most the first character of a name (or any other text) and
+at most the last 4 characters of a number — never a head of a number, which
+for a phone or ID number names the area and birth date:
+
+``mask("张三丰") -> "张**"``, ``mask("13912345678") -> "*******5678"``,
+``mask("320106199501011237") -> "**************1237"``.  Shorter numbers keep
+less (a third of their length).  Only masked values may leave the store.
 """
 from __future__ import annotations
 
 import hashlib
 import re
+
+NUMBER_MIN_DIGITS = 5   # text with this many digits is treated as a number
+KEEP_TAIL = 4           # at most this many trailing characters of a number
 
 
 def mask(text: str, category: str = "") -> str:
@@ -14,12 +22,9 @@ def mask(text: str, category: str = "") -> str:
     if not text:
         return ""
     compact = re.sub(r"\s+", "", text)
-    digits = sum(ch.isdigit() for ch in compact)
-    if digits >= 7 and len(compact) >= 11:
-        return compact[:4] + "*" * (len(compact) - 8) + compact[-4:]
-    if digits >= 5:
-        keep = 2 if len(compact) > 6 else 1
-        return compact[:keep] + "*" * (len(compact) - 2 * keep) + compact[-keep:]
+    if sum(ch.isdigit() for ch in compact) >= NUMBER_MIN_DIGITS:
+        keep = KEEP_TAIL if len(compact) >= 10 else len(compact) // 3
+        return "*" * (len(compact) - keep) + compact[len(compact) - keep:]
     if len(compact) <= 1:
         return "*"
     return compact[0] + "*" * (len(compact) - 1)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from huey import RedisHuey, SqliteHuey
+from huey import RedisHuey, SqliteHuey, crontab
 from huey.storage import SqliteStorage
 
 from core.config import settings
@@ -61,6 +61,27 @@ def make_huey():
 
 
 huey = make_huey()
+
+
+@huey.on_startup()
+def _checkpoint_on_start():
+    """Worker start: anchor the audit chain head outside the database if a day has passed."""
+    _daily_checkpoint(reason="worker_start")
+
+
+@huey.periodic_task(crontab(minute="7", hour="3"))
+def daily_audit_checkpoint():
+    _daily_checkpoint(reason="daily")
+
+
+def _daily_checkpoint(reason: str) -> None:
+    from core.audit_anchor import checkpoint_if_due
+
+    db = _db()
+    try:
+        checkpoint_if_due(db, reason=reason)
+    finally:
+        db.conn.close()
 
 
 def _db():

@@ -20,6 +20,7 @@ def isolated_data_dir(tmp_path, monkeypatch):
     data = tmp_path / "data"
     data.mkdir()
     monkeypatch.setenv("DEID_DATA_DIR", str(data))
+    monkeypatch.setenv("DEID_AUDIT_ANCHOR_DIR", str(tmp_path / "audit-anchors"))  # checkpoints: outside the data dir
     yield data
 
 

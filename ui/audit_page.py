@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import audit, audit_report
+from core import audit, audit_anchor, audit_report
 from core import auth as core_auth
 from ui.auth import get_db, require_user
 
@@ -37,15 +37,22 @@ def _log_csv(username: str, n: int) -> None:
 
 def _chain_status(db, user) -> None:
     if st.button("重新校验哈希链", key="audit_verify") or "audit_chain" not in st.session_state:
-        ok, count, broken = audit.verify_chain(db)
-        st.session_state["audit_chain"] = (ok, count, broken)
-        audit.record(db, user["username"], "audit.verify", detail={"ok": ok, "count": count, "first_broken_id": broken})
-    ok, count, broken = st.session_state["audit_chain"]
-    if ok:
+        verdict = audit_anchor.verify(db)
+        st.session_state["audit_chain"] = verdict
+        audit.record(db, user["username"], "audit.verify",
+                     detail={"ok": verdict.ok, "count": verdict.count, "first_broken_id": verdict.broken_id})
+    verdict = st.session_state["audit_chain"]
+    if verdict.ok:
         sealed = "（含密钥封印校验）" if audit.key_matches(db) else "（仅哈希链：服务器上没有本库的密钥文件）"
-        st.success(f"哈希链完整：共 {count} 条记录，未发现篡改{sealed}。")
+        st.success(f"哈希链完整：共 {verdict.count} 条记录，未发现篡改{sealed}。")
     else:
-        st.error(f"哈希链已破坏：第一条异常记录序号 {broken}（已校验 {count} 条）。请立即报告信息科。")
+        st.error(f"哈希链已破坏：{verdict.problem_zh}。请立即报告信息科。")
+    cp = verdict.checkpoint
+    if cp is not None:
+        st.caption(f"最新检查点（库外签名文件）：{cp.count} 条记录，至序号 {cp.last_id}，"
+                   f"链头 {cp.last_hash[:16]}…，写入于 {cp.written_at}")
+    else:
+        st.caption("尚无检查点（每次导出及每日自动写入；也可在服务器上运行 python -m core.cli audit checkpoint）")
 
 
 def _filters(db) -> dict:
@@ -94,3 +101,15 @@ def _charts(db, df) -> None:
         st.dataframe(cross, hide_index=True, width="stretch")
         if (cross["同一人"] == "是").any():
             st.error("发现同一人整理并批准的记录！")
+    _fresh_account_approvals(db)
+
+
+def _fresh_account_approvals(db) -> None:
+    st.subheader(f"新近变更账号的批准（{audit_report.FRESH_ACCOUNT_HOURS} 小时内新建、重置密码或修改角色）")
+    fresh = audit_report.approvals_by_fresh_accounts(db)
+    if fresh.empty:
+        st.caption("无：所有批准均由变更超过 24 小时的账号作出。")
+        return
+    st.warning(f"共 {len(fresh)} 条批准由 {audit_report.FRESH_ACCOUNT_HOURS} 小时内新建、重置或改过角色的账号作出，"
+               "可能是同一人分饰两角，请核实。")
+    st.dataframe(fresh, hide_index=True, width="stretch")

@@ -43,6 +43,26 @@ def get_db():
     return held[1]
 
 
+def daily_checkpoint() -> None:
+    """App start (and the first run of each day): anchor the audit chain head outside the database."""
+    from datetime import date
+
+    from core.config import settings
+    _checkpoint_for_day(str(settings().db_path), date.today().isoformat())
+
+
+@st.cache_resource(show_spinner=False)
+def _checkpoint_for_day(path: str, day: str) -> bool:
+    """Once per server process, database and day: a checkpoint if the newest is older than a day."""
+    from core.audit_anchor import checkpoint_if_due
+    db = open_db(path)
+    try:
+        checkpoint_if_due(db, reason="app_start")
+    finally:
+        db.conn.close()
+    return True
+
+
 def current_user() -> dict | None:
     """The logged-in user (public fields) or None; enforces idle timeout and disabled accounts."""
     user = st.session_state.get(SESSION_KEY)
@@ -142,7 +162,7 @@ def login_form(db) -> None:
         submitted = st.form_submit_button("登录")
     if submitted:
         try:
-            user = core_auth.authenticate(db, username, password, client=_client_ip())
+            user = core_auth.authenticate(db, username, password, client=_client_key())
         except DeidError as exc:
             st.error(exc.message_zh)
             return
@@ -164,9 +184,15 @@ def _rendered_this_run(widget_key: str) -> bool:
 
 def _client_ip() -> str | None:
     try:
-        return st.context.ip_address
+        ip = st.context.ip_address
     except Exception:
         return None
+    return ip if isinstance(ip, str) and ip else None  # AppTest gives a mock
+
+
+def _client_key() -> str:
+    """The per-client throttle key: the browser's address (``local`` when Streamlit gives none, e.g. localhost)."""
+    return _client_ip() or "local"
 
 
 def sidebar_account(user: dict) -> None:
@@ -224,9 +250,8 @@ def setup_form(db) -> None:
         password = st.text_input("密码", type="password", key="setup_password")
         again = st.text_input("再次输入密码", type="password", key="setup_password2")
         submitted = st.form_submit_button("创建管理员")
-    if st.button("重新生成令牌", key="setup_new_token"):
-        _print_setup_token(db)
-        st.info("新令牌已打印在服务器终端。")
+    st.caption("找不到令牌？请在服务器上运行 `python -m core.cli user setup-token` 生成新令牌"
+               "（旧令牌随即失效）。本页面不能重新生成令牌。")
     if submitted:
         if password != again:
             st.error("两次输入的密码不一致")
@@ -249,6 +274,7 @@ def _token_printed_once(path: str) -> dict:
 
 
 def _print_setup_token(db) -> None:
-    token = core_auth.issue_setup_token(db)
+    """Print a token on the app's first start only; a new one is the server command line's job."""
+    token = core_auth.first_setup_token(db)
     if token:
         print(f"\n[病历匿名化导出] 首次启动一次性令牌 / one-time setup token: {token}\n", file=sys.stderr, flush=True)

@@ -17,6 +17,7 @@ def render() -> None:
     core_auth.require(user, "user.manage", db)
     st.title("用户管理")
     _user_table(db)
+    _pending_grants(db, user)
     _add_user(db, user)
     _change_user(db, user)
     _settings(db, user)
@@ -24,9 +25,10 @@ def render() -> None:
 
 def _user_table(db) -> None:
     rows = core_auth.list_users(db)
+    waiting = {g["username"] for g in core_auth.pending_role_grants(db) if g["new_account"]}
     df = pd.DataFrame([{
         "用户名": u["username"], "姓名": u["display_name"], "角色": core_auth.role_name(u["role"]),
-        "状态": "停用" if u["disabled"] else "正常", "需改密码": "是" if u["must_change"] else "否",
+        "状态": "待确认" if u["username"] in waiting else ("停用" if u["disabled"] else "正常"), "需改密码": "是" if u["must_change"] else "否",
         "锁定": "是" if (u["locked_until"] or 0) > time.time() else "否",
     } for u in rows])
     st.dataframe(df, hide_index=True, width="stretch")
@@ -46,7 +48,11 @@ def _add_user(db, admin) -> None:
         except DeidError as exc:
             st.error(exc.message_zh)
             return
-        st.success(f"已创建 {created['username']}。临时密码（只显示这一次，首次登录须修改）：")
+        if created.get("pending_grant"):
+            st.warning(f"已创建 {created['username']}（审核人）：须由另一名管理员在「待确认的角色变更」中确认后才启用。")
+        else:
+            st.success(f"已创建 {created['username']}。")
+        st.caption("临时密码（只显示这一次，首次登录须修改）：")
         st.code(pw, language=None)
 
 
@@ -73,10 +79,33 @@ def _change_user(db, admin) -> None:
         roles = list(core_auth.roles())
         new_role = c3.selectbox("角色", roles, index=roles.index(target["role"]), format_func=core_auth.role_name, key="uc_role")
         if new_role != target["role"] and c3.button("保存角色", key="uc_role_save"):
-            core_auth.set_role(db, name, new_role, actor=admin["username"])
-            st.rerun()
+            changed = core_auth.set_role(db, name, new_role, actor=admin["username"])
+            if changed.get("pending_grant"):
+                st.warning("审核人角色的授予或变更须由另一名管理员确认：已提交，待确认。")
+            else:
+                st.rerun()
     except DeidError as exc:
         st.error(exc.message_zh)
+
+
+def _pending_grants(db, admin) -> None:
+    grants = core_auth.pending_role_grants(db)
+    if not grants:
+        return
+    st.subheader("待确认的角色变更（需另一名管理员确认）")
+    for g in grants:
+        before = core_auth.role_name(g["from_role"]) if g["from_role"] else "新账号"
+        c1, c2, c3 = st.columns([3, 1, 1])
+        c1.write(f"{g['username']}：{before} → {core_auth.role_name(g['to_role'])}（申请人 {g['requested_by']}）")
+        try:
+            if g["requested_by"] != admin["username"] and c2.button("确认", key=f"grant_ok_{g['id']}"):
+                core_auth.confirm_role_grant(db, g["id"], actor=admin["username"])
+                st.rerun()
+            if c3.button("撤销", key=f"grant_cancel_{g['id']}"):
+                core_auth.cancel_role_grant(db, g["id"], actor=admin["username"])
+                st.rerun()
+        except DeidError as exc:
+            st.error(exc.message_zh)
 
 
 def _settings(db, admin) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, hmac
 
-from core import audit
+from core import audit, audit_anchor
 from core.auth import require
 from core.config import settings
 from core.crypto import seal, seal_text, storage_key, unseal, unseal_text
@@ -71,6 +71,7 @@ def record_export(db, case_id: str, result: ExportResult, user, *, options: Expo
             "sm3": result.manifest["sm3"], "verified": True, "counts": result.counts,
             "flatten": options.flatten, "encrypted": bool(options.password),
         })
+    audit_anchor.checkpoint_quietly(db, actor=_actor(user), reason="export")
     return export_id
 
 

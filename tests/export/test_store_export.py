@@ -96,3 +96,18 @@ def test_export_refused_when_not_approved_or_wrong_role(approved_case, tmp_path)
     workflow.on_case_edited(db, CASE, "prep1")  # any edit after approval needs a new approval
     assert main(["export", CASE, "--out", str(tmp_path / "o"), "--user", "sup1"]) == 1
     assert not list((tmp_path / "o").glob("*.pdf")) if (tmp_path / "o").exists() else True
+
+
+def test_export_writes_a_signed_audit_checkpoint_outside_the_data_dir(approved_case, tmp_path):
+    """Issue 12: each export anchors the audit chain head in a signed file outside the database."""
+    from core import audit_anchor
+
+    db, _ = approved_case
+    assert audit_anchor.latest(db) is None
+    assert main(["export", CASE, "--out", str(tmp_path / "out"), "--user", "sup1"]) == 0
+    cp = audit_anchor.latest(db, audit._mac_key())
+    assert cp is not None and cp.reason == "export" and cp.signed
+    created = audit.rows(db, action="export.create")[0]
+    assert cp.last_id > created["id"]  # the head it signs includes the export record
+    assert not str(cp.path).startswith(str(tmp_path / "data"))
+    assert audit_anchor.verify(db).ok

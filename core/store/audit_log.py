@@ -1,0 +1,70 @@
+"""SQL of the audit trail's seal floor, chain head, purge and checkpoints (``core.audit``, ``core.audit_anchor``)."""
+from __future__ import annotations
+
+import json
+
+
+def setting(db, key: str) -> str | None:
+    row = db.conn.execute("SELECT value FROM security_settings WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def put_setting(db, key: str, value: str) -> None:
+    db.conn.execute("INSERT INTO security_settings (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+
+
+def head(db) -> tuple[int, int | None, str | None]:
+    """``(row count, last id, last hash)`` of the chain as stored."""
+    count = db.conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
+    last = db.conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    return count, (last[0] if last else None), (last[1] if last else None)
+
+
+def sequence(db) -> int:
+    """The highest id AUTOINCREMENT ever handed out (0 when none)."""
+    row = db.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def hash_of(db, row_id: int) -> str | None:
+    row = db.conn.execute("SELECT hash FROM audit_log WHERE id = ?", [row_id]).fetchone()
+    return row[0] if row else None
+
+
+def count_through(db, row_id: int) -> int:
+    return db.conn.execute("SELECT COUNT(*) FROM audit_log WHERE id <= ?", [row_id]).fetchone()[0]
+
+
+def purged_after(db, row_id: int) -> bool:
+    """Whether a retention purge was recorded after row ``row_id``."""
+    return db.conn.execute("SELECT 1 FROM audit_log WHERE action = 'audit.purge' AND id > ? LIMIT 1",
+                           [row_id]).fetchone() is not None
+
+
+def purge_bound(db, cutoff_ts: str) -> tuple[int, str] | None:
+    """``(id, hash)`` of the last row of the oldest run of rows older than ``cutoff_ts`` (a prefix by id)."""
+    first_young = db.conn.execute("SELECT MIN(id) FROM audit_log WHERE ts >= ?", [cutoff_ts]).fetchone()[0]
+    if first_young is None:
+        row = db.conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    else:
+        row = db.conn.execute("SELECT id, hash FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT 1",
+                              [first_young]).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def delete_through(db, row_id: int) -> int:
+    return db.conn.execute("DELETE FROM audit_log WHERE id <= ?", [row_id]).rowcount
+
+
+def last_checkpoint_row(db) -> dict | None:
+    """Detail of the newest ``audit.checkpoint`` row (which names its file), or None."""
+    row = db.conn.execute("SELECT id, detail FROM audit_log WHERE action = 'audit.checkpoint' "
+                          "ORDER BY id DESC LIMIT 1").fetchone()
+    if not row:
+        return None
+    try:
+        detail = json.loads(row[1])
+    except ValueError:
+        detail = {}
+    return {"id": row[0], **(detail if isinstance(detail, dict) else {})}
