@@ -303,9 +303,9 @@ def _finish_detect(db, job_id: int, queue) -> None:
     if job["cancel_requested"] or any(r["status"] not in (job_tasks.DONE, job_tasks.FAILED) for r in settled.values()):
         _leave_detecting(db, case_id, actor, entered, ok=False)
         case_store.set_progress(db, case_id, current_step="已取消")
-        job_store.finish(db, job_id, job_store.CANCELLED)
         _audit(db, actor, "case.detect_cancelled", case_id, {"pages_done": pages_done, "job": job_id})
-        _cleanup(db, job, queue)
+        _cleanup_quietly(db, job, queue)
+        job_store.finish(db, job_id, job_store.CANCELLED)  # the job's end is the writer's last word
         return
     seeds = []
     for doc in doc_store.list_documents(db, case_id):
@@ -319,13 +319,13 @@ def _finish_detect(db, job_id: int, queue) -> None:
     case_store.set_progress(db, case_id, current_step="检测完成", error=error, detected_at=time.time(),
                             pages_done=job["progress_total"], pages_failed=failed)
     job_store.progress(db, job_id, job["progress_total"])
-    job_store.finish(db, job_id, job_store.DONE, error)
     _audit(db, actor, "case.detect", case_id, {
         "pages": job["progress_total"], "failed_pages": failed,
         "new_findings": sum(r["findings_new"] or 0 for r in settled.values()),
         "documents": len(settled), "lost_tasks": sum(1 for r in rows if r["status"] == job_tasks.LOST),
         "seconds": round(time.time() - (job["started_at"] or time.time()), 1), "job": job_id})
-    _cleanup(db, job, queue)
+    _cleanup_quietly(db, job, queue)
+    job_store.finish(db, job_id, job_store.DONE, error)
 
 
 def fail_detect(db, job_id: int, queue, exc: Exception) -> None:
@@ -337,17 +337,22 @@ def fail_detect(db, job_id: int, queue, exc: Exception) -> None:
     _leave_detecting(db, job["case_id"], job["actor"], bool(job["entered_detecting"]), ok=False)
     msg = exc.message if isinstance(exc, DeidError) else f"检测失败 / detection failed: {type(exc).__name__}"
     case_store.set_progress(db, job["case_id"], current_step="检测失败", error=msg)
+    _cleanup_quietly(db, job, queue)
     job_store.finish(db, job_id, job_store.FAILED, msg)
-    try:
-        _cleanup(db, job, queue)
-    except Exception as cleanup_exc:
-        log.warning("cleanup: %s", type(cleanup_exc).__name__)
 
 
 def signal_cancel(queue, job: dict) -> None:
     """Tell the job's workers to stop at their next page (the writer repeats it on its next round)."""
     if job.get("token"):
         queue.kv.put(job_key(job["token"]), CANCEL)
+
+
+def _cleanup_quietly(db, job: dict, queue) -> None:
+    """Clean up, but never let an unreachable queue keep a settled job open (blobs also expire)."""
+    try:
+        _cleanup(db, job, queue)
+    except Exception as exc:
+        log.warning("cleanup: %s", type(exc).__name__)
 
 
 def _cleanup(db, job: dict, queue) -> None:

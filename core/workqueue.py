@@ -32,7 +32,7 @@ class HueyKV:
         self.huey = huey
 
     def put(self, key: str, value: bytes) -> None:
-        self.huey.storage.put_data(key, value)
+        self.huey.storage.put_data(key, value, is_result=True)  # Redis: expires like results
 
     def get(self, key: str) -> bytes | None:
         value = self.huey.storage.peek_data(key)
