@@ -219,8 +219,9 @@ def _page_ids(db, document_id: int) -> dict[int, int]:
 def _apply(db, job: dict, task: dict, result: dict) -> None:
     """Write one document's result (all its pages) in one transaction, once per job."""
     status = result.get("status")
+    worker = str(result.get("worker") or task["worker"])
     if status == CANCELLED:
-        job_tasks.close(db, task["id"], job_tasks.CANCELLED)
+        job_tasks.close(db, task["id"], job_tasks.CANCELLED, worker=worker)
         return
     page_ids = _page_ids(db, task["document_id"])
     try:
@@ -236,11 +237,12 @@ def _apply(db, job: dict, task: dict, result: dict) -> None:
                     new += finding_store.replace_auto_findings(db, job["case_id"], page_id, found)
                     doc_store.set_page_detect(db, page_id, "done")
                 seeds = json.dumps(result.get("seeds", []), ensure_ascii=False)
-                job_tasks.close(db, task["id"], job_tasks.DONE, pages_done=len(page_ids),
+                job_tasks.close(db, task["id"], job_tasks.DONE, pages_done=len(page_ids), worker=worker,
                                 seeds_sealed=seal_text(seeds), findings_new=new)
             else:
                 _fail_pages(db, page_ids, result.get("error") or "检测失败 / detection failed")
-                job_tasks.close(db, task["id"], job_tasks.FAILED, result.get("error", ""), pages_done=len(page_ids))
+                job_tasks.close(db, task["id"], job_tasks.FAILED, result.get("error", ""), pages_done=len(page_ids),
+                                worker=worker)
     except sqlite3.IntegrityError:  # this document was already applied for this job: keep the first result
         job_tasks.close(db, task["id"], job_tasks.REVOKED, "duplicate result ignored")
 

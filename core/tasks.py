@@ -63,7 +63,9 @@ class DeidSqliteHuey(SqliteHuey):
     storage_class = SettingsSqliteStorage
 
 
-PUMP_DELAY_S = 0.5  # the writer's next round (run at the consumer's next scheduler tick)
+PUMP_DELAY_S = 0.5  # the writer's next scheduled round (run at the consumer's next scheduler tick)
+PUMP_ROUND_S = 0.2  # between rounds inside one writer slice
+PUMP_SLICE_S = 30.0  # how long one writer task keeps its thread (separate app queue only)
 
 
 def scaled_out() -> bool:
@@ -149,7 +151,14 @@ def pump_detect_task(job_id: int):
 
 
 def _pump(db, job_id: int) -> None:
-    """One writer round; re-scheduled until the job ends (a loop in immediate mode)."""
+    """Writer rounds until the job ends, or a slice, then the rest is re-scheduled.
+
+    Embedded (one queue for both roles): one round per scheduled task, so a
+    consumer thread never waits on work that needs that same thread.  With a
+    separate app queue (scaled out) a round every ``PUMP_ROUND_S`` for up to
+    ``PUMP_SLICE_S`` (cancels reach the workers within a round).  Immediate
+    mode: rounds until the end.
+    """
     import logging
     import time
 
@@ -157,6 +166,7 @@ def _pump(db, job_id: int) -> None:
     from core.store import jobs as job_store
 
     queue = work_queue()
+    slice_end = time.monotonic() + (PUMP_SLICE_S if app_huey is not huey else 0)
     while True:
         try:
             finished = pump_detect(db, job_id, queue)
@@ -168,10 +178,10 @@ def _pump(db, job_id: int) -> None:
             if job and job["status"] == job_store.DONE:
                 _warm_renders(db, job["case_id"])
             return
-        if not app_huey.immediate:
+        if not app_huey.immediate and time.monotonic() >= slice_end:
             pump_detect_task.schedule((job_id,), delay=PUMP_DELAY_S)
             return
-        time.sleep(0.1)
+        time.sleep(PUMP_ROUND_S)
 
 
 def _warm_renders(db, case_id: str) -> None:

@@ -153,7 +153,7 @@ def analyze_blob_document(kv: KV, blobs: BlobStore, job_token: str, case_handle:
 
 
 def _message(status: str, error: str = "") -> dict:
-    return {"v": RESULT_VERSION, "status": status, "error": error, "page_count": 0,
+    return {"v": RESULT_VERSION, "status": status, "error": error, "worker": worker_name(), "page_count": 0,
             "pages": {}, "errors": {}, "seeds": []}
 
 
