@@ -286,9 +286,11 @@ def _update_progress(db, job: dict) -> None:
     done = sum(r["pages_total"] if r["status"] in (job_tasks.DONE, job_tasks.FAILED) else
                r["pages_done"] if r["status"] in job_tasks.OPEN else 0 for r in settled)
     finished_docs = sum(1 for r in settled if r["status"] in (job_tasks.DONE, job_tasks.FAILED))
-    failed = _failed_pages(db, job["case_id"])
-    job_store.progress(db, job["id"], done, step=f"检测 {finished_docs}/{len(settled)} 份文档")
-    case_store.set_progress(db, job["case_id"], pages_done=done, pages_failed=failed)
+    step = f"检测 {finished_docs}/{len(settled)} 份文档"
+    if (done, step) == (job["progress_done"], job["step"]):
+        return  # a round with nothing new writes nothing
+    job_store.progress(db, job["id"], done, step=step)
+    case_store.set_progress(db, job["case_id"], pages_done=done, pages_failed=_failed_pages(db, job["case_id"]))
 
 
 def _failed_pages(db, case_id: str) -> int:

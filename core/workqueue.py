@@ -52,6 +52,10 @@ def register_analyze(huey):
     return analyze_document_task
 
 
+def _failure(message: str) -> dict:
+    return {"status": FAILED, "error": message, "pages": {}, "errors": {}, "seeds": []}
+
+
 class HueyWorkQueue:
     def __init__(self, huey, task, blobs: BlobStore | None = None):
         self.huey, self.task = huey, task
@@ -66,11 +70,13 @@ class HueyWorkQueue:
         try:
             sealed = self.huey.result(task_id)
         except TaskException:  # the task raised outside its own guard (should not happen)
-            return {"status": FAILED, "error": "检测失败 / detection failed: worker error", "pages": {},
-                    "errors": {}, "seeds": []}
+            return _failure("检测失败 / detection failed: worker error")
         if sealed is None:
             return None
-        return open_json(sealed)
+        try:
+            return open_json(sealed)
+        except ValueError:  # wrong key on the worker, or tampered: fail closed, the pages fail
+            return _failure("检测结果无法解密 / result failed authentication (worker key?)")
 
     def pending_ids(self) -> set[str]:
         return {t.id for t in self.huey.pending()}
