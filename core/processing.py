@@ -177,38 +177,51 @@ def pump_detect(db, job_id: int, queue, now: float | None = None) -> bool:
     cancelling = bool(job["cancel_requested"])
     if cancelling:
         queue.kv.put(job_key(job["token"]), CANCEL)
-    pending: set | None = None
+    pending = _Pending(queue)
     for task in job_tasks.for_job(db, job_id, job_tasks.OPEN):
-        result = queue.result(task["huey_id"])
-        if result is not None:
-            _apply(db, job, task, result)
-            queue.discard(task["huey_id"])
-            continue
-        if cancelling and task["status"] == job_tasks.QUEUED:
-            pending = queue.pending_ids() if pending is None else pending
-            if task["huey_id"] in pending:
-                queue.revoke(task["huey_id"])
-                job_tasks.close(db, task["id"], job_tasks.REVOKED)
-                continue
-        beat = read_beat(queue.kv, task["huey_id"])
-        seen = json.dumps(beat, sort_keys=True) if beat else ""
-        if beat and seen != task["beat"]:
-            job_tasks.update(db, task["id"], status=job_tasks.RUNNING, beat=seen, beat_seen_at=now,
-                             worker=str(beat.get("worker", "")), pages_done=int(beat.get("done", 0)))
-            continue
-        if now - (task["beat_seen_at"] or task["submitted_at"]) <= lease_seconds():
-            continue
-        if not beat:  # never started: still waiting for a free worker?
-            pending = queue.pending_ids() if pending is None else pending
-            if task["huey_id"] in pending:
-                job_tasks.update(db, task["id"], beat_seen_at=now)
-                continue
-        _lost(db, queue, job, task, cancelling)
+        _pump_task(db, queue, job, task, now, cancelling, pending)
     _update_progress(db, job)
     if job_tasks.for_job(db, job_id, job_tasks.OPEN):
         return False
     _finish_detect(db, job_id, queue)
     return True
+
+
+class _Pending:
+    """The ids waiting in the work queue, read at most once per round and only when needed."""
+
+    def __init__(self, queue):
+        self.queue, self._ids = queue, None
+
+    def __contains__(self, task_id: str) -> bool:
+        if self._ids is None:
+            self._ids = self.queue.pending_ids()
+        return task_id in self._ids
+
+
+def _pump_task(db, queue, job: dict, task: dict, now: float, cancelling: bool, pending: _Pending) -> None:
+    """Apply a finished task, revoke a queued one being cancelled, note a heartbeat, or declare it lost."""
+    result = queue.result(task["huey_id"])
+    if result is not None:
+        _apply(db, job, task, result)
+        queue.discard(task["huey_id"])
+        return
+    if cancelling and task["status"] == job_tasks.QUEUED and task["huey_id"] in pending:
+        queue.revoke(task["huey_id"])
+        job_tasks.close(db, task["id"], job_tasks.REVOKED)
+        return
+    beat = read_beat(queue.kv, task["huey_id"])
+    seen = json.dumps(beat, sort_keys=True) if beat else ""
+    if beat and seen != task["beat"]:
+        job_tasks.update(db, task["id"], status=job_tasks.RUNNING, beat=seen, beat_seen_at=now,
+                         worker=str(beat.get("worker", "")), pages_done=int(beat.get("done", 0)))
+        return
+    if now - (task["beat_seen_at"] or task["submitted_at"]) <= lease_seconds():
+        return
+    if not beat and task["huey_id"] in pending:  # never started: still waiting for a free worker
+        job_tasks.update(db, task["id"], beat_seen_at=now)
+        return
+    _lost(db, queue, job, task, cancelling)
 
 
 def _page_ids(db, document_id: int) -> dict[int, int]:
