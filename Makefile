@@ -5,16 +5,19 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)
-APT_PACKAGES := fonts-wqy-zenhei fonts-arphic-ukai poppler-utils chromium libgl1 libglib2.0-0
+APT_PACKAGES := fonts-wqy-zenhei fonts-arphic-ukai poppler-utils chromium libgl1 libglib2.0-0 redis-server
 
-.PHONY: setup system-deps venv run test eval bench demo clean
+.PHONY: setup system-deps venv run worker test eval bench demo clean
 
 setup: system-deps venv
 
 # System packages: a CJK font for generated test/demo PDFs, a Kai font for
-# simulated signatures, and Debian's Chromium for the browser tests.
+# simulated signatures, Debian's Chromium for the browser tests, and
+# redis-server for the scale-out test (tests/store/test_store_redis.py starts its
+# own on a free port; the package's system service is not used).  Re-checked when
+# this file changes.
 system-deps: .deps-system.stamp
-.deps-system.stamp:
+.deps-system.stamp: Makefile
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
@@ -34,16 +37,24 @@ test: setup
 
 # Start the app on the demo archive: build the archive when missing, seed the
 # demo users (passwords printed once), run the huey worker in the background
-# and streamlit in the foreground (Ctrl-C stops both).
+# and streamlit in the foreground (Ctrl-C stops both).  With
+# DEID_HUEY_BACKEND=redis the background consumer is the app-side writer only
+# (core.tasks.app_huey); detection runs on `make worker` machines.
 DEMO_ARCHIVE := $(or $(DEID_ARCHIVE_DIR),data/demo_archive)
 HUEY_WORKERS ?= 2
+HUEY_APP := $(if $(filter redis,$(DEID_HUEY_BACKEND)),core.tasks.app_huey,core.tasks.huey)
 run: setup
 	@ls $(DEMO_ARCHIVE)/*/manifest.json >/dev/null 2>&1 || $(BIN)/python -m core.synth.demo_archive --out $(DEMO_ARCHIVE)
 	@$(BIN)/python -m core.cli demo-users
-	@mkdir -p data; $(BIN)/huey_consumer core.tasks.huey -w $(HUEY_WORKERS) -k thread >> data/huey.log 2>&1 & \
+	@mkdir -p data; $(BIN)/huey_consumer $(HUEY_APP) -w $(HUEY_WORKERS) -k thread >> data/huey.log 2>&1 & \
 	  HUEY_PID=$$!; trap 'kill $$HUEY_PID 2>/dev/null' EXIT INT TERM; \
 	  echo "huey worker pid $$HUEY_PID (log: data/huey.log)"; \
 	  DEID_ARCHIVE_DIR=$(DEMO_ARCHIVE) $(BIN)/streamlit run app.py --browser.gatherUsageStats false --client.showSidebarNavigation false
+
+# A stateless detection worker machine (scaled out): needs DEID_HUEY_BACKEND=redis,
+# DEID_REDIS_URL and the storage key file (DEID_KEY_FILE); no store, no shared disk.
+worker: setup
+	$(BIN)/huey_consumer core.tasks.huey -w $(HUEY_WORKERS) -k thread
 
 # (Re)build the demo archive from its seed (8 cases, about a minute).
 demo: setup

@@ -1,13 +1,23 @@
 """Background tasks on huey: import and detect cases outside the page script.
 
-Embedded default: ``SqliteHuey`` on ``settings().huey_db`` (one server; the
-consumer is started by ``make run``)::
+Two roles (issue 14):
 
-    .venv/bin/huey_consumer core.tasks.huey -w 2 -k thread
+- **App side** (``app_huey``, always a SqliteHuey on ``settings().huey_db``):
+  import (reads the archive, writes the store) and the detection *writer*
+  (``detect_case_task`` submits one task per document, ``pump_detect_task``
+  applies results and re-schedules itself until the job ends).  Only these
+  touch SQLite.  Their arguments are job ids only.
+- **Work side** (``huey``): ``analyze_document_task`` (``core.worker``),
+  stateless; its arguments are a job token, a case handle and a document
+  digest.  Embedded default: the same SqliteHuey as the app side, so one
+  consumer runs everything::
 
-Several machines: set ``DEID_HUEY_BACKEND=redis`` and ``DEID_REDIS_URL``
-(e.g. ``redis://queue-host:6379/0``) for the app and for every worker; all
-must share the same store (``DEID_DB`` / ``DEID_DATA_DIR`` on shared storage).
+      .venv/bin/huey_consumer core.tasks.huey -w 2 -k thread
+
+  Scaled out (``DEID_HUEY_BACKEND=redis``, ``DEID_REDIS_URL``): a Redis queue;
+  the app server runs ``huey_consumer core.tasks.app_huey``, every worker
+  machine ``huey_consumer core.tasks.huey``.  Workers get the sealed working
+  copies from Redis (``core.store.blobs``) and need no shared file system.
 
 The SQLite file is resolved when a connection is opened, so a process that
 changes ``DEID_DATA_DIR`` / ``DEID_HUEY_DB`` (tests) gets the new queue.
@@ -17,7 +27,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from huey import RedisHuey, SqliteHuey, crontab
+from huey import RedisExpireHuey, SqliteHuey, crontab
 from huey.storage import SqliteStorage
 
 from core.config import settings
@@ -53,23 +63,56 @@ class DeidSqliteHuey(SqliteHuey):
     storage_class = SettingsSqliteStorage
 
 
+PUMP_DELAY_S = 0.5  # the writer's next scheduled round (run at the consumer's next scheduler tick)
+PUMP_ROUND_S = 0.2  # between rounds inside one writer slice
+PUMP_SLICE_S = 30.0  # how long one writer task keeps its thread (separate app queue only)
+
+
+def scaled_out() -> bool:
+    return os.environ.get("DEID_HUEY_BACKEND", "sqlite").lower() == "redis"
+
+
+def _immediate() -> bool:
+    return os.environ.get("DEID_HUEY_IMMEDIATE") == "1"
+
+
 def make_huey():
-    backend = os.environ.get("DEID_HUEY_BACKEND", "sqlite").lower()
-    if backend == "redis":
-        return RedisHuey(QUEUE_NAME, url=os.environ.get("DEID_REDIS_URL", "redis://localhost:6379/0"))
-    return DeidSqliteHuey(QUEUE_NAME, immediate=os.environ.get("DEID_HUEY_IMMEDIATE") == "1")
+    """The work queue: Redis when scaled out (results and heartbeats expire after a day), else SQLite."""
+    if scaled_out():
+        from core.store.blobs import redis_url
+
+        expire = int(os.environ.get("DEID_BLOB_TTL_S", "86400"))
+        return RedisExpireHuey(QUEUE_NAME, url=redis_url(), expire_time=expire, immediate=_immediate())
+    return DeidSqliteHuey(QUEUE_NAME, immediate=_immediate())
 
 
 huey = make_huey()
+app_huey = DeidSqliteHuey(QUEUE_NAME, immediate=_immediate()) if scaled_out() else huey
 
 
-@huey.on_startup()
+def _register_work_task():
+    from core.workqueue import register_analyze
+
+    return register_analyze(huey)
+
+
+analyze_document_task = _register_work_task()
+
+
+def work_queue():
+    """The app side's view of the work queue (blob store from the environment)."""
+    from core.workqueue import HueyWorkQueue
+
+    return HueyWorkQueue(huey, analyze_document_task)
+
+
+@app_huey.on_startup()
 def _checkpoint_on_start():
-    """Worker start: anchor the audit chain head outside the database if a day has passed."""
+    """App-side consumer start (the only SQLite writer): anchor the audit chain head outside the database if a day has passed."""
     _daily_checkpoint(reason="worker_start")
 
 
-@huey.periodic_task(crontab(minute="7", hour="3"))
+@app_huey.periodic_task(crontab(minute="7", hour="3"))
 def daily_audit_checkpoint():
     _daily_checkpoint(reason="daily")
 
@@ -90,32 +133,76 @@ def _db():
     return open_db()
 
 
-@huey.task()
-def import_case_task(job_id: int, archive_key: str, actor: str = "system", detect: bool = True):
+@app_huey.task()
+def import_case_task(job_id: int, detect: bool = True):
     from core.archive import default_archive
     from core.processing import run_import
     from core.store import jobs as job_store
 
     db = _db()
-    ok = run_import(db, job_id, default_archive(), archive_key, actor)
+    job = job_store.get(db, job_id)
+    ok = run_import(db, job_id, default_archive(), job["archive_key"], job["actor"])
     if ok and detect:
-        case_id = default_archive().read_manifest(archive_key).case_id
-        detect_job = job_store.create(db, case_id, "detect", actor)
-        _enqueue(db, detect_job, detect_case_task, detect_job, case_id, actor)
+        detect_job = job_store.create(db, job["case_id"], "detect", job["actor"])
+        _enqueue(db, detect_job, detect_case_task, detect_job)
     db.conn.close()
     return ok
 
 
-@huey.task()
-def detect_case_task(job_id: int, case_id: str, actor: str = "system"):
-    from core.processing import run_detect
+@app_huey.task()
+def detect_case_task(job_id: int):
+    """The writer's first round: publish blobs, submit the documents, then pump."""
+    from core.processing import start_detect
 
     db = _db()
-    ok = run_detect(db, job_id, case_id, actor)
-    if ok:
-        _warm_renders(db, case_id)
-    db.conn.close()
-    return ok
+    try:
+        if start_detect(db, job_id, work_queue()):
+            _pump(db, job_id)
+    finally:
+        db.conn.close()
+
+
+@app_huey.task()
+def pump_detect_task(job_id: int):
+    db = _db()
+    try:
+        _pump(db, job_id)
+    finally:
+        db.conn.close()
+
+
+def _pump(db, job_id: int) -> None:
+    """Writer rounds until the job ends, or a slice, then the rest is re-scheduled.
+
+    Embedded (one queue for both roles): one round per scheduled task, so a
+    consumer thread never waits on work that needs that same thread.  With a
+    separate app queue (scaled out) a round every ``PUMP_ROUND_S`` for up to
+    ``PUMP_SLICE_S`` (cancels reach the workers within a round).  Immediate
+    mode: rounds until the end.
+    """
+    import logging
+    import time
+
+    from core.processing import pump_detect
+    from core.store import jobs as job_store
+
+    queue = work_queue()
+    slice_end = time.monotonic() + (PUMP_SLICE_S if app_huey is not huey else 0)
+    while True:
+        try:
+            finished = pump_detect(db, job_id, queue)
+        except Exception as exc:  # queue or store briefly unreachable: try again next round
+            logging.getLogger(__name__).warning("detection writer: %s", type(exc).__name__)
+            finished = False
+        if finished:
+            job = job_store.get(db, job_id)
+            if job and job["status"] == job_store.DONE:
+                _warm_renders(db, job["case_id"])
+            return
+        if not app_huey.immediate and time.monotonic() >= slice_end:
+            pump_detect_task.schedule((job_id,), delay=PUMP_DELAY_S)
+            return
+        time.sleep(PUMP_ROUND_S)
 
 
 def _warm_renders(db, case_id: str) -> None:
@@ -161,7 +248,8 @@ def enqueue_import(db, archive_key: str, case_id: str, user, detect: bool = True
     if running:
         return running["id"]
     job_id = job_store.create(db, case_id, "import", actor)
-    return _enqueue(db, job_id, import_case_task, job_id, archive_key, actor, detect)
+    job_store.update(db, job_id, archive_key=archive_key)  # the task carries the job id only
+    return _enqueue(db, job_id, import_case_task, job_id, detect)
 
 
 def enqueue_detect(db, case_id: str, user) -> int:
@@ -174,7 +262,7 @@ def enqueue_detect(db, case_id: str, user) -> int:
     if running:
         return running["id"]
     job_id = job_store.create(db, case_id, "detect", actor)
-    return _enqueue(db, job_id, detect_case_task, job_id, case_id, actor)
+    return _enqueue(db, job_id, detect_case_task, job_id)
 
 
 def cancel_job(db, job_id: int, user) -> None:
@@ -184,6 +272,7 @@ def cancel_job(db, job_id: int, user) -> None:
     so the case can be imported or detected again.
     """
     from core.audit import record
+    from core.processing import signal_cancel
     from core.store import jobs as job_store
 
     job = job_store.get(db, job_id)
@@ -192,8 +281,14 @@ def cancel_job(db, job_id: int, user) -> None:
     actor = _actor(db, user, "case.cancel", job["case_id"])
     forced = bool(job["cancel_requested"])  # asked before and still active: its worker is gone
     job_store.request_cancel(db, job_id)
+    try:
+        signal_cancel(work_queue(), job)  # workers stop at their next page; the writer repeats it
+    except Exception as exc:
+        import logging
+
+        logging.getLogger(__name__).warning("cancel signal: %s", type(exc).__name__)
     if job["status"] == job_store.QUEUED and job["huey_id"]:
-        huey.revoke_by_id(job["huey_id"])
+        app_huey.revoke_by_id(job["huey_id"])
         job_store.finish(db, job_id, job_store.CANCELLED)
     elif forced:
         job_store.finish(db, job_id, job_store.CANCELLED, "强制取消 / force-cancelled")

@@ -10,6 +10,7 @@ import pymupdf
 from core.crypto import sha256_hex
 from core.pdf.open import open_pdf
 from core.store import files
+from core.store.blobs import document_blob
 from core.store.catalog import catalog_order
 from core.store.tx import transaction
 
@@ -26,7 +27,7 @@ def store_document(db, case_id: str, doc_id: str, data: bytes, *, type: str = ""
     """
     pdf = open_pdf(data)
     digest = sha256_hex(data)
-    rel = f"{files.case_folder(case_id)}/docs/{sha256_hex(doc_id.encode())[:12]}.pdf.sealed"
+    rel = document_blob(files.case_handle(case_id), digest)  # the working copy is the worker's blob
     files.write_sealed(rel, data)
     existing = get_document(db, case_id, doc_id)
     row = {"case_id": case_id, "doc_id": doc_id, "type": type, "title": title or type, "date": date,
@@ -42,8 +43,16 @@ def store_document(db, case_id: str, doc_id: str, data: bytes, *, type: str = ""
             doc_pk = db["documents"].insert(row).last_pk
             db["pages"].insert_all(_page_rows(pdf, doc_pk, case_id))
     pdf.close()
+    if existing:
+        _remove_unused_copy(db, existing["stored_path"], keep=rel)
     _forget(doc_pk)
     return get_document_by_id(db, doc_pk)
+
+
+def _remove_unused_copy(db, rel: str, keep: str) -> None:
+    """Delete a replaced working copy unless another document still uses the same file."""
+    if rel and rel != keep and not db.execute("SELECT 1 FROM documents WHERE stored_path = ?", [rel]).fetchone():
+        files.remove(rel)
 
 
 def _page_rows(pdf: pymupdf.Document, doc_pk: int, case_id: str) -> list[dict]:

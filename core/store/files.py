@@ -14,8 +14,13 @@ from core.config import settings
 from core.crypto import seal, sha256_hex, unseal
 
 
+def case_handle(case_id: str) -> str:
+    """The opaque name of a case outside the database (folders, blob names, worker tasks)."""
+    return sha256_hex(("case|" + case_id).encode())[:20]
+
+
 def case_folder(case_id: str) -> str:
-    return "cases/" + sha256_hex(("case|" + case_id).encode())[:20]
+    return "cases/" + case_handle(case_id)
 
 
 def absolute(rel: str) -> Path:
@@ -32,7 +37,17 @@ def write_sealed(rel: str, data: bytes) -> str:
 
 
 def read_sealed(rel: str) -> bytes:
-    return unseal(absolute(rel).read_bytes())
+    return unseal(read_raw(rel))
+
+
+def read_raw(rel: str) -> bytes:
+    """The stored bytes as they are (still sealed)."""
+    return absolute(rel).read_bytes()
+
+
+def remove(rel: str) -> None:
+    if rel:
+        absolute(rel).unlink(missing_ok=True)
 
 
 def exists(rel: str) -> bool:

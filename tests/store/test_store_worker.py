@@ -12,6 +12,7 @@ from core.processing import run_detect, run_import
 from core.store import cases as case_store
 from core.store import documents as doc_store
 from core.store import findings as finding_store
+from core.store import job_tasks
 from core.store import jobs as job_store
 from core.models import Category, Finding, Source
 
@@ -60,6 +61,10 @@ def test_import_and_detect_in_consumer_keeps_manual_work_on_rerun(db, consumer):
     assert wait_job(db, job)["status"] == "done"
     det = wait_detect(db, "C2024001")
     assert det["status"] == "done" and det["progress_done"] == det["progress_total"] == 4
+    # the embedded default runs the scaled-out path: one stateless task per document, applied once
+    tasks = job_tasks.for_job(db, det["id"])
+    assert sorted(t["document_id"] for t in tasks) == sorted(d["id"] for d in doc_store.list_documents(db, "C2024001"))
+    assert {t["status"] for t in tasks} == {"done"} and all(t["worker"] and t["huey_id"] for t in tasks)
     case = case_store.get_case(db, "C2024001")
     assert case["status"] == "待整理" and case["pages_done"] == 4
     page = doc_store.list_pages(db, "C2024001")[0]
@@ -142,3 +147,40 @@ def test_second_cancel_closes_a_job_whose_worker_died(db, archive_root):
     cancel_job(db, job, "tester")
     assert job_store.get(db, job)["status"] == "cancelled"
     assert enqueue_detect(db, "C2024001", "tester") != job  # retry possible again
+
+
+def test_writer_hands_a_dead_workers_task_on_and_never_a_queued_one(db, archive_root):
+    """The lease logic on the embedded queue, no consumer: queued tasks wait, taken-and-silent ones move on."""
+    from core.processing import MAX_ATTEMPTS, pump_detect, start_detect
+    from core.tasks import huey, work_queue
+
+    run_import(db, job_store.create(db, "C2025002", "import"), FolderArchive(archive_root), "C2025002")
+    job = job_store.create(db, "C2025002", "detect")
+    queue = work_queue()
+    assert start_detect(db, job, queue)
+    first = job_tasks.for_job(db, job)
+    assert len(first) == 3 and huey.pending_count() == 3
+    for task in huey.pending():  # the work queue carries opaque strings only
+        assert all(isinstance(a, str) for a in task.args) and "C2025002" not in repr(task.args)
+    t0 = time.time()
+    assert not pump_detect(db, job, queue, now=t0 + 1000)  # long past the lease, but still waiting in the queue
+    assert [r["status"] for r in job_tasks.for_job(db, job)] == ["queued"] * 3
+
+    huey.storage.dequeue()  # a worker takes the first document and dies before its first heartbeat
+    assert not pump_detect(db, job, queue, now=t0 + 2000)
+    rows = job_tasks.for_job(db, job)
+    assert [(r["document_id"], r["status"]) for r in rows if r["status"] == "lost"] == [(first[0]["document_id"], "lost")]
+    assert [r["attempt"] for r in rows if r["document_id"] == first[0]["document_id"]] == [1, 2]
+
+    for round_ in range(3, 6):  # every worker that takes a task dies: after MAX_ATTEMPTS the pages fail
+        while huey.storage.dequeue() is not None:
+            pass
+        finished = pump_detect(db, job, queue, now=t0 + 1000 * round_)
+    assert finished
+    rows = job_tasks.for_job(db, job)
+    for doc in doc_store.list_documents(db, "C2025002"):
+        mine = [r for r in rows if r["document_id"] == doc["id"]]
+        assert [r["status"] for r in mine] == ["lost"] * MAX_ATTEMPTS + ["failed"]
+    ended = job_store.get(db, job)
+    assert ended["status"] == "done" and "3 page(s) failed" in ended["error"]
+    assert {p["detect_error"] for p in doc_store.list_pages(db, "C2025002")} == {"工作进程失联 / worker lost"}
