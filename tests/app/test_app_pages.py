@@ -243,3 +243,15 @@ def test_supervisor_sees_the_changes_and_a_stale_fingerprint_is_refused(env):
     assert "新增 1 个框" in texts(at) and workflow.status_of(db, "C2024001") == "in_review"
     [b for b in at.button if b.label == "批准"][0].click().run()  # now the page showed the new plan
     assert workflow.status_of(db, "C2024001") == "approved"
+
+
+def test_export_page_says_when_demo_keys_sign_or_keys_are_missing(env, monkeypatch):
+    _db, users = env
+    at = app("pages/导出.py", users["prep1"]).run()
+    assert any("演示模式" in w.value and "演示密钥" in w.value for w in at.warning)
+    assert "中立签名身份" in texts(at)
+    monkeypatch.delenv("DEID_DEMO")
+    at = app("pages/导出.py", users["prep1"]).run()
+    assert not at.exception, at.exception
+    assert any("未配置本院的导出签名密钥" in e.value for e in at.error)
+    assert not any("演示模式" in w.value for w in at.warning)
