@@ -245,6 +245,8 @@ def ensure_certificate(paths: KeyPaths | None = None) -> KeyPaths:
     """The PAdES certificate and key; a neutral self-signed demo pair is generated in demo mode only."""
     paths = paths or key_paths()
     what, variables = "PAdES 签名证书", "DEID_SIGN_CERT / DEID_SIGN_KEY"
+    if demo_mode() and _legacy_demo_certificate(paths.cert):
+        paths.cert.unlink()  # the old demo certificate named an organisation: replaced by a neutral one
     if not (paths.cert.exists() and paths.cert_key.exists()):
         if not demo_mode():
             _refuse_missing(what, variables)
@@ -253,6 +255,21 @@ def ensure_certificate(paths: KeyPaths | None = None) -> KeyPaths:
     elif is_demo_key(paths.cert) and not demo_mode():
         _refuse_demo(what, variables)
     return paths
+
+
+LEGACY_DEMO_ORGANISATION = "Demo Hospital Records Office"  # demo certificates before issue 12
+
+
+def _legacy_demo_certificate(path: Path) -> bool:
+    if not path.exists() or _demo_marker(path).exists():
+        return False
+    from cryptography.x509.oid import NameOID
+
+    try:
+        orgs = load_certificate(path).subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    except ValueError:
+        return False
+    return [a.value for a in orgs] == [LEGACY_DEMO_ORGANISATION]
 
 
 def uses_demo_keys(paths: KeyPaths | None = None, *, pades: bool = True, manifest: bool = True) -> bool:

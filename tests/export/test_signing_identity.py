@@ -229,3 +229,12 @@ def test_non_demo_store_refuses_export_until_keys_are_configured(tmp_path, monke
     manifest = json.loads(next(out.glob("*.manifest.json")).read_text(encoding="utf-8"))
     assert manifest["demo_keys"] is False and manifest["pades_signer"] == "neutral"
     _assert_no_institution(next(out.glob("*.pdf")).read_bytes())
+
+
+def test_a_demo_certificate_of_an_earlier_version_is_replaced_in_demo_mode():
+    paths = signing.key_paths()
+    _write_cert(paths, [(NameOID.ORGANIZATION_NAME, signing.LEGACY_DEMO_ORGANISATION),
+                        (NameOID.COMMON_NAME, "病案室导出签名（演示证书）")])
+    result = _export()
+    assert signing.is_demo_key(paths.cert) and result.manifest["demo_keys"] is True
+    assert [a.oid for a in _assert_no_institution(result.pdf)[0].subject] == [NameOID.COMMON_NAME]
