@@ -1,6 +1,8 @@
 """提交与审核 page: preparers submit cases; supervisors approve (freezing the plan hash) or return them."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -181,11 +183,13 @@ def _changes(db, user: dict, state: dict) -> None:
 
 def _recent(db) -> None:
     rows = db.conn.execute(
-        "SELECT id, case_id, prepared_by, approved_by, approved_at, superseded_at FROM approvals ORDER BY id DESC LIMIT 20"
+        "SELECT id, case_id, prepared_by, approved_by, approved_at, superseded_at, superseded_reason, pages_opened, "
+        "pages_total FROM approvals ORDER BY id DESC LIMIT 20"
     ).fetchall()
+    why = {"edited": "否（批准后被修改）", "reimported": "否（重新导入后作废）", "redetected": "否（重新检测后作废）"}
     if rows:
         st.subheader("最近的批准记录")
         st.dataframe(pd.DataFrame([{
             "批准记录": r[0], "病例": r[1], "整理人": r[2], "审核人": r[3],
-            "时间": local_time(r[4]),
-            "有效": "否（批准后被修改）" if r[5] else "是"} for r in rows]), hide_index=True, width="stretch")
+            "时间": local_time(r[4]), "审核人打开的页": f"{len(json.loads(r[7] or '[]'))}/{r[8] or 0}",
+            "有效": why.get(r[6], "否") if r[5] else "是"} for r in rows]), hide_index=True, width="stretch")
