@@ -464,6 +464,10 @@ def change_thumbnail_png(db, user: dict, change: dict, dpi: int = REVIEW_DPI, ma
 
     page = doc_store.get_page(db, change["page_id"])
     require(user, "page.view", db, case_id=page["case_id"])
+    key = f"thumb:{change['page_id']}:{change['rects']}:{change.get('before')}:{dpi}:{margin_px}:{max_width}"
+    hit = _mem_get(key)
+    if hit is not None:
+        return hit
     pdf, fpage = _fitz_page(db, page)
     try:
         now_px = [geometry.page_to_pixels(fpage, r, dpi) for r in change["rects"]]
@@ -486,6 +490,7 @@ def change_thumbnail_png(db, user: dict, change: dict, dpi: int = REVIEW_DPI, ma
         crop = crop.resize((max_width, max(1, int(crop.height * max_width / crop.width))))
     out = io.BytesIO()
     crop.save(out, format="PNG")
+    _mem_put(key, out.getvalue())
     return out.getvalue()
 
 

@@ -230,6 +230,8 @@ def drop_neutral(identifiers: list[Identifier], neutral: list[str]) -> tuple[lis
 def stage_sign(job: ExportJob) -> None:
     if job.signer != "off":
         job.pdf = signing.pades_sign(job.pdf, job.options.password, signer=job.signer)
+    if job.signer == "neutral":
+        signing.assert_signed_neutrally(job.pdf, job.options.password, institution_names(job))
 
 
 def stage_manifest(job: ExportJob) -> None:

@@ -368,6 +368,26 @@ def pades_sign(pdf: bytes, password: str = "", paths: KeyPaths | None = None, si
     return out.getvalue()
 
 
+def embedded_certificates(pdf: bytes, password: str = "") -> list:
+    """The certificates inside the PDF's signatures' CMS blobs (``cryptography`` objects)."""
+    from cryptography import x509
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    if reader.encrypted:
+        reader.decrypt(password)
+    return [x509.load_der_x509_certificate(c.chosen.dump()) for sig in reader.embedded_signatures
+            for c in sig.signed_data["certificates"]]
+
+
+def assert_signed_neutrally(pdf: bytes, password: str = "", institution_names=()) -> None:
+    """After signing: every certificate the file now carries names only a neutral signer."""
+    problems = [p for cert in embedded_certificates(pdf, password) for p in identity_problems(cert, institution_names)]
+    if problems:
+        raise SigningNotConfigured("签名后的 PDF 中的证书含机构信息（" + "；".join(sorted(set(problems))) + "），已阻止导出",
+                                   "the signed PDF carries a certificate naming the institution; blocked")
+
+
 def pades_verify(pdf: bytes, password: str = "", paths: KeyPaths | None = None) -> tuple[bool, str]:
     """(ok, reason): one signature, intact, covering the whole file, by a
     certificate that chains to the configured hospital certificate."""

@@ -39,6 +39,9 @@ def plan_payload(db, case_id: str) -> dict:
 
 
 def save_snapshot(db, case_id: str, plan_hash: str, payload: dict) -> None:
+    if db.conn.execute("SELECT 1 FROM plan_snapshots WHERE case_id = ? AND plan_hash = ?",
+                       [case_id, plan_hash]).fetchone():
+        return
     db.conn.execute(
         "INSERT OR IGNORE INTO plan_snapshots (case_id, plan_hash, payload_sealed, created_at) VALUES (?, ?, ?, ?)",
         [case_id, plan_hash, seal_text(json.dumps(payload, ensure_ascii=False)), time.time()])

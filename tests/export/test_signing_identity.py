@@ -238,3 +238,13 @@ def test_a_demo_certificate_of_an_earlier_version_is_replaced_in_demo_mode():
     result = _export()
     assert signing.is_demo_key(paths.cert) and result.manifest["demo_keys"] is True
     assert [a.oid for a in _assert_no_institution(result.pdf)[0].subject] == [NameOID.COMMON_NAME]
+
+
+def test_the_signed_bytes_are_checked_again_after_signing():
+    """Fail closed: whatever certificates the signature embeds are checked in the signed file itself."""
+    _configure_production_keys(signing.key_paths(), HOSPITAL_CERT)
+    named = _export(pades_signer="institution")
+    with pytest.raises(SigningNotConfigured, match="已阻止导出"):
+        signing.assert_signed_neutrally(named.pdf, institution_names=[HOSPITAL])
+    assert [c.subject.rfc4514_string() for c in signing.embedded_certificates(named.pdf)] == [
+        pkcs7.load_der_pkcs7_certificates(_signature_dictionaries(named.pdf)[0]["cms"])[0].subject.rfc4514_string()]
