@@ -115,7 +115,8 @@ def status_of(db, case_id: str) -> str:
     return code_of(row[0])
 
 
-def _transition(db, case_id: str, event: str, actor: str, *, reason: str | None = None, now: float | None = None) -> str:
+def _assert_allowed(db, case_id: str, event: str) -> str:
+    """The case's status code, when ``event`` may happen now; ``WorkflowError`` otherwise."""
     rule = transitions()[event]
     current = status_of(db, case_id)
     if current not in rule["from"]:
@@ -123,7 +124,12 @@ def _transition(db, case_id: str, event: str, actor: str, *, reason: str | None 
             f"病例当前状态为「{display_name(current)}」，不能执行此操作",
             f"case is {current}; {event} needs one of {rule['from']}",
         )
-    target = rule["to"]
+    return current
+
+
+def _transition(db, case_id: str, event: str, actor: str, *, reason: str | None = None, now: float | None = None) -> str:
+    current = _assert_allowed(db, case_id, event)
+    target = transitions()[event]["to"]
     t = time.time() if now is None else now
     db.conn.execute("UPDATE cases SET status = ? WHERE id = ?", [_stored(db, target), case_id])
     db.conn.execute(
@@ -202,6 +208,7 @@ def submit(db, case_id: str, user: dict, *, comment: str | None = None, override
     require(user, "case.submit", db, case_id=case_id)
     reason = (override_reason or "").strip()
     with _tx(db):
+        _assert_allowed(db, case_id, "submit")
         progress = reviews.review_progress(db, case_id)
         incomplete = progress["unviewed"] > 0 or progress["open_boxes"] > 0
         if incomplete and not reason:
