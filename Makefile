@@ -37,19 +37,27 @@ test: setup
 
 # Start the app on the demo archive: build the archive when missing, seed the
 # demo users (passwords printed once), run the huey worker in the background
-# and streamlit in the foreground (Ctrl-C stops both).  With
-# DEID_HUEY_BACKEND=redis the background consumer is the app-side writer only
+# and streamlit in the foreground (Ctrl-C stops both).
+# On the demo archive (DEID_ARCHIVE_DIR unset) the app runs in demo mode: missing export
+# signing keys are generated as marked demo keys, and it says so.  With another archive
+# DEID_DEMO is whatever the environment says (unset: exports need configured keys).
+# With DEID_HUEY_BACKEND=redis the background consumer is the app-side writer only
 # (core.tasks.app_huey); detection runs on `make worker` machines.
 DEMO_ARCHIVE := $(or $(DEID_ARCHIVE_DIR),data/demo_archive)
+DEMO_MODE := $(if $(DEID_ARCHIVE_DIR),$(DEID_DEMO),1)
 HUEY_WORKERS ?= 2
 HUEY_APP := $(if $(filter redis,$(DEID_HUEY_BACKEND)),core.tasks.app_huey,core.tasks.huey)
 run: setup
 	@ls $(DEMO_ARCHIVE)/*/manifest.json >/dev/null 2>&1 || $(BIN)/python -m core.synth.demo_archive --out $(DEMO_ARCHIVE)
 	@$(BIN)/python -m core.cli demo-users
-	@mkdir -p data; $(BIN)/huey_consumer $(HUEY_APP) -w $(HUEY_WORKERS) -k thread >> data/huey.log 2>&1 & \
+	@if [ "$(DEMO_MODE)" = "1" ]; then \
+	  echo "演示模式（DEID_DEMO=1）：未配置签名证书/SM2 密钥时，导出会自动生成自签名演示证书和演示密钥（data/keys/，*.demo 标记），"; \
+	  echo "  封面、清单和导出页面都会注明“演示密钥”，不能作为正式报送文件。正式使用请配置 DEID_SIGN_CERT/DEID_SIGN_KEY/DEID_SM2_KEY。"; \
+	  echo "demo mode: exports are signed with generated DEMO keys (said on the cover, manifest and export page)."; fi
+	@mkdir -p data; DEID_DEMO=$(DEMO_MODE) $(BIN)/huey_consumer $(HUEY_APP) -w $(HUEY_WORKERS) -k thread >> data/huey.log 2>&1 & \
 	  HUEY_PID=$$!; trap 'kill $$HUEY_PID 2>/dev/null' EXIT INT TERM; \
 	  echo "huey worker pid $$HUEY_PID (log: data/huey.log)"; \
-	  DEID_ARCHIVE_DIR=$(DEMO_ARCHIVE) $(BIN)/streamlit run app.py --browser.gatherUsageStats false --client.showSidebarNavigation false
+	  DEID_DEMO=$(DEMO_MODE) DEID_ARCHIVE_DIR=$(DEMO_ARCHIVE) $(BIN)/streamlit run app.py --browser.gatherUsageStats false --client.showSidebarNavigation false
 
 # A stateless detection worker machine (scaled out): needs DEID_HUEY_BACKEND=redis,
 # DEID_REDIS_URL and the storage key file (DEID_KEY_FILE); no store, no shared disk.

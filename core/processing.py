@@ -64,6 +64,7 @@ def run_import(db, job_id: int, archive: ArchiveSource, key: str, actor: str = "
                 raise type(exc)(f"文档 {d.doc_id}：{exc.message_zh}", f"document {d.doc_id}: {exc.message_en}") from None
             payloads.append((d, data))
             _check_cancel(db, job_id)
+        _void_review(db, manifest.meta.case_id, actor, "reimported")
         case = case_store.upsert_case(db, manifest)
         case_id = case["id"]
         for i, (d, data) in enumerate(payloads):
@@ -386,10 +387,21 @@ def _cleanup(db, job: dict, queue) -> None:
     queue.kv.delete(job_key(job["token"]))
 
 
-def _enter_detecting(db, case_id: str, actor: str) -> bool:
-    """Move the case to 检测中 when the workflow allows it (not for a case under review/approved)."""
+def _void_review(db, case_id: str, actor: str, cause: str) -> None:
+    """New pages or boxes for a case under review, approved or exported: its
+    submission and approval are void (audited) before anything is written."""
     from core import workflow
 
+    if case_store.get_case(db, case_id) is not None:
+        workflow.void_for_source_change(db, case_id, actor, cause)
+
+
+def _enter_detecting(db, case_id: str, actor: str) -> bool:
+    """Move the case to 检测中 (a case under review, approved or exported loses
+    its submission/approval first: re-detection changes its boxes)."""
+    from core import workflow
+
+    _void_review(db, case_id, actor, "redetected")
     try:
         workflow.start_detection(db, case_id, actor)
         return True

@@ -1,6 +1,8 @@
 """What the review page does, as plain functions over the store.
 
-Every change checks the user's role (``core.auth.require``), writes an
+Every change checks the user's role (``core.auth.require``) and that the
+case is not in 待审核 (``core.workflow.assert_editable``: a submitted case is
+read-only until the supervisor returns or approves it), writes an
 ``edits`` row (before/after geometry in page points) and an audit record,
 and tells the workflow the case was edited (an approved case goes back to
 待审核).  Geometry arrives in render pixels (the canvas) and is stored in
@@ -27,6 +29,7 @@ from core.store import cases as case_store
 from core.store import documents as doc_store
 from core.store import files
 from core.store import findings as finding_store
+from core.store import reviews as review_store
 from core.store.tx import transaction
 
 LOW_CONFIDENCE = 0.8
@@ -65,6 +68,7 @@ def open_page(db, user: dict, page_id: int) -> dict:
     page = doc_store.get_page(db, page_id)
     require(user, "page.view", db, case_id=page["case_id"])
     first = doc_store.mark_viewed(db, page_id)
+    review_store.record_page_view(db, page["case_id"], page_id, page["doc_id"], page["page_index"], user["username"])
     audit.record(db, user["username"], "page.view", case_id=page["case_id"], page=page["page_index"],
                  detail={"doc": page["doc_id"], "first_view": first})
     return page
@@ -226,6 +230,19 @@ def _edit(db, user: dict, action: str, row_or_page: dict, finding_id: Optional[i
                          "before": before, "after": after, "reason_given": bool(reason)})
 
 
+def _assert_editable(db, case_id: str) -> None:
+    from core import workflow
+
+    workflow.assert_editable(db, case_id)
+
+
+def case_editable(db, case_id: str) -> bool:
+    """False while the case is in 待审核 (read-only for everybody)."""
+    from core import workflow
+
+    return workflow.is_editable(db, case_id)
+
+
 def _after_edit(db, user: dict, case_id: str) -> None:
     from core import workflow
 
@@ -241,6 +258,7 @@ def add_box(db, user: dict, page_id: int, rect_px, category: str = Category.MANU
     """A person draws a box (pixels of the render at ``dpi``); returns the new finding id."""
     page = doc_store.get_page(db, page_id)
     require(user, "box.add", db, case_id=page["case_id"])
+    _assert_editable(db, page["case_id"])
     Category(category)  # validate
     pdf, fpage = _fitz_page(db, page)
     try:
@@ -250,6 +268,7 @@ def add_box(db, user: dict, page_id: int, rect_px, category: str = Category.MANU
         pdf.close()
     f = Finding(page["page_index"], Category(category), [rect], "manual", 1.0, text, Source.MANUAL)
     with transaction(db):
+        _assert_editable(db, page["case_id"])
         fid = finding_store.add_finding(db, page["case_id"], page_id, f, status=finding_store.ACCEPTED,
                                         actor=user["username"], reason=reason)
         _edit(db, user, "add", page, fid, category, None, [_round(rect)], reason)
@@ -261,6 +280,7 @@ def move_box(db, user: dict, finding_id: int, rect_px, rect_index: int = 0, dpi:
     """Move/resize one rectangle of a finding (the finding counts as accepted afterwards)."""
     row = finding_store.get(db, finding_id)
     require(user, "box.change", db, case_id=row["case_id"])
+    _assert_editable(db, row["case_id"])
     page = doc_store.get_page(db, row["page_id"])
     pdf, fpage = _fitz_page(db, page)
     try:
@@ -271,6 +291,7 @@ def move_box(db, user: dict, finding_id: int, rect_px, rect_index: int = 0, dpi:
     before = [_round(r) for r in rects]
     rects[rect_index] = new_rect
     with transaction(db):
+        _assert_editable(db, row["case_id"])
         finding_store.update(db, finding_id, rects=rects, status=finding_store.ACCEPTED)
         _edit(db, user, "change", row, finding_id, row["category"], before, [_round(r) for r in rects])
     _after_edit(db, user, row["case_id"])
@@ -281,6 +302,7 @@ def set_category(db, user: dict, finding_id: int, category: str, reason: str = "
     require(user, "box.change", db, case_id=row["case_id"])
     Category(category)
     with transaction(db):
+        _assert_editable(db, row["case_id"])
         finding_store.update(db, finding_id, category=category, reason=finding_store.seal_reason(reason) if reason else row["reason"],
                              status=finding_store.ACCEPTED)
         _edit(db, user, "change", row, finding_id, category, {"category": row["category"]}, {"category": category},
@@ -294,6 +316,7 @@ def delete_box(db, user: dict, finding_id: int) -> None:
     require(user, "box.delete", db, case_id=row["case_id"])
     before = [_round(r) for r in finding_store.rects_of(row)]
     with transaction(db):
+        _assert_editable(db, row["case_id"])
         if row["source"] == Source.MANUAL.value:
             finding_store.delete(db, finding_id)
         else:
@@ -309,6 +332,7 @@ def decide(db, user: dict, finding_id: int, accept: bool) -> None:
     require(user, f"box.{action}", db, case_id=row["case_id"])
     status = finding_store.ACCEPTED if accept else finding_store.REJECTED
     with transaction(db):
+        _assert_editable(db, row["case_id"])
         finding_store.update(db, finding_id, status=status)
         _edit(db, user, action, row, finding_id, row["category"], {"status": row["status"]}, {"status": status})
     _after_edit(db, user, row["case_id"])
@@ -316,6 +340,8 @@ def decide(db, user: dict, finding_id: int, accept: bool) -> None:
 
 def accept_page(db, user: dict, page_id: int) -> int:
     """Accept every undecided finding of a page; returns how many."""
+    page = doc_store.get_page(db, page_id)
+    _assert_editable(db, page["case_id"])
     rows = [r for r in finding_store.for_page(db, page_id) if r["status"] == finding_store.AUTO]
     for r in rows:
         decide(db, user, r["id"], True)
@@ -336,6 +362,7 @@ def hide_everywhere(db, user: dict, finding_id: int) -> int:
         return 0
     count = 0
     with transaction(db):
+        _assert_editable(db, case_id)
         for other in db.query("SELECT id FROM findings WHERE case_id = ? AND fingerprint = ? AND status != 'accepted'",
                               [case_id, row["fingerprint"]]):
             finding_store.update(db, other["id"], status=finding_store.ACCEPTED)
@@ -378,10 +405,93 @@ def set_document_included(db, user: dict, document_id: int, included: bool) -> N
     require(user, "document.include", db, case_id=doc["case_id"])
     if bool(doc["included"]) == bool(included):
         return
-    doc_store.set_included(db, document_id, included)
+    with transaction(db):
+        _assert_editable(db, doc["case_id"])
+        doc_store.set_included(db, document_id, included)
     audit.record(db, user["username"], "document.include" if included else "document.exclude",
                  case_id=doc["case_id"], detail={"doc": doc["doc_id"], "type": doc["type"]})
     _after_edit(db, user, doc["case_id"])
+
+
+# ---- before approving --------------------------------------------------------------
+
+CHANGE_KINDS = {"manual": "人工添加的框", "moved": "移动或改变大小的框", "rejected": "已拒绝（不涂黑）的框"}
+
+
+def approval_review(db, user: dict, case_id: str) -> dict:
+    """What a supervisor sees before approving.
+
+    ``plan_hash``: the fingerprint to show and to pass back to
+    ``workflow.approve`` (the plan behind it is kept, so a later change can
+    be listed); ``changes``: the preparer's manual, moved and rejected boxes
+    (masked text, page, geometry; thumbnails from :func:`change_thumbnail_png`);
+    ``pages_opened``: included pages this user opened since the submission;
+    ``submission``: its progress and override reason.
+    """
+    from core import workflow
+    from core.masking import mask
+
+    require(user, "case.view", db, case_id=case_id)
+    plan_hash = workflow.case_plan_hash(db, case_id, snapshot=True)
+    changes = []
+    for row in review_store.changed_boxes(db, case_id):
+        text = finding_store.text_of(row)
+        changes.append({
+            "kind": row["kind"], "finding_id": row["finding_id"], "page_id": row["page_id"], "doc_id": row["doc_id"],
+            "doc_type": row["doc_type"], "page_index": row["page_index"], "category": row["category"],
+            "label": category_label(row["category"]), "masked": mask(text, row["category"]) if text else "",
+            "rects": [tuple(r) for r in json.loads(row["rects"])],
+            "before": [tuple(r) for r in json.loads(row["before"])] if row["before"] else None,
+        })
+    submission = review_store.last_submission(db, case_id)
+    since = submission["at"] if submission else 0.0
+    progress = review_store.review_progress(db, case_id)
+    return {
+        "plan_hash": plan_hash, "changes": changes,
+        "counts": {kind: sum(1 for c in changes if c["kind"] == kind) for kind in CHANGE_KINDS},
+        "pages": progress["pages"], "pages_opened": review_store.pages_opened(db, case_id, user["username"], since),
+        "submission": submission,
+    }
+
+
+def change_thumbnail_png(db, user: dict, change: dict, dpi: int = REVIEW_DPI, margin_px: int = 48,
+                         max_width: int = 320) -> bytes:
+    """A crop of the original page around a changed box: the box in red, where
+    detection had it (moved boxes) in grey."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    page = doc_store.get_page(db, change["page_id"])
+    require(user, "page.view", db, case_id=page["case_id"])
+    key = f"thumb:{change['page_id']}:{change['rects']}:{change.get('before')}:{dpi}:{margin_px}:{max_width}"
+    hit = _mem_get(key)
+    if hit is not None:
+        return hit
+    pdf, fpage = _fitz_page(db, page)
+    try:
+        now_px = [geometry.page_to_pixels(fpage, r, dpi) for r in change["rects"]]
+        before_px = [geometry.page_to_pixels(fpage, r, dpi) for r in change.get("before") or []]
+    finally:
+        pdf.close()
+    img = Image.open(io.BytesIO(page_png(db, change["page_id"], dpi))).convert("RGB")
+    boxes = now_px + before_px
+    x0 = max(0, int(min(b[0] for b in boxes)) - margin_px)
+    y0 = max(0, int(min(b[1] for b in boxes)) - margin_px)
+    x1 = min(img.width, int(max(b[2] for b in boxes)) + margin_px)
+    y1 = min(img.height, int(max(b[3] for b in boxes)) + margin_px)
+    draw = ImageDraw.Draw(img)
+    for b in before_px:
+        draw.rectangle(b, outline=(150, 150, 150), width=2)
+    for b in now_px:
+        draw.rectangle(b, outline=(220, 0, 0), width=3)
+    crop = img.crop((x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)))
+    if crop.width > max_width:
+        crop = crop.resize((max_width, max(1, int(crop.height * max_width / crop.width))))
+    out = io.BytesIO()
+    crop.save(out, format="PNG")
+    _mem_put(key, out.getvalue())
+    return out.getvalue()
 
 
 # ---- canvas -----------------------------------------------------------------------
@@ -449,7 +559,6 @@ def next_low_confidence(db, case_id: str, current_page_id: Optional[int] = None,
 
 def progress_summary(db, case_id: str) -> dict:
     ps = pages(db, case_id)
-    open_findings = db.execute("SELECT COUNT(*) FROM findings WHERE case_id = ? AND status = 'auto'",
-                               [case_id]).fetchone()[0]
+    open_findings = review_store.review_progress(db, case_id)["open_boxes"]  # included documents only
     return {"pages": len(ps), "viewed": sum(1 for p in ps if p["viewed"]), "open_findings": open_findings,
             "failed_pages": sum(1 for p in ps if p["detect_status"] == "failed")}

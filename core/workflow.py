@@ -6,9 +6,19 @@ already uses: English codes, or the Chinese display names when the column's
 default is a Chinese name.  Reading accepts both.
 
 Rules
-- submit: a preparer; approve/return: a supervisor who is neither the
-  submitter nor anybody who edited the case since the last approval (four eyes).
-- approve freezes the redaction plan: the approval row stores its hash.
+- submit: a preparer, once every included page was viewed and no box is left
+  undecided — or with an explicit override and its reason (audited).
+- a case in 待审核 is read-only (``assert_editable``; store triggers of
+  migration 150 refuse any box or document change whatever the code path).
+- approve/return: a supervisor who is neither the submitter nor anybody who
+  edited the case since the last approval (four eyes).
+- approve is a compare-and-set: the supervisor passes the fingerprint their
+  page showed; when the case's plan differs, the approval is refused with
+  what changed (``ApprovalConflict.diff``).  The approval stores the plan
+  hash and the pages the supervisor opened.
+- the fingerprint covers every included document's digest and page count and
+  every box to hide; re-import or re-detection of a case under review,
+  approved or exported voids its submission/approval (``void_for_source_change``).
 - any edit after approval (``on_case_edited``) supersedes the approval and puts
   the case back to 待审核.
 - export only from an approved case with a live approval (``assert_exportable``).
@@ -16,6 +26,7 @@ Every transition is written to ``case_events`` and the audit trail.
 """
 from __future__ import annotations
 
+import json
 import time
 
 from core import audit
@@ -23,6 +34,7 @@ from core.crypto import sha256_hex
 from core.auth import require
 from core.errors import DeidError, PermissionDenied
 from core.rules import load_rules
+from core.store import reviews
 
 PENDING, DETECTING, PREPARING, IN_REVIEW = "pending", "detecting", "preparing", "in_review"
 APPROVED, RETURNED, EXPORTED = "approved", "returned", "exported"
@@ -30,6 +42,33 @@ APPROVED, RETURNED, EXPORTED = "approved", "returned", "exported"
 
 class WorkflowError(DeidError):
     exit_code = 5
+
+
+class CaseReadOnly(WorkflowError):
+    """The case is in 待审核: nobody may change its boxes or documents."""
+
+
+class SubmissionIncomplete(WorkflowError):
+    """Pages not viewed or boxes undecided, and no override given."""
+
+    def __init__(self, progress: dict):
+        self.progress = progress
+        super().__init__(
+            f"还有 {progress['unviewed']} 页未查看、{progress['open_boxes']} 个待确认框："
+            "请查看全部页面并确认每个框，或填写理由强制提交（记入审计）",
+            f"{progress['unviewed']} page(s) not viewed and {progress['open_boxes']} open box(es); "
+            "view every page and decide every box, or give an override reason",
+        )
+
+
+class ApprovalConflict(WorkflowError):
+    """The plan changed since the supervisor's page showed its fingerprint."""
+
+    def __init__(self, diff: dict):
+        self.diff = diff
+        summary = "；".join(describe_plan_diff(diff)[:6]) or "方案指纹不同"
+        super().__init__(f"批准被拒绝：您页面上显示的脱敏方案已改变（{summary}），请查看变化后重新批准",
+                         "approval refused: the redaction plan changed since your page showed it")
 
 
 def states() -> dict[str, str]:
@@ -76,7 +115,8 @@ def status_of(db, case_id: str) -> str:
     return code_of(row[0])
 
 
-def _transition(db, case_id: str, event: str, actor: str, *, reason: str | None = None, now: float | None = None) -> str:
+def _assert_allowed(db, case_id: str, event: str) -> str:
+    """The case's status code, when ``event`` may happen now; ``WorkflowError`` otherwise."""
     rule = transitions()[event]
     current = status_of(db, case_id)
     if current not in rule["from"]:
@@ -84,7 +124,12 @@ def _transition(db, case_id: str, event: str, actor: str, *, reason: str | None 
             f"病例当前状态为「{display_name(current)}」，不能执行此操作",
             f"case is {current}; {event} needs one of {rule['from']}",
         )
-    target = rule["to"]
+    return current
+
+
+def _transition(db, case_id: str, event: str, actor: str, *, reason: str | None = None, now: float | None = None) -> str:
+    current = _assert_allowed(db, case_id, event)
+    target = transitions()[event]["to"]
     t = time.time() if now is None else now
     db.conn.execute("UPDATE cases SET status = ? WHERE id = ?", [_stored(db, target), case_id])
     db.conn.execute(
@@ -157,17 +202,48 @@ def editors_since_approval(db, case_id: str) -> set[str]:
     return editors - {"system"}
 
 
-def submit(db, case_id: str, user: dict, *, comment: str | None = None) -> str:
+def submit(db, case_id: str, user: dict, *, comment: str | None = None, override_reason: str | None = None) -> str:
+    """Submit for review.  Needs every included page viewed and no undecided box,
+    unless ``override_reason`` says why not (stored sealed, audited)."""
     require(user, "case.submit", db, case_id=case_id)
+    reason = (override_reason or "").strip()
     with _tx(db):
+        _assert_allowed(db, case_id, "submit")
+        progress = reviews.review_progress(db, case_id)
+        incomplete = progress["unviewed"] > 0 or progress["open_boxes"] > 0
+        if incomplete and not reason:
+            raise SubmissionIncomplete(progress)
         target = _transition(db, case_id, "submit", user["username"], reason=comment)
-        audit.record(db, user["username"], "case.submit", case_id=case_id)
+        plan_hash = case_plan_hash(db, case_id, snapshot=True)
+        submission_id = reviews.add_submission(db, case_id, user["username"], plan_hash, progress,
+                                               override_reason=reason if incomplete else "")
+        audit.record(db, user["username"], "case.submit", case_id=case_id,
+                     detail={"submission_id": submission_id, "plan_hash": plan_hash, "pages": progress["pages"],
+                             "pages_unviewed": progress["unviewed"], "open_boxes": progress["open_boxes"],
+                             "override": incomplete, "override_reason_length": len(reason) if incomplete else 0})
     return target
+
+
+def assert_editable(db, case_id: str) -> None:
+    """Refuse changes to a case in 待审核 (read-only until approved or returned)."""
+    if reviews.is_in_review(db, case_id):
+        raise CaseReadOnly("病例已提交审核（待审核），整理人不能修改；如需修改，请审核人退回",
+                           "the case is in review and read-only; ask the supervisor to return it")
+
+
+def is_editable(db, case_id: str) -> bool:
+    return not reviews.is_in_review(db, case_id)
 
 
 def approve(db, case_id: str, user: dict, plan_hash: str, *, comment: str | None = None,
             now: float | None = None) -> dict:
-    """Approve a case in 待审核; returns the approval row (with the frozen plan hash)."""
+    """Approve a case in 待审核 whose plan still has the fingerprint ``plan_hash``
+    (the one the supervisor's page showed); returns the approval row.
+
+    Raises ``ApprovalConflict`` (with the diff) when the plan changed since.
+    The approval records the included pages this supervisor opened since the
+    submission.
+    """
     require(user, "case.approve", db, case_id=case_id)
     if not plan_hash or not isinstance(plan_hash, str):
         raise WorkflowError("缺少脱敏方案指纹", "approval needs the redaction plan hash")
@@ -178,16 +254,30 @@ def approve(db, case_id: str, user: dict, plan_hash: str, *, comment: str | None
         raise PermissionDenied("不能审核批准自己整理或提交的病例（双人复核）",
                                "four-eyes rule: you cannot approve a case you prepared or submitted")
     t = time.time() if now is None else now
+    conflict = None
     with _tx(db):
-        _transition(db, case_id, "approve", name, reason=comment, now=t)
-        cur = db.conn.execute(
-            "INSERT INTO approvals (case_id, plan_hash, prepared_by, approved_by, comment, approved_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [case_id, plan_hash, preparer or "", name, comment, t],
-        )
-        approval_id = cur.lastrowid
-        audit.record(db, name, "case.approve", case_id=case_id,
-                     detail={"approval_id": approval_id, "plan_hash": plan_hash, "prepared_by": preparer,
-                             "has_comment": bool(comment)})
+        current = case_plan_hash(db, case_id, snapshot=True)
+        if current != plan_hash:
+            conflict = plan_diff_since(db, case_id, plan_hash)
+        else:
+            _transition(db, case_id, "approve", name, reason=comment, now=t)
+            cur = db.conn.execute(
+                "INSERT INTO approvals (case_id, plan_hash, prepared_by, approved_by, comment, approved_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [case_id, plan_hash, preparer or "", name, comment, t],
+            )
+            approval_id = cur.lastrowid
+            submission = reviews.last_submission(db, case_id)
+            opened = reviews.pages_opened(db, case_id, name, since=submission["at"] if submission else 0.0)
+            total = reviews.review_progress(db, case_id)["pages"]
+            reviews.record_approval_review(db, approval_id, submission["id"] if submission else None, opened, total)
+            audit.record(db, name, "case.approve", case_id=case_id,
+                         detail={"approval_id": approval_id, "plan_hash": plan_hash, "prepared_by": preparer,
+                                 "has_comment": bool(comment), "pages_opened": len(opened), "pages": total,
+                                 "submission_override": bool(submission and submission["override"])})
+    if conflict is not None:
+        audit.record(db, name, "case.approve_refused", case_id=case_id,
+                     detail={"shown": plan_hash, "current": current, "changes": diff_counts(conflict)})
+        raise ApprovalConflict(conflict)
     return approval(db, approval_id)
 
 
@@ -264,24 +354,111 @@ def assert_exportable(db, case_id: str, plan_hash: str | None = None) -> dict:
     return appr
 
 
-def case_plan_hash(db, case_id: str) -> str:
-    """SHA-256 of what the export will hide: included documents and their non-rejected boxes.
+def case_plan_hash(db, case_id: str, *, snapshot: bool = False) -> str:
+    """The case's fingerprint: SHA-256 of what the export will hide and from what.
 
-    Independent of the export style/policy options, so approving freezes the
-    review result; any box or include/exclude change gives a different hash.
-    Uses the tables of migration 1 (documents, pages, findings).
+    Covers every included document (doc id, source SHA-256, page count) and
+    every box not rejected.  Independent of the export style/policy options,
+    so approving freezes the review result; any box, include/exclude or
+    source file change gives a different hash.  With ``snapshot`` the plan is
+    kept (sealed) under its fingerprint, so a later change can be shown.
     """
-    docs = db.conn.execute(
-        "SELECT id, doc_id FROM documents WHERE case_id = ? AND included = 1 ORDER BY catalog_order, doc_id", [case_id]
-    ).fetchall()
-    boxes = db.conn.execute(
-        "SELECT d.doc_id, p.page_index, f.category, f.rects, f.source FROM findings f "
-        "JOIN pages p ON p.id = f.page_id JOIN documents d ON d.id = p.document_id "
-        "WHERE f.case_id = ? AND d.included = 1 AND f.status != 'rejected' "
-        "ORDER BY d.doc_id, p.page_index, f.category, f.rects", [case_id]
-    ).fetchall()
-    payload = {"documents": [d[1] for d in docs], "boxes": [list(b) for b in boxes]}
-    return sha256_hex(audit.canonical_json(payload).encode("utf-8"))
+    payload = reviews.plan_payload(db, case_id)
+    digest = plan_hash_of(payload)
+    if snapshot:
+        reviews.save_snapshot(db, case_id, digest, payload)
+    return digest
+
+
+def plan_hash_of(payload: dict) -> str:
+    return sha256_hex(audit.canonical_json({"fingerprint": 2, **payload}).encode("utf-8"))
+
+
+def plan_diff(before: dict | None, after: dict) -> dict:
+    """What changed from plan ``before`` to plan ``after`` (payloads of ``reviews.plan_payload``).
+
+    Documents: added, removed, changed (digest or page count); boxes: added and
+    removed, as ``{doc_id, page_index, category, rects, source}``.  ``before``
+    None means the shown plan is not known (only the current one is listed).
+    """
+    if before is None:
+        return {"unknown_before": True, "documents_added": [], "documents_removed": [], "documents_changed": [],
+                "boxes_added": [], "boxes_removed": []}
+    b_docs = {d[0]: d for d in before["documents"]}
+    a_docs = {d[0]: d for d in after["documents"]}
+    changed = [{"doc_id": k, "before": {"sha256": b_docs[k][1], "pages": b_docs[k][2]},
+                "after": {"sha256": a_docs[k][1], "pages": a_docs[k][2]}}
+               for k in sorted(set(b_docs) & set(a_docs)) if list(b_docs[k]) != list(a_docs[k])]
+
+    def boxes(payload):
+        out: dict = {}
+        for box in payload["boxes"]:
+            key = json.dumps(box, ensure_ascii=False)
+            out[key] = out.get(key, 0) + 1
+        return out
+
+    b_boxes, a_boxes = boxes(before), boxes(after)
+
+    def listed(src, other):
+        rows = []
+        for key, n in sorted(src.items()):
+            for _ in range(n - other.get(key, 0)):
+                doc_id, page_index, category, rects, source = json.loads(key)
+                rows.append({"doc_id": doc_id, "page_index": page_index, "category": category,
+                             "rects": json.loads(rects) if isinstance(rects, str) else rects, "source": source})
+        return rows
+
+    return {"unknown_before": False,
+            "documents_added": sorted(set(a_docs) - set(b_docs)),
+            "documents_removed": sorted(set(b_docs) - set(a_docs)),
+            "documents_changed": changed,
+            "boxes_added": listed(a_boxes, b_boxes), "boxes_removed": listed(b_boxes, a_boxes)}
+
+
+def plan_diff_since(db, case_id: str, plan_hash: str) -> dict:
+    """The diff from the plan with fingerprint ``plan_hash`` (if it was ever shown or submitted) to now."""
+    return plan_diff(reviews.load_snapshot(db, case_id, plan_hash), reviews.plan_payload(db, case_id))
+
+
+def diff_counts(diff: dict) -> dict:
+    return {k: len(v) for k, v in diff.items() if isinstance(v, list)}
+
+
+def describe_plan_diff(diff: dict) -> list[str]:
+    """One Chinese line per change (document ids, pages, categories, counts — never box text)."""
+    if diff.get("unknown_before"):
+        return ["页面显示的方案指纹不是本病例提交或显示过的方案"]
+    lines = [f"新增文档 {d}" for d in diff["documents_added"]]
+    lines += [f"移除文档 {d}" for d in diff["documents_removed"]]
+    lines += [f"文档 {c['doc_id']} 的文件已改变（{c['before']['pages']} 页 → {c['after']['pages']} 页）"
+              for c in diff["documents_changed"]]
+    for key, verb in (("boxes_added", "新增"), ("boxes_removed", "移除")):
+        per_page: dict = {}
+        for b in diff[key]:
+            per_page[(b["doc_id"], b["page_index"])] = per_page.get((b["doc_id"], b["page_index"]), 0) + 1
+        lines += [f"{doc} 第 {page + 1} 页{verb} {n} 个框" for (doc, page), n in sorted(per_page.items())]
+    return lines
+
+
+def void_for_source_change(db, case_id: str, actor: str, cause: str) -> bool:
+    """Re-import or re-detection of a case under review, approved or exported:
+    its submission and approval no longer describe the pages.  The case goes
+    back to 待整理, live approvals are superseded, the audit trail says why.
+    Returns True when something was voided."""
+    t = time.time()
+    with _tx(db):
+        current = status_of(db, case_id)
+        if current not in transitions()["source_changed"]["from"]:
+            return False
+        _transition(db, case_id, "source_changed", actor, reason=cause, now=t)
+        voided = [r[0] for r in db.conn.execute(
+            "SELECT id FROM approvals WHERE case_id = ? AND superseded_at IS NULL", [case_id]).fetchall()]
+        db.conn.execute(
+            "UPDATE approvals SET superseded_at = ?, superseded_reason = ? WHERE case_id = ? AND superseded_at IS NULL",
+            [t, cause, case_id])
+        audit.record(db, actor, "case.approval_voided", case_id=case_id,
+                     detail={"from": current, "cause": cause, "approval_ids": voided})
+    return True
 
 
 def mark_exported(db, case_id: str, user: dict | str, approval_id: int) -> str:

@@ -139,6 +139,8 @@ def _actions(db, user: dict, rows: list[dict]) -> None:
                               format_func=lambda c: f"{c} · {by_id[c]['科室']}")
         row = by_id[chosen]
         job = row["_job"]
+        if row["状态"] != case_store.NOT_IMPORTED and _under_review(row["状态"]):
+            st.caption(f"该病例{_state_name(row['状态'])}：重新导入或重新检测会使提交与批准作废（记入审计），需重新整理和审核。")
         b1, b2, b3, b4 = st.columns(4)
         if row["状态"] != case_store.NOT_IMPORTED and b1.button("打开审阅", key="open_review", type="primary"):
             st.session_state[CASE_KEY] = chosen
@@ -166,3 +168,18 @@ def _actions(db, user: dict, rows: list[dict]) -> None:
             st.rerun()
         if not can_import:
             st.caption("导入与检测由整理人操作。")
+
+
+def _under_review(status: str) -> bool:
+    from core import workflow
+
+    try:
+        return workflow.code_of(status) in (workflow.IN_REVIEW, workflow.APPROVED, workflow.EXPORTED)
+    except workflow.WorkflowError:
+        return False
+
+
+def _state_name(status: str) -> str:
+    from core import workflow
+
+    return workflow.display_name(status)

@@ -29,6 +29,7 @@ def render() -> None:
 
     status = workflow.display_name(workflow.status_of(db, case_id))
     st.caption(f"病例状态：{status}（只有「已批准」或「已导出」的病例可以导出）")
+    _key_notice()
     docs = doc_store.list_documents(db, case_id, included_only=True)
     st.markdown("**将导出的文档（病案目录顺序）**：" + "、".join(d["type"] or d["title"] for d in docs))
     with st.form("export_form"):
@@ -47,6 +48,24 @@ def render() -> None:
         _export(db, user, case_id, policy, style, watermark, cover, flatten, password)
     _show_result(case_id)
     _history(db, user, case_id)
+
+
+SIGNER_ZH = {"neutral": "中立签名身份（匿名化导出服务）", "institution": "本院证书（PDF 中显示机构）",
+             "off": "不签 PDF，只签名清单", "invalid": "配置无效"}
+
+
+def _key_notice() -> None:
+    """Say which keys an export will be signed with: demo keys (demo mode), or that keys are missing."""
+    from core.export import signing
+
+    keys = signing.key_status()
+    if keys["demo_mode"]:
+        st.warning("演示模式（DEID_DEMO=1）：未配置的签名证书和 SM2 密钥会自动生成，导出文件使用演示密钥签名，"
+                   "封面和清单会注明，不能作为正式报送文件。")
+    elif not keys["ready"]:
+        st.error("未配置本院的导出签名密钥（或仍是演示密钥）：配置 DEID_SIGN_CERT / DEID_SIGN_KEY 和 "
+                 "DEID_SM2_KEY 之前不能导出（见帮助与 README「密钥与证书」）。")
+    st.caption(f"PDF 签名：{SIGNER_ZH.get(keys['signer'], keys['signer'])}")
 
 
 def _export(db, user, case_id, policy, style, watermark, cover, flatten, password) -> None:

@@ -34,6 +34,9 @@ def render() -> None:
         st.session_state["review_viewed_case"] = case_id
         st.session_state.pop(PAGE_KEY, None)
     can_edit = authorize(user, "box.add")
+    if can_edit and not review.case_editable(db, case_id):
+        can_edit = False
+        st.warning("此病例已提交审核（待审核），页面只读：审核期间不能修改框或文档。如需修改，请审核人退回。")
     from core.store import jobs as job_store
 
     running = job_store.active(db, case_id)
@@ -258,7 +261,7 @@ def _findings_panel(db, user, page, findings, can_edit) -> None:
         } for f in findings])
         st.dataframe(frame, hide_index=True, width="stretch", height=min(38 * (len(findings) + 1), 320))
     if not can_edit:
-        st.caption("审核人只读查看；修改由整理人完成。")
+        st.caption("审核人只读查看；修改由整理人完成（待审核期间整理人也只能查看）。")
         return
     c0, c1, c2, c3, c4, c5 = st.columns([1.6, 0.8, 0.8, 0.8, 1.1, 1.1])
     ids = [f["id"] for f in findings]

@@ -95,4 +95,7 @@ def run(args) -> int:
           f"{v.get('ocr_pages', 0)} OCR pages, {v.get('seconds', 0)} s")
     if result.flags:
         print(f"需人工复核的罕见信息 / rare items flagged for review: {len(result.flags)}")
+    if result.manifest.get("demo_keys"):
+        print("注意：本次导出使用自动生成的演示密钥签名（DEID_DEMO=1），不是正式签名 / "
+              "signed with generated DEMO keys, not a production signature", file=sys.stderr)
     return 0

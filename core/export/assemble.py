@@ -79,6 +79,7 @@ def add_cover(
     approval: list[dict] | None = None,
     legend: list[tuple[str, str]] | None = None,
     exported_at: datetime | None = None,
+    notes: list[str] | None = None,
 ) -> list[str]:
     """Insert a cover page at the front (roles and counts only, no names).
     Returns the lines written (neutral text, for the final check)."""
@@ -112,6 +113,8 @@ def add_cover(
         lines.append((f"{step.get('role', '')}：{step.get('action', '')}  {when}".rstrip(), 10))
     if not approval:
         lines.append(("无审批记录", 10))
+    for note in notes or []:  # e.g. the demo-keys warning
+        lines += [("", 6), (note, 11)]
     _lines_to_page(page, lines)
     return [text for text, _ in lines if text]
 

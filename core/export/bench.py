@@ -74,7 +74,7 @@ def bench_export(pages: int | None = None, full_ocr: bool | None = None, dpi: in
     pages = pages or int(os.environ.get("DEID_BENCH_EXPORT_PAGES", "300"))
     if full_ocr is None:
         full_ocr = os.environ.get("DEID_BENCH_EXPORT_FULL_OCR", "1") != "0"
-    saved = {k: os.environ.get(k) for k in ("DEID_DATA_DIR", "DEID_OCR_CACHE_DIR")}
+    saved = {k: os.environ.get(k) for k in ("DEID_DATA_DIR", "DEID_OCR_CACHE_DIR", "DEID_DEMO")}
     try:
         return _bench(pages, full_ocr, dpi)
     finally:
@@ -88,6 +88,7 @@ def bench_export(pages: int | None = None, full_ocr: bool | None = None, dpi: in
 def _bench(pages: int, full_ocr: bool, dpi: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="deid-bench-export-") as tmp:
         os.environ["DEID_DATA_DIR"] = tmp
+        os.environ["DEID_DEMO"] = "1"  # synthetic case in a temp dir: demo signing keys generated there
         os.environ["DEID_OCR_CACHE_DIR"] = os.path.join(tmp, "ocr-cache")  # no warm cache: honest OCR times
         t0 = time.perf_counter()
         docs, meta, identifiers = synthetic_case(pages)

@@ -50,6 +50,7 @@ class ExportOptions:
     verify_workers: int = 2
     sign_pades: bool = True
     sign_manifest: bool = True
+    pades_signer: str = ""  # "" = DEID_PADES_SIGNER or "neutral"; neutral | institution | off (manifest only)
 
 
 DEFAULT_WATERMARK = "匿名化副本 · 仅供{committee}使用 · {code}"

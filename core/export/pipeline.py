@@ -1,7 +1,12 @@
 """The export pipeline: named stages over one job, like OCRmyPDF.
 
-    select -> label -> redact -> merge -> decorate -> flatten -> strip
+    keys -> select -> label -> redact -> merge -> decorate -> flatten -> strip
     -> save -> verify -> sign -> manifest
+
+``keys`` checks the signing material before any work: missing or demo keys
+outside demo mode, or a PAdES certificate that would name the institution in
+the file (default neutral signer), refuse the export
+(:class:`~core.export.signing.SigningNotConfigured`).
 
 ``export_case`` runs them and returns an :class:`ExportResult`, or raises
 :class:`~core.errors.LeakError` (with the report) when verification finds
@@ -62,6 +67,8 @@ class ExportJob:
     entries: list = field(default_factory=list)
     cover: bool = False
     neutral: list = field(default_factory=list)  # text the export itself adds (types, cover, watermark)
+    signer: str = "neutral"  # PAdES signer identity: neutral | institution | off
+    demo_keys: bool = False  # signed with generated demo keys (said on the cover and in the manifest)
     pdf: bytes = b""
     verify: dict = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)
@@ -73,6 +80,29 @@ class ExportJob:
 
 
 # ------------------------------------------------------------------ stages
+def stage_keys(job: ExportJob) -> None:
+    o = job.options
+    job.signer = signing.pades_signer(o.pades_signer) if o.sign_pades else "off"
+    if job.signer != "off":
+        signing.ensure_certificate()
+        if job.signer == "neutral":
+            signing.assert_neutral_certificate(institution_names=institution_names(job))
+    if o.sign_manifest:
+        signing.ensure_sm2_keys()
+    job.demo_keys = signing.uses_demo_keys(pades=job.signer != "off", manifest=o.sign_manifest)
+
+
+def institution_names(job: ExportJob) -> list[str]:
+    """The case's institution names (archive record and reviewed findings): a neutral signer must not carry them."""
+    names = {job.meta.institution} if getattr(job.meta, "institution", "") else set()
+    for d in job.documents:
+        names |= {f.text for f in d.findings if getattr(f.category, "value", f.category) == "institution" and f.text}
+    return sorted(n.strip() for n in names if n and n.strip())
+
+
+DEMO_KEYS_NOTE = "签名：自动生成的演示密钥（自签名证书，仅供演示，不是本院正式签名）"
+
+
 def stage_select(job: ExportJob) -> None:
     opts = job.options
     # documents excluded in review are never exported; options narrow the rest
@@ -136,6 +166,7 @@ def stage_decorate(job: ExportJob) -> None:
             job.doc, code=job.code, policy_title=job.policy.title, entries=job.entries, counts=job.counts,
             category_names=names, approval=job.approval,
             legend=[(f"[{label}]", cat) for label, cat in job.book.legend()] if job.style == "label" else None,
+            notes=[DEMO_KEYS_NOTE] if job.demo_keys else None,
         )
         job.cover = True
     text = ""
@@ -197,8 +228,10 @@ def drop_neutral(identifiers: list[Identifier], neutral: list[str]) -> tuple[lis
 
 
 def stage_sign(job: ExportJob) -> None:
-    if job.options.sign_pades:
-        job.pdf = signing.pades_sign(job.pdf, job.options.password)
+    if job.signer != "off":
+        job.pdf = signing.pades_sign(job.pdf, job.options.password, signer=job.signer)
+    if job.signer == "neutral":
+        signing.assert_signed_neutrally(job.pdf, job.options.password, institution_names(job))
 
 
 def stage_manifest(job: ExportJob) -> None:
@@ -210,12 +243,15 @@ def stage_manifest(job: ExportJob) -> None:
     doc.close()
     manifest = signing.build_manifest(
         job.pdf, case_code=job.code, file_name=f"{job.code}.pdf", page_count=pages, policy=job.policy.name,
-        style=job.style, encrypted=bool(o.password), pades=o.sign_pades,
+        style=job.style, encrypted=bool(o.password), pades=job.signer != "off",
     )
+    manifest["pades_signer"] = job.signer
+    manifest["demo_keys"] = job.demo_keys
     job.manifest = signing.sign_manifest(manifest) if o.sign_manifest else manifest
 
 
 STAGES: list[tuple[str, Callable[[ExportJob], None]]] = [
+    ("keys", stage_keys),
     ("select", stage_select),
     ("label", stage_label),
     ("redact", stage_redact),

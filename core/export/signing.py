@@ -4,9 +4,19 @@
   policy, time) signed with **SM2** (``gmssl``, SM3 digest).  Key pair in
   ``DEID_SM2_KEY`` / ``DEID_SM2_PUBLIC_KEY`` (default ``data/keys/sm2_*.hex``);
   a demo pair is generated on first use.
-- **PAdES** signature of the PDF with **pyhanko** using the hospital's
-  certificate (``DEID_SIGN_CERT`` / ``DEID_SIGN_KEY``, PEM); for the demo
-  a self-signed certificate is generated with ``cryptography``.
+- **PAdES** signature of the PDF with **pyhanko** (``DEID_SIGN_CERT`` /
+  ``DEID_SIGN_KEY``, PEM).  The signer identity travels inside every
+  released file (certificate subject and issuer in the CMS, ``/Name`` of the
+  signature dictionary), so by default (``DEID_PADES_SIGNER=neutral``) the
+  certificate must name only a neutral service (CN such as 匿名化导出服务;
+  no O=, OU=, address, e-mail, alternative names or URLs) and the signature
+  dictionary says ``匿名化导出服务``.  ``institution`` signs with whatever
+  certificate is configured (the PDF then names the institution);
+  ``off`` signs only the manifest.
+- **Demo keys**: missing keys are generated (a self-signed neutral
+  certificate, an SM2 pair) only when ``DEID_DEMO=1`` (``make run`` on the
+  demo archive).  Each generated file gets a ``.demo`` marker holding its
+  digest; without ``DEID_DEMO`` an export refuses missing or demo keys.
 
 Nothing here is hand-rolled cryptography: SM2 comes from gmssl, X.509/CMS
 from cryptography/pyhanko.
@@ -23,8 +33,32 @@ from pathlib import Path
 
 from core.config import settings
 from core.crypto import sha256_hex, sm3_hex
+from core.errors import DeidError
 
 MANIFEST_FORMAT = "deid-export-manifest/1"
+NEUTRAL_SIGNER = "匿名化导出服务"
+DEMO_CERT_NAME = NEUTRAL_SIGNER + "（演示证书）"
+PADES_SIGNERS = ("neutral", "institution", "off")
+
+
+class SigningNotConfigured(DeidError):
+    """Export keys missing, demo keys outside demo mode, or a certificate that names the institution."""
+
+    exit_code = 6
+
+
+def demo_mode() -> bool:
+    """``DEID_DEMO=1``: this installation runs on demo data and may generate demo keys."""
+    return os.environ.get("DEID_DEMO", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def pades_signer(choice: str = "") -> str:
+    """neutral (default) | institution | off — from the export option or ``DEID_PADES_SIGNER``."""
+    value = (choice or os.environ.get("DEID_PADES_SIGNER", "") or "neutral").strip().lower()
+    if value not in PADES_SIGNERS:
+        raise SigningNotConfigured(f"DEID_PADES_SIGNER 只能是 {'、'.join(PADES_SIGNERS)}",
+                                   f"DEID_PADES_SIGNER must be one of {', '.join(PADES_SIGNERS)}")
+    return value
 
 
 # ------------------------------------------------------------------ paths
@@ -71,14 +105,47 @@ def generate_sm2_keypair() -> tuple[str, str]:
     return private_hex, public_hex
 
 
+def _demo_marker(path: Path) -> Path:
+    return path.with_name(path.name + ".demo")
+
+
+def _mark_demo(path: Path) -> None:
+    _demo_marker(path).write_text(sha256_hex(path.read_bytes()) + "\n")
+
+
+def is_demo_key(path: Path) -> bool:
+    """True when ``path`` is still the file generated for the demo (a replaced file is not)."""
+    marker = _demo_marker(path)
+    return path.exists() and marker.exists() and marker.read_text().strip() == sha256_hex(path.read_bytes())
+
+
+def _refuse_missing(what: str, variables: str) -> None:
+    raise SigningNotConfigured(
+        f"未配置导出签名密钥（{what}）：请按 README「密钥与证书」配置 {variables}；"
+        "演示环境（make run）可设置 DEID_DEMO=1 自动生成演示密钥",
+        f"export signing key not configured ({what}): set {variables}; demo installations may set DEID_DEMO=1")
+
+
+def _refuse_demo(what: str, variables: str) -> None:
+    raise SigningNotConfigured(
+        f"当前的{what}是自动生成的演示密钥，正式环境不能用于导出：请配置本院的 {variables}",
+        f"the {what} is a generated demo key; configure {variables} before exporting")
+
+
 def ensure_sm2_keys(paths: KeyPaths | None = None) -> tuple[str, str]:
-    """(private_hex, public_hex); generates a demo pair when none exists."""
+    """(private_hex, public_hex); generates a demo pair when none exists (demo mode only)."""
     paths = paths or key_paths()
+    what, variables = "SM2 清单签名密钥", "DEID_SM2_KEY / DEID_SM2_PUBLIC_KEY"
     if not paths.sm2_private.exists():
+        if not demo_mode():
+            _refuse_missing(what, variables)
         private_hex, public_hex = generate_sm2_keypair()
         _write_private(paths.sm2_private, private_hex.encode())
         paths.sm2_public.parent.mkdir(parents=True, exist_ok=True)
         paths.sm2_public.write_text(public_hex)
+        _mark_demo(paths.sm2_private)
+    elif is_demo_key(paths.sm2_private) and not demo_mode():
+        _refuse_demo(what, variables)
     private_hex = paths.sm2_private.read_text().strip()
     if not paths.sm2_public.exists():
         from gmssl import sm2
@@ -145,7 +212,8 @@ def verify_manifest_signature(manifest: dict, public_hex: str) -> tuple[bool, st
 
 
 # ------------------------------------------------------------------ PAdES
-def generate_demo_certificate(paths: KeyPaths | None = None, common_name: str = "病案室导出签名（演示证书）") -> None:
+def generate_demo_certificate(paths: KeyPaths | None = None, common_name: str = DEMO_CERT_NAME) -> None:
+    """A self-signed certificate naming only a neutral service (CN only: no O=, no address)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -153,11 +221,7 @@ def generate_demo_certificate(paths: KeyPaths | None = None, common_name: str = 
 
     paths = paths or key_paths()
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Demo Hospital Records Office"),
-        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-    ])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.timezone.utc)
     cert = (
         x509.CertificateBuilder()
@@ -178,19 +242,118 @@ def generate_demo_certificate(paths: KeyPaths | None = None, common_name: str = 
 
 
 def ensure_certificate(paths: KeyPaths | None = None) -> KeyPaths:
+    """The PAdES certificate and key; a neutral self-signed demo pair is generated in demo mode only."""
     paths = paths or key_paths()
+    what, variables = "PAdES 签名证书", "DEID_SIGN_CERT / DEID_SIGN_KEY"
+    if demo_mode() and _legacy_demo_certificate(paths.cert):
+        paths.cert.unlink()  # the old demo certificate named an organisation: replaced by a neutral one
     if not (paths.cert.exists() and paths.cert_key.exists()):
+        if not demo_mode():
+            _refuse_missing(what, variables)
         generate_demo_certificate(paths)
+        _mark_demo(paths.cert)
+    elif is_demo_key(paths.cert) and not demo_mode():
+        _refuse_demo(what, variables)
     return paths
 
 
-def pades_sign(pdf: bytes, password: str = "", paths: KeyPaths | None = None) -> bytes:
-    """Sign ``pdf`` (PAdES baseline B, invisible signature field)."""
+LEGACY_DEMO_ORGANISATION = "Demo Hospital Records Office"  # demo certificates before issue 12
+
+
+def _legacy_demo_certificate(path: Path) -> bool:
+    if not path.exists() or _demo_marker(path).exists():
+        return False
+    from cryptography.x509.oid import NameOID
+
+    try:
+        orgs = load_certificate(path).subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    except ValueError:
+        return False
+    return [a.value for a in orgs] == [LEGACY_DEMO_ORGANISATION]
+
+
+def uses_demo_keys(paths: KeyPaths | None = None, *, pades: bool = True, manifest: bool = True) -> bool:
+    paths = paths or key_paths()
+    return (pades and is_demo_key(paths.cert)) or (manifest and is_demo_key(paths.sm2_private))
+
+
+def key_status(paths: KeyPaths | None = None) -> dict:
+    """For the export page: demo mode, whether the keys are missing/demo/configured, the PAdES signer choice."""
+    paths = paths or key_paths()
+
+    def state(path: Path, *others: Path) -> str:
+        if not (path.exists() and all(o.exists() for o in others)):
+            return "missing"
+        return "demo" if is_demo_key(path) else "configured"
+
+    sm2, cert = state(paths.sm2_private), state(paths.cert, paths.cert_key)
+    try:
+        signer = pades_signer()
+    except SigningNotConfigured:
+        signer = "invalid"
+    return {"demo_mode": demo_mode(), "sm2": sm2, "cert": cert, "signer": signer,
+            "ready": demo_mode() or (sm2 == "configured" and (cert == "configured" or signer == "off"))}
+
+
+# X.509 parts that may carry an organisation, an address or a host name
+_NEUTRAL_NAME_ATTRS = ("commonName", "countryName")
+_NAME_BEARING_EXTENSIONS = ("subjectAltName", "issuerAltName", "authorityInfoAccess", "subjectInfoAccess",
+                            "cRLDistributionPoints", "freshestCRL", "certificatePolicies")
+
+
+def load_certificate(path_or_bytes):
+    from cryptography import x509
+
+    data = Path(path_or_bytes).read_bytes() if isinstance(path_or_bytes, (str, Path)) else bytes(path_or_bytes)
+    return x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
+
+
+def identity_problems(cert, institution_names=()) -> list[str]:
+    """Why ``cert`` does not name a neutral signer (empty list: it does).
+
+    Subject and issuer may hold only CN (and C); no extension that carries
+    names or addresses; the CN must not contain any of ``institution_names``.
+    Reasons name attribute types only, never values.
+    """
+    from cryptography.x509.oid import NameOID
+
+    problems = []
+    for label, name in (("主体", cert.subject), ("签发者", cert.issuer)):
+        extra = sorted({a.oid._name for a in name if a.oid._name not in _NEUTRAL_NAME_ATTRS})
+        if extra:
+            problems.append(f"证书{label}含 {', '.join(extra)}")
+        cns = [str(a.value) for a in name.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        if any(n and len(n) >= 2 and n in cn for cn in cns for n in institution_names):
+            problems.append(f"证书{label} CN 含机构名称")
+    for ext in cert.extensions:
+        if ext.oid._name in _NAME_BEARING_EXTENSIONS:
+            problems.append(f"证书含扩展 {ext.oid._name}")
+    return problems
+
+
+def assert_neutral_certificate(paths: KeyPaths | None = None, institution_names=()) -> None:
+    paths = paths or key_paths()
+    problems = identity_problems(load_certificate(paths.cert), institution_names)
+    if problems:
+        raise SigningNotConfigured(
+            "PAdES 签名证书会在每份匿名化 PDF 中写明机构（" + "；".join(problems) + "）。默认使用中立签名身份："
+            "请配置只含 CN（如「匿名化导出服务」）的导出服务证书，或设置 DEID_PADES_SIGNER=off（只签名清单）"
+            "或 DEID_PADES_SIGNER=institution（PDF 显示机构）",
+            "the PAdES certificate names the institution in every export; configure a neutral service certificate "
+            "or set DEID_PADES_SIGNER=off|institution")
+
+
+def pades_sign(pdf: bytes, password: str = "", paths: KeyPaths | None = None, signer: str = "neutral") -> bytes:
+    """Sign ``pdf`` (PAdES baseline B, invisible signature field).
+
+    ``signer="neutral"``: the signature dictionary names the neutral service
+    (``/Name``), no location or contact (the caller checked the certificate
+    with :func:`assert_neutral_certificate`)."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
     paths = ensure_certificate(paths)
-    signer = signers.SimpleSigner.load(str(paths.cert_key), str(paths.cert))
+    signer_obj = signers.SimpleSigner.load(str(paths.cert_key), str(paths.cert))
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     if password:
         writer.encrypt(password)
@@ -199,9 +362,30 @@ def pades_sign(pdf: bytes, password: str = "", paths: KeyPaths | None = None) ->
         subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256",
         reason="匿名化副本导出 / de-identified export",
+        name=NEUTRAL_SIGNER if signer == "neutral" else None,
     )
-    out = signers.sign_pdf(writer, meta, signer=signer)
+    out = signers.sign_pdf(writer, meta, signer=signer_obj)
     return out.getvalue()
+
+
+def embedded_certificates(pdf: bytes, password: str = "") -> list:
+    """The certificates inside the PDF's signatures' CMS blobs (``cryptography`` objects)."""
+    from cryptography import x509
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    if reader.encrypted:
+        reader.decrypt(password)
+    return [x509.load_der_x509_certificate(c.chosen.dump()) for sig in reader.embedded_signatures
+            for c in sig.signed_data["certificates"]]
+
+
+def assert_signed_neutrally(pdf: bytes, password: str = "", institution_names=()) -> None:
+    """After signing: every certificate the file now carries names only a neutral signer."""
+    problems = [p for cert in embedded_certificates(pdf, password) for p in identity_problems(cert, institution_names)]
+    if problems:
+        raise SigningNotConfigured("签名后的 PDF 中的证书含机构信息（" + "；".join(sorted(set(problems))) + "），已阻止导出",
+                                   "the signed PDF carries a certificate naming the institution; blocked")
 
 
 def pades_verify(pdf: bytes, password: str = "", paths: KeyPaths | None = None) -> tuple[bool, str]:

@@ -20,6 +20,13 @@ def app(path: str, user: dict | None) -> AppTest:
     return at
 
 
+def review_everything(db, user: dict, case_id: str) -> None:
+    """The preparer opens every page and decides every box (submission needs it)."""
+    for page in review.pages(db, case_id):
+        review.open_page(db, user, page["id"])
+        review.accept_page(db, user, page["id"])
+
+
 def texts(at) -> str:
     parts = [e.value for e in (*at.title, *at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info)]
     return "\n".join(str(p) for p in parts)
@@ -111,6 +118,7 @@ def test_export_page_exports_approved_case(env):
     at = app("pages/导出.py", users["prep1"]).run()
     assert not at.exception, at.exception
     assert "待整理" in texts(at)
+    review_everything(db, users["prep1"], "C2024001")
     workflow.submit(db, "C2024001", users["prep1"])
     workflow.approve(db, "C2024001", users["sup1"], workflow.case_plan_hash(db, "C2024001"))
     at.run()
@@ -170,6 +178,7 @@ def test_export_page_blocks_a_leak_and_says_where(env):
     for row in db.query("SELECT id, text_sealed FROM findings WHERE case_id = 'C2024001'"):
         if row["text_sealed"] and finding_store.text_of(row) == "李秀英":
             finding_store.update(db, row["id"], status="rejected")
+    review_everything(db, users["prep1"], "C2024001")
     workflow.submit(db, "C2024001", users["prep1"])
     workflow.approve(db, "C2024001", users["sup1"], workflow.case_plan_hash(db, "C2024001"))
     at = app("pages/导出.py", users["prep1"]).run()
@@ -179,3 +188,70 @@ def test_export_page_blocks_a_leak_and_says_where(env):
     assert "已阻止导出" in errors and "第 " in errors and "李秀英" not in errors
     assert not [b for b in at.get("download_button")]
     assert workflow.status_of(db, "C2024001") == "approved"
+
+
+def test_review_page_is_read_only_for_the_preparer_while_in_review(env):
+    db, users = env
+    review_everything(db, users["prep1"], "C2024001")
+    at = app("pages/页面审阅.py", users["prep1"]).run()
+    assert [b for b in at.button if b.key == "f_accept"]  # editable while 待整理
+    workflow.submit(db, "C2024001", users["prep1"])
+    at = app("pages/页面审阅.py", users["prep1"]).run()
+    assert not at.exception, at.exception
+    assert any("页面只读" in w.value and "退回" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.key in ("f_accept", "f_reject", "add_box_xy")]
+
+
+def test_submit_panel_needs_a_reason_to_submit_an_unfinished_review(env):
+    db, users = env
+    at = app("pages/审核.py", users["prep1"]).run()
+    assert not at.exception, at.exception
+    assert any("页未查看" in w.value for w in at.warning)
+    [b for b in at.button if b.label == "提交审核"][0].click().run()
+    assert "强制提交" in "\n".join(e.value for e in at.error) and workflow.status_of(db, "C2024001") == "preparing"
+    at.checkbox(key="rv_override_C2024001").check()
+    at.text_area(key="rv_override_reason_C2024001").input("急需报送，剩余页为空白页")
+    [b for b in at.button if b.label == "提交审核"][0].click().run()
+    assert workflow.status_of(db, "C2024001") == "in_review"
+    assert '"override":true' in db.execute("SELECT detail FROM audit_log WHERE action = 'case.submit'").fetchone()[0]
+
+
+def test_supervisor_sees_the_changes_and_a_stale_fingerprint_is_refused(env):
+    from core import auth
+
+    db, users = env
+    prep = users["prep1"]
+    pages = review.pages(db, "C2024001")
+    review.add_box(db, prep, pages[0]["id"], (60, 60, 220, 100), reason="家属签名")
+    auto = [r for r in finding_store.for_page(db, pages[0]["id"]) if r["source"] != "manual"]
+    review.decide(db, prep, auto[0]["id"], False)
+    review_everything(db, prep, "C2024001")
+    workflow.submit(db, "C2024001", prep)
+    at = app("pages/审核.py", users["sup1"]).run()
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert "人工添加的框 1 个" in shown and "已拒绝（不涂黑）的框 1 个" in shown and "您已打开 0/" in shown
+    assert len(at.get("image")) >= 2  # thumbnails of the changed boxes
+    # while sup1's page is open: another supervisor returns it, the preparer adds a box, resubmits
+    auth.create_user(db, "sup2", "supervisor", "Review-Pass-2024", must_change=False)
+    workflow.return_case(db, "C2024001", auth.get_user(db, "sup2"), "补充")
+    review.add_box(db, prep, pages[-1]["id"], (60, 300, 220, 340))
+    workflow.submit(db, "C2024001", prep)
+    [b for b in at.button if b.label == "批准"][0].click().run()
+    assert not at.exception, at.exception
+    assert "批准被拒绝" in "\n".join(e.value for e in at.error)
+    assert "新增 1 个框" in texts(at) and workflow.status_of(db, "C2024001") == "in_review"
+    [b for b in at.button if b.label == "批准"][0].click().run()  # now the page showed the new plan
+    assert workflow.status_of(db, "C2024001") == "approved"
+
+
+def test_export_page_says_when_demo_keys_sign_or_keys_are_missing(env, monkeypatch):
+    _db, users = env
+    at = app("pages/导出.py", users["prep1"]).run()
+    assert any("演示模式" in w.value and "演示密钥" in w.value for w in at.warning)
+    assert "中立签名身份" in texts(at)
+    monkeypatch.delenv("DEID_DEMO")
+    at = app("pages/导出.py", users["prep1"]).run()
+    assert not at.exception, at.exception
+    assert any("未配置本院的导出签名密钥" in e.value for e in at.error)
+    assert not any("演示模式" in w.value for w in at.warning)

@@ -30,7 +30,7 @@ def test_prepared_vs_approved_cross_check(db, users, make_case):
         workflow.start_detection(db, cid)
         workflow.detection_done(db, cid)
         workflow.submit(db, cid, users[prep])
-        workflow.approve(db, cid, users[sup], "f" * 64)
+        workflow.approve(db, cid, users[sup], workflow.case_plan_hash(db, cid))
     cross = audit_report.prepared_vs_approved(db)
     assert len(cross) == 3 and set(cross["同一人"]) == {"否"}
     assert cross["批准次数"].sum() == 3

@@ -79,9 +79,9 @@ def test_workflow_functions_check_roles(db, users, make_case, role):
             workflow.submit(db, "W1", user)
         workflow.submit(db, "W1", users["prep1"])
     if role == "supervisor":
-        assert workflow.approve(db, "W1", user, "h" * 64)["approved_by"] == "sup1"
+        assert workflow.approve(db, "W1", user, workflow.case_plan_hash(db, "W1"))["approved_by"] == "sup1"
     else:
         with pytest.raises(PermissionDenied):
-            workflow.approve(db, "W1", user, "h" * 64)
+            workflow.approve(db, "W1", user, workflow.case_plan_hash(db, "W1"))
         with pytest.raises(PermissionDenied):
             workflow.return_case(db, "W1", user, "理由")

@@ -10,6 +10,11 @@ from core.workflow import WorkflowError
 PLAN = "a" * 64
 
 
+def fp(db, case_id):
+    """The fingerprint the supervisor's page shows now."""
+    return workflow.case_plan_hash(db, case_id)
+
+
 @pytest.fixture
 def ready(db, make_case):
     """A case detected and waiting for the preparer (待整理)."""
@@ -38,7 +43,8 @@ def test_stored_form_follows_the_cases_column(db, ready):
 
 def test_full_path_submit_approve_export(db, users, ready):
     assert workflow.submit(db, ready, users["prep1"]) == "in_review"
-    appr = workflow.approve(db, ready, users["sup1"], PLAN, comment="ok")
+    appr = workflow.approve(db, ready, users["sup1"], fp(db, ready), comment="ok")
+    PLAN = fp(db, ready)
     assert appr["plan_hash"] == PLAN and appr["prepared_by"] == "prep1" and appr["approved_by"] == "sup1"
     assert workflow.status_of(db, ready) == "approved"
     assert workflow.assert_exportable(db, ready, PLAN)["id"] == appr["id"]
@@ -53,7 +59,7 @@ def test_four_eyes_submitter_cannot_approve_even_with_both_roles(db, users, read
     workflow.submit(db, ready, users["prep1"])
     as_supervisor = {**users["prep1"], "role": "supervisor"}  # e.g. a role change after submitting
     with pytest.raises(PermissionDenied, match="双人复核"):
-        workflow.approve(db, ready, as_supervisor, PLAN)
+        workflow.approve(db, ready, as_supervisor, fp(db, ready))
     with pytest.raises(PermissionDenied):
         workflow.return_case(db, ready, as_supervisor, "no")
     assert workflow.status_of(db, ready) == "in_review"
@@ -70,22 +76,22 @@ def test_return_needs_reason_then_resubmit(db, users, ready):
     assert workflow.submit(db, ready, users["prep2"]) == "in_review"
     # prep2 submitted now, prep1 did not: sup2 may approve; prep2 (as supervisor) may not
     with pytest.raises(PermissionDenied):
-        workflow.approve(db, ready, {**users["prep2"], "role": "supervisor"}, PLAN)
-    assert workflow.approve(db, ready, users["sup2"], PLAN)["prepared_by"] == "prep2"
+        workflow.approve(db, ready, {**users["prep2"], "role": "supervisor"}, fp(db, ready))
+    assert workflow.approve(db, ready, users["sup2"], fp(db, ready))["prepared_by"] == "prep2"
 
 
 def test_editor_since_approval_cannot_approve(db, users, ready):
     workflow.submit(db, ready, users["prep1"])
     workflow.on_case_edited(db, ready, "sup1")  # sup1 touched the boxes while in review
     with pytest.raises(PermissionDenied):
-        workflow.approve(db, ready, users["sup1"], PLAN)
-    assert workflow.approve(db, ready, users["sup2"], PLAN)
+        workflow.approve(db, ready, users["sup1"], fp(db, ready))
+    assert workflow.approve(db, ready, users["sup2"], fp(db, ready))
 
 
 @pytest.mark.parametrize("event_status", ["approved", "exported"])
 def test_edit_after_approval_returns_case_to_review(db, users, ready, event_status):
     workflow.submit(db, ready, users["prep1"])
-    appr = workflow.approve(db, ready, users["sup1"], PLAN)
+    appr = workflow.approve(db, ready, users["sup1"], fp(db, ready))
     if event_status == "exported":
         workflow.mark_exported(db, ready, users["prep1"], appr["id"])
     assert workflow.on_case_edited(db, ready, users["prep1"]) == "in_review"
@@ -94,7 +100,7 @@ def test_edit_after_approval_returns_case_to_review(db, users, ready, event_stat
     with pytest.raises(WorkflowError):
         workflow.assert_exportable(db, ready)
     assert audit.rows(db, action="case.reopened")[0]["case_id"] == ready
-    second = workflow.approve(db, ready, users["sup2"], "b" * 64)
+    second = workflow.approve(db, ready, users["sup2"], fp(db, ready))
     assert workflow.assert_exportable(db, ready)["id"] == second["id"] != appr["id"]
 
 
@@ -104,7 +110,7 @@ def test_edit_before_approval_keeps_status(db, users, ready):
 
 def test_plan_changed_after_approval_blocks_export(db, users, ready):
     workflow.submit(db, ready, users["prep1"])
-    workflow.approve(db, ready, users["sup1"], PLAN)
+    workflow.approve(db, ready, users["sup1"], fp(db, ready))
     with pytest.raises(WorkflowError, match="方案"):
         workflow.assert_exportable(db, ready, "c" * 64)
 
@@ -129,7 +135,7 @@ def test_illegal_transitions(db, users, make_case, steps, bad):
         if bad == "submit":
             workflow.submit(db, "X1", users["prep1"])
         elif bad == "approve":
-            workflow.approve(db, "X1", users["sup1"], PLAN)
+            workflow.approve(db, "X1", users["sup1"], fp(db, "X1"))
         else:
             workflow.assert_exportable(db, "X1")
     assert workflow.status_of(db, "X1") == before
@@ -151,5 +157,5 @@ def test_box_editor_recorded_in_edits_table_cannot_approve(db, users, ready):
     workflow.submit(db, ready, users["prep1"])
     db.conn.execute("INSERT INTO edits (case_id, action, actor, at) VALUES (?, 'add', 'sup1', ?)", [ready, time.time()])
     with pytest.raises(PermissionDenied):
-        workflow.approve(db, ready, users["sup1"], PLAN)
-    assert workflow.approve(db, ready, users["sup2"], PLAN)
+        workflow.approve(db, ready, users["sup1"], fp(db, ready))
+    assert workflow.approve(db, ready, users["sup2"], fp(db, ready))

@@ -199,7 +199,8 @@ def test_filter_import_draw_box_export_redacted(server, tmp_path):
             assert switch_ms < 5000
             # four eyes: submitted by the preparer, approved by the supervisor (core calls)
             from core import auth
-            workflow.submit(db, "C2024001", auth.get_user(db, "prep1"))
+            workflow.submit(db, "C2024001", auth.get_user(db, "prep1"),
+                            override_reason="端到端测试只查看了部分页面")  # the audited override
             workflow.approve(db, "C2024001", auth.get_user(db, "sup1"), workflow.case_plan_hash(db, "C2024001"))
             # export in the browser and download
             page.get_by_test_id("stSidebar").get_by_role("link", name="导出").click()

@@ -19,7 +19,7 @@ from core.store import jobs as job_store
 from core.store.db import open_db
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
-from factory import make_case  # noqa: E402  (the store's archive factory)
+from factory import make_case, review_everything  # noqa: E402  (the store's archive factory)
 
 CASE = "C2025009"
 PATIENT = "孙丽华"
@@ -38,6 +38,7 @@ def approved_case(tmp_path, monkeypatch):
     users = {}
     for name, role in (("prep1", "preparer"), ("sup1", "supervisor"), ("admin1", "admin")):
         users[role], _ = auth.create_user(db, name, role, "Str0ng-Passw0rd!", must_change=False)
+    review_everything(db, users["preparer"], CASE)
     workflow.submit(db, CASE, users["preparer"])
     workflow.approve(db, CASE, users["supervisor"], workflow.case_plan_hash(db, CASE))
     return db, users

@@ -80,3 +80,13 @@ def make_archive(root: Path) -> Path:
     make_case(root, "C2025003", department="儿科", discharge_date="2025-08-20", review_type="儿童死亡评审",
               patient_name="孙浩然", inpatient_no="ZY20250820")
     return root
+
+
+def review_everything(db, user: dict, case_id: str) -> None:
+    """What a preparer does before submitting: open every included page and
+    accept every undecided box (through the review functions, audited)."""
+    from core import review
+
+    for page in review.pages(db, case_id):
+        review.open_page(db, user, page["id"])
+        review.accept_page(db, user, page["id"])
