@@ -21,10 +21,11 @@ def clean_export(tmp_path_factory):
     import os
 
     os.environ["DEID_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    os.environ["DEID_KEY_FILE"] = str(tmp_path_factory.mktemp("keyring") / "storage.key")
     try:
         return export_case(helpers.case_documents(), helpers.META, ExportOptions(cover=False), extra_identifiers=IDS)
     finally:
-        del os.environ["DEID_DATA_DIR"]
+        del os.environ["DEID_DATA_DIR"], os.environ["DEID_KEY_FILE"]
 
 
 def _planted(pdf: bytes, plant) -> bytes:
