@@ -52,7 +52,7 @@ def load(key: str, root: Optional[Path] = None) -> Optional[list[OcrLine]]:
     except OSError:
         return None
     try:
-        data = json.loads(unseal(blob, aad=key.encode()).decode("utf-8"))
+        data = json.loads(unseal(blob, aad=key.encode(), v1_aad=key.encode()).decode("utf-8"))
         if data.get("format") != FORMAT:
             return None
         return [OcrLine.from_dict(d) for d in data["lines"]]

@@ -1,7 +1,8 @@
 """Encrypted working files under the data dir (PDF copies, page renders).
 
 Folders are named by a digest of the case id (never the id itself, which may
-be a record number); every file is sealed with ``core.crypto.seal``.
+be a record number); every file is sealed with ``core.crypto.seal``, bound
+to its relative path (associated data), so files cannot be swapped.
 Paths stored in the database are relative to ``settings().data_dir``.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from core.config import settings
-from core.crypto import seal, sha256_hex, unseal
+from core.crypto import file_aad, seal, sha256_hex, unseal
 
 
 def case_folder(case_id: str) -> str:
@@ -26,13 +27,14 @@ def write_sealed(rel: str, data: bytes) -> str:
     path = absolute(rel)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(seal(data))
+    tmp.write_bytes(seal(data, aad=file_aad("data", rel)))
     os.replace(tmp, path)
     return rel
 
 
 def read_sealed(rel: str) -> bytes:
-    return unseal(absolute(rel).read_bytes())
+    """The plain bytes of a sealed working file (bound to its path: a file moved elsewhere fails)."""
+    return unseal(absolute(rel).read_bytes(), aad=file_aad("data", rel))
 
 
 def exists(rel: str) -> bool:

@@ -80,7 +80,7 @@ def test_review_page_shows_boxes_and_edits_are_stored(env):
     assert len(rows) == before + 1
     added = rows[-1]
     assert added["category"] == "signature" and added["created_by"] == "prep1"
-    assert finding_store.open_reason(added["reason"]) == "手写签名" and added["reason"] != "手写签名"  # sealed
+    assert finding_store.open_reason(added) == "手写签名" and added["reason"] != "手写签名"  # sealed
     # reject the first automatic finding
     auto = next(r for r in rows if r["status"] == "auto")
     at.selectbox(key=f"pick_{page_id}").select(auto["id"]).run()
