@@ -9,6 +9,10 @@ Several machines: set ``DEID_HUEY_BACKEND=redis`` and ``DEID_REDIS_URL``
 (e.g. ``redis://queue-host:6379/0``) for the app and for every worker; all
 must share the same store (``DEID_DB`` / ``DEID_DATA_DIR`` on shared storage).
 
+Task arguments are the job id, the acting user name and flags — never a case
+id or archive folder (a case id may be a record number); the worker reads
+both from the ``jobs`` row.
+
 The SQLite file is resolved when a connection is opened, so a process that
 changes ``DEID_DATA_DIR`` / ``DEID_HUEY_DB`` (tests) gets the new queue.
 """
@@ -63,33 +67,48 @@ def make_huey():
 huey = make_huey()
 
 
-def _db():
+def _db(job_id: int):
+    """The store, bound to its key.  Without the key (a worker pointed at the
+    wrong key file) the job is marked failed with the reason — that needs no
+    key — and the task stops: nothing is sealed under a stray new key."""
+    from core.crypto import KeyError_
+    from core.store import jobs as job_store
     from core.store.db import open_db
 
-    return open_db()
+    try:
+        return open_db()
+    except KeyError_ as exc:
+        bare = open_db(check_key=False)
+        job_store.finish(bare, job_id, job_store.FAILED, exc.message)
+        bare.conn.close()
+        raise
 
 
 @huey.task()
-def import_case_task(job_id: int, archive_key: str, actor: str = "system", detect: bool = True):
+def import_case_task(job_id: int, actor: str = "system", detect: bool = True):
+    """Arguments carry no case id or archive folder: both are read from the job row."""
     from core.archive import default_archive
     from core.processing import run_import
     from core.store import jobs as job_store
 
-    db = _db()
+    db = _db(job_id)
+    archive_key = job_store.get(db, job_id)["archive_key"]
     ok = run_import(db, job_id, default_archive(), archive_key, actor)
     if ok and detect:
         case_id = default_archive().read_manifest(archive_key).case_id
         detect_job = job_store.create(db, case_id, "detect", actor)
-        _enqueue(db, detect_job, detect_case_task, detect_job, case_id, actor)
+        _enqueue(db, detect_job, detect_case_task, detect_job, actor)
     db.conn.close()
     return ok
 
 
 @huey.task()
-def detect_case_task(job_id: int, case_id: str, actor: str = "system"):
+def detect_case_task(job_id: int, actor: str = "system"):
     from core.processing import run_detect
+    from core.store import jobs as job_store
 
-    db = _db()
+    db = _db(job_id)
+    case_id = job_store.get(db, job_id)["case_id"]
     ok = run_detect(db, job_id, case_id, actor)
     if ok:
         _warm_renders(db, case_id)
@@ -139,8 +158,8 @@ def enqueue_import(db, archive_key: str, case_id: str, user, detect: bool = True
     running = job_store.active(db, case_id)
     if running:
         return running["id"]
-    job_id = job_store.create(db, case_id, "import", actor)
-    return _enqueue(db, job_id, import_case_task, job_id, archive_key, actor, detect)
+    job_id = job_store.create(db, case_id, "import", actor, archive_key=archive_key)
+    return _enqueue(db, job_id, import_case_task, job_id, actor, detect)
 
 
 def enqueue_detect(db, case_id: str, user) -> int:
@@ -153,7 +172,7 @@ def enqueue_detect(db, case_id: str, user) -> int:
     if running:
         return running["id"]
     job_id = job_store.create(db, case_id, "detect", actor)
-    return _enqueue(db, job_id, detect_case_task, job_id, case_id, actor)
+    return _enqueue(db, job_id, detect_case_task, job_id, actor)
 
 
 def cancel_job(db, job_id: int, user) -> None:

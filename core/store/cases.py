@@ -36,6 +36,16 @@ def upsert_case(db, manifest: Manifest) -> dict:
     return get_case(db, meta.case_id)
 
 
+def case_for_handle(db, handle: str) -> Optional[str]:
+    """The case id behind an opaque handle (``core.handles``), or None."""
+    from core.handles import case_handle
+
+    for (case_id,) in db.execute("SELECT id FROM cases").fetchall():
+        if case_handle(case_id) == handle:
+            return case_id
+    return None
+
+
 def get_case(db, case_id: str) -> Optional[dict]:
     rows = list(db.query("SELECT * FROM cases WHERE id = ?", [case_id]))
     return rows[0] if rows else None

@@ -1,7 +1,7 @@
 """Encrypted working files under the data dir (PDF copies, page renders).
 
-Folders are named by a digest of the case id (never the id itself, which may
-be a record number); every file is sealed with ``core.crypto.seal``, bound
+Folders are named by the case's opaque handle (a keyed digest, never the id
+itself, which may be a record number); every file is sealed with ``core.crypto.seal``, bound
 to its relative path (associated data), so files cannot be swapped.
 Paths stored in the database are relative to ``settings().data_dir``.
 """
@@ -16,6 +16,14 @@ from core.crypto import file_aad, seal, sha256_hex, unseal
 
 
 def case_folder(case_id: str) -> str:
+    """``cases/<opaque handle>``: keyed (``core.handles``), so a record number cannot be tried against it."""
+    from core.handles import case_handle
+
+    return "cases/" + case_handle(case_id)
+
+
+def _unkeyed_case_folder(case_id: str) -> str:
+    """Folder name of stores written before handles (an unkeyed digest); still read via stored paths."""
     return "cases/" + sha256_hex(("case|" + case_id).encode())[:20]
 
 
@@ -42,4 +50,5 @@ def exists(rel: str) -> bool:
 
 
 def remove_case_files(case_id: str) -> None:
-    shutil.rmtree(absolute(case_folder(case_id)), ignore_errors=True)
+    for folder in (case_folder(case_id), _unkeyed_case_folder(case_id)):
+        shutil.rmtree(absolute(folder), ignore_errors=True)

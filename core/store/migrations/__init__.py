@@ -6,6 +6,7 @@ and list it here.  Never edit a migration that has shipped; add a new one.
 
 MIGRATIONS: list[str] = [
     "core.store.migrations.m001_cases",
+    "core.store.migrations.m002_job_archive_key",
     "core.store.migrations.m100_users_audit",
     "core.store.migrations.m101_audit_mac",
     "core.store.migrations.m200_exports",
