@@ -78,7 +78,10 @@ def backup(path: Path, passphrase: str, db=None, actor: str = "system") -> Path:
     text = crypto.export_keyring(ring, passphrase)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise crypto.KeyError_(f"{path} 已存在，不会覆盖", f"{path} exists; not overwritten") from None
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
     if db is not None:

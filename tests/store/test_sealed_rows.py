@@ -223,3 +223,29 @@ def test_readme_backup_lose_restore_read_a_case(db, two_cases, tmp_path, data_di
     assert doc_store.open_document(db, doc["id"]).page_count == doc["page_count"]
     assert [r["action"] for r in audit.rows(db, action=("key.backup", "key.restore"))] == ["key.restore", "key.backup"]
     assert audit.verify_chain(db)[0]
+
+
+def test_interrupted_rotation_keeps_both_keys_and_can_run_again(db, two_cases, monkeypatch):
+    from core import keys
+    from core.store import sealed
+
+    case_id = two_cases[0]
+    before = crypto.load_keyring()
+
+    def crash(_db):
+        raise RuntimeError("power cut")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(sealed, "reseal_rows", crash)
+        with pytest.raises(RuntimeError):
+            keys.rotate(db, "tester")
+    staged = crypto.load_keyring()
+    assert before.current in staged.keys and staged.current != before.current  # the old key is still there
+    assert case_store.case_meta(db, case_id).patient_name == "李秀英"  # rows still under the old key
+    doc = doc_store.list_documents(db, case_id)[0]
+    assert files.read_sealed(doc["stored_path"]).startswith(b"%PDF")  # files already under the new one
+    summary = keys.rotate(db, "tester")
+    final = crypto.load_keyring()
+    assert list(final.keys) == [summary["to_key"]] and case_store.case_meta(db, case_id).patient_name == "李秀英"
+    assert [r["action"] for r in audit.rows(db, action=("key.rotate_start", "key.rotate"))] == \
+        ["key.rotate", "key.rotate_start", "key.rotate_start"]
