@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from core.config import settings
-from core.crypto import seal, unseal
+from core.crypto import KeyError_, seal, unseal
 from core.ocr.engine import OcrLine
 
 FORMAT = 1
@@ -56,7 +56,7 @@ def load(key: str, root: Optional[Path] = None) -> Optional[list[OcrLine]]:
         if data.get("format") != FORMAT:
             return None
         return [OcrLine.from_dict(d) for d in data["lines"]]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, KeyError_):  # unreadable (other key, damaged): a miss
         return None
 
 
