@@ -25,7 +25,7 @@ ciphertext + tag`` (no key id, no row binding) are still read with the
 legacy key until ``key rotate`` has replaced them.
 
 A missing key file is created only when the store holds no data
-(``ensure_key_for_store``, called by ``core.store.db.open_db``); otherwise
+(``core.store.keybind.ensure_key_for_store``, called by ``core.store.db.open_db``); otherwise
 ``KeyMissing`` stops the process — a new key would silently orphan every
 sealed working copy, finding, export and patient code.  The ciphers come
 from the ``cryptography`` package (OpenSSL); nothing is hand-rolled.
@@ -36,7 +36,6 @@ import base64
 import hashlib
 import json
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -185,7 +184,7 @@ def load_keyring(path: Path | None = None) -> Keyring:
     try:
         st = p.stat()
     except FileNotFoundError:
-        raise KeyMissing(p, _old_default_hint(p)) from None
+        raise KeyMissing(p, old_default_hint(p)) from None
     return _read_keyring(str(p), st.st_mtime_ns, st.st_size)
 
 
@@ -193,13 +192,15 @@ def keyring() -> Keyring:
     """The process's keyring; created on first use only when the configured store holds no data."""
     p = key_path()
     if not p.exists():
+        from core.store.keybind import store_has_data
+
         if store_has_data(settings().db_path):
-            raise KeyMissing(p, _old_default_hint(p))
+            raise KeyMissing(p, old_default_hint(p))
         write_keyring(Keyring.generate(), p)
     return load_keyring(p)
 
 
-def _old_default_hint(path: Path) -> str:
+def old_default_hint(path: Path) -> str:
     old = settings().data_dir / "keys" / "storage.key"
     if old.exists() and old.resolve() != Path(path).resolve():
         return f" (found {old}: move it to {path}, outside the data folder, or set DEID_KEY_FILE)"
@@ -209,55 +210,6 @@ def _old_default_hint(path: Path) -> str:
 def storage_key() -> bytes:
     """The installation's stable root key (keyed digests: audit MACs, fingerprints, codes)."""
     return keyring().root
-
-
-# ------------------------------------------------------------------ store binding
-
-DATA_TABLES = ("cases", "audit_log", "users", "exports", "patient_codes")
-STORE_KEY_SETTING = "storage_key_id"
-
-
-def store_has_data(db_path: Path | str) -> bool:
-    """True when the SQLite file at ``db_path`` has rows in any table that needs the key."""
-    p = Path(db_path)
-    if not p.is_file() or p.stat().st_size == 0:
-        return False
-    conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=30)
-    try:
-        return _has_data(conn)
-    finally:
-        conn.close()
-
-
-def _has_data(conn) -> bool:
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "security_settings" in tables and conn.execute(
-            "SELECT 1 FROM security_settings WHERE key = ?", [STORE_KEY_SETTING]).fetchone():
-        return True
-    return any(conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in DATA_TABLES if t in tables)
-
-
-def ensure_key_for_store(db) -> Keyring:
-    """Bind the open store to its key: create the key only for an empty store.
-
-    Raises ``KeyMissing`` when the store holds data (or was bound to a key)
-    and the key file is absent, ``KeyMismatch`` when the key file is not the
-    one the store was bound to.
-    """
-    p = key_path()
-    conn = db.conn
-    if not p.exists():
-        if _has_data(conn):
-            raise KeyMissing(p, _old_default_hint(p))
-        write_keyring(Keyring.generate(), p)
-    ring = load_keyring(p)
-    row = conn.execute("SELECT value FROM security_settings WHERE key = ?", [STORE_KEY_SETTING]).fetchone()
-    if row is None:
-        conn.execute("INSERT OR IGNORE INTO security_settings (key, value) VALUES (?, ?)", [STORE_KEY_SETTING, ring.root_id])
-        row = conn.execute("SELECT value FROM security_settings WHERE key = ?", [STORE_KEY_SETTING]).fetchone()
-    if row[0] != ring.root_id:
-        raise KeyMismatch(p)
-    return ring
 
 
 # ------------------------------------------------------------------ sealing

@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlite_utils
 
 from core.config import settings
-from core.crypto import ensure_key_for_store
+from core.store.keybind import ensure_key_for_store
 from core.store.migrations import MIGRATIONS
 
 
