@@ -69,12 +69,15 @@ class KeyError_(DeidError):
 
 
 class KeyMissing(KeyError_):
-    def __init__(self, path: Path, hint: str = ""):
-        super().__init__(
-            f"找不到存储密钥文件 {path}，而数据库中已有加密数据：不会自动生成新密钥。"
-            f"请设置 DEID_KEY_FILE 指向原密钥，或用 python -m core.cli key restore 从备份恢复。{hint}",
-            f"storage key file {path} not found but the store holds sealed data: no new key is created. "
-            f"Point DEID_KEY_FILE at the store's key or run 'python -m core.cli key restore BACKUP'.{hint}")
+    def __init__(self, path: Path, old: Path | None = None):
+        zh = (f"找不到存储密钥文件 {path}，而数据库中已有加密数据：不会自动生成新密钥。"
+              f"请设置 DEID_KEY_FILE 指向原密钥，或用 python -m core.cli key restore 从备份恢复。")
+        en = (f"storage key file {path} not found but the store holds sealed data: no new key is created. "
+              f"Point DEID_KEY_FILE at the store's key or run 'python -m core.cli key restore BACKUP'.")
+        if old is not None:
+            zh += f"（在旧的默认位置找到 {old}：请移到数据目录之外的 {path}，或设置 DEID_KEY_FILE）"
+            en += f" (found {old}: move it to {path}, outside the data folder, or set DEID_KEY_FILE)"
+        super().__init__(zh, en)
 
 
 class KeyMismatch(KeyError_):
@@ -200,11 +203,12 @@ def keyring() -> Keyring:
     return load_keyring(p)
 
 
-def old_default_hint(path: Path) -> str:
+def old_default_hint(path: Path) -> Path | None:
+    """A key file left at the old default place inside the data folder, if any."""
     old = settings().data_dir / "keys" / "storage.key"
     if old.exists() and old.resolve() != Path(path).resolve():
-        return f" (found {old}: move it to {path}, outside the data folder, or set DEID_KEY_FILE)"
-    return ""
+        return old
+    return None
 
 
 def storage_key() -> bytes:
