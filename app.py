@@ -12,6 +12,9 @@ st.set_page_config(page_title="病历匿名化导出", page_icon=":material/heal
 
 from ui.auth import current_user, daily_checkpoint  # noqa: E402
 from ui.nav import MENU_FLAG, PAGES, draw_menu  # noqa: E402
+from ui.startup import store_or_stop  # noqa: E402
+
+store_or_stop()  # a store without its key shows why and stops here
 
 daily_checkpoint()
 pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES]

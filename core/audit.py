@@ -15,6 +15,9 @@ removing the newest rows is caught too.
 SQLite triggers (migration 100) additionally block UPDATE of any row and
 DELETE of rows younger than 180 days.
 
+``case_id`` holds the case's opaque handle (``core.handles.case_handle``),
+never the case id, which may be a record number; filters accept either.
+
 ``detail`` must never hold identifier text: geometry, categories, counts,
 digests and masked values only.  As a last guard, values under keys that
 name identifiers (``text``, ``patient_name`` …) are masked before storing.
@@ -30,6 +33,7 @@ from typing import Any, Iterable
 
 from core.crypto import key_path, sha256_hex, storage_key
 from core.errors import DeidError
+from core.handles import case_handle
 from core.masking import mask
 from core.store import audit_log as store
 from core.store.tx import transaction
@@ -187,7 +191,7 @@ def record(
             "actor": str(actor),
             "role": role,
             "action": str(action),
-            "case_id": None if case_id is None else str(case_id),
+            "case_id": None if case_id is None else case_handle(str(case_id)),  # never the case id itself
             "page": None if page is None else int(page),
             "detail": detail_json,
             "prev_hash": last[1] if last else GENESIS,
@@ -336,6 +340,8 @@ def _where(*, actor=None, role=None, case_id=None, action=None, since=None, unti
     for col, value in (("actor", actor), ("role", role), ("case_id", case_id)):
         if value:
             values = [value] if isinstance(value, str) else list(value)
+            if col == "case_id":  # rows store the case's opaque handle (older rows: the plain id)
+                values = sorted({v for c in values for v in (str(c), case_handle(str(c)))})
             clauses.append(f"{col} IN ({', '.join('?' for _ in values)})")
             params += values
     if action:

@@ -27,13 +27,20 @@ class Settings:
     workers: int
 
 
+def default_key_file() -> Path:
+    """``$XDG_CONFIG_HOME/deid/storage.key`` (``~/.config/deid/``): outside the data folder,
+    so copying or backing up the data never copies its key."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "deid" / "storage.key"
+
+
 def settings() -> Settings:
     env = os.environ.get
     data = Path(env("DEID_DATA_DIR", str(PROJECT_ROOT / "data")))
     return Settings(
         data_dir=data,
         db_path=Path(env("DEID_DB", str(data / "deid.sqlite"))),
-        key_file=Path(env("DEID_KEY_FILE", str(data / "keys" / "storage.key"))),
+        key_file=Path(env("DEID_KEY_FILE", str(default_key_file()))),
         ocr_cache_dir=Path(env("DEID_OCR_CACHE_DIR", str(data / "cache" / "ocr"))),
         archive_dir=Path(env("DEID_ARCHIVE_DIR", str(data / "demo_archive"))),
         export_dir=Path(env("DEID_EXPORT_DIR", str(data / "exports"))),

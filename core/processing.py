@@ -19,7 +19,7 @@ import sqlite3
 import time
 
 from core.archive.base import ArchiveSource
-from core.crypto import seal_text, unseal_text
+from core.store import sealed
 from core.errors import DeidError
 from core.models import Finding
 from core.store import cases as case_store
@@ -252,7 +252,8 @@ def _apply(db, job: dict, task: dict, result: dict) -> None:
                     doc_store.set_page_detect(db, page_id, "done")
                 seeds = json.dumps(result.get("seeds", []), ensure_ascii=False)
                 job_tasks.close(db, task["id"], job_tasks.DONE, pages_done=len(page_ids), worker=worker,
-                                seeds_sealed=seal_text(seeds), findings_new=new)
+                                seeds_sealed=sealed.seal_value("job_tasks", task["id"], "seeds_sealed", seeds),
+                                findings_new=new)
             else:
                 _fail_pages(db, page_ids, result.get("error") or "检测失败 / detection failed")
                 job_tasks.close(db, task["id"], job_tasks.FAILED, result.get("error", ""), pages_done=len(page_ids),
@@ -329,7 +330,7 @@ def _finish_detect(db, job_id: int, queue) -> None:
     for doc in doc_store.list_documents(db, case_id):
         row = settled.get(doc["id"])
         if row and row["seeds_sealed"]:
-            seeds.extend(json.loads(unseal_text(row["seeds_sealed"])))
+            seeds.extend(json.loads(sealed.open_value("job_tasks", row["id"], "seeds_sealed", row["seeds_sealed"])))
     case_store.save_seeds(db, case_id, seeds)
     _leave_detecting(db, case_id, actor, entered, ok=True)
     failed = _failed_pages(db, case_id)

@@ -90,7 +90,7 @@ def findings_view(db, page_id: int, dpi: int = REVIEW_DPI) -> list[dict]:
             out.append({
                 "id": row["id"], "category": row["category"], "label": category_label(row["category"]),
                 "color": category_color(row["category"]), "status": row["status"], "source": row["source"],
-                "detector": row["detector"], "confidence": row["confidence"], "reason": finding_store.open_reason(row["reason"]),
+                "detector": row["detector"], "confidence": row["confidence"], "reason": finding_store.open_reason(row),
                 "masked": finding_store.masked_text(row), "has_text": bool(row["text_sealed"]),
                 "rects": rects, "rects_px": [geometry.page_to_pixels(fpage, r, dpi) for r in rects],
             })
@@ -220,11 +220,10 @@ def _edit(db, user: dict, action: str, row_or_page: dict, finding_id: Optional[i
           before, after, reason: str = "") -> None:
     case_id = row_or_page["case_id"]
     page = doc_store.get_page(db, row_or_page["page_id"] if "page_id" in row_or_page else row_or_page["id"])
-    db["edits"].insert({"case_id": case_id, "page_id": page["id"], "finding_id": finding_id, "action": action,
-                        "category": category, "before": json.dumps(before) if before is not None else None,
-                        "after": json.dumps(after) if after is not None else None,
-                        "reason": finding_store.seal_reason(reason),
-                        "actor": user["username"], "at": time.time()})
+    finding_store.add_edit(db, case_id=case_id, page_id=page["id"], finding_id=finding_id, action=action,
+                           category=category, before=json.dumps(before) if before is not None else None,
+                           after=json.dumps(after) if after is not None else None, reason=reason,
+                           actor=user["username"])
     audit.record(db, user["username"], f"box.{action}", case_id=case_id, page=page["page_index"],
                  detail={"doc": page["doc_id"], "finding": finding_id, "category": category,
                          "before": before, "after": after, "reason_given": bool(reason)})
@@ -303,7 +302,7 @@ def set_category(db, user: dict, finding_id: int, category: str, reason: str = "
     Category(category)
     with transaction(db):
         _assert_editable(db, row["case_id"])
-        finding_store.update(db, finding_id, category=category, reason=finding_store.seal_reason(reason) if reason else row["reason"],
+        finding_store.update(db, finding_id, category=category, reason=finding_store.seal_reason(finding_id, reason) if reason else row["reason"],
                              status=finding_store.ACCEPTED)
         _edit(db, user, "change", row, finding_id, category, {"category": row["category"]}, {"category": category},
               reason)
@@ -390,10 +389,9 @@ def hide_everywhere(db, user: dict, finding_id: int) -> int:
             finally:
                 pdf.close()
         page = doc_store.get_page(db, row["page_id"])
-        db["edits"].insert({"case_id": case_id, "page_id": row["page_id"], "finding_id": finding_id,
-                            "action": "hide_all", "category": row["category"], "before": None,
-                            "after": json.dumps({"boxes": count}), "reason": "", "actor": user["username"],
-                            "at": time.time()})
+        finding_store.add_edit(db, case_id=case_id, page_id=row["page_id"], finding_id=finding_id,
+                               action="hide_all", category=row["category"], before=None,
+                               after=json.dumps({"boxes": count}), reason="", actor=user["username"])
         audit.record(db, user["username"], "box.hide_all", case_id=case_id, page=page["page_index"],
                      detail={"finding": finding_id, "category": row["category"], "boxes": count})
     _after_edit(db, user, case_id)

@@ -19,6 +19,10 @@ Two roles (issue 14):
   machine ``huey_consumer core.tasks.huey``.  Workers get the sealed working
   copies from Redis (``core.store.blobs``) and need no shared file system.
 
+Task arguments are the job id, the acting user name and flags — never a case
+id or archive folder (a case id may be a record number); the worker reads
+both from the ``jobs`` row.
+
 The SQLite file is resolved when a connection is opened, so a process that
 changes ``DEID_DATA_DIR`` / ``DEID_HUEY_DB`` (tests) gets the new queue.
 """
@@ -127,10 +131,23 @@ def _daily_checkpoint(reason: str) -> None:
         db.conn.close()
 
 
-def _db():
+def _db(job_id: int | None = None):
+    """The store, bound to its key.  Without the key (a consumer pointed at the
+    wrong key file) the job is marked failed with the reason — that needs no
+    key — and the task stops: nothing is sealed under a stray new key."""
+    from core.crypto import KeyError_
+    from core.store import jobs as job_store
     from core.store.db import open_db
 
-    return open_db()
+    try:
+        return open_db()
+    except KeyError_ as exc:
+        if job_id is None:
+            raise
+        bare = open_db(check_key=False)
+        job_store.finish(bare, job_id, job_store.FAILED, exc.message)
+        bare.conn.close()
+        raise
 
 
 @app_huey.task()
@@ -139,7 +156,7 @@ def import_case_task(job_id: int, detect: bool = True):
     from core.processing import run_import
     from core.store import jobs as job_store
 
-    db = _db()
+    db = _db(job_id)
     job = job_store.get(db, job_id)
     ok = run_import(db, job_id, default_archive(), job["archive_key"], job["actor"])
     if ok and detect:
@@ -154,7 +171,7 @@ def detect_case_task(job_id: int):
     """The writer's first round: publish blobs, submit the documents, then pump."""
     from core.processing import start_detect
 
-    db = _db()
+    db = _db(job_id)
     try:
         if start_detect(db, job_id, work_queue()):
             _pump(db, job_id)
@@ -164,7 +181,7 @@ def detect_case_task(job_id: int):
 
 @app_huey.task()
 def pump_detect_task(job_id: int):
-    db = _db()
+    db = _db(job_id)
     try:
         _pump(db, job_id)
     finally:

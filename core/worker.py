@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import asdict, is_dataclass
 from typing import Callable, Protocol
 
-from core.crypto import seal, unseal
+from core.crypto import file_aad, seal, unseal
 from core.store.blobs import BlobMissing, BlobStore, document_blob, meta_blob
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,8 @@ def _analyze(kv: KV, blobs: BlobStore, job_token: str, case_handle: str, doc_dig
             raise Cancelled()
 
     check_cancel()
-    data = unseal(blobs.get(document_blob(case_handle, doc_digest)))
+    name = document_blob(case_handle, doc_digest)
+    data = unseal(blobs.get(name), aad=file_aad("data", name))  # the working copy is bound to its path
     meta = open_json(blobs.get(meta_blob(case_handle, job_token)))
     pdf = pymupdf.open(stream=data, filetype="pdf")
     try:

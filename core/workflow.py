@@ -22,7 +22,9 @@ Rules
 - any edit after approval (``on_case_edited``) supersedes the approval and puts
   the case back to 待审核.
 - export only from an approved case with a live approval (``assert_exportable``).
-Every transition is written to ``case_events`` and the audit trail.
+Every transition is written to ``case_events`` and the audit trail.  Submission
+notes, return reasons and approval comments are free text a person typed (it
+may name someone): stored sealed and bound to their row (``core.store.sealed``).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from core.crypto import sha256_hex
 from core.auth import require
 from core.errors import DeidError, PermissionDenied
 from core.rules import load_rules
-from core.store import reviews
+from core.store import reviews, sealed
 
 PENDING, DETECTING, PREPARING, IN_REVIEW = "pending", "detecting", "preparing", "in_review"
 APPROVED, RETURNED, EXPORTED = "approved", "returned", "exported"
@@ -132,10 +134,8 @@ def _transition(db, case_id: str, event: str, actor: str, *, reason: str | None 
     target = transitions()[event]["to"]
     t = time.time() if now is None else now
     db.conn.execute("UPDATE cases SET status = ? WHERE id = ?", [_stored(db, target), case_id])
-    db.conn.execute(
-        "INSERT INTO case_events (case_id, event, from_status, to_status, actor, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [case_id, event, current, target, actor, reason, t],
-    )
+    sealed.insert_row(db, "case_events", {"case_id": case_id, "event": event, "from_status": current,
+                                          "to_status": target, "actor": actor, "at": t}, {"reason": reason})
     return target
 
 
@@ -261,11 +261,9 @@ def approve(db, case_id: str, user: dict, plan_hash: str, *, comment: str | None
             conflict = plan_diff_since(db, case_id, plan_hash)
         else:
             _transition(db, case_id, "approve", name, reason=comment, now=t)
-            cur = db.conn.execute(
-                "INSERT INTO approvals (case_id, plan_hash, prepared_by, approved_by, comment, approved_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [case_id, plan_hash, preparer or "", name, comment, t],
-            )
-            approval_id = cur.lastrowid
+            approval_id = sealed.insert_row(db, "approvals", {"case_id": case_id, "plan_hash": plan_hash,
+                                                              "prepared_by": preparer or "", "approved_by": name,
+                                                              "approved_at": t}, {"comment": comment})
             submission = reviews.last_submission(db, case_id)
             opened = reviews.pages_opened(db, case_id, name, since=submission["at"] if submission else 0.0)
             total = reviews.review_progress(db, case_id)["pages"]
@@ -322,18 +320,23 @@ def on_case_edited(db, case_id: str, user: dict | str) -> str:
 
 # ---------------------------------------------------------------- approvals and export
 
-def approval(db, approval_id: int) -> dict | None:
-    cur = db.conn.execute("SELECT * FROM approvals WHERE id = ?", [approval_id])
+def _opened_approval(cur) -> dict | None:
     row = cur.fetchone()
-    return dict(zip([c[0] for c in cur.description], row)) if row else None
+    if not row:
+        return None
+    out = dict(zip([c[0] for c in cur.description], row))
+    out["comment"] = sealed.open_value("approvals", out["id"], "comment", out["comment"]) or None
+    return out
+
+
+def approval(db, approval_id: int) -> dict | None:
+    return _opened_approval(db.conn.execute("SELECT * FROM approvals WHERE id = ?", [approval_id]))
 
 
 def active_approval(db, case_id: str) -> dict | None:
-    cur = db.conn.execute(
+    return _opened_approval(db.conn.execute(
         "SELECT * FROM approvals WHERE case_id = ? AND superseded_at IS NULL ORDER BY id DESC LIMIT 1", [case_id]
-    )
-    row = cur.fetchone()
-    return dict(zip([c[0] for c in cur.description], row)) if row else None
+    ))
 
 
 def assert_exportable(db, case_id: str, plan_hash: str | None = None) -> dict:
@@ -468,9 +471,13 @@ def mark_exported(db, case_id: str, user: dict | str, approval_id: int) -> str:
 
 
 def history(db, case_id: str) -> list[dict]:
+    """Status transitions of a case, oldest first (notes and reasons unsealed: show only to its reviewers)."""
     cur = db.conn.execute("SELECT * FROM case_events WHERE case_id = ? ORDER BY id", [case_id])
     names = [c[0] for c in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    events = [dict(zip(names, r)) for r in cur.fetchall()]
+    for e in events:
+        e["reason"] = sealed.open_value("case_events", e["id"], "reason", e["reason"]) or None
+    return events
 
 
 def cases_in(db, status_code: str) -> list[str]:

@@ -12,7 +12,7 @@ from core.errors import DeidError
 from core.store import cases as case_store
 from core.store import jobs as job_store
 from ui.auth import get_db, require_user
-from ui.common import CASE_KEY, flash, set_flash
+from ui.common import CASE_KEY, flash, remember_case_in_url, set_flash
 
 ALL = "全部"
 STATUSES = [ALL, case_store.NOT_IMPORTED, "待处理", "检测中", "待整理", "待审核", "已批准", "已退回", "已导出"]
@@ -144,7 +144,7 @@ def _actions(db, user: dict, rows: list[dict]) -> None:
         b1, b2, b3, b4 = st.columns(4)
         if row["状态"] != case_store.NOT_IMPORTED and b1.button("打开审阅", key="open_review", type="primary"):
             st.session_state[CASE_KEY] = chosen
-            st.query_params["case"] = chosen
+            remember_case_in_url(chosen)
             st.switch_page("pages/页面审阅.py")
         if can_import and b2.button("导入并检测" if row["状态"] == case_store.NOT_IMPORTED else "重新导入", key="import_one"):
             tasks.enqueue_import(db, row["_key"], chosen, user)

@@ -5,27 +5,34 @@ import time
 
 import streamlit as st
 
+from core.handles import case_handle
 from core.store import cases as case_store
 
 CASE_KEY = "current_case"
 
 
 def imported_case_picker(db, label: str = "病例", statuses: tuple[str, ...] = (), key: str = "case_pick") -> str | None:
-    """Select box of imported cases; remembers the choice across pages (session + ?case=)."""
+    """Select box of imported cases; remembers the choice across pages (session + ?case=<opaque handle>)."""
     rows = case_store.list_cases(db)
     if statuses:
         rows = [r for r in rows if r["status"] in statuses]
     ids = [r["id"] for r in rows]
     if not ids:
         return None
-    wanted = st.query_params.get("case") or st.session_state.get(CASE_KEY)
+    by_handle = {case_handle(i): i for i in ids}
+    wanted = by_handle.get(st.query_params.get("case", "")) or st.session_state.get(CASE_KEY)
     index = ids.index(wanted) if wanted in ids else 0
     by_id = {r["id"]: r for r in rows}
     chosen = st.selectbox(label, ids, index=index, key=key,
                           format_func=lambda c: f"{c} · {by_id[c]['department']}")
     st.session_state[CASE_KEY] = chosen
-    st.query_params["case"] = chosen
+    remember_case_in_url(chosen)
     return chosen
+
+
+def remember_case_in_url(case_id: str) -> None:
+    """``?case=`` holds the case's opaque handle, never the case id (it may be a record number)."""
+    st.query_params["case"] = case_handle(case_id)
 
 
 FLASH_SECONDS = 8.0  # a confirmation stays through the reruns that follow an action

@@ -7,4 +7,5 @@ COMMANDS = [
     "core.commands.demo_users",
     "core.commands.export",
     "core.commands.verify",
+    "core.commands.key",
 ]

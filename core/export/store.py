@@ -21,9 +21,10 @@ from cryptography.hazmat.primitives import hashes, hmac
 from core import audit, audit_anchor
 from core.auth import require
 from core.config import settings
-from core.crypto import seal, seal_text, storage_key, unseal, unseal_text
+from core.crypto import file_aad, seal, storage_key, unseal
 from core.export.codes import normalise_code
 from core.export.options import ExportOptions, ExportResult
+from core.store.sealed import next_id, open_value, seal_value
 from core.store.tx import transaction
 
 
@@ -48,23 +49,25 @@ def record_export(db, case_id: str, result: ExportResult, user, *, options: Expo
     export_dir = Path(settings().export_dir)
     export_dir.mkdir(parents=True, exist_ok=True)
     path = export_dir / f"{uuid.uuid4().hex}.pdf.sm4"
-    path.write_bytes(seal(result.pdf))
+    path.write_bytes(seal(result.pdf, aad=file_aad("export", path.name)))
     now = time.time()
     with transaction(db):
-        cur = db.conn.execute(
-            "INSERT INTO exports (case_id, approval_id, actor, policy, style, options, page_count, size, sha256, sm3, "
+        export_id = next_id(db, "exports")
+        manifest = json.dumps(result.manifest, ensure_ascii=False)
+        db.conn.execute(
+            "INSERT INTO exports (id, case_id, approval_id, actor, policy, style, options, page_count, size, sha256, sm3, "
             "counts, verify_ok, verify_report, status, stored_path, manifest_sealed, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'released', ?, ?, ?)",
-            [case_id, approval_id, _actor(user), result.manifest["policy"], result.manifest.get("style", ""),
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'released', ?, ?, ?)",
+            [export_id, case_id, approval_id, _actor(user), result.manifest["policy"], result.manifest.get("style", ""),
              _options_json(options), result.page_count, result.manifest["size"], result.manifest["sha256"],
              result.manifest["sm3"], json.dumps(result.counts, ensure_ascii=False), 1,
              json.dumps(result.verify, ensure_ascii=False), str(path),
-             seal(json.dumps(result.manifest, ensure_ascii=False).encode("utf-8")), now],
+             seal_value("exports", export_id, "manifest_sealed", manifest), now],
         )
-        export_id = cur.lastrowid
         mapping = json.dumps({"code": result.code, "case_id": case_id, "export_id": export_id}, ensure_ascii=False)
-        db.conn.execute("INSERT INTO patient_codes (code_hmac, mapping_sealed, created_at) VALUES (?, ?, ?)",
-                        [code_hmac(result.code), seal_text(mapping), now])
+        code_id = next_id(db, "patient_codes")
+        db.conn.execute("INSERT INTO patient_codes (id, code_hmac, mapping_sealed, created_at) VALUES (?, ?, ?, ?)",
+                        [code_id, code_hmac(result.code), seal_value("patient_codes", code_id, "mapping_sealed", mapping), now])
         audit.record(db, _actor(user), "export.create", case_id=case_id, detail={
             "export_id": export_id, "approval_id": approval_id, "policy": result.manifest["policy"],
             "style": result.manifest.get("style", ""), "pages": result.page_count, "sha256": result.manifest["sha256"],
@@ -110,7 +113,8 @@ def load_export_pdf(db, export_id: int, user) -> bytes:
     require(user, "export.download", db, case_id=row["case_id"] if row else None)
     if not row or row["status"] != "released":
         raise FileNotFoundError("export not found")
-    data = unseal(Path(row["stored_path"]).read_bytes())
+    path = Path(row["stored_path"])
+    data = unseal(path.read_bytes(), aad=file_aad("export", path.name))
     audit.record(db, _actor(user), "export.download", case_id=row["case_id"],
                  detail={"export_id": export_id, "sha256": row["sha256"]})
     return data
@@ -118,15 +122,17 @@ def load_export_pdf(db, export_id: int, user) -> bytes:
 
 def load_manifest(db, export_id: int) -> dict:
     row = get_export(db, export_id)
-    return json.loads(unseal(row["manifest_sealed"]).decode("utf-8")) if row and row["manifest_sealed"] else {}
+    if not row or not row["manifest_sealed"]:
+        return {}
+    return json.loads(open_value("exports", export_id, "manifest_sealed", row["manifest_sealed"]))
 
 
 def lookup_patient_code(db, code: str, user) -> dict | None:
     """Re-identification by the controller: admin only, always audited."""
     require(user, "patient_code.lookup", db)
-    row = db.conn.execute("SELECT mapping_sealed FROM patient_codes WHERE code_hmac = ?",
+    row = db.conn.execute("SELECT id, mapping_sealed FROM patient_codes WHERE code_hmac = ?",
                           [code_hmac(code)]).fetchone()
-    mapping = json.loads(unseal_text(row[0])) if row else None
+    mapping = json.loads(open_value("patient_codes", row[0], "mapping_sealed", row[1])) if row else None
     audit.record(db, _actor(user), "patient_code.lookup",
                  case_id=mapping["case_id"] if mapping else None,
                  detail={"found": bool(mapping), "export_id": mapping["export_id"] if mapping else None})

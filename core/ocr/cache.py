@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from core.config import settings
-from core.crypto import seal, unseal
+from core.crypto import KeyError_, seal, unseal
 from core.ocr.engine import OcrLine
 
 FORMAT = 1
@@ -52,11 +52,11 @@ def load(key: str, root: Optional[Path] = None) -> Optional[list[OcrLine]]:
     except OSError:
         return None
     try:
-        data = json.loads(unseal(blob, aad=key.encode()).decode("utf-8"))
+        data = json.loads(unseal(blob, aad=key.encode(), v1_aad=key.encode()).decode("utf-8"))
         if data.get("format") != FORMAT:
             return None
         return [OcrLine.from_dict(d) for d in data["lines"]]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, KeyError_):  # unreadable (other key, damaged): a miss
         return None
 
 

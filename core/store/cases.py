@@ -6,7 +6,7 @@ import time
 from typing import Optional
 
 from core.archive.base import CaseFilter, Manifest
-from core.crypto import seal_text, unseal_text
+from core.store.sealed import open_value, seal_value
 from core.models import CaseMeta
 
 # Workflow states (the workflow module of issue 6 owns the transitions after 待整理).
@@ -25,7 +25,7 @@ def upsert_case(db, manifest: Manifest) -> dict:
         "admission_date": meta.admission_date,
         "discharge_date": meta.discharge_date,
         "review_type": manifest.review_type,
-        "meta_sealed": seal_text(json.dumps(meta.to_dict(), ensure_ascii=False)),
+        "meta_sealed": seal_value("cases", meta.case_id, "meta_sealed", json.dumps(meta.to_dict(), ensure_ascii=False)),
         "document_count": len(manifest.documents),
         "updated_at": now,
     }
@@ -34,6 +34,16 @@ def upsert_case(db, manifest: Manifest) -> dict:
     else:
         db["cases"].update(meta.case_id, row)
     return get_case(db, meta.case_id)
+
+
+def case_for_handle(db, handle: str) -> Optional[str]:
+    """The case id behind an opaque handle (``core.handles``), or None."""
+    from core.handles import case_handle
+
+    for (case_id,) in db.execute("SELECT id FROM cases").fetchall():
+        if case_handle(case_id) == handle:
+            return case_id
+    return None
 
 
 def get_case(db, case_id: str) -> Optional[dict]:
@@ -46,7 +56,7 @@ def case_meta(db, case_id: str) -> CaseMeta:
     row = get_case(db, case_id)
     if not row or not row["meta_sealed"]:
         return CaseMeta(case_id=case_id)
-    return CaseMeta.from_dict(json.loads(unseal_text(row["meta_sealed"])))
+    return CaseMeta.from_dict(json.loads(open_value("cases", case_id, "meta_sealed", row["meta_sealed"])))
 
 
 def list_cases(db, flt: Optional[CaseFilter] = None, status: str = "") -> list[dict]:
@@ -71,14 +81,15 @@ def set_progress(db, case_id: str, **fields) -> None:
 
 
 def save_seeds(db, case_id: str, seeds) -> None:
-    db["cases"].update(case_id, {"seeds_sealed": seal_text(json.dumps(seeds, ensure_ascii=False, default=_jsonable))})
+    text = json.dumps(seeds, ensure_ascii=False, default=_jsonable)
+    db["cases"].update(case_id, {"seeds_sealed": seal_value("cases", case_id, "seeds_sealed", text)})
 
 
 def load_seeds(db, case_id: str):
     row = get_case(db, case_id)
     if not row or not row["seeds_sealed"]:
         return None
-    return json.loads(unseal_text(row["seeds_sealed"]))
+    return json.loads(open_value("cases", case_id, "seeds_sealed", row["seeds_sealed"]))
 
 
 def _jsonable(obj):

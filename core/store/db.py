@@ -17,10 +17,18 @@ from pathlib import Path
 import sqlite_utils
 
 from core.config import settings
+from core.store.keybind import ensure_key_for_store
 from core.store.migrations import MIGRATIONS
 
 
-def open_db(path: str | Path | None = None, migrate: bool = True) -> sqlite_utils.Database:
+def open_db(path: str | Path | None = None, migrate: bool = True, check_key: bool = True) -> sqlite_utils.Database:
+    """Open (and migrate) the store, then bind it to its storage key.
+
+    ``check_key`` (default) refuses a store that holds data when its key file
+    is missing or is another store's key (``core.crypto.KeyMissing`` /
+    ``KeyMismatch``, exit 2); an empty store gets a new key.  Only commands
+    that must work without the key (``audit verify --chain-only``) pass False.
+    """
     path = Path(path) if path else settings().db_path
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
@@ -30,6 +38,8 @@ def open_db(path: str | Path | None = None, migrate: bool = True) -> sqlite_util
     db = sqlite_utils.Database(conn)
     if migrate:
         apply_migrations(db)
+        if check_key:
+            ensure_key_for_store(db)
     return db
 
 

@@ -10,10 +10,11 @@ import json
 import time
 from typing import Iterable, Optional
 
-from core.crypto import seal_text, sha256_hex, storage_key, unseal_text
+from core.crypto import sha256_hex, storage_key
 from core.masking import fingerprint as _fingerprint
 from core.masking import mask
 from core.models import Category, Finding, Source
+from core.store.sealed import next_id, open_value, seal_free_text, seal_value
 from core.store.tx import transaction
 
 AUTO, ACCEPTED, REJECTED = "auto", "accepted", "rejected"
@@ -25,26 +26,27 @@ def fingerprint(text: str) -> str:
     return _fingerprint(text, salt=sha256_hex(storage_key())[:16])
 
 
-def seal_reason(reason: str):
-    """A reason typed by a person may name someone: stored sealed, like text."""
-    return seal_text(reason) if (reason or "").strip() else ""
+def seal_reason(finding_id: int, reason: str):
+    """A reason typed by a person may name someone: stored sealed (bound to its finding), like text."""
+    return seal_free_text("findings", finding_id, "reason", reason or "")
 
 
-def open_reason(value) -> str:
-    """The reason as typed (rows written before sealing hold plain text)."""
-    if isinstance(value, (bytes, bytearray)):
-        return unseal_text(bytes(value))
-    return value or ""
+def open_reason(row: dict) -> str:
+    """A finding's reason as typed (rows written before sealing hold plain text)."""
+    return open_value("findings", row["id"], "reason", row.get("reason"))
 
 
-def _row(case_id: str, page_id: int, f: Finding, status: str = AUTO, actor: str = "system", reason: str = "") -> dict:
+def _row(row_id: int, case_id: str, page_id: int, f: Finding, status: str = AUTO, actor: str = "system",
+         reason: str = "") -> dict:
     now = time.time()
     return {
-        "case_id": case_id, "page_id": page_id, "finding_key": f.id, "category": f.category.value,
+        "id": row_id, "case_id": case_id, "page_id": page_id, "finding_key": f.id, "category": f.category.value,
         "rects": json.dumps([list(r) for r in f.rects]), "detector": f.detector,
         "confidence": float(f.confidence), "source": f.source.value, "role_hint": f.role_hint or "",
-        "text_sealed": seal_text(f.text) if f.text else None, "fingerprint": fingerprint(f.text),
-        "status": status, "reason": seal_reason(reason), "created_by": actor, "created_at": now, "updated_at": now,
+        "text_sealed": seal_value("findings", row_id, "text_sealed", f.text) if f.text else None,
+        "fingerprint": fingerprint(f.text),
+        "status": status, "reason": seal_reason(row_id, reason), "created_by": actor, "created_at": now,
+        "updated_at": now,
     }
 
 
@@ -59,14 +61,28 @@ def replace_auto_findings(db, case_id: str, page_id: int, new: Iterable[Finding]
     with transaction(db):
         db.execute("DELETE FROM findings WHERE page_id = ? AND status = 'auto' AND source != 'manual'", [page_id])
         kept = {r[0] for r in db.execute("SELECT finding_key FROM findings WHERE page_id = ?", [page_id]).fetchall()}
-        rows = [_row(case_id, page_id, f) for f in new if f.id not in kept]
+        first = next_id(db, "findings")
+        rows = [_row(first + i, case_id, page_id, f) for i, f in enumerate(x for x in new if x.id not in kept)]
         if rows:
             db["findings"].insert_all(rows)
     return len(rows)
 
 
 def add_finding(db, case_id: str, page_id: int, f: Finding, *, status: str, actor: str, reason: str = "") -> int:
-    return db["findings"].insert(_row(case_id, page_id, f, status, actor, reason)).last_pk
+    with transaction(db):
+        return db["findings"].insert(_row(next_id(db, "findings"), case_id, page_id, f, status, actor, reason)).last_pk
+
+
+def add_edit(db, *, case_id: str, page_id: int, finding_id: Optional[int], action: str, category: str,
+             before: Optional[str], after: Optional[str], reason: str, actor: str) -> int:
+    """One row of the review history; the reason typed by the person is sealed to the row."""
+    with transaction(db):
+        edit_id = next_id(db, "edits")
+        db["edits"].insert({"id": edit_id, "case_id": case_id, "page_id": page_id, "finding_id": finding_id,
+                            "action": action, "category": category, "before": before, "after": after,
+                            "reason": seal_free_text("edits", edit_id, "reason", reason or ""),
+                            "actor": actor, "at": time.time()})
+    return edit_id
 
 
 def get(db, finding_id: int) -> Optional[dict]:
@@ -95,7 +111,7 @@ def rects_of(row: dict) -> list[tuple]:
 
 def text_of(row: dict) -> str:
     """The covered text (sensitive: do not log)."""
-    return unseal_text(row["text_sealed"]) if row.get("text_sealed") else ""
+    return open_value("findings", row["id"], "text_sealed", row.get("text_sealed"))
 
 
 def masked_text(row: dict) -> str:
@@ -120,11 +136,11 @@ def for_document(db, document_id: int, include_rejected: bool = False) -> list[F
 def case_identifiers(db, case_id: str) -> set[str]:
     """Every distinct text known to be an identifier in the case (for leak verification)."""
     out = set()
-    for r in db.query("SELECT text_sealed, category FROM findings WHERE case_id = ? AND status != 'rejected' "
+    for r in db.query("SELECT id, text_sealed, category FROM findings WHERE case_id = ? AND status != 'rejected' "
                       "AND text_sealed IS NOT NULL", [case_id]):
         if r["category"] in (Category.AGE.value, Category.DATE.value):
             continue
-        t = unseal_text(r["text_sealed"]).strip()
+        t = text_of(r).strip()
         if t:
             out.add(t)
     return out

@@ -8,9 +8,9 @@ QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed"
 ACTIVE = (QUEUED, RUNNING)
 
 
-def create(db, case_id: str, kind: str, actor: str = "system") -> int:
+def create(db, case_id: str, kind: str, actor: str = "system", archive_key: str = "") -> int:
     return db["jobs"].insert({"case_id": case_id, "kind": kind, "status": QUEUED, "actor": actor,
-                              "created_at": time.time()}).last_pk
+                              "archive_key": archive_key, "created_at": time.time()}).last_pk
 
 
 def get(db, job_id: int) -> Optional[dict]:

@@ -14,7 +14,7 @@ import json
 import time
 from typing import Optional
 
-from core.crypto import seal_text, unseal_text
+from core.store import sealed
 
 IN_REVIEW_STATUSES = ("in_review", "待审核")
 
@@ -42,15 +42,14 @@ def save_snapshot(db, case_id: str, plan_hash: str, payload: dict) -> None:
     if db.conn.execute("SELECT 1 FROM plan_snapshots WHERE case_id = ? AND plan_hash = ?",
                        [case_id, plan_hash]).fetchone():
         return
-    db.conn.execute(
-        "INSERT OR IGNORE INTO plan_snapshots (case_id, plan_hash, payload_sealed, created_at) VALUES (?, ?, ?, ?)",
-        [case_id, plan_hash, seal_text(json.dumps(payload, ensure_ascii=False)), time.time()])
+    sealed.insert_row(db, "plan_snapshots", {"case_id": case_id, "plan_hash": plan_hash, "created_at": time.time()},
+                      {"payload_sealed": json.dumps(payload, ensure_ascii=False)})
 
 
 def load_snapshot(db, case_id: str, plan_hash: str) -> Optional[dict]:
-    row = db.conn.execute("SELECT payload_sealed FROM plan_snapshots WHERE case_id = ? AND plan_hash = ?",
+    row = db.conn.execute("SELECT id, payload_sealed FROM plan_snapshots WHERE case_id = ? AND plan_hash = ?",
                           [case_id, plan_hash]).fetchone()
-    return json.loads(unseal_text(row[0])) if row else None
+    return json.loads(sealed.open_value("plan_snapshots", row[0], "payload_sealed", row[1])) if row else None
 
 
 # ---- read-only while in review ---------------------------------------------------
@@ -76,13 +75,10 @@ def review_progress(db, case_id: str) -> dict:
 
 def add_submission(db, case_id: str, actor: str, plan_hash: str, progress: dict, override_reason: str = "",
                    at: float | None = None) -> int:
-    cur = db.conn.execute(
-        "INSERT INTO submissions (case_id, actor, plan_hash, pages_total, pages_viewed, open_boxes, override, "
-        "override_reason_sealed, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [case_id, actor, plan_hash, progress["pages"], progress["viewed"], progress["open_boxes"],
-         int(bool(override_reason)), seal_text(override_reason) if override_reason else None,
-         time.time() if at is None else at])
-    return cur.lastrowid
+    row = {"case_id": case_id, "actor": actor, "plan_hash": plan_hash, "pages_total": progress["pages"],
+           "pages_viewed": progress["viewed"], "open_boxes": progress["open_boxes"],
+           "override": int(bool(override_reason)), "at": time.time() if at is None else at}
+    return sealed.insert_row(db, "submissions", row, {"override_reason_sealed": override_reason or None})
 
 
 def last_submission(db, case_id: str) -> Optional[dict]:
@@ -91,8 +87,8 @@ def last_submission(db, case_id: str) -> Optional[dict]:
     if row is None:
         return None
     out = dict(zip([c[0] for c in cur.description], row))
-    sealed = out.pop("override_reason_sealed")
-    out["override_reason"] = unseal_text(sealed) if sealed else ""
+    out["override_reason"] = sealed.open_value("submissions", out["id"], "override_reason_sealed",
+                                               out.pop("override_reason_sealed"))
     return out
 
 

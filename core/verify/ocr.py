@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
@@ -63,10 +62,10 @@ def ocr_tasks(doc: pymupdf.Document, mode: str) -> list[Task]:
 _WORKER: dict = {}
 
 
-def _init_worker(path: str, password: str, dpi: int) -> None:
+def _init_worker(pdf: bytes, password: str, dpi: int) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ["DEID_OCR_THREADS"] = "1"
-    doc = pymupdf.open(path)
+    doc = pymupdf.open(stream=pdf, filetype="pdf")
     if password:
         doc.authenticate(password)
     _WORKER.update(doc=doc, dpi=dpi)
@@ -92,28 +91,25 @@ def ocr_pages(pdf: bytes, password: str, tasks: list[Task], dpi: int, workers: i
         if progress:
             progress("verify_ocr", n, len(tasks))
 
-    with tempfile.TemporaryDirectory(prefix="deid-verify-") as tmp:
-        path = os.path.join(tmp, "final.pdf")
-        with open(path, "wb") as fh:
-            fh.write(pdf)
-        if workers > 1 and len(tasks) > 2:
-            try:
-                from core.engine import neutral_main  # workers must not re-run a Streamlit page script
-
-                with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                                         initargs=(path, password, dpi)) as pool:
-                    with neutral_main():  # the workers start while the tasks are submitted
-                        results = pool.map(_ocr_task, tasks, chunksize=1)
-                    for n, (index, text) in enumerate(results, 1):
-                        add(n, index, text)
-                return texts
-            except BrokenProcessPool:  # e.g. a __main__ that cannot be re-imported (python - < script)
-                log.warning("OCR worker processes failed to start; verifying in this process")
-                texts.clear()
-        _init_worker(path, password, dpi)
+    # the workers get the bytes (pickled through their pipe), never a plain copy on disk
+    if workers > 1 and len(tasks) > 2:
         try:
-            for n, task in enumerate(tasks, 1):
-                add(n, *_ocr_task(task))
-        finally:
-            _WORKER.pop("doc").close()
+            from core.engine import neutral_main  # workers must not re-run a Streamlit page script
+
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                                     initargs=(pdf, password, dpi)) as pool:
+                with neutral_main():  # the workers start while the tasks are submitted
+                    results = pool.map(_ocr_task, tasks, chunksize=1)
+                for n, (index, text) in enumerate(results, 1):
+                    add(n, index, text)
+            return texts
+        except BrokenProcessPool:  # e.g. a __main__ that cannot be re-imported (python - < script)
+            log.warning("OCR worker processes failed to start; verifying in this process")
+            texts.clear()
+    _init_worker(pdf, password, dpi)
+    try:
+        for n, task in enumerate(tasks, 1):
+            add(n, *_ocr_task(task))
+    finally:
+        _WORKER.pop("doc").close()
     return texts

@@ -15,10 +15,8 @@ Each source yields ``(page, where, text)``, ``page`` 1-based or None.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import subprocess
-import tempfile
 from typing import Iterator
 
 import pymupdf
@@ -73,12 +71,9 @@ def pdftotext_pages(shown: bytes) -> list[str]:
     exe = shutil.which("pdftotext")
     if not exe:
         raise GateError("pdftotext (poppler-utils) is not installed")
-    with tempfile.TemporaryDirectory(prefix="deid-gate-") as tmp:
-        path = os.path.join(tmp, "out.pdf")
-        with open(path, "wb") as fh:
-            fh.write(shown)
-        run = subprocess.run([exe, "-q", "-enc", "UTF-8", path, "-"], capture_output=True,
-                             timeout=PDFTOTEXT_SECONDS)
+    # the plain PDF goes through a pipe (input "-"), never a file outside the sealed store
+    run = subprocess.run([exe, "-q", "-enc", "UTF-8", "-", "-"], input=shown, capture_output=True,
+                         timeout=PDFTOTEXT_SECONDS)
     if run.returncode != 0:
         raise GateError(f"pdftotext failed (exit {run.returncode})")
     return run.stdout.decode("utf-8", "replace").split("\f")

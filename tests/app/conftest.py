@@ -25,8 +25,9 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("DEID_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DEID_ARCHIVE_DIR", str(tmp_path / "archive"))
     monkeypatch.setenv("DEID_BCRYPT_ROUNDS", "4")
-    for var in ("DEID_DB", "DEID_KEY_FILE", "DEID_HUEY_DB"):
+    for var in ("DEID_DB", "DEID_HUEY_DB"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DEID_KEY_FILE", str(tmp_path / "keyring" / "storage.key"))
     from core import auth
     from core.archive import FolderArchive
     from core.processing import run_detect, run_import

@@ -6,6 +6,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from core import review, workflow
+from core.handles import case_handle
 from core.store import findings as finding_store
 from core.store import jobs as job_store
 
@@ -70,7 +71,7 @@ def test_case_list_refuses_auditor(env):
 def test_review_page_shows_boxes_and_edits_are_stored(env):
     db, users = env
     at = app("pages/页面审阅.py", users["prep1"])
-    at.query_params["case"] = "C2024001"
+    at.query_params["case"] = case_handle("C2024001")
     at.run()
     assert not at.exception, at.exception
     assert "文档（病案目录顺序）" in texts(at)
@@ -87,7 +88,7 @@ def test_review_page_shows_boxes_and_edits_are_stored(env):
     assert len(rows) == before + 1
     added = rows[-1]
     assert added["category"] == "signature" and added["created_by"] == "prep1"
-    assert finding_store.open_reason(added["reason"]) == "手写签名" and added["reason"] != "手写签名"  # sealed
+    assert finding_store.open_reason(added) == "手写签名" and added["reason"] != "手写签名"  # sealed
     # reject the first automatic finding
     auto = next(r for r in rows if r["status"] == "auto")
     at.selectbox(key=f"pick_{page_id}").select(auto["id"]).run()
@@ -103,6 +104,31 @@ def test_review_page_shows_boxes_and_edits_are_stored(env):
     at.toggle(key="preview").set_value(True).run()
     assert not at.exception, at.exception
     assert "预览：已涂黑" in texts(at)
+
+
+def test_case_in_the_url_is_an_opaque_handle(env, tmp_path):
+    from core.archive import FolderArchive
+    from core.processing import run_detect, run_import
+
+    db, users = env
+    run_import(db, job_store.create(db, "C2025002", "import"), FolderArchive(tmp_path / "archive"), "C2025002")
+    run_detect(db, job_store.create(db, "C2025002", "detect"), "C2025002")
+    at = app("pages/页面审阅.py", users["prep1"])
+    at.query_params["case"] = case_handle("C2025002")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="review_case").value == "C2025002"
+    url_case = at.query_params["case"]
+    url_case = url_case[0] if isinstance(url_case, list) else url_case
+    assert url_case == case_handle("C2025002") and "2025002" not in url_case
+    at.selectbox(key="review_case").select("C2024001").run()
+    url_case = at.query_params["case"]
+    url_case = url_case[0] if isinstance(url_case, list) else url_case
+    assert url_case == case_handle("C2024001")
+    plain = app("pages/页面审阅.py", users["prep1"])
+    plain.query_params["case"] = "C2025002"  # a record number typed into the URL is not a way in
+    plain.run()
+    assert "2025002" not in str(plain.query_params["case"])
 
 
 def test_review_page_supervisor_read_only(env):

@@ -6,6 +6,7 @@ import io
 from datetime import datetime, timedelta, timezone
 
 from core import audit, audit_report, workflow
+from core.handles import case_handle
 
 
 def test_counts_and_date_range(db, users):
@@ -21,7 +22,7 @@ def test_counts_and_date_range(db, users):
     assert audit_report.per_day(df)["操作数"].sum() == 4
     local_today = datetime.now().date()
     recent = audit_report.frame(db, actions=["export.create", "case.view"], start=local_today - timedelta(days=3), end=local_today)
-    assert set(recent["case_id"]) == {"B", "C"}  # A (40 days ago) is outside the range
+    assert set(recent["case_id"]) == {case_handle("B"), case_handle("C")}  # A (40 days ago) is outside the range
 
 
 def test_prepared_vs_approved_cross_check(db, users, make_case):

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import audit, auth, workflow
 from core.store.db import open_db
+from core.handles import case_handle
 
 TIMEOUT = 30
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +117,7 @@ def test_audit_page_shows_broken_chain(db, users, tmp_path):
         audit.record(db, "prep1", "case.view", case_id=f"C{i}")
     conn = sqlite3.connect(tmp_path / "data" / "deid.sqlite", isolation_level=None)
     conn.execute("DROP TRIGGER audit_log_no_update")
-    tampered = conn.execute("SELECT id FROM audit_log WHERE case_id = 'C1'").fetchone()[0]
+    tampered = conn.execute("SELECT id FROM audit_log WHERE case_id = ?", [case_handle("C1")]).fetchone()[0]
     conn.execute("UPDATE audit_log SET case_id = 'C9' WHERE id = ?", [tampered])
     at = _app("pages/审计日志.py", users["sup1"]).run()
     assert f"第一条异常记录序号 {tampered}" in _texts(at)
@@ -130,7 +131,7 @@ def test_audit_filters_and_csv(db, users):
     frame = at.dataframe[0].value
     assert set(frame["用户"]) == {"prep1"}
     at.text_input(key="audit_f_case").input("E1").run()
-    assert list(at.dataframe[0].value["病例"]) == ["E1"]
+    assert list(at.dataframe[0].value["病例"]) == [case_handle("E1")]  # the opaque handle, never the case id
     assert "符合条件的记录：1 条" in _texts(at)
 
 

@@ -6,6 +6,7 @@ import pytest
 from core import audit, auth, workflow
 from core.errors import PermissionDenied
 from core.rules import load_rules
+from core.handles import case_handle
 
 ROLES = ("preparer", "supervisor", "auditor", "admin")
 TABLE = load_rules("permissions")["actions"]
@@ -51,7 +52,7 @@ def test_refusal_is_audited(db, users):
     with pytest.raises(PermissionDenied):
         auth.require(users["aud1"], "case.edit", db, case_id="C1")
     row = audit.rows(db, action="permission.denied")[0]
-    assert row["actor"] == "aud1" and row["case_id"] == "C1"
+    assert row["actor"] == "aud1" and row["case_id"] == case_handle("C1")
 
 
 def test_requires_decorator(db, users):

@@ -8,6 +8,7 @@ import pytest
 
 from core import audit, auth
 from core.errors import DeidError
+from core.handles import case_handle
 
 NOW = datetime.now(timezone.utc)
 
@@ -21,7 +22,7 @@ def test_purge_deletes_only_expired_rows_and_chain_stays_intact(db):
     _aged(db)
     assert audit.purge_expired(db, NOW) == 3
     left = [r["case_id"] for r in audit.rows(db)]
-    assert left[-2:] == ["C10", "C100"]  # newest first; purge record on top
+    assert left[-2:] == [case_handle("C10"), case_handle("C100")]  # newest first; purge record on top
     assert audit.rows(db)[0]["action"] == "audit.purge"
     assert audit.verify_chain(db)[0] is True
 
@@ -30,7 +31,7 @@ def test_purge_refuses_young_rows_even_with_a_future_clock(db):
     _aged(db)
     # a clock set 5 years ahead would make every row "old"; the floor uses the real time
     audit.purge_expired(db, NOW + timedelta(days=5 * 365))
-    assert {r["case_id"] for r in audit.rows(db)} >= {"C100", "C10"}
+    assert {r["case_id"] for r in audit.rows(db)} >= {case_handle("C100"), case_handle("C10")}
     assert audit.verify_chain(db)[0] is True
 
 
@@ -47,7 +48,7 @@ def test_trigger_blocks_young_delete_directly(db):
     _aged(db)
     with pytest.raises(sqlite3.DatabaseError):
         db.conn.execute("DELETE FROM audit_log")
-    db.conn.execute("DELETE FROM audit_log WHERE case_id = 'C400'")  # old enough: allowed by the trigger
+    db.conn.execute("DELETE FROM audit_log WHERE case_id = ?", [case_handle("C400")])  # old enough: allowed by the trigger
     # deleting the oldest row without a purge record is visible to the verifier
     ok, _, broken = audit.verify_chain(db)
     assert not ok and broken == 2
@@ -58,5 +59,5 @@ def test_purge_stops_at_first_young_row(db):
     audit.record(db, "prep1", "case.view", case_id="young", at=NOW - timedelta(days=5))
     audit.record(db, "prep1", "case.view", case_id="old2", at=NOW - timedelta(days=500))  # clock skew
     assert audit.purge_expired(db, NOW) == 1
-    assert {r["case_id"] for r in audit.rows(db)} >= {"young", "old2"}
+    assert {r["case_id"] for r in audit.rows(db)} >= {case_handle("young"), case_handle("old2")}
     assert audit.verify_chain(db)[0] is True

@@ -6,6 +6,7 @@ import pytest
 from core import audit, workflow
 from core.errors import PermissionDenied
 from core.workflow import WorkflowError
+from core.handles import case_handle
 
 PLAN = "a" * 64
 
@@ -99,7 +100,7 @@ def test_edit_after_approval_returns_case_to_review(db, users, ready, event_stat
     assert workflow.approval(db, appr["id"])["superseded_reason"] == "edited"
     with pytest.raises(WorkflowError):
         workflow.assert_exportable(db, ready)
-    assert audit.rows(db, action="case.reopened")[0]["case_id"] == ready
+    assert audit.rows(db, action="case.reopened")[0]["case_id"] == case_handle(ready)
     second = workflow.approve(db, ready, users["sup2"], fp(db, ready))
     assert workflow.assert_exportable(db, ready)["id"] == second["id"] != appr["id"]
 

@@ -54,9 +54,11 @@ def server(tmp_path, monkeypatch):
     data, archive = tmp_path / "data", tmp_path / "archive"
     env = {**os.environ, "DEID_DATA_DIR": str(data), "DEID_ARCHIVE_DIR": str(archive), "DEID_BCRYPT_ROUNDS": "4",
            "PYTHONPATH": str(ROOT)}
-    for var in ("DEID_DB", "DEID_KEY_FILE", "DEID_HUEY_DB"):
+    for var in ("DEID_DB", "DEID_HUEY_DB"):
         env.pop(var, None)
         monkeypatch.delenv(var, raising=False)
+    env["DEID_KEY_FILE"] = str(tmp_path / "keyring" / "storage.key")  # outside the data dir, as deployed
+    monkeypatch.setenv("DEID_KEY_FILE", env["DEID_KEY_FILE"])
     monkeypatch.setenv("DEID_DATA_DIR", str(data))
     monkeypatch.setenv("DEID_ARCHIVE_DIR", str(archive))
     monkeypatch.setenv("DEID_BCRYPT_ROUNDS", "4")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from core import audit, auth, workflow
+from core import audit, auth, crypto, workflow
 from core.archive import FolderArchive
 from core.cli import main
 from core.errors import PermissionDenied
@@ -64,7 +64,7 @@ def test_cli_export_of_approved_case(approved_case, tmp_path, capsys):
     row = list_exports(db, CASE)[0]
     assert row["status"] == "released" and row["verify_ok"] == 1
     stored = Path(get_export(db, row["id"])["stored_path"]).read_bytes()
-    assert stored.startswith(b"SM4G1") and b"%PDF" not in stored[:64]
+    assert stored.startswith(crypto.MAGIC) and b"%PDF" not in stored[:64]
     assert load_export_pdf(db, row["id"], users["supervisor"]) == pdfs[0].read_bytes()
     actions = [r["action"] for r in audit.rows(db, case_id=CASE)]
     assert "export.create" in actions and "export.download" in actions

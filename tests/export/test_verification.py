@@ -22,11 +22,12 @@ def clean_export(tmp_path_factory):
 
     os.environ["DEID_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
     demo = os.environ.get("DEID_DEMO")
+    os.environ["DEID_KEY_FILE"] = str(tmp_path_factory.mktemp("keyring") / "storage.key")
     os.environ["DEID_DEMO"] = "1"  # generated demo keys (module fixture: before the autouse one)
     try:
         return export_case(helpers.case_documents(), helpers.META, ExportOptions(cover=False), extra_identifiers=IDS)
     finally:
-        del os.environ["DEID_DATA_DIR"]
+        del os.environ["DEID_DATA_DIR"], os.environ["DEID_KEY_FILE"]
         if demo is None:
             del os.environ["DEID_DEMO"]
         else:

@@ -105,7 +105,7 @@ def test_second_run_of_a_page_comes_from_the_sealed_cache(isolated_data_dir):
     files = list((isolated_data_dir / "cache" / "ocr").rglob("*.ocr"))
     assert len(files) == 1
     blob = files[0].read_bytes()
-    assert blob.startswith(b"SM4G1")
+    assert blob.startswith(b"SM4G2")  # current format: key id + bound to its cache key
     assert "王小明".encode() not in blob
     # another engine (or engine version) misses the cache
     other = CountingEngine()

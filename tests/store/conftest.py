@@ -12,8 +12,9 @@ def data_dir(tmp_path, monkeypatch):
     d = tmp_path / "data"
     monkeypatch.setenv("DEID_DATA_DIR", str(d))
     monkeypatch.setenv("DEID_ARCHIVE_DIR", str(tmp_path / "archive"))
-    for var in ("DEID_DB", "DEID_KEY_FILE", "DEID_HUEY_DB"):
+    for var in ("DEID_DB", "DEID_HUEY_DB"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DEID_KEY_FILE", str(tmp_path / "keyring" / "storage.key"))
     return d
 
 

@@ -31,7 +31,7 @@ def test_add_move_delete_box_with_history(db, case):
     fid = review.add_box(db, PREPARER, page["id"], (100, 400, 300, 440), "manual", "签名处")
     row = finding_store.get(db, fid)
     assert row["source"] == "manual" and row["status"] == "accepted"
-    assert finding_store.open_reason(row["reason"]) == "签名处"  # typed reasons are sealed, not plain
+    assert finding_store.open_reason(row) == "签名处"  # typed reasons are sealed, not plain
     stored = [r[0] for r in db.execute("SELECT reason FROM findings UNION ALL SELECT reason FROM edits").fetchall()]
     assert "签名处" not in stored and not any(isinstance(v, str) and "签名处" in v for v in stored)
     (rect,) = finding_store.rects_of(row)
