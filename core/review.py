@@ -433,7 +433,7 @@ def approval_review(db, user: dict, case_id: str) -> dict:
     plan_hash = workflow.case_plan_hash(db, case_id, snapshot=True)
     changes = []
     for row in review_store.changed_boxes(db, case_id):
-        text = finding_store.text_of(row)
+        text = finding_store.text_of({**row, "id": row["finding_id"]})
         changes.append({
             "kind": row["kind"], "finding_id": row["finding_id"], "page_id": row["page_id"], "doc_id": row["doc_id"],
             "doc_type": row["doc_type"], "page_index": row["page_index"], "category": row["category"],
