@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from core import audit, audit_anchor
+from core.handles import case_handle
 from core.store.db import open_db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -236,7 +237,7 @@ def test_next_checkpoint_checks_the_rows_since_the_last_one(db, db_path):
     first = audit_anchor.write_checkpoint(db, reason="test")
     audit.record(db, "sup1", "case.view", case_id="C1")
     audit.record(db, "sup1", "case.view", case_id="C2")
-    _attacker(db_path).execute("UPDATE audit_log SET actor = 'prep1' WHERE case_id = 'C2'")
+    _attacker(db_path).execute("UPDATE audit_log SET actor = 'prep1' WHERE case_id = ?", [case_handle("C2")])
     with pytest.raises(audit_anchor.AuditChainBroken):
         audit_anchor.write_checkpoint(db, reason="test")
     assert audit_anchor.latest(db).last_id == first.last_id

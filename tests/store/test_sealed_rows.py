@@ -22,6 +22,7 @@ from core.store import files
 from core.store import findings as finding_store
 from core.store import jobs as job_store
 from core.store.db import open_db
+from tests.store.factory import review_everything
 
 ROOT = Path(__file__).resolve().parents[2]
 PREPARER = {"username": "prep1", "role": "preparer"}
@@ -103,6 +104,7 @@ def test_free_text_is_sealed_and_bound(db, two_cases, data_dir):
     case_id = two_cases[0]
     page = review.pages(db, case_id)[0]
     review.add_box(db, PREPARER, page["id"], (100, 400, 300, 440), "manual", "家属王建国签名")
+    review_everything(db, PREPARER, case_id)
     workflow.submit(db, case_id, PREPARER, comment="已核对王建国的签名页")
     workflow.return_case(db, case_id, SUPERVISOR, "第3页漏掉王建国")
     workflow.submit(db, case_id, PREPARER, comment="补上了")

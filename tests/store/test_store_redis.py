@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from core.handles import case_handle
+
 from core.archive import FolderArchive
 from core.processing import run_import
 from core.store import documents as doc_store
@@ -165,7 +167,8 @@ def cluster(tmp_path_factory, redis_url):
         mp.setenv("DEID_DATA_DIR", str(root / "app-data"))
         mp.setenv("DEID_ARCHIVE_DIR", str(root / "archive"))
         mp.setenv("DEID_WORKER_LEASE_S", LEASE_S)
-        for var in ("DEID_DB", "DEID_KEY_FILE", "DEID_HUEY_DB", "DEID_HUEY_BACKEND", "DEID_BLOB_STORE"):
+        mp.setenv("DEID_KEY_FILE", str(root / "app-key" / "storage.key"))  # the app server's key, outside its data
+        for var in ("DEID_DB", "DEID_HUEY_DB", "DEID_HUEY_BACKEND", "DEID_BLOB_STORE"):
             mp.delenv(var, raising=False)
         c = Cluster(root, redis_url)
         try:
@@ -179,6 +182,7 @@ def app_db(cluster, monkeypatch):
     from core.store.db import open_db
 
     monkeypatch.setenv("DEID_DATA_DIR", cluster.common["DEID_DATA_DIR"])  # the autouse fixture moved it
+    monkeypatch.setenv("DEID_KEY_FILE", cluster.common["DEID_KEY_FILE"])
 
     return open_db()
 
@@ -320,7 +324,7 @@ def test_killed_worker_loses_no_page_and_analyses_none_twice(cluster, app_db):
     survivor = next(r for r in killed if r["status"] == job_tasks.DONE)
     assert survivor["attempt"] >= 2 and survivor["worker"] != beat["worker"]
     audit = [json.loads(r[0]) for r in db.execute(
-        "SELECT detail FROM audit_log WHERE action = 'case.detect' AND case_id = ?", [case_id]).fetchall()]
+        "SELECT detail FROM audit_log WHERE action = 'case.detect' AND case_id = ?", [case_handle(case_id)]).fetchall()]
     assert audit and audit[-1]["lost_tasks"] >= 1
     # nothing left behind in Redis: no blobs, no heartbeats, no results
     leftovers = [k for k in cluster.redis.scan_iter() if k.startswith((b"deid:blob:", b"huey.r.deid.deid.beat"))]
