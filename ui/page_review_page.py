@@ -7,7 +7,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from core import audit, review
+from core import audit, display, review
 from core.auth import authorize
 from core.errors import DeidError
 from core.models import Category
@@ -254,7 +254,7 @@ def _findings_panel(db, user, page, findings, can_edit) -> None:
     if findings:
         frame = pd.DataFrame([{
             "编号": f["id"], "类别": f["label"], "内容（已遮蔽）": f["masked"], "置信度": round(f["confidence"], 2),
-            "状态": status_zh[f["status"]], "来源": "人工" if f["source"] == "manual" else f["detector"],
+            "状态": display.name("finding_status", f["status"]), "来源": display.detector_name(f["detector"], f["source"]),
         } for f in findings])
         st.dataframe(frame, hide_index=True, width="stretch", height=min(38 * (len(findings) + 1), 320))
     if not can_edit:

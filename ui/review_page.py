@@ -6,6 +6,7 @@ import streamlit as st
 
 from core import audit, workflow
 from core.audit_report import local_time
+from core.display import category_counts_text
 from core.errors import DeidError
 from ui.auth import get_db, require_user
 
@@ -98,7 +99,7 @@ def review_panel(db, user: dict, case_id: str) -> None:
     except Exception:
         counts = {}
     if counts:
-        st.caption("将遮盖的区域（按类别）：" + "，".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        st.caption("将遮盖的区域（按类别）：" + category_counts_text(counts))
     plan_hash = workflow.case_plan_hash(db, case_id)
     st.caption(f"脱敏方案指纹：{plan_hash[:16]}…")
     c1, c2 = st.columns(2)

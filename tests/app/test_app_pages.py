@@ -125,7 +125,10 @@ def test_help_page_lists_categories_and_errors(env):
     at = app("pages/帮助.py", users["aud1"]).run()
     assert not at.exception, at.exception
     table = frame_text(at)
-    assert "患者姓名" in table and "清单无效" in table
+    assert "清单无效" in table
+    legend = "".join(h.proto.body for h in at.get("html"))
+    assert "患者姓名" in legend and "#d62728" in legend  # Chinese name beside its colour swatch
+    assert "patient_name" not in legend and "patient_name" not in table  # no category codes
     assert "页面审阅" in texts(at)
 
 

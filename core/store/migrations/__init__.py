@@ -8,5 +8,6 @@ MIGRATIONS: list[str] = [
     "core.store.migrations.m001_cases",
     "core.store.migrations.m100_users_audit",
     "core.store.migrations.m101_audit_mac",
+    "core.store.migrations.m110_sessions",
     "core.store.migrations.m200_exports",
 ]
