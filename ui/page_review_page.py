@@ -122,10 +122,9 @@ def _navigation(db, case_id, pages, page) -> None:
     ids = [p["id"] for p in pages]
     i = ids.index(page["id"])
     st.markdown(f"**页面 {i + 1} / {len(pages)}**")
-    c1, c2 = st.columns(2)
-    c1.button("◀ 上一页", key="prev_page", disabled=i == 0, width="stretch", on_click=_go, args=(ids[max(i - 1, 0)],),
+    st.button("◀ 上一页", key="prev_page", disabled=i == 0, width="stretch", on_click=_go, args=(ids[max(i - 1, 0)],),
               shortcut=KEY_PREV)
-    c2.button("下一页 ▶", key="next_page", disabled=i == len(ids) - 1, width="stretch", on_click=_go,
+    st.button("下一页 ▶", key="next_page", disabled=i == len(ids) - 1, width="stretch", on_click=_go,
               args=(ids[min(i + 1, len(ids) - 1)],), shortcut=KEY_NEXT)
     st.button("跳到下一待确认框", key="next_open", width="stretch", on_click=_go_next_open,
               args=(case_id, page["id"]), shortcut=KEY_NEXT_OPEN)
