@@ -121,3 +121,33 @@ def test_claim_route_sets_httponly_strict_cookie(server, db):
     out = _post(server + "/_deid/session/logout", headers={"Cookie": f"{sessions.COOKIE_NAME}={value}"})
     assert out.status == 204 and "Max-Age=0" in out.headers["Set-Cookie"]
     assert sessions.resume(db, value).status == sessions.REVOKED
+
+
+def _login_apptest(username: str):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages/帮助.py"), default_timeout=30).run()
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input("Review-Pass-2024")
+    at.button[0].click().run()
+    return at
+
+
+def test_login_form_opens_a_server_session_and_logout_revokes_it(db):
+    auth.create_user(db, "prep1", "preparer", "Review-Pass-2024", must_change=False)
+    at = _login_apptest("prep1")
+    session_id = at.session_state["auth_session_id"]
+    assert sessions.check(db, session_id).status == sessions.LIVE
+    assert at.session_state["auth_cookie_handoff"]  # the browser is asked to fetch its cookie
+    at.button(key="logout_button").click().run()
+    assert sessions.check(db, session_id).status == sessions.REVOKED
+    assert any(b.label == "登录" for b in at.button)
+
+
+def test_session_revoked_elsewhere_ends_this_tab(db):
+    auth.create_user(db, "prep1", "preparer", "Review-Pass-2024", must_change=False)
+    at = _login_apptest("prep1")
+    sessions.end_all(db, "prep1", "password_reset")
+    at.run()
+    assert any(b.label == "登录" for b in at.button)
+    assert "已在其他窗口退出登录" in "".join(i.value for i in at.info)
