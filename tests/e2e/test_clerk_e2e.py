@@ -343,12 +343,19 @@ def test_clerk_session_hosts_chrome_pane_keyboard_reload(clerk_server, tmp_path)
                 _idle(page)
             times, server = [], []
             for n in range(2, total + 1):
-                t0 = time.perf_counter()
-                page.get_by_role("button", name=re.compile("下一页")).click()
-                _wait_counter(page, n, total)
+                for attempt in range(2):  # a loaded machine may swallow a click during a re-layout
+                    t0 = time.perf_counter()
+                    page.get_by_role("button", name=re.compile("下一页")).click()
+                    try:
+                        page.get_by_text(f"页面 {n} / {total}", exact=True).wait_for(timeout=20_000)
+                        break
+                    except Exception:
+                        if attempt:
+                            raise
                 page.locator("canvas.upper-canvas").first.wait_for()
                 _idle(page)
-                times.append((time.perf_counter() - t0) * 1000)
+                if not attempt:  # a retried switch is not a measurement
+                    times.append((time.perf_counter() - t0) * 1000)
                 said = re.search(r"切换耗时 (\d+) ms", page.evaluate("() => document.body.innerText"))
                 if said:
                     server.append(float(said.group(1)))
