@@ -175,7 +175,11 @@ def _thumbnails(db, pages, i) -> None:
 
 # ---- the page ------------------------------------------------------------------------
 
+@st.fragment
 def _page_view(db, user, case_id, pages, page, can_edit) -> None:
+    """The page, its canvas and its boxes.  A fragment: what the canvas reports
+    on its own (its background fit once the image is drawn, each drawing) reruns
+    only this part, not the navigation, thumbnails and case-wide pane."""
     t0 = time.perf_counter()
     top = st.columns([1.2, 1, 1])
     zoom = top[0].select_slider("缩放", options=[50, 75, 100, 125, 150, 200], value=100, key="zoom",
