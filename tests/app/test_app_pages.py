@@ -118,6 +118,9 @@ def test_export_page_exports_approved_case(env):
     assert not at.exception, at.exception
     assert "导出完成" in texts(at) and "校验通过" in texts(at), texts(at)
     assert workflow.status_of(db, "C2024001") == "exported"
+    tables = frame_text(at)  # the verification report and the export history, in Chinese
+    assert "检查的标识符数" in tables and "已发布" in tables and "评审" in tables
+    assert "released" not in tables and "identifiers_checked" not in tables and not at.json
 
 
 def test_help_page_lists_categories_and_errors(env):
