@@ -131,12 +131,18 @@ def parse_ts(ts: str) -> datetime:
     return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
+def _is_tally(value: Any) -> bool:
+    return isinstance(value, dict) and all(type(v) is int for v in value.values())
+
+
 def scrub_detail(detail: Any) -> Any:
     """Mask values under identifier-named keys (defence in depth; callers should not send them)."""
     if isinstance(detail, dict):
         out = {}
         for key, value in detail.items():
-            if str(key).lower() in IDENTIFIER_KEYS and value not in (None, ""):
+            if key == "counts" and _is_tally(value):  # {category: n}: numbers, not identifier text
+                out[key] = dict(value)
+            elif str(key).lower() in IDENTIFIER_KEYS and value not in (None, ""):
                 if str(key).lower() in ("password", "token"):
                     out[key] = "***"
                 else:

@@ -56,8 +56,14 @@ def frame(db, *, actors=None, roles=None, case_id=None, actions=None, start=None
 
 def display(df: pd.DataFrame) -> pd.DataFrame:
     cols = ["id", "time", "actor", "role_name", "action_name", "case_id", "page", "detail"]
-    out = df[cols].astype({"page": "object", "case_id": "object"})
+    out = df[cols].copy()
+    out["page"] = [_whole_number(v) for v in out["page"]]  # one type per column (Arrow), "3" not "3.0"
+    out["case_id"] = [v if isinstance(v, str) else "" for v in out["case_id"]]
     return out.where(out.notna(), "").rename(columns=HEADERS)
+
+
+def _whole_number(value) -> str:
+    return "" if value is None or pd.isna(value) else str(int(value))
 
 
 def to_csv(df: pd.DataFrame) -> bytes:

@@ -560,3 +560,64 @@ def progress_summary(db, case_id: str) -> dict:
     open_findings = review_store.review_progress(db, case_id)["open_boxes"]  # included documents only
     return {"pages": len(ps), "viewed": sum(1 for p in ps if p["viewed"]), "open_findings": open_findings,
             "failed_pages": sum(1 for p in ps if p["detect_status"] == "failed")}
+
+
+# ---- the case-wide pane ------------------------------------------------------------
+
+def case_boxes(db, case_id: str) -> list[dict]:
+    """Every box of the included documents, in review order, for the redaction pane
+    (masked text only)."""
+    order = {p["id"]: (i, p) for i, p in enumerate(pages(db, case_id))}
+    out = []
+    for row in finding_store.for_case(db, case_id):
+        if row["page_id"] not in order:
+            continue
+        seq, page = order[row["page_id"]]
+        out.append({"id": row["id"], "page_id": row["page_id"], "seq": seq + 1,
+                    "doc": page["doc_type"] or page["doc_id"], "page_no": page["page_index"] + 1,
+                    "category": row["category"], "status": row["status"], "confidence": row["confidence"],
+                    "detector": row["detector"], "source": row["source"], "masked": finding_store.masked_text(row)})
+    out.sort(key=lambda b: (b["seq"], b["id"]))
+    return out
+
+
+def decide_many(db, user: dict, finding_ids: list[int], accept: bool) -> int:
+    """Accept or reject each of these boxes (each one audited); returns how many changed."""
+    target = finding_store.ACCEPTED if accept else finding_store.REJECTED
+    changed = 0
+    for finding_id in finding_ids:
+        row = finding_store.get(db, finding_id)
+        if row is None or row["status"] == target:
+            continue
+        decide(db, user, finding_id, accept)
+        changed += 1
+    return changed
+
+
+def next_open(db, case_id: str, page_id: Optional[int], after_finding: Optional[int] = None
+              ) -> Optional[tuple[int, int]]:
+    """(page id, finding id) of the next undecided box after ``after_finding`` on
+    ``page_id``, then on the following pages (wrapping round)."""
+    ordered = pages(db, case_id)
+    start = next((i for i, p in enumerate(ordered) if p["id"] == page_id), 0)
+    here = [i for i in finding_store.open_ids_on_page(db, ordered[start]["id"]) if after_finding is None or i > after_finding] \
+        if ordered else []
+    if here:
+        return ordered[start]["id"], here[0]
+    for p in ordered[start + 1:] + ordered[:start + 1]:
+        ids = finding_store.open_ids_on_page(db, p["id"])
+        if ids:
+            return p["id"], ids[0]
+    return None
+
+
+def remember_place(db, user: dict, case_id: str, page_id: int) -> None:
+    from core.store import sessions as session_store
+
+    session_store.save_review_place(db, user["username"], case_id, page_id, time.time())
+
+
+def last_place(db, user: dict, case_id: str) -> Optional[int]:
+    from core.store import sessions as session_store
+
+    return session_store.review_place(db, user["username"], case_id)

@@ -6,6 +6,7 @@ import streamlit as st
 from core import audit, audit_anchor, audit_report
 from core import auth as core_auth
 from ui.auth import get_db, require_user
+from ui.chrome import CHOOSE, DATE_FORMAT
 
 PAGE_SIZE = 50
 
@@ -61,12 +62,14 @@ def _filters(db) -> dict:
     used = [r[0] for r in db.conn.execute("SELECT DISTINCT action FROM audit_log ORDER BY action").fetchall()]
     with st.expander("筛选", expanded=True):
         c1, c2, c3 = st.columns(3)
-        actors = c1.multiselect("用户", users, key="audit_f_user")
-        roles = c2.multiselect("角色", list(core_auth.roles()), format_func=core_auth.role_name, key="audit_f_role")
+        actors = c1.multiselect("用户", users, key="audit_f_user", placeholder=CHOOSE)
+        roles = c2.multiselect("角色", list(core_auth.roles()), format_func=core_auth.role_name, key="audit_f_role",
+                               placeholder=CHOOSE)
         case_id = c3.text_input("病例编号", key="audit_f_case")
         c4, c5 = st.columns(2)
-        actions = c4.multiselect("操作", used, format_func=lambda a: names.get(a, a), key="audit_f_action")
-        dates = c5.date_input("日期范围", value=(), key="audit_f_dates")
+        actions = c4.multiselect("操作", used, format_func=lambda a: names.get(a, a), key="audit_f_action",
+                                 placeholder=CHOOSE)
+        dates = c5.date_input("日期范围", value=(), key="audit_f_dates", format=DATE_FORMAT)
     start = end = None
     if isinstance(dates, (list, tuple)) and dates:
         start, end = dates[0], dates[-1]

@@ -6,12 +6,15 @@ the login form and stops; with the wrong role it shows a refusal and stops,
 so a URL typed by hand does not bypass the check.  Core actions check the
 role again (``core.auth.require``).
 
-The login lives in ``st.session_state`` (per browser session, server side).
+A login is a server-side session (``core.sessions``) bound to a signed,
+HttpOnly cookie, so a reload, a typed URL or a new tab of the same browser
+finds the user again; this tab also keeps it in ``st.session_state``.
 Idle timeout: ``security_settings.session_idle_minutes`` (default 30).
 """
 from __future__ import annotations
 
 import inspect
+import json
 import sys
 import time
 from pathlib import Path
@@ -21,11 +24,15 @@ from streamlit.errors import StreamlitAPIException
 
 from core import audit
 from core import auth as core_auth
+from core import sessions
 from core.errors import DeidError
 from core.store.db import open_db
 
 SESSION_KEY = "auth_user"
-SEEN_KEY = "auth_last_seen"
+SEEN_KEY = "auth_last_seen"  # only for a login without a server session (tests that set SESSION_KEY)
+SESSION_ID_KEY = "auth_session_id"
+HANDOFF_KEY = "auth_cookie_handoff"
+DROP_COOKIE_KEY = "auth_drop_cookie"
 
 
 def get_db():
@@ -64,37 +71,119 @@ def _checkpoint_for_day(path: str, day: str) -> bool:
 
 
 def current_user() -> dict | None:
-    """The logged-in user (public fields) or None; enforces idle timeout and disabled accounts."""
+    """The logged-in user (public fields) or None; enforces idle timeout, logout
+    in another tab and disabled accounts."""
+    db = get_db()
     user = st.session_state.get(SESSION_KEY)
     if not user:
-        return None
-    db = get_db()
-    now = time.time()
-    last = st.session_state.get(SEEN_KEY, now)
-    if now - last > core_auth.idle_timeout_seconds(db):
-        audit.record(db, user["username"], "auth.session_timeout")
-        _clear()
-        st.session_state["auth_notice"] = "会话已超时，请重新登录"
+        user = _resume_from_cookie(db)
+        if not user:
+            return None
+    session_id = st.session_state.get(SESSION_ID_KEY)
+    if session_id is not None:
+        state = sessions.check(db, session_id)
+        if state.status != sessions.LIVE:
+            _end_tab(db, user["username"], timed_out=state.status == sessions.IDLE)
+            return None
+    elif _tab_idle(db, user["username"]):
         return None
     fresh = core_auth.get_user(db, user["username"])
     if not fresh or fresh["disabled"]:
+        if session_id is not None:
+            sessions.end(db, session_id, "disabled")
         _clear()
         return None
-    st.session_state[SEEN_KEY] = now
     st.session_state[SESSION_KEY] = fresh
     return fresh
 
 
+def _resume_from_cookie(db) -> dict | None:
+    """The user of this browser's session cookie (reload, typed URL, new tab)."""
+    try:
+        cookie = st.context.cookies.get(sessions.COOKIE_NAME)
+    except Exception:  # no browser behind this run (AppTest, bare mode)
+        return None
+    if not cookie:
+        return None
+    state = sessions.resume(db, cookie)
+    if state.status == sessions.IDLE:
+        _end_tab(db, state.username, timed_out=True)
+    if state.status != sessions.LIVE:
+        return None
+    fresh = core_auth.get_user(db, state.username)
+    if not fresh or fresh["disabled"]:
+        return None
+    st.session_state[SESSION_KEY] = fresh
+    st.session_state[SESSION_ID_KEY] = state.session_id
+    return fresh
+
+
+def _tab_idle(db, username: str) -> bool:
+    now = time.time()
+    last = st.session_state.get(SEEN_KEY, now)
+    if now - last > core_auth.idle_timeout_seconds(db):
+        _end_tab(db, username, timed_out=True)
+        return True
+    st.session_state[SEEN_KEY] = now
+    return False
+
+
+def _end_tab(db, username: str, timed_out: bool) -> None:
+    if timed_out:
+        audit.record(db, username, "auth.session_timeout")
+        st.session_state["auth_notice"] = "会话已超时，请重新登录"
+    else:
+        st.session_state["auth_notice"] = "已在其他窗口退出登录，请重新登录"
+    _clear()
+    st.session_state[DROP_COOKIE_KEY] = True
+
+
 def _clear() -> None:
-    st.session_state.pop(SESSION_KEY, None)
-    st.session_state.pop(SEEN_KEY, None)
+    for key in (SESSION_KEY, SEEN_KEY, SESSION_ID_KEY, HANDOFF_KEY):
+        st.session_state.pop(key, None)
+
+
+def _sign_in(db, user: dict) -> None:
+    """This tab is logged in; a server session is opened for the browser's cookie."""
+    session_id, code = sessions.start(db, user["username"])
+    st.session_state[SESSION_KEY] = user
+    st.session_state[SEEN_KEY] = time.time()
+    st.session_state[SESSION_ID_KEY] = session_id
+    st.session_state[HANDOFF_KEY] = code
+    st.session_state.pop(DROP_COOKIE_KEY, None)
 
 
 def logout() -> None:
     user = st.session_state.get(SESSION_KEY)
+    db = get_db()
+    if st.session_state.get(SESSION_ID_KEY) is not None:
+        sessions.end(db, st.session_state[SESSION_ID_KEY], "logout")
     if user:
-        audit.record(get_db(), user["username"], "auth.logout")
+        audit.record(db, user["username"], "auth.logout")
     _clear()
+    st.session_state[DROP_COOKIE_KEY] = True
+
+
+def _cookie_script(db) -> None:
+    """Let the browser fetch (or drop) its HttpOnly session cookie from the app's own route.
+
+    The script carries a single-use code, never the session token; it is drawn
+    on every run until the server has seen the code claimed.
+    """
+    from ui.session_routes import CLAIM_PATH, LOGOUT_PATH
+
+    code = st.session_state.get(HANDOFF_KEY)
+    if code and sessions.handoff_claimed(db, code):
+        st.session_state.pop(HANDOFF_KEY, None)
+        code = None
+    if code:
+        body = f"fetch({json.dumps(CLAIM_PATH)}, {{method: 'POST', body: {json.dumps(code)}, credentials: 'same-origin'}})"
+    elif st.session_state.pop(DROP_COOKIE_KEY, False):
+        body = f"fetch({json.dumps(LOGOUT_PATH)}, {{method: 'POST', credentials: 'same-origin'}})"
+    else:
+        return
+    with st.sidebar:
+        st.html(f"<script>{body}</script>", unsafe_allow_javascript=True, width=1)
 
 
 def require_user(roles: tuple[str, ...] = ()) -> dict:
@@ -104,6 +193,7 @@ def require_user(roles: tuple[str, ...] = ()) -> dict:
         setup_form(db)
         st.stop()
     user = current_user()
+    _cookie_script(db)
     if user is None:
         login_form(db)
         st.stop()
@@ -166,8 +256,7 @@ def login_form(db) -> None:
         except DeidError as exc:
             st.error(exc.message_zh)
             return
-        st.session_state[SESSION_KEY] = user
-        st.session_state[SEEN_KEY] = time.time()
+        _sign_in(db, user)
         st.rerun()
 
 
@@ -261,8 +350,7 @@ def setup_form(db) -> None:
         except DeidError as exc:
             st.error(exc.message_zh)
             return
-        st.session_state[SESSION_KEY] = user
-        st.session_state[SEEN_KEY] = time.time()
+        _sign_in(db, user)
         st.success("管理员已创建")
         st.rerun()
 

@@ -12,6 +12,7 @@ from core.errors import DeidError
 from core.store import cases as case_store
 from core.store import jobs as job_store
 from ui.auth import get_db, require_user
+from ui.chrome import DATE_FORMAT
 from ui.common import CASE_KEY, flash, remember_case_in_url, set_flash
 
 ALL = "全部"
@@ -49,7 +50,7 @@ def _filters(db, archive) -> tuple[CaseFilter, str]:
     c1, c2, c3, c4, c5 = st.columns([1, 1.4, 1.2, 1, 1.2])
     department = c1.selectbox("科室", [ALL] + [d for d in departments if d], key="f_department")
     dates = c2.date_input("出院日期范围", value=(), min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 1, 1),
-                          key="f_dates")
+                          key="f_dates", format=DATE_FORMAT)
     review_type = c3.selectbox("评审类型", [ALL, *REVIEW_TYPES], key="f_review_type")
     status = c4.selectbox("状态", STATUSES, key="f_status")
     number = c5.text_input("病例编号", key="f_number", placeholder="输入编号的一部分")

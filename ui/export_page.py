@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core import review
+from core import display, review
 from core.errors import DeidError, LeakError
 from core.store import documents as doc_store
 from ui.auth import get_db, require_user
@@ -121,7 +121,7 @@ def _show_result(case_id) -> None:
                        file_name=res["file_name"].rsplit(".", 1)[0] + ".manifest.json", mime="application/json",
                        key="dl_manifest")
     with st.expander("校验报告"):
-        st.json({k: v for k, v in verify.items() if k != "leaks"})
+        st.dataframe(pd.DataFrame(display.verify_rows(verify)), hide_index=True, width="stretch")
 
 
 def _history(db, user, case_id) -> None:
@@ -134,7 +134,7 @@ def _history(db, user, case_id) -> None:
         return
     st.markdown("**导出记录**")
     st.dataframe(pd.DataFrame([{
-        "编号": r["id"], "策略": r["policy"], "样式": r["style"], "页数": r["page_count"],
-        "SHA-256": (r["sha256"] or "")[:16] + "…", "校验": "通过" if r["verify_ok"] else "未通过",
-        "状态": r["status"], "操作人": r["actor"],
+        "编号": r["id"], "策略": display.name("policies", r["policy"]), "样式": display.name("styles", r["style"]),
+        "页数": r["page_count"], "SHA-256": (r["sha256"] or "")[:16] + "…", "校验": "通过" if r["verify_ok"] else "未通过",
+        "状态": display.name("export_status", r["status"]), "操作人": r["actor"],
     } for r in rows]), hide_index=True)

@@ -1,6 +1,8 @@
 """帮助: how to use each page, what each category means, what to do on each error."""
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import streamlit as st
 
@@ -51,13 +53,21 @@ ERRORS = [
 ]
 
 
+def category_legend_html(cats: dict) -> str:
+    """Each category's Chinese name beside a swatch of its box colour."""
+    items = "".join(
+        f'<li style="list-style:none;margin:2px 0"><span style="display:inline-block;width:1.4em;height:0.9em;'
+        f'border:2px solid {html.escape(v.get("color", "#000"))};background:{html.escape(v.get("color", "#000"))}33;'
+        f'vertical-align:middle;margin-right:0.5em"></span>{html.escape(v.get("zh", k))}</li>'
+        for k, v in cats.items())
+    return f'<ul style="columns:3;padding:0">{items}</ul>'
+
+
 def render() -> None:
     require_user()
     st.title("帮助")
     st.markdown(USAGE)
     st.markdown("### 方框类别")
-    cats = review.categories()
-    st.dataframe(pd.DataFrame([{"类别": v.get("zh", k), "代码": k, "颜色": v.get("color", "")} for k, v in cats.items()]),
-                 hide_index=True)
+    st.html(category_legend_html(review.categories()))
     st.markdown("### 常见错误与处理")
     st.dataframe(pd.DataFrame([{"提示": e, "处理方法": fix} for e, fix in ERRORS]), hide_index=True, width="stretch")

@@ -59,9 +59,12 @@ def page_setup() -> None:
     """
     import streamlit as st
 
-    st.set_page_config(page_title="病历匿名化导出", page_icon=":material/health_and_safety:", layout="wide")
+    from ui.chrome import APP_ICON, hide_english_chrome
+
+    st.set_page_config(page_title="病历匿名化导出", page_icon=APP_ICON, layout="wide")
     if st.session_state.pop(MENU_FLAG, False):
         return
+    hide_english_chrome()
     from ui.auth import current_user
 
     draw_menu(current_user())

@@ -7,17 +7,20 @@ import time
 import pandas as pd
 import streamlit as st
 
-from core import audit, review
+from core import audit, display, review
 from core.auth import authorize
 from core.errors import DeidError
 from core.models import Category
 from core.store import documents as doc_store
 from ui.auth import get_db, require_user
+from ui import redaction_pane
 from ui.common import flash, imported_case_picker, set_flash
 
 PAGE_KEY = "review_page_id"
 VERSION_KEY = "review_canvas_version"
 EDITABLE = [c.value for c in Category if c not in (Category.AGE, Category.DATE)]
+# Keyboard keys (Streamlit button shortcuts; "R" and "C" are Streamlit's own).
+KEY_PREV, KEY_NEXT, KEY_ACCEPT, KEY_REJECT, KEY_NEXT_OPEN = "PageUp", "PageDown", "A", "X", "N"
 
 
 def render() -> None:
@@ -56,6 +59,7 @@ def render() -> None:
         _navigation(db, case_id, pages, page)
     with main:
         _page_view(db, user, case_id, pages, page, can_edit)
+        redaction_pane.render(db, user, case_id, pages, _focus(page["id"]), can_edit, _go)
 
 
 # ---- documents -----------------------------------------------------------------
@@ -90,12 +94,14 @@ def _page_label(p: dict) -> str:
 def _current_page(db, user, case_id, pages) -> dict:
     ids = [p["id"] for p in pages]
     current = st.session_state.get(PAGE_KEY)
-    if current not in ids:
-        current = ids[0]
+    if current not in ids:  # a new tab, a reload, another case: reopen where this user left the case
+        last = review.last_place(db, user, case_id)
+        current = last if last in ids else ids[0]
         _go(current)
     page = pages[ids.index(current)]
     if st.session_state.get("review_opened") != current:
         review.open_page(db, user, current)
+        review.remember_place(db, user, case_id, current)
         st.session_state["review_opened"] = current
         page = dict(page, viewed=1)
     return page
@@ -104,7 +110,14 @@ def _current_page(db, user, case_id, pages) -> dict:
 def _go(page_id: int, focus: int | None = None) -> None:
     st.session_state[PAGE_KEY] = page_id
     st.session_state["review_focus"] = focus
+    if focus is not None:
+        st.session_state[f"pick_{page_id}"] = focus  # the box list below the page selects it too
     st.session_state["review_switch_at"] = time.perf_counter()
+
+
+def _focus(page_id: int) -> int | None:
+    """The box in focus on this page: the one picked in the box list, else the one jumped to."""
+    return st.session_state.get(f"pick_{page_id}", st.session_state.get("review_focus"))
 
 
 def _navigation(db, case_id, pages, page) -> None:
@@ -112,10 +125,12 @@ def _navigation(db, case_id, pages, page) -> None:
     ids = [p["id"] for p in pages]
     i = ids.index(page["id"])
     st.markdown(f"**页面 {i + 1} / {len(pages)}**")
-    c1, c2 = st.columns(2)
-    c1.button("◀ 上一页", key="prev_page", disabled=i == 0, width="stretch", on_click=_go, args=(ids[max(i - 1, 0)],))
-    c2.button("下一页 ▶", key="next_page", disabled=i == len(ids) - 1, width="stretch", on_click=_go,
-              args=(ids[min(i + 1, len(ids) - 1)],))
+    st.button("◀ 上一页", key="prev_page", disabled=i == 0, width="stretch", on_click=_go, args=(ids[max(i - 1, 0)],),
+              shortcut=KEY_PREV)
+    st.button("下一页 ▶", key="next_page", disabled=i == len(ids) - 1, width="stretch", on_click=_go,
+              args=(ids[min(i + 1, len(ids) - 1)],), shortcut=KEY_NEXT)
+    st.button("跳到下一待确认框", key="next_open", width="stretch", on_click=_go_next_open,
+              args=(case_id, page["id"]), shortcut=KEY_NEXT_OPEN)
     st.button("跳到下一未查看页", key="next_unviewed", width="stretch", on_click=_go_unviewed, args=(case_id, page["id"]))
     st.button("跳到下一低置信度框", key="next_low", width="stretch", on_click=_go_low, args=(case_id, page["id"]))
     labels = {p["id"]: _page_label(p) for p in pages}
@@ -131,6 +146,14 @@ def _go_unviewed(case_id, page_id) -> None:
         st.session_state["review_flash"] = ("info", "所有页面都已查看。")
     else:
         _go(target)
+
+
+def _go_next_open(case_id, page_id) -> None:
+    hit = review.next_open(get_db(), case_id, page_id, st.session_state.get(f"pick_{page_id}"))
+    if hit is None:
+        st.session_state["review_flash"] = ("info", "没有待确认的框。")
+    else:
+        _go(hit[0], focus=hit[1])
 
 
 def _go_low(case_id, page_id) -> None:
@@ -155,7 +178,11 @@ def _thumbnails(db, pages, i) -> None:
 
 # ---- the page ------------------------------------------------------------------------
 
+@st.fragment
 def _page_view(db, user, case_id, pages, page, can_edit) -> None:
+    """The page, its canvas and its boxes.  A fragment: what the canvas reports
+    on its own (its background fit once the image is drawn, each drawing) reruns
+    only this part, not the navigation, thumbnails and case-wide pane."""
     t0 = time.perf_counter()
     top = st.columns([1.2, 1, 1])
     zoom = top[0].select_slider("缩放", options=[50, 75, 100, 125, 150, 200], value=100, key="zoom",
@@ -194,6 +221,7 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
     scale = zoom / 100
     width, height = int(img.width * scale), int(img.height * scale)
     objects = []
+    focus = _focus(page["id"])
     for f in findings:
         for ri, r in enumerate(f["rects_px"]):
             rejected = f["status"] == "rejected"
@@ -201,7 +229,7 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
                 "label": review.canvas_label(f, ri),
                 "left": r[0] * scale, "top": r[1] * scale,
                 "width": (r[2] - r[0]) * scale, "height": (r[3] - r[1]) * scale,
-                "stroke": "#999999" if rejected else f["color"],
+                "stroke": "#999999" if rejected else f["color"], "focus": f["id"] == focus,
             })
     drawing = {"objects": [_labeled_rect(o) for o in objects]}
     if can_edit:
@@ -226,7 +254,8 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
 def _labeled_rect(o: dict) -> dict:
     return {"type": "LabeledRect", "label": o["label"], "left": o["left"], "top": o["top"], "width": o["width"],
             "height": o["height"], "originX": "left", "originY": "top", "scaleX": 1, "scaleY": 1, "angle": 0,
-            "stroke": o["stroke"], "strokeWidth": 2, "fill": "rgba(0, 0, 0, 0)", "lockRotation": True,
+            "stroke": o["stroke"], "strokeWidth": 5 if o.get("focus") else 2,
+            "fill": "rgba(255, 200, 0, 0.35)" if o.get("focus") else "rgba(0, 0, 0, 0)", "lockRotation": True,
             "strokeUniform": True, "fontSize": 11}
 
 
@@ -257,7 +286,7 @@ def _findings_panel(db, user, page, findings, can_edit) -> None:
     if findings:
         frame = pd.DataFrame([{
             "编号": f["id"], "类别": f["label"], "内容（已遮蔽）": f["masked"], "置信度": round(f["confidence"], 2),
-            "状态": status_zh[f["status"]], "来源": "人工" if f["source"] == "manual" else f["detector"],
+            "状态": display.name("finding_status", f["status"]), "来源": display.detector_name(f["detector"], f["source"]),
         } for f in findings])
         st.dataframe(frame, hide_index=True, width="stretch", height=min(38 * (len(findings) + 1), 320))
     if not can_edit:
@@ -267,13 +296,16 @@ def _findings_panel(db, user, page, findings, can_edit) -> None:
     ids = [f["id"] for f in findings]
     focus = st.session_state.get("review_focus")
     by_id = {f["id"]: f for f in findings}
-    chosen = c0.selectbox("选择框", ids, index=ids.index(focus) if focus in ids else 0, key=f"pick_{page['id']}",
+    pick_key = f"pick_{page['id']}"
+    if st.session_state.get(pick_key) not in ids:  # picked box deleted, or a jump named none
+        st.session_state[pick_key] = focus if focus in ids else (ids[0] if ids else None)
+    chosen = c0.selectbox("选择框", ids, key=pick_key,
                           format_func=lambda i: f"#{i} {by_id[i]['label']} {by_id[i]['masked']}") if ids else None
     try:
-        if c1.button("接受", key="f_accept", disabled=chosen is None):
+        if c1.button("接受", key="f_accept", disabled=chosen is None, shortcut=KEY_ACCEPT):
             review.decide(db, user, chosen, True)
             _done("已接受")
-        if c2.button("拒绝", key="f_reject", disabled=chosen is None):
+        if c2.button("拒绝", key="f_reject", disabled=chosen is None, shortcut=KEY_REJECT):
             review.decide(db, user, chosen, False)
             _done("已拒绝（该处不涂黑）")
         if c3.button("删除", key="f_delete", disabled=chosen is None):

@@ -8,6 +8,7 @@ import streamlit as st
 
 from core import audit, review, workflow
 from core.audit_report import local_time
+from core.display import category_counts_text
 from core.errors import DeidError
 from ui.auth import get_db, require_user
 

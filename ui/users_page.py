@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core import auth as core_auth
+from core import sessions
 from core.errors import DeidError
 from ui.auth import get_db, require_user
 
@@ -71,9 +72,11 @@ def _change_user(db, admin) -> None:
                 st.rerun()
         elif c1.button("停用", key="uc_disable"):
             core_auth.set_disabled(db, name, True, actor=admin["username"])
+            sessions.end_all(db, name, "disabled")
             st.rerun()
         if c2.button("重置密码", key="uc_reset"):
             pw = core_auth.reset_password(db, name, actor=admin["username"])
+            sessions.end_all(db, name, "password_reset")  # a reset password must not leave old logins open
             st.success("新临时密码（只显示这一次，下次登录须修改）：")
             st.code(pw, language=None)
         roles = list(core_auth.roles())

@@ -150,3 +150,20 @@ def counts_by_category(db, case_id: str) -> dict[str, int]:
     return {r[0]: r[1] for r in db.execute(
         "SELECT category, COUNT(*) FROM findings WHERE case_id = ? AND status != 'rejected' GROUP BY 1",
         [case_id]).fetchall()}
+
+
+def for_case(db, case_id: str) -> list[dict]:
+    """Every box of a case (the review's case-wide pane)."""
+    return list(db.query("SELECT id, page_id, category, status, confidence, detector, source, text_sealed "
+                         "FROM findings WHERE case_id = ? ORDER BY page_id, id", [case_id]))
+
+
+def case_version(db, case_id: str) -> tuple:
+    """Changes whenever a box of the case is added, changed or removed (cache key of the pane)."""
+    return tuple(db.execute("SELECT COUNT(*), MAX(id), MAX(updated_at), SUM(status = 'auto') FROM findings "
+                            "WHERE case_id = ?", [case_id]).fetchone())
+
+
+def open_ids_on_page(db, page_id: int) -> list[int]:
+    return [r[0] for r in db.execute("SELECT id FROM findings WHERE page_id = ? AND status = 'auto' ORDER BY id",
+                                     [page_id]).fetchall()]

@@ -152,6 +152,9 @@ def test_export_page_exports_approved_case(env):
     assert not at.exception, at.exception
     assert "导出完成" in texts(at) and "校验通过" in texts(at), texts(at)
     assert workflow.status_of(db, "C2024001") == "exported"
+    tables = frame_text(at)  # the verification report and the export history, in Chinese
+    assert "检查的标识符数" in tables and "已发布" in tables and "评审" in tables
+    assert "released" not in tables and "identifiers_checked" not in tables and not at.json
 
 
 def test_help_page_lists_categories_and_errors(env):
@@ -159,7 +162,10 @@ def test_help_page_lists_categories_and_errors(env):
     at = app("pages/帮助.py", users["aud1"]).run()
     assert not at.exception, at.exception
     table = frame_text(at)
-    assert "患者姓名" in table and "清单无效" in table
+    assert "清单无效" in table
+    legend = "".join(h.proto.body for h in at.get("html"))
+    assert "患者姓名" in legend and "#d62728" in legend  # Chinese name beside its colour swatch
+    assert "patient_name" not in legend and "patient_name" not in table  # no category codes
     assert "页面审阅" in texts(at)
 
 
@@ -281,3 +287,47 @@ def test_export_page_says_when_demo_keys_sign_or_keys_are_missing(env, monkeypat
     assert not at.exception, at.exception
     assert any("未配置本院的导出签名密钥" in e.value for e in at.error)
     assert not any("演示模式" in w.value for w in at.warning)
+
+
+def test_redaction_pane_filters_and_bulk_decides_the_filter(env):
+    db, users = env
+    at = app("pages/页面审阅.py", users["prep1"])
+    at.query_params["case"] = "C2024001"
+    at.run()
+    assert not at.exception, at.exception
+    boxes = review.case_boxes(db, "C2024001")
+    assert boxes and len({b["page_id"] for b in boxes}) > 1  # case-wide, not one page
+    pane = next(df.value for df in at.dataframe if "文档" in df.value.columns)
+    assert len(pane) == len(boxes) and "李秀英" not in pane.to_string()
+    assert not {"case_seed", "label_fields", "person_names"} & set(pane["来源"])  # plain words
+    category = boxes[0]["category"]
+    at.multiselect(key="pane_cat").select(category).run()
+    pane = next(df.value for df in at.dataframe if "文档" in df.value.columns)
+    wanted = [b for b in boxes if b["category"] == category]
+    assert len(pane) == len(wanted) and set(pane["类别"]) == {review.category_label(category)}
+    at.button(key="pane_reject_all").click().run()
+    assert not at.exception, at.exception
+    statuses = {r["id"]: r["status"] for r in finding_store.for_case(db, "C2024001")}
+    assert all(statuses[b["id"]] == "rejected" for b in wanted)
+    assert any(statuses[b["id"]] == "auto" for b in boxes if b["category"] != category)  # outside the filter
+    assert f"已拒绝 {len(wanted)} 个框" in texts(at)
+
+
+def test_review_reopens_at_the_last_page_and_next_open_box(env):
+    db, users = env
+    at = app("pages/页面审阅.py", users["prep1"])
+    at.query_params["case"] = "C2024001"
+    at.run()
+    at.button(key="next_page").click().run()
+    second = review.pages(db, "C2024001")[1]
+    again = app("pages/页面审阅.py", users["prep1"])  # a new browser session of the same user
+    again.query_params["case"] = "C2024001"
+    again.run()
+    assert not again.exception, again.exception
+    assert "页面 2 /" in texts(again)
+    picked = again.session_state[f"pick_{second['id']}"]
+    hit = review.next_open(db, "C2024001", second["id"], picked)
+    assert hit and hit[1] != picked
+    again.button(key="next_open").click().run()
+    assert again.session_state["review_page_id"] == hit[0] and again.session_state["review_focus"] == hit[1]
+    assert again.session_state[f"pick_{hit[0]}"] == hit[1]

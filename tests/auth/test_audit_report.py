@@ -42,3 +42,19 @@ def test_csv_has_hashes_and_chinese_headers(db, users):
     data = audit_report.to_csv(audit_report.frame(db)).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(data)))
     assert rows[0]["操作"] == "查看审计日志" and len(rows[0]["哈希"]) == 64
+
+
+def test_export_counts_stay_numbers_and_pages_are_integers(db, users):
+    import pyarrow as pa
+
+    audit.record(db, "prep1", "export.create", case_id="E1",
+                 detail={"counts": {"address": 4, "patient_name": 12}, "pages": 9})
+    audit.record(db, "prep1", "page.view", case_id="E1", page=3)
+    audit.record(db, "prep1", "export.create", case_id="E2", detail={"counts": {"address": "南京市玄武区"}})
+    shown = audit_report.display(audit_report.frame(db, case_id="E1"))
+    details = " ".join(shown["详情"])
+    assert '"address":4' in details and '"patient_name":12' in details  # not masked into "4*"
+    assert set(shown["页"]) == {"3", ""}  # "3", not "3.0"
+    pa.Table.from_pandas(shown)  # one type per column: Streamlit's Arrow conversion succeeds
+    leaked = audit_report.display(audit_report.frame(db, case_id="E2"))
+    assert "南京市玄武区" not in " ".join(leaked["详情"])  # text under an identifier key is still masked

@@ -11,6 +11,7 @@ MIGRATIONS: list[str] = [
     "core.store.migrations.m101_audit_mac",
     "core.store.migrations.m110_audit_anchor",
     "core.store.migrations.m111_login_throttle_role_grants",
+    "core.store.migrations.m112_sessions",
     "core.store.migrations.m150_review_gates",
     "core.store.migrations.m200_exports",
 ]

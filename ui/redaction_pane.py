@@ -1,0 +1,88 @@
+"""The redaction pane of 页面审阅: one case-wide table of boxes, filtered by
+category, status, page and detector confidence; a click on a row opens its
+page with the box highlighted; accept / reject everything the filter shows."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import display, review
+from core.errors import DeidError
+from core.store import findings as finding_store
+from ui.auth import get_db
+from ui.chrome import CHOOSE
+
+CACHE_KEY = "pane_boxes"
+IDS_KEY = "pane_row_ids"
+TABLE_KEY = "pane_table"
+STATUSES = ("auto", "accepted", "rejected")
+
+
+def boxes(db, case_id: str) -> list[dict]:
+    """The case's boxes, recomputed only when a box of the case changed."""
+    version = (case_id, finding_store.case_version(db, case_id), len(review.pages(db, case_id)))
+    held = st.session_state.get(CACHE_KEY)
+    if not held or held[0] != version:
+        held = (version, review.case_boxes(db, case_id))
+        st.session_state[CACHE_KEY] = held
+    return held[1]
+
+
+def render(db, user, case_id: str, pages: list[dict], focus: int | None, can_edit: bool, go) -> None:
+    rows = boxes(db, case_id)
+    st.markdown(f"**全案框列表（{len(rows)}）**")
+    shown = _filtered(rows, len(pages))
+    ids = [b["id"] for b in shown]
+    st.session_state[IDS_KEY] = ids
+    st.caption(f"符合筛选的框：{len(shown)} 个 · 点击一行打开该页并突出显示该框")
+    frame = pd.DataFrame([{
+        "页": b["seq"], "文档": f"{b['doc']} 第{b['page_no']}页", "类别": display.category_name(b["category"]),
+        "内容（已遮蔽）": b["masked"], "置信度": round(float(b["confidence"] or 0), 2),
+        "状态": display.name("finding_status", b["status"]), "来源": display.detector_name(b["detector"], b["source"]),
+        "当前": "▶" if b["id"] == focus else "",
+    } for b in shown], columns=["当前", "页", "文档", "类别", "内容（已遮蔽）", "置信度", "状态", "来源"])
+    st.dataframe(frame, hide_index=True, width="stretch", height=min(36 * (len(shown) + 1) + 4, 360),
+                 key=TABLE_KEY, on_select=lambda: _jump(go), selection_mode="single-row")
+    if can_edit and shown:
+        c1, c2, _ = st.columns([1, 1, 2])
+        if c1.button(f"全部接受（{len(shown)}）", key="pane_accept_all"):
+            _bulk(db, user, ids, True)
+        if c2.button(f"全部拒绝（{len(shown)}）", key="pane_reject_all"):
+            _bulk(db, user, ids, False)
+
+
+def _filtered(rows: list[dict], n_pages: int) -> list[dict]:
+    c1, c2, c3, c4 = st.columns([1.4, 1.2, 1.2, 1])
+    present = sorted({b["category"] for b in rows}, key=display.category_name)
+    cats = c1.multiselect("类别", present, format_func=display.category_name, key="pane_cat", placeholder=CHOOSE)
+    statuses = c2.multiselect("状态", STATUSES, format_func=lambda s: display.name("finding_status", s),
+                              key="pane_status", placeholder=CHOOSE)
+    lo, hi = (1, max(n_pages, 1))
+    pages = c3.slider("页码范围", 1, max(hi, 2), (lo, max(hi, 2)), key="pane_pages") if hi > 1 else (1, 1)
+    conf = c4.slider("置信度不高于", 0.0, 1.0, 1.0, 0.05, key="pane_conf")
+    return [b for b in rows
+            if (not cats or b["category"] in cats) and (not statuses or b["status"] in statuses)
+            and pages[0] <= b["seq"] <= pages[1] and float(b["confidence"] or 0) <= conf + 1e-9]
+
+
+def _jump(go) -> None:
+    """Selection callback: open the chosen box's page with the box in focus."""
+    picked = (st.session_state.get(TABLE_KEY) or {}).get("selection", {}).get("rows") or []
+    ids = st.session_state.get(IDS_KEY) or []
+    if not picked or picked[0] >= len(ids):
+        return
+    row = finding_store.get(get_db(), ids[picked[0]])
+    if row is not None:
+        go(row["page_id"], focus=row["id"])
+
+
+def _bulk(db, user, ids: list[int], accept: bool) -> None:
+    from ui.common import set_flash
+
+    try:
+        n = review.decide_many(db, user, ids, accept)
+    except DeidError as exc:
+        st.error(exc.message_zh)
+        return
+    set_flash(f"已{'接受' if accept else '拒绝'} {n} 个框（符合筛选的全部）", key="review_flash")
+    st.rerun()
