@@ -81,7 +81,7 @@ def server(tmp_path):
     from tests.e2e.server import wait_for_streamlit
 
     env = {**os.environ, "DEID_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
-    for var in ("DEID_DB", "DEID_KEY_FILE"):
+    for var in ("DEID_DB",):  # same data dir and key file as the test's store
         env.pop(var, None)
     port = _free_port()
     log = tmp_path / "server.log"
