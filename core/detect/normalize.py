@@ -33,7 +33,6 @@ def invisible_chars() -> frozenset:
                      if unicodedata.category(chr(c)) == "Cf")
 
 
-
 def is_invisible(ch: str) -> bool:
     return ch in invisible_chars()
 

@@ -76,9 +76,9 @@ class OcrEngine:
         every detected line, which the orientation search uses)."""
         raise NotImplementedError
 
-    def read_crops(self, crops_rgb: list[np.ndarray]) -> list[tuple[str, float]]:  # pragma: no cover
+    def read_crops(self, crops_rgb: list[np.ndarray], height: Optional[int] = None) -> list[tuple[str, float]]:  # pragma: no cover
         """Recogniser only (no detection): (text, confidence) of each
-        one-line RGB crop."""
+        one-line RGB crop, read at ``height`` pixels (None: the engine's)."""
         raise NotImplementedError
 
 
@@ -415,11 +415,13 @@ class RapidOcrEngine(OcrEngine):
                     res = res2
         return res
 
-    def read_crops(self, crops_rgb: list[np.ndarray]) -> list[tuple[str, float]]:
-        """Recogniser only, all crops in one batch (padded to the widest)."""
+    def read_crops(self, crops_rgb: list[np.ndarray], height: Optional[int] = None) -> list[tuple[str, float]]:
+        """Recogniser only, all crops in one batch (padded to the widest), read
+        at ``height`` pixels (default: the engine's recogniser height; the
+        model takes any height, cost grows with it)."""
         if not crops_rgb:
             return []
-        H = self.rec_height
+        H = int(height or self.rec_height)
         sized = []
         for crop in crops_rgb:
             h, w = crop.shape[:2]

@@ -6,13 +6,18 @@ read by the recogniser alone (no detection), and compared with the layer.
 An untrusted page is treated as a scan by the engine (full OCR, pixels
 redacted) and by the leak gate (OCR).  Thresholds: ``core/rules/trust.yaml``.
 
-Characters already confirmed by OCR in the same document (per font) are
-not read again, so born-digital records cost a few crops on their first
-pages and almost nothing after.
+Glyphs already confirmed by OCR in the same document (per font program,
+glyph id and character) are not read again; every glyph not yet confirmed
+stays a candidate, so a lie limited to a few glyphs of a font that agreed
+on earlier pages is still read where those glyphs appear.  What is read is
+bounded by a character allowance per page that accrues over the document
+(``chars_per_page``), so born-digital records cost a few short crops per
+page.
 """
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 import time
 import unicodedata
@@ -102,23 +107,60 @@ def invisible_over_image(spans: list[dict], page: pymupdf.Page) -> bool:
 
 
 # ---------------------------------------------------------- OCR cross-check
-def _confirmed(doc: pymupdf.Document) -> set:
-    """(font, character) pairs OCR confirmed in this document; kept on the
-    document object itself (it cannot be weak-referenced)."""
+@dataclass
+class Memory:
+    """What OCR confirmed in one document: glyph keys (font programs of the
+    page, font name, glyph id, character) read as what the layer says, and
+    the character allowance left (``chars_per_page`` accrues per page)."""
+
+    confirmed: set = field(default_factory=set)
+    pages: int = 0
+    chars_read: int = 0
+    digests: dict = field(default_factory=dict)  # font xref -> digest of its program
+
+    def allowance(self) -> int:
+        cfg = rules()["cross_check"]
+        left = cfg["chars_per_page"] * self.pages - self.chars_read
+        return max(cfg["min_chars_per_page"], min(cfg["max_chars_per_page"], left))
+
+
+def _memory(doc: pymupdf.Document) -> Memory:
+    """Kept on the document object itself (it cannot be weak-referenced)."""
     try:
-        return doc.__dict__.setdefault("_deid_trust_confirmed", set())
+        return doc.__dict__.setdefault("_deid_trust_memory", Memory())
     except AttributeError:  # no instance dict: no memory across pages
-        return set()
+        return Memory()
+
+
+def font_signature(page: pymupdf.Page, memory: Memory) -> tuple:
+    """The font programs the page can draw with (digests of the embedded
+    files, base font + encoding of the others).  A glyph confirmed under
+    one signature counts only under the same one: a document that holds
+    an honest and a lying font of the same name never lends the honest
+    font's confirmations to the other's pages."""
+    doc = page.parent
+    out = set()
+    for xref, _ext, _ftype, base, _name, encoding, *_ in page.get_fonts(full=True):
+        if xref not in memory.digests:
+            try:
+                buf = doc.extract_font(xref)[3] if xref > 0 else b""
+            except Exception:
+                buf = b""
+            memory.digests[xref] = hashlib.blake2b(buf, digest_size=12).hexdigest() if buf else f"{base}|{encoding}"
+        out.add(memory.digests[xref])
+    return tuple(sorted(out))
 
 
 @dataclass
 class Run:
     """A piece of one text line as the layer draws it: a few touching
-    characters on one baseline, in one font."""
+    characters on one baseline, in one font.  ``keys[i]`` is the glyph key
+    of ``text[i]``."""
 
     font: str
     text: str
     bbox: tuple
+    keys: tuple = ()
 
 
 def _run_text(span: dict) -> str:
@@ -133,7 +175,7 @@ def _is_cjk_or_digit(ch: str) -> bool:
     return ch.isdigit() or "\u4e00" <= ch <= "\u9fff"
 
 
-def _pieces(span: dict, max_chars: int) -> list[Run]:
+def _pieces(span: dict, max_chars: int, signature: tuple) -> list[Run]:
     """Split a span's characters where the baseline changes, the pen goes
     back or a gap opens; cut to at most ``max_chars`` characters."""
     size = max(span.get("size", 10.0), 1.0)
@@ -150,54 +192,129 @@ def _pieces(span: dict, max_chars: int) -> list[Run]:
         cur.append(c)
     if cur:
         out.append(cur)
-    return [Run(span["font"], "".join(chr(c[0]) for c in p),
-                (min(c[3][0] for c in p), min(c[3][1] for c in p), max(c[3][2] for c in p), max(c[3][3] for c in p)))
+    font = span["font"]
+    return [Run(font, "".join(chr(c[0]) for c in p),
+                (min(c[3][0] for c in p), min(c[3][1] for c in p), max(c[3][2] for c in p), max(c[3][3] for c in p)),
+                tuple((signature, font, c[1], chr(c[0])) for c in p))
             for p in out]
 
 
-def sample_runs(spans: list[dict], confirmed: set) -> list[Run]:
-    """Up to ``max_lines`` visible horizontal runs holding the most
-    characters not yet confirmed in this document (CJK and digits first)."""
+@lru_cache(maxsize=8192)
+def _char_alnum(ch: str) -> str:
+    return _alnum(ch)
+
+
+def _new_keys(run: Run, confirmed: set) -> set:
+    return {k for k, ch in zip(run.keys, run.text) if k not in confirmed and _char_alnum(ch)}
+
+
+def _span_news(span: dict, signature: tuple, confirmed: set) -> int:
+    """How many of a visible horizontal span's glyphs are not confirmed
+    (CJK and digits count double); 0 for spans the check does not read."""
+    if span.get("type") == 3 or span.get("wmode") or abs(span["dir"][1]) > 0.01:
+        return 0
+    font, score = span["font"], 0
+    for c in span["chars"]:
+        if c[0] > 0 and (signature, font, c[1], chr(c[0])) not in confirmed:
+            ch = chr(c[0])
+            if _char_alnum(ch):
+                score += 2 if _is_cjk_or_digit(ch) else 1
+    return score
+
+
+def _best_span_per_font(ranked: list, spans: list[dict], n: int) -> list:
+    """The ``n`` spans with the most new glyphs, plus the best span of each
+    font not among them (rank order kept)."""
+    top = ranked[:n]
+    fonts = {spans[k]["font"] for _n, k in top}
+    for item in ranked[n:]:
+        font = spans[item[1]]["font"]
+        if font not in fonts:
+            fonts.add(font)
+            top.append(item)
+    return top
+
+
+def sample_runs(spans: list[dict], memory: Memory, signature: tuple = ()) -> list[Run]:
+    """Visible horizontal runs holding glyphs not yet confirmed in this
+    document: the best run of each font (whatever the allowance), then the
+    runs with the most new glyphs (CJK and digits count double) while the
+    document's allowance of characters lasts, ``max_lines`` runs at most.  Every glyph is a candidate
+    until OCR has confirmed it: a font confirmed on early pages still has
+    its new glyphs read on later ones."""
     cfg = rules()["cross_check"]
-    scored = []
-    for s in spans:
-        if s.get("type") == 3 or s.get("wmode") or abs(s["dir"][1]) > 0.01:
-            continue
-        for run in _pieces(s, cfg["max_chars"]):
-            text = _alnum(run.text)
+    confirmed = memory.confirmed
+    ranked = sorted(((n, k) for k, s in enumerate(spans) if (n := _span_news(s, signature, confirmed))),
+                    reverse=True)
+    candidates = []  # (font first seen here, score, run, new keys), spans in rank order
+    fonts = set()
+    for _n, k in _best_span_per_font(ranked, spans, cfg["max_lines"]):
+        for run in _pieces(spans[k], cfg["max_chars"], signature):
             x0, y0, x1, y1 = run.bbox
-            if len(text) < cfg["min_chars"] or y1 - y0 < cfg["min_height_pt"] or x1 <= x0:
+            if len(_alnum(run.text)) < cfg["min_chars"] or y1 - y0 < cfg["min_height_pt"] or x1 <= x0:
                 continue
-            if ("font", run.font) in confirmed:
-                continue
-            new = {(run.font, ch) for ch in text} - confirmed
+            new = _new_keys(run, confirmed)
             if new:
-                scored.append((sum(2 if _is_cjk_or_digit(ch) else 1 for _f, ch in new), run))
-    scored.sort(key=lambda t: -t[0])
-    return [r for _score, r in scored[: cfg["max_lines"]]]
+                score = sum(2 if _is_cjk_or_digit(key[3]) else 1 for key in new)
+                candidates.append((run.font not in fonts, score, run, new))
+                fonts.add(run.font)
+    candidates.sort(key=lambda t: (not t[0], -t[1]))
+    picked, budget, seen = [], memory.allowance(), set()
+    for first, _score, run, new in candidates:
+        if len(picked) >= cfg["max_lines"] or (budget <= 0 and not first):
+            break
+        if not new - seen:
+            continue  # its new glyphs are already in a picked run
+        picked.append(run)
+        seen |= new
+        budget -= len(_alnum(run.text))
+    return picked
 
 
-def _crop(page: pymupdf.Page, bbox) -> "object":
+def _crop(page: pymupdf.Page, bbox, display=None, height_px: int = 0) -> "object":
     import numpy as np
 
     cfg = rules()["cross_check"]
     r = pymupdf.Rect(bbox)
     pad = r.height * 0.15
     r = pymupdf.Rect(r.x0 - pad, r.y0 - pad, r.x1 + pad, r.y1 + pad)
-    zoom = cfg["render_height_px"] / max(r.height, 1.0)
+    zoom = (height_px or cfg["render_height_px"]) / max(r.height, 1.0)
     disp = r * page.rotation_matrix & page.rect
-    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=disp, colorspace=pymupdf.csRGB, alpha=False)
+    source = display if display is not None else page
+    pix = source.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=disp, colorspace=pymupdf.csRGB, alpha=False)
     return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, 3)
 
 
-def _count_font(confirmed: set, font: str) -> None:
-    """A font whose runs agreed ``font_confirmed_runs`` times in this
-    document is not sampled again."""
-    need = rules()["cross_check"]["font_confirmed_runs"]
-    k = next((i for i in range(need) if ("runs", font, i) not in confirmed), need)
-    confirmed.add(("runs", font, k))
-    if k + 1 >= need:
-        confirmed.add(("font", font))
+def _layer_index(run: Run) -> tuple[str, list]:
+    """The run's letters/digits as compared, and the glyph key of each."""
+    text, keys = [], []
+    for ch, key in zip(run.text, run.keys):
+        norm = _alnum(ch)
+        text.append(norm)
+        keys += [key] * len(norm)
+    return "".join(text), keys
+
+
+def compare(run: Run, read: str, conf: float) -> tuple[bool, set]:
+    """(the reading contradicts the layer, glyph keys it confirmed).
+
+    Glyphs read as the layer says are confirmed.  The run contradicts the
+    layer when it disagrees as a whole (``disagrees``), or when a single
+    CJK character or digit is read as another one with confidence: a lie
+    limited to one or two glyphs of a line is caught too."""
+    cfg = rules()["cross_check"]
+    layer, keys = _layer_index(run)
+    got = _alnum(read)
+    m = difflib.SequenceMatcher(None, layer, got, autojunk=False)
+    ok_keys = {keys[i] for a, _b, n in m.get_matching_blocks() for i in range(a, a + n)}
+    if conf < cfg["min_confidence"]:
+        return False, set()
+    if disagrees(run.text, read):
+        return True, set()
+    glyph_lie = conf >= cfg["glyph_min_confidence"] and any(
+        op == "replace" and all(_is_cjk_or_digit(ch) for ch in layer[i1:i2] + got[j1:j2])
+        for op, i1, i2, j1, j2 in m.get_opcodes())
+    return glyph_lie, set() if glyph_lie else ok_keys
 
 
 def disagrees(layer: str, read: str) -> bool:
@@ -213,24 +330,37 @@ def disagrees(layer: str, read: str) -> bool:
 
 def cross_check(page: pymupdf.Page, spans: list[dict], engine=None) -> tuple[bool, int]:
     """(layer agrees with the pixels, runs read)."""
-    confirmed = _confirmed(page.parent)
-    runs = sample_runs(spans, confirmed)
+    memory = _memory(page.parent)
+    memory.pages += 1
+    runs = sample_runs(spans, memory, font_signature(page, memory))
     if not runs:
         return True, 0
     if engine is None:
         from core.ocr.engine import get_engine
 
         engine = get_engine()
-    readings = engine.read_crops([_crop(page, r.bbox) for r in runs])
-    min_conf = rules()["cross_check"]["min_confidence"]
-    ok = True
+    display = page.get_displaylist() if len(runs) > 1 else None
+    height = rules()["cross_check"]["render_height_px"]
+    readings = engine.read_crops([_crop(page, r.bbox, display, height) for r in runs], height)
+    memory.chars_read += sum(len(_alnum(r.text)) for r in runs)
+    doubted = []
     for run, (text, conf) in zip(runs, readings):
-        if not disagrees(run.text, text):
-            confirmed.update((run.font, ch) for ch in _alnum(run.text))
-            _count_font(confirmed, run.font)
-        elif conf >= min_conf:
-            ok = False
-    return ok, len(runs)
+        lie, confirmed = compare(run, text, conf)
+        memory.confirmed |= confirmed
+        if lie:
+            doubted.append(run)
+    return not _still_contradicted(page, doubted, engine, display), len(runs)
+
+
+def _still_contradicted(page: pymupdf.Page, runs: list[Run], engine, display) -> bool:
+    """A run that contradicted the layer is read once more from a render of
+    another size; only a second contradiction counts (a clean glyph now and
+    then reads as a look-alike, 日 as 目, at one scale)."""
+    if not runs:
+        return False
+    height = rules()["cross_check"]["recheck_height_px"]
+    readings = engine.read_crops([_crop(page, r.bbox, display, height) for r in runs], height)
+    return any(compare(run, text, conf)[0] for run, (text, conf) in zip(runs, readings))
 
 
 # --------------------------------------------------------------------- all
