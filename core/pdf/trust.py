@@ -90,6 +90,13 @@ def unmappable(text: str) -> bool:
     return any(ch == "\ufffd" or unicodedata.category(ch) == "Co" for ch in text)
 
 
+def _unmappable_codes(spans: list[dict]) -> bool:
+    """A character without a code point (MuPDF gives -1 or 0), U+FFFD or a
+    private-use code point anywhere in the spans."""
+    codes = {c[0] for s in spans for c in s["chars"]}
+    return any(u <= 0 or u == 0xFFFD or unicodedata.category(chr(u)) == "Co" for u in codes)
+
+
 def _share_inside(box, boxes) -> float:
     r = pymupdf.Rect(box)
     if r.is_empty:
@@ -175,10 +182,12 @@ def _is_cjk_or_digit(ch: str) -> bool:
     return ch.isdigit() or "\u4e00" <= ch <= "\u9fff"
 
 
-def _pieces(span: dict, max_chars: int, signature: tuple) -> list[Run]:
+def _pieces(span: dict, max_chars: int, signature: tuple, confirmed: frozenset | set = frozenset()) -> list[Run]:
     """Split a span's characters where the baseline changes, the pen goes
-    back or a gap opens; cut to at most ``max_chars`` characters."""
+    back or a gap opens; cut to at most ``max_chars`` characters.  Pieces
+    whose glyphs are all in ``confirmed`` are left out."""
     size = max(span.get("size", 10.0), 1.0)
+    font = span["font"]
     out, cur = [], []
     for c in span["chars"]:
         if c[0] <= 0:
@@ -192,11 +201,15 @@ def _pieces(span: dict, max_chars: int, signature: tuple) -> list[Run]:
         cur.append(c)
     if cur:
         out.append(cur)
-    font = span["font"]
-    return [Run(font, "".join(chr(c[0]) for c in p),
-                (min(c[3][0] for c in p), min(c[3][1] for c in p), max(c[3][2] for c in p), max(c[3][3] for c in p)),
-                tuple((signature, font, c[1], chr(c[0])) for c in p))
-            for p in out]
+    runs = []
+    for p in out:
+        keys = tuple((signature, font, c[1], c[0]) for c in p)
+        if confirmed and all(k in confirmed for k in keys):
+            continue
+        boxes = [c[3] for c in p]
+        bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+        runs.append(Run(font, "".join(chr(c[0]) for c in p), bbox, keys))
+    return runs
 
 
 @lru_cache(maxsize=8192)
@@ -205,7 +218,7 @@ def _char_alnum(ch: str) -> str:
 
 
 def _new_keys(run: Run, confirmed: set) -> set:
-    return {k for k, ch in zip(run.keys, run.text) if k not in confirmed and _char_alnum(ch)}
+    return {k for k in run.keys if k not in confirmed and _weight(k[3])}
 
 
 def _span_news(span: dict, signature: tuple, confirmed: set) -> int:
@@ -213,13 +226,17 @@ def _span_news(span: dict, signature: tuple, confirmed: set) -> int:
     (CJK and digits count double); 0 for spans the check does not read."""
     if span.get("type") == 3 or span.get("wmode") or abs(span["dir"][1]) > 0.01:
         return 0
-    font, score = span["font"], 0
-    for c in span["chars"]:
-        if c[0] > 0 and (signature, font, c[1], chr(c[0])) not in confirmed:
-            ch = chr(c[0])
-            if _char_alnum(ch):
-                score += 2 if _is_cjk_or_digit(ch) else 1
-    return score
+    font = span["font"]
+    new = {(signature, font, c[1], c[0]) for c in span["chars"] if c[0] > 0} - confirmed
+    return sum(_weight(k[3]) for k in new)
+
+
+@lru_cache(maxsize=8192)
+def _weight(code: int) -> int:
+    """What reading a glyph of this code point is worth: 2 for CJK and
+    digits, 1 for other letters, 0 for what the comparison ignores."""
+    ch = chr(code)
+    return 0 if not _char_alnum(ch) else 2 if _is_cjk_or_digit(ch) else 1
 
 
 def _best_span_per_font(ranked: list, spans: list[dict], n: int) -> list:
@@ -249,13 +266,13 @@ def sample_runs(spans: list[dict], memory: Memory, signature: tuple = ()) -> lis
     candidates = []  # (font first seen here, score, run, new keys), spans in rank order
     fonts = set()
     for _n, k in _best_span_per_font(ranked, spans, cfg["max_lines"]):
-        for run in _pieces(spans[k], cfg["max_chars"], signature):
+        for run in _pieces(spans[k], cfg["max_chars"], signature, confirmed):
             x0, y0, x1, y1 = run.bbox
             if len(_alnum(run.text)) < cfg["min_chars"] or y1 - y0 < cfg["min_height_pt"] or x1 <= x0:
                 continue
             new = _new_keys(run, confirmed)
             if new:
-                score = sum(2 if _is_cjk_or_digit(key[3]) else 1 for key in new)
+                score = sum(_weight(key[3]) for key in new)
                 candidates.append((run.font not in fonts, score, run, new))
                 fonts.add(run.font)
     candidates.sort(key=lambda t: (not t[0], -t[1]))
@@ -375,7 +392,7 @@ def assess_page(page: pymupdf.Page, ocr_check: bool = True, engine=None) -> Trus
         spans = []
     if spans:
         reasons = font_reasons(page)
-        if any(unmappable(_run_text(s)) or any(c[0] <= 0 for c in s["chars"]) for s in spans):
+        if _unmappable_codes(spans):
             reasons.add("unmappable")
         if invisible_over_image(spans, page):
             reasons.add("invisible_over_image")
