@@ -9,8 +9,7 @@ from __future__ import annotations
 
 
 from core import audit
-from core.commands.common import cli_actor
-from core.store.db import open_db
+from core.commands.common import cli_actor, open_db
 
 
 def register(subparsers) -> None:

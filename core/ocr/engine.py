@@ -13,6 +13,7 @@ engine named by ``DEID_OCR_ENGINE`` (default ``rapidocr``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import threading
@@ -246,6 +247,57 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
+@functools.lru_cache(maxsize=1)
+def _lazy_rapidocr_class():
+    """RapidOCR's own pipeline class (``rapidocr_onnxruntime.RapidOCR``: its
+    config file, parameters, pre-processing, cropping and box mapping) with
+    each model built the first time it is used.  ``RapidOCR.__init__``
+    builds the detector, the angle classifier and the recogniser at once; a
+    born-digital record needs only the recogniser (text-layer cross-check)
+    and the classifier is never used here."""
+    from rapidocr_onnxruntime import RapidOCR
+    from rapidocr_onnxruntime.ch_ppocr_cls import TextClassifier
+    from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
+    from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
+    from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
+    from rapidocr_onnxruntime.utils import UpdateParameters, read_yaml, update_model_path
+
+    def lazy(name: str, section: str, cls):
+        def get(self):
+            model = self.__dict__.get("_lazy_" + name)
+            if model is None:
+                with self._build_lock:
+                    model = self.__dict__.get("_lazy_" + name)
+                    if model is None:
+                        with _quiet_sessions():
+                            model = cls(self._config[section])
+                        self._configure(name, model)
+                        self.built.append(name)
+                        self.__dict__["_lazy_" + name] = model
+            return model
+
+        return property(get)
+
+    class LazyRapidOCR(RapidOCR):
+        text_det = lazy("text_det", "Det", TextDetector)
+        text_cls = lazy("text_cls", "Cls", TextClassifier)
+        text_rec = lazy("text_rec", "Rec", TextRecognizer)
+
+        def __init__(self, params: dict, configure):
+            """``configure(name, model)`` runs once per model built."""
+            config = UpdateParameters()(update_model_path(read_yaml(str(DEFAULT_CFG_PATH))), **params)
+            g = config["Global"]
+            self.print_verbose, self.text_score = g["print_verbose"], g["text_score"]
+            self.min_height, self.width_height_ratio = g["min_height"], g["width_height_ratio"]
+            self.use_det, self.use_cls, self.use_rec = g["use_det"], g["use_cls"], g["use_rec"]
+            self.max_side_len, self.min_side_len = g["max_side_len"], g["min_side_len"]
+            self._config, self._configure = config, configure
+            self._build_lock = threading.RLock()
+            self.built: list[str] = []
+
+    return LazyRapidOCR
+
+
 class RapidOcrEngine(OcrEngine):
     """PP-OCRv4 det + rec through rapidocr_onnxruntime, with per-character
     boxes from the CTC column positions of the recogniser.
@@ -283,20 +335,18 @@ class RapidOcrEngine(OcrEngine):
 
     @property
     def ocr(self):
+        """RapidOCR's pipeline object; each model is built on first use
+        (``_lazy_rapidocr_class``): the text-layer cross-check needs only the
+        recogniser, and the angle classifier is never used."""
         if self._ocr is None:
             with self._build_lock:
                 if self._ocr is None:
-                    from rapidocr_onnxruntime import RapidOCR
-
                     threads = max(1, min(self.threads, os.cpu_count() or 1))
-                    with _quiet_sessions():
-                        ocr = self._build(RapidOCR, threads)
-                    self._limit_detection_size(ocr)
-                    self._ocr = ocr
+                    self._ocr = _lazy_rapidocr_class()(self._settings(threads), self._configure)
         return self._ocr
 
-    def _build(self, RapidOCR, threads: int):
-        return RapidOCR(
+    def _settings(self, threads: int) -> dict:
+        return dict(
             intra_op_num_threads=threads,
             inter_op_num_threads=1,
             det_limit_side_len=self.det_max_side,
@@ -309,13 +359,21 @@ class RapidOcrEngine(OcrEngine):
             print_verbose=False,
         )
 
-    def _limit_detection_size(self, ocr) -> None:
+    def _configure(self, name: str, model) -> None:
+        """Settings RapidOCR 1.4.4 does not take from its config, applied to
+        each model when it is built."""
+        if name == "text_det":
+            self._limit_detection_size(model)
+        elif name == "text_rec":
+            h = self.rec_height
+            model.rec_image_shape = [3, h, int(round(h * 320 / 48))]
+
+    def _limit_detection_size(self, det) -> None:
         """RapidOCR 1.4.4 ignores ``det_limit_side_len`` for ``limit_type
         "max"`` on images over 960 px (it picks 1500/2000 itself); detection
         at full 150-dpi resolution costs 3x more and finds the same lines."""
         from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
 
-        det = ocr.text_det
         side = self.det_max_side
 
         def preprocess(max_wh):
@@ -328,8 +386,6 @@ class RapidOcrEngine(OcrEngine):
 
         det.get_preprocess = preprocess
         det.postprocess_op.unclip_ratio = self.UNCLIP_RATIO
-        h = self.rec_height
-        ocr.text_rec.rec_image_shape = [3, h, int(round(h * 320 / 48))]
 
     def recognize(self, img_rgb: np.ndarray, min_score: float = 0.5) -> list[OcrLine]:
         if img_rgb is None or img_rgb.size == 0 or min(img_rgb.shape[:2]) < 8:
