@@ -104,7 +104,7 @@ def goals(quick: bool, record_pages: int) -> list:
     steps = [
         ("CLI born-digital (20-page record)", lambda: g.cli_born_digital(20)),
         ("text-layer trust cross-check", lambda: g.trust_cross_check(20)),
-        ("dense scanned pages", lambda: g.dense_scanned(2 if quick else 4)),
+        ("dense scanned pages", lambda: g.dense_scanned(3 if quick else 5)),
         (f"{record_pages}-page mixed record", lambda: g.mixed_record(record_pages)),
     ]
     tag = " [quick]" if quick else ""

@@ -101,13 +101,13 @@ def bench_ocr(n_pages: int = 5, dpi: int = 150, verbose: bool = True) -> dict:
     return result
 
 
-def bare_engine_s_per_page(path, dpi: int = 150) -> float:
+def bare_engine_s_per_page(path, dpi: int = 150, skip_first: bool = False) -> tuple[float, float]:
     """The floor for the engine's page OCR: RapidOCR's own detection and
     recognition (``text_det`` + ``get_crop_img_list`` + ``text_rec``, its
     batching) of every page image of ``path``, with the settings the
     project's engine uses (same detection size, recogniser height, threads),
-    nothing else (no orientation search, no character boxes).  Wall s/page,
-    models loaded and warmed first."""
+    nothing else (no orientation search, no character boxes).  (wall, CPU)
+    s/page, models loaded and warmed first."""
     from core.ocr.engine import get_engine
     from core.ocr.page import render
 
@@ -115,11 +115,13 @@ def bare_engine_s_per_page(path, dpi: int = 150) -> float:
     ocr = engine.ocr
     with pymupdf.open(path) as doc:
         images = [np.ascontiguousarray(render(page, dpi)[0][:, :, ::-1]) for page in doc]
+    if skip_first and len(images) > 1:
+        images = images[1:]  # the pages the detection figure times
     _bare_det_rec(ocr, images[0])  # warm-up
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for img in images:
         _bare_det_rec(ocr, img)
-    return (time.perf_counter() - t0) / len(images)
+    return (time.perf_counter() - t0) / len(images), (time.process_time() - c0) / len(images)
 
 
 def _bare_det_rec(ocr, img_bgr: np.ndarray):
@@ -128,8 +130,11 @@ def _bare_det_rec(ocr, img_bgr: np.ndarray):
     boxes, _ = ocr.auto_text_det(proc)
     if boxes is None:
         return []
+    from core.ocr.engine import REC_BATCH, get_engine
+
     rec = ocr.text_rec
-    batch, rec.rec_batch_num = rec.rec_batch_num, 6  # RapidOCR's default batching
+    # the batch the engine uses on this device (RapidOCR's default of 6 is slower on CPU)
+    batch, rec.rec_batch_num = rec.rec_batch_num, REC_BATCH["cuda" if get_engine().use_cuda else "cpu"]
     try:
         return rec(ocr.get_crop_img_list(proc, boxes))[0]
     finally:
