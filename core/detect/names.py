@@ -159,8 +159,11 @@ def _single_threaded_lac():
     opts.intra_op_num_threads = int(os.environ.get("DEID_LAC_THREADS", "1"))
     opts.inter_op_num_threads = 1
 
-    def session(path, **_kwargs):
-        return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    available = ort.get_available_providers()
+    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available] or available
+
+    def session(path, **_kwargs):  # CUDA when this onnxruntime build has it, never required
+        return ort.InferenceSession(path, opts, providers=providers)
 
     real = lac_module.ort
     lac_module.ort = types.SimpleNamespace(InferenceSession=session, get_available_providers=real.get_available_providers)
