@@ -86,10 +86,6 @@ def font_reasons(page: pymupdf.Page) -> set[str]:
     return out
 
 
-def unmappable(text: str) -> bool:
-    return any(ch == "\ufffd" or unicodedata.category(ch) == "Co" for ch in text)
-
-
 def _unmappable_codes(spans: list[dict]) -> bool:
     """A character without a code point (MuPDF gives -1 or 0), U+FFFD or a
     private-use code point anywhere in the spans."""
@@ -168,10 +164,6 @@ class Run:
     text: str
     bbox: tuple
     keys: tuple = ()
-
-
-def _run_text(span: dict) -> str:
-    return "".join(chr(c[0]) for c in span["chars"] if c[0] > 0)
 
 
 def _alnum(text: str) -> str:

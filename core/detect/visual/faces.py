@@ -80,9 +80,8 @@ class FaceRecognizer(VisualRecognizer):
             if x1 - x0 < 16 or y1 - y0 < 16:
                 continue
             bgr = cv2.cvtColor(v.img[y0:y1, x0:x1], cv2.COLOR_RGB2BGR)
-            # a portrait often fills its photo: the cascade needs some margin round the face;
-            # a whole scanned page has its own (a quarter of it added 2.2x the pixels to scan)
-            m = 8 if page.is_scanned else max(8, (max(x1 - x0, y1 - y0)) // 4)
+            # a portrait often fills its photo: the cascade needs some margin round the face
+            m = max(8, (max(x1 - x0, y1 - y0)) // 4)
             framed = cv2.copyMakeBorder(bgr, m, m, m, m, cv2.BORDER_CONSTANT, value=(255, 255, 255))
             for fx0, fy0, fx1, fy1 in detect_faces(framed, v.n(c.get("min_size", 24))):
                 fx0, fy0 = max(0, fx0 - m), max(0, fy0 - m)
