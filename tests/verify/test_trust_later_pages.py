@@ -28,3 +28,14 @@ def test_the_name_behind_a_later_page_lie_is_hidden():
     assert report.ok, report.describe()
     seen = "".join(c.c for line in ocr_page_chars(out[-1], 200, use_cache=False) for c in line)
     assert NAME not in seen and "复查" in seen
+
+
+def test_a_look_alike_misreading_is_no_lie_a_swapped_name_character_is():
+    from core.pdf.trust import Run, compare
+
+    def run(text):
+        return Run("F", text, (0, 0, 40, 10), tuple(("sig", "F", i, ord(ch)) for i, ch in enumerate(text)))
+
+    assert not compare(run("医嘱内容"), "医瞩内容", 0.93)[0]  # the recogniser's habit in one font
+    assert compare(run("今日李复"), "今日王复", 0.95)[0]  # one glyph of a name claimed as another
+    assert compare(run("阵伟医师"), "陈伟医师", 0.95)[0]  # close, but not close enough to pass
