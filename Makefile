@@ -76,7 +76,7 @@ eval: setup
 	$(BIN)/python -m tools.eval.run $(EVAL_ARGS)
 
 bench: setup
-	$(BIN)/python -m core.bench
+	$(BIN)/python -m core.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .deps-system.stamp .pytest_cache

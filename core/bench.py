@@ -1,28 +1,23 @@
 """``make bench``: speed and memory figures, printed (never asserted).
 
-- born-digital: ms/page to analyse + redact a synthetic 300-page record
-  (text layer only) — target ≤ 50 ms/page;
-- scanned: s/page with OCR on rasterised pages — target ≤ 1.5 s/page;
-- peak memory (RSS) of one process redacting the 300-page record end to
-  end through the CLI — target ≤ 1.5 GB;
-- plus the figures other areas publish (visual recognizers, review page
-  switch, export) when their modules are present.
+First the Goals of issue 14 (``core.bench_goals``), each beside its goal
+and the floor measured in the same run; then the figures other areas
+publish (text-layer engine ms/page, OCR engine alone, visual recognizers,
+review page switch, export).  ``--quick`` (``make bench BENCH_ARGS=--quick``)
+scales the big record down to 60 pages and the other runs with it; figures
+from it are marked ``[quick]``.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import inspect
-import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-from core.config import PROJECT_ROOT, settings
+from core.config import settings
 
 
 def _record(pages: int, scanned: float, seed: int = 11):
@@ -73,59 +68,18 @@ def bench_with_visual(pages: int = 30) -> dict:
             "visual_extra_ms_per_page": round(((t1 - t0) - (t2 - t1)) / n * 1000, 1)}
 
 
-def bench_scanned(pages: int = 6) -> dict:
-    from core.engine import analyze_document
-
-    os.environ["DEID_OCR_CACHE_DIR"] = tempfile.mkdtemp(prefix="ocr-bench-")
-    doc, truth = _record(pages, 1.0, seed=13)
-    t0 = time.perf_counter()
-    a = analyze_document(doc, truth.meta, ocr=True)
-    t1 = time.perf_counter()
-    analyze_document(doc, truth.meta, ocr=True)
-    t2 = time.perf_counter()
-    n = doc.page_count
-    return {"pages": n, "scanned_pages": sum(p.scanned for p in a.pages),
-            "s_per_page_first_run": round((t1 - t0) / n, 2), "s_per_page_cached": round((t2 - t1) / n, 3)}
-
-
-def bench_peak_memory(pages: int = 300) -> dict:
-    """Redact a 300-page record (20 % scanned) through the CLI in a child
-    process; report its peak RSS."""
-    from core.synth.corpus import make_record
-
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "record.pdf"
-        truth = make_record(src, pages=pages, seed=14, scanned=0.2)
-        t0 = time.perf_counter()
-        env = dict(os.environ, DEID_OCR_CACHE_DIR=str(Path(tmp) / "cache"))
-        code = (
-            "import resource, sys; from core.cli import main; rc = main(sys.argv[1:]); "
-            "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
-            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)"
-        )
-        r = subprocess.run([sys.executable, "-c", code, "redact", str(src), "-o", str(Path(tmp) / "out.pdf"),
-                            "--meta", str(src.with_suffix(".case.json"))], cwd=PROJECT_ROOT, env=env,
-                           capture_output=True, text=True)
-        secs = time.perf_counter() - t0
-        line = next((l.split() for l in r.stdout.splitlines() if l.startswith("MAXRSS")), ["", "0", "0"])
-        main_mb, worker_mb = int(line[1]) / 1024, int(line[2]) / 1024
-        workers = settings().workers
-        return {"pages": pages, "exit_code": r.returncode, "wall_s": round(secs, 1),
-                "s_per_page": round(secs / pages, 2), "peak_rss_main_mb": round(main_mb, 1),
-                "peak_rss_largest_worker_mb": round(worker_mb, 1),
-                f"peak_total_bound_mb (main + {workers} workers)": round(main_mb + workers * worker_mb, 1)}
-
-
 OPTIONAL = [
     ("OCR engine alone", "core.ocr.bench_ocr", "bench_ocr"),
     ("visual recognizers", "core.eval_visual", "bench_visual"),
     ("review page (import+detect, page switch)", "core.review_bench", "bench_review"),
     ("export", "core.export.bench", "bench_export"),
 ]
+QUICK_KWARGS = {"bench_ocr": {"n_pages": 2}, "bench_review": {"pages": 40}, "bench_export": {"pages": 60, "full_ocr": False},
+                "bench_visual": {"pages_per_kind": 1}}
 
 
 def _print(title: str, result) -> None:
-    print(f"\n== {title} ==")
+    print(f"\n== {title} ==", flush=True)
     if isinstance(result, dict) and isinstance(result.get("report"), str):
         print(result["report"])
     elif isinstance(result, dict):
@@ -133,32 +87,90 @@ def _print(title: str, result) -> None:
             print(f"  {k:32s} {v}")
     elif result is not None:
         print(f"  {result}")
+    sys.stdout.flush()
+
+
+def header(quick: bool) -> str:
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    mode = "QUICK (figures marked [quick]; the big record is scaled down)" if quick else "full"
+    return (f"machine: {os.cpu_count()} cores, load average {load} (1/5/15 min); python {sys.version.split()[0]}; "
+            f"workers {settings().workers}, OCR threads {settings().ocr_threads}; mode {mode}")
+
+
+def goals(quick: bool, record_pages: int) -> list:
+    """Every figure of issue 14's Goals, printed as it is measured."""
+    from core import bench_goals as g
+
+    steps = [
+        ("CLI born-digital (20-page record)", lambda: g.cli_born_digital(20)),
+        ("text-layer trust cross-check", lambda: g.trust_cross_check(20)),
+        ("dense scanned pages", lambda: g.dense_scanned(3 if quick else 5)),
+        (f"{record_pages}-page mixed record", lambda: g.mixed_record(record_pages)),
+    ]
+    tag = " [quick]" if quick else ""
+    figures = []
+    for title, run in steps:
+        print(f"\n== goal: {title}{tag} (load {os.getloadavg()[0]:.1f}) ==", flush=True)
+        t0 = time.perf_counter()
+        try:
+            found = run()
+        except Exception as exc:  # one broken figure must not hide the others
+            print(f"  failed: {type(exc).__name__}: {exc}")
+            continue
+        if quick and record_pages != 300:
+            for f in found:
+                if f.name.startswith(f"{record_pages}-page") and f.unit == "s":
+                    f.goal = round(f.goal * record_pages / 300, 1)
+                    f.note += f" (goal scaled to {record_pages}/300 pages)"
+        for f in found:
+            if quick:
+                f.name += " [quick]"
+            print(f.line(), flush=True)
+        print(f"  ({time.perf_counter() - t0:.0f} s)")
+        figures += found
+    return figures
+
+
+def summary(figures: list, quick: bool) -> None:
+    print("\n== Goals (issue 14) summary" + (" [quick]" if quick else "") + " ==")
+    for f in figures:
+        print(f"  {'met  ' if f.met else 'SHORT'} {f.name:52s} {f.value:9.3g} {f.unit} (goal ≤ {f.goal:g})")
+    print(f"  load average now {os.getloadavg()[0]:.1f}")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m core.bench", description="print speed and memory figures")
-    ap.add_argument("--pages", type=int, default=300)
-    ap.add_argument("--quick", action="store_true", help="smaller runs (for a smoke check)")
-    ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--pages", type=int, default=300, help="size of the big mixed record (default 300)")
+    ap.add_argument("--quick", action="store_true", help="a run of a few minutes: 60-page record, small side runs")
+    ap.add_argument("--goals-only", action="store_true", help="only the Goals of issue 14")
     args = ap.parse_args(argv)
-    pages = 40 if args.quick else args.pages
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
-    _print(f"born-digital, {pages} pages, text recognizers (target ≤ 50 ms/page)", bench_born_digital(pages))
-    _print("born-digital with visual recognizers", bench_with_visual(10 if args.quick else 30))
-    _print("scanned pages with OCR, 2 worker processes (target ≤ 1.5 s/page)", bench_scanned(4 if args.quick else 12))
-    if not args.skip_memory:
-        _print(f"peak memory, CLI on a {pages}-page record, 20 % scanned (target ≤ 1.5 GB)", bench_peak_memory(pages))
+    record_pages = 60 if args.quick and args.pages == 300 else args.pages
+    print(header(args.quick), flush=True)
+    figures = goals(args.quick, record_pages)
+    if not args.goals_only:
+        side(args.quick)
+    summary(figures, args.quick)
+    return 0
+
+
+def side(quick: bool) -> None:
+    pages = 40 if quick else 300
+    tag = " [quick]" if quick else ""
+    _print(f"born-digital, {pages} pages, text recognizers, in process{tag}", bench_born_digital(pages))
+    _print(f"born-digital with visual recognizers{tag}", bench_with_visual(10 if quick else 30))
     for title, module, func in OPTIONAL:
         try:
             fn = getattr(importlib.import_module(module), func)
         except (ImportError, AttributeError):
             continue
-        kwargs = {"verbose": False} if "verbose" in inspect.signature(fn).parameters else {}
+        params = inspect.signature(fn).parameters
+        kwargs = {"verbose": False} if "verbose" in params else {}
+        if quick:
+            kwargs.update({k: v for k, v in QUICK_KWARGS.get(func, {}).items() if k in params})
         try:
-            _print(title, fn(**kwargs))
+            _print(title + tag, fn(**kwargs))
         except Exception as exc:  # a broken optional bench must not hide the others
             _print(title, f"failed: {type(exc).__name__}: {exc}")
-    return 0
 
 
 if __name__ == "__main__":

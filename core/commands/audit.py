@@ -11,10 +11,8 @@ retention period (never younger than 180 days).
 from __future__ import annotations
 
 
-from core import audit, audit_anchor
-from core.commands.common import cli_actor
-from core.store import audit_log as audit_store
-from core.store.db import open_db
+from core import audit
+from core.commands.common import cli_actor, open_db
 
 
 def register(subparsers) -> None:
@@ -36,6 +34,9 @@ def register(subparsers) -> None:
 
 
 def run_verify(args) -> int:
+    from core import audit_anchor
+    from core.store import audit_log as audit_store
+
     db = open_db(args.db, check_key=False)  # a copied store without its key: the chain alone
     matches = audit.key_matches(db)
     if matches is False and not args.chain_only:
@@ -64,6 +65,8 @@ def run_verify(args) -> int:
 
 
 def _print_checkpoint(cp) -> None:
+    from core import audit_anchor
+
     if cp is None:
         print(f"检查点 / checkpoint: 无 / none (folder {audit_anchor.anchor_dir()})")
         return
@@ -72,6 +75,8 @@ def _print_checkpoint(cp) -> None:
 
 
 def run_checkpoint(args) -> int:
+    from core import audit_anchor
+
     db = open_db(args.db)
     cp = audit_anchor.write_checkpoint(db, actor=cli_actor(), reason="cli")
     print(f"检查点已写入 / checkpoint written: {cp.line()}")
@@ -80,6 +85,8 @@ def run_checkpoint(args) -> int:
 
 
 def run_purge(args) -> int:
+    from core import audit_anchor
+
     db = open_db(args.db)
     deleted = audit.purge_expired(db, actor=cli_actor())
     print(f"deleted {deleted} expired audit records (retention {audit.retention_days(db)} days)")

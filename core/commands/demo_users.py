@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from core.commands.user import print_demo_users
-from core.store.db import open_db
+from core.commands.common import open_db
 
 
 def register(subparsers) -> None:

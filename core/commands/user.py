@@ -8,8 +8,7 @@ from __future__ import annotations
 
 
 from core import auth
-from core.commands.common import cli_actor
-from core.store.db import open_db
+from core.commands.common import cli_actor, open_db
 
 
 def register(subparsers) -> None:

@@ -42,10 +42,10 @@ def field_rules() -> tuple:
             hint = key if group.get("role_hints") else ""
             rule = FieldRule(key, Category(group["category"]), shape, max_len, key in colon, hint, labels_end)
             rules.setdefault(key, rule)
-    labels = sorted(rules, key=len, reverse=True)
-    label_re = re.compile("(?:" + "|".join(label_regex(l) for l in labels) + ")")
+    labels = sorted(rules, key=len, reverse=True)  # matched on visible_text(): invisibles are spaces there
+    label_re = re.compile("(?:" + "|".join(label_regex(l, on_visible_text=True) for l in labels) + ")")
     stops = sorted(set(cfg.get("stop_words", [])) | set(labels), key=len, reverse=True)
-    stop_re = re.compile("|".join(label_regex(s) for s in stops))
+    stop_re = re.compile("|".join(label_regex(s, on_visible_text=True) for s in stops))
     label_stop_re = re.compile("(?:" + stop_re.pattern + r")(?=\s*[:：])")
     prefixes = tuple(sorted(cfg.get("label_prefixes", []), key=len, reverse=True))
     return rules, label_re, stop_re, frozenset(cfg.get("not_values", [])), prefixes, label_stop_re

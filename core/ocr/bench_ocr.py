@@ -101,6 +101,46 @@ def bench_ocr(n_pages: int = 5, dpi: int = 150, verbose: bool = True) -> dict:
     return result
 
 
+def bare_engine_s_per_page(path, dpi: int = 150, skip_first: bool = False) -> tuple[float, float]:
+    """The floor for the engine's page OCR: RapidOCR's own detection and
+    recognition (``text_det`` + ``get_crop_img_list`` + ``text_rec``, its
+    batching) of every page image of ``path``, with the settings the
+    project's engine uses (same detection size, recogniser height, threads),
+    nothing else (no orientation search, no character boxes).  (wall, CPU)
+    s/page, models loaded and warmed first."""
+    from core.ocr.engine import get_engine
+    from core.ocr.page import render
+
+    engine = get_engine()
+    ocr = engine.ocr
+    with pymupdf.open(path) as doc:
+        images = [np.ascontiguousarray(render(page, dpi)[0][:, :, ::-1]) for page in doc]
+    if skip_first and len(images) > 1:
+        images = images[1:]  # the pages the detection figure times
+    _bare_det_rec(ocr, images[0])  # warm-up
+    t0, c0 = time.perf_counter(), time.process_time()
+    for img in images:
+        _bare_det_rec(ocr, img)
+    return (time.perf_counter() - t0) / len(images), (time.process_time() - c0) / len(images)
+
+
+def _bare_det_rec(ocr, img_bgr: np.ndarray):
+    proc, _rh, _rw = ocr.preprocess(img_bgr)
+    proc, _record = ocr.maybe_add_letterbox(proc, {})
+    boxes, _ = ocr.auto_text_det(proc)
+    if boxes is None:
+        return []
+    from core.ocr.engine import REC_BATCH, get_engine
+
+    rec = ocr.text_rec
+    # the batch the engine uses on this device (RapidOCR's default of 6 is slower on CPU)
+    batch, rec.rec_batch_num = rec.rec_batch_num, REC_BATCH["cuda" if get_engine().use_cuda else "cpu"]
+    try:
+        return rec(ocr.get_crop_img_list(proc, boxes))[0]
+    finally:
+        rec.rec_batch_num = batch
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("pages", nargs="?", type=int, default=5)

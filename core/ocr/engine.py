@@ -13,6 +13,7 @@ engine named by ``DEID_OCR_ENGINE`` (default ``rapidocr``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import threading
@@ -76,9 +77,9 @@ class OcrEngine:
         every detected line, which the orientation search uses)."""
         raise NotImplementedError
 
-    def read_crops(self, crops_rgb: list[np.ndarray]) -> list[tuple[str, float]]:  # pragma: no cover
+    def read_crops(self, crops_rgb: list[np.ndarray], height: Optional[int] = None) -> list[tuple[str, float]]:  # pragma: no cover
         """Recogniser only (no detection): (text, confidence) of each
-        one-line RGB crop."""
+        one-line RGB crop, read at ``height`` pixels (None: the engine's)."""
         raise NotImplementedError
 
 
@@ -225,6 +226,13 @@ def sub_quad_box(quad: np.ndarray, f0: float, f1: float, vertical: bool) -> Pixe
 # --------------------------------------------------------------------------
 # RapidOCR
 
+# Line crops read in one recogniser call at most, whose widths differ by at
+# most REC_BATCH_SPREAD (padding is wasted work).  On CPU one crop per call is
+# the fastest: measured on a dense A4 scan (34 lines, 1 thread) batches of
+# 1/2/4/8 cost 3.7/4.2/5.6/6.3 CPU-s; on a GPU (CUDA provider) batches pay.
+REC_BATCH = {"cpu": 1, "cuda": 8}
+REC_BATCH_SPREAD = 1.15
+
 
 def _onnx_providers() -> list[str]:
     try:
@@ -244,6 +252,57 @@ def _version(dist: str) -> str:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:  # pragma: no cover
         return "unknown"
+
+
+@functools.lru_cache(maxsize=1)
+def _lazy_rapidocr_class():
+    """RapidOCR's own pipeline class (``rapidocr_onnxruntime.RapidOCR``: its
+    config file, parameters, pre-processing, cropping and box mapping) with
+    each model built the first time it is used.  ``RapidOCR.__init__``
+    builds the detector, the angle classifier and the recogniser at once; a
+    born-digital record needs only the recogniser (text-layer cross-check)
+    and the classifier is never used here."""
+    from rapidocr_onnxruntime import RapidOCR
+    from rapidocr_onnxruntime.ch_ppocr_cls import TextClassifier
+    from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
+    from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
+    from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
+    from rapidocr_onnxruntime.utils import UpdateParameters, read_yaml, update_model_path
+
+    def lazy(name: str, section: str, cls):
+        def get(self):
+            model = self.__dict__.get("_lazy_" + name)
+            if model is None:
+                with self._build_lock:
+                    model = self.__dict__.get("_lazy_" + name)
+                    if model is None:
+                        with _quiet_sessions():
+                            model = cls(self._config[section])
+                        self._configure(name, model)
+                        self.built.append(name)
+                        self.__dict__["_lazy_" + name] = model
+            return model
+
+        return property(get)
+
+    class LazyRapidOCR(RapidOCR):
+        text_det = lazy("text_det", "Det", TextDetector)
+        text_cls = lazy("text_cls", "Cls", TextClassifier)
+        text_rec = lazy("text_rec", "Rec", TextRecognizer)
+
+        def __init__(self, params: dict, configure):
+            """``configure(name, model)`` runs once per model built."""
+            config = UpdateParameters()(update_model_path(read_yaml(str(DEFAULT_CFG_PATH))), **params)
+            g = config["Global"]
+            self.print_verbose, self.text_score = g["print_verbose"], g["text_score"]
+            self.min_height, self.width_height_ratio = g["min_height"], g["width_height_ratio"]
+            self.use_det, self.use_cls, self.use_rec = g["use_det"], g["use_cls"], g["use_rec"]
+            self.max_side_len, self.min_side_len = g["max_side_len"], g["min_side_len"]
+            self._config, self._configure = config, configure
+            self._build_lock = threading.RLock()
+            self.built: list[str] = []
+
+    return LazyRapidOCR
 
 
 class RapidOcrEngine(OcrEngine):
@@ -283,20 +342,18 @@ class RapidOcrEngine(OcrEngine):
 
     @property
     def ocr(self):
+        """RapidOCR's pipeline object; each model is built on first use
+        (``_lazy_rapidocr_class``): the text-layer cross-check needs only the
+        recogniser, and the angle classifier is never used."""
         if self._ocr is None:
             with self._build_lock:
                 if self._ocr is None:
-                    from rapidocr_onnxruntime import RapidOCR
-
                     threads = max(1, min(self.threads, os.cpu_count() or 1))
-                    with _quiet_sessions():
-                        ocr = self._build(RapidOCR, threads)
-                    self._limit_detection_size(ocr)
-                    self._ocr = ocr
+                    self._ocr = _lazy_rapidocr_class()(self._settings(threads), self._configure)
         return self._ocr
 
-    def _build(self, RapidOCR, threads: int):
-        return RapidOCR(
+    def _settings(self, threads: int) -> dict:
+        return dict(
             intra_op_num_threads=threads,
             inter_op_num_threads=1,
             det_limit_side_len=self.det_max_side,
@@ -309,13 +366,21 @@ class RapidOcrEngine(OcrEngine):
             print_verbose=False,
         )
 
-    def _limit_detection_size(self, ocr) -> None:
+    def _configure(self, name: str, model) -> None:
+        """Settings RapidOCR 1.4.4 does not take from its config, applied to
+        each model when it is built."""
+        if name == "text_det":
+            self._limit_detection_size(model)
+        elif name == "text_rec":
+            h = self.rec_height
+            model.rec_image_shape = [3, h, int(round(h * 320 / 48))]
+
+    def _limit_detection_size(self, det) -> None:
         """RapidOCR 1.4.4 ignores ``det_limit_side_len`` for ``limit_type
         "max"`` on images over 960 px (it picks 1500/2000 itself); detection
         at full 150-dpi resolution costs 3x more and finds the same lines."""
         from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
 
-        det = ocr.text_det
         side = self.det_max_side
 
         def preprocess(max_wh):
@@ -328,8 +393,6 @@ class RapidOcrEngine(OcrEngine):
 
         det.get_preprocess = preprocess
         det.postprocess_op.unclip_ratio = self.UNCLIP_RATIO
-        h = self.rec_height
-        ocr.text_rec.rec_image_shape = [3, h, int(round(h * 320 / 48))]
 
     def recognize(self, img_rgb: np.ndarray, min_score: float = 0.5) -> list[OcrLine]:
         if img_rgb is None or img_rgb.size == 0 or min(img_rgb.shape[:2]) < 8:
@@ -351,7 +414,7 @@ class RapidOcrEngine(OcrEngine):
         if dt_boxes is None or len(dt_boxes) == 0:
             return []
         crops = ocr.get_crop_img_list(proc, dt_boxes)
-        rec_res = [self._read_crop(c) for c in crops]
+        rec_res = self._read_crops(crops)
 
         gray = img.min(axis=2)
         lines: list[OcrLine] = []
@@ -392,7 +455,12 @@ class RapidOcrEngine(OcrEngine):
         return lines
 
     def _read_crop(self, crop: np.ndarray):
-        """Recognise one line crop: (text, score, CTC word info).
+        """Recognise one line crop: (text, score, CTC word info)."""
+        return self._read_crops([crop])[0]
+
+    def _read_crops(self, crops: list[np.ndarray]) -> list:
+        """Recognise line crops: (text, score, CTC word info) each, in
+        batches of crops of about the same width (``_run_rec_batch``).
 
         RapidOCR pads every crop to at least 320/48 of its height; table
         cells of one or two characters then cost as much as a line of ten.
@@ -403,23 +471,35 @@ class RapidOcrEngine(OcrEngine):
         character of a cell is sometimes dropped that way) are read again
         padded the RapidOCR way, and the reading that explains the crop
         better is kept."""
-        h, w = crop.shape[:2]
-        res = self._run_rec(crop, min_ratio=0.0)
-        if w / max(h, 1) < PADDED_RATIO:
-            expected = w / (CJK_WIDTH_PER_HEIGHT * max(h, 1))
-            got = sum(char_units(c) for c in res[0] if not c.isspace())
-            if got < expected - 0.8:
-                res2 = self._run_rec(crop, min_ratio=PADDED_RATIO)
-                got2 = sum(char_units(c) for c in res2[0] if not c.isspace())
-                if float(res2[1]) >= 0.5 and abs(expected - got2) < abs(expected - got):
-                    res = res2
+        res = self._run_rec_batch(crops, min_ratio=0.0)
+        retry = [i for i, (crop, r) in enumerate(zip(crops, res)) if self._short_reading_gap(crop, r) is not None]
+        if retry:
+            padded = self._run_rec_batch([crops[i] for i in retry], min_ratio=PADDED_RATIO)
+            for i, res2 in zip(retry, padded):
+                gap = self._short_reading_gap(crops[i], res[i], always=True)
+                gap2 = self._short_reading_gap(crops[i], res2, always=True)
+                if float(res2[1]) >= 0.5 and abs(gap2) < abs(gap):
+                    res[i] = res2
         return res
 
-    def read_crops(self, crops_rgb: list[np.ndarray]) -> list[tuple[str, float]]:
-        """Recogniser only, all crops in one batch (padded to the widest)."""
+    @staticmethod
+    def _short_reading_gap(crop: np.ndarray, res, always: bool = False) -> Optional[float]:
+        """Characters' worth of a short crop's width its reading leaves
+        unexplained (None: not a short crop, or explained well enough)."""
+        h, w = crop.shape[:2]
+        if w / max(h, 1) >= PADDED_RATIO and not always:
+            return None
+        expected = w / (CJK_WIDTH_PER_HEIGHT * max(h, 1))
+        gap = expected - sum(char_units(c) for c in res[0] if not c.isspace())
+        return gap if always or gap > 0.8 else None
+
+    def read_crops(self, crops_rgb: list[np.ndarray], height: Optional[int] = None) -> list[tuple[str, float]]:
+        """Recogniser only, all crops in one batch (padded to the widest), read
+        at ``height`` pixels (default: the engine's recogniser height; the
+        model takes any height, cost grows with it)."""
         if not crops_rgb:
             return []
-        H = self.rec_height
+        H = int(height or self.rec_height)
         sized = []
         for crop in crops_rgb:
             h, w = crop.shape[:2]
@@ -437,16 +517,37 @@ class RapidOcrEngine(OcrEngine):
         return [(r[0], float(r[1])) for r in res]
 
     def _run_rec(self, crop: np.ndarray, min_ratio: float):
+        return self._run_rec_batch([crop], min_ratio)[0]
+
+    def _run_rec_batch(self, crops: list[np.ndarray], min_ratio: float) -> list:
+        """The recogniser over line crops, each resized to the recogniser
+        height at its own aspect; crops sorted by width and read in batches
+        of up to ``REC_BATCH`` (1 on CPU) whose widths differ by at most
+        ``REC_BATCH_SPREAD``."""
         rec = self.ocr.text_rec
-        h, w = crop.shape[:2]
         H = self.rec_height
-        content_w = max(1, int(math.ceil(H * w / float(max(h, 1)))))
-        width = int(math.ceil(max(content_w + 0.5 * H, min_ratio * H) / 8.0) * 8)
-        resized = cv2.resize(crop, (content_w, H)).astype(np.float32)
-        x = np.zeros((1, 3, H, width), dtype=np.float32)
-        x[0, :, :, :content_w] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
-        preds = rec.session(x)[0]
-        return rec.postprocess_op(preds, True, wh_ratio_list=[content_w / H], max_wh_ratio=width / H)[0]
+        widths = [max(1, int(math.ceil(H * c.shape[1] / float(max(c.shape[0], 1))))) for c in crops]
+        order = sorted(range(len(crops)), key=widths.__getitem__)
+        batch = REC_BATCH["cuda" if self.use_cuda else "cpu"]
+        out: list = [None] * len(crops)
+        k = 0
+        while k < len(order):
+            group = [order[k]]
+            limit = widths[order[k]] * REC_BATCH_SPREAD + 0.25 * H
+            while k + len(group) < len(order) and len(group) < batch and widths[order[k + len(group)]] <= limit:
+                group.append(order[k + len(group)])
+            width = int(math.ceil(max(max(widths[i] for i in group) + 0.5 * H, min_ratio * H) / 8.0) * 8)
+            x = np.zeros((len(group), 3, H, width), dtype=np.float32)
+            for row, i in enumerate(group):
+                resized = cv2.resize(crops[i], (widths[i], H)).astype(np.float32)
+                x[row, :, :, : widths[i]] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
+            preds = rec.session(x)[0]
+            results = rec.postprocess_op(preds, True, wh_ratio_list=[widths[i] / H for i in group],
+                                         max_wh_ratio=width / H)
+            for i, r in zip(group, results):
+                out[i] = r
+            k += len(group)
+        return out
 
     @staticmethod
     def _char_boxes(

@@ -80,6 +80,8 @@ class FaceRecognizer(VisualRecognizer):
             if x1 - x0 < 16 or y1 - y0 < 16:
                 continue
             bgr = cv2.cvtColor(v.img[y0:y1, x0:x1], cv2.COLOR_RGB2BGR)
+            if page.is_scanned:
+                _blank_text_lines(bgr, page, v, (x0, y0), c.get("text_mask_min_chars", 4))
             # a portrait often fills its photo: the cascade needs some margin round the face
             m = max(8, (max(x1 - x0, y1 - y0)) // 4)
             framed = cv2.copyMakeBorder(bgr, m, m, m, m, cv2.BORDER_CONSTANT, value=(255, 255, 255))
@@ -91,3 +93,25 @@ class FaceRecognizer(VisualRecognizer):
                 rect = v.pt((fx0 + x0, fy0 + y0, fx1 + x0, fy1 + y0))
                 out.append(finding(page, Category.FACE, rect, self.name, 0.8, pad=c.get("pad", 4)))
         return out
+
+
+def _blank_text_lines(bgr, page: PageInput, v, offset, min_chars: int) -> None:
+    """Paint the characters of the page's text lines (``min_chars``
+    characters or more) white in ``bgr``: a face is never a line of print, and the cascade spent 85 %
+    of its time on a dense scan's text (measured 1.8 → 0.3 CPU-s per page).
+    Short readings are left alone (OCR now and then reads a character or two
+    into a photo)."""
+    pt = page.text
+    ox, oy = offset
+    h, w = bgr.shape[:2]
+    for s, e in pt.lines():
+        if sum(1 for i in range(s, e) if pt.boxes[i] is not None and not pt.text[i].isspace()) < min_chars:
+            continue
+        for i in range(s, e):  # each character's own box: a line may run on both sides of a photo
+            rect = pt.boxes[i]
+            if rect is None or pt.text[i].isspace():
+                continue
+            x0, y0, x1, y1 = v.px(rect)
+            x0, y0, x1, y1 = max(0, x0 - ox), max(0, y0 - oy), min(w, x1 - ox), min(h, y1 - oy)
+            if x1 > x0 and y1 > y0:
+                bgr[y0:y1, x0:x1] = 255
