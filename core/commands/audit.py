@@ -11,7 +11,6 @@ retention period (never younger than 180 days).
 from __future__ import annotations
 
 
-from core import audit
 from core.commands.common import cli_actor, open_db
 
 
@@ -34,7 +33,7 @@ def register(subparsers) -> None:
 
 
 def run_verify(args) -> int:
-    from core import audit_anchor
+    from core import audit, audit_anchor
     from core.store import audit_log as audit_store
 
     db = open_db(args.db, check_key=False)  # a copied store without its key: the chain alone
@@ -65,7 +64,7 @@ def run_verify(args) -> int:
 
 
 def _print_checkpoint(cp) -> None:
-    from core import audit_anchor
+    from core import audit, audit_anchor
 
     if cp is None:
         print(f"检查点 / checkpoint: 无 / none (folder {audit_anchor.anchor_dir()})")
@@ -75,7 +74,7 @@ def _print_checkpoint(cp) -> None:
 
 
 def run_checkpoint(args) -> int:
-    from core import audit_anchor
+    from core import audit, audit_anchor
 
     db = open_db(args.db)
     cp = audit_anchor.write_checkpoint(db, actor=cli_actor(), reason="cli")
@@ -85,7 +84,7 @@ def run_checkpoint(args) -> int:
 
 
 def run_purge(args) -> int:
-    from core import audit_anchor
+    from core import audit, audit_anchor
 
     db = open_db(args.db)
     deleted = audit.purge_expired(db, actor=cli_actor())

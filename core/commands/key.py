@@ -12,9 +12,8 @@ from __future__ import annotations
 import getpass
 import os
 
-from core import crypto, keys
-from core.commands.common import cli_actor
-from core.store.db import open_db
+from core import crypto
+from core.commands.common import cli_actor, open_db
 
 
 def register(subparsers) -> None:
@@ -50,6 +49,8 @@ def _passphrase(args, confirm: bool) -> str:
 
 
 def run_rotate(args) -> int:
+    from core import keys
+
     db = open_db(args.db)
     summary = keys.rotate(db, cli_actor())
     print(f"密钥已轮换 / key rotated: {summary['from_key']} -> {summary['to_key']}; "
@@ -59,6 +60,8 @@ def run_rotate(args) -> int:
 
 
 def run_backup(args) -> int:
+    from core import keys
+
     db = open_db(args.db)
     path = keys.backup(args.out, _passphrase(args, confirm=True), db, cli_actor())
     print(f"密钥备份已写入 / key backup written: {path} (mode 0600; keep it and the passphrase apart from the data)")
@@ -66,6 +69,8 @@ def run_backup(args) -> int:
 
 
 def run_restore(args) -> int:
+    from core import keys
+
     ring = keys.restore(args.backup_file, _passphrase(args, confirm=False), force=args.force)
     db = open_db(args.db)  # refuses (exit 2) when the restored key is not this store's
     from core import audit

@@ -1,2 +1,5 @@
-"""The embedded SQLite store (sqlite-utils), with explicit, versioned schema."""
-from core.store.db import open_db  # noqa: F401
+"""The embedded SQLite store (sqlite-utils), with explicit, versioned schema.
+
+Every SQL statement of the product lives in this package; open it with
+``core.store.db.open_db`` (imported on use: sqlite-utils brings pandas).
+"""
