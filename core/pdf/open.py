@@ -64,10 +64,11 @@ def open_pdf(source: str | Path | bytes) -> pymupdf.Document:
 
 
 def _rewritten(doc: pymupdf.Document) -> pymupdf.Document:
+    expected = doc.page_count  # before the rewrite: MuPDF may repair (and lose pages) while writing
     try:
         clean = pymupdf.open(stream=doc.tobytes(garbage=1), filetype="pdf")
         show_all_layers(clean)
-        if clean.page_count != doc.page_count:
+        if clean.page_count != expected or doc.page_count != expected:
             raise ValueError("pages lost in the rewrite")
         for index in range(clean.page_count):  # every page must load from the rewrite too
             clean[index].get_bboxlog()
