@@ -123,18 +123,87 @@ def run_file(item: KitFile, workdir: Path, timeout: float, ocr: bool) -> Outcome
         cmd += ["--meta", str(meta)]
     if not ocr:
         cmd.append("--no-ocr")
+    t0 = time.perf_counter()
+    if FORK:
+        rc, outcome, detail = _forked(cmd, timeout, workdir / f"{safe}.err", out, item)
+    else:
+        rc, stderr = _spawned(cmd, timeout)
+        outcome, detail = ("hang", "") if rc is None else judge(rc, stderr, out, item)
+    seconds = time.perf_counter() - t0
+    if rc is None:
+        return Outcome(item.name, item.klass, None, "hang", f"no answer in {timeout:.0f} s", round(seconds, 2))
+    for path in (src, out):
+        path.unlink(missing_ok=True)
+    return Outcome(item.name, item.klass, rc, outcome, detail, round(seconds, 2))
+
+
+FORK = os.environ.get("HOSTILE_SPAWN") != "1"
+
+
+def _spawned(cmd: list[str], timeout: float) -> tuple[int | None, str]:
+    """``python -m core.cli …`` in a new interpreter (HOSTILE_SPAWN=1)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), DEID_WORKERS="1")
     env.pop("DEID_TRACEBACK", None)
-    t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, errors="replace", timeout=timeout)
     except subprocess.TimeoutExpired:
-        return Outcome(item.name, item.klass, None, "hang", f"no answer in {timeout:.0f} s", time.perf_counter() - t0)
-    seconds = time.perf_counter() - t0
-    outcome, detail = judge(proc.returncode, proc.stderr, out, item)
-    for path in (src, out):
+        return None, ""
+    return proc.returncode, proc.stderr
+
+
+def _forked(cmd: list[str], timeout: float, err: Path, out: Path, item: KitFile) -> tuple[int | None, str, str]:
+    """The same ``core.cli.main`` in a fork of this process (the modules are
+    imported once, not per file).  The child redirects stderr to a file; an
+    exception escaping ``main`` prints its traceback and exits 1 as the
+    interpreter would; the child judges its own result (so this process
+    never runs MuPDF while forking) and writes the verdict next to stderr.
+    A signal or the timeout ends only that child.  (rc, outcome, detail)."""
+    import core.cli  # noqa: F401  imported before forking
+
+    verdict = err.with_suffix(".verdict")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            fd = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(fd, 2)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+            os.environ["DEID_WORKERS"] = "1"
+            os.environ.pop("DEID_TRACEBACK", None)
+            try:
+                code = int(core.cli.main(cmd[3:]) or 0)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+            sys.stderr.flush()
+            outcome, detail = judge(code, err.read_text(encoding="utf-8", errors="replace"), out, item)
+            verdict.write_text(json.dumps([outcome, detail], ensure_ascii=False), encoding="utf-8")
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            return None, "hang", ""
+        time.sleep(0.05)
+    rc = os.waitstatus_to_exitcode(status)
+    stderr = err.read_text(encoding="utf-8", errors="replace") if err.exists() else ""
+    if verdict.exists():
+        outcome, detail = json.loads(verdict.read_text(encoding="utf-8"))
+    else:
+        outcome, detail = ("crash", f"killed by signal {-rc}") if rc < 0 else ("crash", f"exit {rc}, no verdict: {stderr[-150:]}")
+    for path in (err, verdict):
         path.unlink(missing_ok=True)
-    return Outcome(item.name, item.klass, proc.returncode, outcome, detail, round(seconds, 2))
+    return rc, outcome, detail
 
 
 def judge(rc: int, stderr: str, out: Path, item: KitFile) -> tuple[str, str]:
@@ -145,6 +214,8 @@ def judge(rc: int, stderr: str, out: Path, item: KitFile) -> tuple[str, str]:
     if rc == 0:
         problem = unsound(out, item)
         return ("unsound", problem) if problem else ("ok", "")
+    if rc < 0:
+        return "crash", f"killed by signal {-rc}"
     if rc in (2, 3):
         if len(lines) != 1:
             return "crash", f"exit {rc} with {len(lines)} lines on stderr: " + " | ".join(l[:80] for l in lines[:4])
@@ -161,6 +232,8 @@ def unsound(out: Path, item: KitFile) -> str:
     import pymupdf
 
     from core.verify import Identifier, verify_pdf
+
+    pymupdf.TOOLS.mupdf_display_errors(False)
 
     if not out.exists():
         return "exit 0 without an output file"
