@@ -101,7 +101,7 @@ def _normalise_rotation(doc: pymupdf.Document, xref: int) -> None:
     except ValueError:
         degrees = 0
     shown = 90 * (((degrees % 360) + 45) // 90) % 360
-    if value is not None or node != xref:
+    if value is not None and (node != xref or str(shown) != value.strip()):
         doc.xref_set_key(xref, "Rotate", str(shown))
 
 
