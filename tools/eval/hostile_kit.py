@@ -371,7 +371,7 @@ def mutation_kit() -> list[KitFile]:
     return [item for gen in GENERATORS.values() for item in gen()]
 
 
-def quick_kit(per_class: int = 4) -> list[KitFile]:
+def quick_kit(per_class: int = 3) -> list[KitFile]:
     """A fast, representative subset: a few files of every class (spread
     over each class's list), without the files that cost seconds each."""
     slow = {"pages-5001-blank", "pages-6000-same-object", "content-flate-bomb", "header-then-zeros"}
