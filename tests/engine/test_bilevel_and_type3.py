@@ -20,11 +20,10 @@ from tests.engine.test_hostile_constructs import assert_nowhere, redact
 
 META = {"patient_name": NAME}  # the ID must be found on the page itself
 IDENTIFIERS = [Identifier(NAME, "patient_name", "test"), Identifier(ID, "id_number", "test")]
-BUILDS = {
+BUILDS = {  # the JBIG2 double-layer scan goes through the CLI below
     "ccitt": lambda: kit.bilevel_scan("ccitt"),
     "jbig2": lambda: kit.bilevel_scan("jbig2"),
     "ccitt-double-layer": lambda: kit.bilevel_scan("ccitt", double_layer=True),
-    "jbig2-double-layer": lambda: kit.bilevel_scan("jbig2", double_layer=True),
     "type3": lambda: kit.type3_page(),
     "type3-tounicode": lambda: kit.type3_page(tounicode=True),
 }
