@@ -39,3 +39,28 @@ def test_kit_file_is_processed_soundly_or_refused_in_one_line(item, tmp_path, ca
     rc = cli.main(["redact", str(src), "-o", str(out), "--meta", str(meta), "--no-ocr"])
     outcome, detail = judge(rc, capsys.readouterr().err, out, item)
     assert outcome in ("ok", "refused"), f"{outcome}: {detail}"
+
+
+# Classes the kit found and the product now handles (each failed before: wrong boxes and the leak gate's
+# refusal, the CLI's catch-all, or no answer): they stay in make test whatever the sample picks.
+FIXED = {"rotate-45": "ok", "acroform-field-loop": "ok", "image-mediabox-1e9": "refused", "count-5-no-kids": "refused",
+         "count-2147483647": "refused", "content-flate-bomb": "refused"}
+
+
+@pytest.fixture(scope="module")
+def mutations() -> dict:
+    from tools.eval.hostile_kit import mutation_kit
+
+    return {f.name: f for f in mutation_kit()}
+
+
+@pytest.mark.parametrize("name", sorted(FIXED))
+def test_kit_classes_found_and_fixed(name, mutations, tmp_path, capsys):
+    item = mutations[name]
+    src, out, meta = tmp_path / "in.pdf", tmp_path / "out.pdf", tmp_path / "case.json"
+    src.write_bytes(item.data)
+    meta.write_text(json.dumps({"patient_name": item.identifiers[0], "id_number": item.identifiers[-1]},
+                               ensure_ascii=False), encoding="utf-8")
+    rc = cli.main(["redact", str(src), "-o", str(out), "--meta", str(meta), "--no-ocr"])
+    outcome, detail = judge(rc, capsys.readouterr().err, out, item)
+    assert outcome == FIXED[name], f"{outcome}: {detail}"
