@@ -183,9 +183,13 @@ def thumbnail_png(db, page_id: int) -> bytes:
 
 
 def preview_png(db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str = "black") -> tuple[bytes, dict]:
-    """The page exactly as exported: redacted with the engine, then rendered.
+    """The page exactly as exported: redacted with the engine (the one
+    plan → apply → sanitize → verify path of the CLI and the export), then
+    rendered.  A page whose detection failed is blanked here as it is in the
+    export; so is a page MuPDF cannot redact.
 
-    Returns (png, info) where info has the verification result of the page.
+    Returns (png, info): info has the verification result of the page, the
+    number of boxes and whether the page was blanked.
     """
     from core.engine import redact_document
     from core.detect.base import Seed
@@ -202,7 +206,9 @@ def preview_png(db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str 
                 continue
             found.append(finding_store.to_finding(row, 0))
         seeds = [Seed(**s) for s in (case_store.load_seeds(db, page["case_id"]) or []) if isinstance(s, dict)]
-        redacted, report, _plan = redact_document(single, found, policy="review", style=style, seeds=seeds)
+        blank = [0] if page["page_index"] in doc_store.failed_page_indices(db, page["document_id"]) else []
+        redacted, report, plan = redact_document(single, found, policy="review", style=style, seeds=seeds,
+                                                 blank_pages=blank)
         try:
             png = render_page_png(redacted[0], dpi)
         finally:
@@ -211,7 +217,7 @@ def preview_png(db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str 
         single.close()
         source.close()
     ok = bool(getattr(report, "ok", True))
-    return png, {"ok": ok, "boxes": len(found)}
+    return png, {"ok": ok, "boxes": len(found), "blanked": bool(plan.blanked)}
 
 
 # ---- changing boxes ------------------------------------------------------------

@@ -191,7 +191,7 @@ def _page_view(db, user, case_id, pages, page, can_edit) -> None:
     top[2].caption(f"{page['doc_type']} · 第 {page['page_index'] + 1} 页"
                    + (" · 扫描页" if page["scanned"] else ""))
     if page["detect_status"] == "failed":
-        st.warning(f"此页自动检测失败，请人工检查并标注。（{page['detect_error']}）")
+        st.warning(f"此页自动检测失败：预览与导出中此页整页移除（失败关闭），请重新检测。（{page['detect_error']}）")
     findings = review.findings_view(db, page["id"])
     if preview:
         png, info = review.preview_png(db, user, page["id"])

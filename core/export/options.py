@@ -28,6 +28,7 @@ class ExportDocument:
     title: str = ""
     date: str = ""
     include: bool = True
+    blank_pages: list[int] = field(default_factory=list)  # not analysed (detection failed): blanked, never released
 
 
 @dataclass

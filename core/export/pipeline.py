@@ -136,7 +136,7 @@ def stage_redact(job: ExportJob) -> None:
         labels = assign_labels(findings, job.policy, book=job.book) if job.style == "label" else {}
         plan, findings, flags = plan_document(doc, findings, job.policy, job.style, labels=labels, research=job.research)
         job.flags += [dict(f, doc_id=d.doc_id) for f in flags]
-        applied = apply_plan(doc, plan)
+        applied = apply_plan(doc, plan, blank=d.blank_pages)
         if applied.blanked:
             job.flags += [{"doc_id": d.doc_id, "page_index": i, "reason": "page_blanked"} for i in applied.blanked]
         for cat, k in plan.counts_by_category().items():

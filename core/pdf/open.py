@@ -11,6 +11,8 @@ from core.pdf.sanitize import show_all_layers
 
 MAX_BYTES = int(os.environ.get("DEID_MAX_PDF_BYTES", str(2 * 1024**3)))
 MAX_PAGES = int(os.environ.get("DEID_MAX_PAGES", "5000"))
+MAX_PAGE_PT = 14400.0
+MAX_CONTENT_BYTES = int(os.environ.get("DEID_MAX_CONTENT_BYTES", str(64 * 1024**2)))  # decompressed, per page
 
 pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
@@ -48,26 +50,77 @@ def open_pdf(source: str | Path | bytes) -> pymupdf.Document:
     if doc.needs_pass or doc.is_encrypted:
         doc.close()
         raise InputError("PDF 已加密，请先在来源系统中解除密码", "PDF is encrypted; remove the password first")
-    if doc.page_count == 0:
-        doc.close()
-        raise InputError("PDF 没有页面", "PDF has zero pages")
-    if doc.page_count > MAX_PAGES:
-        doc.close()
-        raise InputError("PDF 页数超过上限", "PDF has more pages than the configured limit")
     try:
-        for page in doc:  # touch every page so broken page trees fail here
-            page.rect
+        count = doc.page_count  # MuPDF counts the page tree here; a broken /Count raises
     except Exception:
         doc.close()
         raise InputError("PDF 页面结构损坏", "PDF page tree is corrupt") from None
+    if count == 0:
+        doc.close()
+        raise InputError("PDF 没有页面", "PDF has zero pages")
+    if count > MAX_PAGES:
+        doc.close()
+        raise InputError("PDF 页数超过上限", "PDF has more pages than the configured limit")
+    try:
+        sizes = [tuple(doc[i].mediabox) for i in range(count)]  # broken page trees fail here
+    except Exception:
+        doc.close()
+        raise InputError("PDF 页面结构损坏", "PDF page tree is corrupt") from None
+    try:
+        too_long = any(len(doc[i].read_contents()) > MAX_CONTENT_BYTES for i in range(count))
+    except Exception:
+        doc.close()
+        raise InputError("PDF 页面内容流损坏或解压后过大", "a page content stream is corrupt or too large when decompressed") from None
+    if too_long:
+        doc.close()
+        raise InputError("PDF 页面内容过大，无法在限定时间内安全处理", "a page content stream is too large to process safely")
+    if any(not _sane_size(box) for box in sizes):
+        doc.close()
+        raise InputError(f"PDF 页面尺寸超出范围（每边 1–{MAX_PAGE_PT:g} pt）",
+                         f"a page size is out of range (1-{MAX_PAGE_PT:g} pt per side)")
     return _rewritten(doc)
 
 
+def _normalise_rotation(doc: pymupdf.Document, xref: int) -> None:
+    """Write the rotation MuPDF shows on the page itself.  A /Rotate that is
+    not a multiple of 90 (or is inherited from the page tree) is displayed
+    rounded to the nearest quarter turn, while PyMuPDF reports 0 for it:
+    boxes would be computed for one orientation and applied in another."""
+    value, node = None, xref
+    for _ in range(64):  # inherited from the page tree; bounded against loops
+        kind, raw = doc.xref_get_key(node, "Rotate")
+        if kind != "null":
+            value = raw
+            break
+        kind, parent = doc.xref_get_key(node, "Parent")
+        if kind != "xref":
+            break
+        node = int(parent.split()[0])
+    try:
+        degrees = int(float(value)) if value is not None else 0
+    except ValueError:
+        degrees = 0
+    shown = 90 * (((degrees % 360) + 45) // 90) % 360
+    if value is not None and (node != xref or str(shown) != value.strip()):
+        doc.xref_set_key(xref, "Rotate", str(shown))
+
+
+def _sane_size(box: tuple) -> bool:
+    """Each side of the page between 1 pt and the PDF limit of 14,400 units
+    (ISO 32000 Annex C); text on larger pages overflows MuPDF's integer
+    coordinates and cannot be located, so it could not be redacted."""
+    width, height = box[2] - box[0], box[3] - box[1]
+    return all(v == v and 1.0 <= v <= MAX_PAGE_PT for v in (width, height))
+
+
 def _rewritten(doc: pymupdf.Document) -> pymupdf.Document:
+    expected = doc.page_count  # before the rewrite: MuPDF may repair (and lose pages) while writing
     try:
         clean = pymupdf.open(stream=doc.tobytes(garbage=1), filetype="pdf")
         show_all_layers(clean)
-        if clean.page_count != doc.page_count:
+        for index in range(clean.page_count):
+            _normalise_rotation(clean, clean[index].xref)
+        if clean.page_count != expected or doc.page_count != expected:
             raise ValueError("pages lost in the rewrite")
         for index in range(clean.page_count):  # every page must load from the rewrite too
             clean[index].get_bboxlog()

@@ -41,10 +41,7 @@ def sanitize(doc: pymupdf.Document) -> None:
     """Scrub ``doc`` in place (keeps page content as redacted)."""
     show_all_layers(doc)
     for page in doc:
-        for annot in list(page.annots() or []):
-            page.delete_annot(annot)
-        for widget in list(page.widgets() or []):
-            page.delete_widget(widget)
+        _drop_annotations(doc, page)
     doc.scrub(
         attached_files=True, clean_pages=True, embedded_files=True,
         hidden_text=False,  # invisible text was already redacted where it held identifiers
@@ -60,6 +57,21 @@ def sanitize(doc: pymupdf.Document) -> None:
     doc.set_metadata({})
     doc.del_xml_metadata()
     _scrub_objects(doc)
+
+
+def _drop_annotations(doc: pymupdf.Document, page: pymupdf.Page) -> None:
+    """Delete every annotation and form widget of ``page``.  When MuPDF
+    cannot walk them (a field tree or appearance that loops), the page's
+    /Annots array is dropped instead: unreferenced, the annotations are
+    removed by the garbage-collecting rewrite (the AcroForm goes with the
+    catalog keys)."""
+    try:
+        for annot in list(page.annots() or []):
+            page.delete_annot(annot)
+        for widget in list(page.widgets() or []):
+            page.delete_widget(widget)
+    except Exception:
+        doc.xref_set_key(page.xref, "Annots", "null")
 
 
 def show_all_layers(doc: pymupdf.Document) -> None:

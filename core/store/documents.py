@@ -159,5 +159,13 @@ def mark_viewed(db, page_id: int) -> bool:
     return cur.rowcount > 0
 
 
+def failed_page_indices(db, document_id: int) -> list[int]:
+    """Page indices of a document whose detection failed: the export and the
+    review preview blank them (fail closed), like the CLI does."""
+    rows = db.execute("SELECT page_index FROM pages WHERE document_id = ? AND detect_status = 'failed' "
+                      "ORDER BY page_index", [document_id]).fetchall()
+    return [r[0] for r in rows]
+
+
 def set_page_detect(db, page_id: int, status: str, error: str = "") -> None:
     db.execute("UPDATE pages SET detect_status = ?, detect_error = ? WHERE id = ?", [status, error, page_id])
