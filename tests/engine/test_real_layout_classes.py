@@ -4,6 +4,7 @@ next label, Chromium's zero-width moves, staff names in table cells."""
 from __future__ import annotations
 
 import pymupdf
+import pytest
 
 from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import load_default_recognizers
@@ -13,6 +14,7 @@ from core.pdf.text import extract_page_text
 from core.plan import PlanItem, RedactionPlan
 from core.redact import apply_plan
 from tests.engine.pdfs import FONT, char_positions
+from tests.engine.test_recognizers import found
 
 ADDRESS = "杭州市南明区中山东路223号27栋2220室"
 
@@ -79,3 +81,91 @@ def test_glyphs_after_a_zero_width_move_keep_their_place_after_redaction():
     assert [c[0] for c in after] == ["A", "B"]
     assert all(abs(a[1] - b[1]) < 0.01 and abs(a[2] - b[2]) < 0.01 for a, b in zip(before, after)), (before, after)
     assert "x" not in out[0].get_text()
+
+
+# ---------------------------------------------------------------- staff names in table cells
+def _cells(*cells: tuple[str, float], y: float = 454.0, size: float = 7.0):
+    from core.models import Char
+
+    return [Char(c, (x + i * size, y, x + (i + 1) * size, y + size + 1)) for text, x in cells for i, c in enumerate(text)]
+
+
+def _label_fields(*rows):
+    from core.models import PageText
+
+    page = PageInput(0, None, PageText.from_lines(0, 595, 842, list(rows)))
+    rec = load_default_recognizers(["label_fields"])[0]
+    return [(f.category.value, f.text) for f in rec.analyze(page, AnalysisContext(meta=CaseMeta.from_dict({})))]
+
+
+def test_a_name_in_the_next_cell_of_a_row_read_as_one_line():
+    """病案首页 signature row: "责任护士" and "施海" are two cells a blank apart,
+    extracted as one line without a separator."""
+    assert ("nurse_name", "施海") in _label_fields(_cells(("责任护士", 74.0), ("施海", 106.6)))
+    assert _label_fields(_cells(("责任护士施海", 74.0))) == []  # glued in prose: not a field
+
+
+@pytest.mark.parametrize("line,category,value", [
+    ("审核调配药师: \u200b施晓", "staff_name", "施晓"), ("复核发药药师: 尤浩", "staff_name", "尤浩"),
+    ("手术操作医生：乐刚瑶", "doctor_name", "乐刚瑶"),
+])
+def test_staff_titles_qualified_by_words_before_them(line, category, value):
+    assert (category, value) in [(c, t.replace("\u200b", "")) for c, t in found("label_fields", line)]
+
+
+def test_a_role_word_before_a_title_with_its_colon_is_no_name():
+    assert found("person_names", "手术操作医生：乐刚瑶") == []
+    assert found("person_names", "教学查房病例：否") == []
+
+
+def test_a_name_column_ends_at_the_first_cell_without_a_name():
+    rows = [_cells(("联系人姓名", 74.0), y=200.0), _cells(("潘志雨", 74.0), y=212.0), _cells(("2", 74.0), y=224.0),
+            _cells(("药物过敏", 74.0), y=236.0)]
+    assert [t for _, t in _label_fields(*rows)] == ["潘志雨"]
+
+
+def test_kinds_of_institution_are_not_institutions():
+    assert found("institutions", "1、医嘱离院 2、医嘱转院 3、医嘱转社区卫生服务机构/乡镇卫生院，拟接收医疗机构名称：") == []
+    assert [t for _, t in found("institutions", "转入鼓楼区乡镇卫生院")] != []
+
+
+# ---------------------------------------------------------------- boxes beside printed glyphs
+def test_an_ocr_box_leaves_the_text_layer_glyphs_beside_it_whole():
+    """A page OCRed because its layer is not trusted still prints that layer:
+    MuPDF drops every layer glyph a box touches, so a padded OCR box must stop
+    at the glyphs before and after the name and at the lines above and below."""
+    from core.detect.base import finding_from_span
+    from core.models import Char, PageText, Source
+
+    doc = pymupdf.open()
+    page = _page_with(doc, [(40, 100, "病理征阴性。"), (40, 112, "今日张梅国主任医师查房")], size=10.0)
+    layer = [(c["c"], c["bbox"]) for b in page.get_text("rawdict")["blocks"] for l in b["lines"]
+             for s in l["spans"] for c in s["chars"]]
+    second = [(c, r) for c, r in layer if (r[1] + r[3]) / 2 > 104]
+    # OCR's estimate of each character: a little left of the printed glyph
+    ocr = [Char(c, (r[0] - 0.8, r[1] + 0.5, r[2] - 0.8, r[3] - 0.5), Source.OCR) for c, r in second]
+    pin = PageInput(0, page, PageText.from_lines(0, 595, 842, [ocr]), is_scanned=False)
+    f = finding_from_span(pin, 2, 5, "doctor_name", "test")
+    box = pymupdf.Rect(f.rects[0])
+    for ch, r in layer:
+        if ch not in "张梅国":
+            assert not box.intersects(pymupdf.Rect(r)), ch
+    name = [pymupdf.Rect(r) for c, r in second if c in "张梅国"]
+    assert box.x0 <= name[0].x0 + 1.0 and box.x1 >= name[-1].x1 - 1.0  # still the whole name
+
+
+# ---------------------------------------------------------------- table borders are no signatures
+def test_table_cell_borders_beside_a_signature_header_are_no_pen_signature():
+    from core.detect.visual.signatures import SignatureRecognizer
+
+    doc = pymupdf.open()
+    page = _page_with(doc, [(60, 60, "手术及操作者"), (120, 60, "术者"), (150, 60, "Ⅰ助"), (180, 60, "Ⅱ助")])
+    for x in range(110, 260, 30):
+        page.draw_rect(pymupdf.Rect(x, 50, x + 30, 64), color=(0, 0, 0), width=0.6)
+        page.draw_rect(pymupdf.Rect(x, 64, x + 30, 78), color=(0, 0, 0), width=0.6)
+    pin = PageInput(0, page, extract_page_text(page))
+    assert SignatureRecognizer().analyze(pin, AnalysisContext()) == []
+    # a pen stroke there is still a signature
+    page.draw_bezier((112, 66), (120, 50), (128, 70), (140, 54), color=(0, 0, 0.3), width=1.2)
+    pin = PageInput(0, page, extract_page_text(page))
+    assert SignatureRecognizer().analyze(pin, AnalysisContext()) != []
