@@ -169,3 +169,38 @@ def test_table_cell_borders_beside_a_signature_header_are_no_pen_signature():
     page.draw_bezier((112, 66), (120, 50), (128, 70), (140, 54), color=(0, 0, 0.3), width=1.2)
     pin = PageInput(0, page, extract_page_text(page))
     assert SignatureRecognizer().analyze(pin, AnalysisContext()) != []
+
+
+# ---------------------------------------------------------------- 1D codes drawn as vector bars
+def _vector_bars(page: pymupdf.Page, rect: pymupdf.Rect, seed: int, digits: str) -> None:
+    """Bars of 1-3 modules (no symbology zxing reads: only the structure
+    tells it is a code), every bar a filled rectangle of one path as an EMR's
+    barcode component draws it, the digits printed right under the bars."""
+    import random
+
+    rng = random.Random(seed)
+    widths = [rng.choice((1, 1, 2, 3)) for _ in range(2 * 34)]
+    unit = rect.width / sum(widths)
+    shape, x = page.new_shape(), rect.x0
+    for k, w in enumerate(widths):
+        if k % 2 == 0:
+            shape.draw_rect(pymupdf.Rect(x, rect.y0, x + w * unit, rect.y1))
+        x += w * unit
+    shape.finish(color=None, fill=(0, 0, 0), width=0)
+    shape.commit()
+    if digits:
+        page.insert_text((rect.x0 + 4, rect.y1 + 6.5), digits, fontname="helv", fontsize=7)
+
+
+@pytest.mark.parametrize("width", [60.0, 80.0, 120.0])
+@pytest.mark.parametrize("digits", ["48512343", ""])
+def test_a_1d_code_drawn_as_vector_bars_is_hidden_undecoded(width, digits):
+    from core.detect.visual.barcodes import BarcodeRecognizer
+
+    doc = pymupdf.open()
+    page = _page_with(doc, [(40, 60, "南京市中心医院 住院病案首页")], size=12.0)
+    bars = pymupdf.Rect(380, 40, 380 + width, 64)
+    _vector_bars(page, bars, int(width), digits)
+    pin = PageInput(0, page, extract_page_text(page))
+    boxes = [pymupdf.Rect(f.rects[0]) for f in BarcodeRecognizer().analyze(pin, AnalysisContext())]
+    assert any(b.contains(bars + (1, 1, -1, -1)) for b in boxes), boxes
