@@ -100,14 +100,16 @@ def _is_visual(item: PlanItem) -> bool:
 # zero-width space as a space glyph followed by it).  MuPDF's content filter,
 # which every redaction and the sanitizer's page cleaning run through, drops it
 # as a no-op, so every glyph after it slides by the space's width ("\u200b男",
-# "年龄\u200b8" shift onto their neighbours).  A move too small to see keeps it.
+# "年龄\u200b8" shift onto their neighbours).  A move too small to see keeps it;
+# it must outlast MuPDF's single-precision positions (at x = 386 a move of 1e-5
+# vanishes; 0.003 text units stays up to x = 16384 and is 0.002 pt on the page).
 ZERO_TEXT_MOVE = re.compile(rb"(?<![\w.+\-])[-+]?0*\.?0+\s+[-+]?0*\.?0+\s+Td(?![\w])")
-TINY_TEXT_MOVE = b"0.00001 0 Td"
+TINY_TEXT_MOVE = b"0.003 0 Td"
 
 
 def pin_zero_text_moves(doc: pymupdf.Document) -> None:
     """Rewrite every "0 0 Td" of the page and form content streams as a move
-    of 1e-5 text units, which MuPDF's filter keeps (see ZERO_TEXT_MOVE)."""
+    of 0.003 text units, which MuPDF's filter keeps (see ZERO_TEXT_MOVE)."""
     streams = {x for page in doc for x in page.get_contents()}
     for xref in range(1, doc.xref_length()):
         if xref in streams or _is_form(doc, xref):

@@ -59,11 +59,11 @@ def test_text_printed_side_by_side_is_still_one_line():
 def _zero_move_page(doc: pymupdf.Document) -> pymupdf.Page:
     """What Chromium prints for '\\u200b男': a space glyph, then "0 0 Td" back to
     the line start, then the next glyph at the same place."""
-    page = doc.new_page(width=300, height=200)
+    page = doc.new_page(width=600, height=200)
     page.insert_text((20, 40), "x", fontname="helv", fontsize=10)
     font = page.get_fonts()[0][4]
     xref = page.get_contents()[0]
-    stream = (f"\nBT /{font} 10 Tf 1 0 0 1 100 150 Tm /Span<</ActualText <FEFF200B> >> BDC ( ) Tj EMC "
+    stream = (f"\nBT /{font} 10 Tf 1 0 0 1 386 150 Tm /Span<</ActualText <FEFF200B> >> BDC ( ) Tj EMC "
               f"0 0 Td (AB) Tj ET\n").encode()
     doc.update_stream(xref, doc.xref_stream(xref) + stream)
     return page
