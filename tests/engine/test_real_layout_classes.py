@@ -204,3 +204,35 @@ def test_a_1d_code_drawn_as_vector_bars_is_hidden_undecoded(width, digits):
     pin = PageInput(0, page, extract_page_text(page))
     boxes = [pymupdf.Rect(f.rects[0]) for f in BarcodeRecognizer().analyze(pin, AnalysisContext())]
     assert any(b.contains(bars + (1, 1, -1, -1)) for b in boxes), boxes
+
+
+# ---------------------------------------------------------------- faces only in photos
+def test_a_cascade_hit_on_printed_text_is_no_face(monkeypatch):
+    """The Haar cascade fires on dense print of pages OCRed whole (tables,
+    narrative); a face is kept only where the pixels have a photo's tones."""
+    import io
+
+    from core.detect.visual import faces
+    from core.synth.visual import face_image
+    from tests.engine.pdfs import rasterize, text_page
+
+    doc = pymupdf.open()
+    text_page(doc, ["辅助检查：血常规示白细胞计数9.6×10^9/L，中性粒细胞百分比78.2%。"] * 8, top=60)
+    photo = pymupdf.Rect(300, 400, 420, 550)
+    buf = io.BytesIO()
+    face_image(200, 250, 0).save(buf, format="PNG")
+    doc[0].insert_image(photo, stream=buf.getvalue())
+    scan = rasterize(doc)
+    text_box, photo_box = pymupdf.Rect(60, 50, 140, 130), photo + (20, 30, -20, -40)
+
+    def cascade(bgr, min_px):  # the cascade's hits (framed page render at 150 dpi): on the text and on the photo
+        scale = 150 / 72
+        m = (bgr.shape[0] - round(scan[0].rect.height * scale)) // 2
+        return [tuple(int(m + v * scale) for v in (r.x0, r.y0, r.x1, r.y1)) for r in (text_box, photo_box)]
+
+    monkeypatch.setattr(faces, "detect_faces", cascade)
+    from core.engine import page_input
+
+    pin, _ = page_input(scan[0])
+    found = [pymupdf.Rect(f.rects[0]) for f in faces.FaceRecognizer().analyze(pin, AnalysisContext())]
+    assert len(found) == 1 and found[0].intersects(photo) and not found[0].intersects(text_box)
