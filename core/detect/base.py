@@ -111,8 +111,9 @@ def finding_from_span(
         return None
     source = page.text.source_for(start, end)
     if source.value == "ocr":  # OCR boxes hug the ink; cover the whole glyph cell
-        rects = _clear_of_neighbours(page.text, start, end, rects)
-        rects = [_clear_of_layer_glyphs(r, layer_glyphs(page)) for r in rects]
+        padded = _clear_of_neighbours(page.text, start, end, rects)
+        padded = _padding_off_other_lines(page.text, start, end, padded, rects)
+        rects = [_clear_of_layer_glyphs(r, layer_glyphs(page)) for r in padded]
     return Finding(
         page_index=page.index,
         category=category,
@@ -176,6 +177,24 @@ def _neighbour(text, i: int, step: int):
 def _same_line(a, b) -> bool:
     overlap = min(a[3], b[3]) - max(a[1], b[1])
     return overlap > 0.5 * min(a[3] - a[1], b[3] - b[1])
+
+
+def _padding_off_other_lines(text, start: int, end: int, padded: list, raw: list) -> list:
+    """The vertical padding of an OCR box stops at the OCR'd characters of
+    the lines above and below (tight table rows, narrative lines); the box
+    never gets smaller than the span's own OCR boxes."""
+    out = []
+    for box, own in zip(padded, raw):
+        x0, y0, x1, y1 = box
+        for i, b in enumerate(text.boxes):
+            if b is None or start <= i < end or text.text[i].isspace() or b[2] <= x0 or b[0] >= x1:
+                continue
+            if b[3] <= own[1] + 0.5 and b[3] > y0:  # a character above, reaching into the padding
+                y0 = min(max(y0, b[3]), own[1])
+            elif b[1] >= own[3] - 0.5 and b[1] < y1:  # one below
+                y1 = max(min(y1, b[1]), own[3])
+        out.append((x0, y0, x1, y1))
+    return out
 
 
 def layer_glyphs(page: "PageInput") -> list:

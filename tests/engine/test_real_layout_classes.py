@@ -236,3 +236,22 @@ def test_a_cascade_hit_on_printed_text_is_no_face(monkeypatch):
     pin, _ = page_input(scan[0])
     found = [pymupdf.Rect(f.rects[0]) for f in faces.FaceRecognizer().analyze(pin, AnalysisContext())]
     assert len(found) == 1 and found[0].intersects(photo) and not found[0].intersects(text_box)
+
+
+def test_an_ocr_box_pads_no_further_than_the_lines_above_and_below():
+    """Scans of tight tables and narrative: the padding of a name's OCR box
+    must not reach into the OCR'd line above or below (it blackened their
+    descenders and ascenders), but the box keeps the name's own OCR boxes."""
+    from core.detect.base import finding_from_span
+    from core.models import Char, PageText, Source
+
+    def line(text, y0, y1, x0=40.0, w=10.0):
+        return [Char(c, (x0 + i * w, y0, x0 + (i + 1) * w, y1), Source.OCR) for i, c in enumerate(text)]
+
+    above, row, below = line("病理征阴性", 100.0, 111.0), line("患者顾洋诉", 111.6, 122.6), line("神志清精神可", 123.2, 134.2)
+    page = PageInput(0, None, PageText.from_lines(0, 595, 842, [above, row, below]), is_scanned=True)
+    start = page.text.text.index("顾洋")
+    f = finding_from_span(page, start, start + 2, "patient_name", "test")
+    (x0, y0, x1, y1), = f.rects
+    assert y0 >= 111.0 and y1 <= 123.2  # clear of the neighbouring lines
+    assert y0 <= 111.6 and y1 >= 122.6  # the name's own boxes stay covered
