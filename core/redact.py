@@ -19,6 +19,7 @@ content is replaced by a one-line notice.  It is never released as it was.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable
@@ -54,6 +55,7 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
     that fail are blanked."""
     result = Applied()
     blank = set(blank)
+    pin_zero_text_moves(doc)
     for page_index in range(doc.page_count):
         items = plan.for_page(page_index)
         if page_index not in blank:
@@ -91,6 +93,37 @@ def _is_visual(item: PlanItem) -> bool:
     try:
         return Category(item.category).is_visual
     except ValueError:
+        return False
+
+
+# "0 0 Td" after a Tj moves back to the start of the text line (Chromium draws a
+# zero-width space as a space glyph followed by it).  MuPDF's content filter,
+# which every redaction and the sanitizer's page cleaning run through, drops it
+# as a no-op, so every glyph after it slides by the space's width ("\u200b男",
+# "年龄\u200b8" shift onto their neighbours).  A move too small to see keeps it;
+# it must outlast MuPDF's single-precision positions (at x = 386 a move of 1e-5
+# vanishes; 0.003 text units stays up to x = 16384 and is 0.002 pt on the page).
+ZERO_TEXT_MOVE = re.compile(rb"(?<![\w.+\-])[-+]?0*\.?0+\s+[-+]?0*\.?0+\s+Td(?![\w])")
+TINY_TEXT_MOVE = b"0.003 0 Td"
+
+
+def pin_zero_text_moves(doc: pymupdf.Document) -> None:
+    """Rewrite every "0 0 Td" of the page and form content streams as a move
+    of 0.003 text units, which MuPDF's filter keeps (see ZERO_TEXT_MOVE)."""
+    streams = {x for page in doc for x in page.get_contents()}
+    for xref in range(1, doc.xref_length()):
+        if xref in streams or _is_form(doc, xref):
+            data = doc.xref_stream(xref)
+            if data and b"Td" in data:
+                fixed = ZERO_TEXT_MOVE.sub(TINY_TEXT_MOVE, data)
+                if fixed != data:
+                    doc.update_stream(xref, fixed)
+
+
+def _is_form(doc: pymupdf.Document, xref: int) -> bool:
+    try:
+        return doc.xref_is_stream(xref) and doc.xref_get_key(xref, "Subtype")[1] == "/Form"
+    except Exception:  # a free or broken object holds no content
         return False
 
 

@@ -111,7 +111,9 @@ def finding_from_span(
         return None
     source = page.text.source_for(start, end)
     if source.value == "ocr":  # OCR boxes hug the ink; cover the whole glyph cell
-        rects = _clear_of_neighbours(page.text, start, end, rects)
+        padded = _clear_of_neighbours(page.text, start, end, rects)
+        padded = _padding_off_other_lines(page.text, start, end, padded, rects)
+        rects = [_clear_of_layer_glyphs(r, layer_glyphs(page)) for r in padded]
     return Finding(
         page_index=page.index,
         category=category,
@@ -175,6 +177,71 @@ def _neighbour(text, i: int, step: int):
 def _same_line(a, b) -> bool:
     overlap = min(a[3], b[3]) - max(a[1], b[1])
     return overlap > 0.5 * min(a[3] - a[1], b[3] - b[1])
+
+
+def _padding_off_other_lines(text, start: int, end: int, padded: list, raw: list) -> list:
+    """The vertical padding of an OCR box stops at the OCR'd characters of
+    the lines above and below (tight table rows, narrative lines); the box
+    never gets smaller than the span's own OCR boxes."""
+    out = []
+    for box, own in zip(padded, raw):
+        x0, y0, x1, y1 = box
+        for i, b in enumerate(text.boxes):
+            if b is None or start <= i < end or text.text[i].isspace() or b[2] <= x0 or b[0] >= x1:
+                continue
+            if b[3] <= own[1] + 0.5 and b[3] > y0:  # a character above, reaching into the padding
+                y0 = min(max(y0, b[3]), own[1])
+            elif b[1] >= own[3] - 0.5 and b[1] < y1:  # one below
+                y1 = max(min(y1, b[1]), own[3])
+        out.append((x0, y0, x1, y1))
+    return out
+
+
+def layer_glyphs(page: "PageInput") -> list:
+    """Boxes of the text-layer glyphs of a page read by OCR (a page whose
+    layer is not trusted still prints it), cached on the page."""
+    cached = page.__dict__.get("_layer_glyphs")
+    if cached is None:
+        cached = []
+        if page.pdf_page is not None:
+            from core.pdf.text import text_lines
+
+            try:
+                cached = [c.rect for line in text_lines(page.pdf_page) for c in line if not c.c.isspace()
+                          and 0 < c.rect[2] - c.rect[0] <= 2 * (c.rect[3] - c.rect[1]) and c.rect[3] > c.rect[1]]
+            except Exception:  # an unreadable layer: OCR boxes alone
+                cached = []
+        page.__dict__["_layer_glyphs"] = cached
+    return cached
+
+
+LAYER_SHRINK = 0.2  # at most this share of the (padded) box height is given back to a neighbour glyph
+
+
+def _clear_of_layer_glyphs(rect, glyphs: list) -> tuple:
+    """An OCR box on a page that also has a text layer: MuPDF removes every
+    layer glyph the box touches, whole.  Each edge that cuts into a glyph
+    whose centre lies outside the box (the character before or after on the
+    line, the line above or below) is moved to that glyph's edge, by at most
+    LAYER_SHRINK box heights."""
+    x0, y0, x1, y1 = rect
+    h = y1 - y0
+    limit = LAYER_SHRINK * h
+    for g in glyphs:
+        if g[2] <= x0 or g[0] >= x1 or g[3] <= y0 or g[1] >= y1:
+            continue
+        cx, cy = (g[0] + g[2]) / 2, (g[1] + g[3]) / 2
+        same_line = min(g[3], y1) - max(g[1], y0) > 0.5 * (g[3] - g[1])
+        if same_line:
+            if cx < x0 and g[2] - x0 <= limit:
+                x0 = g[2]
+            elif cx > x1 and x1 - g[0] <= limit:
+                x1 = g[0]
+        elif cy < y0 and g[3] - y0 <= limit:
+            y0 = g[3]
+        elif cy > y1 and y1 - g[1] <= limit:
+            y1 = g[1]
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else tuple(rect)
 
 
 def _pad_ocr(rect):

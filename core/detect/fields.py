@@ -63,10 +63,10 @@ class LabelFieldRecognizer(Recognizer):
         findings: list[Finding] = []
         for ls, le in lines:
             for m in label_re.finditer(text, ls, le):
-                if _inside_word(text, m.start(), ls, prefixes):
-                    continue
                 rule = rules[re.sub(r"\s", "", m.group(0))]
-                span = self._value_on_line(text, m.end(), le, rule, stop_re, not_values)
+                if _inside_word(text, m.start(), ls, prefixes) and not _role_label_with_colon(text, m.end(), le, rule):
+                    continue
+                span = self._value_on_line(text, m.end(), le, rule, stop_re, not_values, page.text)
                 if span is None and _rest_is_empty(text, m.end(), le):
                     span = self._value_in_neighbour(page.text, text, lines, (ls, le), m, rule, stop_re, not_values)
                 spans = [span] if span else []
@@ -81,8 +81,10 @@ class LabelFieldRecognizer(Recognizer):
         return findings
 
     @staticmethod
-    def _value_on_line(text, pos, line_end, rule, stop_re, not_values):
+    def _value_on_line(text, pos, line_end, rule, stop_re, not_values, pt: PageText | None = None):
         sep = SEP.match(text, pos, line_end)
+        if (sep is None or sep.end() == pos) and pt is not None and _cell_gap(pt, pos, line_end):
+            return _match_value(text, pos, line_end, rule, stop_re, not_values)  # "责任护士│钟明": the next cell
         if sep is None or sep.end() == pos:
             return None  # label glued to following text: prose, not a field
         if rule.colon_required and not COLON.match(text, pos, line_end):
@@ -122,7 +124,8 @@ class LabelFieldRecognizer(Recognizer):
 
 def _column_values(pt: PageText, text: str, lines, line, m, rule, stop_re, not_values, max_rows: int = 60):
     """A column header such as 护士签名 / 签名 in a table: the name in every
-    cell below it, while the cells keep coming (gap < 3 line heights)."""
+    cell below it, while the cells keep coming (gap < 3 line heights) and
+    hold names."""
     label_rects = pt.rects_for(m.start(), m.end())
     if not label_rects:
         return []
@@ -145,8 +148,9 @@ def _column_values(pt: PageText, text: str, lines, line, m, rule, stop_re, not_v
         last_y = y0
         start = ls + (len(text[ls:le]) - len(text[ls:le].lstrip()))
         span = _match_value(text, start, le, rule, stop_re, not_values)
-        if span and _looks_like_name(text[span[0]:span[1]].strip("（()）")):
-            spans.append(span)
+        if not (span and _looks_like_name(text[span[0]:span[1]].strip("（()）"))):
+            break  # a cell that holds no name: the column of names has ended ("药物过敏" rows below)
+        spans.append(span)
     return spans
 
 
@@ -178,6 +182,27 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values):
     if rule.category.is_person and not re.match(r"^[\u4e00-\u9fffA-Za-z·•]", value):
         return None
     return (start, start + len(text[start:vend].rstrip()))
+
+
+CELL_GAP = 0.5  # a blank this wide (in glyph heights) between a label and what follows: a table cell boundary
+
+
+def _cell_gap(pt: PageText, pos: int, line_end: int) -> bool:
+    """The label's last glyph and the next one stand a cell apart (text
+    extraction joins the cells of a table row into one line)."""
+    if pos <= 0 or pos >= line_end or pt.boxes[pos - 1] is None or pt.boxes[pos] is None:
+        return False
+    a, b = pt.boxes[pos - 1], pt.boxes[pos]
+    return b[0] - a[2] >= CELL_GAP * max(1.0, a[3] - a[1])
+
+
+STAFF_CATEGORIES = (Category.DOCTOR_NAME, Category.NURSE_NAME, Category.STAFF_NAME)
+
+
+def _role_label_with_colon(text: str, end: int, line_end: int, rule: FieldRule) -> bool:
+    """"手术操作医生：", "审核调配药师：": a staff title glued to words that
+    qualify it, then its colon, is still the field's label."""
+    return rule.category in STAFF_CATEGORIES and bool(COLON.match(text, end, line_end))
 
 
 def _inside_word(text: str, start: int, line_start: int, prefixes: tuple = ()) -> bool:

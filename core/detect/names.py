@@ -307,6 +307,8 @@ class PersonNameRecognizer(Recognizer):
             ctx.add_seed(text[s:mother_end], Category.RELATIVE_NAME.value, "found:person_names", "母亲")
         for m in after_re.finditer(text):
             span = name_before(text, m.start(), not_names, terms)
+            if span and _is_label_word(text, span, m.end()):
+                continue
             if span and not _overlaps_any(span, hits):
                 hits[span] = (after_cat[m.group(0)], cue_conf, m.group(0))
         lac_spans = lac_person_spans(text) if cfg["lac"]["enabled"] else []
@@ -333,6 +335,15 @@ class PersonNameRecognizer(Recognizer):
                 if conf >= 0.85 and e - s >= 2:
                     ctx.add_seed(f.text, cat.value, "found:person_names", hint)
         return out
+
+
+def _is_label_word(text: str, span: tuple[int, int], title_end: int) -> bool:
+    """"手术操作医生：乐刚瑶": a title followed by its colon is a field label,
+    and the word before it names the role, not a person, unless it starts
+    with a common surname ("王医生：" is still 王)."""
+    if not re.match(r"[ \t\u200b]*[:：]", text[title_end:title_end + 3]):
+        return False
+    return is_rare_surname(text[span[0]]) or span[0] > 0 and bool(CJK.match(text[span[0] - 1]))
 
 
 def _overlaps_any(span: tuple[int, int], hits) -> bool:

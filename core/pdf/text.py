@@ -4,7 +4,8 @@ Characters are put in reading order by position, not by the order the
 content stream draws them: a name drawn last character first, or a number
 drawn digit by digit in shuffled order, reads as it shows.  Horizontal
 lines are sorted by x, and pieces of one line (same baseline, touching)
-that the extractor returned apart are merged.
+that the extractor returned apart are merged, unless their glyphs print
+over each other (then they are two texts).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from core.models import Char, PageText, Source
 _FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
 SAME_BASELINE = 0.3  # centre offset, in line heights
 TOUCHING_GAP = 0.6  # horizontal gap between pieces of one line, in line heights
+GLYPH_COLLISION = 0.5  # share of the narrower glyph two pieces' glyphs overlap by: printed over each other
 
 
 def _horizontal(line: dict) -> bool:
@@ -58,13 +60,33 @@ def _drop_covered_spaces(line: list[Char]) -> list[Char]:
     return [c for c in line if not (c.c.isspace() and covered(c))]
 
 
+def _collide(a: list[Char], b: list[Char]) -> bool:
+    """Two pieces whose glyphs print over each other (a value that overflows
+    its cell across the next label, "…27栋2220室" over "电话"): two texts, not
+    one line; merged by x they would interleave ("22电20话室")."""
+    ea, eb = _extent(a), _extent(b)
+    if min(ea[2], eb[2]) <= max(ea[0], eb[0]):
+        return False  # side by side: the usual case
+    for ca in a:
+        if ca.c.isspace():
+            continue
+        wa = ca.rect[2] - ca.rect[0]
+        for cb in b:
+            if cb.c.isspace():
+                continue
+            overlap = min(ca.rect[2], cb.rect[2]) - max(ca.rect[0], cb.rect[0])
+            if overlap > GLYPH_COLLISION * min(wa, cb.rect[2] - cb.rect[0]):
+                return True
+    return False
+
+
 def _merge_once(lines: list[list[Char]]) -> list[list[Char]]:
     out: list[list[Char]] = []
     extents: list[tuple] = []
     for line in lines:
         e = _extent(line)
         for k, kept in enumerate(extents):
-            if _same_line(kept, e):
+            if _same_line(kept, e) and not _collide(out[k], line):
                 out[k] = out[k] + line
                 extents[k] = (min(kept[0], e[0]), min(kept[1], e[1]), max(kept[2], e[2]), max(kept[3], e[3]))
                 break

@@ -50,10 +50,21 @@ def code_kind(gray: np.ndarray, dpi: float, c: dict) -> tuple[Optional[str], tup
     blob of a grayscale crop."""
     dark = _dark(gray)
     k = _closing(dpi, c.get("close_mm", 1.2))
-    blob = cv2.morphologyEx(dark, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    # a square closing joins bars or modules; one along the bars' row only keeps
+    # the digits printed just under (or beside) a 1D code out of its blob
+    for kernel in ((k, k), (k, 3), (3, k)):
+        kind, box = _code_in_blobs(gray, dark, kernel, dpi, c)
+        if kind is not None:
+            return kind, box
+    return None, ()
+
+
+def _code_in_blobs(gray: np.ndarray, dark: np.ndarray, kernel: tuple, dpi: float, c: dict) -> tuple[Optional[str], tuple]:
+    blob = cv2.morphologyEx(dark, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
     n, lab, stats, _ = cv2.connectedComponentsWithStats(blob, connectivity=8)
     min_side = dpi / 25.4 * c.get("min_side_mm", 4.0)
     gap = dpi / 25.4 * c.get("join_mm", 4.0)
+    square = kernel[0] == kernel[1]
     for ids in _row_groups(stats, n, gap)[:6]:
         x, y = min(stats[i][0] for i in ids), min(stats[i][1] for i in ids)
         w = max(stats[i][0] + stats[i][2] for i in ids) - x
@@ -66,7 +77,7 @@ def code_kind(gray: np.ndarray, dpi: float, c: dict) -> tuple[Optional[str], tup
         box = (int(x), int(y), int(x + w), int(y + h))
         if is_linear(g, ink, region, c):
             return "1d", box
-        if is_matrix(g, ink, region, c):
+        if square and is_matrix(g, ink, region, c):
             return "2d", box
     return None, ()
 
@@ -143,10 +154,22 @@ def is_linear(g: np.ndarray, ink: np.ndarray, region: np.ndarray, c: dict) -> bo
     # parallel bars: slabs of the band see the same profile
     rows = np.array_split(np.arange(int(h * 0.2), max(int(h * 0.2) + 3, int(h * 0.8))), 3)
     slabs = [grey[r].mean(axis=0)[cols] for r in rows if len(r)]
-    agree = min(float(np.corrcoef(a, b)[0, 1]) for a in slabs for b in slabs) if len(slabs) == 3 else 0.0
+    agree = min(_best_shift_corr(a, b) for a in slabs for b in slabs) if len(slabs) == 3 else 0.0
     p = (profile - lo) / (hi - lo)
     bars, fill = _hysteresis_runs(p)
     return agree >= c.get("bar_consistency", 0.8) and bars >= c.get("min_bars", 10) and 0.15 <= fill <= 0.88
+
+
+def _best_shift_corr(a: np.ndarray, b: np.ndarray, shift: int = 2) -> float:
+    """Correlation of two profiles, best over shifts of a few pixels: a skew
+    left after deskewing (or the rotation's own rounding of thin bars) moves
+    the bars by a pixel or two between the top and the bottom of a code."""
+    best = -1.0
+    for d in range(-shift, shift + 1):
+        x, y = (a[d:], b[: len(b) - d]) if d >= 0 else (a[:d], b[-d:])
+        if len(x) > 8 and x.std() > 0 and y.std() > 0:
+            best = max(best, float(np.corrcoef(x, y)[0, 1]))
+    return best
 
 
 def _hysteresis_runs(p: np.ndarray) -> tuple[int, float]:

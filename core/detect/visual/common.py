@@ -67,6 +67,7 @@ class Drawing:
     coloured: bool
     filled: bool
     items: int = 1
+    ruled: bool = False  # only rectangles and horizontal/vertical lines: table cells and rules, never a pen stroke
 
 
 @dataclass
@@ -140,10 +141,24 @@ def layout(page: PageInput) -> Layout:
                 _is_coloured(d.get("color")) or _is_coloured(d.get("fill")),
                 d.get("fill") is not None,
                 len(d.get("items") or ()),
+                _ruled(d.get("items") or ()),
             )
         )
     page.__dict__["_visual_layout"] = out
     return out
+
+
+def _ruled(items) -> bool:
+    """A path of rectangles and axis-parallel lines only (a table's cells)."""
+    def straight(item) -> bool:
+        if item[0] == "re":
+            return True
+        if item[0] == "l":
+            (x0, y0), (x1, y1) = item[1], item[2]
+            return abs(x0 - x1) < 0.5 or abs(y0 - y1) < 0.5
+        return False
+
+    return bool(items) and all(straight(it) for it in items)
 
 
 def needs_pixels(page: PageInput) -> bool:

@@ -61,6 +61,15 @@ def detect_faces(bgr, min_px: int) -> list[tuple[int, int, int, int]]:
     return []
 
 
+def _photo_tones(bgr, c: dict) -> bool:
+    """A photo has continuous tones; print (text, tables, a scanned form) is
+    paper and ink with little in between.  The Haar cascade finds "faces" in
+    dense text on scans and on pages OCRed whole."""
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    lo, hi = c.get("midtone_range", [50, 200])
+    return gray.size > 0 and float(((gray > lo) & (gray < hi)).mean()) >= c.get("min_midtone_share", 0.2)
+
+
 @register
 class FaceRecognizer(VisualRecognizer):
     name = "face"
@@ -90,6 +99,8 @@ class FaceRecognizer(VisualRecognizer):
                 fx1, fy1 = min(x1 - x0, fx1 - m), min(y1 - y0, fy1 - m)
                 if fx1 <= fx0 or fy1 <= fy0:
                     continue
+                if not _photo_tones(bgr[fy0:fy1, fx0:fx1], c):
+                    continue  # text or line art the cascade took for a face
                 rect = v.pt((fx0 + x0, fy0 + y0, fx1 + x0, fy1 + y0))
                 out.append(finding(page, Category.FACE, rect, self.name, 0.8, pad=c.get("pad", 4)))
         return out

@@ -233,6 +233,7 @@ class SignatureRecognizer(VisualRecognizer):
             list(d.rect)
             for d in lay.drawings
             if (d.rect[2] - d.rect[0]) > 2 and (d.rect[3] - d.rect[1]) > 2  # not a table/underline rule
+            and not d.ruled  # not a table cell's border
             and geometry.intersection(d.rect, win) > 0
             and d.rect[0] >= lab.rect[2] - 10
             and geometry.area(d.rect) < max_area
