@@ -89,6 +89,7 @@ class FaceRecognizer(VisualRecognizer):
             if x1 - x0 < 16 or y1 - y0 < 16:
                 continue
             bgr = cv2.cvtColor(v.img[y0:y1, x0:x1], cv2.COLOR_RGB2BGR)
+            tones = bgr.copy()  # the photo-tone test looks at the page as scanned, not at the blanked copy
             if page.is_scanned:
                 _blank_text_lines(bgr, page, v, (x0, y0), c.get("text_mask_min_chars", 4))
             # a portrait often fills its photo: the cascade needs some margin round the face
@@ -99,11 +100,21 @@ class FaceRecognizer(VisualRecognizer):
                 fx1, fy1 = min(x1 - x0, fx1 - m), min(y1 - y0, fy1 - m)
                 if fx1 <= fx0 or fy1 <= fy0:
                     continue
-                if not _photo_tones(bgr[fy0:fy1, fx0:fx1], c):
+                if not (_photo_tones(tones[fy0:fy1, fx0:fx1], c)
+                        or page.is_scanned and _clear_of_text(tones, bgr, (fx0, fy0, fx1, fy1), c)):
                     continue  # text or line art the cascade took for a face
                 rect = v.pt((fx0 + x0, fy0 + y0, fx1 + x0, fy1 + y0))
                 out.append(finding(page, Category.FACE, rect, self.name, 0.8, pad=c.get("pad", 4)))
         return out
+
+
+def _clear_of_text(scanned, blanked, box, c: dict) -> bool:
+    """On a scan the OCR'd text lines were blanked before the search: a hit
+    that lies outside them is ink that is no text (a photo, even one scanned
+    bilevel and dithered, with few mid-tones), so it is kept."""
+    fx0, fy0, fx1, fy1 = box
+    changed = (scanned[fy0:fy1, fx0:fx1] != blanked[fy0:fy1, fx0:fx1]).any(axis=2)
+    return changed.size > 0 and float(changed.mean()) <= c.get("max_text_share", 0.05)
 
 
 def _blank_text_lines(bgr, page: PageInput, v, offset, min_chars: int) -> None:
