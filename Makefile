@@ -42,13 +42,13 @@ test: setup
 # signing keys are generated as marked demo keys, and it says so.  With another archive
 # DEID_DEMO is whatever the environment says (unset: exports need configured keys).
 # With DEID_HUEY_BACKEND=redis the background consumer is the app-side writer only
-# (core.tasks.app_huey); detection runs on `make worker` machines.
+# (core.cases.tasks.app_huey); detection runs on `make worker` machines.
 DEMO_ARCHIVE := $(or $(DEID_ARCHIVE_DIR),data/demo_archive)
 DEMO_MODE := $(if $(DEID_ARCHIVE_DIR),$(DEID_DEMO),1)
 HUEY_WORKERS ?= 2
-HUEY_APP := $(if $(filter redis,$(DEID_HUEY_BACKEND)),core.tasks.app_huey,core.tasks.huey)
+HUEY_APP := $(if $(filter redis,$(DEID_HUEY_BACKEND)),core.cases.tasks.app_huey,core.cases.tasks.huey)
 run: setup
-	@ls $(DEMO_ARCHIVE)/*/manifest.json >/dev/null 2>&1 || $(BIN)/python -m core.synth.demo_archive --out $(DEMO_ARCHIVE)
+	@ls $(DEMO_ARCHIVE)/*/manifest.json >/dev/null 2>&1 || $(BIN)/python -m tools.synth.demo_archive --out $(DEMO_ARCHIVE)
 	@$(BIN)/python -m core.cli demo-users
 	@if [ "$(DEMO_MODE)" = "1" ]; then \
 	  echo "演示模式（DEID_DEMO=1）：未配置签名证书/SM2 密钥时，导出会自动生成自签名演示证书和演示密钥（data/keys/，*.demo 标记），"; \
@@ -62,21 +62,21 @@ run: setup
 # A stateless detection worker machine (scaled out): needs DEID_HUEY_BACKEND=redis,
 # DEID_REDIS_URL and the storage key file (DEID_KEY_FILE); no store, no shared disk.
 worker: setup
-	$(BIN)/huey_consumer core.tasks.huey -w $(HUEY_WORKERS) -k thread
+	$(BIN)/huey_consumer core.cases.tasks.huey -w $(HUEY_WORKERS) -k thread
 
 # (Re)build the demo archive from its seed (8 cases, about a minute).
 demo: setup
 	rm -rf $(DEMO_ARCHIVE)
-	$(BIN)/python -m core.synth.demo_archive --out $(DEMO_ARCHIVE)
+	$(BIN)/python -m tools.synth.demo_archive --out $(DEMO_ARCHIVE)
 
 # Detection figures on four corpora side by side: ../shared/eval-dev, real EMR print
 # layouts and public QR/barcode samples (built into .cache/eval, scored by eval-dev's
-# scorer), and the own generator + public NER sets (core.eval).  EVAL_ARGS=--quick.
+# scorer), and the own generator + public NER sets (tools.eval.own).  EVAL_ARGS=--quick.
 eval: setup
 	$(BIN)/python -m tools.eval.run $(EVAL_ARGS)
 
 bench: setup
-	$(BIN)/python -m core.bench $(BENCH_ARGS)
+	$(BIN)/python -m tools.bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .deps-system.stamp .pytest_cache

@@ -31,9 +31,9 @@ from core.models import CaseMeta, Char, Finding
 from core.pdf.geometry import area, intersection, union
 from core.pdf.sanitize import clean_bytes, sanitize
 from core.pdf.text import text_lines
-from core.plan import RedactionPlan, build_plan
+from core.redaction.plan import RedactionPlan, build_plan
 from core.policy import Policy, load_policy
-from core.redact import apply_plan
+from core.redaction.apply import apply_plan
 from core.verify import VerifyReport, identifiers_from, verify_pdf
 
 log = logging.getLogger(__name__)
@@ -316,7 +316,7 @@ def redact_document(
     plan (:func:`plan_document`, shared with the export) -> apply (every
     page reduced to its visible area; ``blank_pages``, the pages that could
     not be analysed, and pages MuPDF cannot redact are blanked, see
-    ``core.redact``) -> sanitize -> verify (``core.verify``; ``verify_ocr``
+    ``core.redaction.apply``) -> sanitize -> verify (``core.verify``; ``verify_ocr``
     says which pages the leak gate OCRs).  ``plan.blanked`` lists the
     blanked pages.  The caller must not release the document when the
     report is not ok.

@@ -2,6 +2,6 @@ from ui.nav import page_setup
 
 page_setup()
 
-from ui.review_page import render  # noqa: E402
+from ui.approval_page import render  # noqa: E402
 
 render()

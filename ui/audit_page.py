@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import audit, audit_anchor, audit_report
-from core import auth as core_auth
+from core.security import audit, audit_anchor, audit_report
+from core.security import auth as core_auth
 from ui.auth import get_db, require_user
 from ui.chrome import CHOOSE, DATE_FORMAT
 

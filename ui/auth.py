@@ -4,9 +4,9 @@ Every page starts with ``user = require_user(("preparer", "supervisor"))``
 (or the roles of what it offers).  Without a logged-in user the page shows
 the login form and stops; with the wrong role it shows a refusal and stops,
 so a URL typed by hand does not bypass the check.  Core actions check the
-role again (``core.auth.require``).
+role again (``core.security.auth.require``).
 
-A login is a server-side session (``core.sessions``) bound to a signed,
+A login is a server-side session (``core.security.sessions``) bound to a signed,
 HttpOnly cookie, so a reload, a typed URL or a new tab of the same browser
 finds the user again; this tab also keeps it in ``st.session_state``.
 Idle timeout: ``security_settings.session_idle_minutes`` (default 30).
@@ -22,9 +22,9 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from core import audit
-from core import auth as core_auth
-from core import sessions
+from core.security import audit
+from core.security import auth as core_auth
+from core.security import sessions
 from core.errors import DeidError
 from core.store.db import open_db
 
@@ -61,7 +61,7 @@ def daily_checkpoint() -> None:
 @st.cache_resource(show_spinner=False)
 def _checkpoint_for_day(path: str, day: str) -> bool:
     """Once per server process, database and day: a checkpoint if the newest is older than a day."""
-    from core.audit_anchor import checkpoint_if_due
+    from core.security.audit_anchor import checkpoint_if_due
     db = open_db(path)
     try:
         checkpoint_if_due(db, reason="app_start")

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.archive import REVIEW_TYPES, CaseFilter, default_archive
-from core.auth import authorize
+from core.security.auth import authorize
 from core.errors import DeidError
 from core.store import cases as case_store
 from core.store import jobs as job_store
@@ -129,7 +129,7 @@ def _live_table(_frame) -> None:
 
 
 def _actions(db, user: dict, rows: list[dict]) -> None:
-    from core import tasks
+    from core.cases import tasks
 
     can_import = authorize(user, "case.import")
     by_id = {r["病例编号"]: r for r in rows}
@@ -172,7 +172,7 @@ def _actions(db, user: dict, rows: list[dict]) -> None:
 
 
 def _under_review(status: str) -> bool:
-    from core import workflow
+    from core.cases import workflow
 
     try:
         return workflow.code_of(status) in (workflow.IN_REVIEW, workflow.APPROVED, workflow.EXPORTED)
@@ -181,6 +181,6 @@ def _under_review(status: str) -> bool:
 
 
 def _state_name(status: str) -> str:
-    from core import workflow
+    from core.cases import workflow
 
     return workflow.display_name(status)

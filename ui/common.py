@@ -5,7 +5,7 @@ import time
 
 import streamlit as st
 
-from core.handles import case_handle
+from core.security.handles import case_handle
 from core.store import cases as case_store
 
 CASE_KEY = "current_case"

@@ -7,7 +7,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core import display, review
+from core import display
+from core.cases import review
 from core.errors import DeidError, LeakError
 from core.store import documents as doc_store
 from ui.auth import get_db, require_user
@@ -25,7 +26,7 @@ def render() -> None:
     if not case_id:
         st.info("还没有导入的病例。")
         return
-    from core import workflow
+    from core.cases import workflow
 
     status = workflow.display_name(workflow.status_of(db, case_id))
     st.caption(f"病例状态：{status}（只有「已批准」或「已导出」的病例可以导出）")

@@ -6,7 +6,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from core import review
+from core.cases import review
 from ui.auth import require_user
 
 USAGE = """

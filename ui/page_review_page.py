@@ -7,8 +7,10 @@ import time
 import pandas as pd
 import streamlit as st
 
-from core import audit, display, review
-from core.auth import authorize
+from core.security import audit
+from core import display
+from core.cases import review
+from core.security.auth import authorize
 from core.errors import DeidError
 from core.models import Category
 from core.store import documents as doc_store

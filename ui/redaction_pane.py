@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import display, review
+from core import display
+from core.cases import review
 from core.errors import DeidError
 from core.store import findings as finding_store
 from ui.auth import get_db

@@ -34,7 +34,7 @@ def _secure() -> bool:
 async def _claim(request):
     from starlette.responses import Response
 
-    from core import sessions
+    from core.security import sessions
 
     if not _same_origin(request):
         return Response(status_code=403)
@@ -54,7 +54,7 @@ async def _claim(request):
 async def _logout(request):
     from starlette.responses import Response
 
-    from core import sessions
+    from core.security import sessions
 
     if not _same_origin(request):
         return Response(status_code=403)

@@ -6,8 +6,8 @@ import time
 import pandas as pd
 import streamlit as st
 
-from core import auth as core_auth
-from core import sessions
+from core.security import auth as core_auth
+from core.security import sessions
 from core.errors import DeidError
 from ui.auth import get_db, require_user
 

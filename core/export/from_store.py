@@ -1,7 +1,7 @@
 """Export an approved case from the store (UI export page and CLI).
 
 Checks the role (``case.export``) and that the case is approved with the
-plan being exported (``core.workflow.assert_exportable``), gathers the
+plan being exported (``core.cases.workflow.assert_exportable``), gathers the
 included documents with their reviewed findings, seeds and every identifier
 known for the case, runs the pipeline, then stores the result sealed and
 audited (or the blocked attempt with its report).
@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from types import SimpleNamespace
 
-from core import workflow
-from core.auth import require, role_name
+from core.cases import workflow
+from core.security.auth import require, role_name
 from core.errors import LeakError
 from core.export.options import DEFAULT_WATERMARK, ExportDocument, ExportOptions, ExportResult
 from core.export.pipeline import export_case

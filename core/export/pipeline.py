@@ -35,7 +35,7 @@ from core.pdf.open import open_pdf
 from core.engine import plan_document, research_for
 from core.policy import Policy, category_display, load_policy
 from core.policy.labels import LabelBook, assign_labels
-from core.redact import apply_plan
+from core.redaction.apply import apply_plan
 from core.verify import identifiers_from
 
 log = logging.getLogger(__name__)

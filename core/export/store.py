@@ -18,8 +18,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, hmac
 
-from core import audit, audit_anchor
-from core.auth import require
+from core.security import audit, audit_anchor
+from core.security.auth import require
 from core.config import settings
 from core.crypto import file_aad, seal, storage_key, unseal
 from core.export.codes import normalise_code

@@ -18,7 +18,7 @@ How it works (two passes over the case, in catalog order):
    case's own institution, 外院B, 外院C …).
 
 Labels are returned without brackets (``患者``, ``医师A``): the plan
-(``core.plan``/``core.redact``) writes them as ``[患者]``.  Only person and
+(``core.redaction.plan``/``core.redaction.apply``) writes them as ``[患者]``.  Only person and
 institution findings get a role label; other categories return ``None`` and
 the plan uses the policy's category label.
 """

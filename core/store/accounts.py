@@ -1,4 +1,4 @@
-"""SQL of logins (atomic failure counter, per-client throttle) and two-admin role grants (``core.auth``)."""
+"""SQL of logins (atomic failure counter, per-client throttle) and two-admin role grants (``core.security.auth``)."""
 from __future__ import annotations
 
 from core.store.tx import transaction

@@ -1,4 +1,4 @@
-"""SQL of the audit trail's seal floor, chain head, purge and checkpoints (``core.audit``, ``core.audit_anchor``)."""
+"""SQL of the audit trail's seal floor, chain head, purge and checkpoints (``core.security.audit``, ``core.security.audit_anchor``)."""
 from __future__ import annotations
 
 import json

@@ -37,8 +37,8 @@ def upsert_case(db, manifest: Manifest) -> dict:
 
 
 def case_for_handle(db, handle: str) -> Optional[str]:
-    """The case id behind an opaque handle (``core.handles``), or None."""
-    from core.handles import case_handle
+    """The case id behind an opaque handle (``core.security.handles``), or None."""
+    from core.security.handles import case_handle
 
     for (case_id,) in db.execute("SELECT id FROM cases").fetchall():
         if case_handle(case_id) == handle:

@@ -2,7 +2,7 @@
 
 - the redaction plan of a case as data (``plan_payload``): included
   documents with digest and page count, and every box that will be hidden;
-  its fingerprint is the approval's plan hash (``core.workflow``);
+  its fingerprint is the approval's plan hash (``core.cases.workflow``);
 - sealed snapshots of plans by fingerprint, to say what changed since a
   fingerprint was shown;
 - page views per person, submissions with their progress and override;

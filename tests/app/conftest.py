@@ -28,9 +28,9 @@ def env(tmp_path, monkeypatch):
     for var in ("DEID_DB", "DEID_HUEY_DB"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DEID_KEY_FILE", str(tmp_path / "keyring" / "storage.key"))
-    from core import auth
+    from core.security import auth
     from core.archive import FolderArchive
-    from core.processing import run_detect, run_import
+    from core.cases.processing import run_detect, run_import
     from core.store import jobs
     from core.store.db import open_db
 

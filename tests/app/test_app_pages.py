@@ -5,8 +5,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core import review, workflow
-from core.handles import case_handle
+from core.cases import review, workflow
+from core.security.handles import case_handle
 from core.store import findings as finding_store
 from core.store import jobs as job_store
 
@@ -108,7 +108,7 @@ def test_review_page_shows_boxes_and_edits_are_stored(env):
 
 def test_case_in_the_url_is_an_opaque_handle(env, tmp_path):
     from core.archive import FolderArchive
-    from core.processing import run_detect, run_import
+    from core.cases.processing import run_detect, run_import
 
     db, users = env
     run_import(db, job_store.create(db, "C2025002", "import"), FolderArchive(tmp_path / "archive"), "C2025002")
@@ -249,7 +249,7 @@ def test_submit_panel_needs_a_reason_to_submit_an_unfinished_review(env):
 
 
 def test_supervisor_sees_the_changes_and_a_stale_fingerprint_is_refused(env):
-    from core import auth
+    from core.security import auth
 
     db, users = env
     prep = users["prep1"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import auth
+from core.security import auth
 from core.store.db import open_db
 
 

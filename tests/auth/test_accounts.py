@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import audit, auth
-from core.auth import AuthError, PasswordRuleError
+from core.security import audit, auth
+from core.security.auth import AuthError, PasswordRuleError
 from core.errors import DeidError
 
 T0 = 1_800_000_000.0

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import audit, audit_report, auth
-from core.auth import AuthError
+from core.security import audit, audit_report, auth
+from core.security.auth import AuthError
 from core.errors import DeidError, PermissionDenied
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from core import audit, audit_anchor
-from core.handles import case_handle
+from core.security import audit, audit_anchor
+from core.security.handles import case_handle
 from core.store.db import open_db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,7 +171,7 @@ def test_daily_checkpoint_is_written_once_a_day(db):
 
 
 def test_worker_start_writes_the_daily_checkpoint(db, db_path, monkeypatch):
-    from core import tasks
+    from core.cases import tasks
     monkeypatch.setenv("DEID_DB", str(db_path))
     _story(db)
     tasks._checkpoint_on_start()

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core import audit
+from core.security import audit
 from core.store.db import open_db
 
 
@@ -105,7 +105,7 @@ def test_cli_verify_exit_codes(db, tmp_path):
     path = str(tmp_path / "data" / "deid.sqlite")
     code = (
         "import sys, argparse\n"
-        "from core.commands import audit as a\n"
+        "from core.cli.commands import audit as a\n"
         "p = argparse.ArgumentParser(); s = p.add_subparsers(); a.register(s)\n"
         "args = p.parse_args(sys.argv[1:]); sys.exit(args.func(args))\n"
     )

@@ -5,8 +5,9 @@ import csv
 import io
 from datetime import datetime, timedelta, timezone
 
-from core import audit, audit_report, workflow
-from core.handles import case_handle
+from core.security import audit, audit_report
+from core.cases import workflow
+from core.security.handles import case_handle
 
 
 def test_counts_and_date_range(db, users):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core import audit, auth
+from core.security import audit, auth
 from core.store.db import open_db
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import audit, auth
-from core.auth import AuthError, PasswordRuleError
+from core.security import audit, auth
+from core.security.auth import AuthError, PasswordRuleError
 from core.store.db import open_db
 
 T0 = 1_800_000_000.0

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import auth
+from core.security import auth
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ("preparer", "supervisor", "auditor", "admin")

@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import audit, auth, workflow
+from core.security import audit, auth
+from core.cases import workflow
 from core.store.db import open_db
-from core.handles import case_handle
+from core.security.handles import case_handle
 
 TIMEOUT = 30
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from core import audit, auth, workflow
+from core.security import audit, auth
+from core.cases import workflow
 from core.errors import PermissionDenied
 from core.rules import load_rules
-from core.handles import case_handle
+from core.security.handles import case_handle
 
 ROLES = ("preparer", "supervisor", "auditor", "admin")
 TABLE = load_rules("permissions")["actions"]

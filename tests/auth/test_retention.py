@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core import audit, auth
+from core.security import audit, auth
 from core.errors import DeidError
-from core.handles import case_handle
+from core.security.handles import case_handle
 
 NOW = datetime.now(timezone.utc)
 

@@ -1,4 +1,4 @@
-"""Server-side login sessions (core.sessions) and the cookie route of a real
+"""Server-side login sessions (core.security.sessions) and the cookie route of a real
 Streamlit server (ui.session_routes served by st.App from app.py)."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core import auth, sessions
+from core.security import auth, sessions
 from core.store import sessions as session_store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from core import audit, workflow
+from core.security import audit
+from core.cases import workflow
 from core.errors import PermissionDenied
-from core.workflow import WorkflowError
-from core.handles import case_handle
+from core.cases.workflow import WorkflowError
+from core.security.handles import case_handle
 
 PLAN = "a" * 64
 

@@ -59,8 +59,8 @@ def _factory():
 def _demo_case(archive: Path, pages: int) -> str:
     from datetime import datetime
 
-    from core.synth.clinical import SCENARIOS
-    from core.synth.demo_archive import CasePlan, build_case
+    from tools.synth.clinical import SCENARIOS
+    from tools.synth.demo_archive import CasePlan, build_case
 
     build_case(CasePlan("C20240001", SCENARIOS[0].key, pages, 0.25, datetime(2024, 3, 1, 9), 202400), archive)
     return "C20240001"
@@ -84,9 +84,10 @@ def clerk_server(tmp_path, monkeypatch):
         case_id = CASE
         _factory().make_case(archive, CASE, patient_name="李秀英", inpatient_no="ZY20240501",
                              docs=(("d01", "入院记录", 2), ("d02", "病程记录", 3), ("d03", "出院记录", 2)))
-    from core import auth, review
+    from core.security import auth
+    from core.cases import review
     from core.archive import FolderArchive
-    from core.processing import run_detect, run_import
+    from core.cases.processing import run_detect, run_import
     from core.store import jobs
     from core.store.db import open_db
 
@@ -223,8 +224,8 @@ def _press(page, key: str) -> None:
 def test_clerk_session_hosts_chrome_pane_keyboard_reload(clerk_server, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    from core import review
-    from core.sessions import COOKIE_NAME
+    from core.cases import review
+    from core.security.sessions import COOKIE_NAME
     from core.store import findings as finding_store
 
     base, db, case_id = clerk_server

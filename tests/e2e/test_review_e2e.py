@@ -67,7 +67,7 @@ def server(tmp_path, monkeypatch):
                 inpatient_no="ZY20240501")
     f.make_case(archive, "C2025002", department="新生儿科", discharge_date="2025-02-11", review_type="儿童死亡评审",
                 patient_name="赵小宝", inpatient_no="ZY20250211")
-    from core import auth
+    from core.security import auth
     from core.store.db import open_db
 
     db = open_db()
@@ -75,7 +75,7 @@ def server(tmp_path, monkeypatch):
         auth.create_user(db, name, role, PASSWORD, must_change=False)
     bindir = Path(sys.executable).parent
     logs = open(tmp_path / "servers.log", "w")
-    worker = subprocess.Popen([str(bindir / "huey_consumer"), "core.tasks.huey", "-w", "1", "-k", "thread",
+    worker = subprocess.Popen([str(bindir / "huey_consumer"), "core.cases.tasks.huey", "-w", "1", "-k", "thread",
                                "-d", "0.1", "-m", "0.5"], cwd=ROOT, env=env, stdout=logs, stderr=subprocess.STDOUT)
     port = _free_port()
     app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -121,7 +121,7 @@ def _wait_canvas_drawn(page, timeout_s: float = 30) -> None:
 def test_filter_import_draw_box_export_redacted(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    from core import workflow
+    from core.cases import workflow
     from core.store import documents as doc_store
     from core.store import findings as finding_store
 
@@ -200,7 +200,7 @@ def test_filter_import_draw_box_export_redacted(server, tmp_path):
             (ARTIFACTS / "page_switch_ms.txt").write_text(f"{switch_ms:.0f}\n")
             assert switch_ms < 5000
             # four eyes: submitted by the preparer, approved by the supervisor (core calls)
-            from core import auth
+            from core.security import auth
             workflow.submit(db, "C2024001", auth.get_user(db, "prep1"),
                             override_reason="端到端测试只查看了部分页面")  # the audited override
             workflow.approve(db, "C2024001", auth.get_user(db, "sup1"), workflow.case_plan_hash(db, "C2024001"))

@@ -16,7 +16,8 @@ import pytest
 
 from tests.e2e.server import wait_for_streamlit
 
-from core import audit, auth, workflow
+from core.security import audit, auth
+from core.cases import workflow
 from core.store.db import open_db
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from core.plan import PlanItem, RedactionPlan
-from core.redact import apply_plan
+from core.redaction.plan import PlanItem, RedactionPlan
+from core.redaction.apply import apply_plan
 from tests.engine.hostile_pdfs import HOSTILE
 from tests.engine.pdfs import FONT, fail_on_page, text_page
 

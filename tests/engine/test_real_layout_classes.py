@@ -11,8 +11,8 @@ from core.detect.registry import load_default_recognizers
 from core.models import CaseMeta
 from core.pdf.sanitize import sanitize
 from core.pdf.text import extract_page_text
-from core.plan import PlanItem, RedactionPlan
-from core.redact import apply_plan
+from core.redaction.plan import PlanItem, RedactionPlan
+from core.redaction.apply import apply_plan
 from tests.engine.pdfs import FONT, char_positions
 from tests.engine.test_recognizers import found
 
@@ -213,7 +213,7 @@ def test_a_cascade_hit_on_printed_text_is_no_face(monkeypatch):
     import io
 
     from core.detect.visual import faces
-    from core.synth.visual import face_image
+    from tools.synth.visual import face_image
     from tests.engine.pdfs import rasterize, text_page
 
     doc = pymupdf.open()

@@ -198,10 +198,11 @@ def test_non_demo_store_refuses_export_until_keys_are_configured(tmp_path, monke
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
     from factory import make_case, review_everything
 
-    from core import auth, workflow
+    from core.security import auth
+    from core.cases import workflow
     from core.archive import FolderArchive
     from core.cli import main
-    from core.processing import run_detect, run_import
+    from core.cases.processing import run_detect, run_import
     from core.store import jobs as job_store
     from core.store.db import open_db
 

@@ -9,12 +9,14 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from core import audit, auth, crypto, workflow
+from core.security import audit, auth
+from core import crypto
+from core.cases import workflow
 from core.archive import FolderArchive
 from core.cli import main
 from core.errors import PermissionDenied
 from core.export.store import get_export, list_exports, load_export_pdf, lookup_patient_code
-from core.processing import run_detect, run_import
+from core.cases.processing import run_detect, run_import
 from core.store import jobs as job_store
 from core.store.db import open_db
 
@@ -101,7 +103,7 @@ def test_export_refused_when_not_approved_or_wrong_role(approved_case, tmp_path)
 
 def test_export_writes_a_signed_audit_checkpoint_outside_the_data_dir(approved_case, tmp_path):
     """Issue 12: each export anchors the audit chain head in a signed file outside the database."""
-    from core import audit_anchor
+    from core.security import audit_anchor
 
     db, _ = approved_case
     assert audit_anchor.latest(db) is None

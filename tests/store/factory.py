@@ -85,7 +85,7 @@ def make_archive(root: Path) -> Path:
 def review_everything(db, user: dict, case_id: str) -> None:
     """What a preparer does before submitting: open every included page and
     accept every undecided box (through the review functions, audited)."""
-    from core import review
+    from core.cases import review
 
     for page in review.pages(db, case_id):
         review.open_page(db, user, page["id"])

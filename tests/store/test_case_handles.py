@@ -7,9 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from core import audit
+from core.security import audit
 from core.config import settings
-from core.handles import case_handle, is_handle
+from core.security.handles import case_handle, is_handle
 from core.store import cases as case_store
 from core.store import jobs as job_store
 
@@ -22,7 +22,7 @@ def _queue_bytes() -> bytes:
 
 
 def test_task_arguments_carry_no_case_id(db, archive_root):
-    from core.tasks import enqueue_detect, enqueue_import
+    from core.cases.tasks import enqueue_detect, enqueue_import
 
     enqueue_import(db, "C2024001", "C2024001", "tester")
     run = job_store.latest(db, "C2024001", "import")
@@ -45,7 +45,7 @@ def test_audit_rows_hold_the_handle_not_the_case_id(db, data_dir):
 def test_handles_are_keyed_stable_and_map_back(db, archive_root, tmp_path, monkeypatch):
     from core import crypto
     from core.archive import FolderArchive
-    from core.processing import run_import
+    from core.cases.processing import run_import
 
     run_import(db, job_store.create(db, "C2024001", "import"), FolderArchive(archive_root), "C2024001")
     handle = case_handle("C2024001")
@@ -59,12 +59,12 @@ def test_handles_are_keyed_stable_and_map_back(db, archive_root, tmp_path, monke
 
 
 def test_worker_with_a_wrong_key_path_refuses_and_writes_nothing(db, archive_root, tmp_path):
-    from core.tasks import enqueue_import
+    from core.cases.tasks import enqueue_import
 
     wrong = tmp_path / "wrong" / "storage.key"
     env = dict(os.environ, PYTHONPATH=str(ROOT), DEID_KEY_FILE=str(wrong))
     enqueue_import(db, "C2024001", "C2024001", "tester")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "huey_consumer"), "core.tasks.huey", "-w", "1",
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "huey_consumer"), "core.cases.tasks.huey", "-w", "1",
                              "-k", "thread", "-d", "0.05", "-m", "0.2"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

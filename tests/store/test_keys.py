@@ -23,7 +23,7 @@ def _cli(*args, env_extra=None, input_text=None):
 
 
 def _store_with_data():
-    from core import auth
+    from core.security import auth
 
     db = open_db()
     auth.create_user(db, "prep1", "preparer", "Review-Pass-2024", must_change=False)

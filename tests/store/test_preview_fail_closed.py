@@ -4,12 +4,12 @@ preview exactly as the export (and the CLI) release it."""
 import pymupdf
 import pytest
 
-from core import review
+from core.cases import review
 from core.export.from_store import case_documents
 from core.export.options import ExportDocument
-from core.processing import run_detect, run_import
+from core.cases.processing import run_detect, run_import
 from core.archive import FolderArchive
-from core.redact import BLANK_NOTICE
+from core.redaction.apply import BLANK_NOTICE
 from core.store import documents as doc_store
 from core.store import jobs as job_store
 
@@ -73,7 +73,7 @@ def test_export_pipeline_blanks_the_pages_it_is_told(db, case):
 
 
 def test_page_mupdf_cannot_redact_is_blank_in_the_preview(db, case, monkeypatch):
-    import core.redact
+    import core.redaction.apply
 
     page = review.pages(db, case)[0]
     review.add_box(db, PREPARER, page["id"], (80, 500, 400, 560))
@@ -81,7 +81,7 @@ def test_page_mupdf_cannot_redact_is_blank_in_the_preview(db, case, monkeypatch)
     def cannot(page, items, style):
         raise RuntimeError("MuPDF cannot rewrite this page")
 
-    monkeypatch.setattr(core.redact, "_redact_page", cannot)
+    monkeypatch.setattr(core.redaction.apply, "_redact_page", cannot)
     png, info = review.preview_png(db, PREPARER, page["id"])
     assert info["blanked"]
     assert "无法安全处理" in _preview_text(png)

@@ -9,15 +9,16 @@ import sqlite3
 import pymupdf
 import pytest
 
-from core import audit, auth, review, workflow
+from core.security import audit, auth
+from core.cases import review, workflow
 from core.archive import FolderArchive
-from core.processing import run_detect, run_import
+from core.cases.processing import run_detect, run_import
 from core.store import documents as doc_store
 from core.store import findings as finding_store
 from core.store import jobs as job_store
 from core.store import reviews as review_store
 from core.models import Finding
-from core.workflow import ApprovalConflict, CaseReadOnly, SubmissionIncomplete, WorkflowError
+from core.cases.workflow import ApprovalConflict, CaseReadOnly, SubmissionIncomplete, WorkflowError
 from factory import make_case, review_everything
 
 CASE = "C2025101"

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from core import audit, crypto, review, workflow
+from core.security import audit
+from core import crypto
+from core.cases import review, workflow
 from core.archive import FolderArchive
-from core.processing import run_detect, run_import
+from core.cases.processing import run_detect, run_import
 from core.store import cases as case_store
 from core.store import documents as doc_store
 from core.store import files
@@ -38,7 +40,7 @@ def _import(db, archive_root, case_id):
 
 @pytest.fixture
 def two_cases(db, archive_root):
-    from core import auth
+    from core.security import auth
 
     for name, role in (("prep1", "preparer"), ("sup1", "supervisor")):
         auth.create_user(db, name, role, "Review-Pass-2024", must_change=False)
@@ -228,7 +230,7 @@ def test_readme_backup_lose_restore_read_a_case(db, two_cases, tmp_path, data_di
 
 
 def test_interrupted_rotation_keeps_both_keys_and_can_run_again(db, two_cases, monkeypatch):
-    from core import keys
+    from core.security import keys
     from core.store import sealed
 
     case_id = two_cases[0]

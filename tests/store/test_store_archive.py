@@ -4,7 +4,7 @@ import pytest
 
 from core.archive import CaseFilter, FolderArchive
 from core.errors import InputError
-from core.processing import run_import
+from core.cases.processing import run_import
 from core.store import cases as case_store
 from core.store import documents as doc_store
 from core.store import files

@@ -1,6 +1,6 @@
 """Scale-out on Redis for real (issue 14): a redis-server on a free port, two stateless
 ``huey_consumer`` workers with their own empty data dirs (no shared file system, no SQLite),
-and the app-side writer (``huey_consumer core.tasks.app_huey``) on the store.
+and the app-side writer (``huey_consumer core.cases.tasks.app_huey``) on the store.
 
 Killing a worker in the middle of a page loses its task; the writer hands the document to
 the other worker, every page ends up analysed once, the job finishes.  Cancel and retry
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from core.handles import case_handle
+from core.security.handles import case_handle
 
 from core.archive import FolderArchive
-from core.processing import run_import
+from core.cases.processing import run_import
 from core.store import documents as doc_store
 from core.store import findings as finding_store
 from core.store import job_tasks
@@ -89,7 +89,7 @@ class Cluster:
         self.key_file = settings().key_file
         self.common = dict(os.environ, PYTHONPATH=str(ROOT), DEID_HUEY_BACKEND="redis", DEID_REDIS_URL=redis_url,
                            DEID_WORKER_LEASE_S=LEASE_S, DEID_WORKERS="1")
-        self.writer = self._consumer("core.tasks.app_huey", self.common, "writer")
+        self.writer = self._consumer("core.cases.tasks.app_huey", self.common, "writer")
         self.workers: list[subprocess.Popen] = []
         self.worker_dirs: list[Path] = []
         for _ in range(2):
@@ -108,7 +108,7 @@ class Cluster:
         env = dict(self.common, DEID_DATA_DIR=str(home / "data"), DEID_KEY_FILE=str(home / "key" / "storage.key"),
                    DEID_ARCHIVE_DIR=str(home / "no-archive"), DEID_DB=str(home / "data" / "must-not-exist.sqlite"),
                    DEID_HUEY_DB=str(home / "data" / "must-not-exist-huey.sqlite"))
-        self.workers.append(self._consumer("core.tasks.huey", env, f"worker{n}"))
+        self.workers.append(self._consumer("core.cases.tasks.huey", env, f"worker{n}"))
         self.worker_dirs.append(home)
 
     def worker_by_pid(self, pid: int) -> subprocess.Popen:
@@ -118,8 +118,8 @@ class Cluster:
         return [w for w in self.workers if w.poll() is None]
 
     def kv(self):
-        from core.tasks import make_huey
-        from core.workqueue import HueyKV
+        from core.cases.tasks import make_huey
+        from core.cases.workqueue import HueyKV
 
         saved = os.environ.get("DEID_HUEY_BACKEND"), os.environ.get("DEID_REDIS_URL")
         os.environ["DEID_HUEY_BACKEND"], os.environ["DEID_REDIS_URL"] = "redis", self.url
@@ -193,7 +193,7 @@ def _import(db, root: Path, case_id: str, docs, scanned) -> None:
 
 
 def _beats(kv, db, job_id: int) -> list[tuple[dict, dict]]:
-    from core.worker import read_beat
+    from core.cases.worker import read_beat
 
     out = []
     for row in job_tasks.for_job(db, job_id, job_tasks.OPEN):
@@ -262,7 +262,7 @@ def _assert_each_page_once(db, case_id: str, job_id: int) -> dict[int, list[dict
 
 
 def test_cancel_and_retry_reach_both_consumers(cluster, app_db):
-    from core.tasks import cancel_job, enqueue_detect
+    from core.cases.tasks import cancel_job, enqueue_detect
 
     db, case_id = app_db, "C2025201"
     _import(db, cluster.root, case_id, docs=(("d01", "入院记录", 3), ("d02", "病程记录", 3)),
@@ -295,7 +295,7 @@ def test_cancel_and_retry_reach_both_consumers(cluster, app_db):
 
 
 def test_killed_worker_loses_no_page_and_analyses_none_twice(cluster, app_db):
-    from core.tasks import enqueue_detect
+    from core.cases.tasks import enqueue_detect
 
     db, case_id = app_db, "C2025202"
     _import(db, cluster.root, case_id,

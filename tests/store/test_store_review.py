@@ -3,10 +3,10 @@ import json
 import pymupdf
 import pytest
 
-from core import review
+from core.cases import review
 from core.archive import FolderArchive
 from core.errors import PermissionDenied
-from core.processing import run_detect, run_import
+from core.cases.processing import run_detect, run_import
 from core.store import documents as doc_store
 from core.store import findings as finding_store
 from core.store import jobs as job_store
@@ -123,7 +123,7 @@ def test_canvas_changes_maps_canvas_boxes_to_store_actions():
         {"id": 8, "label": "电话", "status": "accepted", "rects_px": [(100, 100, 160, 120), (10, 200, 60, 220)]},
         {"id": 9, "label": "医师姓名", "status": "rejected", "rects_px": [(300, 300, 340, 320)]},
     ]
-    from core.review import canvas_label
+    from core.cases.review import canvas_label
     scale = 2.0  # canvas at 200 % zoom
 
     def box(label, r):
@@ -172,7 +172,7 @@ def test_rotated_page_boxes_round_trip(db, tmp_path):
 
 
 def test_queueing_checks_the_role(db, archive_root):
-    from core.tasks import enqueue_import
+    from core.cases.tasks import enqueue_import
 
     with pytest.raises(PermissionDenied):
         enqueue_import(db, "C2024001", "C2024001", AUDITOR)

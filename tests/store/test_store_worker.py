@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.archive import FolderArchive
-from core.processing import run_detect, run_import
+from core.cases.processing import run_detect, run_import
 from core.store import cases as case_store
 from core.store import documents as doc_store
 from core.store import findings as finding_store
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def consumer(data_dir, archive_root):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     exe = Path(sys.executable).parent / "huey_consumer"
-    proc = subprocess.Popen([str(exe), "core.tasks.huey", "-w", "1", "-k", "thread", "-d", "0.05", "-m", "0.2"],
+    proc = subprocess.Popen([str(exe), "core.cases.tasks.huey", "-w", "1", "-k", "thread", "-d", "0.05", "-m", "0.2"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     yield proc
     proc.terminate()
@@ -54,7 +54,7 @@ def wait_detect(db, case_id, timeout=90):
 
 
 def test_import_and_detect_in_consumer_keeps_manual_work_on_rerun(db, consumer):
-    from core.tasks import enqueue_detect, enqueue_import
+    from core.cases.tasks import enqueue_detect, enqueue_import
 
     job = enqueue_import(db, "C2024001", "C2024001", "tester")
     assert job_store.get(db, job)["huey_id"]
@@ -88,7 +88,7 @@ def test_import_and_detect_in_consumer_keeps_manual_work_on_rerun(db, consumer):
 
 
 def test_cancel_queued_job(db, archive_root, data_dir):
-    from core.tasks import cancel_job, enqueue_import
+    from core.cases.tasks import cancel_job, enqueue_import
 
     # no consumer running: the job stays queued and is revoked
     job = enqueue_import(db, "C2025003", "C2025003", "tester")
@@ -136,7 +136,7 @@ def test_failed_page_is_recorded_not_fatal(db, archive_root, monkeypatch):
 
 
 def test_second_cancel_closes_a_job_whose_worker_died(db, archive_root):
-    from core.tasks import cancel_job, enqueue_detect
+    from core.cases.tasks import cancel_job, enqueue_detect
 
     run_import(db, job_store.create(db, "C2024001", "import"), FolderArchive(archive_root), "C2024001")
     job = job_store.create(db, "C2024001", "detect")
@@ -151,8 +151,8 @@ def test_second_cancel_closes_a_job_whose_worker_died(db, archive_root):
 
 def test_writer_hands_a_dead_workers_task_on_and_never_a_queued_one(db, archive_root):
     """The lease logic on the embedded queue, no consumer: queued tasks wait, taken-and-silent ones move on."""
-    from core.processing import MAX_ATTEMPTS, pump_detect, start_detect
-    from core.tasks import huey, work_queue
+    from core.cases.processing import MAX_ATTEMPTS, pump_detect, start_detect
+    from core.cases.tasks import huey, work_queue
 
     run_import(db, job_store.create(db, "C2025002", "import"), FolderArchive(archive_root), "C2025002")
     job = job_store.create(db, "C2025002", "detect")

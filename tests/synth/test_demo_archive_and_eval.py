@@ -7,10 +7,10 @@ import pymupdf
 import pytest
 
 from core.models import Finding
-from core.synth.corpus import build_record, make_record
-from core.synth.demo_archive import build_case, main, plan_cases
-from core.synth.evaluate import coverage, evaluate, format_report, score_record, union_area
-from core.synth.truth import RecordTruth
+from tools.synth.corpus import build_record, make_record
+from tools.synth.demo_archive import build_case, main, plan_cases
+from tools.synth.evaluate import coverage, evaluate, format_report, score_record, union_area
+from tools.synth.truth import RecordTruth
 
 CASE_KEYS = ("case_id patient_id patient_name sex age id_number inpatient_no institution department "
              "admission_date discharge_date main_diagnosis main_operation review_type").split()

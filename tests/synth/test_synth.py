@@ -10,9 +10,9 @@ import pymupdf
 import pytest
 
 from core.models import Category
-from core.synth import ids, people
-from core.synth.corpus import build_record, load_corpus, make_corpus, make_record
-from core.synth.truth import RecordTruth
+from tools.synth import ids, people
+from tools.synth.corpus import build_record, load_corpus, make_corpus, make_record
+from tools.synth.truth import RecordTruth
 
 VISUAL = {c.value for c in Category if c.is_visual}
 
@@ -190,8 +190,8 @@ def _darkest(page: pymupdf.Page, rect) -> int:
 
 @pytest.mark.parametrize("rotation", [90, 270])
 def test_scanning_a_turned_trace_page_moves_truth_with_it(rotation):
-    from core.synth.scan import scan_document
-    from core.synth.truth import TruthItem
+    from tools.synth.scan import scan_document
+    from tools.synth.truth import TruthItem
 
     doc, truth = build_record(pages=6, seed=12)
     trace = next(d for d in truth.documents if d.type in ("心电图", "胎心监护"))

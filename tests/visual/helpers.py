@@ -5,7 +5,7 @@ import numpy as np
 import pymupdf
 
 from core.detect.base import AnalysisContext
-from core.eval_visual import build, coverage, outside_area, page_inputs, run_visual, visual_recognizers
+from tools.eval.visual import build, coverage, outside_area, page_inputs, run_visual, visual_recognizers
 
 __all__ = ["analyze", "coverage", "covered", "false_alarm_share", "box_filled"]
 

@@ -7,8 +7,8 @@ import pymupdf
 import pytest
 
 from core.detect.visual.faces import face_backend
-from core.eval_visual import page_inputs, run_visual
-from core.synth.visual import face_image
+from tools.eval.visual import page_inputs, run_visual
+from tools.synth.visual import face_image
 from tests.engine.pdfs import rasterize, text_page
 
 PHOTO = pymupdf.Rect(300, 200, 420, 350)

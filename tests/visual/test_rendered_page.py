@@ -12,7 +12,7 @@ import pytest
 import zxingcpp
 
 from core.detect.base import AnalysisContext
-from core.eval_visual import coverage, page_inputs, run_visual
+from tools.eval.visual import coverage, page_inputs, run_visual
 from core.models import Category, Char, PageText, Source
 
 FONT = "china-s"

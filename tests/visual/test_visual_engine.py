@@ -7,7 +7,7 @@ import pymupdf
 import pytest
 
 from core.engine import analyze_document, redact_document
-from core.synth import visual as V
+from tools.synth import visual as V
 
 from .helpers import box_filled, covered, false_alarm_share
 
@@ -56,7 +56,7 @@ def test_scanned_items_are_filled_with_real_ocr(kind, height):
 
 @pytest.mark.parametrize("kind", sorted(V.NEGATIVE))
 def test_negative_pages_through_engine(kind):
-    from core.eval_visual import page_inputs
+    from tools.eval.visual import page_inputs
 
     doc, _ = V.NEGATIVE[kind](0)
     analysis = analyze_document(doc, {}, ocr=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.synth.visual import NEGATIVE
+from tools.synth.visual import NEGATIVE
 
 from .helpers import analyze, false_alarm_share
 
@@ -24,7 +24,7 @@ def test_red_seal_not_fired_by_red_text_block():
     """A paragraph of red clinical text, square-ish, is not a seal."""
     import pymupdf
 
-    from core.eval_visual import page_inputs, run_visual
+    from tools.eval.visual import page_inputs, run_visual
 
     doc = pymupdf.open()
     page = doc.new_page()
@@ -35,8 +35,8 @@ def test_red_seal_not_fired_by_red_text_block():
     assert not [f for f in findings if f.category.value == "seal"]
     import random
 
-    from core.synth.scan import scan_document
-    from core.synth.visual import rasterize
+    from tools.synth.scan import scan_document
+    from tools.synth.visual import rasterize
 
     for scan in (rasterize(doc), scan_document(doc, random.Random(0), [], [])):
         findings = run_visual(page_inputs(scan, True, doc))
@@ -49,8 +49,8 @@ def test_negative_pages_on_grayscale_skewed_scans(kind):
     grayscale seal path (dark rings) must not fire on grids or traces."""
     import random
 
-    from core.eval_visual import page_inputs, run_visual
-    from core.synth.scan import scan_document
+    from tools.eval.visual import page_inputs, run_visual
+    from tools.synth.scan import scan_document
 
     src, truths = NEGATIVE[kind](2)
     doc = scan_document(src, random.Random(2), truths, [])
@@ -65,8 +65,8 @@ def test_red_pen_circle_round_a_value_is_not_a_seal():
     value readable: a ring with nothing red inside is not a seal."""
     import pymupdf
 
-    from core.eval_visual import page_inputs, run_visual
-    from core.synth.visual import rasterize
+    from tools.eval.visual import page_inputs, run_visual
+    from tools.synth.visual import rasterize
 
     doc = pymupdf.open()
     page = doc.new_page()

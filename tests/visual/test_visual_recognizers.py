@@ -86,8 +86,8 @@ def test_id_card_copy(scanned):
 def test_seal_on_rotated_page_maps_to_unrotated_points():
     import pymupdf
 
-    from core.eval_visual import page_inputs, run_visual
-    from core.synth.visual import seal_doc
+    from tools.eval.visual import page_inputs, run_visual
+    from tools.synth.visual import seal_doc
 
     doc, truths = seal_doc(3)
     doc[0].set_rotation(90)
@@ -103,9 +103,9 @@ def test_grayscale_skewed_scan_round_seals_signatures_codes():
     found as mid-grey rings; signatures and codes do not depend on colour."""
     import random
 
-    from core.eval_visual import page_inputs, run_visual
-    from core.synth import visual as V
-    from core.synth.scan import scan_document
+    from tools.eval.visual import page_inputs, run_visual
+    from tools.synth import visual as V
+    from tools.synth.scan import scan_document
 
     for gen, seed, cat, roles in ((V.seal_doc, 1, "seal", None), (V.seal_doc, 2, "seal", None),  # 2: faded stamp
                                   (V.signature_doc, 1, "signature", None), (V.barcode_doc, 1, "barcode", None)):
@@ -118,10 +118,10 @@ def test_grayscale_skewed_scan_round_seals_signatures_codes():
 
 
 def test_corpus_record_visual_items_born_digital():
-    """The project's synthetic record generator (core.synth.corpus) places
+    """The project's synthetic record generator (tools.synth.corpus) places
     signatures after staff labels, seals and lab barcodes: all are found."""
-    from core.eval_visual import page_inputs, run_visual
-    from core.synth.corpus import build_record
+    from tools.eval.visual import page_inputs, run_visual
+    from tools.synth.corpus import build_record
 
     doc, truth = build_record(pages=12, seed=3, scanned=0.0)
     findings = run_visual(page_inputs(doc))

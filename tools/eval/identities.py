@@ -1,6 +1,6 @@
 """Generated identities and clinical filler for the real-layout corpus.
 
-Independent of ``core.synth`` on purpose: its own vocabularies (tools/eval/data/vocab.json), its own number
+Independent of ``tools.synth`` on purpose: its own vocabularies (tools/eval/data/vocab.json), its own number
 formats.  A filled value is a list of segments ``(text, category)``; ``category`` is an eval-dev category
 (pii or keep) or ``None`` for text that carries no truth item (separators, codes).
 """

@@ -5,7 +5,7 @@
 (a) ../shared/eval-dev: another generator's records, scored by its own scorer (run_tool.py).
 (b) real EMR print layouts (tools.eval.real_layouts), scored by the same scorer.
 (c) public barcode / QR samples on record pages (tools.eval.codes), same scorer.
-(d) the project's own generator and the public NER sets (core.eval).
+(d) the project's own generator and the public NER sets (tools.eval.own).
 The scorer stays in ../shared/eval-dev (it is not part of this tree); without it (a)-(c) are skipped.
 """
 from __future__ import annotations
@@ -63,7 +63,7 @@ def corpus_c(out: Path, args) -> dict:
 
 
 def corpus_d(out: Path, args) -> dict:
-    from core.eval import report
+    from tools.eval.own import report
     syn = report(args.records, args.quick)
     if "skipped" in syn:
         return syn

@@ -3,7 +3,7 @@
 Tables
 - ``users``: accounts (bcrypt hash, role, must-change, lockout counters, disabled).
   Rows are never deleted: disabled users stay so old records remain attributable.
-- ``audit_log``: append-only, hash-chained (see ``core.audit``).  Triggers
+- ``audit_log``: append-only, hash-chained (see ``core.security.audit``).  Triggers
   block UPDATE of any row and DELETE of rows younger than 180 days.
 - ``approvals``: one row per approval, with the frozen redaction-plan hash.
 - ``case_events``: every status transition of a case (who, from, to, reason).

@@ -6,7 +6,7 @@
   MAC'd (``audit_unsealed_through_mac``) under the audit key, so raising it
   to excuse stripped MACs is caught; a missing or wrong seal means 0.
 - ``security_settings.store_id``: random id naming this store's chain-head
-  checkpoint files (``core.audit_anchor``), which live outside the database.
+  checkpoint files (``core.security.audit_anchor``), which live outside the database.
 """
 from __future__ import annotations
 

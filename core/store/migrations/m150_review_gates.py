@@ -14,7 +14,7 @@ Tables
 Triggers make a case in 待审核 read-only in the store itself: no box may be
 added, changed or deleted and no document included or excluded, whatever
 code path tries (a second browser tab, a script).  The status column holds
-codes or Chinese display names (see ``core.workflow``): both are matched.
+codes or Chinese display names (see ``core.cases.workflow``): both are matched.
 """
 from __future__ import annotations
 

@@ -1,0 +1,11 @@
+"""CLI subcommands.  Each module defines ``register(subparsers)``."""
+
+COMMANDS = [
+    "core.cli.commands.redact",
+    "core.cli.commands.audit",
+    "core.cli.commands.user",
+    "core.cli.commands.demo_users",
+    "core.cli.commands.export",
+    "core.cli.commands.verify",
+    "core.cli.commands.key",
+]

@@ -1,0 +1,223 @@
+"""Apply a :class:`RedactionPlan`: true removal, not drawing over.
+
+Every page is first reduced to what it shows (:func:`keep_visible_only`):
+text, images and paths outside the visible area (CropBox ∩ MediaBox) are
+redacted and every page box is set to that area.  Then PyMuPDF redaction
+annotations are applied so that glyphs under a box are deleted from the
+content stream and image pixels under it are blanked.  Vector paths that
+*touch* a visual box (signature, seal, logo …) are removed whole, so a
+drawn seal sticking out of its box does not survive under the fill; for
+text boxes only paths fully inside go, so table rules beside a name stay.
+Text beside a box keeps its position (PyMuPDF pinned to 1.28.2; see
+``tests/engine/test_cli_redact.py``).  With style "label" a neutral label
+such as [医师A] is written into the emptied box afterwards.
+
+Fail closed: a page that cannot be redacted (MuPDF fails on it), or one
+the caller lists as not analysed, is blanked (:func:`blank_page`): its
+content is replaced by a one-line notice.  It is never released as it was.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterable
+
+import pymupdf
+
+from core.models import Category
+from core.redaction.plan import PlanItem, RedactionPlan
+
+log = logging.getLogger(__name__)
+
+PAD_X, PAD_Y = 0.3, 1.0
+FILL_BLACK = (0, 0, 0)
+FILL_LABEL = (0.86, 0.86, 0.86)
+LABEL_FONT = "china-s"
+
+
+def _annot_rect(page: pymupdf.Page, item: PlanItem) -> pymupdf.Rect:
+    x0, y0, x1, y1 = item.rect
+    r = pymupdf.Rect(x0 - PAD_X, y0 - PAD_Y, x1 + PAD_X, y1 + PAD_Y)
+    visible = pymupdf.Rect(0, 0, page.cropbox.width, page.cropbox.height)  # unrotated, origin top left
+    return r & visible if not visible.is_empty else r
+
+
+@dataclass
+class Applied:
+    boxes: int = 0
+    blanked: list[int] = field(default_factory=list)  # pages replaced by a notice (0-based)
+
+
+def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] = ()) -> Applied:
+    """Redact ``doc`` in place.  Pages in ``blank`` (not analysed) and pages
+    that fail are blanked."""
+    result = Applied()
+    blank = set(blank)
+    pin_zero_text_moves(doc)
+    for page_index in range(doc.page_count):
+        items = plan.for_page(page_index)
+        if page_index not in blank:
+            try:
+                keep_visible_only(doc, page_index)
+                _redact_page(doc[page_index], items, plan.style)
+                result.boxes += len(items)
+                continue
+            except Exception as exc:  # MuPDF cannot rewrite this page: it must not go out as it is
+                log.warning("page %d cannot be redacted (%s); blanked", page_index + 1, type(exc).__name__)
+        blank_page(doc, page_index)
+        result.blanked.append(page_index)
+    return result
+
+
+def _redact_page(page: pymupdf.Page, items: list[PlanItem], style: str) -> None:
+    fill = FILL_LABEL if style == "label" else FILL_BLACK
+    visual = [i for i in items if _is_visual(i)]
+    for batch, graphics in ((visual, pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_TOUCHED),
+                            ([i for i in items if not _is_visual(i)], pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED)):
+        if not batch:
+            continue
+        for item in batch:
+            page.add_redact_annot(_annot_rect(page, item), fill=fill, cross_out=False)
+        page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_PIXELS, graphics=graphics,
+                              text=pymupdf.PDF_REDACT_TEXT_REMOVE)
+    if style == "label" and items:
+        writer = page.new_shape()  # one content stream and font lookup per page
+        for item in items:
+            _write_label(page, writer, item)
+        writer.commit()
+
+
+def _is_visual(item: PlanItem) -> bool:
+    try:
+        return Category(item.category).is_visual
+    except ValueError:
+        return False
+
+
+# "0 0 Td" after a Tj moves back to the start of the text line (Chromium draws a
+# zero-width space as a space glyph followed by it).  MuPDF's content filter,
+# which every redaction and the sanitizer's page cleaning run through, drops it
+# as a no-op, so every glyph after it slides by the space's width ("\u200b男",
+# "年龄\u200b8" shift onto their neighbours).  A move too small to see keeps it;
+# it must outlast MuPDF's single-precision positions (at x = 386 a move of 1e-5
+# vanishes; 0.003 text units stays up to x = 16384 and is 0.002 pt on the page).
+ZERO_TEXT_MOVE = re.compile(rb"(?<![\w.+\-])[-+]?0*\.?0+\s+[-+]?0*\.?0+\s+Td(?![\w])")
+TINY_TEXT_MOVE = b"0.003 0 Td"
+
+
+def pin_zero_text_moves(doc: pymupdf.Document) -> None:
+    """Rewrite every "0 0 Td" of the page and form content streams as a move
+    of 0.003 text units, which MuPDF's filter keeps (see ZERO_TEXT_MOVE)."""
+    streams = {x for page in doc for x in page.get_contents()}
+    for xref in range(1, doc.xref_length()):
+        if xref in streams or _is_form(doc, xref):
+            data = doc.xref_stream(xref)
+            if data and b"Td" in data:
+                fixed = ZERO_TEXT_MOVE.sub(TINY_TEXT_MOVE, data)
+                if fixed != data:
+                    doc.update_stream(xref, fixed)
+
+
+def _is_form(doc: pymupdf.Document, xref: int) -> bool:
+    try:
+        return doc.xref_is_stream(xref) and doc.xref_get_key(xref, "Subtype")[1] == "/Form"
+    except Exception:  # a free or broken object holds no content
+        return False
+
+
+BOX_KEYS = ("MediaBox", "CropBox", "BleedBox", "TrimBox", "ArtBox")
+MARGIN = 20000.0  # points around the visible area searched for hidden content
+
+
+def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
+    """Remove whatever page ``page_index`` draws outside its visible area
+    and set every page box to that area.
+
+    PyMuPDF clips redaction annotations to the CropBox (``page.rect``), so
+    the boxes are first widened to the visible area plus ``MARGIN`` (page
+    unrotated), strips around the visible area are redacted, then MediaBox
+    = CropBox = the visible area.  Page coordinates (origin at the top left
+    of the visible area) are the same before and after.
+    """
+    page = doc[page_index]
+    visible = page.rect * ~page.transformation_matrix  # PDF coordinates of what is shown
+    visible.normalize()
+    rotation = page.rotation
+    big = pymupdf.Rect(visible.x0 - MARGIN, visible.y0 - MARGIN, visible.x1 + MARGIN, visible.y1 + MARGIN)
+    _set_boxes(doc, page.xref, big)
+    doc.xref_set_key(page.xref, "Rotate", "0")
+    page = doc[page_index]
+    # visible area in the widened page's coordinates (y down from the top of ``big``)
+    inner = pymupdf.Rect(visible.x0 - big.x0, big.y1 - visible.y1, visible.x1 - big.x0, big.y1 - visible.y0)
+    if _draws_outside(page, inner):
+        outer = page.rect
+        for strip in (pymupdf.Rect(outer.x0, outer.y0, inner.x0, outer.y1), pymupdf.Rect(inner.x1, outer.y0, outer.x1, outer.y1),
+                      pymupdf.Rect(outer.x0, outer.y0, outer.x1, inner.y0), pymupdf.Rect(outer.x0, inner.y1, outer.x1, outer.y1)):
+            page.add_redact_annot(strip, fill=False, cross_out=False)
+        page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_PIXELS,
+                              graphics=pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED,
+                              text=pymupdf.PDF_REDACT_TEXT_REMOVE)
+    _set_boxes(doc, page.xref, visible)
+    doc.xref_set_key(page.xref, "Rotate", str(rotation))
+
+
+def _draws_outside(page: pymupdf.Page, inner: pymupdf.Rect) -> bool:
+    inner = inner + (-0.5, -0.5, 0.5, 0.5)
+    return any(not inner.contains(pymupdf.Rect(bbox)) for _, bbox in page.get_bboxlog()
+               if not pymupdf.Rect(bbox).is_empty)
+
+
+def _set_boxes(doc: pymupdf.Document, xref: int, rect: pymupdf.Rect) -> None:
+    value = f"[{rect.x0:g} {rect.y0:g} {rect.x1:g} {rect.y1:g}]"
+    for key in BOX_KEYS[:2]:
+        doc.xref_set_key(xref, key, value)
+    for key in BOX_KEYS[2:]:
+        if doc.xref_get_key(xref, key)[0] != "null":
+            doc.xref_set_key(xref, key, "null")
+
+
+BLANK_NOTICE = "本页无法安全处理，已整页移除 / this page could not be processed safely and was removed"
+
+
+def blank_page(doc: pymupdf.Document, page_index: int) -> None:
+    """Replace the content of a page by an empty stream and a notice."""
+    page = doc[page_index]
+    content = doc.get_new_xref()
+    doc.update_object(content, "<<>>")
+    doc.update_stream(content, b" ")
+    doc.xref_set_key(page.xref, "Contents", f"{content} 0 R")
+    doc.xref_set_key(page.xref, "Resources", "<<>>")
+    for key in ("Annots", "Group", "AA"):
+        doc.xref_set_key(page.xref, key, "null")
+    page = doc[page_index]
+    page.insert_text((36, 48), BLANK_NOTICE, fontname=LABEL_FONT, fontsize=9, color=(0.3, 0.3, 0.3))
+
+
+@lru_cache(maxsize=256)
+def _unit_length(label: str) -> float:
+    """Width of ``label`` at font size 1 (text width scales linearly)."""
+    return pymupdf.get_text_length(label, fontname=LABEL_FONT, fontsize=1) or 1.0
+
+
+def _write_label(page: pymupdf.Page, writer: pymupdf.Shape, item: PlanItem) -> None:
+    """Write ``[label]`` centred in the emptied box, shrunk to fit."""
+    if not item.label:
+        return
+    label = f"[{item.label}]"
+    r = pymupdf.Rect(item.rect)
+    horizontal = page.rotation in (0, 180)
+    length, height = (r.width, r.height) if horizontal else (r.height, r.width)
+    size = max(3.0, min(height * 0.85, 11.0, (length + 1) / _unit_length(label)))
+    text_len = _unit_length(label) * size
+    # Text is placed in unrotated page space; rotate it with the page so it reads upright.
+    if page.rotation == 0:
+        point = (r.x0 + max(0.0, (r.width - text_len) / 2), r.y1 - (r.height - size) / 2 - size * 0.12)
+    elif page.rotation == 90:
+        point = (r.x0 + (r.width - size) / 2 + size * 0.12, r.y0 + max(0.0, (r.height - text_len) / 2))
+    elif page.rotation == 180:
+        point = (r.x1 - max(0.0, (r.width - text_len) / 2), r.y0 + (r.height - size) / 2 + size * 0.12)
+    else:
+        point = (r.x1 - (r.width - size) / 2 - size * 0.12, r.y1 - max(0.0, (r.height - text_len) / 2))
+    writer.insert_text(point, label, fontname=LABEL_FONT, fontsize=size, color=(0.15, 0.15, 0.15), rotate=page.rotation)

@@ -1,0 +1,83 @@
+"""The redaction plan: exactly which rectangles are removed on which page,
+and what (if anything) is written in each.  Built from findings, the
+policy and the reviewers' decisions; approval freezes it by its hash."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Mapping, Optional
+
+from core.models import Finding, Rect
+from core.policy import STYLES, Policy
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    page_index: int
+    rect: Rect
+    category: str
+    label: str = ""
+    finding_id: str = ""
+    origin: str = "auto"  # auto | manual
+
+
+@dataclass
+class RedactionPlan:
+    policy: str
+    style: str
+    items: list[PlanItem] = field(default_factory=list)
+    blanked: list[int] = field(default_factory=list)  # pages blanked on apply (core.redaction.apply), not part of the hash
+
+    def for_page(self, page_index: int) -> list[PlanItem]:
+        return [i for i in self.items if i.page_index == page_index]
+
+    def pages(self) -> list[int]:
+        return sorted({i.page_index for i in self.items})
+
+    def counts_by_category(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for _, category in {(i.finding_id or str(id(i)), i.category) for i in self.items}:
+            counts[category] = counts.get(category, 0) + 1
+        return counts
+
+    def canonical(self) -> list:
+        return sorted(
+            [i.page_index, [round(v, 1) for v in i.rect], i.category, i.label] for i in self.items
+        )
+
+    def hash(self) -> str:
+        blob = json.dumps([self.policy, self.style, self.canonical()], ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def to_dict(self) -> dict:
+        return {"policy": self.policy, "style": self.style, "items": [asdict(i) for i in self.items]}
+
+
+def build_plan(
+    findings: Iterable[Finding],
+    policy: Policy,
+    style: Optional[str] = None,
+    rejected_ids: Iterable[str] = (),
+    labels: Optional[Mapping[str, str]] = None,
+) -> RedactionPlan:
+    """Plan items for every finding the policy hides and nobody rejected.
+
+    ``labels`` (finding id -> label, e.g. "医师A") overrides the policy's
+    category label; ``core.policy.labels`` makes consistent ones.
+    Manual findings (source "manual") are always hidden.
+    """
+    style = style or policy.default_style
+    if style not in STYLES:
+        raise ValueError(f"unknown style: {style}")
+    rejected = set(rejected_ids)
+    labels = labels or {}
+    plan = RedactionPlan(policy=policy.name, style=style)
+    for f in findings:
+        manual = f.source.value == "manual"
+        if f.id in rejected or not (manual or policy.hides(f)):
+            continue
+        label = labels.get(f.id) or policy.label_for(f.category)
+        for rect in f.rects:
+            plan.items.append(PlanItem(f.page_index, tuple(rect), f.category.value, label, f.id, "manual" if manual else "auto"))
+    return plan
