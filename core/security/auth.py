@@ -428,13 +428,18 @@ def pending_role_grants(db) -> list[dict]:
     return accounts.pending_grants(db)
 
 
-def confirm_role_grant(db, grant_id: int, *, actor: str, now: float | None = None) -> dict:
-    """A second admin confirms a pending supervisor grant; returns the user as changed."""
+def _pending_grant(db, grant_id: int, actor: str, not_admin_zh: str, not_admin_en: str) -> dict:
     grant = accounts.grant(db, grant_id)
     if grant is None or grant["status"] != "pending":
         raise DeidError("该角色申请不存在或已处理", "no such pending role grant")
     if not _is_admin_account(db, actor):
-        raise PermissionDenied("只有管理员可以确认角色变更", "only an admin can confirm a role grant")
+        raise PermissionDenied(not_admin_zh, not_admin_en)
+    return grant
+
+
+def confirm_role_grant(db, grant_id: int, *, actor: str, now: float | None = None) -> dict:
+    """A second admin confirms a pending supervisor grant; returns the user as changed."""
+    grant = _pending_grant(db, grant_id, actor, "只有管理员可以确认角色变更", "only an admin can confirm a role grant")
     if actor == grant["requested_by"]:
         raise PermissionDenied("需要另一名管理员确认（不能确认自己的申请）",
                                "a second admin must confirm; not the one who asked")
@@ -458,11 +463,7 @@ def confirm_role_grant(db, grant_id: int, *, actor: str, now: float | None = Non
 
 
 def cancel_role_grant(db, grant_id: int, *, actor: str, now: float | None = None) -> None:
-    grant = accounts.grant(db, grant_id)
-    if grant is None or grant["status"] != "pending":
-        raise DeidError("该角色申请不存在或已处理", "no such pending role grant")
-    if not _is_admin_account(db, actor):
-        raise PermissionDenied("只有管理员可以撤销角色申请", "only an admin can cancel a role grant")
+    grant = _pending_grant(db, grant_id, actor, "只有管理员可以撤销角色申请", "only an admin can cancel a role grant")
     accounts.decide_grant(db, grant_id, "cancelled", actor, _now(now))
     audit.record(db, actor, "user.role_grant_cancelled", detail={"user": grant["username"], "grant": grant_id})
 
