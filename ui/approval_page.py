@@ -11,6 +11,8 @@ from core.cases import review, workflow
 from core.security.audit_report import local_time
 from core.display import category_counts_text
 from core.errors import DeidError
+from core.store import cases as case_store
+from core.store import reviews
 from ui.auth import get_db, require_user
 
 
@@ -93,9 +95,9 @@ def submit_panel(db, user: dict, case_id: str) -> None:
 def _summary(db, case_id: str) -> dict:
     events = workflow.history(db, case_id)
     submit = next((e for e in reversed(events) if e["event"] == "submit"), None)
-    row = db.conn.execute("SELECT department, review_type, page_count FROM cases WHERE id = ?", [case_id]).fetchone()
-    return {"病例": case_id, "科室": row[0] if row else "", "评审类型": row[1] if row else "",
-            "页数": row[2] if row else 0, "提交人": submit["actor"] if submit else "",
+    row = case_store.get_case(db, case_id) or {}
+    return {"病例": case_id, "科室": row.get("department", ""), "评审类型": row.get("review_type", ""),
+            "页数": row.get("page_count", 0), "提交人": submit["actor"] if submit else "",
             "提交时间": local_time(submit["at"]) if submit else ""}
 
 
@@ -184,14 +186,13 @@ def _changes(db, user: dict, state: dict) -> None:
 
 
 def _recent(db) -> None:
-    rows = db.conn.execute(
-        "SELECT id, case_id, prepared_by, approved_by, approved_at, superseded_at, superseded_reason, pages_opened, "
-        "pages_total FROM approvals ORDER BY id DESC LIMIT 20"
-    ).fetchall()
+    rows = reviews.recent_approvals(db, 20)
     why = {"edited": "否（批准后被修改）", "reimported": "否（重新导入后作废）", "redetected": "否（重新检测后作废）"}
     if rows:
         st.subheader("最近的批准记录")
         st.dataframe(pd.DataFrame([{
-            "批准记录": r[0], "病例": r[1], "整理人": r[2], "审核人": r[3],
-            "时间": local_time(r[4]), "审核人打开的页": f"{len(json.loads(r[7] or '[]'))}/{r[8] or 0}",
-            "有效": why.get(r[6], "否") if r[5] else "是"} for r in rows]), hide_index=True, width="stretch")
+            "批准记录": r["id"], "病例": r["case_id"], "整理人": r["prepared_by"], "审核人": r["approved_by"],
+            "时间": local_time(r["approved_at"]),
+            "审核人打开的页": f"{len(json.loads(r['pages_opened'] or '[]'))}/{r['pages_total'] or 0}",
+            "有效": why.get(r["superseded_reason"], "否") if r["superseded_at"] else "是"} for r in rows]),
+            hide_index=True, width="stretch")

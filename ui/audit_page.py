@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.security import audit, audit_anchor, audit_report
 from core.security import auth as core_auth
+from core.store import audit_log as audit_store
 from ui.auth import get_db, require_user
 from ui.chrome import CHOOSE, DATE_FORMAT
 
@@ -57,9 +58,9 @@ def _chain_status(db, user) -> None:
 
 
 def _filters(db) -> dict:
-    users = [r[0] for r in db.conn.execute("SELECT DISTINCT actor FROM audit_log ORDER BY actor").fetchall()]
+    users = audit_store.distinct_values(db, "actor")
     names = audit_report.action_names()
-    used = [r[0] for r in db.conn.execute("SELECT DISTINCT action FROM audit_log ORDER BY action").fetchall()]
+    used = audit_store.distinct_values(db, "action")
     with st.expander("筛选", expanded=True):
         c1, c2, c3 = st.columns(3)
         actors = c1.multiselect("用户", users, key="audit_f_user", placeholder=CHOOSE)

@@ -238,7 +238,9 @@ def _role_landing(role: str, page: str) -> str | None:
 
 
 def _has_any_user(db) -> bool:
-    return db.conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+    from core.store import accounts
+
+    return accounts.has_any_user(db)
 
 
 def login_form(db) -> None:

@@ -138,3 +138,7 @@ def approvals_after_account_change(db, window_s: float) -> list[dict]:
         f"ORDER BY a.id DESC, l.id DESC",
         [*ACCOUNT_CHANGE_ACTIONS, window_s])
     return [_dict(cur, r) for r in cur.fetchall()]
+
+
+def has_any_user(db) -> bool:
+    return db.conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None

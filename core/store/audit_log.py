@@ -68,3 +68,10 @@ def last_checkpoint_row(db) -> dict | None:
     except ValueError:
         detail = {}
     return {"id": row[0], **(detail if isinstance(detail, dict) else {})}
+
+
+def distinct_values(db, column: str) -> list[str]:
+    """The actors or actions that occur in the trail (the audit page's filters)."""
+    if column not in ("actor", "action"):
+        raise ValueError("not a filter column")
+    return [r[0] for r in db.conn.execute(f"SELECT DISTINCT {column} FROM audit_log ORDER BY {column}").fetchall()]

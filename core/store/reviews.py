@@ -145,3 +145,11 @@ def page_of(db, case_id: str, doc_id: str, page_index: int) -> Optional[int]:
         "SELECT p.id FROM pages p JOIN documents d ON d.id = p.document_id "
         "WHERE p.case_id = ? AND d.doc_id = ? AND p.page_index = ?", [case_id, doc_id, page_index]).fetchone()
     return row[0] if row else None
+
+
+def recent_approvals(db, limit: int = 20) -> list[dict]:
+    cur = db.conn.execute(
+        "SELECT id, case_id, prepared_by, approved_by, approved_at, superseded_at, superseded_reason, pages_opened, "
+        "pages_total FROM approvals ORDER BY id DESC LIMIT ?", [limit])
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, row)) for row in cur.fetchall()]
