@@ -97,7 +97,7 @@ def add_cover(
         ("文书目录", 13),
     ]
     for i, (title, e) in enumerate(zip(bookmark_titles(entries), entries), 1):
-        lines.append((f"{i:>2}. {title}    第 {e['first_page']} 页起，共 {e['pages']} 页", 10))
+        lines.append((f"{i:>2}. {title}    第 {e['first_page'] + 1} 页起，共 {e['pages']} 页", 10))  # the cover is page 1
     lines += [("", 6), ("已处理的标识信息（按类别计数）", 13)]
     if counts:
         for cat, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -121,19 +121,20 @@ def add_cover(
 
 def stamp_pages(doc: pymupdf.Document, *, page_numbers: bool = True, watermark: str = "", skip_first: bool = False,
                 opacity: float = 0.13) -> None:
-    """第 x 页 / 共 N 页 at the bottom centre and a light diagonal watermark
-    on every content page (one content stream per page: fast)."""
-    start = 1 if skip_first else 0
-    total = doc.page_count - start
-    for i in range(start, doc.page_count):
+    """第 x 页 / 共 N 页 at the bottom centre of every page, x being the PDF's
+    own page number (the cover is page 1), and a light diagonal watermark on
+    every content page (``skip_first``: not on the cover).  One content stream
+    per page: fast."""
+    total = doc.page_count
+    for i in range(doc.page_count):
         page = doc[i]
         r = page.rect
         shape = page.new_shape()
         if page_numbers:
-            text = f"第 {i - start + 1} 页 / 共 {total} 页"
+            text = f"第 {i + 1} 页 / 共 {total} 页"
             w = len(text) * 8 * 0.5 + 8 * 4  # china-s: CJK one em, ASCII/space about half on screen
             shape.insert_text(((r.width - w) / 2, r.height - 12), text, fontname=FONT, fontsize=8, color=GRAY)
-        if watermark:
+        if watermark and not (skip_first and i == 0):
             diag = math.hypot(r.width, r.height)
             size = max(8.0, min(40.0, 0.7 * diag / len(watermark)))  # every glyph one em wide
             centre = pymupdf.Point(r.width / 2, r.height / 2)

@@ -31,8 +31,10 @@ def test_merged_in_catalog_order_with_cover_bookmarks_and_page_numbers():
     cover = doc[0].get_text()
     assert result.code in cover and "入院记录" in cover and "审核人" in cover
     assert "患者姓名：" in cover and "医师姓名：" in cover  # counts per category, display names
+    for i in range(0, 4):  # one number per page, the PDF's own (the cover is page 1)
+        assert f"第 {i + 1} 页 / 共 4 页" in doc[i].get_text()
+    assert "第 2 页起" in cover  # the table of contents points at PDF pages
     for i in range(1, 4):
-        assert f"第 {i} 页 / 共 3 页" in doc[i].get_text()
         assert f"仅供孕产妇危重症评审使用 · {result.code}" in doc[i].get_text()
     assert "停经38周" in doc[1].get_text()  # clinical content kept
     everything = "".join(p.get_text() for p in doc)
