@@ -17,7 +17,7 @@ from ui.auth import get_db, require_user
 
 
 def render() -> None:
-    user = require_user(("preparer", "supervisor"))
+    user = require_user(page="审核")
     db = get_db()
     st.title("提交与审核")
     flash = st.session_state.pop("rv_flash", None)

@@ -13,7 +13,7 @@ PAGE_SIZE = 50
 
 
 def render() -> None:
-    user = require_user(("supervisor", "auditor"))
+    user = require_user(page="审计日志")
     db = get_db()
     core_auth.require(user, "audit.view", db)
     st.title("审计日志")

@@ -1,7 +1,8 @@
 """Login, logout, password change, first-start setup and page guards.
 
-Every page starts with ``user = require_user(("preparer", "supervisor"))``
-(or the roles of what it offers).  Without a logged-in user the page shows
+Every page starts with ``user = require_user(page="<page>")``; the page's
+roles are written once, in ``core/rules/permissions.yaml`` (``pages``), which
+the menu reads too.  Without a logged-in user the page shows
 the login form and stops; with the wrong role it shows a refusal and stops,
 so a URL typed by hand does not bypass the check.  Core actions check the
 role again (``core.security.auth.require``).
@@ -186,8 +187,10 @@ def _cookie_script(db) -> None:
         st.html(f"<script>{body}</script>", unsafe_allow_javascript=True, width=1)
 
 
-def require_user(roles: tuple[str, ...] = ()) -> dict:
-    """Return the logged-in user allowed on this page, or render login/refusal and stop."""
+def require_user(page: str) -> dict:
+    """Return the logged-in user allowed on ``page`` (its roles are in
+    core/rules/permissions.yaml), or render login/refusal and stop."""
+    roles = core_auth.page_roles(page)
     db = get_db()
     if not core_auth.has_admin(db) and not _has_any_user(db):
         setup_form(db)

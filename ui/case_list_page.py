@@ -20,7 +20,7 @@ STATUSES = [ALL, case_store.NOT_IMPORTED, "待处理", "检测中", "待整理",
 
 
 def render() -> None:
-    user = require_user(("preparer", "supervisor"))
+    user = require_user(page="病例列表")
     db = get_db()
     st.title("病例列表")
     flash()

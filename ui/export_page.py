@@ -18,7 +18,7 @@ RESULT_KEY = "export_result"
 
 
 def render() -> None:
-    user = require_user(("preparer", "supervisor"))
+    user = require_user(page="导出")
     db = get_db()
     st.title("导出")
     flash("export_flash")

@@ -64,7 +64,7 @@ def category_legend_html(cats: dict) -> str:
 
 
 def render() -> None:
-    require_user()
+    require_user(page="帮助")
     st.title("帮助")
     st.markdown(USAGE)
     st.markdown("### 方框类别")

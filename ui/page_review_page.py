@@ -26,7 +26,7 @@ KEY_PREV, KEY_NEXT, KEY_ACCEPT, KEY_REJECT, KEY_NEXT_OPEN = "PageUp", "PageDown"
 
 
 def render() -> None:
-    user = require_user(("preparer", "supervisor"))
+    user = require_user(page="页面审阅")
     db = get_db()
     st.title("页面审阅")
     flash("review_flash")

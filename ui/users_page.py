@@ -13,7 +13,7 @@ from ui.auth import get_db, require_user
 
 
 def render() -> None:
-    user = require_user(("admin",))
+    user = require_user(page="用户管理")
     db = get_db()
     core_auth.require(user, "user.manage", db)
     st.title("用户管理")

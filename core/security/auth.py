@@ -73,6 +73,15 @@ def permissions() -> dict:
     return load_rules("permissions")
 
 
+def page_roles(page: str) -> tuple[str, ...]:
+    """The roles that may open ``page`` (``pages/<page>.py``); () = every logged-in user.
+    A page missing from the table is refused to everybody (fail closed)."""
+    table = permissions().get("pages", {})
+    if page not in table:
+        raise KeyError(f"page {page!r} has no roles in core/rules/permissions.yaml")
+    return tuple(table[page] or ())
+
+
 def roles() -> dict[str, str]:
     """Role code -> Chinese display name."""
     return {code: meta["zh"] for code, meta in permissions()["roles"].items()}

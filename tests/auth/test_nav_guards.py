@@ -49,3 +49,15 @@ def test_roles_without_the_default_page_land_on_their_first_page(db, role, landi
     assert not at.exception
     assert [t.value for t in at.title] == [landing]
     assert not any("无权访问" in e.value for e in at.error)
+
+
+def test_every_page_file_has_its_roles_in_the_permissions_table():
+    """Roles of a page are written once (permissions.yaml `pages`); a page without an entry is refused."""
+    from ui.nav import PAGES
+
+    names = {p.stem for p in (ROOT / "pages").glob("*.py")}
+    assert names == {spec.url_path for spec in PAGES}
+    for name in names:
+        auth.page_roles(name)  # raises when the table lacks the page
+    with pytest.raises(KeyError):
+        auth.page_roles("没有这个页面")
