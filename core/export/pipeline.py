@@ -123,6 +123,7 @@ def stage_select(job: ExportJob) -> None:
 def stage_label(job: ExportJob) -> None:
     """Observe every document first so labels agree across the case."""
     job.book = LabelBook.for_case(job.meta, job.policy)
+    job.book.hint(job.seeds)
     for d in job.selected:
         job.book.observe(d.findings)
     job.book.freeze()

@@ -107,6 +107,14 @@ def letters(n: int) -> str:
     return out
 
 
+def _person_category(value: str) -> Optional[Category]:
+    try:
+        cat = Category(value)
+    except ValueError:
+        return None
+    return cat if cat in ROLE_PRIORITY else None
+
+
 def relation_of(role_hint: str) -> str:
     hint = halfwidth(role_hint or "")
     for cue, relation in RELATIONS.items():
@@ -138,6 +146,7 @@ class LabelBook:
     _inst_n: int = 0
     _relatives_n: int = 0
     _relations_used: set = field(default_factory=set)
+    _hints: dict = field(default_factory=dict)  # person key -> (category, relation) from the case's seeds
 
     @classmethod
     def for_case(cls, meta=None, policy=None) -> "LabelBook":
@@ -148,6 +157,21 @@ class LabelBook:
             patient_name=getattr(meta, "patient_name", "") or "",
             templates=templates,
         )
+
+    def hint(self, seeds: Iterable) -> None:
+        """What the case's seeds (archive record, labelled fields) say of a
+        person: a name a later page finds without any cue still gets the
+        label of its relation (the mother stays [母亲], never [人员I])."""
+        for s in seeds:
+            cat = _person_category(getattr(s, "category", ""))
+            key = normalise_name(getattr(s, "value", "") or "") if cat else ""
+            if not key:
+                continue
+            known = self._hints.get(key)
+            relation = relation_of(getattr(s, "role_hint", "")) or (known[1] if known else "")
+            if known and ROLE_PRIORITY.index(known[0]) <= ROLE_PRIORITY.index(cat):
+                cat = known[0]
+            self._hints[key] = (cat, relation)
 
     # ---- pass 1 -------------------------------------------------------
     def _entity_key(self, finding: Finding) -> Optional[tuple[str, str]]:
@@ -172,6 +196,11 @@ class LabelBook:
             ent = self._entities.get(ek)
             if ent is None:
                 ent = _Entity(ek[0], ek[1], category, relation_of(f.role_hint))
+                hinted = self._hints.get(ek[1]) if ek[0] == "person" else None
+                if hinted and ROLE_PRIORITY.index(hinted[0]) < ROLE_PRIORITY.index(ent.category):
+                    ent.category = hinted[0]
+                if hinted and not ent.relation:
+                    ent.relation = hinted[1]
                 self._entities[ek] = ent
             else:
                 if ek[0] == "person" and ROLE_PRIORITY.index(category) < ROLE_PRIORITY.index(ent.category):

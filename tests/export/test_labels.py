@@ -67,3 +67,16 @@ def test_labels_in_exported_pdf_agree_across_documents():
     hit = page2.search_for("上级医师")[0]
     right = page2.get_text(clip=pymupdf.Rect(hit.x1, hit.y0 - 2, hit.x1 + 80, hit.y1 + 2))
     assert "医师A" in right
+
+
+def test_a_name_found_without_a_cue_keeps_the_relation_the_case_seeds_give_it():
+    """The archive record names the mother; a page that mentions her without any cue
+    (person_name) still labels her as the mother, not as an unknown person (issue 13)."""
+    from core.detect.base import Seed
+
+    book = LabelBook.for_case(CaseMeta(patient_name="王小红"))
+    book.hint([Seed("陈玉兰", "relative_name", "case_meta:mother", "母亲"), Seed("王小红", "patient_name", "case_meta")])
+    doc = [_f(0, "person_name", "陈玉兰"), _f(0, "person_name", "周桂芳", "", 40)]
+    labels = assign_labels(doc, book=book)
+    assert labels[doc[0].id] == "患者母亲"
+    assert labels[doc[1].id].startswith("人员")  # nobody said who she is
