@@ -19,6 +19,7 @@ import sqlite3
 import time
 
 from core.archive.base import ArchiveSource
+from core.security.handles import case_handle
 from core.store import sealed
 from core.errors import DeidError
 from core.models import Finding
@@ -146,7 +147,7 @@ def start_detect(db, job_id: int, queue) -> bool:
     case_store.set_progress(db, case_id, page_count=total, pages_done=0, pages_failed=0, current_step="检测", error="")
     job = job_store.get(db, job_id)
     try:
-        handle = files.case_handle(case_id)
+        handle = case_handle(case_id)
         queue.blobs.put(meta_blob(handle, job["token"]), seal_json(case_store.case_meta(db, case_id).to_dict()))
         queue.kv.put(job_key(job["token"]), RUN)
         for doc in doc_store.list_documents(db, case_id):
@@ -161,7 +162,7 @@ def start_detect(db, job_id: int, queue) -> bool:
 
 
 def _submit(db, queue, job: dict, doc: dict, attempt: int) -> None:
-    handle = files.case_handle(job["case_id"])
+    handle = case_handle(job["case_id"])
     task_id = queue.submit(job["token"], handle, doc["source_sha256"])
     job_tasks.create(db, job["id"], doc["id"], attempt, task_id, doc["page_count"])
 
@@ -378,7 +379,7 @@ def _cleanup(db, job: dict, queue) -> None:
     """Remove what the job put into the queue's stores: its state key, its meta blob, uploaded copies."""
     if not job.get("token"):
         return
-    handle = files.case_handle(job["case_id"])
+    handle = case_handle(job["case_id"])
     queue.blobs.delete(meta_blob(handle, job["token"]))
     if queue.blobs.remote:
         for doc in doc_store.list_documents(db, job["case_id"]):

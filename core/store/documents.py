@@ -9,6 +9,7 @@ import pymupdf
 
 from core.crypto import sha256_hex
 from core.pdf.open import open_pdf
+from core.security.handles import case_handle
 from core.store import files
 from core.store.blobs import document_blob
 from core.store.catalog import catalog_order
@@ -27,7 +28,7 @@ def store_document(db, case_id: str, doc_id: str, data: bytes, *, type: str = ""
     """
     pdf = open_pdf(data)
     digest = sha256_hex(data)
-    rel = document_blob(files.case_handle(case_id), digest)  # the working copy is the worker's blob
+    rel = document_blob(case_handle(case_id), digest)  # the working copy is the worker's blob
     files.write_sealed(rel, data)
     existing = get_document(db, case_id, doc_id)
     row = {"case_id": case_id, "doc_id": doc_id, "type": type, "title": title or type, "date": date,

@@ -13,14 +13,7 @@ from pathlib import Path
 
 from core.config import settings
 from core.crypto import file_aad, seal, sha256_hex, unseal
-
-
-def case_handle(case_id: str) -> str:
-    """The opaque name of a case outside the database (folders, blob names, worker tasks):
-    keyed (``core.security.handles``), so a record number cannot be tried against it."""
-    from core.security.handles import case_handle as keyed_handle
-
-    return keyed_handle(case_id)
+from core.security.handles import case_handle  # keyed: a record number cannot be tried against it
 
 
 def case_folder(case_id: str) -> str:
