@@ -126,22 +126,31 @@ def page_png(db, page_id: int, dpi: int = REVIEW_DPI) -> bytes:
     page = doc_store.get_page(db, page_id)
     doc = doc_store.get_document_by_id(db, page["document_id"])
     rel = f"{files.case_folder(page['case_id'])}/renders/{doc['source_sha256'][:16]}_{page['page_index']}_{dpi}.png.sealed"
-    key = rel
-    hit = _mem_get(key)
+
+    def render() -> bytes:
+        pdf, fpage = _fitz_page(db, page)
+        try:
+            return render_page_png(fpage, dpi)
+        finally:
+            pdf.close()
+
+    data = _cached_render(rel, render)
+    if dpi == REVIEW_DPI and page.get("render_path") != rel:  # after the sealed file exists
+        db.execute("UPDATE pages SET render_path = ? WHERE id = ?", [rel, page_id])
+    return data
+
+
+def _cached_render(rel: str, make) -> bytes:
+    """A render from memory, else from its sealed file, else made by ``make()`` and sealed."""
+    hit = _mem_get(rel)
     if hit is not None:
         return hit
     if files.exists(rel):
         data = files.read_sealed(rel)
     else:
-        pdf, fpage = _fitz_page(db, page)
-        try:
-            data = render_page_png(fpage, dpi)
-        finally:
-            pdf.close()
+        data = make()
         files.write_sealed(rel, data)
-        if dpi == REVIEW_DPI:
-            db.execute("UPDATE pages SET render_path = ? WHERE id = ?", [rel, page_id])
-    _mem_put(key, data)
+    _mem_put(rel, data)
     return data
 
 
@@ -152,16 +161,7 @@ def display_image(db, page_id: int) -> bytes:
         return page_png(db, page_id)
     doc = doc_store.get_document_by_id(db, page["document_id"])
     rel = f"{files.case_folder(page['case_id'])}/renders/{doc['source_sha256'][:16]}_{page['page_index']}_{REVIEW_DPI}.jpg.sealed"
-    hit = _mem_get(rel)
-    if hit is not None:
-        return hit
-    if files.exists(rel):
-        data = files.read_sealed(rel)
-    else:
-        data = pymupdf.Pixmap(page_png(db, page_id)).tobytes("jpg", jpg_quality=80)
-        files.write_sealed(rel, data)
-    _mem_put(rel, data)
-    return data
+    return _cached_render(rel, lambda: pymupdf.Pixmap(page_png(db, page_id)).tobytes("jpg", jpg_quality=80))
 
 
 def warm_renders(db, case_id: str, dpi: int = REVIEW_DPI, progress=None) -> int:
