@@ -118,11 +118,10 @@ def _rewritten(doc: pymupdf.Document) -> pymupdf.Document:
     try:
         clean = pymupdf.open(stream=doc.tobytes(garbage=1), filetype="pdf")
         show_all_layers(clean)
-        for index in range(clean.page_count):
-            _normalise_rotation(clean, clean[index].xref)
         if clean.page_count != expected or doc.page_count != expected:
             raise ValueError("pages lost in the rewrite")
         for index in range(clean.page_count):  # every page must load from the rewrite too
+            _normalise_rotation(clean, clean[index].xref)
             clean[index].get_bboxlog()
     except Exception:
         raise InputError("PDF 文件结构损坏，无法安全处理", "PDF structure is corrupt; it cannot be processed safely") from None
