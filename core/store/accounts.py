@@ -22,6 +22,11 @@ def user_rows(db) -> list[dict]:
     return [_dict(cur, r) for r in cur.fetchall()]
 
 
+def user_role(db, username: str) -> str | None:
+    row = db.conn.execute("SELECT role FROM users WHERE username = ?", [username]).fetchone()
+    return row[0] if row else None
+
+
 def has_active_admin(db) -> bool:
     return db.conn.execute("SELECT 1 FROM users WHERE role = 'admin' AND disabled = 0 LIMIT 1").fetchone() is not None
 
@@ -197,6 +202,14 @@ def approvals_after_account_change(db, window_s: float) -> list[dict]:
         f"ORDER BY a.id DESC, l.id DESC",
         [*ACCOUNT_CHANGE_ACTIONS, window_s])
     return [_dict(cur, r) for r in cur.fetchall()]
+
+
+def approval_pairs(db) -> list[tuple]:
+    """``(prepared_by, approved_by, approvals, live approvals)`` per pair, most approvals first."""
+    return db.conn.execute(
+        "SELECT prepared_by, approved_by, COUNT(*), SUM(superseded_at IS NULL) FROM approvals "
+        "GROUP BY prepared_by, approved_by ORDER BY COUNT(*) DESC"
+    ).fetchall()
 
 
 def has_any_user(db) -> bool:
