@@ -57,12 +57,12 @@ def row_hash(row: dict) -> str:
     return sha256_hex(canonical_json({k: row.get(k) for k in HASHED_FIELDS}).encode("utf-8"))
 
 
-def _mac_key() -> bytes:
+def mac_key() -> bytes:
     return hashlib.sha256(b"deid-audit-mac|" + storage_key()).digest()
 
 
 def row_mac(row_hash_hex: str, key: bytes | None = None) -> str:
-    return hmac.new(key or _mac_key(), row_hash_hex.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.new(key or mac_key(), row_hash_hex.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 class AuditKeyMismatch(DeidError):
@@ -74,7 +74,7 @@ class AuditKeyMismatch(DeidError):
 
 
 def mac_key_id(key: bytes | None = None) -> str:
-    return hashlib.sha256(b"id|" + (key or _mac_key())).hexdigest()[:16]
+    return hashlib.sha256(b"id|" + (key or mac_key())).hexdigest()[:16]
 
 
 def stored_key_id(db) -> str | None:
@@ -193,7 +193,7 @@ def record(
         }
         row["hash"] = row_hash(row)
         if store.has_mac_column(db):
-            key = _mac_key()
+            key = mac_key()
             stored = stored_key_id(db)
             if stored is None:
                 store.insert_setting(db, "audit_mac_key_id", mac_key_id(key))
@@ -226,7 +226,7 @@ def verify_chain(db, check_mac: bool | None = None, *,
     if check_mac is None:
         check_mac = key_path().exists()
     has_mac = store.has_mac_column(db)
-    key = _mac_key() if check_mac and has_mac else None
+    key = mac_key() if check_mac and has_mac else None
     floor = unsealed_through(db, key) if key is not None else 0
     anchors = _purge_anchors(db)
     prev_hash = after[1] if after else None
