@@ -121,6 +121,12 @@ def _mem_put(key: str, data: bytes) -> None:
             _MEM.popitem(last=False)
 
 
+def forget_cached_renders() -> None:
+    """Empty the memory cache of renders (the sealed files stay): a fresh server process, as seen by bench and tests."""
+    with _mem_lock:
+        _MEM.clear()
+
+
 def page_png(db, page_id: int, dpi: int = REVIEW_DPI) -> bytes:
     """PNG of the original page (display orientation), cached encrypted under the data dir."""
     page = doc_store.get_page(db, page_id)

@@ -74,7 +74,7 @@ def _run(archive_dir: Path, pages: int, scanned: float, switches: int) -> dict:
     page_ids = [p["id"] for p in review.pages(db, case_id)]
     n_pages = len(page_ids)
     cached, cold = [], []
-    review._MEM.clear()
+    review.forget_cached_renders()
     for pid in page_ids[:switches]:  # disk cache only (memory cache cleared): a fresh server process
         t = time.perf_counter()
         review.open_page(db, user, pid)
