@@ -118,6 +118,9 @@ def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
+OWN_PACKAGES = frozenset({"core", "ui", "tools", "pages", "app"})  # ``os._exit`` is the standard library's own API
+
+
 def _is_private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
@@ -144,7 +147,8 @@ def private_imports_in_source(source: str, module: str = "m", is_package: bool =
                 module_aliases[alias.asname or alias.name.split(".")[0]] = alias.name
     for node in ast.walk(tree):
         if (isinstance(node, ast.Attribute) and _is_private(node.attr) and isinstance(node.value, ast.Name)
-                and node.value.id in module_aliases):
+                and node.value.id in module_aliases
+                and module_aliases[node.value.id].split(".")[0] in OWN_PACKAGES):
             found.append((node.lineno, f"{module_aliases[node.value.id]}.{node.attr}"))
     return sorted(set(found))
 
