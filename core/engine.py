@@ -10,13 +10,10 @@ document so the store, CLI and export share one engine.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import os
-import sys
 import time
-import types
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
@@ -34,6 +31,7 @@ from core.pdf.text import text_lines
 from core.redaction.plan import RedactionPlan, build_plan
 from core.policy import Policy, load_policy
 from core.redaction.apply import apply_plan
+from core.spawn import neutral_main
 from core.verify import VerifyReport, identifiers_from, verify_pdf
 
 log = logging.getLogger(__name__)
@@ -228,20 +226,6 @@ def _pool_pages(indices: list[int]):
             pin.pdf_page, pin._render = None, None  # not picklable; re-attached in the parent
         out.append((pin, summary, found))
     return out, [(s.value, s.category, s.origin, s.role_hint) for s in w["ctx"].seeds]
-
-
-@contextlib.contextmanager
-def neutral_main():
-    """Spawned workers re-import the parent's ``__main__``; under Streamlit
-    (or its AppTest) that is a page script, which must not run again in a
-    worker.  Present an empty ``__main__`` while workers start."""
-    real = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if real is not None:
-            sys.modules["__main__"] = real
 
 
 def _pages_in_pool(doc, meta: CaseMeta, names, indices, ocr, dpi, workers, ctx, progress):

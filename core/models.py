@@ -19,60 +19,88 @@ from typing import Iterable, Optional
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1
 
 
-class Category(str, Enum):
-    """What kind of identifier a finding covers.
+def declared_categories() -> dict[str, dict]:
+    """Every category, declared once in ``core/rules/categories.yaml`` (or the ``DEID_RULES_DIR``
+    override): code → ``{zh, color, kind, action, label}``.  A new category is one entry there."""
+    from core.rules import load_rules
 
-    Display names, default labels and the review policy live in
-    ``core/rules/categories.yaml`` and ``core/rules/policies/*.yaml``.
+    return load_rules("categories")
+
+
+class _CategoryRegistry(type):
+    """``Category.PATIENT_NAME``, ``for c in Category``, ``"x" in Category``: read from the yaml."""
+
+    def __getattr__(cls, name: str):
+        if name.isupper() and name.lower() in declared_categories():
+            return cls(name.lower())
+        raise AttributeError(name)
+
+    def __iter__(cls):
+        return iter([cls(code) for code in declared_categories()])
+
+    def __len__(cls) -> int:
+        return len(declared_categories())
+
+    def __contains__(cls, value) -> bool:
+        return str.__str__(value) in declared_categories() if isinstance(value, str) else False
+
+    def __getitem__(cls, name: str):
+        if name.isupper() and name.lower() in declared_categories():
+            return cls(name.lower())
+        raise KeyError(name)
+
+
+class Category(str, metaclass=_CategoryRegistry):
+    """What kind of identifier a finding covers: an open registry, not a closed list.
+
+    The categories, their display names, colours, kind (``person`` / ``visual``)
+    and policy defaults are data (``core/rules/categories.yaml``); what a policy
+    does with each is in ``core/rules/policies/*.yaml`` (a category a policy does
+    not list gets its own defaults there, else it is hidden).  ``Category(code)``
+    refuses a code that is not declared.  Behaves like the enum it replaces: a
+    ``str`` equal to its code, with ``.value`` and ``.name``.
     """
 
-    PATIENT_NAME = "patient_name"
-    RELATIVE_NAME = "relative_name"  # mother, husband, parents, contacts, guardians
-    DOCTOR_NAME = "doctor_name"
-    NURSE_NAME = "nurse_name"
-    STAFF_NAME = "staff_name"  # technicians, recorders, other staff
-    PERSON_NAME = "person_name"  # a name whose role is unknown
-    ID_NUMBER = "id_number"
-    PHONE = "phone"
-    ADDRESS = "address"
-    WORKPLACE = "workplace"
-    EMAIL = "email"
-    RECORD_NUMBER = "record_number"  # inpatient/outpatient/record/bed/insurance/patient id
-    INSTITUTION = "institution"
-    # visual identifiers (images / pixels)
-    SIGNATURE = "signature"
-    SEAL = "seal"
-    LOGO = "logo"
-    BARCODE = "barcode"
-    ID_CARD = "id_card"
-    FACE = "face"
-    MANUAL = "manual"  # a box drawn by a person without a more precise category
-    # kept, but listed for generalisation by the research policy
-    AGE = "age"
-    DATE = "date"
+    __slots__ = ()
+
+    def __new__(cls, value):
+        if isinstance(value, Category):
+            return value
+        if not isinstance(value, str) or value not in declared_categories():
+            raise ValueError(f"{value!r} is not a valid Category")
+        return str.__new__(cls, value)
+
+    @property
+    def value(self) -> str:
+        return str.__str__(self)
+
+    @property
+    def name(self) -> str:
+        return self.value.upper()
+
+    @property
+    def spec(self) -> dict:
+        return declared_categories().get(self.value) or {}
 
     @property
     def is_person(self) -> bool:
-        return self in PERSON_CATEGORIES
+        return self.spec.get("kind") == "person"
 
     @property
     def is_visual(self) -> bool:
-        return self in VISUAL_CATEGORIES
+        return self.spec.get("kind") == "visual"
 
+    def __repr__(self) -> str:
+        return f"<Category.{self.name}: {self.value!r}>"
 
-PERSON_CATEGORIES = frozenset(
-    {
-        Category.PATIENT_NAME,
-        Category.RELATIVE_NAME,
-        Category.DOCTOR_NAME,
-        Category.NURSE_NAME,
-        Category.STAFF_NAME,
-        Category.PERSON_NAME,
-    }
-)
-VISUAL_CATEGORIES = frozenset(
-    {Category.SIGNATURE, Category.SEAL, Category.LOGO, Category.BARCODE, Category.ID_CARD, Category.FACE}
-)
+    def __str__(self) -> str:  # as the enum printed it
+        return f"Category.{self.name}"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __reduce__(self):
+        return (Category, (self.value,))
 
 
 class Source(str, Enum):

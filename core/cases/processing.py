@@ -227,8 +227,7 @@ def _pump_task(db, queue, job: dict, task: dict, now: float, cancelling: bool, p
 
 
 def _page_ids(db, document_id: int) -> dict[int, int]:
-    rows = db.execute("SELECT page_index, id FROM pages WHERE document_id = ?", [document_id]).fetchall()
-    return {index: page_id for index, page_id in rows}
+    return doc_store.page_ids_by_index(db, document_id)
 
 
 def _apply(db, job: dict, task: dict, result: dict) -> None:
@@ -310,8 +309,7 @@ def _update_progress(db, job: dict) -> None:
 
 
 def _failed_pages(db, case_id: str) -> int:
-    row = db.execute("SELECT COUNT(*) FROM pages WHERE case_id = ? AND detect_status = 'failed'", [case_id]).fetchone()
-    return int(row[0])
+    return doc_store.failed_page_count(db, case_id)
 
 
 def _finish_detect(db, job_id: int, queue) -> None:

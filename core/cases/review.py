@@ -121,6 +121,12 @@ def _mem_put(key: str, data: bytes) -> None:
             _MEM.popitem(last=False)
 
 
+def forget_cached_renders() -> None:
+    """Empty the memory cache of renders (the sealed files stay): a fresh server process, as seen by bench and tests."""
+    with _mem_lock:
+        _MEM.clear()
+
+
 def page_png(db, page_id: int, dpi: int = REVIEW_DPI) -> bytes:
     """PNG of the original page (display orientation), cached encrypted under the data dir."""
     page = doc_store.get_page(db, page_id)
@@ -136,7 +142,7 @@ def page_png(db, page_id: int, dpi: int = REVIEW_DPI) -> bytes:
 
     data = _cached_render(rel, render)
     if dpi == REVIEW_DPI and page.get("render_path") != rel:  # after the sealed file exists
-        db.execute("UPDATE pages SET render_path = ? WHERE id = ?", [rel, page_id])
+        doc_store.set_render_path(db, page_id, rel)
     return data
 
 
@@ -368,9 +374,9 @@ def hide_everywhere(db, user: dict, finding_id: int) -> int:
     count = 0
     with transaction(db):
         _assert_editable(db, case_id)
-        for other in db.query("SELECT id FROM findings WHERE case_id = ? AND fingerprint = ? AND status != 'accepted'",
-                              [case_id, row["fingerprint"]]):
-            finding_store.update(db, other["id"], status=finding_store.ACCEPTED)
+        for other_id in finding_store.ids_with_fingerprint(db, case_id, row["fingerprint"],
+                                                           not_status=finding_store.ACCEPTED):
+            finding_store.update(db, other_id, status=finding_store.ACCEPTED)
             count += 1
         for doc in doc_store.list_documents(db, case_id):
             pdf = doc_store.open_document(db, doc["id"])
@@ -554,10 +560,9 @@ def next_low_confidence(db, case_id: str, current_page_id: Optional[int] = None,
     ordered = pages(db, case_id)
     start = next((i for i, p in enumerate(ordered) if p["id"] == current_page_id), -1)
     for p in ordered[start + 1:] + ordered[:start + 1]:
-        row = db.execute("SELECT id FROM findings WHERE page_id = ? AND status = 'auto' AND confidence < ? "
-                         "ORDER BY confidence LIMIT 1", [p["id"], threshold]).fetchone()
-        if row:
-            return p["id"], row[0]
+        finding_id = finding_store.lowest_undecided_below(db, p["id"], threshold)
+        if finding_id is not None:
+            return p["id"], finding_id
     return None
 
 

@@ -29,43 +29,12 @@ changes ``DEID_DATA_DIR`` / ``DEID_HUEY_DB`` (tests) gets the new queue.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from huey import RedisExpireHuey, SqliteHuey, crontab
-from huey.storage import SqliteStorage
+from huey import RedisExpireHuey, crontab
 
-from core.config import settings
+from core.store.queue import DeidSqliteHuey
 
 QUEUE_NAME = "deid"
-
-
-class SettingsSqliteStorage(SqliteStorage):
-    """SqliteStorage whose file follows ``settings().huey_db``."""
-
-    def __init__(self, name="huey", **kwargs):
-        kwargs["create_tables"] = False
-        super().__init__(name=name, filename="", **kwargs)
-        self._opened_for = None
-
-    @property
-    def conn(self):
-        path = str(settings().huey_db)
-        if self._conn is None or self._opened_for != path:
-            if self._conn is not None:
-                self._conn.close()
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.filename = path
-            conn = self._create_connection()
-            for ddl in self.ddl:  # initialize_schema() would re-enter self.lock
-                conn.execute(ddl)
-            self._conn = conn
-            self._opened_for = path
-        return self._conn
-
-
-class DeidSqliteHuey(SqliteHuey):
-    storage_class = SettingsSqliteStorage
-
 
 PUMP_DELAY_S = 0.5  # the writer's next scheduled round (run at the consumer's next scheduler tick)
 PUMP_ROUND_S = 0.2  # between rounds inside one writer slice

@@ -36,7 +36,9 @@ from core.crypto import sha256_hex
 from core.security.auth import require
 from core.errors import DeidError, PermissionDenied
 from core.rules import load_rules
-from core.store import reviews, sealed
+from core.store import approvals, reviews, sealed
+from core.store import cases as case_store
+from core.store.tx import transaction
 
 PENDING, DETECTING, PREPARING, IN_REVIEW = "pending", "detecting", "preparing", "in_review"
 APPROVED, RETURNED, EXPORTED = "approved", "returned", "exported"
@@ -99,11 +101,8 @@ def display_name(status: str | None) -> str:
 
 
 def _stores_chinese(db) -> bool:
-    for row in db.conn.execute("PRAGMA table_info(cases)").fetchall():
-        if row[1] == "status":
-            default = (row[4] or "").strip("'\"")
-            return bool(default) and default in states().values()
-    return False
+    default = (case_store.status_default(db) or "").strip("'\"")
+    return bool(default) and default in states().values()
 
 
 def _stored(db, code: str) -> str:
@@ -111,10 +110,10 @@ def _stored(db, code: str) -> str:
 
 
 def status_of(db, case_id: str) -> str:
-    row = db.conn.execute("SELECT status FROM cases WHERE id = ?", [case_id]).fetchone()
-    if row is None:
+    exists, status = case_store.case_status(db, case_id)
+    if not exists:
         raise WorkflowError("病例不存在", "no such case")
-    return code_of(row[0])
+    return code_of(status)
 
 
 def _assert_allowed(db, case_id: str, event: str) -> str:
@@ -133,70 +132,43 @@ def _transition(db, case_id: str, event: str, actor: str, *, reason: str | None 
     current = _assert_allowed(db, case_id, event)
     target = transitions()[event]["to"]
     t = time.time() if now is None else now
-    db.conn.execute("UPDATE cases SET status = ? WHERE id = ?", [_stored(db, target), case_id])
+    case_store.write_status(db, case_id, _stored(db, target))
     sealed.insert_row(db, "case_events", {"case_id": case_id, "event": event, "from_status": current,
                                           "to_status": target, "actor": actor, "at": t}, {"reason": reason})
     return target
 
 
-def _tx(db):
-    """Context manager: one IMMEDIATE transaction unless one is open already."""
-    class _T:
-        def __enter__(self):
-            self.own = not db.conn.in_transaction
-            if self.own:
-                db.conn.execute("BEGIN IMMEDIATE")
-
-        def __exit__(self, exc_type, exc, tb):
-            if self.own:
-                db.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-            return False
-    return _T()
-
-
 # ---------------------------------------------------------------- detection (system steps)
 
 def start_detection(db, case_id: str, actor: str = "system") -> str:
-    with _tx(db):
+    with transaction(db):
         return _transition(db, case_id, "start_detection", actor)
 
 
 def detection_done(db, case_id: str, actor: str = "system") -> str:
-    with _tx(db):
+    with transaction(db):
         return _transition(db, case_id, "detection_done", actor)
 
 
 def detection_failed(db, case_id: str, actor: str = "system", reason: str = "") -> str:
-    with _tx(db):
+    with transaction(db):
         return _transition(db, case_id, "detection_failed", actor, reason=reason)
 
 
 # ---------------------------------------------------------------- people
 
 def last_submitter(db, case_id: str) -> str | None:
-    row = db.conn.execute(
-        "SELECT actor FROM case_events WHERE case_id = ? AND event = 'submit' ORDER BY id DESC LIMIT 1", [case_id]
-    ).fetchone()
-    return row[0] if row else None
+    return approvals.last_event_actor(db, case_id, "submit")
 
 
 def editors_since_approval(db, case_id: str) -> set[str]:
     """Users who submitted or edited the case since its last approval."""
-    last = db.conn.execute(
-        "SELECT COALESCE(MAX(id), 0) FROM case_events WHERE case_id = ? AND event = 'approve'", [case_id]
-    ).fetchone()[0]
-    rows = db.conn.execute(
-        "SELECT DISTINCT actor FROM case_events WHERE case_id = ? AND id > ? AND event IN ('submit', 'edit', 'edited_after_approval')",
-        [case_id, last],
-    ).fetchall()
-    editors = {r[0] for r in rows}
+    last = approvals.last_event_id(db, case_id, "approve")
+    editors = approvals.event_actors_after(db, case_id, last, ("submit", "edit", "edited_after_approval"))
     # box edits recorded by the review pages (table ``edits`` of migration 1), when present
-    since = db.conn.execute(
-        "SELECT COALESCE(MAX(approved_at), 0) FROM approvals WHERE case_id = ?", [case_id]
-    ).fetchone()[0]
+    since = approvals.last_approved_at(db, case_id)
     try:
-        editors |= {r[0] for r in db.conn.execute(
-            "SELECT DISTINCT actor FROM edits WHERE case_id = ? AND at > ?", [case_id, since]).fetchall()}
+        editors |= approvals.edit_actors_since(db, case_id, since)
     except Exception:  # no edits table in this store
         pass
     return editors - {"system"}
@@ -207,7 +179,7 @@ def submit(db, case_id: str, user: dict, *, comment: str | None = None, override
     unless ``override_reason`` says why not (stored sealed, audited)."""
     require(user, "case.submit", db, case_id=case_id)
     reason = (override_reason or "").strip()
-    with _tx(db):
+    with transaction(db):
         _assert_allowed(db, case_id, "submit")
         progress = reviews.review_progress(db, case_id)
         incomplete = progress["unviewed"] > 0 or progress["open_boxes"] > 0
@@ -255,7 +227,7 @@ def approve(db, case_id: str, user: dict, plan_hash: str, *, comment: str | None
                                "four-eyes rule: you cannot approve a case you prepared or submitted")
     t = time.time() if now is None else now
     conflict = None
-    with _tx(db):
+    with transaction(db):
         current = case_plan_hash(db, case_id, snapshot=True)
         if current != plan_hash:
             conflict = plan_diff_since(db, case_id, plan_hash)
@@ -286,7 +258,7 @@ def return_case(db, case_id: str, user: dict, reason: str) -> str:
     name = user["username"]
     if name == last_submitter(db, case_id):
         raise PermissionDenied("不能审核自己提交的病例（双人复核）", "four-eyes rule: not your own submission")
-    with _tx(db):
+    with transaction(db):
         target = _transition(db, case_id, "return", name, reason=reason.strip())
         audit.record(db, name, "case.return", case_id=case_id, detail={"reason_length": len(reason.strip())})
     return target
@@ -301,42 +273,32 @@ def on_case_edited(db, case_id: str, user: dict | str) -> str:
     """
     name = user if isinstance(user, str) else user["username"]
     t = time.time()
-    with _tx(db):
+    with transaction(db):
         current = status_of(db, case_id)
         if current in (APPROVED, EXPORTED):
             _transition(db, case_id, "edited_after_approval", name, now=t)
-            db.conn.execute(
-                "UPDATE approvals SET superseded_at = ?, superseded_reason = 'edited' WHERE case_id = ? AND superseded_at IS NULL",
-                [t, case_id],
-            )
+            approvals.supersede_live_approvals(db, case_id, t, "edited")
             audit.record(db, name, "case.reopened", case_id=case_id, detail={"from": current})
             return IN_REVIEW
-        db.conn.execute(
-            "INSERT INTO case_events (case_id, event, from_status, to_status, actor, reason, at) VALUES (?, 'edit', ?, ?, ?, NULL, ?)",
-            [case_id, current, current, name, t],
-        )
+        approvals.add_edit_event(db, case_id, current, name, t)
         return current
 
 
 # ---------------------------------------------------------------- approvals and export
 
-def _opened_approval(cur) -> dict | None:
-    row = cur.fetchone()
-    if not row:
+def _opened_approval(out: dict | None) -> dict | None:
+    if not out:
         return None
-    out = dict(zip([c[0] for c in cur.description], row))
     out["comment"] = sealed.open_value("approvals", out["id"], "comment", out["comment"]) or None
     return out
 
 
 def approval(db, approval_id: int) -> dict | None:
-    return _opened_approval(db.conn.execute("SELECT * FROM approvals WHERE id = ?", [approval_id]))
+    return _opened_approval(approvals.approval_row(db, approval_id))
 
 
 def active_approval(db, case_id: str) -> dict | None:
-    return _opened_approval(db.conn.execute(
-        "SELECT * FROM approvals WHERE case_id = ? AND superseded_at IS NULL ORDER BY id DESC LIMIT 1", [case_id]
-    ))
+    return _opened_approval(approvals.live_approval_row(db, case_id))
 
 
 def assert_exportable(db, case_id: str, plan_hash: str | None = None) -> dict:
@@ -449,16 +411,13 @@ def void_for_source_change(db, case_id: str, actor: str, cause: str) -> bool:
     back to 待整理, live approvals are superseded, the audit trail says why.
     Returns True when something was voided."""
     t = time.time()
-    with _tx(db):
+    with transaction(db):
         current = status_of(db, case_id)
         if current not in transitions()["source_changed"]["from"]:
             return False
         _transition(db, case_id, "source_changed", actor, reason=cause, now=t)
-        voided = [r[0] for r in db.conn.execute(
-            "SELECT id FROM approvals WHERE case_id = ? AND superseded_at IS NULL", [case_id]).fetchall()]
-        db.conn.execute(
-            "UPDATE approvals SET superseded_at = ?, superseded_reason = ? WHERE case_id = ? AND superseded_at IS NULL",
-            [t, cause, case_id])
+        voided = approvals.live_approval_ids(db, case_id)
+        approvals.supersede_live_approvals(db, case_id, t, cause)
         audit.record(db, actor, "case.approval_voided", case_id=case_id,
                      detail={"from": current, "cause": cause, "approval_ids": voided})
     return True
@@ -466,15 +425,13 @@ def void_for_source_change(db, case_id: str, actor: str, cause: str) -> bool:
 
 def mark_exported(db, case_id: str, user: dict | str, approval_id: int) -> str:
     name = user if isinstance(user, str) else user["username"]
-    with _tx(db):
+    with transaction(db):
         return _transition(db, case_id, "export", name, reason=f"approval {approval_id}")
 
 
 def history(db, case_id: str) -> list[dict]:
     """Status transitions of a case, oldest first (notes and reasons unsealed: show only to its reviewers)."""
-    cur = db.conn.execute("SELECT * FROM case_events WHERE case_id = ? ORDER BY id", [case_id])
-    names = [c[0] for c in cur.description]
-    events = [dict(zip(names, r)) for r in cur.fetchall()]
+    events = approvals.case_events(db, case_id)
     for e in events:
         e["reason"] = sealed.open_value("case_events", e["id"], "reason", e["reason"]) or None
     return events
@@ -482,7 +439,4 @@ def history(db, case_id: str) -> list[dict]:
 
 def cases_in(db, status_code: str) -> list[str]:
     values = {status_code, states()[status_code]}
-    rows = db.conn.execute(
-        f"SELECT id FROM cases WHERE status IN ({', '.join('?' for _ in values)}) ORDER BY id", list(values)
-    ).fetchall()
-    return [r[0] for r in rows]
+    return case_store.cases_with_status(db, values)

@@ -155,9 +155,9 @@ def _column_values(pt: PageText, text: str, lines, line, m, rule, stop_re, not_v
 
 
 def _looks_like_name(value: str) -> bool:
-    from core.detect.names import _cue_regexes, is_plausible_name
+    from core.detect.names import cue_regexes, is_plausible_name
 
-    return is_plausible_name(value, _cue_regexes()[4])
+    return is_plausible_name(value, cue_regexes()[4])
 
 
 def _match_value(text, start, end, rule: FieldRule, stop_re, not_values):

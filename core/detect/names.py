@@ -58,7 +58,7 @@ def is_rare_surname(ch: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _cue_regexes():
+def cue_regexes():
     cfg = load_rules("names")
     after = [(t, Category(cat)) for cat, titles in cfg["titles_after"].items() for t in titles]
     before = [(c, Category(cat)) for cat, cues in cfg["cues_before"].items() for c in cues]
@@ -297,7 +297,7 @@ class PersonNameRecognizer(Recognizer):
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         cfg = load_rules("names")
-        after_re, after_cat, before_re, before_cat, not_names = _cue_regexes()
+        after_re, after_cat, before_re, before_cat, not_names = cue_regexes()
         text = page.text.text
         terms = term_spans(text)
         hits: dict[tuple[int, int], tuple[Category, float, str]] = {}

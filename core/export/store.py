@@ -24,6 +24,7 @@ from core.config import settings
 from core.crypto import file_aad, seal, storage_key, unseal
 from core.export.codes import normalise_code
 from core.export.options import ExportOptions, ExportResult
+from core.store import exports
 from core.store.sealed import next_id, open_value, seal_value
 from core.store.tx import transaction
 
@@ -54,20 +55,17 @@ def record_export(db, case_id: str, result: ExportResult, user, *, options: Expo
     with transaction(db):
         export_id = next_id(db, "exports")
         manifest = json.dumps(result.manifest, ensure_ascii=False)
-        db.conn.execute(
-            "INSERT INTO exports (id, case_id, approval_id, actor, policy, style, options, page_count, size, sha256, sm3, "
-            "counts, verify_ok, verify_report, status, stored_path, manifest_sealed, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'released', ?, ?, ?)",
-            [export_id, case_id, approval_id, _actor(user), result.manifest["policy"], result.manifest.get("style", ""),
-             _options_json(options), result.page_count, result.manifest["size"], result.manifest["sha256"],
-             result.manifest["sm3"], json.dumps(result.counts, ensure_ascii=False), 1,
-             json.dumps(result.verify, ensure_ascii=False), str(path),
-             seal_value("exports", export_id, "manifest_sealed", manifest), now],
-        )
+        exports.insert_released(db, export_id, {
+            "case_id": case_id, "approval_id": approval_id, "actor": _actor(user), "policy": result.manifest["policy"],
+            "style": result.manifest.get("style", ""), "options": _options_json(options),
+            "page_count": result.page_count, "size": result.manifest["size"], "sha256": result.manifest["sha256"],
+            "sm3": result.manifest["sm3"], "counts": json.dumps(result.counts, ensure_ascii=False),
+            "verify_report": json.dumps(result.verify, ensure_ascii=False), "stored_path": str(path),
+            "manifest_sealed": seal_value("exports", export_id, "manifest_sealed", manifest), "created_at": now})
         mapping = json.dumps({"code": result.code, "case_id": case_id, "export_id": export_id}, ensure_ascii=False)
         code_id = next_id(db, "patient_codes")
-        db.conn.execute("INSERT INTO patient_codes (id, code_hmac, mapping_sealed, created_at) VALUES (?, ?, ?, ?)",
-                        [code_id, code_hmac(result.code), seal_value("patient_codes", code_id, "mapping_sealed", mapping), now])
+        exports.insert_patient_code(db, code_id, code_hmac(result.code),
+                                    seal_value("patient_codes", code_id, "mapping_sealed", mapping), now)
         audit.record(db, _actor(user), "export.create", case_id=case_id, detail={
             "export_id": export_id, "approval_id": approval_id, "policy": result.manifest["policy"],
             "style": result.manifest.get("style", ""), "pages": result.page_count, "sha256": result.manifest["sha256"],
@@ -80,13 +78,8 @@ def record_export(db, case_id: str, result: ExportResult, user, *, options: Expo
 
 def record_blocked(db, case_id: str, report: dict, user, *, options: ExportOptions, approval_id: int | None = None) -> int:
     with transaction(db):
-        cur = db.conn.execute(
-            "INSERT INTO exports (case_id, approval_id, actor, policy, style, options, verify_ok, verify_report, status, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'blocked', ?)",
-            [case_id, approval_id, _actor(user), options.policy, options.style, _options_json(options),
-             json.dumps(report, ensure_ascii=False), time.time()],
-        )
-        export_id = cur.lastrowid
+        export_id = exports.insert_blocked(db, case_id, approval_id, _actor(user), options.policy, options.style,
+                                           _options_json(options), json.dumps(report, ensure_ascii=False), time.time())
         audit.record(db, _actor(user), "export.create", case_id=case_id, detail={
             "export_id": export_id, "verified": False, "blocked": True, "leaks": len(report.get("leaks", [])),
             "where": sorted({l.get("where", "") for l in report.get("leaks", [])}),
@@ -95,17 +88,11 @@ def record_blocked(db, case_id: str, report: dict, user, *, options: ExportOptio
 
 
 def list_exports(db, case_id: str) -> list[dict]:
-    cur = db.conn.execute(
-        "SELECT id, case_id, approval_id, actor, policy, style, page_count, size, sha256, sm3, counts, verify_ok, "
-        "verify_report, status, created_at FROM exports WHERE case_id = ? ORDER BY id DESC", [case_id])
-    names = [c[0] for c in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return exports.exports_of_case(db, case_id)
 
 
 def get_export(db, export_id: int) -> dict | None:
-    cur = db.conn.execute("SELECT * FROM exports WHERE id = ?", [export_id])
-    row = cur.fetchone()
-    return dict(zip([c[0] for c in cur.description], row)) if row else None
+    return exports.export_row(db, export_id)
 
 
 def load_export_pdf(db, export_id: int, user) -> bytes:
@@ -130,8 +117,7 @@ def load_manifest(db, export_id: int) -> dict:
 def lookup_patient_code(db, code: str, user) -> dict | None:
     """Re-identification by the controller: admin only, always audited."""
     require(user, "patient_code.lookup", db)
-    row = db.conn.execute("SELECT id, mapping_sealed FROM patient_codes WHERE code_hmac = ?",
-                          [code_hmac(code)]).fetchone()
+    row = exports.patient_code_row(db, code_hmac(code))
     mapping = json.loads(open_value("patient_codes", row[0], "mapping_sealed", row[1])) if row else None
     audit.record(db, _actor(user), "patient_code.lookup",
                  case_id=mapping["case_id"] if mapping else None,

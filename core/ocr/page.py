@@ -125,13 +125,13 @@ def ocr_regions(page: pymupdf.Page, text_chars_count: int) -> list[Rect]:
     boxes = image_boxes(page)
     if text_chars_count < SCANNED_MAX_TEXT_CHARS and covered_share(boxes, full) >= SCANNED_MIN_IMAGE_COVER:
         return [full]
-    if text_chars_count == 0 and not boxes and _many_paths(page):
+    if text_chars_count == 0 and not boxes and many_paths(page):
         return [full]
     big = [b for b in boxes if area(b) >= MIN_IMAGE_AREA]
     return merge_overlapping(big)
 
 
-def _many_paths(page: pymupdf.Page, threshold: int = 200) -> bool:
+def many_paths(page: pymupdf.Page, threshold: int = 200) -> bool:
     try:
         return len(page.get_cdrawings()) >= threshold
     except Exception:  # pragma: no cover - damaged content streams

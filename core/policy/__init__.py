@@ -32,7 +32,13 @@ class Policy:
     options: dict = field(default_factory=dict)
 
     def rule(self, category: Category | str) -> CategoryRule:
-        return self.categories.get(Category(category).value, CategoryRule("hide", "已隐藏"))
+        """The policy's rule; for a category the policy does not list, the category's own defaults
+        (``core/rules/categories.yaml``: action, label), else hide."""
+        category = Category(category)
+        if category.value in self.categories:
+            return self.categories[category.value]
+        spec = category.spec
+        return CategoryRule(spec.get("action", "hide"), spec.get("label", "已隐藏"))
 
     def hides(self, finding: Finding) -> bool:
         rule = self.rule(finding.category)

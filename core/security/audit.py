@@ -35,7 +35,7 @@ from core.crypto import key_path, sha256_hex, storage_key
 from core.errors import DeidError
 from core.security.handles import case_handle
 from core.masking import mask
-from core.store import audit_log as store
+from core.store import accounts, audit_log as store
 from core.store.tx import transaction
 
 log = logging.getLogger(__name__)
@@ -57,12 +57,12 @@ def row_hash(row: dict) -> str:
     return sha256_hex(canonical_json({k: row.get(k) for k in HASHED_FIELDS}).encode("utf-8"))
 
 
-def _mac_key() -> bytes:
+def mac_key() -> bytes:
     return hashlib.sha256(b"deid-audit-mac|" + storage_key()).digest()
 
 
 def row_mac(row_hash_hex: str, key: bytes | None = None) -> str:
-    return hmac.new(key or _mac_key(), row_hash_hex.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.new(key or mac_key(), row_hash_hex.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 class AuditKeyMismatch(DeidError):
@@ -74,12 +74,11 @@ class AuditKeyMismatch(DeidError):
 
 
 def mac_key_id(key: bytes | None = None) -> str:
-    return hashlib.sha256(b"id|" + (key or _mac_key())).hexdigest()[:16]
+    return hashlib.sha256(b"id|" + (key or mac_key())).hexdigest()[:16]
 
 
 def stored_key_id(db) -> str | None:
-    row = db.conn.execute("SELECT value FROM security_settings WHERE key = 'audit_mac_key_id'").fetchone()
-    return row[0] if row else None
+    return store.setting(db, "audit_mac_key_id")
 
 
 def key_matches(db) -> bool | None:
@@ -115,10 +114,6 @@ def _seal_floor(db, key: bytes) -> None:
     raw = store.setting(db, UNSEALED_THROUGH)
     if raw and not store.setting(db, UNSEALED_THROUGH_MAC):
         store.put_setting(db, UNSEALED_THROUGH_MAC, _floor_mac(int(raw), key))
-
-
-def _has_mac_column(db) -> bool:
-    return any(r[1] == "mac" for r in db.conn.execute("PRAGMA table_info(audit_log)").fetchall())
 
 
 def format_ts(moment: datetime) -> str:
@@ -158,10 +153,9 @@ def scrub_detail(detail: Any) -> Any:
 
 def _role_of(db, actor: str) -> str | None:
     try:
-        row = db.execute("SELECT role FROM users WHERE username = ?", [actor]).fetchone()
+        return accounts.user_role(db, actor)
     except Exception:  # users table missing in odd setups: record anyway
         return None
-    return row[0] if row else None
 
 
 def record(
@@ -183,14 +177,9 @@ def record(
     detail_json = canonical_json(scrub_detail(detail or {}))
     ts = format_ts(at or datetime.now(timezone.utc))
     role = role if role is not None else _role_of(db, actor)
-    conn = db.conn
-    own_tx = not conn.in_transaction
-    if own_tx:
-        conn.execute("BEGIN IMMEDIATE")
-    try:
-        last = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
-        seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
-        next_id = max(last[0] if last else 0, seq[0] if seq else 0) + 1
+    with transaction(db):
+        last = store.last_row(db)
+        next_id = max(last[0] if last else 0, store.sequence(db)) + 1
         row = {
             "id": next_id,
             "ts": ts,
@@ -203,26 +192,16 @@ def record(
             "prev_hash": last[1] if last else GENESIS,
         }
         row["hash"] = row_hash(row)
-        if _has_mac_column(db):
-            key = _mac_key()
+        if store.has_mac_column(db):
+            key = mac_key()
             stored = stored_key_id(db)
             if stored is None:
-                conn.execute("INSERT INTO security_settings (key, value) VALUES ('audit_mac_key_id', ?)", [mac_key_id(key)])
+                store.insert_setting(db, "audit_mac_key_id", mac_key_id(key))
             elif stored != mac_key_id(key):
                 raise AuditKeyMismatch()
             _seal_floor(db, key)
             row["mac"] = row_mac(row["hash"], key)
-        cols = list(row)
-        conn.execute(
-            f"INSERT INTO audit_log ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-            [row[c] for c in cols],
-        )
-        if own_tx:
-            conn.execute("COMMIT")
-    except BaseException:
-        if own_tx:
-            conn.execute("ROLLBACK")
-        raise
+        store.insert_row(db, row)
     return row
 
 
@@ -246,16 +225,15 @@ def verify_chain(db, check_mac: bool | None = None, *,
     """
     if check_mac is None:
         check_mac = key_path().exists()
-    has_mac = _has_mac_column(db)
-    key = _mac_key() if check_mac and has_mac else None
+    has_mac = store.has_mac_column(db)
+    key = mac_key() if check_mac and has_mac else None
     floor = unsealed_through(db, key) if key is not None else 0
     anchors = _purge_anchors(db)
     prev_hash = after[1] if after else None
     prev_id = after[0] if after else None
     count = 0
     fields = HASHED_FIELDS + ("hash",) + (("mac",) if has_mac else ())
-    cur = db.conn.execute(f"SELECT {', '.join(fields)} FROM audit_log WHERE id > ? ORDER BY id",
-                          [after[0] if after else -1])
+    cur = store.chain_rows(db, fields, after[0] if after else -1)
     for values in cur:
         row = dict(zip(fields, values))
         count += 1
@@ -280,7 +258,7 @@ def verify_chain(db, check_mac: bool | None = None, *,
 def _purge_anchors(db) -> dict[int, str]:
     """Purge records: deleted-through id -> hash of that last deleted row."""
     anchors = {}
-    for (detail,) in db.conn.execute("SELECT detail FROM audit_log WHERE action = 'audit.purge'"):
+    for detail in store.purge_details(db):
         try:
             d = json.loads(detail)
             anchors[int(d["through_id"])] = str(d["through_hash"])
@@ -291,10 +269,10 @@ def _purge_anchors(db) -> dict[int, str]:
 
 def retention_days(db) -> int:
     try:
-        row = db.execute("SELECT value FROM security_settings WHERE key = 'audit_retention_days'").fetchone()
+        value = store.setting(db, "audit_retention_days")
     except Exception:
-        row = None
-    days = int(row[0]) if row else RETENTION_FLOOR_DAYS
+        value = None
+    days = int(value) if value is not None else RETENTION_FLOOR_DAYS
     return max(days, RETENTION_FLOOR_DAYS)
 
 
@@ -326,38 +304,23 @@ def purge_expired(db, now: datetime | None = None, actor: str = "system") -> int
 def rows(db, *, actor=None, role=None, case_id=None, action=None, since=None, until=None,
          limit=None, offset=0) -> list[dict]:
     """Filtered audit rows, newest first (``since``/``until`` are datetimes or ISO strings)."""
-    where, params = _where(actor=actor, role=role, case_id=case_id, action=action, since=since, until=until)
-    sql = f"SELECT * FROM audit_log {where} ORDER BY id DESC"
-    if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
-        params += [int(limit), int(offset)]
-    cur = db.conn.execute(sql, params)
-    names = [c[0] for c in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return store.filtered_rows(db, *_filters(actor=actor, role=role, case_id=case_id, action=action, since=since,
+                                             until=until), limit=limit, offset=offset)
 
 
 def count(db, **filters) -> int:
-    where, params = _where(**filters)
-    return db.conn.execute(f"SELECT COUNT(*) FROM audit_log {where}", params).fetchone()[0]
+    return store.filtered_count(db, *_filters(**filters))
 
 
-def _where(*, actor=None, role=None, case_id=None, action=None, since=None, until=None):
-    clauses, params = [], []
-    for col, value in (("actor", actor), ("role", role), ("case_id", case_id)):
+def _filters(*, actor=None, role=None, case_id=None, action=None, since=None, until=None):
+    """``(column -> accepted values, since ts, until ts)`` for ``store.filtered_rows``."""
+    filters = {}
+    for col, value in (("actor", actor), ("role", role), ("case_id", case_id), ("action", action)):
         if value:
             values = [value] if isinstance(value, str) else list(value)
             if col == "case_id":  # rows store the case's opaque handle (older rows: the plain id)
                 values = sorted({v for c in values for v in (str(c), case_handle(str(c)))})
-            clauses.append(f"{col} IN ({', '.join('?' for _ in values)})")
-            params += values
-    if action:
-        actions = [action] if isinstance(action, str) else list(action)
-        clauses.append(f"action IN ({', '.join('?' for _ in actions)})")
-        params += actions
-    if since:
-        clauses.append("ts >= ?")
-        params.append(since if isinstance(since, str) else format_ts(since))
-    if until:
-        clauses.append("ts < ?")
-        params.append(until if isinstance(until, str) else format_ts(until))
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+            filters[col] = values
+    since_ts = (since if isinstance(since, str) else format_ts(since)) if since else None
+    until_ts = (until if isinstance(until, str) else format_ts(until)) if until else None
+    return filters, since_ts, until_ts

@@ -130,7 +130,7 @@ def write_checkpoint(db, *, actor: str = "system", reason: str = "manual") -> Ch
     verdict = verify(db, check_mac=True, incremental=True)
     if not verdict.ok:
         raise AuditChainBroken(verdict)
-    key = audit._mac_key()
+    key = audit.mac_key()
     sid = store_id(db)
     with transaction(db):
         row = audit.record(db, actor, "audit.checkpoint", detail={"reason": reason})
@@ -213,7 +213,7 @@ def verify(db, check_mac: bool | None = None, *, incremental: bool = False) -> V
     if seq > (last_id or 0):
         return _broken(verdict, f"最新的审计记录已被删除（序号 {(last_id or 0) + 1}–{seq}）",
                        f"the newest records were removed (ids {(last_id or 0) + 1}-{seq})")
-    key = audit._mac_key() if check_mac else None
+    key = audit.mac_key() if check_mac else None
     found, forged = checkpoints(db, key)
     if forged:
         return _broken(verdict, f"检查点文件签名无效：{forged[0]}", f"checkpoint file with a wrong MAC: {forged[0]}")
@@ -234,7 +234,7 @@ def verify(db, check_mac: bool | None = None, *, incremental: bool = False) -> V
 def _verified_head(db) -> tuple[int, str] | None:
     """``(id, hash)`` of the newest signed checkpoint's head when the store still holds it unchanged."""
     try:
-        cp = latest(db, audit._mac_key())
+        cp = latest(db, audit.mac_key())
     except ValueError:
         return None
     if cp is None or store.hash_of(db, cp.last_id) != cp.last_hash:
@@ -275,7 +275,7 @@ def checkpoint_if_due(db, *, actor: str = "system", reason: str = "daily", now: 
     try:
         if audit.key_matches(db) is not True or store.head(db)[0] == 0:
             return None
-        newest = latest(db, audit._mac_key())
+        newest = latest(db, audit.mac_key())
         now = now or datetime.now(timezone.utc)
         if newest is not None and max_age and now - audit.parse_ts(newest.written_at) < max_age:
             return None

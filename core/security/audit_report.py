@@ -96,10 +96,7 @@ def exports_per_month(df: pd.DataFrame) -> pd.DataFrame:
 
 def prepared_vs_approved(db) -> pd.DataFrame:
     """Who prepared vs who approved, per pair; ``同一人`` must always be 否 (four eyes)."""
-    rows = db.conn.execute(
-        "SELECT prepared_by, approved_by, COUNT(*), SUM(superseded_at IS NULL) FROM approvals "
-        "GROUP BY prepared_by, approved_by ORDER BY COUNT(*) DESC"
-    ).fetchall()
+    rows = accounts.approval_pairs(db)
     return pd.DataFrame(
         [{"整理人": p, "审核人": a, "批准次数": n, "有效批准": int(live or 0), "同一人": "是" if p == a else "否"}
          for p, a, n, live in rows],

@@ -35,7 +35,7 @@ from core.crypto import sha256_hex
 from core.errors import DeidError, PermissionDenied
 from core.masking import mask
 from core.rules import load_rules
-from core.store import accounts
+from core.store import accounts, audit_log
 from core.store.tx import transaction
 
 MAX_FAILED = 5
@@ -228,9 +228,7 @@ def public(row: dict | None) -> dict | None:
 
 
 def _row(db, username: str) -> dict | None:
-    cur = db.conn.execute("SELECT * FROM users WHERE username = ?", [username])
-    r = cur.fetchone()
-    return dict(zip([c[0] for c in cur.description], r)) if r else None
+    return accounts.user_row(db, username)
 
 
 def get_user(db, username: str) -> dict | None:
@@ -238,13 +236,11 @@ def get_user(db, username: str) -> dict | None:
 
 
 def list_users(db) -> list[dict]:
-    cur = db.conn.execute("SELECT * FROM users ORDER BY id")
-    names = [c[0] for c in cur.description]
-    return [public(dict(zip(names, r))) for r in cur.fetchall()]
+    return [public(r) for r in accounts.user_rows(db)]
 
 
 def has_admin(db) -> bool:
-    return db.conn.execute("SELECT 1 FROM users WHERE role = 'admin' AND disabled = 0 LIMIT 1").fetchone() is not None
+    return accounts.has_active_admin(db)
 
 
 def _valid_username(username: str) -> bool:
@@ -267,11 +263,8 @@ def create_user(db, username: str, role: str, password: str | None = None, *, ac
     hashed = hash_password(password)
     with transaction(db):
         pending = _needs_second_admin(db, actor, None, role)
-        db.conn.execute(
-            "INSERT INTO users (username, display_name, role, password_hash, must_change, created_at,"
-            " password_changed_at, disabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [username, display_name or "", role, hashed, 1 if must_change else 0, t, t, 1 if pending else 0],
-        )
+        accounts.insert_user(db, username, display_name or "", role, hashed, must_change=must_change, now=t,
+                             disabled=pending)
         audit.record(db, actor, "user.add", detail={"user": username, "role": role, "must_change": bool(must_change),
                                                     "pending_confirmation": pending})
         user = get_user(db, username)
@@ -344,8 +337,7 @@ def change_password(db, username: str, old_password: str, new_password: str, *, 
     check_password_rule(new_password, username)
     if new_password == old_password:
         raise PasswordRuleError(["新密码不能与原密码相同"])
-    db.conn.execute("UPDATE users SET password_hash = ?, must_change = 0, password_changed_at = ? WHERE id = ?",
-                    [hash_password(new_password), _now(now), row["id"]])
+    accounts.set_password(db, row["id"], hash_password(new_password), _now(now))
     audit.record(db, username, "auth.password_changed")
     return get_user(db, username)
 
@@ -357,9 +349,7 @@ def reset_password(db, username: str, *, actor: str, new_password: str | None = 
         raise DeidError("用户不存在", "no such user")
     new_password = new_password or generate_password()
     check_password_rule(new_password, username)
-    db.conn.execute(
-        "UPDATE users SET password_hash = ?, must_change = 1, failed_count = 0, locked_until = NULL,"
-        " password_changed_at = ? WHERE id = ?", [hash_password(new_password), _now(now), row["id"]])
+    accounts.reset_password(db, row["id"], hash_password(new_password), _now(now))
     audit.record(db, actor, "user.reset_password", detail={"user": username})
     return new_password
 
@@ -373,7 +363,7 @@ def set_disabled(db, username: str, disabled: bool, *, actor: str) -> dict:
                         "the account's supervisor role awaits a second admin's confirmation")
     if disabled and row["role"] == "admin" and row["username"] == actor:
         raise DeidError("不能停用自己的管理员账号", "an admin cannot disable their own account")
-    db.conn.execute("UPDATE users SET disabled = ? WHERE id = ?", [1 if disabled else 0, row["id"]])
+    accounts.set_disabled(db, row["id"], disabled)
     audit.record(db, actor, "user.disable" if disabled else "user.enable", detail={"user": username})
     return get_user(db, username)
 
@@ -485,8 +475,8 @@ def is_active(db, username: str) -> bool:
 # ---------------------------------------------------------------- settings
 
 def get_setting(db, key: str) -> str:
-    row = db.conn.execute("SELECT value FROM security_settings WHERE key = ?", [key]).fetchone()
-    return row[0] if row else SETTING_DEFAULTS.get(key, "")
+    value = audit_log.setting(db, key)
+    return value if value is not None else SETTING_DEFAULTS.get(key, "")
 
 
 def set_setting(db, key: str, value: str, *, actor: str) -> None:
@@ -495,8 +485,7 @@ def set_setting(db, key: str, value: str, *, actor: str) -> None:
     if key == "session_idle_minutes" and not (1 <= int(value) <= 24 * 60):
         raise DeidError("空闲超时须在 1–1440 分钟之间", "idle timeout must be 1–1440 minutes")
     old = get_setting(db, key)
-    db.conn.execute("INSERT INTO security_settings (key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, str(value)])
+    audit_log.put_setting(db, key, str(value))
     audit.record(db, actor, "settings.change", detail={"key": key, "from": old, "to": str(value)})
 
 
@@ -518,8 +507,7 @@ def issue_setup_token(db, *, now: float | None = None) -> str | None:
         return None
     token = secrets.token_urlsafe(18)
     t = _now(now)
-    db.conn.execute("UPDATE setup_tokens SET used_at = ? WHERE used_at IS NULL", [t])
-    db.conn.execute("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)", [sha256_hex(token.encode()), t])
+    accounts.replace_setup_token(db, sha256_hex(token.encode()), t)
     return token
 
 
@@ -533,13 +521,12 @@ def first_setup_token(db, *, now: float | None = None) -> str | None:
 def create_first_admin(db, token: str, username: str, password: str, *, now: float | None = None) -> dict:
     if has_admin(db):
         raise AuthError("管理员已存在", "an admin already exists")
-    row = db.conn.execute("SELECT id FROM setup_tokens WHERE token_hash = ? AND used_at IS NULL",
-                          [sha256_hex((token or "").strip().encode())]).fetchone()
-    if not row:
+    token_id = accounts.unused_setup_token(db, sha256_hex((token or "").strip().encode()))
+    if token_id is None:
         audit.record(db, "(setup)", "auth.login_failed", detail={"reason": "bad_setup_token"})
         raise AuthError("一次性令牌无效（请查看服务器终端输出）", "invalid one-time setup token")
     user, _ = create_user(db, username, "admin", password, actor="(setup)", must_change=False, now=now)
-    db.conn.execute("UPDATE setup_tokens SET used_at = ? WHERE id = ?", [_now(now), row[0]])
+    accounts.use_setup_token(db, token_id, _now(now))
     audit.record(db, user["username"], "auth.setup_admin")
     return user
 

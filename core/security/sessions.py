@@ -87,9 +87,8 @@ def claim(db, code: str, *, now: float | None = None) -> str | None:
 
 
 def handoff_claimed(db, code: str) -> bool:
-    row = db.conn.execute("SELECT claimed_at FROM session_handoffs WHERE code_hash = ?",
-                          [sha256_hex(code.encode())]).fetchone()
-    return row is None or row[0] is not None
+    exists, claimed_at = session_store.handoff_claimed_at(db, sha256_hex(code.encode()))
+    return not exists or claimed_at is not None
 
 
 def resume(db, cookie_value: str | None, *, now: float | None = None) -> SessionState:

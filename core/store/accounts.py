@@ -8,6 +8,70 @@ def _dict(cur, row) -> dict | None:
     return dict(zip([c[0] for c in cur.description], row)) if row else None
 
 
+# ---------------------------------------------------------------- users
+
+def user_row(db, username: str) -> dict | None:
+    """The whole ``users`` row (password hash included), or None."""
+    cur = db.conn.execute("SELECT * FROM users WHERE username = ?", [username])
+    return _dict(cur, cur.fetchone())
+
+
+def user_rows(db) -> list[dict]:
+    """Every ``users`` row, by id."""
+    cur = db.conn.execute("SELECT * FROM users ORDER BY id")
+    return [_dict(cur, r) for r in cur.fetchall()]
+
+
+def user_role(db, username: str) -> str | None:
+    row = db.conn.execute("SELECT role FROM users WHERE username = ?", [username]).fetchone()
+    return row[0] if row else None
+
+
+def has_active_admin(db) -> bool:
+    return db.conn.execute("SELECT 1 FROM users WHERE role = 'admin' AND disabled = 0 LIMIT 1").fetchone() is not None
+
+
+def insert_user(db, username: str, display_name: str, role: str, password_hash: str, *, must_change: bool,
+                now: float, disabled: bool) -> None:
+    db.conn.execute(
+        "INSERT INTO users (username, display_name, role, password_hash, must_change, created_at,"
+        " password_changed_at, disabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [username, display_name, role, password_hash, 1 if must_change else 0, now, now, 1 if disabled else 0],
+    )
+
+
+def set_password(db, user_id: int, password_hash: str, now: float) -> None:
+    """The user's own change: the new hash, no change required any more."""
+    db.conn.execute("UPDATE users SET password_hash = ?, must_change = 0, password_changed_at = ? WHERE id = ?",
+                    [password_hash, now, user_id])
+
+
+def reset_password(db, user_id: int, password_hash: str, now: float) -> None:
+    """An admin's reset: a temporary hash that must be changed; the account is unlocked."""
+    db.conn.execute(
+        "UPDATE users SET password_hash = ?, must_change = 1, failed_count = 0, locked_until = NULL,"
+        " password_changed_at = ? WHERE id = ?", [password_hash, now, user_id])
+
+
+# ---------------------------------------------------------------- first-admin setup tokens
+
+def replace_setup_token(db, token_hash: str, now: float) -> None:
+    """Void every unused setup token and store the hash of a new one."""
+    db.conn.execute("UPDATE setup_tokens SET used_at = ? WHERE used_at IS NULL", [now])
+    db.conn.execute("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?, ?)", [token_hash, now])
+
+
+def unused_setup_token(db, token_hash: str) -> int | None:
+    """The id of the unused setup token with this hash, or None."""
+    row = db.conn.execute("SELECT id FROM setup_tokens WHERE token_hash = ? AND used_at IS NULL",
+                          [token_hash]).fetchone()
+    return row[0] if row else None
+
+
+def use_setup_token(db, token_id: int, now: float) -> None:
+    db.conn.execute("UPDATE setup_tokens SET used_at = ? WHERE id = ?", [now, token_id])
+
+
 # ---------------------------------------------------------------- login attempts
 
 def begin_attempt(db, username: str, now: float) -> dict | None:
@@ -138,6 +202,14 @@ def approvals_after_account_change(db, window_s: float) -> list[dict]:
         f"ORDER BY a.id DESC, l.id DESC",
         [*ACCOUNT_CHANGE_ACTIONS, window_s])
     return [_dict(cur, r) for r in cur.fetchall()]
+
+
+def approval_pairs(db) -> list[tuple]:
+    """``(prepared_by, approved_by, approvals, live approvals)`` per pair, most approvals first."""
+    return db.conn.execute(
+        "SELECT prepared_by, approved_by, COUNT(*), SUM(superseded_at IS NULL) FROM approvals "
+        "GROUP BY prepared_by, approved_by ORDER BY COUNT(*) DESC"
+    ).fetchall()
 
 
 def has_any_user(db) -> bool:

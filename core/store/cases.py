@@ -109,3 +109,33 @@ def departments(db) -> list[str]:
 def statuses(db) -> dict[str, str]:
     """case id → status for every imported case."""
     return {r[0]: r[1] for r in db.execute("SELECT id, status FROM cases").fetchall()}
+
+
+# ---------------------------------------------------------------- the workflow's status column (core.cases.workflow)
+
+def status_default(db) -> str | None:
+    """The declared default of ``cases.status`` as SQLite reports it ('' when none; None without the column)."""
+    for row in db.conn.execute("PRAGMA table_info(cases)").fetchall():
+        if row[1] == "status":
+            return row[4] or ""
+    return None
+
+
+def case_status(db, case_id: str) -> tuple[bool, str | None]:
+    """``(the case exists, its stored status)``."""
+    row = db.conn.execute("SELECT status FROM cases WHERE id = ?", [case_id]).fetchone()
+    return (row is not None, row[0] if row else None)
+
+
+def write_status(db, case_id: str, status: str) -> None:
+    """Set the stored status only (``set_status`` also stamps ``updated_at``)."""
+    db.conn.execute("UPDATE cases SET status = ? WHERE id = ?", [status, case_id])
+
+
+def cases_with_status(db, values) -> list[str]:
+    """Ids of the cases whose stored status is one of ``values``, by id."""
+    values = list(values)
+    rows = db.conn.execute(
+        f"SELECT id FROM cases WHERE status IN ({', '.join('?' for _ in values)}) ORDER BY id", values
+    ).fetchall()
+    return [r[0] for r in rows]

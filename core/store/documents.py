@@ -170,3 +170,20 @@ def failed_page_indices(db, document_id: int) -> list[int]:
 
 def set_page_detect(db, page_id: int, status: str, error: str = "") -> None:
     db.execute("UPDATE pages SET detect_status = ?, detect_error = ? WHERE id = ?", [status, error, page_id])
+
+
+def set_render_path(db, page_id: int, rel: str) -> None:
+    """Where the page's sealed review render lies (relative to the data dir)."""
+    db.execute("UPDATE pages SET render_path = ? WHERE id = ?", [rel, page_id])
+
+
+def page_ids_by_index(db, document_id: int) -> dict[int, int]:
+    """page index → page id of one document."""
+    rows = db.execute("SELECT page_index, id FROM pages WHERE document_id = ?", [document_id]).fetchall()
+    return {index: page_id for index, page_id in rows}
+
+
+def failed_page_count(db, case_id: str) -> int:
+    """Pages of the case whose detection failed."""
+    row = db.execute("SELECT COUNT(*) FROM pages WHERE case_id = ? AND detect_status = 'failed'", [case_id]).fetchone()
+    return int(row[0])

@@ -94,6 +94,23 @@ def for_page(db, page_id: int) -> list[dict]:
     return list(db.query("SELECT * FROM findings WHERE page_id = ? ORDER BY id", [page_id]))
 
 
+def ids_with_fingerprint(db, case_id: str, fingerprint: str, *, not_status: str) -> list[int]:
+    """Ids of the case's findings with this text fingerprint whose status is not ``not_status``."""
+    return [r["id"] for r in db.query("SELECT id FROM findings WHERE case_id = ? AND fingerprint = ? AND status != ?",
+                                      [case_id, fingerprint, not_status])]
+
+
+def lowest_undecided_below(db, page_id: int, threshold: float) -> Optional[int]:
+    """Id of the page's undecided (``auto``) finding of lowest confidence below ``threshold``, or None."""
+    row = db.execute("SELECT id FROM findings WHERE page_id = ? AND status = 'auto' AND confidence < ? "
+                     "ORDER BY confidence LIMIT 1", [page_id, threshold]).fetchone()
+    return row[0] if row else None
+
+
+def count_for_case(db, case_id: str) -> int:
+    return db.execute("SELECT COUNT(*) FROM findings WHERE case_id = ?", [case_id]).fetchone()[0]
+
+
 def update(db, finding_id: int, **fields) -> None:
     if "rects" in fields and not isinstance(fields["rects"], str):
         fields["rects"] = json.dumps([list(r) for r in fields["rects"]])

@@ -50,6 +50,12 @@ def claim_handoff(db, code_hash: str, not_before: float, now: float) -> dict | N
     return row if cur.rowcount == 1 else None
 
 
+def handoff_claimed_at(db, code_hash: str) -> tuple[bool, float | None]:
+    """``(exists, claimed_at)`` of the hand-off with this code hash."""
+    row = db.conn.execute("SELECT claimed_at FROM session_handoffs WHERE code_hash = ?", [code_hash]).fetchone()
+    return (row is not None, row[0] if row else None)
+
+
 def purge_handoffs(db, older_than: float) -> None:
     db.conn.execute("DELETE FROM session_handoffs WHERE created_at < ?", [older_than])
 

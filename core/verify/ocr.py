@@ -30,7 +30,7 @@ def untrusted_pages(doc: pymupdf.Document) -> list[int]:
 
 
 def image_tasks(page: pymupdf.Page) -> list[Task]:
-    from core.ocr.page import _many_paths, covered_share, image_boxes, merge_overlapping, page_rect_unrotated
+    from core.ocr.page import many_paths, covered_share, image_boxes, merge_overlapping, page_rect_unrotated
 
     full = page_rect_unrotated(page)
     boxes = [b for b in image_boxes(page) if b[2] - b[0] >= MIN_REGION_PT and b[3] - b[1] >= MIN_REGION_PT]
@@ -39,7 +39,7 @@ def image_tasks(page: pymupdf.Page) -> list[Task]:
     if boxes:
         return [(page.number, tuple(pymupdf.Rect(b) + (-2, -2, 2, 2) & pymupdf.Rect(full)))
                 for b in merge_overlapping(boxes)]
-    if not page.get_text("text").strip() and _many_paths(page):
+    if not page.get_text("text").strip() and many_paths(page):
         return [(page.number, None)]
     return []
 
@@ -94,7 +94,7 @@ def ocr_pages(pdf: bytes, password: str, tasks: list[Task], dpi: int, workers: i
     # the workers get the bytes (pickled through their pipe), never a plain copy on disk
     if workers > 1 and len(tasks) > 2:
         try:
-            from core.engine import neutral_main  # workers must not re-run a Streamlit page script
+            from core.spawn import neutral_main  # workers must not re-run a Streamlit page script
 
             with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                                      initargs=(pdf, password, dpi)) as pool:

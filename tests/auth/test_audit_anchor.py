@@ -175,7 +175,7 @@ def test_worker_start_writes_the_daily_checkpoint(db, db_path, monkeypatch):
     monkeypatch.setenv("DEID_DB", str(db_path))
     _story(db)
     tasks._checkpoint_on_start()
-    cp = audit_anchor.latest(db, audit._mac_key())
+    cp = audit_anchor.latest(db, audit.mac_key())
     assert cp is not None and cp.reason == "worker_start"
 
 
@@ -185,7 +185,7 @@ def test_app_start_writes_the_daily_checkpoint(db, db_path, monkeypatch):
     _story(db)
     ui_auth._checkpoint_for_day.clear()
     ui_auth.daily_checkpoint()
-    cp = audit_anchor.latest(db, audit._mac_key())
+    cp = audit_anchor.latest(db, audit.mac_key())
     assert cp is not None and cp.reason == "app_start"
 
 

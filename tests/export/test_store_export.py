@@ -108,7 +108,7 @@ def test_export_writes_a_signed_audit_checkpoint_outside_the_data_dir(approved_c
     db, _ = approved_case
     assert audit_anchor.latest(db) is None
     assert main(["export", CASE, "--out", str(tmp_path / "out"), "--user", "sup1"]) == 0
-    cp = audit_anchor.latest(db, audit._mac_key())
+    cp = audit_anchor.latest(db, audit.mac_key())
     assert cp is not None and cp.reason == "export" and cp.signed
     created = audit.rows(db, action="export.create")[0]
     assert cp.last_id > created["id"]  # the head it signs includes the export record

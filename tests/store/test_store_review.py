@@ -192,5 +192,5 @@ def test_scanned_page_is_sent_as_jpeg(db, tmp_path):
     assert review.display_image(db, born["id"]).startswith(b"\x89PNG")
     jpg = review.display_image(db, scanned["id"])
     assert jpg.startswith(b"\xff\xd8") and len(jpg) < len(review.page_png(db, scanned["id"]))
-    review._MEM.clear()
+    review.forget_cached_renders()
     assert review.display_image(db, scanned["id"]) == jpg  # from the encrypted disk cache

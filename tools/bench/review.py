@@ -52,6 +52,8 @@ def _run(archive_dir: Path, pages: int, scanned: float, switches: int) -> dict:
     from core.cases import review
     from core.archive import FolderArchive
     from core.cases.processing import run_detect, run_import
+    from core.store import documents as doc_store
+    from core.store import findings as finding_store
     from core.store import jobs
     from core.store.db import open_db
 
@@ -72,7 +74,7 @@ def _run(archive_dir: Path, pages: int, scanned: float, switches: int) -> dict:
     page_ids = [p["id"] for p in review.pages(db, case_id)]
     n_pages = len(page_ids)
     cached, cold = [], []
-    review._MEM.clear()
+    review.forget_cached_renders()
     for pid in page_ids[:switches]:  # disk cache only (memory cache cleared): a fresh server process
         t = time.perf_counter()
         review.open_page(db, user, pid)
@@ -85,8 +87,8 @@ def _run(archive_dir: Path, pages: int, scanned: float, switches: int) -> dict:
         review.display_image(db, pid)
         review.findings_view(db, pid)
         cached.append((time.perf_counter() - t) * 1000)
-    failed = db.execute("SELECT COUNT(*) FROM pages WHERE case_id = ? AND detect_status = 'failed'", [case_id]).fetchone()[0]
-    boxes = db.execute("SELECT COUNT(*) FROM findings WHERE case_id = ?", [case_id]).fetchone()[0]
+    failed = doc_store.failed_page_count(db, case_id)
+    boxes = finding_store.count_for_case(db, case_id)
 
     def p95(xs):
         return round(sorted(xs)[int(0.95 * (len(xs) - 1))], 1)

@@ -102,11 +102,11 @@ CREATE TABLE IF NOT EXISTS setup_tokens (
 
 
 def apply(db) -> None:
-    for statement in _statements(SCHEMA):
+    for statement in statements(SCHEMA):
         db.conn.execute(statement)
 
 
-def _statements(script: str) -> list[str]:
+def statements(script: str) -> list[str]:
     """Split on ';' at line ends, keeping trigger bodies whole."""
     out, buf, depth = [], [], 0
     for line in script.splitlines():
