@@ -194,6 +194,7 @@ def _page_view(db, user, case_id, pages, page, can_edit) -> None:
                    + (" · 扫描页" if page["scanned"] else ""))
     if page["detect_status"] == "failed":
         st.warning(f"此页自动检测失败：预览与导出中此页整页移除（失败关闭），请重新检测。（{page['detect_error']}）")
+    _duplicates(db, user, pages, page, can_edit)
     findings = review.findings_view(db, page["id"])
     if preview:
         png, info = review.preview_png(db, user, page["id"])
@@ -205,6 +206,48 @@ def _page_view(db, user, case_id, pages, page, can_edit) -> None:
     st.caption(f"页面渲染 {(time.perf_counter() - t0) * 1000:.0f} ms"
                + (f" · 切换耗时 {(time.perf_counter() - switch) * 1000:.0f} ms" if switch else ""))
     _findings_panel(db, user, page, findings, can_edit)
+
+
+def _duplicates(db, user, pages, page, can_edit) -> None:
+    """「与第 N 页重复」: the pages this page repeats (or that repeat it), found at detection."""
+    from core.cases import duplicates
+
+    twins = duplicates.duplicates_of(db, page["id"])
+    if not twins:
+        return
+    position = {p["id"]: i for i, p in enumerate(pages)}
+    for twin in twins:
+        other = twin["other"]
+        if other in position:
+            name = f"第 {position[other] + 1} 页"
+        else:
+            o = doc_store.get_page(db, other)
+            name = f"{o['doc_type'] or o['doc_id']} 第 {o['page_index'] + 1} 页（未纳入导出）"
+        how = "文字相同" if twin["method"] == "text" else "图像相同"
+        cols = st.columns([2.2, 1, 1.6]) if can_edit else st.columns([2.2, 1])
+        cols[0].warning(f"与{name}重复（{how}）：同一份报告可能被扫描或归档了两次。")
+        # inside the page fragment: a page switch or a change reruns the whole app (st.rerun)
+        if other in position and cols[1].button(f"转到{name}", key=f"dup_go_{other}"):
+            _go(other)
+            st.rerun()
+        if can_edit and cols[2].button(f"把{name}的决定应用到本页", key=f"dup_apply_{other}",
+                                       help="按类别和相对位置匹配框：接受/拒绝照搬，"
+                                            "对方已涂黑而本页没有的框在本页补画。"):
+            _apply_duplicate(db, user, other, page["id"])
+
+
+def _apply_duplicate(db, user, source_page_id, target_page_id) -> None:
+    from core.cases import duplicates
+
+    try:
+        counts = duplicates.apply_decisions(db, user, source_page_id, target_page_id)
+    except (DeidError, ValueError) as exc:
+        st.error(getattr(exc, "message_zh", "这两页不是重复页，不能照搬决定。"))
+        return
+    msg = f"已应用：{counts['decided']} 个框照搬决定，补画 {counts['added']} 个框"
+    if counts["unmatched_rejected"]:
+        msg += f"；{counts['unmatched_rejected']} 个已拒绝的框在本页没有对应框"
+    _done(msg)
 
 
 def _render_width(page) -> float:
