@@ -29,7 +29,8 @@ def render() -> None:
     user = require_user(page="页面审阅")
     db = get_db()
     st.title("页面审阅")
-    flash("review_flash")
+    with st.container():  # always there: a message appearing must not shift (and remount) the canvas below
+        flash("review_flash")
     case_id = imported_case_picker(db, key="review_case")
     if not case_id:
         st.info("还没有导入的病例。请先在「病例列表」中导入。")
@@ -284,16 +285,52 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
         c2.text_input("新框原因（可选）", key="new_reason", placeholder="例如：手写签名、家属姓名")
     else:
         new_cat = "manual"
-    version = st.session_state.get(VERSION_KEY, 0)
+    base = _drawing_digest(drawing)
+    drawing["objects"].append(_marker(base))
     result = st_canvas(
         fill_color="rgba(255, 0, 0, 0.08)", stroke_width=2, stroke_color=review.category_color(new_cat),
         background_image=png, background_image_fit="stretch", width=width, height=height,
         drawing_mode="labeled_rect", label=review.category_label(new_cat), initial_drawing=drawing,
-        key=f"canvas_{page['id']}_{zoom}_{version}", disabled=not can_edit, update_streamlit=True,
+        # One key per page and zoom, never per change: the component stays mounted, its background
+        # image (same data URL) is not reloaded, and a changed initial_drawing redraws only the boxes.
+        key=f"canvas_{page['id']}_{zoom}", disabled=not can_edit, update_streamlit=True,
         font_size=12,
     )
-    if can_edit and result is not None and result.json_data is not None:
+    if can_edit and result is not None and result.json_data is not None \
+            and _marker_of(result.json_data) == base:
         _apply_canvas(db, user, page, findings, result.boxes, scale)
+
+
+MARKER = "@drawing:"
+
+
+def _drawing_digest(drawing: dict) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(drawing["objects"], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _marker(digest: str) -> dict:
+    """An invisible, locked object naming the drawing the canvas was given.
+
+    The canvas keeps its state across reruns (same key); until it has loaded a
+    new drawing it still reports the old one.  A report is applied only when it
+    grew from the drawing of this run (its marker matches): a stale report (a box
+    already added, a box deleted or decided by a button) is never applied twice."""
+    return {"type": "LabeledRect", "label": MARKER + digest, "left": 0, "top": 0, "width": 1, "height": 1,
+            "originX": "left", "originY": "top", "scaleX": 1, "scaleY": 1, "angle": 0, "stroke": "rgba(0,0,0,0)",
+            "strokeWidth": 0, "fill": "rgba(0,0,0,0)", "visible": False, "selectable": False, "evented": False,
+            "lockMovementX": True, "lockMovementY": True, "lockScalingX": True, "lockScalingY": True,
+            "lockRotation": True, "fontSize": 1}
+
+
+def _marker_of(json_data: dict) -> str | None:
+    for obj in (json_data or {}).get("objects", []):
+        label = obj.get("label") or ""
+        if label.startswith(MARKER):
+            return label[len(MARKER):]
+    return None
 
 
 def _labeled_rect(o: dict) -> dict:
