@@ -68,6 +68,11 @@ def submit_panel(db, user: dict, case_id: str) -> None:
         st.warning(f"审核人退回原因：{reason}")
     if status not in (workflow.PREPARING, workflow.RETURNED):
         return
+    from core.store import jobs as job_store
+
+    running = job_store.active(db, case_id)
+    if running:
+        st.info("该病例的导入或检测任务正在进行（见「病例列表」的进度），完成后才能提交审核。")
     progress = review_store.review_progress(db, case_id)
     incomplete = progress["unviewed"] > 0 or progress["open_boxes"] > 0
     st.caption(f"已查看 {progress['viewed']}/{progress['pages']} 页 · 待确认框 {progress['open_boxes']} 个")
@@ -80,7 +85,7 @@ def submit_panel(db, user: dict, case_id: str) -> None:
         if incomplete:
             override = st.checkbox("未完成审阅，仍然强制提交", key=f"rv_override_{case_id}")
             reason = st.text_area("强制提交理由（必填）", key=f"rv_override_reason_{case_id}")
-        go = st.form_submit_button("提交审核", type="primary")
+        go = st.form_submit_button("提交审核", type="primary", disabled=bool(running))
     if go:
         try:
             workflow.submit(db, case_id, user, comment=note or None,

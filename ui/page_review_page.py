@@ -29,7 +29,8 @@ def render() -> None:
     user = require_user(page="页面审阅")
     db = get_db()
     st.title("页面审阅")
-    flash("review_flash")
+    with st.container():  # always there: a message appearing must not shift (and remount) the canvas below
+        flash("review_flash")
     case_id = imported_case_picker(db, key="review_case")
     if not case_id:
         st.info("还没有导入的病例。请先在「病例列表」中导入。")
@@ -194,6 +195,7 @@ def _page_view(db, user, case_id, pages, page, can_edit) -> None:
                    + (" · 扫描页" if page["scanned"] else ""))
     if page["detect_status"] == "failed":
         st.warning(f"此页自动检测失败：预览与导出中此页整页移除（失败关闭），请重新检测。（{page['detect_error']}）")
+    _duplicates(db, user, pages, page, can_edit)
     findings = review.findings_view(db, page["id"])
     if preview:
         png, info = review.preview_png(db, user, page["id"])
@@ -205,6 +207,48 @@ def _page_view(db, user, case_id, pages, page, can_edit) -> None:
     st.caption(f"页面渲染 {(time.perf_counter() - t0) * 1000:.0f} ms"
                + (f" · 切换耗时 {(time.perf_counter() - switch) * 1000:.0f} ms" if switch else ""))
     _findings_panel(db, user, page, findings, can_edit)
+
+
+def _duplicates(db, user, pages, page, can_edit) -> None:
+    """「与第 N 页重复」: the pages this page repeats (or that repeat it), found at detection."""
+    from core.cases import duplicates
+
+    twins = duplicates.duplicates_of(db, page["id"])
+    if not twins:
+        return
+    position = {p["id"]: i for i, p in enumerate(pages)}
+    for twin in twins:
+        other = twin["other"]
+        if other in position:
+            name = f"第 {position[other] + 1} 页"
+        else:
+            o = doc_store.get_page(db, other)
+            name = f"{o['doc_type'] or o['doc_id']} 第 {o['page_index'] + 1} 页（未纳入导出）"
+        how = "文字相同" if twin["method"] == "text" else "图像相同"
+        cols = st.columns([2.2, 1, 1.6]) if can_edit else st.columns([2.2, 1])
+        cols[0].warning(f"与{name}重复（{how}）：同一份报告可能被扫描或归档了两次。")
+        # inside the page fragment: a page switch or a change reruns the whole app (st.rerun)
+        if other in position and cols[1].button(f"转到{name}", key=f"dup_go_{other}"):
+            _go(other)
+            st.rerun()
+        if can_edit and cols[2].button(f"把{name}的决定应用到本页", key=f"dup_apply_{other}",
+                                       help="按类别和相对位置匹配框：接受/拒绝照搬，"
+                                            "对方已涂黑而本页没有的框在本页补画。"):
+            _apply_duplicate(db, user, other, page["id"])
+
+
+def _apply_duplicate(db, user, source_page_id, target_page_id) -> None:
+    from core.cases import duplicates
+
+    try:
+        counts = duplicates.apply_decisions(db, user, source_page_id, target_page_id)
+    except (DeidError, ValueError) as exc:
+        st.error(getattr(exc, "message_zh", "这两页不是重复页，不能照搬决定。"))
+        return
+    msg = f"已应用：{counts['decided']} 个框照搬决定，补画 {counts['added']} 个框"
+    if counts["unmatched_rejected"]:
+        msg += f"；{counts['unmatched_rejected']} 个已拒绝的框在本页没有对应框"
+    _done(msg)
 
 
 def _render_width(page) -> float:
@@ -241,16 +285,52 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
         c2.text_input("新框原因（可选）", key="new_reason", placeholder="例如：手写签名、家属姓名")
     else:
         new_cat = "manual"
-    version = st.session_state.get(VERSION_KEY, 0)
+    base = _drawing_digest(drawing)
+    drawing["objects"].append(_marker(base))
     result = st_canvas(
         fill_color="rgba(255, 0, 0, 0.08)", stroke_width=2, stroke_color=review.category_color(new_cat),
         background_image=png, background_image_fit="stretch", width=width, height=height,
         drawing_mode="labeled_rect", label=review.category_label(new_cat), initial_drawing=drawing,
-        key=f"canvas_{page['id']}_{zoom}_{version}", disabled=not can_edit, update_streamlit=True,
+        # One key per page and zoom, never per change: the component stays mounted, its background
+        # image (same data URL) is not reloaded, and a changed initial_drawing redraws only the boxes.
+        key=f"canvas_{page['id']}_{zoom}", disabled=not can_edit, update_streamlit=True,
         font_size=12,
     )
-    if can_edit and result is not None and result.json_data is not None:
+    if can_edit and result is not None and result.json_data is not None \
+            and _marker_of(result.json_data) == base:
         _apply_canvas(db, user, page, findings, result.boxes, scale)
+
+
+MARKER = "@drawing:"
+
+
+def _drawing_digest(drawing: dict) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(drawing["objects"], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _marker(digest: str) -> dict:
+    """An invisible, locked object naming the drawing the canvas was given.
+
+    The canvas keeps its state across reruns (same key); until it has loaded a
+    new drawing it still reports the old one.  A report is applied only when it
+    grew from the drawing of this run (its marker matches): a stale report (a box
+    already added, a box deleted or decided by a button) is never applied twice."""
+    return {"type": "LabeledRect", "label": MARKER + digest, "left": 0, "top": 0, "width": 1, "height": 1,
+            "originX": "left", "originY": "top", "scaleX": 1, "scaleY": 1, "angle": 0, "stroke": "rgba(0,0,0,0)",
+            "strokeWidth": 0, "fill": "rgba(0,0,0,0)", "visible": False, "selectable": False, "evented": False,
+            "lockMovementX": True, "lockMovementY": True, "lockScalingX": True, "lockScalingY": True,
+            "lockRotation": True, "fontSize": 1}
+
+
+def _marker_of(json_data: dict) -> str | None:
+    for obj in (json_data or {}).get("objects", []):
+        label = obj.get("label") or ""
+        if label.startswith(MARKER):
+            return label[len(MARKER):]
+    return None
 
 
 def _labeled_rect(o: dict) -> dict:

@@ -331,6 +331,7 @@ def _finish_detect(db, job_id: int, queue) -> None:
         if row and row["seeds_sealed"]:
             seeds.extend(json.loads(sealed.open_value("job_tasks", row["id"], "seeds_sealed", row["seeds_sealed"])))
     case_store.save_seeds(db, case_id, seeds)
+    _find_duplicates(db, case_id)
     _leave_detecting(db, case_id, actor, entered, ok=True)
     failed = _failed_pages(db, case_id)
     error = f"{failed} 页检测失败 / {failed} page(s) failed" if failed else ""
@@ -344,6 +345,17 @@ def _finish_detect(db, job_id: int, queue) -> None:
         "seconds": round(time.time() - (job["started_at"] or time.time()), 1), "job": job_id})
     _cleanup_quietly(db, job, queue)
     job_store.finish(db, job_id, job_store.DONE, error)
+
+
+def _find_duplicates(db, case_id: str) -> None:
+    """Flag repeated pages (``core.cases.duplicates``) from the review renders, which this fills
+    into the encrypted render cache; a problem here never fails the detection."""
+    from core.cases import duplicates, review
+
+    try:
+        duplicates.find_duplicates(db, case_id, lambda page_id: review.page_png(db, page_id))
+    except Exception as exc:
+        log.warning("duplicate pages: %s", type(exc).__name__)
 
 
 def fail_detect(db, job_id: int, queue, exc: Exception) -> None:

@@ -181,6 +181,7 @@ def submit(db, case_id: str, user: dict, *, comment: str | None = None, override
     reason = (override_reason or "").strip()
     with transaction(db):
         _assert_allowed(db, case_id, "submit")
+        _assert_no_job(db, case_id)
         progress = reviews.review_progress(db, case_id)
         incomplete = progress["unviewed"] > 0 or progress["open_boxes"] > 0
         if incomplete and not reason:
@@ -194,6 +195,18 @@ def submit(db, case_id: str, user: dict, *, comment: str | None = None, override
                              "pages_unviewed": progress["unviewed"], "open_boxes": progress["open_boxes"],
                              "override": incomplete, "override_reason_length": len(reason) if incomplete else 0})
     return target
+
+
+class JobRunning(WorkflowError):
+    """An import or detection of the case is queued or running: its pages and boxes are still changing."""
+
+
+def _assert_no_job(db, case_id: str) -> None:
+    from core.store import jobs as job_store
+
+    if job_store.active(db, case_id):
+        raise JobRunning("该病例的导入或检测任务正在进行，完成后才能提交审核",
+                         "an import or detection of this case is still running")
 
 
 def assert_editable(db, case_id: str) -> None:

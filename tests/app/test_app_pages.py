@@ -331,3 +331,65 @@ def test_review_reopens_at_the_last_page_and_next_open_box(env):
     again.button(key="next_open").click().run()
     assert again.session_state["review_page_id"] == hit[0] and again.session_state["review_focus"] == hit[1]
     assert again.session_state[f"pick_{hit[0]}"] == hit[1]
+
+
+def test_case_list_buttons_and_progress_bar_follow_a_running_detection(env):
+    """Issue 13: while a detection runs, 打开审阅 / 重新检测 are disabled, the progress is a bar with
+    pages done / total and the time left; submitting is refused until it ends."""
+    import time
+
+    import pytest
+
+    from core.errors import DeidError
+    from ui.case_list_page import duration_zh, eta_text
+
+    db, users = env
+    job_id = job_store.create(db, "C2024001", "detect", actor="prep1")
+    job_store.start(db, job_id, total=300, step="检测 1/3 份文档")
+    job_store.update(db, job_id, started_at=time.time() - 60, progress_done=30)
+    at = app("pages/病例列表.py", users["prep1"]).run()
+    assert not at.exception, at.exception
+    at.selectbox(key="pick_case").select("C2024001").run()
+    assert at.button(key="open_review").disabled and at.button(key="detect_one").disabled
+    assert not at.button(key="cancel_job").disabled
+    bars = [e for e in at.get("progress")]
+    assert bars and "30/300 页" in bars[0].proto.text and "预计剩余 约 9 分" in bars[0].proto.text
+    review_everything(db, users["prep1"], "C2024001")
+    with pytest.raises(DeidError, match="任务正在进行"):
+        workflow.submit(db, "C2024001", users["prep1"])
+    job_store.finish(db, job_id, job_store.DONE)
+    at = app("pages/病例列表.py", users["prep1"]).run()
+    at.selectbox(key="pick_case").select("C2024001").run()
+    assert not at.button(key="open_review").disabled and not at.get("progress")
+    # the time estimate: pace of the job so far, in Chinese
+    assert eta_text(30, 300, 60) == "约 9 分（0.5 页/秒）"
+    assert eta_text(0, 300, 5) == "估算中…" and eta_text(300, 300, 5) == "即将完成"
+    assert eta_text(1, 300, 30).endswith("（30 秒/页）")
+    assert (duration_zh(45), duration_zh(200), duration_zh(3900)) == ("45 秒", "3 分 20 秒", "1 小时 5 分")
+
+
+def test_review_page_names_the_duplicate_and_applies_its_decisions(env):
+    """Issue 13: a page flagged as repeating another shows 与第 N 页重复; the preparer copies decisions."""
+    from core.store import duplicates as dup_store
+
+    db, users = env
+    pages = review.pages(db, "C2024001")
+    first, third = pages[0]["id"], pages[2]["id"]
+    dup_store.save_signatures(db, "C2024001", [{"page_id": pid, "dhash": "0" * 64, "content_box": (0, 0, 1, 1),
+                                                "ink": 0.05} for pid in (first, third)])
+    dup_store.replace_duplicates(db, "C2024001", [{"page_id": third, "dup_of": first, "score": 1.0,
+                                                   "method": "image"}])
+    name = next(f for f in review.findings_view(db, first) if f["category"] == "patient_name")
+    review.decide(db, users["prep1"], name["id"], False)
+    at = app("pages/页面审阅.py", users["prep1"])
+    at.query_params["case"] = case_handle("C2024001")
+    at.run()
+    assert not at.exception, at.exception
+    assert "与第 3 页重复（图像相同）" in texts(at)
+    at.button(key=f"dup_go_{third}").click().run()
+    assert at.session_state["review_page_id"] == third and "与第 1 页重复" in texts(at)
+    at.button(key=f"dup_apply_{first}").click().run()
+    assert not at.exception, at.exception
+    twin = next(f for f in review.findings_view(db, third) if f["category"] == "patient_name")
+    assert twin["status"] == "rejected"
+    assert "照搬决定" in texts(at)
