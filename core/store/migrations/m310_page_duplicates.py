@@ -37,7 +37,7 @@ CREATE INDEX page_duplicates_case ON page_duplicates (case_id);
 
 
 def apply(db) -> None:
-    from core.store.migrations.m100_users_audit import _statements
+    from core.store.migrations.m100_users_audit import statements
 
-    for statement in _statements(SCHEMA):
+    for statement in statements(SCHEMA):
         db.conn.execute(statement)
