@@ -26,6 +26,7 @@ from core.config import settings
 from core.detect.seeding import seeds_from_meta
 from core.models import CaseMeta, Char, Finding
 from core.pdf.geometry import area, intersection, union
+from core.pdf.render import release_page_memory
 from core.pdf.sanitize import clean_bytes, sanitize
 from core.pdf.text import text_lines
 from core.redaction.plan import RedactionPlan, build_plan
@@ -170,6 +171,8 @@ def analyze_document(
         staged = []
         for n, i in enumerate(indices):
             staged.append(analyze_page(doc[i], per_page, ctx, ocr, dpi))
+            if staged[-1][1].scanned:
+                release_page_memory()  # a scan's renders and OCR tensors are not needed again
             if progress:
                 progress(n + 1, len(indices), "detect")
     inputs: list[PageInput] = []
@@ -221,7 +224,7 @@ def _pool_pages(indices: list[int]):
     out = []
     for i in indices:
         pin, summary, found = analyze_page(w["doc"][i], w["per_page"], w["ctx"], w["ocr"], w["dpi"])
-        pymupdf.TOOLS.store_shrink(100)  # drop MuPDF's decoded-image cache: each page is seen once
+        release_page_memory()  # each page is seen once
         if pin is not None:
             pin.pdf_page, pin._render = None, None  # not picklable; re-attached in the parent
         out.append((pin, summary, found))

@@ -187,14 +187,25 @@ def lac_person_spans(text: str, max_len: int = 60, batch: int = 64) -> list[tupl
     if model is None:
         return []
     pieces = [p for p in _pieces(text, max_len) if CJK.search(text[p[0] : p[1]])]
-    pieces.sort(key=lambda p: p[1] - p[0])
+    memo = _LAC_MEMO
+    if len(memo) > _LAC_MEMO_MAX:
+        memo.clear()
+    todo = sorted({text[s:e] for s, e in pieces if text[s:e] not in memo}, key=len)
+    for k in range(0, len(todo), batch):
+        group = todo[k : k + batch]
+        for piece, row in zip(group, _lac_tags(model, group)):
+            memo[piece] = tuple(_per_runs(row, model._id2tag))
     spans: list[tuple[int, int]] = []
-    for k in range(0, len(pieces), batch):
-        group = pieces[k : k + batch]
-        tags = _lac_tags(model, [text[s:e] for s, e in group])
-        for (s, e), row in zip(group, tags):
-            spans += [(s + a, s + b) for a, b in _per_runs(row, model._id2tag)]
+    for s, e in pieces:
+        spans += [(s + a, s + b) for a, b in memo[text[s:e]]]
     return sorted(spans)
+
+
+# PER runs of each piece already read in this process: a record repeats its
+# headers, labels and stock phrases on every page, and a piece's tags depend
+# on the piece alone (each row of a batch is decoded by its own length)
+_LAC_MEMO: dict[str, tuple] = {}
+_LAC_MEMO_MAX = 200_000
 
 
 def _pieces(text: str, max_len: int):

@@ -17,6 +17,16 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+_CHAR_FORMS: dict = {}  # (character, numeric) -> its normalised form ("" when dropped); a page reuses few
+
+
+def _char_form(ch: str, numeric: bool) -> str:
+    n = nfkc(ch)
+    if not n or n.isspace() or (numeric and n in _SEPARATORS):
+        return ""
+    return n.translate(_DIGIT_CONFUSIONS).upper() if numeric else n
+
+
 # Planes that can hold format characters: the BMP, the SMP and plane 14
 # (tags, variation selectors).  Planes 2-3 are reserved for CJK ideographs,
 # 4-13 are unassigned and 15-16 are private use, so reading the category of
@@ -71,6 +81,7 @@ def _class_item(a: int, b: int) -> str:
     return re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
 
 
+@lru_cache(maxsize=65536)
 def normalize_value(value: str, numeric: bool | None = None) -> str:
     v = "".join(ch for ch in nfkc(value) if not ch.isspace() and not is_invisible(ch))
     if numeric is None:
@@ -80,6 +91,7 @@ def normalize_value(value: str, numeric: bool | None = None) -> str:
     return v
 
 
+@lru_cache(maxsize=65536)
 def is_numeric_like(value: str) -> bool:
     v = "".join(ch for ch in nfkc(value) if ch.isalnum())
     return bool(v) and sum(ch.isdigit() for ch in v) >= max(1, int(len(v) * 0.6))
@@ -98,15 +110,18 @@ class NormalizedText:
     def __init__(self, text: str, numeric: bool = False):
         chars, index, breaks = [], [], set()
         pending_break = False
+        invisible, forms = invisible_chars(), _CHAR_FORMS
+        if len(forms) > 100_000:  # bounded: a file of many distinct characters does not grow it
+            forms.clear()
         for i, ch in enumerate(text):
-            if ch == "\n" or is_invisible(ch):
+            if ch == "\n" or ch in invisible:
                 pending_break = True
                 continue
-            n = nfkc(ch)
-            if not n or n.isspace() or (numeric and n in _SEPARATORS):
+            n = forms.get((ch, numeric))
+            if n is None:
+                n = forms[(ch, numeric)] = _char_form(ch, numeric)
+            if not n:
                 continue
-            if numeric:
-                n = n.translate(_DIGIT_CONFUSIONS).upper()
             if pending_break:
                 breaks.add(len(chars))
                 pending_break = False

@@ -1,7 +1,10 @@
 """Open a PDF and refuse, with a clear message, anything we cannot process."""
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import pymupdf
@@ -16,6 +19,14 @@ MAX_CONTENT_BYTES = int(os.environ.get("DEID_MAX_CONTENT_BYTES", str(64 * 1024**
 
 pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
+
+# digests of inputs that passed every check in this process: a document is
+# opened several times on its way (import validates it, the store counts its
+# pages, the CLI and the export open it again); the page scans (content size,
+# page loads of the rewrite) need not run again for the very same bytes
+_CHECKED: "OrderedDict[str, None]" = OrderedDict()
+_CHECKED_MAX = 256
+_checked_lock = threading.Lock()
 
 
 def open_pdf(source: str | Path | bytes) -> pymupdf.Document:
@@ -43,6 +54,9 @@ def open_pdf(source: str | Path | bytes) -> pymupdf.Document:
         raise InputError("文件为空", "file is empty")
     if b"%PDF" not in data[:1024]:
         raise InputError("不是 PDF 文件", "not a PDF file")
+    digest = hashlib.sha256(data).hexdigest()
+    with _checked_lock:
+        known = digest in _CHECKED
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception:  # mupdf raises several types for broken files
@@ -61,6 +75,8 @@ def open_pdf(source: str | Path | bytes) -> pymupdf.Document:
     if count > MAX_PAGES:
         doc.close()
         raise InputError("PDF 页数超过上限", "PDF has more pages than the configured limit")
+    if known:
+        return _rewritten(doc, load_pages=False)
     try:
         sizes = [tuple(doc[i].mediabox) for i in range(count)]  # broken page trees fail here
     except Exception:
@@ -78,7 +94,12 @@ def open_pdf(source: str | Path | bytes) -> pymupdf.Document:
         doc.close()
         raise InputError(f"PDF 页面尺寸超出范围（每边 1–{MAX_PAGE_PT:g} pt）",
                          f"a page size is out of range (1-{MAX_PAGE_PT:g} pt per side)")
-    return _rewritten(doc)
+    clean = _rewritten(doc)
+    with _checked_lock:
+        _CHECKED[digest] = None
+        while len(_CHECKED) > _CHECKED_MAX:
+            _CHECKED.popitem(last=False)
+    return clean
 
 
 def _normalise_rotation(doc: pymupdf.Document, xref: int) -> None:
@@ -113,7 +134,7 @@ def _sane_size(box: tuple) -> bool:
     return all(v == v and 1.0 <= v <= MAX_PAGE_PT for v in (width, height))
 
 
-def _rewritten(doc: pymupdf.Document) -> pymupdf.Document:
+def _rewritten(doc: pymupdf.Document, load_pages: bool = True) -> pymupdf.Document:
     expected = doc.page_count  # before the rewrite: MuPDF may repair (and lose pages) while writing
     try:
         clean = pymupdf.open(stream=doc.tobytes(garbage=1), filetype="pdf")
@@ -122,7 +143,8 @@ def _rewritten(doc: pymupdf.Document) -> pymupdf.Document:
             raise ValueError("pages lost in the rewrite")
         for index in range(clean.page_count):  # every page must load from the rewrite too
             _normalise_rotation(clean, clean[index].xref)
-            clean[index].get_bboxlog()
+            if load_pages:  # the same bytes loaded every page before: the rewrite is the same
+                clean[index].get_bboxlog()
     except Exception:
         raise InputError("PDF 文件结构损坏，无法安全处理", "PDF structure is corrupt; it cannot be processed safely") from None
     finally:

@@ -17,3 +17,29 @@ def render_page_rgb(page: pymupdf.Page, dpi: int = 150, clip=None) -> np.ndarray
 
 def render_page_png(page: pymupdf.Page, dpi: int = 100) -> bytes:
     return render_pixmap(page, dpi).tobytes("png")
+
+
+def release_page_memory() -> None:
+    """After a page: drop MuPDF's cache of decoded images and fonts (each page
+    is seen once) and hand the heap that a page's renders, OCR tensors and
+    text freed back to the system (glibc keeps it otherwise: a page process
+    grew by ~110 MB over a few scanned pages, measured).  Nothing is lost:
+    what is dropped is rebuilt on demand."""
+    pymupdf.TOOLS.store_shrink(100)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+_TRIM: list = []
+
+
+def _malloc_trim():
+    if not _TRIM:
+        try:
+            import ctypes
+
+            _TRIM.append(ctypes.CDLL("libc.so.6").malloc_trim)
+        except (OSError, AttributeError):  # not glibc: nothing to hand back
+            _TRIM.append(None)
+    return _TRIM[0]

@@ -82,12 +82,17 @@ def show_all_layers(doc: pymupdf.Document) -> None:
         return
     _null_keys(doc, doc.pdf_catalog(), ("OCProperties",))
     for xref in range(1, doc.xref_length()):
-        if _is_dict(doc, xref) and doc.xref_get_key(xref, "OC")[0] != "null":
+        text = _dict_text(doc, xref)
+        if text is not None and "/OC" in text and doc.xref_get_key(xref, "OC")[0] != "null":
             doc.xref_set_key(xref, "OC", "null")
 
 
-def _null_keys(doc: pymupdf.Document, xref: int, keys) -> None:
+def _null_keys(doc: pymupdf.Document, xref: int, keys, text: str | None = None) -> None:
+    """Null each of ``keys`` set in the object; ``text``, the object as MuPDF
+    prints it (names unescaped), skips the keys it cannot hold."""
     for key in keys:
+        if text is not None and f"/{key}" not in text:
+            continue
         if doc.xref_get_key(xref, key)[0] != "null":
             doc.xref_set_key(xref, key, "null")
 
@@ -104,10 +109,16 @@ def _null_path(doc: pymupdf.Document, xref: int, key: str) -> None:
 
 
 def _is_dict(doc: pymupdf.Document, xref: int) -> bool:
+    return _dict_text(doc, xref) is not None
+
+
+def _dict_text(doc: pymupdf.Document, xref: int) -> str | None:
+    """The dictionary ``xref`` as MuPDF prints it, None when it is no dictionary."""
     try:
-        return doc.xref_object(xref, compressed=True).startswith("<<")
+        text = doc.xref_object(xref, compressed=True)
     except Exception:  # a free or broken object: nothing to scrub
-        return False
+        return None
+    return text if text.startswith("<<") else None
 
 
 def _scrub_objects(doc: pymupdf.Document) -> None:
@@ -115,11 +126,13 @@ def _scrub_objects(doc: pymupdf.Document) -> None:
     lists in every content stream (pages, forms, tiling patterns)."""
     contents = {x for page in doc for x in page.get_contents()}
     for xref in range(1, doc.xref_length()):
-        if not _is_dict(doc, xref):
+        text = _dict_text(doc, xref)
+        if text is None:
             continue
-        _null_keys(doc, xref, OBJECT_KEYS)
-        for key in ("Properties", "Resources/Properties"):  # named property lists of BDC operators
-            _null_path(doc, xref, key)
+        _null_keys(doc, xref, OBJECT_KEYS, text)
+        if "/Properties" in text:  # named property lists of BDC operators (an indirect
+            for key in ("Properties", "Resources/Properties"):  # /Resources is its own xref)
+                _null_path(doc, xref, key)
         if doc.xref_is_stream(xref) and (xref in contents or _is_content_stream(doc, xref)):
             data = doc.xref_stream(xref)
             if data and (b"BDC" in data or b"DP" in data):

@@ -13,6 +13,9 @@ from pathlib import Path
 import yaml
 
 RULES_DIR = Path(__file__).parent
+# libyaml's parser when PyYAML was built with it (same documents, ~15x faster
+# at start-up); the pure-Python one otherwise
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def rules_path(name: str) -> Path:
@@ -25,4 +28,4 @@ def rules_path(name: str) -> Path:
 @lru_cache(maxsize=None)
 def load_rules(name: str):
     with open(rules_path(name), encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=_LOADER)  # noqa: S506 - a safe loader

@@ -73,9 +73,11 @@ def _init_worker(pdf: bytes, password: str, dpi: int) -> None:
 
 def _ocr_task(task: Task) -> tuple[int, str]:
     from core.ocr.page import ocr_page_chars
+    from core.pdf.render import release_page_memory
 
     index, clip = task
     lines = ocr_page_chars(_WORKER["doc"][index], _WORKER["dpi"], clip, use_cache=False)
+    release_page_memory()
     return index, "\n".join("".join(ch.c for ch in line) for line in lines)
 
 
