@@ -1,5 +1,7 @@
 """The redaction pane of 页面审阅: one case-wide table of boxes, filtered by
-category, status, page and detector confidence; a click on a row opens its
+category, status, page, detector confidence and "cuts through text" (切字:
+a box covering part of a character or of a number, ``review.cutting_boxes``);
+a click on a row opens its
 page with the box highlighted; accept / reject everything the filter shows."""
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from ui.chrome import CHOOSE
 
 CACHE_KEY = "pane_boxes"
 IDS_KEY = "pane_row_ids"
+CUTS_KEY = "pane_cuts"
 TABLE_KEY = "pane_table"
 STATUSES = ("auto", "accepted", "rejected")
 
@@ -32,7 +35,7 @@ def boxes(db, case_id: str) -> list[dict]:
 def render(db, user, case_id: str, pages: list[dict], focus: int | None, can_edit: bool, go) -> None:
     rows = boxes(db, case_id)
     st.markdown(f"**全案框列表（{len(rows)}）**")
-    shown = _filtered(rows, len(pages))
+    shown, cuts = _filtered(db, case_id, rows, len(pages))
     ids = [b["id"] for b in shown]
     st.session_state[IDS_KEY] = ids
     st.caption(f"符合筛选的框：{len(shown)} 个 · 点击一行打开该页并突出显示该框")
@@ -41,7 +44,9 @@ def render(db, user, case_id: str, pages: list[dict], focus: int | None, can_edi
         "内容（已遮蔽）": b["masked"], "置信度": round(float(b["confidence"] or 0), 2),
         "状态": display.name("finding_status", b["status"]), "来源": display.detector_name(b["detector"], b["source"]),
         "当前": "▶" if b["id"] == focus else "",
-    } for b in shown], columns=["当前", "页", "文档", "类别", "内容（已遮蔽）", "置信度", "状态", "来源"])
+        "切字": _cut_mark(cuts, b["id"]),
+    } for b in shown], columns=["当前", "页", "文档", "类别", "内容（已遮蔽）", "置信度", "状态", "来源"]
+        + (["切字"] if cuts is not None else []))
     st.dataframe(frame, hide_index=True, width="stretch", height=min(36 * (len(shown) + 1) + 4, 360),
                  key=TABLE_KEY, on_select=lambda: _jump(go), selection_mode="single-row")
     if can_edit and shown:
@@ -52,8 +57,9 @@ def render(db, user, case_id: str, pages: list[dict], focus: int | None, can_edi
             _bulk(db, user, ids, False)
 
 
-def _filtered(rows: list[dict], n_pages: int) -> list[dict]:
-    c1, c2, c3, c4 = st.columns([1.4, 1.2, 1.2, 1])
+def _filtered(db, case_id: str, rows: list[dict], n_pages: int) -> tuple[list[dict], dict | None]:
+    """The rows the filters keep, and the 切字 flags (None while that filter is off)."""
+    c1, c2, c3, c4, c5 = st.columns([1.4, 1.2, 1.2, 1, 1])
     present = sorted({b["category"] for b in rows}, key=display.category_name)
     cats = c1.multiselect("类别", present, format_func=display.category_name, key="pane_cat", placeholder=CHOOSE)
     statuses = c2.multiselect("状态", STATUSES, format_func=lambda s: display.name("finding_status", s),
@@ -61,9 +67,31 @@ def _filtered(rows: list[dict], n_pages: int) -> list[dict]:
     lo, hi = (1, max(n_pages, 1))
     pages = c3.slider("页码范围", 1, max(hi, 2), (lo, max(hi, 2)), key="pane_pages") if hi > 1 else (1, 1)
     conf = c4.slider("置信度不高于", 0.0, 1.0, 1.0, 0.05, key="pane_conf")
-    return [b for b in rows
+    only_cuts = c5.checkbox("只看切字的框", key="pane_cuts_only",
+                            help="框只盖住了字的一部分，或只盖住了编号、单词的一部分（旁边仍可读出）")
+    kept = [b for b in rows
             if (not cats or b["category"] in cats) and (not statuses or b["status"] in statuses)
             and pages[0] <= b["seq"] <= pages[1] and float(b["confidence"] or 0) <= conf + 1e-9]
+    if not only_cuts:
+        return kept, None
+    cuts = _cuts(db, case_id)
+    return [b for b in kept if b["id"] in cuts], cuts
+
+
+def _cuts(db, case_id: str) -> dict:
+    """切字 flags of the case, recomputed only when a box of the case changed."""
+    version = (case_id, finding_store.case_version(db, case_id))
+    held = st.session_state.get(CUTS_KEY)
+    if not held or held[0] != version:
+        with st.spinner("正在检查框是否切字…"):
+            held = (version, review.cutting_boxes(db, case_id))
+        st.session_state[CUTS_KEY] = held
+    return held[1]
+
+
+def _cut_mark(cuts: dict | None, finding_id: int) -> str:
+    kinds = (cuts or {}).get(finding_id) or []
+    return "、".join({"glyph": "切到字", "word": "切断编号"}.get(k, k) for k in kinds)
 
 
 def _jump(go) -> None:

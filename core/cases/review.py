@@ -587,6 +587,68 @@ def case_boxes(db, case_id: str) -> list[dict]:
     return out
 
 
+_LINES: "OrderedDict[int, list]" = OrderedDict()
+_LINES_MAX = 512
+_lines_lock = threading.Lock()
+OCR_DPI = 150  # the detection's OCR resolution (core.engine.page_input): its sealed OCR cache is reused
+
+
+def page_chars(db, page: dict) -> list[list]:
+    """The characters of a page as lines of ``Char`` (page points, unrotated):
+    the text layer, plus the OCR glyph boxes on a scanned page."""
+    with _lines_lock:
+        if page["id"] in _LINES:
+            _LINES.move_to_end(page["id"])
+            return _LINES[page["id"]]
+    from core.models import Char
+    from core.pdf.text import text_lines
+
+    pdf, fpage = _fitz_page(db, page)
+    try:
+        if page["scanned"]:
+            from core.engine import page_input
+
+            pt = page_input(fpage, ocr=True, dpi=OCR_DPI)[0].text
+            lines = [[Char(pt.text[i], pt.boxes[i]) for i in range(s, e) if pt.boxes[i] is not None]
+                     for s, e in pt.lines()]
+        else:
+            lines = text_lines(fpage)
+    finally:
+        pdf.close()
+    with _lines_lock:
+        _LINES[page["id"]] = lines
+        while len(_LINES) > _LINES_MAX:
+            _LINES.popitem(last=False)
+    return lines
+
+
+def cutting_boxes(db, case_id: str, finding_ids: Optional[set] = None) -> dict[int, list[str]]:
+    """Boxes that cut through text (``core.redaction.cuts``): finding id → kinds
+    (``glyph``: part of a character covered; ``word``: part of a word or number
+    left readable).  Visual boxes (signatures, seals, codes …) are not checked.
+    ``finding_ids`` narrows the check (e.g. to what a filter shows)."""
+    from core.redaction.cuts import cut_kinds
+
+    by_page: dict[int, list[dict]] = {}
+    for row in finding_store.for_case(db, case_id):
+        if finding_ids is not None and row["id"] not in finding_ids:
+            continue
+        try:
+            if Category(row["category"]).is_visual:
+                continue
+        except ValueError:
+            pass
+        by_page.setdefault(row["page_id"], []).append(row)
+    out: dict[int, list[str]] = {}
+    for page_id, rows in by_page.items():
+        lines = page_chars(db, doc_store.get_page(db, page_id))
+        for row in rows:
+            kinds = cut_kinds(finding_store.rects_of(row), lines)
+            if kinds:
+                out[row["id"]] = sorted(kinds)
+    return out
+
+
 def decide_many(db, user: dict, finding_ids: list[int], accept: bool) -> int:
     """Accept or reject each of these boxes (each one audited); returns how many changed."""
     target = finding_store.ACCEPTED if accept else finding_store.REJECTED
