@@ -222,18 +222,11 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
     img = Image.open(io.BytesIO(png))
     scale = zoom / 100
     width, height = int(img.width * scale), int(img.height * scale)
-    objects = []
-    focus = _focus(page["id"])
-    for f in findings:
-        for ri, r in enumerate(f["rects_px"]):
-            rejected = f["status"] == "rejected"
-            objects.append({
-                "label": review.canvas_label(f, ri),
-                "left": r[0] * scale, "top": r[1] * scale,
-                "width": (r[2] - r[0]) * scale, "height": (r[3] - r[1]) * scale,
-                "stroke": "#999999" if rejected else f["color"], "focus": f["id"] == focus,
-            })
-    drawing = {"objects": [_labeled_rect(o) for o in objects]}
+    # outlines only: labels show in the box lists and as the tooltip of the box under the pointer
+    drawing = review.canvas_drawing(findings, scale, _focus(page["id"]))
+    from ui.canvas_hover import hover_labels
+
+    hover_labels(review.canvas_hover_boxes(findings, scale), width)
     if can_edit:
         c1, c2 = st.columns([1, 2])
         new_cat = c1.selectbox("新框类别", EDITABLE, index=EDITABLE.index("manual"), key="new_cat",
@@ -245,20 +238,12 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
     result = st_canvas(
         fill_color="rgba(255, 0, 0, 0.08)", stroke_width=2, stroke_color=review.category_color(new_cat),
         background_image=png, background_image_fit="stretch", width=width, height=height,
-        drawing_mode="labeled_rect", label=review.category_label(new_cat), initial_drawing=drawing,
+        drawing_mode="labeled_rect", label="", initial_drawing=drawing,
         key=f"canvas_{page['id']}_{zoom}_{version}", disabled=not can_edit, update_streamlit=True,
         font_size=12,
     )
     if can_edit and result is not None and result.json_data is not None:
         _apply_canvas(db, user, page, findings, result.boxes, scale)
-
-
-def _labeled_rect(o: dict) -> dict:
-    return {"type": "LabeledRect", "label": o["label"], "left": o["left"], "top": o["top"], "width": o["width"],
-            "height": o["height"], "originX": "left", "originY": "top", "scaleX": 1, "scaleY": 1, "angle": 0,
-            "stroke": o["stroke"], "strokeWidth": 5 if o.get("focus") else 2,
-            "fill": "rgba(255, 200, 0, 0.35)" if o.get("focus") else "rgba(0, 0, 0, 0)", "lockRotation": True,
-            "strokeUniform": True, "fontSize": 11}
 
 
 def _apply_canvas(db, user, page, findings, boxes, scale) -> None:

@@ -505,6 +505,43 @@ def canvas_label(finding: dict, rect_index: int) -> str:
     return f"#{finding['id']}:{rect_index} {finding['label']}" + ("（已拒绝）" if finding["status"] == "rejected" else "")
 
 
+def canvas_hover_text(finding: dict) -> str:
+    """What hovering a box on the canvas shows (the label is not painted on the page)."""
+    status = {"auto": "待确认", "accepted": "已接受", "rejected": "已拒绝"}.get(finding["status"], finding["status"])
+    return " ".join(p for p in (f"#{finding['id']}", finding["label"], finding.get("masked") or "", f"（{status}）") if p)
+
+
+def canvas_drawing(findings: list[dict], scale: float = 1.0, focus: Optional[int] = None) -> dict:
+    """The canvas's initial drawing: one coloured outline per stored box, no text
+    painted over the page (``chipSuppressed``: the box's label travels with it
+    so :func:`canvas_changes` knows it, but only the pane and the hover tooltip
+    show it).  The box in ``focus`` is thicker and tinted."""
+    objects = []
+    for f in findings:
+        for ri, r in enumerate(f["rects_px"]):
+            focused = f["id"] == focus
+            objects.append({
+                "type": "LabeledRect", "label": canvas_label(f, ri), "chipSuppressed": True,
+                "left": r[0] * scale, "top": r[1] * scale,
+                "width": (r[2] - r[0]) * scale, "height": (r[3] - r[1]) * scale,
+                "originX": "left", "originY": "top", "scaleX": 1, "scaleY": 1, "angle": 0,
+                "stroke": "#999999" if f["status"] == "rejected" else f["color"],
+                "strokeWidth": 5 if focused else 2,
+                "fill": "rgba(255, 200, 0, 0.35)" if focused else "rgba(0, 0, 0, 0)",
+                "lockRotation": True, "strokeUniform": True, "fontSize": 11,
+            })
+    return {"objects": objects}
+
+
+def canvas_hover_boxes(findings: list[dict], scale: float = 1.0) -> list[dict]:
+    """Boxes in canvas pixels with their hover text (smallest first, so the
+    innermost box under the pointer wins)."""
+    out = [{"l": r[0] * scale, "t": r[1] * scale, "r": r[2] * scale, "b": r[3] * scale,
+            "text": canvas_hover_text(f)} for f in findings for r in f["rects_px"]]
+    out.sort(key=lambda b: (b["r"] - b["l"]) * (b["b"] - b["t"]))
+    return out
+
+
 def canvas_changes(findings: list[dict], boxes: list[dict], scale: float = 1.0, tolerance_px: float = 1.5):
     """Compare what the canvas sends back with the stored boxes.
 

@@ -34,3 +34,27 @@ def test_detected_boxes_do_not_cut_and_a_shortened_box_does(db, case):
     assert "word" in flags[box["id"]]
     assert set(flags) == {box["id"]}
     assert review.cutting_boxes(db, case, finding_ids=set()) == {}
+
+
+def test_canvas_paints_outlines_only_and_hover_names_each_box(db, case):
+    page = review.pages(db, case)[0]
+    findings = review.findings_view(db, page["id"])
+    assert findings
+    drawing = review.canvas_drawing(findings, scale=1.5, focus=findings[0]["id"])
+    objects = drawing["objects"]
+    assert len(objects) == sum(len(f["rects_px"]) for f in findings)
+    assert all(o["chipSuppressed"] is True for o in objects)  # no label chip painted over the page
+    assert all(o["label"].startswith("#") for o in objects)  # identity kept for canvas_changes
+    assert objects[0]["strokeWidth"] == 5 and objects[1]["strokeWidth"] == 2
+    # what the canvas sends back maps onto no change at all
+    boxes = [{"label": o["label"], "left": o["left"], "top": o["top"], "width": o["width"], "height": o["height"]}
+             for o in objects]
+    assert review.canvas_changes(findings, boxes, scale=1.5) == ([], [], [])
+    hover = review.canvas_hover_boxes(findings, scale=1.5)
+    assert len(hover) == len(objects)
+    sizes = [(b["r"] - b["l"]) * (b["b"] - b["t"]) for b in hover]
+    assert sizes == sorted(sizes)
+    f = findings[0]
+    text = review.canvas_hover_text(f)
+    assert text.startswith(f"#{f['id']} {f['label']}") and "待确认" in text
+    assert "李秀英" not in " ".join(b["text"] for b in hover)  # masked values only
