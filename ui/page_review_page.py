@@ -90,7 +90,8 @@ def _toggle_document(user, document_id) -> None:
 def _page_label(p: dict) -> str:
     mark = "✓" if p["viewed"] else "●"
     warn = " ⚠" if p["detect_status"] == "failed" else ""
-    return f"{mark} {p['doc_type'] or p['doc_id']} 第{p['page_index'] + 1}页{warn}"
+    hidden = " ■整页隐藏" if p.get("hide_reason") else ""
+    return f"{mark} {p['doc_type'] or p['doc_id']} 第{p['page_index'] + 1}页{warn}{hidden}"
 
 
 def _current_page(db, user, case_id, pages) -> dict:
@@ -194,17 +195,44 @@ def _page_view(db, user, case_id, pages, page, can_edit) -> None:
                    + (" · 扫描页" if page["scanned"] else ""))
     if page["detect_status"] == "failed":
         st.warning(f"此页自动检测失败：预览与导出中此页整页移除（失败关闭），请重新检测。（{page['detect_error']}）")
+    _whole_page(db, user, page, can_edit)
     findings = review.findings_view(db, page["id"])
     if preview:
         png, info = review.preview_png(db, user, page["id"])
         st.image(png, width=int(_render_width(page) * zoom / 100))
-        st.caption(f"预览：已涂黑 {info['boxes']} 处" + ("" if info["ok"] else " · 校验发现残留，请检查"))
+        st.caption(("预览：整页隐藏" if info.get("hidden") else f"预览：已涂黑 {info['boxes']} 处")
+                   + ("" if info["ok"] else " · 校验发现残留，请检查"))
     else:
         _canvas(db, user, page, findings, zoom, can_edit)
     switch = st.session_state.pop("review_switch_at", None)
     st.caption(f"页面渲染 {(time.perf_counter() - t0) * 1000:.0f} ms"
                + (f" · 切换耗时 {(time.perf_counter() - switch) * 1000:.0f} ms" if switch else ""))
     _findings_panel(db, user, page, findings, can_edit)
+
+
+def _whole_page(db, user, page, can_edit) -> None:
+    """整页隐藏: a page such as an ID-card copy or a photo page hidden whole, with a reason."""
+    reasons = review.page_hide_reasons()
+    current = doc_store.get_page(db, page["id"]).get("hide_reason") or ""
+    if current:
+        st.warning(f"本页已整页隐藏（{reasons.get(current, current)}）：导出时整页为黑色，"
+                   f"只显示「整页隐藏：{reasons.get(current, current)}」。")
+    if not can_edit:
+        return
+    with st.expander("整页隐藏（身份证复印件、照片页等）", expanded=bool(current)):
+        c1, c2, c3 = st.columns([2, 1, 1])
+        codes = list(reasons)
+        code = c1.selectbox("原因", codes, index=codes.index(current) if current in codes else 0,
+                            format_func=reasons.get, key=f"hide_reason_{page['id']}")
+        try:
+            if c2.button("整页隐藏本页", key="hide_page", disabled=current == code):
+                review.hide_page(db, user, page["id"], code)
+                _done(f"已整页隐藏本页（{reasons[code]}）")
+            if c3.button("取消整页隐藏", key="unhide_page", disabled=not current):
+                review.hide_page(db, user, page["id"], "")
+                _done("已取消整页隐藏，本页按框涂黑")
+        except DeidError as exc:
+            st.error(exc.message_zh)
 
 
 def _render_width(page) -> float:

@@ -207,8 +207,9 @@ def preview_png(db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str 
             found.append(finding_store.to_finding(row, 0))
         seeds = [Seed(**s) for s in (case_store.load_seeds(db, page["case_id"]) or []) if isinstance(s, dict)]
         blank = [0] if page["page_index"] in doc_store.failed_page_indices(db, page["document_id"]) else []
+        hidden = {0: page["hide_reason"]} if page.get("hide_reason") else None
         redacted, report, plan = redact_document(single, found, policy="review", style=style, seeds=seeds,
-                                                 blank_pages=blank)
+                                                 blank_pages=blank, hidden_pages=hidden)
         try:
             png = render_page_png(redacted[0], dpi)
         finally:
@@ -217,7 +218,7 @@ def preview_png(db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str 
         single.close()
         source.close()
     ok = bool(getattr(report, "ok", True))
-    return png, {"ok": ok, "boxes": len(found), "blanked": bool(plan.blanked)}
+    return png, {"ok": ok, "boxes": len(found), "blanked": bool(plan.blanked), "hidden": bool(plan.hidden_pages)}
 
 
 # ---- changing boxes ------------------------------------------------------------
@@ -402,6 +403,41 @@ def hide_everywhere(db, user: dict, finding_id: int) -> int:
                      detail={"finding": finding_id, "category": row["category"], "boxes": count})
     _after_edit(db, user, case_id)
     return count
+
+
+# ---- whole pages ------------------------------------------------------------------
+
+def page_hide_reasons() -> dict[str, str]:
+    """Reason code → Chinese name (``core/rules/page_hide_reasons.yaml``)."""
+    return dict(load_rules("page_hide_reasons") or {})
+
+
+def hide_page(db, user: dict, page_id: int, reason_code: str) -> None:
+    """Hide a whole page (an ID-card copy, a photo page): the plan then covers
+    it whole and the export shows it black with "整页隐藏：<reason>".
+    ``reason_code`` is a code of :func:`page_hide_reasons`; ``""`` shows the
+    page again (box by box).  The audit trail records the page and the code."""
+    from core.errors import InputError
+
+    page = doc_store.get_page(db, page_id)
+    require(user, "page.hide", db, case_id=page["case_id"])
+    if reason_code and reason_code not in page_hide_reasons():
+        raise InputError("未知的整页隐藏原因", "unknown whole-page reason code")
+    before = page.get("hide_reason") or ""
+    if before == (reason_code or ""):
+        return
+    with transaction(db):
+        _assert_editable(db, page["case_id"])
+        doc_store.set_hide_reason(db, page_id, reason_code)
+        finding_store.add_edit(db, case_id=page["case_id"], page_id=page_id, finding_id=None,
+                               action="hide_page" if reason_code else "unhide_page", category="page",
+                               before=json.dumps({"hide_reason": before}),
+                               after=json.dumps({"hide_reason": reason_code or ""}), reason="",
+                               actor=user["username"])
+        audit.record(db, user["username"], "page.hide" if reason_code else "page.unhide", case_id=page["case_id"],
+                     page=page["page_index"], detail={"doc": page["doc_id"], "reason": reason_code or "",
+                                                      "before": before})
+    _after_edit(db, user, page["case_id"])
 
 
 def set_document_included(db, user: dict, document_id: int, included: bool) -> None:

@@ -58,3 +58,76 @@ def test_canvas_paints_outlines_only_and_hover_names_each_box(db, case):
     text = review.canvas_hover_text(f)
     assert text.startswith(f"#{f['id']} {f['label']}") and "待确认" in text
     assert "李秀英" not in " ".join(b["text"] for b in hover)  # masked values only
+
+
+def test_hide_a_whole_page_with_a_reason(db, case):
+    import json
+
+    from core.cases import workflow
+    from core.cases.workflow import WorkflowError
+    from core.errors import InputError, PermissionDenied
+    from core.security import audit
+
+    page = review.pages(db, case)[1]
+    before_hash = workflow.case_plan_hash(db, case)
+    with pytest.raises(InputError):
+        review.hide_page(db, PREPARER, page["id"], "not-a-reason")
+    with pytest.raises(PermissionDenied):
+        review.hide_page(db, {"username": "sup1", "role": "supervisor"}, page["id"], "id_card")
+    review.hide_page(db, PREPARER, page["id"], "id_card")
+    assert workflow.case_plan_hash(db, case) != before_hash  # the approval covers it
+    png, info = review.preview_png(db, PREPARER, page["id"])
+    assert info["hidden"] and info["ok"]
+    import pymupdf
+
+    pix = pymupdf.Pixmap(png)
+    samples = pix.samples
+    step = pix.n * 7
+    dark = sum(1 for i in range(0, len(samples), step) if samples[i] < 40) / (len(samples) / step)
+    assert dark > 0.9
+    rows = audit.rows(db, case_id=case, action="page.hide")
+    assert len(rows) == 1 and rows[0]["page"] == page["page_index"]
+    detail = json.loads(rows[0]["detail"])
+    assert detail["reason"] == "id_card" and "李秀英" not in rows[0]["detail"]
+    review.hide_page(db, PREPARER, page["id"], "")  # shown again, box by box
+    assert workflow.case_plan_hash(db, case) == before_hash
+    assert audit.rows(db, case_id=case, action="page.unhide")
+    review.hide_page(db, PREPARER, page["id"], "photo")
+    # read-only while in review, in the store itself
+    from factory import review_everything
+
+    review_everything(db, PREPARER, case)
+    workflow.submit(db, case, PREPARER)
+    with pytest.raises(WorkflowError):
+        review.hide_page(db, PREPARER, page["id"], "")
+    with pytest.raises(Exception, match="read-only"):
+        db.execute("UPDATE pages SET hide_reason = '' WHERE id = ?", [page["id"]])
+
+
+def test_export_shows_a_hidden_page_black_with_its_reason(db, case, tmp_path, monkeypatch):
+    import pymupdf
+
+    from core.cases import workflow
+    from core.cli import main
+    from core.security import auth
+    from factory import review_everything
+
+    monkeypatch.setenv("DEID_BCRYPT_ROUNDS", "4")
+    prep, _ = auth.create_user(db, "prep9", "preparer", "Str0ng-Passw0rd!", must_change=False)
+    sup, _ = auth.create_user(db, "sup9", "supervisor", "Str0ng-Passw0rd!", must_change=False)
+    hidden = review.pages(db, case)[1]
+    review.hide_page(db, prep, hidden["id"], "id_card")
+    review_everything(db, prep, case)
+    workflow.submit(db, case, prep)
+    workflow.approve(db, case, sup, workflow.case_plan_hash(db, case))
+    out = tmp_path / "out"
+    assert main(["export", case, "--out", str(out), "--user", "sup9"]) == 0
+    (pdf,) = out.glob("*.pdf")
+    doc = pymupdf.open(pdf)
+    texts = [p.get_text() for p in doc]
+    noted = [i for i, t in enumerate(texts) if "整页隐藏：身份证复印件" in t]
+    assert len(noted) == 1  # exactly the hidden page (after the cover)
+    page = doc[noted[0]]
+    assert not page.get_images()
+    assert "李秀英" not in "".join(texts) and "体温" not in texts[noted[0]]
+    assert sum("体温" in t for t in texts) == len(review.pages(db, case)) - 1  # the others keep their clinical text
