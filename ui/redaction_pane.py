@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core import display
-from core.cases import review
+from core.cases import decisions, review
 from core.errors import DeidError
 from core.store import findings as finding_store
 from ui.auth import get_db
@@ -55,6 +55,54 @@ def render(db, user, case_id: str, pages: list[dict], focus: int | None, can_edi
             _bulk(db, user, ids, True)
         if c2.button(f"全部拒绝（{len(shown)}）", key="pane_reject_all"):
             _bulk(db, user, ids, False)
+    _decisions(db, user, case_id, can_edit)
+
+
+CSV_KEY = "pane_decisions_csv"
+
+
+def _decisions(db, user, case_id: str, can_edit: bool) -> None:
+    """审阅决定 as CSV (page, box geometry, category, status, reason code; never a value):
+    work survives a re-detection or moves to another installation."""
+    from core.security.auth import authorize
+    from core.security.handles import case_handle
+
+    if not authorize(user, "decisions.export"):
+        return
+    with st.expander("审阅决定导出 / 导入（CSV）"):
+        st.caption("CSV 只含文档、页码、框的位置、类别、状态和原因代码，不含任何被遮盖的内容。"
+                   "导入时按页码、位置重叠和类别匹配框。")
+        held = st.session_state.get(CSV_KEY)
+        if st.button("生成审阅决定 CSV", key="pane_csv_make"):
+            try:
+                held = (case_id, decisions.export_csv(db, user, case_id))
+            except DeidError as exc:
+                st.error(exc.message_zh)
+                held = None
+            st.session_state[CSV_KEY] = held
+        if held and held[0] == case_id:
+            st.download_button("下载审阅决定 CSV", ("\ufeff" + held[1]).encode("utf-8"),
+                               file_name=f"审阅决定_{case_handle(case_id)}.csv", mime="text/csv",
+                               key="pane_csv_download")
+        if not (can_edit and authorize(user, "decisions.import")):
+            return
+        upload = st.file_uploader("导入审阅决定 CSV", type=["csv"], key="pane_csv_upload")
+        if upload is not None and st.button("导入并应用", key="pane_csv_import"):
+            try:
+                counts = decisions.import_csv(db, user, case_id, upload.getvalue().decode("utf-8-sig"))
+            except UnicodeDecodeError:
+                st.error("文件不是 UTF-8 编码的 CSV")
+                return
+            except DeidError as exc:
+                st.error(exc.message_zh)
+                return
+            from ui.common import set_flash
+
+            set_flash(f"已导入审阅决定：共 {counts['rows']} 行，匹配 {counts['matched']} 个框（修改 {counts['changed']} 个），"
+                      f"重新添加人工框 {counts['added']} 个，整页隐藏 {counts['pages_hidden']} 页，"
+                      f"未匹配 {counts['unmatched']} 行" + (f"，找不到页面 {counts['unknown_pages']} 行"
+                                                       if counts["unknown_pages"] else ""), key="review_flash")
+            st.rerun()
 
 
 def _filtered(db, case_id: str, rows: list[dict], n_pages: int) -> tuple[list[dict], dict | None]:

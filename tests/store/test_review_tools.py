@@ -131,3 +131,55 @@ def test_export_shows_a_hidden_page_black_with_its_reason(db, case, tmp_path, mo
     assert not page.get_images()
     assert "李秀英" not in "".join(texts) and "体温" not in texts[noted[0]]
     assert sum("体温" in t for t in texts) == len(review.pages(db, case)) - 1  # the others keep their clinical text
+
+
+def test_decisions_csv_round_trip_restores_the_review_after_the_boxes_are_gone(db, case):
+    import csv
+    import io
+
+    from core.cases import decisions, workflow
+    from core.cases.processing import run_detect
+    from core.errors import InputError, PermissionDenied
+    from core.security import audit
+
+    pages = review.pages(db, case)
+    first = review.findings_view(db, pages[0]["id"])
+    auto = [f for f in first if f["status"] == "auto"]
+    review.decide(db, PREPARER, auto[0]["id"], accept=False)
+    review.decide(db, PREPARER, auto[1]["id"], accept=True)
+    x0, y0, x1, y1 = auto[2]["rects_px"][0]
+    review.move_box(db, PREPARER, auto[2]["id"], (x0 - 6, y0, x1 + 8, y1 + 2))
+    review.add_box(db, PREPARER, pages[1]["id"], (100, 600, 300, 640), "relative_name", "李秀英的丈夫陈志强")
+    review.hide_page(db, PREPARER, pages[2]["id"], "photo")
+    wanted = workflow.case_plan_hash(db, case)
+
+    text = decisions.export_csv(db, PREPARER, case)
+    assert "李秀英" not in text and "陈志强" not in text and "丈夫" not in text  # no value, no typed reason
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == decisions.COLUMNS
+    assert {r["kind"] for r in rows} == {"box", "page"}
+    assert [r["reason_code"] for r in rows if r["kind"] == "page"] == ["photo"]
+    assert [r["reason_code"] for r in rows if r["source"] == "manual"] == ["typed"]
+    assert len([r for r in rows if r["kind"] == "box"]) == len(review.case_boxes(db, case))
+    assert audit.rows(db, case_id=case, action="decisions.export")
+
+    # the work is gone (another installation, or the documents changed): detection only
+    db.execute("DELETE FROM findings WHERE case_id = ?", [case])
+    db.execute("UPDATE pages SET hide_reason = '' WHERE case_id = ?", [case])
+    run_detect(db, job_store.create(db, case, "detect"), case)
+    assert workflow.case_plan_hash(db, case) != wanted
+
+    with pytest.raises(PermissionDenied):
+        decisions.import_csv(db, {"username": "sup1", "role": "supervisor"}, case, text)
+    with pytest.raises(InputError):
+        decisions.import_csv(db, PREPARER, case, "a,b\n1,2\n")
+    extra = text + 'box,d01,1,999,"[[400.0,700.0,420.0,710.0]]",record_number,accepted,text,label_fields,\n'
+    counts = decisions.import_csv(db, PREPARER, case, "\ufeff" + extra)
+    n_auto = len([r for r in rows if r["kind"] == "box" and r["source"] != "manual"])
+    assert counts["matched"] == n_auto and counts["added"] == 1 and counts["unmatched"] == 1
+    assert counts["pages_hidden"] == 1 and counts["unknown_pages"] == 0 and counts["changed"] >= 3
+    assert workflow.case_plan_hash(db, case) == wanted  # the same plan as before
+    assert audit.rows(db, case_id=case, action="decisions.import")
+    # importing again changes nothing
+    again = decisions.import_csv(db, PREPARER, case, text)
+    assert again["changed"] == 0 and again["added"] == 0 and workflow.case_plan_hash(db, case) == wanted
