@@ -69,40 +69,41 @@ def _decisions(db, user, case_id: str, can_edit: bool) -> None:
 
     if not authorize(user, "decisions.export"):
         return
-    with st.expander("审阅决定导出 / 导入（CSV）"):
-        st.caption("CSV 只含文档、页码、框的位置、类别、状态和原因代码，不含任何被遮盖的内容。"
-                   "导入时按页码、位置重叠和类别匹配框。")
-        held = st.session_state.get(CSV_KEY)
-        if st.button("生成审阅决定 CSV", key="pane_csv_make"):
-            try:
-                held = (case_id, decisions.export_csv(db, user, case_id))
-            except DeidError as exc:
-                st.error(exc.message_zh)
-                held = None
-            st.session_state[CSV_KEY] = held
-        if held and held[0] == case_id:
-            st.download_button("下载审阅决定 CSV", ("\ufeff" + held[1]).encode("utf-8"),
-                               file_name=f"审阅决定_{case_handle(case_id)}.csv", mime="text/csv",
-                               key="pane_csv_download")
-        if not (can_edit and authorize(user, "decisions.import")):
+    held = st.session_state.get(CSV_KEY)
+    st.markdown("**审阅决定（CSV）**")
+    st.caption("CSV 只含文档、页码、框的位置、类别、状态和原因代码，不含任何被遮盖的内容；"
+               "导入时按页码、位置重叠和类别匹配框，重新检测或换一台服务器后可恢复审阅结果。")
+    c1, c2 = st.columns([1, 1])
+    if c1.button("生成审阅决定 CSV", key="pane_csv_make"):
+        try:
+            held = (case_id, decisions.export_csv(db, user, case_id))
+        except DeidError as exc:
+            st.error(exc.message_zh)
+            held = None
+        st.session_state[CSV_KEY] = held
+    if held and held[0] == case_id:
+        c2.download_button("下载审阅决定 CSV", ("\ufeff" + held[1]).encode("utf-8"),
+                           file_name=f"审阅决定_{case_handle(case_id)}.csv", mime="text/csv",
+                           key="pane_csv_download")
+    if not (can_edit and authorize(user, "decisions.import")):
+        return
+    upload = st.file_uploader("导入审阅决定 CSV", type=["csv"], key="pane_csv_upload")
+    if upload is not None and st.button("导入并应用", key="pane_csv_import"):
+        try:
+            counts = decisions.import_csv(db, user, case_id, upload.getvalue().decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            st.error("文件不是 UTF-8 编码的 CSV")
             return
-        upload = st.file_uploader("导入审阅决定 CSV", type=["csv"], key="pane_csv_upload")
-        if upload is not None and st.button("导入并应用", key="pane_csv_import"):
-            try:
-                counts = decisions.import_csv(db, user, case_id, upload.getvalue().decode("utf-8-sig"))
-            except UnicodeDecodeError:
-                st.error("文件不是 UTF-8 编码的 CSV")
-                return
-            except DeidError as exc:
-                st.error(exc.message_zh)
-                return
-            from ui.common import set_flash
+        except DeidError as exc:
+            st.error(exc.message_zh)
+            return
+        from ui.common import set_flash
 
-            set_flash(f"已导入审阅决定：共 {counts['rows']} 行，匹配 {counts['matched']} 个框（修改 {counts['changed']} 个），"
-                      f"重新添加人工框 {counts['added']} 个，整页隐藏 {counts['pages_hidden']} 页，"
-                      f"未匹配 {counts['unmatched']} 行" + (f"，找不到页面 {counts['unknown_pages']} 行"
-                                                       if counts["unknown_pages"] else ""), key="review_flash")
-            st.rerun()
+        set_flash(f"已导入审阅决定：共 {counts['rows']} 行，匹配 {counts['matched']} 个框（修改 {counts['changed']} 个），"
+                  f"重新添加人工框 {counts['added']} 个，整页隐藏 {counts['pages_hidden']} 页，"
+                  f"未匹配 {counts['unmatched']} 行" + (f"，找不到页面 {counts['unknown_pages']} 行"
+                                                   if counts["unknown_pages"] else ""), key="review_flash")
+        st.rerun()
 
 
 def _filtered(db, case_id: str, rows: list[dict], n_pages: int) -> tuple[list[dict], dict | None]:
@@ -115,7 +116,7 @@ def _filtered(db, case_id: str, rows: list[dict], n_pages: int) -> tuple[list[di
     lo, hi = (1, max(n_pages, 1))
     pages = c3.slider("页码范围", 1, max(hi, 2), (lo, max(hi, 2)), key="pane_pages") if hi > 1 else (1, 1)
     conf = c4.slider("置信度不高于", 0.0, 1.0, 1.0, 0.05, key="pane_conf")
-    only_cuts = c5.checkbox("只看切字的框", key="pane_cuts_only",
+    only_cuts = c5.checkbox("只看切字", key="pane_cuts_only",
                             help="框只盖住了字的一部分，或只盖住了编号、单词的一部分（旁边仍可读出）")
     kept = [b for b in rows
             if (not cats or b["category"] in cats) and (not statuses or b["status"] in statuses)
