@@ -183,3 +183,27 @@ def test_decisions_csv_round_trip_restores_the_review_after_the_boxes_are_gone(d
     # importing again changes nothing
     again = decisions.import_csv(db, PREPARER, case, text)
     assert again["changed"] == 0 and again["added"] == 0 and workflow.case_plan_hash(db, case) == wanted
+
+
+def test_decisions_cli_export_and_import(db, case, tmp_path, capsys, monkeypatch):
+    from core.cli import main
+    from core.security import auth
+
+    monkeypatch.setenv("DEID_BCRYPT_ROUNDS", "4")
+    auth.create_user(db, "prep8", "preparer", "Str0ng-Passw0rd!", must_change=False)
+    auth.create_user(db, "aud8", "auditor", "Str0ng-Passw0rd!", must_change=False)
+    box = next(f for f in review.findings_view(db, review.pages(db, case)[0]["id"]) if f["status"] == "auto")
+    review.decide(db, PREPARER, box["id"], accept=False)
+    path = tmp_path / "decisions.csv"
+    assert main(["decisions", "export", case, str(path), "--user", "prep8"]) == 0
+    text = path.read_bytes().decode("utf-8")
+    assert text.startswith("\ufeffkind,doc_id,page") and "李秀英" not in text
+    review.decide(db, PREPARER, box["id"], accept=True)
+    capsys.readouterr()
+    assert main(["decisions", "import", case, str(path), "--user", "prep8"]) == 0
+    out = capsys.readouterr().out
+    assert "matched=" in out and "changed=1" in out and "unmatched=0" in out
+    assert finding_store.get(db, box["id"])["status"] == "rejected"
+    assert main(["decisions", "import", case, str(path), "--user", "aud8"]) == 4  # an auditor may not
+    (tmp_path / "bad.csv").write_bytes(b"\xff\xfe junk")
+    assert main(["decisions", "import", case, str(tmp_path / "bad.csv"), "--user", "prep8"]) == 2
