@@ -660,7 +660,7 @@ def case_boxes(db, case_id: str) -> list[dict]:
     return out
 
 
-_LINES: "OrderedDict[int, list]" = OrderedDict()
+_LINES: "OrderedDict[tuple, list]" = OrderedDict()
 _LINES_MAX = 512
 _lines_lock = threading.Lock()
 OCR_DPI = 150  # the detection's OCR resolution (core.engine.page_input): its sealed OCR cache is reused
@@ -669,10 +669,12 @@ OCR_DPI = 150  # the detection's OCR resolution (core.engine.page_input): its se
 def page_chars(db, page: dict) -> list[list]:
     """The characters of a page as lines of ``Char`` (page points, unrotated):
     the text layer, plus the OCR glyph boxes on a scanned page."""
+    doc = doc_store.get_document_by_id(db, page["document_id"])
+    key = (doc["source_sha256"], page["page_index"], bool(page["scanned"]))  # by content: ids are per store
     with _lines_lock:
-        if page["id"] in _LINES:
-            _LINES.move_to_end(page["id"])
-            return _LINES[page["id"]]
+        if key in _LINES:
+            _LINES.move_to_end(key)
+            return _LINES[key]
     from core.models import Char
     from core.pdf.text import text_lines
 
@@ -689,7 +691,7 @@ def page_chars(db, page: dict) -> list[list]:
     finally:
         pdf.close()
     with _lines_lock:
-        _LINES[page["id"]] = lines
+        _LINES[key] = lines
         while len(_LINES) > _LINES_MAX:
             _LINES.popitem(last=False)
     return lines

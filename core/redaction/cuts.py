@@ -9,8 +9,9 @@ Geometry only (page points, unrotated): the caller passes the page's
 characters (text layer, and OCR glyph boxes for scanned pages) as lines of
 :class:`core.models.Char`.
 
-- a *glyph cut*: a visible character is covered by more than ``LOW`` and less
-  than ``HIGH`` of its area;
+- a *glyph cut*: the central part of a visible character (its box less
+  ``CORE_MARGIN`` on each side) is covered by more than ``LOW`` and less than
+  ``HIGH`` of its area;
 - a *word cut*: a word (a run of Latin letters and digits, e.g. a record
   number or a code; a Chinese character is a word of its own) has characters
   covered (≥ ``HIGH``) and characters left uncovered (≤ ``LOW``) by the same
@@ -24,13 +25,23 @@ from core.models import Char, Rect
 from core.pdf.geometry import area, intersection
 
 LOW, HIGH = 0.15, 0.85
+# A glyph's box includes its side bearings, and OCR glyph boxes are estimated
+# from the line box (neighbours overlap): only the central part of a box is
+# the character's ink, so an edge in the margin between two glyphs is no cut.
+CORE_MARGIN = 0.2
 WORD_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 GLYPH, WORD = "glyph", "word"
 
 
+def _core(r: Rect) -> Rect:
+    dx, dy = (r[2] - r[0]) * CORE_MARGIN, (r[3] - r[1]) * CORE_MARGIN
+    return (r[0] + dx, r[1] + dy, r[2] - dx, r[3] - dy)
+
+
 def _share(rect: Rect, char: Char) -> float:
-    a = area(char.rect)
-    return intersection(rect, char.rect) / a if a > 0 else 0.0
+    core = _core(char.rect)
+    a = area(core)
+    return intersection(rect, core) / a if a > 0 else 0.0
 
 
 def _words(line: Sequence[Char]) -> list[list[Char]]:

@@ -207,3 +207,23 @@ def test_decisions_cli_export_and_import(db, case, tmp_path, capsys, monkeypatch
     assert main(["decisions", "import", case, str(path), "--user", "aud8"]) == 4  # an auditor may not
     (tmp_path / "bad.csv").write_bytes(b"\xff\xfe junk")
     assert main(["decisions", "import", case, str(tmp_path / "bad.csv"), "--user", "prep8"]) == 2
+
+
+def test_cut_check_on_a_scanned_page_uses_the_ocr_glyph_boxes(db, tmp_path):
+    from core.archive import FolderArchive
+    from factory import make_case
+
+    root = tmp_path / "scan_archive"
+    make_case(root, "CSCAN2", docs=(("d01", "入院记录", 1),), scanned={"d01": [0]})
+    run_import(db, job_store.create(db, "CSCAN2", "import"), FolderArchive(root), "CSCAN2")
+    run_detect(db, job_store.create(db, "CSCAN2", "detect"), "CSCAN2")
+    (page,) = review.pages(db, "CSCAN2")
+    assert page["scanned"] == 1
+    lines = review.page_chars(db, page)
+    assert sum(len(l) for l in lines) > 20  # OCR glyphs: the page has no text layer
+    boxes = [f for f in review.findings_view(db, page["id"]) if f["category"] == "record_number"]
+    assert boxes, "the inpatient number is found by OCR"
+    assert boxes[0]["id"] not in review.cutting_boxes(db, "CSCAN2")
+    x0, y0, x1, y1 = boxes[0]["rects_px"][0]
+    review.move_box(db, PREPARER, boxes[0]["id"], (x0, y0, x0 + (x1 - x0) * 0.5, y1))
+    assert boxes[0]["id"] in review.cutting_boxes(db, "CSCAN2")
