@@ -297,6 +297,7 @@ def redact_document(
     meta: CaseMeta | dict | None = None,
     blank_pages: Iterable[int] = (),
     verify_ocr: str = "untrusted",
+    hidden_pages: Optional[dict] = None,
 ) -> tuple[pymupdf.Document, VerifyReport, RedactionPlan]:
     """Redact a copy of ``doc``; returns (redacted doc, verify report, plan).
 
@@ -305,13 +306,14 @@ def redact_document(
     not be analysed, and pages MuPDF cannot redact are blanked, see
     ``core.redaction.apply``) -> sanitize -> verify (``core.verify``; ``verify_ocr``
     says which pages the leak gate OCRs).  ``plan.blanked`` lists the
-    blanked pages.  The caller must not release the document when the
-    report is not ok.
+    blanked pages; ``hidden_pages`` (page index -> reason code) are pages a
+    person hid whole (shown black with the reason).  The caller must not
+    release the document when the report is not ok.
     """
     pol = policy if isinstance(policy, Policy) else load_policy(policy)
     research = research_for(pol, meta)
     plan, findings, _flags = plan_document(doc, findings, pol, style, rejected_ids=rejected_ids, labels=labels,
-                                           research=research)
+                                           research=research, hidden_pages=hidden_pages)
     out = pymupdf.open("pdf", doc.tobytes())
     plan.blanked = apply_plan(out, plan, blank=blank_pages).blanked
     sanitize(out)
@@ -341,6 +343,7 @@ def plan_document(
     rejected_ids: Iterable[str] = (),
     labels: Optional[dict] = None,
     research=None,
+    hidden_pages: Optional[dict] = None,
 ) -> tuple[RedactionPlan, list[Finding], list[dict]]:
     """The one plan building path of the CLI, the review preview and the
     export: with a ``research`` transformer, indirect identifiers (dates,
@@ -352,5 +355,5 @@ def plan_document(
         findings += research.indirect_findings(doc, findings)
         labels.update(research.labels(findings))
         flags = research.flags(doc)
-    plan = build_plan(findings, policy, style, rejected_ids=rejected_ids, labels=labels)
+    plan = build_plan(findings, policy, style, rejected_ids=rejected_ids, labels=labels, hidden_pages=hidden_pages)
     return plan, findings, flags

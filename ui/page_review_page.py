@@ -91,7 +91,8 @@ def _toggle_document(user, document_id) -> None:
 def _page_label(p: dict) -> str:
     mark = "✓" if p["viewed"] else "●"
     warn = " ⚠" if p["detect_status"] == "failed" else ""
-    return f"{mark} {p['doc_type'] or p['doc_id']} 第{p['page_index'] + 1}页{warn}"
+    hidden = " ■整页隐藏" if p.get("hide_reason") else ""
+    return f"{mark} {p['doc_type'] or p['doc_id']} 第{p['page_index'] + 1}页{warn}{hidden}"
 
 
 def _current_page(db, user, case_id, pages) -> dict:
@@ -196,11 +197,13 @@ def _page_view(db, user, case_id, pages, page, can_edit) -> None:
     if page["detect_status"] == "failed":
         st.warning(f"此页自动检测失败：预览与导出中此页整页移除（失败关闭），请重新检测。（{page['detect_error']}）")
     _duplicates(db, user, pages, page, can_edit)
+    _whole_page(db, user, page, can_edit)
     findings = review.findings_view(db, page["id"])
     if preview:
         png, info = review.preview_png(db, user, page["id"])
         st.image(png, width=int(_render_width(page) * zoom / 100))
-        st.caption(f"预览：已涂黑 {info['boxes']} 处" + ("" if info["ok"] else " · 校验发现残留，请检查"))
+        st.caption(("预览：整页隐藏" if info.get("hidden") else f"预览：已涂黑 {info['boxes']} 处")
+                   + ("" if info["ok"] else " · 校验发现残留，请检查"))
     else:
         _canvas(db, user, page, findings, zoom, can_edit)
     switch = st.session_state.pop("review_switch_at", None)
@@ -251,6 +254,31 @@ def _apply_duplicate(db, user, source_page_id, target_page_id) -> None:
     _done(msg)
 
 
+def _whole_page(db, user, page, can_edit) -> None:
+    """整页隐藏: a page such as an ID-card copy or a photo page hidden whole, with a reason."""
+    reasons = review.page_hide_reasons()
+    current = doc_store.get_page(db, page["id"]).get("hide_reason") or ""
+    if current:
+        st.warning(f"本页已整页隐藏（{reasons.get(current, current)}）：导出时整页为黑色，"
+                   f"只显示「整页隐藏：{reasons.get(current, current)}」。")
+    if not can_edit:
+        return
+    with st.expander("整页隐藏（身份证复印件、照片页等）", expanded=bool(current)):
+        c1, c2, c3 = st.columns([2, 1, 1])
+        codes = list(reasons)
+        code = c1.selectbox("原因", codes, index=codes.index(current) if current in codes else 0,
+                            format_func=reasons.get, key=f"hide_reason_{page['id']}")
+        try:
+            if c2.button("整页隐藏本页", key="hide_page", disabled=current == code):
+                review.hide_page(db, user, page["id"], code)
+                _done(f"已整页隐藏本页（{reasons[code]}）")
+            if c3.button("取消整页隐藏", key="unhide_page", disabled=not current):
+                review.hide_page(db, user, page["id"], "")
+                _done("已取消整页隐藏，本页按框涂黑")
+        except DeidError as exc:
+            st.error(exc.message_zh)
+
+
 def _render_width(page) -> float:
     w, h = (page["height"], page["width"]) if page["rotation"] % 180 else (page["width"], page["height"])
     return w * review.REVIEW_DPI / 72
@@ -266,18 +294,11 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
     img = Image.open(io.BytesIO(png))
     scale = zoom / 100
     width, height = int(img.width * scale), int(img.height * scale)
-    objects = []
-    focus = _focus(page["id"])
-    for f in findings:
-        for ri, r in enumerate(f["rects_px"]):
-            rejected = f["status"] == "rejected"
-            objects.append({
-                "label": review.canvas_label(f, ri),
-                "left": r[0] * scale, "top": r[1] * scale,
-                "width": (r[2] - r[0]) * scale, "height": (r[3] - r[1]) * scale,
-                "stroke": "#999999" if rejected else f["color"], "focus": f["id"] == focus,
-            })
-    drawing = {"objects": [_labeled_rect(o) for o in objects]}
+    # outlines only: labels show in the box lists and as the tooltip of the box under the pointer
+    drawing = review.canvas_drawing(findings, scale, _focus(page["id"]))
+    from ui.canvas_hover import hover_labels
+
+    hover_labels(review.canvas_hover_boxes(findings, scale), width)
     if can_edit:
         c1, c2 = st.columns([1, 2])
         new_cat = c1.selectbox("新框类别", EDITABLE, index=EDITABLE.index("manual"), key="new_cat",
@@ -290,7 +311,7 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
     result = st_canvas(
         fill_color="rgba(255, 0, 0, 0.08)", stroke_width=2, stroke_color=review.category_color(new_cat),
         background_image=png, background_image_fit="stretch", width=width, height=height,
-        drawing_mode="labeled_rect", label=review.category_label(new_cat), initial_drawing=drawing,
+        drawing_mode="labeled_rect", label="", initial_drawing=drawing,
         # One key per page and zoom, never per change: the component stays mounted, its background
         # image (same data URL) is not reloaded, and a changed initial_drawing redraws only the boxes.
         key=f"canvas_{page['id']}_{zoom}", disabled=not can_edit, update_streamlit=True,
@@ -331,14 +352,6 @@ def _marker_of(json_data: dict) -> str | None:
         if label.startswith(MARKER):
             return label[len(MARKER):]
     return None
-
-
-def _labeled_rect(o: dict) -> dict:
-    return {"type": "LabeledRect", "label": o["label"], "left": o["left"], "top": o["top"], "width": o["width"],
-            "height": o["height"], "originX": "left", "originY": "top", "scaleX": 1, "scaleY": 1, "angle": 0,
-            "stroke": o["stroke"], "strokeWidth": 5 if o.get("focus") else 2,
-            "fill": "rgba(255, 200, 0, 0.35)" if o.get("focus") else "rgba(0, 0, 0, 0)", "lockRotation": True,
-            "strokeUniform": True, "fontSize": 11}
 
 
 def _apply_canvas(db, user, page, findings, boxes, scale) -> None:

@@ -213,8 +213,9 @@ def preview_png(db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str 
             found.append(finding_store.to_finding(row, 0))
         seeds = [Seed(**s) for s in (case_store.load_seeds(db, page["case_id"]) or []) if isinstance(s, dict)]
         blank = [0] if page["page_index"] in doc_store.failed_page_indices(db, page["document_id"]) else []
+        hidden = {0: page["hide_reason"]} if page.get("hide_reason") else None
         redacted, report, plan = redact_document(single, found, policy="review", style=style, seeds=seeds,
-                                                 blank_pages=blank)
+                                                 blank_pages=blank, hidden_pages=hidden)
         try:
             png = render_page_png(redacted[0], dpi)
         finally:
@@ -223,7 +224,7 @@ def preview_png(db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str 
         single.close()
         source.close()
     ok = bool(getattr(report, "ok", True))
-    return png, {"ok": ok, "boxes": len(found), "blanked": bool(plan.blanked)}
+    return png, {"ok": ok, "boxes": len(found), "blanked": bool(plan.blanked), "hidden": bool(plan.hidden_pages)}
 
 
 # ---- changing boxes ------------------------------------------------------------
@@ -410,6 +411,41 @@ def hide_everywhere(db, user: dict, finding_id: int) -> int:
     return count
 
 
+# ---- whole pages ------------------------------------------------------------------
+
+def page_hide_reasons() -> dict[str, str]:
+    """Reason code → Chinese name (``core/rules/page_hide_reasons.yaml``)."""
+    return dict(load_rules("page_hide_reasons") or {})
+
+
+def hide_page(db, user: dict, page_id: int, reason_code: str) -> None:
+    """Hide a whole page (an ID-card copy, a photo page): the plan then covers
+    it whole and the export shows it black with "整页隐藏：<reason>".
+    ``reason_code`` is a code of :func:`page_hide_reasons`; ``""`` shows the
+    page again (box by box).  The audit trail records the page and the code."""
+    from core.errors import InputError
+
+    page = doc_store.get_page(db, page_id)
+    require(user, "page.hide", db, case_id=page["case_id"])
+    if reason_code and reason_code not in page_hide_reasons():
+        raise InputError("未知的整页隐藏原因", "unknown whole-page reason code")
+    before = page.get("hide_reason") or ""
+    if before == (reason_code or ""):
+        return
+    with transaction(db):
+        _assert_editable(db, page["case_id"])
+        doc_store.set_hide_reason(db, page_id, reason_code)
+        finding_store.add_edit(db, case_id=page["case_id"], page_id=page_id, finding_id=None,
+                               action="hide_page" if reason_code else "unhide_page", category="page",
+                               before=json.dumps({"hide_reason": before}),
+                               after=json.dumps({"hide_reason": reason_code or ""}), reason="",
+                               actor=user["username"])
+        audit.record(db, user["username"], "page.hide" if reason_code else "page.unhide", case_id=page["case_id"],
+                     page=page["page_index"], detail={"doc": page["doc_id"], "reason": reason_code or "",
+                                                      "before": before})
+    _after_edit(db, user, page["case_id"])
+
+
 def set_document_included(db, user: dict, document_id: int, included: bool) -> None:
     doc = doc_store.get_document_by_id(db, document_id)
     require(user, "document.include", db, case_id=doc["case_id"])
@@ -511,6 +547,43 @@ def canvas_label(finding: dict, rect_index: int) -> str:
     return f"#{finding['id']}:{rect_index} {finding['label']}" + ("（已拒绝）" if finding["status"] == "rejected" else "")
 
 
+def canvas_hover_text(finding: dict) -> str:
+    """What hovering a box on the canvas shows (the label is not painted on the page)."""
+    status = {"auto": "待确认", "accepted": "已接受", "rejected": "已拒绝"}.get(finding["status"], finding["status"])
+    return " ".join(p for p in (f"#{finding['id']}", finding["label"], finding.get("masked") or "", f"（{status}）") if p)
+
+
+def canvas_drawing(findings: list[dict], scale: float = 1.0, focus: Optional[int] = None) -> dict:
+    """The canvas's initial drawing: one coloured outline per stored box, no text
+    painted over the page (``chipSuppressed``: the box's label travels with it
+    so :func:`canvas_changes` knows it, but only the pane and the hover tooltip
+    show it).  The box in ``focus`` is thicker and tinted."""
+    objects = []
+    for f in findings:
+        for ri, r in enumerate(f["rects_px"]):
+            focused = f["id"] == focus
+            objects.append({
+                "type": "LabeledRect", "label": canvas_label(f, ri), "chipSuppressed": True,
+                "left": r[0] * scale, "top": r[1] * scale,
+                "width": (r[2] - r[0]) * scale, "height": (r[3] - r[1]) * scale,
+                "originX": "left", "originY": "top", "scaleX": 1, "scaleY": 1, "angle": 0,
+                "stroke": "#999999" if f["status"] == "rejected" else f["color"],
+                "strokeWidth": 5 if focused else 2,
+                "fill": "rgba(255, 200, 0, 0.35)" if focused else "rgba(0, 0, 0, 0)",
+                "lockRotation": True, "strokeUniform": True, "fontSize": 11,
+            })
+    return {"objects": objects}
+
+
+def canvas_hover_boxes(findings: list[dict], scale: float = 1.0) -> list[dict]:
+    """Boxes in canvas pixels with their hover text (smallest first, so the
+    innermost box under the pointer wins)."""
+    out = [{"l": r[0] * scale, "t": r[1] * scale, "r": r[2] * scale, "b": r[3] * scale,
+            "text": canvas_hover_text(f)} for f in findings for r in f["rects_px"]]
+    out.sort(key=lambda b: (b["r"] - b["l"]) * (b["b"] - b["t"]))
+    return out
+
+
 def canvas_changes(findings: list[dict], boxes: list[dict], scale: float = 1.0, tolerance_px: float = 1.5):
     """Compare what the canvas sends back with the stored boxes.
 
@@ -589,6 +662,70 @@ def case_boxes(db, case_id: str) -> list[dict]:
                     "category": row["category"], "status": row["status"], "confidence": row["confidence"],
                     "detector": row["detector"], "source": row["source"], "masked": finding_store.masked_text(row)})
     out.sort(key=lambda b: (b["seq"], b["id"]))
+    return out
+
+
+_LINES: "OrderedDict[tuple, list]" = OrderedDict()
+_LINES_MAX = 512
+_lines_lock = threading.Lock()
+OCR_DPI = 150  # the detection's OCR resolution (core.engine.page_input): its sealed OCR cache is reused
+
+
+def page_chars(db, page: dict) -> list[list]:
+    """The characters of a page as lines of ``Char`` (page points, unrotated):
+    the text layer, plus the OCR glyph boxes on a scanned page."""
+    doc = doc_store.get_document_by_id(db, page["document_id"])
+    key = (doc["source_sha256"], page["page_index"], bool(page["scanned"]))  # by content: ids are per store
+    with _lines_lock:
+        if key in _LINES:
+            _LINES.move_to_end(key)
+            return _LINES[key]
+    from core.models import Char
+    from core.pdf.text import text_lines
+
+    pdf, fpage = _fitz_page(db, page)
+    try:
+        if page["scanned"]:
+            from core.engine import page_input
+
+            pt = page_input(fpage, ocr=True, dpi=OCR_DPI)[0].text
+            lines = [[Char(pt.text[i], pt.boxes[i]) for i in range(s, e) if pt.boxes[i] is not None]
+                     for s, e in pt.lines()]
+        else:
+            lines = text_lines(fpage)
+    finally:
+        pdf.close()
+    with _lines_lock:
+        _LINES[key] = lines
+        while len(_LINES) > _LINES_MAX:
+            _LINES.popitem(last=False)
+    return lines
+
+
+def cutting_boxes(db, case_id: str, finding_ids: Optional[set] = None) -> dict[int, list[str]]:
+    """Boxes that cut through text (``core.redaction.cuts``): finding id → kinds
+    (``glyph``: part of a character covered; ``word``: part of a word or number
+    left readable).  Visual boxes (signatures, seals, codes …) are not checked.
+    ``finding_ids`` narrows the check (e.g. to what a filter shows)."""
+    from core.redaction.cuts import cut_kinds
+
+    by_page: dict[int, list[dict]] = {}
+    for row in finding_store.for_case(db, case_id):
+        if finding_ids is not None and row["id"] not in finding_ids:
+            continue
+        try:
+            if Category(row["category"]).is_visual:
+                continue
+        except ValueError:
+            pass
+        by_page.setdefault(row["page_id"], []).append(row)
+    out: dict[int, list[str]] = {}
+    for page_id, rows in by_page.items():
+        lines = page_chars(db, doc_store.get_page(db, page_id))
+        for row in rows:
+            kinds = cut_kinds(finding_store.rects_of(row), lines)
+            if kinds:
+                out[row["id"]] = sorted(kinds)
     return out
 
 

@@ -27,6 +27,7 @@ def case_documents(db, case_id: str) -> list[ExportDocument]:
             doc_id=row["doc_id"], doc_type=row["type"], title=row["title"], date=row["date"],
             pdf=documents.pdf_bytes(db, row["id"]), findings=findings.for_document(db, row["id"]),
             include=bool(row["included"]), blank_pages=documents.failed_page_indices(db, row["id"]),
+            hidden_pages=documents.hidden_pages(db, row["id"]),
         ))
     return out
 

@@ -29,6 +29,7 @@ class ExportDocument:
     date: str = ""
     include: bool = True
     blank_pages: list[int] = field(default_factory=list)  # not analysed (detection failed): blanked, never released
+    hidden_pages: dict[int, str] = field(default_factory=dict)  # hidden whole by a person: page index -> reason code
 
 
 @dataclass

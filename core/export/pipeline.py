@@ -135,7 +135,8 @@ def stage_redact(job: ExportJob) -> None:
         doc = open_pdf(d.pdf) if not isinstance(d.pdf, pymupdf.Document) else d.pdf
         findings = list(d.findings)
         labels = assign_labels(findings, job.policy, book=job.book) if job.style == "label" else {}
-        plan, findings, flags = plan_document(doc, findings, job.policy, job.style, labels=labels, research=job.research)
+        plan, findings, flags = plan_document(doc, findings, job.policy, job.style, labels=labels, research=job.research,
+                                              hidden_pages=d.hidden_pages)
         job.flags += [dict(f, doc_id=d.doc_id) for f in flags]
         applied = apply_plan(doc, plan, blank=d.blank_pages)
         if applied.blanked:

@@ -48,6 +48,7 @@ def _annot_rect(page: pymupdf.Page, item: PlanItem) -> pymupdf.Rect:
 class Applied:
     boxes: int = 0
     blanked: list[int] = field(default_factory=list)  # pages replaced by a notice (0-based)
+    hidden: list[int] = field(default_factory=list)  # pages hidden whole by a person (0-based)
 
 
 def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] = ()) -> Applied:
@@ -58,7 +59,14 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
     pin_zero_text_moves(doc)
     for page_index in range(doc.page_count):
         items = plan.for_page(page_index)
-        if page_index not in blank:
+        if page_index in plan.hidden_pages and page_index not in blank:
+            try:
+                hide_page(doc, page_index, plan.hidden_pages[page_index])
+                result.hidden.append(page_index)
+                continue
+            except Exception as exc:
+                log.warning("page %d cannot be hidden (%s); blanked", page_index + 1, type(exc).__name__)
+        elif page_index not in blank:
             try:
                 keep_visible_only(doc, page_index)
                 _redact_page(doc[page_index], items, plan.style)
@@ -193,6 +201,42 @@ def blank_page(doc: pymupdf.Document, page_index: int) -> None:
         doc.xref_set_key(page.xref, key, "null")
     page = doc[page_index]
     page.insert_text((36, 48), BLANK_NOTICE, fontname=LABEL_FONT, fontsize=9, color=(0.3, 0.3, 0.3))
+
+
+HIDE_PREFIX = "整页隐藏："
+FILL_PAGE = (0, 0, 0)
+
+
+def hide_note(code: str) -> str:
+    """The note on a page hidden whole: "整页隐藏：<reason>" (``core/rules/page_hide_reasons.yaml``)."""
+    from core.rules import load_rules
+
+    name = (load_rules("page_hide_reasons") or {}).get(code)
+    return HIDE_PREFIX + (name or "其他原因")
+
+
+def _empty_page(doc: pymupdf.Document, page_index: int) -> pymupdf.Page:
+    """Replace the content of a page by an empty stream (nothing of it is kept)."""
+    page = doc[page_index]
+    content = doc.get_new_xref()
+    doc.update_object(content, "<<>>")
+    doc.update_stream(content, b" ")
+    doc.xref_set_key(page.xref, "Contents", f"{content} 0 R")
+    doc.xref_set_key(page.xref, "Resources", "<<>>")
+    for key in ("Annots", "Group", "AA", "Thumb", "PieceInfo", "Metadata"):
+        doc.xref_set_key(page.xref, key, "null")
+    return doc[page_index]
+
+
+def hide_page(doc: pymupdf.Document, page_index: int, code: str) -> None:
+    """A whole page hidden by a person: its content removed, the page drawn
+    black with a short note ("整页隐藏：身份证复印件") that reads upright."""
+    page = _empty_page(doc, page_index)
+    full = pymupdf.Rect(0, 0, page.cropbox.width, page.cropbox.height)  # unrotated, origin top left
+    page.draw_rect(full, color=None, fill=FILL_PAGE, overlay=True)
+    margin = 24
+    page.insert_textbox(full + (margin, margin, -margin, -margin), hide_note(code), fontname=LABEL_FONT,
+                        fontsize=14, color=(1, 1, 1), align=pymupdf.TEXT_ALIGN_CENTER, rotate=page.rotation)
 
 
 @lru_cache(maxsize=256)

@@ -28,12 +28,15 @@ class RedactionPlan:
     style: str
     items: list[PlanItem] = field(default_factory=list)
     blanked: list[int] = field(default_factory=list)  # pages blanked on apply (core.redaction.apply), not part of the hash
+    # whole pages hidden by a person: page index -> reason code (core/rules/page_hide_reasons.yaml);
+    # apply shows such a page black with the reason's name, nothing of it is kept
+    hidden_pages: dict[int, str] = field(default_factory=dict)
 
     def for_page(self, page_index: int) -> list[PlanItem]:
         return [i for i in self.items if i.page_index == page_index]
 
     def pages(self) -> list[int]:
-        return sorted({i.page_index for i in self.items})
+        return sorted({i.page_index for i in self.items} | set(self.hidden_pages))
 
     def counts_by_category(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -47,11 +50,17 @@ class RedactionPlan:
         )
 
     def hash(self) -> str:
-        blob = json.dumps([self.policy, self.style, self.canonical()], ensure_ascii=False, separators=(",", ":"))
+        parts = [self.policy, self.style, self.canonical()]
+        if self.hidden_pages:  # plans without whole-page hiding keep the hash they always had
+            parts.append(sorted([int(k), v] for k, v in self.hidden_pages.items()))
+        blob = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
     def to_dict(self) -> dict:
-        return {"policy": self.policy, "style": self.style, "items": [asdict(i) for i in self.items]}
+        out = {"policy": self.policy, "style": self.style, "items": [asdict(i) for i in self.items]}
+        if self.hidden_pages:
+            out["hidden_pages"] = {str(k): v for k, v in sorted(self.hidden_pages.items())}
+        return out
 
 
 def build_plan(
@@ -60,19 +69,22 @@ def build_plan(
     style: Optional[str] = None,
     rejected_ids: Iterable[str] = (),
     labels: Optional[Mapping[str, str]] = None,
+    hidden_pages: Optional[Mapping[int, str]] = None,
 ) -> RedactionPlan:
     """Plan items for every finding the policy hides and nobody rejected.
 
     ``labels`` (finding id -> label, e.g. "医师A") overrides the policy's
     category label; ``core.policy.labels`` makes consistent ones.
-    Manual findings (source "manual") are always hidden.
+    Manual findings (source "manual") are always hidden.  ``hidden_pages``
+    (page index -> reason code) are pages a person hid whole.
     """
     style = style or policy.default_style
     if style not in STYLES:
         raise ValueError(f"unknown style: {style}")
     rejected = set(rejected_ids)
     labels = labels or {}
-    plan = RedactionPlan(policy=policy.name, style=style)
+    plan = RedactionPlan(policy=policy.name, style=style,
+                         hidden_pages={int(k): str(v) for k, v in (hidden_pages or {}).items()})
     for f in findings:
         manual = f.source.value == "manual"
         if f.id in rejected or not (manual or policy.hides(f)):

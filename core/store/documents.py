@@ -168,6 +168,17 @@ def failed_page_indices(db, document_id: int) -> list[int]:
     return [r[0] for r in rows]
 
 
+def hidden_pages(db, document_id: int) -> dict[int, str]:
+    """Pages of a document hidden whole: page index -> reason code."""
+    return {r[0]: r[1] for r in db.execute("SELECT page_index, hide_reason FROM pages WHERE document_id = ? "
+                                            "AND hide_reason != '' ORDER BY page_index", [document_id]).fetchall()}
+
+
+def set_hide_reason(db, page_id: int, code: str) -> None:
+    """Hide a page whole (``code``: a reason code) or show it again (``''``)."""
+    db.execute("UPDATE pages SET hide_reason = ? WHERE id = ?", [code or "", page_id])
+
+
 def set_page_detect(db, page_id: int, status: str, error: str = "") -> None:
     db.execute("UPDATE pages SET detect_status = ?, detect_error = ? WHERE id = ?", [status, error, page_id])
 

@@ -171,7 +171,7 @@ def counts_by_category(db, case_id: str) -> dict[str, int]:
 
 def for_case(db, case_id: str) -> list[dict]:
     """Every box of a case (the review's case-wide pane)."""
-    return list(db.query("SELECT id, page_id, category, status, confidence, detector, source, text_sealed "
+    return list(db.query("SELECT id, page_id, category, status, confidence, detector, source, text_sealed, rects "
                          "FROM findings WHERE case_id = ? ORDER BY page_id, id", [case_id]))
 
 

@@ -25,7 +25,8 @@ def plan_payload(db, case_id: str) -> dict:
     """Included documents (doc id, source SHA-256, page count) and the boxes to hide.
 
     Boxes are ``[doc_id, page_index, category, rects JSON, source]``, sorted,
-    so equal plans give equal payloads whatever the row ids are.
+    so equal plans give equal payloads whatever the row ids are; pages hidden
+    whole are ``hidden_pages``: ``[doc_id, page_index, reason code]``.
     """
     docs = db.conn.execute(
         "SELECT doc_id, source_sha256, page_count FROM documents WHERE case_id = ? AND included = 1 "
@@ -35,7 +36,14 @@ def plan_payload(db, case_id: str) -> dict:
         "JOIN pages p ON p.id = f.page_id JOIN documents d ON d.id = p.document_id "
         "WHERE f.case_id = ? AND d.included = 1 AND f.status != 'rejected' "
         "ORDER BY d.doc_id, p.page_index, f.category, f.rects, f.source", [case_id]).fetchall()
-    return {"documents": [list(d) for d in docs], "boxes": [list(b) for b in boxes]}
+    out = {"documents": [list(d) for d in docs], "boxes": [list(b) for b in boxes]}
+    hidden = db.conn.execute(
+        "SELECT d.doc_id, p.page_index, p.hide_reason FROM pages p JOIN documents d ON d.id = p.document_id "
+        "WHERE p.case_id = ? AND d.included = 1 AND p.hide_reason != '' ORDER BY d.doc_id, p.page_index",
+        [case_id]).fetchall()
+    if hidden:  # a plan without whole-page hiding keeps the fingerprint it always had
+        out["hidden_pages"] = [list(h) for h in hidden]
+    return out
 
 
 def save_snapshot(db, case_id: str, plan_hash: str, payload: dict) -> None:

@@ -8,4 +8,5 @@ COMMANDS = [
     "core.cli.commands.export",
     "core.cli.commands.verify",
     "core.cli.commands.key",
+    "core.cli.commands.decisions",
 ]

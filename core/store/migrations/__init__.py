@@ -14,5 +14,6 @@ MIGRATIONS: list[str] = [
     "core.store.migrations.m112_sessions",
     "core.store.migrations.m150_review_gates",
     "core.store.migrations.m200_exports",
+    "core.store.migrations.m300_page_hides",
     "core.store.migrations.m310_page_duplicates",
 ]
