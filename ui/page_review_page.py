@@ -19,7 +19,6 @@ from ui import redaction_pane
 from ui.common import flash, imported_case_picker, set_flash
 
 PAGE_KEY = "review_page_id"
-VERSION_KEY = "review_canvas_version"
 EDITABLE = [c.value for c in Category if c not in (Category.AGE, Category.DATE)]
 # Keyboard keys (Streamlit button shortcuts; "R" and "C" are Streamlit's own).
 KEY_PREV, KEY_NEXT, KEY_ACCEPT, KEY_REJECT, KEY_NEXT_OPEN = "PageUp", "PageDown", "A", "X", "N"
@@ -370,14 +369,12 @@ def _apply_canvas(db, user, page, findings, boxes, scale) -> None:
         return
     changed = len(added) + len(moved) + len(deleted)
     if changed:
-        st.session_state[VERSION_KEY] = st.session_state.get(VERSION_KEY, 0) + 1
         st.session_state["review_flash"] = ("success", f"已保存 {changed} 处修改")
         st.rerun()
 
 
 def _findings_panel(db, user, page, findings, can_edit) -> None:
     st.markdown(f"**本页的框（{len(findings)}）**")
-    status_zh = {"auto": "待确认", "accepted": "已接受", "rejected": "已拒绝"}
     if findings:
         frame = pd.DataFrame([{
             "编号": f["id"], "类别": f["label"], "内容（已遮蔽）": f["masked"], "置信度": round(f["confidence"], 2),
@@ -430,6 +427,5 @@ def _findings_panel(db, user, page, findings, can_edit) -> None:
 
 
 def _done(message: str) -> None:
-    st.session_state[VERSION_KEY] = st.session_state.get(VERSION_KEY, 0) + 1
     set_flash(message, key="review_flash")
     st.rerun()

@@ -121,7 +121,7 @@ def import_csv(db, user: dict, case_id: str, text: str) -> dict:
     from core.cases import review
 
     require(user, "decisions.import", db, case_id=case_id)
-    review._assert_editable(db, case_id)
+    review.assert_case_editable(db, case_id)
     rows = _parse(text)
     counts = {"rows": len(rows), "matched": 0, "changed": 0, "added": 0, "unmatched": 0, "pages_hidden": 0,
               "unknown_pages": 0}
@@ -199,12 +199,12 @@ def _set_rects(db, user: dict, box: dict, rects: list) -> None:
     from core.cases import review
 
     require(user, "box.change", db, case_id=box["case_id"])
-    before = [review._round(r) for r in finding_store.rects_of(box)]
+    before = [review.rounded_rect(r) for r in finding_store.rects_of(box)]
     with transaction(db):
-        review._assert_editable(db, box["case_id"])
+        review.assert_case_editable(db, box["case_id"])
         finding_store.update(db, box["id"], rects=rects, status=finding_store.ACCEPTED)
-        review._edit(db, user, "change", box, box["id"], box["category"], before, [review._round(r) for r in rects])
-    review._after_edit(db, user, box["case_id"])
+        review.record_box_edit(db, user, "change", box, box["id"], box["category"], before, [review.rounded_rect(r) for r in rects])
+    review.after_case_edit(db, user, box["case_id"])
 
 
 def _add(db, user: dict, page_id: int, row: dict) -> int:
@@ -223,9 +223,9 @@ def _add(db, user: dict, page_id: int, row: dict) -> int:
     reason = "hide_all" if row["reason_code"] == "hide_all" else ""
     f = Finding(page["page_index"], Category(row["category"]), list(row["rects"]), "manual", 1.0, text, Source.MANUAL)
     with transaction(db):
-        review._assert_editable(db, page["case_id"])
+        review.assert_case_editable(db, page["case_id"])
         fid = finding_store.add_finding(db, page["case_id"], page_id, f, status=finding_store.ACCEPTED,
                                         actor=user["username"], reason=reason)
-        review._edit(db, user, "add", page, fid, row["category"], None, [review._round(r) for r in row["rects"]])
-    review._after_edit(db, user, page["case_id"])
+        review.record_box_edit(db, user, "add", page, fid, row["category"], None, [review.rounded_rect(r) for r in row["rects"]])
+    review.after_case_edit(db, user, page["case_id"])
     return fid

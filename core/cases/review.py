@@ -229,7 +229,7 @@ def preview_png(db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str 
 
 # ---- changing boxes ------------------------------------------------------------
 
-def _edit(db, user: dict, action: str, row_or_page: dict, finding_id: Optional[int], category: str,
+def record_box_edit(db, user: dict, action: str, row_or_page: dict, finding_id: Optional[int], category: str,
           before, after, reason: str = "") -> None:
     case_id = row_or_page["case_id"]
     page = doc_store.get_page(db, row_or_page["page_id"] if "page_id" in row_or_page else row_or_page["id"])
@@ -242,7 +242,7 @@ def _edit(db, user: dict, action: str, row_or_page: dict, finding_id: Optional[i
                          "before": before, "after": after, "reason_given": bool(reason)})
 
 
-def _assert_editable(db, case_id: str) -> None:
+def assert_case_editable(db, case_id: str) -> None:
     from core.cases import workflow
 
     workflow.assert_editable(db, case_id)
@@ -255,13 +255,13 @@ def case_editable(db, case_id: str) -> bool:
     return workflow.is_editable(db, case_id)
 
 
-def _after_edit(db, user: dict, case_id: str) -> None:
+def after_case_edit(db, user: dict, case_id: str) -> None:
     from core.cases import workflow
 
     workflow.on_case_edited(db, case_id, user)
 
 
-def _round(rect) -> list[float]:
+def rounded_rect(rect) -> list[float]:
     return [round(float(v), 2) for v in rect]
 
 
@@ -270,7 +270,7 @@ def add_box(db, user: dict, page_id: int, rect_px, category: str = Category.MANU
     """A person draws a box (pixels of the render at ``dpi``); returns the new finding id."""
     page = doc_store.get_page(db, page_id)
     require(user, "box.add", db, case_id=page["case_id"])
-    _assert_editable(db, page["case_id"])
+    assert_case_editable(db, page["case_id"])
     Category(category)  # validate
     pdf, fpage = _fitz_page(db, page)
     try:
@@ -280,11 +280,11 @@ def add_box(db, user: dict, page_id: int, rect_px, category: str = Category.MANU
         pdf.close()
     f = Finding(page["page_index"], Category(category), [rect], "manual", 1.0, text, Source.MANUAL)
     with transaction(db):
-        _assert_editable(db, page["case_id"])
+        assert_case_editable(db, page["case_id"])
         fid = finding_store.add_finding(db, page["case_id"], page_id, f, status=finding_store.ACCEPTED,
                                         actor=user["username"], reason=reason)
-        _edit(db, user, "add", page, fid, category, None, [_round(rect)], reason)
-    _after_edit(db, user, page["case_id"])
+        record_box_edit(db, user, "add", page, fid, category, None, [rounded_rect(rect)], reason)
+    after_case_edit(db, user, page["case_id"])
     return fid
 
 
@@ -292,7 +292,7 @@ def move_box(db, user: dict, finding_id: int, rect_px, rect_index: int = 0, dpi:
     """Move/resize one rectangle of a finding (the finding counts as accepted afterwards)."""
     row = finding_store.get(db, finding_id)
     require(user, "box.change", db, case_id=row["case_id"])
-    _assert_editable(db, row["case_id"])
+    assert_case_editable(db, row["case_id"])
     page = doc_store.get_page(db, row["page_id"])
     pdf, fpage = _fitz_page(db, page)
     try:
@@ -300,13 +300,13 @@ def move_box(db, user: dict, finding_id: int, rect_px, rect_index: int = 0, dpi:
     finally:
         pdf.close()
     rects = finding_store.rects_of(row)
-    before = [_round(r) for r in rects]
+    before = [rounded_rect(r) for r in rects]
     rects[rect_index] = new_rect
     with transaction(db):
-        _assert_editable(db, row["case_id"])
+        assert_case_editable(db, row["case_id"])
         finding_store.update(db, finding_id, rects=rects, status=finding_store.ACCEPTED)
-        _edit(db, user, "change", row, finding_id, row["category"], before, [_round(r) for r in rects])
-    _after_edit(db, user, row["case_id"])
+        record_box_edit(db, user, "change", row, finding_id, row["category"], before, [rounded_rect(r) for r in rects])
+    after_case_edit(db, user, row["case_id"])
 
 
 def set_category(db, user: dict, finding_id: int, category: str, reason: str = "") -> None:
@@ -314,27 +314,27 @@ def set_category(db, user: dict, finding_id: int, category: str, reason: str = "
     require(user, "box.change", db, case_id=row["case_id"])
     Category(category)
     with transaction(db):
-        _assert_editable(db, row["case_id"])
+        assert_case_editable(db, row["case_id"])
         finding_store.update(db, finding_id, category=category, reason=finding_store.seal_reason(finding_id, reason) if reason else row["reason"],
                              status=finding_store.ACCEPTED)
-        _edit(db, user, "change", row, finding_id, category, {"category": row["category"]}, {"category": category},
+        record_box_edit(db, user, "change", row, finding_id, category, {"category": row["category"]}, {"category": category},
               reason)
-    _after_edit(db, user, row["case_id"])
+    after_case_edit(db, user, row["case_id"])
 
 
 def delete_box(db, user: dict, finding_id: int) -> None:
     """Delete a manual box; an automatic finding is rejected instead (its history stays)."""
     row = finding_store.get(db, finding_id)
     require(user, "box.delete", db, case_id=row["case_id"])
-    before = [_round(r) for r in finding_store.rects_of(row)]
+    before = [rounded_rect(r) for r in finding_store.rects_of(row)]
     with transaction(db):
-        _assert_editable(db, row["case_id"])
+        assert_case_editable(db, row["case_id"])
         if row["source"] == Source.MANUAL.value:
             finding_store.delete(db, finding_id)
         else:
             finding_store.update(db, finding_id, status=finding_store.REJECTED)
-        _edit(db, user, "delete", row, finding_id, row["category"], before, None)
-    _after_edit(db, user, row["case_id"])
+        record_box_edit(db, user, "delete", row, finding_id, row["category"], before, None)
+    after_case_edit(db, user, row["case_id"])
 
 
 def decide(db, user: dict, finding_id: int, accept: bool) -> None:
@@ -344,16 +344,16 @@ def decide(db, user: dict, finding_id: int, accept: bool) -> None:
     require(user, f"box.{action}", db, case_id=row["case_id"])
     status = finding_store.ACCEPTED if accept else finding_store.REJECTED
     with transaction(db):
-        _assert_editable(db, row["case_id"])
+        assert_case_editable(db, row["case_id"])
         finding_store.update(db, finding_id, status=status)
-        _edit(db, user, action, row, finding_id, row["category"], {"status": row["status"]}, {"status": status})
-    _after_edit(db, user, row["case_id"])
+        record_box_edit(db, user, action, row, finding_id, row["category"], {"status": row["status"]}, {"status": status})
+    after_case_edit(db, user, row["case_id"])
 
 
 def accept_page(db, user: dict, page_id: int) -> int:
     """Accept every undecided finding of a page; returns how many."""
     page = doc_store.get_page(db, page_id)
-    _assert_editable(db, page["case_id"])
+    assert_case_editable(db, page["case_id"])
     rows = [r for r in finding_store.for_page(db, page_id) if r["status"] == finding_store.AUTO]
     for r in rows:
         decide(db, user, r["id"], True)
@@ -374,7 +374,7 @@ def hide_everywhere(db, user: dict, finding_id: int) -> int:
         return 0
     count = 0
     with transaction(db):
-        _assert_editable(db, case_id)
+        assert_case_editable(db, case_id)
         for other_id in finding_store.ids_with_fingerprint(db, case_id, row["fingerprint"],
                                                            not_status=finding_store.ACCEPTED):
             finding_store.update(db, other_id, status=finding_store.ACCEPTED)
@@ -407,7 +407,7 @@ def hide_everywhere(db, user: dict, finding_id: int) -> int:
                                after=json.dumps({"boxes": count}), reason="", actor=user["username"])
         audit.record(db, user["username"], "box.hide_all", case_id=case_id, page=page["page_index"],
                      detail={"finding": finding_id, "category": row["category"], "boxes": count})
-    _after_edit(db, user, case_id)
+    after_case_edit(db, user, case_id)
     return count
 
 
@@ -433,7 +433,7 @@ def hide_page(db, user: dict, page_id: int, reason_code: str) -> None:
     if before == (reason_code or ""):
         return
     with transaction(db):
-        _assert_editable(db, page["case_id"])
+        assert_case_editable(db, page["case_id"])
         doc_store.set_hide_reason(db, page_id, reason_code)
         finding_store.add_edit(db, case_id=page["case_id"], page_id=page_id, finding_id=None,
                                action="hide_page" if reason_code else "unhide_page", category="page",
@@ -443,7 +443,7 @@ def hide_page(db, user: dict, page_id: int, reason_code: str) -> None:
         audit.record(db, user["username"], "page.hide" if reason_code else "page.unhide", case_id=page["case_id"],
                      page=page["page_index"], detail={"doc": page["doc_id"], "reason": reason_code or "",
                                                       "before": before})
-    _after_edit(db, user, page["case_id"])
+    after_case_edit(db, user, page["case_id"])
 
 
 def set_document_included(db, user: dict, document_id: int, included: bool) -> None:
@@ -452,11 +452,11 @@ def set_document_included(db, user: dict, document_id: int, included: bool) -> N
     if bool(doc["included"]) == bool(included):
         return
     with transaction(db):
-        _assert_editable(db, doc["case_id"])
+        assert_case_editable(db, doc["case_id"])
         doc_store.set_included(db, document_id, included)
     audit.record(db, user["username"], "document.include" if included else "document.exclude",
                  case_id=doc["case_id"], detail={"doc": doc["doc_id"], "type": doc["type"]})
-    _after_edit(db, user, doc["case_id"])
+    after_case_edit(db, user, doc["case_id"])
 
 
 # ---- before approving --------------------------------------------------------------

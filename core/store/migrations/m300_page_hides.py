@@ -26,7 +26,7 @@ END;
 
 
 def apply(db) -> None:
-    from core.store.migrations.m100_users_audit import _statements
+    from core.store.migrations.m100_users_audit import statements
 
-    for statement in _statements(SCHEMA):
+    for statement in statements(SCHEMA):
         db.conn.execute(statement)
