@@ -1,6 +1,8 @@
 """Apply a :class:`RedactionPlan`: true removal, not drawing over.
 
-Every page is first reduced to what it shows (:func:`keep_visible_only`):
+Every page is first rid of text that cannot be placed on it (singular or
+degenerate glyph matrices, zero-size fonts, forms with an empty /BBox:
+``core.redaction.unplaceable``), then reduced to what it shows (:func:`keep_visible_only`):
 text, images and paths outside the visible area (CropBox ∩ MediaBox) are
 redacted and every page box is set to that area.  Then PyMuPDF redaction
 annotations are applied so that glyphs under a box are deleted from the
@@ -19,6 +21,7 @@ content is replaced by a one-line notice.  It is never released as it was.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,6 +31,7 @@ import pymupdf
 
 from core.models import Category
 from core.redaction.plan import PlanItem, RedactionPlan
+from core.redaction.unplaceable import REACH, UnplaceableText
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,7 @@ class Applied:
     boxes: int = 0
     blanked: list[int] = field(default_factory=list)  # pages replaced by a notice (0-based)
     hidden: list[int] = field(default_factory=list)  # pages hidden whole by a person (0-based)
+    unplaceable: int = 0  # glyphs removed because they cannot be placed on the page (core.redaction.unplaceable)
 
 
 def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] = ()) -> Applied:
@@ -57,6 +62,7 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
     result = Applied()
     blank = set(blank)
     pin_zero_text_moves(doc)
+    unplaceable = UnplaceableText(doc)
     for page_index in range(doc.page_count):
         items = plan.for_page(page_index)
         if page_index in plan.hidden_pages and page_index not in blank:
@@ -68,6 +74,7 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
                 log.warning("page %d cannot be hidden (%s); blanked", page_index + 1, type(exc).__name__)
         elif page_index not in blank:
             try:
+                result.unplaceable += unplaceable.remove(page_index)
                 keep_visible_only(doc, page_index)
                 _redact_page(doc[page_index], items, plan.style)
                 result.boxes += len(items)
@@ -136,7 +143,8 @@ def _is_form(doc: pymupdf.Document, xref: int) -> bool:
 
 
 BOX_KEYS = ("MediaBox", "CropBox", "BleedBox", "TrimBox", "ArtBox")
-MARGIN = 20000.0  # points around the visible area searched for hidden content
+MARGIN = 20000.0  # points around the visible area always searched for hidden content
+PAD_FAR = 16.0  # around a far drawing (float steps are 1/16 pt at REACH)
 
 
 def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
@@ -144,16 +152,29 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
     and set every page box to that area.
 
     PyMuPDF clips redaction annotations to the CropBox (``page.rect``), so
-    the boxes are first widened to the visible area plus ``MARGIN`` (page
-    unrotated), strips around the visible area are redacted, then MediaBox
-    = CropBox = the visible area.  Page coordinates (origin at the top left
-    of the visible area) are the same before and after.
+    the boxes are first widened to the visible area plus ``MARGIN`` and
+    plus whatever the page draws (up to ``REACH`` points away; beyond that
+    ``core.redaction.unplaceable`` has already dropped it), page unrotated;
+    strips around the visible area are redacted, then MediaBox = CropBox =
+    the visible area.  Page coordinates (origin at the top left of the
+    visible area) are the same before and after.
     """
     page = doc[page_index]
-    visible = page.rect * ~page.transformation_matrix  # PDF coordinates of what is shown
+    to_pdf = ~page.transformation_matrix
+    visible = page.rect * to_pdf  # PDF coordinates of what is shown
     visible.normalize()
     rotation = page.rotation
     big = pymupdf.Rect(visible.x0 - MARGIN, visible.y0 - MARGIN, visible.x1 + MARGIN, visible.y1 + MARGIN)
+    reach = pymupdf.Rect(-REACH, -REACH, REACH, REACH)
+    for _, bbox in page.get_bboxlog():
+        drawn = pymupdf.Rect(bbox)
+        if drawn.is_empty or not all(math.isfinite(v) for v in bbox):
+            continue
+        drawn = drawn * to_pdf
+        drawn.normalize()
+        drawn &= reach
+        if not drawn.is_empty:
+            big |= drawn + (-PAD_FAR, -PAD_FAR, PAD_FAR, PAD_FAR)
     _set_boxes(doc, page.xref, big)
     doc.xref_set_key(page.xref, "Rotate", "0")
     page = doc[page_index]

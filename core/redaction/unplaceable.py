@@ -1,0 +1,224 @@
+"""Remove text that cannot be placed on the page: glyphs nobody can see
+but every extractor and the raw file still hold.
+
+A glyph is *unplaceable* when the matrix that maps it onto the page
+(text rendering matrix times CTM, forms included) is not finite, is
+singular or squashes it thinner than ``MIN_GLYPH`` points (``0 0 0 0 0 0
+cm``, a rank-one ``1 1 1 1 0 0 cm``, ``0 Tf``, ``0 Tz``, ``0 0 0 0 x y
+Tm``), or blows it up beyond ``MAX_GLYPH_PAGES`` page sizes.  The detector
+cannot read such text in reading order (it has no box, or one box per
+glyph along a line), so it is not judged: it is removed whole, through
+MuPDF's content filter (the same filter the redaction runs), on every
+page before the plan is applied.  A form XObject whose /BBox has no area
+shows nothing anywhere; its content is emptied.  Glyphs, paths, images
+and shadings wholly outside the visible area go in the same pass when
+the page draws anything beyond ``REACH`` (the redaction strips of
+``keep_visible_only`` cover what is nearer; MuPDF's redaction rectangles
+cannot be infinite and lose precision far out).
+
+The Python callback costs ~3 µs a glyph, so a page is filtered only when
+a cheap check says it may hold such text (:meth:`UnplaceableText.checks`):
+a text object whose box MuPDF reports as empty or not finite, anything
+drawn beyond ``REACH``, or a
+content operator (``cm``, ``Tm``, ``Tf``, ``Tz``, a form ``/Matrix``) whose
+own matrix is singular, tiny, huge or not finite.  A product of regular matrices
+is regular, so singular text needs one such operator, or so many small
+scales that its box collapses (then the box check sees it).
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import pymupdf
+
+REACH = 1e6  # points from the origin that the redaction strips of keep_visible_only reach
+MIN_GLYPH = 0.05  # points: thinner than this no glyph can be seen
+MAX_GLYPH_PAGES = 4.0  # a glyph larger than four pages shows no readable shape
+TINY = 1e-3  # an operator's own scale below this (or a determinant below TINY * scale**2) flags the page
+HUGE = 5e3  # ... and so does one above this
+
+_NUM = rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_SIX = re.compile(rb"(?<![\w.])(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM
+                  + rb")\s+" + _NUM + rb"\s+" + _NUM + rb"\s*(?:cm|Tm)(?!\w)")
+_ONE = re.compile(rb"(?<![\w.])(" + _NUM + rb")\s*(?:Tf|Tz)(?!\w)")
+_MATRIX = re.compile(rb"/Matrix\s*\[\s*(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM + rb")")
+_BOX_OPS = ("fill-text", "stroke-text", "clip-text", "clip-stroke-text", "ignore-text")
+
+
+def _suspect_matrix(a: float, b: float, c: float, d: float) -> bool:
+    values = (a, b, c, d)
+    if not all(math.isfinite(v) for v in values):
+        return True
+    scale = max(abs(v) for v in values)
+    return scale < TINY or scale > HUGE or abs(a * d - b * c) < TINY * scale * scale
+
+
+def _suspect_stream(data: bytes) -> bool:
+    for m in _SIX.finditer(data):
+        if _suspect_matrix(*(float(g) for g in m.groups())):
+            return True
+    for m in _ONE.finditer(data):
+        v = float(m.group(1))
+        if not math.isfinite(v) or abs(v) < TINY or abs(v) > HUGE:
+            return True
+    return False
+
+
+def _is_form(doc: pymupdf.Document, xref: int) -> bool:
+    try:
+        return doc.xref_is_stream(xref) and doc.xref_get_key(xref, "Subtype")[1] == "/Form"
+    except Exception:  # a free or broken object holds no content
+        return False
+
+
+def _suspect_box(bbox) -> bool:
+    """A text object's box that is not finite or has no width or height
+    (a long line may be wider than any page: size is judged per glyph)."""
+    if not all(math.isfinite(v) for v in bbox):
+        return True
+    return min(bbox[2] - bbox[0], bbox[3] - bbox[1]) < MIN_GLYPH
+
+
+class UnplaceableText:
+    """Removal of unplaceable text, page by page, for one document: the
+    forms of the file are looked at once (degenerate ones emptied)."""
+
+    def __init__(self, doc: pymupdf.Document):
+        self.doc = doc
+        self.forms_suspect = False
+        for xref in range(1, doc.xref_length()):
+            if not _is_form(doc, xref):
+                continue
+            try:
+                self._empty_if_degenerate(xref)
+                if not self.forms_suspect:
+                    self.forms_suspect = self._suspect_form(xref)
+            except Exception:  # a form MuPDF cannot read: every page is filtered glyph by glyph
+                self.forms_suspect = True
+
+    def _empty_if_degenerate(self, xref: int) -> None:
+        """A form whose /BBox has no area shows nothing anywhere: emptied."""
+        kind, value = self.doc.xref_get_key(xref, "BBox")
+        if kind != "array":
+            return
+        try:
+            x0, y0, x1, y1 = (float(v) for v in value.strip("[] ").split())
+        except ValueError:
+            return
+        if (abs(x1 - x0) < MIN_GLYPH or abs(y1 - y0) < MIN_GLYPH) and (self.doc.xref_stream(xref) or b"").strip():
+            self.doc.update_stream(xref, b" ")
+
+    def _suspect_form(self, xref: int) -> bool:
+        kind, value = self.doc.xref_get_key(xref, "Matrix")
+        if kind == "array":
+            m = _MATRIX.search(b"/Matrix" + value.encode("latin-1", "replace"))
+            if m and _suspect_matrix(*(float(g) for g in m.groups())):
+                return True
+        return _suspect_stream(self.doc.xref_stream(xref) or b"")
+
+    def checks(self, page_index: int) -> tuple[bool, bool]:
+        """Cheap checks of page ``page_index``: (may it draw text that cannot
+        be placed, does it draw anything beyond ``REACH``)."""
+        page = self.doc[page_index]
+        glyphs, far = self.forms_suspect, False
+        reach = pymupdf.Rect(-REACH, -REACH, REACH, REACH)
+        for kind, bbox in page.get_bboxlog():
+            if kind in _BOX_OPS and _suspect_box(bbox):
+                glyphs = True
+            box = pymupdf.Rect(bbox)
+            if not all(math.isfinite(v) for v in bbox) or not (box.is_empty or reach.contains(box)):
+                far = True
+        if not glyphs:
+            glyphs = any(_suspect_stream(self.doc.xref_stream(x) or b"") for x in page.get_contents())
+        return glyphs, far
+
+    def remove(self, page_index: int) -> int:
+        """Remove the unplaceable glyphs of page ``page_index`` (and of the
+        forms it draws, instanced for the page) and what it draws beyond
+        ``REACH``; the number of objects removed."""
+        glyphs, far = self.checks(page_index)
+        if not (glyphs or far):
+            return 0
+        return _filter_page(self.doc, page_index, glyphs, far)
+
+
+def _unplaceable(trm, ctm, bbox, extent: float) -> bool:
+    """Is the glyph of text matrix ``trm`` under ``ctm`` (glyph box ``bbox``
+    in glyph space; MuPDF's fz_matrix and fz_rect) too thin, too large or
+    not finite on the page?"""
+    a = trm.a * ctm.a + trm.b * ctm.c
+    b = trm.a * ctm.b + trm.b * ctm.d
+    c = trm.c * ctm.a + trm.d * ctm.c
+    d = trm.c * ctm.b + trm.d * ctm.d
+    w, h = bbox.x1 - bbox.x0, bbox.y1 - bbox.y0
+    if not (w > 0 and h > 0 and w < math.inf and h < math.inf):
+        w = h = 1.0  # a glyph without ink (a space): judge its em square
+    ux, uy, vx, vy = a * w, b * w, c * h, d * h  # the glyph box's sides on the page
+    longest = max(math.hypot(ux, uy), math.hypot(vx, vy))
+    if not longest <= extent:  # too large, or not finite (NaN compares false)
+        return True
+    return longest == 0 or abs(ux * vy - uy * vx) / longest < MIN_GLYPH
+
+
+_CLIPS = {getattr(pymupdf.mupdf, n) for n in dir(pymupdf.mupdf) if n.startswith("FZ_CULL_CLIP_PATH")}
+
+
+class _Filter(pymupdf.mupdf.PdfSanitizeFilterOptions2):
+    """MuPDF's sanitize filter with a glyph test (``glyphs``) and a culler
+    of what lies wholly outside the visible area (``far``)."""
+
+    def __init__(self, extent: float, visible: tuple, glyphs: bool, far: bool):
+        super().__init__()
+        if glyphs:
+            self.use_virtual_text_filter()
+        if far:
+            self.use_virtual_culler()
+        self.extent = extent
+        self.x0, self.y0, self.x1, self.y1 = visible  # PDF coordinates of the visible area, grown by a point
+        self.removed = 0
+
+    def culler(self, ctx, bbox, kind):
+        """Drop a glyph, path, image or shading wholly outside the visible
+        area (never a clip: dropping one would show what it hides)."""
+        if kind in _CLIPS:
+            return 0
+        if bbox.x1 >= self.x0 and bbox.x0 <= self.x1 and bbox.y1 >= self.y0 and bbox.y0 <= self.y1:
+            return 0  # (a NaN coordinate fails these tests: dropped)
+        self.removed += 1
+        return 1
+
+    def text_filter(self, ctx, ucsbuf, ucslen, trm, ctm, bbox, tr, ca, CA):  # noqa: N803 (MuPDF's names)
+        if _unplaceable(trm, ctm, bbox, self.extent):
+            self.removed += 1
+            return 1
+        return 0
+
+
+def _filter_page(doc: pymupdf.Document, page_index: int, glyphs: bool, far: bool) -> int:
+    page = doc[page_index]
+    visible = page.rect * ~page.transformation_matrix  # PDF coordinates of what is shown
+    visible.normalize()
+    sopts = _Filter(MAX_GLYPH_PAGES * max(page.mediabox.width, page.mediabox.height, 1.0),
+                    (visible.x0 - 1, visible.y0 - 1, visible.x1 + 1, visible.y1 + 1), glyphs, far)
+    opts = pymupdf.mupdf.PdfFilterOptions()
+    opts.recurse = 1
+    opts.instance_forms = 1
+    opts.ascii = 1
+
+    class _Factory(pymupdf.mupdf.PdfFilterFactory2):
+        def __init__(self):
+            super().__init__()
+            self.use_virtual_filter()
+
+        def filter(self, ctx, pdf, chain, struct_parents, transform, options):
+            return pymupdf.mupdf.ll_pdf_new_sanitize_filter(pdf, chain, struct_parents, transform, options,
+                                                           sopts.internal())
+
+    factory = _Factory()
+    opts.add_factory(factory.internal())
+    m = pymupdf.mupdf
+    pdf = m.pdf_document_from_fz_document(doc.this)
+    pdf_page = page.this if isinstance(page.this, m.PdfPage) else m.pdf_page_from_fz_page(page.this)
+    m.pdf_filter_page_contents(pdf, pdf_page, opts)
+    return sopts.removed

@@ -1,0 +1,108 @@
+"""Text that cannot be placed on the page, and content drawn far outside
+it, is removed through the one redaction path (``core.redaction.apply``
+via ``core.redaction.unplaceable``), not left in the file for the leak gate
+to refuse or, when the value is unknown, to miss.  PDFs built here."""
+from __future__ import annotations
+
+import pymupdf
+import pytest
+
+from core.redaction.unplaceable import UnplaceableText
+from tests.engine.hostile_pdfs import HELV, raw_pdf, stream
+from tests.engine.pdfs import text_page
+from tests.engine.test_hostile_constructs import assert_nowhere, redact
+
+ID = "320106199501011237"
+OTHER_ID = "110101199003071234"  # in no case index: only removal keeps it out
+CLINICAL = b"BT /F1 12 Tf 60 600 Td (Clinical note: preeclampsia) Tj ET"
+META = {"patient_name": "王小红", "id_number": ID}
+
+
+def _show(matrix_ops: bytes, value: str = ID) -> bytes:
+    return b"q " + matrix_ops + b" BT /F1 12 Tf 50 700 Td (Patient ID " + value.encode() + b") Tj ET Q "
+
+
+def page_pdf(content: bytes, extra_objects: list[bytes] = (), xobjects: bytes = b"") -> bytes:
+    resources = b"<<" + HELV[2:-2] + (b"/XObject<<" + xobjects + b">>" if xobjects else b"") + b">>"
+    return raw_pdf([
+        b"<</Type/Catalog /Pages 2 0 R>>",
+        b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
+        b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources %s /Contents 4 0 R>>" % resources,
+        stream(b"", content + b"\n" + CLINICAL),
+        *extra_objects,
+    ])
+
+
+def _form(matrix: bytes = b"", bbox: bytes = b"[0 0 595 842]", value: str = ID) -> bytes:
+    body = b"BT /F1 12 Tf 50 700 Td (Patient ID " + value.encode() + b") Tj ET"
+    return stream(b"/Type/XObject/Subtype/Form/BBox" + bbox + matrix + b"/Resources<<" + HELV[2:-2] + b">>", body)
+
+
+CONSTRUCTS = {
+    "singular-ctm": lambda: page_pdf(_show(b"0 0 0 0 0 0 cm")),
+    "rank-one-ctm": lambda: page_pdf(_show(b"0.5 0.5 0.5 0.5 0 0 cm")),
+    "zero-font-size": lambda: page_pdf(b"BT /F1 0 Tf 50 700 Td (Patient ID " + ID.encode() + b") Tj ET"),
+    "zero-horizontal-scale": lambda: page_pdf(b"BT /F1 12 Tf 0 Tz 50 700 Td (Patient ID " + ID.encode() + b") Tj ET 100 Tz"),
+    "zero-text-matrix": lambda: page_pdf(b"BT /F1 12 Tf 0 0 0 0 50 700 Tm (Patient ID " + ID.encode() + b") Tj ET"),
+    "huge-text-matrix": lambda: page_pdf(b"BT /F1 12 Tf 1e38 0 0 1e38 50 700 Tm (Patient ID " + ID.encode() + b") Tj ET"),
+    "huge-ctm": lambda: page_pdf(_show(b"1e30 0 0 1e30 0 0 cm")),
+    "form-singular-matrix": lambda: page_pdf(b"/X1 Do", [_form(b"/Matrix[0 0 0 0 0 0]")], b"/X1 5 0 R"),
+    "form-empty-bbox": lambda: page_pdf(b"/X1 Do", [_form(bbox=b"[0 0 0 0]")], b"/X1 5 0 R"),
+    "unknown-id-singular": lambda: page_pdf(_show(b"0 0 0 0 0 0 cm", OTHER_ID)),
+    "unknown-id-far-left": lambda: page_pdf(b"BT /F1 12 Tf -50000 700 Td (Patient ID " + OTHER_ID.encode() + b") Tj ET"),
+    "unknown-id-beyond-reach": lambda: page_pdf(b"BT /F1 12 Tf -5000000 700 Td (Patient ID " + OTHER_ID.encode() + b") Tj ET"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRUCTS))
+def test_unplaceable_or_far_text_is_removed_and_the_page_released(tmp_path, name):
+    r, out, report = redact(tmp_path, CONSTRUCTS[name](), "--no-ocr", meta=META)
+    assert r.returncode == 0, r.stderr  # removed, not refused by the leak gate
+    assert "Traceback" not in r.stderr
+    assert_nowhere(out, ID, OTHER_ID)
+    assert "Clinical note: preeclampsia" in pymupdf.open(out)[0].get_text()
+    assert report["verification"]["ok"]
+
+
+def test_a_far_image_and_path_are_dropped_near_content_kept():
+    doc = pymupdf.open()
+    page = text_page(doc, ["入院诊断：妊娠期高血压"])
+    page.draw_rect(pymupdf.Rect(3e6, 10, 3e6 + 50, 60), color=(1, 0, 0), fill=(1, 0, 0))
+    pix = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 8, 8), False)
+    page.insert_image(pymupdf.Rect(-4e6, 10, -4e6 + 40, 50), pixmap=pix)
+    page.draw_line((60, 120), (400, 120), color=(0, 0, 0), width=0.5)
+    assert UnplaceableText(doc).checks(0) == (False, True)
+    from core.redaction.apply import apply_plan
+    from core.redaction.plan import RedactionPlan
+
+    apply_plan(doc, RedactionPlan("review", "black"))
+    page = doc[0]
+    assert not page.get_images(), "the far image is still drawn"
+    assert [d for d in page.get_drawings() if d["rect"].width > 300], "the table rule went too"
+    assert not [d for d in page.get_drawings() if d.get("fill") and d["fill"][0] > 0.5]
+    assert "妊娠期高血压" in page.get_text()
+
+
+def test_an_ordinary_page_is_not_filtered_glyph_by_glyph():
+    doc = pymupdf.open()
+    page = text_page(doc, ["姓名：王小红  身份证号：320106199501011237", "血压135/85mmHg"])
+    page.insert_image(pymupdf.Rect(300, 300, 500, 500), pixmap=pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 4, 4), False))
+    assert UnplaceableText(doc).checks(0) == (False, False)
+
+
+def test_sampling_a_span_of_millions_of_glyphs_stops_after_the_runs_it_needs():
+    """A 3 MB string is one span: the trust check cuts only the first few
+    runs out of it (issue 11: such files finish within the kit's timeout)."""
+    from core.pdf import trust
+
+    consumed = 0
+
+    def chars():
+        nonlocal consumed
+        for k in range(3_000_000):
+            consumed += 1
+            x = k * 0.5
+            yield (65, k % 7, (x, 10.0), (x, 9.0, x + 0.5, 10.0))
+
+    runs = trust._pieces({"font": "Helvetica", "size": 1.0, "chars": chars()}, 20, (), limit=8)
+    assert len(runs) == 8 and consumed < 1000
