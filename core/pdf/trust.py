@@ -174,13 +174,26 @@ def _is_cjk_or_digit(ch: str) -> bool:
     return ch.isdigit() or "\u4e00" <= ch <= "\u9fff"
 
 
-def _pieces(span: dict, max_chars: int, signature: tuple, confirmed: frozenset | set = frozenset()) -> list[Run]:
+def _pieces(span: dict, max_chars: int, signature: tuple, confirmed: frozenset | set = frozenset(),
+            limit: int = 0) -> list[Run]:
     """Split a span's characters where the baseline changes, the pen goes
     back or a gap opens; cut to at most ``max_chars`` characters.  Pieces
-    whose glyphs are all in ``confirmed`` are left out."""
+    whose glyphs are all in ``confirmed`` are left out; with ``limit``, the
+    first ``limit`` pieces only (a span of millions of glyphs is not cut
+    up whole to sample a few lines of it)."""
     size = max(span.get("size", 10.0), 1.0)
     font = span["font"]
-    out, cur = [], []
+    runs: list[Run] = []
+
+    def close(p: list) -> None:
+        keys = tuple((signature, font, c[1], c[0]) for c in p)
+        if confirmed and all(k in confirmed for k in keys):
+            return
+        boxes = [c[3] for c in p]
+        bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+        runs.append(Run(font, "".join(chr(c[0]) for c in p), bbox, keys))
+
+    cur: list = []
     for c in span["chars"]:
         if c[0] <= 0:
             continue
@@ -188,19 +201,13 @@ def _pieces(span: dict, max_chars: int, signature: tuple, confirmed: frozenset |
             prev = cur[-1]
             if (abs(c[2][1] - prev[2][1]) > 0.3 * size or c[3][0] < prev[3][0]
                     or c[3][0] - prev[3][2] > size or len(cur) >= max_chars):
-                out.append(cur)
+                close(cur)
                 cur = []
+                if limit and len(runs) >= limit:
+                    return runs
         cur.append(c)
     if cur:
-        out.append(cur)
-    runs = []
-    for p in out:
-        keys = tuple((signature, font, c[1], c[0]) for c in p)
-        if confirmed and all(k in confirmed for k in keys):
-            continue
-        boxes = [c[3] for c in p]
-        bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-        runs.append(Run(font, "".join(chr(c[0]) for c in p), bbox, keys))
+        close(cur)
     return runs
 
 
@@ -258,7 +265,7 @@ def sample_runs(spans: list[dict], memory: Memory, signature: tuple = ()) -> lis
     candidates = []  # (font first seen here, score, run, new keys), spans in rank order
     fonts = set()
     for _n, k in _best_span_per_font(ranked, spans, cfg["max_lines"]):
-        for run in _pieces(spans[k], cfg["max_chars"], signature, confirmed):
+        for run in _pieces(spans[k], cfg["max_chars"], signature, confirmed, limit=cfg["max_lines"]):
             x0, y0, x1, y1 = run.bbox
             if len(_alnum(run.text)) < cfg["min_chars"] or y1 - y0 < cfg["min_height_pt"] or x1 <= x0:
                 continue
