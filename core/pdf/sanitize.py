@@ -147,8 +147,9 @@ def _is_content_stream(doc: pymupdf.Document, xref: int) -> bool:
 def neutral_marked_content(data: bytes) -> bytes:
     """``data`` with the operands of every BDC / DP replaced by a bare tag:
     ``/Span <</ActualText (…)>> BDC`` becomes ``/Span BMC`` (``DP`` becomes
-    ``MP``), so no property list (ActualText, Alt, E, Lang …) survives and
-    marked-content nesting stays balanced.  Tokens come from MuPDF's lexer;
+    ``MP``; an optional-content ``/OC`` tag becomes ``/Span``, so nothing
+    looks like a layer), so no property list (ActualText, Alt, E, Lang …)
+    survives and marked-content nesting stays balanced.  Tokens come from MuPDF's lexer;
     inline image data is skipped.  Raises :class:`SanitizeError` when the
     stream cannot be tokenised."""
     m = pymupdf.mupdf
@@ -170,7 +171,7 @@ def neutral_marked_content(data: bytes) -> bytes:
             elif tok == m.PDF_TOK_KEYWORD:
                 word = lexbuf.m_internal.scratch
                 if word in MARKED_CONTENT_OPS:
-                    tag = tag if tag.isascii() and tag.isalnum() else "Span"
+                    tag = tag if tag.isascii() and tag.isalnum() and tag != "OC" else "Span"  # no layer look-alike
                     out += [data[kept_from:operands_from], f" /{tag} {'BMC' if word == 'BDC' else 'MP'}\n".encode()]
                     kept_from = end
                 elif word == "ID":
