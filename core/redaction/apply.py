@@ -150,12 +150,13 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
     of the visible area) are the same before and after.
     """
     page = doc[page_index]
+    rotation = page.rotation
+    doc.xref_set_key(page.xref, "Rotate", "0")  # the matrix below is only PDF space -> page space unrotated
+    page = doc[page_index]
     visible = page.rect * ~page.transformation_matrix  # PDF coordinates of what is shown
     visible.normalize()
-    rotation = page.rotation
     big = pymupdf.Rect(visible.x0 - MARGIN, visible.y0 - MARGIN, visible.x1 + MARGIN, visible.y1 + MARGIN)
     _set_boxes(doc, page.xref, big)
-    doc.xref_set_key(page.xref, "Rotate", "0")
     page = doc[page_index]
     # visible area in the widened page's coordinates (y down from the top of ``big``)
     inner = pymupdf.Rect(visible.x0 - big.x0, big.y1 - visible.y1, visible.x1 - big.x0, big.y1 - visible.y0)
