@@ -192,15 +192,7 @@ BLANK_NOTICE = "本页无法安全处理，已整页移除 / this page could not
 
 def blank_page(doc: pymupdf.Document, page_index: int) -> None:
     """Replace the content of a page by an empty stream and a notice."""
-    page = doc[page_index]
-    content = doc.get_new_xref()
-    doc.update_object(content, "<<>>")
-    doc.update_stream(content, b" ")
-    doc.xref_set_key(page.xref, "Contents", f"{content} 0 R")
-    doc.xref_set_key(page.xref, "Resources", "<<>>")
-    for key in ("Annots", "Group", "AA"):
-        doc.xref_set_key(page.xref, key, "null")
-    page = doc[page_index]
+    page = _empty_page(doc, page_index)
     page.insert_text((36, 48), BLANK_NOTICE, fontname=LABEL_FONT, fontsize=9, color=(0.3, 0.3, 0.3))
 
 
