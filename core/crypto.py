@@ -195,7 +195,7 @@ def keyring() -> Keyring:
     """The process's keyring; created on first use only when the configured store holds no data."""
     p = key_path()
     if not p.exists():
-        from core.store.keybind import store_has_data
+        from core.store.probe import store_has_data
 
         if store_has_data(settings().db_path):
             raise KeyMissing(p, old_default_hint(p))

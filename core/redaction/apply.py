@@ -160,10 +160,12 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
     visible area) are the same before and after.
     """
     page = doc[page_index]
+    rotation = page.rotation
+    doc.xref_set_key(page.xref, "Rotate", "0")  # the matrix below is only PDF space -> page space unrotated
+    page = doc[page_index]
     to_pdf = ~page.transformation_matrix
     visible = page.rect * to_pdf  # PDF coordinates of what is shown
     visible.normalize()
-    rotation = page.rotation
     big = pymupdf.Rect(visible.x0 - MARGIN, visible.y0 - MARGIN, visible.x1 + MARGIN, visible.y1 + MARGIN)
     reach = pymupdf.Rect(-REACH, -REACH, REACH, REACH)
     for _, bbox in page.get_bboxlog():
@@ -176,7 +178,6 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
         if not drawn.is_empty:
             big |= drawn + (-PAD_FAR, -PAD_FAR, PAD_FAR, PAD_FAR)
     _set_boxes(doc, page.xref, big)
-    doc.xref_set_key(page.xref, "Rotate", "0")
     page = doc[page_index]
     # visible area in the widened page's coordinates (y down from the top of ``big``)
     inner = pymupdf.Rect(visible.x0 - big.x0, big.y1 - visible.y1, visible.x1 - big.x0, big.y1 - visible.y0)
@@ -212,15 +213,7 @@ BLANK_NOTICE = "本页无法安全处理，已整页移除 / this page could not
 
 def blank_page(doc: pymupdf.Document, page_index: int) -> None:
     """Replace the content of a page by an empty stream and a notice."""
-    page = doc[page_index]
-    content = doc.get_new_xref()
-    doc.update_object(content, "<<>>")
-    doc.update_stream(content, b" ")
-    doc.xref_set_key(page.xref, "Contents", f"{content} 0 R")
-    doc.xref_set_key(page.xref, "Resources", "<<>>")
-    for key in ("Annots", "Group", "AA"):
-        doc.xref_set_key(page.xref, key, "null")
-    page = doc[page_index]
+    page = _empty_page(doc, page_index)
     page.insert_text((36, 48), BLANK_NOTICE, fontname=LABEL_FONT, fontsize=9, color=(0.3, 0.3, 0.3))
 
 

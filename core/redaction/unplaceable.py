@@ -197,8 +197,15 @@ class _Filter(pymupdf.mupdf.PdfSanitizeFilterOptions2):
 
 def _filter_page(doc: pymupdf.Document, page_index: int, glyphs: bool, far: bool) -> int:
     page = doc[page_index]
+    rotation = page.rotation
+    if rotation:  # the matrix below is only PDF space -> page space unrotated
+        doc.xref_set_key(page.xref, "Rotate", "0")
+        page = doc[page_index]
     visible = page.rect * ~page.transformation_matrix  # PDF coordinates of what is shown
     visible.normalize()
+    if rotation:
+        doc.xref_set_key(page.xref, "Rotate", str(rotation))
+        page = doc[page_index]
     sopts = _Filter(MAX_GLYPH_PAGES * max(page.mediabox.width, page.mediabox.height, 1.0),
                     (visible.x0 - 1, visible.y0 - 1, visible.x1 + 1, visible.y1 + 1), glyphs, far)
     opts = pymupdf.mupdf.PdfFilterOptions()

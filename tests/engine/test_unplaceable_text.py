@@ -64,13 +64,16 @@ def test_unplaceable_or_far_text_is_removed_and_the_page_released(tmp_path, name
     assert report["verification"]["ok"]
 
 
-def test_a_far_image_and_path_are_dropped_near_content_kept():
+@pytest.mark.parametrize("rotation", [0, 90, 270])
+def test_a_far_image_and_path_are_dropped_near_content_kept(rotation):
     doc = pymupdf.open()
     page = text_page(doc, ["入院诊断：妊娠期高血压"])
+    page.set_cropbox(pymupdf.Rect(20, 30, 560, 800))
     page.draw_rect(pymupdf.Rect(3e6, 10, 3e6 + 50, 60), color=(1, 0, 0), fill=(1, 0, 0))
     pix = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 8, 8), False)
     page.insert_image(pymupdf.Rect(-4e6, 10, -4e6 + 40, 50), pixmap=pix)
     page.draw_line((60, 120), (400, 120), color=(0, 0, 0), width=0.5)
+    page.set_rotation(rotation)
     assert UnplaceableText(doc).checks(0) == (False, True)
     from core.redaction.apply import apply_plan
     from core.redaction.plan import RedactionPlan
