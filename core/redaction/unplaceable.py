@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import math
 import re
+import sys
+from collections import Counter
 
 import pymupdf
 
@@ -43,6 +45,8 @@ _SIX = re.compile(rb"(?<![\w.])(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM +
                   + rb")\s+" + _NUM + rb"\s+" + _NUM + rb"\s*(?:cm|Tm)(?!\w)")
 _ONE = re.compile(rb"(?<![\w.])(" + _NUM + rb")\s*(?:Tf|Tz)(?!\w)")
 _MATRIX = re.compile(rb"/Matrix\s*\[\s*(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM + rb")")
+_CLIP = re.compile(rb"(?<![\w*])W\*?\s*n(?!\w)|(?<![\w.])7\s+Tr(?!\w)")
+_NO_CLIP = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES
 _BOX_OPS = ("fill-text", "stroke-text", "clip-text", "clip-stroke-text", "ignore-text")
 
 
@@ -87,9 +91,11 @@ class UnplaceableText:
     def __init__(self, doc: pymupdf.Document):
         self.doc = doc
         self.forms_suspect = False
+        self.has_forms = False  # a form's /BBox clips what it draws
         for xref in range(1, doc.xref_length()):
             if not _is_form(doc, xref):
                 continue
+            self.has_forms = True
             try:
                 self._empty_if_degenerate(xref)
                 if not self.forms_suspect:
@@ -117,9 +123,10 @@ class UnplaceableText:
                 return True
         return _suspect_stream(self.doc.xref_stream(xref) or b"")
 
-    def checks(self, page_index: int) -> tuple[bool, bool]:
+    def checks(self, page_index: int) -> tuple[bool, bool, bool]:
         """Cheap checks of page ``page_index``: (may it draw text that cannot
-        be placed, does it draw anything beyond ``REACH``)."""
+        be placed, does it draw anything beyond ``REACH``, may it clip text
+        away: a clip operator or a form)."""
         page = self.doc[page_index]
         glyphs, far = self.forms_suspect, False
         reach = pymupdf.Rect(-REACH, -REACH, REACH, REACH)
@@ -129,18 +136,37 @@ class UnplaceableText:
             box = pymupdf.Rect(bbox)
             if not all(math.isfinite(v) for v in bbox) or not (box.is_empty or reach.contains(box)):
                 far = True
+        streams = [self.doc.xref_stream(x) or b"" for x in page.get_contents()]
         if not glyphs:
-            glyphs = any(_suspect_stream(self.doc.xref_stream(x) or b"") for x in page.get_contents())
-        return glyphs, far
+            glyphs = any(_suspect_stream(data) for data in streams)
+        clips = self.has_forms or any(_CLIP.search(data) for data in streams)
+        return glyphs, far, clips
 
     def remove(self, page_index: int) -> int:
         """Remove the unplaceable glyphs of page ``page_index`` (and of the
-        forms it draws, instanced for the page) and what it draws beyond
-        ``REACH``; the number of objects removed."""
-        glyphs, far = self.checks(page_index)
-        if not (glyphs or far):
+        forms it draws, instanced for the page), the glyphs a clip hides
+        whole, and what it draws beyond ``REACH``; the number removed."""
+        glyphs, far, clips = self.checks(page_index)
+        if not (glyphs or far or clips):
             return 0
-        return _filter_page(self.doc, page_index, glyphs, far)
+        return _filter_page(self.doc, page_index, glyphs, far, clips)
+
+
+def _origins(page: pymupdf.Page, flags: int) -> Counter:
+    out: Counter = Counter()
+    for block in page.get_text("rawdict", flags=flags).get("blocks", []):
+        for line in block.get("lines", []):
+            for span in line.get("spans", []):
+                for ch in span.get("chars", []):
+                    out[(ch["origin"], ch["c"])] += 1
+    return out
+
+
+def clipped_origins(page: pymupdf.Page) -> Counter:
+    """(origin in page space, character) of the glyphs a clip hides whole: those MuPDF
+    extracts only when it ignores the clip (the detector's extraction,
+    ``core.pdf.text``, keeps to the clip and never sees them)."""
+    return _origins(page, _NO_CLIP) - _origins(page, _NO_CLIP | pymupdf.TEXT_CLIP)
 
 
 def _unplaceable(trm, ctm, bbox, extent: float) -> bool:
@@ -168,9 +194,10 @@ class _Filter(pymupdf.mupdf.PdfSanitizeFilterOptions2):
     """MuPDF's sanitize filter with a glyph test (``glyphs``) and a culler
     of what lies wholly outside the visible area (``far``)."""
 
-    def __init__(self, extent: float, visible: tuple, glyphs: bool, far: bool):
+    def __init__(self, extent: float, visible: tuple, glyphs: bool, far: bool, hidden: dict | None = None):
         super().__init__()
-        if glyphs:
+        self.hidden = hidden or {}  # rounded PDF-space origin -> Counter of the characters a clip hides whole there
+        if glyphs or self.hidden:
             self.use_virtual_text_filter()
         if far:
             self.use_virtual_culler()
@@ -189,25 +216,58 @@ class _Filter(pymupdf.mupdf.PdfSanitizeFilterOptions2):
         return 1
 
     def text_filter(self, ctx, ucsbuf, ucslen, trm, ctm, bbox, tr, ca, CA):  # noqa: N803 (MuPDF's names)
-        if _unplaceable(trm, ctm, bbox, self.extent):
+        if _unplaceable(trm, ctm, bbox, self.extent) or (self.hidden and self._hidden(trm, ctm, ucsbuf, ucslen)):
             self.removed += 1
             return 1
         return 0
 
+    def _hidden(self, trm, ctm, ucsbuf, ucslen: int) -> bool:
+        """Is this glyph one that a clip hides whole (same place, same character)?"""
+        x = trm.e * ctm.a + trm.f * ctm.c + ctm.e
+        y = trm.e * ctm.b + trm.f * ctm.d + ctm.f
+        ch = None
+        for dx in (0.0, -0.1, 0.1):
+            for dy in (0.0, -0.1, 0.1):
+                key = (round(x + dx, 1), round(y + dy, 1))
+                if key not in self.hidden:
+                    continue
+                if ch is None:
+                    ch = _first_char(ucsbuf, ucslen)
+                if self.hidden[key].get(ch, 0) > 0:
+                    self.hidden[key][ch] -= 1
+                    return True
+        return False
 
-def _filter_page(doc: pymupdf.Document, page_index: int, glyphs: bool, far: bool) -> int:
+
+def _first_char(ucsbuf, ucslen: int) -> str:
+    """The first character MuPDF maps the glyph to ('' when none)."""
+    if ucslen < 1:
+        return ""
+    code = int.from_bytes(bytes(pymupdf.mupdf.python_memoryview_from_memory(ucsbuf, 4, 0)), sys.byteorder, signed=True)
+    return chr(code) if 0 < code <= 0x10FFFF else ""
+
+
+def _filter_page(doc: pymupdf.Document, page_index: int, glyphs: bool, far: bool, clips: bool = False) -> int:
     page = doc[page_index]
     rotation = page.rotation
     if rotation:  # the matrix below is only PDF space -> page space unrotated
         doc.xref_set_key(page.xref, "Rotate", "0")
         page = doc[page_index]
-    visible = page.rect * ~page.transformation_matrix  # PDF coordinates of what is shown
+    to_pdf = ~page.transformation_matrix
+    visible = page.rect * to_pdf  # PDF coordinates of what is shown
     visible.normalize()
+    hidden: dict[tuple, Counter] = {}
+    if clips:
+        for ((x, y), ch), n in clipped_origins(page).items():
+            point = pymupdf.Point(x, y) * to_pdf
+            hidden.setdefault((round(point.x, 1), round(point.y, 1)), Counter())[ch] += n
     if rotation:
         doc.xref_set_key(page.xref, "Rotate", str(rotation))
         page = doc[page_index]
+    if not (glyphs or far or hidden):
+        return 0
     sopts = _Filter(MAX_GLYPH_PAGES * max(page.mediabox.width, page.mediabox.height, 1.0),
-                    (visible.x0 - 1, visible.y0 - 1, visible.x1 + 1, visible.y1 + 1), glyphs, far)
+                    (visible.x0 - 1, visible.y0 - 1, visible.x1 + 1, visible.y1 + 1), glyphs, far, hidden)
     opts = pymupdf.mupdf.PdfFilterOptions()
     opts.recurse = 1
     opts.instance_forms = 1

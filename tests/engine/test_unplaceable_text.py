@@ -48,6 +48,8 @@ CONSTRUCTS = {
     "huge-ctm": lambda: page_pdf(_show(b"1e30 0 0 1e30 0 0 cm")),
     "form-singular-matrix": lambda: page_pdf(b"/X1 Do", [_form(b"/Matrix[0 0 0 0 0 0]")], b"/X1 5 0 R"),
     "form-empty-bbox": lambda: page_pdf(b"/X1 Do", [_form(bbox=b"[0 0 0 0]")], b"/X1 5 0 R"),
+    "clipped-away": lambda: page_pdf(b"q 300 300 10 10 re W n " + _show(b"1 0 0 1 0 0 cm", OTHER_ID) + b"Q"),
+    "form-bbox-elsewhere": lambda: page_pdf(b"/X1 Do", [_form(bbox=b"[0 0 100 100]", value=OTHER_ID)], b"/X1 5 0 R"),
     "unknown-id-singular": lambda: page_pdf(_show(b"0 0 0 0 0 0 cm", OTHER_ID)),
     "unknown-id-far-left": lambda: page_pdf(b"BT /F1 12 Tf -50000 700 Td (Patient ID " + OTHER_ID.encode() + b") Tj ET"),
     "unknown-id-beyond-reach": lambda: page_pdf(b"BT /F1 12 Tf -5000000 700 Td (Patient ID " + OTHER_ID.encode() + b") Tj ET"),
@@ -74,7 +76,7 @@ def test_a_far_image_and_path_are_dropped_near_content_kept(rotation):
     page.insert_image(pymupdf.Rect(-4e6, 10, -4e6 + 40, 50), pixmap=pix)
     page.draw_line((60, 120), (400, 120), color=(0, 0, 0), width=0.5)
     page.set_rotation(rotation)
-    assert UnplaceableText(doc).checks(0) == (False, True)
+    assert UnplaceableText(doc).checks(0)[:2] == (False, True)
     from core.redaction.apply import apply_plan
     from core.redaction.plan import RedactionPlan
 
@@ -86,11 +88,26 @@ def test_a_far_image_and_path_are_dropped_near_content_kept(rotation):
     assert "妊娠期高血压" in page.get_text()
 
 
+def test_text_inside_a_clip_stays_where_it_was():
+    clinical = b"BT /F1 12 Tf 60 700 Td (Blood pressure 135/85 mmHg) Tj ET"
+    data = page_pdf(b"q 40 680 400 40 re W n " + clinical + b" Q q 300 300 10 10 re W n "
+                    + _show(b"1 0 0 1 0 0 cm", OTHER_ID) + b"Q")
+    doc = pymupdf.open("pdf", data)
+    before = [(c["c"], c["origin"]) for b in doc[0].get_text("rawdict")["blocks"] for l in b["lines"]
+              for s in l["spans"] for c in s["chars"]]
+    u = UnplaceableText(doc)
+    assert u.remove(0) == len("Patient ID " + OTHER_ID)
+    after = [(c["c"], c["origin"]) for b in doc[0].get_text("rawdict")["blocks"] for l in b["lines"]
+             for s in l["spans"] for c in s["chars"]]
+    assert after == before  # the visible lines, glyph for glyph at the same place
+    assert OTHER_ID not in doc[0].get_text(flags=0)
+
+
 def test_an_ordinary_page_is_not_filtered_glyph_by_glyph():
     doc = pymupdf.open()
     page = text_page(doc, ["姓名：王小红  身份证号：320106199501011237", "血压135/85mmHg"])
     page.insert_image(pymupdf.Rect(300, 300, 500, 500), pixmap=pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 4, 4), False))
-    assert UnplaceableText(doc).checks(0) == (False, False)
+    assert UnplaceableText(doc).checks(0) == (False, False, False)
 
 
 def test_sampling_a_span_of_millions_of_glyphs_stops_after_the_runs_it_needs():
