@@ -175,7 +175,7 @@ def neutral_marked_content(data: bytes) -> bytes:
                     out += [data[kept_from:operands_from], f" /{tag} {'BMC' if word == 'BDC' else 'MP'}\n".encode()]
                     kept_from = end
                 elif word == "ID":
-                    end = _inline_image_end(data, end)
+                    end = inline_image_end(data, end)
                     m.fz_seek(stm, end, 0)
                 operands_from, tag = end, ""
         out.append(data[kept_from:])
@@ -185,7 +185,7 @@ def neutral_marked_content(data: bytes) -> bytes:
                             "a content stream cannot be parsed; hidden data cannot be removed") from None
 
 
-def _inline_image_end(data: bytes, start: int) -> int:
+def inline_image_end(data: bytes, start: int) -> int:
     """Offset just after the ``EI`` that ends inline image data at ``start``."""
     at = start
     while True:

@@ -10,7 +10,10 @@ cannot read such text in reading order (it has no box, or one box per
 glyph along a line), so it is not judged: it is removed whole, through
 MuPDF's content filter (the same filter the redaction runs), on every
 page before the plan is applied.  A form XObject whose /BBox has no area
-shows nothing anywhere; its content is emptied.  Glyphs, paths, images
+shows nothing anywhere; its content is emptied.  Text in streams no
+redaction box reaches (tiling patterns, Type3 glyph procedures, soft-mask
+groups) is emptied too (:func:`drop_unreachable_text`); glyphs a clip
+hides whole are removed by place and character.  Glyphs, paths, images
 and shadings wholly outside the visible area go in the same pass when
 the page draws anything beyond ``REACH`` (the redaction strips of
 ``keep_visible_only`` cover what is nearer; MuPDF's redaction rectangles
@@ -33,6 +36,8 @@ import sys
 from collections import Counter
 
 import pymupdf
+
+from core.pdf.sanitize import inline_image_end
 
 REACH = 1e6  # points from the origin that the redaction strips of keep_visible_only reach
 MIN_GLYPH = 0.05  # points: thinner than this no glyph can be seen
@@ -102,6 +107,7 @@ class UnplaceableText:
                     self.forms_suspect = self._suspect_form(xref)
             except Exception:  # a form MuPDF cannot read: every page is filtered glyph by glyph
                 self.forms_suspect = True
+        self.unreachable = drop_unreachable_text(doc)
 
     def _empty_if_degenerate(self, xref: int) -> None:
         """A form whose /BBox has no area shows nothing anywhere: emptied."""
@@ -289,3 +295,86 @@ def _filter_page(doc: pymupdf.Document, page_index: int, glyphs: bool, far: bool
     pdf_page = page.this if isinstance(page.this, m.PdfPage) else m.pdf_page_from_fz_page(page.this)
     m.pdf_filter_page_contents(pdf, pdf_page, opts)
     return sopts.removed
+
+
+# ------------------------------------------------ text the redaction cannot reach
+_SHOWS = re.compile(rb"T[jJ]|['\"]")
+_REF = re.compile(r"(\d+)\s+0\s+R")
+_SHOW_OPS = {"Tj": b"() Tj", "TJ": b"[] TJ", "'": b"() '", '"': b"0 0 () \""}
+
+
+def unreachable_streams(doc: pymupdf.Document) -> set[int]:
+    """Content streams that no redaction box reaches: tiling patterns,
+    Type3 glyph procedures and soft-mask groups (MuPDF's redaction filters
+    page content and the forms it draws, not these)."""
+    out: set[int] = set()
+    for xref in range(1, doc.xref_length()):
+        try:
+            if doc.xref_is_stream(xref) and doc.xref_get_key(xref, "PatternType")[1] == "1":
+                out.add(xref)
+                continue
+            kind, value = doc.xref_get_key(xref, "SMask")
+            if kind == "dict":
+                out.update(int(n) for n in re.findall(r"/G\s+(\d+)\s+0\s+R", value))
+            if doc.xref_get_key(xref, "Subtype")[1] == "/Type3":
+                kind, value = doc.xref_get_key(xref, "CharProcs")
+                if kind == "xref":
+                    value = doc.xref_object(int(value.split()[0]), compressed=True)
+                out.update(int(n) for n in _REF.findall(value))
+        except Exception:  # a free or broken object
+            continue
+    return {x for x in out if 0 < x < doc.xref_length()}
+
+
+def drop_unreachable_text(doc: pymupdf.Document) -> int:
+    """Empty every string that a text operator shows in a stream the
+    redaction cannot reach (:func:`unreachable_streams`): the detector
+    does not read such text where it is drawn, so none of it is kept.
+    The number of streams changed."""
+    changed = 0
+    for xref in unreachable_streams(doc):
+        try:
+            data = doc.xref_stream(xref) or b""
+        except Exception:
+            continue
+        if _SHOWS.search(data):
+            fixed = drop_text_shows(data)
+            if fixed != data:
+                doc.update_stream(xref, fixed)
+                changed += 1
+    return changed
+
+
+def drop_text_shows(data: bytes) -> bytes:
+    """``data`` with the operands of every text-showing operator (Tj, TJ,
+    ', ") replaced by an empty string; everything else as it was.  Tokens
+    come from MuPDF's lexer; inline image data is skipped.  A stream that
+    cannot be tokenised loses all its text operators' strings the same
+    way up to the error and is cut there (fail closed)."""
+    m = pymupdf.mupdf
+    stm = m.fz_open_buffer(m.fz_new_buffer_from_copied_data(data))
+    lexbuf = m.PdfLexbuf(m.PDF_LEXBUF_SMALL)
+    out, kept_from, operands_from = [], 0, 0
+    try:
+        while True:
+            tok = m.pdf_lex(stm, lexbuf)
+            end = m.fz_tell(stm)
+            if tok == m.PDF_TOK_EOF:
+                break
+            if tok == m.PDF_TOK_ERROR:
+                raise ValueError("lexer error")
+            if tok == m.PDF_TOK_OPEN_DICT:
+                m.pdf_parse_dict(m.PdfDocument(), stm, lexbuf)
+            elif tok == m.PDF_TOK_KEYWORD:
+                word = lexbuf.m_internal.scratch
+                if word in _SHOW_OPS:
+                    out += [data[kept_from:operands_from], b" " + _SHOW_OPS[word] + b"\n"]
+                    kept_from = end
+                elif word == "ID":
+                    end = inline_image_end(data, end)
+                    m.fz_seek(stm, end, 0)
+                operands_from = end
+    except Exception:
+        return b"".join(out) + data[kept_from:operands_from]
+    out.append(data[kept_from:])
+    return b"".join(out)

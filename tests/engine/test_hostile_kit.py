@@ -18,10 +18,9 @@ from tools.eval.hostile import judge
 from tools.eval.hostile_kit import GENERATORS, quick_kit
 
 KIT = quick_kit()
-# Open classes, named so that make test shows them: text MuPDF cannot place (drawn under a singular or
-# unparsable matrix) is neither located nor removed; the leak gate sees it with pdftotext and refuses (exit 3).
-KNOWN_OPEN = {"content-singular-matrix": "text under a singular matrix: refused by the leak gate (exit 3), not removed",
-              "content-huge-matrix": "text under an unparsable matrix: refused by the leak gate (exit 3), not removed"}
+# Open classes, named so that make test shows them (none now: text under a singular or huge matrix, once
+# refused by the leak gate, is removed by core.redaction.unplaceable and listed in FIXED below).
+KNOWN_OPEN: dict[str, str] = {}
 CASES = [pytest.param(f, id=f.name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_OPEN[f.name]))
          if f.name in KNOWN_OPEN else pytest.param(f, id=f.name) for f in KIT]
 
@@ -44,7 +43,8 @@ def test_kit_file_is_processed_soundly_or_refused_in_one_line(item, tmp_path, ca
 # Classes the kit found and the product now handles (each failed before: wrong boxes and the leak gate's
 # refusal, the CLI's catch-all, or no answer): they stay in make test whatever the sample picks.
 FIXED = {"rotate-45": "ok", "acroform-field-loop": "ok", "image-mediabox-1e9": "refused", "count-5-no-kids": "refused",
-         "count-2147483647": "refused", "content-flate-bomb": "refused"}
+         "count-2147483647": "refused", "content-flate-bomb": "refused",
+         "content-singular-matrix": "ok", "content-huge-matrix": "ok"}
 
 
 @pytest.fixture(scope="module")

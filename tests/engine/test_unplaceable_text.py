@@ -38,6 +38,36 @@ def _form(matrix: bytes = b"", bbox: bytes = b"[0 0 595 842]", value: str = ID) 
     return stream(b"/Type/XObject/Subtype/Form/BBox" + bbox + matrix + b"/Resources<<" + HELV[2:-2] + b">>", body)
 
 
+def page_with_resources(content: bytes, resources: bytes, extra_objects: list[bytes]) -> bytes:
+    return raw_pdf([
+        b"<</Type/Catalog /Pages 2 0 R>>",
+        b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
+        b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources <<%s>> /Contents 4 0 R>>" % resources,
+        stream(b"", content + b"\n" + CLINICAL),
+        *extra_objects,
+    ])
+
+
+SHOW_OTHER = b"BT /F1 12 Tf 0 5 Td (Patient ID " + OTHER_ID.encode() + b") Tj ET"
+F1 = HELV[2:-2]
+UNREACHABLE = {  # text in streams no redaction box reaches
+    "tiling-pattern": lambda: page_with_resources(
+        b"q /Pattern cs /P1 scn 0 0 100 100 re f Q", F1 + b"/Pattern<</P1 5 0 R>>",
+        [stream(b"/Type/Pattern/PatternType 1/PaintType 1/TilingType 1/BBox[0 0 300 20]/XStep 300/YStep 20"
+                b"/Resources<<" + F1 + b">>", SHOW_OTHER)]),
+    "soft-mask-group": lambda: page_with_resources(
+        b"q /GS1 gs 0 0 595 842 re f Q", F1 + b"/ExtGState<</GS1 5 0 R>>",
+        [b"<</Type/ExtGState/SMask<</S/Luminosity/G 6 0 R>>>>",
+         stream(b"/Type/XObject/Subtype/Form/BBox[0 0 595 842]/Group<</S/Transparency/CS/DeviceGray>>/Resources<<"
+                + F1 + b">>", b"BT /F1 12 Tf 50 700 Td (Patient ID " + OTHER_ID.encode() + b") Tj ET")]),
+    "type3-glyph-procedure": lambda: page_with_resources(
+        b"BT /T3 12 Tf 50 700 Td (A) Tj ET", b"/Font<</F1 <</Type/Font/Subtype/Type1/BaseFont/Helvetica>> /T3 5 0 R>>",
+        [b"<</Type/Font/Subtype/Type3/FontBBox[0 0 1000 1000]/FontMatrix[0.001 0 0 0.001 0 0]/FirstChar 65"
+         b"/LastChar 65/Widths[1000]/Encoding<</Differences[65/a]>>/CharProcs<</a 6 0 R>>/Resources<<" + F1 + b">>>>",
+         stream(b"", b"1000 0 d0 BT /F1 100 Tf 0 0 Td (Patient ID " + OTHER_ID.encode() + b") Tj ET")]),
+}
+
+
 CONSTRUCTS = {
     "singular-ctm": lambda: page_pdf(_show(b"0 0 0 0 0 0 cm")),
     "rank-one-ctm": lambda: page_pdf(_show(b"0.5 0.5 0.5 0.5 0 0 cm")),
@@ -56,9 +86,9 @@ CONSTRUCTS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(CONSTRUCTS))
+@pytest.mark.parametrize("name", sorted(CONSTRUCTS) + sorted(UNREACHABLE))
 def test_unplaceable_or_far_text_is_removed_and_the_page_released(tmp_path, name):
-    r, out, report = redact(tmp_path, CONSTRUCTS[name](), "--no-ocr", meta=META)
+    r, out, report = redact(tmp_path, {**CONSTRUCTS, **UNREACHABLE}[name](), "--no-ocr", meta=META)
     assert r.returncode == 0, r.stderr  # removed, not refused by the leak gate
     assert "Traceback" not in r.stderr
     assert_nowhere(out, ID, OTHER_ID)
@@ -86,6 +116,15 @@ def test_a_far_image_and_path_are_dropped_near_content_kept(rotation):
     assert [d for d in page.get_drawings() if d["rect"].width > 300], "the table rule went too"
     assert not [d for d in page.get_drawings() if d.get("fill") and d["fill"][0] > 0.5]
     assert "妊娠期高血压" in page.get_text()
+
+
+def test_text_shows_emptied_everything_else_kept():
+    from core.redaction.unplaceable import drop_text_shows
+
+    data = b"q BT /F1 12 Tf 0 5 Td (x) Tj [(a) 3 (b)] TJ 1 2 (y) \" (z) ' ET 0 0 5 5 re f BI /W 1 /H 1 ID \x00Tj EI Q"
+    out = drop_text_shows(data)
+    assert b"(x)" not in out and b"(a)" not in out and b"(y)" not in out and b"(z)" not in out
+    assert b"() Tj" in out and b"[] TJ" in out and b"0 0 5 5 re f" in out and b"ID \x00Tj EI Q" in out
 
 
 def test_text_inside_a_clip_stays_where_it_was():
