@@ -5,7 +5,8 @@ detector's extraction (``core.pdf.text``):
   on and every CropBox set to the MediaBox;
 - ``pdftotext``: poppler over the same copy (its MediaBox default);
 - ``raw stream``: string operands of every page's content streams and of
-  every form XObject (``core.verify.raw``);
+  every form XObject, tiling pattern and Type3 glyph procedure
+  (``core.verify.raw``);
 - ``metadata``, ``annotation``, ``outline``, ``form``, ``attachment``,
   ``object`` (any string in any object), ``stream`` (other text streams:
   XMP, JavaScript ...).
@@ -15,6 +16,7 @@ Each source yields ``(page, where, text)``, ``page`` 1-based or None.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import subprocess
 from typing import Iterator
@@ -86,12 +88,27 @@ def pdftotext_texts(shown: bytes) -> Iterator[Place]:
 
 
 def _form_xrefs(doc: pymupdf.Document) -> list[int]:
-    return [x for x in range(1, doc.xref_length())
-            if doc.xref_is_stream(x) and doc.xref_get_key(x, "Subtype")[1] == "/Form"]
+    """Streams that are content: form XObjects, tiling patterns and the
+    glyph procedures of Type3 fonts."""
+    out = []
+    for x in range(1, doc.xref_length()):
+        try:
+            if doc.xref_is_stream(x) and (doc.xref_get_key(x, "Subtype")[1] == "/Form"
+                                          or doc.xref_get_key(x, "PatternType")[1] == "1"):
+                out.append(x)
+            elif doc.xref_get_key(x, "Subtype")[1] == "/Type3":
+                kind, procs = doc.xref_get_key(x, "CharProcs")
+                if kind == "xref":
+                    procs = doc.xref_object(int(procs.split()[0]), compressed=True)
+                out += [int(n) for n in re.findall(r"(\d+)\s+0\s+R", procs) if 0 < int(n) < doc.xref_length()]
+        except Exception:  # a free or broken object
+            continue
+    return sorted(set(out))
 
 
 def raw_stream_texts(doc: pymupdf.Document) -> Iterator[Place]:
-    """Decoded string operands of each page's content and of form XObjects."""
+    """Decoded string operands of each page's content and of form XObjects,
+    tiling patterns and Type3 glyph procedures."""
     for page in doc:
         for text in decodings(pdf_strings(page.read_contents() or b"")):
             yield page.number + 1, "raw stream", text
@@ -99,7 +116,7 @@ def raw_stream_texts(doc: pymupdf.Document) -> Iterator[Place]:
         try:
             data = doc.xref_stream(xref) or b""
         except Exception:
-            raise GateError("a form XObject cannot be decompressed")
+            raise GateError("a form XObject, pattern or glyph procedure cannot be decompressed")
         for text in decodings(pdf_strings(data)):
             yield None, "raw stream", text
 

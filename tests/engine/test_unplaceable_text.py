@@ -48,23 +48,23 @@ def page_with_resources(content: bytes, resources: bytes, extra_objects: list[by
     ])
 
 
-SHOW_OTHER = b"BT /F1 12 Tf 0 5 Td (Patient ID " + OTHER_ID.encode() + b") Tj ET"
+OTHER = b"(Patient ID " + OTHER_ID.encode() + b")"
 F1 = HELV[2:-2]
-UNREACHABLE = {  # text in streams no redaction box reaches
-    "tiling-pattern": lambda: page_with_resources(
+UNREACHABLE = {  # text in streams no redaction box reaches; the argument: the string shown there
+    "tiling-pattern": lambda shown=OTHER: page_with_resources(
         b"q /Pattern cs /P1 scn 0 0 100 100 re f Q", F1 + b"/Pattern<</P1 5 0 R>>",
         [stream(b"/Type/Pattern/PatternType 1/PaintType 1/TilingType 1/BBox[0 0 300 20]/XStep 300/YStep 20"
-                b"/Resources<<" + F1 + b">>", SHOW_OTHER)]),
-    "soft-mask-group": lambda: page_with_resources(
+                b"/Resources<<" + F1 + b">>", b"BT /F1 12 Tf 0 5 Td " + shown + b" Tj ET")]),
+    "soft-mask-group": lambda shown=OTHER: page_with_resources(
         b"q /GS1 gs 0 0 595 842 re f Q", F1 + b"/ExtGState<</GS1 5 0 R>>",
         [b"<</Type/ExtGState/SMask<</S/Luminosity/G 6 0 R>>>>",
          stream(b"/Type/XObject/Subtype/Form/BBox[0 0 595 842]/Group<</S/Transparency/CS/DeviceGray>>/Resources<<"
-                + F1 + b">>", b"BT /F1 12 Tf 50 700 Td (Patient ID " + OTHER_ID.encode() + b") Tj ET")]),
-    "type3-glyph-procedure": lambda: page_with_resources(
+                + F1 + b">>", b"BT /F1 12 Tf 50 700 Td " + shown + b" Tj ET")]),
+    "type3-glyph-procedure": lambda shown=OTHER: page_with_resources(
         b"BT /T3 12 Tf 50 700 Td (A) Tj ET", b"/Font<</F1 <</Type/Font/Subtype/Type1/BaseFont/Helvetica>> /T3 5 0 R>>",
         [b"<</Type/Font/Subtype/Type3/FontBBox[0 0 1000 1000]/FontMatrix[0.001 0 0 0.001 0 0]/FirstChar 65"
          b"/LastChar 65/Widths[1000]/Encoding<</Differences[65/a]>>/CharProcs<</a 6 0 R>>/Resources<<" + F1 + b">>>>",
-         stream(b"", b"1000 0 d0 BT /F1 100 Tf 0 0 Td (Patient ID " + OTHER_ID.encode() + b") Tj ET")]),
+         stream(b"", b"1000 0 d0 BT /F1 100 Tf 0 0 Td " + shown + b" Tj ET")]),
 }
 
 
@@ -165,3 +165,14 @@ def test_sampling_a_span_of_millions_of_glyphs_stops_after_the_runs_it_needs():
 
     runs = trust._pieces({"font": "Helvetica", "size": 1.0, "chars": chars()}, 20, (), limit=8)
     assert len(runs) == 8 and consumed < 1000
+
+
+@pytest.mark.parametrize("name", ["tiling-pattern", "type3-glyph-procedure"])
+def test_the_leak_gate_reads_strings_in_patterns_and_glyph_procedures(name):
+    """Independently of the removal: the gate's raw-stream source reads the
+    strings of these streams too (a hex string there decodes nowhere else)."""
+    from core.verify import Identifier, verify_pdf
+
+    data = UNREACHABLE[name](b"<" + OTHER_ID.encode().hex().encode() + b">")
+    report = verify_pdf(data, [Identifier(OTHER_ID, "id_number", "test")], ocr="none")
+    assert not report.ok and any(leak.where == "raw stream" for leak in report.leaks)
