@@ -62,7 +62,12 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
     result = Applied()
     blank = set(blank)
     pin_zero_text_moves(doc)
-    unplaceable = UnplaceableText(doc)
+    try:
+        unplaceable = UnplaceableText(doc)
+    except Exception as exc:  # hidden text cannot be looked for: no page goes out as it is
+        log.warning("unplaceable text cannot be looked for (%s); every page blanked", type(exc).__name__)
+        blank = set(range(doc.page_count))
+        unplaceable = None
     for page_index in range(doc.page_count):
         items = plan.for_page(page_index)
         if page_index in plan.hidden_pages and page_index not in blank:
@@ -74,7 +79,7 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
                 log.warning("page %d cannot be hidden (%s); blanked", page_index + 1, type(exc).__name__)
         elif page_index not in blank:
             try:
-                result.unplaceable += unplaceable.remove(page_index)
+                result.unplaceable += unplaceable.remove(page_index) if unplaceable else 0
                 keep_visible_only(doc, page_index)
                 _redact_page(doc[page_index], items, plan.style)
                 result.boxes += len(items)

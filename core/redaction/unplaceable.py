@@ -340,7 +340,10 @@ def drop_unreachable_text(doc: pymupdf.Document) -> int:
         if _SHOWS.search(data):
             fixed = drop_text_shows(data)
             if fixed != data:
-                doc.update_stream(xref, fixed)
+                try:
+                    doc.update_stream(xref, fixed)
+                except Exception:  # cannot be rewritten: nothing of it is kept
+                    doc.update_stream(xref, b" ")
                 changed += 1
     return changed
 

@@ -176,3 +176,19 @@ def test_the_leak_gate_reads_strings_in_patterns_and_glyph_procedures(name):
     data = UNREACHABLE[name](b"<" + OTHER_ID.encode().hex().encode() + b">")
     report = verify_pdf(data, [Identifier(OTHER_ID, "id_number", "test")], ocr="none")
     assert not report.ok and any(leak.where == "raw stream" for leak in report.leaks)
+
+
+def test_when_hidden_text_cannot_be_looked_for_every_page_is_blanked(monkeypatch):
+    import core.redaction.apply as apply_mod
+    from core.redaction.plan import RedactionPlan
+
+    def broken(doc):
+        raise RuntimeError("MuPDF cannot walk this file")
+
+    monkeypatch.setattr(apply_mod, "UnplaceableText", broken)
+    doc = pymupdf.open()
+    text_page(doc, ["入院诊断：妊娠期高血压"])
+    text_page(doc, ["血压135/85mmHg"])
+    applied = apply_mod.apply_plan(doc, RedactionPlan("review", "black"))
+    assert applied.blanked == [0, 1]
+    assert all(apply_mod.BLANK_NOTICE.split(" / ")[0] in p.get_text() for p in doc)
