@@ -21,6 +21,7 @@ import numpy as np
 from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.detect.registry import register
 from core.detect.visual.common import VisualRecognizer, cfg, finding, layout, merge_boxes, printed_mask, view
+from core.detect.visual.upright import along_text_lines
 from core.models import Category, Finding, PageText, Rect
 from core.pdf import geometry
 
@@ -99,6 +100,7 @@ class EmblemRecognizer(VisualRecognizer):
     name = "emblem"
     order = 17
 
+    @along_text_lines
     def find(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         c = cfg("logo")
         page.__dict__["_visual_band_objects"] = self._band_objects(page, c)

@@ -20,6 +20,7 @@ import numpy as np
 from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import register
 from core.detect.visual.common import VisualRecognizer, cfg, char_boxes, clip_view, finding, glyph_box, ink_box, label_regex, layout, merge_boxes, printed_mask, span_rect
+from core.detect.visual.upright import along_text_lines
 from core.models import Category, Finding, PageText, Rect, Source
 from core.pdf import geometry
 
@@ -135,6 +136,7 @@ class SignatureRecognizer(VisualRecognizer):
     name = "signature"
     order = 16
 
+    @along_text_lines
     def find(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         labels = find_labels(page.text)
         if not labels:
