@@ -262,7 +262,10 @@ def merge_findings(findings: list[Finding]) -> list[Finding]:
     Among equals, a specific person role beats "person_name"."""
     kept: list[Finding] = []
     by_page: dict[int, list[tuple[tuple, Finding]]] = {}
-    rank = lambda f: (-f.confidence, f.category.value == "person_name", -sum(area(r) for r in f.rects))
+
+    def rank(f: Finding) -> tuple:
+        return (-f.confidence, f.category.value == "person_name", -sum(area(r) for r in f.rects))
+
     for f in sorted((f for f in findings if f.rects), key=rank):
         bucket = by_page.setdefault(f.page_index, [])
         box = union(f.rects)

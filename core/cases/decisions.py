@@ -188,10 +188,10 @@ def _apply(db, user: dict, box: dict, row: dict) -> int:
     if moved:
         _set_rects(db, user, box, row["rects"])
         changed = 1
-    if row["status"] != finding_store.AUTO and (moved or box["status"] != row["status"]):
-        if finding_store.get(db, box["id"])["status"] != row["status"]:
-            review.decide(db, user, box["id"], row["status"] == finding_store.ACCEPTED)
-            changed = 1
+    if (row["status"] != finding_store.AUTO and (moved or box["status"] != row["status"])
+            and finding_store.get(db, box["id"])["status"] != row["status"]):
+        review.decide(db, user, box["id"], row["status"] == finding_store.ACCEPTED)
+        changed = 1
     return changed
 
 

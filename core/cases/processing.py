@@ -57,7 +57,7 @@ def run_import(db, job_id: int, archive: ArchiveSource, key: str, actor: str = "
         docs = manifest.documents
         job_store.progress(db, job_id, 0, total=len(docs), step="校验文档")
         payloads = []
-        for i, d in enumerate(docs):
+        for d in docs:
             data = archive.open_document(key, d)
             try:
                 doc_store.open_pdf(data).close()

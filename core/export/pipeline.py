@@ -30,7 +30,7 @@ from core.export.catalog import sort_documents
 from core.export.check import describe_leaks, verify_final
 from core.export.matcher import Identifier
 from core.export.options import DEFAULT_WATERMARK, ExportDocument, ExportOptions, ExportResult
-from core.models import CaseMeta, Finding
+from core.models import CaseMeta
 from core.pdf.open import open_pdf
 from core.engine import plan_document, research_for
 from core.policy import Policy, category_display, load_policy

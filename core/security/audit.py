@@ -29,7 +29,7 @@ import hmac
 import json
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any
 
 from core.crypto import key_path, sha256_hex, storage_key
 from core.errors import DeidError

@@ -98,8 +98,8 @@ def raw_stream_texts(doc: pymupdf.Document) -> Iterator[Place]:
     for xref in _form_xrefs(doc):
         try:
             data = doc.xref_stream(xref) or b""
-        except Exception:
-            raise GateError("a form XObject cannot be decompressed")
+        except Exception as exc:
+            raise GateError("a form XObject cannot be decompressed") from exc
         for text in decodings(pdf_strings(data)):
             yield None, "raw stream", text
 

@@ -54,7 +54,7 @@ def has_photo(gray: np.ndarray, sat: np.ndarray, min_share: float) -> bool:
     k = max(2, int(min(h, w) * 0.02))
     solid = cv2.morphologyEx(solid, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     n, _, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
-    for x, y, bw, bh, a in stats[1:]:
+    for _x, _y, bw, bh, a in stats[1:]:
         if bh >= 0.35 * h and 0.45 <= bw / max(1, bh) <= 1.1 and a >= 0.45 * bw * bh and bw * bh >= min_share * w * h:
             return True
     return False
