@@ -117,7 +117,7 @@ def bake_annotations(doc: pymupdf.Document) -> None:
     with the annotations themselves; annotations MuPDF cannot bake are dropped unseen, the same way on
     every path."""
     try:
-        if any(page.first_annot or page.first_widget for page in doc):
+        if any(page.first_annot or page.first_widget for page in doc.pages()):
             doc.bake(annots=True, widgets=True)
     except Exception:  # a field tree or appearance MuPDF cannot walk: nobody gets to see them
         for page in doc.pages():
