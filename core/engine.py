@@ -24,7 +24,7 @@ from core.detect.base import AnalysisContext, PageInput, Seed
 from core.detect.registry import load_default_recognizers
 from core.config import settings
 from core.detect.seeding import seeds_from_meta
-from core.models import CaseMeta, Char, Finding
+from core.models import CaseMeta, Char, Finding, as_rect
 from core.pdf.geometry import area, intersection, union
 from core.pdf.render import release_page_memory
 from core.pdf.sanitize import clean_bytes, sanitize
@@ -48,6 +48,7 @@ class PageSummary:
     findings: int = 0
     seconds: float = 0.0
     error: str = ""
+    unread: bool = False  # analysed without OCR, yet the page shows what only OCR can read
 
 
 @dataclass
@@ -59,6 +60,10 @@ class Analysis:
     @property
     def failed_pages(self) -> list[int]:
         return [p.index for p in self.pages if p.error]
+
+    @property
+    def unread_pages(self) -> list[int]:
+        return [p.index for p in self.pages if p.unread]
 
 
 def _ocr_lines(page: pymupdf.Page, base_lines: list[list[Char]], dpi: int,
@@ -76,10 +81,10 @@ def _ocr_lines(page: pymupdf.Page, base_lines: list[list[Char]], dpi: int,
     if not regions:
         return [], False
     full = area(tuple(page.rect)) or 1.0
-    scanned = any(area(tuple(r)) >= 0.6 * full for r in regions)
+    scanned = any(area(as_rect(r)) >= 0.6 * full for r in regions)
     lines: list[list[Char]] = []
     for region in regions:
-        clip = None if area(tuple(region)) >= 0.95 * full else region
+        clip = None if area(as_rect(region)) >= 0.95 * full else region
         lines += ocr_page_chars(page, dpi=dpi, clip=clip)
     return drop_duplicates(lines, base_lines), scanned
 
@@ -105,8 +110,21 @@ def page_input(page: pymupdf.Page, ocr: bool = True, dpi: int = 150) -> tuple[Pa
 
             base_lines = drop_duplicates(base_lines, extra)
         summary.ocr_chars = sum(len(l) for l in extra)
+    else:
+        summary.unread = _needs_ocr(page, base_lines)
     lines = base_lines + extra
     return PageInput(page.number, page, _from_lines(page, lines), dpi=dpi, is_scanned=summary.scanned), summary
+
+
+def _needs_ocr(page: pymupdf.Page, base_lines: list[list[Char]]) -> bool:
+    """Whether OCR would have read this page (a scan, an image insert, letters drawn as outlines, a text
+    layer that cannot be trusted)."""
+    from core.ocr.page import ocr_regions
+    from core.pdf.trust import assess_page
+
+    if ocr_regions(page, sum(len(l) for l in base_lines)):
+        return True
+    return bool(base_lines) and not assess_page(page, ocr_check=False).trusted
 
 
 def _from_lines(page, lines):
@@ -262,7 +280,10 @@ def merge_findings(findings: list[Finding]) -> list[Finding]:
     Among equals, a specific person role beats "person_name"."""
     kept: list[Finding] = []
     by_page: dict[int, list[tuple[tuple, Finding]]] = {}
-    rank = lambda f: (-f.confidence, f.category.value == "person_name", -sum(area(r) for r in f.rects))
+
+    def rank(f: Finding) -> tuple:
+        return (-f.confidence, f.category.value == "person_name", -sum(area(r) for r in f.rects))
+
     for f in sorted((f for f in findings if f.rects), key=rank):
         bucket = by_page.setdefault(f.page_index, [])
         box = union(f.rects)

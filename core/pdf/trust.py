@@ -275,7 +275,9 @@ def sample_runs(spans: list[dict], memory: Memory, signature: tuple = ()) -> lis
                 candidates.append((run.font not in fonts, score, run, new))
                 fonts.add(run.font)
     candidates.sort(key=lambda t: (not t[0], -t[1]))
-    picked, budget, seen = [], memory.allowance(), set()
+    picked: list[Run] = []
+    budget = memory.allowance()
+    seen: set = set()
     for first, _score, run, new in candidates:
         if len(picked) >= cfg["max_lines"] or (budget <= 0 and not first):
             break

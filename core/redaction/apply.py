@@ -30,6 +30,7 @@ from typing import Iterable
 import pymupdf
 
 from core.models import Category
+from core.pdf.outlines import glyph_paths
 from core.redaction.plan import PlanItem, RedactionPlan
 from core.redaction.unplaceable import REACH, UnplaceableText
 
@@ -93,20 +94,35 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
 
 def _redact_page(page: pymupdf.Page, items: list[PlanItem], style: str) -> None:
     fill = FILL_LABEL if style == "label" else FILL_BLACK
-    visual = [i for i in items if _is_visual(i)]
-    for batch, graphics in ((visual, pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_TOUCHED),
-                            ([i for i in items if not _is_visual(i)], pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED)):
+    touching = _touching_paths(page, items)
+    # pymupdf sets its PDF_REDACT_* constants with setattr() at import: its type hints lack them
+    for batch, graphics in (([i for i in items if i in touching], pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_TOUCHED),  # type: ignore[attr-defined]
+                            ([i for i in items if i not in touching], pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED)):  # type: ignore[attr-defined]
         if not batch:
             continue
         for item in batch:
             page.add_redact_annot(_annot_rect(page, item), fill=fill, cross_out=False)
-        page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_PIXELS, graphics=graphics,
-                              text=pymupdf.PDF_REDACT_TEXT_REMOVE)
+        page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_PIXELS, graphics=graphics,  # type: ignore[attr-defined]
+                              text=pymupdf.PDF_REDACT_TEXT_REMOVE)  # type: ignore[attr-defined]
     if style == "label" and items:
         writer = page.new_shape()  # one content stream and font lookup per page
         for item in items:
             _write_label(page, writer, item)
         writer.commit()
+
+
+def _touching_paths(page: pymupdf.Page, items: list[PlanItem]) -> list[PlanItem]:
+    """Items whose paths go whole: visual ones (a seal or signature drawn past its box), and text boxes
+    over letters drawn as outlines that the box does not cover entirely (a glyph, or a line of glyphs in
+    one path, would otherwise stay under the fill)."""
+    visual = [i for i in items if _is_visual(i)]
+    text = [i for i in items if not _is_visual(i)]
+    glyphs = [pymupdf.Rect(r) for r in glyph_paths(page)] if text else []
+    return visual + [i for i in text if _cuts_a_glyph(pymupdf.Rect(_annot_rect(page, i)), glyphs)]
+
+
+def _cuts_a_glyph(box: pymupdf.Rect, glyphs: list[pymupdf.Rect]) -> bool:
+    return any(box.intersects(g) and not box.contains(g) for g in glyphs)
 
 
 def _is_visual(item: PlanItem) -> bool:
@@ -130,7 +146,7 @@ TINY_TEXT_MOVE = b"0.003 0 Td"
 def pin_zero_text_moves(doc: pymupdf.Document) -> None:
     """Rewrite every "0 0 Td" of the page and form content streams as a move
     of 0.003 text units, which MuPDF's filter keeps (see ZERO_TEXT_MOVE)."""
-    streams = {x for page in doc for x in page.get_contents()}
+    streams = {x for page in doc.pages() for x in page.get_contents()}
     for xref in range(1, doc.xref_length()):
         if xref in streams or _is_form(doc, xref):
             data = doc.xref_stream(xref)
@@ -190,10 +206,11 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
         outer = page.rect
         for strip in (pymupdf.Rect(outer.x0, outer.y0, inner.x0, outer.y1), pymupdf.Rect(inner.x1, outer.y0, outer.x1, outer.y1),
                       pymupdf.Rect(outer.x0, outer.y0, outer.x1, inner.y0), pymupdf.Rect(outer.x0, inner.y1, outer.x1, outer.y1)):
-            page.add_redact_annot(strip, fill=False, cross_out=False)
-        page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_PIXELS,
-                              graphics=pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED,
-                              text=pymupdf.PDF_REDACT_TEXT_REMOVE)
+            page.add_redact_annot(strip, fill=False, cross_out=False)  # type: ignore[arg-type]  # False: no fill (None: white)
+        # pymupdf sets its PDF_REDACT_* constants with setattr() at import: its type hints lack them
+        page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_PIXELS,  # type: ignore[attr-defined]
+                              graphics=pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED,  # type: ignore[attr-defined]
+                              text=pymupdf.PDF_REDACT_TEXT_REMOVE)  # type: ignore[attr-defined]
     _set_boxes(doc, page.xref, visible)
     doc.xref_set_key(page.xref, "Rotate", str(rotation))
 

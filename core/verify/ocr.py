@@ -2,9 +2,9 @@
 process pool with a progress callback.
 
 Modes: ``none``; ``untrusted`` (whole pages whose text layer cannot be
-trusted, ``core.pdf.trust``); ``images`` (those, plus every image region,
-the whole page when images cover most of it or when a page with no text
-holds many vector paths); ``all`` (every whole page).
+trusted, ``core.pdf.trust``); ``images`` (those, plus every image region and every line of letters drawn as
+outlines, the whole page when they cover most of it or when a page with no
+text holds many vector paths); ``all`` (every whole page).
 """
 from __future__ import annotations
 
@@ -26,14 +26,16 @@ Task = tuple  # (page index, clip or None)
 def untrusted_pages(doc: pymupdf.Document) -> list[int]:
     from core.pdf.trust import assess_page
 
-    return [page.number for page in doc if not assess_page(page, ocr_check=False).trusted]
+    return [page.number for page in doc.pages() if not assess_page(page, ocr_check=False).trusted]
 
 
 def image_tasks(page: pymupdf.Page) -> list[Task]:
-    from core.ocr.page import many_paths, covered_share, image_boxes, merge_overlapping, page_rect_unrotated
+    from core.ocr.page import (covered_share, image_boxes, many_paths, merge_overlapping, outline_text_regions,
+                               page_rect_unrotated)
 
     full = page_rect_unrotated(page)
     boxes = [b for b in image_boxes(page) if b[2] - b[0] >= MIN_REGION_PT and b[3] - b[1] >= MIN_REGION_PT]
+    boxes += outline_text_regions(page)  # letters drawn as paths: only pixels show them
     if covered_share(boxes, full) >= FULL_PAGE_SHARE:
         return [(page.number, None)]
     if boxes:
@@ -55,7 +57,7 @@ def ocr_tasks(doc: pymupdf.Document, mode: str) -> list[Task]:
     whole = set(untrusted_pages(doc))
     tasks = [(i, None) for i in sorted(whole)]
     if mode == "images":
-        tasks += [t for page in doc if page.number not in whole for t in image_tasks(page)]
+        tasks += [t for page in doc.pages() if page.number not in whole for t in image_tasks(page)]
     return sorted(tasks, key=lambda t: t[0])
 
 

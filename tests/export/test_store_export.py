@@ -21,7 +21,7 @@ from core.store import jobs as job_store
 from core.store.db import open_db
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
-from factory import make_case, review_everything  # noqa: E402  (the store's archive factory)
+from factory import make_case, review_everything  # the store's archive factory
 
 CASE = "C2025009"
 PATIENT = "孙丽华"

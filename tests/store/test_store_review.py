@@ -107,7 +107,7 @@ def test_render_cache_and_preview_is_redacted(db, case):
     row = doc_store.get_page(db, page["id"])
     from core.store import files
     assert row["render_path"] and not files.absolute(row["render_path"]).read_bytes().startswith(b"\x89PNG")
-    fid = review.add_box(db, PREPARER, page["id"], (80, 500, 400, 560))
+    review.add_box(db, PREPARER, page["id"], (80, 500, 400, 560))
     preview, info = review.preview_png(db, PREPARER, page["id"])
     img = pymupdf.Pixmap(preview)
     x, y = 240, 530  # inside the drawn box: black in the export preview
