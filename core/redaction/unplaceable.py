@@ -221,7 +221,7 @@ class _Filter(pymupdf.mupdf.PdfSanitizeFilterOptions2):
         self.removed += 1
         return 1
 
-    def text_filter(self, ctx, ucsbuf, ucslen, trm, ctm, bbox, tr, ca, CA):  # noqa: N803 (MuPDF's names)
+    def text_filter(self, ctx, ucsbuf, ucslen, trm, ctm, bbox, tr, ca, CA):  # MuPDF's argument names
         if _unplaceable(trm, ctm, bbox, self.extent) or (self.hidden and self._hidden(trm, ctm, ucsbuf, ucslen)):
             self.removed += 1
             return 1
