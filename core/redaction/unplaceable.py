@@ -1,32 +1,37 @@
-"""Remove text that cannot be placed on the page: glyphs nobody can see
-but every extractor and the raw file still hold.
+"""Remove what nobody can see on the page but every extractor and the raw
+file still hold, before the plan's boxes are applied (``core.redaction.apply``).
 
-A glyph is *unplaceable* when the matrix that maps it onto the page
-(text rendering matrix times CTM, forms included) is not finite, is
-singular or squashes it thinner than ``MIN_GLYPH`` points (``0 0 0 0 0 0
-cm``, a rank-one ``1 1 1 1 0 0 cm``, ``0 Tf``, ``0 Tz``, ``0 0 0 0 x y
-Tm``), or blows it up beyond ``MAX_GLYPH_PAGES`` page sizes.  The detector
-cannot read such text in reading order (it has no box, or one box per
-glyph along a line), so it is not judged: it is removed whole, through
-MuPDF's content filter (the same filter the redaction runs), on every
-page before the plan is applied.  A form XObject whose /BBox has no area
-shows nothing anywhere; its content is emptied.  Text in streams no
-redaction box reaches (tiling patterns, Type3 glyph procedures, soft-mask
-groups) is emptied too (:func:`drop_unreachable_text`); glyphs a clip
-hides whole are removed by place and character.  Glyphs, paths, images
-and shadings wholly outside the visible area go in the same pass when
-the page draws anything beyond ``REACH`` (the redaction strips of
-``keep_visible_only`` cover what is nearer; MuPDF's redaction rectangles
-cannot be infinite and lose precision far out).
+The detector reads text where it is drawn and cannot judge these, so they
+are not judged: they are removed whole, on every path (CLI, review
+preview, export).
 
-The Python callback costs ~3 µs a glyph, so a page is filtered only when
-a cheap check says it may hold such text (:meth:`UnplaceableText.checks`):
-a text object whose box MuPDF reports as empty or not finite, anything
-drawn beyond ``REACH``, or a
-content operator (``cm``, ``Tm``, ``Tf``, ``Tz``, a form ``/Matrix``) whose
-own matrix is singular, tiny, huge or not finite.  A product of regular matrices
-is regular, so singular text needs one such operator, or so many small
-scales that its box collapses (then the box check sees it).
+- *Unplaceable glyphs*: the matrix that maps a glyph onto the page (text
+  rendering matrix times CTM, forms included) is not finite, is singular
+  or squashes it thinner than ``MIN_GLYPH`` points (``0 0 0 0 0 0 cm``, a
+  rank-one ``1 1 1 1 0 0 cm``, ``0 Tf``, ``0 Tz``, ``0 0 0 0 x y Tm``), or
+  blows it up beyond ``MAX_GLYPH_PAGES`` page sizes.
+- *Clipped-away glyphs*: those a clip (``W n``, text render mode 7, a
+  form's /BBox) hides whole, found as the glyphs MuPDF extracts only when
+  it ignores the clip, removed by place and character.  A form whose
+  /BBox has no area is emptied.
+- *Far content*: glyphs, paths, images and shadings wholly outside the
+  visible area, when the page draws anything beyond ``REACH`` (the
+  redaction strips of ``keep_visible_only`` cover what is nearer; MuPDF's
+  redaction rectangles cannot be infinite and lose precision far out).
+- *Unreachable text*: strings shown in streams no redaction box reaches
+  (tiling patterns, Type3 glyph procedures, soft-mask groups) are emptied
+  (:func:`drop_unreachable_text`).
+
+Glyphs and far content go through MuPDF's content filter (the one the
+redaction runs) with a Python callback, ~3 µs a glyph, so a page is
+filtered only when a cheap check says it may need it
+(:meth:`UnplaceableText.checks`): a text object whose box MuPDF reports as
+empty or not finite, anything drawn beyond ``REACH``, a clip operator or
+a form, or a content operator (``cm``, ``Tm``, ``Tf``, ``Tz``, a form
+``/Matrix``) whose own matrix is singular, tiny, huge or not finite (a
+product of regular matrices is regular, so singular text needs one such
+operator, or so many small scales that its box collapses, which the box
+check sees).
 """
 from __future__ import annotations
 
