@@ -189,12 +189,18 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
     visible.normalize()
     big = pymupdf.Rect(visible.x0 - MARGIN, visible.y0 - MARGIN, visible.x1 + MARGIN, visible.y1 + MARGIN)
     reach = pymupdf.Rect(-REACH, -REACH, REACH, REACH)
+    shown = visible + (-0.5, -0.5, 0.5, 0.5)
+    outside = False  # does the page draw anything outside the visible area?
     for _, bbox in page.get_bboxlog():
         drawn = pymupdf.Rect(bbox)
-        if drawn.is_empty or not all(math.isfinite(v) for v in bbox):
+        if drawn.is_empty:
+            continue
+        if not all(math.isfinite(v) for v in bbox):
+            outside = True
             continue
         drawn = drawn * to_pdf
         drawn.normalize()
+        outside = outside or not shown.contains(drawn)
         drawn &= reach
         if not drawn.is_empty:
             big |= drawn + (-PAD_FAR, -PAD_FAR, PAD_FAR, PAD_FAR)
@@ -202,7 +208,7 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
     page = doc[page_index]
     # visible area in the widened page's coordinates (y down from the top of ``big``)
     inner = pymupdf.Rect(visible.x0 - big.x0, big.y1 - visible.y1, visible.x1 - big.x0, big.y1 - visible.y0)
-    if _draws_outside(page, inner):
+    if outside:
         outer = page.rect
         for strip in (pymupdf.Rect(outer.x0, outer.y0, inner.x0, outer.y1), pymupdf.Rect(inner.x1, outer.y0, outer.x1, outer.y1),
                       pymupdf.Rect(outer.x0, outer.y0, outer.x1, inner.y0), pymupdf.Rect(outer.x0, inner.y1, outer.x1, outer.y1)):
@@ -213,12 +219,6 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
                               text=pymupdf.PDF_REDACT_TEXT_REMOVE)  # type: ignore[attr-defined]
     _set_boxes(doc, page.xref, visible)
     doc.xref_set_key(page.xref, "Rotate", str(rotation))
-
-
-def _draws_outside(page: pymupdf.Page, inner: pymupdf.Rect) -> bool:
-    inner = inner + (-0.5, -0.5, 0.5, 0.5)
-    return any(not inner.contains(pymupdf.Rect(bbox)) for _, bbox in page.get_bboxlog()
-               if not pymupdf.Rect(bbox).is_empty)
 
 
 def _set_boxes(doc: pymupdf.Document, xref: int, rect: pymupdf.Rect) -> None:
