@@ -81,7 +81,7 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
         elif page_index not in blank:
             try:
                 result.unplaceable += unplaceable.remove(page_index) if unplaceable else 0
-                keep_visible_only(doc, page_index)
+                keep_visible_only(doc, page_index, unplaceable.bboxlog if unplaceable else None)
                 _redact_page(doc[page_index], items, plan.style)
                 result.boxes += len(items)
                 continue
@@ -168,7 +168,7 @@ MARGIN = 20000.0  # points around the visible area always searched for hidden co
 PAD_FAR = 16.0  # around a far drawing (float steps are 1/16 pt at REACH)
 
 
-def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
+def keep_visible_only(doc: pymupdf.Document, page_index: int, bboxlog: list | None = None) -> None:
     """Remove whatever page ``page_index`` draws outside its visible area
     and set every page box to that area.
 
@@ -178,7 +178,8 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
     ``core.redaction.unplaceable`` has already dropped it), page unrotated;
     strips around the visible area are redacted, then MediaBox = CropBox =
     the visible area.  Page coordinates (origin at the top left of the
-    visible area) are the same before and after.
+    visible area) are the same before and after.  ``bboxlog``: the page's
+    ``get_bboxlog()`` when the caller has it (used on an unrotated page).
     """
     page = doc[page_index]
     rotation = page.rotation
@@ -191,7 +192,7 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
     reach = pymupdf.Rect(-REACH, -REACH, REACH, REACH)
     shown = visible + (-0.5, -0.5, 0.5, 0.5)
     outside = False  # does the page draw anything outside the visible area?
-    for _, bbox in page.get_bboxlog():
+    for _, bbox in (bboxlog if bboxlog is not None and not rotation else page.get_bboxlog()):
         drawn = pymupdf.Rect(bbox)
         if drawn.is_empty:
             continue

@@ -100,6 +100,7 @@ class UnplaceableText:
 
     def __init__(self, doc: pymupdf.Document):
         self.doc = doc
+        self.bboxlog: list | None = None  # the last page's bounding-box log while that page is unchanged
         self.forms_suspect = False
         self.has_forms = False  # a form's /BBox clips what it draws
         for xref in range(1, doc.xref_length()):
@@ -141,7 +142,8 @@ class UnplaceableText:
         page = self.doc[page_index]
         glyphs, far = self.forms_suspect, False
         reach = pymupdf.Rect(-REACH, -REACH, REACH, REACH)
-        for kind, bbox in page.get_bboxlog():
+        self.bboxlog = page.get_bboxlog()
+        for kind, bbox in self.bboxlog:
             if kind in _BOX_OPS and _suspect_box(bbox):
                 glyphs = True
             box = pymupdf.Rect(bbox)
@@ -158,9 +160,10 @@ class UnplaceableText:
         forms it draws, instanced for the page), the glyphs a clip hides
         whole, and what it draws beyond ``REACH``; the number removed."""
         glyphs, far, clips = self.checks(page_index)
-        if not (glyphs or far or clips):
-            return 0
-        return _filter_page(self.doc, page_index, glyphs, far, clips)
+        removed = _filter_page(self.doc, page_index, glyphs, far, clips) if glyphs or far or clips else 0
+        if removed:
+            self.bboxlog = None  # the page changed
+        return removed
 
 
 def _origins(page: pymupdf.Page, flags: int) -> Counter:
