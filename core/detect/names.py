@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
 from core.detect.registry import register
-from core.detect.terms import is_clinical_word, term_spans
+from core.detect.terms import followed_by_measure, is_clinical_word, term_spans
 from core.models import Category, Finding
 from core.rules import RULES_DIR, load_rules
 
@@ -336,7 +336,8 @@ class PersonNameRecognizer(Recognizer):
             if span and not _overlaps_any(span, hits):
                 hits[span] = (before_cat[m.group(0)], cue_conf, m.group(0))
         for s, e in lac_spans:
-            if not _overlaps_any((s, e), hits) and _candidate_ok(text, s, e, not_names, terms):
+            if not _overlaps_any((s, e), hits) and _candidate_ok(text, s, e, not_names, terms) \
+                    and not followed_by_measure(text, e):
                 hits[(s, e)] = (Category.PERSON_NAME, cfg["lac"]["confidence"], "")
         out = []
         for (s, e), (cat, conf, hint) in sorted(hits.items()):
