@@ -189,22 +189,26 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int, bboxlog: list | No
     visible = page.rect * to_pdf  # PDF coordinates of what is shown
     visible.normalize()
     big = pymupdf.Rect(visible.x0 - MARGIN, visible.y0 - MARGIN, visible.x1 + MARGIN, visible.y1 + MARGIN)
-    reach = pymupdf.Rect(-REACH, -REACH, REACH, REACH)
-    shown = visible + (-0.5, -0.5, 0.5, 0.5)
+    # what the page draws, in PDF coordinates (the matrix of an unrotated page only flips and shifts)
+    a, d, e, f = to_pdf.a, to_pdf.d, to_pdf.e, to_pdf.f
+    ux0, uy0, ux1, uy1 = big.x0, big.y0, big.x1, big.y1
+    vx0, vy0, vx1, vy1 = visible.x0 - 0.5, visible.y0 - 0.5, visible.x1 + 0.5, visible.y1 + 0.5
     outside = False  # does the page draw anything outside the visible area?
-    for _, bbox in (bboxlog if bboxlog is not None and not rotation else page.get_bboxlog()):
-        drawn = pymupdf.Rect(bbox)
-        if drawn.is_empty:
+    for _, (x0, y0, x1, y1) in (bboxlog if bboxlog is not None and not rotation else page.get_bboxlog()):
+        if x1 <= x0 or y1 <= y0:  # empty
             continue
-        if not all(math.isfinite(v) for v in bbox):
+        if not math.isfinite(x0 + y0 + x1 + y1):
             outside = True
             continue
-        drawn = drawn * to_pdf
-        drawn.normalize()
-        outside = outside or not shown.contains(drawn)
-        drawn &= reach
-        if not drawn.is_empty:
-            big |= drawn + (-PAD_FAR, -PAD_FAR, PAD_FAR, PAD_FAR)
+        px0, px1 = sorted((a * x0 + e, a * x1 + e))
+        py0, py1 = sorted((d * y0 + f, d * y1 + f))
+        if px0 < vx0 or py0 < vy0 or px1 > vx1 or py1 > vy1:
+            outside = True
+            ux0 = min(ux0, max(px0, -REACH) - PAD_FAR)
+            uy0 = min(uy0, max(py0, -REACH) - PAD_FAR)
+            ux1 = max(ux1, min(px1, REACH) + PAD_FAR)
+            uy1 = max(uy1, min(py1, REACH) + PAD_FAR)
+    big = pymupdf.Rect(ux0, uy0, ux1, uy1)
     _set_boxes(doc, page.xref, big)
     page = doc[page_index]
     # visible area in the widened page's coordinates (y down from the top of ``big``)

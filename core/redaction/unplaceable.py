@@ -51,9 +51,7 @@ TINY = 1e-3  # an operator's own scale below this (or a determinant below TINY *
 HUGE = 5e3  # ... and so does one above this
 
 _NUM = rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_SIX = re.compile(rb"(?<![\w.])(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM
-                  + rb")\s+" + _NUM + rb"\s+" + _NUM + rb"\s*(?:cm|Tm)(?!\w)")
-_ONE = re.compile(rb"(?<![\w.])(" + _NUM + rb")\s*(?:Tf|Tz)(?!\w)")
+_MATRIX_OPS = re.compile(rb"(?<![A-Za-z0-9_.'\"*])(cm|Tm|Tf|Tz)(?![A-Za-z0-9_])")
 _MATRIX = re.compile(rb"/Matrix\s*\[\s*(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM + rb")")
 _CLIP = re.compile(rb"(?<![\w*])W\*?\s*n(?!\w)|(?<![\w.])7\s+Tr(?!\w)")
 _NO_CLIP = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES
@@ -68,14 +66,29 @@ def _suspect_matrix(a: float, b: float, c: float, d: float) -> bool:
     return scale < TINY or scale > HUGE or abs(a * d - b * c) < TINY * scale * scale
 
 
+def _operands(data: bytes, end: int, n: int) -> list[float] | None:
+    """The ``n`` numbers before offset ``end`` (None when they are not numbers)."""
+    tokens = data[max(0, end - 48 * n):end].split()
+    if len(tokens) < n:
+        return None
+    try:
+        return [float(t) for t in tokens[-n:]]
+    except ValueError:
+        return None
+
+
 def _suspect_stream(data: bytes) -> bool:
-    for m in _SIX.finditer(data):
-        if _suspect_matrix(*(float(g) for g in m.groups())):
-            return True
-    for m in _ONE.finditer(data):
-        v = float(m.group(1))
-        if not math.isfinite(v) or abs(v) < TINY or abs(v) > HUGE:
-            return True
+    """Does a content stream hold a ``cm``/``Tm`` whose own matrix is
+    singular, tiny, huge or not finite, or a ``Tf``/``Tz`` of about 0?"""
+    for m in _MATRIX_OPS.finditer(data):
+        if m.group(1) in (b"cm", b"Tm"):
+            six = _operands(data, m.start(), 6)
+            if six and _suspect_matrix(*six[:4]):
+                return True
+        else:
+            one = _operands(data, m.start(), 1)
+            if one and not TINY <= abs(one[0]) <= HUGE:  # (NaN fails too)
+                return True
     return False
 
 
@@ -84,14 +97,6 @@ def _is_form(doc: pymupdf.Document, xref: int) -> bool:
         return doc.xref_is_stream(xref) and doc.xref_get_key(xref, "Subtype")[1] == "/Form"
     except Exception:  # a free or broken object holds no content
         return False
-
-
-def _suspect_box(bbox) -> bool:
-    """A text object's box that is not finite or has no width or height
-    (a long line may be wider than any page: size is judged per glyph)."""
-    if not all(math.isfinite(v) for v in bbox):
-        return True
-    return min(bbox[2] - bbox[0], bbox[3] - bbox[1]) < MIN_GLYPH
 
 
 class UnplaceableText:
@@ -141,14 +146,14 @@ class UnplaceableText:
         away: a clip operator or a form)."""
         page = self.doc[page_index]
         glyphs, far = self.forms_suspect, False
-        reach = pymupdf.Rect(-REACH, -REACH, REACH, REACH)
         self.bboxlog = page.get_bboxlog()
-        for kind, bbox in self.bboxlog:
-            if kind in _BOX_OPS and _suspect_box(bbox):
-                glyphs = True
-            box = pymupdf.Rect(bbox)
-            if not all(math.isfinite(v) for v in bbox) or not (box.is_empty or reach.contains(box)):
-                far = True
+        for kind, (x0, y0, x1, y1) in self.bboxlog:
+            finite = math.isfinite(x0 + y0 + x1 + y1)
+            if kind in _BOX_OPS and not (finite and x1 - x0 >= MIN_GLYPH and y1 - y0 >= MIN_GLYPH):
+                glyphs = True  # a text object without width or height, or not finite
+            if not (finite and x0 >= -REACH and y0 >= -REACH and x1 <= REACH and y1 <= REACH) \
+                    and not (x1 <= x0 or y1 <= y0):
+                far = True  # drawn beyond REACH, or not finite
         streams = [self.doc.xref_stream(x) or b"" for x in page.get_contents()]
         if not glyphs:
             glyphs = any(_suspect_stream(data) for data in streams)
