@@ -1,5 +1,5 @@
-"""Name forms beyond the two-to-four-character Han name: minority names joined by a middle dot, names
-letter-spaced in a form, names in pinyin, 产妇/孕妇 as labels, and 单位 as a workplace label (not a unit);
+"""Name and place forms beyond the two-to-four-character Han name: minority names joined by a middle dot, names
+letter-spaced in a form, names in pinyin, 产妇/孕妇 as labels, 单位 as a workplace label (not a unit), postcodes;
 eponyms with a fracture or operation are clinical words."""
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ def _found(line: str, scanned: bool = False) -> list[tuple[str, str]]:
     ("姓名(拼音)：WANG XIAOMING", "patient_name", "WANGXIAOMING"),
     ("Patient: Zhang Wei  Age: 28", "patient_name", "ZhangWei"),
     ("单位：中国石化南京分公司", "workplace", "中国石化南京分公司"),
+    ("现住址：江苏省南京市鼓楼区中山路321号  邮编：210008", "address", "210008"),  # a postcode narrows the place
+    ("户口地址：安徽省合肥市蜀山区 邮编 230031", "address", "230031"),
 ])
 def test_name_form_is_found_whole(line, category, value):
     assert (category, value) in _found(line)
