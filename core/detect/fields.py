@@ -100,7 +100,7 @@ class LabelFieldRecognizer(Recognizer):
         label = label_rects[-1]
         lx0, ly0, lx1, ly1 = label
         h = max(1.0, ly1 - ly0)
-        best = None
+        candidates = []
         for ls, le in lines:
             if (ls, le) == line:
                 continue
@@ -110,19 +110,19 @@ class LabelFieldRecognizer(Recognizer):
             x0, y0, x1, y1 = rects[0]
             overlap = min(y1, ly1) - max(y0, ly0)
             if overlap > 0.5 * h and x0 >= lx1 - 2 and x0 - lx1 < 12 * h:
-                key, start = (0, x0 - lx1), ls  # same row, to the right
+                candidates.append(((0, x0 - lx1), ls, le))  # same row, to the right
             else:
                 piece = _piece_below(pt, text, ls, le, label)
-                if piece is None:
-                    continue
-                key, start = (1, piece[1]), piece[0]  # directly below
-            if best is None or key < best[0]:
-                best = (key, start, le)
-        if best is None:
-            return None
-        _, ls, le = best
-        start = ls + (len(text[ls:le]) - len(text[ls:le].lstrip(" :：")))
-        return _match_value(text, start, le, rule, stop_re, not_values, pt)
+                if piece is not None:
+                    candidates.append(((1, piece[1]), piece[0], le))  # directly below
+        # nearest first; a neighbour that holds no value (the next header
+        # cell "一助" right of "术者") gives way to the next one (the cell below)
+        for _, ls, le in sorted(candidates)[:3]:
+            start = ls + (len(text[ls:le]) - len(text[ls:le].lstrip(" :：")))
+            span = _match_value(text, start, le, rule, stop_re, not_values, pt)
+            if span:
+                return span
+        return None
 
 
 BELOW_GAP = 1.2  # a value below its label starts at most this many label heights under it

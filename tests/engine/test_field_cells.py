@@ -65,3 +65,12 @@ def test_field_labels_are_never_person_names():
         assert not any(t in ("主刀", "术者", "主刀医师") for _, t in hits), (line, hits)
     assert ("person_name", "欧阳明辉") in found("person_names", "主刀医师 欧阳明辉") or \
         ("doctor_name", "欧阳明辉") in found("label_fields", "主刀医师：欧阳明辉")
+
+
+def test_a_header_cell_whose_right_neighbour_is_another_header_takes_the_cell_below():
+    # 术者 | 一助 header cells, each its own OCR line; the names below (the first read with a
+    # surname OCR got wrong: no name check can vouch for it, the label does)
+    header = [_cells(("术者", 40), y=100.0), _cells(("一助", 72), y=100.0)]
+    below = [_cells(("榆昊梓", 36), y=107.0), _cells(("何海德", 68), y=107.0)]
+    hits = _analyze("label_fields", *header, *below)
+    assert ("doctor_name", "榆昊梓") in hits and ("doctor_name", "何海德") in hits, hits
