@@ -110,7 +110,8 @@ class LabelFieldRecognizer(Recognizer):
             x0, y0, x1, y1 = rects[0]
             overlap = min(y1, ly1) - max(y0, ly0)
             if overlap > 0.5 * h and x0 >= lx1 - 2 and x0 - lx1 < 12 * h:
-                candidates.append(((0, x0 - lx1), ls, le))  # same row, to the right
+                if not _cell_between(pt, lines, label, x0):
+                    candidates.append(((0, x0 - lx1), ls, le))  # same row, the next cell to the right
             else:
                 piece = _piece_below(pt, text, ls, le, label)
                 if piece is not None:
@@ -128,14 +129,38 @@ class LabelFieldRecognizer(Recognizer):
 BELOW_GAP = 1.2  # a value below its label starts at most this many label heights under it
 
 
+def _cell_between(pt: PageText, lines, label, x: float) -> bool:
+    """Some other text stands on the label's row between the label and ``x``
+    (the cell right of the label is not the one at ``x``)."""
+    lx0, ly0, lx1, ly1 = label
+    cy = (ly0 + ly1) / 2
+    for ls, le in lines:
+        rects = pt.rects_for(ls, le)
+        if rects:
+            r = rects[0]
+            if r[0] >= lx1 - 2 and r[2] <= x - 0.5 and r[1] <= cy <= r[3]:
+                return True
+    return False
+
+
+def _is_under(label, box) -> bool:
+    """``box``'s centre is below ``label``'s, by half a line, and its top
+    below the label's middle.  Centres, not edges: OCR boxes of a table's
+    rows overlap a little, and a header box may take in some of its cell's
+    border."""
+    ly0, ly1, y0, y1 = label[1], label[3], box[1], box[3]
+    lcy, cy = (ly0 + ly1) / 2, (y0 + y1) / 2
+    return cy - lcy >= 0.5 * max(1.0, min(ly1 - ly0, y1 - y0)) and y0 >= lcy
+
+
 def _below(label, box) -> float | None:
     """How far ``box`` lies under ``label`` (None: not under it).  Judged by
-    centres: OCR boxes of a table's rows may overlap a little, and a value
-    is centred under its header as often as it is left-aligned with it."""
+    centres (``_is_under``); horizontally a value is centred under its
+    header as often as it is left-aligned with it."""
     lx0, ly0, lx1, ly1 = label
     x0, y0, x1, y1 = box
     h = max(1.0, ly1 - ly0)
-    if (y0 + y1) / 2 - (ly0 + ly1) / 2 < 0.6 * h or y0 - ly1 >= BELOW_GAP * h:
+    if not _is_under(label, box) or y0 - ly1 >= BELOW_GAP * h:
         return None
     lcx, cx = (lx0 + lx1) / 2, (x0 + x1) / 2
     if not (x0 <= lcx <= x1 or lx0 <= cx <= lx1):
@@ -187,7 +212,7 @@ def _column_values(pt: PageText, text: str, lines, line, m, rule, stop_re, not_v
             continue
         x0, y0, x1, y1 = rects[0]
         centre = (x0 + x1) / 2
-        if (y0 + y1) / 2 - (ly0 + ly1) / 2 >= 0.6 * h and (lx0 - h <= centre <= lx1 + h):
+        if _is_under((lx0, ly0, lx1, ly1), rects[0]) and (lx0 - h <= centre <= lx1 + h):
             below.append((y0, ls, le))
     below.sort()
     spans, last_y = [], ly1

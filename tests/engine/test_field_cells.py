@@ -74,3 +74,15 @@ def test_a_header_cell_whose_right_neighbour_is_another_header_takes_the_cell_be
     below = [_cells(("榆昊梓", 36), y=107.0), _cells(("何海德", 68), y=107.0)]
     hits = _analyze("label_fields", *header, *below)
     assert ("doctor_name", "榆昊梓") in hits and ("doctor_name", "何海德") in hits, hits
+
+
+def test_a_tall_header_box_takes_the_cell_below_not_a_label_further_along_the_row():
+    # OCR drew 术者's box over part of its cell's borders (taller than the glyphs); along its
+    # row, 麻醉医师 (read as 魔醉医师) stands beyond other header cells: it is no value of 术者
+    tall = [Char(c, (40 + 8 * i, 96.0, 48 + 8 * i, 116.0), Source.OCR) for i, c in enumerate("术者")]
+    between = _cells(("Ⅱ助", 90), y=102.0)
+    far = [Char(c, (200 + 8 * i, 97.0, 208 + 8 * i, 110.0), Source.OCR) for i, c in enumerate("魔醉医师")]
+    value = _cells(("和明晓", 38), y=112.0)  # its box overlaps the bottom of 术者's
+    hits = _analyze("label_fields", tall, between, far, value)
+    assert ("doctor_name", "和明晓") in hits, hits
+    assert not any("魔" in t for _, t in hits), hits
