@@ -165,6 +165,8 @@ def _below(label, box) -> float | None:
     lcx, cx = (lx0 + lx1) / 2, (x0 + x1) / 2
     if not (x0 <= lcx <= x1 or lx0 <= cx <= lx1):
         return None
+    if x0 < lx0 - 1.5 * h:
+        return None  # it starts under another column (text overflowing from the cell on the left)
     return max(0.0, y0 - ly1)
 
 
@@ -172,13 +174,19 @@ def _piece_below(pt: PageText, text: str, ls: int, le: int, label):
     """(start, distance) of the piece of line ``ls:le`` under ``label``: a
     run of characters without a cell-wide blank (a text layer joins the
     cells of a table row into one line), or None."""
+    best = None
+    lcx = (label[0] + label[2]) / 2
     for ps, pe in _pieces_of_line(pt, text, ls, le):
         rects = pt.rects_for(ps, pe)
         if rects:
             d = _below(label, rects[0])
             if d is not None:
-                return ps, d
-    return None
+                # the piece centred nearest under the label (a procedure name that
+                # overflows its cell reaches under the next column's header too)
+                off = abs((rects[0][0] + rects[0][2]) / 2 - lcx)
+                if best is None or off < best[0]:
+                    best = (off, ps, d)
+    return None if best is None else (best[1], best[2])
 
 
 def _pieces_of_line(pt: PageText, text: str, ls: int, le: int):

@@ -86,3 +86,12 @@ def test_a_tall_header_box_takes_the_cell_below_not_a_label_further_along_the_ro
     hits = _analyze("label_fields", tall, between, far, value)
     assert ("doctor_name", "和明晓") in hits, hits
     assert not any("魔" in t for _, t in hits), hits
+
+
+def test_text_overflowing_from_the_cell_on_the_left_is_no_value_of_the_header_above():
+    # a born-digital row: the procedure name overflows its cell and runs into the name under 术者
+    header = [_cells(("术者", 258), y=53.0, size=7.0, source=Source.TEXT),
+              _cells(("I助", 284), y=53.0, size=7.0, source=Source.TEXT)]
+    row = _cells(("经皮冠状动脉支架植入术卫芳兰", 186), y=64.0, size=7.0, source=Source.TEXT)
+    hits = _analyze("label_fields", *header, row, scanned=False)
+    assert not any(t.startswith("经皮") for _, t in hits), hits
