@@ -8,7 +8,7 @@ import pymupdf
 import pytest
 
 from core.engine import analyze_document
-from core.ocr.cells import join_number_gaps, split_at_rules, gray_of, vertical_rules
+from core.ocr.cells import join_number_gaps, split_at_rules, vertical_rules
 from core.ocr.engine import OcrLine
 from core.ocr.page import ocr_image, ocr_page_chars, render
 
@@ -86,11 +86,6 @@ def test_names_in_packed_table_cells_are_hidden_and_labels_kept(scanned_table):
         inner = pymupdf.Rect(glyph_box(src, label)) + (1.5, 1.5, -1.5, -1.5)
         touching = [f.category.value for f in findings if any(pymupdf.Rect(r).intersects(inner) for r in f.rects)]
         assert not touching, f"label {label} covered by {touching}"
-
-
-def _line(text: str, x0: float, pitch: float, y0: float = 20, y1: float = 36) -> OcrLine:
-    boxes = [(x0 + i * pitch, y0, x0 + (i + 1) * pitch, y1) for i in range(len(text))]
-    return OcrLine(text, (boxes[0][0], y0, boxes[-1][2], y1), 0.9, None, boxes)
 
 
 def test_a_rule_is_found_only_where_ink_runs_on_past_the_line():
