@@ -195,7 +195,7 @@ def keyring() -> Keyring:
     """The process's keyring; created on first use only when the configured store holds no data."""
     p = key_path()
     if not p.exists():
-        from core.store.keybind import store_has_data
+        from core.store.probe import store_has_data
 
         if store_has_data(settings().db_path):
             raise KeyMissing(p, old_default_hint(p))
@@ -242,8 +242,13 @@ def seal(data: bytes, key: bytes | None = None, aad: bytes = b"") -> bytes:
 def blob_key_id(blob: bytes) -> str | None:
     """Key id of a sealed blob (None for a first-format blob)."""
     if blob.startswith(MAGIC):
-        return blob[len(MAGIC):len(MAGIC) + KID_BYTES].hex()
+        return _kid(blob)
     return None
+
+
+def _kid(blob: bytes) -> str:
+    """Key id of a current-format blob (one that starts with ``MAGIC``)."""
+    return blob[len(MAGIC):len(MAGIC) + KID_BYTES].hex()
 
 
 def is_sealed(value) -> bool:
@@ -256,7 +261,7 @@ def unseal(blob: bytes, key: bytes | None = None, aad: bytes = b"", v1_aad: byte
     key and ``v1_aad`` (what that format used: nothing, or the OCR cache key)."""
     blob = bytes(blob)
     if blob.startswith(MAGIC):
-        kid = blob_key_id(blob)
+        kid = _kid(blob)
         if key is None:
             ring = ring or keyring()
             if kid not in ring.keys:

@@ -24,7 +24,7 @@ from core.detect.base import AnalysisContext, PageInput, Seed
 from core.detect.registry import load_default_recognizers
 from core.config import settings
 from core.detect.seeding import seeds_from_meta
-from core.models import CaseMeta, Char, Finding
+from core.models import CaseMeta, Char, Finding, as_rect
 from core.pdf.geometry import area, intersection, union
 from core.pdf.render import release_page_memory
 from core.pdf.sanitize import clean_bytes, sanitize
@@ -76,10 +76,10 @@ def _ocr_lines(page: pymupdf.Page, base_lines: list[list[Char]], dpi: int,
     if not regions:
         return [], False
     full = area(tuple(page.rect)) or 1.0
-    scanned = any(area(tuple(r)) >= 0.6 * full for r in regions)
+    scanned = any(area(as_rect(r)) >= 0.6 * full for r in regions)
     lines: list[list[Char]] = []
     for region in regions:
-        clip = None if area(tuple(region)) >= 0.95 * full else region
+        clip = None if area(as_rect(region)) >= 0.95 * full else region
         lines += ocr_page_chars(page, dpi=dpi, clip=clip)
     return drop_duplicates(lines, base_lines), scanned
 
@@ -262,7 +262,10 @@ def merge_findings(findings: list[Finding]) -> list[Finding]:
     Among equals, a specific person role beats "person_name"."""
     kept: list[Finding] = []
     by_page: dict[int, list[tuple[tuple, Finding]]] = {}
-    rank = lambda f: (-f.confidence, f.category.value == "person_name", -sum(area(r) for r in f.rects))
+
+    def rank(f: Finding) -> tuple:
+        return (-f.confidence, f.category.value == "person_name", -sum(area(r) for r in f.rects))
+
     for f in sorted((f for f in findings if f.rects), key=rank):
         bucket = by_page.setdefault(f.page_index, [])
         box = union(f.rects)

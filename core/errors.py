@@ -27,13 +27,20 @@ class InputError(DeidError):
 
 
 class LeakError(DeidError):
-    """Verification found an identifier still readable in the output."""
+    """Verification found an identifier still readable in the output.
+
+    ``report`` is the verifier's whole report when there is one, else ``{"leaks": leaks}``."""
 
     exit_code = 3
 
-    def __init__(self, message_zh: str, message_en: str, leaks: list | None = None):
+    def __init__(self, message_zh: str, message_en: str, leaks: list | None = None, report: dict | None = None):
         super().__init__(message_zh, message_en)
         self.leaks = leaks or []
+        self.report = report if report is not None else {"leaks": self.leaks}
+
+
+class NotFound(DeidError):
+    """A record named by id is not in the store (deleted, or a stale id from an old screen)."""
 
 
 class PermissionDenied(DeidError):

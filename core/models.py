@@ -14,9 +14,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1
+
+
+def as_rect(r: Any) -> Rect:
+    """Any four numbers (``pymupdf.Rect``, a list read from JSON, a numpy row) as a ``Rect`` tuple."""
+    x0, y0, x1, y1 = r
+    return (x0, y0, x1, y1)
 
 
 def declared_categories() -> dict[str, dict]:

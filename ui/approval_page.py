@@ -9,7 +9,6 @@ import streamlit as st
 from core.security import audit
 from core.cases import review, workflow
 from core.security.audit_report import local_time
-from core.display import category_counts_text
 from core.errors import DeidError
 from core.store import cases as case_store
 from core.store import reviews

@@ -144,7 +144,7 @@ def import_csv(db, user: dict, case_id: str, text: str) -> dict:
             continue
         if row["kind"] == "page":
             if row["reason_code"] in reasons:
-                page = doc_store.get_page(db, page_id)
+                page = doc_store.require_page(db, page_id)
                 if page.get("hide_reason") != row["reason_code"]:
                     review.hide_page(db, user, page_id, row["reason_code"])
                 counts["pages_hidden"] += 1
@@ -173,7 +173,7 @@ def import_csv(db, user: dict, case_id: str, text: str) -> dict:
                     counts["unmatched"] += 1
                 continue
             counts["matched"] += 1
-            counts["changed"] += _apply(db, user, finding_store.get(db, fid), row)
+            counts["changed"] += _apply(db, user, finding_store.require(db, fid), row)
     audit.record(db, user["username"], "decisions.import", case_id=case_id,
                  detail={k: v for k, v in counts.items()})
     return counts
@@ -188,10 +188,10 @@ def _apply(db, user: dict, box: dict, row: dict) -> int:
     if moved:
         _set_rects(db, user, box, row["rects"])
         changed = 1
-    if row["status"] != finding_store.AUTO and (moved or box["status"] != row["status"]):
-        if finding_store.get(db, box["id"])["status"] != row["status"]:
-            review.decide(db, user, box["id"], row["status"] == finding_store.ACCEPTED)
-            changed = 1
+    if (row["status"] != finding_store.AUTO and (moved or box["status"] != row["status"])
+            and finding_store.require(db, box["id"])["status"] != row["status"]):
+        review.decide(db, user, box["id"], row["status"] == finding_store.ACCEPTED)
+        changed = 1
     return changed
 
 
@@ -211,7 +211,7 @@ def _add(db, user: dict, page_id: int, row: dict) -> int:
     """A manual box of the file drawn again (page points), accepted, audited like a drawn one."""
     from core.cases import review
 
-    page = doc_store.get_page(db, page_id)
+    page = doc_store.require_page(db, page_id)
     require(user, "box.add", db, case_id=page["case_id"])
     pdf = doc_store.open_document(db, page["document_id"])
     try:

@@ -200,7 +200,7 @@ def grid_correlation(a: PageImage, b: PageImage) -> float:
 def _smooth(a: np.ndarray) -> np.ndarray:
     p = np.pad(a, 1, mode="edge")
     h, w = a.shape
-    return sum(p[dy:dy + h, dx:dx + w] for dy in (0, 1, 2) for dx in (0, 1, 2)) / 9.0
+    return np.asarray(sum(p[dy:dy + h, dx:dx + w] for dy in (0, 1, 2) for dx in (0, 1, 2))) / 9.0
 
 
 # ---- text --------------------------------------------------------------------
@@ -259,7 +259,9 @@ class _FineRenders:
     MAX = 48
 
     def __init__(self, db, pages: dict[int, dict]):
-        self.db, self.pages, self.cache, self.pdfs = db, pages, {}, {}
+        self.db, self.pages = db, pages
+        self.cache: dict[int, PageImage] = {}
+        self.pdfs: dict[int, pymupdf.Document] = {}
 
     def __call__(self, page_id: int) -> PageImage:
         if page_id in self.cache:
@@ -377,6 +379,8 @@ def apply_decisions(db, user: dict, source_page_id: int, target_page_id: int) ->
         if not any(d["other"] in (source_page_id, target_page_id) for d in dup_store.for_page(db, pid)):
             raise ValueError("pages are not duplicates")
     src_sig, dst_sig = dup_store.signature(db, source_page_id), dup_store.signature(db, target_page_id)
+    if src_sig is None or dst_sig is None:
+        raise ValueError("pages have no signature")
     src_size, dst_size = _render_size(db, source_page_id), _render_size(db, target_page_id)
     src = review.findings_view(db, source_page_id)
     dst = review.findings_view(db, target_page_id)
@@ -411,7 +415,7 @@ def apply_decisions(db, user: dict, source_page_id: int, target_page_id: int) ->
 def _render_size(db, page_id: int) -> tuple[float, float]:
     from core.cases.review import REVIEW_DPI
 
-    page = doc_store.get_page(db, page_id)
+    page = doc_store.require_page(db, page_id)
     w, h = (page["height"], page["width"]) if page["rotation"] % 180 else (page["width"], page["height"])
     return w * REVIEW_DPI / 72, h * REVIEW_DPI / 72
 

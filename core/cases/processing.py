@@ -57,7 +57,7 @@ def run_import(db, job_id: int, archive: ArchiveSource, key: str, actor: str = "
         docs = manifest.documents
         job_store.progress(db, job_id, 0, total=len(docs), step="校验文档")
         payloads = []
-        for i, d in enumerate(docs):
+        for d in docs:
             data = archive.open_document(key, d)
             try:
                 doc_store.open_pdf(data).close()
@@ -130,12 +130,12 @@ def run_detect(db, job_id: int, case_id: str | None = None, actor: str | None = 
         if finished:
             break
         time.sleep(poll_s)
-    return job_store.get(db, job_id)["status"] == job_store.DONE
+    return job_store.require(db, job_id)["status"] == job_store.DONE
 
 
 def start_detect(db, job_id: int, queue) -> bool:
     """Publish the job's blobs and submit one task per document; False when the job failed at once."""
-    job = job_store.get(db, job_id)
+    job = job_store.require(db, job_id)
     case_id, actor = job["case_id"], job["actor"]
     if case_store.get_case(db, case_id) is None:
         job_store.finish(db, job_id, job_store.FAILED, "病例未导入 / case not imported")
@@ -145,7 +145,7 @@ def start_detect(db, job_id: int, queue) -> bool:
     job_store.update(db, job_id, token=secrets.token_hex(16), entered_detecting=int(entered))
     job_store.start(db, job_id, total=total, step="检测")
     case_store.set_progress(db, case_id, page_count=total, pages_done=0, pages_failed=0, current_step="检测", error="")
-    job = job_store.get(db, job_id)
+    job = job_store.require(db, job_id)
     try:
         handle = case_handle(case_id)
         queue.blobs.put(meta_blob(handle, job["token"]), seal_json(case_store.case_meta(db, case_id).to_dict()))
@@ -281,7 +281,7 @@ def _lost(db, queue, job: dict, task: dict, cancelling: bool) -> None:
             _fail_pages(db, page_ids, LOST_MESSAGE)
             job_tasks.create_failed(db, job["id"], task["document_id"], attempts + 1, len(page_ids), LOST_MESSAGE)
         return
-    doc = doc_store.get_document_by_id(db, task["document_id"])
+    doc = doc_store.require_document(db, task["document_id"])
     _submit(db, queue, job, doc, attempt=attempts + 1)
 
 
@@ -313,7 +313,7 @@ def _failed_pages(db, case_id: str) -> int:
 
 
 def _finish_detect(db, job_id: int, queue) -> None:
-    job = job_store.get(db, job_id)
+    job = job_store.require(db, job_id)
     case_id, actor, entered = job["case_id"], job["actor"], bool(job["entered_detecting"])
     rows = job_tasks.for_job(db, job_id)
     settled = _settled(rows)
@@ -361,7 +361,7 @@ def _find_duplicates(db, case_id: str) -> None:
 def fail_detect(db, job_id: int, queue, exc: Exception) -> None:
     """The writer itself failed (store or queue unreachable): the job fails, nothing half-applied stays open."""
     log.error("detection failed: %s", type(exc).__name__)
-    job = job_store.get(db, job_id)
+    job = job_store.require(db, job_id)
     for task in job_tasks.for_job(db, job_id, job_tasks.OPEN):
         job_tasks.close(db, task["id"], job_tasks.CANCELLED, "job failed")
     _leave_detecting(db, job["case_id"], job["actor"], bool(job["entered_detecting"]), ok=False)

@@ -65,7 +65,7 @@ def pages(db, case_id: str) -> list[dict]:
 
 def open_page(db, user: dict, page_id: int) -> dict:
     """Open a page for review: role check, mark viewed, audit the view (调阅)."""
-    page = doc_store.get_page(db, page_id)
+    page = doc_store.require_page(db, page_id)
     require(user, "page.view", db, case_id=page["case_id"])
     first = doc_store.mark_viewed(db, page_id)
     review_store.record_page_view(db, page["case_id"], page_id, page["doc_id"], page["page_index"], user["username"])
@@ -81,7 +81,7 @@ def _fitz_page(db, page: dict) -> tuple[pymupdf.Document, pymupdf.Page]:
 
 def findings_view(db, page_id: int, dpi: int = REVIEW_DPI) -> list[dict]:
     """Findings of a page for display: masked text, pixel boxes (rotated display space)."""
-    page = doc_store.get_page(db, page_id)
+    page = doc_store.require_page(db, page_id)
     pdf, fpage = _fitz_page(db, page)
     out = []
     try:
@@ -129,8 +129,8 @@ def forget_cached_renders() -> None:
 
 def page_png(db, page_id: int, dpi: int = REVIEW_DPI) -> bytes:
     """PNG of the original page (display orientation), cached encrypted under the data dir."""
-    page = doc_store.get_page(db, page_id)
-    doc = doc_store.get_document_by_id(db, page["document_id"])
+    page = doc_store.require_page(db, page_id)
+    doc = doc_store.require_document(db, page["document_id"])
     rel = f"{files.case_folder(page['case_id'])}/renders/{doc['source_sha256'][:16]}_{page['page_index']}_{dpi}.png.sealed"
 
     def render() -> bytes:
@@ -162,10 +162,10 @@ def _cached_render(rel: str, make) -> bytes:
 
 def display_image(db, page_id: int) -> bytes:
     """The review render as sent to the browser: JPEG for scanned pages (a fifth of the PNG), PNG otherwise."""
-    page = doc_store.get_page(db, page_id)
+    page = doc_store.require_page(db, page_id)
     if not page["scanned"]:
         return page_png(db, page_id)
-    doc = doc_store.get_document_by_id(db, page["document_id"])
+    doc = doc_store.require_document(db, page["document_id"])
     rel = f"{files.case_folder(page['case_id'])}/renders/{doc['source_sha256'][:16]}_{page['page_index']}_{REVIEW_DPI}.jpg.sealed"
     return _cached_render(rel, lambda: pymupdf.Pixmap(page_png(db, page_id)).tobytes("jpg", jpg_quality=80))
 
@@ -200,7 +200,7 @@ def preview_png(db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str 
     from core.engine import redact_document
     from core.detect.base import Seed
 
-    page = doc_store.get_page(db, page_id)
+    page = doc_store.require_page(db, page_id)
     require(user, "page.view", db, case_id=page["case_id"])
     source = doc_store.open_document(db, page["document_id"])
     single = pymupdf.open()
@@ -232,7 +232,7 @@ def preview_png(db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str 
 def record_box_edit(db, user: dict, action: str, row_or_page: dict, finding_id: Optional[int], category: str,
           before, after, reason: str = "") -> None:
     case_id = row_or_page["case_id"]
-    page = doc_store.get_page(db, row_or_page["page_id"] if "page_id" in row_or_page else row_or_page["id"])
+    page = doc_store.require_page(db, row_or_page["page_id"] if "page_id" in row_or_page else row_or_page["id"])
     finding_store.add_edit(db, case_id=case_id, page_id=page["id"], finding_id=finding_id, action=action,
                            category=category, before=json.dumps(before) if before is not None else None,
                            after=json.dumps(after) if after is not None else None, reason=reason,
@@ -268,7 +268,7 @@ def rounded_rect(rect) -> list[float]:
 def add_box(db, user: dict, page_id: int, rect_px, category: str = Category.MANUAL.value, reason: str = "",
             dpi: int = REVIEW_DPI) -> int:
     """A person draws a box (pixels of the render at ``dpi``); returns the new finding id."""
-    page = doc_store.get_page(db, page_id)
+    page = doc_store.require_page(db, page_id)
     require(user, "box.add", db, case_id=page["case_id"])
     assert_case_editable(db, page["case_id"])
     Category(category)  # validate
@@ -290,10 +290,10 @@ def add_box(db, user: dict, page_id: int, rect_px, category: str = Category.MANU
 
 def move_box(db, user: dict, finding_id: int, rect_px, rect_index: int = 0, dpi: int = REVIEW_DPI) -> None:
     """Move/resize one rectangle of a finding (the finding counts as accepted afterwards)."""
-    row = finding_store.get(db, finding_id)
+    row = finding_store.require(db, finding_id)
     require(user, "box.change", db, case_id=row["case_id"])
     assert_case_editable(db, row["case_id"])
-    page = doc_store.get_page(db, row["page_id"])
+    page = doc_store.require_page(db, row["page_id"])
     pdf, fpage = _fitz_page(db, page)
     try:
         new_rect = geometry.pixels_to_page(fpage, rect_px, dpi)
@@ -310,7 +310,7 @@ def move_box(db, user: dict, finding_id: int, rect_px, rect_index: int = 0, dpi:
 
 
 def set_category(db, user: dict, finding_id: int, category: str, reason: str = "") -> None:
-    row = finding_store.get(db, finding_id)
+    row = finding_store.require(db, finding_id)
     require(user, "box.change", db, case_id=row["case_id"])
     Category(category)
     with transaction(db):
@@ -324,7 +324,7 @@ def set_category(db, user: dict, finding_id: int, category: str, reason: str = "
 
 def delete_box(db, user: dict, finding_id: int) -> None:
     """Delete a manual box; an automatic finding is rejected instead (its history stays)."""
-    row = finding_store.get(db, finding_id)
+    row = finding_store.require(db, finding_id)
     require(user, "box.delete", db, case_id=row["case_id"])
     before = [rounded_rect(r) for r in finding_store.rects_of(row)]
     with transaction(db):
@@ -339,7 +339,7 @@ def delete_box(db, user: dict, finding_id: int) -> None:
 
 def decide(db, user: dict, finding_id: int, accept: bool) -> None:
     """Accept (keep hidden) or reject (leave visible) an automatic finding."""
-    row = finding_store.get(db, finding_id)
+    row = finding_store.require(db, finding_id)
     action = "accept" if accept else "reject"
     require(user, f"box.{action}", db, case_id=row["case_id"])
     status = finding_store.ACCEPTED if accept else finding_store.REJECTED
@@ -352,7 +352,7 @@ def decide(db, user: dict, finding_id: int, accept: bool) -> None:
 
 def accept_page(db, user: dict, page_id: int) -> int:
     """Accept every undecided finding of a page; returns how many."""
-    page = doc_store.get_page(db, page_id)
+    page = doc_store.require_page(db, page_id)
     assert_case_editable(db, page["case_id"])
     rows = [r for r in finding_store.for_page(db, page_id) if r["status"] == finding_store.AUTO]
     for r in rows:
@@ -366,7 +366,7 @@ def hide_everywhere(db, user: dict, finding_id: int) -> int:
     Text-layer pages are searched with PyMuPDF; OCR findings with the same
     fingerprint are accepted.  Returns the number of boxes added or accepted.
     """
-    row = finding_store.get(db, finding_id)
+    row = finding_store.require(db, finding_id)
     case_id = row["case_id"]
     require(user, "box.add", db, case_id=case_id)
     text = finding_store.text_of(row)
@@ -382,11 +382,13 @@ def hide_everywhere(db, user: dict, finding_id: int) -> int:
         for doc in doc_store.list_documents(db, case_id):
             pdf = doc_store.open_document(db, doc["id"])
             try:
-                for fpage in pdf:
+                for fpage in pdf.pages():
                     hits = fpage.search_for(text)
                     if not hits:
                         continue
                     page_id = doc_store.page_id_for(db, doc["id"], fpage.number)
+                    if page_id is None:  # every page of a stored document has a row
+                        continue
                     existing = [r for f in finding_store.for_page(db, page_id) if f["status"] != "rejected"
                                 for r in finding_store.rects_of(f)]
                     for hit in hits:
@@ -401,7 +403,7 @@ def hide_everywhere(db, user: dict, finding_id: int) -> int:
                         count += 1
             finally:
                 pdf.close()
-        page = doc_store.get_page(db, row["page_id"])
+        page = doc_store.require_page(db, row["page_id"])
         finding_store.add_edit(db, case_id=case_id, page_id=row["page_id"], finding_id=finding_id,
                                action="hide_all", category=row["category"], before=None,
                                after=json.dumps({"boxes": count}), reason="", actor=user["username"])
@@ -425,7 +427,7 @@ def hide_page(db, user: dict, page_id: int, reason_code: str) -> None:
     page again (box by box).  The audit trail records the page and the code."""
     from core.errors import InputError
 
-    page = doc_store.get_page(db, page_id)
+    page = doc_store.require_page(db, page_id)
     require(user, "page.hide", db, case_id=page["case_id"])
     if reason_code and reason_code not in page_hide_reasons():
         raise InputError("未知的整页隐藏原因", "unknown whole-page reason code")
@@ -447,7 +449,7 @@ def hide_page(db, user: dict, page_id: int, reason_code: str) -> None:
 
 
 def set_document_included(db, user: dict, document_id: int, included: bool) -> None:
-    doc = doc_store.get_document_by_id(db, document_id)
+    doc = doc_store.require_document(db, document_id)
     require(user, "document.include", db, case_id=doc["case_id"])
     if bool(doc["included"]) == bool(included):
         return
@@ -508,7 +510,7 @@ def change_thumbnail_png(db, user: dict, change: dict, dpi: int = REVIEW_DPI, ma
 
     from PIL import Image, ImageDraw
 
-    page = doc_store.get_page(db, change["page_id"])
+    page = doc_store.require_page(db, change["page_id"])
     require(user, "page.view", db, case_id=page["case_id"])
     key = f"thumb:{change['page_id']}:{change['rects']}:{change.get('before')}:{dpi}:{margin_px}:{max_width}"
     hit = _mem_get(key)
@@ -674,7 +676,7 @@ OCR_DPI = 150  # the detection's OCR resolution (core.engine.page_input): its se
 def page_chars(db, page: dict) -> list[list]:
     """The characters of a page as lines of ``Char`` (page points, unrotated):
     the text layer, plus the OCR glyph boxes on a scanned page."""
-    doc = doc_store.get_document_by_id(db, page["document_id"])
+    doc = doc_store.require_document(db, page["document_id"])
     key = (doc["source_sha256"], page["page_index"], bool(page["scanned"]))  # by content: ids are per store
     with _lines_lock:
         if key in _LINES:
@@ -689,7 +691,7 @@ def page_chars(db, page: dict) -> list[list]:
             from core.engine import page_input
 
             pt = page_input(fpage, ocr=True, dpi=OCR_DPI)[0].text
-            lines = [[Char(pt.text[i], pt.boxes[i]) for i in range(s, e) if pt.boxes[i] is not None]
+            lines = [[Char(pt.text[i], box) for i in range(s, e) if (box := pt.boxes[i]) is not None]
                      for s, e in pt.lines()]
         else:
             lines = text_lines(fpage)
@@ -721,7 +723,7 @@ def cutting_boxes(db, case_id: str, finding_ids: Optional[set] = None) -> dict[i
         by_page.setdefault(row["page_id"], []).append(row)
     out: dict[int, list[str]] = {}
     for page_id, rows in by_page.items():
-        lines = page_chars(db, doc_store.get_page(db, page_id))
+        lines = page_chars(db, doc_store.require_page(db, page_id))
         for row in rows:
             kinds = cut_kinds(finding_store.rects_of(row), lines)
             if kinds:

@@ -126,7 +126,7 @@ def import_case_task(job_id: int, detect: bool = True):
     from core.store import jobs as job_store
 
     db = _db(job_id)
-    job = job_store.get(db, job_id)
+    job = job_store.require(db, job_id)
     ok = run_import(db, job_id, default_archive(), job["archive_key"], job["actor"])
     if ok and detect:
         detect_job = job_store.create(db, job["case_id"], "detect", job["actor"])

@@ -194,7 +194,7 @@ def _progress_count(args) -> int:
         return 0
     first = args[0]
     if isinstance(first, dict):
-        return int(first.get("done", first.get("page", 0)))
+        return int(first.get("done", first.get("page")) or 0)
     try:
         return int(first)
     except (TypeError, ValueError):
@@ -243,7 +243,7 @@ def analyze_pdf(pdf, meta: dict, progress: Callable):
 
 
 def _seed_dicts(seeds) -> list:
-    return [asdict(s) if is_dataclass(s) else s for s in seeds or []]
+    return [asdict(s) if is_dataclass(s) and not isinstance(s, type) else s for s in seeds or []]
 
 
 def _group(findings) -> dict[int, list]:

@@ -261,7 +261,9 @@ def approve(db, case_id: str, user: dict, plan_hash: str, *, comment: str | None
         audit.record(db, name, "case.approve_refused", case_id=case_id,
                      detail={"shown": plan_hash, "current": current, "changes": diff_counts(conflict)})
         raise ApprovalConflict(conflict)
-    return approval(db, approval_id)
+    out = approval(db, approval_id)
+    assert out is not None  # written in the transaction above
+    return out
 
 
 def return_case(db, case_id: str, user: dict, reason: str) -> str:

@@ -313,9 +313,11 @@ CELL_GAP = 0.5  # a blank this wide (in glyph heights) between a label and what 
 def _cell_gap(pt: PageText, pos: int, line_end: int) -> bool:
     """The label's last glyph and the next one stand a cell apart (text
     extraction joins the cells of a table row into one line)."""
-    if pos <= 0 or pos >= line_end or pt.boxes[pos - 1] is None or pt.boxes[pos] is None:
+    if pos <= 0 or pos >= line_end:
         return False
     a, b = pt.boxes[pos - 1], pt.boxes[pos]
+    if a is None or b is None:
+        return False
     return b[0] - a[2] >= CELL_GAP * max(1.0, a[3] - a[1])
 
 

@@ -48,7 +48,7 @@ class RepeatedHeaderRecognizer(Recognizer):
         for f in findings:
             by_page[f.page_index].append(f)
         out: list[Finding] = []
-        for key, occ in occurrences.items():
+        for occ in occurrences.values():
             if len({p.index for p, _, _ in occ}) < 2:
                 continue
             values = {}

@@ -108,7 +108,9 @@ class NormalizedText:
     still the value)."""
 
     def __init__(self, text: str, numeric: bool = False):
-        chars, index, breaks = [], [], set()
+        chars: list[str] = []
+        index: list[int] = []
+        breaks: set[int] = set()
         pending_break = False
         invisible, forms = invisible_chars(), _CHAR_FORMS
         if len(forms) > 100_000:  # bounded: a file of many distinct characters does not grow it
@@ -140,7 +142,8 @@ class NormalizedText:
         """Original (start, end) offsets of every occurrence of ``needle``
         (already normalised the same way).  Hits inside a longer run of
         digits are skipped for numeric needles."""
-        out, start = [], 0
+        out: list[tuple[int, int]] = []
+        start = 0
         if not needle:
             return out
         while True:

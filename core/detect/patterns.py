@@ -76,7 +76,8 @@ class _RegexRecognizer(Recognizer):
         return 1.0
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
-        out, seen = [], set()
+        out: list[Finding] = []
+        seen: set[tuple[int, int]] = set()
         text = visible_text(page.text.text)
         for rx in self.regexes():
             for m in rx.finditer(text):

@@ -28,7 +28,7 @@ def merge(parts: list[tuple[str, pymupdf.Document]]) -> tuple[pymupdf.Document, 
         # links/annots from inputs are not copied; outlines never are
         out.insert_pdf(doc, links=False, annots=False, widgets=False)
         entries.append({"doc_type": doc_type, "pages": doc.page_count, "first_page": first})
-    for page in out:
+    for page in out.pages():
         if page.rotation:
             page.remove_rotation()
     return out, entries
@@ -161,7 +161,7 @@ def flatten(doc: pymupdf.Document, dpi: int = 150, ocr_text: bool = False, progr
     from OCR of the image, so the copy stays searchable.
     """
     out = pymupdf.open()
-    for i, page in enumerate(doc):
+    for i, page in enumerate(doc.pages()):
         pix = page.get_pixmap(dpi=dpi, alpha=False)
         new = out.new_page(width=page.rect.width, height=page.rect.height)
         new.insert_image(new.rect, stream=pix.tobytes("jpg", jpg_quality=85))
@@ -176,7 +176,7 @@ def add_ocr_text_layer(doc: pymupdf.Document, dpi: int = 150) -> None:
     """Invisible (render mode 3) OCR text over each page image."""
     from core.export.ocr import ocr_chars
 
-    for page in doc:
+    for page in doc.pages():
         shape = page.new_shape()
         for c, rect in ocr_chars(page, dpi):
             if rect is None or c.isspace():

@@ -20,7 +20,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, TypeVar
 
 import pymupdf
 
@@ -30,7 +30,7 @@ from core.export.catalog import sort_documents
 from core.export.check import describe_leaks, verify_final
 from core.export.matcher import Identifier
 from core.export.options import DEFAULT_WATERMARK, ExportDocument, ExportOptions, ExportResult
-from core.models import CaseMeta, Finding
+from core.models import CaseMeta
 from core.pdf.open import open_pdf
 from core.engine import plan_document, research_for
 from core.policy import Policy, category_display, load_policy
@@ -39,6 +39,7 @@ from core.redaction.apply import apply_plan
 from core.verify import identifiers_from
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 
@@ -79,6 +80,13 @@ class ExportJob:
             self.progress(stage, done, total)
 
 
+def _filled(value: Optional[T], what: str) -> T:
+    """A field an earlier stage fills (``policy``, ``book``, ``doc``); a stage run out of order raises."""
+    if value is None:
+        raise RuntimeError(f"export stages out of order: {what} is not set")
+    return value
+
+
 # ------------------------------------------------------------------ stages
 def stage_keys(job: ExportJob) -> None:
     o = job.options
@@ -113,29 +121,30 @@ def stage_select(job: ExportJob) -> None:
     if not docs:
         raise InputError("没有可导出的文书（全部被排除）", "no documents selected for export")
     job.selected = sort_documents(docs, opts.order)
-    job.policy = load_policy(opts.policy)
-    job.style = opts.style or job.policy.default_style
-    job.research = research_for(job.policy, job.meta)
+    job.policy = policy = load_policy(opts.policy)
+    job.style = opts.style or policy.default_style
+    job.research = research_for(policy, job.meta)
     if job.research is not None:
         job.style = "label"  # generalised values must be written, not blacked out
 
 
 def stage_label(job: ExportJob) -> None:
     """Observe every document first so labels agree across the case."""
-    job.book = LabelBook.for_case(job.meta, job.policy)
-    job.book.hint(job.seeds)
+    job.book = book = LabelBook.for_case(job.meta, _filled(job.policy, "policy"))
+    book.hint(job.seeds)
     for d in job.selected:
-        job.book.observe(d.findings)
-    job.book.freeze()
+        book.observe(d.findings)
+    book.freeze()
 
 
 def stage_redact(job: ExportJob) -> None:
+    policy = _filled(job.policy, "policy")
     total = len(job.selected)
     for n, d in enumerate(job.selected, 1):
         doc = open_pdf(d.pdf) if not isinstance(d.pdf, pymupdf.Document) else d.pdf
         findings = list(d.findings)
-        labels = assign_labels(findings, job.policy, book=job.book) if job.style == "label" else {}
-        plan, findings, flags = plan_document(doc, findings, job.policy, job.style, labels=labels, research=job.research,
+        labels = assign_labels(findings, policy, book=job.book) if job.style == "label" else {}
+        plan, findings, flags = plan_document(doc, findings, policy, job.style, labels=labels, research=job.research,
                                               hidden_pages=d.hidden_pages)
         job.flags += [dict(f, doc_id=d.doc_id) for f in flags]
         applied = apply_plan(doc, plan, blank=d.blank_pages)
@@ -148,7 +157,7 @@ def stage_redact(job: ExportJob) -> None:
         job.identifiers += identifiers_from([f for f in findings if f.id in hidden_ids])
         job.redacted.append((d, doc))
         job.tick("redact", n, total)
-    job.identifiers += identifiers_from(seeds=job.seeds, policy=job.policy, extra=job.extra_identifiers)
+    job.identifiers += identifiers_from(seeds=job.seeds, policy=policy, extra=job.extra_identifiers)
 
 
 def stage_merge(job: ExportJob) -> None:
@@ -162,12 +171,13 @@ def stage_merge(job: ExportJob) -> None:
 
 def stage_decorate(job: ExportJob) -> None:
     opts = job.options
+    doc = _filled(job.doc, "doc")
     if opts.cover:
         names = {c: category_display(c).get("zh", c) for c in job.counts}
         job.neutral += assemble.add_cover(
-            job.doc, code=job.code, policy_title=job.policy.title, entries=job.entries, counts=job.counts,
+            doc, code=job.code, policy_title=_filled(job.policy, "policy").title, entries=job.entries, counts=job.counts,
             category_names=names, approval=job.approval,
-            legend=[(f"[{label}]", cat) for label, cat in job.book.legend()] if job.style == "label" else None,
+            legend=[(f"[{label}]", cat) for label, cat in _filled(job.book, "book").legend()] if job.style == "label" else None,
             notes=[DEMO_KEYS_NOTE] if job.demo_keys else None,
         )
         job.cover = True
@@ -176,27 +186,30 @@ def stage_decorate(job: ExportJob) -> None:
         text = opts.watermark.replace("{code}", job.code).replace("{committee}", opts.committee or "评审")
         job.neutral.append(text)
     if opts.page_numbers or text:
-        assemble.stamp_pages(job.doc, page_numbers=opts.page_numbers, watermark=text, skip_first=job.cover)
+        assemble.stamp_pages(doc, page_numbers=opts.page_numbers, watermark=text, skip_first=job.cover)
     job.neutral += assemble.bookmark_titles(job.entries) + ["封面", "第 页 / 共 页"]
     if job.style == "label":
-        job.neutral += [f"[{label}]" for label, _ in job.book.legend()]
+        job.neutral += [f"[{label}]" for label, _ in _filled(job.book, "book").legend()]
 
 
 def stage_flatten(job: ExportJob) -> None:
     if job.options.flatten:
-        flat = assemble.flatten(job.doc, job.options.flatten_dpi, job.options.flatten_ocr_text, job.progress)
-        job.doc.close()
+        doc = _filled(job.doc, "doc")
+        flat = assemble.flatten(doc, job.options.flatten_dpi, job.options.flatten_ocr_text, job.progress)
+        doc.close()
         job.doc = flat
 
 
 def stage_strip(job: ExportJob) -> None:
-    finalize.strip_hidden_data(job.doc)
-    assemble.set_bookmarks(job.doc, job.entries, offset=1 if job.cover else 0)
+    doc = _filled(job.doc, "doc")
+    finalize.strip_hidden_data(doc)
+    assemble.set_bookmarks(doc, job.entries, offset=1 if job.cover else 0)
 
 
 def stage_save(job: ExportJob) -> None:
-    job.pdf = finalize.save_final(job.doc, job.options.password)
-    job.doc.close()
+    doc = _filled(job.doc, "doc")
+    job.pdf = finalize.save_final(doc, job.options.password)
+    doc.close()
     job.doc = None
 
 
@@ -212,8 +225,7 @@ def stage_verify(job: ExportJob) -> None:
         where = describe_leaks(job.verify) or job.verify.get("error", "")
         err = LeakError(f"导出文件校验未通过，已阻止导出：{where}",
                         f"verification found identifiers in the export; blocked ({len(job.verify.get('leaks', []))} hits)",
-                        leaks=job.verify.get("leaks", []))
-        err.report = job.verify
+                        leaks=job.verify.get("leaks", []), report=job.verify)
         raise err
 
 
@@ -244,7 +256,7 @@ def stage_manifest(job: ExportJob) -> None:
     pages = doc.page_count
     doc.close()
     manifest = signing.build_manifest(
-        job.pdf, case_code=job.code, file_name=f"{job.code}.pdf", page_count=pages, policy=job.policy.name,
+        job.pdf, case_code=job.code, file_name=f"{job.code}.pdf", page_count=pages, policy=_filled(job.policy, "policy").name,
         style=job.style, encrypted=bool(o.password), pades=job.signer != "off",
     )
     manifest["pades_signer"] = job.signer

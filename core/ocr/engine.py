@@ -131,7 +131,7 @@ def line_widths(centers: list[float], text: str, width: float) -> list[float]:
     """
     units = [char_units(c) for c in text]
     wide = [u == 1.0 for u in units]
-    dist = {True: [], False: []}
+    dist: dict[bool, list[float]] = {True: [], False: []}
     for i in range(len(text) - 1):
         if wide[i] == wide[i + 1] and centers[i + 1] > centers[i]:
             dist[wide[i]].append(centers[i + 1] - centers[i])
@@ -478,7 +478,7 @@ class RapidOcrEngine(OcrEngine):
             for i, res2 in zip(retry, padded):
                 gap = self._short_reading_gap(crops[i], res[i], always=True)
                 gap2 = self._short_reading_gap(crops[i], res2, always=True)
-                if float(res2[1]) >= 0.5 and abs(gap2) < abs(gap):
+                if float(res2[1]) >= 0.5 and gap is not None and gap2 is not None and abs(gap2) < abs(gap):
                     res[i] = res2
         return res
 

@@ -26,7 +26,7 @@ import numpy as np
 import pymupdf
 
 from core.config import settings
-from core.models import Char, Rect, Source
+from core.models import Char, Rect, Source, as_rect
 from core.ocr import cache
 from core.ocr.cells import tidy_lines
 from core.ocr.engine import OcrEngine, OcrLine, get_engine
@@ -88,7 +88,7 @@ def covered_share(boxes: Sequence[Rect], full: Rect, grid: int = 64) -> float:
 
 def merge_overlapping(boxes: Iterable[Rect]) -> list[Rect]:
     """Union boxes that overlap until none do."""
-    out = [tuple(b) for b in boxes]
+    out = [as_rect(b) for b in boxes]
     changed = True
     while changed:
         changed = False
@@ -201,8 +201,8 @@ def _n_chars(ln: OcrLine) -> int:
 def _is_vertical_line(ln: OcrLine) -> bool:
     if ln.quad:
         q = np.asarray(ln.quad)
-        w = max(np.linalg.norm(q[0] - q[1]), np.linalg.norm(q[2] - q[3]))
-        h = max(np.linalg.norm(q[0] - q[3]), np.linalg.norm(q[1] - q[2]))
+        w = float(max(np.linalg.norm(q[0] - q[1]), np.linalg.norm(q[2] - q[3])))
+        h = float(max(np.linalg.norm(q[0] - q[3]), np.linalg.norm(q[1] - q[2])))
     else:
         w, h = ln.box[2] - ln.box[0], ln.box[3] - ln.box[1]
     return w > 0 and h / w >= 1.5

@@ -40,7 +40,7 @@ class SanitizeError(InputError):
 def sanitize(doc: pymupdf.Document) -> None:
     """Scrub ``doc`` in place (keeps page content as redacted)."""
     show_all_layers(doc)
-    for page in doc:
+    for page in doc.pages():
         _drop_annotations(doc, page)
     doc.scrub(
         attached_files=True, clean_pages=True, embedded_files=True,
@@ -48,7 +48,7 @@ def sanitize(doc: pymupdf.Document) -> None:
         javascript=True, metadata=True, redactions=False, remove_links=True, reset_fields=True,
         reset_responses=True, thumbnails=True, xml_metadata=True,
     )
-    for page in doc:
+    for page in doc.pages():
         _null_keys(doc, page.xref, PAGE_KEYS)
     _null_keys(doc, doc.pdf_catalog(), CATALOG_KEYS)
     for name in list(doc.embfile_names()):
@@ -124,7 +124,7 @@ def _dict_text(doc: pymupdf.Document, xref: int) -> str | None:
 def _scrub_objects(doc: pymupdf.Document) -> None:
     """Remove per-object hidden data and neutralise marked-content property
     lists in every content stream (pages, forms, tiling patterns)."""
-    contents = {x for page in doc for x in page.get_contents()}
+    contents = {x for page in doc.pages() for x in page.get_contents()}
     for xref in range(1, doc.xref_length()):
         text = _dict_text(doc, xref)
         if text is None:

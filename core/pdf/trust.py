@@ -180,7 +180,8 @@ def _pieces(span: dict, max_chars: int, signature: tuple, confirmed: frozenset |
     whose glyphs are all in ``confirmed`` are left out."""
     size = max(span.get("size", 10.0), 1.0)
     font = span["font"]
-    out, cur = [], []
+    out: list[list] = []
+    cur: list = []
     for c in span["chars"]:
         if c[0] <= 0:
             continue
@@ -268,7 +269,9 @@ def sample_runs(spans: list[dict], memory: Memory, signature: tuple = ()) -> lis
                 candidates.append((run.font not in fonts, score, run, new))
                 fonts.add(run.font)
     candidates.sort(key=lambda t: (not t[0], -t[1]))
-    picked, budget, seen = [], memory.allowance(), set()
+    picked: list[Run] = []
+    budget = memory.allowance()
+    seen: set = set()
     for first, _score, run, new in candidates:
         if len(picked) >= cfg["max_lines"] or (budget <= 0 and not first):
             break

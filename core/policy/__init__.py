@@ -7,7 +7,6 @@ operators they are kept apart from the recognizers that find things.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from core.errors import InputError
 from core.models import Category, Finding

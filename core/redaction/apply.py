@@ -82,14 +82,15 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
 def _redact_page(page: pymupdf.Page, items: list[PlanItem], style: str) -> None:
     fill = FILL_LABEL if style == "label" else FILL_BLACK
     visual = [i for i in items if _is_visual(i)]
-    for batch, graphics in ((visual, pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_TOUCHED),
-                            ([i for i in items if not _is_visual(i)], pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED)):
+    # pymupdf sets its PDF_REDACT_* constants with setattr() at import: its type hints lack them
+    for batch, graphics in ((visual, pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_TOUCHED),  # type: ignore[attr-defined]
+                            ([i for i in items if not _is_visual(i)], pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED)):  # type: ignore[attr-defined]
         if not batch:
             continue
         for item in batch:
             page.add_redact_annot(_annot_rect(page, item), fill=fill, cross_out=False)
-        page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_PIXELS, graphics=graphics,
-                              text=pymupdf.PDF_REDACT_TEXT_REMOVE)
+        page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_PIXELS, graphics=graphics,  # type: ignore[attr-defined]
+                              text=pymupdf.PDF_REDACT_TEXT_REMOVE)  # type: ignore[attr-defined]
     if style == "label" and items:
         writer = page.new_shape()  # one content stream and font lookup per page
         for item in items:
@@ -118,7 +119,7 @@ TINY_TEXT_MOVE = b"0.003 0 Td"
 def pin_zero_text_moves(doc: pymupdf.Document) -> None:
     """Rewrite every "0 0 Td" of the page and form content streams as a move
     of 0.003 text units, which MuPDF's filter keeps (see ZERO_TEXT_MOVE)."""
-    streams = {x for page in doc for x in page.get_contents()}
+    streams = {x for page in doc.pages() for x in page.get_contents()}
     for xref in range(1, doc.xref_length()):
         if xref in streams or _is_form(doc, xref):
             data = doc.xref_stream(xref)
@@ -150,12 +151,13 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
     of the visible area) are the same before and after.
     """
     page = doc[page_index]
+    rotation = page.rotation
+    doc.xref_set_key(page.xref, "Rotate", "0")  # the matrix below is only PDF space -> page space unrotated
+    page = doc[page_index]
     visible = page.rect * ~page.transformation_matrix  # PDF coordinates of what is shown
     visible.normalize()
-    rotation = page.rotation
     big = pymupdf.Rect(visible.x0 - MARGIN, visible.y0 - MARGIN, visible.x1 + MARGIN, visible.y1 + MARGIN)
     _set_boxes(doc, page.xref, big)
-    doc.xref_set_key(page.xref, "Rotate", "0")
     page = doc[page_index]
     # visible area in the widened page's coordinates (y down from the top of ``big``)
     inner = pymupdf.Rect(visible.x0 - big.x0, big.y1 - visible.y1, visible.x1 - big.x0, big.y1 - visible.y0)
@@ -163,10 +165,11 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int) -> None:
         outer = page.rect
         for strip in (pymupdf.Rect(outer.x0, outer.y0, inner.x0, outer.y1), pymupdf.Rect(inner.x1, outer.y0, outer.x1, outer.y1),
                       pymupdf.Rect(outer.x0, outer.y0, outer.x1, inner.y0), pymupdf.Rect(outer.x0, inner.y1, outer.x1, outer.y1)):
-            page.add_redact_annot(strip, fill=False, cross_out=False)
-        page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_PIXELS,
-                              graphics=pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED,
-                              text=pymupdf.PDF_REDACT_TEXT_REMOVE)
+            page.add_redact_annot(strip, fill=False, cross_out=False)  # type: ignore[arg-type]  # False: no fill (None: white)
+        # pymupdf sets its PDF_REDACT_* constants with setattr() at import: its type hints lack them
+        page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_PIXELS,  # type: ignore[attr-defined]
+                              graphics=pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED,  # type: ignore[attr-defined]
+                              text=pymupdf.PDF_REDACT_TEXT_REMOVE)  # type: ignore[attr-defined]
     _set_boxes(doc, page.xref, visible)
     doc.xref_set_key(page.xref, "Rotate", str(rotation))
 
@@ -191,15 +194,7 @@ BLANK_NOTICE = "本页无法安全处理，已整页移除 / this page could not
 
 def blank_page(doc: pymupdf.Document, page_index: int) -> None:
     """Replace the content of a page by an empty stream and a notice."""
-    page = doc[page_index]
-    content = doc.get_new_xref()
-    doc.update_object(content, "<<>>")
-    doc.update_stream(content, b" ")
-    doc.xref_set_key(page.xref, "Contents", f"{content} 0 R")
-    doc.xref_set_key(page.xref, "Resources", "<<>>")
-    for key in ("Annots", "Group", "AA"):
-        doc.xref_set_key(page.xref, key, "null")
-    page = doc[page_index]
+    page = _empty_page(doc, page_index)
     page.insert_text((36, 48), BLANK_NOTICE, fontname=LABEL_FONT, fontsize=9, color=(0.3, 0.3, 0.3))
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from core.models import Char, Rect
+from core.models import Char, Rect, as_rect
 from core.pdf.geometry import area, intersection
 
 LOW, HIGH = 0.15, 0.85
@@ -65,7 +65,7 @@ def _fullwidth_alnum(c: str) -> bool:
 
 def cut_kinds(rects: Iterable[Rect], lines: Iterable[Sequence[Char]]) -> set[str]:
     """Which kinds of cut (``glyph``, ``word``) the box made of ``rects`` makes."""
-    rects = [tuple(r) for r in rects]
+    rects = [as_rect(r) for r in rects]
     lines = [list(l) for l in lines]
     kinds: set[str] = set()
     shares: dict[int, float] = {}

@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
-from core.models import Finding, Rect
+from core.models import Finding, Rect, as_rect
 from core.policy import STYLES, Policy
 
 
@@ -57,7 +57,7 @@ class RedactionPlan:
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
     def to_dict(self) -> dict:
-        out = {"policy": self.policy, "style": self.style, "items": [asdict(i) for i in self.items]}
+        out: dict[str, Any] = {"policy": self.policy, "style": self.style, "items": [asdict(i) for i in self.items]}
         if self.hidden_pages:
             out["hidden_pages"] = {str(k): v for k, v in sorted(self.hidden_pages.items())}
         return out
@@ -91,5 +91,5 @@ def build_plan(
             continue
         label = labels.get(f.id) or policy.label_for(f.category)
         for rect in f.rects:
-            plan.items.append(PlanItem(f.page_index, tuple(rect), f.category.value, label, f.id, "manual" if manual else "auto"))
+            plan.items.append(PlanItem(f.page_index, as_rect(rect), f.category.value, label, f.id, "manual" if manual else "auto"))
     return plan

@@ -29,7 +29,7 @@ import hmac
 import json
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any
 
 from core.crypto import key_path, sha256_hex, storage_key
 from core.errors import DeidError
@@ -133,7 +133,7 @@ def _is_tally(value: Any) -> bool:
 def scrub_detail(detail: Any) -> Any:
     """Mask values under identifier-named keys (defence in depth; callers should not send them)."""
     if isinstance(detail, dict):
-        out = {}
+        out: dict[Any, Any] = {}
         for key, value in detail.items():
             if key == "counts" and _is_tally(value):  # {category: n}: numbers, not identifier text
                 out[key] = dict(value)
@@ -180,7 +180,7 @@ def record(
     with transaction(db):
         last = store.last_row(db)
         next_id = max(last[0] if last else 0, store.sequence(db)) + 1
-        row = {
+        row: dict[str, Any] = {
             "id": next_id,
             "ts": ts,
             "actor": str(actor),
@@ -312,9 +312,10 @@ def count(db, **filters) -> int:
     return store.filtered_count(db, *_filters(**filters))
 
 
-def _filters(*, actor=None, role=None, case_id=None, action=None, since=None, until=None):
+def _filters(*, actor=None, role=None, case_id=None, action=None, since=None,
+             until=None) -> tuple[dict[str, list], str | None, str | None]:
     """``(column -> accepted values, since ts, until ts)`` for ``store.filtered_rows``."""
-    filters = {}
+    filters: dict[str, list] = {}
     for col, value in (("actor", actor), ("role", role), ("case_id", case_id), ("action", action)):
         if value:
             values = [value] if isinstance(value, str) else list(value)

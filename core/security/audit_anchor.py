@@ -135,6 +135,7 @@ def write_checkpoint(db, *, actor: str = "system", reason: str = "manual") -> Ch
     with transaction(db):
         row = audit.record(db, actor, "audit.checkpoint", detail={"reason": reason})
         count, last_id, last_hash = store.head(db)
+        assert last_id is not None and last_hash is not None  # the row recorded just above
         cp = Checkpoint(sid, count, last_id, last_hash, row["ts"], reason)
         cp.path = anchor_dir() / _file_name(cp)
         body = {**_payload(cp), "key_id": audit.mac_key_id(key), "mac": _mac(_payload(cp), key)}

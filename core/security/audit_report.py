@@ -4,7 +4,7 @@ Plain pandas; the page (``ui/audit_page.py``) only lays it out.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, time as dtime, timedelta
 
 import pandas as pd
 

@@ -26,13 +26,13 @@ import os
 import secrets
 import string
 import time
-from typing import Callable
+from typing import Callable, overload
 
 import bcrypt
 
 from core.security import audit
 from core.crypto import sha256_hex
-from core.errors import DeidError, PermissionDenied
+from core.errors import DeidError, NotFound, PermissionDenied
 from core.masking import mask
 from core.rules import load_rules
 from core.store import accounts, audit_log
@@ -113,7 +113,7 @@ def require(user: dict | None, action: str, db=None, *, case_id=None) -> dict:
 
     With ``db`` the refusal is audited (``permission.denied``).
     """
-    if authorize(user, action):
+    if user is not None and authorize(user, action):
         return user
     if db is not None:
         actor = (user or {}).get("username") or "(anonymous)"
@@ -221,6 +221,12 @@ def _now(now: float | None) -> float:
     return time.time() if now is None else float(now)
 
 
+@overload
+def public(row: dict) -> dict: ...
+@overload
+def public(row: None) -> None: ...
+@overload
+def public(row: dict | None) -> dict | None: ...
 def public(row: dict | None) -> dict | None:
     if row is None:
         return None
@@ -233,6 +239,14 @@ def _row(db, username: str) -> dict | None:
 
 def get_user(db, username: str) -> dict | None:
     return public(_row(db, username))
+
+
+def require_user(db, username: str) -> dict:
+    """The account's public fields; NotFound when there is no such account."""
+    user = get_user(db, username)
+    if user is None:
+        raise NotFound("用户不存在", "no such user")
+    return user
 
 
 def list_users(db) -> list[dict]:
@@ -267,7 +281,7 @@ def create_user(db, username: str, role: str, password: str | None = None, *, ac
                              disabled=pending)
         audit.record(db, actor, "user.add", detail={"user": username, "role": role, "must_change": bool(must_change),
                                                     "pending_confirmation": pending})
-        user = get_user(db, username)
+        user = require_user(db, username)
         if pending:  # the account stays disabled until another admin confirms the supervisor role
             user["pending_grant"] = _request_grant(db, username, None, role, actor, t, new_account=True)
     return user, password
@@ -312,7 +326,7 @@ def authenticate(db, username: str, password: str, *, now: float | None = None, 
     if attempt is not None and not attempt["refusal"] and good:
         accounts.login_succeeded(db, attempt["id"], t)
         audit.record(db, attempt["username"], "auth.login", detail=where)
-        return get_user(db, attempt["username"])
+        return require_user(db, attempt["username"])
     _count_client_failure(db, client_key, t)
     if attempt is None:
         audit.record(db, "(unknown)", "auth.login_failed",
@@ -339,7 +353,7 @@ def change_password(db, username: str, old_password: str, new_password: str, *, 
         raise PasswordRuleError(["新密码不能与原密码相同"])
     accounts.set_password(db, row["id"], hash_password(new_password), _now(now))
     audit.record(db, username, "auth.password_changed")
-    return get_user(db, username)
+    return require_user(db, username)
 
 
 def reset_password(db, username: str, *, actor: str, new_password: str | None = None, now: float | None = None) -> str:
@@ -365,12 +379,12 @@ def set_disabled(db, username: str, disabled: bool, *, actor: str) -> dict:
         raise DeidError("不能停用自己的管理员账号", "an admin cannot disable their own account")
     accounts.set_disabled(db, row["id"], disabled)
     audit.record(db, actor, "user.disable" if disabled else "user.enable", detail={"user": username})
-    return get_user(db, username)
+    return require_user(db, username)
 
 
 def _is_admin_account(db, username: str) -> bool:
     row = _row(db, username)
-    return bool(row) and row["role"] == "admin" and not row["disabled"]
+    return row is not None and row["role"] == "admin" and not row["disabled"]
 
 
 def _needs_second_admin(db, actor: str, from_role: str | None, to_role: str) -> bool:
@@ -415,12 +429,12 @@ def set_role(db, username: str, role: str, *, actor: str, now: float | None = No
         raise DeidError(f"未知角色：{role}", f"unknown role {role}")
     _check_role_separation(row, role, actor)
     if _needs_second_admin(db, actor, row["role"], role):
-        user = get_user(db, username)
+        user = require_user(db, username)
         user["pending_grant"] = _request_grant(db, username, row["role"], role, actor, _now(now))
         return user
     accounts.set_role(db, row["id"], role)
     audit.record(db, actor, "user.role_change", detail={"user": username, "from": row["role"], "to": role})
-    return get_user(db, username)
+    return require_user(db, username)
 
 
 def pending_role_grants(db) -> list[dict]:
@@ -458,7 +472,7 @@ def confirm_role_grant(db, grant_id: int, *, actor: str, now: float | None = Non
         audit.record(db, actor, "user.role_change", detail={
             "user": row["username"], "from": row["role"] if grant["from_role"] else None, "to": grant["to_role"],
             "requested_by": grant["requested_by"], "confirmed_by": actor})
-    return get_user(db, row["username"])
+    return require_user(db, row["username"])
 
 
 def cancel_role_grant(db, grant_id: int, *, actor: str, now: float | None = None) -> None:
@@ -469,7 +483,7 @@ def cancel_role_grant(db, grant_id: int, *, actor: str, now: float | None = None
 
 def is_active(db, username: str) -> bool:
     row = _row(db, username)
-    return bool(row) and not row["disabled"]
+    return row is not None and not row["disabled"]
 
 
 # ---------------------------------------------------------------- settings

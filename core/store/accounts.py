@@ -4,8 +4,12 @@ from __future__ import annotations
 from core.store.tx import transaction
 
 
+def _row(cur, row) -> dict:
+    return dict(zip([c[0] for c in cur.description], row))
+
+
 def _dict(cur, row) -> dict | None:
-    return dict(zip([c[0] for c in cur.description], row)) if row else None
+    return _row(cur, row) if row else None
 
 
 # ---------------------------------------------------------------- users
@@ -19,7 +23,7 @@ def user_row(db, username: str) -> dict | None:
 def user_rows(db) -> list[dict]:
     """Every ``users`` row, by id."""
     cur = db.conn.execute("SELECT * FROM users ORDER BY id")
-    return [_dict(cur, r) for r in cur.fetchall()]
+    return [_row(cur, r) for r in cur.fetchall()]
 
 
 def user_role(db, username: str) -> str | None:
@@ -159,7 +163,7 @@ def grant(db, grant_id: int) -> dict | None:
 
 def pending_grants(db) -> list[dict]:
     cur = db.conn.execute("SELECT * FROM role_grants WHERE status = 'pending' ORDER BY id")
-    return [_dict(cur, r) for r in cur.fetchall()]
+    return [_row(cur, r) for r in cur.fetchall()]
 
 
 def pending_grant_for(db, username: str) -> dict | None:
@@ -201,7 +205,7 @@ def approvals_after_account_change(db, window_s: float) -> list[dict]:
         f"AND (julianday(l.ts) - 2440587.5) * 86400.0 BETWEEN a.approved_at - ? AND a.approved_at "
         f"ORDER BY a.id DESC, l.id DESC",
         [*ACCOUNT_CHANGE_ACTIONS, window_s])
-    return [_dict(cur, r) for r in cur.fetchall()]
+    return [_row(cur, r) for r in cur.fetchall()]
 
 
 def approval_pairs(db) -> list[tuple]:

@@ -6,6 +6,7 @@ import time
 from typing import Optional
 
 from core.archive.base import CaseFilter, Manifest
+from core.errors import NotFound
 from core.store.sealed import open_value, seal_value
 from core.models import CaseMeta
 
@@ -33,7 +34,7 @@ def upsert_case(db, manifest: Manifest) -> dict:
         db["cases"].insert({**row, "status": PENDING, "imported_at": now})
     else:
         db["cases"].update(meta.case_id, row)
-    return get_case(db, meta.case_id)
+    return require_case(db, meta.case_id)
 
 
 def case_for_handle(db, handle: str) -> Optional[str]:
@@ -49,6 +50,14 @@ def case_for_handle(db, handle: str) -> Optional[str]:
 def get_case(db, case_id: str) -> Optional[dict]:
     rows = list(db.query("SELECT * FROM cases WHERE id = ?", [case_id]))
     return rows[0] if rows else None
+
+
+def require_case(db, case_id: str) -> dict:
+    """The case with this id; NotFound when there is none."""
+    case = get_case(db, case_id)
+    if case is None:
+        raise NotFound("病例不存在", "no such case")
+    return case
 
 
 def case_meta(db, case_id: str) -> CaseMeta:

@@ -8,6 +8,7 @@ from typing import Optional
 import pymupdf
 
 from core.crypto import sha256_hex
+from core.errors import NotFound
 from core.pdf.open import open_pdf
 from core.security.handles import case_handle
 from core.store import files
@@ -47,7 +48,7 @@ def store_document(db, case_id: str, doc_id: str, data: bytes, *, type: str = ""
     if existing:
         _remove_unused_copy(db, existing["stored_path"], keep=rel)
     _forget(doc_pk)
-    return get_document_by_id(db, doc_pk)
+    return require_document(db, doc_pk)
 
 
 def _remove_unused_copy(db, rel: str, keep: str) -> None:
@@ -58,7 +59,7 @@ def _remove_unused_copy(db, rel: str, keep: str) -> None:
 
 def _page_rows(pdf: pymupdf.Document, doc_pk: int, case_id: str) -> list[dict]:
     rows = []
-    for page in pdf:
+    for page in pdf.pages():
         rect = page.cropbox  # unrotated
         rows.append({"document_id": doc_pk, "case_id": case_id, "page_index": page.number,
                      "width": rect.width, "height": rect.height, "rotation": page.rotation,
@@ -82,6 +83,14 @@ def get_document_by_id(db, document_id: int) -> Optional[dict]:
     return rows[0] if rows else None
 
 
+def require_document(db, document_id: int) -> dict:
+    """The document with this id; NotFound when there is none."""
+    doc = get_document_by_id(db, document_id)
+    if doc is None:
+        raise NotFound("文档不存在", "no such document")
+    return doc
+
+
 def list_documents(db, case_id: str, included_only: bool = False) -> list[dict]:
     sql = "SELECT * FROM documents WHERE case_id = ?"
     if included_only:
@@ -95,7 +104,7 @@ def set_included(db, document_id: int, included: bool) -> None:
 
 def pdf_bytes(db, document_id: int) -> bytes:
     """The (decrypted) working copy of a document, cached in memory."""
-    doc = get_document_by_id(db, document_id)
+    doc = require_document(db, document_id)
     key = (document_id, doc["stored_path"], doc["source_sha256"])
     with _lock:
         if key in _PDF_CACHE:
@@ -146,6 +155,14 @@ def get_page(db, page_id: int) -> Optional[dict]:
         "SELECT p.*, d.doc_id, d.type AS doc_type, d.title AS doc_title FROM pages p "
         "JOIN documents d ON d.id = p.document_id WHERE p.id = ?", [page_id]))
     return rows[0] if rows else None
+
+
+def require_page(db, page_id: int) -> dict:
+    """The page with this id (with its document's doc_id, type and title); NotFound when there is none."""
+    page = get_page(db, page_id)
+    if page is None:
+        raise NotFound("页面不存在", "no such page")
+    return page
 
 
 def page_id_for(db, document_id: int, page_index: int) -> Optional[int]:

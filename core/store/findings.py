@@ -11,6 +11,7 @@ import time
 from typing import Iterable, Optional
 
 from core.crypto import sha256_hex, storage_key
+from core.errors import NotFound
 from core.masking import fingerprint as _fingerprint
 from core.masking import mask
 from core.models import Category, Finding, Source
@@ -88,6 +89,14 @@ def add_edit(db, *, case_id: str, page_id: int, finding_id: Optional[int], actio
 def get(db, finding_id: int) -> Optional[dict]:
     rows = list(db.query("SELECT * FROM findings WHERE id = ?", [finding_id]))
     return rows[0] if rows else None
+
+
+def require(db, finding_id: int) -> dict:
+    """The finding (box) with this id; NotFound when there is none."""
+    row = get(db, finding_id)
+    if row is None:
+        raise NotFound("标注框不存在", "no such box")
+    return row
 
 
 def for_page(db, page_id: int) -> list[dict]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import time
 from typing import Optional
 
+from core.errors import NotFound
+
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 ACTIVE = (QUEUED, RUNNING)
 
@@ -18,6 +20,14 @@ def get(db, job_id: int) -> Optional[dict]:
     return rows[0] if rows else None
 
 
+def require(db, job_id: int) -> dict:
+    """The job with this id; NotFound when there is none."""
+    job = get(db, job_id)
+    if job is None:
+        raise NotFound("任务不存在", "no such job")
+    return job
+
+
 def update(db, job_id: int, **fields) -> None:
     db["jobs"].update(job_id, fields)
 
@@ -27,7 +37,7 @@ def start(db, job_id: int, total: int = 0, step: str = "") -> None:
 
 
 def progress(db, job_id: int, done: int, total: int | None = None, step: str | None = None) -> None:
-    fields = {"progress_done": done}
+    fields: dict[str, int | str] = {"progress_done": done}
     if total is not None:
         fields["progress_total"] = total
     if step is not None:

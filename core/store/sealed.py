@@ -75,8 +75,10 @@ def insert_row(db, table: str, row: dict, sealed: dict[str, str | bytes | None])
         row_id = next_id(db, table)
         values = {"id": row_id, **row}
         for column, value in sealed.items():
-            blank = value is None or (isinstance(value, str) and not value.strip())
-            values[column] = value if blank else seal_value(table, row_id, column, value)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                values[column] = value
+            else:
+                values[column] = seal_value(table, row_id, column, value)
         cols = list(values)
         db.conn.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
                         [values[c] for c in cols])

@@ -26,7 +26,7 @@ Task = tuple  # (page index, clip or None)
 def untrusted_pages(doc: pymupdf.Document) -> list[int]:
     from core.pdf.trust import assess_page
 
-    return [page.number for page in doc if not assess_page(page, ocr_check=False).trusted]
+    return [page.number for page in doc.pages() if not assess_page(page, ocr_check=False).trusted]
 
 
 def image_tasks(page: pymupdf.Page) -> list[Task]:
@@ -55,7 +55,7 @@ def ocr_tasks(doc: pymupdf.Document, mode: str) -> list[Task]:
     whole = set(untrusted_pages(doc))
     tasks = [(i, None) for i in sorted(whole)]
     if mode == "images":
-        tasks += [t for page in doc if page.number not in whole for t in image_tasks(page)]
+        tasks += [t for page in doc.pages() if page.number not in whole for t in image_tasks(page)]
     return sorted(tasks, key=lambda t: t[0])
 
 

@@ -42,7 +42,7 @@ def everything_shown(pdf: bytes, password: str = "") -> bytes:
         if doc.needs_pass:
             doc.authenticate(password)
         doc.xref_set_key(doc.pdf_catalog(), "OCProperties", "null")
-        for page in doc:
+        for page in doc.pages():
             doc.xref_set_key(page.xref, "CropBox", _inherited(doc, page.xref, "MediaBox") or "null")
         return doc.tobytes()
     finally:
@@ -62,7 +62,7 @@ def _inherited(doc: pymupdf.Document, xref: int, key: str, depth: int = 32) -> s
 
 
 def layer_texts(shown: pymupdf.Document) -> Iterator[Place]:
-    for page in shown:
+    for page in shown.pages():
         yield page.number + 1, "text", page.get_text("text", flags=pymupdf.TEXT_PRESERVE_WHITESPACE)
 
 
@@ -92,14 +92,14 @@ def _form_xrefs(doc: pymupdf.Document) -> list[int]:
 
 def raw_stream_texts(doc: pymupdf.Document) -> Iterator[Place]:
     """Decoded string operands of each page's content and of form XObjects."""
-    for page in doc:
+    for page in doc.pages():
         for text in decodings(pdf_strings(page.read_contents() or b"")):
             yield page.number + 1, "raw stream", text
     for xref in _form_xrefs(doc):
         try:
             data = doc.xref_stream(xref) or b""
-        except Exception:
-            raise GateError("a form XObject cannot be decompressed")
+        except Exception as exc:
+            raise GateError("a form XObject cannot be decompressed") from exc
         for text in decodings(pdf_strings(data)):
             yield None, "raw stream", text
 
@@ -110,7 +110,7 @@ def metadata_texts(doc: pymupdf.Document) -> Iterator[Place]:
 
 
 def annotation_texts(doc: pymupdf.Document) -> Iterator[Place]:
-    for page in doc:
+    for page in doc.pages():
         parts = [f"{a.info.get('content', '')} {a.info.get('title', '')} {a.info.get('subject', '')}"
                  for a in page.annots() or []]
         parts += [f"{w.field_name or ''} {w.field_value or ''}" for w in page.widgets() or []]
@@ -128,7 +128,7 @@ def document_texts(doc: pymupdf.Document) -> Iterator[Place]:
 def object_texts(doc: pymupdf.Document) -> Iterator[Place]:
     """Every string in every object's dictionary (nested ones too), and
     every stream that is neither page content, pixels nor a font program."""
-    content = {x for page in doc for x in page.get_contents()}
+    content = {x for page in doc.pages() for x in page.get_contents()}
     forms = set(_form_xrefs(doc))
     for xref in range(1, doc.xref_length()):
         try:

@@ -6,7 +6,7 @@ from core.security import audit
 from core.security.handles import case_handle
 from core.store import documents as doc_store
 from core.store import findings as finding_store
-from tests.app.test_app_pages import app, frame_text, texts
+from tests.app.test_app_pages import app, texts
 
 
 def _review(users):

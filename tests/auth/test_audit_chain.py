@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from core.security import audit
-from core.store.db import open_db
 
 
 def _fill(db, n=10):

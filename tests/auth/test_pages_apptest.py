@@ -8,7 +8,6 @@ from streamlit.testing.v1 import AppTest
 
 from core.security import audit, auth
 from core.cases import workflow
-from core.store.db import open_db
 from core.security.handles import case_handle
 
 TIMEOUT = 30

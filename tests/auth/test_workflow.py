@@ -34,13 +34,11 @@ def test_new_case_is_pending_and_display_names(db, make_case):
     assert workflow.code_of("待审核") == "in_review" and workflow.display_name("approved") == "已批准"
 
 
-def test_stored_form_follows_the_cases_column(db, ready):
+def test_status_is_stored_in_the_schemas_form(db, ready):
+    """The migrations' cases table stores the Chinese status names (DEFAULT '待处理')."""
     raw = db.conn.execute("SELECT status FROM cases WHERE id = 'K1'").fetchone()[0]
-    default = [r for r in db.conn.execute("PRAGMA table_info(cases)") if r[1] == "status"][0][4] or ""
-    if "待" in default:
-        assert raw == "待整理"
-    else:
-        assert raw == "preparing"
+    assert raw == "待整理"
+    assert workflow.status_of(db, "K1") == "preparing"
 
 
 def test_full_path_submit_approve_export(db, users, ready):

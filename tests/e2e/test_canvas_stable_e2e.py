@@ -15,7 +15,7 @@ PROBE = ("c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.heig
          " return {probe: c.__probe || null, ink: ink}; }")
 
 
-def test_accept_keeps_the_page_image(server):
+def test_accept_keeps_the_page_image(server):  # noqa: F811  (server is a fixture)
     from playwright.sync_api import sync_playwright
 
     from core.archive import FolderArchive

@@ -99,7 +99,7 @@ def clerk_server(tmp_path, monkeypatch):
     from tests.e2e.test_review_e2e import _free_port
 
     port = _free_port()
-    logs = open(tmp_path / "server.log", "w")
+    logs = open(tmp_path / "server.log", "w")  # noqa: SIM115  (the server writes to it; closed in finally)
     app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                             "--server.address", "127.0.0.1", "--server.headless", "true"],
                            cwd=ROOT, env=env, stdout=logs, stderr=subprocess.STDOUT)
@@ -203,7 +203,7 @@ def _eventually(check, timeout_s: float = 30) -> None:
 
 def _key(page, key: str, done, timeout_s: float = 15) -> None:
     """Press a key until it had its effect (a loaded machine may drop a key between two script runs)."""
-    for attempt in range(3):
+    for _ in range(3):
         _press(page, key)
         end = time.time() + timeout_s
         while time.time() < end:

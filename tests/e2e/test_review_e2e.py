@@ -74,7 +74,7 @@ def server(tmp_path, monkeypatch):
     for name, role in (("prep1", "preparer"), ("sup1", "supervisor")):
         auth.create_user(db, name, role, PASSWORD, must_change=False)
     bindir = Path(sys.executable).parent
-    logs = open(tmp_path / "servers.log", "w")
+    logs = open(tmp_path / "servers.log", "w")  # noqa: SIM115  (the servers write to it; closed in finally)
     worker = subprocess.Popen([str(bindir / "huey_consumer"), "core.cases.tasks.huey", "-w", "1", "-k", "thread",
                                "-d", "0.1", "-m", "0.5"], cwd=ROOT, env=env, stdout=logs, stderr=subprocess.STDOUT)
     port = _free_port()

@@ -14,7 +14,7 @@ from tests.e2e.test_clerk_e2e import (  # noqa: F401  (clerk_server is a fixture
 )
 
 
-def test_hover_labels_cut_filter_whole_page_and_decisions_csv(clerk_server, tmp_path):
+def test_hover_labels_cut_filter_whole_page_and_decisions_csv(clerk_server, tmp_path):  # noqa: F811  (fixture)
     from playwright.sync_api import sync_playwright
 
     from core.cases import review

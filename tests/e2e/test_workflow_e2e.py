@@ -64,7 +64,7 @@ def server(tmp_path, monkeypatch):
     workflow.detection_done(db, CASE)
     entry = os.environ.get("DEID_E2E_ENTRY", str(ROOT / "app.py"))
     port = _free_port()
-    log = open(tmp_path / "streamlit.log", "w")
+    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115  (the server writes to it; closed in finally)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", entry, "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],

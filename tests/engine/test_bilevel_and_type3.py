@@ -5,8 +5,6 @@ by OCR, text layer, pdftotext, raw streams); clinical text stays; the leak
 gate's own OCR reads the identifiers on the unredacted input."""
 from __future__ import annotations
 
-import json
-
 import pymupdf
 import pytest
 

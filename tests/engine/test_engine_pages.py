@@ -23,7 +23,10 @@ def test_parallel_pages_match_serial(monkeypatch):
     doc = _record(13)
     serial = analyze_document(doc, {"patient_name": "王小红"}, ocr=False, workers=1)
     parallel = analyze_document(doc, {"patient_name": "王小红"}, ocr=False, workers=2)
-    key = lambda a: sorted((f.page_index, f.category.value, tuple(map(tuple, f.rects))) for f in a.findings)
+
+    def key(a):
+        return sorted((f.page_index, f.category.value, tuple(map(tuple, f.rects))) for f in a.findings)
+
     assert key(serial) == key(parallel)
     assert len(parallel.pages) == 13 and not parallel.failed_pages
 

@@ -126,7 +126,7 @@ def test_identifier_in_a_small_image_on_a_text_page_is_caught():
 def test_ocr_runs_in_a_process_pool_with_progress():
     """Three image pages, two worker processes; the leak is on page 3."""
     doc = pymupdf.open()
-    for i, line in enumerate(["血常规 正常", "尿常规 正常", f"家属 {helpers.HUSBAND} 签字"]):
+    for line in ["血常规 正常", "尿常规 正常", f"家属 {helpers.HUSBAND} 签字"]:
         src = pymupdf.open()
         sp = src.new_page(width=300, height=120)
         sp.insert_text((20, 60), line, fontname="china-s", fontsize=18)

@@ -34,17 +34,9 @@ def test_the_private_name_scanner_finds_planted_uses():
                             "core.cases.review._MEM"]), found
 
 
-# Known and not yet broken (issue 15): ``core.crypto.keyring()`` asks ``core.store.keybind`` whether the
-# store holds data before it creates a key (fail closed), and keybind reads the key file through crypto.
-# Listed so that any other cycle fails, and so that breaking this one fails until the entry goes.
-KNOWN_CYCLES = [["core.crypto", "core.store.keybind"]]
-
-
 def test_no_import_cycle_among_core_modules():
     cycles = find_cycles(import_graph())
-    new = [c for c in cycles if c not in KNOWN_CYCLES]
-    assert not new, "import cycles among core modules:\n" + "\n".join(" ↔ ".join(c) for c in new)
-    assert cycles == KNOWN_CYCLES, "a known cycle is gone: remove it from KNOWN_CYCLES"
+    assert not cycles, "import cycles among core modules:\n" + "\n".join(" ↔ ".join(c) for c in cycles)
 
 
 def test_the_cycle_finder_finds_a_planted_cycle_and_not_a_diamond():

@@ -6,7 +6,6 @@ import pymupdf
 import pytest
 
 from core.models import Char, Source
-from core.ocr import cache
 from core.ocr.engine import OcrEngine, OcrLine, layout_chars, split_proportional
 from core.ocr.page import (
     drop_duplicates,

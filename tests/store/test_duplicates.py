@@ -2,7 +2,6 @@
 form with other values is not, and decisions of one copy can be copied to the other."""
 import json
 
-import pymupdf
 import pytest
 
 from core.archive import FolderArchive

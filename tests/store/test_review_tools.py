@@ -4,7 +4,6 @@ import pytest
 from core.archive import FolderArchive
 from core.cases import review
 from core.cases.processing import run_detect, run_import
-from core.pdf import geometry
 from core.store import findings as finding_store
 from core.store import jobs as job_store
 

@@ -96,9 +96,9 @@ class Cluster:
             self.add_worker()
 
     def _consumer(self, app: str, env: dict, name: str, threads: int = 1) -> subprocess.Popen:
-        log = open(self.root / f"{name}.log", "ab")
-        return subprocess.Popen([str(BIN / "huey_consumer"), app, "-w", str(threads), "-k", "thread",
-                                 "-d", "0.05", "-m", "0.2"], cwd=ROOT, env=env, stdout=log, stderr=log)
+        with open(self.root / f"{name}.log", "ab") as log:  # the child keeps its own copy of the descriptor
+            return subprocess.Popen([str(BIN / "huey_consumer"), app, "-w", str(threads), "-k", "thread",
+                                     "-d", "0.05", "-m", "0.2"], cwd=ROOT, env=env, stdout=log, stderr=log)
 
     def add_worker(self) -> None:
         n = len(self.workers)

@@ -107,7 +107,7 @@ def test_render_cache_and_preview_is_redacted(db, case):
     row = doc_store.get_page(db, page["id"])
     from core.store import files
     assert row["render_path"] and not files.absolute(row["render_path"]).read_bytes().startswith(b"\x89PNG")
-    fid = review.add_box(db, PREPARER, page["id"], (80, 500, 400, 560))
+    review.add_box(db, PREPARER, page["id"], (80, 500, 400, 560))
     preview, info = review.preview_png(db, PREPARER, page["id"])
     img = pymupdf.Pixmap(preview)
     x, y = 240, 530  # inside the drawn box: black in the export preview
@@ -169,6 +169,17 @@ def test_rotated_page_boxes_round_trip(db, tmp_path):
     disp = pymupdf.Rect(rect) * pdf[0].rotation_matrix
     assert (disp.x0, disp.y0, disp.x1, disp.y1) == pytest.approx((144, 72, 288, 129.6), abs=0.5)
     assert case_store.get_case(db, "CROT")["page_count"] == 1
+    inner = (px[0] + 3, px[1] + 3, px[2] - 3, px[3] - 3)
+    assert _dark_share(review.page_png(db, page["id"]), inner) < 0.5  # the page itself is mostly paper there
+    preview, _ = review.preview_png(db, PREPARER, page["id"])
+    assert _dark_share(preview, inner) > 0.98  # and the drawn region is what the redaction covers
+
+
+def _dark_share(png: bytes, box) -> float:
+    pix = pymupdf.Pixmap(png)
+    x0, y0, x1, y1 = (int(v) for v in box)
+    dark = sum(1 for y in range(y0, y1) for x in range(x0, x1) if sum(pix.pixel(x, y)[:3]) < 150)
+    return dark / ((x1 - x0) * (y1 - y0))
 
 
 def test_queueing_checks_the_role(db, archive_root):

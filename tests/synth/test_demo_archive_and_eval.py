@@ -52,7 +52,8 @@ def test_case_folder_manifest_is_valid_and_readable(tmp_path):
 
 
 def test_folder_archive_reader_accepts_demo_case(tmp_path):
-    archive = pytest.importorskip("core.archive.folder")
+    from core.archive import folder as archive
+
     plan = plan_cases(8, seed=7)[3]
     plan.pages = 30
     build_case(plan, tmp_path)

@@ -6,7 +6,6 @@ import subprocess
 import tempfile
 
 import pymupdf
-import pytest
 
 from core.engine import analyze_document, redact_document
 from core.ocr.page import ocr_page_chars

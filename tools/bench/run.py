@@ -14,7 +14,6 @@ import importlib
 import inspect
 import os
 import sys
-import tempfile
 import time
 
 from core.config import settings

@@ -159,7 +159,7 @@ def _forked(cmd: list[str], timeout: float, err: Path, out: Path, item: KitFile)
     interpreter would; the child judges its own result (so this process
     never runs MuPDF while forking) and writes the verdict next to stderr.
     A signal or the timeout ends only that child.  (rc, outcome, detail)."""
-    import core.cli  # noqa: F401  imported before forking
+    import core.cli  # imported before forking
 
     verdict = err.with_suffix(".verdict")
     sys.stdout.flush()

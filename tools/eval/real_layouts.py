@@ -63,9 +63,8 @@ def planted(ident: Identity) -> dict[str, str]:
     for role in sorted(ident.used):
         segs = ident.roles[role]
         for text, cat in segs:
-            if cat and text.strip():
-                if cat in PII_CATS_TEXT or text not in out:
-                    out[text] = cat
+            if cat and text.strip() and (cat in PII_CATS_TEXT or text not in out):
+                out[text] = cat
     return out
 
 

@@ -371,8 +371,7 @@ def dx_runs(ctx: RecordContext) -> list:
 
 
 def render_admission(ctx: RecordContext, n_pages: int | None = None):
-    s, p, c = ctx.scenario, ctx.patient, ctx.cast
-    rel = c.relatives[0]
+    s, c = ctx.scenario, ctx.cast
     out1, out2 = c.outside[0], c.outside[1]
     hist = [("患者因“" + s.complaint + "”入院。", CLIN), (f"于{fmt_d(ctx.admission - timedelta(days=3))}在", CLIN),
             (out1.name, INST, "外院"), ("就诊，建议转上级医院进一步诊治。", CLIN), "既往在", (out2.name, INST, "外院"),

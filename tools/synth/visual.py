@@ -269,7 +269,7 @@ def order_sheet_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
     cols = [("起始时间", 50, 130), ("医嘱内容", 130, 330), ("医师签名", 330, 400), ("护士签名", 400, 470), ("停止时间", 470, 545)]
     orders = ["一级护理", "病危", "心电监护", "吸氧 3L/min", "禁食", "留置导尿", "血常规", "头孢曲松 1g ivgtt qd", "床旁胸片"]
     y, rh = 120, 22
-    for name, x0, x1 in cols:
+    for name, x0, _x1 in cols:
         _text(page, x0 + 4, y + 15, name, 9.5)
     doctors = [fake_name(rng) for _ in range(2)]
     nurses = [fake_name(rng) for _ in range(3)]
@@ -461,11 +461,11 @@ def fetal_monitor_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]
     top, bot = pymupdf.Rect(40, 50, 800, 330), pymupdf.Rect(40, 360, 800, 540)
     for r in (top, bot):
         _grid(page, r, 7.0, (0.95, 0.45, 0.45), red, 4)
-    for k, v in enumerate(range(210, 50, -30)):
+    for v in range(210, 50, -30):
         y = top.y0 + (210 - v) / 160 * top.height
         _text(page, 42, y + 3, str(v), 7, red)
         _text(page, 420, y + 3, str(v), 7, red)
-    for k, v in enumerate(range(100, -1, -20)):
+    for v in range(100, -1, -20):
         _text(page, 42, bot.y0 + (100 - v) / 100 * bot.height + 3, str(v), 7, red)
     pts, x, f = [], top.x0, 140.0
     while x < top.x1:
@@ -488,7 +488,7 @@ def red_table_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
              "谷草转氨酶", "总胆红素", "肌酐", "尿素氮", "血糖", "钾", "钠", "氯", "钙", "乳酸", "D-二聚体"]
     y = 100
     red = (0.85, 0.05, 0.05)
-    for i, it in enumerate(items):
+    for it in items:
         page.draw_line((50, y - 14), (545, y - 14), width=0.5)
         _text(page, 60, y, it)
         abnormal = rng.random() < 0.45

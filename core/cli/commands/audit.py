@@ -64,7 +64,7 @@ def run_verify(args) -> int:
 
 
 def _print_checkpoint(cp) -> None:
-    from core.security import audit, audit_anchor
+    from core.security import audit_anchor
 
     if cp is None:
         print(f"检查点 / checkpoint: 无 / none (folder {audit_anchor.anchor_dir()})")
@@ -74,7 +74,7 @@ def _print_checkpoint(cp) -> None:
 
 
 def run_checkpoint(args) -> int:
-    from core.security import audit, audit_anchor
+    from core.security import audit_anchor
 
     db = open_db(args.db)
     cp = audit_anchor.write_checkpoint(db, actor=cli_actor(), reason="cli")

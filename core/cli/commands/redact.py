@@ -1,6 +1,7 @@
 """``redact IN.pdf -o OUT.pdf``: detect and remove identifiers in one PDF."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -40,7 +41,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-class _Fmt(__import__("argparse").RawDescriptionHelpFormatter):
+class _Fmt(argparse.RawDescriptionHelpFormatter):
     pass
 
 

@@ -18,6 +18,8 @@ The human-readable line printed under or above a 1D code goes with it.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import zxingcpp
@@ -35,7 +37,7 @@ def _formats(names: list[str]):
     return fmts or None
 
 
-def candidate_boxes(gray: np.ndarray, cell: int, density_min: float, min_side: int, max_side: int) -> list[list[int]]:
+def candidate_boxes(gray: np.ndarray, cell: int, density_min: float, min_side: int, max_side: int) -> list[list[float]]:
     """Pixel boxes of dense dark regions of barcode size."""
     h, w = (gray.shape[0] // cell) * cell, (gray.shape[1] // cell) * cell
     if h == 0 or w == 0:
@@ -63,11 +65,11 @@ def candidate_boxes(gray: np.ndarray, cell: int, density_min: float, min_side: i
     return out
 
 
-def _join_rows(boxes: list[list[int]], gap: int) -> list[list[int]]:
+def _join_rows(boxes: list[list[float]], gap: float) -> list[list[float]]:
     """Join pieces of one 1D barcode: same top and bottom, a gap between
     (wide spaces between bars break the density map)."""
     boxes = sorted(boxes, key=lambda b: b[0])
-    out: list[list[int]] = []
+    out: list[list[float]] = []
     for b in boxes:
         for o in out:
             ov = min(o[3], b[3]) - max(o[1], b[1])
@@ -81,7 +83,7 @@ def _join_rows(boxes: list[list[int]], gap: int) -> list[list[int]]:
 
 def decode(gray: np.ndarray, formats) -> list[tuple[tuple, str, bool, bool]]:
     """zxing-cpp on a grayscale crop: (pixel box, value, decoded?, linear?)."""
-    kwargs = {"return_errors": True}
+    kwargs: dict[str, Any] = {"return_errors": True}
     if formats is not None:
         kwargs["formats"] = formats
     out = []
@@ -90,7 +92,7 @@ def decode(gray: np.ndarray, formats) -> list[tuple[tuple, str, bool, bool]]:
         xs = [p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x]
         ys = [p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y]
         ok = bool(r.valid and not r.error and r.text)
-        linear = r.format in zxingcpp.barcode_formats_list(zxingcpp.BarcodeFormat.AllLinear)
+        linear = r.format in zxingcpp.barcode_formats_list(zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.AllLinear))
         out.append(((min(xs), min(ys), max(xs), max(ys)), r.text if ok else "", ok, linear))
     return out
 

@@ -50,11 +50,11 @@ def has_photo(gray: np.ndarray, sat: np.ndarray, min_share: float) -> bool:
     h, w = gray.shape
     if h < 10 or w < 10:
         return False
-    solid = ((gray < 200) | (sat > 60)).astype(np.uint8)
+    solid: np.ndarray = ((gray < 200) | (sat > 60)).astype(np.uint8)
     k = max(2, int(min(h, w) * 0.02))
     solid = cv2.morphologyEx(solid, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     n, _, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
-    for x, y, bw, bh, a in stats[1:]:
+    for _x, _y, bw, bh, a in stats[1:]:
         if bh >= 0.35 * h and 0.45 <= bw / max(1, bh) <= 1.1 and a >= 0.45 * bw * bh and bw * bh >= min_share * w * h:
             return True
     return False
@@ -91,7 +91,7 @@ class CardCopyRecognizer(VisualRecognizer):
         v = view(page).scaled(cfg("card").get("dpi", 60))  # plenty for a card-sized region
         gray = v.gray
         paper = float(np.median(gray[::2, ::2]))
-        tinted = (gray < min(paper - 8, 240)).astype(np.uint8)
+        tinted: np.ndarray = (gray < min(paper - 8, 240)).astype(np.uint8)
         k = v.n(4)
         tinted = cv2.morphologyEx(tinted, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
         tinted = cv2.morphologyEx(tinted, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))

@@ -21,7 +21,7 @@ import numpy as np
 import pymupdf
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer
-from core.models import Category, Finding, PageText, Rect, Source
+from core.models import Category, Finding, PageText, Rect, Source, as_rect
 from core.pdf import geometry
 from core.rules import load_rules
 
@@ -104,7 +104,7 @@ class Layout:
         boxes += [list(d.rect) for d in self.dense_fills]
         pieces = self.code_pieces  # gap 8: a scratch through a code does not split it
         boxes += [b for b in merge_boxes([list(d.rect) for d in pieces], 8) if _many_inside(b, pieces)]
-        return [tuple(b) for b in boxes]
+        return [as_rect(b) for b in boxes]
 
 
 def _many_inside(box: list[float], pieces: list["Drawing"], n: int = 12) -> bool:
@@ -232,7 +232,7 @@ class View:
             f = 72.0 / self.dpi
             ox, oy = self.origin
             return (rect_px[0] * f + ox, rect_px[1] * f + oy, rect_px[2] * f + ox, rect_px[3] * f + oy)
-        return geometry.pixels_to_page(self.page, tuple(float(v) for v in rect_px), self.dpi, self.origin)
+        return geometry.pixels_to_page(self.page, as_rect([float(v) for v in rect_px]), self.dpi, self.origin)
 
     def n(self, points: float) -> int:
         """A length in points -> pixels (at least 1)."""
@@ -344,11 +344,11 @@ def views(page: PageInput) -> list[View]:
     else:
         regions = merge_boxes([list(geometry.pad(r, 12)) for r in layout(page).pixel_regions()], 24)
         page_rect = page.pdf_page.rect
-        if sum(geometry.area(tuple(b)) for b in regions) > 0.5 * page_rect.width * page_rect.height:
+        if sum(geometry.area(as_rect(b)) for b in regions) > 0.5 * page_rect.width * page_rect.height:
             out = [view(page)]
         else:
             dpi = cfg("render").get("born_digital_dpi", 100)
-            out = [clip_view(page, tuple(b), dpi) for b in regions]
+            out = [clip_view(page, as_rect(b), dpi) for b in regions]
     slot["views"] = out
     return out
 

@@ -21,7 +21,8 @@ import numpy as np
 from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.detect.registry import register
 from core.detect.visual.common import VisualRecognizer, cfg, finding, layout, merge_boxes, printed_mask, view
-from core.models import Category, Finding, PageText, Rect
+from core.detect.visual.upright import along_text_lines
+from core.models import Category, Finding, PageText, Rect, as_rect
 from core.pdf import geometry
 
 CJK_RUN = re.compile(r"[\u4e00-\u9fff（）()]+")
@@ -41,7 +42,7 @@ def vector_objects(page: PageInput, within: Rect | None = None) -> list[tuple[Re
         lay.__dict__["_pens"] = pens
     if within is not None and len(pens):
         pens = pens[(pens[:, 2] > within[0]) & (pens[:, 0] < within[2]) & (pens[:, 3] > within[1]) & (pens[:, 1] < within[3])]
-    out += [(tuple(b), "draw") for b in merge_boxes(pens.tolist(), 2.0)]
+    out += [(as_rect(b), "draw") for b in merge_boxes(pens.tolist(), 2.0)]
     return out
 
 
@@ -54,7 +55,7 @@ def pixel_blobs(page: PageInput, region: Rect, min_side: float, max_side: float)
         return []
     gray = v.gray[y0:y1, x0:x1]
     sat = v.hsv[y0:y1, x0:x1, 1]
-    ink = ((gray < 170) | (sat > 80)).astype(np.uint8)
+    ink: np.ndarray = ((gray < 170) | (sat > 80)).astype(np.uint8)
     ln = v.n(40)
     for size in ((ln, 1), (1, ln)):
         ink &= 1 - cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size))
@@ -99,6 +100,7 @@ class EmblemRecognizer(VisualRecognizer):
     name = "emblem"
     order = 17
 
+    @along_text_lines
     def find(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         c = cfg("logo")
         page.__dict__["_visual_band_objects"] = self._band_objects(page, c)

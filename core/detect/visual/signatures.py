@@ -20,7 +20,8 @@ import numpy as np
 from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import register
 from core.detect.visual.common import VisualRecognizer, cfg, char_boxes, clip_view, finding, glyph_box, ink_box, label_regex, layout, merge_boxes, printed_mask, span_rect
-from core.models import Category, Finding, PageText, Rect, Source
+from core.detect.visual.upright import along_text_lines
+from core.models import Category, Finding, PageText, Rect, Source, as_rect
 from core.pdf import geometry
 
 # printed characters that never belong to a signature (dates, times, numbers)
@@ -49,8 +50,8 @@ class _Label:
             while k > end and not text.text[k - 1].isspace() and colon - k < 6:
                 k -= 1
             k = k if k > end and text.text[k - 1].isspace() else m.start()
-            if text.boxes[k]:
-                self.limit_x = min(self.limit_x, text.boxes[k][0] - 1)
+            if box := text.boxes[k]:
+                self.limit_x = min(self.limit_x, box[0] - 1)
         # Only after "医师签名：" (a colon) may OCR'd letters be the signature read
         # as text; a table header "医师签名" or "家属签名同意…" in a sentence is print.
         self.colon = text.text[end - 1] in ":："
@@ -60,8 +61,9 @@ class _Label:
         # a table header ("医师签名" alone in its cell): the signatures are below it
         nxt = next((j for j in range(end, self.line_end) if not text.text[j].isspace() and text.boxes[j]), None)
         self.alone = nxt is None  # nothing after it on its line: the signature may be right of it too
+        nxt_box = None if nxt is None else text.boxes[nxt]
         self.header = not self.colon and not self.role_label and (
-            self.alone or text.boxes[nxt][0] - rect[2] > 1.5 * self.height)
+            self.alone or nxt_box is None or nxt_box[0] - rect[2] > 1.5 * self.height)
         if self.header:  # the whole header word ("执行者签名"): its column is as wide
             self.rect = _word_rect(text, start, rect, self.height)
         self.start_x, self.first_run_end = rect[2], end
@@ -89,7 +91,8 @@ def _line_spans(text: PageText) -> list[tuple[float, float]]:
     """For every character offset, the x extent of its line's glyphs."""
     out = [(0.0, 0.0)] * len(text.text)
     for s, e in text.lines():
-        bs = [glyph_box(text, i) for i in range(s, e) if text.boxes[i] is not None and not text.text[i].isspace()]
+        bs = [b for i in range(s, e)
+              if text.boxes[i] is not None and not text.text[i].isspace() and (b := glyph_box(text, i)) is not None]
         if bs:
             out[s:e] = [(min(b[0] for b in bs), max(b[2] for b in bs))] * (e - s)
     return out
@@ -135,6 +138,7 @@ class SignatureRecognizer(VisualRecognizer):
     name = "signature"
     order = 16
 
+    @along_text_lines
     def find(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         labels = find_labels(page.text)
         if not labels:
@@ -157,8 +161,8 @@ class SignatureRecognizer(VisualRecognizer):
         merged = merge_boxes([list(b[0]) for b in boxes], 0)
         out = []
         for m in merged:
-            conf = max(b[1] for b in boxes if geometry.intersection(b[0], tuple(m)) > 0)
-            out.append(finding(page, Category.SIGNATURE, tuple(m), self.name, conf, pad=pad))
+            conf = max(b[1] for b in boxes if geometry.intersection(b[0], as_rect(m)) > 0)
+            out.append(finding(page, Category.SIGNATURE, as_rect(m), self.name, conf, pad=pad))
         return out
 
     # -- a table column headed "医师签名": signatures in the cells below
@@ -185,7 +189,7 @@ class SignatureRecognizer(VisualRecognizer):
         ink = self._drop_rules(ink, min(v.n(30), int((x1 - x0) * 0.7)), v.n(3))
         text = page.text
         offsets, arr = char_boxes(page)
-        near = (arr[:, 2] >= col[0]) & (arr[:, 0] <= col[2]) & (arr[:, 3] >= col[1]) & (arr[:, 1] <= col[3]) if len(arr) else []
+        near: np.ndarray | list = (arr[:, 2] >= col[0]) & (arr[:, 0] <= col[2]) & (arr[:, 3] >= col[1]) & (arr[:, 1] <= col[3]) if len(arr) else []
         # a handwritten name OCR'd as a short line of letters in a cell is still ink
         # what OCR read inside the column's cells (a line that stays within the
         # column) is a signature or a typed name, unless it is a date or time
@@ -239,8 +243,8 @@ class SignatureRecognizer(VisualRecognizer):
             and geometry.area(d.rect) < max_area
         ]
         for cl in merge_boxes(pen, c.get("join_gap", 12)):
-            if cl[0] <= lab.start_x + max_gap and _overlap_y(tuple(cl), lab.rect) > 0:
-                found.append(tuple(cl))
+            if cl[0] <= lab.start_x + max_gap and _overlap_y(as_rect(cl), lab.rect) > 0:
+                found.append(as_rect(cl))
         return found
 
     # -- scanned: ink that is not OCR'd printed text
@@ -255,9 +259,10 @@ class SignatureRecognizer(VisualRecognizer):
         ink = self._drop_rules(ink, v.n(30), v.n(3))
         text = page.text
         offsets, arr = char_boxes(page)
-        near = (arr[:, 2] >= win[0]) & (arr[:, 0] <= win[2]) & (arr[:, 3] >= win[1]) & (arr[:, 1] <= win[3]) if len(arr) else []
+        near: np.ndarray | list = (arr[:, 2] >= win[0]) & (arr[:, 0] <= win[2]) & (arr[:, 3] >= win[1]) & (arr[:, 1] <= win[3]) if len(arr) else []
         # OCR may read the signature as characters: those stay ink
-        skip = {int(i) for i in offsets[near] if self._maybe_signature(text, int(i), text.boxes[int(i)], lab, line_len)}
+        skip = {int(i) for i in offsets[near]
+                if (b := text.boxes[int(i)]) is not None and self._maybe_signature(text, int(i), b, lab, line_len)}
         printed = printed_mask(v, page, (x0, y0, x1, y1), skip)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
         if n <= 1:
@@ -328,7 +333,7 @@ class SignatureRecognizer(VisualRecognizer):
             # on a skewed scan (±1-2°) a rule is no straight pixel run: thicken it across
             # and keep only runs that leave the window (table rules do, a pen stroke does not)
             if h >= 8 and w >= 8:
-                half = (cv2.resize(joined, (w // 2, h // 2), interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+                half: np.ndarray = (cv2.resize(joined, (w // 2, h // 2), interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
                 half = cv2.dilate(half, cv2.getStructuringElement(cv2.MORPH_RECT, across))
                 k = (max(1, size[0] // 2), max(1, size[1] // 2))
                 half = cv2.morphologyEx(half, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k))

@@ -12,6 +12,8 @@ Tables
 """
 from __future__ import annotations
 
+from core.store.migrations.script import run_script
+
 VERSION = 100
 
 RETENTION_FLOOR_DAYS = 180
@@ -102,23 +104,4 @@ CREATE TABLE IF NOT EXISTS setup_tokens (
 
 
 def apply(db) -> None:
-    for statement in statements(SCHEMA):
-        db.conn.execute(statement)
-
-
-def statements(script: str) -> list[str]:
-    """Split on ';' at line ends, keeping trigger bodies whole."""
-    out, buf, depth = [], [], 0
-    for line in script.splitlines():
-        buf.append(line)
-        stripped = line.strip().upper()
-        if stripped == "BEGIN":
-            depth += 1
-        if stripped.startswith("END;"):
-            depth -= 1
-        if stripped.endswith(";") and depth == 0:
-            stmt = "\n".join(buf).strip()
-            if stmt:
-                out.append(stmt)
-            buf = []
-    return out
+    run_script(db, SCHEMA)

@@ -18,6 +18,8 @@ codes or Chinese display names (see ``core.cases.workflow``): both are matched.
 """
 from __future__ import annotations
 
+from core.store.migrations.script import run_script
+
 VERSION = 150
 
 IN_REVIEW = "('in_review', '待审核')"
@@ -106,7 +108,4 @@ END;
 
 
 def apply(db) -> None:
-    from core.store.migrations.m100_users_audit import statements
-
-    for statement in statements(SCHEMA):
-        db.conn.execute(statement)
+    run_script(db, SCHEMA)

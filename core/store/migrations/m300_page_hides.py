@@ -10,6 +10,7 @@ A trigger keeps it read-only while the case is in 待审核, like the boxes.
 from __future__ import annotations
 
 from core.store.migrations.m150_review_gates import IN_REVIEW
+from core.store.migrations.script import run_script
 
 VERSION = 300
 
@@ -26,7 +27,4 @@ END;
 
 
 def apply(db) -> None:
-    from core.store.migrations.m100_users_audit import statements
-
-    for statement in statements(SCHEMA):
-        db.conn.execute(statement)
+    run_script(db, SCHEMA)

@@ -10,6 +10,8 @@ Tables
 """
 from __future__ import annotations
 
+from core.store.migrations.script import run_script
+
 VERSION = 310
 
 SCHEMA = """
@@ -37,7 +39,4 @@ CREATE INDEX page_duplicates_case ON page_duplicates (case_id);
 
 
 def apply(db) -> None:
-    from core.store.migrations.m100_users_audit import statements
-
-    for statement in statements(SCHEMA):
-        db.conn.execute(statement)
+    run_script(db, SCHEMA)
