@@ -190,17 +190,17 @@ def _piece_below(pt: PageText, text: str, ls: int, le: int, label):
 
 
 def _pieces_of_line(pt: PageText, text: str, ls: int, le: int):
-    start, prev = None, None
+    start, prev = -1, -1
     for i in range(ls, le):
         if text[i].isspace() or pt.boxes[i] is None:
             continue
-        if start is not None and not _same_cell(pt, prev, i):
+        if start >= 0 and not _same_cell(pt, prev, i):
             yield start, prev + 1
-            start = None
-        if start is None:
+            start = -1
+        if start < 0:
             start = i
         prev = i
-    if start is not None:
+    if start >= 0:
         yield start, prev + 1
 
 
@@ -300,9 +300,10 @@ def _through_spaces(text: str, start: int, vend: int, end: int, rule: FieldRule,
 
 def _same_cell(pt: PageText, i: int, j: int) -> bool:
     """Characters ``i`` and ``j`` of one line stand close enough to be one value."""
-    if i < 0 or j >= len(pt.boxes) or pt.boxes[i] is None or pt.boxes[j] is None:
+    a = pt.boxes[i] if 0 <= i < len(pt.boxes) else None
+    b = pt.boxes[j] if 0 <= j < len(pt.boxes) else None
+    if a is None or b is None:
         return False
-    a, b = pt.boxes[i], pt.boxes[j]
     h = max(1.0, min(a[3] - a[1], b[3] - b[1]))
     return -0.5 * h <= b[0] - a[2] < SPACE_IN_VALUE * h
 

@@ -193,7 +193,8 @@ def _blank_run(gray: np.ndarray, xa: float, xb: float, y0: float, y1: float) -> 
     if c1 <= c0 or r1 <= r0:
         return 0
     band = gray[r0:r1, c0:c1]
-    ink = (band < _paper(gray[r0:r1, max(0, c0 - 20):min(W, c1 + 20)]) - INK_CONTRAST).any(axis=0)
+    threshold = _paper(gray[r0:r1, max(0, c0 - 20):min(W, c1 + 20)]) - INK_CONTRAST
+    ink: list[bool] = np.less(band, threshold).any(axis=0).tolist()
     best = run = 0
     for v in ink:
         run = 0 if v else run + 1
