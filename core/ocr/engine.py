@@ -326,6 +326,11 @@ class RapidOcrEngine(OcrEngine):
     # same as the default 1.6 + 48, at 0.72x the recognition time.
     UNCLIP_RATIO = 1.3
     REC_HEIGHT = 40  # PP-OCRv4 rec was trained at 48; DEID_OCR_REC_HEIGHT overrides
+    # Mean detector score a line box needs (RapidOCR default 0.5).  A printed
+    # line that sits on a long underline scores 0.4-0.5 (a prescription's
+    # "地址/电话：…" line was never read); a box that is no text still has to
+    # be read with MIN_SCORE confidence to count.
+    BOX_THRESH = 0.4
 
     def __init__(self, threads: Optional[int] = None, det_max_side: Optional[int] = None):
         self.threads = threads or settings().ocr_threads
@@ -337,7 +342,7 @@ class RapidOcrEngine(OcrEngine):
         self._run_lock = threading.Lock()
         self.engine_id = (
             f"rapidocr_onnxruntime-{_version('rapidocr_onnxruntime')}"
-            f"/ppocrv4/det{self.det_max_side}u{self.UNCLIP_RATIO}/rec{self.rec_height}/cls0/tight3/chars5"
+            f"/ppocrv4/det{self.det_max_side}u{self.UNCLIP_RATIO}/rec{self.rec_height}/cls0/tight3/chars5/box40"
         )
 
     @property
@@ -393,6 +398,7 @@ class RapidOcrEngine(OcrEngine):
 
         det.get_preprocess = preprocess
         det.postprocess_op.unclip_ratio = self.UNCLIP_RATIO
+        det.postprocess_op.box_thresh = self.BOX_THRESH
 
     def recognize(self, img_rgb: np.ndarray, min_score: float = 0.5) -> list[OcrLine]:
         if img_rgb is None or img_rgb.size == 0 or min(img_rgb.shape[:2]) < 8:
