@@ -48,6 +48,7 @@ class PageSummary:
     findings: int = 0
     seconds: float = 0.0
     error: str = ""
+    unread: bool = False  # analysed without OCR, yet the page shows what only OCR can read
 
 
 @dataclass
@@ -59,6 +60,10 @@ class Analysis:
     @property
     def failed_pages(self) -> list[int]:
         return [p.index for p in self.pages if p.error]
+
+    @property
+    def unread_pages(self) -> list[int]:
+        return [p.index for p in self.pages if p.unread]
 
 
 def _ocr_lines(page: pymupdf.Page, base_lines: list[list[Char]], dpi: int,
@@ -105,8 +110,21 @@ def page_input(page: pymupdf.Page, ocr: bool = True, dpi: int = 150) -> tuple[Pa
 
             base_lines = drop_duplicates(base_lines, extra)
         summary.ocr_chars = sum(len(l) for l in extra)
+    else:
+        summary.unread = _needs_ocr(page, base_lines)
     lines = base_lines + extra
     return PageInput(page.number, page, _from_lines(page, lines), dpi=dpi, is_scanned=summary.scanned), summary
+
+
+def _needs_ocr(page: pymupdf.Page, base_lines: list[list[Char]]) -> bool:
+    """Whether OCR would have read this page (a scan, an image insert, letters drawn as outlines, a text
+    layer that cannot be trusted)."""
+    from core.ocr.page import ocr_regions
+    from core.pdf.trust import assess_page
+
+    if ocr_regions(page, sum(len(l) for l in base_lines)):
+        return True
+    return bool(base_lines) and not assess_page(page, ocr_check=False).trusted
 
 
 def _from_lines(page, lines):

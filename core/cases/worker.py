@@ -160,7 +160,7 @@ def _message(status: str, error: str = "") -> dict:
 def _analyze(kv: KV, blobs: BlobStore, job_token: str, case_handle: str, doc_digest: str, beat: Heartbeat) -> dict:
     import pymupdf
 
-    from core.pdf.sanitize import show_all_layers
+    from core.pdf.open import as_shown
 
     def check_cancel() -> None:
         if kv.get(job_key(job_token)) != RUN:  # cancelled, or the job is gone
@@ -172,7 +172,7 @@ def _analyze(kv: KV, blobs: BlobStore, job_token: str, case_handle: str, doc_dig
     meta = open_json(blobs.get(meta_blob(case_handle, job_token)))
     pdf = pymupdf.open(stream=data, filetype="pdf")
     try:
-        show_all_layers(pdf)
+        as_shown(pdf)
         beat.write(0, pdf.page_count)
 
         def progress(*args, **_kw):

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
 from core.detect.registry import register
-from core.detect.terms import is_clinical_word, term_spans
+from core.detect.terms import followed_by_measure, is_clinical_word, term_spans
 from core.models import Category, Finding
 from core.rules import RULES_DIR, load_rules
 
@@ -96,8 +96,17 @@ def _candidate_ok(text: str, start: int, end: int, not_names: frozenset, terms) 
     return is_plausible_name(text[start:end], not_names) and not is_clinical_word(text, start, end, terms)
 
 
+# Transliterated (minority or foreign) names join their parts with a middle dot: 阿依古丽·买买提, 热依拉·艾则孜.
+# Their first character need not be a surname; a cue or a label next to them is enough.
+DOT_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}(?:[·•・][\u4e00-\u9fff]{1,10}){1,3}")
+DOT_NAME_AT_END = re.compile(DOT_NAME.pattern + r"$")
+
+
 def name_before(text: str, end: int, not_names: frozenset, terms=()) -> tuple[int, int] | None:
     """The name that ends at ``end`` ("李建国|主任医师", "欧阳明辉|主任医师"), or None."""
+    dotted = DOT_NAME_AT_END.search(text[max(0, end - 40):end])
+    if dotted:
+        return end - len(dotted.group(0)), end
     for length in (4, 3, 2):
         start = end - length
         if start < 0:
@@ -121,6 +130,15 @@ def name_before(text: str, end: int, not_names: frozenset, terms=()) -> tuple[in
 
 def name_after(text: str, start: int, not_names: frozenset, terms=()) -> tuple[int, int] | None:
     """The name that starts at ``start`` ("患者|王小红于…"), or None."""
+    dotted = DOT_NAME.match(text, start)
+    if dotted:
+        end = dotted.end()
+        last_dot = max(text.rfind(d, start, end) for d in "·•・")
+        for i in range(last_dot + 2, end):  # the part after the dot ends where prose resumes ("…吐尔逊陪同")
+            if text[i] in NAME_ENDERS:
+                end = i
+                break
+        return start, end
     run = ""
     for ch in text[start : start + 4]:
         if ch in NAME_ENDERS or not CJK.match(ch):
@@ -341,15 +359,17 @@ class PersonNameRecognizer(Recognizer):
         lac_ready = cfg["lac"]["enabled"] and CJK.search(text) is not None and _Lac.get() is not None
         for m in before_re.finditer(text):
             span = name_after(text, m.end(), not_names, terms)
-            if span and span[0] in lac_by_start and 2 <= lac_by_start[span[0]] - span[0] <= 4:
+            dotted = span is not None and DOT_NAME.fullmatch(text, span[0], span[1]) is not None
+            if span and not dotted and span[0] in lac_by_start and 2 <= lac_by_start[span[0]] - span[0] <= 4:
                 span = (span[0], lac_by_start[span[0]])  # LAC knows where the name ends
-            elif (span and lac_ready and cfg["lac"].get("cue_before_needs_lac") and "某" not in text[span[0]:span[1]]
+            elif (span and not dotted and lac_ready and cfg["lac"].get("cue_before_needs_lac") and "某" not in text[span[0]:span[1]]
                   and not _followed_by_cue(text, span[1], after_re)):
                 continue
             if span and not _overlaps_any(span, hits):
                 hits[span] = (before_cat[m.group(0)], cue_conf, m.group(0))
         for s, e in lac_spans:
-            if not _overlaps_any((s, e), hits) and _candidate_ok(text, s, e, not_names, terms):
+            if not _overlaps_any((s, e), hits) and _candidate_ok(text, s, e, not_names, terms) \
+                    and not followed_by_measure(text, e):
                 hits[(s, e)] = (Category.PERSON_NAME, cfg["lac"]["confidence"], "")
         out = []
         for (s, e), (cat, conf, hint) in sorted(hits.items()):

@@ -11,7 +11,7 @@ from core.rules import load_rules
 
 
 @lru_cache(maxsize=1)
-def _term_regexes() -> tuple[re.Pattern, re.Pattern]:
+def _term_regexes() -> tuple[re.Pattern, re.Pattern, re.Pattern | None]:
     cfg = load_rules("medical_terms")
     by_length = lambda words: sorted(set(words), key=len, reverse=True)  # noqa: E731
     stems = "|".join(re.escape(s) for s in by_length(w for w in cfg["eponyms"] if len(w) > 1))
@@ -21,7 +21,9 @@ def _term_regexes() -> tuple[re.Pattern, re.Pattern]:
     # any one character + 氏 + an eponym suffix (瑞氏反应, 布氏杆菌); listed stems also with 氏 alone
     terms = re.compile(f"(?:{stems})(?:{suffixes})|[{singles}]氏(?:{suffixes})?|[\u4e00-\u9fff]氏(?:{suffixes})|{phrases}")
     followers = re.compile("|".join(re.escape(s) for s in by_length(cfg["not_name_followers"])))
-    return terms, followers
+    units = "|".join(re.escape(s) for s in by_length(cfg.get("measurement_units") or []))
+    measured = re.compile(rf"[:：]?[<>≤≥约]?\d+(?:[.．]\d+)?(?:{units})(?![A-Za-z])") if units else None
+    return terms, followers, measured
 
 
 def _squeezed(text: str) -> tuple[str, list[int]]:
@@ -47,3 +49,11 @@ def is_clinical_word(text: str, start: int, end: int, spans: list[tuple[int, int
         return True
     flat, where = _squeezed(text[end:end + 16])
     return bool(_term_regexes()[1].match(flat))
+
+
+def followed_by_measure(text: str, end: int) -> bool:
+    """A number with a unit follows ``text[:end]`` ("宫高 32cm"): the word before it is what was measured.
+    For candidates without a cue only: "患者龚丽 160cm" is still a patient."""
+    measured = _term_regexes()[2]
+    flat, _ = _squeezed(text[end:end + 16].split("\n", 1)[0])  # on the same line: not the next cell's value
+    return measured is not None and bool(measured.match(flat))

@@ -31,6 +31,7 @@ from core.ocr import cache
 from core.ocr.cells import tidy_lines
 from core.ocr.engine import OcrEngine, OcrLine, get_engine
 from core.pdf.geometry import area, from_display, intersection, to_display
+from core.pdf.outlines import glyph_paths
 
 # A page is "scanned" (OCR the whole page) when its text layer has fewer
 # than this many characters and images cover at least this share of it.
@@ -39,6 +40,8 @@ SCANNED_MIN_IMAGE_COVER = 0.5
 # Embedded images at least this big (points²; 1 inch² = 72×72) are OCR'd on
 # born-digital pages.
 MIN_IMAGE_AREA = 72.0 * 72.0
+# Letters drawn as vector outlines (core.pdf.outlines): at least this many on a line are OCR'd like an image.
+OUTLINE_MIN_GLYPHS = 2
 # Orientation search thresholds.
 VERTICAL_SHARE = 0.5  # share of characters on vertical lines that makes a page "sideways"
 WEAK_SCORE = 0.75  # mean confidence under which a reading counts as weak
@@ -120,7 +123,9 @@ def ocr_regions(page: pymupdf.Page, text_chars_count: int) -> list[Rect]:
     * page with neither text nor images but many vector paths (text
       converted to outlines): the whole page;
     * otherwise: each embedded image of at least 1 inch² (scanned inserts,
-      photographed forms), overlapping ones merged.
+      photographed forms) and each line of letters drawn as outlines
+      (:func:`outline_text_regions`), overlapping ones merged; the whole
+      page when they cover half of it.
     """
     full = page_rect_unrotated(page)
     boxes = image_boxes(page)
@@ -129,7 +134,27 @@ def ocr_regions(page: pymupdf.Page, text_chars_count: int) -> list[Rect]:
     if text_chars_count == 0 and not boxes and many_paths(page):
         return [full]
     big = [b for b in boxes if area(b) >= MIN_IMAGE_AREA]
-    return merge_overlapping(big)
+    regions = merge_overlapping(big + outline_text_regions(page))
+    if covered_share(regions, full) >= SCANNED_MIN_IMAGE_COVER:
+        return [full]
+    return regions
+
+
+def outline_text_regions(page: pymupdf.Page) -> list[Rect]:
+    """Where the page draws letters as vector outlines (text printed "as curves", a heading or a whole page
+    converted to paths; ``core.pdf.outlines``), grouped into lines.  The text layer has none of it, so
+    only OCR can read it."""
+    glyphs = [pymupdf.Rect(r) for r in glyph_paths(page)]
+    if len(glyphs) < OUTLINE_MIN_GLYPHS:
+        return []
+    rows = merge_overlapping([tuple(r + (-r.height * 0.6, -1, r.height * 0.6, 1)) for r in glyphs])
+    full = pymupdf.Rect(page_rect_unrotated(page))
+    return [tuple(pymupdf.Rect(r) & full) for r in rows if _count_inside(r, glyphs) >= OUTLINE_MIN_GLYPHS]
+
+
+def _count_inside(box: Rect, rects: list[pymupdf.Rect]) -> int:
+    b = pymupdf.Rect(box)
+    return sum(1 for r in rects if b.contains(r))
 
 
 def many_paths(page: pymupdf.Page, threshold: int = 200) -> bool:

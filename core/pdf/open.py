@@ -38,8 +38,9 @@ def open_pdf(source: str | Path | bytes) -> pymupdf.Document:
     The document returned is MuPDF's repaired rewrite of the input (a file
     MuPDF can read but not write, e.g. an object with a syntax error, is
     refused here, not half-way through redaction), with every
-    optional-content layer switched on for good: detection, review and the
-    output all see hidden layers.
+    optional-content layer switched on for good (detection, review and the
+    output all see hidden layers) and annotations and form fields baked into
+    the page content as shown.
     """
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
@@ -102,6 +103,27 @@ def open_pdf(source: str | Path | bytes) -> pymupdf.Document:
     return clean
 
 
+def as_shown(doc: pymupdf.Document) -> None:
+    """The one view of a document that detection, review and export all work on: every optional-content
+    layer on, annotations and form fields baked into the page content."""
+    show_all_layers(doc)
+    bake_annotations(doc)
+
+
+def bake_annotations(doc: pymupdf.Document) -> None:
+    """Annotations and form fields become page content, as they are shown: a name typed into a form
+    field or a free-text note is then detected and redacted like any other text, and the clinical
+    values in fields stay readable.  What is not shown (a note's popup text, hidden annotations) is gone
+    with the annotations themselves; annotations MuPDF cannot bake are dropped unseen, the same way on
+    every path."""
+    try:
+        if any(page.first_annot or page.first_widget for page in doc.pages()):
+            doc.bake(annots=True, widgets=True)
+    except Exception:  # a field tree or appearance MuPDF cannot walk: nobody gets to see them
+        for page in doc.pages():
+            doc.xref_set_key(page.xref, "Annots", "null")
+
+
 def _normalise_rotation(doc: pymupdf.Document, xref: int) -> None:
     """Write the rotation MuPDF shows on the page itself.  A /Rotate that is
     not a multiple of 90 (or is inherited from the page tree) is displayed
@@ -138,7 +160,7 @@ def _rewritten(doc: pymupdf.Document, load_pages: bool = True) -> pymupdf.Docume
     expected = doc.page_count  # before the rewrite: MuPDF may repair (and lose pages) while writing
     try:
         clean = pymupdf.open(stream=doc.tobytes(garbage=1), filetype="pdf")
-        show_all_layers(clean)
+        as_shown(clean)
         if clean.page_count != expected or doc.page_count != expected:
             raise ValueError("pages lost in the rewrite")
         for index in range(clean.page_count):  # every page must load from the rewrite too

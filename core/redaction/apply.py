@@ -27,6 +27,7 @@ from typing import Iterable
 import pymupdf
 
 from core.models import Category
+from core.pdf.outlines import glyph_paths
 from core.redaction.plan import PlanItem, RedactionPlan
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,10 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
 
 def _redact_page(page: pymupdf.Page, items: list[PlanItem], style: str) -> None:
     fill = FILL_LABEL if style == "label" else FILL_BLACK
-    visual = [i for i in items if _is_visual(i)]
+    touching = _touching_paths(page, items)
     # pymupdf sets its PDF_REDACT_* constants with setattr() at import: its type hints lack them
-    for batch, graphics in ((visual, pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_TOUCHED),  # type: ignore[attr-defined]
-                            ([i for i in items if not _is_visual(i)], pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED)):  # type: ignore[attr-defined]
+    for batch, graphics in (([i for i in items if i in touching], pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_TOUCHED),  # type: ignore[attr-defined]
+                            ([i for i in items if i not in touching], pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED)):  # type: ignore[attr-defined]
         if not batch:
             continue
         for item in batch:
@@ -96,6 +97,20 @@ def _redact_page(page: pymupdf.Page, items: list[PlanItem], style: str) -> None:
         for item in items:
             _write_label(page, writer, item)
         writer.commit()
+
+
+def _touching_paths(page: pymupdf.Page, items: list[PlanItem]) -> list[PlanItem]:
+    """Items whose paths go whole: visual ones (a seal or signature drawn past its box), and text boxes
+    over letters drawn as outlines that the box does not cover entirely (a glyph, or a line of glyphs in
+    one path, would otherwise stay under the fill)."""
+    visual = [i for i in items if _is_visual(i)]
+    text = [i for i in items if not _is_visual(i)]
+    glyphs = [pymupdf.Rect(r) for r in glyph_paths(page)] if text else []
+    return visual + [i for i in text if _cuts_a_glyph(pymupdf.Rect(_annot_rect(page, i)), glyphs)]
+
+
+def _cuts_a_glyph(box: pymupdf.Rect, glyphs: list[pymupdf.Rect]) -> bool:
+    return any(box.intersects(g) and not box.contains(g) for g in glyphs)
 
 
 def _is_visual(item: PlanItem) -> bool:

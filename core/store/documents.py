@@ -9,7 +9,7 @@ import pymupdf
 
 from core.crypto import sha256_hex
 from core.errors import NotFound
-from core.pdf.open import open_pdf
+from core.pdf.open import as_shown, open_pdf
 from core.security.handles import case_handle
 from core.store import files
 from core.store.blobs import document_blob
@@ -121,11 +121,10 @@ def pdf_bytes(db, document_id: int) -> bytes:
 def open_document(db, document_id: int) -> pymupdf.Document:
     """Open the working copy as a PyMuPDF document (a fresh object each call: caller closes it).
 
-    Every optional-content layer is shown, so review sees what detection saw."""
-    from core.pdf.sanitize import show_all_layers
-
+    Shown as ``core.pdf.open.as_shown`` (every layer on, annotations and fields baked), so review sees what
+    detection saw and what the export redacts."""
     doc = pymupdf.open(stream=pdf_bytes(db, document_id), filetype="pdf")
-    show_all_layers(doc)
+    as_shown(doc)
     return doc
 
 

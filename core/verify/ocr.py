@@ -2,9 +2,9 @@
 process pool with a progress callback.
 
 Modes: ``none``; ``untrusted`` (whole pages whose text layer cannot be
-trusted, ``core.pdf.trust``); ``images`` (those, plus every image region,
-the whole page when images cover most of it or when a page with no text
-holds many vector paths); ``all`` (every whole page).
+trusted, ``core.pdf.trust``); ``images`` (those, plus every image region and every line of letters drawn as
+outlines, the whole page when they cover most of it or when a page with no
+text holds many vector paths); ``all`` (every whole page).
 """
 from __future__ import annotations
 
@@ -30,10 +30,12 @@ def untrusted_pages(doc: pymupdf.Document) -> list[int]:
 
 
 def image_tasks(page: pymupdf.Page) -> list[Task]:
-    from core.ocr.page import many_paths, covered_share, image_boxes, merge_overlapping, page_rect_unrotated
+    from core.ocr.page import (covered_share, image_boxes, many_paths, merge_overlapping, outline_text_regions,
+                               page_rect_unrotated)
 
     full = page_rect_unrotated(page)
     boxes = [b for b in image_boxes(page) if b[2] - b[0] >= MIN_REGION_PT and b[3] - b[1] >= MIN_REGION_PT]
+    boxes += outline_text_regions(page)  # letters drawn as paths: only pixels show them
     if covered_share(boxes, full) >= FULL_PAGE_SHARE:
         return [(page.number, None)]
     if boxes:

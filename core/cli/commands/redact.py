@@ -36,7 +36,8 @@ def register(sub) -> None:
     p.add_argument("--style", choices=STYLES, help="black boxes, or neutral labels such as [患者] (default: policy's)")
     p.add_argument("--report", metavar="REPORT.json", help="write a JSON report (masked values, page, box, category, "
                    "detector, confidence, verification)")
-    p.add_argument("--no-ocr", action="store_true", help="skip OCR (text layer only; scanned pages stay unread)")
+    p.add_argument("--no-ocr", action="store_true", help="skip OCR (text layer only): pages that need OCR (scans, image inserts, outlined text, untrusted "
+                   "text layers) are blanked")
     p.add_argument("--dpi", type=int, default=None, help="OCR render resolution (default DEID_OCR_DPI or 150)")
     p.set_defaults(func=run)
 
@@ -81,7 +82,9 @@ def run(args) -> int:
     doc = open_pdf(args.input)
     dpi = args.dpi or settings().ocr_dpi
     analysis = analyze_document(doc, meta, ocr=not args.no_ocr, dpi=dpi, progress=_progress if args.verbose else None)
-    failed = analysis.failed_pages  # fail closed: pages that could not be analysed are blanked, never released
+    # fail closed: pages that could not be analysed are blanked, never released; so are pages that only OCR
+    # could read when OCR is off
+    failed = sorted(set(analysis.failed_pages) | set(analysis.unread_pages if args.no_ocr else []))
     out, report, plan = redact_document(doc, analysis.findings, policy=args.policy, style=args.style,
                                         seeds=analysis.seeds, meta=meta, blank_pages=failed)
     summary = {
