@@ -37,10 +37,10 @@ def test_an_address_broken_by_ocr_spaces_runs_to_the_next_label():
 
 def test_an_address_ends_at_a_cell_wide_blank():
     # the next cell (no label in it) stands two glyphs and more away: it is not the address
-    line = _cells(("住址：南京市鼓楼区", 40), ("中山路12号", 120), ("邮编 210008", 220))
+    line = _cells(("住址：南京市鼓楼区", 40), ("中山路12号", 120), ("孕周 38+2", 220))
     hits = _analyze("label_fields", line)
     assert ("address", "南京市鼓楼区 中山路12号") in hits, hits
-    assert not any("210008" in t for _, t in hits)
+    assert not any("38+2" in t for _, t in hits)
 
 
 def test_a_value_under_its_label_is_the_piece_of_the_row_below_centred_under_it():
