@@ -114,6 +114,7 @@ def finding_from_span(
         padded = _clear_of_neighbours(page.text, start, end, rects)
         padded = _padding_off_other_lines(page.text, start, end, padded, rects)
         rects = [_clear_of_layer_glyphs(r, layer_glyphs(page)) for r in padded]
+        rects = [_trimmed_to_ink(page, r) for r in rects]
     return Finding(
         page_index=page.index,
         category=category,
@@ -242,6 +243,52 @@ def _clear_of_layer_glyphs(rect, glyphs: list) -> tuple:
         elif cy > y1 and y1 - g[1] <= limit:
             y1 = g[1]
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else tuple(rect)
+
+
+INK_CONTRAST = 60  # grey levels under the paper that count as ink
+INK_MARGIN = 0.75  # points kept beyond the outermost ink column
+
+
+def _trimmed_to_ink(page: "PageInput", rect):
+    """An OCR finding's box without the blank columns at its two ends.
+
+    OCR character boxes are estimates (recogniser columns, a margin, line
+    ends reaching the detected box), so the first character of a value
+    often starts in the blank right half of the label's colon cell, and the
+    label comes out damaged.  The box keeps every column with ink (plus
+    INK_MARGIN), never grows, and stays as it is where the page shows no
+    clear ink in it.  Only the finding is trimmed: the OCR boxes that the
+    signature detector reads stay as they are."""
+    if page.pdf_page is None or page.pdf_page.rotation % 360:
+        return rect
+    x0, y0, x1, y1 = rect
+    h = y1 - y0
+    band = (x0 - 5, y0 + 0.2 * h, x1 + 5, y1 - 0.2 * h)  # the middle rows: no ink of the lines above and below
+    try:
+        from core.ocr.page import render
+
+        img, (ox, oy) = render(page.pdf_page, page.dpi, band)
+    except Exception:  # no render: keep the box
+        return rect
+    if img.size == 0 or img.shape[0] < 2:
+        return rect
+    k = page.dpi / 72.0
+    gray = img.mean(axis=2)
+    paper = float(np.percentile(gray, 90))
+    c0, c1 = int(np.floor((x0 - ox) * k)), int(np.ceil((x1 - ox) * k))
+    c0, c1 = max(0, c0), min(gray.shape[1], c1)
+    if c1 - c0 < 3:
+        return rect
+    ink = gray < paper - INK_CONTRAST
+    ink = ink[ink.mean(axis=1) < 0.8]  # an underline or a cell border is no glyph
+    cols = np.nonzero(ink[:, c0:c1].any(axis=0))[0]
+    if len(cols) == 0:
+        return rect
+    nx0 = max(x0, ox + (c0 + cols[0]) / k - INK_MARGIN)
+    nx1 = min(x1, ox + (c0 + cols[-1] + 1) / k + INK_MARGIN)
+    if nx1 - nx0 < 0.5 * (x1 - x0):
+        return rect  # most of the box blank: faint ink, or not what OCR saw; keep it
+    return (nx0, y0, nx1, y1)
 
 
 def _pad_ocr(rect):

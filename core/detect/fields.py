@@ -67,10 +67,11 @@ class LabelFieldRecognizer(Recognizer):
                 if _inside_word(text, m.start(), ls, prefixes) and not _role_label_with_colon(text, m.end(), le, rule):
                     continue
                 span = self._value_on_line(text, m.end(), le, rule, stop_re, not_values, page.text)
-                if span is None and _rest_is_empty(text, m.end(), le):
+                alone = _alone_in_cell(page.text, text, m.end(), le)
+                if span is None and alone:
                     span = self._value_in_neighbour(page.text, text, lines, (ls, le), m, rule, stop_re, not_values)
                 spans = [span] if span else []
-                if rule.category.is_person and _rest_is_empty(text, m.end(), le):
+                if rule.category.is_person and alone:
                     spans += _column_values(page.text, text, lines, (ls, le), m, rule, stop_re, not_values)
                 for span in dict.fromkeys(spans):
                     f = finding_from_span(page, span[0], span[1], rule.category, self.name, 0.95, rule.role_hint)
@@ -84,21 +85,22 @@ class LabelFieldRecognizer(Recognizer):
     def _value_on_line(text, pos, line_end, rule, stop_re, not_values, pt: PageText | None = None):
         sep = SEP.match(text, pos, line_end)
         if (sep is None or sep.end() == pos) and pt is not None and _cell_gap(pt, pos, line_end):
-            return _match_value(text, pos, line_end, rule, stop_re, not_values)  # "责任护士│钟明": the next cell
+            return _match_value(text, pos, line_end, rule, stop_re, not_values, pt)  # "责任护士│钟明": the next cell
         if sep is None or sep.end() == pos:
             return None  # label glued to following text: prose, not a field
         if rule.colon_required and not COLON.match(text, pos, line_end):
             return None
-        return _match_value(text, sep.end(), line_end, rule, stop_re, not_values)
+        return _match_value(text, sep.end(), line_end, rule, stop_re, not_values, pt)
 
     @staticmethod
     def _value_in_neighbour(pt: PageText, text: str, lines, line, m, rule, stop_re, not_values):
         label_rects = pt.rects_for(m.start(), m.end())
         if not label_rects:
             return None
-        lx0, ly0, lx1, ly1 = label_rects[-1]
+        label = label_rects[-1]
+        lx0, ly0, lx1, ly1 = label
         h = max(1.0, ly1 - ly0)
-        best = None
+        candidates = []
         for ls, le in lines:
             if (ls, le) == line:
                 continue
@@ -108,18 +110,98 @@ class LabelFieldRecognizer(Recognizer):
             x0, y0, x1, y1 = rects[0]
             overlap = min(y1, ly1) - max(y0, ly0)
             if overlap > 0.5 * h and x0 >= lx1 - 2 and x0 - lx1 < 12 * h:
-                key = (0, x0 - lx1)  # same row, to the right
-            elif 0 <= y0 - ly1 < 1.2 * h and x0 < lx1 and x1 > lx0:
-                key = (1, y0 - ly1)  # directly below
+                if not _cell_between(pt, lines, label, x0):
+                    candidates.append(((0, x0 - lx1), ls, le))  # same row, the next cell to the right
             else:
-                continue
-            if best is None or key < best[0]:
-                best = (key, ls, le)
-        if best is None:
-            return None
-        _, ls, le = best
-        start = ls + (len(text[ls:le]) - len(text[ls:le].lstrip(" :：")))
-        return _match_value(text, start, le, rule, stop_re, not_values)
+                piece = _piece_below(pt, text, ls, le, label)
+                if piece is not None:
+                    candidates.append(((1, piece[1]), piece[0], le))  # directly below
+        # nearest first; a neighbour that holds no value (the next header
+        # cell "一助" right of "术者") gives way to the next one (the cell below)
+        for _, ls, le in sorted(candidates)[:3]:
+            start = ls + (len(text[ls:le]) - len(text[ls:le].lstrip(" :：")))
+            span = _match_value(text, start, le, rule, stop_re, not_values, pt)
+            if span:
+                return span
+        return None
+
+
+BELOW_GAP = 1.2  # a value below its label starts at most this many label heights under it
+
+
+def _cell_between(pt: PageText, lines, label, x: float) -> bool:
+    """Some other text stands on the label's row between the label and ``x``
+    (the cell right of the label is not the one at ``x``)."""
+    lx0, ly0, lx1, ly1 = label
+    cy = (ly0 + ly1) / 2
+    for ls, le in lines:
+        rects = pt.rects_for(ls, le)
+        if rects:
+            r = rects[0]
+            if r[0] >= lx1 - 2 and r[2] <= x - 0.5 and r[1] <= cy <= r[3]:
+                return True
+    return False
+
+
+def _is_under(label, box) -> bool:
+    """``box``'s centre is below ``label``'s, by half a line, and its top
+    below the label's middle.  Centres, not edges: OCR boxes of a table's
+    rows overlap a little, and a header box may take in some of its cell's
+    border."""
+    ly0, ly1, y0, y1 = label[1], label[3], box[1], box[3]
+    lcy, cy = (ly0 + ly1) / 2, (y0 + y1) / 2
+    return cy - lcy >= 0.5 * max(1.0, min(ly1 - ly0, y1 - y0)) and y0 >= lcy
+
+
+def _below(label, box) -> float | None:
+    """How far ``box`` lies under ``label`` (None: not under it).  Judged by
+    centres (``_is_under``); horizontally a value is centred under its
+    header as often as it is left-aligned with it."""
+    lx0, ly0, lx1, ly1 = label
+    x0, y0, x1, y1 = box
+    h = max(1.0, ly1 - ly0)
+    if not _is_under(label, box) or y0 - ly1 >= BELOW_GAP * h:
+        return None
+    lcx, cx = (lx0 + lx1) / 2, (x0 + x1) / 2
+    if not (x0 <= lcx <= x1 or lx0 <= cx <= lx1):
+        return None
+    if x0 < lx0 - 1.5 * h:
+        return None  # it starts under another column (text overflowing from the cell on the left)
+    return max(0.0, y0 - ly1)
+
+
+def _piece_below(pt: PageText, text: str, ls: int, le: int, label):
+    """(start, distance) of the piece of line ``ls:le`` under ``label``: a
+    run of characters without a cell-wide blank (a text layer joins the
+    cells of a table row into one line), or None."""
+    best = None
+    lcx = (label[0] + label[2]) / 2
+    for ps, pe in _pieces_of_line(pt, text, ls, le):
+        rects = pt.rects_for(ps, pe)
+        if rects:
+            d = _below(label, rects[0])
+            if d is not None:
+                # the piece centred nearest under the label (a procedure name that
+                # overflows its cell reaches under the next column's header too)
+                off = abs((rects[0][0] + rects[0][2]) / 2 - lcx)
+                if best is None or off < best[0]:
+                    best = (off, ps, d)
+    return None if best is None else (best[1], best[2])
+
+
+def _pieces_of_line(pt: PageText, text: str, ls: int, le: int):
+    start, prev = -1, -1
+    for i in range(ls, le):
+        if text[i].isspace() or pt.boxes[i] is None:
+            continue
+        if start >= 0 and not _same_cell(pt, prev, i):
+            yield start, prev + 1
+            start = -1
+        if start < 0:
+            start = i
+        prev = i
+    if start >= 0:
+        yield start, prev + 1
 
 
 def _column_values(pt: PageText, text: str, lines, line, m, rule, stop_re, not_values, max_rows: int = 60):
@@ -138,7 +220,7 @@ def _column_values(pt: PageText, text: str, lines, line, m, rule, stop_re, not_v
             continue
         x0, y0, x1, y1 = rects[0]
         centre = (x0 + x1) / 2
-        if y0 > ly1 - 1 and (lx0 - h <= centre <= lx1 + h):
+        if _is_under((lx0, ly0, lx1, ly1), rects[0]) and (lx0 - h <= centre <= lx1 + h):
             below.append((y0, ls, le))
     below.sort()
     spans, last_y = [], ly1
@@ -147,7 +229,7 @@ def _column_values(pt: PageText, text: str, lines, line, m, rule, stop_re, not_v
             break
         last_y = y0
         start = ls + (len(text[ls:le]) - len(text[ls:le].lstrip()))
-        span = _match_value(text, start, le, rule, stop_re, not_values)
+        span = _match_value(text, start, le, rule, stop_re, not_values, pt)
         if not (span and _looks_like_name(text[span[0]:span[1]].strip("（()）"))):
             break  # a cell that holds no name: the column of names has ended ("药物过敏" rows below)
         spans.append(span)
@@ -160,7 +242,7 @@ def _looks_like_name(value: str) -> bool:
     return is_plausible_name(value, cue_regexes()[4])
 
 
-def _match_value(text, start, end, rule: FieldRule, stop_re, not_values):
+def _match_value(text, start, end, rule: FieldRule, stop_re, not_values, pt: PageText | None = None):
     if rule.category.is_person:
         typed = TYPED_NAME.match(text, start, end)
         if typed:  # "医师签名：（刘刚）": the typed name beside a signature, brackets and all
@@ -174,6 +256,8 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values):
     stop = ends.search(text, start + 1, vend + 3)  # a colon may follow just past the value
     if stop and stop.start() < vend:
         vend = stop.start()
+    elif rule.labels_end_value and pt is not None:
+        vend = _through_spaces(text, start, vend, end, rule, ends, pt)
     value = text[start:vend].strip()
     if len(value) < 2 and not any(ch.isdigit() for ch in value):
         return None
@@ -182,6 +266,46 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values):
     if rule.category.is_person and not re.match(r"^[\u4e00-\u9fffA-Za-z·•]", value):
         return None
     return (start, start + len(text[start:vend].rstrip()))
+
+
+SPACE_IN_VALUE = 1.5  # a blank narrower than this (in glyph heights) inside a long value is a space in it, not a cell boundary
+VALUE_PIECE = re.compile(r"[^\s，,。；;：:]+")
+
+
+def _through_spaces(text: str, start: int, vend: int, end: int, rule: FieldRule, ends, pt: PageText) -> int:
+    """A long value (address, workplace …) runs on over spaces, the ones OCR
+    inserts at a wobble ("江苏省南京市 鼓楼区中山路 12号") and typed ones,
+    up to the next label, a cell boundary (a blank of SPACE_IN_VALUE glyph
+    heights or more), punctuation or the line end."""
+    pos = vend
+    while pos < end:
+        gap = re.match(r"[ \t]+", text[pos:end])
+        if not gap:
+            break
+        nxt = pos + gap.end()
+        piece = VALUE_PIECE.match(text, nxt, end)
+        if not piece or not _same_cell(pt, pos - 1, nxt) or ends.match(text, nxt, end):
+            break
+        new_end = piece.end()
+        stop = ends.search(text, nxt + 1, new_end + 3)
+        if stop and stop.start() < new_end:
+            new_end = stop.start()
+        if new_end - start > rule.max_len or new_end <= nxt:
+            break
+        pos = new_end
+        if stop and stop.start() <= new_end:
+            break
+    return pos
+
+
+def _same_cell(pt: PageText, i: int, j: int) -> bool:
+    """Characters ``i`` and ``j`` of one line stand close enough to be one value."""
+    a = pt.boxes[i] if 0 <= i < len(pt.boxes) else None
+    b = pt.boxes[j] if 0 <= j < len(pt.boxes) else None
+    if a is None or b is None:
+        return False
+    h = max(1.0, min(a[3] - a[1], b[3] - b[1]))
+    return -0.5 * h <= b[0] - a[2] < SPACE_IN_VALUE * h
 
 
 CELL_GAP = 0.5  # a blank this wide (in glyph heights) between a label and what follows: a table cell boundary
@@ -215,6 +339,18 @@ def _inside_word(text: str, start: int, line_start: int, prefixes: tuple = ()) -
         return False
     prev = text[start - 1]
     return "\u4e00" <= prev <= "\u9fff"
+
+
+def _alone_in_cell(pt: PageText, text: str, pos: int, line_end: int) -> bool:
+    """Nothing follows the label in its cell: the line ends, or what comes
+    next stands a cell apart (a header row read as one line: "手术日期
+    手术名称  麻醉医师  备注", the values in the row below)."""
+    if _rest_is_empty(text, pos, line_end):
+        return True
+    j = pos
+    while j < line_end and (text[j].isspace() or text[j] in ":：_"):
+        j += 1
+    return j > pos and not _same_cell(pt, pos - 1, j)
 
 
 def _rest_is_empty(text: str, pos: int, line_end: int) -> bool:

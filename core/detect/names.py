@@ -68,7 +68,20 @@ def cue_regexes():
     before_re = re.compile("|".join(re.escape(c) for c, _ in before))
     # a title is never the end of a name ("主任医师查房" is no "任医师")
     title_tails = {t[-2:] for t, _ in after}
-    return after_re, dict(after), before_re, dict(before), frozenset(cfg["not_names"]) | title_tails
+    not_names = frozenset(cfg["not_names"]) | title_tails
+    if cfg.get("labels_are_not_names"):
+        not_names |= label_words()
+    return after_re, dict(after), before_re, dict(before), not_names
+
+
+@lru_cache(maxsize=1)
+def label_words() -> frozenset:
+    """Every field label and stop word of ``labels.yaml`` (two characters or
+    more, spaces removed): "记录者", "主刀", "术者", "麻醉医师" name a role
+    or a field, never a person."""
+    cfg = load_rules("labels")
+    words = [w for group in cfg["fields"] for w in group["labels"]] + list(cfg.get("stop_words", []))
+    return frozenset(k for k in (re.sub(r"\s", "", w) for w in words) if len(k) >= 2)
 
 
 def is_plausible_name(cand: str, not_names: frozenset) -> bool:

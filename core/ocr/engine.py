@@ -326,6 +326,11 @@ class RapidOcrEngine(OcrEngine):
     # same as the default 1.6 + 48, at 0.72x the recognition time.
     UNCLIP_RATIO = 1.3
     REC_HEIGHT = 40  # PP-OCRv4 rec was trained at 48; DEID_OCR_REC_HEIGHT overrides
+    # Mean detector score a line box needs (RapidOCR default 0.5).  A printed
+    # line that sits on a long underline scores 0.4-0.5 (a prescription's
+    # "地址/电话：…" line was never read); a box that is no text still has to
+    # be read with MIN_SCORE confidence to count.
+    BOX_THRESH = 0.4
 
     def __init__(self, threads: Optional[int] = None, det_max_side: Optional[int] = None):
         self.threads = threads or settings().ocr_threads
@@ -337,7 +342,7 @@ class RapidOcrEngine(OcrEngine):
         self._run_lock = threading.Lock()
         self.engine_id = (
             f"rapidocr_onnxruntime-{_version('rapidocr_onnxruntime')}"
-            f"/ppocrv4/det{self.det_max_side}u{self.UNCLIP_RATIO}/rec{self.rec_height}/cls0/tight2/chars5"
+            f"/ppocrv4/det{self.det_max_side}u{self.UNCLIP_RATIO}/rec{self.rec_height}/cls0/tight3/chars5/box40"
         )
 
     @property
@@ -393,6 +398,7 @@ class RapidOcrEngine(OcrEngine):
 
         det.get_preprocess = preprocess
         det.postprocess_op.unclip_ratio = self.UNCLIP_RATIO
+        det.postprocess_op.box_thresh = self.BOX_THRESH
 
     def recognize(self, img_rgb: np.ndarray, min_score: float = 0.5) -> list[OcrLine]:
         if img_rgb is None or img_rgb.size == 0 or min(img_rgb.shape[:2]) < 8:
@@ -651,6 +657,9 @@ def align_cuts_to_ink(gray: np.ndarray, text: str, boxes: list[PixelBox]) -> lis
     return [tuple(b) for b in out]  # type: ignore[misc]
 
 
+RULE_COLUMN_FILL = 0.85  # a column of a line band dark on this share of its rows is a ruling line, not glyphs
+
+
 def fit_rows_to_ink(gray: np.ndarray, quad: np.ndarray, boxes: list[PixelBox]) -> list[PixelBox]:
     """Give the character boxes of a horizontal line the vertical extent of
     the line's ink.
@@ -679,7 +688,15 @@ def fit_rows_to_ink(gray: np.ndarray, quad: np.ndarray, boxes: list[PixelBox]) -
     if p95 - p5 < 40:
         return boxes
     dark = band < (p5 + p95) / 2
-    rows = dark.sum(axis=1) >= max(2, 0.004 * (x1 - x0))
+    # a table's vertical rule crossing the band puts ink on every row: its
+    # columns say nothing about where the line's glyphs end
+    rule = dark.mean(axis=0) >= RULE_COLUMN_FILL
+    rule[1:] |= rule[:-1].copy()  # with the anti-aliased columns beside it
+    rule[:-1] |= rule[1:].copy()
+    dark = dark[:, ~rule]
+    # and a horizontal rule (a cell border just above or below the text)
+    # is no row of glyphs either: the box must not grow over it
+    rows = (dark.sum(axis=1) >= max(2, 0.004 * (x1 - x0))) & (dark.mean(axis=1) < RULE_COLUMN_FILL)
     top_in, bot_in = int(np.ceil(y0)) - lo, int(np.floor(y1)) - lo
     inside = np.nonzero(rows[max(0, top_in) : max(0, bot_in)])[0]
     if len(inside) == 0:

@@ -28,6 +28,7 @@ import pymupdf
 from core.config import settings
 from core.models import Char, Rect, Source, as_rect
 from core.ocr import cache
+from core.ocr.cells import tidy_lines
 from core.ocr.engine import OcrEngine, OcrLine, get_engine
 from core.pdf.geometry import area, from_display, intersection, to_display
 from core.pdf.outlines import glyph_paths
@@ -316,7 +317,7 @@ def ocr_page_chars(
     img, offset = render(page, dpi, clip)
     if img.size == 0:
         return []
-    lines = ocr_image(img, engine=engine, dpi=dpi, clip=clip, use_cache=use_cache)
+    lines = tidy_lines(ocr_image(img, engine=engine, dpi=dpi, clip=clip, use_cache=use_cache), img)
     to_page = _pixel_mapper(page, dpi, offset)
     out: list[list[Char]] = []
     for ln in lines:

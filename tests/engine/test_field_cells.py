@@ -1,0 +1,97 @@
+"""Label -> value on OCR'd forms and tables: long values over OCR's spaces,
+values under their label judged by box centres, and field labels that are
+never person names (issue 10)."""
+from __future__ import annotations
+
+from core.detect.base import AnalysisContext, PageInput
+from core.detect.registry import load_default_recognizers
+from core.models import CaseMeta, Char, PageText, Source
+from tests.engine.test_recognizers import found
+
+
+def _cells(*cells, y: float = 100.0, size: float = 8.0, source=Source.OCR):
+    """One line of characters; ``cells`` are (text, x) pairs, characters one
+    ``size`` apart, a space character between cells as OCR inserts it."""
+    out = []
+    for text, x in cells:
+        if out:
+            prev = out[-1].rect
+            out.append(Char(" ", (prev[2], y, x, y + size * 1.1), source))
+        out += [Char(c, (x + i * size, y, x + (i + 1) * size, y + size * 1.1), source) for i, c in enumerate(text)]
+    return out
+
+
+def _analyze(name: str, *lines, scanned: bool = True):
+    rec = load_default_recognizers([name])[0]
+    page = PageInput(0, None, PageText.from_lines(0, 595, 842, list(lines)), is_scanned=scanned)
+    return [(f.category.value, f.text) for f in rec.analyze(page, AnalysisContext(meta=CaseMeta.from_dict({})))]
+
+
+def test_an_address_broken_by_ocr_spaces_runs_to_the_next_label():
+    # OCR put spaces where the recogniser's columns wobbled: gaps of half a glyph
+    line = _cells(("现住址：江苏省南京市", 40), ("鼓楼区中山路", 124), ("12号", 176), ("电话：13912345678", 230))
+    hits = _analyze("label_fields", line)
+    assert ("address", "江苏省南京市 鼓楼区中山路 12号") in hits, hits
+    assert ("phone", "13912345678") in hits
+
+
+def test_an_address_ends_at_a_cell_wide_blank():
+    # the next cell (no label in it) stands two glyphs and more away: it is not the address
+    line = _cells(("住址：南京市鼓楼区", 40), ("中山路12号", 120), ("孕周 38+2", 220))
+    hits = _analyze("label_fields", line)
+    assert ("address", "南京市鼓楼区 中山路12号") in hits, hits
+    assert not any("38+2" in t for _, t in hits)
+
+
+def test_a_value_under_its_label_is_the_piece_of_the_row_below_centred_under_it():
+    # a header row of cells, and the row below read as one line (a text layer joins cells);
+    # OCR boxes of table rows overlap a little, so "below" is judged by centres
+    header = _cells(("手术日期", 40), ("手术名称", 120), ("麻醉医师", 220), ("备注", 300), y=100.0)
+    row = _cells(("2025-05-31", 40), ("腹腔镜胆囊切除术", 110), ("皇甫建红", 222), ("无", 305), y=108.0)
+    hits = _analyze("label_fields", header, row)
+    assert ("doctor_name", "皇甫建红") in hits, hits
+    assert not any(t.startswith("2025") or "切除" in t for _, t in hits), hits
+
+
+def test_a_value_centred_under_a_wider_label():
+    header = _cells(("主任（副主任）医师", 40), y=100.0)
+    value = _cells(("安晨", 64), y=106.0)  # centred, not left-aligned; OCR boxes of the rows overlap
+    assert ("doctor_name", "安晨") in _analyze("label_fields", header, value)
+
+
+def test_field_labels_are_never_person_names():
+    for line in ["主刀医师", "主刀医师 欧阳明辉", "术者 周海涛"]:
+        hits = found("person_names", line)
+        assert not any(t in ("主刀", "术者", "主刀医师") for _, t in hits), (line, hits)
+    assert ("person_name", "欧阳明辉") in found("person_names", "主刀医师 欧阳明辉") or \
+        ("doctor_name", "欧阳明辉") in found("label_fields", "主刀医师：欧阳明辉")
+
+
+def test_a_header_cell_whose_right_neighbour_is_another_header_takes_the_cell_below():
+    # 术者 | 一助 header cells, each its own OCR line; the names below (the first read with a
+    # surname OCR got wrong: no name check can vouch for it, the label does)
+    header = [_cells(("术者", 40), y=100.0), _cells(("一助", 72), y=100.0)]
+    below = [_cells(("榆昊梓", 36), y=107.0), _cells(("何海德", 68), y=107.0)]
+    hits = _analyze("label_fields", *header, *below)
+    assert ("doctor_name", "榆昊梓") in hits and ("doctor_name", "何海德") in hits, hits
+
+
+def test_a_tall_header_box_takes_the_cell_below_not_a_label_further_along_the_row():
+    # OCR drew 术者's box over part of its cell's borders (taller than the glyphs); along its
+    # row, 麻醉医师 (read as 魔醉医师) stands beyond other header cells: it is no value of 术者
+    tall = [Char(c, (40 + 8 * i, 96.0, 48 + 8 * i, 116.0), Source.OCR) for i, c in enumerate("术者")]
+    between = _cells(("Ⅱ助", 90), y=102.0)
+    far = [Char(c, (200 + 8 * i, 97.0, 208 + 8 * i, 110.0), Source.OCR) for i, c in enumerate("魔醉医师")]
+    value = _cells(("和明晓", 38), y=112.0)  # its box overlaps the bottom of 术者's
+    hits = _analyze("label_fields", tall, between, far, value)
+    assert ("doctor_name", "和明晓") in hits, hits
+    assert not any("魔" in t for _, t in hits), hits
+
+
+def test_text_overflowing_from_the_cell_on_the_left_is_no_value_of_the_header_above():
+    # a born-digital row: the procedure name overflows its cell and runs into the name under 术者
+    header = [_cells(("术者", 258), y=53.0, size=7.0, source=Source.TEXT),
+              _cells(("I助", 284), y=53.0, size=7.0, source=Source.TEXT)]
+    row = _cells(("经皮冠状动脉支架植入术卫芳兰", 186), y=64.0, size=7.0, source=Source.TEXT)
+    hits = _analyze("label_fields", *header, row, scanned=False)
+    assert not any(t.startswith("经皮") for _, t in hits), hits
