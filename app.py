@@ -9,6 +9,7 @@ Every page is registered with ``st.navigation`` so a typed URL reaches the
 page's own guard (``ui.auth.require_user``), which logs in or refuses; the
 sidebar menu lists only the pages the current role may use.
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -24,7 +25,9 @@ def main() -> None:
     hide_english_chrome()
     store_or_stop()  # a store without its key shows why and stops here
     daily_checkpoint()
-    pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES]
+    pages = [
+        st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES
+    ]
     nav = st.navigation(pages, position="hidden")
     draw_menu(current_user())
     st.session_state[MENU_FLAG] = True  # the page's page_setup() need not draw it again

@@ -4,6 +4,7 @@ Everything has a default that works for the bundled demo; a hospital sets
 the variables in the service unit.  ``settings()`` re-reads the environment
 each call so tests can point at temporary folders.
 """
+
 from __future__ import annotations
 
 import os

@@ -30,6 +30,7 @@ A missing key file is created only when the store holds no data
 sealed working copy, finding, export and patient code.  The ciphers come
 from the ``cryptography`` package (OpenSSL); nothing is hand-rolled.
 """
+
 from __future__ import annotations
 
 import base64
@@ -56,7 +57,7 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 KEYRING_FORMAT = "deid-keyring/1"
 BACKUP_FORMAT = "deid-key-backup/1"
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 15, 8, 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 
 
 class KeyError_(DeidError):
@@ -70,10 +71,14 @@ class KeyError_(DeidError):
 
 class KeyMissing(KeyError_):
     def __init__(self, path: Path, old: Path | None = None):
-        zh = (f"找不到存储密钥文件 {path}，而数据库中已有加密数据：不会自动生成新密钥。"
-              f"请设置 DEID_KEY_FILE 指向原密钥，或用 python -m core.cli key restore 从备份恢复。")
-        en = (f"storage key file {path} not found but the store holds sealed data: no new key is created. "
-              f"Point DEID_KEY_FILE at the store's key or run 'python -m core.cli key restore BACKUP'.")
+        zh = (
+            f"找不到存储密钥文件 {path}，而数据库中已有加密数据：不会自动生成新密钥。"
+            f"请设置 DEID_KEY_FILE 指向原密钥，或用 python -m core.cli key restore 从备份恢复。"
+        )
+        en = (
+            f"storage key file {path} not found but the store holds sealed data: no new key is created. "
+            f"Point DEID_KEY_FILE at the store's key or run 'python -m core.cli key restore BACKUP'."
+        )
         if old is not None:
             zh += f"（在旧的默认位置找到 {old}：请移到数据目录之外的 {path}，或设置 DEID_KEY_FILE）"
             en += f" (found {old}: move it to {path}, outside the data folder, or set DEID_KEY_FILE)"
@@ -82,17 +87,22 @@ class KeyMissing(KeyError_):
 
 class KeyMismatch(KeyError_):
     def __init__(self, path: Path):
-        super().__init__(f"密钥文件 {path} 不是本数据库的密钥（检查 DEID_KEY_FILE）",
-                         f"key file {path} is not this store's key (check DEID_KEY_FILE)")
+        super().__init__(
+            f"密钥文件 {path} 不是本数据库的密钥（检查 DEID_KEY_FILE）",
+            f"key file {path} is not this store's key (check DEID_KEY_FILE)",
+        )
 
 
 class UnknownKeyId(KeyError_):
     def __init__(self, kid: str):
-        super().__init__(f"数据由密钥 {kid} 加密，但密钥文件中没有该密钥（轮换未完成或密钥文件不对）",
-                         f"data sealed under key id {kid}, which the key file does not hold")
+        super().__init__(
+            f"数据由密钥 {kid} 加密，但密钥文件中没有该密钥（轮换未完成或密钥文件不对）",
+            f"data sealed under key id {kid}, which the key file does not hold",
+        )
 
 
 # ------------------------------------------------------------------ keyring
+
 
 def key_path() -> Path:
     return Path(settings().key_file)
@@ -114,8 +124,16 @@ class Keyring:
         return hashlib.sha256(b"deid-root-id|" + self.root).hexdigest()[:16]
 
     def to_json(self) -> str:
-        return json.dumps({"format": KEYRING_FORMAT, "root": self.root.hex(), "current": self.current,
-                           "keys": {k: v.hex() for k, v in self.keys.items()}, "legacy": self.legacy}, indent=1)
+        return json.dumps(
+            {
+                "format": KEYRING_FORMAT,
+                "root": self.root.hex(),
+                "current": self.current,
+                "keys": {k: v.hex() for k, v in self.keys.items()},
+                "legacy": self.legacy,
+            },
+            indent=1,
+        )
 
     @classmethod
     def parse(cls, text: str) -> "Keyring":
@@ -132,7 +150,9 @@ class Keyring:
         keys = {k: bytes.fromhex(v) for k, v in data["keys"].items()}
         if data["current"] not in keys or any(key_id(v) != k for k, v in keys.items()):
             raise KeyError_("密钥文件已损坏", "key file is damaged (key ids do not match)")
-        return cls(root=bytes.fromhex(data["root"]), current=data["current"], keys=keys, legacy=data.get("legacy"))
+        return cls(
+            root=bytes.fromhex(data["root"]), current=data["current"], keys=keys, legacy=data.get("legacy")
+        )
 
     @classmethod
     def generate(cls) -> "Keyring":
@@ -218,6 +238,7 @@ def storage_key() -> bytes:
 
 # ------------------------------------------------------------------ sealing
 
+
 def _sm4(key: bytes, nonce: bytes, tag: bytes | None = None):
     mode = modes.GCM(nonce, tag) if tag is not None else modes.GCM(nonce)
     cipher = Cipher(algorithms.SM4(key), mode)
@@ -248,14 +269,16 @@ def blob_key_id(blob: bytes) -> str | None:
 
 def _kid(blob: bytes) -> str:
     """Key id of a current-format blob (one that starts with ``MAGIC``)."""
-    return blob[len(MAGIC):len(MAGIC) + KID_BYTES].hex()
+    return blob[len(MAGIC) : len(MAGIC) + KID_BYTES].hex()
 
 
 def is_sealed(value) -> bool:
     return isinstance(value, (bytes, bytearray)) and (bytes(value[:5]) in (MAGIC, MAGIC_V1))
 
 
-def unseal(blob: bytes, key: bytes | None = None, aad: bytes = b"", v1_aad: bytes = b"", ring: Keyring | None = None) -> bytes:
+def unseal(
+    blob: bytes, key: bytes | None = None, aad: bytes = b"", v1_aad: bytes = b"", ring: Keyring | None = None
+) -> bytes:
     """Open a sealed blob.  ``aad`` must be what it was sealed with; a
     first-format blob (no key id, no row binding) is opened with the legacy
     key and ``v1_aad`` (what that format used: nothing, or the OCR cache key)."""
@@ -268,7 +291,7 @@ def unseal(blob: bytes, key: bytes | None = None, aad: bytes = b"", v1_aad: byte
                 raise UnknownKeyId(kid)
             key = ring.keys[kid]
         head = len(MAGIC) + KID_BYTES
-        header, nonce, body = blob[:head], blob[head:head + NONCE_BYTES], blob[head + NONCE_BYTES:]
+        header, nonce, body = blob[:head], blob[head : head + NONCE_BYTES], blob[head + NONCE_BYTES :]
         full_aad = header + aad
     elif blob.startswith(MAGIC_V1):
         if key is None:
@@ -311,6 +334,7 @@ def file_aad(kind: str, rel: str) -> bytes:
 
 # ------------------------------------------------------------------ backup under a passphrase
 
+
 def _backup_key(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
 
@@ -320,11 +344,21 @@ def export_keyring(ring: Keyring, passphrase: str) -> str:
     if len(passphrase) < 12:
         raise KeyError_("备份口令至少 12 个字符", "the backup passphrase needs at least 12 characters")
     salt, nonce = os.urandom(16), os.urandom(12)
-    header = {"format": BACKUP_FORMAT, "kdf": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P,
-              "salt": base64.b64encode(salt).decode(), "cipher": "AES-256-GCM", "nonce": base64.b64encode(nonce).decode(),
-              "root_id": ring.root_id}
+    header = {
+        "format": BACKUP_FORMAT,
+        "kdf": "scrypt",
+        "n": SCRYPT_N,
+        "r": SCRYPT_R,
+        "p": SCRYPT_P,
+        "salt": base64.b64encode(salt).decode(),
+        "cipher": "AES-256-GCM",
+        "nonce": base64.b64encode(nonce).decode(),
+        "root_id": ring.root_id,
+    }
     aad = json.dumps(header, sort_keys=True).encode()
-    ct = AESGCM(_backup_key(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)).encrypt(nonce, ring.to_json().encode(), aad)
+    ct = AESGCM(_backup_key(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)).encrypt(
+        nonce, ring.to_json().encode(), aad
+    )
     return json.dumps({**header, "ciphertext": base64.b64encode(ct).decode()}, indent=1)
 
 
@@ -334,15 +368,20 @@ def import_keyring(text: str, passphrase: str) -> Keyring:
         raise KeyError_("不是密钥备份文件", "not a key backup file")
     header = {k: v for k, v in data.items() if k != "ciphertext"}
     aad = json.dumps(header, sort_keys=True).encode()
-    key = _backup_key(passphrase, base64.b64decode(data["salt"]), int(data["n"]), int(data["r"]), int(data["p"]))
+    key = _backup_key(
+        passphrase, base64.b64decode(data["salt"]), int(data["n"]), int(data["r"]), int(data["p"])
+    )
     try:
-        plain = AESGCM(key).decrypt(base64.b64decode(data["nonce"]), base64.b64decode(data["ciphertext"]), aad)
+        plain = AESGCM(key).decrypt(
+            base64.b64decode(data["nonce"]), base64.b64decode(data["ciphertext"]), aad
+        )
     except InvalidTag:
         raise KeyError_("备份口令错误或备份文件已损坏", "wrong passphrase or damaged backup") from None
     return Keyring.parse(plain.decode("utf-8"))
 
 
 # ------------------------------------------------------------------ digests
+
 
 def sm3_hex(data: bytes) -> str:
     h = hashes.Hash(hashes.SM3())

@@ -1,6 +1,7 @@
 """Chinese display names for codes a clerk would otherwise see (categories,
 detectors, statuses, the verification report), from
 ``core/rules/display_names.yaml`` and ``core/rules/categories.yaml``."""
+
 from __future__ import annotations
 
 from core.rules import load_rules

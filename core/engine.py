@@ -8,6 +8,7 @@
 into a redacted, sanitised, verified document.  Both take an open PyMuPDF
 document so the store, CLI and export share one engine.
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,8 +67,9 @@ class Analysis:
         return [p.index for p in self.pages if p.unread]
 
 
-def _ocr_lines(page: pymupdf.Page, base_lines: list[list[Char]], dpi: int,
-               trusted: bool = True) -> tuple[list[list[Char]], bool]:
+def _ocr_lines(
+    page: pymupdf.Page, base_lines: list[list[Char]], dpi: int, trusted: bool = True
+) -> tuple[list[list[Char]], bool]:
     """OCR lines for the regions that need it, minus characters the text
     layer already has at the same place; (lines, page_is_scanned).  A page
     whose text layer cannot be trusted is OCRed whole, like a scan."""
@@ -113,7 +115,9 @@ def page_input(page: pymupdf.Page, ocr: bool = True, dpi: int = 150) -> tuple[Pa
     else:
         summary.unread = _needs_ocr(page, base_lines)
     lines = base_lines + extra
-    return PageInput(page.number, page, _from_lines(page, lines), dpi=dpi, is_scanned=summary.scanned), summary
+    return PageInput(
+        page.number, page, _from_lines(page, lines), dpi=dpi, is_scanned=summary.scanned
+    ), summary
 
 
 def _needs_ocr(page: pymupdf.Page, base_lines: list[list[Char]]) -> bool:
@@ -225,6 +229,8 @@ def _worth_a_pool(doc: pymupdf.Document, indices: list[int], ocr: bool) -> bool:
     scans = sum(1 for i in indices if ocr and len(doc[i].get_text("text").strip()) < 30) if ocr else 0
     estimate = scans * SECONDS_PER_PAGE["scan"] + (len(indices) - scans) * SECONDS_PER_PAGE["text"]
     return estimate > 2 * POOL_START_SECONDS
+
+
 _WORKER: dict = {}
 
 
@@ -234,7 +240,9 @@ def _pool_init(pdf_bytes: bytes, meta: dict, names, ocr: bool, dpi: int) -> None
     recs = load_default_recognizers(names)
     ctx = AnalysisContext(meta=CaseMeta.from_dict(meta), page_count=doc.page_count)
     seeds_from_meta(ctx.meta, ctx)
-    _WORKER.update(doc=doc, per_page=[r for r in recs if r.kind in ("text", "visual")], ctx=ctx, ocr=ocr, dpi=dpi)
+    _WORKER.update(
+        doc=doc, per_page=[r for r in recs if r.kind in ("text", "visual")], ctx=ctx, ocr=ocr, dpi=dpi
+    )
 
 
 def _pool_pages(indices: list[int]):
@@ -254,8 +262,12 @@ def _pages_in_pool(doc, meta: CaseMeta, names, indices, ocr, dpi, workers, ctx, 
     chunks = [indices[k : k + chunk] for k in range(0, len(indices), chunk)]
     results: dict[int, list] = {}
     mp = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=mp, initializer=_pool_init,
-                             initargs=(doc.tobytes(), meta.to_dict(), names, ocr, dpi)) as pool:
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=mp,
+        initializer=_pool_init,
+        initargs=(doc.tobytes(), meta.to_dict(), names, ocr, dpi),
+    ) as pool:
         with neutral_main():  # workers start during the first submits
             futures = {pool.submit(_pool_pages, c): k for k, c in enumerate(chunks)}
         done = 0
@@ -333,8 +345,16 @@ def redact_document(
     """
     pol = policy if isinstance(policy, Policy) else load_policy(policy)
     research = research_for(pol, meta)
-    plan, findings, _flags = plan_document(doc, findings, pol, style, rejected_ids=rejected_ids, labels=labels,
-                                           research=research, hidden_pages=hidden_pages)
+    plan, findings, _flags = plan_document(
+        doc,
+        findings,
+        pol,
+        style,
+        rejected_ids=rejected_ids,
+        labels=labels,
+        research=research,
+        hidden_pages=hidden_pages,
+    )
     out = pymupdf.open("pdf", doc.tobytes())
     plan.blanked = apply_plan(out, plan, blank=blank_pages).blanked
     sanitize(out)
@@ -376,5 +396,7 @@ def plan_document(
         findings += research.indirect_findings(doc, findings)
         labels.update(research.labels(findings))
         flags = research.flags(doc)
-    plan = build_plan(findings, policy, style, rejected_ids=rejected_ids, labels=labels, hidden_pages=hidden_pages)
+    plan = build_plan(
+        findings, policy, style, rejected_ids=rejected_ids, labels=labels, hidden_pages=hidden_pages
+    )
     return plan, findings, flags

@@ -2,6 +2,7 @@
 
 Messages never contain identifiers from the document (only file-level facts).
 """
+
 from __future__ import annotations
 
 
@@ -33,7 +34,9 @@ class LeakError(DeidError):
 
     exit_code = 3
 
-    def __init__(self, message_zh: str, message_en: str, leaks: list | None = None, report: dict | None = None):
+    def __init__(
+        self, message_zh: str, message_en: str, leaks: list | None = None, report: dict | None = None
+    ):
         super().__init__(message_zh, message_en)
         self.leaks = leaks or []
         self.report = report if report is not None else {"leaks": self.leaks}

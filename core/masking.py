@@ -8,13 +8,14 @@ for a phone or ID number names the area and birth date:
 ``mask("320106199501011237") -> "**************1237"``.  Shorter numbers keep
 less (a third of their length).  Only masked values may leave the store.
 """
+
 from __future__ import annotations
 
 import hashlib
 import re
 
-NUMBER_MIN_DIGITS = 5   # text with this many digits is treated as a number
-KEEP_TAIL = 4           # at most this many trailing characters of a number
+NUMBER_MIN_DIGITS = 5  # text with this many digits is treated as a number
+KEEP_TAIL = 4  # at most this many trailing characters of a number
 
 
 def mask(text: str, category: str = "") -> str:
@@ -24,7 +25,7 @@ def mask(text: str, category: str = "") -> str:
     compact = re.sub(r"\s+", "", text)
     if sum(ch.isdigit() for ch in compact) >= NUMBER_MIN_DIGITS:
         keep = KEEP_TAIL if len(compact) >= 10 else len(compact) // 3
-        return "*" * (len(compact) - keep) + compact[len(compact) - keep:]
+        return "*" * (len(compact) - keep) + compact[len(compact) - keep :]
     if len(compact) <= 1:
         return "*"
     return compact[0] + "*" * (len(compact) - 1)

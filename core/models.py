@@ -9,6 +9,7 @@ to pixels.
 A ``Finding`` is what a recognizer reports; it never decides what happens to
 the region (that is the policy's job, see ``core.policy``).
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -2,6 +2,7 @@
 
 Holds no engine logic; imports nothing of ``core`` (both ``core.engine`` and ``core.verify`` use it).
 """
+
 from __future__ import annotations
 
 import contextlib

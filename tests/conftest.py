@@ -1,4 +1,5 @@
 """Shared fixtures: every test gets its own data dir (DB, keys, caches)."""
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-
 def pytest_configure(config):
     """Session-wide guard: a fixture that runs before the per-test one below
     (module scope) must not reach the developer's ~/.config/deid key or the
@@ -21,7 +21,9 @@ def pytest_configure(config):
 
     session = Path(tempfile.mkdtemp(prefix="deid-test-session-"))
     os.environ["XDG_CONFIG_HOME"] = str(session / "xdg-config")
-    os.environ["DEID_DATA_DIR"] = str(session / "data")  # never the clone's data/ (a demo store may live there)
+    os.environ["DEID_DATA_DIR"] = str(
+        session / "data"
+    )  # never the clone's data/ (a demo store may live there)
 
 
 CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
@@ -37,11 +39,19 @@ def isolated_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("DEID_DATA_DIR", str(data))
     monkeypatch.setenv("DEID_KEY_FILE", str(key_file_for(tmp_path)))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("DEID_AUDIT_ANCHOR_DIR", str(tmp_path / "audit-anchors"))  # checkpoints: outside the data dir
+    monkeypatch.setenv(
+        "DEID_AUDIT_ANCHOR_DIR", str(tmp_path / "audit-anchors")
+    )  # checkpoints: outside the data dir
     # tests run on generated data: demo signing keys may be generated (tests of the
     # refusal outside demo mode remove this)
     monkeypatch.setenv("DEID_DEMO", "1")
-    for var in ("DEID_PADES_SIGNER", "DEID_SIGN_CERT", "DEID_SIGN_KEY", "DEID_SM2_KEY", "DEID_SM2_PUBLIC_KEY"):
+    for var in (
+        "DEID_PADES_SIGNER",
+        "DEID_SIGN_CERT",
+        "DEID_SIGN_KEY",
+        "DEID_SM2_KEY",
+        "DEID_SM2_PUBLIC_KEY",
+    ):
         monkeypatch.delenv(var, raising=False)
     yield data
 

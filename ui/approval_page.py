@@ -1,4 +1,5 @@
 """提交与审核 page: preparers submit cases; supervisors approve (freezing the plan hash) or return them."""
+
 from __future__ import annotations
 
 import json
@@ -63,7 +64,9 @@ def submit_panel(db, user: dict, case_id: str) -> None:
     status = workflow.status_of(db, case_id)
     st.markdown(f"**病例 {case_id}** · 当前状态：{workflow.display_name(status)}")
     if status == workflow.RETURNED:
-        reason = next((e["reason"] for e in reversed(workflow.history(db, case_id)) if e["event"] == "return"), "")
+        reason = next(
+            (e["reason"] for e in reversed(workflow.history(db, case_id)) if e["event"] == "return"), ""
+        )
         st.warning(f"审核人退回原因：{reason}")
     if status not in (workflow.PREPARING, workflow.RETURNED):
         return
@@ -76,8 +79,10 @@ def submit_panel(db, user: dict, case_id: str) -> None:
     incomplete = progress["unviewed"] > 0 or progress["open_boxes"] > 0
     st.caption(f"已查看 {progress['viewed']}/{progress['pages']} 页 · 待确认框 {progress['open_boxes']} 个")
     if incomplete:
-        st.warning(f"还有 {progress['unviewed']} 页未查看、{progress['open_boxes']} 个待确认框。"
-                   "请在「页面审阅」中查看全部页面并确认每个框；如确需提前提交，请勾选强制提交并填写理由（记入审计，审核人可见）。")
+        st.warning(
+            f"还有 {progress['unviewed']} 页未查看、{progress['open_boxes']} 个待确认框。"
+            "请在「页面审阅」中查看全部页面并确认每个框；如确需提前提交，请勾选强制提交并填写理由（记入审计，审核人可见）。"
+        )
     with st.form(f"rv_submit_{case_id}"):
         note = st.text_area("提交说明（可选）", key=f"rv_note_{case_id}")
         override = reason = None
@@ -87,8 +92,9 @@ def submit_panel(db, user: dict, case_id: str) -> None:
         go = st.form_submit_button("提交审核", type="primary", disabled=bool(running))
     if go:
         try:
-            workflow.submit(db, case_id, user, comment=note or None,
-                            override_reason=(reason or "") if override else None)
+            workflow.submit(
+                db, case_id, user, comment=note or None, override_reason=(reason or "") if override else None
+            )
         except DeidError as exc:
             st.error(exc.message_zh)
             return
@@ -100,9 +106,14 @@ def _summary(db, case_id: str) -> dict:
     events = workflow.history(db, case_id)
     submit = next((e for e in reversed(events) if e["event"] == "submit"), None)
     row = case_store.get_case(db, case_id) or {}
-    return {"病例": case_id, "科室": row.get("department", ""), "评审类型": row.get("review_type", ""),
-            "页数": row.get("page_count", 0), "提交人": submit["actor"] if submit else "",
-            "提交时间": local_time(submit["at"]) if submit else ""}
+    return {
+        "病例": case_id,
+        "科室": row.get("department", ""),
+        "评审类型": row.get("review_type", ""),
+        "页数": row.get("page_count", 0),
+        "提交人": submit["actor"] if submit else "",
+        "提交时间": local_time(submit["at"]) if submit else "",
+    }
 
 
 def review_panel(db, user: dict, case_id: str) -> None:
@@ -157,11 +168,14 @@ def _submission_note(state: dict) -> None:
     sub = state["submission"]
     opened, pages = len(state["pages_opened"]), state["pages"]
     if sub and sub["override"]:
-        st.warning(f"整理人强制提交：提交时 {sub['pages_total'] - sub['pages_viewed']} 页未查看、"
-                   f"{sub['open_boxes']} 个待确认框。理由：{sub['override_reason']}")
+        st.warning(
+            f"整理人强制提交：提交时 {sub['pages_total'] - sub['pages_viewed']} 页未查看、"
+            f"{sub['open_boxes']} 个待确认框。理由：{sub['override_reason']}"
+        )
     note = f"您已打开 {opened}/{pages} 页（批准记录将保存您打开过的页面）"
     (st.warning if opened == 0 and pages else st.caption)(
-        note + ("。您还没有打开任何页面，请先在「页面审阅」中查看。" if opened == 0 and pages else ""))
+        note + ("。您还没有打开任何页面，请先在「页面审阅」中查看。" if opened == 0 and pages else "")
+    )
     st.caption(f"脱敏方案指纹：{state['plan_hash'][:16]}…（覆盖所有纳入文档的文件摘要、页数和全部遮盖框）")
 
 
@@ -171,32 +185,64 @@ MAX_THUMBS = 24
 def _changes(db, user: dict, state: dict) -> None:
     """The preparer's changes: manual, moved and rejected boxes, with thumbnails."""
     counts = state["counts"]
-    st.markdown("**整理人的修改**：" + "，".join(f"{review.CHANGE_KINDS[k]} {n} 个" for k, n in counts.items()))
+    st.markdown(
+        "**整理人的修改**：" + "，".join(f"{review.CHANGE_KINDS[k]} {n} 个" for k, n in counts.items())
+    )
     for kind, title in review.CHANGE_KINDS.items():
         items = [c for c in state["changes"] if c["kind"] == kind]
         if not items:
             continue
         with st.expander(f"{title}（{len(items)}）", expanded=len(items) <= 6):
-            st.dataframe(pd.DataFrame([{
-                "文档": c["doc_type"] or c["doc_id"], "页": c["page_index"] + 1, "类别": c["label"],
-                "内容（已遮蔽）": c["masked"]} for c in items]), hide_index=True, width="stretch")
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "文档": c["doc_type"] or c["doc_id"],
+                            "页": c["page_index"] + 1,
+                            "类别": c["label"],
+                            "内容（已遮蔽）": c["masked"],
+                        }
+                        for c in items
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+            )
             cols = st.columns(3)
             for n, c in enumerate(items[:MAX_THUMBS]):
                 with cols[n % 3]:
-                    st.image(review.change_thumbnail_png(db, user, c),
-                             caption=f"{c['doc_type'] or c['doc_id']} 第{c['page_index'] + 1}页 · {c['label']}")
+                    st.image(
+                        review.change_thumbnail_png(db, user, c),
+                        caption=f"{c['doc_type'] or c['doc_id']} 第{c['page_index'] + 1}页 · {c['label']}",
+                    )
             if len(items) > MAX_THUMBS:
                 st.caption(f"另有 {len(items) - MAX_THUMBS} 个未显示缩略图，请在「页面审阅」中逐页查看。")
 
 
 def _recent(db) -> None:
     rows = reviews.recent_approvals(db, 20)
-    why = {"edited": "否（批准后被修改）", "reimported": "否（重新导入后作废）", "redetected": "否（重新检测后作废）"}
+    why = {
+        "edited": "否（批准后被修改）",
+        "reimported": "否（重新导入后作废）",
+        "redetected": "否（重新检测后作废）",
+    }
     if rows:
         st.subheader("最近的批准记录")
-        st.dataframe(pd.DataFrame([{
-            "批准记录": r["id"], "病例": r["case_id"], "整理人": r["prepared_by"], "审核人": r["approved_by"],
-            "时间": local_time(r["approved_at"]),
-            "审核人打开的页": f"{len(json.loads(r['pages_opened'] or '[]'))}/{r['pages_total'] or 0}",
-            "有效": why.get(r["superseded_reason"], "否") if r["superseded_at"] else "是"} for r in rows]),
-            hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "批准记录": r["id"],
+                        "病例": r["case_id"],
+                        "整理人": r["prepared_by"],
+                        "审核人": r["approved_by"],
+                        "时间": local_time(r["approved_at"]),
+                        "审核人打开的页": f"{len(json.loads(r['pages_opened'] or '[]'))}/{r['pages_total'] or 0}",
+                        "有效": why.get(r["superseded_reason"], "否") if r["superseded_at"] else "是",
+                    }
+                    for r in rows
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )

@@ -1,4 +1,5 @@
 """审计日志 page (supervisor, auditor): chain status, filters, table, charts, CSV."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -28,8 +29,13 @@ def render() -> None:
     _charts(db, df)
     if core_auth.authorize(user, "audit.export_csv"):
         st.download_button(
-            "导出CSV（筛选结果）", data=audit_report.to_csv(df), file_name="audit_log.csv", mime="text/csv",
-            key="audit_csv", on_click=_log_csv, args=(user["username"], len(df)),
+            "导出CSV（筛选结果）",
+            data=audit_report.to_csv(df),
+            file_name="audit_log.csv",
+            mime="text/csv",
+            key="audit_csv",
+            on_click=_log_csv,
+            args=(user["username"], len(df)),
         )
 
 
@@ -41,8 +47,12 @@ def _chain_status(db, user) -> None:
     if st.button("重新校验哈希链", key="audit_verify") or "audit_chain" not in st.session_state:
         verdict = audit_anchor.verify(db)
         st.session_state["audit_chain"] = verdict
-        audit.record(db, user["username"], "audit.verify",
-                     detail={"ok": verdict.ok, "count": verdict.count, "first_broken_id": verdict.broken_id})
+        audit.record(
+            db,
+            user["username"],
+            "audit.verify",
+            detail={"ok": verdict.ok, "count": verdict.count, "first_broken_id": verdict.broken_id},
+        )
     verdict = st.session_state["audit_chain"]
     if verdict.ok:
         sealed = "（含密钥封印校验）" if audit.key_matches(db) else "（仅哈希链：服务器上没有本库的密钥文件）"
@@ -51,10 +61,14 @@ def _chain_status(db, user) -> None:
         st.error(f"哈希链已破坏：{verdict.problem_zh}。请立即报告信息科。")
     cp = verdict.checkpoint
     if cp is not None:
-        st.caption(f"最新检查点（库外签名文件）：{cp.count} 条记录，至序号 {cp.last_id}，"
-                   f"链头 {cp.last_hash[:16]}…，写入于 {cp.written_at}")
+        st.caption(
+            f"最新检查点（库外签名文件）：{cp.count} 条记录，至序号 {cp.last_id}，"
+            f"链头 {cp.last_hash[:16]}…，写入于 {cp.written_at}"
+        )
     else:
-        st.caption("尚无检查点（每次导出及每日自动写入；也可在服务器上运行 python -m core.cli audit checkpoint）")
+        st.caption(
+            "尚无检查点（每次导出及每日自动写入；也可在服务器上运行 python -m core.cli audit checkpoint）"
+        )
 
 
 def _filters(db) -> dict:
@@ -64,25 +78,40 @@ def _filters(db) -> dict:
     with st.expander("筛选", expanded=True):
         c1, c2, c3 = st.columns(3)
         actors = c1.multiselect("用户", users, key="audit_f_user", placeholder=CHOOSE)
-        roles = c2.multiselect("角色", list(core_auth.roles()), format_func=core_auth.role_name, key="audit_f_role",
-                               placeholder=CHOOSE)
+        roles = c2.multiselect(
+            "角色",
+            list(core_auth.roles()),
+            format_func=core_auth.role_name,
+            key="audit_f_role",
+            placeholder=CHOOSE,
+        )
         case_id = c3.text_input("病例编号", key="audit_f_case")
         c4, c5 = st.columns(2)
-        actions = c4.multiselect("操作", used, format_func=lambda a: names.get(a, a), key="audit_f_action",
-                                 placeholder=CHOOSE)
+        actions = c4.multiselect(
+            "操作", used, format_func=lambda a: names.get(a, a), key="audit_f_action", placeholder=CHOOSE
+        )
         dates = c5.date_input("日期范围", value=(), key="audit_f_dates", format=DATE_FORMAT)
     start = end = None
     if isinstance(dates, (list, tuple)) and dates:
         start, end = dates[0], dates[-1]
     elif dates:
         start = end = dates
-    return {"actors": actors, "roles": roles, "case_id": case_id, "actions": actions, "start": start, "end": end}
+    return {
+        "actors": actors,
+        "roles": roles,
+        "case_id": case_id,
+        "actions": actions,
+        "start": start,
+        "end": end,
+    }
 
 
 def _table(df) -> None:
     pages = max(1, (len(df) + PAGE_SIZE - 1) // PAGE_SIZE)
-    page = st.number_input(f"页码（共 {pages} 页）", min_value=1, max_value=pages, value=1, step=1, key="audit_page_no")
-    chunk = df.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    page = st.number_input(
+        f"页码（共 {pages} 页）", min_value=1, max_value=pages, value=1, step=1, key="audit_page_no"
+    )
+    chunk = df.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     st.dataframe(audit_report.display(chunk), hide_index=True, width="stretch")
 
 
@@ -114,6 +143,8 @@ def _fresh_account_approvals(db) -> None:
     if fresh.empty:
         st.caption("无：所有批准均由变更超过 24 小时的账号作出。")
         return
-    st.warning(f"共 {len(fresh)} 条批准由 {audit_report.FRESH_ACCOUNT_HOURS} 小时内新建、重置或改过角色的账号作出，"
-               "可能是同一人分饰两角，请核实。")
+    st.warning(
+        f"共 {len(fresh)} 条批准由 {audit_report.FRESH_ACCOUNT_HOURS} 小时内新建、重置或改过角色的账号作出，"
+        "可能是同一人分饰两角，请核实。"
+    )
     st.dataframe(fresh, hide_index=True, width="stretch")

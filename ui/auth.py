@@ -12,6 +12,7 @@ HttpOnly cookie, so a reload, a typed URL or a new tab of the same browser
 finds the user again; this tab also keeps it in ``st.session_state``.
 Idle timeout: ``security_settings.session_idle_minutes`` (default 30).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -43,6 +44,7 @@ def get_db():
     per connection, and Streamlit runs sessions in parallel threads.
     """
     from core.config import settings
+
     path = str(settings().db_path)
     held = st.session_state.get("_deid_db")
     if held is None or held[0] != path:
@@ -56,6 +58,7 @@ def daily_checkpoint() -> None:
     from datetime import date
 
     from core.config import settings
+
     _checkpoint_for_day(str(settings().db_path), date.today().isoformat())
 
 
@@ -63,6 +66,7 @@ def daily_checkpoint() -> None:
 def _checkpoint_for_day(path: str, day: str) -> bool:
     """Once per server process, database and day: a checkpoint if the newest is older than a day."""
     from core.security.audit_anchor import checkpoint_if_due
+
     db = open_db(path)
     try:
         checkpoint_if_due(db, reason="app_start")
@@ -212,8 +216,10 @@ def require_user(page: str) -> dict:
                 st.switch_page(landing)
             except StreamlitAPIException:  # page not registered (no st.navigation): refuse below
                 pass
-        st.error(f"无权访问此页面：需要角色 {'、'.join(core_auth.role_name(r) for r in roles)}，"
-                 f"当前角色 {core_auth.role_name(user['role'])}。")
+        st.error(
+            f"无权访问此页面：需要角色 {'、'.join(core_auth.role_name(r) for r in roles)}，"
+            f"当前角色 {core_auth.role_name(user['role'])}。"
+        )
         audit.record(db, user["username"], "permission.denied", detail={"page": page, "need": list(roles)})
         st.stop()
     return user
@@ -270,6 +276,7 @@ def _rendered_this_run(widget_key: str) -> bool:
     (``require_user`` may be called by app.py and again by the page)."""
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
+
         ctx = get_script_run_ctx()
         return bool(ctx) and widget_key in ctx.shared.widget_user_keys_this_run
     except Exception:
@@ -293,7 +300,9 @@ def sidebar_account(user: dict) -> None:
     if _rendered_this_run("logout_button"):
         return
     with st.sidebar:
-        st.caption(f"当前用户：{user['display_name'] or user['username']}（{core_auth.role_name(user['role'])}）")
+        st.caption(
+            f"当前用户：{user['display_name'] or user['username']}（{core_auth.role_name(user['role'])}）"
+        )
         if st.button("退出登录", key="logout_button"):
             logout()
             st.rerun()
@@ -312,7 +321,11 @@ def change_password_form(db, user: dict, forced: bool = False) -> None:
 def _password_fields(db, user: dict, key: str) -> None:
     with st.form(f"{key}_form"):
         old = st.text_input("原密码", type="password", key=f"{key}_old")
-        new = st.text_input("新密码（至少10位，含大写、小写、数字、符号中的三类，不含用户名）", type="password", key=f"{key}_new")
+        new = st.text_input(
+            "新密码（至少10位，含大写、小写、数字、符号中的三类，不含用户名）",
+            type="password",
+            key=f"{key}_new",
+        )
         again = st.text_input("再次输入新密码", type="password", key=f"{key}_again")
         submitted = st.form_submit_button("保存新密码")
     if submitted:
@@ -334,6 +347,7 @@ def setup_form(db) -> None:
     st.title("首次启动 · 创建管理员")
     st.info("系统中还没有管理员。请输入服务器终端中打印的一次性令牌，并设置管理员账号。")
     from core.config import settings
+
     printed = _token_printed_once(str(settings().db_path))
     if not printed.get("done"):  # once per server process, not per browser tab
         _print_setup_token(db)
@@ -344,8 +358,10 @@ def setup_form(db) -> None:
         password = st.text_input("密码", type="password", key="setup_password")
         again = st.text_input("再次输入密码", type="password", key="setup_password2")
         submitted = st.form_submit_button("创建管理员")
-    st.caption("找不到令牌？请在服务器上运行 `python -m core.cli user setup-token` 生成新令牌"
-               "（旧令牌随即失效）。本页面不能重新生成令牌。")
+    st.caption(
+        "找不到令牌？请在服务器上运行 `python -m core.cli user setup-token` 生成新令牌"
+        "（旧令牌随即失效）。本页面不能重新生成令牌。"
+    )
     if submitted:
         if password != again:
             st.error("两次输入的密码不一致")
@@ -370,4 +386,8 @@ def _print_setup_token(db) -> None:
     """Print a token on the app's first start only; a new one is the server command line's job."""
     token = core_auth.first_setup_token(db)
     if token:
-        print(f"\n[病历匿名化导出] 首次启动一次性令牌 / one-time setup token: {token}\n", file=sys.stderr, flush=True)
+        print(
+            f"\n[病历匿名化导出] 首次启动一次性令牌 / one-time setup token: {token}\n",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -6,6 +6,7 @@ A tiny inline component (no file, nothing fetched) keeps the current boxes
 in the browser and sets the ``title`` of the drawing canvas under the
 pointer to the label of the innermost box there.
 """
+
 from __future__ import annotations
 
 import streamlit as st

@@ -1,4 +1,5 @@
 """病例列表: archive cases with filters, import (one or all matching), status and live progress."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,7 +17,17 @@ from ui.chrome import DATE_FORMAT
 from ui.common import CASE_KEY, flash, remember_case_in_url, set_flash
 
 ALL = "全部"
-STATUSES = [ALL, case_store.NOT_IMPORTED, "待处理", "检测中", "待整理", "待审核", "已批准", "已退回", "已导出"]
+STATUSES = [
+    ALL,
+    case_store.NOT_IMPORTED,
+    "待处理",
+    "检测中",
+    "待整理",
+    "待审核",
+    "已批准",
+    "已退回",
+    "已导出",
+]
 
 
 def render() -> None:
@@ -49,8 +60,14 @@ def _filters(db, archive) -> tuple[CaseFilter, str]:
         departments = case_store.departments(db)
     c1, c2, c3, c4, c5 = st.columns([1, 1.4, 1.2, 1, 1.2])
     department = c1.selectbox("科室", [ALL] + [d for d in departments if d], key="f_department")
-    dates = c2.date_input("出院日期范围", value=(), min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 1, 1),
-                          key="f_dates", format=DATE_FORMAT)
+    dates = c2.date_input(
+        "出院日期范围",
+        value=(),
+        min_value=dt.date(2000, 1, 1),
+        max_value=dt.date(2100, 1, 1),
+        key="f_dates",
+        format=DATE_FORMAT,
+    )
     review_type = c3.selectbox("评审类型", [ALL, *REVIEW_TYPES], key="f_review_type")
     status = c4.selectbox("状态", STATUSES, key="f_status")
     number = c5.text_input("病例编号", key="f_number", placeholder="输入编号的一部分")
@@ -70,13 +87,33 @@ def _rows(db, archive_cases, flt: CaseFilter) -> list[dict]:
     out = []
     seen = set()
     for ac in archive_cases:
-        out.append(_row(ac.case_id, ac.key, ac.department, ac.discharge_date, ac.review_type, ac.document_count,
-                        stored.get(ac.case_id), db))
+        out.append(
+            _row(
+                ac.case_id,
+                ac.key,
+                ac.department,
+                ac.discharge_date,
+                ac.review_type,
+                ac.document_count,
+                stored.get(ac.case_id),
+                db,
+            )
+        )
         seen.add(ac.case_id)
     for cid, c in stored.items():  # imported cases no longer in the archive stay visible
         if cid not in seen:
-            out.append(_row(cid, c["archive_key"], c["department"], c["discharge_date"], c["review_type"],
-                            c["document_count"], c, db))
+            out.append(
+                _row(
+                    cid,
+                    c["archive_key"],
+                    c["department"],
+                    c["discharge_date"],
+                    c["review_type"],
+                    c["document_count"],
+                    c,
+                    db,
+                )
+            )
     return out
 
 
@@ -92,12 +129,32 @@ def _row(case_id, key, department, discharge, review_type, n_docs, stored, db) -
         fraction = min(1.0, done / total) if total else 0.0
         done_text = f"{done}/{total} {unit}"
         eta = progress_eta(job)
-    step = (job or {}).get("step", "") if job and job["status"] in job_store.ACTIVE else (stored or {}).get("current_step", "")
-    error = (job or {}).get("error") if job and job["status"] == job_store.FAILED else (stored or {}).get("error", "")
-    return {"病例编号": case_id, "_key": key, "科室": department, "出院日期": discharge, "评审类型": review_type,
-            "文档数": n_docs, "状态": stored["status"] if stored else case_store.NOT_IMPORTED,
-            "任务": _job_label(job), "进度": fraction, "已完成": done_text, "预计剩余": eta,
-            "当前步骤": step or "", "问题": error or "", "_job": job}
+    step = (
+        (job or {}).get("step", "")
+        if job and job["status"] in job_store.ACTIVE
+        else (stored or {}).get("current_step", "")
+    )
+    error = (
+        (job or {}).get("error")
+        if job and job["status"] == job_store.FAILED
+        else (stored or {}).get("error", "")
+    )
+    return {
+        "病例编号": case_id,
+        "_key": key,
+        "科室": department,
+        "出院日期": discharge,
+        "评审类型": review_type,
+        "文档数": n_docs,
+        "状态": stored["status"] if stored else case_store.NOT_IMPORTED,
+        "任务": _job_label(job),
+        "进度": fraction,
+        "已完成": done_text,
+        "预计剩余": eta,
+        "当前步骤": step or "",
+        "问题": error or "",
+        "_job": job,
+    }
 
 
 def duration_zh(seconds: float) -> str:
@@ -135,7 +192,9 @@ def progress_eta(job: dict, now: float | None = None) -> str:
 
 
 COLUMNS = {
-    "进度": st.column_config.ProgressColumn("进度", min_value=0.0, max_value=1.0, format="percent", width="small"),
+    "进度": st.column_config.ProgressColumn(
+        "进度", min_value=0.0, max_value=1.0, format="percent", width="small"
+    ),
     "已完成": st.column_config.TextColumn("已完成", help="已完成 / 总数"),
     "预计剩余": st.column_config.TextColumn("预计剩余", help="按本次任务已用时间的处理速度估算"),
 }
@@ -145,7 +204,13 @@ def _job_label(job) -> str:
     if not job:
         return ""
     kind = {"import": "导入", "detect": "检测"}[job["kind"]]
-    status = {"queued": "排队中", "running": "进行中", "done": "完成", "failed": "失败", "cancelled": "已取消"}[job["status"]]
+    status = {
+        "queued": "排队中",
+        "running": "进行中",
+        "done": "完成",
+        "failed": "失败",
+        "cancelled": "已取消",
+    }[job["status"]]
     return f"{kind}{status}"
 
 
@@ -181,29 +246,40 @@ def _actions(db, user: dict, rows: list[dict]) -> None:
     st.divider()
     left, right = st.columns([2, 1])
     with left:
-        chosen = st.selectbox("选择病例", list(by_id), key="pick_case",
-                              format_func=lambda c: f"{c} · {by_id[c]['科室']}")
+        chosen = st.selectbox(
+            "选择病例", list(by_id), key="pick_case", format_func=lambda c: f"{c} · {by_id[c]['科室']}"
+        )
         row = by_id[chosen]
         job = row["_job"]
         if row["状态"] != case_store.NOT_IMPORTED and _under_review(row["状态"]):
-            st.caption(f"该病例{_state_name(row['状态'])}：重新导入或重新检测会使提交与批准作废（记入审计），需重新整理和审核。")
+            st.caption(
+                f"该病例{_state_name(row['状态'])}：重新导入或重新检测会使提交与批准作废（记入审计），需重新整理和审核。"
+            )
         running = bool(job and job["status"] in job_store.ACTIVE)
         if running:
             _job_progress(chosen)
         b1, b2, b3, b4 = st.columns(4)
         busy = "任务进行中，完成后才能操作" if running else None
-        if row["状态"] != case_store.NOT_IMPORTED and b1.button("打开审阅", key="open_review", type="primary",
-                                                                disabled=running, help=busy):
+        if row["状态"] != case_store.NOT_IMPORTED and b1.button(
+            "打开审阅", key="open_review", type="primary", disabled=running, help=busy
+        ):
             st.session_state[CASE_KEY] = chosen
             remember_case_in_url(chosen)
             st.switch_page("pages/页面审阅.py")
-        if can_import and b2.button("导入并检测" if row["状态"] == case_store.NOT_IMPORTED else "重新导入",
-                                    key="import_one", disabled=running, help=busy):
+        if can_import and b2.button(
+            "导入并检测" if row["状态"] == case_store.NOT_IMPORTED else "重新导入",
+            key="import_one",
+            disabled=running,
+            help=busy,
+        ):
             tasks.enqueue_import(db, row["_key"], chosen, user)
             set_flash(f"已加入导入队列：{chosen}")
             st.rerun()
-        if can_import and row["状态"] != case_store.NOT_IMPORTED and b3.button("重新检测", key="detect_one",
-                                                                              disabled=running, help=busy):
+        if (
+            can_import
+            and row["状态"] != case_store.NOT_IMPORTED
+            and b3.button("重新检测", key="detect_one", disabled=running, help=busy)
+        ):
             tasks.enqueue_detect(db, chosen, user)
             set_flash(f"已加入检测队列：{chosen}（人工标注与审阅决定将保留）")
             st.rerun()
@@ -213,8 +289,9 @@ def _actions(db, user: dict, rows: list[dict]) -> None:
             st.rerun()
     with right:
         pending = [r for r in rows if r["状态"] == case_store.NOT_IMPORTED]
-        if can_import and st.button(f"导入全部符合条件的未导入病例（{len(pending)} 个）", key="import_all",
-                                    disabled=not pending):
+        if can_import and st.button(
+            f"导入全部符合条件的未导入病例（{len(pending)} 个）", key="import_all", disabled=not pending
+        ):
             for r in pending:
                 tasks.enqueue_import(db, r["_key"], r["病例编号"], user)
             set_flash(f"已加入导入队列：{len(pending)} 个病例")

@@ -12,6 +12,7 @@
   English and not needed by a clerk: hidden (``client.toolbarMode`` in
   ``.streamlit/config.toml`` removes the developer items; this CSS the rest).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,14 @@ DATE_FORMAT = "YYYY/MM/DD"
 CHOOSE = "请选择"
 
 HIDDEN = (
-    '[data-testid="stToolbar"]', '[data-testid="stMainMenu"]', '[data-testid="stStatusWidget"]',
-    '[data-testid="stAppDeployButton"]', '[data-testid="stDecoration"]', '[data-testid="InputInstructions"]',
-    '[data-testid="stElementToolbar"]', 'footer',
+    '[data-testid="stToolbar"]',
+    '[data-testid="stMainMenu"]',
+    '[data-testid="stStatusWidget"]',
+    '[data-testid="stAppDeployButton"]',
+    '[data-testid="stDecoration"]',
+    '[data-testid="InputInstructions"]',
+    '[data-testid="stElementToolbar"]',
+    "footer",
 )
 CSS = "<style>" + ", ".join(HIDDEN) + " { display: none !important; }</style>"
 
@@ -76,5 +82,8 @@ def hide_english_chrome() -> None:
     import streamlit as st
 
     st.html(CSS)
-    st.html("<script>" + TRANSLATE_JS % json.dumps(translations(), ensure_ascii=False) + "</script>",
-            unsafe_allow_javascript=True, width=1)
+    st.html(
+        "<script>" + TRANSLATE_JS % json.dumps(translations(), ensure_ascii=False) + "</script>",
+        unsafe_allow_javascript=True,
+        width=1,
+    )

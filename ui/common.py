@@ -1,4 +1,5 @@
 """Small streamlit helpers shared by the case pages."""
+
 from __future__ import annotations
 
 import time
@@ -11,7 +12,9 @@ from core.store import cases as case_store
 CASE_KEY = "current_case"
 
 
-def imported_case_picker(db, label: str = "病例", statuses: tuple[str, ...] = (), key: str = "case_pick") -> str | None:
+def imported_case_picker(
+    db, label: str = "病例", statuses: tuple[str, ...] = (), key: str = "case_pick"
+) -> str | None:
     """Select box of imported cases; remembers the choice across pages (session + ?case=<opaque handle>)."""
     rows = case_store.list_cases(db)
     if statuses:
@@ -23,8 +26,9 @@ def imported_case_picker(db, label: str = "病例", statuses: tuple[str, ...] = 
     wanted = by_handle.get(st.query_params.get("case", "")) or st.session_state.get(CASE_KEY)
     index = ids.index(wanted) if wanted in ids else 0
     by_id = {r["id"]: r for r in rows}
-    chosen = st.selectbox(label, ids, index=index, key=key,
-                          format_func=lambda c: f"{c} · {by_id[c]['department']}")
+    chosen = st.selectbox(
+        label, ids, index=index, key=key, format_func=lambda c: f"{c} · {by_id[c]['department']}"
+    )
     st.session_state[CASE_KEY] = chosen
     remember_case_in_url(chosen)
     return chosen

@@ -1,4 +1,5 @@
 """帮助: how to use each page, what each category means, what to do on each error."""
+
 from __future__ import annotations
 
 import html
@@ -38,24 +39,57 @@ USAGE = """
 """
 
 ERRORS = [
-    ("不是 PDF 文件 / PDF 文件已损坏", "档案中的文件不是有效 PDF。请在来源系统重新导出该文档，再在病例列表中「重新导入」。"),
+    (
+        "不是 PDF 文件 / PDF 文件已损坏",
+        "档案中的文件不是有效 PDF。请在来源系统重新导出该文档，再在病例列表中「重新导入」。",
+    ),
     ("PDF 已加密", "在来源系统中取消文档密码后重新导入。"),
-    ("清单无效（manifest.json）", "病例文件夹的 manifest.json 格式错误或缺少字段（case_id、documents、file），请修正后重新导入；已导入的数据不受影响。"),
-    ("缺少文档的文件", "manifest.json 列出的 PDF 不在病例文件夹中。补齐文件后重新导入；已导入的数据不受影响。"),
+    (
+        "清单无效（manifest.json）",
+        "病例文件夹的 manifest.json 格式错误或缺少字段（case_id、documents、file），请修正后重新导入；已导入的数据不受影响。",
+    ),
+    (
+        "缺少文档的文件",
+        "manifest.json 列出的 PDF 不在病例文件夹中。补齐文件后重新导入；已导入的数据不受影响。",
+    ),
     ("某页检测失败", "该页标记为「⚠」，其余页面正常。请人工查看该页并手动添加方框，或稍后「重新检测」。"),
-    ("校验发现仍可读的标识符，已阻止导出", "按提示的页码回到「页面审阅」补充方框（或使用「全案隐藏此文字」），重新提交审核后再导出。"),
+    (
+        "校验发现仍可读的标识符，已阻止导出",
+        "按提示的页码回到「页面审阅」补充方框（或使用「全案隐藏此文字」），重新提交审核后再导出。",
+    ),
     ("病例当前状态不能执行此操作", "导出需要已批准的病例；修改已批准病例后需重新审核。"),
     ("无权访问此页面 / 当前角色无权执行此操作", "请使用具有相应角色的账号登录，或联系管理员。"),
-    ("登录失败：用户名或密码错误，或账号已锁定、已停用", "检查用户名和密码（连续 5 次错误锁定 15 分钟）；仍无法登录请联系管理员重置密码或启用账号。"),
+    (
+        "登录失败：用户名或密码错误，或账号已锁定、已停用",
+        "检查用户名和密码（连续 5 次错误锁定 15 分钟）；仍无法登录请联系管理员重置密码或启用账号。",
+    ),
     ("登录尝试过于频繁", "本机 15 分钟内登录失败过多，请稍后再试。"),
     ("密码过长：最多 72 字节", "请使用较短的密码（约 24 个汉字或 72 个字母数字以内）。"),
-    ("审核人角色待另一名管理员确认", "有两名及以上管理员时，授予或变更审核人角色须由另一名管理员在「用户管理」中确认。"),
+    (
+        "审核人角色待另一名管理员确认",
+        "有两名及以上管理员时，授予或变更审核人角色须由另一名管理员在「用户管理」中确认。",
+    ),
     ("哈希链已破坏 / 审计记录少于检查点", "审计日志可能被篡改或截断：停止导出，立即报告信息科。"),
-    ("还有 N 页未查看、M 个待确认框", "在「页面审阅」中查看全部页面并确认每个框后再提交；确需提前提交时勾选「强制提交」并填写理由。"),
-    ("病例已提交审核（待审核），整理人不能修改", "审核期间病例只读。需要修改时请审核人「退回」，修改后重新提交。"),
-    ("批准被拒绝：您页面上显示的脱敏方案已改变", "页面显示之后方案有变化（列在错误下方）。查看变化后再次点「批准」。"),
-    ("未配置导出签名密钥 / 当前的签名密钥是自动生成的演示密钥", "正式环境需配置本院的 DEID_SIGN_CERT / DEID_SIGN_KEY 与 DEID_SM2_KEY（见 README「密钥与证书」）；演示环境由 make run 自动生成并注明。"),
-    ("PAdES 签名证书会在每份匿名化 PDF 中写明机构", "配置只含 CN（如「匿名化导出服务」）的导出服务证书，或设置 DEID_PADES_SIGNER=off（只签名清单）。"),
+    (
+        "还有 N 页未查看、M 个待确认框",
+        "在「页面审阅」中查看全部页面并确认每个框后再提交；确需提前提交时勾选「强制提交」并填写理由。",
+    ),
+    (
+        "病例已提交审核（待审核），整理人不能修改",
+        "审核期间病例只读。需要修改时请审核人「退回」，修改后重新提交。",
+    ),
+    (
+        "批准被拒绝：您页面上显示的脱敏方案已改变",
+        "页面显示之后方案有变化（列在错误下方）。查看变化后再次点「批准」。",
+    ),
+    (
+        "未配置导出签名密钥 / 当前的签名密钥是自动生成的演示密钥",
+        "正式环境需配置本院的 DEID_SIGN_CERT / DEID_SIGN_KEY 与 DEID_SM2_KEY（见 README「密钥与证书」）；演示环境由 make run 自动生成并注明。",
+    ),
+    (
+        "PAdES 签名证书会在每份匿名化 PDF 中写明机构",
+        "配置只含 CN（如「匿名化导出服务」）的导出服务证书，或设置 DEID_PADES_SIGNER=off（只签名清单）。",
+    ),
 ]
 
 
@@ -63,9 +97,10 @@ def category_legend_html(cats: dict) -> str:
     """Each category's Chinese name beside a swatch of its box colour."""
     items = "".join(
         f'<li style="list-style:none;margin:2px 0"><span style="display:inline-block;width:1.4em;height:0.9em;'
-        f'border:2px solid {html.escape(v.get("color", "#000"))};background:{html.escape(v.get("color", "#000"))}33;'
+        f"border:2px solid {html.escape(v.get('color', '#000'))};background:{html.escape(v.get('color', '#000'))}33;"
         f'vertical-align:middle;margin-right:0.5em"></span>{html.escape(v.get("zh", k))}</li>'
-        for k, v in cats.items())
+        for k, v in cats.items()
+    )
     return f'<ul style="columns:3;padding:0">{items}</ul>'
 
 
@@ -76,4 +111,6 @@ def render() -> None:
     st.markdown("### 方框类别")
     st.html(category_legend_html(review.categories()))
     st.markdown("### 常见错误与处理")
-    st.dataframe(pd.DataFrame([{"提示": e, "处理方法": fix} for e, fix in ERRORS]), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame([{"提示": e, "处理方法": fix} for e, fix in ERRORS]), hide_index=True, width="stretch"
+    )

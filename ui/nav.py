@@ -1,4 +1,5 @@
 """The app's pages and which roles see them in the menu (app.py builds the navigation)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

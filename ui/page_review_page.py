@@ -1,5 +1,6 @@
 """页面审阅: documents in catalog order, page thumbnails, the page with its
 boxes on a drawable canvas, decisions per finding, preview of the export."""
+
 from __future__ import annotations
 
 import time
@@ -46,8 +47,10 @@ def render() -> None:
 
     running = job_store.active(db, case_id)
     if running:
-        st.info(f"后台任务进行中（{running['step'] or running['kind']} {running['progress_done']}/{running['progress_total']}），"
-                "检测完成前的页面可能还没有全部自动框。")
+        st.info(
+            f"后台任务进行中（{running['step'] or running['kind']} {running['progress_done']}/{running['progress_total']}），"
+            "检测完成前的页面可能还没有全部自动框。"
+        )
     side, main = st.columns([1, 3.2])
     with side:
         _documents(db, user, case_id, can_edit)
@@ -66,15 +69,24 @@ def render() -> None:
 
 # ---- documents -----------------------------------------------------------------
 
+
 def _documents(db, user, case_id, can_edit) -> None:
     summary = review.progress_summary(db, case_id)
-    st.caption(f"已查看 {summary['viewed']}/{summary['pages']} 页 · 待确认框 {summary['open_findings']} 个"
-               + (f" · 检测失败 {summary['failed_pages']} 页" if summary["failed_pages"] else ""))
+    st.caption(
+        f"已查看 {summary['viewed']}/{summary['pages']} 页 · 待确认框 {summary['open_findings']} 个"
+        + (f" · 检测失败 {summary['failed_pages']} 页" if summary["failed_pages"] else "")
+    )
     st.markdown("**文档（病案目录顺序）**")
     for doc in doc_store.list_documents(db, case_id):
         label = f"{doc['type'] or doc['title']} · {doc['date']} · {doc['page_count']} 页"
-        st.checkbox(label, value=bool(doc["included"]), key=f"inc_{doc['id']}", disabled=not can_edit,
-                    on_change=_toggle_document, args=(user, doc["id"]))
+        st.checkbox(
+            label,
+            value=bool(doc["included"]),
+            key=f"inc_{doc['id']}",
+            disabled=not can_edit,
+            on_change=_toggle_document,
+            args=(user, doc["id"]),
+        )
 
 
 def _toggle_document(user, document_id) -> None:
@@ -86,6 +98,7 @@ def _toggle_document(user, document_id) -> None:
 
 
 # ---- navigation ------------------------------------------------------------------
+
 
 def _page_label(p: dict) -> str:
     mark = "✓" if p["viewed"] else "●"
@@ -128,18 +141,51 @@ def _navigation(db, case_id, pages, page) -> None:
     ids = [p["id"] for p in pages]
     i = ids.index(page["id"])
     st.markdown(f"**页面 {i + 1} / {len(pages)}**")
-    st.button("◀ 上一页", key="prev_page", disabled=i == 0, width="stretch", on_click=_go, args=(ids[max(i - 1, 0)],),
-              shortcut=KEY_PREV)
-    st.button("下一页 ▶", key="next_page", disabled=i == len(ids) - 1, width="stretch", on_click=_go,
-              args=(ids[min(i + 1, len(ids) - 1)],), shortcut=KEY_NEXT)
-    st.button("跳到下一待确认框", key="next_open", width="stretch", on_click=_go_next_open,
-              args=(case_id, page["id"]), shortcut=KEY_NEXT_OPEN)
-    st.button("跳到下一未查看页", key="next_unviewed", width="stretch", on_click=_go_unviewed, args=(case_id, page["id"]))
-    st.button("跳到下一低置信度框", key="next_low", width="stretch", on_click=_go_low, args=(case_id, page["id"]))
+    st.button(
+        "◀ 上一页",
+        key="prev_page",
+        disabled=i == 0,
+        width="stretch",
+        on_click=_go,
+        args=(ids[max(i - 1, 0)],),
+        shortcut=KEY_PREV,
+    )
+    st.button(
+        "下一页 ▶",
+        key="next_page",
+        disabled=i == len(ids) - 1,
+        width="stretch",
+        on_click=_go,
+        args=(ids[min(i + 1, len(ids) - 1)],),
+        shortcut=KEY_NEXT,
+    )
+    st.button(
+        "跳到下一待确认框",
+        key="next_open",
+        width="stretch",
+        on_click=_go_next_open,
+        args=(case_id, page["id"]),
+        shortcut=KEY_NEXT_OPEN,
+    )
+    st.button(
+        "跳到下一未查看页",
+        key="next_unviewed",
+        width="stretch",
+        on_click=_go_unviewed,
+        args=(case_id, page["id"]),
+    )
+    st.button(
+        "跳到下一低置信度框", key="next_low", width="stretch", on_click=_go_low, args=(case_id, page["id"])
+    )
     labels = {p["id"]: _page_label(p) for p in pages}
     st.session_state["jump_page"] = page["id"]
-    st.selectbox("转到页面（● 未查看，✓ 已查看）", ids, format_func=labels.get, key="jump_page",
-                 on_change=lambda: _go(st.session_state["jump_page"]))
+    st.selectbox(
+        "转到页面（● 未查看，✓ 已查看）",
+        ids,
+        format_func=labels.get,
+        key="jump_page",
+        on_change=lambda: _go(st.session_state["jump_page"]),
+    )
     _thumbnails(db, pages, i)
 
 
@@ -169,17 +215,24 @@ def _go_low(case_id, page_id) -> None:
 
 def _thumbnails(db, pages, i) -> None:
     lo = max(0, min(i - 2, len(pages) - 6))
-    strip = pages[lo:lo + 6]
+    strip = pages[lo : lo + 6]
     cols = st.columns(3)
     for n, p in enumerate(strip):
         with cols[n % 3]:
             st.image(review.thumbnail_png(db, p["id"]), width="stretch")
             mark = "✓" if p["viewed"] or p["id"] == pages[i]["id"] else "●"
-            st.button(f"{mark}{lo + n + 1}", key=f"thumb_{p['id']}", width="stretch", on_click=_go, args=(p["id"],),
-                      type="primary" if p["id"] == pages[i]["id"] else "secondary")
+            st.button(
+                f"{mark}{lo + n + 1}",
+                key=f"thumb_{p['id']}",
+                width="stretch",
+                on_click=_go,
+                args=(p["id"],),
+                type="primary" if p["id"] == pages[i]["id"] else "secondary",
+            )
 
 
 # ---- the page ------------------------------------------------------------------------
+
 
 @st.fragment
 def _page_view(db, user, case_id, pages, page, can_edit) -> None:
@@ -188,26 +241,34 @@ def _page_view(db, user, case_id, pages, page, can_edit) -> None:
     only this part, not the navigation, thumbnails and case-wide pane."""
     t0 = time.perf_counter()
     top = st.columns([1.2, 1, 1])
-    zoom = top[0].select_slider("缩放", options=[50, 75, 100, 125, 150, 200], value=100, key="zoom",
-                                format_func=lambda z: f"{z}%")
+    zoom = top[0].select_slider(
+        "缩放", options=[50, 75, 100, 125, 150, 200], value=100, key="zoom", format_func=lambda z: f"{z}%"
+    )
     preview = top[1].toggle("预览导出效果", key="preview", help="显示按当前框真正涂黑后的页面（与导出一致）")
-    top[2].caption(f"{page['doc_type']} · 第 {page['page_index'] + 1} 页"
-                   + (" · 扫描页" if page["scanned"] else ""))
+    top[2].caption(
+        f"{page['doc_type']} · 第 {page['page_index'] + 1} 页" + (" · 扫描页" if page["scanned"] else "")
+    )
     if page["detect_status"] == "failed":
-        st.warning(f"此页自动检测失败：预览与导出中此页整页移除（失败关闭），请重新检测。（{page['detect_error']}）")
+        st.warning(
+            f"此页自动检测失败：预览与导出中此页整页移除（失败关闭），请重新检测。（{page['detect_error']}）"
+        )
     _duplicates(db, user, pages, page, can_edit)
     _whole_page(db, user, page, can_edit)
     findings = review.findings_view(db, page["id"])
     if preview:
         png, info = review.preview_png(db, user, page["id"])
         st.image(png, width=int(_render_width(page) * zoom / 100))
-        st.caption(("预览：整页隐藏" if info.get("hidden") else f"预览：已涂黑 {info['boxes']} 处")
-                   + ("" if info["ok"] else " · 校验发现残留，请检查"))
+        st.caption(
+            ("预览：整页隐藏" if info.get("hidden") else f"预览：已涂黑 {info['boxes']} 处")
+            + ("" if info["ok"] else " · 校验发现残留，请检查")
+        )
     else:
         _canvas(db, user, page, findings, zoom, can_edit)
     switch = st.session_state.pop("review_switch_at", None)
-    st.caption(f"页面渲染 {(time.perf_counter() - t0) * 1000:.0f} ms"
-               + (f" · 切换耗时 {(time.perf_counter() - switch) * 1000:.0f} ms" if switch else ""))
+    st.caption(
+        f"页面渲染 {(time.perf_counter() - t0) * 1000:.0f} ms"
+        + (f" · 切换耗时 {(time.perf_counter() - switch) * 1000:.0f} ms" if switch else "")
+    )
     _findings_panel(db, user, page, findings, can_edit)
 
 
@@ -233,9 +294,11 @@ def _duplicates(db, user, pages, page, can_edit) -> None:
         if other in position and cols[1].button(f"转到{name}", key=f"dup_go_{other}"):
             _go(other)
             st.rerun()
-        if can_edit and cols[2].button(f"把{name}的决定应用到本页", key=f"dup_apply_{other}",
-                                       help="按类别和相对位置匹配框：接受/拒绝照搬，"
-                                            "对方已涂黑而本页没有的框在本页补画。"):
+        if can_edit and cols[2].button(
+            f"把{name}的决定应用到本页",
+            key=f"dup_apply_{other}",
+            help="按类别和相对位置匹配框：接受/拒绝照搬，对方已涂黑而本页没有的框在本页补画。",
+        ):
             _apply_duplicate(db, user, other, page["id"])
 
 
@@ -258,15 +321,22 @@ def _whole_page(db, user, page, can_edit) -> None:
     reasons = review.page_hide_reasons()
     current = doc_store.get_page(db, page["id"]).get("hide_reason") or ""
     if current:
-        st.warning(f"本页已整页隐藏（{reasons.get(current, current)}）：导出时整页为黑色，"
-                   f"只显示「整页隐藏：{reasons.get(current, current)}」。")
+        st.warning(
+            f"本页已整页隐藏（{reasons.get(current, current)}）：导出时整页为黑色，"
+            f"只显示「整页隐藏：{reasons.get(current, current)}」。"
+        )
     if not can_edit:
         return
     with st.expander("整页隐藏（身份证复印件、照片页等）", expanded=bool(current)):
         c1, c2, c3 = st.columns([2, 1, 1])
         codes = list(reasons)
-        code = c1.selectbox("原因", codes, index=codes.index(current) if current in codes else 0,
-                            format_func=reasons.get, key=f"hide_reason_{page['id']}")
+        code = c1.selectbox(
+            "原因",
+            codes,
+            index=codes.index(current) if current in codes else 0,
+            format_func=reasons.get,
+            key=f"hide_reason_{page['id']}",
+        )
         try:
             if c2.button("整页隐藏本页", key="hide_page", disabled=current == code):
                 review.hide_page(db, user, page["id"], code)
@@ -300,24 +370,42 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
     hover_labels(review.canvas_hover_boxes(findings, scale), width)
     if can_edit:
         c1, c2 = st.columns([1, 2])
-        new_cat = c1.selectbox("新框类别", EDITABLE, index=EDITABLE.index("manual"), key="new_cat",
-                               format_func=review.category_label)
+        new_cat = c1.selectbox(
+            "新框类别",
+            EDITABLE,
+            index=EDITABLE.index("manual"),
+            key="new_cat",
+            format_func=review.category_label,
+        )
         c2.text_input("新框原因（可选）", key="new_reason", placeholder="例如：手写签名、家属姓名")
     else:
         new_cat = "manual"
     base = _drawing_digest(drawing)
     drawing["objects"].append(_marker(base))
     result = st_canvas(
-        fill_color="rgba(255, 0, 0, 0.08)", stroke_width=2, stroke_color=review.category_color(new_cat),
-        background_image=png, background_image_fit="stretch", width=width, height=height,
-        drawing_mode="labeled_rect", label="", initial_drawing=drawing,
+        fill_color="rgba(255, 0, 0, 0.08)",
+        stroke_width=2,
+        stroke_color=review.category_color(new_cat),
+        background_image=png,
+        background_image_fit="stretch",
+        width=width,
+        height=height,
+        drawing_mode="labeled_rect",
+        label="",
+        initial_drawing=drawing,
         # One key per page and zoom, never per change: the component stays mounted, its background
         # image (same data URL) is not reloaded, and a changed initial_drawing redraws only the boxes.
-        key=f"canvas_{page['id']}_{zoom}", disabled=not can_edit, update_streamlit=True,
+        key=f"canvas_{page['id']}_{zoom}",
+        disabled=not can_edit,
+        update_streamlit=True,
         font_size=12,
     )
-    if can_edit and result is not None and result.json_data is not None \
-            and _marker_of(result.json_data) == base:
+    if (
+        can_edit
+        and result is not None
+        and result.json_data is not None
+        and _marker_of(result.json_data) == base
+    ):
         _apply_canvas(db, user, page, findings, result.boxes, scale)
 
 
@@ -338,18 +426,38 @@ def _marker(digest: str) -> dict:
     new drawing it still reports the old one.  A report is applied only when it
     grew from the drawing of this run (its marker matches): a stale report (a box
     already added, a box deleted or decided by a button) is never applied twice."""
-    return {"type": "LabeledRect", "label": MARKER + digest, "left": 0, "top": 0, "width": 1, "height": 1,
-            "originX": "left", "originY": "top", "scaleX": 1, "scaleY": 1, "angle": 0, "stroke": "rgba(0,0,0,0)",
-            "strokeWidth": 0, "fill": "rgba(0,0,0,0)", "visible": False, "selectable": False, "evented": False,
-            "lockMovementX": True, "lockMovementY": True, "lockScalingX": True, "lockScalingY": True,
-            "lockRotation": True, "fontSize": 1}
+    return {
+        "type": "LabeledRect",
+        "label": MARKER + digest,
+        "left": 0,
+        "top": 0,
+        "width": 1,
+        "height": 1,
+        "originX": "left",
+        "originY": "top",
+        "scaleX": 1,
+        "scaleY": 1,
+        "angle": 0,
+        "stroke": "rgba(0,0,0,0)",
+        "strokeWidth": 0,
+        "fill": "rgba(0,0,0,0)",
+        "visible": False,
+        "selectable": False,
+        "evented": False,
+        "lockMovementX": True,
+        "lockMovementY": True,
+        "lockScalingX": True,
+        "lockScalingY": True,
+        "lockRotation": True,
+        "fontSize": 1,
+    }
 
 
 def _marker_of(json_data: dict) -> str | None:
     for obj in (json_data or {}).get("objects", []):
         label = obj.get("label") or ""
         if label.startswith(MARKER):
-            return label[len(MARKER):]
+            return label[len(MARKER) :]
     return None
 
 
@@ -358,8 +466,14 @@ def _apply_canvas(db, user, page, findings, boxes, scale) -> None:
     added, moved, deleted = review.canvas_changes(findings, boxes, scale)
     try:
         for rect in added:
-            review.add_box(db, user, page["id"], rect, st.session_state.get("new_cat", "manual"),
-                           st.session_state.get("new_reason", ""))
+            review.add_box(
+                db,
+                user,
+                page["id"],
+                rect,
+                st.session_state.get("new_cat", "manual"),
+                st.session_state.get("new_reason", ""),
+            )
         for finding_id, rect_index, rect in moved:
             review.move_box(db, user, finding_id, rect, rect_index)
         for finding_id in deleted:
@@ -376,10 +490,19 @@ def _apply_canvas(db, user, page, findings, boxes, scale) -> None:
 def _findings_panel(db, user, page, findings, can_edit) -> None:
     st.markdown(f"**本页的框（{len(findings)}）**")
     if findings:
-        frame = pd.DataFrame([{
-            "编号": f["id"], "类别": f["label"], "内容（已遮蔽）": f["masked"], "置信度": round(f["confidence"], 2),
-            "状态": display.name("finding_status", f["status"]), "来源": display.detector_name(f["detector"], f["source"]),
-        } for f in findings])
+        frame = pd.DataFrame(
+            [
+                {
+                    "编号": f["id"],
+                    "类别": f["label"],
+                    "内容（已遮蔽）": f["masked"],
+                    "置信度": round(f["confidence"], 2),
+                    "状态": display.name("finding_status", f["status"]),
+                    "来源": display.detector_name(f["detector"], f["source"]),
+                }
+                for f in findings
+            ]
+        )
         st.dataframe(frame, hide_index=True, width="stretch", height=min(38 * (len(findings) + 1), 320))
     if not can_edit:
         st.caption("审核人只读查看；修改由整理人完成（待审核期间整理人也只能查看）。")
@@ -391,8 +514,16 @@ def _findings_panel(db, user, page, findings, can_edit) -> None:
     pick_key = f"pick_{page['id']}"
     if st.session_state.get(pick_key) not in ids:  # picked box deleted, or a jump named none
         st.session_state[pick_key] = focus if focus in ids else (ids[0] if ids else None)
-    chosen = c0.selectbox("选择框", ids, key=pick_key,
-                          format_func=lambda i: f"#{i} {by_id[i]['label']} {by_id[i]['masked']}") if ids else None
+    chosen = (
+        c0.selectbox(
+            "选择框",
+            ids,
+            key=pick_key,
+            format_func=lambda i: f"#{i} {by_id[i]['label']} {by_id[i]['masked']}",
+        )
+        if ids
+        else None
+    )
     try:
         if c1.button("接受", key="f_accept", disabled=chosen is None, shortcut=KEY_ACCEPT):
             review.decide(db, user, chosen, True)
@@ -403,7 +534,9 @@ def _findings_panel(db, user, page, findings, can_edit) -> None:
         if c3.button("删除", key="f_delete", disabled=chosen is None):
             review.delete_box(db, user, chosen)
             _done("已删除")
-        if c4.button("全案隐藏此文字", key="f_hide_all", disabled=chosen is None or not by_id[chosen]["has_text"]):
+        if c4.button(
+            "全案隐藏此文字", key="f_hide_all", disabled=chosen is None or not by_id[chosen]["has_text"]
+        ):
             n = review.hide_everywhere(db, user, chosen)
             _done(f"已在全案隐藏 {n} 处")
         if c5.button("本页全部接受", key="f_accept_page"):
@@ -419,8 +552,14 @@ def _findings_panel(db, user, page, findings, can_edit) -> None:
         y1 = k4.number_input("下", min_value=0, value=90, key="by1")
         if st.button("添加此框", key="add_box_xy"):
             try:
-                review.add_box(db, user, page["id"], (x0, y0, x1, y1), st.session_state.get("new_cat", "manual"),
-                               st.session_state.get("new_reason", ""))
+                review.add_box(
+                    db,
+                    user,
+                    page["id"],
+                    (x0, y0, x1, y1),
+                    st.session_state.get("new_cat", "manual"),
+                    st.session_state.get("new_reason", ""),
+                )
                 _done("已添加")
             except DeidError as exc:
                 st.error(exc.message_zh)

@@ -3,6 +3,7 @@ category, status, page, detector confidence and "cuts through text" (切字:
 a box covering part of a character or of a number, ``review.cutting_boxes``);
 a click on a row opens its
 page with the box highlighted; accept / reject everything the filter shows."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -39,16 +40,33 @@ def render(db, user, case_id: str, pages: list[dict], focus: int | None, can_edi
     ids = [b["id"] for b in shown]
     st.session_state[IDS_KEY] = ids
     st.caption(f"符合筛选的框：{len(shown)} 个 · 点击一行打开该页并突出显示该框")
-    frame = pd.DataFrame([{
-        "页": b["seq"], "文档": f"{b['doc']} 第{b['page_no']}页", "类别": display.category_name(b["category"]),
-        "内容（已遮蔽）": b["masked"], "置信度": round(float(b["confidence"] or 0), 2),
-        "状态": display.name("finding_status", b["status"]), "来源": display.detector_name(b["detector"], b["source"]),
-        "当前": "▶" if b["id"] == focus else "",
-        "切字": _cut_mark(cuts, b["id"]),
-    } for b in shown], columns=["当前", "页", "文档", "类别", "内容（已遮蔽）", "置信度", "状态", "来源"]
-        + (["切字"] if cuts is not None else []))
-    st.dataframe(frame, hide_index=True, width="stretch", height=min(36 * (len(shown) + 1) + 4, 360),
-                 key=TABLE_KEY, on_select=lambda: _jump(go), selection_mode="single-row")
+    frame = pd.DataFrame(
+        [
+            {
+                "页": b["seq"],
+                "文档": f"{b['doc']} 第{b['page_no']}页",
+                "类别": display.category_name(b["category"]),
+                "内容（已遮蔽）": b["masked"],
+                "置信度": round(float(b["confidence"] or 0), 2),
+                "状态": display.name("finding_status", b["status"]),
+                "来源": display.detector_name(b["detector"], b["source"]),
+                "当前": "▶" if b["id"] == focus else "",
+                "切字": _cut_mark(cuts, b["id"]),
+            }
+            for b in shown
+        ],
+        columns=["当前", "页", "文档", "类别", "内容（已遮蔽）", "置信度", "状态", "来源"]
+        + (["切字"] if cuts is not None else []),
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        height=min(36 * (len(shown) + 1) + 4, 360),
+        key=TABLE_KEY,
+        on_select=lambda: _jump(go),
+        selection_mode="single-row",
+    )
     if can_edit and shown:
         c1, c2, _ = st.columns([1, 1, 2])
         if c1.button(f"全部接受（{len(shown)}）", key="pane_accept_all"):
@@ -71,8 +89,10 @@ def _decisions(db, user, case_id: str, can_edit: bool) -> None:
         return
     held = st.session_state.get(CSV_KEY)
     st.markdown("**审阅决定（CSV）**")
-    st.caption("CSV 只含文档、页码、框的位置、类别、状态和原因代码，不含任何被遮盖的内容；"
-               "导入时按页码、位置重叠和类别匹配框，重新检测或换一台服务器后可恢复审阅结果。")
+    st.caption(
+        "CSV 只含文档、页码、框的位置、类别、状态和原因代码，不含任何被遮盖的内容；"
+        "导入时按页码、位置重叠和类别匹配框，重新检测或换一台服务器后可恢复审阅结果。"
+    )
     c1, c2 = st.columns([1, 1])
     if c1.button("生成审阅决定 CSV", key="pane_csv_make"):
         try:
@@ -82,9 +102,13 @@ def _decisions(db, user, case_id: str, can_edit: bool) -> None:
             held = None
         st.session_state[CSV_KEY] = held
     if held and held[0] == case_id:
-        c2.download_button("下载审阅决定 CSV", ("\ufeff" + held[1]).encode("utf-8"),
-                           file_name=f"审阅决定_{case_handle(case_id)}.csv", mime="text/csv",
-                           key="pane_csv_download")
+        c2.download_button(
+            "下载审阅决定 CSV",
+            ("\ufeff" + held[1]).encode("utf-8"),
+            file_name=f"审阅决定_{case_handle(case_id)}.csv",
+            mime="text/csv",
+            key="pane_csv_download",
+        )
     if not (can_edit and authorize(user, "decisions.import")):
         return
     upload = st.file_uploader("导入审阅决定 CSV", type=["csv"], key="pane_csv_upload")
@@ -99,10 +123,13 @@ def _decisions(db, user, case_id: str, can_edit: bool) -> None:
             return
         from ui.common import set_flash
 
-        set_flash(f"已导入审阅决定：共 {counts['rows']} 行，匹配 {counts['matched']} 个框（修改 {counts['changed']} 个），"
-                  f"重新添加人工框 {counts['added']} 个，整页隐藏 {counts['pages_hidden']} 页，"
-                  f"未匹配 {counts['unmatched']} 行" + (f"，找不到页面 {counts['unknown_pages']} 行"
-                                                   if counts["unknown_pages"] else ""), key="review_flash")
+        set_flash(
+            f"已导入审阅决定：共 {counts['rows']} 行，匹配 {counts['matched']} 个框（修改 {counts['changed']} 个），"
+            f"重新添加人工框 {counts['added']} 个，整页隐藏 {counts['pages_hidden']} 页，"
+            f"未匹配 {counts['unmatched']} 行"
+            + (f"，找不到页面 {counts['unknown_pages']} 行" if counts["unknown_pages"] else ""),
+            key="review_flash",
+        )
         st.rerun()
 
 
@@ -110,17 +137,32 @@ def _filtered(db, case_id: str, rows: list[dict], n_pages: int) -> tuple[list[di
     """The rows the filters keep, and the 切字 flags (None while that filter is off)."""
     c1, c2, c3, c4, c5 = st.columns([1.4, 1.2, 1.2, 1, 1])
     present = sorted({b["category"] for b in rows}, key=display.category_name)
-    cats = c1.multiselect("类别", present, format_func=display.category_name, key="pane_cat", placeholder=CHOOSE)
-    statuses = c2.multiselect("状态", STATUSES, format_func=lambda s: display.name("finding_status", s),
-                              key="pane_status", placeholder=CHOOSE)
+    cats = c1.multiselect(
+        "类别", present, format_func=display.category_name, key="pane_cat", placeholder=CHOOSE
+    )
+    statuses = c2.multiselect(
+        "状态",
+        STATUSES,
+        format_func=lambda s: display.name("finding_status", s),
+        key="pane_status",
+        placeholder=CHOOSE,
+    )
     lo, hi = (1, max(n_pages, 1))
     pages = c3.slider("页码范围", 1, max(hi, 2), (lo, max(hi, 2)), key="pane_pages") if hi > 1 else (1, 1)
     conf = c4.slider("置信度不高于", 0.0, 1.0, 1.0, 0.05, key="pane_conf")
-    only_cuts = c5.checkbox("只看切字", key="pane_cuts_only",
-                            help="框只盖住了字的一部分，或只盖住了编号、单词的一部分（旁边仍可读出）")
-    kept = [b for b in rows
-            if (not cats or b["category"] in cats) and (not statuses or b["status"] in statuses)
-            and pages[0] <= b["seq"] <= pages[1] and float(b["confidence"] or 0) <= conf + 1e-9]
+    only_cuts = c5.checkbox(
+        "只看切字",
+        key="pane_cuts_only",
+        help="框只盖住了字的一部分，或只盖住了编号、单词的一部分（旁边仍可读出）",
+    )
+    kept = [
+        b
+        for b in rows
+        if (not cats or b["category"] in cats)
+        and (not statuses or b["status"] in statuses)
+        and pages[0] <= b["seq"] <= pages[1]
+        and float(b["confidence"] or 0) <= conf + 1e-9
+    ]
     if not only_cuts:
         return kept, None
     cuts = _cuts(db, case_id)

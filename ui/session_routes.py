@@ -8,6 +8,7 @@
 
 Both refuse a cross-site request (an ``Origin`` that is not this host).
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ LOGOUT_PATH = "/_deid/session/logout"
 
 def _db():
     from core.store.db import open_db
+
     return open_db()
 
 
@@ -28,6 +30,7 @@ def _same_origin(request) -> bool:
 
 def _secure() -> bool:
     from streamlit import config
+
     return bool(config.get_option("server.sslCertFile"))
 
 
@@ -47,7 +50,9 @@ async def _claim(request):
     if value is None:
         return Response(status_code=403, headers={"Cache-Control": "no-store"})
     response = Response(status_code=204, headers={"Cache-Control": "no-store"})
-    response.set_cookie(sessions.COOKIE_NAME, value, httponly=True, samesite="strict", path="/", secure=_secure())
+    response.set_cookie(
+        sessions.COOKIE_NAME, value, httponly=True, samesite="strict", path="/", secure=_secure()
+    )
     return response
 
 

@@ -4,6 +4,7 @@ A store that holds data but whose key file is missing (or is another
 store's key) must not start: the page shows why and what to do, and nothing
 else runs (``core.store.keybind.ensure_key_for_store`` never creates a key then).
 """
+
 from __future__ import annotations
 
 import streamlit as st

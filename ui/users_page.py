@@ -1,4 +1,5 @@
 """用户管理 page (admin): users, roles, disable/enable, password reset, security settings."""
+
 from __future__ import annotations
 
 import time
@@ -27,11 +28,19 @@ def render() -> None:
 def _user_table(db) -> None:
     rows = core_auth.list_users(db)
     waiting = {g["username"] for g in core_auth.pending_role_grants(db) if g["new_account"]}
-    df = pd.DataFrame([{
-        "用户名": u["username"], "姓名": u["display_name"], "角色": core_auth.role_name(u["role"]),
-        "状态": "待确认" if u["username"] in waiting else ("停用" if u["disabled"] else "正常"), "需改密码": "是" if u["must_change"] else "否",
-        "锁定": "是" if (u["locked_until"] or 0) > time.time() else "否",
-    } for u in rows])
+    df = pd.DataFrame(
+        [
+            {
+                "用户名": u["username"],
+                "姓名": u["display_name"],
+                "角色": core_auth.role_name(u["role"]),
+                "状态": "待确认" if u["username"] in waiting else ("停用" if u["disabled"] else "正常"),
+                "需改密码": "是" if u["must_change"] else "否",
+                "锁定": "是" if (u["locked_until"] or 0) > time.time() else "否",
+            }
+            for u in rows
+        ]
+    )
     st.dataframe(df, hide_index=True, width="stretch")
 
 
@@ -45,12 +54,16 @@ def _add_user(db, admin) -> None:
         submitted = st.form_submit_button("创建用户")
     if submitted:
         try:
-            created, pw = core_auth.create_user(db, username, role, actor=admin["username"], display_name=display)
+            created, pw = core_auth.create_user(
+                db, username, role, actor=admin["username"], display_name=display
+            )
         except DeidError as exc:
             st.error(exc.message_zh)
             return
         if created.get("pending_grant"):
-            st.warning(f"已创建 {created['username']}（审核人）：须由另一名管理员在「待确认的角色变更」中确认后才启用。")
+            st.warning(
+                f"已创建 {created['username']}（审核人）：须由另一名管理员在「待确认的角色变更」中确认后才启用。"
+            )
         else:
             st.success(f"已创建 {created['username']}。")
         st.caption("临时密码（只显示这一次，首次登录须修改）：")
@@ -80,7 +93,9 @@ def _change_user(db, admin) -> None:
             st.success("新临时密码（只显示这一次，下次登录须修改）：")
             st.code(pw, language=None)
         roles = list(core_auth.roles())
-        new_role = c3.selectbox("角色", roles, index=roles.index(target["role"]), format_func=core_auth.role_name, key="uc_role")
+        new_role = c3.selectbox(
+            "角色", roles, index=roles.index(target["role"]), format_func=core_auth.role_name, key="uc_role"
+        )
         if new_role != target["role"] and c3.button("保存角色", key="uc_role_save"):
             changed = core_auth.set_role(db, name, new_role, actor=admin["username"])
             if changed.get("pending_grant"):
@@ -99,7 +114,9 @@ def _pending_grants(db, admin) -> None:
     for g in grants:
         before = core_auth.role_name(g["from_role"]) if g["from_role"] else "新账号"
         c1, c2, c3 = st.columns([3, 1, 1])
-        c1.write(f"{g['username']}：{before} → {core_auth.role_name(g['to_role'])}（申请人 {g['requested_by']}）")
+        c1.write(
+            f"{g['username']}：{before} → {core_auth.role_name(g['to_role'])}（申请人 {g['requested_by']}）"
+        )
         try:
             if g["requested_by"] != admin["username"] and c2.button("确认", key=f"grant_ok_{g['id']}"):
                 core_auth.confirm_role_grant(db, g["id"], actor=admin["username"])
@@ -114,10 +131,20 @@ def _pending_grants(db, admin) -> None:
 def _settings(db, admin) -> None:
     st.subheader("安全设置")
     with st.form("security_settings_form"):
-        idle = st.number_input("会话空闲超时（分钟）", min_value=1, max_value=1440,
-                               value=int(core_auth.get_setting(db, "session_idle_minutes")), key="ss_idle")
-        keep = st.number_input("审计日志保存期（天，不少于180）", min_value=180, max_value=3650 * 3,
-                               value=int(core_auth.get_setting(db, "audit_retention_days")), key="ss_keep")
+        idle = st.number_input(
+            "会话空闲超时（分钟）",
+            min_value=1,
+            max_value=1440,
+            value=int(core_auth.get_setting(db, "session_idle_minutes")),
+            key="ss_idle",
+        )
+        keep = st.number_input(
+            "审计日志保存期（天，不少于180）",
+            min_value=180,
+            max_value=3650 * 3,
+            value=int(core_auth.get_setting(db, "audit_retention_days")),
+            key="ss_keep",
+        )
         submitted = st.form_submit_button("保存设置")
     if submitted:
         try:

@@ -1,4 +1,5 @@
 """Archive sources: where cases come from (see ``base.ArchiveSource``)."""
+
 from __future__ import annotations
 
 from core.archive.base import ArchiveCase, ArchiveSource, CaseFilter, Manifest, ManifestDocument, REVIEW_TYPES
@@ -11,5 +12,14 @@ def default_archive() -> ArchiveSource:
     return FolderArchive(settings().archive_dir)
 
 
-__all__ = ["ArchiveCase", "ArchiveSource", "CaseFilter", "FolderArchive", "Manifest", "ManifestDocument",
-           "REVIEW_TYPES", "default_archive", "parse_manifest"]
+__all__ = [
+    "ArchiveCase",
+    "ArchiveSource",
+    "CaseFilter",
+    "FolderArchive",
+    "Manifest",
+    "ManifestDocument",
+    "REVIEW_TYPES",
+    "default_archive",
+    "parse_manifest",
+]

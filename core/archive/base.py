@@ -4,6 +4,7 @@ The embedded default is :class:`core.archive.folder.FolderArchive` (one folder
 per case with ``manifest.json``).  A hospital connecting its records system
 implements the same three methods.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -72,8 +73,14 @@ class Manifest:
         return self.meta.case_id
 
     def summary(self) -> ArchiveCase:
-        return ArchiveCase(self.key, self.meta.case_id, self.meta.department, self.meta.discharge_date,
-                           self.review_type, len(self.documents))
+        return ArchiveCase(
+            self.key,
+            self.meta.case_id,
+            self.meta.department,
+            self.meta.discharge_date,
+            self.review_type,
+            len(self.documents),
+        )
 
 
 class ArchiveSource(ABC):

@@ -11,6 +11,7 @@ Manifest format (shared with the demo archive generator)::
 
 Messages name the case folder and document id, never the patient.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,14 +54,27 @@ def parse_manifest(key: str, raw: bytes) -> Manifest:
         doc_id = str(d.get("doc_id") or "").strip()
         file = str(d.get("file") or "").strip()
         if not doc_id or not file:
-            raise _bad(key, f"第 {i + 1} 个文档缺少 doc_id 或 file", f"document #{i + 1} lacks doc_id or file")
+            raise _bad(
+                key, f"第 {i + 1} 个文档缺少 doc_id 或 file", f"document #{i + 1} lacks doc_id or file"
+            )
         if doc_id in seen:
             raise _bad(key, f"文档编号 {doc_id} 重复", f"duplicate doc_id {doc_id}")
         if Path(file).is_absolute() or ".." in Path(file).parts:
-            raise _bad(key, f"文档 {doc_id} 的文件路径不允许越出病例文件夹", f"file of {doc_id} escapes the case folder")
+            raise _bad(
+                key,
+                f"文档 {doc_id} 的文件路径不允许越出病例文件夹",
+                f"file of {doc_id} escapes the case folder",
+            )
         seen.add(doc_id)
-        out.append(ManifestDocument(doc_id, str(d.get("type") or ""), str(d.get("title") or d.get("type") or ""),
-                                    str(d.get("date") or ""), file))
+        out.append(
+            ManifestDocument(
+                doc_id,
+                str(d.get("type") or ""),
+                str(d.get("title") or d.get("type") or ""),
+                str(d.get("date") or ""),
+                file,
+            )
+        )
     meta = CaseMeta.from_dict(case)
     review_type = str(meta.extra.get("review_type") or "")
     return Manifest(key=key, meta=meta, review_type=review_type, documents=out)
@@ -97,7 +111,9 @@ class FolderArchive(ArchiveSource):
     def read_manifest(self, key: str) -> Manifest:
         path = self._folder(key) / MANIFEST
         if not path.is_file():
-            raise InputError(f"病例文件夹 {key} 中没有 manifest.json", f"case folder {key} has no manifest.json")
+            raise InputError(
+                f"病例文件夹 {key} 中没有 manifest.json", f"case folder {key} has no manifest.json"
+            )
         return parse_manifest(key, path.read_bytes())
 
     def open_document(self, key: str, doc: ManifestDocument) -> bytes:

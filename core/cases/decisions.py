@@ -19,6 +19,7 @@ an automatic row that matches nothing is reported as unmatched.  Every change
 goes through the review functions (role check, read-only in review, edits row,
 audit record).
 """
+
 from __future__ import annotations
 
 import csv
@@ -35,7 +36,18 @@ from core.store import documents as doc_store
 from core.store import findings as finding_store
 from core.store.tx import transaction
 
-COLUMNS = ["kind", "doc_id", "page", "box_id", "rects", "category", "status", "source", "detector", "reason_code"]
+COLUMNS = [
+    "kind",
+    "doc_id",
+    "page",
+    "box_id",
+    "rects",
+    "category",
+    "status",
+    "source",
+    "detector",
+    "reason_code",
+]
 MATCH_IOU = 0.5
 SAME_IOU = 0.95  # above this the box is where the row says (not moved)
 STATUSES = (finding_store.AUTO, finding_store.ACCEPTED, finding_store.REJECTED)
@@ -63,12 +75,27 @@ def export_csv(db, user: dict, case_id: str) -> str:
             pages += 1
         for page in (p for p in all_pages if p["document_id"] == doc["id"]):
             for row in finding_store.for_page(db, page["id"]):
-                rects = [[float(v) for v in r] for r in finding_store.rects_of(row)]  # exact: a round trip keeps the plan
-                writer.writerow(["box", doc["doc_id"], page["page_index"] + 1, row["id"],
-                                 json.dumps(rects, separators=(",", ":")), row["category"], row["status"],
-                                 row["source"], row["detector"], _reason_code(row)])
+                rects = [
+                    [float(v) for v in r] for r in finding_store.rects_of(row)
+                ]  # exact: a round trip keeps the plan
+                writer.writerow(
+                    [
+                        "box",
+                        doc["doc_id"],
+                        page["page_index"] + 1,
+                        row["id"],
+                        json.dumps(rects, separators=(",", ":")),
+                        row["category"],
+                        row["status"],
+                        row["source"],
+                        row["detector"],
+                        _reason_code(row),
+                    ]
+                )
                 boxes += 1
-    audit.record(db, user["username"], "decisions.export", case_id=case_id, detail={"boxes": boxes, "pages": pages})
+    audit.record(
+        db, user["username"], "decisions.export", case_id=case_id, detail={"boxes": boxes, "pages": pages}
+    )
     return out.getvalue()
 
 
@@ -92,7 +119,9 @@ def _parse(text: str) -> list[dict]:
             elif row["kind"] != "page":
                 raise ValueError("kind")
         except (ValueError, TypeError, KeyError):
-            raise InputError(f"审阅决定文件第 {n} 行无法读取", f"decisions CSV: line {n} cannot be read") from None
+            raise InputError(
+                f"审阅决定文件第 {n} 行无法读取", f"decisions CSV: line {n} cannot be read"
+            ) from None
         rows.append(row)
     return rows
 
@@ -123,8 +152,15 @@ def import_csv(db, user: dict, case_id: str, text: str) -> dict:
     require(user, "decisions.import", db, case_id=case_id)
     review.assert_case_editable(db, case_id)
     rows = _parse(text)
-    counts = {"rows": len(rows), "matched": 0, "changed": 0, "added": 0, "unmatched": 0, "pages_hidden": 0,
-              "unknown_pages": 0}
+    counts = {
+        "rows": len(rows),
+        "matched": 0,
+        "changed": 0,
+        "added": 0,
+        "unmatched": 0,
+        "pages_hidden": 0,
+        "unknown_pages": 0,
+    }
     page_ids: dict[tuple, Optional[int]] = {}
 
     def page_of(doc_id: str, page_no: int) -> Optional[int]:
@@ -155,8 +191,15 @@ def import_csv(db, user: dict, case_id: str, text: str) -> dict:
     for page_id, page_rows in by_page.items():
         current = finding_store.for_page(db, page_id)
         # best matches first, so a near-identical pair is never split by a weaker one
-        pairs = sorted(((_iou(r["rects"], finding_store.rects_of(f)), i, f["id"]) for i, r in enumerate(page_rows)
-                        for f in current if f["category"] == r["category"]), reverse=True)
+        pairs = sorted(
+            (
+                (_iou(r["rects"], finding_store.rects_of(f)), i, f["id"])
+                for i, r in enumerate(page_rows)
+                for f in current
+                if f["category"] == r["category"]
+            ),
+            reverse=True,
+        )
         matched: dict[int, int] = {}
         for score, i, fid in pairs:
             if score < MATCH_IOU or i in matched or fid in used:
@@ -174,8 +217,9 @@ def import_csv(db, user: dict, case_id: str, text: str) -> dict:
                 continue
             counts["matched"] += 1
             counts["changed"] += _apply(db, user, finding_store.require(db, fid), row)
-    audit.record(db, user["username"], "decisions.import", case_id=case_id,
-                 detail={k: v for k, v in counts.items()})
+    audit.record(
+        db, user["username"], "decisions.import", case_id=case_id, detail={k: v for k, v in counts.items()}
+    )
     return counts
 
 
@@ -184,12 +228,17 @@ def _apply(db, user: dict, box: dict, row: dict) -> int:
     from core.cases import review
 
     changed = 0
-    moved = row["status"] == finding_store.ACCEPTED and _iou(row["rects"], finding_store.rects_of(box)) < SAME_IOU
+    moved = (
+        row["status"] == finding_store.ACCEPTED and _iou(row["rects"], finding_store.rects_of(box)) < SAME_IOU
+    )
     if moved:
         _set_rects(db, user, box, row["rects"])
         changed = 1
-    if (row["status"] != finding_store.AUTO and (moved or box["status"] != row["status"])
-            and finding_store.require(db, box["id"])["status"] != row["status"]):
+    if (
+        row["status"] != finding_store.AUTO
+        and (moved or box["status"] != row["status"])
+        and finding_store.require(db, box["id"])["status"] != row["status"]
+    ):
         review.decide(db, user, box["id"], row["status"] == finding_store.ACCEPTED)
         changed = 1
     return changed
@@ -203,7 +252,16 @@ def _set_rects(db, user: dict, box: dict, rects: list) -> None:
     with transaction(db):
         review.assert_case_editable(db, box["case_id"])
         finding_store.update(db, box["id"], rects=rects, status=finding_store.ACCEPTED)
-        review.record_box_edit(db, user, "change", box, box["id"], box["category"], before, [review.rounded_rect(r) for r in rects])
+        review.record_box_edit(
+            db,
+            user,
+            "change",
+            box,
+            box["id"],
+            box["category"],
+            before,
+            [review.rounded_rect(r) for r in rects],
+        )
     review.after_case_edit(db, user, box["case_id"])
 
 
@@ -217,15 +275,28 @@ def _add(db, user: dict, page_id: int, row: dict) -> int:
     try:
         import pymupdf
 
-        text = " ".join(pdf[page["page_index"]].get_textbox(pymupdf.Rect(r)).strip() for r in row["rects"]).strip()
+        text = " ".join(
+            pdf[page["page_index"]].get_textbox(pymupdf.Rect(r)).strip() for r in row["rects"]
+        ).strip()
     finally:
         pdf.close()
     reason = "hide_all" if row["reason_code"] == "hide_all" else ""
-    f = Finding(page["page_index"], Category(row["category"]), list(row["rects"]), "manual", 1.0, text, Source.MANUAL)
+    f = Finding(
+        page["page_index"], Category(row["category"]), list(row["rects"]), "manual", 1.0, text, Source.MANUAL
+    )
     with transaction(db):
         review.assert_case_editable(db, page["case_id"])
-        fid = finding_store.add_finding(db, page["case_id"], page_id, f, status=finding_store.ACCEPTED,
-                                        actor=user["username"], reason=reason)
-        review.record_box_edit(db, user, "add", page, fid, row["category"], None, [review.rounded_rect(r) for r in row["rects"]])
+        fid = finding_store.add_finding(
+            db,
+            page["case_id"],
+            page_id,
+            f,
+            status=finding_store.ACCEPTED,
+            actor=user["username"],
+            reason=reason,
+        )
+        review.record_box_edit(
+            db, user, "add", page, fid, row["category"], None, [review.rounded_rect(r) for r in row["rects"]]
+        )
     review.after_case_edit(db, user, page["case_id"])
     return fid

@@ -21,6 +21,7 @@ page text is compared in memory and never stored.  A duplicate is a hint to the
 preparer: nothing is merged, decisions of one copy are copied to the other only
 on request (``apply_decisions``, every change audited as a normal review action).
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,22 +36,23 @@ from core.store import duplicates as dup_store
 
 log = logging.getLogger(__name__)
 
-HASH_W, HASH_H = 16, 16          # dHash grid (256 bits)
-HASH_DEAD_ZONE = 0.02            # darkness step below which two hash cells count as equal
-CANDIDATE_BITS = 40              # hamming distance of candidates (of 256)
-GRID_H, GRID_W = 64, 48          # ink density grid of the cheap second check
-GRID_MIN_CORR = 0.9              # correlation of the grids below which two pages differ
-MAX_FINE = 3                     # pixel comparisons per page: its most similar candidates only
-FINE_DPI = 150                   # render of the pixel comparison (a digit must stay a digit)
-BLOCK = 14                       # pixels of a comparison block (about 2.4 mm at FINE_DPI)
-NOISE = 0.2                      # per-pixel difference (0..1) that is scanning noise, not content
-BLOCK_LIMIT = 0.015              # the largest mean difference one block of a duplicate may have
-MIN_INK = 0.002                  # a page with less ink than this is blank: never a duplicate
+HASH_W, HASH_H = 16, 16  # dHash grid (256 bits)
+HASH_DEAD_ZONE = 0.02  # darkness step below which two hash cells count as equal
+CANDIDATE_BITS = 40  # hamming distance of candidates (of 256)
+GRID_H, GRID_W = 64, 48  # ink density grid of the cheap second check
+GRID_MIN_CORR = 0.9  # correlation of the grids below which two pages differ
+MAX_FINE = 3  # pixel comparisons per page: its most similar candidates only
+FINE_DPI = 150  # render of the pixel comparison (a digit must stay a digit)
+BLOCK = 14  # pixels of a comparison block (about 2.4 mm at FINE_DPI)
+NOISE = 0.2  # per-pixel difference (0..1) that is scanning noise, not content
+BLOCK_LIMIT = 0.015  # the largest mean difference one block of a duplicate may have
+MIN_INK = 0.002  # a page with less ink than this is blank: never a duplicate
 ASPECT_TOLERANCE = 0.06
-INK_LEVEL = 0.35                 # normalised darkness counted as ink for the content box
+INK_LEVEL = 0.35  # normalised darkness counted as ink for the content box
 
 
 # ---- images ------------------------------------------------------------------
+
 
 def grey_array(png) -> np.ndarray:
     """A render (PNG / JPEG bytes, or a Pixmap) as a greyscale array 0..255."""
@@ -59,7 +61,7 @@ def grey_array(png) -> np.ndarray:
         pix = pymupdf.Pixmap(pix, 0)
     if pix.n != 1:
         pix = pymupdf.Pixmap(pymupdf.csGRAY, pix)
-    arr = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
+    arr = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)[:, : pix.width]
     return arr.astype(np.float32)
 
 
@@ -92,7 +94,12 @@ def area_resize(a: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
     integral = np.zeros((h + 1, w + 1), dtype=np.float64)
     integral[1:, 1:] = a.cumsum(0).cumsum(1)
     y0, y1, x0, x1 = ys[:-1], ys[1:], xs[:-1], xs[1:]
-    s = (integral[np.ix_(y1, x1)] - integral[np.ix_(y0, x1)] - integral[np.ix_(y1, x0)] + integral[np.ix_(y0, x0)])
+    s = (
+        integral[np.ix_(y1, x1)]
+        - integral[np.ix_(y0, x1)]
+        - integral[np.ix_(y1, x0)]
+        + integral[np.ix_(y0, x0)]
+    )
     area = np.outer(np.maximum(y1 - y0, 1), np.maximum(x1 - x0, 1))
     return (s / area).astype(np.float32)
 
@@ -115,12 +122,18 @@ def nearest_resize(a: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
 
 def dhash(content: np.ndarray) -> str:
     small = area_resize(content, HASH_H, HASH_W + 1)
-    bits = (small[:, 1:] > small[:, :-1] + HASH_DEAD_ZONE).flatten()  # equal cells (paper) are 0 in both copies
+    bits = (
+        small[:, 1:] > small[:, :-1] + HASH_DEAD_ZONE
+    ).flatten()  # equal cells (paper) are 0 in both copies
     return np.packbits(bits).tobytes().hex()
 
 
 def hamming(a: str, b: str) -> int:
-    return int(np.unpackbits(np.frombuffer(bytes.fromhex(a), np.uint8) ^ np.frombuffer(bytes.fromhex(b), np.uint8)).sum())
+    return int(
+        np.unpackbits(
+            np.frombuffer(bytes.fromhex(a), np.uint8) ^ np.frombuffer(bytes.fromhex(b), np.uint8)
+        ).sum()
+    )
 
 
 class PageImage:
@@ -163,7 +176,7 @@ def _max3(a: np.ndarray) -> np.ndarray:
     out = a.copy()
     for dy in (0, 1, 2):
         for dx in (0, 1, 2):
-            np.maximum(out, p[dy:dy + a.shape[0], dx:dx + a.shape[1]], out=out)
+            np.maximum(out, p[dy : dy + a.shape[0], dx : dx + a.shape[1]], out=out)
     return out
 
 
@@ -180,13 +193,15 @@ def image_difference(a: PageImage, b: PageImage) -> float:
     another word) counts in full."""
     h, w = a.content.shape
     fa = a.content
-    fb = nearest_resize(b.content, h, w)  # contents differ by a few pixels at most: the 3 × 3 window absorbs it
+    fb = nearest_resize(
+        b.content, h, w
+    )  # contents differ by a few pixels at most: the 3 × 3 window absorbs it
     # a little blur: scanning noise and JPEG ringing are not content
     fa, fb = _smooth(fa), _smooth(fb)
     d = np.maximum(np.maximum(fa - _max3(fb), _min3(fb) - fa), np.maximum(fb - _max3(fa), _min3(fa) - fb))
     d = np.clip(d - NOISE, 0, None)
     bh, bw = h // BLOCK, w // BLOCK
-    blocks = d[:bh * BLOCK, :bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK).mean(axis=(1, 3))
+    blocks = d[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK).mean(axis=(1, 3))
     return float(blocks.max())
 
 
@@ -200,7 +215,7 @@ def grid_correlation(a: PageImage, b: PageImage) -> float:
 def _smooth(a: np.ndarray) -> np.ndarray:
     p = np.pad(a, 1, mode="edge")
     h, w = a.shape
-    return np.asarray(sum(p[dy:dy + h, dx:dx + w] for dy in (0, 1, 2) for dx in (0, 1, 2))) / 9.0
+    return np.asarray(sum(p[dy : dy + h, dx : dx + w] for dy in (0, 1, 2) for dx in (0, 1, 2))) / 9.0
 
 
 # ---- text --------------------------------------------------------------------
@@ -213,6 +228,7 @@ def normalized_text(text: str) -> str:
 
 
 # ---- the case ------------------------------------------------------------------
+
 
 def find_duplicates(db, case_id: str, render: Callable[[int], bytes], progress=None) -> list[dict]:
     """Sign every page of the case, find the duplicate pairs, store both; returns the pairs.
@@ -239,8 +255,9 @@ def find_duplicates(db, case_id: str, render: Callable[[int], bytes], progress=N
     for i, p in enumerate(pages):
         img = PageImage(render(p["id"]))
         images[p["id"]] = img
-        signatures.append({"page_id": p["id"], "dhash": img.hash, "content_box": img.box_fractions(),
-                           "ink": img.ink_share})
+        signatures.append(
+            {"page_id": p["id"], "dhash": img.hash, "content_box": img.box_fractions(), "ink": img.ink_share}
+        )
         if progress:
             progress(i + 1, len(pages))
     dup_store.save_signatures(db, case_id, signatures)
@@ -294,8 +311,9 @@ def _pairs(pages: list[dict], images: dict[int, PageImage], texts: dict[int, str
         img = images[p["id"]]
         if img.blank or p["detect_status"] == "failed":
             continue
-        ranked = sorted(((c, q) for q in firsts if (c := _candidate(p, q, images)) is not None),
-                        key=lambda cq: -cq[0])
+        ranked = sorted(
+            ((c, q) for q in firsts if (c := _candidate(p, q, images)) is not None), key=lambda cq: -cq[0]
+        )
         match = None
         for _c, q in ranked[:MAX_FINE]:
             score = _confirm(p, q, images, texts, fine)
@@ -337,6 +355,7 @@ def _confirm(p: dict, q: dict, images: dict[int, PageImage], texts: dict[int, st
 
 # ---- copying decisions between copies ---------------------------------------------
 
+
 def map_rect(rect_px, src_box, src_size, dst_box, dst_size) -> tuple[float, float, float, float]:
     """A rectangle in render pixels of one copy → the other copy, relative to each page's content box."""
     sw, sh = src_size
@@ -358,7 +377,12 @@ def _iou(a, b) -> float:
 
 
 def _union(rects) -> tuple[float, float, float, float]:
-    return (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
+    return (
+        min(r[0] for r in rects),
+        min(r[1] for r in rects),
+        max(r[2] for r in rects),
+        max(r[3] for r in rects),
+    )
 
 
 MATCH_IOU = 0.4
@@ -389,7 +413,9 @@ def apply_decisions(db, user: dict, source_page_id: int, target_page_id: int) ->
     for s in src:
         if not s["rects_px"]:
             continue
-        mapped = map_rect(_union(s["rects_px"]), src_sig["content_box"], src_size, dst_sig["content_box"], dst_size)
+        mapped = map_rect(
+            _union(s["rects_px"]), src_sig["content_box"], src_size, dst_sig["content_box"], dst_size
+        )
         best, best_iou = None, MATCH_IOU
         for t in dst:
             if t["id"] in used or t["category"] != s["category"] or not t["rects_px"]:

@@ -10,6 +10,7 @@ worker died; ``run_detect`` does both in this process.  A failing page is
 recorded on its page row, not fatal; a cancel request stops at the next page.  Re-running detection keeps manual
 boxes and decisions (see ``core.store.findings.replace_auto_findings``).
 """
+
 from __future__ import annotations
 
 import json
@@ -48,6 +49,7 @@ def _audit(db, actor: str, action: str, case_id: str, detail: dict) -> None:
 
 # ---- import ----------------------------------------------------------------
 
+
 def run_import(db, job_id: int, archive: ArchiveSource, key: str, actor: str = "system") -> bool:
     """Import one archive case.  Validates everything before writing: a bad
     manifest or a missing/corrupt PDF fails the job and leaves the store as it was."""
@@ -62,7 +64,9 @@ def run_import(db, job_id: int, archive: ArchiveSource, key: str, actor: str = "
             try:
                 doc_store.open_pdf(data).close()
             except DeidError as exc:
-                raise type(exc)(f"文档 {d.doc_id}：{exc.message_zh}", f"document {d.doc_id}: {exc.message_en}") from None
+                raise type(exc)(
+                    f"文档 {d.doc_id}：{exc.message_zh}", f"document {d.doc_id}: {exc.message_en}"
+                ) from None
             payloads.append((d, data))
             _check_cancel(db, job_id)
         _void_review(db, manifest.meta.case_id, actor, "reimported")
@@ -108,8 +112,9 @@ MAX_ATTEMPTS = 3
 LOST_MESSAGE = "工作进程失联 / worker lost"
 
 
-def run_detect(db, job_id: int, case_id: str | None = None, actor: str | None = None, queue=None,
-               poll_s: float = 0.1) -> bool:
+def run_detect(
+    db, job_id: int, case_id: str | None = None, actor: str | None = None, queue=None, poll_s: float = 0.1
+) -> bool:
     """Run a detection job to its end in this process (default queue: in-process, huey immediate)."""
     from core.cases.workqueue import inline_queue
 
@@ -144,11 +149,15 @@ def start_detect(db, job_id: int, queue) -> bool:
     entered = _enter_detecting(db, case_id, actor)
     job_store.update(db, job_id, token=secrets.token_hex(16), entered_detecting=int(entered))
     job_store.start(db, job_id, total=total, step="检测")
-    case_store.set_progress(db, case_id, page_count=total, pages_done=0, pages_failed=0, current_step="检测", error="")
+    case_store.set_progress(
+        db, case_id, page_count=total, pages_done=0, pages_failed=0, current_step="检测", error=""
+    )
     job = job_store.require(db, job_id)
     try:
         handle = case_handle(case_id)
-        queue.blobs.put(meta_blob(handle, job["token"]), seal_json(case_store.case_meta(db, case_id).to_dict()))
+        queue.blobs.put(
+            meta_blob(handle, job["token"]), seal_json(case_store.case_meta(db, case_id).to_dict())
+        )
         queue.kv.put(job_key(job["token"]), RUN)
         for doc in doc_store.list_documents(db, case_id):
             name = document_blob(handle, doc["source_sha256"])
@@ -215,8 +224,15 @@ def _pump_task(db, queue, job: dict, task: dict, now: float, cancelling: bool, p
     beat = read_beat(queue.kv, task["huey_id"])
     seen = json.dumps(beat, sort_keys=True) if beat else ""
     if beat and seen != task["beat"]:
-        job_tasks.update(db, task["id"], status=job_tasks.RUNNING, beat=seen, beat_seen_at=now,
-                         worker=str(beat.get("worker", "")), pages_done=int(beat.get("done", 0)))
+        job_tasks.update(
+            db,
+            task["id"],
+            status=job_tasks.RUNNING,
+            beat=seen,
+            beat_seen_at=now,
+            worker=str(beat.get("worker", "")),
+            pages_done=int(beat.get("done", 0)),
+        )
         return
     if now - (task["beat_seen_at"] or task["submitted_at"]) <= lease_seconds():
         return
@@ -251,13 +267,25 @@ def _apply(db, job: dict, task: dict, result: dict) -> None:
                     new += finding_store.replace_auto_findings(db, job["case_id"], page_id, found)
                     doc_store.set_page_detect(db, page_id, "done")
                 seeds = json.dumps(result.get("seeds", []), ensure_ascii=False)
-                job_tasks.close(db, task["id"], job_tasks.DONE, pages_done=len(page_ids), worker=worker,
-                                seeds_sealed=sealed.seal_value("job_tasks", task["id"], "seeds_sealed", seeds),
-                                findings_new=new)
+                job_tasks.close(
+                    db,
+                    task["id"],
+                    job_tasks.DONE,
+                    pages_done=len(page_ids),
+                    worker=worker,
+                    seeds_sealed=sealed.seal_value("job_tasks", task["id"], "seeds_sealed", seeds),
+                    findings_new=new,
+                )
             else:
                 _fail_pages(db, page_ids, result.get("error") or "检测失败 / detection failed")
-                job_tasks.close(db, task["id"], job_tasks.FAILED, result.get("error", ""), pages_done=len(page_ids),
-                                worker=worker)
+                job_tasks.close(
+                    db,
+                    task["id"],
+                    job_tasks.FAILED,
+                    result.get("error", ""),
+                    pages_done=len(page_ids),
+                    worker=worker,
+                )
     except sqlite3.IntegrityError:  # this document was already applied for this job: keep the first result
         job_tasks.close(db, task["id"], job_tasks.REVOKED, "duplicate result ignored")
 
@@ -279,7 +307,9 @@ def _lost(db, queue, job: dict, task: dict, cancelling: bool) -> None:
         page_ids = _page_ids(db, task["document_id"])
         with transaction(db):
             _fail_pages(db, page_ids, LOST_MESSAGE)
-            job_tasks.create_failed(db, job["id"], task["document_id"], attempts + 1, len(page_ids), LOST_MESSAGE)
+            job_tasks.create_failed(
+                db, job["id"], task["document_id"], attempts + 1, len(page_ids), LOST_MESSAGE
+            )
         return
     doc = doc_store.require_document(db, task["document_id"])
     _submit(db, queue, job, doc, attempt=attempts + 1)
@@ -298,14 +328,22 @@ def _settled(rows: list[dict]) -> dict[int, dict]:
 
 def _update_progress(db, job: dict) -> None:
     settled = _settled(job_tasks.for_job(db, job["id"])).values()
-    done = sum(r["pages_total"] if r["status"] in (job_tasks.DONE, job_tasks.FAILED) else
-               r["pages_done"] if r["status"] in job_tasks.OPEN else 0 for r in settled)
+    done = sum(
+        r["pages_total"]
+        if r["status"] in (job_tasks.DONE, job_tasks.FAILED)
+        else r["pages_done"]
+        if r["status"] in job_tasks.OPEN
+        else 0
+        for r in settled
+    )
     finished_docs = sum(1 for r in settled if r["status"] in (job_tasks.DONE, job_tasks.FAILED))
     step = f"检测 {finished_docs}/{len(settled)} 份文档"
     if (done, step) == (job["progress_done"], job["step"]):
         return  # a round with nothing new writes nothing
     job_store.progress(db, job["id"], done, step=step)
-    case_store.set_progress(db, job["case_id"], pages_done=done, pages_failed=_failed_pages(db, job["case_id"]))
+    case_store.set_progress(
+        db, job["case_id"], pages_done=done, pages_failed=_failed_pages(db, job["case_id"])
+    )
 
 
 def _failed_pages(db, case_id: str) -> int:
@@ -317,8 +355,12 @@ def _finish_detect(db, job_id: int, queue) -> None:
     case_id, actor, entered = job["case_id"], job["actor"], bool(job["entered_detecting"])
     rows = job_tasks.for_job(db, job_id)
     settled = _settled(rows)
-    pages_done = sum(r["pages_total"] for r in settled.values() if r["status"] in (job_tasks.DONE, job_tasks.FAILED))
-    if job["cancel_requested"] or any(r["status"] not in (job_tasks.DONE, job_tasks.FAILED) for r in settled.values()):
+    pages_done = sum(
+        r["pages_total"] for r in settled.values() if r["status"] in (job_tasks.DONE, job_tasks.FAILED)
+    )
+    if job["cancel_requested"] or any(
+        r["status"] not in (job_tasks.DONE, job_tasks.FAILED) for r in settled.values()
+    ):
         _leave_detecting(db, case_id, actor, entered, ok=False)
         case_store.set_progress(db, case_id, current_step="已取消")
         _audit(db, actor, "case.detect_cancelled", case_id, {"pages_done": pages_done, "job": job_id})
@@ -329,20 +371,39 @@ def _finish_detect(db, job_id: int, queue) -> None:
     for doc in doc_store.list_documents(db, case_id):
         row = settled.get(doc["id"])
         if row and row["seeds_sealed"]:
-            seeds.extend(json.loads(sealed.open_value("job_tasks", row["id"], "seeds_sealed", row["seeds_sealed"])))
+            seeds.extend(
+                json.loads(sealed.open_value("job_tasks", row["id"], "seeds_sealed", row["seeds_sealed"]))
+            )
     case_store.save_seeds(db, case_id, seeds)
     _find_duplicates(db, case_id)
     _leave_detecting(db, case_id, actor, entered, ok=True)
     failed = _failed_pages(db, case_id)
     error = f"{failed} 页检测失败 / {failed} page(s) failed" if failed else ""
-    case_store.set_progress(db, case_id, current_step="检测完成", error=error, detected_at=time.time(),
-                            pages_done=job["progress_total"], pages_failed=failed)
+    case_store.set_progress(
+        db,
+        case_id,
+        current_step="检测完成",
+        error=error,
+        detected_at=time.time(),
+        pages_done=job["progress_total"],
+        pages_failed=failed,
+    )
     job_store.progress(db, job_id, job["progress_total"])
-    _audit(db, actor, "case.detect", case_id, {
-        "pages": job["progress_total"], "failed_pages": failed,
-        "new_findings": sum(r["findings_new"] or 0 for r in settled.values()),
-        "documents": len(settled), "lost_tasks": sum(1 for r in rows if r["status"] == job_tasks.LOST),
-        "seconds": round(time.time() - (job["started_at"] or time.time()), 1), "job": job_id})
+    _audit(
+        db,
+        actor,
+        "case.detect",
+        case_id,
+        {
+            "pages": job["progress_total"],
+            "failed_pages": failed,
+            "new_findings": sum(r["findings_new"] or 0 for r in settled.values()),
+            "documents": len(settled),
+            "lost_tasks": sum(1 for r in rows if r["status"] == job_tasks.LOST),
+            "seconds": round(time.time() - (job["started_at"] or time.time()), 1),
+            "job": job_id,
+        },
+    )
     _cleanup_quietly(db, job, queue)
     job_store.finish(db, job_id, job_store.DONE, error)
 

@@ -8,6 +8,7 @@ and tells the workflow the case was edited (an approved case goes back to
 待审核).  Geometry arrives in render pixels (the canvas) and is stored in
 unrotated page points (the model's space, see ``core.pdf.geometry``).
 """
+
 from __future__ import annotations
 
 import json
@@ -53,6 +54,7 @@ def category_color(cat: str) -> str:
 
 # ---- reading -------------------------------------------------------------------
 
+
 def documents(db, user: dict, case_id: str) -> list[dict]:
     require(user, "case.view", db, case_id=case_id)
     return doc_store.list_documents(db, case_id)
@@ -68,9 +70,17 @@ def open_page(db, user: dict, page_id: int) -> dict:
     page = doc_store.require_page(db, page_id)
     require(user, "page.view", db, case_id=page["case_id"])
     first = doc_store.mark_viewed(db, page_id)
-    review_store.record_page_view(db, page["case_id"], page_id, page["doc_id"], page["page_index"], user["username"])
-    audit.record(db, user["username"], "page.view", case_id=page["case_id"], page=page["page_index"],
-                 detail={"doc": page["doc_id"], "first_view": first})
+    review_store.record_page_view(
+        db, page["case_id"], page_id, page["doc_id"], page["page_index"], user["username"]
+    )
+    audit.record(
+        db,
+        user["username"],
+        "page.view",
+        case_id=page["case_id"],
+        page=page["page_index"],
+        detail={"doc": page["doc_id"], "first_view": first},
+    )
     return page
 
 
@@ -87,13 +97,23 @@ def findings_view(db, page_id: int, dpi: int = REVIEW_DPI) -> list[dict]:
     try:
         for row in finding_store.for_page(db, page_id):
             rects = finding_store.rects_of(row)
-            out.append({
-                "id": row["id"], "category": row["category"], "label": category_label(row["category"]),
-                "color": category_color(row["category"]), "status": row["status"], "source": row["source"],
-                "detector": row["detector"], "confidence": row["confidence"], "reason": finding_store.open_reason(row),
-                "masked": finding_store.masked_text(row), "has_text": bool(row["text_sealed"]),
-                "rects": rects, "rects_px": [geometry.page_to_pixels(fpage, r, dpi) for r in rects],
-            })
+            out.append(
+                {
+                    "id": row["id"],
+                    "category": row["category"],
+                    "label": category_label(row["category"]),
+                    "color": category_color(row["category"]),
+                    "status": row["status"],
+                    "source": row["source"],
+                    "detector": row["detector"],
+                    "confidence": row["confidence"],
+                    "reason": finding_store.open_reason(row),
+                    "masked": finding_store.masked_text(row),
+                    "has_text": bool(row["text_sealed"]),
+                    "rects": rects,
+                    "rects_px": [geometry.page_to_pixels(fpage, r, dpi) for r in rects],
+                }
+            )
     finally:
         pdf.close()
     return out
@@ -188,7 +208,9 @@ def thumbnail_png(db, page_id: int) -> bytes:
     return page_png(db, page_id, THUMB_DPI)
 
 
-def preview_png(db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str = "black") -> tuple[bytes, dict]:
+def preview_png(
+    db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str = "black"
+) -> tuple[bytes, dict]:
     """The page exactly as exported: redacted with the engine (the one
     plan → apply → sanitize → verify path of the CLI and the export), then
     rendered.  A page whose detection failed is blanked here as it is in the
@@ -214,8 +236,9 @@ def preview_png(db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str 
         seeds = [Seed(**s) for s in (case_store.load_seeds(db, page["case_id"]) or []) if isinstance(s, dict)]
         blank = [0] if page["page_index"] in doc_store.failed_page_indices(db, page["document_id"]) else []
         hidden = {0: page["hide_reason"]} if page.get("hide_reason") else None
-        redacted, report, plan = redact_document(single, found, policy="review", style=style, seeds=seeds,
-                                                 blank_pages=blank, hidden_pages=hidden)
+        redacted, report, plan = redact_document(
+            single, found, policy="review", style=style, seeds=seeds, blank_pages=blank, hidden_pages=hidden
+        )
         try:
             png = render_page_png(redacted[0], dpi)
         finally:
@@ -224,22 +247,59 @@ def preview_png(db, user: dict, page_id: int, dpi: int = REVIEW_DPI, style: str 
         single.close()
         source.close()
     ok = bool(getattr(report, "ok", True))
-    return png, {"ok": ok, "boxes": len(found), "blanked": bool(plan.blanked), "hidden": bool(plan.hidden_pages)}
+    return png, {
+        "ok": ok,
+        "boxes": len(found),
+        "blanked": bool(plan.blanked),
+        "hidden": bool(plan.hidden_pages),
+    }
 
 
 # ---- changing boxes ------------------------------------------------------------
 
-def record_box_edit(db, user: dict, action: str, row_or_page: dict, finding_id: Optional[int], category: str,
-          before, after, reason: str = "") -> None:
+
+def record_box_edit(
+    db,
+    user: dict,
+    action: str,
+    row_or_page: dict,
+    finding_id: Optional[int],
+    category: str,
+    before,
+    after,
+    reason: str = "",
+) -> None:
     case_id = row_or_page["case_id"]
-    page = doc_store.require_page(db, row_or_page["page_id"] if "page_id" in row_or_page else row_or_page["id"])
-    finding_store.add_edit(db, case_id=case_id, page_id=page["id"], finding_id=finding_id, action=action,
-                           category=category, before=json.dumps(before) if before is not None else None,
-                           after=json.dumps(after) if after is not None else None, reason=reason,
-                           actor=user["username"])
-    audit.record(db, user["username"], f"box.{action}", case_id=case_id, page=page["page_index"],
-                 detail={"doc": page["doc_id"], "finding": finding_id, "category": category,
-                         "before": before, "after": after, "reason_given": bool(reason)})
+    page = doc_store.require_page(
+        db, row_or_page["page_id"] if "page_id" in row_or_page else row_or_page["id"]
+    )
+    finding_store.add_edit(
+        db,
+        case_id=case_id,
+        page_id=page["id"],
+        finding_id=finding_id,
+        action=action,
+        category=category,
+        before=json.dumps(before) if before is not None else None,
+        after=json.dumps(after) if after is not None else None,
+        reason=reason,
+        actor=user["username"],
+    )
+    audit.record(
+        db,
+        user["username"],
+        f"box.{action}",
+        case_id=case_id,
+        page=page["page_index"],
+        detail={
+            "doc": page["doc_id"],
+            "finding": finding_id,
+            "category": category,
+            "before": before,
+            "after": after,
+            "reason_given": bool(reason),
+        },
+    )
 
 
 def assert_case_editable(db, case_id: str) -> None:
@@ -265,8 +325,15 @@ def rounded_rect(rect) -> list[float]:
     return [round(float(v), 2) for v in rect]
 
 
-def add_box(db, user: dict, page_id: int, rect_px, category: str = Category.MANUAL.value, reason: str = "",
-            dpi: int = REVIEW_DPI) -> int:
+def add_box(
+    db,
+    user: dict,
+    page_id: int,
+    rect_px,
+    category: str = Category.MANUAL.value,
+    reason: str = "",
+    dpi: int = REVIEW_DPI,
+) -> int:
     """A person draws a box (pixels of the render at ``dpi``); returns the new finding id."""
     page = doc_store.require_page(db, page_id)
     require(user, "box.add", db, case_id=page["case_id"])
@@ -281,8 +348,15 @@ def add_box(db, user: dict, page_id: int, rect_px, category: str = Category.MANU
     f = Finding(page["page_index"], Category(category), [rect], "manual", 1.0, text, Source.MANUAL)
     with transaction(db):
         assert_case_editable(db, page["case_id"])
-        fid = finding_store.add_finding(db, page["case_id"], page_id, f, status=finding_store.ACCEPTED,
-                                        actor=user["username"], reason=reason)
+        fid = finding_store.add_finding(
+            db,
+            page["case_id"],
+            page_id,
+            f,
+            status=finding_store.ACCEPTED,
+            actor=user["username"],
+            reason=reason,
+        )
         record_box_edit(db, user, "add", page, fid, category, None, [rounded_rect(rect)], reason)
     after_case_edit(db, user, page["case_id"])
     return fid
@@ -305,7 +379,9 @@ def move_box(db, user: dict, finding_id: int, rect_px, rect_index: int = 0, dpi:
     with transaction(db):
         assert_case_editable(db, row["case_id"])
         finding_store.update(db, finding_id, rects=rects, status=finding_store.ACCEPTED)
-        record_box_edit(db, user, "change", row, finding_id, row["category"], before, [rounded_rect(r) for r in rects])
+        record_box_edit(
+            db, user, "change", row, finding_id, row["category"], before, [rounded_rect(r) for r in rects]
+        )
     after_case_edit(db, user, row["case_id"])
 
 
@@ -315,10 +391,24 @@ def set_category(db, user: dict, finding_id: int, category: str, reason: str = "
     Category(category)
     with transaction(db):
         assert_case_editable(db, row["case_id"])
-        finding_store.update(db, finding_id, category=category, reason=finding_store.seal_reason(finding_id, reason) if reason else row["reason"],
-                             status=finding_store.ACCEPTED)
-        record_box_edit(db, user, "change", row, finding_id, category, {"category": row["category"]}, {"category": category},
-              reason)
+        finding_store.update(
+            db,
+            finding_id,
+            category=category,
+            reason=finding_store.seal_reason(finding_id, reason) if reason else row["reason"],
+            status=finding_store.ACCEPTED,
+        )
+        record_box_edit(
+            db,
+            user,
+            "change",
+            row,
+            finding_id,
+            category,
+            {"category": row["category"]},
+            {"category": category},
+            reason,
+        )
     after_case_edit(db, user, row["case_id"])
 
 
@@ -346,7 +436,9 @@ def decide(db, user: dict, finding_id: int, accept: bool) -> None:
     with transaction(db):
         assert_case_editable(db, row["case_id"])
         finding_store.update(db, finding_id, status=status)
-        record_box_edit(db, user, action, row, finding_id, row["category"], {"status": row["status"]}, {"status": status})
+        record_box_edit(
+            db, user, action, row, finding_id, row["category"], {"status": row["status"]}, {"status": status}
+        )
     after_case_edit(db, user, row["case_id"])
 
 
@@ -375,8 +467,9 @@ def hide_everywhere(db, user: dict, finding_id: int) -> int:
     count = 0
     with transaction(db):
         assert_case_editable(db, case_id)
-        for other_id in finding_store.ids_with_fingerprint(db, case_id, row["fingerprint"],
-                                                           not_status=finding_store.ACCEPTED):
+        for other_id in finding_store.ids_with_fingerprint(
+            db, case_id, row["fingerprint"], not_status=finding_store.ACCEPTED
+        ):
             finding_store.update(db, other_id, status=finding_store.ACCEPTED)
             count += 1
         for doc in doc_store.list_documents(db, case_id):
@@ -389,31 +482,68 @@ def hide_everywhere(db, user: dict, finding_id: int) -> int:
                     page_id = doc_store.page_id_for(db, doc["id"], fpage.number)
                     if page_id is None:  # every page of a stored document has a row
                         continue
-                    existing = [r for f in finding_store.for_page(db, page_id) if f["status"] != "rejected"
-                                for r in finding_store.rects_of(f)]
+                    existing = [
+                        r
+                        for f in finding_store.for_page(db, page_id)
+                        if f["status"] != "rejected"
+                        for r in finding_store.rects_of(f)
+                    ]
                     for hit in hits:
                         rect = tuple(hit)  # search_for reports unrotated page points
-                        if any(geometry.intersection(rect, e) >= 0.8 * max(geometry.area(rect), 1e-6) for e in existing):
+                        if any(
+                            geometry.intersection(rect, e) >= 0.8 * max(geometry.area(rect), 1e-6)
+                            for e in existing
+                        ):
                             continue
-                        f = Finding(fpage.number, Category(row["category"]), [rect], "hide_all", 1.0, text,
-                                    Source.MANUAL)
-                        finding_store.add_finding(db, case_id, page_id, f, status=finding_store.ACCEPTED,
-                                                  actor=user["username"], reason="hide_all")
+                        f = Finding(
+                            fpage.number,
+                            Category(row["category"]),
+                            [rect],
+                            "hide_all",
+                            1.0,
+                            text,
+                            Source.MANUAL,
+                        )
+                        finding_store.add_finding(
+                            db,
+                            case_id,
+                            page_id,
+                            f,
+                            status=finding_store.ACCEPTED,
+                            actor=user["username"],
+                            reason="hide_all",
+                        )
                         existing.append(rect)
                         count += 1
             finally:
                 pdf.close()
         page = doc_store.require_page(db, row["page_id"])
-        finding_store.add_edit(db, case_id=case_id, page_id=row["page_id"], finding_id=finding_id,
-                               action="hide_all", category=row["category"], before=None,
-                               after=json.dumps({"boxes": count}), reason="", actor=user["username"])
-        audit.record(db, user["username"], "box.hide_all", case_id=case_id, page=page["page_index"],
-                     detail={"finding": finding_id, "category": row["category"], "boxes": count})
+        finding_store.add_edit(
+            db,
+            case_id=case_id,
+            page_id=row["page_id"],
+            finding_id=finding_id,
+            action="hide_all",
+            category=row["category"],
+            before=None,
+            after=json.dumps({"boxes": count}),
+            reason="",
+            actor=user["username"],
+        )
+        audit.record(
+            db,
+            user["username"],
+            "box.hide_all",
+            case_id=case_id,
+            page=page["page_index"],
+            detail={"finding": finding_id, "category": row["category"], "boxes": count},
+        )
     after_case_edit(db, user, case_id)
     return count
 
 
 # ---- whole pages ------------------------------------------------------------------
+
 
 def page_hide_reasons() -> dict[str, str]:
     """Reason code → Chinese name (``core/rules/page_hide_reasons.yaml``)."""
@@ -437,14 +567,26 @@ def hide_page(db, user: dict, page_id: int, reason_code: str) -> None:
     with transaction(db):
         assert_case_editable(db, page["case_id"])
         doc_store.set_hide_reason(db, page_id, reason_code)
-        finding_store.add_edit(db, case_id=page["case_id"], page_id=page_id, finding_id=None,
-                               action="hide_page" if reason_code else "unhide_page", category="page",
-                               before=json.dumps({"hide_reason": before}),
-                               after=json.dumps({"hide_reason": reason_code or ""}), reason="",
-                               actor=user["username"])
-        audit.record(db, user["username"], "page.hide" if reason_code else "page.unhide", case_id=page["case_id"],
-                     page=page["page_index"], detail={"doc": page["doc_id"], "reason": reason_code or "",
-                                                      "before": before})
+        finding_store.add_edit(
+            db,
+            case_id=page["case_id"],
+            page_id=page_id,
+            finding_id=None,
+            action="hide_page" if reason_code else "unhide_page",
+            category="page",
+            before=json.dumps({"hide_reason": before}),
+            after=json.dumps({"hide_reason": reason_code or ""}),
+            reason="",
+            actor=user["username"],
+        )
+        audit.record(
+            db,
+            user["username"],
+            "page.hide" if reason_code else "page.unhide",
+            case_id=page["case_id"],
+            page=page["page_index"],
+            detail={"doc": page["doc_id"], "reason": reason_code or "", "before": before},
+        )
     after_case_edit(db, user, page["case_id"])
 
 
@@ -456,8 +598,13 @@ def set_document_included(db, user: dict, document_id: int, included: bool) -> N
     with transaction(db):
         assert_case_editable(db, doc["case_id"])
         doc_store.set_included(db, document_id, included)
-    audit.record(db, user["username"], "document.include" if included else "document.exclude",
-                 case_id=doc["case_id"], detail={"doc": doc["doc_id"], "type": doc["type"]})
+    audit.record(
+        db,
+        user["username"],
+        "document.include" if included else "document.exclude",
+        case_id=doc["case_id"],
+        detail={"doc": doc["doc_id"], "type": doc["type"]},
+    )
     after_case_edit(db, user, doc["case_id"])
 
 
@@ -484,26 +631,37 @@ def approval_review(db, user: dict, case_id: str) -> dict:
     changes = []
     for row in review_store.changed_boxes(db, case_id):
         text = finding_store.text_of({**row, "id": row["finding_id"]})
-        changes.append({
-            "kind": row["kind"], "finding_id": row["finding_id"], "page_id": row["page_id"], "doc_id": row["doc_id"],
-            "doc_type": row["doc_type"], "page_index": row["page_index"], "category": row["category"],
-            "label": category_label(row["category"]), "masked": mask(text, row["category"]) if text else "",
-            "rects": [tuple(r) for r in json.loads(row["rects"])],
-            "before": [tuple(r) for r in json.loads(row["before"])] if row["before"] else None,
-        })
+        changes.append(
+            {
+                "kind": row["kind"],
+                "finding_id": row["finding_id"],
+                "page_id": row["page_id"],
+                "doc_id": row["doc_id"],
+                "doc_type": row["doc_type"],
+                "page_index": row["page_index"],
+                "category": row["category"],
+                "label": category_label(row["category"]),
+                "masked": mask(text, row["category"]) if text else "",
+                "rects": [tuple(r) for r in json.loads(row["rects"])],
+                "before": [tuple(r) for r in json.loads(row["before"])] if row["before"] else None,
+            }
+        )
     submission = review_store.last_submission(db, case_id)
     since = submission["at"] if submission else 0.0
     progress = review_store.review_progress(db, case_id)
     return {
-        "plan_hash": plan_hash, "changes": changes,
+        "plan_hash": plan_hash,
+        "changes": changes,
         "counts": {kind: sum(1 for c in changes if c["kind"] == kind) for kind in CHANGE_KINDS},
-        "pages": progress["pages"], "pages_opened": review_store.pages_opened(db, case_id, user["username"], since),
+        "pages": progress["pages"],
+        "pages_opened": review_store.pages_opened(db, case_id, user["username"], since),
         "submission": submission,
     }
 
 
-def change_thumbnail_png(db, user: dict, change: dict, dpi: int = REVIEW_DPI, margin_px: int = 48,
-                         max_width: int = 320) -> bytes:
+def change_thumbnail_png(
+    db, user: dict, change: dict, dpi: int = REVIEW_DPI, margin_px: int = 48, max_width: int = 320
+) -> bytes:
     """A crop of the original page around a changed box: the box in red, where
     detection had it (moved boxes) in grey."""
     import io
@@ -544,15 +702,22 @@ def change_thumbnail_png(db, user: dict, change: dict, dpi: int = REVIEW_DPI, ma
 
 # ---- canvas -----------------------------------------------------------------------
 
+
 def canvas_label(finding: dict, rect_index: int) -> str:
     """Label of a stored box on the canvas: ``#<finding id>:<rect index> <category name>``."""
-    return f"#{finding['id']}:{rect_index} {finding['label']}" + ("（已拒绝）" if finding["status"] == "rejected" else "")
+    return f"#{finding['id']}:{rect_index} {finding['label']}" + (
+        "（已拒绝）" if finding["status"] == "rejected" else ""
+    )
 
 
 def canvas_hover_text(finding: dict) -> str:
     """What hovering a box on the canvas shows (the label is not painted on the page)."""
-    status = {"auto": "待确认", "accepted": "已接受", "rejected": "已拒绝"}.get(finding["status"], finding["status"])
-    return " ".join(p for p in (f"#{finding['id']}", finding["label"], finding.get("masked") or "", f"（{status}）") if p)
+    status = {"auto": "待确认", "accepted": "已接受", "rejected": "已拒绝"}.get(
+        finding["status"], finding["status"]
+    )
+    return " ".join(
+        p for p in (f"#{finding['id']}", finding["label"], finding.get("masked") or "", f"（{status}）") if p
+    )
 
 
 def canvas_drawing(findings: list[dict], scale: float = 1.0, focus: Optional[int] = None) -> dict:
@@ -564,24 +729,45 @@ def canvas_drawing(findings: list[dict], scale: float = 1.0, focus: Optional[int
     for f in findings:
         for ri, r in enumerate(f["rects_px"]):
             focused = f["id"] == focus
-            objects.append({
-                "type": "LabeledRect", "label": canvas_label(f, ri), "chipSuppressed": True,
-                "left": r[0] * scale, "top": r[1] * scale,
-                "width": (r[2] - r[0]) * scale, "height": (r[3] - r[1]) * scale,
-                "originX": "left", "originY": "top", "scaleX": 1, "scaleY": 1, "angle": 0,
-                "stroke": "#999999" if f["status"] == "rejected" else f["color"],
-                "strokeWidth": 5 if focused else 2,
-                "fill": "rgba(255, 200, 0, 0.35)" if focused else "rgba(0, 0, 0, 0)",
-                "lockRotation": True, "strokeUniform": True, "fontSize": 11,
-            })
+            objects.append(
+                {
+                    "type": "LabeledRect",
+                    "label": canvas_label(f, ri),
+                    "chipSuppressed": True,
+                    "left": r[0] * scale,
+                    "top": r[1] * scale,
+                    "width": (r[2] - r[0]) * scale,
+                    "height": (r[3] - r[1]) * scale,
+                    "originX": "left",
+                    "originY": "top",
+                    "scaleX": 1,
+                    "scaleY": 1,
+                    "angle": 0,
+                    "stroke": "#999999" if f["status"] == "rejected" else f["color"],
+                    "strokeWidth": 5 if focused else 2,
+                    "fill": "rgba(255, 200, 0, 0.35)" if focused else "rgba(0, 0, 0, 0)",
+                    "lockRotation": True,
+                    "strokeUniform": True,
+                    "fontSize": 11,
+                }
+            )
     return {"objects": objects}
 
 
 def canvas_hover_boxes(findings: list[dict], scale: float = 1.0) -> list[dict]:
     """Boxes in canvas pixels with their hover text (smallest first, so the
     innermost box under the pointer wins)."""
-    out = [{"l": r[0] * scale, "t": r[1] * scale, "r": r[2] * scale, "b": r[3] * scale,
-            "text": canvas_hover_text(f)} for f in findings for r in f["rects_px"]]
+    out = [
+        {
+            "l": r[0] * scale,
+            "t": r[1] * scale,
+            "r": r[2] * scale,
+            "b": r[3] * scale,
+            "text": canvas_hover_text(f),
+        }
+        for f in findings
+        for r in f["rects_px"]
+    ]
     out.sort(key=lambda b: (b["r"] - b["l"]) * (b["b"] - b["t"]))
     return out
 
@@ -600,8 +786,12 @@ def canvas_changes(findings: list[dict], boxes: list[dict], scale: float = 1.0, 
     for box in boxes:
         if box["width"] < 2 or box["height"] < 2:
             continue
-        rect = (box["left"] / scale, box["top"] / scale, (box["left"] + box["width"]) / scale,
-                (box["top"] + box["height"]) / scale)
+        rect = (
+            box["left"] / scale,
+            box["top"] / scale,
+            (box["left"] + box["width"]) / scale,
+            (box["top"] + box["height"]) / scale,
+        )
         label = box.get("label") or ""
         if label.startswith("#"):
             ref = label[1:].split(" ", 1)[0]
@@ -612,29 +802,32 @@ def canvas_changes(findings: list[dict], boxes: list[dict], scale: float = 1.0, 
                     moved.append((f["id"], int(ref.split(":")[1]), rect))
             continue
         added.append(rect)
-    deleted = sorted({f["id"] for ref, (f, _r) in known.items()
-                      if ref not in seen and f["status"] != "rejected"})
+    deleted = sorted(
+        {f["id"] for ref, (f, _r) in known.items() if ref not in seen and f["status"] != "rejected"}
+    )
     return added, moved, deleted
 
 
 # ---- navigation ------------------------------------------------------------------
 
+
 def next_unreviewed(db, case_id: str, current_page_id: Optional[int] = None) -> Optional[int]:
     """The next page (after the current one, wrapping) not viewed yet."""
     ordered = pages(db, case_id)
     start = next((i for i, p in enumerate(ordered) if p["id"] == current_page_id), -1)
-    for p in ordered[start + 1:] + ordered[:start + 1]:
+    for p in ordered[start + 1 :] + ordered[: start + 1]:
         if not p["viewed"]:
             return p["id"]
     return None
 
 
-def next_low_confidence(db, case_id: str, current_page_id: Optional[int] = None,
-                        threshold: float = LOW_CONFIDENCE) -> Optional[tuple[int, int]]:
+def next_low_confidence(
+    db, case_id: str, current_page_id: Optional[int] = None, threshold: float = LOW_CONFIDENCE
+) -> Optional[tuple[int, int]]:
     """(page id, finding id) of the next undecided finding below ``threshold``."""
     ordered = pages(db, case_id)
     start = next((i for i, p in enumerate(ordered) if p["id"] == current_page_id), -1)
-    for p in ordered[start + 1:] + ordered[:start + 1]:
+    for p in ordered[start + 1 :] + ordered[: start + 1]:
         finding_id = finding_store.lowest_undecided_below(db, p["id"], threshold)
         if finding_id is not None:
             return p["id"], finding_id
@@ -644,11 +837,16 @@ def next_low_confidence(db, case_id: str, current_page_id: Optional[int] = None,
 def progress_summary(db, case_id: str) -> dict:
     ps = pages(db, case_id)
     open_findings = review_store.review_progress(db, case_id)["open_boxes"]  # included documents only
-    return {"pages": len(ps), "viewed": sum(1 for p in ps if p["viewed"]), "open_findings": open_findings,
-            "failed_pages": sum(1 for p in ps if p["detect_status"] == "failed")}
+    return {
+        "pages": len(ps),
+        "viewed": sum(1 for p in ps if p["viewed"]),
+        "open_findings": open_findings,
+        "failed_pages": sum(1 for p in ps if p["detect_status"] == "failed"),
+    }
 
 
 # ---- the case-wide pane ------------------------------------------------------------
+
 
 def case_boxes(db, case_id: str) -> list[dict]:
     """Every box of the included documents, in review order, for the redaction pane
@@ -659,10 +857,21 @@ def case_boxes(db, case_id: str) -> list[dict]:
         if row["page_id"] not in order:
             continue
         seq, page = order[row["page_id"]]
-        out.append({"id": row["id"], "page_id": row["page_id"], "seq": seq + 1,
-                    "doc": page["doc_type"] or page["doc_id"], "page_no": page["page_index"] + 1,
-                    "category": row["category"], "status": row["status"], "confidence": row["confidence"],
-                    "detector": row["detector"], "source": row["source"], "masked": finding_store.masked_text(row)})
+        out.append(
+            {
+                "id": row["id"],
+                "page_id": row["page_id"],
+                "seq": seq + 1,
+                "doc": page["doc_type"] or page["doc_id"],
+                "page_no": page["page_index"] + 1,
+                "category": row["category"],
+                "status": row["status"],
+                "confidence": row["confidence"],
+                "detector": row["detector"],
+                "source": row["source"],
+                "masked": finding_store.masked_text(row),
+            }
+        )
     out.sort(key=lambda b: (b["seq"], b["id"]))
     return out
 
@@ -691,8 +900,10 @@ def page_chars(db, page: dict) -> list[list]:
             from core.engine import page_input
 
             pt = page_input(fpage, ocr=True, dpi=OCR_DPI)[0].text
-            lines = [[Char(pt.text[i], box) for i in range(s, e) if (box := pt.boxes[i]) is not None]
-                     for s, e in pt.lines()]
+            lines = [
+                [Char(pt.text[i], box) for i in range(s, e) if (box := pt.boxes[i]) is not None]
+                for s, e in pt.lines()
+            ]
         else:
             lines = text_lines(fpage)
     finally:
@@ -744,17 +955,25 @@ def decide_many(db, user: dict, finding_ids: list[int], accept: bool) -> int:
     return changed
 
 
-def next_open(db, case_id: str, page_id: Optional[int], after_finding: Optional[int] = None
-              ) -> Optional[tuple[int, int]]:
+def next_open(
+    db, case_id: str, page_id: Optional[int], after_finding: Optional[int] = None
+) -> Optional[tuple[int, int]]:
     """(page id, finding id) of the next undecided box after ``after_finding`` on
     ``page_id``, then on the following pages (wrapping round)."""
     ordered = pages(db, case_id)
     start = next((i for i, p in enumerate(ordered) if p["id"] == page_id), 0)
-    here = [i for i in finding_store.open_ids_on_page(db, ordered[start]["id"]) if after_finding is None or i > after_finding] \
-        if ordered else []
+    here = (
+        [
+            i
+            for i in finding_store.open_ids_on_page(db, ordered[start]["id"])
+            if after_finding is None or i > after_finding
+        ]
+        if ordered
+        else []
+    )
     if here:
         return ordered[start]["id"], here[0]
-    for p in ordered[start + 1:] + ordered[:start + 1]:
+    for p in ordered[start + 1 :] + ordered[: start + 1]:
         ids = finding_store.open_ids_on_page(db, p["id"])
         if ids:
             return p["id"], ids[0]

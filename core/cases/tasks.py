@@ -26,6 +26,7 @@ both from the ``jobs`` row.
 The SQLite file is resolved when a connection is opened, so a process that
 changes ``DEID_DATA_DIR`` / ``DEID_HUEY_DB`` (tests) gets the new queue.
 """
+
 from __future__ import annotations
 
 import os
@@ -214,6 +215,7 @@ def _enqueue(db, job_id: int, task, *args) -> int:
 
 # ---- what the app calls ---------------------------------------------------------
 
+
 def _actor(db, user, action: str, case_id: str) -> str:
     """A user dict is checked against the role table; a plain name is a trusted caller (CLI, worker)."""
     if isinstance(user, dict):
@@ -278,4 +280,10 @@ def cancel_job(db, job_id: int, user) -> None:
         job_store.finish(db, job_id, job_store.CANCELLED)
     elif forced:
         job_store.finish(db, job_id, job_store.CANCELLED, "强制取消 / force-cancelled")
-    record(db, actor, "job.cancel", case_id=job["case_id"], detail={"job": job_id, "kind": job["kind"], "forced": forced})
+    record(
+        db,
+        actor,
+        "job.cancel",
+        case_id=job["case_id"],
+        detail={"job": job_id, "kind": job["kind"], "forced": forced},
+    )

@@ -12,6 +12,7 @@ store.  While it runs it writes a heartbeat (pages done, a counter, its
 The same function runs in every mode: in-process for direct callers, in the
 embedded huey consumer (SqliteHuey), on any number of worker machines (Redis).
 """
+
 from __future__ import annotations
 
 import json
@@ -65,6 +66,7 @@ def worker_name() -> str:
 
 # ---- sealed messages between writer and worker ------------------------------------
 
+
 def seal_json(obj) -> bytes:
     return seal(json.dumps(obj, ensure_ascii=False, default=_jsonable).encode("utf-8"))
 
@@ -84,6 +86,7 @@ def _jsonable(obj):
 
 
 # ---- heartbeat ---------------------------------------------------------------------
+
 
 class Heartbeat:
     """Pages done plus a counter, written on every page and every ``interval`` seconds."""
@@ -135,8 +138,10 @@ def read_beat(kv: KV, task_id: str) -> dict | None:
 
 # ---- the task body -------------------------------------------------------------------
 
-def analyze_blob_document(kv: KV, blobs: BlobStore, job_token: str, case_handle: str, doc_digest: str,
-                          task_id: str) -> bytes:
+
+def analyze_blob_document(
+    kv: KV, blobs: BlobStore, job_token: str, case_handle: str, doc_digest: str, task_id: str
+) -> bytes:
     """Analyse one document of a job; the sealed result (never raises, never returns plain data)."""
     beat = Heartbeat(kv, task_id, interval=max(0.2, lease_seconds() / 8)).start()
     try:
@@ -153,11 +158,21 @@ def analyze_blob_document(kv: KV, blobs: BlobStore, job_token: str, case_handle:
 
 
 def _message(status: str, error: str = "") -> dict:
-    return {"v": RESULT_VERSION, "status": status, "error": error, "worker": worker_name(), "page_count": 0,
-            "pages": {}, "errors": {}, "seeds": []}
+    return {
+        "v": RESULT_VERSION,
+        "status": status,
+        "error": error,
+        "worker": worker_name(),
+        "page_count": 0,
+        "pages": {},
+        "errors": {},
+        "seeds": [],
+    }
 
 
-def _analyze(kv: KV, blobs: BlobStore, job_token: str, case_handle: str, doc_digest: str, beat: Heartbeat) -> dict:
+def _analyze(
+    kv: KV, blobs: BlobStore, job_token: str, case_handle: str, doc_digest: str, beat: Heartbeat
+) -> dict:
     import pymupdf
 
     from core.pdf.open import as_shown
@@ -181,8 +196,12 @@ def _analyze(kv: KV, blobs: BlobStore, job_token: str, case_handle: str, doc_dig
 
         by_page, errors, seeds = analyze_pdf(pdf, meta, progress)
         out = _message(OK)
-        out.update(page_count=pdf.page_count, seeds=seeds, errors={str(i): e for i, e in errors.items()},
-                   pages={str(i): [f.to_dict() for f in found] for i, found in by_page.items()})
+        out.update(
+            page_count=pdf.page_count,
+            seeds=seeds,
+            errors={str(i): e for i, e in errors.items()},
+            pages={str(i): [f.to_dict() for f in found] for i, found in by_page.items()},
+        )
         return out
     finally:
         pdf.close()
@@ -214,8 +233,11 @@ def analyze_pdf(pdf, meta: dict, progress: Callable):
 
     try:
         analysis = engine.analyze_document(pdf, meta, progress=progress)
-        errors = {p.index: f"页面检测失败 / page analysis failed: {p.error}"
-                  for p in getattr(analysis, "pages", []) if getattr(p, "error", "")}
+        errors = {
+            p.index: f"页面检测失败 / page analysis failed: {p.error}"
+            for p in getattr(analysis, "pages", [])
+            if getattr(p, "error", "")
+        }
         return _group(analysis.findings), errors, _seed_dicts(getattr(analysis, "seeds", []))
     except Cancelled:
         raise

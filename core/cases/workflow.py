@@ -26,6 +26,7 @@ Every transition is written to ``case_events`` and the audit trail.  Submission
 notes, return reasons and approval comments are free text a person typed (it
 may name someone): stored sealed and bound to their row (``core.store.sealed``).
 """
+
 from __future__ import annotations
 
 import json
@@ -71,8 +72,10 @@ class ApprovalConflict(WorkflowError):
     def __init__(self, diff: dict):
         self.diff = diff
         summary = "；".join(describe_plan_diff(diff)[:6]) or "方案指纹不同"
-        super().__init__(f"批准被拒绝：您页面上显示的脱敏方案已改变（{summary}），请查看变化后重新批准",
-                         "approval refused: the redaction plan changed since your page showed it")
+        super().__init__(
+            f"批准被拒绝：您页面上显示的脱敏方案已改变（{summary}），请查看变化后重新批准",
+            "approval refused: the redaction plan changed since your page showed it",
+        )
 
 
 def states() -> dict[str, str]:
@@ -128,17 +131,31 @@ def _assert_allowed(db, case_id: str, event: str) -> str:
     return current
 
 
-def _transition(db, case_id: str, event: str, actor: str, *, reason: str | None = None, now: float | None = None) -> str:
+def _transition(
+    db, case_id: str, event: str, actor: str, *, reason: str | None = None, now: float | None = None
+) -> str:
     current = _assert_allowed(db, case_id, event)
     target = transitions()[event]["to"]
     t = time.time() if now is None else now
     case_store.write_status(db, case_id, _stored(db, target))
-    sealed.insert_row(db, "case_events", {"case_id": case_id, "event": event, "from_status": current,
-                                          "to_status": target, "actor": actor, "at": t}, {"reason": reason})
+    sealed.insert_row(
+        db,
+        "case_events",
+        {
+            "case_id": case_id,
+            "event": event,
+            "from_status": current,
+            "to_status": target,
+            "actor": actor,
+            "at": t,
+        },
+        {"reason": reason},
+    )
     return target
 
 
 # ---------------------------------------------------------------- detection (system steps)
+
 
 def start_detection(db, case_id: str, actor: str = "system") -> str:
     with transaction(db):
@@ -157,6 +174,7 @@ def detection_failed(db, case_id: str, actor: str = "system", reason: str = "") 
 
 # ---------------------------------------------------------------- people
 
+
 def last_submitter(db, case_id: str) -> str | None:
     return approvals.last_event_actor(db, case_id, "submit")
 
@@ -174,7 +192,9 @@ def editors_since_approval(db, case_id: str) -> set[str]:
     return editors - {"system"}
 
 
-def submit(db, case_id: str, user: dict, *, comment: str | None = None, override_reason: str | None = None) -> str:
+def submit(
+    db, case_id: str, user: dict, *, comment: str | None = None, override_reason: str | None = None
+) -> str:
     """Submit for review.  Needs every included page viewed and no undecided box,
     unless ``override_reason`` says why not (stored sealed, audited)."""
     require(user, "case.submit", db, case_id=case_id)
@@ -188,12 +208,24 @@ def submit(db, case_id: str, user: dict, *, comment: str | None = None, override
             raise SubmissionIncomplete(progress)
         target = _transition(db, case_id, "submit", user["username"], reason=comment)
         plan_hash = case_plan_hash(db, case_id, snapshot=True)
-        submission_id = reviews.add_submission(db, case_id, user["username"], plan_hash, progress,
-                                               override_reason=reason if incomplete else "")
-        audit.record(db, user["username"], "case.submit", case_id=case_id,
-                     detail={"submission_id": submission_id, "plan_hash": plan_hash, "pages": progress["pages"],
-                             "pages_unviewed": progress["unviewed"], "open_boxes": progress["open_boxes"],
-                             "override": incomplete, "override_reason_length": len(reason) if incomplete else 0})
+        submission_id = reviews.add_submission(
+            db, case_id, user["username"], plan_hash, progress, override_reason=reason if incomplete else ""
+        )
+        audit.record(
+            db,
+            user["username"],
+            "case.submit",
+            case_id=case_id,
+            detail={
+                "submission_id": submission_id,
+                "plan_hash": plan_hash,
+                "pages": progress["pages"],
+                "pages_unviewed": progress["unviewed"],
+                "open_boxes": progress["open_boxes"],
+                "override": incomplete,
+                "override_reason_length": len(reason) if incomplete else 0,
+            },
+        )
     return target
 
 
@@ -205,23 +237,28 @@ def _assert_no_job(db, case_id: str) -> None:
     from core.store import jobs as job_store
 
     if job_store.active(db, case_id):
-        raise JobRunning("该病例的导入或检测任务正在进行，完成后才能提交审核",
-                         "an import or detection of this case is still running")
+        raise JobRunning(
+            "该病例的导入或检测任务正在进行，完成后才能提交审核",
+            "an import or detection of this case is still running",
+        )
 
 
 def assert_editable(db, case_id: str) -> None:
     """Refuse changes to a case in 待审核 (read-only until approved or returned)."""
     if reviews.is_in_review(db, case_id):
-        raise CaseReadOnly("病例已提交审核（待审核），整理人不能修改；如需修改，请审核人退回",
-                           "the case is in review and read-only; ask the supervisor to return it")
+        raise CaseReadOnly(
+            "病例已提交审核（待审核），整理人不能修改；如需修改，请审核人退回",
+            "the case is in review and read-only; ask the supervisor to return it",
+        )
 
 
 def is_editable(db, case_id: str) -> bool:
     return not reviews.is_in_review(db, case_id)
 
 
-def approve(db, case_id: str, user: dict, plan_hash: str, *, comment: str | None = None,
-            now: float | None = None) -> dict:
+def approve(
+    db, case_id: str, user: dict, plan_hash: str, *, comment: str | None = None, now: float | None = None
+) -> dict:
     """Approve a case in 待审核 whose plan still has the fingerprint ``plan_hash``
     (the one the supervisor's page showed); returns the approval row.
 
@@ -235,9 +272,17 @@ def approve(db, case_id: str, user: dict, plan_hash: str, *, comment: str | None
     name = user["username"]
     preparer = last_submitter(db, case_id)
     if name == preparer or name in editors_since_approval(db, case_id):
-        audit.record(db, name, "permission.denied", case_id=case_id, detail={"action": "case.approve", "rule": "four_eyes"})
-        raise PermissionDenied("不能审核批准自己整理或提交的病例（双人复核）",
-                               "four-eyes rule: you cannot approve a case you prepared or submitted")
+        audit.record(
+            db,
+            name,
+            "permission.denied",
+            case_id=case_id,
+            detail={"action": "case.approve", "rule": "four_eyes"},
+        )
+        raise PermissionDenied(
+            "不能审核批准自己整理或提交的病例（双人复核）",
+            "four-eyes rule: you cannot approve a case you prepared or submitted",
+        )
     t = time.time() if now is None else now
     conflict = None
     with transaction(db):
@@ -246,20 +291,47 @@ def approve(db, case_id: str, user: dict, plan_hash: str, *, comment: str | None
             conflict = plan_diff_since(db, case_id, plan_hash)
         else:
             _transition(db, case_id, "approve", name, reason=comment, now=t)
-            approval_id = sealed.insert_row(db, "approvals", {"case_id": case_id, "plan_hash": plan_hash,
-                                                              "prepared_by": preparer or "", "approved_by": name,
-                                                              "approved_at": t}, {"comment": comment})
+            approval_id = sealed.insert_row(
+                db,
+                "approvals",
+                {
+                    "case_id": case_id,
+                    "plan_hash": plan_hash,
+                    "prepared_by": preparer or "",
+                    "approved_by": name,
+                    "approved_at": t,
+                },
+                {"comment": comment},
+            )
             submission = reviews.last_submission(db, case_id)
             opened = reviews.pages_opened(db, case_id, name, since=submission["at"] if submission else 0.0)
             total = reviews.review_progress(db, case_id)["pages"]
-            reviews.record_approval_review(db, approval_id, submission["id"] if submission else None, opened, total)
-            audit.record(db, name, "case.approve", case_id=case_id,
-                         detail={"approval_id": approval_id, "plan_hash": plan_hash, "prepared_by": preparer,
-                                 "has_comment": bool(comment), "pages_opened": len(opened), "pages": total,
-                                 "submission_override": bool(submission and submission["override"])})
+            reviews.record_approval_review(
+                db, approval_id, submission["id"] if submission else None, opened, total
+            )
+            audit.record(
+                db,
+                name,
+                "case.approve",
+                case_id=case_id,
+                detail={
+                    "approval_id": approval_id,
+                    "plan_hash": plan_hash,
+                    "prepared_by": preparer,
+                    "has_comment": bool(comment),
+                    "pages_opened": len(opened),
+                    "pages": total,
+                    "submission_override": bool(submission and submission["override"]),
+                },
+            )
     if conflict is not None:
-        audit.record(db, name, "case.approve_refused", case_id=case_id,
-                     detail={"shown": plan_hash, "current": current, "changes": diff_counts(conflict)})
+        audit.record(
+            db,
+            name,
+            "case.approve_refused",
+            case_id=case_id,
+            detail={"shown": plan_hash, "current": current, "changes": diff_counts(conflict)},
+        )
         raise ApprovalConflict(conflict)
     out = approval(db, approval_id)
     assert out is not None  # written in the transaction above
@@ -272,7 +344,9 @@ def return_case(db, case_id: str, user: dict, reason: str) -> str:
         raise WorkflowError("退回时必须填写原因", "a return needs a reason")
     name = user["username"]
     if name == last_submitter(db, case_id):
-        raise PermissionDenied("不能审核自己提交的病例（双人复核）", "four-eyes rule: not your own submission")
+        raise PermissionDenied(
+            "不能审核自己提交的病例（双人复核）", "four-eyes rule: not your own submission"
+        )
     with transaction(db):
         target = _transition(db, case_id, "return", name, reason=reason.strip())
         audit.record(db, name, "case.return", case_id=case_id, detail={"reason_length": len(reason.strip())})
@@ -301,6 +375,7 @@ def on_case_edited(db, case_id: str, user: dict | str) -> str:
 
 # ---------------------------------------------------------------- approvals and export
 
+
 def _opened_approval(out: dict | None) -> dict | None:
     if not out:
         return None
@@ -323,14 +398,17 @@ def assert_exportable(db, case_id: str, plan_hash: str | None = None) -> dict:
     """
     status = status_of(db, case_id)
     if status not in (APPROVED, EXPORTED):
-        raise WorkflowError(f"病例未经审核批准（当前：{display_name(status)}），不能导出",
-                            f"case is {status}; only approved cases can be exported")
+        raise WorkflowError(
+            f"病例未经审核批准（当前：{display_name(status)}），不能导出",
+            f"case is {status}; only approved cases can be exported",
+        )
     appr = active_approval(db, case_id)
     if appr is None:
         raise WorkflowError("找不到有效的审核批准记录", "no live approval for this case")
     if plan_hash is not None and plan_hash != appr["plan_hash"]:
-        raise WorkflowError("脱敏方案在批准后已改变，请重新提交审核",
-                            "the redaction plan differs from the approved one")
+        raise WorkflowError(
+            "脱敏方案在批准后已改变，请重新提交审核", "the redaction plan differs from the approved one"
+        )
     return appr
 
 
@@ -362,13 +440,25 @@ def plan_diff(before: dict | None, after: dict) -> dict:
     None means the shown plan is not known (only the current one is listed).
     """
     if before is None:
-        return {"unknown_before": True, "documents_added": [], "documents_removed": [], "documents_changed": [],
-                "boxes_added": [], "boxes_removed": []}
+        return {
+            "unknown_before": True,
+            "documents_added": [],
+            "documents_removed": [],
+            "documents_changed": [],
+            "boxes_added": [],
+            "boxes_removed": [],
+        }
     b_docs = {d[0]: d for d in before["documents"]}
     a_docs = {d[0]: d for d in after["documents"]}
-    changed = [{"doc_id": k, "before": {"sha256": b_docs[k][1], "pages": b_docs[k][2]},
-                "after": {"sha256": a_docs[k][1], "pages": a_docs[k][2]}}
-               for k in sorted(set(b_docs) & set(a_docs)) if list(b_docs[k]) != list(a_docs[k])]
+    changed = [
+        {
+            "doc_id": k,
+            "before": {"sha256": b_docs[k][1], "pages": b_docs[k][2]},
+            "after": {"sha256": a_docs[k][1], "pages": a_docs[k][2]},
+        }
+        for k in sorted(set(b_docs) & set(a_docs))
+        if list(b_docs[k]) != list(a_docs[k])
+    ]
 
     def boxes(payload):
         out: dict = {}
@@ -384,15 +474,25 @@ def plan_diff(before: dict | None, after: dict) -> dict:
         for key, n in sorted(src.items()):
             for _ in range(n - other.get(key, 0)):
                 doc_id, page_index, category, rects, source = json.loads(key)
-                rows.append({"doc_id": doc_id, "page_index": page_index, "category": category,
-                             "rects": json.loads(rects) if isinstance(rects, str) else rects, "source": source})
+                rows.append(
+                    {
+                        "doc_id": doc_id,
+                        "page_index": page_index,
+                        "category": category,
+                        "rects": json.loads(rects) if isinstance(rects, str) else rects,
+                        "source": source,
+                    }
+                )
         return rows
 
-    return {"unknown_before": False,
-            "documents_added": sorted(set(a_docs) - set(b_docs)),
-            "documents_removed": sorted(set(b_docs) - set(a_docs)),
-            "documents_changed": changed,
-            "boxes_added": listed(a_boxes, b_boxes), "boxes_removed": listed(b_boxes, a_boxes)}
+    return {
+        "unknown_before": False,
+        "documents_added": sorted(set(a_docs) - set(b_docs)),
+        "documents_removed": sorted(set(b_docs) - set(a_docs)),
+        "documents_changed": changed,
+        "boxes_added": listed(a_boxes, b_boxes),
+        "boxes_removed": listed(b_boxes, a_boxes),
+    }
 
 
 def plan_diff_since(db, case_id: str, plan_hash: str) -> dict:
@@ -410,8 +510,10 @@ def describe_plan_diff(diff: dict) -> list[str]:
         return ["页面显示的方案指纹不是本病例提交或显示过的方案"]
     lines = [f"新增文档 {d}" for d in diff["documents_added"]]
     lines += [f"移除文档 {d}" for d in diff["documents_removed"]]
-    lines += [f"文档 {c['doc_id']} 的文件已改变（{c['before']['pages']} 页 → {c['after']['pages']} 页）"
-              for c in diff["documents_changed"]]
+    lines += [
+        f"文档 {c['doc_id']} 的文件已改变（{c['before']['pages']} 页 → {c['after']['pages']} 页）"
+        for c in diff["documents_changed"]
+    ]
     for key, verb in (("boxes_added", "新增"), ("boxes_removed", "移除")):
         per_page: dict = {}
         for b in diff[key]:
@@ -433,8 +535,13 @@ def void_for_source_change(db, case_id: str, actor: str, cause: str) -> bool:
         _transition(db, case_id, "source_changed", actor, reason=cause, now=t)
         voided = approvals.live_approval_ids(db, case_id)
         approvals.supersede_live_approvals(db, case_id, t, cause)
-        audit.record(db, actor, "case.approval_voided", case_id=case_id,
-                     detail={"from": current, "cause": cause, "approval_ids": voided})
+        audit.record(
+            db,
+            actor,
+            "case.approval_voided",
+            case_id=case_id,
+            detail={"from": current, "cause": cause, "approval_ids": voided},
+        )
     return True
 
 

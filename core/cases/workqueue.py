@@ -8,6 +8,7 @@ Results travel through huey's result store, heartbeats and the job's
 run/cancel state through its key-value store (``put_data`` / ``peek_data``),
 so the same code runs on every backend.
 """
+
 from __future__ import annotations
 
 import logging

@@ -4,6 +4,7 @@ Each subcommand lives in ``core/cli/commands/<name>.py``; see ``--help``.
 An unexpected failure is reported in one line (exit 2), never as a
 traceback (``DEID_TRACEBACK=1`` re-raises it, for debugging).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="病历匿名化导出 — de-identify medical-record PDFs (offline). "
         "Run '<command> --help' for the options of one command.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress (never identifiers) to stderr")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log progress (never identifiers) to stderr"
+    )
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     for name in COMMANDS:
         importlib.import_module(name).register(sub)
@@ -32,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -44,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # hostile or malformed input must never end in a traceback
         if os.environ.get("DEID_TRACEBACK"):
             raise
-        print(f"错误 / error: 文件无法安全处理（{type(exc).__name__}），未写出文件 / the file cannot be processed "
-              f"safely ({type(exc).__name__}); no output written", file=sys.stderr)
+        print(
+            f"错误 / error: 文件无法安全处理（{type(exc).__name__}），未写出文件 / the file cannot be processed "
+            f"safely ({type(exc).__name__}); no output written",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -1,4 +1,5 @@
 """python -m core.cli"""
+
 import sys
 
 from core.cli import main

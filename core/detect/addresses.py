@@ -1,6 +1,7 @@
 """Addresses in free text: a chain of administrative-division names
 (``core/rules/data/*.csv``) followed by a street-level part, or a road +
 house number on its own."""
+
 from __future__ import annotations
 
 import csv
@@ -12,7 +13,9 @@ from core.detect.registry import register
 from core.models import Category, Finding
 from core.rules import RULES_DIR, load_rules
 
-ROAD = re.compile(r"[\u4e00-\u9fff]{2,8}(?:路|街|大道|大街|巷|弄|胡同)\d+号(?:院)?(?:\d+(?:栋|幢|号楼))?(?:\d+单元)?(?:\d+(?:室|号))?")
+ROAD = re.compile(
+    r"[\u4e00-\u9fff]{2,8}(?:路|街|大道|大街|巷|弄|胡同)\d+号(?:院)?(?:\d+(?:栋|幢|号楼))?(?:\d+单元)?(?:\d+(?:室|号))?"
+)
 
 
 @lru_cache(maxsize=1)

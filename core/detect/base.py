@@ -8,6 +8,7 @@ Text recognizers read ``page.text`` (a :class:`~core.models.PageText`);
 visual recognizers read ``page.pdf_page`` (the PyMuPDF page) and/or
 ``page.image()`` (an RGB numpy render at ``page.dpi``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -86,7 +87,9 @@ class Recognizer:
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         raise NotImplementedError
 
-    def analyze_record(self, pages: list[PageInput], findings: list[Finding], ctx: AnalysisContext) -> list[Finding]:
+    def analyze_record(
+        self, pages: list[PageInput], findings: list[Finding], ctx: AnalysisContext
+    ) -> list[Finding]:
         """For ``kind == "record"``: look across pages after per-page passes."""
         return []
 
@@ -208,8 +211,14 @@ def layer_glyphs(page: "PageInput") -> list:
             from core.pdf.text import text_lines
 
             try:
-                cached = [c.rect for line in text_lines(page.pdf_page) for c in line if not c.c.isspace()
-                          and 0 < c.rect[2] - c.rect[0] <= 2 * (c.rect[3] - c.rect[1]) and c.rect[3] > c.rect[1]]
+                cached = [
+                    c.rect
+                    for line in text_lines(page.pdf_page)
+                    for c in line
+                    if not c.c.isspace()
+                    and 0 < c.rect[2] - c.rect[0] <= 2 * (c.rect[3] - c.rect[1])
+                    and c.rect[3] > c.rect[1]
+                ]
             except Exception:  # an unreadable layer: OCR boxes alone
                 cached = []
         page.__dict__["_layer_glyphs"] = cached
@@ -263,7 +272,12 @@ def _trimmed_to_ink(page: "PageInput", rect):
         return rect
     x0, y0, x1, y1 = rect
     h = y1 - y0
-    band = (x0 - 5, y0 + 0.2 * h, x1 + 5, y1 - 0.2 * h)  # the middle rows: no ink of the lines above and below
+    band = (
+        x0 - 5,
+        y0 + 0.2 * h,
+        x1 + 5,
+        y1 - 0.2 * h,
+    )  # the middle rows: no ink of the lines above and below
     try:
         from core.ocr.page import render
 

@@ -1,6 +1,7 @@
 """Label–value fields: "姓名：张三", a label cell with its value in the next
 table cell to the right, or on the line below.  Labels are data
 (``core/rules/labels.yaml``)."""
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,10 @@ class FieldRule:
 @lru_cache(maxsize=1)
 def field_rules() -> tuple:
     cfg = load_rules("labels")
-    shapes = {k: (re.compile(v["pattern"]), v["max"], v.get("ends_at") == "label") for k, v in cfg["value_shapes"].items()}
+    shapes = {
+        k: (re.compile(v["pattern"]), v["max"], v.get("ends_at") == "label")
+        for k, v in cfg["value_shapes"].items()
+    }
     colon = set(cfg.get("colon_required", []))
     rules: dict[str, FieldRule] = {}
     for group in cfg["fields"]:
@@ -64,17 +68,23 @@ class LabelFieldRecognizer(Recognizer):
         for ls, le in lines:
             for m in label_re.finditer(text, ls, le):
                 rule = rules[re.sub(r"\s", "", m.group(0))]
-                if _inside_word(text, m.start(), ls, prefixes) and not _role_label_with_colon(text, m.end(), le, rule):
+                if _inside_word(text, m.start(), ls, prefixes) and not _role_label_with_colon(
+                    text, m.end(), le, rule
+                ):
                     continue
                 span = self._value_on_line(text, m.end(), le, rule, stop_re, not_values, page.text)
                 alone = _alone_in_cell(page.text, text, m.end(), le)
                 if span is None and alone:
-                    span = self._value_in_neighbour(page.text, text, lines, (ls, le), m, rule, stop_re, not_values)
+                    span = self._value_in_neighbour(
+                        page.text, text, lines, (ls, le), m, rule, stop_re, not_values
+                    )
                 spans = [span] if span else []
                 if rule.category.is_person and alone:
                     spans += _column_values(page.text, text, lines, (ls, le), m, rule, stop_re, not_values)
                 for span in dict.fromkeys(spans):
-                    f = finding_from_span(page, span[0], span[1], rule.category, self.name, 0.95, rule.role_hint)
+                    f = finding_from_span(
+                        page, span[0], span[1], rule.category, self.name, 0.95, rule.role_hint
+                    )
                     if f:
                         findings.append(f)
                         if rule.category.is_person or rule.category in (Category.ID_NUMBER, Category.PHONE):
@@ -85,7 +95,9 @@ class LabelFieldRecognizer(Recognizer):
     def _value_on_line(text, pos, line_end, rule, stop_re, not_values, pt: PageText | None = None):
         sep = SEP.match(text, pos, line_end)
         if (sep is None or sep.end() == pos) and pt is not None and _cell_gap(pt, pos, line_end):
-            return _match_value(text, pos, line_end, rule, stop_re, not_values, pt)  # "责任护士│钟明": the next cell
+            return _match_value(
+                text, pos, line_end, rule, stop_re, not_values, pt
+            )  # "责任护士│钟明": the next cell
         if sep is None or sep.end() == pos:
             return None  # label glued to following text: prose, not a field
         if rule.colon_required and not COLON.match(text, pos, line_end):
@@ -230,7 +242,7 @@ def _column_values(pt: PageText, text: str, lines, line, m, rule, stop_re, not_v
         last_y = y0
         start = ls + (len(text[ls:le]) - len(text[ls:le].lstrip()))
         span = _match_value(text, start, le, rule, stop_re, not_values, pt)
-        if not (span and _looks_like_name(text[span[0]:span[1]].strip("（()）"))):
+        if not (span and _looks_like_name(text[span[0] : span[1]].strip("（()）"))):
             break  # a cell that holds no name: the column of names has ended ("药物过敏" rows below)
         spans.append(span)
     return spans
@@ -326,7 +338,7 @@ STAFF_CATEGORIES = (Category.DOCTOR_NAME, Category.NURSE_NAME, Category.STAFF_NA
 
 
 def _role_label_with_colon(text: str, end: int, line_end: int, rule: FieldRule) -> bool:
-    """"手术操作医生：", "审核调配药师：": a staff title glued to words that
+    """ "手术操作医生：", "审核调配药师：": a staff title glued to words that
     qualify it, then its colon, is still the field's label."""
     return rule.category in STAFF_CATEGORIES and bool(COLON.match(text, end, line_end))
 

@@ -2,6 +2,7 @@
 repeats across pages (digits ignored, so page numbers do not matter) and
 carries an identifier on any page has that identifier hidden on every
 page where the line repeats."""
+
 from __future__ import annotations
 
 import re
@@ -37,7 +38,9 @@ class RepeatedHeaderRecognizer(Recognizer):
     def analyze(self, page, ctx):
         return []
 
-    def analyze_record(self, pages: list[PageInput], findings: list[Finding], ctx: AnalysisContext) -> list[Finding]:
+    def analyze_record(
+        self, pages: list[PageInput], findings: list[Finding], ctx: AnalysisContext
+    ) -> list[Finding]:
         if len(pages) < 2:
             return []
         occurrences = defaultdict(list)  # key -> [(page, start, end)]
@@ -61,7 +64,9 @@ class RepeatedHeaderRecognizer(Recognizer):
                 for value, src in values.items():
                     k = line.find(value)
                     while k >= 0:
-                        nf = finding_from_span(page, s + k, s + k + len(value), src.category, self.name, 0.9, src.role_hint)
+                        nf = finding_from_span(
+                            page, s + k, s + k + len(value), src.category, self.name, 0.9, src.role_hint
+                        )
                         if nf:
                             out.append(nf)
                         k = line.find(value, k + 1)

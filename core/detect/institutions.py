@@ -1,6 +1,7 @@
 """Hospital and clinic names: a run of name characters ending in a suffix
 (医院, 妇幼保健院, 卫生院, 社区卫生服务中心, 诊所 …) plus a configurable list
 of local hospitals (``core/rules/institutions.yaml``, ``local_hospitals``)."""
+
 from __future__ import annotations
 
 import re
@@ -23,7 +24,9 @@ def _compiled():
     boundaries = sorted(cfg["boundaries"], key=len, reverse=True)
     boundary_re = re.compile("|".join(re.escape(b) for b in boundaries))
     local = [h for h in cfg.get("local_hospitals") or [] if h]
-    local_re = re.compile("|".join(re.escape(h) for h in sorted(local, key=len, reverse=True))) if local else None
+    local_re = (
+        re.compile("|".join(re.escape(h) for h in sorted(local, key=len, reverse=True))) if local else None
+    )
     return rx, boundary_re, set(cfg["generic"]), cfg["place_words"], cfg["min_prefix"], local_re, suffixes
 
 

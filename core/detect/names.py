@@ -8,6 +8,7 @@ Two sources, each giving a confidence:
   wheel, offline) for names without a cue, kept only when the token starts
   with a listed surname.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,21 +26,29 @@ from core.rules import RULES_DIR, load_rules
 log = logging.getLogger(__name__)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Characters that end a name after a role word ("患者王芳于…", "患者张三因…").
-NAME_ENDERS = set("于因入今出在诉主自无有现已的是女男岁以为经行予及和与、，。,；;：:（(）) \n系诊住签同陪要表称述说拒来到未不也均等对将把被让查向告知代请")
+NAME_ENDERS = set(
+    "于因入今出在诉主自无有现已的是女男岁以为经行予及和与、，。,；;：:（(）) \n系诊住签同陪要表称述说拒来到未不也均等对将把被让查向告知代请"
+)
 BOUNDARY = set("由经请向与和及同为被让叫给告嘱对跟于在等示见约邀")
 
 
 @lru_cache(maxsize=1)
 def _surname_table() -> dict[str, float]:
     with open(RULES_DIR / "data" / "surnames.tsv", encoding="utf-8") as fh:
-        return {row[0].strip(): float(row[1] or 0) for row in csv.reader(fh, delimiter="\t") if row and row[0] != "NameB"}
+        return {
+            row[0].strip(): float(row[1] or 0)
+            for row in csv.reader(fh, delimiter="\t")
+            if row and row[0] != "NameB"
+        }
 
 
 @lru_cache(maxsize=1)
 def surnames() -> tuple[frozenset, frozenset]:
     singles = set(_surname_table())
     compounds = set(load_rules("names")["compound_surnames"])
-    return frozenset(s for s in singles if len(s) == 1), frozenset(compounds | {s for s in singles if len(s) == 2})
+    return frozenset(s for s in singles if len(s) == 1), frozenset(
+        compounds | {s for s in singles if len(s) == 2}
+    )
 
 
 def starts_with_surname(cand: str) -> bool:
@@ -104,7 +113,7 @@ DOT_NAME_AT_END = re.compile(DOT_NAME.pattern + r"$")
 
 def name_before(text: str, end: int, not_names: frozenset, terms=()) -> tuple[int, int] | None:
     """The name that ends at ``end`` ("李建国|主任医师", "欧阳明辉|主任医师"), or None."""
-    dotted = DOT_NAME_AT_END.search(text[max(0, end - 40):end])
+    dotted = DOT_NAME_AT_END.search(text[max(0, end - 40) : end])
     if dotted:
         return end - len(dotted.group(0)), end
     for length in (4, 3, 2):
@@ -114,16 +123,28 @@ def name_before(text: str, end: int, not_names: frozenset, terms=()) -> tuple[in
         cand = text[start:end]
         if length == 4 and not has_compound_surname(cand):
             continue
-        if length == 3 and not has_compound_surname(cand) and (
-            cand[0] in BOUNDARY or not starts_with_surname(cand)
-            or (is_rare_surname(cand[0]) and _candidate_ok(text, start + 1, end, not_names, terms))
+        if (
+            length == 3
+            and not has_compound_surname(cand)
+            and (
+                cand[0] in BOUNDARY
+                or not starts_with_surname(cand)
+                or (is_rare_surname(cand[0]) and _candidate_ok(text, start + 1, end, not_names, terms))
+            )
         ):
             continue
         if _candidate_ok(text, start, end, not_names, terms):
             return start, end
     one = text[end - 1 : end] if end >= 1 else ""
-    before = text[: max(0, end - 1)].rstrip("\n")[-1:]  # a title broken over two lines ("主\n任医师") is no name
-    if one and starts_with_surname(one) and one not in not_names and (not before or not CJK.match(before) or before in BOUNDARY):
+    before = text[: max(0, end - 1)].rstrip("\n")[
+        -1:
+    ]  # a title broken over two lines ("主\n任医师") is no name
+    if (
+        one
+        and starts_with_surname(one)
+        and one not in not_names
+        and (not before or not CJK.match(before) or before in BOUNDARY)
+    ):
         return end - 1, end  # "王医师"
     return None
 
@@ -197,7 +218,9 @@ def _single_threaded_lac():
         return ort.InferenceSession(path, opts, providers=providers)
 
     real = lac_module.ort
-    lac_module.ort = types.SimpleNamespace(InferenceSession=session, get_available_providers=real.get_available_providers)
+    lac_module.ort = types.SimpleNamespace(
+        InferenceSession=session, get_available_providers=real.get_available_providers
+    )
     try:
         return lac_module.LAC()
     finally:
@@ -328,7 +351,7 @@ def newborn_names(text: str, not_names: frozenset, terms) -> list[tuple[int, int
 
 
 def _followed_by_cue(text: str, end: int, after_re: re.Pattern) -> bool:
-    """"主治医师王伟东查房": a name between a role word and a title or 查房."""
+    """ "主治医师王伟东查房": a name between a role word and a title or 查房."""
     return bool(after_re.match(text, end))
 
 
@@ -362,14 +385,23 @@ class PersonNameRecognizer(Recognizer):
             dotted = span is not None and DOT_NAME.fullmatch(text, span[0], span[1]) is not None
             if span and not dotted and span[0] in lac_by_start and 2 <= lac_by_start[span[0]] - span[0] <= 4:
                 span = (span[0], lac_by_start[span[0]])  # LAC knows where the name ends
-            elif (span and not dotted and lac_ready and cfg["lac"].get("cue_before_needs_lac") and "某" not in text[span[0]:span[1]]
-                  and not _followed_by_cue(text, span[1], after_re)):
+            elif (
+                span
+                and not dotted
+                and lac_ready
+                and cfg["lac"].get("cue_before_needs_lac")
+                and "某" not in text[span[0] : span[1]]
+                and not _followed_by_cue(text, span[1], after_re)
+            ):
                 continue
             if span and not _overlaps_any(span, hits):
                 hits[span] = (before_cat[m.group(0)], cue_conf, m.group(0))
         for s, e in lac_spans:
-            if not _overlaps_any((s, e), hits) and _candidate_ok(text, s, e, not_names, terms) \
-                    and not followed_by_measure(text, e):
+            if (
+                not _overlaps_any((s, e), hits)
+                and _candidate_ok(text, s, e, not_names, terms)
+                and not followed_by_measure(text, e)
+            ):
                 hits[(s, e)] = (Category.PERSON_NAME, cfg["lac"]["confidence"], "")
         out = []
         for (s, e), (cat, conf, hint) in sorted(hits.items()):
@@ -382,10 +414,10 @@ class PersonNameRecognizer(Recognizer):
 
 
 def _is_label_word(text: str, span: tuple[int, int], title_end: int) -> bool:
-    """"手术操作医生：乐刚瑶": a title followed by its colon is a field label,
+    """ "手术操作医生：乐刚瑶": a title followed by its colon is a field label,
     and the word before it names the role, not a person, unless it starts
     with a common surname ("王医生：" is still 王)."""
-    if not re.match(r"[ \t\u200b]*[:：]", text[title_end:title_end + 3]):
+    if not re.match(r"[ \t\u200b]*[:：]", text[title_end : title_end + 3]):
         return False
     return is_rare_surname(text[span[0]]) or span[0] > 0 and bool(CJK.match(text[span[0] - 1]))
 

@@ -1,6 +1,7 @@
 """Normalised search: find a value in page text despite spaces between
 characters, full-width digits/letters and common OCR confusions, and map
 the hit back to offsets in the original text."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,25 @@ import unicodedata
 from functools import lru_cache
 
 # OCR confusions that matter for numbers (letters read for digits).
-_DIGIT_CONFUSIONS = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1",
-                                   "i": "1", "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "G": "6", "g": "9"})
+_DIGIT_CONFUSIONS = str.maketrans(
+    {
+        "O": "0",
+        "o": "0",
+        "D": "0",
+        "Q": "0",
+        "I": "1",
+        "l": "1",
+        "|": "1",
+        "i": "1",
+        "Z": "2",
+        "z": "2",
+        "S": "5",
+        "s": "5",
+        "B": "8",
+        "G": "6",
+        "g": "9",
+    }
+)
 _SEPARATORS = set(" \t\u3000-—_·.")
 
 
@@ -39,8 +57,12 @@ def invisible_chars() -> frozenset:
     """Every Unicode format character (category Cf: U+200B, U+200D, U+2060,
     U+FEFF, the soft hyphen …).  HTML-to-PDF exports leave them between
     labels, values and inside numbers; they print nothing."""
-    return frozenset(chr(c) for plane in FORMAT_PLANES for c in range(plane << 16, (plane + 1) << 16)
-                     if unicodedata.category(chr(c)) == "Cf")
+    return frozenset(
+        chr(c)
+        for plane in FORMAT_PLANES
+        for c in range(plane << 16, (plane + 1) << 16)
+        if unicodedata.category(chr(c)) == "Cf"
+    )
 
 
 def is_invisible(ch: str) -> bool:

@@ -1,6 +1,7 @@
 """Pattern recognizers with validation: ID-card numbers (check digit),
 phones, e-mail, long record numbers, street addresses.  Regexes are data
 (``core/rules/patterns.yaml``)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,7 +46,11 @@ def id_confidence(value: str) -> float:
         return 1.0
     if len(v) == 15 and v.isdigit() and _valid_date(1900 + int(v[6:8]), int(v[8:10]), int(v[10:12])):
         return 0.9
-    if len(v) == 18 and re.fullmatch(r"\d{17}[\dX]", v) and _valid_date(int(v[6:10]), int(v[10:12]), int(v[12:14])):
+    if (
+        len(v) == 18
+        and re.fullmatch(r"\d{17}[\dX]", v)
+        and _valid_date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
+    ):
         return 0.75
     return 0.0
 

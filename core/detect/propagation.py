@@ -1,6 +1,7 @@
 """Propagation: a value found anywhere in the record (a name after a label,
 a patient name in prose, an ID, a hospital name, a decoded barcode) is
 hidden at every other occurrence, on every page, too."""
+
 from __future__ import annotations
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer, Seed
@@ -19,7 +20,9 @@ class PropagationRecognizer(Recognizer):
     def analyze(self, page, ctx):
         return []
 
-    def analyze_record(self, pages: list[PageInput], findings: list[Finding], ctx: AnalysisContext) -> list[Finding]:
+    def analyze_record(
+        self, pages: list[PageInput], findings: list[Finding], ctx: AnalysisContext
+    ) -> list[Finding]:
         seeds = [s for s in ctx.seeds if not s.origin.startswith("case_meta")]
         known = {(s.value, s.category) for s in seeds}
         for f in findings:  # whatever is hidden once is hidden everywhere
@@ -27,7 +30,9 @@ class PropagationRecognizer(Recognizer):
             if key[0] and not f.category.is_visual and key not in known:
                 known.add(key)
                 seeds.append(Seed(key[0], key[1], f"found:{f.detector}", f.role_hint))
-        return [f for page in pages for f in find_seeds(page, seeds, self.name, 0.9, _inside_clinical_word(page))]
+        return [
+            f for page in pages for f in find_seeds(page, seeds, self.name, 0.9, _inside_clinical_word(page))
+        ]
 
 
 def _inside_clinical_word(page: PageInput):

@@ -4,6 +4,7 @@ Recognizers register with the :func:`register` decorator in their own
 module; :func:`load_default_recognizers` imports the modules listed in
 ``core/rules/recognizers.yaml`` so adding one is a new file + one line.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -1,6 +1,7 @@
 """Case-index seeding: every identifying value of the archive record (and
 values other recognizers add to the context) is searched on every page,
 tolerant of spaces, full-width digits and OCR confusions."""
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,18 @@ META_FIELDS = {
     "institution": Category.INSTITUTION,
 }
 # Clinical / indirect fields that are kept (never seeded).
-KEEP = {"sex", "age", "department", "admission_date", "discharge_date", "main_diagnosis", "main_operation",
-        "case_id", "review_type", "documents"}
+KEEP = {
+    "sex",
+    "age",
+    "department",
+    "admission_date",
+    "discharge_date",
+    "main_diagnosis",
+    "main_operation",
+    "case_id",
+    "review_type",
+    "documents",
+}
 EXTRA_HINTS = [
     (re.compile(r"phone|tel|mobile|电话|手机"), Category.PHONE),
     (re.compile(r"address|addr|住址|地址"), Category.ADDRESS),
@@ -30,7 +41,10 @@ EXTRA_HINTS = [
     (re.compile(r"id_?card|id_?number|身份证"), Category.ID_NUMBER),
     (re.compile(r"hospital|institution|医院"), Category.INSTITUTION),
     (re.compile(r"_no$|number|_id$|号"), Category.RECORD_NUMBER),
-    (re.compile(r"name|mother|father|husband|wife|family|relative|contact|guardian|姓名"), Category.RELATIVE_NAME),
+    (
+        re.compile(r"name|mother|father|husband|wife|family|relative|contact|guardian|姓名"),
+        Category.RELATIVE_NAME,
+    ),
 ]
 
 
@@ -62,7 +76,9 @@ def _seed_extra(key: str, value, ctx: AnalysisContext, cat: Category, relation: 
         relation = str(value.get("relation", relation))
         for k, v in value.items():
             if k != "relation":
-                _seed_extra(k, v, ctx, _category_for_extra(k) if k != "name" else Category.RELATIVE_NAME, relation)
+                _seed_extra(
+                    k, v, ctx, _category_for_extra(k) if k != "name" else Category.RELATIVE_NAME, relation
+                )
     elif isinstance(value, (list, tuple)):
         for v in value:
             _seed_extra(key, v, ctx, cat, relation)

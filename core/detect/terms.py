@@ -1,6 +1,7 @@
 """Clinical words that look like person names but never are (eponyms such
 as 墨菲氏征, phrases such as 平素月经, brands such as "(金山专用)").  Data:
 ``core/rules/medical_terms.yaml``."""
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,9 @@ def _term_regexes() -> tuple[re.Pattern, re.Pattern, re.Pattern | None]:
     suffixes = "|".join(re.escape(s) for s in by_length(cfg["eponym_suffixes"]))
     phrases = "|".join(re.escape(s) for s in by_length(cfg["phrases"]))
     # any one character + 氏 + an eponym suffix (瑞氏反应, 布氏杆菌); listed stems also with 氏 alone
-    terms = re.compile(f"(?:{stems})(?:{suffixes})|[{singles}]氏(?:{suffixes})?|[\u4e00-\u9fff]氏(?:{suffixes})|{phrases}")
+    terms = re.compile(
+        f"(?:{stems})(?:{suffixes})|[{singles}]氏(?:{suffixes})?|[\u4e00-\u9fff]氏(?:{suffixes})|{phrases}"
+    )
     followers = re.compile("|".join(re.escape(s) for s in by_length(cfg["not_name_followers"])))
     units = "|".join(re.escape(s) for s in by_length(cfg.get("measurement_units") or []))
     measured = re.compile(rf"[:：]?[<>≤≥约]?\d+(?:[.．]\d+)?(?:{units})(?![A-Za-z])") if units else None
@@ -47,7 +50,7 @@ def is_clinical_word(text: str, start: int, end: int, spans: list[tuple[int, int
     inside ("王明确") does not count."""
     if any(s <= start < e for s, e in spans):
         return True
-    flat, where = _squeezed(text[end:end + 16])
+    flat, where = _squeezed(text[end : end + 16])
     return bool(_term_regexes()[1].match(flat))
 
 
@@ -55,5 +58,5 @@ def followed_by_measure(text: str, end: int) -> bool:
     """A number with a unit follows ``text[:end]`` ("宫高 32cm"): the word before it is what was measured.
     For candidates without a cue only: "患者龚丽 160cm" is still a patient."""
     measured = _term_regexes()[2]
-    flat, _ = _squeezed(text[end:end + 16].split("\n", 1)[0])  # on the same line: not the next cell's value
+    flat, _ = _squeezed(text[end : end + 16].split("\n", 1)[0])  # on the same line: not the next cell's value
     return measured is not None and bool(measured.match(flat))

@@ -7,4 +7,5 @@
 - ``verify_export(pdf, manifest)`` — manifest SM2 signature, digests and the
   PAdES signature (``core.export.integrity``).
 """
+
 from core.export.options import ExportDocument, ExportOptions, ExportResult  # noqa: F401

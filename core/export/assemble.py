@@ -5,6 +5,7 @@ Every step takes and returns a ``pymupdf.Document`` and adds only neutral
 text (document types, counts, roles, the patient code) — never anything
 read from the documents.
 """
+
 from __future__ import annotations
 
 import math
@@ -57,7 +58,9 @@ def set_bookmarks(doc: pymupdf.Document, entries: list[dict], offset: int = 0) -
     doc.set_toc(toc)
 
 
-def _lines_to_page(page: pymupdf.Page, lines: list[tuple[str, float]], top: float = 60, left: float = 60) -> float:
+def _lines_to_page(
+    page: pymupdf.Page, lines: list[tuple[str, float]], top: float = 60, left: float = 60
+) -> float:
     y = top
     for text, size in lines:
         if y > page.rect.height - 50:
@@ -97,7 +100,9 @@ def add_cover(
         ("文书目录", 13),
     ]
     for i, (title, e) in enumerate(zip(bookmark_titles(entries), entries), 1):
-        lines.append((f"{i:>2}. {title}    第 {e['first_page'] + 1} 页起，共 {e['pages']} 页", 10))  # the cover is page 1
+        lines.append(
+            (f"{i:>2}. {title}    第 {e['first_page'] + 1} 页起，共 {e['pages']} 页", 10)
+        )  # the cover is page 1
     lines += [("", 6), ("已处理的标识信息（按类别计数）", 13)]
     if counts:
         for cat, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -119,8 +124,14 @@ def add_cover(
     return [text for text, _ in lines if text]
 
 
-def stamp_pages(doc: pymupdf.Document, *, page_numbers: bool = True, watermark: str = "", skip_first: bool = False,
-                opacity: float = 0.13) -> None:
+def stamp_pages(
+    doc: pymupdf.Document,
+    *,
+    page_numbers: bool = True,
+    watermark: str = "",
+    skip_first: bool = False,
+    opacity: float = 0.13,
+) -> None:
     """第 x 页 / 共 N 页 at the bottom centre of every page, x being the PDF's
     own page number (the cover is page 1), and a light diagonal watermark on
     every content page (``skip_first``: not on the cover).  One content stream
@@ -139,9 +150,16 @@ def stamp_pages(doc: pymupdf.Document, *, page_numbers: bool = True, watermark: 
             size = max(8.0, min(40.0, 0.7 * diag / len(watermark)))  # every glyph one em wide
             centre = pymupdf.Point(r.width / 2, r.height / 2)
             angle = math.degrees(math.atan2(r.height, r.width))
-            shape.insert_text(pymupdf.Point(centre.x - len(watermark) * size / 2, centre.y + size / 3), watermark,
-                              fontname=FONT, fontsize=size, color=(0.5, 0.5, 0.5), fill_opacity=opacity,
-                              stroke_opacity=opacity, morph=(centre, pymupdf.Matrix(-angle)))
+            shape.insert_text(
+                pymupdf.Point(centre.x - len(watermark) * size / 2, centre.y + size / 3),
+                watermark,
+                fontname=FONT,
+                fontsize=size,
+                color=(0.5, 0.5, 0.5),
+                fill_opacity=opacity,
+                stroke_opacity=opacity,
+                morph=(centre, pymupdf.Matrix(-angle)),
+            )
         shape.commit(overlay=True)
 
 
@@ -182,6 +200,7 @@ def add_ocr_text_layer(doc: pymupdf.Document, dpi: int = 150) -> None:
             if rect is None or c.isspace():
                 continue
             height = max(4.0, rect[3] - rect[1])
-            shape.insert_text((rect[0], rect[3] - height * 0.12), c, fontname=FONT, fontsize=height * 0.9,
-                              render_mode=3)
+            shape.insert_text(
+                (rect[0], rect[3] - height * 0.12), c, fontname=FONT, fontsize=height * 0.9, render_mode=3
+            )
         shape.commit()

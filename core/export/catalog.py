@@ -5,6 +5,7 @@ Standard catalog order comes from the store's catalog
 aliases included); unknown types go last, then by date, then given order.
 An explicit ``order`` list of doc_ids overrides it.
 """
+
 from __future__ import annotations
 
 from typing import Iterable, Sequence

@@ -5,6 +5,7 @@
 text layer cannot be trusted), ``all``, ``untrusted`` or ``none``.  A hit
 blocks the export; the report names page and place, never the value.
 """
+
 from __future__ import annotations
 
 from typing import Iterable
@@ -15,8 +16,17 @@ from core.verify.ocr import ocr_tasks
 __all__ = ["verify_final", "describe_leaks", "ocr_tasks"]
 
 
-def verify_final(pdf: bytes, identifiers: Iterable[Identifier], *, password: str = "", ocr: str = "images",
-                 dpi: int = 150, workers: int = 2, progress=None) -> dict:
+def verify_final(
+    pdf: bytes,
+    identifiers: Iterable[Identifier],
+    *,
+    password: str = "",
+    ocr: str = "images",
+    dpi: int = 150,
+    workers: int = 2,
+    progress=None,
+) -> dict:
     """Check the final bytes.  Returns a report dict (``ok`` False on any hit)."""
-    return verify_pdf(pdf, identifiers, password=password, ocr=ocr, dpi=dpi, workers=workers,
-                      progress=progress).to_dict()
+    return verify_pdf(
+        pdf, identifiers, password=password, ocr=ocr, dpi=dpi, workers=workers, progress=progress
+    ).to_dict()

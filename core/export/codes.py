@@ -5,6 +5,7 @@
 about the patient.  The code → case mapping lives sealed in the store
 (``core.export.store``).
 """
+
 from __future__ import annotations
 
 import re

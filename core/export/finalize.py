@@ -8,6 +8,7 @@ afterwards.  The file is written in one pass with ``garbage=4`` and
 ``clean`` (unused objects and earlier revisions are dropped: no
 incremental update survives), optionally encrypted with AES-256.
 """
+
 from __future__ import annotations
 
 import pymupdf
@@ -31,8 +32,9 @@ def save_final(doc: pymupdf.Document, password: str = "") -> bytes:
     """
     # compression_effort 20: ~2.5x faster than the default on redacted scans (images
     # come back uncompressed from pixel redaction), output ~20 % larger, lossless
-    data = doc.tobytes(garbage=4, clean=True, deflate=True, deflate_images=True, deflate_fonts=True,
-                       compression_effort=20)
+    data = doc.tobytes(
+        garbage=4, clean=True, deflate=True, deflate_images=True, deflate_fonts=True, compression_effort=20
+    )
     if password:
         data = encrypt_aes256(data, password)
     return data

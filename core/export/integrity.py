@@ -5,6 +5,7 @@ trusted public key; size, SHA-256 and SM3 of the file match the manifest;
 the page count matches (when the file can be opened); the PAdES signature
 is intact, covers the whole file and chains to the trusted certificate.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,14 @@ class IntegrityReport:
     checks: dict = field(default_factory=dict)
 
 
-def verify_export(pdf: bytes, manifest: dict, *, public_key_hex: str | None = None, password: str = "",
-                  paths: signing.KeyPaths | None = None) -> IntegrityReport:
+def verify_export(
+    pdf: bytes,
+    manifest: dict,
+    *,
+    public_key_hex: str | None = None,
+    password: str = "",
+    paths: signing.KeyPaths | None = None,
+) -> IntegrityReport:
     paths = paths or signing.key_paths()
     reasons: list[str] = []
     checks: dict = {}

@@ -1,5 +1,6 @@
 """OCR for export verification and flattened text layers: a thin view over
 the project's OCR module (``core.ocr.page.ocr_page_chars``)."""
+
 from __future__ import annotations
 
 import pymupdf

@@ -1,4 +1,5 @@
 """What an export is made of and what it produces."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,8 +29,12 @@ class ExportDocument:
     title: str = ""
     date: str = ""
     include: bool = True
-    blank_pages: list[int] = field(default_factory=list)  # not analysed (detection failed): blanked, never released
-    hidden_pages: dict[int, str] = field(default_factory=dict)  # hidden whole by a person: page index -> reason code
+    blank_pages: list[int] = field(
+        default_factory=list
+    )  # not analysed (detection failed): blanked, never released
+    hidden_pages: dict[int, str] = field(
+        default_factory=dict
+    )  # hidden whole by a person: page index -> reason code
 
 
 @dataclass

@@ -14,6 +14,7 @@ an identifier in the final file: nothing is released then.  The store
 side (sealing at rest, the exports row, the patient code mapping, audit)
 is ``core.export.store``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,7 +41,6 @@ from core.verify import identifiers_from
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
 
 
 @dataclass
@@ -104,7 +104,9 @@ def institution_names(job: ExportJob) -> list[str]:
     """The case's institution names (archive record and reviewed findings): a neutral signer must not carry them."""
     names = {job.meta.institution} if getattr(job.meta, "institution", "") else set()
     for d in job.documents:
-        names |= {f.text for f in d.findings if getattr(f.category, "value", f.category) == "institution" and f.text}
+        names |= {
+            f.text for f in d.findings if getattr(f.category, "value", f.category) == "institution" and f.text
+        }
     return sorted(n.strip() for n in names if n and n.strip())
 
 
@@ -144,12 +146,21 @@ def stage_redact(job: ExportJob) -> None:
         doc = open_pdf(d.pdf) if not isinstance(d.pdf, pymupdf.Document) else d.pdf
         findings = list(d.findings)
         labels = assign_labels(findings, policy, book=job.book) if job.style == "label" else {}
-        plan, findings, flags = plan_document(doc, findings, policy, job.style, labels=labels, research=job.research,
-                                              hidden_pages=d.hidden_pages)
+        plan, findings, flags = plan_document(
+            doc,
+            findings,
+            policy,
+            job.style,
+            labels=labels,
+            research=job.research,
+            hidden_pages=d.hidden_pages,
+        )
         job.flags += [dict(f, doc_id=d.doc_id) for f in flags]
         applied = apply_plan(doc, plan, blank=d.blank_pages)
         if applied.blanked:
-            job.flags += [{"doc_id": d.doc_id, "page_index": i, "reason": "page_blanked"} for i in applied.blanked]
+            job.flags += [
+                {"doc_id": d.doc_id, "page_index": i, "reason": "page_blanked"} for i in applied.blanked
+            ]
         for cat, k in plan.counts_by_category().items():
             job.counts[cat] = job.counts.get(cat, 0) + k
         job.plan_hashes[d.doc_id] = plan.hash()
@@ -175,9 +186,16 @@ def stage_decorate(job: ExportJob) -> None:
     if opts.cover:
         names = {c: category_display(c).get("zh", c) for c in job.counts}
         job.neutral += assemble.add_cover(
-            doc, code=job.code, policy_title=_filled(job.policy, "policy").title, entries=job.entries, counts=job.counts,
-            category_names=names, approval=job.approval,
-            legend=[(f"[{label}]", cat) for label, cat in _filled(job.book, "book").legend()] if job.style == "label" else None,
+            doc,
+            code=job.code,
+            policy_title=_filled(job.policy, "policy").title,
+            entries=job.entries,
+            counts=job.counts,
+            category_names=names,
+            approval=job.approval,
+            legend=[(f"[{label}]", cat) for label, cat in _filled(job.book, "book").legend()]
+            if job.style == "label"
+            else None,
             notes=[DEMO_KEYS_NOTE] if job.demo_keys else None,
         )
         job.cover = True
@@ -218,14 +236,24 @@ def stage_verify(job: ExportJob) -> None:
     appends a revision holding the signature; it adds no page content)."""
     o = job.options
     job.identifiers, skipped = drop_neutral(job.identifiers, job.neutral)
-    job.verify = verify_final(job.pdf, job.identifiers, password=o.password, ocr=o.verify_ocr, dpi=o.verify_dpi,
-                              workers=o.verify_workers, progress=job.progress)
+    job.verify = verify_final(
+        job.pdf,
+        job.identifiers,
+        password=o.password,
+        ocr=o.verify_ocr,
+        dpi=o.verify_dpi,
+        workers=o.verify_workers,
+        progress=job.progress,
+    )
     job.verify["skipped_neutral"] = skipped
     if not job.verify.get("ok"):
         where = describe_leaks(job.verify) or job.verify.get("error", "")
-        err = LeakError(f"导出文件校验未通过，已阻止导出：{where}",
-                        f"verification found identifiers in the export; blocked ({len(job.verify.get('leaks', []))} hits)",
-                        leaks=job.verify.get("leaks", []), report=job.verify)
+        err = LeakError(
+            f"导出文件校验未通过，已阻止导出：{where}",
+            f"verification found identifiers in the export; blocked ({len(job.verify.get('leaks', []))} hits)",
+            leaks=job.verify.get("leaks", []),
+            report=job.verify,
+        )
         raise err
 
 
@@ -256,8 +284,14 @@ def stage_manifest(job: ExportJob) -> None:
     pages = doc.page_count
     doc.close()
     manifest = signing.build_manifest(
-        job.pdf, case_code=job.code, file_name=f"{job.code}.pdf", page_count=pages, policy=_filled(job.policy, "policy").name,
-        style=job.style, encrypted=bool(o.password), pades=job.signer != "off",
+        job.pdf,
+        case_code=job.code,
+        file_name=f"{job.code}.pdf",
+        page_count=pages,
+        policy=_filled(job.policy, "policy").name,
+        style=job.style,
+        encrypted=bool(o.password),
+        pades=job.signer != "off",
     )
     manifest["pades_signer"] = job.signer
     manifest["demo_keys"] = job.demo_keys
@@ -295,9 +329,17 @@ def run_job(job: ExportJob) -> ExportResult:
             if not doc.is_closed and doc is not d.pdf:
                 doc.close()
     return ExportResult(
-        code=job.code, file_name=job.manifest["file_name"], pdf=job.pdf, manifest=job.manifest,
-        page_count=job.manifest["page_count"], counts=job.counts, verify=job.verify, timings=job.timings,
-        documents=job.entries, plan_hashes=job.plan_hashes, flags=job.flags,
+        code=job.code,
+        file_name=job.manifest["file_name"],
+        pdf=job.pdf,
+        manifest=job.manifest,
+        page_count=job.manifest["page_count"],
+        counts=job.counts,
+        verify=job.verify,
+        timings=job.timings,
+        documents=job.entries,
+        plan_hashes=job.plan_hashes,
+        flags=job.flags,
     )
 
 
@@ -317,8 +359,14 @@ def export_case(
 
     meta = meta if isinstance(meta, CaseMeta) else CaseMeta.from_dict(meta)
     job = ExportJob(
-        documents=list(documents), meta=meta, options=options or ExportOptions(), code=code or new_patient_code(),
-        seeds=list(seeds), extra_identifiers=list(extra_identifiers), approval=list(approval or []), progress=progress,
+        documents=list(documents),
+        meta=meta,
+        options=options or ExportOptions(),
+        code=code or new_patient_code(),
+        seeds=list(seeds),
+        extra_identifiers=list(extra_identifiers),
+        approval=list(approval or []),
+        progress=progress,
     )
     return run_job(job)
 

@@ -21,6 +21,7 @@
 Nothing here is hand-rolled cryptography: SM2 comes from gmssl, X.509/CMS
 from cryptography/pyhanko.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -56,8 +57,10 @@ def pades_signer(choice: str = "") -> str:
     """neutral (default) | institution | off — from the export option or ``DEID_PADES_SIGNER``."""
     value = (choice or os.environ.get("DEID_PADES_SIGNER", "") or "neutral").strip().lower()
     if value not in PADES_SIGNERS:
-        raise SigningNotConfigured(f"DEID_PADES_SIGNER 只能是 {'、'.join(PADES_SIGNERS)}",
-                                   f"DEID_PADES_SIGNER must be one of {', '.join(PADES_SIGNERS)}")
+        raise SigningNotConfigured(
+            f"DEID_PADES_SIGNER 只能是 {'、'.join(PADES_SIGNERS)}",
+            f"DEID_PADES_SIGNER must be one of {', '.join(PADES_SIGNERS)}",
+        )
     return value
 
 
@@ -123,13 +126,15 @@ def _refuse_missing(what: str, variables: str) -> None:
     raise SigningNotConfigured(
         f"未配置导出签名密钥（{what}）：请按 README「密钥与证书」配置 {variables}；"
         "演示环境（make run）可设置 DEID_DEMO=1 自动生成演示密钥",
-        f"export signing key not configured ({what}): set {variables}; demo installations may set DEID_DEMO=1")
+        f"export signing key not configured ({what}): set {variables}; demo installations may set DEID_DEMO=1",
+    )
 
 
 def _refuse_demo(what: str, variables: str) -> None:
     raise SigningNotConfigured(
         f"当前的{what}是自动生成的演示密钥，正式环境不能用于导出：请配置本院的 {variables}",
-        f"the {what} is a generated demo key; configure {variables} before exporting")
+        f"the {what} is a generated demo key; configure {variables} before exporting",
+    )
 
 
 def ensure_sm2_keys(paths: KeyPaths | None = None) -> tuple[str, str]:
@@ -150,7 +155,9 @@ def ensure_sm2_keys(paths: KeyPaths | None = None) -> tuple[str, str]:
     if not paths.sm2_public.exists():
         from gmssl import sm2
 
-        paths.sm2_public.write_text(_sm2(private_hex, "0" * 128)._kg(int(private_hex, 16), sm2.default_ecc_table["g"]))
+        paths.sm2_public.write_text(
+            _sm2(private_hex, "0" * 128)._kg(int(private_hex, 16), sm2.default_ecc_table["g"])
+        )
     return private_hex, paths.sm2_public.read_text().strip()
 
 
@@ -171,8 +178,18 @@ def canonical(manifest: dict) -> bytes:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def build_manifest(pdf: bytes, *, case_code: str, file_name: str, page_count: int, policy: str, style: str,
-                   encrypted: bool, pades: bool, created_at: str | None = None) -> dict:
+def build_manifest(
+    pdf: bytes,
+    *,
+    case_code: str,
+    file_name: str,
+    page_count: int,
+    policy: str,
+    style: str,
+    encrypted: bool,
+    pades: bool,
+    created_at: str | None = None,
+) -> dict:
     return {
         "format": MANIFEST_FORMAT,
         "case_code": case_code,
@@ -232,12 +249,21 @@ def generate_demo_certificate(paths: KeyPaths | None = None, common_name: str = 
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(True, True, False, False, False, True, True, False, False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION, ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION, ExtendedKeyUsageOID.CODE_SIGNING]),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
-    _write_private(paths.cert_key, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                     serialization.NoEncryption()))
+    _write_private(
+        paths.cert_key,
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+    )
     paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
@@ -291,21 +317,39 @@ def key_status(paths: KeyPaths | None = None) -> dict:
         signer = pades_signer()
     except SigningNotConfigured:
         signer = "invalid"
-    return {"demo_mode": demo_mode(), "sm2": sm2, "cert": cert, "signer": signer,
-            "ready": demo_mode() or (sm2 == "configured" and (cert == "configured" or signer == "off"))}
+    return {
+        "demo_mode": demo_mode(),
+        "sm2": sm2,
+        "cert": cert,
+        "signer": signer,
+        "ready": demo_mode() or (sm2 == "configured" and (cert == "configured" or signer == "off")),
+    }
 
 
 # X.509 parts that may carry an organisation, an address or a host name
 _NEUTRAL_NAME_ATTRS = ("commonName", "countryName")
-_NAME_BEARING_EXTENSIONS = ("subjectAltName", "issuerAltName", "authorityInfoAccess", "subjectInfoAccess",
-                            "cRLDistributionPoints", "freshestCRL", "certificatePolicies")
+_NAME_BEARING_EXTENSIONS = (
+    "subjectAltName",
+    "issuerAltName",
+    "authorityInfoAccess",
+    "subjectInfoAccess",
+    "cRLDistributionPoints",
+    "freshestCRL",
+    "certificatePolicies",
+)
 
 
 def load_certificate(path_or_bytes):
     from cryptography import x509
 
-    data = Path(path_or_bytes).read_bytes() if isinstance(path_or_bytes, (str, Path)) else bytes(path_or_bytes)
-    return x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
+    data = (
+        Path(path_or_bytes).read_bytes() if isinstance(path_or_bytes, (str, Path)) else bytes(path_or_bytes)
+    )
+    return (
+        x509.load_pem_x509_certificate(data)
+        if b"-----BEGIN" in data
+        else x509.load_der_x509_certificate(data)
+    )
 
 
 def identity_problems(cert, institution_names=()) -> list[str]:
@@ -336,14 +380,19 @@ def assert_neutral_certificate(paths: KeyPaths | None = None, institution_names=
     problems = identity_problems(load_certificate(paths.cert), institution_names)
     if problems:
         raise SigningNotConfigured(
-            "PAdES 签名证书会在每份匿名化 PDF 中写明机构（" + "；".join(problems) + "）。默认使用中立签名身份："
+            "PAdES 签名证书会在每份匿名化 PDF 中写明机构（"
+            + "；".join(problems)
+            + "）。默认使用中立签名身份："
             "请配置只含 CN（如「匿名化导出服务」）的导出服务证书，或设置 DEID_PADES_SIGNER=off（只签名清单）"
             "或 DEID_PADES_SIGNER=institution（PDF 显示机构）",
             "the PAdES certificate names the institution in every export; configure a neutral service certificate "
-            "or set DEID_PADES_SIGNER=off|institution")
+            "or set DEID_PADES_SIGNER=off|institution",
+        )
 
 
-def pades_sign(pdf: bytes, password: str = "", paths: KeyPaths | None = None, signer: str = "neutral") -> bytes:
+def pades_sign(
+    pdf: bytes, password: str = "", paths: KeyPaths | None = None, signer: str = "neutral"
+) -> bytes:
     """Sign ``pdf`` (PAdES baseline B, invisible signature field).
 
     ``signer="neutral"``: the signature dictionary names the neutral service
@@ -376,16 +425,23 @@ def embedded_certificates(pdf: bytes, password: str = "") -> list:
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
     if reader.encrypted:
         reader.decrypt(password)
-    return [x509.load_der_x509_certificate(c.chosen.dump()) for sig in reader.embedded_signatures
-            for c in sig.signed_data["certificates"]]
+    return [
+        x509.load_der_x509_certificate(c.chosen.dump())
+        for sig in reader.embedded_signatures
+        for c in sig.signed_data["certificates"]
+    ]
 
 
 def assert_signed_neutrally(pdf: bytes, password: str = "", institution_names=()) -> None:
     """After signing: every certificate the file now carries names only a neutral signer."""
-    problems = [p for cert in embedded_certificates(pdf, password) for p in identity_problems(cert, institution_names)]
+    problems = [
+        p for cert in embedded_certificates(pdf, password) for p in identity_problems(cert, institution_names)
+    ]
     if problems:
-        raise SigningNotConfigured("签名后的 PDF 中的证书含机构信息（" + "；".join(sorted(set(problems))) + "），已阻止导出",
-                                   "the signed PDF carries a certificate naming the institution; blocked")
+        raise SigningNotConfigured(
+            "签名后的 PDF 中的证书含机构信息（" + "；".join(sorted(set(problems))) + "），已阻止导出",
+            "the signed PDF carries a certificate naming the institution; blocked",
+        )
 
 
 def pades_verify(pdf: bytes, password: str = "", paths: KeyPaths | None = None) -> tuple[bool, str]:

@@ -9,6 +9,7 @@
   lookup (and every refused one) is audited.
 - ``load_export_pdf``: the plain signed PDF for download (audited).
 """
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,9 @@ def _actor(user) -> str:
     return user if isinstance(user, str) else (user or {}).get("username", "system")
 
 
-def record_export(db, case_id: str, result: ExportResult, user, *, options: ExportOptions,
-                  approval_id: int | None = None) -> int:
+def record_export(
+    db, case_id: str, result: ExportResult, user, *, options: ExportOptions, approval_id: int | None = None
+) -> int:
     export_dir = Path(settings().export_dir)
     export_dir.mkdir(parents=True, exist_ok=True)
     path = export_dir / f"{uuid.uuid4().hex}.pdf.sm4"
@@ -55,35 +57,89 @@ def record_export(db, case_id: str, result: ExportResult, user, *, options: Expo
     with transaction(db):
         export_id = next_id(db, "exports")
         manifest = json.dumps(result.manifest, ensure_ascii=False)
-        exports.insert_released(db, export_id, {
-            "case_id": case_id, "approval_id": approval_id, "actor": _actor(user), "policy": result.manifest["policy"],
-            "style": result.manifest.get("style", ""), "options": _options_json(options),
-            "page_count": result.page_count, "size": result.manifest["size"], "sha256": result.manifest["sha256"],
-            "sm3": result.manifest["sm3"], "counts": json.dumps(result.counts, ensure_ascii=False),
-            "verify_report": json.dumps(result.verify, ensure_ascii=False), "stored_path": str(path),
-            "manifest_sealed": seal_value("exports", export_id, "manifest_sealed", manifest), "created_at": now})
-        mapping = json.dumps({"code": result.code, "case_id": case_id, "export_id": export_id}, ensure_ascii=False)
+        exports.insert_released(
+            db,
+            export_id,
+            {
+                "case_id": case_id,
+                "approval_id": approval_id,
+                "actor": _actor(user),
+                "policy": result.manifest["policy"],
+                "style": result.manifest.get("style", ""),
+                "options": _options_json(options),
+                "page_count": result.page_count,
+                "size": result.manifest["size"],
+                "sha256": result.manifest["sha256"],
+                "sm3": result.manifest["sm3"],
+                "counts": json.dumps(result.counts, ensure_ascii=False),
+                "verify_report": json.dumps(result.verify, ensure_ascii=False),
+                "stored_path": str(path),
+                "manifest_sealed": seal_value("exports", export_id, "manifest_sealed", manifest),
+                "created_at": now,
+            },
+        )
+        mapping = json.dumps(
+            {"code": result.code, "case_id": case_id, "export_id": export_id}, ensure_ascii=False
+        )
         code_id = next_id(db, "patient_codes")
-        exports.insert_patient_code(db, code_id, code_hmac(result.code),
-                                    seal_value("patient_codes", code_id, "mapping_sealed", mapping), now)
-        audit.record(db, _actor(user), "export.create", case_id=case_id, detail={
-            "export_id": export_id, "approval_id": approval_id, "policy": result.manifest["policy"],
-            "style": result.manifest.get("style", ""), "pages": result.page_count, "sha256": result.manifest["sha256"],
-            "sm3": result.manifest["sm3"], "verified": True, "counts": result.counts,
-            "flatten": options.flatten, "encrypted": bool(options.password),
-        })
+        exports.insert_patient_code(
+            db,
+            code_id,
+            code_hmac(result.code),
+            seal_value("patient_codes", code_id, "mapping_sealed", mapping),
+            now,
+        )
+        audit.record(
+            db,
+            _actor(user),
+            "export.create",
+            case_id=case_id,
+            detail={
+                "export_id": export_id,
+                "approval_id": approval_id,
+                "policy": result.manifest["policy"],
+                "style": result.manifest.get("style", ""),
+                "pages": result.page_count,
+                "sha256": result.manifest["sha256"],
+                "sm3": result.manifest["sm3"],
+                "verified": True,
+                "counts": result.counts,
+                "flatten": options.flatten,
+                "encrypted": bool(options.password),
+            },
+        )
     audit_anchor.checkpoint_quietly(db, actor=_actor(user), reason="export")
     return export_id
 
 
-def record_blocked(db, case_id: str, report: dict, user, *, options: ExportOptions, approval_id: int | None = None) -> int:
+def record_blocked(
+    db, case_id: str, report: dict, user, *, options: ExportOptions, approval_id: int | None = None
+) -> int:
     with transaction(db):
-        export_id = exports.insert_blocked(db, case_id, approval_id, _actor(user), options.policy, options.style,
-                                           _options_json(options), json.dumps(report, ensure_ascii=False), time.time())
-        audit.record(db, _actor(user), "export.create", case_id=case_id, detail={
-            "export_id": export_id, "verified": False, "blocked": True, "leaks": len(report.get("leaks", [])),
-            "where": sorted({l.get("where", "") for l in report.get("leaks", [])}),
-        })
+        export_id = exports.insert_blocked(
+            db,
+            case_id,
+            approval_id,
+            _actor(user),
+            options.policy,
+            options.style,
+            _options_json(options),
+            json.dumps(report, ensure_ascii=False),
+            time.time(),
+        )
+        audit.record(
+            db,
+            _actor(user),
+            "export.create",
+            case_id=case_id,
+            detail={
+                "export_id": export_id,
+                "verified": False,
+                "blocked": True,
+                "leaks": len(report.get("leaks", [])),
+                "where": sorted({l.get("where", "") for l in report.get("leaks", [])}),
+            },
+        )
     return export_id
 
 
@@ -102,8 +158,13 @@ def load_export_pdf(db, export_id: int, user) -> bytes:
         raise FileNotFoundError("export not found")
     path = Path(row["stored_path"])
     data = unseal(path.read_bytes(), aad=file_aad("export", path.name))
-    audit.record(db, _actor(user), "export.download", case_id=row["case_id"],
-                 detail={"export_id": export_id, "sha256": row["sha256"]})
+    audit.record(
+        db,
+        _actor(user),
+        "export.download",
+        case_id=row["case_id"],
+        detail={"export_id": export_id, "sha256": row["sha256"]},
+    )
     return data
 
 
@@ -119,7 +180,11 @@ def lookup_patient_code(db, code: str, user) -> dict | None:
     require(user, "patient_code.lookup", db)
     row = exports.patient_code_row(db, code_hmac(code))
     mapping = json.loads(open_value("patient_codes", row[0], "mapping_sealed", row[1])) if row else None
-    audit.record(db, _actor(user), "patient_code.lookup",
-                 case_id=mapping["case_id"] if mapping else None,
-                 detail={"found": bool(mapping), "export_id": mapping["export_id"] if mapping else None})
+    audit.record(
+        db,
+        _actor(user),
+        "patient_code.lookup",
+        case_id=mapping["case_id"] if mapping else None,
+        detail={"found": bool(mapping), "export_id": mapping["export_id"] if mapping else None},
+    )
     return mapping

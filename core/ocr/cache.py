@@ -10,6 +10,7 @@ sealed with ``core.crypto.seal`` (SM4-GCM, key outside the data folder);
 JSON inside.  A file that fails to unseal (other key, damaged) is treated
 as a miss and rewritten.
 """
+
 from __future__ import annotations
 
 import hashlib

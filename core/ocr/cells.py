@@ -18,6 +18,7 @@ know tables or numbers:
 Everything works on :class:`~core.ocr.engine.OcrLine` in pixels of the
 image that was recognised (before mapping to page points).
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -55,7 +56,12 @@ def _ink_box(ln: OcrLine) -> Optional[PixelBox]:
     boxes = [b for c, b in zip(ln.text, ln.char_boxes) if not c.isspace()]
     if not boxes:
         return None
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
 
 
 def _horizontal(ln: OcrLine) -> bool:
@@ -97,12 +103,16 @@ def vertical_rules(gray: np.ndarray, box: PixelBox) -> list[tuple[float, float]]
     wide[:, :-1] |= dark[:, 1:]
 
     def filled(rows: np.ndarray) -> np.ndarray:
-        return rows.mean(axis=0) >= RULE_FILL if len(rows) >= max(2.0, reach - 1) else np.zeros(rows.shape[1], bool)
+        return (
+            rows.mean(axis=0) >= RULE_FILL
+            if len(rows) >= max(2.0, reach - 1)
+            else np.zeros(rows.shape[1], bool)
+        )
 
     # through the line's own rows, and on beyond them above or below (the top
     # row of a table has its border just above the text)
-    core = wide[H0 - top:H1 - top]
-    full = (core.mean(axis=0) >= RULE_FILL) & (filled(wide[:H0 - top]) | filled(wide[H1 - top:]))
+    core = wide[H0 - top : H1 - top]
+    full = (core.mean(axis=0) >= RULE_FILL) & (filled(wide[: H0 - top]) | filled(wide[H1 - top :]))
     out, start = [], None
     max_w = max(5.0, RULE_MAX_WIDTH * h) + 2  # +2: the neighbour tolerance widens a run by a pixel each side
     for i, on in enumerate(np.append(full, False)):
@@ -193,7 +203,7 @@ def _blank_run(gray: np.ndarray, xa: float, xb: float, y0: float, y1: float) -> 
     if c1 <= c0 or r1 <= r0:
         return 0
     band = gray[r0:r1, c0:c1]
-    threshold = _paper(gray[r0:r1, max(0, c0 - 20):min(W, c1 + 20)]) - INK_CONTRAST
+    threshold = _paper(gray[r0:r1, max(0, c0 - 20) : min(W, c1 + 20)]) - INK_CONTRAST
     ink: list[bool] = np.less(band, threshold).any(axis=0).tolist()
     best = run = 0
     for v in ink:

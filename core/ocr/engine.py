@@ -10,6 +10,7 @@ ship inside the ``rapidocr_onnxruntime`` wheel: nothing is downloaded).  It is
 built lazily, once per process, under a lock; ``get_engine()`` picks the
 engine named by ``DEID_OCR_ENGINE`` (default ``rapidocr``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -77,7 +78,9 @@ class OcrEngine:
         every detected line, which the orientation search uses)."""
         raise NotImplementedError
 
-    def read_crops(self, crops_rgb: list[np.ndarray], height: Optional[int] = None) -> list[tuple[str, float]]:  # pragma: no cover
+    def read_crops(
+        self, crops_rgb: list[np.ndarray], height: Optional[int] = None
+    ) -> list[tuple[str, float]]:  # pragma: no cover
         """Recogniser only (no detection): (text, confidence) of each
         one-line RGB crop, read at ``height`` pixels (None: the engine's)."""
         raise NotImplementedError
@@ -178,9 +181,15 @@ def layout_chars(
             # narrow glyphs wobble, and an isolated digit must be covered
             mid = (centers[i] + centers[i + 1]) / 2
             reach = GAP_REACH * unit
-            cuts.append((min(mid, centers[i] + half[i] + reach), max(mid, centers[i + 1] - half[i + 1] - reach), True))
+            cuts.append(
+                (min(mid, centers[i] + half[i] + reach), max(mid, centers[i + 1] - half[i + 1] - reach), True)
+            )
         else:
-            mid = centers[i] + d * half[i] / (half[i] + half[i + 1]) if half[i] + half[i + 1] > 0 else centers[i]
+            mid = (
+                centers[i] + d * half[i] / (half[i] + half[i + 1])
+                if half[i] + half[i + 1] > 0
+                else centers[i]
+            )
             cuts.append((mid, mid, False))
     out_t: list[str] = []
     out_s: list[tuple[float, float]] = []
@@ -478,7 +487,9 @@ class RapidOcrEngine(OcrEngine):
         padded the RapidOCR way, and the reading that explains the crop
         better is kept."""
         res = self._run_rec_batch(crops, min_ratio=0.0)
-        retry = [i for i, (crop, r) in enumerate(zip(crops, res)) if self._short_reading_gap(crop, r) is not None]
+        retry = [
+            i for i, (crop, r) in enumerate(zip(crops, res)) if self._short_reading_gap(crop, r) is not None
+        ]
         if retry:
             padded = self._run_rec_batch([crops[i] for i in retry], min_ratio=PADDED_RATIO)
             for i, res2 in zip(retry, padded):
@@ -499,7 +510,9 @@ class RapidOcrEngine(OcrEngine):
         gap = expected - sum(char_units(c) for c in res[0] if not c.isspace())
         return gap if always or gap > 0.8 else None
 
-    def read_crops(self, crops_rgb: list[np.ndarray], height: Optional[int] = None) -> list[tuple[str, float]]:
+    def read_crops(
+        self, crops_rgb: list[np.ndarray], height: Optional[int] = None
+    ) -> list[tuple[str, float]]:
         """Recogniser only, all crops in one batch (padded to the widest), read
         at ``height`` pixels (default: the engine's recogniser height; the
         model takes any height, cost grows with it)."""
@@ -510,7 +523,9 @@ class RapidOcrEngine(OcrEngine):
         for crop in crops_rgb:
             h, w = crop.shape[:2]
             content_w = max(1, int(math.ceil(H * w / float(max(h, 1)))))
-            sized.append(cv2.resize(np.ascontiguousarray(crop[:, :, 2::-1]), (content_w, H)).astype(np.float32))
+            sized.append(
+                cv2.resize(np.ascontiguousarray(crop[:, :, 2::-1]), (content_w, H)).astype(np.float32)
+            )
         width = int(math.ceil((max(s.shape[1] for s in sized) + 0.5 * H) / 8.0) * 8)
         x = np.zeros((len(sized), 3, H, width), dtype=np.float32)
         for i, img in enumerate(sized):
@@ -518,8 +533,9 @@ class RapidOcrEngine(OcrEngine):
         with self._run_lock:
             rec = self.ocr.text_rec
             preds = rec.session(x)[0]
-            res = rec.postprocess_op(preds, True, wh_ratio_list=[s.shape[1] / H for s in sized],
-                                     max_wh_ratio=width / H)
+            res = rec.postprocess_op(
+                preds, True, wh_ratio_list=[s.shape[1] / H for s in sized], max_wh_ratio=width / H
+            )
         return [(r[0], float(r[1])) for r in res]
 
     def _run_rec(self, crop: np.ndarray, min_ratio: float):
@@ -540,7 +556,9 @@ class RapidOcrEngine(OcrEngine):
         while k < len(order):
             group = [order[k]]
             limit = widths[order[k]] * REC_BATCH_SPREAD + 0.25 * H
-            while k + len(group) < len(order) and len(group) < batch and widths[order[k + len(group)]] <= limit:
+            while (
+                k + len(group) < len(order) and len(group) < batch and widths[order[k + len(group)]] <= limit
+            ):
                 group.append(order[k + len(group)])
             width = int(math.ceil(max(max(widths[i] for i in group) + 0.5 * H, min_ratio * H) / 8.0) * 8)
             x = np.zeros((len(group), 3, H, width), dtype=np.float32)
@@ -548,8 +566,9 @@ class RapidOcrEngine(OcrEngine):
                 resized = cv2.resize(crops[i], (widths[i], H)).astype(np.float32)
                 x[row, :, :, : widths[i]] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
             preds = rec.session(x)[0]
-            results = rec.postprocess_op(preds, True, wh_ratio_list=[widths[i] / H for i in group],
-                                         max_wh_ratio=width / H)
+            results = rec.postprocess_op(
+                preds, True, wh_ratio_list=[widths[i] / H for i in group], max_wh_ratio=width / H
+            )
             for i, r in zip(group, results):
                 out[i] = r
             k += len(group)
@@ -615,7 +634,9 @@ def align_cuts_to_ink(gray: np.ndarray, text: str, boxes: list[PixelBox]) -> lis
     if len(cut_idx) < 2:
         return boxes
     cuts = np.array([(boxes[i][2] + boxes[i + 1][0]) / 2 - x0 for i in cut_idx])
-    widths = [b[2] - b[0] for b, c in zip(boxes, text) if char_units(c) == 1.0] or [b[2] - b[0] for b in boxes]
+    widths = [b[2] - b[0] for b, c in zip(boxes, text) if char_units(c) == 1.0] or [
+        b[2] - b[0] for b in boxes
+    ]
     unit = float(np.median(widths)) / (1 + 2 * CHAR_MARGIN)  # boxes carry a margin on both sides
     reach = int(max(1, round(0.45 * unit)))
     shifts = np.arange(-reach, reach + 1)
@@ -729,7 +750,9 @@ def _quiet_sessions():
         opts = original.__func__(config)
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        opts.enable_cpu_mem_arena = False  # variable-size inputs: an arena only grows (measured -80 MB, same speed)
+        opts.enable_cpu_mem_arena = (
+            False  # variable-size inputs: an arena only grows (measured -80 MB, same speed)
+        )
         return opts
 
     cls._init_sess_opts = staticmethod(init_opts)

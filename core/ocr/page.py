@@ -17,6 +17,7 @@ Pipeline for one page (each step a small function):
 5. ``ocr_page_text``  – text-layer lines + OCR lines, without OCR
    characters that only repeat the text layer at the same place.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -168,7 +169,9 @@ def many_paths(page: pymupdf.Page, threshold: int = 200) -> bool:
 # 2.-3. render and recognise
 
 
-def render(page: pymupdf.Page, dpi: int, clip: Optional[Rect] = None) -> tuple[np.ndarray, tuple[float, float]]:
+def render(
+    page: pymupdf.Page, dpi: int, clip: Optional[Rect] = None
+) -> tuple[np.ndarray, tuple[float, float]]:
     """RGB pixels of the displayed page (or of ``clip``, unrotated points)
     and the display-point position of the image's top-left pixel."""
     disp_clip = None

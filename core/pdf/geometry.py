@@ -1,5 +1,6 @@
 """Conversions between unrotated page points (the model's space), the
 rotated display space of renders, and pixels of a render at some DPI."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -25,11 +26,18 @@ def scale(rect: Rect, factor: float) -> Rect:
     return (rect[0] * factor, rect[1] * factor, rect[2] * factor, rect[3] * factor)
 
 
-def pixels_to_page(page: pymupdf.Page, rect_px: Rect, dpi: float, offset: tuple[float, float] = (0, 0)) -> Rect:
+def pixels_to_page(
+    page: pymupdf.Page, rect_px: Rect, dpi: float, offset: tuple[float, float] = (0, 0)
+) -> Rect:
     """A pixel box of a render (of the whole page, or of a clip whose display
     top-left is ``offset``) -> unrotated page points."""
     f = 72.0 / dpi
-    disp = (rect_px[0] * f + offset[0], rect_px[1] * f + offset[1], rect_px[2] * f + offset[0], rect_px[3] * f + offset[1])
+    disp = (
+        rect_px[0] * f + offset[0],
+        rect_px[1] * f + offset[1],
+        rect_px[2] * f + offset[0],
+        rect_px[3] * f + offset[1],
+    )
     return from_display(page, disp)
 
 
@@ -48,7 +56,12 @@ def intersection(a: Rect, b: Rect) -> float:
 
 def union(rects) -> Rect:
     rects = list(rects)
-    return (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
+    return (
+        min(r[0] for r in rects),
+        min(r[1] for r in rects),
+        max(r[2] for r in rects),
+        max(r[3] for r in rects),
+    )
 
 
 def pad(rect: Rect, dx: float, dy: float | None = None) -> Rect:

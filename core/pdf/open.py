@@ -1,4 +1,5 @@
 """Open a PDF and refuse, with a clear message, anything we cannot process."""
+
 from __future__ import annotations
 
 import hashlib
@@ -64,7 +65,9 @@ def open_pdf(source: str | Path | bytes) -> pymupdf.Document:
         raise InputError("PDF 文件已损坏，无法打开", "PDF is corrupt and cannot be opened") from None
     if doc.needs_pass or doc.is_encrypted:
         doc.close()
-        raise InputError("PDF 已加密，请先在来源系统中解除密码", "PDF is encrypted; remove the password first")
+        raise InputError(
+            "PDF 已加密，请先在来源系统中解除密码", "PDF is encrypted; remove the password first"
+        )
     try:
         count = doc.page_count  # MuPDF counts the page tree here; a broken /Count raises
     except Exception:
@@ -87,14 +90,22 @@ def open_pdf(source: str | Path | bytes) -> pymupdf.Document:
         too_long = any(len(doc[i].read_contents()) > MAX_CONTENT_BYTES for i in range(count))
     except Exception:
         doc.close()
-        raise InputError("PDF 页面内容流损坏或解压后过大", "a page content stream is corrupt or too large when decompressed") from None
+        raise InputError(
+            "PDF 页面内容流损坏或解压后过大",
+            "a page content stream is corrupt or too large when decompressed",
+        ) from None
     if too_long:
         doc.close()
-        raise InputError("PDF 页面内容过大，无法在限定时间内安全处理", "a page content stream is too large to process safely")
+        raise InputError(
+            "PDF 页面内容过大，无法在限定时间内安全处理",
+            "a page content stream is too large to process safely",
+        )
     if any(not _sane_size(box) for box in sizes):
         doc.close()
-        raise InputError(f"PDF 页面尺寸超出范围（每边 1–{MAX_PAGE_PT:g} pt）",
-                         f"a page size is out of range (1-{MAX_PAGE_PT:g} pt per side)")
+        raise InputError(
+            f"PDF 页面尺寸超出范围（每边 1–{MAX_PAGE_PT:g} pt）",
+            f"a page size is out of range (1-{MAX_PAGE_PT:g} pt per side)",
+        )
     clean = _rewritten(doc)
     with _checked_lock:
         _CHECKED[digest] = None
@@ -168,7 +179,9 @@ def _rewritten(doc: pymupdf.Document, load_pages: bool = True) -> pymupdf.Docume
             if load_pages:  # the same bytes loaded every page before: the rewrite is the same
                 clean[index].get_bboxlog()
     except Exception:
-        raise InputError("PDF 文件结构损坏，无法安全处理", "PDF structure is corrupt; it cannot be processed safely") from None
+        raise InputError(
+            "PDF 文件结构损坏，无法安全处理", "PDF structure is corrupt; it cannot be processed safely"
+        ) from None
     finally:
         doc.close()
     return clean

@@ -4,6 +4,7 @@ Some report printers and PDF converters emit every glyph (or every line) as a pa
 that its text layer does not have.  ``core.ocr.page`` OCRs where such paths are; ``core.redaction.apply``
 removes the whole path under a box, not only what the box covers.
 """
+
 from __future__ import annotations
 
 import pymupdf

@@ -1,4 +1,5 @@
 """Render pages to pixels (display orientation, i.e. /Rotate applied)."""
+
 from __future__ import annotations
 
 import numpy as np

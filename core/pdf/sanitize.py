@@ -17,19 +17,59 @@ incremental update survives).
 Anything that cannot be sanitised raises :class:`SanitizeError`; callers
 must not release the document then (fail closed).
 """
+
 from __future__ import annotations
 
 import pymupdf
 
 from core.errors import InputError
 
-CATALOG_KEYS = ("Names", "OpenAction", "AA", "AcroForm", "StructTreeRoot", "MarkInfo", "PieceInfo", "Metadata",
-                "Outlines", "Threads", "SpiderInfo", "Perms", "Legal", "Collection", "URI", "PageLabels", "Dests",
-                "OCProperties")
-PAGE_KEYS = ("Thumb", "PieceInfo", "AA", "B", "StructParents", "Metadata", "Annots", "ID", "PZ", "SeparationInfo", "VP")
+CATALOG_KEYS = (
+    "Names",
+    "OpenAction",
+    "AA",
+    "AcroForm",
+    "StructTreeRoot",
+    "MarkInfo",
+    "PieceInfo",
+    "Metadata",
+    "Outlines",
+    "Threads",
+    "SpiderInfo",
+    "Perms",
+    "Legal",
+    "Collection",
+    "URI",
+    "PageLabels",
+    "Dests",
+    "OCProperties",
+)
+PAGE_KEYS = (
+    "Thumb",
+    "PieceInfo",
+    "AA",
+    "B",
+    "StructParents",
+    "Metadata",
+    "Annots",
+    "ID",
+    "PZ",
+    "SeparationInfo",
+    "VP",
+)
 # keys removed from every other dictionary in the file (XObjects, images, fonts ...)
-OBJECT_KEYS = ("Metadata", "PieceInfo", "StructParent", "StructParents", "AA", "OC", "OPI", "Ref", "Alt",
-               "ActualText")
+OBJECT_KEYS = (
+    "Metadata",
+    "PieceInfo",
+    "StructParent",
+    "StructParents",
+    "AA",
+    "OC",
+    "OPI",
+    "Ref",
+    "Alt",
+    "ActualText",
+)
 MARKED_CONTENT_OPS = {"BDC", "DP"}  # operators whose operands may hold a property list
 
 
@@ -43,10 +83,18 @@ def sanitize(doc: pymupdf.Document) -> None:
     for page in doc.pages():
         _drop_annotations(doc, page)
     doc.scrub(
-        attached_files=True, clean_pages=True, embedded_files=True,
+        attached_files=True,
+        clean_pages=True,
+        embedded_files=True,
         hidden_text=False,  # invisible text was already redacted where it held identifiers
-        javascript=True, metadata=True, redactions=False, remove_links=True, reset_fields=True,
-        reset_responses=True, thumbnails=True, xml_metadata=True,
+        javascript=True,
+        metadata=True,
+        redactions=False,
+        remove_links=True,
+        reset_fields=True,
+        reset_responses=True,
+        thumbnails=True,
+        xml_metadata=True,
     )
     for page in doc.pages():
         _null_keys(doc, page.xref, PAGE_KEYS)
@@ -171,8 +219,13 @@ def neutral_marked_content(data: bytes) -> bytes:
             elif tok == m.PDF_TOK_KEYWORD:
                 word = lexbuf.m_internal.scratch
                 if word in MARKED_CONTENT_OPS:
-                    tag = tag if tag.isascii() and tag.isalnum() and tag != "OC" else "Span"  # no layer look-alike
-                    out += [data[kept_from:operands_from], f" /{tag} {'BMC' if word == 'BDC' else 'MP'}\n".encode()]
+                    tag = (
+                        tag if tag.isascii() and tag.isalnum() and tag != "OC" else "Span"
+                    )  # no layer look-alike
+                    out += [
+                        data[kept_from:operands_from],
+                        f" /{tag} {'BMC' if word == 'BDC' else 'MP'}\n".encode(),
+                    ]
                     kept_from = end
                 elif word == "ID":
                     end = inline_image_end(data, end)
@@ -181,8 +234,10 @@ def neutral_marked_content(data: bytes) -> bytes:
         out.append(data[kept_from:])
         return b"".join(out)
     except Exception:
-        raise SanitizeError("页面内容流无法解析，无法清除隐藏数据",
-                            "a content stream cannot be parsed; hidden data cannot be removed") from None
+        raise SanitizeError(
+            "页面内容流无法解析，无法清除隐藏数据",
+            "a content stream cannot be parsed; hidden data cannot be removed",
+        ) from None
 
 
 def inline_image_end(data: bytes, start: int) -> int:

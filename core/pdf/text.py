@@ -7,6 +7,7 @@ lines are sorted by x, and pieces of one line (same baseline, touching)
 that the extractor returned apart are merged, unless their glyphs print
 over each other (then they are two texts).
 """
+
 from __future__ import annotations
 
 import pymupdf
@@ -25,8 +26,12 @@ def _horizontal(line: dict) -> bool:
 
 
 def _extent(chars: list[Char]) -> tuple[float, float, float, float]:
-    return (min(c.rect[0] for c in chars), min(c.rect[1] for c in chars),
-            max(c.rect[2] for c in chars), max(c.rect[3] for c in chars))
+    return (
+        min(c.rect[0] for c in chars),
+        min(c.rect[1] for c in chars),
+        max(c.rect[2] for c in chars),
+        max(c.rect[3] for c in chars),
+    )
 
 
 def _same_line(ea: tuple, eb: tuple) -> bool:

@@ -14,6 +14,7 @@ bounded by a character allowance per page that accrues over the document
 (``chars_per_page``), so born-digital records cost a few short crops per
 page.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -28,8 +29,13 @@ import pymupdf
 
 from core.rules import load_rules
 
-REASONS_ZH = {"type3": "Type3 字体", "no_tounicode": "字体无 ToUnicode 映射", "unmappable": "无法映射的字符",
-              "invisible_over_image": "图像上的隐形文本层", "ocr_mismatch": "文本层与图像不符"}
+REASONS_ZH = {
+    "type3": "Type3 字体",
+    "no_tounicode": "字体无 ToUnicode 映射",
+    "unmappable": "无法映射的字符",
+    "invisible_over_image": "图像上的隐形文本层",
+    "ocr_mismatch": "文本层与图像不符",
+}
 
 
 @dataclass
@@ -60,7 +66,9 @@ def _opaque_differences(doc: pymupdf.Document, xref: int) -> bool:
     elif kind != "dict":
         return False
     pattern = re.compile(rules()["opaque_glyph_name"])
-    return any(pattern.match(name) for name in re.findall(r"/([^\s/\[\]<>()]+)", enc.split("Differences", 1)[-1]))
+    return any(
+        pattern.match(name) for name in re.findall(r"/([^\s/\[\]<>()]+)", enc.split("Differences", 1)[-1])
+    )
 
 
 def font_reasons(page: pymupdf.Page) -> set[str]:
@@ -149,7 +157,9 @@ def font_signature(page: pymupdf.Page, memory: Memory) -> tuple:
                 buf = doc.extract_font(xref)[3] if xref > 0 else b""
             except Exception:
                 buf = b""
-            memory.digests[xref] = hashlib.blake2b(buf, digest_size=12).hexdigest() if buf else f"{base}|{encoding}"
+            memory.digests[xref] = (
+                hashlib.blake2b(buf, digest_size=12).hexdigest() if buf else f"{base}|{encoding}"
+            )
         out.add(memory.digests[xref])
     return tuple(sorted(out))
 
@@ -174,8 +184,9 @@ def _is_cjk_or_digit(ch: str) -> bool:
     return ch.isdigit() or "\u4e00" <= ch <= "\u9fff"
 
 
-def _pieces(span: dict, max_chars: int, signature: tuple, confirmed: frozenset | set = frozenset(),
-            limit: int = 0) -> list[Run]:
+def _pieces(
+    span: dict, max_chars: int, signature: tuple, confirmed: frozenset | set = frozenset(), limit: int = 0
+) -> list[Run]:
     """Split a span's characters where the baseline changes, the pen goes
     back or a gap opens; cut to at most ``max_chars`` characters.  Pieces
     whose glyphs are all in ``confirmed`` are left out; with ``limit``, the
@@ -190,7 +201,12 @@ def _pieces(span: dict, max_chars: int, signature: tuple, confirmed: frozenset |
         if confirmed and all(k in confirmed for k in keys):
             return
         boxes = [c[3] for c in p]
-        bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+        bbox = (
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        )
         runs.append(Run(font, "".join(chr(c[0]) for c in p), bbox, keys))
 
     cur: list = []
@@ -199,8 +215,12 @@ def _pieces(span: dict, max_chars: int, signature: tuple, confirmed: frozenset |
             continue
         if cur:
             prev = cur[-1]
-            if (abs(c[2][1] - prev[2][1]) > 0.3 * size or c[3][0] < prev[3][0]
-                    or c[3][0] - prev[3][2] > size or len(cur) >= max_chars):
+            if (
+                abs(c[2][1] - prev[2][1]) > 0.3 * size
+                or c[3][0] < prev[3][0]
+                or c[3][0] - prev[3][2] > size
+                or len(cur) >= max_chars
+            ):
                 close(cur)
                 cur = []
                 if limit and len(runs) >= limit:
@@ -260,8 +280,9 @@ def sample_runs(spans: list[dict], memory: Memory, signature: tuple = ()) -> lis
     its new glyphs read on later ones."""
     cfg = rules()["cross_check"]
     confirmed = memory.confirmed
-    ranked = sorted(((n, k) for k, s in enumerate(spans) if (n := _span_news(s, signature, confirmed))),
-                    reverse=True)
+    ranked = sorted(
+        ((n, k) for k, s in enumerate(spans) if (n := _span_news(s, signature, confirmed))), reverse=True
+    )
     candidates = []  # (font first seen here, score, run, new keys), spans in rank order
     fonts = set()
     for _n, k in _best_span_per_font(ranked, spans, cfg["max_lines"]):
@@ -299,7 +320,9 @@ def _crop(page: pymupdf.Page, bbox, display=None, height_px: int = 0) -> "object
     zoom = (height_px or cfg["render_height_px"]) / max(r.height, 1.0)
     disp = r * page.rotation_matrix & page.rect
     source = display if display is not None else page
-    pix = source.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=disp, colorspace=pymupdf.csRGB, alpha=False)
+    pix = source.get_pixmap(
+        matrix=pymupdf.Matrix(zoom, zoom), clip=disp, colorspace=pymupdf.csRGB, alpha=False
+    )
     return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, 3)
 
 
@@ -331,9 +354,11 @@ def compare(run: Run, read: str, conf: float) -> tuple[bool, set]:
     if disagrees(run.text, read):
         return True, set()
     glyph_lie = conf >= cfg["glyph_min_confidence"] and any(
-        op == "replace" and all(_is_cjk_or_digit(ch) for ch in layer[i1:i2] + got[j1:j2])
+        op == "replace"
+        and all(_is_cjk_or_digit(ch) for ch in layer[i1:i2] + got[j1:j2])
         and not (i2 - i1 == j2 - j1 == 1 and lookalike(layer[i1], got[j1]) >= cfg["lookalike_min_similarity"])
-        for op, i1, i2, j1, j2 in m.get_opcodes())
+        for op, i1, i2, j1, j2 in m.get_opcodes()
+    )
     return glyph_lie, set() if glyph_lie else ok_keys
 
 
@@ -355,7 +380,9 @@ def lookalike(a: str, b: str) -> float:
     kernel = np.ones((3, 3), np.uint8)
     near_a = cv2.dilate(ink_a.astype(np.uint8), kernel) > 0
     near_b = cv2.dilate(ink_b.astype(np.uint8), kernel) > 0
-    return float(min((ink_a & near_b).sum() / max(ink_a.sum(), 1), (ink_b & near_a).sum() / max(ink_b.sum(), 1)))
+    return float(
+        min((ink_a & near_b).sum() / max(ink_a.sum(), 1), (ink_b & near_a).sum() / max(ink_b.sum(), 1))
+    )
 
 
 def _ink(ch: str):
@@ -370,7 +397,7 @@ def _ink(ch: str):
     ys, xs = np.nonzero(dark)
     if not len(ys):
         return None
-    box = dark[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1].astype(np.uint8)
+    box = dark[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.uint8)
     return cv2.resize(box, (32, 32), interpolation=cv2.INTER_AREA) > 0
 
 
@@ -382,7 +409,9 @@ def disagrees(layer: str, read: str) -> bool:
     m = difflib.SequenceMatcher(None, a, b, autojunk=False)
     if m.ratio() < cfg["min_ratio"]:
         return True
-    return any(op == "replace" and i2 - i1 >= cfg["max_replaced_run"] for op, i1, i2, _j1, _j2 in m.get_opcodes())
+    return any(
+        op == "replace" and i2 - i1 >= cfg["max_replaced_run"] for op, i1, i2, _j1, _j2 in m.get_opcodes()
+    )
 
 
 def cross_check(page: pymupdf.Page, spans: list[dict], engine=None) -> tuple[bool, int]:

@@ -4,6 +4,7 @@ generalise) and how a hidden region looks (black box or a label).
 Policies are data: ``core/rules/policies/<name>.yaml``.  Like Presidio's
 operators they are kept apart from the recognizers that find things.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -55,7 +56,10 @@ def load_policy(name: str = "review") -> Policy:
     if name not in available_policies():
         raise InputError(f"未知的策略：{name}", f"unknown policy: {name}")
     cfg = load_rules(f"policies/{name}")
-    cats = {k: CategoryRule(v.get("action", "hide"), v.get("label", "")) for k, v in cfg.get("categories", {}).items()}
+    cats = {
+        k: CategoryRule(v.get("action", "hide"), v.get("label", ""))
+        for k, v in cfg.get("categories", {}).items()
+    }
     known = {"name", "title", "default_style", "min_confidence", "categories"}
     return Policy(
         name=cfg.get("name", name),

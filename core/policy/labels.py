@@ -22,6 +22,7 @@ Labels are returned without brackets (``患者``, ``医师A``): the plan
 institution findings get a role label; other categories return ``None`` and
 the plan uses the policy's category label.
 """
+
 from __future__ import annotations
 
 import re
@@ -68,8 +69,22 @@ RELATIONS = {
 }
 
 TITLE_SUFFIXES = (
-    "主任医师", "副主任医师", "主治医师", "住院医师", "实习医师", "进修医师", "规培医师",
-    "主管护师", "护士长", "护师", "护士", "医师", "医生", "大夫", "主任", "教授",
+    "主任医师",
+    "副主任医师",
+    "主治医师",
+    "住院医师",
+    "实习医师",
+    "进修医师",
+    "规培医师",
+    "主管护师",
+    "护士长",
+    "护师",
+    "护士",
+    "医师",
+    "医生",
+    "大夫",
+    "主任",
+    "教授",
 )
 INSTITUTION_NOISE = re.compile(r"[（(][^）)]*[）)]")  # "(本院)", "(南院区)"
 SPACE_PUNCT = re.compile(r"[\s:：,，;；。、\"'“”‘’\[\]【】]+")
@@ -275,7 +290,9 @@ def _policy_templates(policy) -> dict:
     return {k: v for k, v in (raw or {}).items() if k in DEFAULT_TEMPLATES and isinstance(v, str)}
 
 
-def assign_labels(findings: Iterable[Finding], policy=None, *, book: LabelBook | None = None, meta=None) -> dict[str, str]:
+def assign_labels(
+    findings: Iterable[Finding], policy=None, *, book: LabelBook | None = None, meta=None
+) -> dict[str, str]:
     """``finding.id -> label`` for person and institution findings.
 
     Pass the same ``book`` for every document of a case (after observing all

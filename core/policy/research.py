@@ -15,6 +15,7 @@ On top of everything the review policy hides:
 Settings live in ``core/rules/policies/research.yaml``.  Values found here
 are sensitive; flags carry masked values only.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,18 +28,52 @@ from core.masking import mask
 from core.models import Category, Finding
 
 PROVINCES = [
-    "北京市", "天津市", "上海市", "重庆市", "河北省", "山西省", "辽宁省", "吉林省", "黑龙江省", "江苏省", "浙江省",
-    "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省", "广东省", "海南省", "四川省", "贵州省",
-    "云南省", "陕西省", "甘肃省", "青海省", "台湾省", "内蒙古自治区", "广西壮族自治区", "西藏自治区",
-    "宁夏回族自治区", "新疆维吾尔自治区", "香港特别行政区", "澳门特别行政区",
+    "北京市",
+    "天津市",
+    "上海市",
+    "重庆市",
+    "河北省",
+    "山西省",
+    "辽宁省",
+    "吉林省",
+    "黑龙江省",
+    "江苏省",
+    "浙江省",
+    "安徽省",
+    "福建省",
+    "江西省",
+    "山东省",
+    "河南省",
+    "湖北省",
+    "湖南省",
+    "广东省",
+    "海南省",
+    "四川省",
+    "贵州省",
+    "云南省",
+    "陕西省",
+    "甘肃省",
+    "青海省",
+    "台湾省",
+    "内蒙古自治区",
+    "广西壮族自治区",
+    "西藏自治区",
+    "宁夏回族自治区",
+    "新疆维吾尔自治区",
+    "香港特别行政区",
+    "澳门特别行政区",
 ]
-SHORT = {p: re.sub(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$", "", p) for p in PROVINCES}
+SHORT = {
+    p: re.sub(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$", "", p) for p in PROVINCES
+}
 
 DATE_RE = re.compile(
     r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*(?P<s1>[-/.年])\s*(?P<m>\d{1,2})\s*(?P<s2>[-/.月])\s*(?P<d>\d{1,2})(?P<s3>\s*日)?(?!\d)"
 )
 YEAR_MONTH_RE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月(?!\s*\d)")
-AGE_YEARS_RE = re.compile(r"(?<![\d.])(?P<n>\d{1,3})\s*(?:周岁|岁)(?:\s*\d{1,2}\s*个?月)?(?:\s*\d{1,2}\s*天)?")
+AGE_YEARS_RE = re.compile(
+    r"(?<![\d.])(?P<n>\d{1,3})\s*(?:周岁|岁)(?:\s*\d{1,2}\s*个?月)?(?:\s*\d{1,2}\s*天)?"
+)
 AGE_CUED_RE = re.compile(
     r"(?:年龄|日龄|月龄)\s*[:：]?\s*(?P<v>(?:\d{1,3}\s*(?:周岁|岁))?\s*(?:\d{1,2}\s*个?月)?\s*(?:\d{1,3}\s*(?:天|日|小时|h))?)"
 )
@@ -194,8 +229,17 @@ class ResearchTransformer:
                 rects = pt.rects_for(start, end)
                 if not rects or any(_overlaps(r, c) for r in rects for c in covered.get(page.number, [])):
                     continue
-                out.append(Finding(page.number, category, rects, "research_" + category.value, 1.0,
-                                   pt.text[start:end], pt.source_for(start, end)))
+                out.append(
+                    Finding(
+                        page.number,
+                        category,
+                        rects,
+                        "research_" + category.value,
+                        1.0,
+                        pt.text[start:end],
+                        pt.source_for(start, end),
+                    )
+                )
         return out
 
     def flags(self, doc) -> list[dict]:
@@ -205,12 +249,21 @@ class ResearchTransformer:
             for spec in self.rare_fields:
                 label = spec["label"]
                 common = {str(c) for c in spec.get("common") or []}
-                for m in re.finditer(re.escape(label) + r"\s*[:：]\s*(?P<v>[^\s:：,，;；]{1,20})", fold(pt.text)):
+                for m in re.finditer(
+                    re.escape(label) + r"\s*[:：]\s*(?P<v>[^\s:：,，;；]{1,20})", fold(pt.text)
+                ):
                     value = m["v"]
                     if value in common:
                         continue
-                    out.append({"page_index": page.number, "field": label, "masked": mask(value),
-                                "rects": pt.rects_for(m.start("v"), m.end("v")), "reason": "rare_value"})
+                    out.append(
+                        {
+                            "page_index": page.number,
+                            "field": label,
+                            "masked": mask(value),
+                            "rects": pt.rects_for(m.start("v"), m.end("v")),
+                            "reason": "rare_value",
+                        }
+                    )
         return out
 
 

@@ -18,6 +18,7 @@ Fail closed: a page that cannot be redacted (MuPDF fails on it), or one
 the caller lists as not analysed, is blanked (:func:`blank_page`): its
 content is replaced by a one-line notice.  It is never released as it was.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,6 +36,12 @@ from core.redaction.plan import PlanItem, RedactionPlan
 from core.redaction.unplaceable import REACH, UnplaceableText
 
 log = logging.getLogger(__name__)
+
+# pymupdf sets its PDF_REDACT_* constants with setattr() at import: its type hints lack them
+IMAGE_PIXELS: int = pymupdf.PDF_REDACT_IMAGE_PIXELS  # type: ignore[attr-defined]
+TEXT_REMOVE: int = pymupdf.PDF_REDACT_TEXT_REMOVE  # type: ignore[attr-defined]
+LINE_ART_IF_COVERED: int = pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED  # type: ignore[attr-defined]
+LINE_ART_IF_TOUCHED: int = pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_TOUCHED  # type: ignore[attr-defined]
 
 PAD_X, PAD_Y = 0.3, 1.0
 FILL_BLACK = (0, 0, 0)
@@ -54,7 +61,9 @@ class Applied:
     boxes: int = 0
     blanked: list[int] = field(default_factory=list)  # pages replaced by a notice (0-based)
     hidden: list[int] = field(default_factory=list)  # pages hidden whole by a person (0-based)
-    unplaceable: int = 0  # glyphs removed because they cannot be placed on the page (core.redaction.unplaceable)
+    unplaceable: int = (
+        0  # glyphs removed because they cannot be placed on the page (core.redaction.unplaceable)
+    )
 
 
 def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] = ()) -> Applied:
@@ -95,15 +104,15 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
 def _redact_page(page: pymupdf.Page, items: list[PlanItem], style: str) -> None:
     fill = FILL_LABEL if style == "label" else FILL_BLACK
     touching = _touching_paths(page, items)
-    # pymupdf sets its PDF_REDACT_* constants with setattr() at import: its type hints lack them
-    for batch, graphics in (([i for i in items if i in touching], pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_TOUCHED),  # type: ignore[attr-defined]
-                            ([i for i in items if i not in touching], pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED)):  # type: ignore[attr-defined]
+    for batch, graphics in (
+        ([i for i in items if i in touching], LINE_ART_IF_TOUCHED),
+        ([i for i in items if i not in touching], LINE_ART_IF_COVERED),
+    ):
         if not batch:
             continue
         for item in batch:
             page.add_redact_annot(_annot_rect(page, item), fill=fill, cross_out=False)
-        page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_PIXELS, graphics=graphics,  # type: ignore[attr-defined]
-                              text=pymupdf.PDF_REDACT_TEXT_REMOVE)  # type: ignore[attr-defined]
+        page.apply_redactions(images=IMAGE_PIXELS, graphics=graphics, text=TEXT_REMOVE)
     if style == "label" and items:
         writer = page.new_shape()  # one content stream and font lookup per page
         for item in items:
@@ -194,7 +203,7 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int, bboxlog: list | No
     ux0, uy0, ux1, uy1 = big.x0, big.y0, big.x1, big.y1
     vx0, vy0, vx1, vy1 = visible.x0 - 0.5, visible.y0 - 0.5, visible.x1 + 0.5, visible.y1 + 0.5
     outside = False  # does the page draw anything outside the visible area?
-    for _, (x0, y0, x1, y1) in (bboxlog if bboxlog is not None and not rotation else page.get_bboxlog()):
+    for _, (x0, y0, x1, y1) in bboxlog if bboxlog is not None and not rotation else page.get_bboxlog():
         if x1 <= x0 or y1 <= y0:  # empty
             continue
         if not math.isfinite(x0 + y0 + x1 + y1):
@@ -215,13 +224,14 @@ def keep_visible_only(doc: pymupdf.Document, page_index: int, bboxlog: list | No
     inner = pymupdf.Rect(visible.x0 - big.x0, big.y1 - visible.y1, visible.x1 - big.x0, big.y1 - visible.y0)
     if outside:
         outer = page.rect
-        for strip in (pymupdf.Rect(outer.x0, outer.y0, inner.x0, outer.y1), pymupdf.Rect(inner.x1, outer.y0, outer.x1, outer.y1),
-                      pymupdf.Rect(outer.x0, outer.y0, outer.x1, inner.y0), pymupdf.Rect(outer.x0, inner.y1, outer.x1, outer.y1)):
+        for strip in (
+            pymupdf.Rect(outer.x0, outer.y0, inner.x0, outer.y1),
+            pymupdf.Rect(inner.x1, outer.y0, outer.x1, outer.y1),
+            pymupdf.Rect(outer.x0, outer.y0, outer.x1, inner.y0),
+            pymupdf.Rect(outer.x0, inner.y1, outer.x1, outer.y1),
+        ):
             page.add_redact_annot(strip, fill=False, cross_out=False)  # type: ignore[arg-type]  # False: no fill (None: white)
-        # pymupdf sets its PDF_REDACT_* constants with setattr() at import: its type hints lack them
-        page.apply_redactions(images=pymupdf.PDF_REDACT_IMAGE_PIXELS,  # type: ignore[attr-defined]
-                              graphics=pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED,  # type: ignore[attr-defined]
-                              text=pymupdf.PDF_REDACT_TEXT_REMOVE)  # type: ignore[attr-defined]
+        page.apply_redactions(images=IMAGE_PIXELS, graphics=LINE_ART_IF_COVERED, text=TEXT_REMOVE)
     _set_boxes(doc, page.xref, visible)
     doc.xref_set_key(page.xref, "Rotate", str(rotation))
 
@@ -276,8 +286,15 @@ def hide_page(doc: pymupdf.Document, page_index: int, code: str) -> None:
     full = pymupdf.Rect(0, 0, page.cropbox.width, page.cropbox.height)  # unrotated, origin top left
     page.draw_rect(full, color=None, fill=FILL_PAGE, overlay=True)
     margin = 24
-    page.insert_textbox(full + (margin, margin, -margin, -margin), hide_note(code), fontname=LABEL_FONT,
-                        fontsize=14, color=(1, 1, 1), align=pymupdf.TEXT_ALIGN_CENTER, rotate=page.rotation)
+    page.insert_textbox(
+        full + (margin, margin, -margin, -margin),
+        hide_note(code),
+        fontname=LABEL_FONT,
+        fontsize=14,
+        color=(1, 1, 1),
+        align=pymupdf.TEXT_ALIGN_CENTER,
+        rotate=page.rotation,
+    )
 
 
 @lru_cache(maxsize=256)
@@ -305,4 +322,6 @@ def _write_label(page: pymupdf.Page, writer: pymupdf.Shape, item: PlanItem) -> N
         point = (r.x1 - max(0.0, (r.width - text_len) / 2), r.y0 + (r.height - size) / 2 + size * 0.12)
     else:
         point = (r.x1 - (r.width - size) / 2 - size * 0.12, r.y1 - max(0.0, (r.height - text_len) / 2))
-    writer.insert_text(point, label, fontname=LABEL_FONT, fontsize=size, color=(0.15, 0.15, 0.15), rotate=page.rotation)
+    writer.insert_text(
+        point, label, fontname=LABEL_FONT, fontsize=size, color=(0.15, 0.15, 0.15), rotate=page.rotation
+    )

@@ -17,6 +17,7 @@ characters (text layer, and OCR glyph boxes for scanned pages) as lines of
   covered (≥ ``HIGH``) and characters left uncovered (≤ ``LOW``) by the same
   box.
 """
+
 from __future__ import annotations
 
 from typing import Iterable, Sequence

@@ -1,6 +1,7 @@
 """The redaction plan: exactly which rectangles are removed on which page,
 and what (if anything) is written in each.  Built from findings, the
 policy and the reviewers' decisions; approval freezes it by its hash."""
+
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +28,9 @@ class RedactionPlan:
     policy: str
     style: str
     items: list[PlanItem] = field(default_factory=list)
-    blanked: list[int] = field(default_factory=list)  # pages blanked on apply (core.redaction.apply), not part of the hash
+    blanked: list[int] = field(
+        default_factory=list
+    )  # pages blanked on apply (core.redaction.apply), not part of the hash
     # whole pages hidden by a person: page index -> reason code (core/rules/page_hide_reasons.yaml);
     # apply shows such a page black with the reason's name, nothing of it is kept
     hidden_pages: dict[int, str] = field(default_factory=dict)
@@ -45,9 +48,7 @@ class RedactionPlan:
         return counts
 
     def canonical(self) -> list:
-        return sorted(
-            [i.page_index, [round(v, 1) for v in i.rect], i.category, i.label] for i in self.items
-        )
+        return sorted([i.page_index, [round(v, 1) for v in i.rect], i.category, i.label] for i in self.items)
 
     def hash(self) -> str:
         parts = [self.policy, self.style, self.canonical()]
@@ -57,7 +58,11 @@ class RedactionPlan:
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
     def to_dict(self) -> dict:
-        out: dict[str, Any] = {"policy": self.policy, "style": self.style, "items": [asdict(i) for i in self.items]}
+        out: dict[str, Any] = {
+            "policy": self.policy,
+            "style": self.style,
+            "items": [asdict(i) for i in self.items],
+        }
         if self.hidden_pages:
             out["hidden_pages"] = {str(k): v for k, v in sorted(self.hidden_pages.items())}
         return out
@@ -83,13 +88,20 @@ def build_plan(
         raise ValueError(f"unknown style: {style}")
     rejected = set(rejected_ids)
     labels = labels or {}
-    plan = RedactionPlan(policy=policy.name, style=style,
-                         hidden_pages={int(k): str(v) for k, v in (hidden_pages or {}).items()})
+    plan = RedactionPlan(
+        policy=policy.name,
+        style=style,
+        hidden_pages={int(k): str(v) for k, v in (hidden_pages or {}).items()},
+    )
     for f in findings:
         manual = f.source.value == "manual"
         if f.id in rejected or not (manual or policy.hides(f)):
             continue
         label = labels.get(f.id) or policy.label_for(f.category)
         for rect in f.rects:
-            plan.items.append(PlanItem(f.page_index, as_rect(rect), f.category.value, label, f.id, "manual" if manual else "auto"))
+            plan.items.append(
+                PlanItem(
+                    f.page_index, as_rect(rect), f.category.value, label, f.id, "manual" if manual else "auto"
+                )
+            )
     return plan

@@ -33,6 +33,7 @@ product of regular matrices is regular, so singular text needs one such
 operator, or so many small scales that its box collapses, which the box
 check sees).
 """
+
 from __future__ import annotations
 
 import math
@@ -52,7 +53,9 @@ HUGE = 5e3  # ... and so does one above this
 
 _NUM = rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _MATRIX_OPS = re.compile(rb"(?<![A-Za-z0-9_.'\"*])(cm|Tm|Tf|Tz)(?![A-Za-z0-9_])")
-_MATRIX = re.compile(rb"/Matrix\s*\[\s*(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM + rb")")
+_MATRIX = re.compile(
+    rb"/Matrix\s*\[\s*(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM + rb")\s+(" + _NUM + rb")"
+)
 _CLIP = re.compile(rb"(?<![\w*])W\*?\s*n(?!\w)|(?<![\w.])7\s+Tr(?!\w)")
 _NO_CLIP = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES
 _BOX_OPS = ("fill-text", "stroke-text", "clip-text", "clip-stroke-text", "ignore-text")
@@ -68,7 +71,7 @@ def _suspect_matrix(a: float, b: float, c: float, d: float) -> bool:
 
 def _operands(data: bytes, end: int, n: int) -> list[float] | None:
     """The ``n`` numbers before offset ``end`` (None when they are not numbers)."""
-    tokens = data[max(0, end - 48 * n):end].split()
+    tokens = data[max(0, end - 48 * n) : end].split()
     if len(tokens) < n:
         return None
     try:
@@ -129,7 +132,9 @@ class UnplaceableText:
             x0, y0, x1, y1 = (float(v) for v in value.strip("[] ").split())
         except ValueError:
             return
-        if (abs(x1 - x0) < MIN_GLYPH or abs(y1 - y0) < MIN_GLYPH) and (self.doc.xref_stream(xref) or b"").strip():
+        if (abs(x1 - x0) < MIN_GLYPH or abs(y1 - y0) < MIN_GLYPH) and (
+            self.doc.xref_stream(xref) or b""
+        ).strip():
             self.doc.update_stream(xref, b" ")
 
     def _suspect_form(self, xref: int) -> bool:
@@ -151,8 +156,9 @@ class UnplaceableText:
             finite = math.isfinite(x0 + y0 + x1 + y1)
             if kind in _BOX_OPS and not (finite and x1 - x0 >= MIN_GLYPH and y1 - y0 >= MIN_GLYPH):
                 glyphs = True  # a text object without width or height, or not finite
-            if not (finite and x0 >= -REACH and y0 >= -REACH and x1 <= REACH and y1 <= REACH) \
-                    and not (x1 <= x0 or y1 <= y0):
+            if not (finite and x0 >= -REACH and y0 >= -REACH and x1 <= REACH and y1 <= REACH) and not (
+                x1 <= x0 or y1 <= y0
+            ):
                 far = True  # drawn beyond REACH, or not finite
         streams = [self.doc.xref_stream(x) or b"" for x in page.get_contents()]
         if not glyphs:
@@ -215,7 +221,9 @@ class _Filter(pymupdf.mupdf.PdfSanitizeFilterOptions2):
 
     def __init__(self, extent: float, visible: tuple, glyphs: bool, far: bool, hidden: dict | None = None):
         super().__init__()
-        self.hidden = hidden or {}  # rounded PDF-space origin -> Counter of the characters a clip hides whole there
+        self.hidden = (
+            hidden or {}
+        )  # rounded PDF-space origin -> Counter of the characters a clip hides whole there
         if glyphs or self.hidden:
             self.use_virtual_text_filter()
         if far:
@@ -235,7 +243,9 @@ class _Filter(pymupdf.mupdf.PdfSanitizeFilterOptions2):
         return 1
 
     def text_filter(self, ctx, ucsbuf, ucslen, trm, ctm, bbox, tr, ca, CA):  # MuPDF's argument names
-        if _unplaceable(trm, ctm, bbox, self.extent) or (self.hidden and self._hidden(trm, ctm, ucsbuf, ucslen)):
+        if _unplaceable(trm, ctm, bbox, self.extent) or (
+            self.hidden and self._hidden(trm, ctm, ucsbuf, ucslen)
+        ):
             self.removed += 1
             return 1
         return 0
@@ -262,7 +272,9 @@ def _first_char(ucsbuf, ucslen: int) -> str:
     """The first character MuPDF maps the glyph to ('' when none)."""
     if ucslen < 1:
         return ""
-    code = int.from_bytes(bytes(pymupdf.mupdf.python_memoryview_from_memory(ucsbuf, 4, 0)), sys.byteorder, signed=True)
+    code = int.from_bytes(
+        bytes(pymupdf.mupdf.python_memoryview_from_memory(ucsbuf, 4, 0)), sys.byteorder, signed=True
+    )
     return chr(code) if 0 < code <= 0x10FFFF else ""
 
 
@@ -285,8 +297,13 @@ def _filter_page(doc: pymupdf.Document, page_index: int, glyphs: bool, far: bool
         page = doc[page_index]
     if not (glyphs or far or hidden):
         return 0
-    sopts = _Filter(MAX_GLYPH_PAGES * max(page.mediabox.width, page.mediabox.height, 1.0),
-                    (visible.x0 - 1, visible.y0 - 1, visible.x1 + 1, visible.y1 + 1), glyphs, far, hidden)
+    sopts = _Filter(
+        MAX_GLYPH_PAGES * max(page.mediabox.width, page.mediabox.height, 1.0),
+        (visible.x0 - 1, visible.y0 - 1, visible.x1 + 1, visible.y1 + 1),
+        glyphs,
+        far,
+        hidden,
+    )
     opts = pymupdf.mupdf.PdfFilterOptions()
     opts.recurse = 1
     opts.instance_forms = 1
@@ -298,8 +315,9 @@ def _filter_page(doc: pymupdf.Document, page_index: int, glyphs: bool, far: bool
             self.use_virtual_filter()
 
         def filter(self, ctx, pdf, chain, struct_parents, transform, options):
-            return pymupdf.mupdf.ll_pdf_new_sanitize_filter(pdf, chain, struct_parents, transform, options,
-                                                           sopts.internal())
+            return pymupdf.mupdf.ll_pdf_new_sanitize_filter(
+                pdf, chain, struct_parents, transform, options, sopts.internal()
+            )
 
     factory = _Factory()
     opts.add_factory(factory.internal())
@@ -313,7 +331,7 @@ def _filter_page(doc: pymupdf.Document, page_index: int, glyphs: bool, far: bool
 # ------------------------------------------------ text the redaction cannot reach
 _SHOWS = re.compile(rb"T[jJ]|['\"]")
 _REF = re.compile(r"(\d+)\s+0\s+R")
-_SHOW_OPS = {"Tj": b"() Tj", "TJ": b"[] TJ", "'": b"() '", '"': b"0 0 () \""}
+_SHOW_OPS = {"Tj": b"() Tj", "TJ": b"[] TJ", "'": b"() '", '"': b'0 0 () "'}
 
 
 def unreachable_streams(doc: pymupdf.Document) -> set[int]:

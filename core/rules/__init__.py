@@ -4,6 +4,7 @@
 by ``DEID_RULES_DIR`` may hold overrides with the same file names (a hospital
 adds its local hospital list there without touching the code).
 """
+
 from __future__ import annotations
 
 import os

@@ -22,6 +22,7 @@ never the case id, which may be a record number; filters accept either.
 digests and masked values only.  As a last guard, values under keys that
 name identifiers (``text``, ``patient_name`` …) are masked before storing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,8 +45,22 @@ GENESIS = "0" * 64
 HASHED_FIELDS = ("id", "ts", "actor", "role", "action", "case_id", "page", "detail", "prev_hash")
 RETENTION_FLOOR_DAYS = 180
 IDENTIFIER_KEYS = frozenset(
-    {"text", "patient_name", "id_number", "phone", "address", "seed", "seeds", "identifier",
-     "inpatient_no", "patient_id", "name_text", "value_text", "password", "token"}
+    {
+        "text",
+        "patient_name",
+        "id_number",
+        "phone",
+        "address",
+        "seed",
+        "seeds",
+        "identifier",
+        "inpatient_no",
+        "patient_id",
+        "name_text",
+        "value_text",
+        "password",
+        "token",
+    }
 )
 
 
@@ -69,8 +84,10 @@ class AuditKeyMismatch(DeidError):
     """The storage key file is not the one this store's audit rows were sealed with."""
 
     def __init__(self):
-        super().__init__("密钥文件与本库审计记录的封印密钥不一致（检查 DEID_KEY_FILE）",
-                         "the storage key file does not match this store's audit seal key (check DEID_KEY_FILE)")
+        super().__init__(
+            "密钥文件与本库审计记录的封印密钥不一致（检查 DEID_KEY_FILE）",
+            "the storage key file does not match this store's audit seal key (check DEID_KEY_FILE)",
+        )
 
 
 def mac_key_id(key: bytes | None = None) -> str:
@@ -205,8 +222,9 @@ def record(
     return row
 
 
-def verify_chain(db, check_mac: bool | None = None, *,
-                 after: tuple[int, str] | None = None) -> tuple[bool, int, int | None]:
+def verify_chain(
+    db, check_mac: bool | None = None, *, after: tuple[int, str] | None = None
+) -> tuple[bool, int, int | None]:
     """Walk the chain in id order: ``(ok, rows_checked, first_broken_id)``.
 
     A row is broken when its stored hash does not match its fields, its
@@ -295,25 +313,39 @@ def purge_expired(db, now: datetime | None = None, actor: str = "system") -> int
             return 0
         through_id, through_hash = bound
         deleted = store.delete_through(db, through_id)
-        record(db, actor, "audit.purge", detail={
-            "through_id": through_id, "through_hash": through_hash, "deleted": deleted, "retention_days": days,
-        })
+        record(
+            db,
+            actor,
+            "audit.purge",
+            detail={
+                "through_id": through_id,
+                "through_hash": through_hash,
+                "deleted": deleted,
+                "retention_days": days,
+            },
+        )
     return deleted
 
 
-def rows(db, *, actor=None, role=None, case_id=None, action=None, since=None, until=None,
-         limit=None, offset=0) -> list[dict]:
+def rows(
+    db, *, actor=None, role=None, case_id=None, action=None, since=None, until=None, limit=None, offset=0
+) -> list[dict]:
     """Filtered audit rows, newest first (``since``/``until`` are datetimes or ISO strings)."""
-    return store.filtered_rows(db, *_filters(actor=actor, role=role, case_id=case_id, action=action, since=since,
-                                             until=until), limit=limit, offset=offset)
+    return store.filtered_rows(
+        db,
+        *_filters(actor=actor, role=role, case_id=case_id, action=action, since=since, until=until),
+        limit=limit,
+        offset=offset,
+    )
 
 
 def count(db, **filters) -> int:
     return store.filtered_count(db, *_filters(**filters))
 
 
-def _filters(*, actor=None, role=None, case_id=None, action=None, since=None,
-             until=None) -> tuple[dict[str, list], str | None, str | None]:
+def _filters(
+    *, actor=None, role=None, case_id=None, action=None, since=None, until=None
+) -> tuple[dict[str, list], str | None, str | None]:
     """``(column -> accepted values, since ts, until ts)`` for ``store.filtered_rows``."""
     filters: dict[str, list] = {}
     for col, value in (("actor", actor), ("role", role), ("case_id", case_id), ("action", action)):

@@ -23,6 +23,7 @@ at storage that whoever can write the database cannot (a write-once share).
 Rows written after the newest checkpoint can still be removed unnoticed:
 that window is at most a day or one export.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,8 +53,10 @@ class AuditChainBroken(DeidError):
 
     def __init__(self, verdict: "Verdict"):
         self.verdict = verdict
-        super().__init__(f"审计链已破坏，不写检查点：{verdict.problem_zh}",
-                         f"audit chain broken; no checkpoint written: {verdict.problem_en}")
+        super().__init__(
+            f"审计链已破坏，不写检查点：{verdict.problem_zh}",
+            f"audit chain broken; no checkpoint written: {verdict.problem_en}",
+        )
 
 
 @dataclass
@@ -68,8 +71,10 @@ class Checkpoint:
     signed: bool = True  # MAC checked and valid (False: read without the key)
 
     def line(self) -> str:
-        return (f"{self.count} records through id {self.last_id}, head {self.last_hash[:16]}…, "
-                f"written {self.written_at} ({self.reason})")
+        return (
+            f"{self.count} records through id {self.last_id}, head {self.last_hash[:16]}…, "
+            f"written {self.written_at} ({self.reason})"
+        )
 
 
 @dataclass
@@ -97,12 +102,21 @@ def store_id(db) -> str:
 
 
 def _payload(cp: Checkpoint) -> dict:
-    return {"format": FORMAT, "store_id": cp.store_id, "count": cp.count, "last_id": cp.last_id,
-            "last_hash": cp.last_hash, "written_at": cp.written_at, "reason": cp.reason}
+    return {
+        "format": FORMAT,
+        "store_id": cp.store_id,
+        "count": cp.count,
+        "last_id": cp.last_id,
+        "last_hash": cp.last_hash,
+        "written_at": cp.written_at,
+        "reason": cp.reason,
+    }
 
 
 def _mac(payload: dict, key: bytes) -> str:
-    return hmac.new(key, b"checkpoint|" + audit.canonical_json(payload).encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(
+        key, b"checkpoint|" + audit.canonical_json(payload).encode("utf-8"), hashlib.sha256
+    ).hexdigest()
 
 
 def _file_name(cp: Checkpoint) -> str:
@@ -147,8 +161,16 @@ def _read(path: Path, key: bytes | None) -> Checkpoint | None:
     """A checkpoint file; None when unreadable; raises ValueError when its MAC is wrong."""
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
-        cp = Checkpoint(str(body["store_id"]), int(body["count"]), int(body["last_id"]), str(body["last_hash"]),
-                        str(body["written_at"]), str(body.get("reason", "")), path, signed=key is not None)
+        cp = Checkpoint(
+            str(body["store_id"]),
+            int(body["count"]),
+            int(body["last_id"]),
+            str(body["last_hash"]),
+            str(body["written_at"]),
+            str(body.get("reason", "")),
+            path,
+            signed=key is not None,
+        )
         mac = str(body["mac"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -207,22 +229,33 @@ def verify(db, check_mac: bool | None = None, *, incremental: bool = False) -> V
     ok, count, broken = audit.verify_chain(db, check_mac=check_mac, after=after)
     verdict = Verdict(ok=ok, count=count, broken_id=broken, sealed=bool(check_mac))
     if not ok:
-        return _broken(verdict, f"第一条异常记录序号 {broken}（已校验 {count} 条）",
-                       f"first broken record id {broken} (checked {count} records)")
+        return _broken(
+            verdict,
+            f"第一条异常记录序号 {broken}（已校验 {count} 条）",
+            f"first broken record id {broken} (checked {count} records)",
+        )
     _, last_id, _ = store.head(db)
     seq = store.sequence(db)
     if seq > (last_id or 0):
-        return _broken(verdict, f"最新的审计记录已被删除（序号 {(last_id or 0) + 1}–{seq}）",
-                       f"the newest records were removed (ids {(last_id or 0) + 1}-{seq})")
+        return _broken(
+            verdict,
+            f"最新的审计记录已被删除（序号 {(last_id or 0) + 1}–{seq}）",
+            f"the newest records were removed (ids {(last_id or 0) + 1}-{seq})",
+        )
     key = audit.mac_key() if check_mac else None
     found, forged = checkpoints(db, key)
     if forged:
-        return _broken(verdict, f"检查点文件签名无效：{forged[0]}", f"checkpoint file with a wrong MAC: {forged[0]}")
+        return _broken(
+            verdict, f"检查点文件签名无效：{forged[0]}", f"checkpoint file with a wrong MAC: {forged[0]}"
+        )
     if not found:
         named = store.last_checkpoint_row(db)
         if named is not None:
-            return _broken(verdict, f"检查点文件缺失（审计记录 {named['id']} 写过检查点，目录 {anchor_dir()}）",
-                           f"checkpoint file missing (record {named['id']} wrote one; folder {anchor_dir()})")
+            return _broken(
+                verdict,
+                f"检查点文件缺失（审计记录 {named['id']} 写过检查点，目录 {anchor_dir()}）",
+                f"checkpoint file missing (record {named['id']} wrote one; folder {anchor_dir()})",
+            )
         verdict.notes.append("尚无检查点 / no checkpoint yet")
         return verdict
     cp = verdict.checkpoint = found[-1]
@@ -245,19 +278,29 @@ def _verified_head(db) -> tuple[int, str] | None:
 
 def _compare(db, cp: Checkpoint, last_id: int | None) -> tuple[str, str] | None:
     if last_id is None or last_id < cp.last_id:
-        return (f"审计记录少于检查点：检查点记到序号 {cp.last_id}（{cp.count} 条），库中最后一条为 {last_id or 0}",
-                f"truncated: the checkpoint counts {cp.count} records through id {cp.last_id}, "
-                f"the store ends at id {last_id or 0}")
+        return (
+            f"审计记录少于检查点：检查点记到序号 {cp.last_id}（{cp.count} 条），库中最后一条为 {last_id or 0}",
+            f"truncated: the checkpoint counts {cp.count} records through id {cp.last_id}, "
+            f"the store ends at id {last_id or 0}",
+        )
     stored = store.hash_of(db, cp.last_id)
     if stored is None:
         if store.purged_after(db, cp.last_id):
             return None  # the checkpointed head went in a later retention purge (anchored by its record)
-        return (f"检查点记录的序号 {cp.last_id} 已不在库中", f"the checkpoint's head record {cp.last_id} is gone")
+        return (
+            f"检查点记录的序号 {cp.last_id} 已不在库中",
+            f"the checkpoint's head record {cp.last_id} is gone",
+        )
     if stored != cp.last_hash:
-        return (f"序号 {cp.last_id} 的哈希与检查点不一致（链被重建）",
-                f"record {cp.last_id} differs from the checkpoint (chain rebuilt)")
+        return (
+            f"序号 {cp.last_id} 的哈希与检查点不一致（链被重建）",
+            f"record {cp.last_id} differs from the checkpoint (chain rebuilt)",
+        )
     if not store.purged_after(db, cp.last_id) and store.count_through(db, cp.last_id) != cp.count:
-        return (f"序号 {cp.last_id} 之前的记录数与检查点不一致", f"record count up to {cp.last_id} differs from the checkpoint")
+        return (
+            f"序号 {cp.last_id} 之前的记录数与检查点不一致",
+            f"record count up to {cp.last_id} differs from the checkpoint",
+        )
     return None
 
 
@@ -266,8 +309,9 @@ def checkpoint_quietly(db, *, actor: str = "system", reason: str) -> Checkpoint 
     return checkpoint_if_due(db, actor=actor, reason=reason, max_age=timedelta(0))
 
 
-def checkpoint_if_due(db, *, actor: str = "system", reason: str = "daily", now: datetime | None = None,
-                      max_age: timedelta = DAY) -> Checkpoint | None:
+def checkpoint_if_due(
+    db, *, actor: str = "system", reason: str = "daily", now: datetime | None = None, max_age: timedelta = DAY
+) -> Checkpoint | None:
     """Write a checkpoint when the newest one is older than ``max_age`` (or none exists and rows do).
 
     Never raises: a store whose key does not match, or whose trail is broken,

@@ -18,6 +18,7 @@
 Functions that depend on time take ``now`` (epoch seconds) so tests can use
 a fake clock.  Every account change and every login attempt is audited.
 """
+
 from __future__ import annotations
 
 import functools
@@ -49,8 +50,17 @@ LOGIN_FAILED_EN = "login failed: wrong username or password, or the account is l
 TOO_LONG_ZH = f"密码过长：最多 {MAX_PASSWORD_BYTES} 字节（约 24 个汉字或 72 个字母数字）"
 DEFAULT_IDLE_MINUTES = 30
 SETTING_DEFAULTS = {"session_idle_minutes": "30", "audit_retention_days": "180"}
-PUBLIC_FIELDS = ("id", "username", "display_name", "role", "must_change", "disabled",
-                 "created_at", "last_login_at", "locked_until")
+PUBLIC_FIELDS = (
+    "id",
+    "username",
+    "display_name",
+    "role",
+    "must_change",
+    "disabled",
+    "created_at",
+    "last_login_at",
+    "locked_until",
+)
 
 
 class AuthError(DeidError):
@@ -68,6 +78,7 @@ class PasswordRuleError(DeidError):
 
 
 # ---------------------------------------------------------------- roles and permissions
+
 
 def permissions() -> dict:
     return load_rules("permissions")
@@ -97,8 +108,12 @@ TWO_ADMIN_ROLE = "supervisor"  # granting or changing it needs a second admin wh
 
 def case_roles() -> set[str]:
     """Roles that may touch case content (from the permission table)."""
-    return {role for action, allowed in permissions()["actions"].items()
-            if action.startswith(CASE_ACTION_PREFIXES) for role in (allowed or [])}
+    return {
+        role
+        for action, allowed in permissions()["actions"].items()
+        if action.startswith(CASE_ACTION_PREFIXES)
+        for role in (allowed or [])
+    }
 
 
 def authorize(user: dict | None, action: str) -> bool:
@@ -129,6 +144,7 @@ def requires(action: str) -> Callable:
 
     The ``db`` argument (when the function has one) is used to audit refusals.
     """
+
     def decorate(func):
         sig = inspect.signature(func)
         if "user" not in sig.parameters:
@@ -137,16 +153,22 @@ def requires(action: str) -> Callable:
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             bound = sig.bind_partial(*args, **kwargs)
-            require(bound.arguments.get("user"), action, bound.arguments.get("db"),
-                    case_id=bound.arguments.get("case_id"))
+            require(
+                bound.arguments.get("user"),
+                action,
+                bound.arguments.get("db"),
+                case_id=bound.arguments.get("case_id"),
+            )
             return func(*args, **kwargs)
 
         wrapper.required_action = action
         return wrapper
+
     return decorate
 
 
 # ---------------------------------------------------------------- passwords
+
 
 def password_too_long(password: str | None) -> bool:
     return len((password or "").encode("utf-8")) > MAX_PASSWORD_BYTES
@@ -158,12 +180,14 @@ def password_problems(password: str, username: str = "") -> list[str]:
         problems.append(TOO_LONG_ZH)
     if len(password or "") < MIN_LENGTH:
         problems.append(f"长度至少 {MIN_LENGTH} 位")
-    classes = sum([
-        any(c.islower() for c in password),
-        any(c.isupper() for c in password),
-        any(c.isdigit() for c in password),
-        any(not c.isalnum() for c in password),
-    ])
+    classes = sum(
+        [
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        ]
+    )
     if classes < 3:
         problems.append("至少包含大写字母、小写字母、数字、符号中的三类")
     if username and username.lower() in (password or "").lower():
@@ -217,6 +241,7 @@ def _dummy_hash() -> str:
 
 # ---------------------------------------------------------------- users
 
+
 def _now(now: float | None) -> float:
     return time.time() if now is None else float(now)
 
@@ -261,8 +286,17 @@ def _valid_username(username: str) -> bool:
     return bool(username) and len(username) <= 64 and all(c.isalnum() or c in "._-" for c in username)
 
 
-def create_user(db, username: str, role: str, password: str | None = None, *, actor: str = "system",
-                display_name: str = "", must_change: bool = True, now: float | None = None) -> tuple[dict, str]:
+def create_user(
+    db,
+    username: str,
+    role: str,
+    password: str | None = None,
+    *,
+    actor: str = "system",
+    display_name: str = "",
+    must_change: bool = True,
+    now: float | None = None,
+) -> tuple[dict, str]:
     """Create a user; returns ``(user, password)`` (a strong random one when not given)."""
     username = (username or "").strip()
     if not _valid_username(username):
@@ -277,10 +311,20 @@ def create_user(db, username: str, role: str, password: str | None = None, *, ac
     hashed = hash_password(password)
     with transaction(db):
         pending = _needs_second_admin(db, actor, None, role)
-        accounts.insert_user(db, username, display_name or "", role, hashed, must_change=must_change, now=t,
-                             disabled=pending)
-        audit.record(db, actor, "user.add", detail={"user": username, "role": role, "must_change": bool(must_change),
-                                                    "pending_confirmation": pending})
+        accounts.insert_user(
+            db, username, display_name or "", role, hashed, must_change=must_change, now=t, disabled=pending
+        )
+        audit.record(
+            db,
+            actor,
+            "user.add",
+            detail={
+                "user": username,
+                "role": role,
+                "must_change": bool(must_change),
+                "pending_confirmation": pending,
+            },
+        )
         user = require_user(db, username)
         if pending:  # the account stays disabled until another admin confirms the supervisor role
             user["pending_grant"] = _request_grant(db, username, None, role, actor, t, new_account=True)
@@ -296,7 +340,9 @@ def _refuse_client(db, client_key: str | None, now: float, where: dict) -> None:
     if client_key and accounts.client_blocked_until(db, client_key, now):
         audit.record(db, "(unknown)", "auth.throttled", detail=where)
         minutes = CLIENT_WINDOW_SECONDS // 60
-        raise AuthError(f"登录尝试过于频繁，请 {minutes} 分钟后再试", "too many failed logins from this client")
+        raise AuthError(
+            f"登录尝试过于频繁，请 {minutes} 分钟后再试", "too many failed logins from this client"
+        )
 
 
 def _count_client_failure(db, client_key: str | None, now: float) -> None:
@@ -304,7 +350,9 @@ def _count_client_failure(db, client_key: str | None, now: float) -> None:
         accounts.client_failed(db, client_key, now, window=CLIENT_WINDOW_SECONDS, limit=CLIENT_MAX_FAILED)
 
 
-def authenticate(db, username: str, password: str, *, now: float | None = None, client: str | None = None) -> dict:
+def authenticate(
+    db, username: str, password: str, *, now: float | None = None, client: str | None = None
+) -> dict:
     """Check credentials; returns the public user or raises ``AuthError``.
 
     Unknown user, disabled or locked account and wrong password give one and
@@ -329,20 +377,30 @@ def authenticate(db, username: str, password: str, *, now: float | None = None, 
         return require_user(db, attempt["username"])
     _count_client_failure(db, client_key, t)
     if attempt is None:
-        audit.record(db, "(unknown)", "auth.login_failed",
-                     detail={"reason": "unknown_user", "username": mask(username or ""), **where})
+        audit.record(
+            db,
+            "(unknown)",
+            "auth.login_failed",
+            detail={"reason": "unknown_user", "username": mask(username or ""), **where},
+        )
     elif attempt["refusal"]:
-        audit.record(db, attempt["username"], "auth.login_failed", detail={"reason": attempt["refusal"], **where})
+        audit.record(
+            db, attempt["username"], "auth.login_failed", detail={"reason": attempt["refusal"], **where}
+        )
     else:
         name, failed = attempt["username"], attempt["failed"]
-        audit.record(db, name, "auth.login_failed", detail={"reason": "bad_password", "failed": failed, **where})
+        audit.record(
+            db, name, "auth.login_failed", detail={"reason": "bad_password", "failed": failed, **where}
+        )
         if failed >= MAX_FAILED:
             accounts.lock(db, attempt["id"], t + LOCK_SECONDS)
             audit.record(db, name, "auth.locked", detail={"minutes": LOCK_SECONDS // 60})
     raise AuthError(LOGIN_FAILED_ZH, LOGIN_FAILED_EN)
 
 
-def change_password(db, username: str, old_password: str, new_password: str, *, now: float | None = None) -> dict:
+def change_password(
+    db, username: str, old_password: str, new_password: str, *, now: float | None = None
+) -> dict:
     row = _row(db, username)
     if password_too_long(old_password):
         raise AuthError("原密码错误：" + TOO_LONG_ZH, "current password longer than 72 bytes")
@@ -356,7 +414,9 @@ def change_password(db, username: str, old_password: str, new_password: str, *, 
     return require_user(db, username)
 
 
-def reset_password(db, username: str, *, actor: str, new_password: str | None = None, now: float | None = None) -> str:
+def reset_password(
+    db, username: str, *, actor: str, new_password: str | None = None, now: float | None = None
+) -> str:
     """Admin reset: sets a (random) temporary password that must be changed at next login; unlocks."""
     row = _row(db, username)
     if row is None:
@@ -373,8 +433,10 @@ def set_disabled(db, username: str, disabled: bool, *, actor: str) -> dict:
     if row is None:
         raise DeidError("用户不存在", "no such user")
     if not disabled and accounts.pending_grant_for(db, username):
-        raise DeidError("该账号的审核人角色待另一名管理员确认，确认后自动启用",
-                        "the account's supervisor role awaits a second admin's confirmation")
+        raise DeidError(
+            "该账号的审核人角色待另一名管理员确认，确认后自动启用",
+            "the account's supervisor role awaits a second admin's confirmation",
+        )
     if disabled and row["role"] == "admin" and row["username"] == actor:
         raise DeidError("不能停用自己的管理员账号", "an admin cannot disable their own account")
     accounts.set_disabled(db, row["id"], disabled)
@@ -397,11 +459,29 @@ def _needs_second_admin(db, actor: str, from_role: str | None, to_role: str) -> 
     return touches and _is_admin_account(db, actor) and accounts.active_admin_count(db) > 1
 
 
-def _request_grant(db, username: str, from_role: str | None, to_role: str, actor: str, now: float,
-                   *, new_account: bool = False) -> int:
+def _request_grant(
+    db,
+    username: str,
+    from_role: str | None,
+    to_role: str,
+    actor: str,
+    now: float,
+    *,
+    new_account: bool = False,
+) -> int:
     grant_id = accounts.add_grant(db, username, from_role, to_role, actor, now, new_account=new_account)
-    audit.record(db, actor, "user.role_grant_requested", detail={
-        "user": username, "from": from_role, "to": to_role, "grant": grant_id, "new_account": new_account})
+    audit.record(
+        db,
+        actor,
+        "user.role_grant_requested",
+        detail={
+            "user": username,
+            "from": from_role,
+            "to": to_role,
+            "grant": grant_id,
+            "new_account": new_account,
+        },
+    )
     return grant_id
 
 
@@ -410,8 +490,10 @@ def _check_role_separation(row: dict, role: str, actor: str) -> None:
         raise DeidError("不能修改自己的角色", "an account cannot change its own role")
     cases = case_roles()
     if (row["role"] == "admin" and role in cases) or (row["role"] in cases and role == "admin"):
-        raise DeidError("管理员账号不能同时担任病例角色（整理人、审核人）：请为其另建账号",
-                        "an admin account cannot hold a case role; create a separate account")
+        raise DeidError(
+            "管理员账号不能同时担任病例角色（整理人、审核人）：请为其另建账号",
+            "an admin account cannot hold a case role; create a separate account",
+        )
 
 
 def set_role(db, username: str, role: str, *, actor: str, now: float | None = None) -> dict:
@@ -452,10 +534,13 @@ def _pending_grant(db, grant_id: int, actor: str, not_admin_zh: str, not_admin_e
 
 def confirm_role_grant(db, grant_id: int, *, actor: str, now: float | None = None) -> dict:
     """A second admin confirms a pending supervisor grant; returns the user as changed."""
-    grant = _pending_grant(db, grant_id, actor, "只有管理员可以确认角色变更", "only an admin can confirm a role grant")
+    grant = _pending_grant(
+        db, grant_id, actor, "只有管理员可以确认角色变更", "only an admin can confirm a role grant"
+    )
     if actor == grant["requested_by"]:
-        raise PermissionDenied("需要另一名管理员确认（不能确认自己的申请）",
-                               "a second admin must confirm; not the one who asked")
+        raise PermissionDenied(
+            "需要另一名管理员确认（不能确认自己的申请）", "a second admin must confirm; not the one who asked"
+        )
     row = _row(db, grant["username"])
     if row is None or (grant["from_role"] is not None and row["role"] != grant["from_role"]):
         raise DeidError("账号在申请后已变化，请重新申请", "the account changed since the request; ask again")
@@ -466,19 +551,41 @@ def confirm_role_grant(db, grant_id: int, *, actor: str, now: float | None = Non
         accounts.set_role(db, row["id"], grant["to_role"])
         if grant["new_account"]:
             accounts.set_disabled(db, row["id"], False)
-        audit.record(db, actor, "user.role_grant_confirmed", detail={
-            "user": row["username"], "from": grant["from_role"], "to": grant["to_role"], "grant": grant_id,
-            "requested_by": grant["requested_by"]})
-        audit.record(db, actor, "user.role_change", detail={
-            "user": row["username"], "from": row["role"] if grant["from_role"] else None, "to": grant["to_role"],
-            "requested_by": grant["requested_by"], "confirmed_by": actor})
+        audit.record(
+            db,
+            actor,
+            "user.role_grant_confirmed",
+            detail={
+                "user": row["username"],
+                "from": grant["from_role"],
+                "to": grant["to_role"],
+                "grant": grant_id,
+                "requested_by": grant["requested_by"],
+            },
+        )
+        audit.record(
+            db,
+            actor,
+            "user.role_change",
+            detail={
+                "user": row["username"],
+                "from": row["role"] if grant["from_role"] else None,
+                "to": grant["to_role"],
+                "requested_by": grant["requested_by"],
+                "confirmed_by": actor,
+            },
+        )
     return require_user(db, row["username"])
 
 
 def cancel_role_grant(db, grant_id: int, *, actor: str, now: float | None = None) -> None:
-    grant = _pending_grant(db, grant_id, actor, "只有管理员可以撤销角色申请", "only an admin can cancel a role grant")
+    grant = _pending_grant(
+        db, grant_id, actor, "只有管理员可以撤销角色申请", "only an admin can cancel a role grant"
+    )
     accounts.decide_grant(db, grant_id, "cancelled", actor, _now(now))
-    audit.record(db, actor, "user.role_grant_cancelled", detail={"user": grant["username"], "grant": grant_id})
+    audit.record(
+        db, actor, "user.role_grant_cancelled", detail={"user": grant["username"], "grant": grant_id}
+    )
 
 
 def is_active(db, username: str) -> bool:
@@ -487,6 +594,7 @@ def is_active(db, username: str) -> bool:
 
 
 # ---------------------------------------------------------------- settings
+
 
 def get_setting(db, key: str) -> str:
     value = audit_log.setting(db, key)
@@ -508,6 +616,7 @@ def idle_timeout_seconds(db) -> int:
 
 
 # ---------------------------------------------------------------- first start and demo users
+
 
 def issue_setup_token(db, *, now: float | None = None) -> str | None:
     """A one-time token for creating the first admin (None when an admin exists).
@@ -545,8 +654,12 @@ def create_first_admin(db, token: str, username: str, password: str, *, now: flo
     return user
 
 
-DEMO_USERS = (("zhengli", "preparer", "演示整理人"), ("shenhe", "supervisor", "演示审核人"),
-              ("shenji", "auditor", "演示审计员"), ("guanli", "admin", "演示管理员"))
+DEMO_USERS = (
+    ("zhengli", "preparer", "演示整理人"),
+    ("shenhe", "supervisor", "演示审核人"),
+    ("shenji", "auditor", "演示审计员"),
+    ("guanli", "admin", "演示管理员"),
+)
 
 
 def seed_demo_users(db) -> list[tuple[str, str, str]]:

@@ -7,6 +7,7 @@ stable, the same in every process, and not computable from a record number
 without the key.  Only the store maps a handle back to its case
 (``core.store.cases.case_for_handle``).
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -12,6 +12,7 @@
 
 Each operation is audited in the store it belongs to.
 """
+
 from __future__ import annotations
 
 import os
@@ -67,8 +68,12 @@ def rotate(db, actor: str) -> dict:
     counts = reseal_files()
     counts["values"] = sealed.reseal_rows(db)
     crypto.write_keyring(staged.only_current(), replace=True)
-    summary = {"from_key": old.current, "to_key": staged.current, "retired": sorted(set(old.keys) - {staged.current}),
-               **counts}
+    summary = {
+        "from_key": old.current,
+        "to_key": staged.current,
+        "retired": sorted(set(old.keys) - {staged.current}),
+        **counts,
+    }
     audit.record(db, actor, "key.rotate", detail=summary)
     return summary
 
@@ -100,7 +105,9 @@ def restore(path: Path, passphrase: str, *, force: bool = False) -> crypto.Keyri
     if target.exists():
         current = crypto.load_keyring(target)
         if current.root_id != ring.root_id and not force:
-            raise crypto.KeyError_(f"{target} 已有另一把密钥；确认要替换请加 --force",
-                                   f"{target} holds another key; add --force to replace it")
+            raise crypto.KeyError_(
+                f"{target} 已有另一把密钥；确认要替换请加 --force",
+                f"{target} holds another key; add --force to replace it",
+            )
     crypto.write_keyring(ring, target, replace=True)
     return ring

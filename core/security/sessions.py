@@ -15,6 +15,7 @@ Idle timeout: ``security_settings.session_idle_minutes`` (``core.security.auth``
 a session idle for longer is revoked.  Logout revokes the session for every
 tab of that browser.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -70,7 +71,9 @@ def start(db, username: str, *, now: float | None = None) -> tuple[int, str]:
     token = secrets.token_urlsafe(32)
     session_id = session_store.insert_session(db, sha256_hex(token.encode()), username, t)
     code = secrets.token_urlsafe(24)
-    session_store.insert_handoff(db, sha256_hex(code.encode()), session_id, seal(token.encode(), aad=b"session"), t)
+    session_store.insert_handoff(
+        db, sha256_hex(code.encode()), session_id, seal(token.encode(), aad=b"session"), t
+    )
     session_store.purge_handoffs(db, t - 3600)
     return session_id, code
 

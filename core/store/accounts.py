@@ -1,4 +1,5 @@
 """SQL of logins (atomic failure counter, per-client throttle) and two-admin role grants (``core.security.auth``)."""
+
 from __future__ import annotations
 
 from core.store.tx import transaction
@@ -13,6 +14,7 @@ def _dict(cur, row) -> dict | None:
 
 
 # ---------------------------------------------------------------- users
+
 
 def user_row(db, username: str) -> dict | None:
     """The whole ``users`` row (password hash included), or None."""
@@ -32,32 +34,58 @@ def user_role(db, username: str) -> str | None:
 
 
 def has_active_admin(db) -> bool:
-    return db.conn.execute("SELECT 1 FROM users WHERE role = 'admin' AND disabled = 0 LIMIT 1").fetchone() is not None
+    return (
+        db.conn.execute("SELECT 1 FROM users WHERE role = 'admin' AND disabled = 0 LIMIT 1").fetchone()
+        is not None
+    )
 
 
-def insert_user(db, username: str, display_name: str, role: str, password_hash: str, *, must_change: bool,
-                now: float, disabled: bool) -> None:
+def insert_user(
+    db,
+    username: str,
+    display_name: str,
+    role: str,
+    password_hash: str,
+    *,
+    must_change: bool,
+    now: float,
+    disabled: bool,
+) -> None:
     db.conn.execute(
         "INSERT INTO users (username, display_name, role, password_hash, must_change, created_at,"
         " password_changed_at, disabled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [username, display_name, role, password_hash, 1 if must_change else 0, now, now, 1 if disabled else 0],
+        [
+            username,
+            display_name,
+            role,
+            password_hash,
+            1 if must_change else 0,
+            now,
+            now,
+            1 if disabled else 0,
+        ],
     )
 
 
 def set_password(db, user_id: int, password_hash: str, now: float) -> None:
     """The user's own change: the new hash, no change required any more."""
-    db.conn.execute("UPDATE users SET password_hash = ?, must_change = 0, password_changed_at = ? WHERE id = ?",
-                    [password_hash, now, user_id])
+    db.conn.execute(
+        "UPDATE users SET password_hash = ?, must_change = 0, password_changed_at = ? WHERE id = ?",
+        [password_hash, now, user_id],
+    )
 
 
 def reset_password(db, user_id: int, password_hash: str, now: float) -> None:
     """An admin's reset: a temporary hash that must be changed; the account is unlocked."""
     db.conn.execute(
         "UPDATE users SET password_hash = ?, must_change = 1, failed_count = 0, locked_until = NULL,"
-        " password_changed_at = ? WHERE id = ?", [password_hash, now, user_id])
+        " password_changed_at = ? WHERE id = ?",
+        [password_hash, now, user_id],
+    )
 
 
 # ---------------------------------------------------------------- first-admin setup tokens
+
 
 def replace_setup_token(db, token_hash: str, now: float) -> None:
     """Void every unused setup token and store the hash of a new one."""
@@ -67,8 +95,9 @@ def replace_setup_token(db, token_hash: str, now: float) -> None:
 
 def unused_setup_token(db, token_hash: str) -> int | None:
     """The id of the unused setup token with this hash, or None."""
-    row = db.conn.execute("SELECT id FROM setup_tokens WHERE token_hash = ? AND used_at IS NULL",
-                          [token_hash]).fetchone()
+    row = db.conn.execute(
+        "SELECT id FROM setup_tokens WHERE token_hash = ? AND used_at IS NULL", [token_hash]
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -77,6 +106,7 @@ def use_setup_token(db, token_id: int, now: float) -> None:
 
 
 # ---------------------------------------------------------------- login attempts
+
 
 def begin_attempt(db, username: str, now: float) -> dict | None:
     """Start a login attempt in one ``BEGIN IMMEDIATE`` transaction, before any password check.
@@ -88,18 +118,27 @@ def begin_attempt(db, username: str, now: float) -> dict | None:
     therefore each count, whatever order their password checks finish in.
     """
     with transaction(db):
-        cur = db.conn.execute("SELECT id, username, password_hash, disabled, locked_until FROM users "
-                              "WHERE username = ?", [username])
+        cur = db.conn.execute(
+            "SELECT id, username, password_hash, disabled, locked_until FROM users WHERE username = ?",
+            [username],
+        )
         row = _dict(cur, cur.fetchone())
         if row is None:
             return None
         refusal = "disabled" if row["disabled"] else ("locked" if (row["locked_until"] or 0) > now else "")
         failed = None
         if not refusal:
-            failed = db.conn.execute("UPDATE users SET failed_count = failed_count + 1 WHERE id = ? "
-                                     "RETURNING failed_count", [row["id"]]).fetchone()[0]
-    return {"id": row["id"], "username": row["username"], "password_hash": row["password_hash"],
-            "refusal": refusal, "failed": failed}
+            failed = db.conn.execute(
+                "UPDATE users SET failed_count = failed_count + 1 WHERE id = ? RETURNING failed_count",
+                [row["id"]],
+            ).fetchone()[0]
+    return {
+        "id": row["id"],
+        "username": row["username"],
+        "password_hash": row["password_hash"],
+        "refusal": refusal,
+        "failed": failed,
+    }
 
 
 def lock(db, user_id: int, until: float) -> None:
@@ -107,8 +146,10 @@ def lock(db, user_id: int, until: float) -> None:
 
 
 def login_succeeded(db, user_id: int, now: float) -> None:
-    db.conn.execute("UPDATE users SET failed_count = 0, locked_until = NULL, last_login_at = ? WHERE id = ?",
-                    [now, user_id])
+    db.conn.execute(
+        "UPDATE users SET failed_count = 0, locked_until = NULL, last_login_at = ? WHERE id = ?",
+        [now, user_id],
+    )
 
 
 def setup_token_outstanding(db) -> bool:
@@ -117,16 +158,20 @@ def setup_token_outstanding(db) -> bool:
 
 # ---------------------------------------------------------------- per-client throttle
 
+
 def client_blocked_until(db, client_key: str, now: float) -> float | None:
-    row = db.conn.execute("SELECT blocked_until FROM login_throttle WHERE client_key = ?", [client_key]).fetchone()
+    row = db.conn.execute(
+        "SELECT blocked_until FROM login_throttle WHERE client_key = ?", [client_key]
+    ).fetchone()
     return row[0] if row and row[0] and row[0] > now else None
 
 
 def client_failed(db, client_key: str, now: float, *, window: float, limit: int) -> int:
     """Count one failed login of this client in its current window; block it at ``limit``.  Returns the count."""
     with transaction(db):
-        row = db.conn.execute("SELECT window_start, failures FROM login_throttle WHERE client_key = ?",
-                              [client_key]).fetchone()
+        row = db.conn.execute(
+            "SELECT window_start, failures FROM login_throttle WHERE client_key = ?", [client_key]
+        ).fetchone()
         if row is None or now - row[0] >= window:
             start, failures = now, 1
         else:
@@ -136,23 +181,37 @@ def client_failed(db, client_key: str, now: float, *, window: float, limit: int)
             "INSERT INTO login_throttle (client_key, window_start, failures, blocked_until) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(client_key) DO UPDATE SET window_start = excluded.window_start, "
             "failures = excluded.failures, blocked_until = excluded.blocked_until",
-            [client_key, start, failures, blocked])
+            [client_key, start, failures, blocked],
+        )
     return failures
 
 
 # ---------------------------------------------------------------- role grants (two admins)
 
+
 def active_admin_count(db) -> int:
     return db.conn.execute("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0").fetchone()[0]
 
 
-def add_grant(db, username: str, from_role: str | None, to_role: str, requested_by: str, now: float,
-              *, new_account: bool = False) -> int:
-    db.conn.execute("UPDATE role_grants SET status = 'cancelled', decided_by = ?, decided_at = ? "
-                    "WHERE username = ? AND status = 'pending'", [requested_by, now, username])
+def add_grant(
+    db,
+    username: str,
+    from_role: str | None,
+    to_role: str,
+    requested_by: str,
+    now: float,
+    *,
+    new_account: bool = False,
+) -> int:
+    db.conn.execute(
+        "UPDATE role_grants SET status = 'cancelled', decided_by = ?, decided_at = ? "
+        "WHERE username = ? AND status = 'pending'",
+        [requested_by, now, username],
+    )
     return db.conn.execute(
         "INSERT INTO role_grants (username, from_role, to_role, new_account, requested_by, requested_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)", [username, from_role, to_role, 1 if new_account else 0, requested_by, now],
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [username, from_role, to_role, 1 if new_account else 0, requested_by, now],
     ).lastrowid
 
 
@@ -167,14 +226,18 @@ def pending_grants(db) -> list[dict]:
 
 
 def pending_grant_for(db, username: str) -> dict | None:
-    cur = db.conn.execute("SELECT * FROM role_grants WHERE username = ? AND status = 'pending' "
-                          "ORDER BY id DESC LIMIT 1", [username])
+    cur = db.conn.execute(
+        "SELECT * FROM role_grants WHERE username = ? AND status = 'pending' ORDER BY id DESC LIMIT 1",
+        [username],
+    )
     return _dict(cur, cur.fetchone())
 
 
 def decide_grant(db, grant_id: int, status: str, decided_by: str, now: float) -> None:
-    db.conn.execute("UPDATE role_grants SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?",
-                    [status, decided_by, now, grant_id])
+    db.conn.execute(
+        "UPDATE role_grants SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?",
+        [status, decided_by, now, grant_id],
+    )
 
 
 def set_role(db, user_id: int, role: str) -> None:
@@ -204,7 +267,8 @@ def approvals_after_account_change(db, window_s: float) -> list[dict]:
         f"AND json_valid(l.detail) AND json_extract(l.detail, '$.user') = a.approved_by "
         f"AND (julianday(l.ts) - 2440587.5) * 86400.0 BETWEEN a.approved_at - ? AND a.approved_at "
         f"ORDER BY a.id DESC, l.id DESC",
-        [*ACCOUNT_CHANGE_ACTIONS, window_s])
+        [*ACCOUNT_CHANGE_ACTIONS, window_s],
+    )
     return [_row(cur, r) for r in cur.fetchall()]
 
 

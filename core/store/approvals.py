@@ -1,5 +1,6 @@
 """SQL of the case workflow (``core.cases.workflow``): case events, approvals and who edited a case
 (tables of migrations 1 and 100–199).  Sealed columns come back as stored; the caller opens them."""
+
 from __future__ import annotations
 
 
@@ -10,10 +11,12 @@ def _dicts(cur) -> list[dict]:
 
 # ---------------------------------------------------------------- case events
 
+
 def last_event_actor(db, case_id: str, event: str) -> str | None:
     """Who did the newest ``event`` on the case (None when it never happened)."""
     row = db.conn.execute(
-        "SELECT actor FROM case_events WHERE case_id = ? AND event = ? ORDER BY id DESC LIMIT 1", [case_id, event]
+        "SELECT actor FROM case_events WHERE case_id = ? AND event = ? ORDER BY id DESC LIMIT 1",
+        [case_id, event],
     ).fetchone()
     return row[0] if row else None
 
@@ -50,11 +53,16 @@ def case_events(db, case_id: str) -> list[dict]:
 
 def edit_actors_since(db, case_id: str, since: float) -> set[str]:
     """Distinct actors of box edits (table ``edits``) on the case after ``since``."""
-    return {r[0] for r in db.conn.execute(
-        "SELECT DISTINCT actor FROM edits WHERE case_id = ? AND at > ?", [case_id, since]).fetchall()}
+    return {
+        r[0]
+        for r in db.conn.execute(
+            "SELECT DISTINCT actor FROM edits WHERE case_id = ? AND at > ?", [case_id, since]
+        ).fetchall()
+    }
 
 
 # ---------------------------------------------------------------- approvals
+
 
 def last_approved_at(db, case_id: str) -> float:
     return db.conn.execute(
@@ -69,18 +77,26 @@ def approval_row(db, approval_id: int) -> dict | None:
 
 def live_approval_row(db, case_id: str) -> dict | None:
     """The newest approval of the case that is not superseded."""
-    rows = _dicts(db.conn.execute(
-        "SELECT * FROM approvals WHERE case_id = ? AND superseded_at IS NULL ORDER BY id DESC LIMIT 1", [case_id]
-    ))
+    rows = _dicts(
+        db.conn.execute(
+            "SELECT * FROM approvals WHERE case_id = ? AND superseded_at IS NULL ORDER BY id DESC LIMIT 1",
+            [case_id],
+        )
+    )
     return rows[0] if rows else None
 
 
 def live_approval_ids(db, case_id: str) -> list[int]:
-    return [r[0] for r in db.conn.execute(
-        "SELECT id FROM approvals WHERE case_id = ? AND superseded_at IS NULL", [case_id]).fetchall()]
+    return [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT id FROM approvals WHERE case_id = ? AND superseded_at IS NULL", [case_id]
+        ).fetchall()
+    ]
 
 
 def supersede_live_approvals(db, case_id: str, at: float, reason: str) -> None:
     db.conn.execute(
         "UPDATE approvals SET superseded_at = ?, superseded_reason = ? WHERE case_id = ? AND superseded_at IS NULL",
-        [at, reason, case_id])
+        [at, reason, case_id],
+    )

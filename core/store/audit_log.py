@@ -1,5 +1,6 @@
 """SQL of the audit trail: appending rows, walking the chain, filters, the seal floor, chain head, purge
 and checkpoints (``core.security.audit``, ``core.security.audit_anchor``, ``core.security.audit_report``)."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,11 @@ def setting(db, key: str) -> str | None:
 
 
 def put_setting(db, key: str, value: str) -> None:
-    db.conn.execute("INSERT INTO security_settings (key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+    db.conn.execute(
+        "INSERT INTO security_settings (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
 
 
 def insert_setting(db, key: str, value: str) -> None:
@@ -65,8 +69,14 @@ def _where(filters: dict[str, list], since: str | None, until: str | None) -> tu
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def filtered_rows(db, filters: dict[str, list], since: str | None = None, until: str | None = None,
-                  limit: int | None = None, offset: int = 0) -> list[dict]:
+def filtered_rows(
+    db,
+    filters: dict[str, list],
+    since: str | None = None,
+    until: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict]:
     """Rows whose ``actor`` / ``role`` / ``case_id`` / ``action`` is one of the listed values and whose
     ``ts`` is in ``[since, until)``, newest first."""
     where, params = _where(filters, since, until)
@@ -108,8 +118,12 @@ def count_through(db, row_id: int) -> int:
 
 def purged_after(db, row_id: int) -> bool:
     """Whether a retention purge was recorded after row ``row_id``."""
-    return db.conn.execute("SELECT 1 FROM audit_log WHERE action = 'audit.purge' AND id > ? LIMIT 1",
-                           [row_id]).fetchone() is not None
+    return (
+        db.conn.execute(
+            "SELECT 1 FROM audit_log WHERE action = 'audit.purge' AND id > ? LIMIT 1", [row_id]
+        ).fetchone()
+        is not None
+    )
 
 
 def purge_bound(db, cutoff_ts: str) -> tuple[int, str] | None:
@@ -118,8 +132,9 @@ def purge_bound(db, cutoff_ts: str) -> tuple[int, str] | None:
     if first_young is None:
         row = db.conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
     else:
-        row = db.conn.execute("SELECT id, hash FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT 1",
-                              [first_young]).fetchone()
+        row = db.conn.execute(
+            "SELECT id, hash FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT 1", [first_young]
+        ).fetchone()
     return (row[0], row[1]) if row else None
 
 
@@ -129,8 +144,9 @@ def delete_through(db, row_id: int) -> int:
 
 def last_checkpoint_row(db) -> dict | None:
     """Detail of the newest ``audit.checkpoint`` row (which names its file), or None."""
-    row = db.conn.execute("SELECT id, detail FROM audit_log WHERE action = 'audit.checkpoint' "
-                          "ORDER BY id DESC LIMIT 1").fetchone()
+    row = db.conn.execute(
+        "SELECT id, detail FROM audit_log WHERE action = 'audit.checkpoint' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
     if not row:
         return None
     try:
@@ -144,4 +160,6 @@ def distinct_values(db, column: str) -> list[str]:
     """The actors or actions that occur in the trail (the audit page's filters)."""
     if column not in ("actor", "action"):
         raise ValueError("not a filter column")
-    return [r[0] for r in db.conn.execute(f"SELECT DISTINCT {column} FROM audit_log ORDER BY {column}").fetchall()]
+    return [
+        r[0] for r in db.conn.execute(f"SELECT DISTINCT {column} FROM audit_log ORDER BY {column}").fetchall()
+    ]

@@ -16,6 +16,7 @@ archive-index record a detection job needs.  Two stores:
 
 Nothing here unseals: a blob stays sealed in every store.
 """
+
 from __future__ import annotations
 
 import os

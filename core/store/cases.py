@@ -1,4 +1,5 @@
 """Cases in the store: create from a manifest, list with filters, status and progress."""
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,9 @@ def upsert_case(db, manifest: Manifest) -> dict:
         "admission_date": meta.admission_date,
         "discharge_date": meta.discharge_date,
         "review_type": manifest.review_type,
-        "meta_sealed": seal_value("cases", meta.case_id, "meta_sealed", json.dumps(meta.to_dict(), ensure_ascii=False)),
+        "meta_sealed": seal_value(
+            "cases", meta.case_id, "meta_sealed", json.dumps(meta.to_dict(), ensure_ascii=False)
+        ),
         "document_count": len(manifest.documents),
         "updated_at": now,
     }
@@ -121,6 +124,7 @@ def statuses(db) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- the workflow's status column (core.cases.workflow)
+
 
 def status_default(db) -> str | None:
     """The declared default of ``cases.status`` as SQLite reports it ('' when none; None without the column)."""

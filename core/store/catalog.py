@@ -1,4 +1,5 @@
 """Document type catalog order (``core/rules/doc_types.yaml``)."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -29,4 +30,6 @@ def catalog_types() -> list[str]:
 
 def sort_documents(docs: list[dict]) -> list[dict]:
     """Catalog order, then date, then doc_id (stable for equal types)."""
-    return sorted(docs, key=lambda d: (catalog_order(d.get("type", "")), d.get("date") or "", d.get("doc_id") or ""))
+    return sorted(
+        docs, key=lambda d: (catalog_order(d.get("type", "")), d.get("date") or "", d.get("doc_id") or "")
+    )

@@ -7,6 +7,7 @@ Schema changes are migrations: modules listed in
 Areas own number ranges: 1–99 cases/documents/pages/findings/jobs,
 100–199 users/audit/workflow, 200–299 exports/patient codes.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -21,7 +22,9 @@ from core.store.keybind import ensure_key_for_store
 from core.store.migrations import MIGRATIONS
 
 
-def open_db(path: str | Path | None = None, migrate: bool = True, check_key: bool = True) -> sqlite_utils.Database:
+def open_db(
+    path: str | Path | None = None, migrate: bool = True, check_key: bool = True
+) -> sqlite_utils.Database:
     """Open (and migrate) the store, then bind it to its storage key.
 
     ``check_key`` (default) refuses a store that holds data when its key file

@@ -1,4 +1,5 @@
 """Documents and pages of a case; encrypted working copies of the PDFs."""
+
 from __future__ import annotations
 
 import threading
@@ -21,8 +22,9 @@ _PDF_CACHE_MAX = 24
 _lock = threading.Lock()
 
 
-def store_document(db, case_id: str, doc_id: str, data: bytes, *, type: str = "", title: str = "",
-                   date: str = "") -> dict:
+def store_document(
+    db, case_id: str, doc_id: str, data: bytes, *, type: str = "", title: str = "", date: str = ""
+) -> dict:
     """Validate ``data`` as a PDF, store an encrypted copy, and (re)create the document + page rows.
 
     Raises InputError (nothing written) when the PDF is unusable.
@@ -32,9 +34,17 @@ def store_document(db, case_id: str, doc_id: str, data: bytes, *, type: str = ""
     rel = document_blob(case_handle(case_id), digest)  # the working copy is the worker's blob
     files.write_sealed(rel, data)
     existing = get_document(db, case_id, doc_id)
-    row = {"case_id": case_id, "doc_id": doc_id, "type": type, "title": title or type, "date": date,
-           "catalog_order": catalog_order(type), "source_sha256": digest, "stored_path": rel,
-           "page_count": pdf.page_count}
+    row = {
+        "case_id": case_id,
+        "doc_id": doc_id,
+        "type": type,
+        "title": title or type,
+        "date": date,
+        "catalog_order": catalog_order(type),
+        "source_sha256": digest,
+        "stored_path": rel,
+        "page_count": pdf.page_count,
+    }
     with transaction(db):
         if existing and existing["source_sha256"] == digest:
             db["documents"].update(existing["id"], row)
@@ -53,7 +63,11 @@ def store_document(db, case_id: str, doc_id: str, data: bytes, *, type: str = ""
 
 def _remove_unused_copy(db, rel: str, keep: str) -> None:
     """Delete a replaced working copy unless another document still uses the same file."""
-    if rel and rel != keep and not db.execute("SELECT 1 FROM documents WHERE stored_path = ?", [rel]).fetchone():
+    if (
+        rel
+        and rel != keep
+        and not db.execute("SELECT 1 FROM documents WHERE stored_path = ?", [rel]).fetchone()
+    ):
         files.remove(rel)
 
 
@@ -61,9 +75,17 @@ def _page_rows(pdf: pymupdf.Document, doc_pk: int, case_id: str) -> list[dict]:
     rows = []
     for page in pdf.pages():
         rect = page.cropbox  # unrotated
-        rows.append({"document_id": doc_pk, "case_id": case_id, "page_index": page.number,
-                     "width": rect.width, "height": rect.height, "rotation": page.rotation,
-                     "scanned": int(is_scanned(page))})
+        rows.append(
+            {
+                "document_id": doc_pk,
+                "case_id": case_id,
+                "page_index": page.number,
+                "width": rect.width,
+                "height": rect.height,
+                "rotation": page.rotation,
+                "scanned": int(is_scanned(page)),
+            }
+        )
     return rows
 
 
@@ -136,6 +158,7 @@ def _forget(document_id: int) -> None:
 
 # ---- pages -----------------------------------------------------------------
 
+
 def list_pages(db, case_id: str, included_only: bool = True) -> list[dict]:
     """Every page of the case in review order (catalog order of documents, then page index)."""
     sql = """
@@ -150,9 +173,13 @@ def list_pages(db, case_id: str, included_only: bool = True) -> list[dict]:
 
 
 def get_page(db, page_id: int) -> Optional[dict]:
-    rows = list(db.query(
-        "SELECT p.*, d.doc_id, d.type AS doc_type, d.title AS doc_title FROM pages p "
-        "JOIN documents d ON d.id = p.document_id WHERE p.id = ?", [page_id]))
+    rows = list(
+        db.query(
+            "SELECT p.*, d.doc_id, d.type AS doc_type, d.title AS doc_title FROM pages p "
+            "JOIN documents d ON d.id = p.document_id WHERE p.id = ?",
+            [page_id],
+        )
+    )
     return rows[0] if rows else None
 
 
@@ -165,8 +192,9 @@ def require_page(db, page_id: int) -> dict:
 
 
 def page_id_for(db, document_id: int, page_index: int) -> Optional[int]:
-    row = db.execute("SELECT id FROM pages WHERE document_id = ? AND page_index = ?",
-                     [document_id, page_index]).fetchone()
+    row = db.execute(
+        "SELECT id FROM pages WHERE document_id = ? AND page_index = ?", [document_id, page_index]
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -179,15 +207,23 @@ def mark_viewed(db, page_id: int) -> bool:
 def failed_page_indices(db, document_id: int) -> list[int]:
     """Page indices of a document whose detection failed: the export and the
     review preview blank them (fail closed), like the CLI does."""
-    rows = db.execute("SELECT page_index FROM pages WHERE document_id = ? AND detect_status = 'failed' "
-                      "ORDER BY page_index", [document_id]).fetchall()
+    rows = db.execute(
+        "SELECT page_index FROM pages WHERE document_id = ? AND detect_status = 'failed' ORDER BY page_index",
+        [document_id],
+    ).fetchall()
     return [r[0] for r in rows]
 
 
 def hidden_pages(db, document_id: int) -> dict[int, str]:
     """Pages of a document hidden whole: page index -> reason code."""
-    return {r[0]: r[1] for r in db.execute("SELECT page_index, hide_reason FROM pages WHERE document_id = ? "
-                                            "AND hide_reason != '' ORDER BY page_index", [document_id]).fetchall()}
+    return {
+        r[0]: r[1]
+        for r in db.execute(
+            "SELECT page_index, hide_reason FROM pages WHERE document_id = ? "
+            "AND hide_reason != '' ORDER BY page_index",
+            [document_id],
+        ).fetchall()
+    }
 
 
 def set_hide_reason(db, page_id: int, code: str) -> None:
@@ -212,5 +248,7 @@ def page_ids_by_index(db, document_id: int) -> dict[int, int]:
 
 def failed_page_count(db, case_id: str) -> int:
     """Pages of the case whose detection failed."""
-    row = db.execute("SELECT COUNT(*) FROM pages WHERE case_id = ? AND detect_status = 'failed'", [case_id]).fetchone()
+    row = db.execute(
+        "SELECT COUNT(*) FROM pages WHERE case_id = ? AND detect_status = 'failed'", [case_id]
+    ).fetchone()
     return int(row[0])

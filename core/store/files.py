@@ -5,6 +5,7 @@ itself, which may be a record number); every file is sealed with ``core.crypto.s
 to its relative path (associated data), so files cannot be swapped.
 Paths stored in the database are relative to ``settings().data_dir``.
 """
+
 from __future__ import annotations
 
 import os

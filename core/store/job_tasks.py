@@ -1,27 +1,62 @@
 """Per-document tasks of a detection job (the app-side writer's bookkeeping, issue 14)."""
+
 from __future__ import annotations
 
 import time
 from typing import Optional
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED, LOST, REVOKED = (
-    "queued", "running", "done", "failed", "cancelled", "lost", "revoked")
+    "queued",
+    "running",
+    "done",
+    "failed",
+    "cancelled",
+    "lost",
+    "revoked",
+)
 OPEN = (QUEUED, RUNNING)
 
 
 def create(db, job_id: int, document_id: int, attempt: int, huey_id: str, pages_total: int) -> int:
     now = time.time()
-    return db["job_tasks"].insert({"job_id": job_id, "document_id": document_id, "attempt": attempt,
-                                   "huey_id": huey_id, "status": QUEUED, "pages_total": pages_total,
-                                   "submitted_at": now, "beat_seen_at": now}).last_pk
+    return (
+        db["job_tasks"]
+        .insert(
+            {
+                "job_id": job_id,
+                "document_id": document_id,
+                "attempt": attempt,
+                "huey_id": huey_id,
+                "status": QUEUED,
+                "pages_total": pages_total,
+                "submitted_at": now,
+                "beat_seen_at": now,
+            }
+        )
+        .last_pk
+    )
 
 
 def create_failed(db, job_id: int, document_id: int, attempt: int, pages_total: int, error: str) -> int:
     """A document the writer gave up on (every attempt lost its worker): settled as failed."""
     now = time.time()
-    return db["job_tasks"].insert({"job_id": job_id, "document_id": document_id, "attempt": attempt,
-                                   "status": FAILED, "pages_total": pages_total, "pages_done": pages_total,
-                                   "error": error, "submitted_at": now, "finished_at": now}).last_pk
+    return (
+        db["job_tasks"]
+        .insert(
+            {
+                "job_id": job_id,
+                "document_id": document_id,
+                "attempt": attempt,
+                "status": FAILED,
+                "pages_total": pages_total,
+                "pages_done": pages_total,
+                "error": error,
+                "submitted_at": now,
+                "finished_at": now,
+            }
+        )
+        .last_pk
+    )
 
 
 def get(db, task_id: int) -> Optional[dict]:
@@ -47,6 +82,7 @@ def close(db, task_id: int, status: str, error: str = "", **fields) -> None:
 
 
 def attempts(db, job_id: int, document_id: int) -> int:
-    row = db.execute("SELECT COUNT(*) FROM job_tasks WHERE job_id = ? AND document_id = ?",
-                     [job_id, document_id]).fetchone()
+    row = db.execute(
+        "SELECT COUNT(*) FROM job_tasks WHERE job_id = ? AND document_id = ?", [job_id, document_id]
+    ).fetchone()
     return int(row[0])

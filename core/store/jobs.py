@@ -1,4 +1,5 @@
 """Background jobs (import, detect): status and progress the UI polls."""
+
 from __future__ import annotations
 
 import time
@@ -11,8 +12,20 @@ ACTIVE = (QUEUED, RUNNING)
 
 
 def create(db, case_id: str, kind: str, actor: str = "system", archive_key: str = "") -> int:
-    return db["jobs"].insert({"case_id": case_id, "kind": kind, "status": QUEUED, "actor": actor,
-                              "archive_key": archive_key, "created_at": time.time()}).last_pk
+    return (
+        db["jobs"]
+        .insert(
+            {
+                "case_id": case_id,
+                "kind": kind,
+                "status": QUEUED,
+                "actor": actor,
+                "archive_key": archive_key,
+                "created_at": time.time(),
+            }
+        )
+        .last_pk
+    )
 
 
 def get(db, job_id: int) -> Optional[dict]:
@@ -50,14 +63,23 @@ def finish(db, job_id: int, status: str, error: str = "") -> None:
 
 
 def latest(db, case_id: str, kind: str | None = None) -> Optional[dict]:
-    sql = "SELECT * FROM jobs WHERE case_id = ?" + (" AND kind = ?" if kind else "") + " ORDER BY id DESC LIMIT 1"
+    sql = (
+        "SELECT * FROM jobs WHERE case_id = ?"
+        + (" AND kind = ?" if kind else "")
+        + " ORDER BY id DESC LIMIT 1"
+    )
     rows = list(db.query(sql, [case_id, kind] if kind else [case_id]))
     return rows[0] if rows else None
 
 
 def active(db, case_id: str) -> Optional[dict]:
-    rows = list(db.query("SELECT * FROM jobs WHERE case_id = ? AND status IN ('queued','running') "
-                         "ORDER BY id DESC LIMIT 1", [case_id]))
+    rows = list(
+        db.query(
+            "SELECT * FROM jobs WHERE case_id = ? AND status IN ('queued','running') "
+            "ORDER BY id DESC LIMIT 1",
+            [case_id],
+        )
+    )
     return rows[0] if rows else None
 
 

@@ -4,9 +4,18 @@
 records its id; a store that holds data (or was bound) is refused when the
 key file is missing (``KeyMissing``) or is another store's (``KeyMismatch``).
 """
+
 from __future__ import annotations
 
-from core.crypto import Keyring, KeyMismatch, KeyMissing, key_path, load_keyring, old_default_hint, write_keyring
+from core.crypto import (
+    Keyring,
+    KeyMismatch,
+    KeyMissing,
+    key_path,
+    load_keyring,
+    old_default_hint,
+    write_keyring,
+)
 from core.store.probe import STORE_KEY_SETTING, connection_has_data
 
 
@@ -26,8 +35,13 @@ def ensure_key_for_store(db) -> Keyring:
     ring = load_keyring(p)
     row = conn.execute("SELECT value FROM security_settings WHERE key = ?", [STORE_KEY_SETTING]).fetchone()
     if row is None:
-        conn.execute("INSERT OR IGNORE INTO security_settings (key, value) VALUES (?, ?)", [STORE_KEY_SETTING, ring.root_id])
-        row = conn.execute("SELECT value FROM security_settings WHERE key = ?", [STORE_KEY_SETTING]).fetchone()
+        conn.execute(
+            "INSERT OR IGNORE INTO security_settings (key, value) VALUES (?, ?)",
+            [STORE_KEY_SETTING, ring.root_id],
+        )
+        row = conn.execute(
+            "SELECT value FROM security_settings WHERE key = ?", [STORE_KEY_SETTING]
+        ).fetchone()
     if row[0] != ring.root_id:
         raise KeyMismatch(p)
     return ring

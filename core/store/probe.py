@@ -3,6 +3,7 @@
 Imports nothing of ``core`` (``core.crypto`` asks it before creating a key, ``core.store.keybind`` when
 binding the store), so neither depends on the other through it.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -26,7 +27,9 @@ def store_has_data(db_path: Path | str) -> bool:
 
 def connection_has_data(conn) -> bool:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "security_settings" in tables and conn.execute(
-            "SELECT 1 FROM security_settings WHERE key = ?", [STORE_KEY_SETTING]).fetchone():
+    if (
+        "security_settings" in tables
+        and conn.execute("SELECT 1 FROM security_settings WHERE key = ?", [STORE_KEY_SETTING]).fetchone()
+    ):
         return True
     return any(conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in DATA_TABLES if t in tables)

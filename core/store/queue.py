@@ -1,5 +1,6 @@
 """The SQLite file of the embedded task queue (huey): its storage opens the file ``settings().huey_db``
 names when a connection is made, and creates huey's own tables (``core.cases.tasks``)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -11,6 +11,7 @@ approval comments) is sealed like identifier text: it may name someone.
 Rows written before sealing hold plain text and are read as such (and
 sealed by the next ``key rotate``).
 """
+
 from __future__ import annotations
 
 from core.crypto import is_sealed, row_aad, seal, unseal
@@ -80,8 +81,10 @@ def insert_row(db, table: str, row: dict, sealed: dict[str, str | bytes | None])
             else:
                 values[column] = seal_value(table, row_id, column, value)
         cols = list(values)
-        db.conn.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-                        [values[c] for c in cols])
+        db.conn.execute(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+            [values[c] for c in cols],
+        )
     return row_id
 
 
@@ -98,8 +101,9 @@ def reseal_rows(db) -> int:
         for table, id_col, column, free_text in SEALED_COLUMNS:
             if table not in tables:
                 continue
-            rows = conn.execute(f"SELECT {id_col}, {column} FROM {table} "
-                                f"WHERE {column} IS NOT NULL AND {column} != ''").fetchall()
+            rows = conn.execute(
+                f"SELECT {id_col}, {column} FROM {table} WHERE {column} IS NOT NULL AND {column} != ''"
+            ).fetchall()
             for row_id, value in rows:
                 if is_sealed(value):
                     data = unseal(bytes(value), aad=row_aad(table, row_id, column))
@@ -107,7 +111,9 @@ def reseal_rows(db) -> int:
                     data = value.encode("utf-8")
                 else:
                     continue
-                conn.execute(f"UPDATE {table} SET {column} = ? WHERE {id_col} = ?",
-                             [seal(data, aad=row_aad(table, row_id, column)), row_id])
+                conn.execute(
+                    f"UPDATE {table} SET {column} = ? WHERE {id_col} = ?",
+                    [seal(data, aad=row_aad(table, row_id, column)), row_id],
+                )
                 written += 1
     return written

@@ -1,4 +1,5 @@
 """A transaction helper for the autocommit connections of ``open_db``."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager

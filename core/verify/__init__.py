@@ -10,6 +10,7 @@ cannot be trusted (and, in the export, of image regions); it matches with
 ``core.verify.match``.  Any hit blocks the output; a leak names page and
 place and carries the value masked only (``core.masking``).
 """
+
 from __future__ import annotations
 
 import time
@@ -21,14 +22,32 @@ import pymupdf
 from core.masking import mask
 from core.verify.match import Identifier, Matcher
 from core.verify.ocr import ocr_pages, ocr_tasks
-from core.verify.sources import (GateError, annotation_texts, document_texts, everything_shown, layer_texts,
-                                 metadata_texts, object_texts, pdftotext_texts, raw_stream_texts)
+from core.verify.sources import (
+    GateError,
+    annotation_texts,
+    document_texts,
+    everything_shown,
+    layer_texts,
+    metadata_texts,
+    object_texts,
+    pdftotext_texts,
+    raw_stream_texts,
+)
 
 __all__ = ["Identifier", "Leak", "VerifyReport", "verify_pdf", "identifiers_from", "describe_leaks"]
 NOT_SEARCHED = {"age", "date"}  # generalised values may recur legitimately
-PLACE_ZH = {"text": "文本层", "pdftotext": "pdftotext 文本", "raw stream": "原始内容流", "ocr": "OCR",
-            "metadata": "元数据", "annotation": "批注/表单", "outline": "书签", "attachment": "附件",
-            "object": "对象字符串", "stream": "数据流"}
+PLACE_ZH = {
+    "text": "文本层",
+    "pdftotext": "pdftotext 文本",
+    "raw stream": "原始内容流",
+    "ocr": "OCR",
+    "metadata": "元数据",
+    "annotation": "批注/表单",
+    "outline": "书签",
+    "attachment": "附件",
+    "object": "对象字符串",
+    "stream": "数据流",
+}
 
 
 @dataclass(frozen=True)
@@ -66,9 +85,17 @@ class VerifyReport:
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        out = {"ok": self.ok, "identifiers_checked": self.checked, "identifiers": self.checked,
-               "pages": self.pages, "leaks": [asdict(l) for l in self.leaks], "ocr_mode": self.ocr_mode,
-               "ocr_pages": self.ocr_pages, "ocr_regions": self.ocr_regions, "seconds": self.seconds}
+        out = {
+            "ok": self.ok,
+            "identifiers_checked": self.checked,
+            "identifiers": self.checked,
+            "pages": self.pages,
+            "leaks": [asdict(l) for l in self.leaks],
+            "ocr_mode": self.ocr_mode,
+            "ocr_pages": self.ocr_pages,
+            "ocr_regions": self.ocr_regions,
+            "seconds": self.seconds,
+        }
         if self.error:
             out["error"] = self.error
         return out
@@ -90,7 +117,9 @@ def _category(item) -> str:
     return str(getattr(cat, "value", cat) or "")
 
 
-def identifiers_from(findings: Iterable = (), seeds: Iterable = (), policy=None, extra: Iterable = ()) -> list[Identifier]:
+def identifiers_from(
+    findings: Iterable = (), seeds: Iterable = (), policy=None, extra: Iterable = ()
+) -> list[Identifier]:
     """What the gate searches: the text of every hidden finding, every case
     seed whose category the policy does not keep, and ``extra`` values or
     (value, category) pairs.  Ages and dates are generalised, not hidden,
@@ -146,8 +175,17 @@ def _file_leaks(pdf: bytes, password: str, matcher: Matcher) -> list[Leak]:
     return leaks
 
 
-def verify_pdf(pdf: bytes, identifiers: Iterable[Identifier], *, password: str = "", ocr: str = "untrusted",
-               dpi: int = 150, workers: int = 1, neutral: str = "", progress=None) -> VerifyReport:
+def verify_pdf(
+    pdf: bytes,
+    identifiers: Iterable[Identifier],
+    *,
+    password: str = "",
+    ocr: str = "untrusted",
+    dpi: int = 150,
+    workers: int = 1,
+    neutral: str = "",
+    progress=None,
+) -> VerifyReport:
     """Check the exact bytes that will be released.  ``ocr``: see
     ``core.verify.ocr``.  ``neutral``: text the output adds itself (cover,
     watermark): identifiers occurring in it are not searched."""

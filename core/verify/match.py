@@ -11,6 +11,7 @@ Numbers of at least 7 digits are also searched with separators removed
 character) only for OCR text, for values of 6+ characters (10+ for
 numbers, which otherwise collide with dates and lab values).
 """
+
 from __future__ import annotations
 
 import unicodedata

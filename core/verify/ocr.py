@@ -6,6 +6,7 @@ trusted, ``core.pdf.trust``); ``images`` (those, plus every image region and eve
 outlines, the whole page when they cover most of it or when a page with no
 text holds many vector paths); ``all`` (every whole page).
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,14 @@ def untrusted_pages(doc: pymupdf.Document) -> list[int]:
 
 
 def image_tasks(page: pymupdf.Page) -> list[Task]:
-    from core.ocr.page import (covered_share, image_boxes, many_paths, merge_overlapping, outline_text_regions,
-                               page_rect_unrotated)
+    from core.ocr.page import (
+        covered_share,
+        image_boxes,
+        many_paths,
+        merge_overlapping,
+        outline_text_regions,
+        page_rect_unrotated,
+    )
 
     full = page_rect_unrotated(page)
     boxes = [b for b in image_boxes(page) if b[2] - b[0] >= MIN_REGION_PT and b[3] - b[1] >= MIN_REGION_PT]
@@ -39,8 +46,10 @@ def image_tasks(page: pymupdf.Page) -> list[Task]:
     if covered_share(boxes, full) >= FULL_PAGE_SHARE:
         return [(page.number, None)]
     if boxes:
-        return [(page.number, tuple(pymupdf.Rect(b) + (-2, -2, 2, 2) & pymupdf.Rect(full)))
-                for b in merge_overlapping(boxes)]
+        return [
+            (page.number, tuple(pymupdf.Rect(b) + (-2, -2, 2, 2) & pymupdf.Rect(full)))
+            for b in merge_overlapping(boxes)
+        ]
     if not page.get_text("text").strip() and many_paths(page):
         return [(page.number, None)]
     return []
@@ -83,8 +92,9 @@ def _ocr_task(task: Task) -> tuple[int, str]:
     return index, "\n".join("".join(ch.c for ch in line) for line in lines)
 
 
-def ocr_pages(pdf: bytes, password: str, tasks: list[Task], dpi: int, workers: int,
-              progress=None) -> dict[int, str]:
+def ocr_pages(
+    pdf: bytes, password: str, tasks: list[Task], dpi: int, workers: int, progress=None
+) -> dict[int, str]:
     """OCR text per page index for ``tasks``."""
     texts: dict[int, str] = {}
     if not tasks:
@@ -100,8 +110,12 @@ def ocr_pages(pdf: bytes, password: str, tasks: list[Task], dpi: int, workers: i
         try:
             from core.spawn import neutral_main  # workers must not re-run a Streamlit page script
 
-            with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                                     initargs=(pdf, password, dpi)) as pool:
+            with ProcessPoolExecutor(
+                workers,
+                mp_context=get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(pdf, password, dpi),
+            ) as pool:
                 with neutral_main():  # the workers start while the tasks are submitted
                     results = pool.map(_ocr_task, tasks, chunksize=1)
                 for n, (index, text) in enumerate(results, 1):

@@ -10,6 +10,7 @@ Latin-1 (simple fonts), UTF-16BE (UCS-2 CMaps, text strings with a BOM),
 UTF-8 and GBK.  CID-font bytes under ``Identity-H`` are glyph numbers and
 decode to nothing useful: the other extractions and OCR cover those.
 """
+
 from __future__ import annotations
 
 import re

@@ -13,6 +13,7 @@ detector's extraction (``core.pdf.text``):
 
 Each source yields ``(page, where, text)``, ``page`` 1-based or None.
 """
+
 from __future__ import annotations
 
 import logging
@@ -74,8 +75,9 @@ def pdftotext_pages(shown: bytes) -> list[str]:
     if not exe:
         raise GateError("pdftotext (poppler-utils) is not installed")
     # the plain PDF goes through a pipe (input "-"), never a file outside the sealed store
-    run = subprocess.run([exe, "-q", "-enc", "UTF-8", "-", "-"], input=shown, capture_output=True,
-                         timeout=PDFTOTEXT_SECONDS)
+    run = subprocess.run(
+        [exe, "-q", "-enc", "UTF-8", "-", "-"], input=shown, capture_output=True, timeout=PDFTOTEXT_SECONDS
+    )
     if run.returncode != 0:
         raise GateError(f"pdftotext failed (exit {run.returncode})")
     return run.stdout.decode("utf-8", "replace").split("\f")
@@ -93,8 +95,9 @@ def _form_xrefs(doc: pymupdf.Document) -> list[int]:
     out = []
     for x in range(1, doc.xref_length()):
         try:
-            if doc.xref_is_stream(x) and (doc.xref_get_key(x, "Subtype")[1] == "/Form"
-                                          or doc.xref_get_key(x, "PatternType")[1] == "1"):
+            if doc.xref_is_stream(x) and (
+                doc.xref_get_key(x, "Subtype")[1] == "/Form" or doc.xref_get_key(x, "PatternType")[1] == "1"
+            ):
                 out.append(x)
             elif doc.xref_get_key(x, "Subtype")[1] == "/Type3":
                 kind, procs = doc.xref_get_key(x, "CharProcs")
@@ -128,8 +131,10 @@ def metadata_texts(doc: pymupdf.Document) -> Iterator[Place]:
 
 def annotation_texts(doc: pymupdf.Document) -> Iterator[Place]:
     for page in doc.pages():
-        parts = [f"{a.info.get('content', '')} {a.info.get('title', '')} {a.info.get('subject', '')}"
-                 for a in page.annots() or []]
+        parts = [
+            f"{a.info.get('content', '')} {a.info.get('title', '')} {a.info.get('subject', '')}"
+            for a in page.annots() or []
+        ]
         parts += [f"{w.field_name or ''} {w.field_value or ''}" for w in page.widgets() or []]
         if any(p.strip() for p in parts):
             yield page.number + 1, "annotation", "\n".join(parts)
@@ -159,7 +164,8 @@ def object_texts(doc: pymupdf.Document) -> Iterator[Place]:
         if not doc.xref_is_stream(xref) or xref in content or xref in forms:
             continue
         if doc.xref_get_key(xref, "Subtype")[1] in SKIP_STREAM_SUBTYPES or any(
-                doc.xref_get_key(xref, k)[0] != "null" for k in SKIP_STREAM_KEYS):
+            doc.xref_get_key(xref, k)[0] != "null" for k in SKIP_STREAM_KEYS
+        ):
             continue
         try:
             raw = doc.xref_stream(xref) or b""

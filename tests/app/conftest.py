@@ -9,7 +9,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def _factory():
-    spec = importlib.util.spec_from_file_location("deid_test_factory", ROOT / "tests" / "store" / "factory.py")
+    spec = importlib.util.spec_from_file_location(
+        "deid_test_factory", ROOT / "tests" / "store" / "factory.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

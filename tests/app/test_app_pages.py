@@ -1,4 +1,5 @@
 """AppTest of the case list, review, export, help pages and the app's navigation."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,7 +30,9 @@ def review_everything(db, user: dict, case_id: str) -> None:
 
 
 def texts(at) -> str:
-    parts = [e.value for e in (*at.title, *at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info)]
+    parts = [
+        e.value for e in (*at.title, *at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -111,7 +114,9 @@ def test_case_in_the_url_is_an_opaque_handle(env, tmp_path):
     from core.cases.processing import run_detect, run_import
 
     db, users = env
-    run_import(db, job_store.create(db, "C2025002", "import"), FolderArchive(tmp_path / "archive"), "C2025002")
+    run_import(
+        db, job_store.create(db, "C2025002", "import"), FolderArchive(tmp_path / "archive"), "C2025002"
+    )
     run_detect(db, job_store.create(db, "C2025002", "detect"), "C2025002")
     at = app("pages/页面审阅.py", users["prep1"])
     at.query_params["case"] = case_handle("C2025002")
@@ -240,12 +245,18 @@ def test_submit_panel_needs_a_reason_to_submit_an_unfinished_review(env):
     assert not at.exception, at.exception
     assert any("页未查看" in w.value for w in at.warning)
     [b for b in at.button if b.label == "提交审核"][0].click().run()
-    assert "强制提交" in "\n".join(e.value for e in at.error) and workflow.status_of(db, "C2024001") == "preparing"
+    assert (
+        "强制提交" in "\n".join(e.value for e in at.error)
+        and workflow.status_of(db, "C2024001") == "preparing"
+    )
     at.checkbox(key="rv_override_C2024001").check()
     at.text_area(key="rv_override_reason_C2024001").input("急需报送，剩余页为空白页")
     [b for b in at.button if b.label == "提交审核"][0].click().run()
     assert workflow.status_of(db, "C2024001") == "in_review"
-    assert '"override":true' in db.execute("SELECT detail FROM audit_log WHERE action = 'case.submit'").fetchone()[0]
+    assert (
+        '"override":true'
+        in db.execute("SELECT detail FROM audit_log WHERE action = 'case.submit'").fetchone()[0]
+    )
 
 
 def test_supervisor_sees_the_changes_and_a_stale_fingerprint_is_refused(env):
@@ -375,10 +386,17 @@ def test_review_page_names_the_duplicate_and_applies_its_decisions(env):
     db, users = env
     pages = review.pages(db, "C2024001")
     first, third = pages[0]["id"], pages[2]["id"]
-    dup_store.save_signatures(db, "C2024001", [{"page_id": pid, "dhash": "0" * 64, "content_box": (0, 0, 1, 1),
-                                                "ink": 0.05} for pid in (first, third)])
-    dup_store.replace_duplicates(db, "C2024001", [{"page_id": third, "dup_of": first, "score": 1.0,
-                                                   "method": "image"}])
+    dup_store.save_signatures(
+        db,
+        "C2024001",
+        [
+            {"page_id": pid, "dhash": "0" * 64, "content_box": (0, 0, 1, 1), "ink": 0.05}
+            for pid in (first, third)
+        ],
+    )
+    dup_store.replace_duplicates(
+        db, "C2024001", [{"page_id": third, "dup_of": first, "score": 1.0, "method": "image"}]
+    )
     name = next(f for f in review.findings_view(db, first) if f["category"] == "patient_name")
     review.decide(db, users["prep1"], name["id"], False)
     at = app("pages/页面审阅.py", users["prep1"])

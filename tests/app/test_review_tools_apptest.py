@@ -1,4 +1,5 @@
 """AppTest of the review page's tools (issue 13): 切字 filter, whole-page hiding, decisions CSV."""
+
 from __future__ import annotations
 
 from core.cases import review

@@ -1,4 +1,5 @@
 """Fixtures for the accounts / audit / workflow tests: a real SQLite store in tmp_path."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,16 +30,24 @@ def add_case(db, case_id: str, status: str | None = None) -> None:
     if status is not None:
         values["status"] = status
     names = list(values)
-    db.conn.execute(f"INSERT INTO cases ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
-                    [values[n] for n in names])
+    db.conn.execute(
+        f"INSERT INTO cases ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        [values[n] for n in names],
+    )
 
 
 @pytest.fixture
 def users(db):
     """One active user per role (plus a second preparer and supervisor), must-change off."""
     made = {}
-    for name, role in (("prep1", "preparer"), ("prep2", "preparer"), ("sup1", "supervisor"),
-                       ("sup2", "supervisor"), ("aud1", "auditor"), ("adm1", "admin")):
+    for name, role in (
+        ("prep1", "preparer"),
+        ("prep2", "preparer"),
+        ("sup1", "supervisor"),
+        ("sup2", "supervisor"),
+        ("aud1", "auditor"),
+        ("adm1", "admin"),
+    ):
         user, pw = auth.create_user(db, name, role, must_change=False)
         made[name] = {**user, "password": pw}
     return made
@@ -47,7 +56,9 @@ def users(db):
 @pytest.fixture
 def make_case(db):
     """``make_case("C1")`` inserts a case row (status default of the cases migration)."""
+
     def _make(case_id: str, status: str | None = None) -> str:
         add_case(db, case_id, status)
         return case_id
+
     return _make

@@ -1,4 +1,5 @@
 """Accounts: password rule, bcrypt storage, lockout timing, must-change, disable, first start, demo users."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,15 +11,18 @@ from core.errors import DeidError
 T0 = 1_800_000_000.0
 
 
-@pytest.mark.parametrize("password, ok", [
-    ("Abcdefgh12", True),          # 10 chars, lower+upper+digit
-    ("abcdefgh1!", True),          # lower+digit+symbol
-    ("Abcdefg12", False),          # 9 chars
-    ("abcdefghijk1", False),       # two classes only
-    ("ABCDEFGHIJ!", False),        # two classes only
-    ("Xprep1-2024", False),        # contains the username
-    ("XPREP1-abc2024", False),     # contains the username, other case
-])
+@pytest.mark.parametrize(
+    "password, ok",
+    [
+        ("Abcdefgh12", True),  # 10 chars, lower+upper+digit
+        ("abcdefgh1!", True),  # lower+digit+symbol
+        ("Abcdefg12", False),  # 9 chars
+        ("abcdefghijk1", False),  # two classes only
+        ("ABCDEFGHIJ!", False),  # two classes only
+        ("Xprep1-2024", False),  # contains the username
+        ("XPREP1-abc2024", False),  # contains the username, other case
+    ],
+)
 def test_password_rule(password, ok):
     assert (auth.password_problems(password, "prep1") == []) is ok
 

@@ -1,5 +1,6 @@
 """Issue 12, two-person rule for admins: a supervisor role needs a second admin's confirmation,
 approvals by freshly created/reset/re-roled accounts are flagged, admins hold no case role."""
+
 from __future__ import annotations
 
 import time
@@ -49,7 +50,9 @@ def test_other_role_changes_and_a_sole_admin_act_directly(db, users):
     assert "pending_grant" not in auth.set_role(db, "prep2", "supervisor", actor="adm1")  # one admin only
     assert auth.get_user(db, "prep2")["role"] == "supervisor"
     auth.create_user(db, "adm2", "admin", actor="adm1", must_change=False)
-    assert auth.set_role(db, "aud1", "preparer", actor="adm1")["role"] == "preparer"  # not the supervisor role
+    assert (
+        auth.set_role(db, "aud1", "preparer", actor="adm1")["role"] == "preparer"
+    )  # not the supervisor role
 
 
 def test_new_supervisor_account_waits_for_the_second_admin(db, two_admins):
@@ -77,8 +80,11 @@ def test_an_admin_account_never_holds_a_case_role(db, two_admins):
 
 
 def _approval(db, case_id: str, approver: str, at: float) -> None:
-    db.conn.execute("INSERT INTO approvals (case_id, plan_hash, prepared_by, approved_by, approved_at) "
-                    "VALUES (?, ?, 'prep1', ?, ?)", [case_id, "0" * 64, approver, at])
+    db.conn.execute(
+        "INSERT INTO approvals (case_id, plan_hash, prepared_by, approved_by, approved_at) "
+        "VALUES (?, ?, 'prep1', ?, ?)",
+        [case_id, "0" * 64, approver, at],
+    )
 
 
 def test_approvals_by_accounts_changed_in_the_last_24_hours_are_flagged(db, users):
@@ -110,7 +116,9 @@ def test_users_page_second_admin_confirms_a_grant(db, two_admins):
     at = AppTest.from_file(str(ROOT / "pages/用户管理.py"), default_timeout=30)
     at.session_state["auth_user"] = auth.public(two_admins["adm1"])
     at.run()
-    assert not at.exception and not [b for b in at.button if b.key == f"grant_ok_{grant}"]  # requester: no 确认
+    assert not at.exception and not [
+        b for b in at.button if b.key == f"grant_ok_{grant}"
+    ]  # requester: no 确认
     at2 = AppTest.from_file(str(ROOT / "pages/用户管理.py"), default_timeout=30)
     at2.session_state["auth_user"] = auth.public(two_admins["adm2"])
     at2.run()

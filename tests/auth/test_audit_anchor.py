@@ -1,6 +1,7 @@
 """Issue 12, audit trail: every row sealed, the chain head anchored outside the database,
 truncation caught, purge atomic.  Real SQLite files; the attacker uses a plain sqlite3
 connection to the same file and never holds the key file."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,9 @@ def _attacker(db_path) -> sqlite3.Connection:
 
 def _rebuild_chain(conn) -> None:
     """Renumber the ids without gaps and recompute every prev_hash/hash (what anyone can do without the key)."""
-    for new_id, (old_id,) in enumerate(conn.execute("SELECT id FROM audit_log ORDER BY id").fetchall(), start=1):
+    for new_id, (old_id,) in enumerate(
+        conn.execute("SELECT id FROM audit_log ORDER BY id").fetchall(), start=1
+    ):
         conn.execute("UPDATE audit_log SET id = ? WHERE id = ?", [new_id, old_id])
     conn.execute("UPDATE sqlite_sequence SET seq = (SELECT MAX(id) FROM audit_log) WHERE name = 'audit_log'")
     rows = conn.execute(f"SELECT {', '.join(audit.HASHED_FIELDS)} FROM audit_log ORDER BY id").fetchall()
@@ -46,13 +49,18 @@ def _rebuild_chain(conn) -> None:
         row = dict(zip(audit.HASHED_FIELDS, values))
         row["prev_hash"] = prev
         prev = audit.row_hash(row)
-        conn.execute("UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?", [row["prev_hash"], prev, row["id"]])
+        conn.execute(
+            "UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?", [row["prev_hash"], prev, row["id"]]
+        )
 
 
 def _cli(*args, env_extra=None):
     import os
+
     env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, env=env, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, env=env, cwd=ROOT
+    )
 
 
 @pytest.fixture
@@ -90,7 +98,9 @@ def test_legacy_rows_pass_only_under_the_sealed_floor(db, db_path):
     _story(db)
     conn = _attacker(db_path)
     conn.execute("UPDATE audit_log SET mac = NULL WHERE id <= 2")  # what a pre-MAC store looks like
-    db.conn.execute("INSERT OR REPLACE INTO security_settings (key, value) VALUES ('audit_unsealed_through', '2')")
+    db.conn.execute(
+        "INSERT OR REPLACE INTO security_settings (key, value) VALUES ('audit_unsealed_through', '2')"
+    )
     audit.record(db, "sup1", "case.view", case_id="C1")  # the first writer with the key seals the floor
     assert audit.verify_chain(db) == (True, 6, None)
     conn.execute("UPDATE audit_log SET mac = NULL WHERE id = 3")
@@ -101,13 +111,19 @@ def test_legacy_rows_pass_only_under_the_sealed_floor(db, db_path):
 def test_migration_records_the_floor_of_a_pre_mac_store(tmp_path):
     """A store that had audit rows before migration 101: those rows (only) may lack a MAC."""
     from core.store.migrations import m110_audit_anchor
+
     db = open_db(tmp_path / "data" / "deid.sqlite")
     _story(db)
     conn = _attacker(tmp_path / "data" / "deid.sqlite")
     conn.execute("UPDATE audit_log SET mac = NULL WHERE id <= 3")
     conn.execute("DELETE FROM security_settings WHERE key LIKE 'audit_unsealed%'")
     m110_audit_anchor.apply(db)
-    assert db.conn.execute("SELECT value FROM security_settings WHERE key = 'audit_unsealed_through'").fetchone()[0] == "3"
+    assert (
+        db.conn.execute(
+            "SELECT value FROM security_settings WHERE key = 'audit_unsealed_through'"
+        ).fetchone()[0]
+        == "3"
+    )
 
 
 def test_truncating_the_newest_rows_fails_against_the_checkpoint(db, db_path):
@@ -172,6 +188,7 @@ def test_daily_checkpoint_is_written_once_a_day(db):
 
 def test_worker_start_writes_the_daily_checkpoint(db, db_path, monkeypatch):
     from core.cases import tasks
+
     monkeypatch.setenv("DEID_DB", str(db_path))
     _story(db)
     tasks._checkpoint_on_start()
@@ -181,6 +198,7 @@ def test_worker_start_writes_the_daily_checkpoint(db, db_path, monkeypatch):
 
 def test_app_start_writes_the_daily_checkpoint(db, db_path, monkeypatch):
     from ui import auth as ui_auth
+
     monkeypatch.setenv("DEID_DB", str(db_path))
     _story(db)
     ui_auth._checkpoint_for_day.clear()

@@ -1,4 +1,5 @@
 """Hash chain: intact chains verify; editing, deleting or re-ordering rows is detected and named."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,14 @@ from core.security import audit
 
 def _fill(db, n=10):
     for i in range(n):
-        audit.record(db, "prep1", "box.add", case_id="C1", page=i, detail={"rect": [i, i, i + 10, i + 10], "category": "patient_name"})
+        audit.record(
+            db,
+            "prep1",
+            "box.add",
+            case_id="C1",
+            page=i,
+            detail={"rect": [i, i, i + 10, i + 10], "category": "patient_name"},
+        )
 
 
 def _raw(db_path):
@@ -44,11 +52,19 @@ def test_edited_row_is_detected(db, tmp_path):
 
 def test_edited_detail_with_recomputed_hash_breaks_next_link(db, tmp_path):
     _fill(db)
-    row = dict(zip(audit.HASHED_FIELDS, db.conn.execute(
-        f"SELECT {', '.join(audit.HASHED_FIELDS)} FROM audit_log WHERE id = 6").fetchone()))
+    row = dict(
+        zip(
+            audit.HASHED_FIELDS,
+            db.conn.execute(
+                f"SELECT {', '.join(audit.HASHED_FIELDS)} FROM audit_log WHERE id = 6"
+            ).fetchone(),
+        )
+    )
     row["detail"] = json.dumps({"rect": [0, 0, 1, 1]})
     conn = _raw(tmp_path / "data" / "deid.sqlite")
-    conn.execute("UPDATE audit_log SET detail = ?, hash = ? WHERE id = 6", [row["detail"], audit.row_hash(row)])
+    conn.execute(
+        "UPDATE audit_log SET detail = ?, hash = ? WHERE id = 6", [row["detail"], audit.row_hash(row)]
+    )
     ok, _, broken = audit.verify_chain(db, check_mac=False)
     assert not ok and broken == 7  # the plain chain breaks at the next link
     assert audit.verify_chain(db)[2] == 6  # the keyed seal names the edited row itself
@@ -78,7 +94,12 @@ def test_triggers_block_update_and_young_delete(db):
 
 
 def test_identifier_keys_are_masked(db):
-    row = audit.record(db, "prep1", "box.add", detail={"text": "张三丰", "category": "patient_name", "password": "Secret123!"})
+    row = audit.record(
+        db,
+        "prep1",
+        "box.add",
+        detail={"text": "张三丰", "category": "patient_name", "password": "Secret123!"},
+    )
     detail = json.loads(row["detail"])
     assert "张三丰" not in row["detail"] and detail["text"].startswith("张") and detail["password"] == "***"
     assert "Secret123" not in row["detail"]
@@ -108,11 +129,15 @@ def test_cli_verify_exit_codes(db, tmp_path):
         "p = argparse.ArgumentParser(); s = p.add_subparsers(); a.register(s)\n"
         "args = p.parse_args(sys.argv[1:]); sys.exit(args.func(args))\n"
     )
-    ok = subprocess.run([sys.executable, "-c", code, "audit", "verify", "--db", path], capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-c", code, "audit", "verify", "--db", path], capture_output=True, text=True
+    )
     assert ok.returncode == 0, ok.stderr
     assert "4 records" in ok.stdout
     _raw(path).execute("UPDATE audit_log SET case_id = 'C2' WHERE id = 3")
-    bad = subprocess.run([sys.executable, "-c", code, "audit", "verify", "--db", path], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-c", code, "audit", "verify", "--db", path], capture_output=True, text=True
+    )
     assert bad.returncode == 1
     assert "record id 3" in bad.stdout
 
@@ -130,8 +155,10 @@ def test_rebuilt_chain_is_caught_by_the_keyed_seal(db, tmp_path):
         if prev is not None:
             row["prev_hash"] = prev
         prev = audit.row_hash(row)
-        conn.execute("UPDATE audit_log SET actor = ?, prev_hash = ?, hash = ? WHERE id = ?",
-                     [row["actor"], row["prev_hash"], prev, row["id"]])
+        conn.execute(
+            "UPDATE audit_log SET actor = ?, prev_hash = ?, hash = ? WHERE id = ?",
+            [row["actor"], row["prev_hash"], prev, row["id"]],
+        )
     assert audit.verify_chain(db, check_mac=False) == (True, 10, None)  # the plain chain is fooled
     assert audit.verify_chain(db) == (False, 4, 4)  # the keyed seal is not
 

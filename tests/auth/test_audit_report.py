@@ -1,4 +1,5 @@
 """Audit page data: filters by date range, per-day/per-user/export counts, prepared-vs-approved, CSV."""
+
 from __future__ import annotations
 
 import csv
@@ -22,8 +23,13 @@ def test_counts_and_date_range(db, users):
     assert audit_report.per_user(df).loc["prep1", "操作数"] == 3
     assert audit_report.per_day(df)["操作数"].sum() == 4
     local_today = datetime.now().date()
-    recent = audit_report.frame(db, actions=["export.create", "case.view"], start=local_today - timedelta(days=3), end=local_today)
-    assert set(recent["case_id"]) == {case_handle("B"), case_handle("C")}  # A (40 days ago) is outside the range
+    recent = audit_report.frame(
+        db, actions=["export.create", "case.view"], start=local_today - timedelta(days=3), end=local_today
+    )
+    assert set(recent["case_id"]) == {
+        case_handle("B"),
+        case_handle("C"),
+    }  # A (40 days ago) is outside the range
 
 
 def test_prepared_vs_approved_cross_check(db, users, make_case):
@@ -48,8 +54,13 @@ def test_csv_has_hashes_and_chinese_headers(db, users):
 def test_export_counts_stay_numbers_and_pages_are_integers(db, users):
     import pyarrow as pa
 
-    audit.record(db, "prep1", "export.create", case_id="E1",
-                 detail={"counts": {"address": 4, "patient_name": 12}, "pages": 9})
+    audit.record(
+        db,
+        "prep1",
+        "export.create",
+        case_id="E1",
+        detail={"counts": {"address": 4, "patient_name": 12}, "pages": 9},
+    )
     audit.record(db, "prep1", "page.view", case_id="E1", page=3)
     audit.record(db, "prep1", "export.create", case_id="E2", detail={"counts": {"address": "南京市玄武区"}})
     shown = audit_report.display(audit_report.frame(db, case_id="E1"))

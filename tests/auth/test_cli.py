@@ -1,4 +1,5 @@
 """``python -m core.cli user …`` / ``audit verify`` / ``demo-users`` as a server administrator runs them."""
+
 from __future__ import annotations
 
 import os
@@ -15,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def cli(*args, env_dir):
     env = {**os.environ, "DEID_DATA_DIR": str(env_dir), "DEID_BCRYPT_ROUNDS": "4", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, env=env, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, env=env, cwd=ROOT
+    )
 
 
 def test_user_commands_are_audited_and_verify_detects_tampering(tmp_path):
@@ -76,12 +79,22 @@ def test_verify_with_a_foreign_or_missing_key_file(tmp_path):
     foreign.write_text("00" * 16)
     wrong = _cli_env({"DEID_KEY_FILE": str(foreign)}, "audit", "verify", "--db", db_path, env_dir=data)
     assert wrong.returncode == 1 and "does not match" in wrong.stdout
-    chain = _cli_env({"DEID_KEY_FILE": str(foreign)}, "audit", "verify", "--chain-only", "--db", db_path, env_dir=data)
+    chain = _cli_env(
+        {"DEID_KEY_FILE": str(foreign)}, "audit", "verify", "--chain-only", "--db", db_path, env_dir=data
+    )
     assert chain.returncode == 0
     ok = cli("audit", "verify", env_dir=data)
     assert ok.returncode == 0 and "keyed seals" in ok.stdout
 
 
 def _cli_env(extra, *args, env_dir):
-    env = {**os.environ, "DEID_DATA_DIR": str(env_dir), "DEID_BCRYPT_ROUNDS": "4", "PYTHONPATH": str(ROOT), **extra}
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, env=env, cwd=ROOT)
+    env = {
+        **os.environ,
+        "DEID_DATA_DIR": str(env_dir),
+        "DEID_BCRYPT_ROUNDS": "4",
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, env=env, cwd=ROOT
+    )

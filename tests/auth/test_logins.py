@@ -1,5 +1,6 @@
 """Issue 12, logins: atomic failure counter, one failure message, per-client throttle,
 long passwords, setup token only from the server's command line.  Real SQLite files."""
+
 from __future__ import annotations
 
 import threading
@@ -59,17 +60,24 @@ def test_one_failure_message_and_bcrypt_for_every_kind_of_failure(db, users, mon
     real = auth.check_hash
     monkeypatch.setattr(auth, "check_hash", lambda pw, h: checks.append(h) or real(pw, h))
     messages = {}
-    for kind, name, pw in (("unknown", "nobody", "Whatever-Pass-1"),
-                           ("disabled", "prep2", users["prep2"]["password"]),
-                           ("locked", "sup2", users["sup2"]["password"]),
-                           ("wrong", "sup1", "Wrong-Pass-123")):
+    for kind, name, pw in (
+        ("unknown", "nobody", "Whatever-Pass-1"),
+        ("disabled", "prep2", users["prep2"]["password"]),
+        ("locked", "sup2", users["sup2"]["password"]),
+        ("wrong", "sup1", "Wrong-Pass-123"),
+    ):
         with pytest.raises(AuthError) as info:
             auth.authenticate(db, name, pw, now=T0 + 10)
         messages[kind] = info.value.message_zh
     assert len(set(messages.values())) == 1, messages
     assert len(checks) == 4  # bcrypt ran for each (no early answer for disabled/locked/unknown)
     reasons = [r["detail"] for r in audit.rows(db, action="auth.login_failed")[:4]]
-    for reason in ("unknown_user", "disabled", "locked", "bad_password"):  # the reason stays in the audit trail
+    for reason in (
+        "unknown_user",
+        "disabled",
+        "locked",
+        "bad_password",
+    ):  # the reason stays in the audit trail
         assert any(reason in d for d in reasons)
 
 
@@ -113,7 +121,9 @@ def _app(path: str) -> AppTest:
 
 
 def _texts(at) -> str:
-    parts = [e.value for e in (*at.title, *at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info)]
+    parts = [
+        e.value for e in (*at.title, *at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info)
+    ]
     return "\n".join(str(p) for p in parts)
 
 

@@ -1,5 +1,6 @@
 """Every page of the app's navigation refuses exactly the roles its menu entry does not list
 (the menu and the page guard agree; a typed URL reaches the same guard)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +18,9 @@ ROLES = ("preparer", "supervisor", "auditor", "admin")
 def _pages():
     """(page file, roles) read straight from the files: every page in pages/ with its roles as
     written in core/rules/permissions.yaml, not through the code under test."""
-    table = yaml.safe_load((ROOT / "core" / "rules" / "permissions.yaml").read_text(encoding="utf-8"))["pages"]
+    table = yaml.safe_load((ROOT / "core" / "rules" / "permissions.yaml").read_text(encoding="utf-8"))[
+        "pages"
+    ]
     files = sorted((ROOT / "pages").glob("*.py"))
     assert files and {f.stem for f in files} <= set(table)
     return [(f"pages/{f.name}", f.stem, tuple(table[f.stem])) for f in files]

@@ -1,4 +1,5 @@
 """AppTest (streamlit.testing.v1) of the login guard, audit, user admin and review pages."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,7 +23,9 @@ def _app(path: str, user: dict | None = None) -> AppTest:
 
 
 def _texts(at) -> str:
-    parts = [e.value for e in (*at.title, *at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info)]
+    parts = [
+        e.value for e in (*at.title, *at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -70,11 +73,14 @@ def test_wrong_password_shows_error_and_is_audited(db, users):
     assert audit.rows(db, actor="aud1", action="auth.login_failed")
 
 
-@pytest.mark.parametrize("page, allowed", [
-    ("pages/审计日志.py", {"supervisor", "auditor"}),
-    ("pages/用户管理.py", {"admin"}),
-    ("pages/审核.py", {"preparer", "supervisor"}),
-])
+@pytest.mark.parametrize(
+    "page, allowed",
+    [
+        ("pages/审计日志.py", {"supervisor", "auditor"}),
+        ("pages/用户管理.py", {"admin"}),
+        ("pages/审核.py", {"preparer", "supervisor"}),
+    ],
+)
 @pytest.mark.parametrize("who", ["prep1", "sup1", "aud1", "adm1"])
 def test_page_access_by_role(db, users, page, allowed, who):
     at = _app(page, users[who]).run()
@@ -113,6 +119,7 @@ def test_disabled_user_session_ends(db, users):
 
 def test_audit_page_shows_broken_chain(db, users, tmp_path):
     import sqlite3
+
     for i in range(3):
         audit.record(db, "prep1", "case.view", case_id=f"C{i}")
     conn = sqlite3.connect(tmp_path / "data" / "deid.sqlite", isolation_level=None)

@@ -1,4 +1,5 @@
 """Each role's access to each core action: the permission table and the functions that use it."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Retention: nothing younger than 180 days is ever deleted; purge keeps the chain verifiable."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -48,7 +49,9 @@ def test_trigger_blocks_young_delete_directly(db):
     _aged(db)
     with pytest.raises(sqlite3.DatabaseError):
         db.conn.execute("DELETE FROM audit_log")
-    db.conn.execute("DELETE FROM audit_log WHERE case_id = ?", [case_handle("C400")])  # old enough: allowed by the trigger
+    db.conn.execute(
+        "DELETE FROM audit_log WHERE case_id = ?", [case_handle("C400")]
+    )  # old enough: allowed by the trigger
     # deleting the oldest row without a purge record is visible to the verifier
     ok, _, broken = audit.verify_chain(db)
     assert not ok and broken == 2

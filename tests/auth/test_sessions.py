@@ -1,5 +1,6 @@
 """Server-side login sessions (core.security.sessions) and the cookie route of a real
 Streamlit server (ui.session_routes served by st.App from app.py)."""
+
 from __future__ import annotations
 
 import os
@@ -86,9 +87,25 @@ def server(tmp_path):
     port = _free_port()
     log = tmp_path / "server.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                                 "--server.address", "127.0.0.1", "--server.headless", "true"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_streamlit(base, proc, log)
@@ -109,7 +126,9 @@ def _post(url: str, body: bytes = b"", headers: dict | None = None):
 def test_claim_route_sets_httponly_strict_cookie(server, db):
     _sid, code = sessions.start(db, "prep1")
     assert _post(server + "/_deid/session/claim", b"wrong").status == 403
-    assert _post(server + "/_deid/session/claim", code.encode(), {"Origin": "http://evil.example"}).status == 403
+    assert (
+        _post(server + "/_deid/session/claim", code.encode(), {"Origin": "http://evil.example"}).status == 403
+    )
     resp = _post(server + "/_deid/session/claim", code.encode())
     assert resp.status == 204
     cookie = resp.headers["Set-Cookie"]

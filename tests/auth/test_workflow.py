@@ -1,4 +1,5 @@
 """Case state machine, four-eyes approval, edits after approval, export gate."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,7 +31,14 @@ def test_new_case_is_pending_and_display_names(db, make_case):
     make_case("K0")
     assert workflow.status_of(db, "K0") == "pending"
     assert [workflow.display_name(c) for c in workflow.states()] == [
-        "待处理", "检测中", "待整理", "待审核", "已批准", "已退回", "已导出"]
+        "待处理",
+        "检测中",
+        "待整理",
+        "待审核",
+        "已批准",
+        "已退回",
+        "已导出",
+    ]
     assert workflow.code_of("待审核") == "in_review" and workflow.display_name("approved") == "已批准"
 
 
@@ -115,14 +123,17 @@ def test_plan_changed_after_approval_blocks_export(db, users, ready):
         workflow.assert_exportable(db, ready, "c" * 64)
 
 
-@pytest.mark.parametrize("steps, bad", [
-    ([], "submit"),                                    # pending: not detected yet
-    (["start_detection"], "submit"),                   # detecting
-    (["start_detection", "detection_done"], "approve"),  # preparing: not submitted
-    (["start_detection", "detection_done"], "export"),
-    (["start_detection", "detection_done", "submit"], "export"),
-    (["start_detection", "detection_done", "submit"], "submit"),
-])
+@pytest.mark.parametrize(
+    "steps, bad",
+    [
+        ([], "submit"),  # pending: not detected yet
+        (["start_detection"], "submit"),  # detecting
+        (["start_detection", "detection_done"], "approve"),  # preparing: not submitted
+        (["start_detection", "detection_done"], "export"),
+        (["start_detection", "detection_done", "submit"], "export"),
+        (["start_detection", "detection_done", "submit"], "submit"),
+    ],
+)
 def test_illegal_transitions(db, users, make_case, steps, bad):
     make_case("X1")
     for step in steps:
@@ -154,8 +165,11 @@ def test_unknown_case(db, users):
 
 def test_box_editor_recorded_in_edits_table_cannot_approve(db, users, ready):
     import time
+
     workflow.submit(db, ready, users["prep1"])
-    db.conn.execute("INSERT INTO edits (case_id, action, actor, at) VALUES (?, 'add', 'sup1', ?)", [ready, time.time()])
+    db.conn.execute(
+        "INSERT INTO edits (case_id, action, actor, at) VALUES (?, 'add', 'sup1', ?)", [ready, time.time()]
+    )
     with pytest.raises(PermissionDenied):
         workflow.approve(db, ready, users["sup1"], fp(db, ready))
     assert workflow.approve(db, ready, users["sup2"], fp(db, ready))

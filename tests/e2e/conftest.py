@@ -2,6 +2,7 @@
 machine a drag or a websocket round trip can be swallowed; such a test is
 run again (at most twice) before it counts as failed.  Every assertion
 still has to pass in one complete run."""
+
 import pytest
 
 

@@ -1,4 +1,5 @@
 """Start-up helper shared by the browser tests."""
+
 from __future__ import annotations
 
 import time

@@ -3,19 +3,30 @@
 The canvas component is keyed per page and zoom only, so an action redraws the
 box overlay and keeps the mounted background canvas (the same DOM element,
 still painted).  Screenshots go to test-artifacts/review_e2e/."""
+
 from __future__ import annotations
 
 import re
 
-from tests.e2e.test_review_e2e import CHROMIUM, CHROMIUM_ARGS, PASSWORD, WAIT_MS, _shot, _wait_canvas_drawn, server  # noqa: F401
+from tests.e2e.test_review_e2e import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    WAIT_MS,
+    _shot,
+    _wait_canvas_drawn,
+)
+from tests.e2e.test_review_e2e import server  # noqa: F401  (a pytest fixture, used by name)
 
 # the component lives in a shadow root: Playwright's locators pierce it, document.querySelector does not
-PROBE = ("c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-         " let ink = 0; for (let i = 0; i < d.length; i += 4 * 97) if (d[i] < 128) ink++;"
-         " return {probe: c.__probe || null, ink: ink}; }")
+PROBE = (
+    "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+    " let ink = 0; for (let i = 0; i < d.length; i += 4 * 97) if (d[i] < 128) ink++;"
+    " return {probe: c.__probe || null, ink: ink}; }"
+)
 
 
-def test_accept_keeps_the_page_image(server):  # noqa: F811  (server is a fixture)
+def test_accept_keeps_the_page_image(server):  # noqa: F811  (the fixture imported above)
     from playwright.sync_api import sync_playwright
 
     from core.archive import FolderArchive
@@ -51,7 +62,9 @@ def test_accept_keeps_the_page_image(server):  # noqa: F811  (server is a fixtur
             for button, message in ((r"^接受", "已接受"), (r"^本页全部接受", "已接受 ")):
                 page.get_by_role("button", name=re.compile(button)).first.click()
                 page.get_by_text(message).first.wait_for()
-                page.wait_for_timeout(1500)  # the reruns after the action (the canvas reports its new drawing)
+                page.wait_for_timeout(
+                    1500
+                )  # the reruns after the action (the canvas reports its new drawing)
                 state = page.locator("canvas.dc-background-canvas").first.evaluate(PROBE)
                 assert state and state["probe"] == "kept", f"the page canvas was remounted after {button}"
                 assert state["ink"] > 0, f"the page image is blank after {button}"

@@ -15,6 +15,7 @@ Screenshots go to the test's tmp dir (``<tmp>/shots``), the timings to
 ``DEID_E2E_DEMO_PAGES=39`` runs it on a generated demo case of that many pages
 (20–25 % scanned, full detection first: minutes) instead of the small test case.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,25 +33,57 @@ from tests.e2e.server import wait_for_streamlit
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "Review-Pass-2024"
 WAIT_MS = 60_000
 CASE = "C2024001"
 # Streamlit's own English that must not show on a main page.
-ENGLISH_CHROME = ("Deploy", "Made with Streamlit", "Running...", "Stop", "Choose options", "Choose an option",
-                  "Print", "Record a screencast", "Record screen", "Clear cache", "Settings", "About",
-                  "Press Enter", "No options", "Download as CSV", "Search", "Fullscreen")
+ENGLISH_CHROME = (
+    "Deploy",
+    "Made with Streamlit",
+    "Running...",
+    "Stop",
+    "Choose options",
+    "Choose an option",
+    "Print",
+    "Record a screencast",
+    "Record screen",
+    "Clear cache",
+    "Settings",
+    "About",
+    "Press Enter",
+    "No options",
+    "Download as CSV",
+    "Search",
+    "Fullscreen",
+)
 ENGLISH_PLACEHOLDERS = ("Choose", "Select", "Type", "Search")
-MAIN_PAGES = (("病例列表", "病例列表"), ("页面审阅", "页面审阅"), ("审核", "提交与审核"), ("导出", "导出"), ("帮助", "帮助"))
+MAIN_PAGES = (
+    ("病例列表", "病例列表"),
+    ("页面审阅", "页面审阅"),
+    ("审核", "提交与审核"),
+    ("导出", "导出"),
+    ("帮助", "帮助"),
+)
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (make setup)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian chromium not installed (make setup)"
+)
 
 
 def _factory():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("deid_test_factory_clerk", ROOT / "tests" / "store" / "factory.py")
+    spec = importlib.util.spec_from_file_location(
+        "deid_test_factory_clerk", ROOT / "tests" / "store" / "factory.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -69,8 +102,13 @@ def _demo_case(archive: Path, pages: int) -> str:
 @pytest.fixture
 def clerk_server(tmp_path, monkeypatch):
     data, archive = tmp_path / "data", tmp_path / "archive"
-    env = {**os.environ, "DEID_DATA_DIR": str(data), "DEID_ARCHIVE_DIR": str(archive), "DEID_BCRYPT_ROUNDS": "4",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DEID_DATA_DIR": str(data),
+        "DEID_ARCHIVE_DIR": str(archive),
+        "DEID_BCRYPT_ROUNDS": "4",
+        "PYTHONPATH": str(ROOT),
+    }
     for var in ("DEID_DB", "DEID_KEY_FILE", "DEID_HUEY_DB"):
         env.pop(var, None)
         monkeypatch.delenv(var, raising=False)
@@ -82,8 +120,13 @@ def clerk_server(tmp_path, monkeypatch):
         case_id = _demo_case(archive, demo_pages)
     else:
         case_id = CASE
-        _factory().make_case(archive, CASE, patient_name="李秀英", inpatient_no="ZY20240501",
-                             docs=(("d01", "入院记录", 2), ("d02", "病程记录", 3), ("d03", "出院记录", 2)))
+        _factory().make_case(
+            archive,
+            CASE,
+            patient_name="李秀英",
+            inpatient_no="ZY20240501",
+            docs=(("d01", "入院记录", 2), ("d02", "病程记录", 3), ("d03", "出院记录", 2)),
+        )
     from core.security import auth
     from core.cases import review
     from core.archive import FolderArchive
@@ -100,9 +143,25 @@ def clerk_server(tmp_path, monkeypatch):
 
     port = _free_port()
     logs = open(tmp_path / "server.log", "w")  # noqa: SIM115  (the server writes to it; closed in finally)
-    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                            "--server.address", "127.0.0.1", "--server.headless", "true"],
-                           cwd=ROOT, env=env, stdout=logs, stderr=subprocess.STDOUT)
+    app = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=logs,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_streamlit(base, app, tmp_path / "server.log")
@@ -142,9 +201,11 @@ def _idle(page) -> None:
     """Wait until the script runs the last action started have finished (twice idle, 250 ms apart)."""
     for _ in range(2):
         page.wait_for_timeout(250)
-        page.wait_for_function("() => { const a = document.querySelector('[data-testid=stApp]');"
-                               " return a && a.getAttribute('data-test-script-state') !== 'running'; }",
-                               timeout=WAIT_MS)
+        page.wait_for_function(
+            "() => { const a = document.querySelector('[data-testid=stApp]');"
+            " return a && a.getAttribute('data-test-script-state') !== 'running'; }",
+            timeout=WAIT_MS,
+        )
 
 
 def _heading(page, title: str) -> None:
@@ -171,7 +232,9 @@ def _wait_counter(page, n: int, total: int) -> None:
 
 def _english_chrome(page) -> list[str]:
     text = page.evaluate("() => document.body.innerText")
-    held = page.evaluate("() => [...document.querySelectorAll('[placeholder]')].map(e => e.placeholder).join(' ')")
+    held = page.evaluate(
+        "() => [...document.querySelectorAll('[placeholder]')].map(e => e.placeholder).join(' ')"
+    )
     return [w for w in ENGLISH_CHROME if w in text] + [w for w in ENGLISH_PLACEHOLDERS if w in held]
 
 
@@ -182,7 +245,9 @@ def _visible(page, selector: str) -> bool:
 
 def _picked(page) -> int:
     box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text("选择框", exact=True)).first
-    text = box.evaluate("e => e.innerText + ' ' + [...e.querySelectorAll('input')].map(i => i.value).join(' ')")
+    text = box.evaluate(
+        "e => e.innerText + ' ' + [...e.querySelectorAll('input')].map(i => i.value).join(' ')"
+    )
     found = re.search(r"#(\d+)", text)
     assert found, text
     return int(found.group(1))
@@ -258,7 +323,9 @@ def test_clerk_session_hosts_chrome_pane_keyboard_reload(clerk_server, tmp_path)
             (cookie,) = [c for c in ctx.cookies() if c["name"] == COOKIE_NAME]
             assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
             assert COOKIE_NAME not in page.evaluate("() => document.cookie")
-            storage = page.evaluate("() => JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
+            storage = page.evaluate(
+                "() => JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})"
+            )
             assert cookie["value"].split(".")[0] not in storage
 
             # reload, typed URL, new tab: still logged in
@@ -278,8 +345,12 @@ def test_clerk_session_hosts_chrome_pane_keyboard_reload(clerk_server, tmp_path)
                 _heading(page, title)
                 _idle(page)
                 assert not _english_chrome(page), (title, _english_chrome(page))
-                for hidden in ('[data-testid="stMainMenu"]', '[data-testid="stToolbar"]',
-                               '[data-testid="stStatusWidget"]', '[data-testid="stAppDeployButton"]'):
+                for hidden in (
+                    '[data-testid="stMainMenu"]',
+                    '[data-testid="stToolbar"]',
+                    '[data-testid="stStatusWidget"]',
+                    '[data-testid="stAppDeployButton"]',
+                ):
                     assert not _visible(page, hidden), (title, hidden)
                 shot(page, f"03_chrome_{url_path}")
 
@@ -311,8 +382,11 @@ def test_clerk_session_hosts_chrome_pane_keyboard_reload(clerk_server, tmp_path)
             boxes = review.case_boxes(db, case_id)
             if _page_counter(page)[0] == boxes[0]["seq"]:
                 _key(page, "PageDown", lambda: _page_counter(page)[0] == boxes[0]["seq"] + 1)
-            grid = page.locator('[data-testid="stElementContainer"]').filter(
-                has=page.locator('[data-testid="stDataFrame"]')).last
+            grid = (
+                page.locator('[data-testid="stElementContainer"]')
+                .filter(has=page.locator('[data-testid="stDataFrame"]'))
+                .last
+            )
             grid.scroll_into_view_if_needed()
             bb = grid.bounding_box()
             page.mouse.click(bb["x"] + 12, bb["y"] + 35 + 17)  # the row marker of the first data row
@@ -355,12 +429,14 @@ def test_clerk_session_hosts_chrome_pane_keyboard_reload(clerk_server, tmp_path)
             forward = here <= total - here + 1
             button = re.compile("下一页") if forward else re.compile("上一页")
             times, server = [], []
-            for n in (range(here + 1, total + 1) if forward else range(here - 1, 0, -1)):
+            for n in range(here + 1, total + 1) if forward else range(here - 1, 0, -1):
                 for attempt in range(2):  # a loaded machine may swallow a click during a re-layout
                     t0 = time.perf_counter()
                     page.get_by_role("button", name=button).click()
                     try:  # the next page's counter is shown and the script run that drew it has finished
-                        page.wait_for_function(SWITCHED_JS, arg=f"页面 {n} / {total}", timeout=20_000, polling="raf")
+                        page.wait_for_function(
+                            SWITCHED_JS, arg=f"页面 {n} / {total}", timeout=20_000, polling="raf"
+                        )
                         break
                     except Exception:
                         if attempt:
@@ -372,12 +448,19 @@ def test_clerk_session_hosts_chrome_pane_keyboard_reload(clerk_server, tmp_path)
                 said = re.search(r"切换耗时 (\d+) ms", page.evaluate("() => document.body.innerText"))
                 if said:
                     server.append(float(said.group(1)))
-            line = f"browser page switch (preparer, {total}-page case, {len(times)} switches): " \
-                   f"p50 {_pct(times, 50):.0f} ms, p95 {_pct(times, 95):.0f} ms" + \
-                   (f"; of which server script p50 {_pct(server, 50):.0f} ms, p95 {_pct(server, 95):.0f} ms"
-                    if server else "")
+            line = (
+                f"browser page switch (preparer, {total}-page case, {len(times)} switches): "
+                f"p50 {_pct(times, 50):.0f} ms, p95 {_pct(times, 95):.0f} ms"
+                + (
+                    f"; of which server script p50 {_pct(server, 50):.0f} ms, p95 {_pct(server, 95):.0f} ms"
+                    if server
+                    else ""
+                )
+            )
             print("\n" + line)
-            (tmp_path / "page_switch_ms.txt").write_text(line + "\n" + " ".join(f"{t:.0f}" for t in times) + "\n")
+            (tmp_path / "page_switch_ms.txt").write_text(
+                line + "\n" + " ".join(f"{t:.0f}" for t in times) + "\n"
+            )
             (ARTIFACTS / "page_switch_ms.txt").write_text(line + "\n")
 
             # logout ends the session for every tab of this browser

@@ -2,6 +2,7 @@
 and a real huey consumer: filter cases, import, open the case, draw a box on
 the page canvas, check it is stored, export, and check the downloaded PDF is
 redacted under the box.  Screenshots go to test-artifacts/review_e2e/."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -20,16 +21,26 @@ from tests.e2e.server import wait_for_streamlit
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "review_e2e"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "Review-Pass-2024"
 WAIT_MS = 60_000
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (make setup)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian chromium not installed (make setup)"
+)
 
 
 def _factory():
-    spec = importlib.util.spec_from_file_location("deid_test_factory_e2e", ROOT / "tests" / "store" / "factory.py")
+    spec = importlib.util.spec_from_file_location(
+        "deid_test_factory_e2e", ROOT / "tests" / "store" / "factory.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -52,8 +63,13 @@ def _stop(proc) -> None:
 @pytest.fixture
 def server(tmp_path, monkeypatch):
     data, archive = tmp_path / "data", tmp_path / "archive"
-    env = {**os.environ, "DEID_DATA_DIR": str(data), "DEID_ARCHIVE_DIR": str(archive), "DEID_BCRYPT_ROUNDS": "4",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DEID_DATA_DIR": str(data),
+        "DEID_ARCHIVE_DIR": str(archive),
+        "DEID_BCRYPT_ROUNDS": "4",
+        "PYTHONPATH": str(ROOT),
+    }
     for var in ("DEID_DB", "DEID_HUEY_DB"):
         env.pop(var, None)
         monkeypatch.delenv(var, raising=False)
@@ -63,10 +79,23 @@ def server(tmp_path, monkeypatch):
     monkeypatch.setenv("DEID_ARCHIVE_DIR", str(archive))
     monkeypatch.setenv("DEID_BCRYPT_ROUNDS", "4")
     f = _factory()
-    f.make_case(archive, "C2024001", department="产科", discharge_date="2024-05-02", patient_name="李秀英",
-                inpatient_no="ZY20240501")
-    f.make_case(archive, "C2025002", department="新生儿科", discharge_date="2025-02-11", review_type="儿童死亡评审",
-                patient_name="赵小宝", inpatient_no="ZY20250211")
+    f.make_case(
+        archive,
+        "C2024001",
+        department="产科",
+        discharge_date="2024-05-02",
+        patient_name="李秀英",
+        inpatient_no="ZY20240501",
+    )
+    f.make_case(
+        archive,
+        "C2025002",
+        department="新生儿科",
+        discharge_date="2025-02-11",
+        review_type="儿童死亡评审",
+        patient_name="赵小宝",
+        inpatient_no="ZY20250211",
+    )
     from core.security import auth
     from core.store.db import open_db
 
@@ -75,13 +104,46 @@ def server(tmp_path, monkeypatch):
         auth.create_user(db, name, role, PASSWORD, must_change=False)
     bindir = Path(sys.executable).parent
     logs = open(tmp_path / "servers.log", "w")  # noqa: SIM115  (the servers write to it; closed in finally)
-    worker = subprocess.Popen([str(bindir / "huey_consumer"), "core.cases.tasks.huey", "-w", "1", "-k", "thread",
-                               "-d", "0.1", "-m", "0.5"], cwd=ROOT, env=env, stdout=logs, stderr=subprocess.STDOUT)
+    worker = subprocess.Popen(
+        [
+            str(bindir / "huey_consumer"),
+            "core.cases.tasks.huey",
+            "-w",
+            "1",
+            "-k",
+            "thread",
+            "-d",
+            "0.1",
+            "-m",
+            "0.5",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=logs,
+        stderr=subprocess.STDOUT,
+    )
     port = _free_port()
-    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                            "--server.address", "127.0.0.1", "--server.headless", "true",
-                            "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=logs,
-                           stderr=subprocess.STDOUT)
+    app = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=logs,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_streamlit(base, app, tmp_path / "servers.log")
@@ -104,8 +166,10 @@ def _select(page, label: str, option: str) -> None:
 
 def _wait_canvas_drawn(page, timeout_s: float = 30) -> None:
     """Wait until fabric has drawn the stored boxes (the canvas is ready for mouse input)."""
-    js = ("c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;"
-          " for (let i = 3; i < d.length; i += 64) if (d[i] > 0) n++; return n; }")
+    js = (
+        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;"
+        " for (let i = 3; i < d.length; i += 64) if (d[i] > 0) n++; return n; }"
+    )
     end = time.time() + timeout_s
     while time.time() < end:
         try:
@@ -128,7 +192,9 @@ def test_filter_import_draw_box_export_redacted(server, tmp_path):
     base, db = server
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        ctx = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="zh-CN", accept_downloads=True)
+        ctx = browser.new_context(
+            viewport={"width": 1500, "height": 1100}, locale="zh-CN", accept_downloads=True
+        )
         page = ctx.new_page()
         page.set_default_timeout(WAIT_MS)
         try:
@@ -181,13 +247,17 @@ def test_filter_import_draw_box_export_redacted(server, tmp_path):
             assert len(added) == 1 and added[0]["source"] == "manual" and added[0]["created_by"] == "prep1"
             (rect,) = finding_store.rects_of(added[0])
             assert rect == pytest.approx((x0 * 0.72, y0 * 0.72, x1 * 0.72, y1 * 0.72), abs=3)
-            actions = {r[0] for r in db.execute("SELECT action FROM audit_log WHERE actor = 'prep1'").fetchall()}
+            actions = {
+                r[0] for r in db.execute("SELECT action FROM audit_log WHERE actor = 'prep1'").fetchall()
+            }
             assert {"case.view", "page.view", "box.add", "case.import"} <= actions
             # preview shows the redacted page
             page.get_by_text("预览导出效果").click()
             page.get_by_text("预览：已涂黑").wait_for()
-            page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')]"
-                                   ".some(i => i.complete && i.naturalWidth > 500)")
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('[data-testid=stImage] img')]"
+                ".some(i => i.complete && i.naturalWidth > 500)"
+            )
             _shot(page, "06_preview")
             page.get_by_text("预览导出效果").click()
             canvas.wait_for()
@@ -201,9 +271,13 @@ def test_filter_import_draw_box_export_redacted(server, tmp_path):
             assert switch_ms < 5000
             # four eyes: submitted by the preparer, approved by the supervisor (core calls)
             from core.security import auth
-            workflow.submit(db, "C2024001", auth.get_user(db, "prep1"),
-                            override_reason="端到端测试只查看了部分页面")  # the audited override
-            workflow.approve(db, "C2024001", auth.get_user(db, "sup1"), workflow.case_plan_hash(db, "C2024001"))
+
+            workflow.submit(
+                db, "C2024001", auth.get_user(db, "prep1"), override_reason="端到端测试只查看了部分页面"
+            )  # the audited override
+            workflow.approve(
+                db, "C2024001", auth.get_user(db, "sup1"), workflow.case_plan_hash(db, "C2024001")
+            )
             # export in the browser and download
             page.get_by_test_id("stSidebar").get_by_role("link", name="导出").click()
             page.get_by_role("heading", name="导出", exact=True).wait_for()

@@ -2,6 +2,7 @@
 only (not painted), the 切字 filter of the case-wide pane, hiding a whole page
 with a reason (preview black), the decisions CSV downloaded and imported.
 Screenshots go to ``test-artifacts/clerk_e2e/tools_*.png``."""
+
 from __future__ import annotations
 
 import csv
@@ -9,7 +10,16 @@ import io
 import re
 
 from tests.e2e.test_clerk_e2e import (  # noqa: F401  (clerk_server is a fixture)
-    CHROMIUM, CHROMIUM_ARGS, WAIT_MS, Shots, _eventually, _heading, _idle, _login, _page_counter, clerk_server,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    WAIT_MS,
+    Shots,
+    _eventually,
+    _heading,
+    _idle,
+    _login,
+    _page_counter,
+    clerk_server,
     pytestmark,
 )
 
@@ -33,7 +43,9 @@ def test_hover_labels_cut_filter_whole_page_and_decisions_csv(clerk_server, tmp_
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        ctx = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="zh-CN", accept_downloads=True)
+        ctx = browser.new_context(
+            viewport={"width": 1500, "height": 1100}, locale="zh-CN", accept_downloads=True
+        )
         page = ctx.new_page()
         page.set_default_timeout(WAIT_MS)
         try:
@@ -56,11 +68,18 @@ def test_hover_labels_cut_filter_whole_page_and_decisions_csv(clerk_server, tmp_
             page.mouse.move(bb["x"] + (l + r) / 2 * k, bb["y"] + (t + b) / 2 * k, steps=4)
             _eventually(lambda: (canvas.get_attribute("title") or "").startswith(f"#{box['id']} "), 15)
             assert box["label"] in canvas.get_attribute("title")
-            def off_boxes(cx, cy):
-                return not [1 for x in boxes for (l2, t2, r2, b2) in x["rects_px"]
-                            if l2 - 4 <= cx <= r2 + 4 and t2 - 4 <= cy <= b2 + 4]
 
-            spot = next((cx, cy) for cy in range(10, 400, 15) for cx in range(10, 600, 15) if off_boxes(cx, cy))
+            def off_boxes(cx, cy):
+                return not [
+                    1
+                    for x in boxes
+                    for (l2, t2, r2, b2) in x["rects_px"]
+                    if l2 - 4 <= cx <= r2 + 4 and t2 - 4 <= cy <= b2 + 4
+                ]
+
+            spot = next(
+                (cx, cy) for cy in range(10, 400, 15) for cx in range(10, 600, 15) if off_boxes(cx, cy)
+            )
             page.mouse.move(bb["x"] + spot[0] * k, bb["y"] + spot[1] * k, steps=3)  # off every box
             _eventually(lambda: (canvas.get_attribute("title") or "") == "", 15)
             shot(page, "tools_01_outlines_only")
@@ -91,7 +110,9 @@ def test_hover_labels_cut_filter_whole_page_and_decisions_csv(clerk_server, tmp_
                 page.get_by_role("button", name="下载审阅决定 CSV").click()
             download = info.value
             assert re.fullmatch(r"审阅决定_k[0-9a-f]+\.csv", download.suggested_filename)
-            path = tmp_path / "decisions.csv"  # the browser's download has no extension; the uploader wants .csv
+            path = (
+                tmp_path / "decisions.csv"
+            )  # the browser's download has no extension; the uploader wants .csv
             download.save_as(str(path))
             text = path.read_bytes().decode("utf-8-sig")
             rows = list(csv.DictReader(io.StringIO(text)))
@@ -100,7 +121,9 @@ def test_hover_labels_cut_filter_whole_page_and_decisions_csv(clerk_server, tmp_
             page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(path))
             page.get_by_role("button", name="导入并应用").click()
             page.get_by_text(re.compile(r"已导入审阅决定：共 \d+ 行，匹配 \d+ 个框")).wait_for()
-            assert not re.search(r"Drag and drop|Browse files", page.evaluate("() => document.body.innerText"))
+            assert not re.search(
+                r"Drag and drop|Browse files", page.evaluate("() => document.body.innerText")
+            )
             shot(page, "tools_04_csv_imported")
         except Exception:
             shot(page, "tools_99_failure")

@@ -3,6 +3,7 @@ approves, the auditor sees the actions and an intact chain (real Streamlit serve
 
 Screenshots: test-artifacts/auth/*.png
 """
+
 from __future__ import annotations
 
 import os
@@ -23,14 +24,22 @@ from core.store.db import open_db
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "auth"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORDS = {"e2e_prep": "Prep-Pass-2024!", "e2e_sup": "Sup-Pass-2024!", "e2e_aud": "Aud-Pass-2024!"}
 ROLES = {"e2e_prep": "preparer", "e2e_sup": "supervisor", "e2e_aud": "auditor"}
 CASE = "E2E-0001"
 WAIT_MS = 30_000
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium missing: run `make setup`")
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason="Debian chromium missing: run `make setup`"
+)
 
 
 def _free_port() -> int:
@@ -47,8 +56,10 @@ def _insert_case(db, case_id: str) -> None:
             continue
         values[name] = 0 if any(t in (ctype or "").upper() for t in ("INT", "REAL")) else ""
     names = list(values)
-    db.conn.execute(f"INSERT INTO cases ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
-                    [values[n] for n in names])
+    db.conn.execute(
+        f"INSERT INTO cases ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        [values[n] for n in names],
+    )
 
 
 @pytest.fixture
@@ -66,9 +77,25 @@ def server(tmp_path, monkeypatch):
     port = _free_port()
     log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115  (the server writes to it; closed in finally)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", entry, "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            entry,
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -86,6 +113,7 @@ def server(tmp_path, monkeypatch):
 @pytest.fixture
 def browser():
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b

@@ -4,6 +4,7 @@ Each builder returns the bytes of one file.  ``raw_pdf`` writes objects
 with a correct cross-reference table, so each file is broken in exactly the
 one way its name says.
 """
+
 from __future__ import annotations
 
 import random
@@ -26,7 +27,12 @@ def raw_pdf(objects: list[bytes], root: int = 1, trailer_extra: bytes = b"") -> 
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<</Size %d /Root %d 0 R%s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, trailer_extra, xref)
+    out += b"trailer\n<</Size %d /Root %d 0 R%s>>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        root,
+        trailer_extra,
+        xref,
+    )
     return bytes(out)
 
 
@@ -67,8 +73,11 @@ def garbage_after_header() -> bytes:
 def broken_xref() -> bytes:
     data = raw_pdf(page_objects(TEXT, HELV))
     cut = data.index(b"xref\n")
-    return data[:cut] + b"xref\n0 9\nthis is not an xref table\n" + data[data.index(b"trailer"):].replace(
-        b"startxref\n", b"startxref\n99")
+    return (
+        data[:cut]
+        + b"xref\n0 9\nthis is not an xref table\n"
+        + data[data.index(b"trailer") :].replace(b"startxref\n", b"startxref\n99")
+    )
 
 
 def object_syntax_error() -> bytes:
@@ -79,23 +88,36 @@ def object_syntax_error() -> bytes:
 
 def huge_image(width: int = 536_870_913, height: int = 536_870_913) -> bytes:
     objs = page_objects(b"q 200 0 0 200 50 500 cm /Im1 Do Q", b"<</XObject<</Im1 5 0 R>>>>")
-    objs.append(stream(b"/Type/XObject/Subtype/Image/Width %d/Height %d/BitsPerComponent 8/ColorSpace/DeviceRGB"
-                       b"/Filter/FlateDecode" % (width, height), zlib.compress(b"\x80" * 3000)))
+    objs.append(
+        stream(
+            b"/Type/XObject/Subtype/Image/Width %d/Height %d/BitsPerComponent 8/ColorSpace/DeviceRGB"
+            b"/Filter/FlateDecode" % (width, height),
+            zlib.compress(b"\x80" * 3000),
+        )
+    )
     return raw_pdf(objs)
 
 
 def many_colour_components() -> bytes:
     objs = page_objects(b"q 200 0 0 200 50 500 cm /Im1 Do Q", b"<</XObject<</Im1 5 0 R>>>>")
-    objs.append(stream(b"/Type/XObject/Subtype/Image/Width 4/Height 4/BitsPerComponent 8/ColorSpace[/ICCBased 6 0 R]",
-                       b"\x80" * 48))
+    objs.append(
+        stream(
+            b"/Type/XObject/Subtype/Image/Width 4/Height 4/BitsPerComponent 8/ColorSpace[/ICCBased 6 0 R]",
+            b"\x80" * 48,
+        )
+    )
     objs.append(stream(b"/N 536870913", b"\x00" * 128))
     return raw_pdf(objs)
 
 
 def recursive_forms() -> bytes:
     objs = page_objects(b"/X1 Do " + TEXT, b"<</XObject<</X1 5 0 R>> /Font<</F1 7 0 R>>>>")
-    objs.append(stream(b"/Type/XObject/Subtype/Form/BBox[0 0 595 842]/Resources<</XObject<</X2 6 0 R>>>>", b"/X2 Do"))
-    objs.append(stream(b"/Type/XObject/Subtype/Form/BBox[0 0 595 842]/Resources<</XObject<</X1 5 0 R>>>>", b"/X1 Do"))
+    objs.append(
+        stream(b"/Type/XObject/Subtype/Form/BBox[0 0 595 842]/Resources<</XObject<</X2 6 0 R>>>>", b"/X2 Do")
+    )
+    objs.append(
+        stream(b"/Type/XObject/Subtype/Form/BBox[0 0 595 842]/Resources<</XObject<</X1 5 0 R>>>>", b"/X1 Do")
+    )
     objs.append(b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")
     return raw_pdf(objs)
 
@@ -126,8 +148,10 @@ def empty() -> bytes:
 
 def broken_embedded_font() -> bytes:
     font = b"<</Type/Font/Subtype/TrueType/BaseFont/Odd/FirstChar 32/LastChar 126/FontDescriptor 6 0 R>>"
-    desc = b"<</Type/FontDescriptor/FontName/Odd/Flags 32/FontBBox[0 0 1000 1000]/ItalicAngle 0/Ascent 800" \
-           b"/Descent -200/CapHeight 700/StemV 80/FontFile2 7 0 R>>"
+    desc = (
+        b"<</Type/FontDescriptor/FontName/Odd/Flags 32/FontBBox[0 0 1000 1000]/ItalicAngle 0/Ascent 800"
+        b"/Descent -200/CapHeight 700/StemV 80/FontFile2 7 0 R>>"
+    )
     objs = page_objects(TEXT, b"<</Font<</F1 5 0 R>>>>")
     objs += [font, desc, stream(b"/Length1 5000", bytes(range(256)) * 8)]
     return raw_pdf(objs)
@@ -135,9 +159,11 @@ def broken_embedded_font() -> bytes:
 
 def type3_font_loop() -> bytes:
     """A Type3 glyph whose procedure draws the same glyph again."""
-    font = b"<</Type/Font/Subtype/Type3/FontBBox[0 0 1000 1000]/FontMatrix[0.001 0 0 0.001 0 0]/FirstChar 65" \
-           b"/LastChar 65/Widths[1000]/Encoding<</Differences[65/a]>>/CharProcs<</a 6 0 R>>" \
-           b"/Resources<</Font<</F1 5 0 R>>>>>>"
+    font = (
+        b"<</Type/Font/Subtype/Type3/FontBBox[0 0 1000 1000]/FontMatrix[0.001 0 0 0.001 0 0]/FirstChar 65"
+        b"/LastChar 65/Widths[1000]/Encoding<</Differences[65/a]>>/CharProcs<</a 6 0 R>>"
+        b"/Resources<</Font<</F1 5 0 R>>>>>>"
+    )
     objs = page_objects(b"BT /F1 12 Tf 50 700 Td (AAA) Tj ET", b"<</Font<</F1 5 0 R>>>>")
     objs += [font, stream(b"", b"1000 0 d0 BT /F1 12 Tf (A) Tj ET 0 0 1000 1000 re f")]
     return raw_pdf(objs)

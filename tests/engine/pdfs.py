@@ -1,4 +1,5 @@
 """Build small test PDFs with known identifiers at known places."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -6,7 +7,9 @@ import pymupdf
 FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 
 
-def text_page(doc: pymupdf.Document, lines: list[str], size: float = 10.5, width=595, height=842, top=60, rotate=0):
+def text_page(
+    doc: pymupdf.Document, lines: list[str], size: float = 10.5, width=595, height=842, top=60, rotate=0
+):
     page = doc.new_page(width=width, height=height)
     page.insert_font(fontname="wqy", fontfile=FONT)
     y = top
@@ -32,7 +35,10 @@ def char_positions(page: pymupdf.Page) -> list[tuple[str, float, float]]:
     raw = page.get_text("rawdict")
     return [
         (c["c"], round(c["origin"][0], 2), round(c["origin"][1], 2))
-        for b in raw["blocks"] for l in b.get("lines", []) for s in l["spans"] for c in s["chars"]
+        for b in raw["blocks"]
+        for l in b.get("lines", [])
+        for s in l["spans"]
+        for c in s["chars"]
         if not c["c"].isspace()
     ]
 

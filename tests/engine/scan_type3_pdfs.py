@@ -17,6 +17,7 @@
   page shows real text drawn by ``d1`` procedures; with and without a
   ``/ToUnicode`` map.
 """
+
 from __future__ import annotations
 
 import io
@@ -54,12 +55,13 @@ def g4_data(gray: Image.Image) -> tuple[bytes, int, int]:
     bits.save(buf, format="TIFF", compression="group4", tiffinfo={278: bits.height})  # one strip
     tif = Image.open(io.BytesIO(buf.getvalue()))
     (offset,), (length,) = tif.tag_v2[273], tif.tag_v2[279]
-    return buf.getvalue()[offset:offset + length], bits.width, bits.height
+    return buf.getvalue()[offset : offset + length], bits.width, bits.height
 
 
 def jbig2_mmr(g4: bytes, width: int, height: int, dpi: int = 300) -> bytes:
     """An embedded JBIG2 stream (PDF: no file header) holding one page
     with one immediate lossless generic region coded with MMR (T.6)."""
+
     def segment(number: int, kind: int, data: bytes) -> bytes:
         return struct.pack(">IBBBI", number, kind, 0, 1, len(data)) + data  # no referred segments, page 1
 
@@ -74,8 +76,15 @@ def _image_page(doc: pymupdf.Document, data: bytes, width: int, height: int, fil
     xref = doc.get_new_xref()
     doc.update_object(xref, "<<>>")
     doc.update_stream(xref, data, compress=False)
-    for key, value in (("Type", "/XObject"), ("Subtype", "/Image"), ("Width", str(width)), ("Height", str(height)),
-                       ("BitsPerComponent", "1"), ("ColorSpace", "/DeviceGray"), ("Filter", filter_)):
+    for key, value in (
+        ("Type", "/XObject"),
+        ("Subtype", "/Image"),
+        ("Width", str(width)),
+        ("Height", str(height)),
+        ("BitsPerComponent", "1"),
+        ("ColorSpace", "/DeviceGray"),
+        ("Filter", filter_),
+    ):
         doc.xref_set_key(xref, key, value)
     if parms:
         doc.xref_set_key(xref, "DecodeParms", parms)
@@ -120,14 +129,16 @@ def _glyph_procedure(ch: str) -> bytes:
     width = EM if ord(ch) > 0x2E80 else EM // 2
     ops = [b"%d 0 0 -140 %d 860 d1" % (width, width)]
     for y in range(pix.height):
-        row = pix.samples[y * pix.stride: y * pix.stride + pix.width]
+        row = pix.samples[y * pix.stride : y * pix.stride + pix.width]
         x = 0
         while x < pix.width:
             if row[x] < 128:
                 start = x
                 while x < pix.width and row[x] < 128:
                     x += 1
-                ops.append(b"%g %g %g %g re" % (start * unit, (CELL * 0.86 - y - 1) * unit, (x - start) * unit, unit))
+                ops.append(
+                    b"%g %g %g %g re" % (start * unit, (CELL * 0.86 - y - 1) * unit, (x - start) * unit, unit)
+                )
             x += 1
     ops.append(b"f")
     return b"\n".join(ops)
@@ -135,10 +146,12 @@ def _glyph_procedure(ch: str) -> bytes:
 
 def _tounicode(chars: list[str]) -> bytes:
     body = "\n".join(f"<{i + 1:02X}> <{ord(c):04X}>" for i, c in enumerate(chars))
-    return ("/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n/CIDSystemInfo << /Registry (Adobe) "
-            "/Ordering (UCS) /Supplement 0 >> def\n/CMapName /T3 def 1 begincodespacerange <00> <FF> "
-            f"endcodespacerange\n{len(chars)} beginbfchar\n{body}\nendbfchar\nendcmap CMapName currentdict /CMap "
-            "defineresource pop end end\n").encode("ascii")
+    return (
+        "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n/CIDSystemInfo << /Registry (Adobe) "
+        "/Ordering (UCS) /Supplement 0 >> def\n/CMapName /T3 def 1 begincodespacerange <00> <FF> "
+        f"endcodespacerange\n{len(chars)} beginbfchar\n{body}\nendbfchar\nendcmap CMapName currentdict /CMap "
+        "defineresource pop end end\n"
+    ).encode("ascii")
 
 
 def type3_page(lines=LINES, tounicode: bool = False, plain_lines=()) -> bytes:
@@ -159,16 +172,22 @@ def type3_page(lines=LINES, tounicode: bool = False, plain_lines=()) -> bytes:
     names = " ".join(f"/g{i + 1}" for i in range(len(chars)))
     charprocs = " ".join(f"/g{i + 1} {x} 0 R" for i, x in enumerate(procs))
     font = doc.get_new_xref()
-    doc.update_object(font, f"<</Type/Font/Subtype/Type3/FontBBox[0 -140 {EM} 860]/FontMatrix[0.001 0 0 0.001 0 0]"
-                            f"/FirstChar 1/LastChar {len(chars)}/Widths[{widths}]"
-                            f"/Encoding<</Type/Encoding/Differences[1 {names}]>>/CharProcs<<{charprocs}>>/Resources<<>>>>")
+    doc.update_object(
+        font,
+        f"<</Type/Font/Subtype/Type3/FontBBox[0 -140 {EM} 860]/FontMatrix[0.001 0 0 0.001 0 0]"
+        f"/FirstChar 1/LastChar {len(chars)}/Widths[{widths}]"
+        f"/Encoding<</Type/Encoding/Differences[1 {names}]>>/CharProcs<<{charprocs}>>/Resources<<>>>>",
+    )
     if tounicode:
         cmap = doc.get_new_xref()
         doc.update_object(cmap, "<<>>")
         doc.update_stream(cmap, _tounicode(chars))
         doc.xref_set_key(font, "ToUnicode", f"{cmap} 0 R")
-    ops = [b"BT /T3 13 Tf 60 %g Td <%s> Tj ET" % (A4[1] - 90 - 30 * k, "".join(f"{code[c]:02X}" for c in line).encode())
-           for k, line in enumerate(lines)]
+    ops = [
+        b"BT /T3 13 Tf 60 %g Td <%s> Tj ET"
+        % (A4[1] - 90 - 30 * k, "".join(f"{code[c]:02X}" for c in line).encode())
+        for k, line in enumerate(lines)
+    ]
     content = doc.get_new_xref()
     doc.update_object(content, "<<>>")
     doc.update_stream(content, b"\n".join(ops))

@@ -1,5 +1,6 @@
 """Form fields and annotations are page content as shown: what they show is detected and redacted like
 any text, the clinical values in them stay readable, and what they do not show (a note's popup) is gone."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -23,7 +24,9 @@ def form_pdf() -> pymupdf.Document:
         widget.field_type, widget.field_name, widget.field_value = pymupdf.PDF_WIDGET_TYPE_TEXT, field, value
         widget.rect, widget.text_font, widget.text_fontsize = pymupdf.Rect(90, y, 300, y + 18), "china-s", 12
         page.add_widget(widget)
-    page.add_freetext_annot(pymupdf.Rect(50, 200, 300, 230), f"联系电话 {PHONE}", fontname="china-s", fontsize=11)
+    page.add_freetext_annot(
+        pymupdf.Rect(50, 200, 300, 230), f"联系电话 {PHONE}", fontname="china-s", fontsize=11
+    )
     page.add_text_annot((400, 80), f"身份证号 {ID}")  # a sticky note: its text is never shown on the page
     return pymupdf.open(stream=doc.tobytes(), filetype="pdf")
 

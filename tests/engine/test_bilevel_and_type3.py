@@ -3,6 +3,7 @@ Type3 fonts with real glyph procedures: the engine renders, OCRs and
 redacts them; the output holds the name and the ID in no form (pixels read
 by OCR, text layer, pdftotext, raw streams); clinical text stays; the leak
 gate's own OCR reads the identifiers on the unredacted input."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -36,7 +37,9 @@ def redacted(request, tmp_path_factory):
     data = BUILDS[request.param]()
     doc = pymupdf.open("pdf", data)
     analysis = analyze_document(doc, META, workers=1)
-    out, report, _plan = redact_document(doc, analysis.findings, policy="review", seeds=analysis.seeds, meta=META)
+    out, report, _plan = redact_document(
+        doc, analysis.findings, policy="review", seeds=analysis.seeds, meta=META
+    )
     path = tmp_path_factory.mktemp(request.param) / "out.pdf"
     path.write_bytes(out.tobytes())
     return request.param, data, analysis, out, report, path

@@ -1,6 +1,7 @@
 """Categories are data (issue 15): a category declared only in ``categories.yaml`` (a rules override
 here, no code change) is a ``Category``, has its name and colour, and its boxes are planned with its
 own policy defaults and truly removed by the one redaction path."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -25,8 +26,9 @@ ward_note:      {zh: 病区备注, color: "#654321", action: keep}
 def extra_categories(tmp_path, monkeypatch):
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "categories.yaml").write_text((RULES_DIR / "categories.yaml").read_text(encoding="utf-8") + EXTRA,
-                                          encoding="utf-8")
+    (rules / "categories.yaml").write_text(
+        (RULES_DIR / "categories.yaml").read_text(encoding="utf-8") + EXTRA, encoding="utf-8"
+    )
     monkeypatch.setenv("DEID_RULES_DIR", str(rules))
     load_rules.cache_clear()
     yield
@@ -62,12 +64,15 @@ def test_a_category_declared_in_yaml_only_is_a_category(extra_categories):
 
 def test_its_boxes_flow_through_plan_and_apply(extra_categories):
     doc, rect = _page_with_card()
-    findings = [Finding(0, "insurance_card", [rect], "test", 0.9, "H3301099887766", Source.TEXT),
-                Finding(0, "ward_note", [(60.0, 88.0, 200.0, 104.0)], "test", 0.9, "姓名栏", Source.TEXT)]
+    findings = [
+        Finding(0, "insurance_card", [rect], "test", 0.9, "H3301099887766", Source.TEXT),
+        Finding(0, "ward_note", [(60.0, 88.0, 200.0, 104.0)], "test", 0.9, "姓名栏", Source.TEXT),
+    ]
     policy = load_policy("review")  # lists neither: the categories' own defaults apply
     assert "insurance_card" not in policy.categories
-    assert [(i.category, i.label) for i in build_plan(findings, policy, style="label").items] \
-        == [("insurance_card", "医保卡")]  # ward_note: keep
+    assert [(i.category, i.label) for i in build_plan(findings, policy, style="label").items] == [
+        ("insurance_card", "医保卡")
+    ]  # ward_note: keep
     plan = build_plan(findings, policy, style="black")
     apply_plan(doc, plan)
     out = pymupdf.open("pdf", doc.tobytes())

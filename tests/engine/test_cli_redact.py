@@ -1,4 +1,5 @@
 """End to end through the command line on generated born-digital PDFs."""
+
 from __future__ import annotations
 
 import json
@@ -23,13 +24,28 @@ RECORD = [
     "其丈夫张伟签字同意。转入省妇幼保健院进一步治疗。",
     "记录者：陈静   主治医师：刘洋",
 ]
-IDENTIFIERS = ["王小红", "20230456", "320106199501011237", "13912345678", "张伟", "幸福路12号",
-               "李建国", "陈静", "刘洋", "南京市第一人民医院", "中山路321号", "83106666", "省妇幼保健院"]
+IDENTIFIERS = [
+    "王小红",
+    "20230456",
+    "320106199501011237",
+    "13912345678",
+    "张伟",
+    "幸福路12号",
+    "李建国",
+    "陈静",
+    "刘洋",
+    "南京市第一人民医院",
+    "中山路321号",
+    "83106666",
+    "省妇幼保健院",
+]
 CLINICAL = ["入院诊断：1. 孕39周 2. 妊娠期高血压", "性别：女", "年龄：28岁", "血压135/85mmHg", "主任医师查房"]
 
 
 def run_cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture
@@ -41,8 +57,18 @@ def record_pdf(tmp_path):
     doc.set_metadata({"author": "王小红", "title": "王小红 住院病历"})
     doc.save(path)
     meta = tmp_path / "case.json"
-    meta.write_text(json.dumps({"case_id": "C1", "patient_name": "王小红", "inpatient_no": "20230456",
-                                "institution": "南京市第一人民医院", "department": "产科"}, ensure_ascii=False))
+    meta.write_text(
+        json.dumps(
+            {
+                "case_id": "C1",
+                "patient_name": "王小红",
+                "inpatient_no": "20230456",
+                "institution": "南京市第一人民医院",
+                "department": "产科",
+            },
+            ensure_ascii=False,
+        )
+    )
     return path, meta
 
 
@@ -85,7 +111,12 @@ def test_pixels_inside_identifier_boxes_are_blank_black(record_pdf, tmp_path):
 def test_label_style_writes_neutral_labels(record_pdf, tmp_path):
     src, meta = record_pdf
     out = tmp_path / "out.pdf"
-    assert run_cli("redact", str(src), "-o", str(out), "--meta", str(meta), "--style", "label", "--no-ocr").returncode == 0
+    assert (
+        run_cli(
+            "redact", str(src), "-o", str(out), "--meta", str(meta), "--style", "label", "--no-ocr"
+        ).returncode
+        == 0
+    )
     text = pymupdf.open(out)[0].get_text()
     assert "[患者]" in text and "[医师]" in text and "王小红" not in text
 
@@ -132,8 +163,10 @@ def test_encrypted_and_zero_page_inputs_exit_2(tmp_path):
     r = run_cli("redact", str(enc), "-o", str(tmp_path / "o.pdf"))
     assert r.returncode == 2 and "加密" in r.stderr
     zero = tmp_path / "zero.pdf"
-    zero.write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-                     b"trailer<</Root 1 0 R>>\n%%EOF\n")
+    zero.write_bytes(
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )
     r = run_cli("redact", str(zero), "-o", str(tmp_path / "o2.pdf"))
     assert r.returncode == 2
 

@@ -1,4 +1,5 @@
 """A box that covers part of a character or part of a word is flagged (core.redaction.cuts)."""
+
 import pymupdf
 import pytest
 

@@ -1,5 +1,6 @@
 """Engine page stage: parallel pages give the same findings as serial; a
 failing page is reported and the others still get analysed."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -11,8 +12,15 @@ from tests.engine.pdfs import fail_on_page, text_page
 def _record(pages: int) -> pymupdf.Document:
     doc = pymupdf.open()
     for i in range(pages):
-        text_page(doc, ["南京市第一人民医院 住院病历", f"姓名：王小红  住院号：2023{i:04d}", "今日李建国主任医师查房。",
-                        f"第{i + 1}页"])
+        text_page(
+            doc,
+            [
+                "南京市第一人民医院 住院病历",
+                f"姓名：王小红  住院号：2023{i:04d}",
+                "今日李建国主任医师查房。",
+                f"第{i + 1}页",
+            ],
+        )
     return doc
 
 
@@ -35,7 +43,13 @@ def test_failing_page_is_reported_not_fatal(monkeypatch):
     doc = _record(3)
     fail_on_page(monkeypatch, 1)
     progress = []
-    a = analyze_document(doc, {"patient_name": "王小红"}, ocr=False, workers=1, progress=lambda d, t, s: progress.append((d, t, s)))
+    a = analyze_document(
+        doc,
+        {"patient_name": "王小红"},
+        ocr=False,
+        workers=1,
+        progress=lambda d, t, s: progress.append((d, t, s)),
+    )
     assert a.failed_pages == [1]
     assert {f.page_index for f in a.findings} >= {0, 2}
     assert progress[-1] == (3, 3, "done")

@@ -1,6 +1,7 @@
 """Label -> value on OCR'd forms and tables: long values over OCR's spaces,
 values under their label judged by box centres, and field labels that are
 never person names (issue 10)."""
+
 from __future__ import annotations
 
 from core.detect.base import AnalysisContext, PageInput
@@ -17,19 +18,25 @@ def _cells(*cells, y: float = 100.0, size: float = 8.0, source=Source.OCR):
         if out:
             prev = out[-1].rect
             out.append(Char(" ", (prev[2], y, x, y + size * 1.1), source))
-        out += [Char(c, (x + i * size, y, x + (i + 1) * size, y + size * 1.1), source) for i, c in enumerate(text)]
+        out += [
+            Char(c, (x + i * size, y, x + (i + 1) * size, y + size * 1.1), source) for i, c in enumerate(text)
+        ]
     return out
 
 
 def _analyze(name: str, *lines, scanned: bool = True):
     rec = load_default_recognizers([name])[0]
     page = PageInput(0, None, PageText.from_lines(0, 595, 842, list(lines)), is_scanned=scanned)
-    return [(f.category.value, f.text) for f in rec.analyze(page, AnalysisContext(meta=CaseMeta.from_dict({})))]
+    return [
+        (f.category.value, f.text) for f in rec.analyze(page, AnalysisContext(meta=CaseMeta.from_dict({})))
+    ]
 
 
 def test_an_address_broken_by_ocr_spaces_runs_to_the_next_label():
     # OCR put spaces where the recogniser's columns wobbled: gaps of half a glyph
-    line = _cells(("现住址：江苏省南京市", 40), ("鼓楼区中山路", 124), ("12号", 176), ("电话：13912345678", 230))
+    line = _cells(
+        ("现住址：江苏省南京市", 40), ("鼓楼区中山路", 124), ("12号", 176), ("电话：13912345678", 230)
+    )
     hits = _analyze("label_fields", line)
     assert ("address", "江苏省南京市 鼓楼区中山路 12号") in hits, hits
     assert ("phone", "13912345678") in hits
@@ -63,8 +70,10 @@ def test_field_labels_are_never_person_names():
     for line in ["主刀医师", "主刀医师 欧阳明辉", "术者 周海涛"]:
         hits = found("person_names", line)
         assert not any(t in ("主刀", "术者", "主刀医师") for _, t in hits), (line, hits)
-    assert ("person_name", "欧阳明辉") in found("person_names", "主刀医师 欧阳明辉") or \
-        ("doctor_name", "欧阳明辉") in found("label_fields", "主刀医师：欧阳明辉")
+    assert ("person_name", "欧阳明辉") in found("person_names", "主刀医师 欧阳明辉") or (
+        "doctor_name",
+        "欧阳明辉",
+    ) in found("label_fields", "主刀医师：欧阳明辉")
 
 
 def test_a_header_cell_whose_right_neighbour_is_another_header_takes_the_cell_below():
@@ -90,8 +99,10 @@ def test_a_tall_header_box_takes_the_cell_below_not_a_label_further_along_the_ro
 
 def test_text_overflowing_from_the_cell_on_the_left_is_no_value_of_the_header_above():
     # a born-digital row: the procedure name overflows its cell and runs into the name under 术者
-    header = [_cells(("术者", 258), y=53.0, size=7.0, source=Source.TEXT),
-              _cells(("I助", 284), y=53.0, size=7.0, source=Source.TEXT)]
+    header = [
+        _cells(("术者", 258), y=53.0, size=7.0, source=Source.TEXT),
+        _cells(("I助", 284), y=53.0, size=7.0, source=Source.TEXT),
+    ]
     row = _cells(("经皮冠状动脉支架植入术卫芳兰", 186), y=64.0, size=7.0, source=Source.TEXT)
     hits = _analyze("label_fields", *header, row, scanned=False)
     assert not any(t.startswith("经皮") for _, t in hits), hits

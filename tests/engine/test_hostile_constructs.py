@@ -1,6 +1,7 @@
 """Nothing hidden survives: hidden data, content outside the page, hidden
 layers, vector seals, the research policy and hostile files, through the
 command line on PDFs built here."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,9 @@ CLINICAL = "入院诊断：妊娠期高血压"
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def redact(tmp_path, doc_or_bytes, *extra, meta=None):
@@ -54,8 +56,13 @@ def assert_nowhere(path: Path, *values: str) -> None:
     text = "".join(p.get_text() for p in pymupdf.open(path))
     poppler = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
     for value in values:
-        encodings = {value, value.encode("utf-16-be").hex(), value.encode("utf-16-be").hex().upper(),
-                     value.encode("utf-8").hex(), value.encode("utf-8").hex().upper()}
+        encodings = {
+            value,
+            value.encode("utf-16-be").hex(),
+            value.encode("utf-16-be").hex().upper(),
+            value.encode("utf-8").hex(),
+            value.encode("utf-8").hex().upper(),
+        }
         assert not any(e in raw for e in encodings), "value left in the raw file"
         assert value not in text and value not in poppler, "value left in the text layer"
 
@@ -69,10 +76,18 @@ def test_structure_tree_alt_and_actualtext_are_gone(tmp_path):
     doc = pymupdf.open()
     page = clinical_page(doc)
     content = page.get_contents()[0]
-    doc.update_stream(content, b"/Span <</ActualText <FEFF" + NAME.encode("utf-16-be").hex().encode()
-                      + b"> /MCID 0>> BDC\n" + doc.xref_stream(content) + b"\nEMC\n")
+    doc.update_stream(
+        content,
+        b"/Span <</ActualText <FEFF"
+        + NAME.encode("utf-16-be").hex().encode()
+        + b"> /MCID 0>> BDC\n"
+        + doc.xref_stream(content)
+        + b"\nEMC\n",
+    )
     elem = doc.get_new_xref()
-    doc.update_object(elem, f"<</Type/StructElem /S/Figure /Alt ({ID}) /ActualText ({ID}) /Pg {page.xref} 0 R /K 0>>")
+    doc.update_object(
+        elem, f"<</Type/StructElem /S/Figure /Alt ({ID}) /ActualText ({ID}) /Pg {page.xref} 0 R /K 0>>"
+    )
     root = doc.get_new_xref()
     doc.update_object(root, f"<</Type/StructTreeRoot /K [{elem} 0 R]>>")
     doc.xref_set_key(doc.pdf_catalog(), "StructTreeRoot", f"{root} 0 R")
@@ -117,8 +132,10 @@ def test_export_strips_with_the_same_sanitizer():
 def test_marked_content_property_lists_are_neutralised_inline_images_kept():
     from core.pdf.sanitize import neutral_marked_content
 
-    data = (b"/Span <</ActualText (A\\)B) /K [1 <</Alt (X)>>]>> BDC BT (keep) Tj ET EMC "
-            b"BI /W 2 /H 1 /BPC 8 /CS /G ID \x00\xff EI /P <</Alt (DPALT)>> DP")
+    data = (
+        b"/Span <</ActualText (A\\)B) /K [1 <</Alt (X)>>]>> BDC BT (keep) Tj ET EMC "
+        b"BI /W 2 /H 1 /BPC 8 /CS /G ID \x00\xff EI /P <</Alt (DPALT)>> DP"
+    )
     out = neutral_marked_content(data)
     assert b"ActualText" not in out and b"Alt" not in out
     assert b"/Span BMC" in out and b"/P MP" in out and b"(keep) Tj" in out
@@ -142,7 +159,9 @@ def test_name_and_id_between_cropbox_and_mediabox_are_removed(tmp_path):
     assert CLINICAL in result.get_text()
     for key in ("BleedBox", "TrimBox", "ArtBox"):
         assert result.parent.xref_get_key(result.xref, key)[0] == "null"
-    assert result.parent.xref_get_key(result.xref, "MediaBox") == result.parent.xref_get_key(result.xref, "CropBox")
+    assert result.parent.xref_get_key(result.xref, "MediaBox") == result.parent.xref_get_key(
+        result.xref, "CropBox"
+    )
 
 
 def test_name_and_id_in_a_hidden_layer_are_found_and_removed(tmp_path):
@@ -170,14 +189,22 @@ def test_vector_seal_sticking_out_of_its_box_is_removed_table_rule_beside_text_k
     page = clinical_page(doc)
     _seal(page)
     page.draw_line((40, 93), (400, 93), color=(0, 0, 0), width=0.5)  # table rule under the first line
-    plan = RedactionPlan("review", "black", [
-        PlanItem(0, (275, 375, 325, 425), "seal"),  # the box covers the middle of the seal only
-        PlanItem(0, (40, 65, 120, 82), "patient_name"),  # a text box near the rule
-    ])
+    plan = RedactionPlan(
+        "review",
+        "black",
+        [
+            PlanItem(0, (275, 375, 325, 425), "seal"),  # the box covers the middle of the seal only
+            PlanItem(0, (40, 65, 120, 82), "patient_name"),  # a text box near the rule
+        ],
+    )
     apply_plan(doc, plan)
     page = doc[0]
     around = pymupdf.Rect(245, 345, 355, 455)
-    red = [d for d in page.get_drawings() if d.get("color") and d["color"][0] > 0.5 and d["rect"].intersects(around)]
+    red = [
+        d
+        for d in page.get_drawings()
+        if d.get("color") and d["color"][0] > 0.5 and d["rect"].intersects(around)
+    ]
     assert not red, "seal paths survive under or beside the fill"
     assert any(abs(d["rect"].y0 - 93) < 1 and d["rect"].width > 300 for d in page.get_drawings())
 
@@ -186,8 +213,14 @@ def test_vector_seal_sticking_out_of_its_box_is_removed_table_rule_beside_text_k
 def test_research_policy_via_cli_generalises_age_and_shifts_dates(tmp_path):
     doc = pymupdf.open()
     text_page(doc, [f"姓名：{NAME}  性别：女  年龄：28岁", "入院日期：2023-03-01", CLINICAL])
-    r, out, report = redact(tmp_path, doc, "--no-ocr", "--policy", "research",
-                            meta={"case_id": "C-research", "patient_name": NAME})
+    r, out, report = redact(
+        tmp_path,
+        doc,
+        "--no-ocr",
+        "--policy",
+        "research",
+        meta={"case_id": "C-research", "patient_name": NAME},
+    )
     assert r.returncode == 0, r.stderr
     assert report["style"] == "label"
     text = pymupdf.open(out)[0].get_text().replace(" ", "")

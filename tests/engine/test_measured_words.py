@@ -1,5 +1,6 @@
 """A word followed on its line by a measured quantity is what was measured, not a person (宫高 32cm is the
 fundal height); a name with a cue before it stays a name whatever follows."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -18,8 +19,9 @@ def _names(line: str) -> list[str]:
     return [f.text for f in analyze_document(doc, {}, ocr=False).findings if f.category.value in PERSON]
 
 
-@pytest.mark.parametrize("line", ["宫高 32cm，腹围 98cm，胎方位LOA", "宫高\u200b33 cm", "胎心 140次/分，规律",
-                                  "曲线 上升 12mmHg"])
+@pytest.mark.parametrize(
+    "line", ["宫高 32cm，腹围 98cm，胎方位LOA", "宫高\u200b33 cm", "胎心 140次/分，规律", "曲线 上升 12mmHg"]
+)
 def test_measured_word_is_not_a_name(line):
     assert _names(line) == []
 

@@ -1,6 +1,7 @@
 """Letters drawn as vector outlines ("text as curves") have no text layer: they are OCR'd, redacted with the
 whole glyph path removed, checked by the leak gate's OCR, and with OCR off the page is blanked, never
 passed unread."""
+
 from __future__ import annotations
 
 import numpy as np

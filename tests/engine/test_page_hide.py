@@ -1,4 +1,5 @@
 """Whole-page redaction through the one path (plan → apply → sanitize → leak gate)."""
+
 import pymupdf
 import pytest
 
@@ -17,7 +18,9 @@ def _pdf(rotation: int = 0) -> pymupdf.Document:
     first = doc.new_page(width=595, height=842)
     first.insert_text((60, 100), f"入院记录  姓名：{NAME}  体温36.8℃", fontsize=12, fontname="china-s")
     card = doc.new_page(width=595, height=842)
-    card.insert_text((80, 120), f"居民身份证  姓名 {NAME}  公民身份号码 {ID_NO}", fontsize=12, fontname="china-s")
+    card.insert_text(
+        (80, 120), f"居民身份证  姓名 {NAME}  公民身份号码 {ID_NO}", fontsize=12, fontname="china-s"
+    )
     pix = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 60, 40), 0)
     pix.clear_with(200)
     card.insert_image(pymupdf.Rect(80, 200, 380, 400), pixmap=pix)
@@ -33,8 +36,13 @@ def _name_finding(doc) -> Finding:
 @pytest.mark.parametrize("rotation", [0, 90])
 def test_a_hidden_page_goes_out_black_with_its_reason_and_nothing_else(rotation):
     doc = _pdf(rotation)
-    out, report, plan = redact_document(doc, [_name_finding(doc)], policy="review", hidden_pages={1: "id_card"},
-                                        extra_identifiers=[NAME, ID_NO])
+    out, report, plan = redact_document(
+        doc,
+        [_name_finding(doc)],
+        policy="review",
+        hidden_pages={1: "id_card"},
+        extra_identifiers=[NAME, ID_NO],
+    )
     assert report.ok
     assert plan.hidden_pages == {1: "id_card"} and not plan.blanked
     assert out[1].get_text().split() == ["整页隐藏：身份证复印件"]  # the note, nothing of the card
@@ -64,6 +72,7 @@ def test_note_names_the_reason_from_the_data_file_and_unknown_codes_still_hide()
     assert hide_note("photo") == "整页隐藏：照片页"
     assert hide_note("no-such-code").startswith("整页隐藏：")
     doc = _pdf()
-    out, report, _ = redact_document(doc, [], policy="review", hidden_pages={1: "no-such-code"},
-                                     extra_identifiers=[ID_NO])
+    out, report, _ = redact_document(
+        doc, [], policy="review", hidden_pages={1: "no-such-code"}, extra_identifiers=[ID_NO]
+    )
     assert report.ok and ID_NO not in out[1].get_text()

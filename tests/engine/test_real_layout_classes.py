@@ -1,6 +1,7 @@
 """Classes of misses and over-redactions seen on real EMR print layouts
 (issue 10, corpus (b)), on PDFs built here: values that overflow onto the
 next label, Chromium's zero-width moves, staff names in table cells."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -19,7 +20,9 @@ from tests.engine.test_recognizers import found
 ADDRESS = "杭州市南明区中山东路223号27栋2220室"
 
 
-def _page_with(doc: pymupdf.Document, texts: list[tuple[float, float, str]], size: float = 8.0) -> pymupdf.Page:
+def _page_with(
+    doc: pymupdf.Document, texts: list[tuple[float, float, str]], size: float = 8.0
+) -> pymupdf.Page:
     page = doc.new_page(width=595, height=842)
     page.insert_font(fontname="wqy", fontfile=FONT)
     for x, y, text in texts:
@@ -40,8 +43,15 @@ def test_a_value_overflowing_across_the_next_label_is_read_whole():
     doc = pymupdf.open()
     value_x = 80.0
     label_x = value_x + pymupdf.Font(fontfile=FONT).text_length(ADDRESS[:-4], 8.0)  # over "2220室"
-    page = _page_with(doc, [(40, 100, "现住址"), (value_x, 100, ADDRESS), (label_x, 100, "电话"),
-                            (label_x + 20, 100, "15891620900")])
+    page = _page_with(
+        doc,
+        [
+            (40, 100, "现住址"),
+            (value_x, 100, ADDRESS),
+            (label_x, 100, "电话"),
+            (label_x + 20, 100, "15891620900"),
+        ],
+    )
     text = extract_page_text(page).text
     assert ADDRESS in text and "电话" in text
     hits = [f for f in _findings("address", page)]
@@ -63,8 +73,10 @@ def _zero_move_page(doc: pymupdf.Document) -> pymupdf.Page:
     page.insert_text((20, 40), "x", fontname="helv", fontsize=10)
     font = page.get_fonts()[0][4]
     xref = page.get_contents()[0]
-    stream = (f"\nBT /{font} 10 Tf 1 0 0 1 386 150 Tm /Span<</ActualText <FEFF200B> >> BDC ( ) Tj EMC "
-              f"0 0 Td (AB) Tj ET\n").encode()
+    stream = (
+        f"\nBT /{font} 10 Tf 1 0 0 1 386 150 Tm /Span<</ActualText <FEFF200B> >> BDC ( ) Tj EMC "
+        f"0 0 Td (AB) Tj ET\n"
+    ).encode()
     doc.update_stream(xref, doc.xref_stream(xref) + stream)
     return page
 
@@ -79,7 +91,10 @@ def test_glyphs_after_a_zero_width_move_keep_their_place_after_redaction():
     out = pymupdf.open("pdf", doc.tobytes())
     after = [c for c in char_positions(out[0]) if c[0] in "AB"]
     assert [c[0] for c in after] == ["A", "B"]
-    assert all(abs(a[1] - b[1]) < 0.01 and abs(a[2] - b[2]) < 0.01 for a, b in zip(before, after)), (before, after)
+    assert all(abs(a[1] - b[1]) < 0.01 and abs(a[2] - b[2]) < 0.01 for a, b in zip(before, after)), (
+        before,
+        after,
+    )
     assert "x" not in out[0].get_text()
 
 
@@ -87,7 +102,11 @@ def test_glyphs_after_a_zero_width_move_keep_their_place_after_redaction():
 def _cells(*cells: tuple[str, float], y: float = 454.0, size: float = 7.0):
     from core.models import Char
 
-    return [Char(c, (x + i * size, y, x + (i + 1) * size, y + size + 1)) for text, x in cells for i, c in enumerate(text)]
+    return [
+        Char(c, (x + i * size, y, x + (i + 1) * size, y + size + 1))
+        for text, x in cells
+        for i, c in enumerate(text)
+    ]
 
 
 def _label_fields(*rows):
@@ -95,7 +114,9 @@ def _label_fields(*rows):
 
     page = PageInput(0, None, PageText.from_lines(0, 595, 842, list(rows)))
     rec = load_default_recognizers(["label_fields"])[0]
-    return [(f.category.value, f.text) for f in rec.analyze(page, AnalysisContext(meta=CaseMeta.from_dict({})))]
+    return [
+        (f.category.value, f.text) for f in rec.analyze(page, AnalysisContext(meta=CaseMeta.from_dict({})))
+    ]
 
 
 def test_a_name_in_the_next_cell_of_a_row_read_as_one_line():
@@ -105,10 +126,14 @@ def test_a_name_in_the_next_cell_of_a_row_read_as_one_line():
     assert _label_fields(_cells(("责任护士施海", 74.0))) == []  # glued in prose: not a field
 
 
-@pytest.mark.parametrize("line,category,value", [
-    ("审核调配药师: \u200b施晓", "staff_name", "施晓"), ("复核发药药师: 尤浩", "staff_name", "尤浩"),
-    ("手术操作医生：乐刚瑶", "doctor_name", "乐刚瑶"),
-])
+@pytest.mark.parametrize(
+    "line,category,value",
+    [
+        ("审核调配药师: \u200b施晓", "staff_name", "施晓"),
+        ("复核发药药师: 尤浩", "staff_name", "尤浩"),
+        ("手术操作医生：乐刚瑶", "doctor_name", "乐刚瑶"),
+    ],
+)
 def test_staff_titles_qualified_by_words_before_them(line, category, value):
     assert (category, value) in [(c, t.replace("\u200b", "")) for c, t in found("label_fields", line)]
 
@@ -119,13 +144,23 @@ def test_a_role_word_before_a_title_with_its_colon_is_no_name():
 
 
 def test_a_name_column_ends_at_the_first_cell_without_a_name():
-    rows = [_cells(("联系人姓名", 74.0), y=200.0), _cells(("潘志雨", 74.0), y=212.0), _cells(("2", 74.0), y=224.0),
-            _cells(("药物过敏", 74.0), y=236.0)]
+    rows = [
+        _cells(("联系人姓名", 74.0), y=200.0),
+        _cells(("潘志雨", 74.0), y=212.0),
+        _cells(("2", 74.0), y=224.0),
+        _cells(("药物过敏", 74.0), y=236.0),
+    ]
     assert [t for _, t in _label_fields(*rows)] == ["潘志雨"]
 
 
 def test_kinds_of_institution_are_not_institutions():
-    assert found("institutions", "1、医嘱离院 2、医嘱转院 3、医嘱转社区卫生服务机构/乡镇卫生院，拟接收医疗机构名称：") == []
+    assert (
+        found(
+            "institutions",
+            "1、医嘱离院 2、医嘱转院 3、医嘱转社区卫生服务机构/乡镇卫生院，拟接收医疗机构名称：",
+        )
+        == []
+    )
     assert [t for _, t in found("institutions", "转入鼓楼区乡镇卫生院")] != []
 
 
@@ -139,8 +174,13 @@ def test_an_ocr_box_leaves_the_text_layer_glyphs_beside_it_whole():
 
     doc = pymupdf.open()
     page = _page_with(doc, [(40, 100, "病理征阴性。"), (40, 112, "今日张梅国主任医师查房")], size=10.0)
-    layer = [(c["c"], c["bbox"]) for b in page.get_text("rawdict")["blocks"] for l in b["lines"]
-             for s in l["spans"] for c in s["chars"]]
+    layer = [
+        (c["c"], c["bbox"])
+        for b in page.get_text("rawdict")["blocks"]
+        for l in b["lines"]
+        for s in l["spans"]
+        for c in s["chars"]
+    ]
     second = [(c, r) for c, r in layer if (r[1] + r[3]) / 2 > 104]
     # OCR's estimate of each character: a little left of the printed glyph
     ocr = [Char(c, (r[0] - 0.8, r[1] + 0.5, r[2] - 0.8, r[3] - 0.5), Source.OCR) for c, r in second]
@@ -225,7 +265,9 @@ def test_a_cascade_hit_on_printed_text_is_no_face(monkeypatch):
     scan = rasterize(doc)
     text_box, photo_box = pymupdf.Rect(60, 50, 140, 130), photo + (20, 30, -20, -40)
 
-    def cascade(bgr, min_px):  # the cascade's hits (framed page render at 150 dpi): on the text and on the photo
+    def cascade(
+        bgr, min_px
+    ):  # the cascade's hits (framed page render at 150 dpi): on the text and on the photo
         scale = 150 / 72
         m = (bgr.shape[0] - round(scan[0].rect.height * scale)) // 2
         return [tuple(int(m + v * scale) for v in (r.x0, r.y0, r.x1, r.y1)) for r in (text_box, photo_box)]
@@ -248,10 +290,14 @@ def test_an_ocr_box_pads_no_further_than_the_lines_above_and_below():
     def line(text, y0, y1, x0=40.0, w=10.0):
         return [Char(c, (x0 + i * w, y0, x0 + (i + 1) * w, y1), Source.OCR) for i, c in enumerate(text)]
 
-    above, row, below = line("病理征阴性", 100.0, 111.0), line("患者顾洋诉", 111.6, 122.6), line("神志清精神可", 123.2, 134.2)
+    above, row, below = (
+        line("病理征阴性", 100.0, 111.0),
+        line("患者顾洋诉", 111.6, 122.6),
+        line("神志清精神可", 123.2, 134.2),
+    )
     page = PageInput(0, None, PageText.from_lines(0, 595, 842, [above, row, below]), is_scanned=True)
     start = page.text.text.index("顾洋")
     f = finding_from_span(page, start, start + 2, "patient_name", "test")
-    (x0, y0, x1, y1), = f.rects
+    ((x0, y0, x1, y1),) = f.rects
     assert y0 >= 111.0 and y1 <= 123.2  # clear of the neighbouring lines
     assert y0 <= 111.6 and y1 >= 122.6  # the name's own boxes stay covered

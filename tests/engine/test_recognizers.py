@@ -1,4 +1,5 @@
 """Each text recognizer alone, on small pages built in memory."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -13,7 +14,10 @@ from tests.engine.pdfs import text_page
 
 
 def page_of(*lines: str) -> PageInput:
-    rows = [[Char(c, (i * 10.0, k * 20.0, i * 10.0 + 10, k * 20.0 + 12)) for i, c in enumerate(line)] for k, line in enumerate(lines)]
+    rows = [
+        [Char(c, (i * 10.0, k * 20.0, i * 10.0 + 10, k * 20.0 + 12)) for i, c in enumerate(line)]
+        for k, line in enumerate(lines)
+    ]
     return PageInput(0, None, PageText.from_lines(0, 600, 800, rows))  # type: ignore[arg-type]
 
 
@@ -25,10 +29,22 @@ def found(name: str, *lines: str, meta: dict | None = None) -> list[tuple[str, s
 
 
 def test_case_seed_tolerates_spaces_fullwidth_and_ocr_confusions():
-    meta = {"patient_name": "王小红", "inpatient_no": "20230456", "id_number": "320106199501011237",
-            "family": [{"relation": "丈夫", "name": "张伟"}], "phone": "13912345678", "department": "产科"}
-    hits = found("case_seed", "患者王 小 红，住院号２０２３０４５６", "身份证 32O1O6199501011237", "丈夫张伟 电话139-1234-5678", "产科",
-                 meta=meta)
+    meta = {
+        "patient_name": "王小红",
+        "inpatient_no": "20230456",
+        "id_number": "320106199501011237",
+        "family": [{"relation": "丈夫", "name": "张伟"}],
+        "phone": "13912345678",
+        "department": "产科",
+    }
+    hits = found(
+        "case_seed",
+        "患者王 小 红，住院号２０２３０４５６",
+        "身份证 32O1O6199501011237",
+        "丈夫张伟 电话139-1234-5678",
+        "产科",
+        meta=meta,
+    )
     cats = [c for c, _ in hits]
     assert cats.count("patient_name") == 1 and "record_number" in cats and "id_number" in cats
     assert ("relative_name", "张伟") in hits and "phone" in cats
@@ -53,14 +69,28 @@ def test_label_fields_same_line(line, category, value):
 
 
 def test_label_fields_next_cell_next_line_and_column():
-    rows = [[Char(c, (x + i * 10.0, y, x + i * 10.0 + 10, y + 12)) for i, c in enumerate(t)] for t, x, y in
-            [("姓名", 0, 0), ("王小红", 100, 0), ("护士签名", 300, 0), ("陈静", 300, 20), ("刘洋", 300, 40),
-             ("主要", 300, 60), ("身份证号", 0, 100), ("320106199501011237", 0, 120)]]
+    rows = [
+        [Char(c, (x + i * 10.0, y, x + i * 10.0 + 10, y + 12)) for i, c in enumerate(t)]
+        for t, x, y in [
+            ("姓名", 0, 0),
+            ("王小红", 100, 0),
+            ("护士签名", 300, 0),
+            ("陈静", 300, 20),
+            ("刘洋", 300, 40),
+            ("主要", 300, 60),
+            ("身份证号", 0, 100),
+            ("320106199501011237", 0, 120),
+        ]
+    ]
     page = PageInput(0, None, PageText.from_lines(0, 600, 800, rows))  # type: ignore[arg-type]
     rec = load_default_recognizers(["label_fields"])[0]
     hits = {(f.category.value, f.text) for f in rec.analyze(page, AnalysisContext())}
-    assert {("patient_name", "王小红"), ("nurse_name", "陈静"), ("nurse_name", "刘洋"),
-            ("id_number", "320106199501011237")} <= hits
+    assert {
+        ("patient_name", "王小红"),
+        ("nurse_name", "陈静"),
+        ("nurse_name", "刘洋"),
+        ("id_number", "320106199501011237"),
+    } <= hits
     assert not any(t == "主要" for _, t in hits)
 
 
@@ -87,7 +117,11 @@ def test_record_numbers_skip_dates():
 
 
 def test_person_names_from_cues_and_roles():
-    hits = found("person_names", "今日李建国主任医师查房，患者王小红一般情况可。", "其丈夫张伟签字同意，王护士执行医嘱。")
+    hits = found(
+        "person_names",
+        "今日李建国主任医师查房，患者王小红一般情况可。",
+        "其丈夫张伟签字同意，王护士执行医嘱。",
+    )
     assert ("doctor_name", "李建国") in hits and ("patient_name", "王小红") in hits
     assert ("relative_name", "张伟") in hits and ("nurse_name", "王") in hits
 
@@ -97,7 +131,14 @@ def test_person_names_not_in_clinical_prose():
 
 
 def test_institutions_trimmed_and_generic_kept():
-    hits = [t for _, t in found("institutions", "患者于今日转入省妇幼保健院，曾在南京市第一人民医院就诊。", "我院产科会诊，建议上级医院治疗")]
+    hits = [
+        t
+        for _, t in found(
+            "institutions",
+            "患者于今日转入省妇幼保健院，曾在南京市第一人民医院就诊。",
+            "我院产科会诊，建议上级医院治疗",
+        )
+    ]
     assert hits == ["省妇幼保健院", "南京市第一人民医院"]
 
 

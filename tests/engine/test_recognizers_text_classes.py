@@ -1,5 +1,6 @@
 """Classes of text identifiers missed on records from other generators and
 real EMR layouts (issue 10), and clinical words taken for names."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,14 +13,21 @@ from tests.engine.test_recognizers import found, page_of
 
 
 def test_bed_number_is_any_value_up_to_the_next_label():
-    for line, value in [("床号：+2", "+2"), ("床位号：加3", "加3"), ("床 位 号：32床  姓名：王小红", "32床"),
-                        ("床号：12-1", "12-1"), ("床号 A12", "A12")]:
+    for line, value in [
+        ("床号：+2", "+2"),
+        ("床位号：加3", "加3"),
+        ("床 位 号：32床  姓名：王小红", "32床"),
+        ("床号：12-1", "12-1"),
+        ("床号 A12", "A12"),
+    ]:
         assert ("record_number", value) in found("label_fields", line), line
 
 
 @pytest.mark.parametrize("gap", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e"])
 def test_labels_and_values_through_invisible_characters(gap):
-    hits = found("label_fields", f"姓{gap}名{gap}：{gap}王小红", f"床{gap}号：{gap}+2", f"住院号：{gap}ZY2023{gap}0456")
+    hits = found(
+        "label_fields", f"姓{gap}名{gap}：{gap}王小红", f"床{gap}号：{gap}+2", f"住院号：{gap}ZY2023{gap}0456"
+    )
     assert ("patient_name", "王小红") in hits and ("record_number", "+2") in hits
     assert any(c == "record_number" and t.startswith("ZY2023") for c, t in hits)
 
@@ -32,24 +40,35 @@ def test_case_index_value_touching_a_date_across_a_line_break():
 
 
 def test_staff_names_in_narrative_whole_and_nothing_more():
-    for line, value in [("欧阳明辉主任医师查房", "欧阳明辉"), ("2025-07-15 10:00 郝德福查房记录", "郝德福"),
-                        ("主治医师王伟东查房，同意目前诊断。", "王伟东"), ("王伟东主治医师查房", "王伟东"),
-                        ("今日闫春主治医师查看患者，同意目前处理。", "闫春")]:
+    for line, value in [
+        ("欧阳明辉主任医师查房", "欧阳明辉"),
+        ("2025-07-15 10:00 郝德福查房记录", "郝德福"),
+        ("主治医师王伟东查房，同意目前诊断。", "王伟东"),
+        ("王伟东主治医师查房", "王伟东"),
+        ("今日闫春主治医师查看患者，同意目前处理。", "闫春"),
+    ]:
         assert found("person_names", line) == [("doctor_name", value)], line
     for line in ["副主任医师查房后指示：继续观察", "今日查房，患者一般情况可"]:
         assert found("person_names", line) == [], line
 
 
-@pytest.mark.parametrize("line,value", [
-    ("新生儿邱彤之女，出生体重3200g", "邱彤之女"), ("毕怡彤之子 男 1天", "毕怡彤之子"), ("李娜女婴，Apgar评分9分", "李娜女婴"),
-])
+@pytest.mark.parametrize(
+    "line,value",
+    [
+        ("新生儿邱彤之女，出生体重3200g", "邱彤之女"),
+        ("毕怡彤之子 男 1天", "毕怡彤之子"),
+        ("李娜女婴，Apgar评分9分", "李娜女婴"),
+    ],
+)
 def test_newborn_named_after_the_mother_is_hidden_whole(line, value):
     assert ("patient_name", value) in found("person_names", line)
     assert found("person_names", "子宫之子宫内膜增厚") == []
     assert ("patient_name", "欧阳明辉之女") in found("label_fields", "姓名：欧阳明辉之女")
 
 
-@pytest.mark.parametrize("line,category", [("医师签名：（刘刚）", "doctor_name"), ("记录者：（刘刚）", "staff_name")])
+@pytest.mark.parametrize(
+    "line,category", [("医师签名：（刘刚）", "doctor_name"), ("记录者：（刘刚）", "staff_name")]
+)
 def test_typed_name_in_brackets_after_a_signature_label(line, category):
     assert (category, "（刘刚）") in found("label_fields", line)
 
@@ -59,22 +78,36 @@ def test_a_name_alone_in_brackets_is_covered_with_its_brackets():
 
 
 def test_phone_formats_without_a_label():
-    for value in ["(025)83106666", "（0571）8888 6666", "025-8310 6666", "+86 138 0013 8000", "138-0013-8000",
-                  "0571-88886666转123"]:
+    for value in [
+        "(025)83106666",
+        "（0571）8888 6666",
+        "025-8310 6666",
+        "+86 138 0013 8000",
+        "138-0013-8000",
+        "0571-88886666转123",
+    ]:
         assert ("phone", value) in found("phone", f"医院地址：某路1号 {value} 欢迎来院"), value
 
 
-@pytest.mark.parametrize("line,value", [
-    ("工作单位：南京医科大学临床医学院", "南京医科大学临床医学院"),
-    ("工作单位及地址：东湖区 第一中学  职业：教师", "东湖区 第一中学"),
-])
+@pytest.mark.parametrize(
+    "line,value",
+    [
+        ("工作单位：南京医科大学临床医学院", "南京医科大学临床医学院"),
+        ("工作单位及地址：东湖区 第一中学  职业：教师", "东湖区 第一中学"),
+    ],
+)
 def test_workplace_value_is_hidden_whole(line, value):
     assert ("workplace", value) in found("label_fields", line)
 
 
 def test_clinical_words_are_not_names():
-    for line in ["孕妇平素月经规律，周期28天。", "墨菲氏征阴性，巴宾斯基征未引出，克氏征(-)。",
-                 "肌钙蛋白T(金山专用) 0.01ng/ml", "霍纳综合征待排，帕金森病史3年。", "患儿可考虑用血浆。"]:
+    for line in [
+        "孕妇平素月经规律，周期28天。",
+        "墨菲氏征阴性，巴宾斯基征未引出，克氏征(-)。",
+        "肌钙蛋白T(金山专用) 0.01ng/ml",
+        "霍纳综合征待排，帕金森病史3年。",
+        "患儿可考虑用血浆。",
+    ]:
         assert found("person_names", line) == [], line
 
 
@@ -93,7 +126,9 @@ def _ocr_line(text: str, x0: float = 40.0, size: float = 10.0, ink: dict | None 
     chars = []
     for i, c in enumerate(text):
         dx, w = (ink or {}).get(i, (0.0, size))
-        chars.append(Char(c, (x0 + i * size + dx, 100.0, x0 + i * size + dx + w, 100.0 + size * 1.1), Source.OCR))
+        chars.append(
+            Char(c, (x0 + i * size + dx, 100.0, x0 + i * size + dx + w, 100.0 + size * 1.1), Source.OCR)
+        )
     return chars
 
 
@@ -107,7 +142,9 @@ def test_an_ocr_value_box_leaves_the_label_colon_its_whole_cell():
     f = finding_from_span(page, 3, 6, "patient_name", "test")
     colon_cell_end = 40.0 + 3 * 10.0
     assert f.rects[0][0] == chars[3].rect[0] >= colon_cell_end - 1.5  # no padding into the colon's cell
-    assert f.rects[0][0] <= chars[3].rect[0] and f.rects[-1][2] >= chars[5].rect[2]  # the value is still covered
+    assert (
+        f.rects[0][0] <= chars[3].rect[0] and f.rects[-1][2] >= chars[5].rect[2]
+    )  # the value is still covered
 
 
 def test_a_clinical_term_broken_over_a_line_is_still_a_term():
@@ -125,8 +162,18 @@ def test_front_sheet_signature_row_roles_in_table_cells():
     from core.detect.base import PageInput
     from core.models import Char, PageText
 
-    cells = [("进修医师", 150), ("夏侯浩涛", 190), ("实习医师", 285), ("\u200b韦华兰", 321), ("编码员", 379), ("\u200b赵建伟", 408)]
-    rows = [[Char(c, (x + i * 7.0, 454.0, x + (i + 1) * 7.0, 462.0)) for i, c in enumerate(text)] for text, x in cells]
+    cells = [
+        ("进修医师", 150),
+        ("夏侯浩涛", 190),
+        ("实习医师", 285),
+        ("\u200b韦华兰", 321),
+        ("编码员", 379),
+        ("\u200b赵建伟", 408),
+    ]
+    rows = [
+        [Char(c, (x + i * 7.0, 454.0, x + (i + 1) * 7.0, 462.0)) for i, c in enumerate(text)]
+        for text, x in cells
+    ]
     page = PageInput(0, None, PageText.from_lines(0, 595, 842, rows))
     rec = load_default_recognizers(["label_fields"])[0]
     texts = {f.text for f in rec.analyze(page, AnalysisContext(meta=CaseMeta.from_dict({})))}

@@ -1,5 +1,6 @@
 """What the engine keeps between pages and opens of one process (issue 14)
 gives the very results it gives without it."""
+
 from __future__ import annotations
 
 import pymupdf

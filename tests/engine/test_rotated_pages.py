@@ -1,5 +1,6 @@
 """A rotated page (landscape ECGs and scans are stored with /Rotate) keeps its whole visible area through
 the redaction path: nothing shown is cropped away, and what lies outside the CropBox still goes."""
+
 from __future__ import annotations
 
 import pymupdf

@@ -1,5 +1,6 @@
 """Scanned (image-only) pages: OCR finds the identifiers, the pixels under
 them are removed, clinical text stays."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,10 @@ def scanned_record(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("scan")
     born = pymupdf.open()
     text_page(born, LINES, size=12)
-    boxes = {w: born[0].search_for(w) for w in ("王小红", "320106199501011237", "13912345678", "李建国", "妊娠期高血压")}
+    boxes = {
+        w: born[0].search_for(w)
+        for w in ("王小红", "320106199501011237", "13912345678", "李建国", "妊娠期高血压")
+    }
     scan = rasterize(born, dpi=150)
     src = tmp / "scan.pdf"
     scan.save(src)

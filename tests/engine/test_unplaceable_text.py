@@ -2,6 +2,7 @@
 it, is removed through the one redaction path (``core.redaction.apply``
 via ``core.redaction.unplaceable``), not left in the file for the leak gate
 to refuse or, when the value is unknown, to miss.  PDFs built here."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -24,47 +25,75 @@ def _show(matrix_ops: bytes, value: str = ID) -> bytes:
 
 def page_pdf(content: bytes, extra_objects: list[bytes] = (), xobjects: bytes = b"") -> bytes:
     resources = b"<<" + HELV[2:-2] + (b"/XObject<<" + xobjects + b">>" if xobjects else b"") + b">>"
-    return raw_pdf([
-        b"<</Type/Catalog /Pages 2 0 R>>",
-        b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
-        b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources %s /Contents 4 0 R>>" % resources,
-        stream(b"", content + b"\n" + CLINICAL),
-        *extra_objects,
-    ])
+    return raw_pdf(
+        [
+            b"<</Type/Catalog /Pages 2 0 R>>",
+            b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
+            b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources %s /Contents 4 0 R>>" % resources,
+            stream(b"", content + b"\n" + CLINICAL),
+            *extra_objects,
+        ]
+    )
 
 
 def _form(matrix: bytes = b"", bbox: bytes = b"[0 0 595 842]", value: str = ID) -> bytes:
     body = b"BT /F1 12 Tf 50 700 Td (Patient ID " + value.encode() + b") Tj ET"
-    return stream(b"/Type/XObject/Subtype/Form/BBox" + bbox + matrix + b"/Resources<<" + HELV[2:-2] + b">>", body)
+    return stream(
+        b"/Type/XObject/Subtype/Form/BBox" + bbox + matrix + b"/Resources<<" + HELV[2:-2] + b">>", body
+    )
 
 
 def page_with_resources(content: bytes, resources: bytes, extra_objects: list[bytes]) -> bytes:
-    return raw_pdf([
-        b"<</Type/Catalog /Pages 2 0 R>>",
-        b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
-        b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources <<%s>> /Contents 4 0 R>>" % resources,
-        stream(b"", content + b"\n" + CLINICAL),
-        *extra_objects,
-    ])
+    return raw_pdf(
+        [
+            b"<</Type/Catalog /Pages 2 0 R>>",
+            b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
+            b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources <<%s>> /Contents 4 0 R>>"
+            % resources,
+            stream(b"", content + b"\n" + CLINICAL),
+            *extra_objects,
+        ]
+    )
 
 
 OTHER = b"(Patient ID " + OTHER_ID.encode() + b")"
 F1 = HELV[2:-2]
 UNREACHABLE = {  # text in streams no redaction box reaches; the argument: the string shown there
     "tiling-pattern": lambda shown=OTHER: page_with_resources(
-        b"q /Pattern cs /P1 scn 0 0 100 100 re f Q", F1 + b"/Pattern<</P1 5 0 R>>",
-        [stream(b"/Type/Pattern/PatternType 1/PaintType 1/TilingType 1/BBox[0 0 300 20]/XStep 300/YStep 20"
-                b"/Resources<<" + F1 + b">>", b"BT /F1 12 Tf 0 5 Td " + shown + b" Tj ET")]),
+        b"q /Pattern cs /P1 scn 0 0 100 100 re f Q",
+        F1 + b"/Pattern<</P1 5 0 R>>",
+        [
+            stream(
+                b"/Type/Pattern/PatternType 1/PaintType 1/TilingType 1/BBox[0 0 300 20]/XStep 300/YStep 20"
+                b"/Resources<<" + F1 + b">>",
+                b"BT /F1 12 Tf 0 5 Td " + shown + b" Tj ET",
+            )
+        ],
+    ),
     "soft-mask-group": lambda shown=OTHER: page_with_resources(
-        b"q /GS1 gs 0 0 595 842 re f Q", F1 + b"/ExtGState<</GS1 5 0 R>>",
-        [b"<</Type/ExtGState/SMask<</S/Luminosity/G 6 0 R>>>>",
-         stream(b"/Type/XObject/Subtype/Form/BBox[0 0 595 842]/Group<</S/Transparency/CS/DeviceGray>>/Resources<<"
-                + F1 + b">>", b"BT /F1 12 Tf 50 700 Td " + shown + b" Tj ET")]),
+        b"q /GS1 gs 0 0 595 842 re f Q",
+        F1 + b"/ExtGState<</GS1 5 0 R>>",
+        [
+            b"<</Type/ExtGState/SMask<</S/Luminosity/G 6 0 R>>>>",
+            stream(
+                b"/Type/XObject/Subtype/Form/BBox[0 0 595 842]/Group<</S/Transparency/CS/DeviceGray>>/Resources<<"
+                + F1
+                + b">>",
+                b"BT /F1 12 Tf 50 700 Td " + shown + b" Tj ET",
+            ),
+        ],
+    ),
     "type3-glyph-procedure": lambda shown=OTHER: page_with_resources(
-        b"BT /T3 12 Tf 50 700 Td (A) Tj ET", b"/Font<</F1 <</Type/Font/Subtype/Type1/BaseFont/Helvetica>> /T3 5 0 R>>",
-        [b"<</Type/Font/Subtype/Type3/FontBBox[0 0 1000 1000]/FontMatrix[0.001 0 0 0.001 0 0]/FirstChar 65"
-         b"/LastChar 65/Widths[1000]/Encoding<</Differences[65/a]>>/CharProcs<</a 6 0 R>>/Resources<<" + F1 + b">>>>",
-         stream(b"", b"1000 0 d0 BT /F1 100 Tf 0 0 Td " + shown + b" Tj ET")]),
+        b"BT /T3 12 Tf 50 700 Td (A) Tj ET",
+        b"/Font<</F1 <</Type/Font/Subtype/Type1/BaseFont/Helvetica>> /T3 5 0 R>>",
+        [
+            b"<</Type/Font/Subtype/Type3/FontBBox[0 0 1000 1000]/FontMatrix[0.001 0 0 0.001 0 0]/FirstChar 65"
+            b"/LastChar 65/Widths[1000]/Encoding<</Differences[65/a]>>/CharProcs<</a 6 0 R>>/Resources<<"
+            + F1
+            + b">>>>",
+            stream(b"", b"1000 0 d0 BT /F1 100 Tf 0 0 Td " + shown + b" Tj ET"),
+        ],
+    ),
 }
 
 
@@ -72,23 +101,37 @@ CONSTRUCTS = {
     "singular-ctm": lambda: page_pdf(_show(b"0 0 0 0 0 0 cm")),
     "rank-one-ctm": lambda: page_pdf(_show(b"0.5 0.5 0.5 0.5 0 0 cm")),
     "zero-font-size": lambda: page_pdf(b"BT /F1 0 Tf 50 700 Td (Patient ID " + ID.encode() + b") Tj ET"),
-    "zero-horizontal-scale": lambda: page_pdf(b"BT /F1 12 Tf 0 Tz 50 700 Td (Patient ID " + ID.encode() + b") Tj ET 100 Tz"),
-    "zero-text-matrix": lambda: page_pdf(b"BT /F1 12 Tf 0 0 0 0 50 700 Tm (Patient ID " + ID.encode() + b") Tj ET"),
-    "huge-text-matrix": lambda: page_pdf(b"BT /F1 12 Tf 1e38 0 0 1e38 50 700 Tm (Patient ID " + ID.encode() + b") Tj ET"),
+    "zero-horizontal-scale": lambda: page_pdf(
+        b"BT /F1 12 Tf 0 Tz 50 700 Td (Patient ID " + ID.encode() + b") Tj ET 100 Tz"
+    ),
+    "zero-text-matrix": lambda: page_pdf(
+        b"BT /F1 12 Tf 0 0 0 0 50 700 Tm (Patient ID " + ID.encode() + b") Tj ET"
+    ),
+    "huge-text-matrix": lambda: page_pdf(
+        b"BT /F1 12 Tf 1e38 0 0 1e38 50 700 Tm (Patient ID " + ID.encode() + b") Tj ET"
+    ),
     "huge-ctm": lambda: page_pdf(_show(b"1e30 0 0 1e30 0 0 cm")),
     "form-singular-matrix": lambda: page_pdf(b"/X1 Do", [_form(b"/Matrix[0 0 0 0 0 0]")], b"/X1 5 0 R"),
     "form-empty-bbox": lambda: page_pdf(b"/X1 Do", [_form(bbox=b"[0 0 0 0]")], b"/X1 5 0 R"),
     "clipped-away": lambda: page_pdf(b"q 300 300 10 10 re W n " + _show(b"1 0 0 1 0 0 cm", OTHER_ID) + b"Q"),
-    "form-bbox-elsewhere": lambda: page_pdf(b"/X1 Do", [_form(bbox=b"[0 0 100 100]", value=OTHER_ID)], b"/X1 5 0 R"),
+    "form-bbox-elsewhere": lambda: page_pdf(
+        b"/X1 Do", [_form(bbox=b"[0 0 100 100]", value=OTHER_ID)], b"/X1 5 0 R"
+    ),
     "unknown-id-singular": lambda: page_pdf(_show(b"0 0 0 0 0 0 cm", OTHER_ID)),
-    "unknown-id-far-left": lambda: page_pdf(b"BT /F1 12 Tf -50000 700 Td (Patient ID " + OTHER_ID.encode() + b") Tj ET"),
-    "unknown-id-beyond-reach": lambda: page_pdf(b"BT /F1 12 Tf -5000000 700 Td (Patient ID " + OTHER_ID.encode() + b") Tj ET"),
+    "unknown-id-far-left": lambda: page_pdf(
+        b"BT /F1 12 Tf -50000 700 Td (Patient ID " + OTHER_ID.encode() + b") Tj ET"
+    ),
+    "unknown-id-beyond-reach": lambda: page_pdf(
+        b"BT /F1 12 Tf -5000000 700 Td (Patient ID " + OTHER_ID.encode() + b") Tj ET"
+    ),
 }
 
 
 @pytest.mark.parametrize("name", sorted(CONSTRUCTS) + sorted(UNREACHABLE))
 def test_unplaceable_or_far_text_is_removed_and_the_page_released(tmp_path, name):
-    ocr = [] if name == "type3-glyph-procedure" else ["--no-ocr"]  # a Type3 page is read by OCR (else blanked)
+    ocr = (
+        [] if name == "type3-glyph-procedure" else ["--no-ocr"]
+    )  # a Type3 page is read by OCR (else blanked)
     r, out, report = redact(tmp_path, {**CONSTRUCTS, **UNREACHABLE}[name](), *ocr, meta=META)
     assert r.returncode == 0, r.stderr  # removed, not refused by the leak gate
     assert "Traceback" not in r.stderr
@@ -130,15 +173,30 @@ def test_text_shows_emptied_everything_else_kept():
 
 def test_text_inside_a_clip_stays_where_it_was():
     clinical = b"BT /F1 12 Tf 60 700 Td (Blood pressure 135/85 mmHg) Tj ET"
-    data = page_pdf(b"q 40 680 400 40 re W n " + clinical + b" Q q 300 300 10 10 re W n "
-                    + _show(b"1 0 0 1 0 0 cm", OTHER_ID) + b"Q")
+    data = page_pdf(
+        b"q 40 680 400 40 re W n "
+        + clinical
+        + b" Q q 300 300 10 10 re W n "
+        + _show(b"1 0 0 1 0 0 cm", OTHER_ID)
+        + b"Q"
+    )
     doc = pymupdf.open("pdf", data)
-    before = [(c["c"], c["origin"]) for b in doc[0].get_text("rawdict")["blocks"] for l in b["lines"]
-              for s in l["spans"] for c in s["chars"]]
+    before = [
+        (c["c"], c["origin"])
+        for b in doc[0].get_text("rawdict")["blocks"]
+        for l in b["lines"]
+        for s in l["spans"]
+        for c in s["chars"]
+    ]
     u = UnplaceableText(doc)
     assert u.remove(0) == len("Patient ID " + OTHER_ID)
-    after = [(c["c"], c["origin"]) for b in doc[0].get_text("rawdict")["blocks"] for l in b["lines"]
-             for s in l["spans"] for c in s["chars"]]
+    after = [
+        (c["c"], c["origin"])
+        for b in doc[0].get_text("rawdict")["blocks"]
+        for l in b["lines"]
+        for s in l["spans"]
+        for c in s["chars"]
+    ]
     assert after == before  # the visible lines, glyph for glyph at the same place
     assert OTHER_ID not in doc[0].get_text(flags=0)
 
@@ -146,7 +204,10 @@ def test_text_inside_a_clip_stays_where_it_was():
 def test_an_ordinary_page_is_not_filtered_glyph_by_glyph():
     doc = pymupdf.open()
     page = text_page(doc, ["姓名：王小红  身份证号：320106199501011237", "血压135/85mmHg"])
-    page.insert_image(pymupdf.Rect(300, 300, 500, 500), pixmap=pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 4, 4), False))
+    page.insert_image(
+        pymupdf.Rect(300, 300, 500, 500),
+        pixmap=pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 4, 4), False),
+    )
     assert UnplaceableText(doc).checks(0) == (False, False, False)
 
 

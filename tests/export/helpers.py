@@ -1,5 +1,6 @@
 """Small synthetic case for export tests: real PDFs (PyMuPDF, builtin CJK
 font), findings located with ``search_for`` (as a reviewed case would have)."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -18,8 +19,15 @@ OTHER_HOSPITAL = "江苏省人民医院"
 INPATIENT_NO = "ZY20250302"
 ID_NUMBER = "320102199001011234"
 
-META = CaseMeta(case_id="C-TEST-1", patient_name=PATIENT, inpatient_no=INPATIENT_NO, id_number=ID_NUMBER,
-                institution=HOSPITAL, age="32岁", extra={"family": [{"relation": "丈夫", "name": HUSBAND}]})
+META = CaseMeta(
+    case_id="C-TEST-1",
+    patient_name=PATIENT,
+    inpatient_no=INPATIENT_NO,
+    id_number=ID_NUMBER,
+    institution=HOSPITAL,
+    age="32岁",
+    extra={"family": [{"relation": "丈夫", "name": HUSBAND}]},
+)
 
 # (category, text, role_hint) of everything the synthetic pages contain
 IDENTIFIERS = [
@@ -46,30 +54,39 @@ def text_page(doc: pymupdf.Document, lines: list[str]) -> pymupdf.Page:
 
 def admission_pdf() -> bytes:
     doc = pymupdf.open()
-    text_page(doc, [
-        f"{HOSPITAL} 入院记录",
-        f"姓名：{PATIENT}  性别：女  年龄：32岁  住院号：{INPATIENT_NO}",
-        f"身份证号：{ID_NUMBER}",
-        f"丈夫：{HUSBAND}  职业：教师",
-        "入院日期：2025-03-02 10:00  主诉：停经38周，下腹痛3小时。",
-        f"主治医师：{DOCTOR_1}  住院医师：{DOCTOR_2}",
-    ])
-    text_page(doc, [
-        f"患者{PATIENT}，因妊娠期高血压转入，曾在{OTHER_HOSPITAL}产检。",
-        f"{DOCTOR_1}查房：血压 150/95 mmHg，尿蛋白 (++)。",
-        f"责任护士：{NURSE}",
-    ])
+    text_page(
+        doc,
+        [
+            f"{HOSPITAL} 入院记录",
+            f"姓名：{PATIENT}  性别：女  年龄：32岁  住院号：{INPATIENT_NO}",
+            f"身份证号：{ID_NUMBER}",
+            f"丈夫：{HUSBAND}  职业：教师",
+            "入院日期：2025-03-02 10:00  主诉：停经38周，下腹痛3小时。",
+            f"主治医师：{DOCTOR_1}  住院医师：{DOCTOR_2}",
+        ],
+    )
+    text_page(
+        doc,
+        [
+            f"患者{PATIENT}，因妊娠期高血压转入，曾在{OTHER_HOSPITAL}产检。",
+            f"{DOCTOR_1}查房：血压 150/95 mmHg，尿蛋白 (++)。",
+            f"责任护士：{NURSE}",
+        ],
+    )
     return doc.tobytes()
 
 
 def progress_pdf() -> bytes:
     doc = pymupdf.open()
-    text_page(doc, [
-        "病程记录 2025-03-03",
-        f"{DOCTOR_2}医师记录：患者{PATIENT}血压控制可，{HUSBAND}陪护。",
-        f"护士{NURSE}执行医嘱。上级医师{DOCTOR_1}同意继续观察。",
-        f"{HOSPITAL}产科",
-    ])
+    text_page(
+        doc,
+        [
+            "病程记录 2025-03-03",
+            f"{DOCTOR_2}医师记录：患者{PATIENT}血压控制可，{HUSBAND}陪护。",
+            f"护士{NURSE}执行医嘱。上级医师{DOCTOR_1}同意继续观察。",
+            f"{HOSPITAL}产科",
+        ],
+    )
     return doc.tobytes()
 
 

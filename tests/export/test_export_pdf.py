@@ -1,5 +1,6 @@
 """The merged PDF: order, bookmarks, page numbers, cover, options,
 password, flatten, hidden data."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -21,9 +22,13 @@ def _open(result, password=""):
 
 
 def test_merged_in_catalog_order_with_cover_bookmarks_and_page_numbers():
-    result = export_case(helpers.case_documents(), helpers.META,
-                         ExportOptions(watermark="匿名化副本 · 仅供{committee}使用 · {code}", committee="孕产妇危重症评审"),
-                         extra_identifiers=IDS, approval=[{"role": "审核人", "action": "审核批准", "at": "2025-04-01"}])
+    result = export_case(
+        helpers.case_documents(),
+        helpers.META,
+        ExportOptions(watermark="匿名化副本 · 仅供{committee}使用 · {code}", committee="孕产妇危重症评审"),
+        extra_identifiers=IDS,
+        approval=[{"role": "审核人", "action": "审核批准", "at": "2025-04-01"}],
+    )
     doc = _open(result)
     assert doc.page_count == 4 == result.page_count
     assert [t for _, t, _ in doc.get_toc()] == ["封面", "入院记录", "病程记录"]
@@ -47,18 +52,26 @@ def test_include_exclude_and_explicit_order():
     docs = helpers.case_documents()
     r = export_case(docs, helpers.META, ExportOptions(cover=False, exclude=["d01"]), extra_identifiers=IDS)
     assert [t for _, t, _ in _open(r).get_toc()] == ["病程记录"]
-    r = export_case(docs, helpers.META, ExportOptions(cover=False, order=["d02", "d01"]), extra_identifiers=IDS)
+    r = export_case(
+        docs, helpers.META, ExportOptions(cover=False, order=["d02", "d01"]), extra_identifiers=IDS
+    )
     assert [t for _, t, _ in _open(r).get_toc()] == ["病程记录", "入院记录"]
     docs[0].include = False  # excluded during review: never exported, whatever the options say
-    r = export_case(docs, helpers.META, ExportOptions(cover=False, include=["d01", "d02"]), extra_identifiers=IDS)
+    r = export_case(
+        docs, helpers.META, ExportOptions(cover=False, include=["d01", "d02"]), extra_identifiers=IDS
+    )
     assert [t for _, t, _ in _open(r).get_toc()] == ["入院记录"]
     with pytest.raises(InputError):
         export_case(docs, helpers.META, ExportOptions(exclude=["d01"]), extra_identifiers=IDS)
 
 
 def test_password_protected_output_opens_only_with_the_password():
-    result = export_case(helpers.case_documents(), helpers.META, ExportOptions(password="Secret-Pw-2025"),
-                         extra_identifiers=IDS)
+    result = export_case(
+        helpers.case_documents(),
+        helpers.META,
+        ExportOptions(password="Secret-Pw-2025"),
+        extra_identifiers=IDS,
+    )
     doc = pymupdf.open(stream=result.pdf, filetype="pdf")
     assert doc.needs_pass
     assert doc.is_encrypted
@@ -72,8 +85,12 @@ def test_password_protected_output_opens_only_with_the_password():
 
 
 def test_flatten_output_has_no_text():
-    result = export_case(helpers.case_documents(), helpers.META,
-                         ExportOptions(flatten=True, flatten_dpi=100, verify_ocr="none"), extra_identifiers=IDS)
+    result = export_case(
+        helpers.case_documents(),
+        helpers.META,
+        ExportOptions(flatten=True, flatten_dpi=100, verify_ocr="none"),
+        extra_identifiers=IDS,
+    )
     doc = _open(result)
     assert doc.page_count == 4
     for page in doc:
@@ -92,8 +109,12 @@ def test_hidden_data_of_inputs_is_removed():
     pdf.embfile_add("note.txt", helpers.ID_NUMBER.encode())
     pdf.set_page_labels([{"startpage": 0, "prefix": helpers.PATIENT, "style": "D"}])
     data = pdf.tobytes()
-    result = export_case([ExportDocument("d01", "入院记录", data, helpers.findings_for(data))], helpers.META,
-                         ExportOptions(cover=False), extra_identifiers=IDS)
+    result = export_case(
+        [ExportDocument("d01", "入院记录", data, helpers.findings_for(data))],
+        helpers.META,
+        ExportOptions(cover=False),
+        extra_identifiers=IDS,
+    )
     doc = _open(result)
     # the PAdES signing revision adds only Producer (pyHanko) and dates; nothing from the inputs survives
     meta = {k: v for k, v in doc.metadata.items() if v and k not in ("format", "encryption")}
@@ -110,9 +131,14 @@ def test_hidden_data_of_inputs_is_removed():
 
 def test_flatten_with_ocr_text_layer_is_searchable_but_clean():
     data = helpers.progress_pdf()
-    result = export_case([ExportDocument("d01", "病程记录", data, helpers.findings_for(data))], helpers.META,
-                         ExportOptions(flatten=True, flatten_ocr_text=True, cover=False, page_numbers=False,
-                                       verify_ocr="none"), extra_identifiers=IDS)
+    result = export_case(
+        [ExportDocument("d01", "病程记录", data, helpers.findings_for(data))],
+        helpers.META,
+        ExportOptions(
+            flatten=True, flatten_ocr_text=True, cover=False, page_numbers=False, verify_ocr="none"
+        ),
+        extra_identifiers=IDS,
+    )
     page = _open(result)[0]
     assert len(page.get_images()) == 1
     text = page.get_text()

@@ -1,5 +1,6 @@
 """Manifest (SM2) and PAdES signature: valid as released, invalid after
 one byte changes; the ``verify`` command's exit codes."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,14 @@ def test_valid_as_released(exported):
     result, _, _ = exported
     report = verify_export(result.pdf, result.manifest)
     assert report.ok, report.reasons
-    assert report.checks == {"manifest_signature": True, "size": True, "sha256": True, "sm3": True,
-                             "page_count": True, "pades": True}
+    assert report.checks == {
+        "manifest_signature": True,
+        "size": True,
+        "sha256": True,
+        "sm3": True,
+        "page_count": True,
+        "pades": True,
+    }
 
 
 @pytest.mark.parametrize("where", [0.05, 0.5, 0.97])
@@ -94,7 +101,8 @@ def test_verify_command_exit_codes(exported, capsys):
 
 
 def test_encrypted_export_verifies_with_password(tmp_path, monkeypatch):
-    result = export_case(helpers.case_documents(), helpers.META, ExportOptions(password="Pw-123456789"),
-                         extra_identifiers=IDS)
+    result = export_case(
+        helpers.case_documents(), helpers.META, ExportOptions(password="Pw-123456789"), extra_identifiers=IDS
+    )
     assert not verify_export(result.pdf, result.manifest).ok  # needs the password for PAdES
     assert verify_export(result.pdf, result.manifest, password="Pw-123456789").ok

@@ -1,4 +1,5 @@
 """Consistent role labels across pages and documents of a case."""
+
 from __future__ import annotations
 
 import re
@@ -18,13 +19,23 @@ def _f(page, category, text, hint="", x=0.0):
 
 def test_same_person_same_label_across_pages_and_roles():
     meta = CaseMeta(patient_name="王小红", institution="南京市妇幼保健院")
-    doc1 = [_f(0, "patient_name", "王小红"), _f(0, "relative_name", "李建国", "丈夫", 40),
-            _f(0, "doctor_name", "张伟明 主治医师", "", 80), _f(0, "nurse_name", "赵敏", "", 120),
-            _f(1, "person_name", "张 伟 明"), _f(1, "institution", "南京市妇幼保健院"),
-            _f(1, "institution", "江苏省人民医院", "", 40)]
-    doc2 = [_f(0, "doctor_name", "刘洋"), _f(0, "person_name", "王小红", "", 40),
-            _f(0, "doctor_name", "张伟明", "", 80), _f(2, "institution", "南京市妇幼保健院（本院）"),
-            _f(2, "relative_name", "某甲", "", 40), _f(2, "relative_name", "某乙", "", 80)]
+    doc1 = [
+        _f(0, "patient_name", "王小红"),
+        _f(0, "relative_name", "李建国", "丈夫", 40),
+        _f(0, "doctor_name", "张伟明 主治医师", "", 80),
+        _f(0, "nurse_name", "赵敏", "", 120),
+        _f(1, "person_name", "张 伟 明"),
+        _f(1, "institution", "南京市妇幼保健院"),
+        _f(1, "institution", "江苏省人民医院", "", 40),
+    ]
+    doc2 = [
+        _f(0, "doctor_name", "刘洋"),
+        _f(0, "person_name", "王小红", "", 40),
+        _f(0, "doctor_name", "张伟明", "", 80),
+        _f(2, "institution", "南京市妇幼保健院（本院）"),
+        _f(2, "relative_name", "某甲", "", 40),
+        _f(2, "relative_name", "某乙", "", 80),
+    ]
     book = LabelBook.for_case(meta)
     book.observe(doc1)
     book.observe(doc2)
@@ -33,8 +44,9 @@ def test_same_person_same_label_across_pages_and_roles():
     by_text = {}
     for findings, labels in ((doc1, l1), (doc2, l2)):
         for f in findings:
-            by_text.setdefault(normalise_name(f.text) if f.category.is_person else f.text.replace("（本院）", ""),
-                               set()).add(labels[f.id])
+            by_text.setdefault(
+                normalise_name(f.text) if f.category.is_person else f.text.replace("（本院）", ""), set()
+            ).add(labels[f.id])
     assert all(len(v) == 1 for v in by_text.values()), by_text
     assert by_text["王小红"] == {"患者"}  # tagged person_name in doc 2: still the patient
     assert by_text["李建国"] == {"患者丈夫"}
@@ -49,8 +61,12 @@ def test_same_person_same_label_across_pages_and_roles():
 
 
 def test_labels_in_exported_pdf_agree_across_documents():
-    result = export_case(helpers.case_documents(), helpers.META, ExportOptions(style="label", cover=False),
-                         extra_identifiers=[v for _, v, _ in helpers.IDENTIFIERS])
+    result = export_case(
+        helpers.case_documents(),
+        helpers.META,
+        ExportOptions(style="label", cover=False),
+        extra_identifiers=[v for _, v, _ in helpers.IDENTIFIERS],
+    )
     doc = pymupdf.open(stream=result.pdf, filetype="pdf")
     texts = [p.get_text() for p in doc]
     everything = "\n".join(texts)
@@ -59,7 +75,9 @@ def test_labels_in_exported_pdf_agree_across_documents():
     # admission note is first (catalog order), progress note last
     assert texts[0].count("[医师A]") == 1 and "[医师B]" in texts[0]
     assert "[医师A]" in texts[1] and "[外院B]" in texts[1] and "[护士C]" in texts[1]
-    assert "[医师A]" in texts[2] and "[医师B]" in texts[2] and "[护士C]" in texts[2] and "[患者丈夫]" in texts[2]
+    assert (
+        "[医师A]" in texts[2] and "[医师B]" in texts[2] and "[护士C]" in texts[2] and "[患者丈夫]" in texts[2]
+    )
     labels = set(re.findall(r"\[[^\]]+\]", everything))
     assert labels >= {"[患者]", "[患者丈夫]", "[医师A]", "[医师B]", "[护士C]", "[医院A]", "[外院B]"}
     # the doctor who is A in document 1 is A in document 2: check by position of the line that names him
@@ -75,7 +93,12 @@ def test_a_name_found_without_a_cue_keeps_the_relation_the_case_seeds_give_it():
     from core.detect.base import Seed
 
     book = LabelBook.for_case(CaseMeta(patient_name="王小红"))
-    book.hint([Seed("陈玉兰", "relative_name", "case_meta:mother", "母亲"), Seed("王小红", "patient_name", "case_meta")])
+    book.hint(
+        [
+            Seed("陈玉兰", "relative_name", "case_meta:mother", "母亲"),
+            Seed("王小红", "patient_name", "case_meta"),
+        ]
+    )
     doc = [_f(0, "person_name", "陈玉兰"), _f(0, "person_name", "周桂芳", "", 40)]
     labels = assign_labels(doc, book=book)
     assert labels[doc[0].id] == "患者母亲"

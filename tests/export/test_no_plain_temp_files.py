@@ -1,4 +1,5 @@
 """Export verification never writes the plain final PDF to the system temp folder (issue 12)."""
+
 from __future__ import annotations
 
 import tempfile
@@ -46,7 +47,11 @@ def test_leak_gate_reads_the_final_pdf_from_memory(no_system_temp):
 
 
 def test_export_with_ocr_verification_writes_no_plain_temp_file(no_system_temp):
-    result = export_case(helpers.case_documents(scanned=True), helpers.META,
-                         ExportOptions(cover=False, verify_ocr="images"), extra_identifiers=IDS)
+    result = export_case(
+        helpers.case_documents(scanned=True),
+        helpers.META,
+        ExportOptions(cover=False, verify_ocr="images"),
+        extra_identifiers=IDS,
+    )
     assert result.pdf.startswith(b"%PDF")
     assert no_system_temp == []

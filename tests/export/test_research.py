@@ -1,5 +1,6 @@
 """Research preset: age bands, per-case date shift keeping intervals or
 year-month, address to province, rare free-text flags."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -78,9 +79,12 @@ def test_research_export_generalises_and_flags():
     doc = pymupdf.open(stream=pdf, filetype="pdf")
     addr = doc[0].search_for("江苏省南京市鼓楼区中山路321号")[0]
     findings.append(Finding(0, "address", [tuple(addr)], "test", 1.0, "江苏省南京市鼓楼区中山路321号"))
-    result = export_case([ExportDocument("d01", "入院记录", pdf, findings)], helpers.META,
-                         ExportOptions(policy="research", cover=False, page_numbers=False),
-                         extra_identifiers=[v for _, v, _ in helpers.IDENTIFIERS])
+    result = export_case(
+        [ExportDocument("d01", "入院记录", pdf, findings)],
+        helpers.META,
+        ExportOptions(policy="research", cover=False, page_numbers=False),
+        extra_identifiers=[v for _, v, _ in helpers.IDENTIFIERS],
+    )
     out = pymupdf.open(stream=result.pdf, filetype="pdf")
     text = out[0].get_text()
     assert "2025-03-02" not in text
@@ -95,8 +99,11 @@ def test_research_export_generalises_and_flags():
 
 def test_research_generalises_dates_on_scanned_pages_too():
     scan = helpers.scanned_pdf("检验日期 2025-03-02  年龄：32岁")
-    result = export_case([ExportDocument("d01", "辅助检查报告", scan, [])], helpers.META,
-                         ExportOptions(policy="research", cover=False, page_numbers=False, verify_ocr="none"))
+    result = export_case(
+        [ExportDocument("d01", "辅助检查报告", scan, [])],
+        helpers.META,
+        ExportOptions(policy="research", cover=False, page_numbers=False, verify_ocr="none"),
+    )
     out = pymupdf.open(stream=result.pdf, filetype="pdf")
     text = out[0].get_text()
     _shifted_from(text, "2025-03-02")

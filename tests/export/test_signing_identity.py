@@ -5,6 +5,7 @@ the CMS blob and the signature dictionary must not name the treating
 institution.  Missing keys are generated only in demo mode, and the export
 says so; elsewhere the export refuses until keys are configured.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,6 +34,7 @@ NAMES = [HOSPITAL, helpers.OTHER_HOSPITAL, "南京市", "妇幼保健院"]
 
 # ---- reading a released file as a committee would ------------------------------------
 
+
 def _signature_dictionaries(pdf: bytes) -> list[dict]:
     """Every /Sig dictionary: its keys as text and its /Contents (the CMS blob) as bytes."""
     doc = pymupdf.open(stream=pdf, filetype="pdf")
@@ -47,8 +49,10 @@ def _signature_dictionaries(pdf: bytes) -> list[dict]:
         for key in ("Name", "Reason", "Location", "ContactInfo"):
             entry[key] = doc.xref_get_key(xref, key)[1]
         # the raw /Contents hex string is the gap the /ByteRange leaves out of the signed bytes
-        start, length, resume, _ = (int(v) for v in doc.xref_get_key(xref, "ByteRange")[1].strip("[]").split())
-        entry["cms"] = _der(bytes.fromhex(pdf[start + length:resume].strip(b"<>").decode("ascii")))
+        start, length, resume, _ = (
+            int(v) for v in doc.xref_get_key(xref, "ByteRange")[1].strip("[]").split()
+        )
+        entry["cms"] = _der(bytes.fromhex(pdf[start + length : resume].strip(b"<>").decode("ascii")))
         out.append(entry)
     return out
 
@@ -57,9 +61,9 @@ def _der(padded: bytes) -> bytes:
     """The CMS DER without the zero padding of the reserved /Contents space."""
     first = padded[1]
     if first < 0x80:
-        return padded[:2 + first]
+        return padded[: 2 + first]
     n = first & 0x7F
-    return padded[:2 + n + int.from_bytes(padded[2:2 + n], "big")]
+    return padded[: 2 + n + int.from_bytes(padded[2 : 2 + n], "big")]
 
 
 def _names_in(cert: x509.Certificate) -> list[str]:
@@ -75,7 +79,9 @@ def _assert_no_institution(pdf: bytes) -> list[x509.Certificate]:
         for name in NAMES:
             for enc in ("utf-8", "utf-16-be"):
                 assert name.encode(enc) not in sig["cms"]
-            assert all(name not in str(sig[k]) for k in ("Name", "Reason", "Location", "ContactInfo", "object"))
+            assert all(
+                name not in str(sig[k]) for k in ("Name", "Reason", "Location", "ContactInfo", "object")
+            )
         for cert in pkcs7.load_der_pkcs7_certificates(sig["cms"]):
             assert all(name not in " ".join(_names_in(cert)) for name in NAMES)
             certs.append(cert)
@@ -88,24 +94,40 @@ def _export(**options) -> object:
 
 # ---- certificates a hospital might configure -------------------------------------------
 
+
 def _write_cert(paths: signing.KeyPaths, attributes: list[tuple]) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(oid, value) for oid, value in attributes])
     now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(True, True, False, False, False, True, True, False, False), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, True, True, False, False), critical=True
+        )
+        .sign(key, hashes.SHA256())
+    )
     paths.cert.parent.mkdir(parents=True, exist_ok=True)
-    paths.cert_key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()))
+    paths.cert_key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
-HOSPITAL_CERT = [(NameOID.COUNTRY_NAME, "CN"), (NameOID.LOCALITY_NAME, "南京市"),
-                 (NameOID.ORGANIZATION_NAME, HOSPITAL), (NameOID.COMMON_NAME, f"{HOSPITAL}病案室")]
+HOSPITAL_CERT = [
+    (NameOID.COUNTRY_NAME, "CN"),
+    (NameOID.LOCALITY_NAME, "南京市"),
+    (NameOID.ORGANIZATION_NAME, HOSPITAL),
+    (NameOID.COMMON_NAME, f"{HOSPITAL}病案室"),
+]
 
 
 def _configure_production_keys(paths: signing.KeyPaths, cert_attributes) -> None:
@@ -118,6 +140,7 @@ def _configure_production_keys(paths: signing.KeyPaths, cert_attributes) -> None
 
 # ---- the signer identity ------------------------------------------------------------------
 
+
 def test_default_export_is_signed_by_a_neutral_identity_that_names_no_institution():
     result = _export()
     certs = _assert_no_institution(result.pdf)
@@ -126,7 +149,9 @@ def test_default_export_is_signed_by_a_neutral_identity_that_names_no_institutio
     assert [a.oid for a in subject] == [NameOID.COMMON_NAME]  # no O=, no address
     assert subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value.startswith(signing.NEUTRAL_SIGNER)
     sig = _signature_dictionaries(result.pdf)[0]
-    assert sig["Name"] == signing.NEUTRAL_SIGNER and sig["Location"] == "null" and sig["ContactInfo"] == "null"
+    assert (
+        sig["Name"] == signing.NEUTRAL_SIGNER and sig["Location"] == "null" and sig["ContactInfo"] == "null"
+    )
     assert result.manifest["pades"] is True and result.manifest["pades_signer"] == "neutral"
     assert verify_export(result.pdf, result.manifest).ok
 
@@ -150,10 +175,13 @@ def test_a_hospital_certificate_is_refused_by_default_and_used_only_on_request()
     assert verify_export(named.pdf, named.manifest).ok
 
 
-@pytest.mark.parametrize("attributes, why", [
-    ([(NameOID.COMMON_NAME, HOSPITAL)], "CN 含机构名称"),
-    ([(NameOID.COMMON_NAME, "匿名化导出服务"), (NameOID.STREET_ADDRESS, "某路1号")], "streetAddress"),
-])
+@pytest.mark.parametrize(
+    "attributes, why",
+    [
+        ([(NameOID.COMMON_NAME, HOSPITAL)], "CN 含机构名称"),
+        ([(NameOID.COMMON_NAME, "匿名化导出服务"), (NameOID.STREET_ADDRESS, "某路1号")], "streetAddress"),
+    ],
+)
 def test_a_neutral_looking_certificate_that_still_names_the_hospital_is_refused(attributes, why):
     _configure_production_keys(signing.key_paths(), attributes)
     with pytest.raises(SigningNotConfigured, match=why):
@@ -161,6 +189,7 @@ def test_a_neutral_looking_certificate_that_still_names_the_hospital_is_refused(
 
 
 # ---- demo keys ----------------------------------------------------------------------------
+
 
 def test_demo_keys_are_generated_in_demo_mode_and_the_export_says_so():
     paths = signing.key_paths()
@@ -193,6 +222,7 @@ def test_outside_demo_mode_missing_or_demo_keys_refuse_the_export(monkeypatch):
 
 
 # ---- through the store: a non-demo store refuses to export until keys exist ---------------
+
 
 def test_non_demo_store_refuses_export_until_keys_are_configured(tmp_path, monkeypatch, capsys):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
@@ -234,8 +264,13 @@ def test_non_demo_store_refuses_export_until_keys_are_configured(tmp_path, monke
 
 def test_a_demo_certificate_of_an_earlier_version_is_replaced_in_demo_mode():
     paths = signing.key_paths()
-    _write_cert(paths, [(NameOID.ORGANIZATION_NAME, signing.LEGACY_DEMO_ORGANISATION),
-                        (NameOID.COMMON_NAME, "病案室导出签名（演示证书）")])
+    _write_cert(
+        paths,
+        [
+            (NameOID.ORGANIZATION_NAME, signing.LEGACY_DEMO_ORGANISATION),
+            (NameOID.COMMON_NAME, "病案室导出签名（演示证书）"),
+        ],
+    )
     result = _export()
     assert signing.is_demo_key(paths.cert) and result.manifest["demo_keys"] is True
     assert [a.oid for a in _assert_no_institution(result.pdf)[0].subject] == [NameOID.COMMON_NAME]
@@ -248,4 +283,7 @@ def test_the_signed_bytes_are_checked_again_after_signing():
     with pytest.raises(SigningNotConfigured, match="已阻止导出"):
         signing.assert_signed_neutrally(named.pdf, institution_names=[HOSPITAL])
     assert [c.subject.rfc4514_string() for c in signing.embedded_certificates(named.pdf)] == [
-        pkcs7.load_der_pkcs7_certificates(_signature_dictionaries(named.pdf)[0]["cms"])[0].subject.rfc4514_string()]
+        pkcs7.load_der_pkcs7_certificates(_signature_dictionaries(named.pdf)[0]["cms"])[
+            0
+        ].subject.rfc4514_string()
+    ]

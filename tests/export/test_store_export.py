@@ -1,5 +1,6 @@
 """Export of an approved case from the store: CLI, sealed at rest, audited;
 patient code → case only for the admin, each lookup audited."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,13 @@ def approved_case(tmp_path, monkeypatch):
     monkeypatch.setenv("DEID_BCRYPT_ROUNDS", "4")
     db = open_db()
     root = tmp_path / "archive"
-    make_case(root, CASE, patient_name=PATIENT, inpatient_no=INPATIENT,
-              docs=(("d02", "病程记录", 1), ("d01", "入院记录", 1)))
+    make_case(
+        root,
+        CASE,
+        patient_name=PATIENT,
+        inpatient_no=INPATIENT,
+        docs=(("d02", "病程记录", 1), ("d01", "入院记录", 1)),
+    )
     assert run_import(db, job_store.create(db, CASE, "import"), FolderArchive(root), CASE)
     assert run_detect(db, job_store.create(db, CASE, "detect"), CASE)
     users = {}
@@ -89,13 +95,21 @@ def test_cli_export_of_approved_case(approved_case, tmp_path, capsys):
 
 def test_export_refused_when_not_approved_or_wrong_role(approved_case, tmp_path):
     db, users = approved_case
-    assert main(["export", CASE, "--out", str(tmp_path / "o"), "--user", "admin1"]) == PermissionDenied.exit_code
+    assert (
+        main(["export", CASE, "--out", str(tmp_path / "o"), "--user", "admin1"]) == PermissionDenied.exit_code
+    )
     from core.store import findings as finding_store
     from core.models import Finding
 
     page_id = db.conn.execute("SELECT id FROM pages WHERE case_id = ? LIMIT 1", [CASE]).fetchone()[0]
-    finding_store.add_finding(db, CASE, page_id, Finding(0, "manual", [(10, 10, 50, 20)], "manual", source="manual"),
-                              status="accepted", actor="prep1")
+    finding_store.add_finding(
+        db,
+        CASE,
+        page_id,
+        Finding(0, "manual", [(10, 10, 50, 20)], "manual", source="manual"),
+        status="accepted",
+        actor="prep1",
+    )
     workflow.on_case_edited(db, CASE, "prep1")  # any edit after approval needs a new approval
     assert main(["export", CASE, "--out", str(tmp_path / "o"), "--user", "sup1"]) == 1
     assert not list((tmp_path / "o").glob("*.pdf"))  # no file, whether or not the folder was made

@@ -1,5 +1,6 @@
 """The final check blocks a planted leak: metadata, annotation, white-on-
 white text, an image (OCR); fuzzy OCR matching."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -25,7 +26,9 @@ def clean_export(tmp_path_factory):
     os.environ["DEID_KEY_FILE"] = str(tmp_path_factory.mktemp("keyring") / "storage.key")
     os.environ["DEID_DEMO"] = "1"  # generated demo keys (module fixture: before the autouse one)
     try:
-        return export_case(helpers.case_documents(), helpers.META, ExportOptions(cover=False), extra_identifiers=IDS)
+        return export_case(
+            helpers.case_documents(), helpers.META, ExportOptions(cover=False), extra_identifiers=IDS
+        )
     finally:
         del os.environ["DEID_DATA_DIR"], os.environ["DEID_KEY_FILE"]
         if demo is None:
@@ -75,8 +78,12 @@ def test_white_on_white_text_blocks_the_export():
     data = doc.tobytes()
     findings = [f for f in helpers.findings_for(data) if f.rects[0][1] < 650]  # the detector missed it
     with pytest.raises(LeakError) as err:
-        export_case([ExportDocument("d01", "病程记录", data, findings)], helpers.META, ExportOptions(cover=False),
-                    extra_identifiers=IDS)
+        export_case(
+            [ExportDocument("d01", "病程记录", data, findings)],
+            helpers.META,
+            ExportOptions(cover=False),
+            extra_identifiers=IDS,
+        )
     leaks = err.value.leaks
     assert any(l["where"] == "text" and l["page"] == 1 and l["category"] == "relative_name" for l in leaks)
     assert helpers.HUSBAND not in err.value.message
@@ -93,8 +100,13 @@ def test_identifier_in_an_image_blocks_the_export():
 
 
 def test_fuzzy_match_tolerates_one_ocr_confusion_for_long_values():
-    m = Matcher([Identifier(helpers.HOSPITAL, "institution"), Identifier(helpers.PATIENT, "patient_name"),
-                 Identifier(helpers.ID_NUMBER, "id_number")])
+    m = Matcher(
+        [
+            Identifier(helpers.HOSPITAL, "institution"),
+            Identifier(helpers.PATIENT, "patient_name"),
+            Identifier(helpers.ID_NUMBER, "id_number"),
+        ]
+    )
     assert [h.fuzzy for h in m.search("由南京市妇幻保健院转入")] == [True]  # one character misread
     assert [h.fuzzy for h in m.search("由南京市妇幼保 健院转入")] == [False]  # spaces ignored
     assert m.search("南京市妇幼保院") and m.search("南京市妇幼保健医院")  # one missing / extra
@@ -133,8 +145,17 @@ def test_ocr_runs_in_a_process_pool_with_progress():
         page = doc.new_page(width=300, height=120)
         page.insert_image(page.rect, stream=sp.get_pixmap(dpi=150).tobytes("png"))
     seen = []
-    report = verify_final(doc.tobytes(), IDENTS, ocr="images", workers=2,
-                          progress=lambda stage, done, total: seen.append((stage, done, total)))
+    report = verify_final(
+        doc.tobytes(),
+        IDENTS,
+        ocr="images",
+        workers=2,
+        progress=lambda stage, done, total: seen.append((stage, done, total)),
+    )
     assert [(l["page"], l["where"], l["category"]) for l in report["leaks"]] == [(3, "ocr", "relative_name")]
     assert report["ocr_pages"] == 3
-    assert [s for s in seen if s[0] == "verify_ocr"] == [("verify_ocr", 1, 3), ("verify_ocr", 2, 3), ("verify_ocr", 3, 3)]
+    assert [s for s in seen if s[0] == "verify_ocr"] == [
+        ("verify_ocr", 1, 3),
+        ("verify_ocr", 2, 3),
+        ("verify_ocr", 3, 3),
+    ]

@@ -1,5 +1,6 @@
 """Static scans of the product tree (ast only, nothing imported): SQL outside ``core/store``,
 private names imported across modules, import cycles among ``core`` packages."""
+
 from __future__ import annotations
 
 import ast
@@ -22,9 +23,12 @@ _STATEMENT = r"""(?:
       | DROP\s+(?:TABLE|INDEX|TRIGGER|VIEW)\b | ALTER\s+TABLE\b
       | PRAGMA\s+\w+ | WITH\s+(?:RECURSIVE\s+)?\w+\s+AS\s*\(
     )"""
-SQL_UPPER = re.compile(r"^\s*\(?\s*" + _STATEMENT
-                       + r"|^\s*(?:BEGIN(?:\s+(?:IMMEDIATE|DEFERRED|EXCLUSIVE))?(?:\s+TRANSACTION)?|COMMIT|ROLLBACK)\s*$",
-                       re.VERBOSE | re.DOTALL)
+SQL_UPPER = re.compile(
+    r"^\s*\(?\s*"
+    + _STATEMENT
+    + r"|^\s*(?:BEGIN(?:\s+(?:IMMEDIATE|DEFERRED|EXCLUSIVE))?(?:\s+TRANSACTION)?|COMMIT|ROLLBACK)\s*$",
+    re.VERBOSE | re.DOTALL,
+)
 SQL_ANY_CASE = re.compile(r"^\s*\(?\s*" + _STATEMENT, re.VERBOSE | re.DOTALL | re.IGNORECASE)
 PLACEHOLDER = re.compile(r"\?|(?<![\w:]):[A-Za-z_]\w*")
 
@@ -73,8 +77,13 @@ def sql_in_source(source: str, name: str = "<string>") -> list[tuple[int, str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in DB_CALLS:
             found.append((node.lineno, f".{node.func.attr}(…) call"))
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in QUERY_CALLS
-              and node.args and _literal_text(node.args[0]) is not None):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in QUERY_CALLS
+            and node.args
+            and _literal_text(node.args[0]) is not None
+        ):
             found.append((node.lineno, f".{node.func.attr}(<string>) call"))
         elif isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and id(node) not in docs):
             text = _literal_text(node)
@@ -102,6 +111,7 @@ def sql_outside_store(root: Path = ROOT) -> list[str]:
 
 # ---------------------------------------------------------------- imports
 
+
 def module_name(path: Path, root: Path = ROOT) -> str:
     rel = path.relative_to(root).with_suffix("")
     parts = list(rel.parts)
@@ -118,14 +128,18 @@ def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-OWN_PACKAGES = frozenset({"core", "ui", "tools", "pages", "app"})  # ``os._exit`` is the standard library's own API
+OWN_PACKAGES = frozenset(
+    {"core", "ui", "tools", "pages", "app"}
+)  # ``os._exit`` is the standard library's own API
 
 
 def _is_private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
-def private_imports_in_source(source: str, module: str = "m", is_package: bool = False) -> list[tuple[int, str]]:
+def private_imports_in_source(
+    source: str, module: str = "m", is_package: bool = False
+) -> list[tuple[int, str]]:
     """``(line, what)`` for each private name taken from another module: ``from x import _y``,
     ``import x._y`` and ``x._y`` on a module bound by an import."""
     tree = ast.parse(source)
@@ -146,9 +160,13 @@ def private_imports_in_source(source: str, module: str = "m", is_package: bool =
                     found.append((node.lineno, f"import {alias.name}"))
                 module_aliases[alias.asname or alias.name.split(".")[0]] = alias.name
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and _is_private(node.attr) and isinstance(node.value, ast.Name)
-                and node.value.id in module_aliases
-                and module_aliases[node.value.id].split(".")[0] in OWN_PACKAGES):
+        if (
+            isinstance(node, ast.Attribute)
+            and _is_private(node.attr)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in module_aliases
+            and module_aliases[node.value.id].split(".")[0] in OWN_PACKAGES
+        ):
             found.append((node.lineno, f"{module_aliases[node.value.id]}.{node.attr}"))
     return sorted(set(found))
 
@@ -227,6 +245,7 @@ def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
                 out.append(sorted(comp))
 
     import sys
+
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old, 10000))
     try:

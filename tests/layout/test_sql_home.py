@@ -1,4 +1,5 @@
 """Every SQL statement of the product lives in ``core/store`` (issue 15): the tree is scanned."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -48,7 +49,9 @@ def test_a_planted_violation_in_a_tree_is_listed_and_core_store_is_not(tmp_path:
     (tmp_path / "core" / "store").mkdir(parents=True)
     (tmp_path / "ui").mkdir()
     (tmp_path / "core" / "store" / "things.py").write_text('def n(db):\n    return db.execute("SELECT 1")\n')
-    (tmp_path / "ui" / "page.py").write_text('def show(db):\n    db.conn.execute("UPDATE cases SET status = ? WHERE id = ?", [1, 2])\n')
+    (tmp_path / "ui" / "page.py").write_text(
+        'def show(db):\n    db.conn.execute("UPDATE cases SET status = ? WHERE id = ?", [1, 2])\n'
+    )
     (tmp_path / "app.py").write_text('X = "SELECT * FROM users"\n')
     found = sql_outside_store(tmp_path)
     assert sorted(f.split(":")[0] for f in found) == ["app.py", "ui/page.py", "ui/page.py"], found

@@ -1,6 +1,7 @@
 """Builders for OCR test pages: born-digital source pages, their "scans"
 (rendered at 150 dpi and inserted as the only content of a new page),
 ground-truth glyph boxes and ink-coverage measurement."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,9 @@ FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 SCAN_DPI = 150
 
 
-def source_page(lines: list[str], width: float = 595, height: float = 300, fontsize: float = 11, x: float = 40):
+def source_page(
+    lines: list[str], width: float = 595, height: float = 300, fontsize: float = 11, x: float = 40
+):
     """A born-digital page with one text line per entry (wqy font)."""
     doc = pymupdf.open()
     page = doc.new_page(width=width, height=height)
@@ -30,7 +33,9 @@ def scan_of(img: np.ndarray, width: float, height: float, rotate: int = 0):
     """An image-only page showing ``img`` over the whole page (a scan)."""
     doc = pymupdf.open()
     page = doc.new_page(width=width, height=height)
-    pix = pymupdf.Pixmap(pymupdf.csRGB, img.shape[1], img.shape[0], np.ascontiguousarray(img).tobytes(), False)
+    pix = pymupdf.Pixmap(
+        pymupdf.csRGB, img.shape[1], img.shape[0], np.ascontiguousarray(img).tobytes(), False
+    )
     page.insert_image(page.rect, pixmap=pix)
     if rotate:
         page.set_rotation(rotate)
@@ -49,7 +54,12 @@ def glyph_box(page: pymupdf.Page, needle: str) -> tuple[float, float, float, flo
     text = "".join(c for c, _ in chars)
     i = text.index(needle)
     boxes = [b for _, b in chars[i : i + len(needle)]]
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
 
 
 def ink_mask(img: np.ndarray) -> np.ndarray:
@@ -67,7 +77,10 @@ def ink_covered(ink: np.ndarray, truth_px, box_px) -> float:
     assert total > 0, "no ink inside the ground-truth box"
     bx0, by0, bx1, by1 = box_px
     cover = np.zeros_like(ink)
-    cover[max(0, int(np.floor(by0))) : min(h, int(np.ceil(by1))), max(0, int(np.floor(bx0))) : min(w, int(np.ceil(bx1)))] = True
+    cover[
+        max(0, int(np.floor(by0))) : min(h, int(np.ceil(by1))),
+        max(0, int(np.floor(bx0))) : min(w, int(np.ceil(bx1))),
+    ] = True
     return float((target & cover).sum()) / total
 
 
@@ -84,4 +97,9 @@ def find(lines, needle: str):
 
 def union(rects):
     rects = list(rects)
-    return (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
+    return (
+        min(r[0] for r in rects),
+        min(r[1] for r in rects),
+        max(r[2] for r in rects),
+        max(r[3] for r in rects),
+    )

@@ -4,6 +4,7 @@ Pages are small (few lines) so the whole file runs in seconds on 2 cores.
 Ground truth comes from the born-digital source page that was "scanned":
 a scan placed over the whole page keeps the source's coordinates.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,7 +31,9 @@ def assert_box_fits(page_shown: pymupdf.Page, truth, got, tol_pt: float = 5.0):
     much bigger than it."""
     img = pixels(page_shown, SCAN_DPI)
     ink = ink_mask(img)
-    cov = ink_covered(ink, page_to_pixels(page_shown, truth, SCAN_DPI), page_to_pixels(page_shown, got, SCAN_DPI))
+    cov = ink_covered(
+        ink, page_to_pixels(page_shown, truth, SCAN_DPI), page_to_pixels(page_shown, got, SCAN_DPI)
+    )
     assert cov >= 0.97, f"box covers only {cov:.0%} of the ink"
     # text-layer glyph boxes are taller than the ink (ascent/descent): compare x tightly, y loosely
     assert got[0] >= truth[0] - tol_pt and got[2] <= truth[2] + tol_pt
@@ -106,9 +109,13 @@ def test_born_digital_page_with_scanned_insert_merges_without_duplicates():
     page = doc.new_page(width=595, height=420)
     page.insert_text((40, 50), "入院记录  姓名：张伟明", fontname="wqy", fontfile=FONT, fontsize=11)
     box = pymupdf.Rect(40, 120, 340, 210)
-    page.insert_image(box, pixmap=pymupdf.Pixmap(pymupdf.csRGB, insert.shape[1], insert.shape[0], insert.tobytes(), False))
+    page.insert_image(
+        box, pixmap=pymupdf.Pixmap(pymupdf.csRGB, insert.shape[1], insert.shape[0], insert.tobytes(), False)
+    )
     # the same words again as an image over the text layer (a "sandwich" scan)
-    page.insert_image(pymupdf.Rect(30, 30, 330, 120), pixmap=pixels_pixmap(page, pymupdf.Rect(30, 30, 330, 120)))
+    page.insert_image(
+        pymupdf.Rect(30, 30, 330, 120), pixmap=pixels_pixmap(page, pymupdf.Rect(30, 30, 330, 120))
+    )
     merged = ocr_page_text(page, dpi=SCAN_DPI, use_cache=False)
     texts = [text_of(ln) for ln in merged]
     assert any("13912345678" in t for t in texts)
@@ -130,8 +137,12 @@ def test_upright_page_with_vertical_labels_reads_both_directions():
     src = src_doc.new_page(width=420, height=300)
     for i, t in enumerate(LINES[:2] + [CLINICAL]):
         src.insert_text((40, 50 + i * 26), t, fontname="wqy", fontfile=FONT, fontsize=10)
-    src.insert_text((380, 280), "胎心监护 王小红 13912345678", fontname="wqy", fontfile=FONT, fontsize=11, rotate=90)
-    src.insert_text((400, 40), "心电图 李四 13800138000", fontname="wqy", fontfile=FONT, fontsize=11, rotate=-90)
+    src.insert_text(
+        (380, 280), "胎心监护 王小红 13912345678", fontname="wqy", fontfile=FONT, fontsize=11, rotate=90
+    )
+    src.insert_text(
+        (400, 40), "心电图 李四 13800138000", fontname="wqy", fontfile=FONT, fontsize=11, rotate=-90
+    )
     doc, page = scan_of(pixels(src), 420, 300)
     lines = ocr_page_chars(page, SCAN_DPI, use_cache=False)
     for number in ("13912345678", "13800138000"):  # reads bottom->top, top->bottom

@@ -1,4 +1,5 @@
 """Fast checks of the OCR helpers (no model run)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -175,8 +176,14 @@ def test_clip_of_a_rotated_page_maps_back_inside_the_image(rotation):
     # the fake line sits at 10-40 % x, 10-20 % y of the rendered (displayed) clip
     disp = pymupdf.Rect(img_box) * page.rotation_matrix
     disp.normalize()
-    expect = pymupdf.Rect(
-        disp.x0 + 0.1 * disp.width, disp.y0 + 0.1 * disp.height, disp.x0 + 0.4 * disp.width, disp.y0 + 0.2 * disp.height
-    ) * page.derotation_matrix
+    expect = (
+        pymupdf.Rect(
+            disp.x0 + 0.1 * disp.width,
+            disp.y0 + 0.1 * disp.height,
+            disp.x0 + 0.4 * disp.width,
+            disp.y0 + 0.2 * disp.height,
+        )
+        * page.derotation_matrix
+    )
     expect.normalize()
     assert tuple(got) == pytest.approx(tuple(expect), abs=1.5)

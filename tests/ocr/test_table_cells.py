@@ -1,6 +1,7 @@
 """Real OCR on scanned tables and numbers: lines cut at a table's vertical
 rules, numbers read in pieces joined (``core.ocr.cells``), and the label ->
 value logic on the cells that come out."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,10 @@ from .scans import FONT, SCAN_DPI, glyph_box, pixels, scan_of
 
 # Cells packed tight (1.5 pt of padding): the text detector draws one line box
 # over several cells of a row.
-ROWS = [["术者", "王建国", "一助", "李明华", "主刀医师", "欧阳明辉"],
-        ["麻醉医师", "周海涛", "住院号", "12345678", "记录者", "钱小红"]]
+ROWS = [
+    ["术者", "王建国", "一助", "李明华", "主刀医师", "欧阳明辉"],
+    ["麻醉医师", "周海涛", "住院号", "12345678", "记录者", "钱小红"],
+]
 NAMES = ["王建国", "李明华", "欧阳明辉", "周海涛", "钱小红"]
 LABELS = ["术者", "一助", "主刀医师", "麻醉医师", "住院号", "记录者"]
 PAD, ROW_H, FS = 1.5, 16.0, 10.0
@@ -38,7 +41,9 @@ def table_page():
         for w, t in zip(widths, row):
             rect = pymupdf.Rect(x, y, x + w, y + ROW_H)
             page.draw_rect(rect, color=(0, 0, 0), width=0.75)
-            page.insert_text((x + PAD, y + ROW_H / 2 + FS * 0.38), t, fontname="wqy", fontfile=FONT, fontsize=FS)
+            page.insert_text(
+                (x + PAD, y + ROW_H / 2 + FS * 0.38), t, fontname="wqy", fontfile=FONT, fontsize=FS
+            )
             cells.append((t, tuple(rect)))
             x += w
     return doc, page, cells
@@ -63,9 +68,14 @@ def test_ocr_lines_are_cut_at_the_vertical_rules_of_a_table(scanned_table):
         assert t in texts, f"cell {t} is not a line of its own: {texts}"
     for ln in lines:
         centres = [((c.rect[0] + c.rect[2]) / 2, (c.rect[1] + c.rect[3]) / 2) for c in ln]
-        owners = {i for cx, cy in centres for i, (_, r) in enumerate(cells) if r[0] <= cx <= r[2] and r[1] <= cy <= r[3]}
+        owners = {
+            i
+            for cx, cy in centres
+            for i, (_, r) in enumerate(cells)
+            if r[0] <= cx <= r[2] and r[1] <= cy <= r[3]
+        }
         assert len(owners) == 1, f"line {text_of(ln)} spans cells"
-        (_, cell), = [cells[i] for i in owners]
+        ((_, cell),) = [cells[i] for i in owners]
         # its boxes stay inside the row: a cell border is no glyph
         assert all(c.rect[1] >= cell[1] - 1 and c.rect[3] <= cell[3] + 1 for c in ln), text_of(ln)
 
@@ -81,10 +91,14 @@ def test_names_in_packed_table_cells_are_hidden_and_labels_kept(scanned_table):
         covered = pymupdf.Rect(hit[0].rects[0])
         for f in hit[1:]:
             covered |= pymupdf.Rect(f.rects[0])
-        assert covered.contains(truth + (1.5, 1.5, -1.5, -1.5)), f"name in cell {NAMES.index(name)} not covered"
+        assert covered.contains(truth + (1.5, 1.5, -1.5, -1.5)), (
+            f"name in cell {NAMES.index(name)} not covered"
+        )
     for label in LABELS:
         inner = pymupdf.Rect(glyph_box(src, label)) + (1.5, 1.5, -1.5, -1.5)
-        touching = [f.category.value for f in findings if any(pymupdf.Rect(r).intersects(inner) for r in f.rects)]
+        touching = [
+            f.category.value for f in findings if any(pymupdf.Rect(r).intersects(inner) for r in f.rects)
+        ]
         assert not touching, f"label {label} covered by {touching}"
 
 
@@ -111,19 +125,29 @@ def test_a_character_read_for_the_rule_is_dropped_and_boxes_stop_at_it():
 def test_number_pieces_join_when_their_glyphs_touch_and_stay_apart_when_spaced():
     gray = np.full((60, 400), 240, np.float32)
     for x in range(20, 120, 10):  # ten digits, 2 px apart; the recogniser put a space after the fifth
-        gray[22:34, x:x + 8] = 20
-    close = OcrLine("12345 67890", (20, 20, 118, 36), 0.9, None,
-                    [(20 + 10 * i, 20, 28 + 10 * i, 36) for i in range(5)] + [(68, 20, 70, 36)]
-                    + [(70 + 10 * i, 20, 78 + 10 * i, 36) for i in range(5)])
+        gray[22:34, x : x + 8] = 20
+    close = OcrLine(
+        "12345 67890",
+        (20, 20, 118, 36),
+        0.9,
+        None,
+        [(20 + 10 * i, 20, 28 + 10 * i, 36) for i in range(5)]
+        + [(68, 20, 70, 36)]
+        + [(70 + 10 * i, 20, 78 + 10 * i, 36) for i in range(5)],
+    )
     for x in list(range(200, 250, 10)) + list(range(262, 312, 10)):  # two numbers with a typed space (12 px)
-        gray[22:34, x:x + 8] = 20
-    left = OcrLine("12345", (200, 20, 248, 36), 0.9, None, [(200 + 10 * i, 20, 208 + 10 * i, 36) for i in range(5)])
-    right = OcrLine("67890", (262, 20, 310, 36), 0.9, None, [(262 + 10 * i, 20, 270 + 10 * i, 36) for i in range(5)])
+        gray[22:34, x : x + 8] = 20
+    left = OcrLine(
+        "12345", (200, 20, 248, 36), 0.9, None, [(200 + 10 * i, 20, 208 + 10 * i, 36) for i in range(5)]
+    )
+    right = OcrLine(
+        "67890", (262, 20, 310, 36), 0.9, None, [(262 + 10 * i, 20, 270 + 10 * i, 36) for i in range(5)]
+    )
     texts = [l.text for l in join_number_gaps([close, left, right], gray)]
     assert texts == ["1234567890", "12345", "67890"]
     # two boxes a hair apart are one number
     for x in range(20, 120, 10):
-        gray[42:54, x:x + 8] = 20
+        gray[42:54, x : x + 8] = 20
     a = OcrLine("12345", (20, 40, 68, 56), 0.9, None, [(20 + 10 * i, 40, 28 + 10 * i, 56) for i in range(5)])
     b = OcrLine("67890", (70, 40, 118, 56), 0.9, None, [(70 + 10 * i, 40, 78 + 10 * i, 56) for i in range(5)])
     assert [l.text for l in join_number_gaps([a, b], gray)] == ["1234567890"]
@@ -140,7 +164,9 @@ def noisy_scan(src: pymupdf.Page, seed: int = 1):
     """``src`` as a grey JPEG scan with sensor noise (as copiers make them)."""
     import cv2
 
-    img = pixels(src).mean(axis=2) * 0.93 + 10 + np.random.default_rng(seed).normal(0, 6, pixels(src).shape[:2])
+    img = (
+        pixels(src).mean(axis=2) * 0.93 + 10 + np.random.default_rng(seed).normal(0, 6, pixels(src).shape[:2])
+    )
     ok, jpg = cv2.imencode(".jpg", np.clip(img, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 80])
     doc = pymupdf.open()
     page = doc.new_page(width=src.rect.width, height=src.rect.height)

@@ -1,5 +1,6 @@
 """Real OCR: the box of an identifier found on a scan covers its ink and
 no more of the blank around it, so the label before it stays readable."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,7 +45,9 @@ def test_a_value_box_covers_the_value_and_leaves_the_colon_cell(scanned_fields, 
     assert box.contains(truth + (1, 1, -1, -1)), f"value after {label} not covered"
     colon_cell = glyph_box(src, label[-1])
     # the scorer lets a box spill 3 pt; the colon's em cell ends where the value's glyphs begin
-    assert box.x0 >= colon_cell[2] - 2.5, f"box after {label} reaches {colon_cell[2] - box.x0:.1f} pt into the colon's cell"
+    assert box.x0 >= colon_cell[2] - 2.5, (
+        f"box after {label} reaches {colon_cell[2] - box.x0:.1f} pt into the colon's cell"
+    )
 
 
 def test_a_faint_line_on_an_underline_is_detected():
@@ -65,7 +68,14 @@ def test_a_faint_line_on_an_underline_is_detected():
     src = src_doc.new_page(width=595, height=120)
     grey = (0.6, 0.6, 0.6)
     src.insert_text((215, 60), "地址/电话:", fontname="f", fontfile=ukai, fontsize=10, color=grey)
-    src.insert_text((262, 58), "石家庄市蜀山区五四路131号20栋1452室/" + phone, fontname="f", fontfile=ukai, fontsize=10, color=grey)
+    src.insert_text(
+        (262, 58),
+        "石家庄市蜀山区五四路131号20栋1452室/" + phone,
+        fontname="f",
+        fontfile=ukai,
+        fontsize=10,
+        color=grey,
+    )
     src.draw_line((258, 61), (550, 61), color=(0, 0, 0), width=0.75)
     doc, page = noisy_scan(src)
     img, _ = render(page, 150)
@@ -81,5 +91,7 @@ def test_a_faint_line_on_an_underline_is_detected():
     target &= ink
     box = np.zeros_like(ink)
     for r in found[0].rects:
-        box[int(np.floor(r[1] * k)):int(np.ceil(r[3] * k)), int(np.floor(r[0] * k)):int(np.ceil(r[2] * k))] = True
+        box[
+            int(np.floor(r[1] * k)) : int(np.ceil(r[3] * k)), int(np.floor(r[0] * k)) : int(np.ceil(r[2] * k))
+        ] = True
     assert (target & box).sum() >= 0.97 * target.sum() > 0

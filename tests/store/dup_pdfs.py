@@ -1,4 +1,5 @@
 """PDFs with repeated pages for the duplicate-page tests (built here, nothing downloaded)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,7 +25,11 @@ def progress_note(page, day: str, temp: str, bp: str, body: str) -> None:
 def scan_of(page: pymupdf.Page, seed: int = 7, shift=(9, 6), dpi: int = 150) -> bytes:
     """The page printed and scanned again: a grey image with noise, slightly shifted, as PNG."""
     pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
-    a = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width].astype(np.float32)
+    a = (
+        np.frombuffer(pix.samples, np.uint8)
+        .reshape(pix.height, pix.stride)[:, : pix.width]
+        .astype(np.float32)
+    )
     a = 235 - (255 - a) * 0.85  # grey paper, lighter ink
     dx, dy = shift
     a = np.roll(np.roll(a, dy, axis=0), dx, axis=1)

@@ -1,4 +1,5 @@
 """The case id (it may be a record number) stays out of task arguments, the audit trail and folder names (issue 12)."""
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,10 @@ def test_handles_are_keyed_stable_and_map_back(db, archive_root, tmp_path, monke
 
     run_import(db, job_store.create(db, "C2024001", "import"), FolderArchive(archive_root), "C2024001")
     handle = case_handle("C2024001")
-    assert case_store.case_for_handle(db, handle) == "C2024001" and case_store.case_for_handle(db, "k" + "0" * 19) is None
+    assert (
+        case_store.case_for_handle(db, handle) == "C2024001"
+        and case_store.case_for_handle(db, "k" + "0" * 19) is None
+    )
     folders = [p.name for p in (Path(settings().data_dir) / "cases").iterdir()]
     assert folders == [handle]
     other = tmp_path / "other.key"
@@ -64,9 +68,24 @@ def test_worker_with_a_wrong_key_path_refuses_and_writes_nothing(db, archive_roo
     wrong = tmp_path / "wrong" / "storage.key"
     env = dict(os.environ, PYTHONPATH=str(ROOT), DEID_KEY_FILE=str(wrong))
     enqueue_import(db, "C2024001", "C2024001", "tester")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "huey_consumer"), "core.cases.tasks.huey", "-w", "1",
-                             "-k", "thread", "-d", "0.05", "-m", "0.2"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "huey_consumer"),
+            "core.cases.tasks.huey",
+            "-w",
+            "1",
+            "-k",
+            "thread",
+            "-d",
+            "0.05",
+            "-m",
+            "0.2",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         end = time.time() + 60
         while job_store.latest(db, "C2024001", "import")["status"] == job_store.QUEUED and time.time() < end:

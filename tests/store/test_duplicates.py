@@ -1,5 +1,6 @@
 """Duplicate pages (issue 13): a repeated page is flagged at processing time, a page of the same
 form with other values is not, and decisions of one copy can be copied to the other."""
+
 import json
 
 import pytest
@@ -21,11 +22,28 @@ def case(db, tmp_path):
     folder.mkdir(parents=True)
     (folder / "d01.pdf").write_bytes(duplicate_case_pdf())
     (folder / "d02.pdf").write_bytes(scan_pair_pdf())
-    meta = {"case_id": "CDUP", "patient_name": "李秀英", "inpatient_no": "ZY20250301", "department": "产科",
-            "admission_date": "2025-03-01", "discharge_date": "2025-03-10", "review_type": "孕产妇危重症评审"}
-    docs = [{"doc_id": "d01", "type": "病程记录", "title": "病程记录", "date": "2025-03-02", "file": "d01.pdf"},
-            {"doc_id": "d02", "type": "病程记录", "title": "病程记录（扫描）", "date": "2025-03-03", "file": "d02.pdf"}]
-    (folder / "manifest.json").write_text(json.dumps({"case": meta, "documents": docs}, ensure_ascii=False), "utf-8")
+    meta = {
+        "case_id": "CDUP",
+        "patient_name": "李秀英",
+        "inpatient_no": "ZY20250301",
+        "department": "产科",
+        "admission_date": "2025-03-01",
+        "discharge_date": "2025-03-10",
+        "review_type": "孕产妇危重症评审",
+    }
+    docs = [
+        {"doc_id": "d01", "type": "病程记录", "title": "病程记录", "date": "2025-03-02", "file": "d01.pdf"},
+        {
+            "doc_id": "d02",
+            "type": "病程记录",
+            "title": "病程记录（扫描）",
+            "date": "2025-03-03",
+            "file": "d02.pdf",
+        },
+    ]
+    (folder / "manifest.json").write_text(
+        json.dumps({"case": meta, "documents": docs}, ensure_ascii=False), "utf-8"
+    )
     assert run_import(db, job_store.create(db, "CDUP", "import"), FolderArchive(folder.parent), "CDUP")
     assert run_detect(db, job_store.create(db, "CDUP", "detect"), "CDUP")
     return "CDUP"
@@ -39,14 +57,17 @@ def test_repeated_pages_are_flagged_and_same_form_other_day_is_not(db, case):
     ids = _by_place(db, case)
     found = {(r["page_id"], r["dup_of"]): r["method"] for r in dup_store.for_case(db, case)}
     assert found == {
-        (ids[("d01", 2)], ids[("d01", 0)]): "image",   # the scan (grey, noisy, shifted) of a born-digital page
-        (ids[("d01", 3)], ids[("d01", 0)]): "text",    # the same born-digital page twice
-        (ids[("d02", 2)], ids[("d02", 0)]): "image",   # the same paper scanned twice
+        (ids[("d01", 2)], ids[("d01", 0)]): "image",  # the scan (grey, noisy, shifted) of a born-digital page
+        (ids[("d01", 3)], ids[("d01", 0)]): "text",  # the same born-digital page twice
+        (ids[("d02", 2)], ids[("d02", 0)]): "image",  # the same paper scanned twice
     }
     # the next day's note on the same form (other date and values, same body) is never a duplicate
     for page in (ids[("d01", 1)], ids[("d02", 1)]):
         assert dup_store.for_page(db, page) == []
-    assert {d["other"] for d in duplicates.duplicates_of(db, ids[("d01", 0)])} == {ids[("d01", 2)], ids[("d01", 3)]}
+    assert {d["other"] for d in duplicates.duplicates_of(db, ids[("d01", 0)])} == {
+        ids[("d01", 2)],
+        ids[("d01", 3)],
+    }
     sig = dup_store.signature(db, ids[("d01", 0)])
     assert len(sig["dhash"]) == 64 and 0 < sig["content_box"][0] < sig["content_box"][2] <= 1
 
@@ -69,11 +90,17 @@ def test_decisions_of_one_copy_are_applied_to_the_other(db, case):
     counts = duplicates.apply_decisions(db, PREPARER, first, copy)
     assert counts["decided"] >= 1 and counts["added"] >= 1
     dst = review.findings_view(db, copy)
-    twin = [f for f in dst if f["category"] == rejected["category"]
-            and max(abs(a - b) for a, b in zip(f["rects_px"][0], rejected["rects_px"][0])) < 2]
+    twin = [
+        f
+        for f in dst
+        if f["category"] == rejected["category"]
+        and max(abs(a - b) for a, b in zip(f["rects_px"][0], rejected["rects_px"][0])) < 2
+    ]
     assert twin and twin[0]["status"] == "rejected"
     added = [f for f in dst if f["source"] == "manual"]
-    assert len(added) == 1 and max(abs(a - b) for a, b in zip(added[0]["rects_px"][0], (300, 700, 420, 730))) < 2
+    assert (
+        len(added) == 1 and max(abs(a - b) for a, b in zip(added[0]["rects_px"][0], (300, 700, 420, 730))) < 2
+    )
     # onto the shifted scan the manual box lands shifted with the content (9, 6 px at 150 dpi = 6, 4 px here)
     duplicates.apply_decisions(db, PREPARER, first, scan)
     on_scan = [f for f in review.findings_view(db, scan) if f["source"] == "manual"]

@@ -3,6 +3,7 @@ the app the layer is shown for review (its boxes are listed and its pixels
 are in the review image), the case can be approved and exported, and the
 export has no hidden layer and neither value anywhere.  A case built here
 through the archive, import, detection, review, approval and export."""
+
 from __future__ import annotations
 
 import subprocess
@@ -21,7 +22,9 @@ CASE = "C2025111"
 PATIENT = "周晓梅"
 ID_NUMBER = "320102199701011234"  # the case index's id_number (factory)
 RELATIVE = "陈志强"  # the case index's family member (factory)
-LAYER_RECT = pymupdf.Rect(60, 420, 420, 470)  # where the hidden layer writes, PDF page space (top left origin)
+LAYER_RECT = pymupdf.Rect(
+    60, 420, 420, 470
+)  # where the hidden layer writes, PDF page space (top left origin)
 
 
 def _add_hidden_layer(path) -> None:
@@ -29,10 +32,19 @@ def _add_hidden_layer(path) -> None:
     off = doc.add_ocg("审核隐藏层", on=False)
     page = doc[0]
     page.insert_font(fontname="wqy", fontfile=FONT)
-    page.insert_text((LAYER_RECT.x0, LAYER_RECT.y0 + 14), f"身份证号：{ID_NUMBER}", fontname="wqy", fontsize=12, oc=off)
-    page.insert_text((LAYER_RECT.x0, LAYER_RECT.y0 + 40), f"联系人：{RELATIVE}（丈夫）", fontname="wqy", fontsize=12,
-                     oc=off)
-    assert ID_NUMBER not in page.get_text() and RELATIVE not in page.get_text()  # a plain reader does not show it
+    page.insert_text(
+        (LAYER_RECT.x0, LAYER_RECT.y0 + 14), f"身份证号：{ID_NUMBER}", fontname="wqy", fontsize=12, oc=off
+    )
+    page.insert_text(
+        (LAYER_RECT.x0, LAYER_RECT.y0 + 40),
+        f"联系人：{RELATIVE}（丈夫）",
+        fontname="wqy",
+        fontsize=12,
+        oc=off,
+    )
+    assert (
+        ID_NUMBER not in page.get_text() and RELATIVE not in page.get_text()
+    )  # a plain reader does not show it
     doc.saveIncr()
 
 
@@ -60,7 +72,9 @@ def _object_bytes(doc: pymupdf.Document, xref: int) -> bytes:
 def test_hidden_layer_is_reviewed_and_exported_without_layers(db, tmp_path, monkeypatch):
     monkeypatch.setenv("DEID_BCRYPT_ROUNDS", "4")
     root = tmp_path / "archive"
-    folder = make_case(root, CASE, patient_name=PATIENT, inpatient_no="ZY20251111", docs=(("d01", "入院记录", 1),))
+    folder = make_case(
+        root, CASE, patient_name=PATIENT, inpatient_no="ZY20251111", docs=(("d01", "入院记录", 1),)
+    )
     _add_hidden_layer(folder / "d01.pdf")
     assert run_import(db, job_store.create(db, CASE, "import"), FolderArchive(root), CASE)
     assert run_detect(db, job_store.create(db, CASE, "detect"), CASE)

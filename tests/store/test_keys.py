@@ -1,4 +1,5 @@
 """Storage key: where it lives, refusal without it, key ids, row binding, rotation, backup (issue 12)."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _cli(*args, env_extra=None, input_text=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DEID_BCRYPT_ROUNDS": "4", **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, input=input_text, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        input=input_text,
+        timeout=120,
+    )
 
 
 def _store_with_data():
@@ -52,11 +60,15 @@ def test_store_with_data_and_no_key_refuses_and_creates_nothing(data_dir, tmp_pa
     assert not wrong.exists()
     out = _cli("user", "list", env_extra={"DEID_KEY_FILE": str(wrong)})
     assert out.returncode == 2, out.stderr
-    assert "不会自动生成新密钥" in out.stderr and "key restore" in out.stderr and "Traceback" not in out.stderr
+    assert (
+        "不会自动生成新密钥" in out.stderr and "key restore" in out.stderr and "Traceback" not in out.stderr
+    )
     assert not wrong.exists()
 
 
-def test_store_with_data_and_key_in_the_old_default_place_says_where_to_move_it(data_dir, tmp_path, monkeypatch):
+def test_store_with_data_and_key_in_the_old_default_place_says_where_to_move_it(
+    data_dir, tmp_path, monkeypatch
+):
     _store_with_data().conn.close()
     old = Path(data_dir) / "keys" / "storage.key"
     old.parent.mkdir(parents=True)
@@ -81,8 +93,10 @@ def test_empty_store_gets_a_key_on_first_start(data_dir):
     assert not crypto.key_path().exists()
     db = open_db()
     assert crypto.key_path().is_file()
-    assert db.conn.execute("SELECT value FROM security_settings WHERE key = 'storage_key_id'").fetchone()[0] \
+    assert (
+        db.conn.execute("SELECT value FROM security_settings WHERE key = 'storage_key_id'").fetchone()[0]
         == crypto.load_keyring().root_id
+    )
 
 
 def test_app_shows_an_error_page_without_the_key(data_dir, tmp_path, monkeypatch):

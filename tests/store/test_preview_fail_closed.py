@@ -1,6 +1,7 @@
 """The review preview runs the export's path, fail-closed pages included: a
 page whose detection failed, or one MuPDF cannot redact, shows blank in the
 preview exactly as the export (and the CLI) release it."""
+
 import pymupdf
 import pytest
 
@@ -60,13 +61,18 @@ def test_export_pipeline_blanks_the_pages_it_is_told(db, case):
 
     page = review.pages(db, case)[0]
     src = next(d for d in case_documents(db, case) if d.doc_id == page["doc_id"])
-    job = ExportJob(documents=[ExportDocument(src.doc_id, src.doc_type, src.pdf, src.findings,
-                                              blank_pages=[page["page_index"]])],
-                    meta=CaseMeta.from_dict({}), options=ExportOptions(style="black"), code="ZY-TEST-0000")
+    job = ExportJob(
+        documents=[
+            ExportDocument(src.doc_id, src.doc_type, src.pdf, src.findings, blank_pages=[page["page_index"]])
+        ],
+        meta=CaseMeta.from_dict({}),
+        options=ExportOptions(style="black"),
+        code="ZY-TEST-0000",
+    )
     stage_select(job)
     job.book = None
     stage_redact(job)
-    (_, out), = job.redacted
+    ((_, out),) = job.redacted
     text = out[page["page_index"]].get_text()
     assert BLANK_NOTICE.split(" / ")[0] in text and len(text.strip()) < 80
     assert {"doc_id": src.doc_id, "page_index": page["page_index"], "reason": "page_blanked"} in job.flags

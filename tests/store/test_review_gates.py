@@ -2,6 +2,7 @@
 approval is a compare-and-set on the fingerprint the supervisor saw, submission
 needs the review done (or an audited override), the supervisor's view lists the
 preparer's changes, and a re-import/re-detection voids the approval."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -65,6 +66,7 @@ def _approved(db, people):
 
 # ---- read-only while 待审核 --------------------------------------------------------
 
+
 def test_case_in_review_is_read_only_for_every_change(db, people, detected):
     _submitted(db, people)
     prep = people["prep1"]
@@ -86,8 +88,14 @@ def test_case_in_review_is_read_only_for_every_change(db, people, detected):
             attempt()
     # the store itself refuses, whatever code path writes (a second tab, a script)
     with pytest.raises(sqlite3.IntegrityError, match="read-only"):
-        finding_store.add_finding(db, CASE, page["id"], Finding(0, "manual", [(1, 1, 20, 20)], "manual",
-                                                                source="manual"), status="accepted", actor="prep1")
+        finding_store.add_finding(
+            db,
+            CASE,
+            page["id"],
+            Finding(0, "manual", [(1, 1, 20, 20)], "manual", source="manual"),
+            status="accepted",
+            actor="prep1",
+        )
     with pytest.raises(sqlite3.IntegrityError):
         finding_store.update(db, auto["id"], status="rejected")
     with pytest.raises(sqlite3.IntegrityError):
@@ -99,6 +107,7 @@ def test_case_in_review_is_read_only_for_every_change(db, people, detected):
 
 
 # ---- approval is a compare-and-set -----------------------------------------------
+
 
 def test_approval_refused_with_the_diff_when_the_plan_changed_since_it_was_shown(db, people, detected):
     _submitted(db, people)
@@ -112,7 +121,8 @@ def test_approval_refused_with_the_diff_when_the_plan_changed_since_it_was_shown
         workflow.approve(db, CASE, people["sup1"], shown)
     diff = err.value.diff
     assert [(b["doc_id"], b["page_index"], b["category"], b["source"]) for b in diff["boxes_added"]] == [
-        (page["doc_id"], page["page_index"], "manual", "manual")]
+        (page["doc_id"], page["page_index"], "manual", "manual")
+    ]
     assert diff["boxes_removed"] == [] and not diff["unknown_before"]
     assert f"{page['doc_id']} 第 1 页新增 1 个框" in err.value.message_zh
     assert workflow.status_of(db, CASE) == "in_review" and workflow.active_approval(db, CASE) is None
@@ -128,6 +138,7 @@ def test_approval_refused_with_the_diff_when_the_plan_changed_since_it_was_shown
 
 # ---- submission needs the review done ----------------------------------------------
 
+
 def test_submission_needs_every_page_viewed_and_no_open_box_or_an_override(db, people, detected):
     prep = people["prep1"]
     review.open_page(db, prep, _pages(db)[0]["id"])
@@ -142,11 +153,19 @@ def test_submission_needs_every_page_viewed_and_no_open_box_or_an_override(db, p
     reason = "第2页为空白页，家属签名已人工遮盖"
     assert workflow.submit(db, CASE, prep, override_reason=reason) == "in_review"
     sub = review_store.last_submission(db, CASE)
-    assert sub["override"] == 1 and sub["override_reason"] == reason and sub["open_boxes"] == progress["open_boxes"]
+    assert (
+        sub["override"] == 1
+        and sub["override_reason"] == reason
+        and sub["open_boxes"] == progress["open_boxes"]
+    )
     raw = db.conn.execute("SELECT override_reason_sealed FROM submissions").fetchone()[0]
     assert reason.encode() not in raw
     row = audit.rows(db, action="case.submit")[0]
-    assert '"override":true' in row["detail"] and '"pages_unviewed":1' in row["detail"] and reason not in row["detail"]
+    assert (
+        '"override":true' in row["detail"]
+        and '"pages_unviewed":1' in row["detail"]
+        and reason not in row["detail"]
+    )
     assert audit.verify_chain(db)[0]
 
 
@@ -158,6 +177,7 @@ def test_complete_review_submits_without_override(db, people, detected):
 
 
 # ---- what the supervisor sees and opens ---------------------------------------------
+
 
 def test_supervisor_sees_manual_moved_and_rejected_boxes_with_thumbnails(db, people, detected):
     prep = people["prep1"]
@@ -190,6 +210,7 @@ def test_approval_records_the_pages_the_supervisor_opened(db, people, detected):
     assert seen["pages_opened"] == [[first["doc_id"], 0]] and seen["pages"] == 2
     appr = workflow.approve(db, CASE, people["sup1"], seen["plan_hash"])
     import json
+
     assert json.loads(appr["pages_opened"]) == [[first["doc_id"], 0]] and appr["pages_total"] == 2
     assert appr["submission_id"] == review_store.last_submission(db, CASE)["id"]
     detail = audit.rows(db, action="case.approve")[0]["detail"]
@@ -198,13 +219,16 @@ def test_approval_records_the_pages_the_supervisor_opened(db, people, detected):
 
 # ---- the fingerprint covers the source files; re-import / re-detect voids ----------
 
+
 def test_fingerprint_covers_each_documents_digest_and_page_count(db, people, detected):
     before = workflow.case_plan_hash(db, CASE)
     doc = doc_store.get_document(db, CASE, "d01")
     db.conn.execute("UPDATE documents SET source_sha256 = ? WHERE id = ?", ["0" * 64, doc["id"]])
     assert workflow.case_plan_hash(db, CASE) != before
-    db.conn.execute("UPDATE documents SET source_sha256 = ?, page_count = 7 WHERE id = ?",
-                    [doc["source_sha256"], doc["id"]])
+    db.conn.execute(
+        "UPDATE documents SET source_sha256 = ?, page_count = 7 WHERE id = ?",
+        [doc["source_sha256"], doc["id"]],
+    )
     assert workflow.case_plan_hash(db, CASE) != before
     db.conn.execute("UPDATE documents SET page_count = ? WHERE id = ?", [doc["page_count"], doc["id"]])
     assert workflow.case_plan_hash(db, CASE) == before

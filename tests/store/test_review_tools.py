@@ -1,4 +1,5 @@
 """Review tools on a real stored case: 切字 flags, whole-page hiding, CSV of decisions."""
+
 import pytest
 
 from core.archive import FolderArchive
@@ -46,8 +47,10 @@ def test_canvas_paints_outlines_only_and_hover_names_each_box(db, case):
     assert all(o["label"].startswith("#") for o in objects)  # identity kept for canvas_changes
     assert objects[0]["strokeWidth"] == 5 and objects[1]["strokeWidth"] == 2
     # what the canvas sends back maps onto no change at all
-    boxes = [{"label": o["label"], "left": o["left"], "top": o["top"], "width": o["width"], "height": o["height"]}
-             for o in objects]
+    boxes = [
+        {"label": o["label"], "left": o["left"], "top": o["top"], "width": o["width"], "height": o["height"]}
+        for o in objects
+    ]
     assert review.canvas_changes(findings, boxes, scale=1.5) == ([], [], [])
     hover = review.canvas_hover_boxes(findings, scale=1.5)
     assert len(hover) == len(objects)
@@ -129,7 +132,9 @@ def test_export_shows_a_hidden_page_black_with_its_reason(db, case, tmp_path, mo
     page = doc[noted[0]]
     assert not page.get_images()
     assert "李秀英" not in "".join(texts) and "体温" not in texts[noted[0]]
-    assert sum("体温" in t for t in texts) == len(review.pages(db, case)) - 1  # the others keep their clinical text
+    assert (
+        sum("体温" in t for t in texts) == len(review.pages(db, case)) - 1
+    )  # the others keep their clinical text
 
 
 def test_decisions_csv_round_trip_restores_the_review_after_the_boxes_are_gone(db, case):

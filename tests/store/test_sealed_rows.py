@@ -1,5 +1,6 @@
 """Sealed data is bound to its row and key id; free text is sealed; old stores keep working;
 rotation, backup and restore on a real store (issue 12)."""
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,14 @@ def _raw(data_dir) -> sqlite3.Connection:
 
 def _cli(*args, extra_env=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DEID_BCRYPT_ROUNDS": "4", **(extra_env or {})}
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 def _all_blobs(conn) -> list[bytes]:
@@ -82,10 +89,14 @@ def test_sealed_values_cannot_be_swapped_between_rows(db, two_cases, data_dir):
     with pytest.raises(ValueError):
         case_store.case_meta(db, a)
     seeds_a = conn.execute("SELECT seeds_sealed FROM cases WHERE id = ?", [a]).fetchone()[0]
-    conn.execute("UPDATE cases SET meta_sealed = ? WHERE id = ?", [seeds_a, a])  # another column of the same row
+    conn.execute(
+        "UPDATE cases SET meta_sealed = ? WHERE id = ?", [seeds_a, a]
+    )  # another column of the same row
     with pytest.raises(ValueError):
         case_store.case_meta(db, a)
-    f1, f2 = conn.execute("SELECT id, text_sealed FROM findings WHERE text_sealed IS NOT NULL LIMIT 2").fetchall()
+    f1, f2 = conn.execute(
+        "SELECT id, text_sealed FROM findings WHERE text_sealed IS NOT NULL LIMIT 2"
+    ).fetchall()
     conn.execute("UPDATE findings SET text_sealed = ? WHERE id = ?", [f2[1], f1[0]])
     with pytest.raises(ValueError):
         finding_store.text_of(finding_store.get(db, f1[0]))
@@ -110,22 +121,33 @@ def test_free_text_is_sealed_and_bound(db, two_cases, data_dir):
     workflow.submit(db, case_id, PREPARER, comment="已核对王建国的签名页")
     workflow.return_case(db, case_id, SUPERVISOR, "第3页漏掉王建国")
     workflow.submit(db, case_id, PREPARER, comment="补上了")
-    appr = workflow.approve(db, case_id, SUPERVISOR, workflow.case_plan_hash(db, case_id), comment="王建国处已遮盖")
+    appr = workflow.approve(
+        db, case_id, SUPERVISOR, workflow.case_plan_hash(db, case_id), comment="王建国处已遮盖"
+    )
     dump = "\n".join(_raw(data_dir).iterdump())
     assert "王建国" not in dump and "补上了" not in dump
     events = workflow.history(db, case_id)
-    assert [e["reason"] for e in events if e["event"] in ("submit", "return", "approve")] == \
-        ["已核对王建国的签名页", "第3页漏掉王建国", "补上了", "王建国处已遮盖"]
-    assert appr["comment"] == "王建国处已遮盖" and workflow.active_approval(db, case_id)["comment"] == "王建国处已遮盖"
+    assert [e["reason"] for e in events if e["event"] in ("submit", "return", "approve")] == [
+        "已核对王建国的签名页",
+        "第3页漏掉王建国",
+        "补上了",
+        "王建国处已遮盖",
+    ]
+    assert (
+        appr["comment"] == "王建国处已遮盖"
+        and workflow.active_approval(db, case_id)["comment"] == "王建国处已遮盖"
+    )
     conn = _raw(data_dir)
-    rows = conn.execute("SELECT id, reason FROM case_events WHERE case_id = ? AND reason IS NOT NULL ORDER BY id",
-                        [case_id]).fetchall()
+    rows = conn.execute(
+        "SELECT id, reason FROM case_events WHERE case_id = ? AND reason IS NOT NULL ORDER BY id", [case_id]
+    ).fetchall()
     conn.execute("UPDATE case_events SET reason = ? WHERE id = ?", [rows[0][1], rows[1][0]])
     with pytest.raises(ValueError):
         workflow.history(db, case_id)
 
 
 # ------------------------------------------------------------------ old stores, rotation
+
 
 def _v1_seal(key: bytes, data: bytes) -> bytes:
     """A blob of the first format (no key id, no row binding), as the old code wrote it."""
@@ -139,16 +161,22 @@ def _make_old_store(db, case_id, data_dir, legacy: bytes):
     """What the old code left: first-format blobs (no key id, no row binding) and plain reasons."""
     conn = _raw(data_dir)
     meta = case_store.case_meta(db, case_id).to_dict()
-    conn.execute("UPDATE cases SET meta_sealed = ?, seeds_sealed = NULL WHERE id = ?",
-                 [_v1_seal(legacy, json.dumps(meta, ensure_ascii=False).encode()), case_id])
-    for fid, in conn.execute("SELECT id FROM findings WHERE case_id = ?", [case_id]).fetchall():
-        conn.execute("UPDATE findings SET text_sealed = ?, reason = '旧版明文原因' WHERE id = ?",
-                     [_v1_seal(legacy, "李秀英".encode()), fid])
+    conn.execute(
+        "UPDATE cases SET meta_sealed = ?, seeds_sealed = NULL WHERE id = ?",
+        [_v1_seal(legacy, json.dumps(meta, ensure_ascii=False).encode()), case_id],
+    )
+    for (fid,) in conn.execute("SELECT id FROM findings WHERE case_id = ?", [case_id]).fetchall():
+        conn.execute(
+            "UPDATE findings SET text_sealed = ?, reason = '旧版明文原因' WHERE id = ?",
+            [_v1_seal(legacy, "李秀英".encode()), fid],
+        )
     for doc in doc_store.list_documents(db, case_id):
         plain = files.read_sealed(doc["stored_path"])
         files.absolute(doc["stored_path"]).write_bytes(_v1_seal(legacy, plain))
-    conn.execute("INSERT INTO case_events (case_id, event, actor, reason, at) VALUES (?, 'submit', 'prep1', ?, 0)",
-                 [case_id, "旧版明文提交说明"])
+    conn.execute(
+        "INSERT INTO case_events (case_id, event, actor, reason, at) VALUES (?, 'submit', 'prep1', ?, 0)",
+        [case_id, "旧版明文提交说明"],
+    )
 
 
 def test_old_format_store_keeps_working_then_rotation_binds_it(data_dir, archive_root):
@@ -160,7 +188,9 @@ def test_old_format_store_keeps_working_then_rotation_binds_it(data_dir, archive
     _make_old_store(db, case_id, data_dir, legacy)
     db = open_db()  # a fresh process's view
     assert case_store.case_meta(db, case_id).patient_name == "李秀英"
-    assert {finding_store.text_of(r) for r in db.query("SELECT * FROM findings WHERE case_id = ?", [case_id])} == {"李秀英"}
+    assert {
+        finding_store.text_of(r) for r in db.query("SELECT * FROM findings WHERE case_id = ?", [case_id])
+    } == {"李秀英"}
     doc = doc_store.list_documents(db, case_id)[0]
     assert files.read_sealed(doc["stored_path"]).startswith(b"%PDF")
 
@@ -177,7 +207,9 @@ def test_old_format_store_keeps_working_then_rotation_binds_it(data_dir, archive
     db = open_db()
     assert case_store.case_meta(db, case_id).patient_name == "李秀英"
     assert files.read_sealed(doc["stored_path"]).startswith(b"%PDF")
-    assert [e["reason"] for e in workflow.history(db, case_id) if e["event"] == "submit"] == ["旧版明文提交说明"]
+    assert [e["reason"] for e in workflow.history(db, case_id) if e["event"] == "submit"] == [
+        "旧版明文提交说明"
+    ]
     rotated = audit.rows(db, action="key.rotate")
     assert rotated and json.loads(rotated[0]["detail"])["to_key"] == after.current
     assert audit.verify_chain(db)[0]
@@ -189,10 +221,15 @@ def test_old_format_store_keeps_working_then_rotation_binds_it(data_dir, archive
 
 # ------------------------------------------------------------------ backup and restore (README walk-through)
 
+
 def _readme_key_commands() -> list[list[str]]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("### 密钥备份与恢复 / Key backup and restore", 1)[1].split("\n## ", 1)[0]
-    return [line.split()[3:] for line in section.splitlines() if line.strip().startswith("python -m core.cli key ")]
+    return [
+        line.split()[3:]
+        for line in section.splitlines()
+        if line.strip().startswith("python -m core.cli key ")
+    ]
 
 
 def test_readme_backup_lose_restore_read_a_case(db, two_cases, tmp_path, data_dir):
@@ -208,15 +245,20 @@ def test_readme_backup_lose_restore_read_a_case(db, two_cases, tmp_path, data_di
 
     out = run(commands[0])
     assert out.returncode == 0, out.stderr
-    assert PASSPHRASE not in backup_file.read_text() and crypto.load_keyring().root.hex() not in backup_file.read_text()
+    assert (
+        PASSPHRASE not in backup_file.read_text()
+        and crypto.load_keyring().root.hex() not in backup_file.read_text()
+    )
     assert oct(backup_file.stat().st_mode & 0o777) == "0o600"
 
     crypto.key_path().unlink()  # the key is lost
     lost = _cli("user", "list")
     assert lost.returncode == 2 and "key restore" in lost.stderr
 
-    wrong = _cli(*[str(backup_file) if p.endswith(".backup") else p for p in commands[1]],
-                 extra_env={"DEID_BACKUP_PASSPHRASE": "not the passphrase at all"})
+    wrong = _cli(
+        *[str(backup_file) if p.endswith(".backup") else p for p in commands[1]],
+        extra_env={"DEID_BACKUP_PASSPHRASE": "not the passphrase at all"},
+    )
     assert wrong.returncode == 2 and "wrong passphrase" in wrong.stderr and not crypto.key_path().exists()
 
     out = run(commands[1])
@@ -225,7 +267,10 @@ def test_readme_backup_lose_restore_read_a_case(db, two_cases, tmp_path, data_di
     assert case_store.case_meta(db, case_id).patient_name == "李秀英"
     doc = doc_store.list_documents(db, case_id)[0]
     assert doc_store.open_document(db, doc["id"]).page_count == doc["page_count"]
-    assert [r["action"] for r in audit.rows(db, action=("key.backup", "key.restore"))] == ["key.restore", "key.backup"]
+    assert [r["action"] for r in audit.rows(db, action=("key.backup", "key.restore"))] == [
+        "key.restore",
+        "key.backup",
+    ]
     assert audit.verify_chain(db)[0]
 
 
@@ -250,6 +295,11 @@ def test_interrupted_rotation_keeps_both_keys_and_can_run_again(db, two_cases, m
     assert files.read_sealed(doc["stored_path"]).startswith(b"%PDF")  # files already under the new one
     summary = keys.rotate(db, "tester")
     final = crypto.load_keyring()
-    assert list(final.keys) == [summary["to_key"]] and case_store.case_meta(db, case_id).patient_name == "李秀英"
-    assert [r["action"] for r in audit.rows(db, action=("key.rotate_start", "key.rotate"))] == \
-        ["key.rotate", "key.rotate_start", "key.rotate_start"]
+    assert (
+        list(final.keys) == [summary["to_key"]] and case_store.case_meta(db, case_id).patient_name == "李秀英"
+    )
+    assert [r["action"] for r in audit.rows(db, action=("key.rotate_start", "key.rotate"))] == [
+        "key.rotate",
+        "key.rotate_start",
+        "key.rotate_start",
+    ]

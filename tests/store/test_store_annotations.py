@@ -1,5 +1,6 @@
 """A stored document's form fields are what detection, review and the export all see: a name typed into
 a field is found by the store's detection and is gone from the export, the field's clinical value stays."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -35,8 +36,12 @@ def test_field_value_is_detected_in_the_store_and_gone_from_the_export(db, tmp_p
     run_detect(db, job_store.create(db, "CFORM", "detect"), "CFORM")
     (src,) = case_documents(db, "CFORM")
     assert any(f.text == HUSBAND for f in src.findings)
-    job = ExportJob(documents=[src], meta=CaseMeta.from_dict({}), options=ExportOptions(style="black"),
-                    code="ZY-TEST-0001")
+    job = ExportJob(
+        documents=[src],
+        meta=CaseMeta.from_dict({}),
+        options=ExportOptions(style="black"),
+        code="ZY-TEST-0001",
+    )
     stage_select(job)
     job.book = None
     stage_redact(job)

@@ -16,7 +16,10 @@ def test_list_cases_filters(archive_root):
     arch = FolderArchive(archive_root)
     assert [c.case_id for c in arch.list_cases()] == ["C2024001", "C2025002", "C2025003"]
     assert [c.case_id for c in arch.list_cases(CaseFilter(department="新生儿科"))] == ["C2025002"]
-    assert [c.case_id for c in arch.list_cases(CaseFilter(review_type="儿童死亡评审"))] == ["C2025002", "C2025003"]
+    assert [c.case_id for c in arch.list_cases(CaseFilter(review_type="儿童死亡评审"))] == [
+        "C2025002",
+        "C2025003",
+    ]
     dated = arch.list_cases(CaseFilter(discharge_from="2025-01-01", discharge_to="2025-06-30"))
     assert [c.case_id for c in dated] == ["C2025002"]
     assert [c.case_id for c in arch.list_cases(CaseFilter(case_number="003"))] == ["C2025003"]
@@ -32,13 +35,16 @@ def test_bad_manifest_is_reported_not_fatal(archive_root):
     assert "清单无效" in err.value.message_zh and "not valid JSON" in err.value.message_en
 
 
-@pytest.mark.parametrize("payload, en", [
-    ({"documents": []}, "missing 'case'"),
-    ({"case": {"case_id": "X"}, "documents": []}, "non-empty list"),
-    ({"case": {"case_id": "X"}, "documents": [{"doc_id": "d1"}]}, "lacks doc_id or file"),
-    ({"case": {"case_id": "X"}, "documents": [{"doc_id": "d1", "file": "../x.pdf"}]}, "escapes"),
-    ({"case": {}, "documents": [{"doc_id": "d1", "file": "a.pdf"}]}, "case_id"),
-])
+@pytest.mark.parametrize(
+    "payload, en",
+    [
+        ({"documents": []}, "missing 'case'"),
+        ({"case": {"case_id": "X"}, "documents": []}, "non-empty list"),
+        ({"case": {"case_id": "X"}, "documents": [{"doc_id": "d1"}]}, "lacks doc_id or file"),
+        ({"case": {"case_id": "X"}, "documents": [{"doc_id": "d1", "file": "../x.pdf"}]}, "escapes"),
+        ({"case": {}, "documents": [{"doc_id": "d1", "file": "a.pdf"}]}, "case_id"),
+    ],
+)
 def test_manifest_validation_messages(tmp_path, payload, en):
     (tmp_path / "K").mkdir()
     (tmp_path / "K" / "manifest.json").write_text(json.dumps(payload), encoding="utf-8")

@@ -6,6 +6,7 @@ Killing a worker in the middle of a page loses its task; the writer hands the do
 the other worker, every page ends up analysed once, the job finishes.  Cancel and retry
 reach both workers.  Nothing readable about the patient is ever in Redis.
 """
+
 import json
 import os
 import shutil
@@ -43,19 +44,41 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
-    exe = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    exe = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
     if exe is None:
-        pytest.fail("redis-server is not installed: `make setup` installs the Debian package redis-server "
-                    "(Makefile APT_PACKAGES); this test needs a real Redis", pytrace=False)
+        pytest.fail(
+            "redis-server is not installed: `make setup` installs the Debian package redis-server "
+            "(Makefile APT_PACKAGES); this test needs a real Redis",
+            pytrace=False,
+        )
     try:
         import redis
     except ImportError:
-        pytest.fail("the redis client is missing: `make setup` installs requirements.txt (redis==…)", pytrace=False)
+        pytest.fail(
+            "the redis client is missing: `make setup` installs requirements.txt (redis==…)", pytrace=False
+        )
     workdir = tmp_path_factory.mktemp("redis")
     for _ in range(3):  # the free port may be taken between probe and bind
         port = _free_port()
-        proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                 "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                exe,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         conn = redis.Redis(port=port)
         for _ in range(100):
             if proc.poll() is not None:
@@ -87,8 +110,14 @@ class Cluster:
         self.redis = redis.Redis.from_url(redis_url)
         storage_key()  # the app's key exists before the workers get their copy
         self.key_file = settings().key_file
-        self.common = dict(os.environ, PYTHONPATH=str(ROOT), DEID_HUEY_BACKEND="redis", DEID_REDIS_URL=redis_url,
-                           DEID_WORKER_LEASE_S=LEASE_S, DEID_WORKERS="1")
+        self.common = dict(
+            os.environ,
+            PYTHONPATH=str(ROOT),
+            DEID_HUEY_BACKEND="redis",
+            DEID_REDIS_URL=redis_url,
+            DEID_WORKER_LEASE_S=LEASE_S,
+            DEID_WORKERS="1",
+        )
         self.writer = self._consumer("core.cases.tasks.app_huey", self.common, "writer")
         self.workers: list[subprocess.Popen] = []
         self.worker_dirs: list[Path] = []
@@ -97,17 +126,38 @@ class Cluster:
 
     def _consumer(self, app: str, env: dict, name: str, threads: int = 1) -> subprocess.Popen:
         with open(self.root / f"{name}.log", "ab") as log:  # the child keeps its own copy of the descriptor
-            return subprocess.Popen([str(BIN / "huey_consumer"), app, "-w", str(threads), "-k", "thread",
-                                     "-d", "0.05", "-m", "0.2"], cwd=ROOT, env=env, stdout=log, stderr=log)
+            return subprocess.Popen(
+                [
+                    str(BIN / "huey_consumer"),
+                    app,
+                    "-w",
+                    str(threads),
+                    "-k",
+                    "thread",
+                    "-d",
+                    "0.05",
+                    "-m",
+                    "0.2",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
 
     def add_worker(self) -> None:
         n = len(self.workers)
         home = self.root / f"worker{n}"
         (home / "key").mkdir(parents=True)
         shutil.copy(self.key_file, home / "key" / "storage.key")  # each machine holds the key; nothing else
-        env = dict(self.common, DEID_DATA_DIR=str(home / "data"), DEID_KEY_FILE=str(home / "key" / "storage.key"),
-                   DEID_ARCHIVE_DIR=str(home / "no-archive"), DEID_DB=str(home / "data" / "must-not-exist.sqlite"),
-                   DEID_HUEY_DB=str(home / "data" / "must-not-exist-huey.sqlite"))
+        env = dict(
+            self.common,
+            DEID_DATA_DIR=str(home / "data"),
+            DEID_KEY_FILE=str(home / "key" / "storage.key"),
+            DEID_ARCHIVE_DIR=str(home / "no-archive"),
+            DEID_DB=str(home / "data" / "must-not-exist.sqlite"),
+            DEID_HUEY_DB=str(home / "data" / "must-not-exist-huey.sqlite"),
+        )
         self.workers.append(self._consumer("core.cases.tasks.huey", env, f"worker{n}"))
         self.worker_dirs.append(home)
 
@@ -167,7 +217,9 @@ def cluster(tmp_path_factory, redis_url):
         mp.setenv("DEID_DATA_DIR", str(root / "app-data"))
         mp.setenv("DEID_ARCHIVE_DIR", str(root / "archive"))
         mp.setenv("DEID_WORKER_LEASE_S", LEASE_S)
-        mp.setenv("DEID_KEY_FILE", str(root / "app-key" / "storage.key"))  # the app server's key, outside its data
+        mp.setenv(
+            "DEID_KEY_FILE", str(root / "app-key" / "storage.key")
+        )  # the app server's key, outside its data
         for var in ("DEID_DB", "DEID_HUEY_DB", "DEID_HUEY_BACKEND", "DEID_BLOB_STORE"):
             mp.delenv(var, raising=False)
         c = Cluster(root, redis_url)
@@ -188,7 +240,9 @@ def app_db(cluster, monkeypatch):
 
 
 def _import(db, root: Path, case_id: str, docs, scanned) -> None:
-    make_case(root / "archive", case_id, docs=docs, scanned=scanned, patient_name=PATIENT, inpatient_no=RECORD_NO)
+    make_case(
+        root / "archive", case_id, docs=docs, scanned=scanned, patient_name=PATIENT, inpatient_no=RECORD_NO
+    )
     assert run_import(db, job_store.create(db, case_id, "import"), FolderArchive(root / "archive"), case_id)
 
 
@@ -265,8 +319,13 @@ def test_cancel_and_retry_reach_both_consumers(cluster, app_db):
     from core.cases.tasks import cancel_job, enqueue_detect
 
     db, case_id = app_db, "C2025201"
-    _import(db, cluster.root, case_id, docs=(("d01", "入院记录", 3), ("d02", "病程记录", 3)),
-            scanned={"d01": (1, 2), "d02": (1, 2)})
+    _import(
+        db,
+        cluster.root,
+        case_id,
+        docs=(("d01", "入院记录", 3), ("d02", "病程记录", 3)),
+        scanned={"d01": (1, 2), "d02": (1, 2)},
+    )
     kv = cluster.kv()
     job = enqueue_detect(db, case_id, "tester")
 
@@ -280,7 +339,9 @@ def test_cancel_and_retry_reach_both_consumers(cluster, app_db):
     ended = _wait_job(db, job, cluster)
     assert ended["status"] == "cancelled"
     rows = job_tasks.for_job(db, job)
-    assert not [r for r in rows if r["status"] == job_tasks.DONE], "a worker finished a document after the cancel"
+    assert not [r for r in rows if r["status"] == job_tasks.DONE], (
+        "a worker finished a document after the cancel"
+    )
     stopped = {r["worker"] for r in rows if r["status"] == job_tasks.CANCELLED}
     assert stopped == {b["worker"] for _, b in running} and len(stopped) == 2, "the cancel did not reach both"
     assert ended["progress_done"] < ended["progress_total"]
@@ -298,19 +359,32 @@ def test_killed_worker_loses_no_page_and_analyses_none_twice(cluster, app_db):
     from core.cases.tasks import enqueue_detect
 
     db, case_id = app_db, "C2025202"
-    _import(db, cluster.root, case_id,
-            docs=(("d01", "入院记录", 3), ("d02", "病程记录", 2), ("d03", "出院记录", 2)), scanned={"d01": (1,)})
+    _import(
+        db,
+        cluster.root,
+        case_id,
+        docs=(("d01", "入院记录", 3), ("d02", "病程记录", 2), ("d03", "出院记录", 2)),
+        scanned={"d01": (1,)},
+    )
     first_doc = doc_store.list_documents(db, case_id)[0]
     assert first_doc["doc_id"] == "d01"
     kv = cluster.kv()
     job = enqueue_detect(db, case_id, "tester")
 
     def first_doc_mid_page():  # the worker on d01 has finished page 1 and is reading page 2 (a scan)
-        return next(((row, b) for row, b in _beats(kv, db, job)
-                     if row["document_id"] == first_doc["id"] and b["done"] == 1), None)
+        return next(
+            (
+                (row, b)
+                for row, b in _beats(kv, db, job)
+                if row["document_id"] == first_doc["id"] and b["done"] == 1
+            ),
+            None,
+        )
 
     row, beat = _wait_until(first_doc_mid_page, 45, "a worker in the middle of the first document", cluster)
-    assert any(k.startswith(b"deid:blob:") for k in cluster.redis.scan_iter()), "working copies are not in Redis"
+    assert any(k.startswith(b"deid:blob:") for k in cluster.redis.scan_iter()), (
+        "working copies are not in Redis"
+    )
     _assert_nothing_readable(cluster, case_id)
     victim = cluster.worker_by_pid(int(beat["worker"].rsplit(":", 1)[1]))
     os.kill(victim.pid, signal.SIGKILL)
@@ -323,11 +397,18 @@ def test_killed_worker_loses_no_page_and_analyses_none_twice(cluster, app_db):
     assert [r["status"] for r in killed][0] == job_tasks.LOST and killed[0]["worker"] == beat["worker"]
     survivor = next(r for r in killed if r["status"] == job_tasks.DONE)
     assert survivor["attempt"] >= 2 and survivor["worker"] != beat["worker"]
-    audit = [json.loads(r[0]) for r in db.execute(
-        "SELECT detail FROM audit_log WHERE action = 'case.detect' AND case_id = ?", [case_handle(case_id)]).fetchall()]
+    audit = [
+        json.loads(r[0])
+        for r in db.execute(
+            "SELECT detail FROM audit_log WHERE action = 'case.detect' AND case_id = ?",
+            [case_handle(case_id)],
+        ).fetchall()
+    ]
     assert audit and audit[-1]["lost_tasks"] >= 1
     # nothing left behind in Redis: no blobs, no heartbeats, no results
-    leftovers = [k for k in cluster.redis.scan_iter() if k.startswith((b"deid:blob:", b"huey.r.deid.deid.beat"))]
+    leftovers = [
+        k for k in cluster.redis.scan_iter() if k.startswith((b"deid:blob:", b"huey.r.deid.deid.beat"))
+    ]
     assert leftovers == []
     _assert_nothing_readable(cluster, case_id)
     _assert_workers_stateless(cluster)

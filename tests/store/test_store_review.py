@@ -32,7 +32,9 @@ def test_add_move_delete_box_with_history(db, case):
     row = finding_store.get(db, fid)
     assert row["source"] == "manual" and row["status"] == "accepted"
     assert finding_store.open_reason(row) == "签名处"  # typed reasons are sealed, not plain
-    stored = [r[0] for r in db.execute("SELECT reason FROM findings UNION ALL SELECT reason FROM edits").fetchall()]
+    stored = [
+        r[0] for r in db.execute("SELECT reason FROM findings UNION ALL SELECT reason FROM edits").fetchall()
+    ]
     assert "签名处" not in stored and not any(isinstance(v, str) and "签名处" in v for v in stored)
     (rect,) = finding_store.rects_of(row)
     assert rect == pytest.approx((72, 288, 216, 316.8), abs=0.1)  # 100 dpi pixels -> points
@@ -40,7 +42,9 @@ def test_add_move_delete_box_with_history(db, case):
     assert finding_store.rects_of(finding_store.get(db, fid))[0] == pytest.approx((36, 36, 108, 72), abs=0.1)
     review.delete_box(db, PREPARER, fid)
     assert finding_store.get(db, fid) is None
-    edits = list(db.query("SELECT action, before, after, actor FROM edits WHERE finding_id = ? ORDER BY id", [fid]))
+    edits = list(
+        db.query("SELECT action, before, after, actor FROM edits WHERE finding_id = ? ORDER BY id", [fid])
+    )
     assert [e["action"] for e in edits] == ["add", "change", "delete"]
     assert json.loads(edits[1]["before"])[0] == pytest.approx([72, 288, 216, 316.8], abs=0.1)
     assert json.loads(edits[2]["after"] or "null") is None and all(e["actor"] == "prep1" for e in edits)
@@ -66,8 +70,9 @@ def test_accept_reject_and_roles(db, case):
 def test_hide_everywhere_covers_every_page(db, case):
     pages = review.pages(db, case)
     # a doctor name on every page; reject all automatic boxes of that text first
-    target = next(f for f in finding_store.for_page(db, pages[0]["id"])
-                  if finding_store.text_of(f) == "王建国")
+    target = next(
+        f for f in finding_store.for_page(db, pages[0]["id"]) if finding_store.text_of(f) == "王建国"
+    )
     for p in pages:
         for f in finding_store.for_page(db, p["id"]):
             if finding_store.text_of(f) == "王建国":
@@ -75,8 +80,11 @@ def test_hide_everywhere_covers_every_page(db, case):
     n = review.hide_everywhere(db, PREPARER, target["id"])
     assert n >= len(pages)
     for p in pages:
-        live = [f for f in finding_store.for_page(db, p["id"])
-                if f["status"] == "accepted" and finding_store.text_of(f) == "王建国"]
+        live = [
+            f
+            for f in finding_store.for_page(db, p["id"])
+            if f["status"] == "accepted" and finding_store.text_of(f) == "王建国"
+        ]
         assert live, f"page {p['id']} not covered"
     assert "box.hide_all" in audit_actions(db)
 
@@ -106,6 +114,7 @@ def test_render_cache_and_preview_is_redacted(db, case):
     assert png.startswith(b"\x89PNG")
     row = doc_store.get_page(db, page["id"])
     from core.store import files
+
     assert row["render_path"] and not files.absolute(row["render_path"]).read_bytes().startswith(b"\x89PNG")
     review.add_box(db, PREPARER, page["id"], (80, 500, 400, 560))
     preview, info = review.preview_png(db, PREPARER, page["id"])
@@ -120,15 +129,26 @@ def test_render_cache_and_preview_is_redacted(db, case):
 def test_canvas_changes_maps_canvas_boxes_to_store_actions():
     findings = [
         {"id": 7, "label": "患者姓名", "status": "auto", "rects_px": [(10, 10, 50, 30)]},
-        {"id": 8, "label": "电话", "status": "accepted", "rects_px": [(100, 100, 160, 120), (10, 200, 60, 220)]},
+        {
+            "id": 8,
+            "label": "电话",
+            "status": "accepted",
+            "rects_px": [(100, 100, 160, 120), (10, 200, 60, 220)],
+        },
         {"id": 9, "label": "医师姓名", "status": "rejected", "rects_px": [(300, 300, 340, 320)]},
     ]
     from core.cases.review import canvas_label
+
     scale = 2.0  # canvas at 200 % zoom
 
     def box(label, r):
-        return {"label": label, "left": r[0] * scale, "top": r[1] * scale,
-                "width": (r[2] - r[0]) * scale, "height": (r[3] - r[1]) * scale}
+        return {
+            "label": label,
+            "left": r[0] * scale,
+            "top": r[1] * scale,
+            "width": (r[2] - r[0]) * scale,
+            "height": (r[3] - r[1]) * scale,
+        }
 
     boxes = [
         box(canvas_label(findings[0], 0), (10, 10, 50, 30)),  # unchanged

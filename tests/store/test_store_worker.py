@@ -1,4 +1,5 @@
 """Worker tasks through the real huey consumer (a subprocess on a temp SQLite queue)."""
+
 import os
 import subprocess
 import sys
@@ -23,8 +24,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def consumer(data_dir, archive_root):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     exe = Path(sys.executable).parent / "huey_consumer"
-    proc = subprocess.Popen([str(exe), "core.cases.tasks.huey", "-w", "1", "-k", "thread", "-d", "0.05", "-m", "0.2"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(exe), "core.cases.tasks.huey", "-w", "1", "-k", "thread", "-d", "0.05", "-m", "0.2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     yield proc
     proc.terminate()
     try:
@@ -63,7 +69,9 @@ def test_import_and_detect_in_consumer_keeps_manual_work_on_rerun(db, consumer):
     assert det["status"] == "done" and det["progress_done"] == det["progress_total"] == 4
     # the embedded default runs the scaled-out path: one stateless task per document, applied once
     tasks = job_tasks.for_job(db, det["id"])
-    assert sorted(t["document_id"] for t in tasks) == sorted(d["id"] for d in doc_store.list_documents(db, "C2024001"))
+    assert sorted(t["document_id"] for t in tasks) == sorted(
+        d["id"] for d in doc_store.list_documents(db, "C2024001")
+    )
     assert {t["status"] for t in tasks} == {"done"} and all(t["worker"] and t["huey_id"] for t in tasks)
     case = case_store.get_case(db, "C2024001")
     assert case["status"] == "待整理" and case["pages_done"] == 4
@@ -75,8 +83,12 @@ def test_import_and_detect_in_consumer_keeps_manual_work_on_rerun(db, consumer):
     # a person rejects one automatic finding and draws a manual box
     rejected = next(r for r in rows if r["category"] == "person_name" or r["category"] == "doctor_name")
     finding_store.update(db, rejected["id"], status="rejected")
-    manual = Finding(page["page_index"], Category.MANUAL, [(300, 700, 400, 720)], "manual", source=Source.MANUAL)
-    manual_id = finding_store.add_finding(db, "C2024001", page["id"], manual, status="accepted", actor="tester")
+    manual = Finding(
+        page["page_index"], Category.MANUAL, [(300, 700, 400, 720)], "manual", source=Source.MANUAL
+    )
+    manual_id = finding_store.add_finding(
+        db, "C2024001", page["id"], manual, status="accepted", actor="tester"
+    )
     job2 = enqueue_detect(db, "C2024001", "tester")
     assert wait_job(db, job2)["status"] == "done"
     rows2 = finding_store.for_page(db, page["id"])
@@ -163,13 +175,17 @@ def test_writer_hands_a_dead_workers_task_on_and_never_a_queued_one(db, archive_
     for task in huey.pending():  # the work queue carries opaque strings only
         assert all(isinstance(a, str) for a in task.args) and "C2025002" not in repr(task.args)
     t0 = time.time()
-    assert not pump_detect(db, job, queue, now=t0 + 1000)  # long past the lease, but still waiting in the queue
+    assert not pump_detect(
+        db, job, queue, now=t0 + 1000
+    )  # long past the lease, but still waiting in the queue
     assert [r["status"] for r in job_tasks.for_job(db, job)] == ["queued"] * 3
 
     huey.storage.dequeue()  # a worker takes the first document and dies before its first heartbeat
     assert not pump_detect(db, job, queue, now=t0 + 2000)
     rows = job_tasks.for_job(db, job)
-    assert [(r["document_id"], r["status"]) for r in rows if r["status"] == "lost"] == [(first[0]["document_id"], "lost")]
+    assert [(r["document_id"], r["status"]) for r in rows if r["status"] == "lost"] == [
+        (first[0]["document_id"], "lost")
+    ]
     assert [r["attempt"] for r in rows if r["document_id"] == first[0]["document_id"]] == [1, 2]
 
     for round_ in range(3, 6):  # every worker that takes a task dies: after MAX_ATTEMPTS the pages fail

@@ -1,4 +1,5 @@
 """Demo archive layout and the evaluation scorer."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,10 @@ from tools.synth.demo_archive import build_case, main, plan_cases
 from tools.synth.evaluate import coverage, evaluate, format_report, score_record, union_area
 from tools.synth.truth import RecordTruth
 
-CASE_KEYS = ("case_id patient_id patient_name sex age id_number inpatient_no institution department "
-             "admission_date discharge_date main_diagnosis main_operation review_type").split()
+CASE_KEYS = (
+    "case_id patient_id patient_name sex age id_number inpatient_no institution department "
+    "admission_date discharge_date main_diagnosis main_operation review_type"
+).split()
 
 
 def test_plan_covers_departments_years_reviews_and_sizes():
@@ -48,7 +51,9 @@ def test_case_folder_manifest_is_valid_and_readable(tmp_path):
     # the folder name and file names carry no identifier
     assert case["patient_name"] not in plan.case_id
     truth = RecordTruth.load(tmp_path / "_truth" / f"{plan.case_id}.truth.json")
-    assert truth.n_pages == 30 and [d.file for d in truth.documents] == [d["file"] for d in manifest["documents"]]
+    assert truth.n_pages == 30 and [d.file for d in truth.documents] == [
+        d["file"] for d in manifest["documents"]
+    ]
 
 
 def test_folder_archive_reader_accepts_demo_case(tmp_path):
@@ -61,7 +66,9 @@ def test_folder_archive_reader_accepts_demo_case(tmp_path):
     cases = src.list_cases()
     assert [c.case_id for c in cases] == [plan.case_id] and not src.problems
     m = src.read_manifest(plan.case_id)
-    assert pymupdf.open(stream=src.open_document(plan.case_id, m.documents[0]), filetype="pdf").page_count >= 1
+    assert (
+        pymupdf.open(stream=src.open_document(plan.case_id, m.documents[0]), filetype="pdf").page_count >= 1
+    )
 
 
 def test_cli_rejects_zero_cases(tmp_path, capsys):
@@ -100,7 +107,9 @@ def test_evaluate_perfect_partial_and_stray(tmp_path):
         return out
 
     res = evaluate(half, [truth])
-    assert res["recall"]["patient_name"]["found"] == 0 and res["recall"]["patient_name"]["total"] == len(names)
+    assert res["recall"]["patient_name"]["found"] == 0 and res["recall"]["patient_name"]["total"] == len(
+        names
+    )
     assert res["recall"]["doctor_name"]["recall"] == 1.0
     ov = res["over_redaction"]
     assert ov["stray_by_detector"].get("noise") == 1

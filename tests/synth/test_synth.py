@@ -1,4 +1,5 @@
 """Synthetic record generator: real PDFs, ground truth that matches them."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,13 @@ class PageChars:
     """Characters of a page with their centres: text inside a rect, fast."""
 
     def __init__(self, page: pymupdf.Page):
-        chars = [(c["c"], c["bbox"]) for b in page.get_text("rawdict")["blocks"] for ln in b.get("lines", [])
-                 for sp in ln["spans"] for c in sp["chars"]]
+        chars = [
+            (c["c"], c["bbox"])
+            for b in page.get_text("rawdict")["blocks"]
+            for ln in b.get("lines", [])
+            for sp in ln["spans"]
+            for c in sp["chars"]
+        ]
         self.text = [c for c, _ in chars]
         self.cx = np.array([(b[0] + b[2]) / 2 for _, b in chars])
         self.cy = np.array([(b[1] + b[3]) / 2 for _, b in chars])
@@ -86,13 +92,25 @@ def test_truth_rects_hold_the_identifier_text(record):
     text_items = [t for t in truth.identifiers if t.text and t.category not in VISUAL]
     assert len(text_items) > 80
     cats = {t.category for t in text_items}
-    for needed in ("patient_name", "relative_name", "doctor_name", "nurse_name", "institution", "record_number",
-                   "phone", "address", "id_number"):
+    for needed in (
+        "patient_name",
+        "relative_name",
+        "doctor_name",
+        "nurse_name",
+        "institution",
+        "record_number",
+        "phone",
+        "address",
+        "id_number",
+    ):
         assert needed in cats, needed
     pages = {p.number: PageChars(p) for p in doc}
     for item in text_items:
         assert Category(item.category)  # a valid model category
-        assert pages[item.page_index].inside(item.rect) == item.text.replace(" ", ""), (item.category, item.page_index)
+        assert pages[item.page_index].inside(item.rect) == item.text.replace(" ", ""), (
+            item.category,
+            item.page_index,
+        )
     # and PyMuPDF's own rectangle extraction agrees (one page)
     page = doc[0]
     for item in truth.items_on(0):
@@ -111,7 +129,9 @@ def test_clinical_lines_hold_their_text(record):
 def test_every_page_has_hospital_header(record):
     doc, truth = record
     for i in range(doc.page_count):
-        inst = [t for t in truth.items_on(i) if t.category == "institution" and t.role in ("header", "footer")]
+        inst = [
+            t for t in truth.items_on(i) if t.category == "institution" and t.role in ("header", "footer")
+        ]
         assert inst, i
 
 
@@ -129,7 +149,9 @@ def test_deterministic_by_seed():
     c_doc, c = build_record(pages=4, seed=22)
     assert a.to_dict() == b.to_dict()
     assert [p.get_text() for p in a_doc] == [p.get_text() for p in b_doc]
-    assert a.meta["patient_name"] != c.meta["patient_name"] or a.meta["inpatient_no"] != c.meta["inpatient_no"]
+    assert (
+        a.meta["patient_name"] != c.meta["patient_name"] or a.meta["inpatient_no"] != c.meta["inpatient_no"]
+    )
 
 
 def test_scanned_pages_have_no_text_and_truth_stays_on_ink():
@@ -144,7 +166,11 @@ def test_scanned_pages_have_no_text_and_truth_stays_on_ink():
 
     def darkest(rect) -> int:
         x0, y0, x1, y1 = (int(v) for v in rect)
-        vals = [pix.pixel(x, y)[0] for x in range(max(x0, 0), min(x1, pix.width)) for y in range(max(y0, 0), min(y1, pix.height))]
+        vals = [
+            pix.pixel(x, y)[0]
+            for x in range(max(x0, 0), min(x1, pix.width))
+            for y in range(max(y0, 0), min(y1, pix.height))
+        ]
         return min(vals) if vals else 255
 
     items = [t for t in truth.items_on(0) if t.category not in VISUAL]
@@ -160,7 +186,10 @@ def test_make_record_writes_pdf_truth_and_case(tmp_path):
     again = RecordTruth.load(out.with_suffix(".truth.json"))
     assert again.to_dict() == truth.to_dict()
     case = json.loads(out.with_suffix(".case.json").read_text(encoding="utf-8"))
-    assert case["patient_name"] == truth.meta["patient_name"] and case["review_type"] in ("儿童死亡评审", "孕产妇危重症评审")
+    assert case["patient_name"] == truth.meta["patient_name"] and case["review_type"] in (
+        "儿童死亡评审",
+        "孕产妇危重症评审",
+    )
 
 
 def test_make_corpus_and_reload(tmp_path):
@@ -184,7 +213,11 @@ def test_long_record_is_fast():
 def _darkest(page: pymupdf.Page, rect) -> int:
     pix = page.get_pixmap(dpi=72, colorspace=pymupdf.csGRAY)
     x0, y0, x1, y1 = (int(v) for v in rect)
-    vals = [pix.pixel(x, y)[0] for x in range(max(x0, 0), min(x1, pix.width)) for y in range(max(y0, 0), min(y1, pix.height))]
+    vals = [
+        pix.pixel(x, y)[0]
+        for x in range(max(x0, 0), min(x1, pix.width))
+        for y in range(max(y0, 0), min(y1, pix.height))
+    ]
     return min(vals) if vals else 255
 
 
@@ -198,8 +231,11 @@ def test_scanning_a_turned_trace_page_moves_truth_with_it(rotation):
     single = pymupdf.open()
     single.insert_pdf(doc, from_page=trace.first_page, to_page=trace.first_page)
     single[0].set_rotation(rotation)
-    items = [TruthItem(0, t.category, t.text, t.rect, t.role) for t in truth.items_on(trace.first_page)
-             if t.category not in VISUAL]
+    items = [
+        TruthItem(0, t.category, t.text, t.rect, t.role)
+        for t in truth.items_on(trace.first_page)
+        if t.category not in VISUAL
+    ]
     scanned = scan_document(single, random.Random(2), items, [])
     page = scanned[0]
     assert page.rotation == 0 and page.rect.width < page.rect.height  # shown upright as turned
@@ -211,7 +247,12 @@ def test_some_trace_pages_are_stored_turned():
     doc, truth = build_record(pages=6, seed=9)  # a seed whose trace page is turned
     turned = [p.number for p in doc if p.rotation in (90, 270)]
     assert turned
-    trace_pages = {d.first_page + i for d in truth.documents if d.type in ("心电图", "胎心监护") for i in range(d.n_pages)}
+    trace_pages = {
+        d.first_page + i
+        for d in truth.documents
+        if d.type in ("心电图", "胎心监护")
+        for i in range(d.n_pages)
+    }
     assert set(turned) <= trace_pages
     # truth stays in unrotated space: the text is still under each box
     chars = PageChars(doc[turned[0]])

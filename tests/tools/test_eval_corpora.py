@@ -1,5 +1,6 @@
 """The eval corpus builders plant truth that is sound: every box holds the text it claims, every planted
 identifier is found in the printed PDF, and codes lie where their boxes say (ink inside, none lost)."""
+
 import json
 import shutil
 
@@ -11,7 +12,9 @@ from tools.eval.codes import build_codes
 from tools.eval.identities import id_check_digit
 from tools.eval.real_layouts import build
 
-pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is installed by make system-deps")
+pytestmark = pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="chromium is installed by make system-deps"
+)
 
 INVISIBLE = {"\u200b", " ", "\u00a0", "\n"}
 

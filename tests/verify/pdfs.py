@@ -1,4 +1,5 @@
 """PDFs with text layers that lie or hide, built for the trust and gate tests."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -28,11 +29,12 @@ def font_without_tounicode() -> bytes:
 
 def _cmap(pairs: dict[int, str]) -> bytes:
     body = "\n".join(f"<{code:04X}> <{ord(ch):04X}>" for code, ch in sorted(pairs.items()))
-    return ("/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
-            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
-            "/CMapName /Lie def 1 begincodespacerange <0000> <FFFF> endcodespacerange\n"
-            f"{len(pairs)} beginbfchar\n{body}\nendbfchar\nendcmap CMapName currentdict /CMap defineresource pop end end\n"
-            ).encode("ascii")
+    return (
+        "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        "/CMapName /Lie def 1 begincodespacerange <0000> <FFFF> endcodespacerange\n"
+        f"{len(pairs)} beginbfchar\n{body}\nendbfchar\nendcmap CMapName currentdict /CMap defineresource pop end end\n"
+    ).encode("ascii")
 
 
 def lying_tounicode() -> bytes:
@@ -42,8 +44,12 @@ def lying_tounicode() -> bytes:
     page.insert_text((40, 120), f"今日 {NAME} 复查", fontname="kai", fontsize=16)
     doc = pymupdf.open("pdf", doc.tobytes())
     lie = dict(zip(NAME, "李四五"))
-    pairs = {c[1]: lie.get(chr(c[0]), chr(c[0])) for s in doc[0].get_texttrace() if "UKai" in s["font"]
-             for c in s["chars"]}
+    pairs = {
+        c[1]: lie.get(chr(c[0]), chr(c[0]))
+        for s in doc[0].get_texttrace()
+        if "UKai" in s["font"]
+        for c in s["chars"]
+    }
     for xref, _ext, ftype, base, *_ in doc[0].get_fonts(full=True):
         if ftype == "Type0" and "kai" in base.lower():
             cmap_xref = int(doc.xref_get_key(xref, "ToUnicode")[1].split()[0])
@@ -84,7 +90,9 @@ def double_layer_scan() -> bytes:
     page = doc.new_page(width=420, height=300)
     page.insert_image(page.rect, stream=png)
     page.insert_text((40, 60), "出院记录  科室：心内科", fontname="china-s", fontsize=14, render_mode=3)
-    page.insert_text((40, 120), f"患者 {NAME}  住院号 {NUMBER}", fontname="china-s", fontsize=16, render_mode=3)
+    page.insert_text(
+        (40, 120), f"患者 {NAME}  住院号 {NUMBER}", fontname="china-s", fontsize=16, render_mode=3
+    )
     return doc.tobytes()
 
 
@@ -108,14 +116,19 @@ def lie_on_a_later_page(honest_pages: int = 4) -> bytes:
         page.insert_text((40, 60), "出院记录  科室：心内科", fontname="china-s", fontsize=14)
         page.insert_font(fontname="kai", fontfile=CJK_FONT)
         if k < honest_pages:
-            for i, line in enumerate(HONEST_LINES[k % 2:] + HONEST_LINES[: k % 2]):
+            for i, line in enumerate(HONEST_LINES[k % 2 :] + HONEST_LINES[: k % 2]):
                 page.insert_text((30, 100 + 26 * i), line, fontname="kai", fontsize=14)
         else:
             page.insert_text((40, 120), f"今日 {NAME} 复查", fontname="kai", fontsize=16)
     doc = pymupdf.open("pdf", doc.tobytes())
     lie = dict(zip(NAME, "李四五"))
-    pairs = {c[1]: lie.get(chr(c[0]), chr(c[0])) for page in doc for s in page.get_texttrace()
-             if "UKai" in s["font"] for c in s["chars"]}
+    pairs = {
+        c[1]: lie.get(chr(c[0]), chr(c[0]))
+        for page in doc
+        for s in page.get_texttrace()
+        if "UKai" in s["font"]
+        for c in s["chars"]
+    }
     for xref, _ext, ftype, base, *_ in doc[0].get_fonts(full=True):
         if ftype == "Type0" and "kai" in base.lower():
             cmap_xref = int(doc.xref_get_key(xref, "ToUnicode")[1].split()[0])

@@ -1,5 +1,6 @@
 """Text layers that lie or hide, and the independent leak gate: real PDFs
 built here, real OCR of the renders."""
+
 from __future__ import annotations
 
 import subprocess

@@ -1,6 +1,7 @@
 """The text-layer cross-check keeps reading glyphs it has not confirmed:
 a font that agreed with its pixels on the first pages of a document does
 not vouch for glyphs it had not shown there (real PDFs, real OCR)."""
+
 from __future__ import annotations
 
 import pymupdf

@@ -1,4 +1,5 @@
 """Helpers of the visual tests: run the visual recognizers on generated pages."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,12 @@ def analyze(kind: str, scanned: bool, seed: int = 0, ctx: AnalysisContext | None
 
 
 def covered(truth, findings, category: str) -> float:
-    rects = [r for f in findings if f.page_index == truth.page_index and f.category.value == category for r in f.rects]
+    rects = [
+        r
+        for f in findings
+        if f.page_index == truth.page_index and f.category.value == category
+        for r in f.rects
+    ]
     return coverage(truth.rect, rects)
 
 

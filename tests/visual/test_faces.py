@@ -1,4 +1,5 @@
 """Faces in photos (OpenCV's Haar cascade, shipped in the opencv wheel)."""
+
 from __future__ import annotations
 
 import io

@@ -1,6 +1,7 @@
 """Visual detectors look at the rendered page, whatever drew it (image
 objects, vector paths, the pixels of a scan), and not at one generator's
 colours and sizes.  Every page here is built in the test."""
+
 from __future__ import annotations
 
 import math
@@ -30,7 +31,12 @@ def _reopen(doc: pymupdf.Document) -> pymupdf.Document:
 
 def _body_text(page: pymupdf.Page, y0: float = 120, lines: int = 20) -> None:
     for k in range(lines):
-        page.insert_text((50, y0 + 18 * k), "患者一般情况可，查体合作，心肺听诊未闻及异常，继续目前治疗方案。", fontname=FONT, fontsize=10)
+        page.insert_text(
+            (50, y0 + 18 * k),
+            "患者一般情况可，查体合作，心肺听诊未闻及异常，继续目前治疗方案。",
+            fontname=FONT,
+            fontsize=10,
+        )
 
 
 def _scan(src: pymupdf.Document, dpi: int = 150, tint=None, extra=None) -> pymupdf.Document:
@@ -53,7 +59,12 @@ def _ink(doc: pymupdf.Document, rect) -> tuple:
     pix = doc[0].get_pixmap(dpi=144, clip=pymupdf.Rect(rect), colorspace=pymupdf.csGRAY)
     a = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width)
     ys, xs = np.nonzero(a < 128)
-    return (rect[0] + xs.min() / 2, rect[1] + ys.min() / 2, rect[0] + (xs.max() + 1) / 2, rect[1] + (ys.max() + 1) / 2)
+    return (
+        rect[0] + xs.min() / 2,
+        rect[1] + ys.min() / 2,
+        rect[0] + (xs.max() + 1) / 2,
+        rect[1] + (ys.max() + 1) / 2,
+    )
 
 
 def _found(findings, category: Category, rect, share: float = 0.97) -> bool:
@@ -100,11 +111,29 @@ def test_faint_blue_seal_on_a_scan():
         blue = (120, 140, 215)  # pale: saturation ~0.45
         c = (int(cx * k), int(cy * k))
         cv2.ellipse(img, c, (int(rx * k), int(ry * k)), 0, 0, 360, blue, max(2, int(1.8 * k)))
-        pts = np.array([(c[0] + x * k, c[1] + y * k) for x, y in (
-            (math.cos(a) * 14 * (1 if i % 2 == 0 else 0.4), math.sin(a) * 14 * (1 if i % 2 == 0 else 0.4))
-            for i, a in enumerate(-math.pi / 2 + j * math.pi / 5 for j in range(10)))], np.int32)
+        pts = np.array(
+            [
+                (c[0] + x * k, c[1] + y * k)
+                for x, y in (
+                    (
+                        math.cos(a) * 14 * (1 if i % 2 == 0 else 0.4),
+                        math.sin(a) * 14 * (1 if i % 2 == 0 else 0.4),
+                    )
+                    for i, a in enumerate(-math.pi / 2 + j * math.pi / 5 for j in range(10))
+                )
+            ],
+            np.int32,
+        )
         cv2.fillPoly(img, [pts], blue)
-        cv2.putText(img, "SEAL SEAL", (c[0] - int(40 * k), c[1] + int(28 * k)), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * k, blue, 2)
+        cv2.putText(
+            img,
+            "SEAL SEAL",
+            (c[0] - int(40 * k), c[1] + int(28 * k)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5 * k,
+            blue,
+            2,
+        )
 
     doc = _scan(src, extra=stamp)
     findings = run_visual(page_inputs(doc, True, src))
@@ -113,9 +142,13 @@ def test_faint_blue_seal_on_a_scan():
 
 # ---------------------------------------------------------------- codes
 def _barcode_img(value: str) -> np.ndarray:
-    img = zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(value, zxingcpp.BarcodeFormat.Code128), scale=3)
+    img = zxingcpp.write_barcode_to_image(
+        zxingcpp.create_barcode(value, zxingcpp.BarcodeFormat.Code128), scale=3
+    )
     img = np.array(img, dtype=np.uint8)
-    return cv2.resize(img, (int(BAR.width * 4), int(BAR.height * 4)), interpolation=cv2.INTER_NEAREST)  # fills BAR
+    return cv2.resize(
+        img, (int(BAR.width * 4), int(BAR.height * 4)), interpolation=cv2.INTER_NEAREST
+    )  # fills BAR
 
 
 def _damage(img: np.ndarray) -> np.ndarray:
@@ -129,7 +162,12 @@ def _damage(img: np.ndarray) -> np.ndarray:
 
 
 def _qr_img(value: str, angle: float) -> np.ndarray:
-    img = np.array(zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(value, zxingcpp.BarcodeFormat.QRCode), scale=4), np.uint8)
+    img = np.array(
+        zxingcpp.write_barcode_to_image(
+            zxingcpp.create_barcode(value, zxingcpp.BarcodeFormat.QRCode), scale=4
+        ),
+        np.uint8,
+    )
     img = cv2.copyMakeBorder(img, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
     h, w = img.shape
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
@@ -163,14 +201,24 @@ def _vector_bars(page: pymupdf.Page, img: np.ndarray) -> None:
             j = k
             while j < len(cols) and cols[j]:
                 j += 1
-            page.draw_rect(pymupdf.Rect(xs[k], BAR.y0, BAR.x0 + j * BAR.width / len(cols), BAR.y1), color=None, fill=(0, 0, 0), width=0)
+            page.draw_rect(
+                pymupdf.Rect(xs[k], BAR.y0, BAR.x0 + j * BAR.width / len(cols), BAR.y1),
+                color=None,
+                fill=(0, 0, 0),
+                width=0,
+            )
             k = j
         k += 1
 
 
 def _vector_qr(page: pymupdf.Page, value: str, angle: float) -> None:
     """Draw a QR code as one filled (rotated) quad per module."""
-    img = np.array(zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(value, zxingcpp.BarcodeFormat.QRCode), scale=1), np.uint8)
+    img = np.array(
+        zxingcpp.write_barcode_to_image(
+            zxingcpp.create_barcode(value, zxingcpp.BarcodeFormat.QRCode), scale=1
+        ),
+        np.uint8,
+    )
     n = img.shape[0]
     s = QR.width / n
     a = math.radians(angle)
@@ -178,7 +226,9 @@ def _vector_qr(page: pymupdf.Page, value: str, angle: float) -> None:
 
     def rot(x, y):
         dx, dy = x - cx, y - cy
-        return pymupdf.Point(cx + dx * math.cos(a) - dy * math.sin(a), cy + dx * math.sin(a) + dy * math.cos(a))
+        return pymupdf.Point(
+            cx + dx * math.cos(a) - dy * math.sin(a), cy + dx * math.sin(a) + dy * math.cos(a)
+        )
 
     for yy in range(n):
         for xx in range(n):
@@ -206,7 +256,9 @@ def _codes_page(as_vector: bool) -> pymupdf.Document:
 @pytest.mark.parametrize("as_vector", [False, True], ids=["images", "vector"])
 def test_damaged_barcode_and_small_skewed_qr_in_header_born_digital(as_vector):
     doc = _codes_page(as_vector)
-    assert not [r for r in zxingcpp.read_barcodes(_damage(_barcode_img("ZY20240815"))) if r.valid]  # really damaged
+    assert not [
+        r for r in zxingcpp.read_barcodes(_damage(_barcode_img("ZY20240815"))) if r.valid
+    ]  # really damaged
     findings = run_visual(page_inputs(doc))
     assert _found(findings, Category.BARCODE, BAR)  # undecodable: found by its structure
     assert _found(findings, Category.BARCODE, DIGITS)  # the digits under it go with it
@@ -248,7 +300,16 @@ def _handwriting(img: np.ndarray, k: float, x0: float, y0: float) -> None:
         y = y0 + 7 * math.sin(t * 14) + 5 * math.sin(t * 5 + 1)
         pts.append((int(x * k), int(y * k)))
     cv2.polylines(img, [np.array(pts, np.int32)], False, (50, 50, 70), max(2, int(1.0 * k)), cv2.LINE_AA)
-    cv2.ellipse(img, (int((x0 + 15) * k), int(y0 * k)), (int(6 * k), int(9 * k)), 20, 0, 330, (50, 50, 70), max(2, int(1.0 * k)))
+    cv2.ellipse(
+        img,
+        (int((x0 + 15) * k), int(y0 * k)),
+        (int(6 * k), int(9 * k)),
+        20,
+        0,
+        330,
+        (50, 50, 70),
+        max(2, int(1.0 * k)),
+    )
 
 
 def test_handwritten_signature_after_label_on_a_scan_ocr_box_swallowing_it():
@@ -262,10 +323,14 @@ def test_handwritten_signature_after_label_on_a_scan_ocr_box_swallowing_it():
     pin = page_inputs(doc, True, src)[0]
     lines = []
     for s, e in pin.text.lines():
-        chars = [Char(pin.text.text[i], pin.text.boxes[i], Source.OCR) for i in range(s, e) if pin.text.boxes[i]]
+        chars = [
+            Char(pin.text.text[i], pin.text.boxes[i], Source.OCR) for i in range(s, e) if pin.text.boxes[i]
+        ]
         if pin.text.text[s:e].startswith("医师签名"):
             colon = chars[-1]
-            chars[-1] = Char(colon.c, (colon.rect[0], colon.rect[1] - 3, sig[2], colon.rect[3] + 2), Source.OCR)
+            chars[-1] = Char(
+                colon.c, (colon.rect[0], colon.rect[1] - 3, sig[2], colon.rect[3] + 2), Source.OCR
+            )
         lines.append(chars)
     pin.text = PageText.from_lines(0, A4[0], A4[1], lines)
     findings = run_visual([pin])
@@ -278,18 +343,27 @@ def _ecg(page: pymupdf.Page) -> pymupdf.Rect:
     pink = (0.95, 0.55, 0.55)
     x = area.x0
     while x <= area.x1:
-        page.draw_line((x, area.y0), (x, area.y1), color=pink, width=0.3 if round((x - area.x0) / 4) % 5 else 0.9)
+        page.draw_line(
+            (x, area.y0), (x, area.y1), color=pink, width=0.3 if round((x - area.x0) / 4) % 5 else 0.9
+        )
         x += 4
     y = area.y0
     while y <= area.y1:
-        page.draw_line((area.x0, y), (area.x1, y), color=pink, width=0.3 if round((y - area.y0) / 4) % 5 else 0.9)
+        page.draw_line(
+            (area.x0, y), (area.x1, y), color=pink, width=0.3 if round((y - area.y0) / 4) % 5 else 0.9
+        )
         y += 4
     pts = []
     for i in range(400):
         t = i / 399
         xx = area.x0 + t * area.width
         beat = (t * 12) % 1
-        yy = 390 - (40 if 0.48 < beat < 0.52 else 0) + (10 if 0.53 < beat < 0.56 else 0) - 4 * math.sin(beat * 6.28)
+        yy = (
+            390
+            - (40 if 0.48 < beat < 0.52 else 0)
+            + (10 if 0.53 < beat < 0.56 else 0)
+            - 4 * math.sin(beat * 6.28)
+        )
         pts.append((xx, yy))
     page.draw_polyline(pts, color=(0, 0, 0), width=0.8)
     # circular artefacts of a chart: a red marker ring round a value
@@ -317,6 +391,9 @@ def test_ecg_grid_red_arrows_and_header_rule_are_not_seals_or_codes(scanned):
     src = _negatives_page()
     doc = _scan(src) if scanned else src
     findings = run_visual(page_inputs(doc, scanned, src), AnalysisContext())
-    bad = [(f.category.value, [round(v) for v in f.rects[0]]) for f in findings
-           if f.category in (Category.SEAL, Category.BARCODE, Category.SIGNATURE)]
+    bad = [
+        (f.category.value, [round(v) for v in f.rects[0]])
+        for f in findings
+        if f.category in (Category.SEAL, Category.BARCODE, Category.SIGNATURE)
+    ]
     assert bad == []

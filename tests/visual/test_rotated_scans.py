@@ -7,6 +7,7 @@ upright (OCR then reads lines that run down or up the unrotated page), or a page
 "beside the name"); both ways must
 give it lines that read left to right, and the boxes must land on the ink in the page's own points.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,7 +41,7 @@ def _ink(pixels: np.ndarray, where: pymupdf.Rect) -> tuple:
     """The tight box (points) of the dark pixels inside ``where``: the handwriting itself."""
     k = DPI / 72
     x0, y0 = int(where.x0 * k), int(where.y0 * k)
-    ys, xs = np.nonzero(pixels[y0:int(where.y1 * k), x0:int(where.x1 * k)] < 128)
+    ys, xs = np.nonzero(pixels[y0 : int(where.y1 * k), x0 : int(where.x1 * k)] < 128)
     return ((x0 + xs.min()) / k, (y0 + ys.min()) / k, (x0 + xs.max() + 1) / k, (y0 + ys.max() + 1) / k)
 
 

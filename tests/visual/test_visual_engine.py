@@ -1,6 +1,7 @@
 """End to end through the engine: visual items are covered by redaction
 boxes in the output (pixel check), decoded barcode values are gone from the
 text layer, and negative pages keep their area."""
+
 from __future__ import annotations
 
 import pymupdf
@@ -16,7 +17,9 @@ pytestmark = pytest.mark.timeout(300)
 
 def _redact(doc, ocr: bool):
     analysis = analyze_document(doc, {}, ocr=ocr)
-    out, report, _ = redact_document(doc, analysis.findings, policy="review", style="black", seeds=analysis.seeds)
+    out, report, _ = redact_document(
+        doc, analysis.findings, policy="review", style="black", seeds=analysis.seeds
+    )
     return analysis, out, report
 
 

@@ -1,6 +1,7 @@
 """Pages without visual identifiers keep >= 98 % of their area: ECG (pink
 grid, black traces), fetal monitoring (red grid, red scale numbers), lab
 tables with red values, plain text."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,7 +30,13 @@ def test_red_seal_not_fired_by_red_text_block():
     doc = pymupdf.open()
     page = doc.new_page()
     for k in range(8):
-        page.insert_text((60, 120 + k * 14), "危急值：血钾6.8mmol/L", fontname="china-s", fontsize=12, color=(0.85, 0.05, 0.05))
+        page.insert_text(
+            (60, 120 + k * 14),
+            "危急值：血钾6.8mmol/L",
+            fontname="china-s",
+            fontsize=12,
+            color=(0.85, 0.05, 0.05),
+        )
     page.draw_rect((50, 100, 220, 230), color=(0.85, 0.05, 0.05), width=1.2)  # a red box around it
     findings = run_visual(page_inputs(doc))
     assert not [f for f in findings if f.category.value == "seal"]

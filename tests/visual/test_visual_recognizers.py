@@ -1,6 +1,7 @@
 """Each visual recognizer covers the items placed at known boxes, on
 born-digital pages (image objects, vector drawings) and scanned pages
 (the whole page rasterised to a JPEG)."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,7 +30,9 @@ def _all_covered(kind: str, category: str, scanned: bool, seeds=(0, 1)) -> list:
             hits = [f for f in findings if f.category.value == category and f.page_index == t.page_index]
             for f in hits:
                 r = f.rects[0]
-                assert (r[2] - r[0]) * (r[3] - r[1]) < 4 * (t.rect[2] - t.rect[0]) * (t.rect[3] - t.rect[1]) + 4000
+                assert (r[2] - r[0]) * (r[3] - r[1]) < 4 * (t.rect[2] - t.rect[0]) * (
+                    t.rect[3] - t.rect[1]
+                ) + 4000
     return misses
 
 
@@ -107,8 +110,12 @@ def test_grayscale_skewed_scan_round_seals_signatures_codes():
     from tools.synth import visual as V
     from tools.synth.scan import scan_document
 
-    for gen, seed, cat, roles in ((V.seal_doc, 1, "seal", None), (V.seal_doc, 2, "seal", None),  # 2: faded stamp
-                                  (V.signature_doc, 1, "signature", None), (V.barcode_doc, 1, "barcode", None)):
+    for gen, seed, cat, roles in (
+        (V.seal_doc, 1, "seal", None),
+        (V.seal_doc, 2, "seal", None),  # 2: faded stamp
+        (V.signature_doc, 1, "signature", None),
+        (V.barcode_doc, 1, "barcode", None),
+    ):
         src, truths = gen(seed)
         doc = scan_document(src, random.Random(seed), truths, [])
         findings = run_visual(page_inputs(doc, True, src))
@@ -125,14 +132,22 @@ def test_corpus_record_visual_items_born_digital():
 
     doc, truth = build_record(pages=12, seed=3, scanned=0.0)
     findings = run_visual(page_inputs(doc))
-    items = [t for t in truth.identifiers if t.category in ("signature", "seal", "barcode", "logo", "id_card")]
+    items = [
+        t for t in truth.identifiers if t.category in ("signature", "seal", "barcode", "logo", "id_card")
+    ]
     assert items
     missed = [(t.page_index, t.category, t.role) for t in items if covered(t, findings, t.category) < 0.9]
     assert missed == []
     # nothing visual where the generator put no visual item
-    stray = [f for f in findings if not any(covered(t, [f], f.category.value) > 0 or
-                                            (t.page_index == f.page_index and _overlaps(t.rect, f.rects[0]))
-                                            for t in truth.identifiers)]
+    stray = [
+        f
+        for f in findings
+        if not any(
+            covered(t, [f], f.category.value) > 0
+            or (t.page_index == f.page_index and _overlaps(t.rect, f.rects[0]))
+            for t in truth.identifiers
+        )
+    ]
     assert stray == []
 
 

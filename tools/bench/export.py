@@ -8,6 +8,7 @@ verification OCR off, on image pages only (the default), and on every page
 (full re-OCR), 2 worker processes.  Targets on 2 cores: ≤ 15 s without
 full re-OCR, ≤ 3 min with.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,20 +53,34 @@ def _run(docs, meta, identifiers, mode: str, dpi: int, style: str = "label") -> 
 
     c0 = _cpu()
     t0 = time.perf_counter()
-    opts = ExportOptions(style=style, watermark="匿名化副本 · 仅供{committee}使用 · {code}", verify_ocr=mode,
-                         verify_dpi=dpi, verify_workers=2)
+    opts = ExportOptions(
+        style=style,
+        watermark="匿名化副本 · 仅供{committee}使用 · {code}",
+        verify_ocr=mode,
+        verify_dpi=dpi,
+        verify_workers=2,
+    )
     try:
         result = export_case(docs, meta, opts, extra_identifiers=identifiers)
         ok, timings, ocr_pages = result.verify["ok"], result.timings, result.verify["ocr_pages"]
     except Exception as exc:  # a blocked export is a figure too
-        ok, timings, ocr_pages = f"blocked ({type(exc).__name__})", {}, getattr(exc, "report", {}).get("ocr_pages")
+        ok, timings, ocr_pages = (
+            f"blocked ({type(exc).__name__})",
+            {},
+            getattr(exc, "report", {}).get("ocr_pages"),
+        )
     c1 = _cpu()
     main_cpu, worker_cpu = c1[0] - c0[0], c1[1] - c0[1]
     # what the run needs on 2 idle cores, whatever else the machine is doing now
     idle_2core = max(main_cpu, (main_cpu + worker_cpu) / 2)
-    return {"seconds": round(time.perf_counter() - t0, 1), "cpu_s": round(main_cpu + worker_cpu, 1),
-            "est_2_idle_cores_s": round(idle_2core, 1), "verified_clean": ok, "ocr_pages": ocr_pages,
-            "stages": timings}
+    return {
+        "seconds": round(time.perf_counter() - t0, 1),
+        "cpu_s": round(main_cpu + worker_cpu, 1),
+        "est_2_idle_cores_s": round(idle_2core, 1),
+        "verified_clean": ok,
+        "ocr_pages": ocr_pages,
+        "stages": timings,
+    }
 
 
 def bench_export(pages: int | None = None, full_ocr: bool | None = None, dpi: int = 150) -> dict:
@@ -98,17 +113,20 @@ def _bench(pages: int, full_ocr: bool, dpi: int) -> dict:
         for style in ("black", "label"):
             r = _run(docs, meta, identifiers, "none", dpi, style)
             out[f"no OCR verify, {style} (s, target ≤ 15)"] = (
-                f"{r['seconds']} wall, {r['cpu_s']} CPU, ≈{r['est_2_idle_cores_s']} on 2 idle cores")
+                f"{r['seconds']} wall, {r['cpu_s']} CPU, ≈{r['est_2_idle_cores_s']} on 2 idle cores"
+            )
             out[f"no OCR verify, {style}, stages"] = r["stages"]
         r = _run(docs, meta, identifiers, "images", dpi)
         out["OCR of image regions (default)"] = (
             f"{r['seconds']} wall, {r['cpu_s']} CPU, ≈{r['est_2_idle_cores_s']} on 2 idle cores; "
-            f"{r['ocr_pages']} pages, clean={r['verified_clean']}")
+            f"{r['ocr_pages']} pages, clean={r['verified_clean']}"
+        )
         if full_ocr:
             r = _run(docs, meta, identifiers, "all", dpi)
             out["full re-OCR verify (target ≤ 180 s)"] = (
                 f"{r['seconds']} wall, {r['cpu_s']} CPU, ≈{r['est_2_idle_cores_s']} on 2 idle cores; "
-                f"{r['ocr_pages']} pages, clean={r['verified_clean']}")
+                f"{r['ocr_pages']} pages, clean={r['verified_clean']}"
+            )
             out["full re-OCR stages"] = r["stages"]
         return out
 

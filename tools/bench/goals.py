@@ -14,6 +14,7 @@ Called by ``tools.bench.run`` (``make bench``); every function returns a
   default leak gate settings (goal ≤ 240 s) and the default export
   (goal ≤ 180 s), peak memory of the whole process tree (goal ≤ 1.5 GB).
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,9 @@ class Figure:
 
     def line(self) -> str:
         mark = "NOT MEASURED" if self.value != self.value else "met" if self.met else "SHORT"
-        text = f"  {self.name:44s} {self.value:9.3g} {self.unit:8s} goal ≤ {self.goal:g} {self.unit:8s} [{mark}]"
+        text = (
+            f"  {self.name:44s} {self.value:9.3g} {self.unit:8s} goal ≤ {self.goal:g} {self.unit:8s} [{mark}]"
+        )
         if self.floor:
             text += f"\n  {'':44s} floor: {self.floor}"
         if self.note:
@@ -55,8 +58,14 @@ class Figure:
 def _env(tmp: str) -> dict:
     """A child environment with its own (cold) OCR cache, data dir and key file;
     demo mode, so the export may sign with generated demo keys."""
-    return dict(os.environ, DEID_OCR_CACHE_DIR=str(Path(tmp) / "ocr-cache"), DEID_DATA_DIR=str(Path(tmp) / "data"),
-                DEID_KEY_FILE=str(Path(tmp) / "key" / "storage.key"), DEID_DEMO="1", PYTHONPATH=str(PROJECT_ROOT))
+    return dict(
+        os.environ,
+        DEID_OCR_CACHE_DIR=str(Path(tmp) / "ocr-cache"),
+        DEID_DATA_DIR=str(Path(tmp) / "data"),
+        DEID_KEY_FILE=str(Path(tmp) / "key" / "storage.key"),
+        DEID_DEMO="1",
+        PYTHONPATH=str(PROJECT_ROOT),
+    )
 
 
 # ------------------------------------------------------------ born-digital CLI
@@ -92,17 +101,43 @@ def cli_born_digital(pages: int = 20, seed: int = 21) -> list[Figure]:
         make_record(src, pages=pages, seed=seed, scanned=0.0)
         floor, floor_cpu = rawdict_s_per_page(src)
         t0, c0 = time.perf_counter(), _children_cpu()
-        r = subprocess.run([sys.executable, "-m", "core.cli", "redact", str(src), "-o", str(Path(tmp) / "out.pdf"),
-                            "--meta", str(src.with_suffix(".case.json")), "--report", str(Path(tmp) / "r.json")],
-                           cwd=PROJECT_ROOT, env=_env(tmp), capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "core.cli",
+                "redact",
+                str(src),
+                "-o",
+                str(Path(tmp) / "out.pdf"),
+                "--meta",
+                str(src.with_suffix(".case.json")),
+                "--report",
+                str(Path(tmp) / "r.json"),
+            ],
+            cwd=PROJECT_ROOT,
+            env=_env(tmp),
+            capture_output=True,
+            text=True,
+        )
         wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
         per_page = wall / pages
-        note = (f"CLI {wall:.1f} s for {pages} pages (exit {r.returncode}); by CPU time: {cpu / pages * 1000:.0f} "
-                f"vs {floor_cpu * 1000:.1f} ms/page = {cpu / pages / floor_cpu:.1f}×")
+        note = (
+            f"CLI {wall:.1f} s for {pages} pages (exit {r.returncode}); by CPU time: {cpu / pages * 1000:.0f} "
+            f"vs {floor_cpu * 1000:.1f} ms/page = {cpu / pages / floor_cpu:.1f}×"
+        )
         if r.returncode:
             note += f": {r.stderr.strip()[-200:]}"
-    return [Figure("CLI born-digital, ratio to rawdict", per_page / floor, "×", 10.0,
-                   f"rawdict {floor * 1000:.1f} ms/page; CLI {per_page * 1000:.0f} ms/page, start-up included", note)]
+    return [
+        Figure(
+            "CLI born-digital, ratio to rawdict",
+            per_page / floor,
+            "×",
+            10.0,
+            f"rawdict {floor * 1000:.1f} ms/page; CLI {per_page * 1000:.0f} ms/page, start-up included",
+            note,
+        )
+    ]
 
 
 # ------------------------------------------------------------ trust cross-check
@@ -126,10 +161,18 @@ def trust_cross_check(pages: int = 20, seed: int = 22) -> list[Figure]:
     runs = sum(t.checked_lines for t in results)
     first = results[0].seconds * 1000 if results else 0.0
     doc.close()
-    return [Figure("trust cross-check per born-digital page", total / pages * 1000, "ms", 20.0,
-                   "", f"CPU {cpu / pages * 1000:.1f} ms/page; {pages} pages, {runs} runs read, {untrusted} untrusted "
-                   f"(expected 0); first page "
-                   f"{first:.0f} ms; recogniser load {load * 1000:.0f} ms (once per process)")]
+    return [
+        Figure(
+            "trust cross-check per born-digital page",
+            total / pages * 1000,
+            "ms",
+            20.0,
+            "",
+            f"CPU {cpu / pages * 1000:.1f} ms/page; {pages} pages, {runs} runs read, {untrusted} untrusted "
+            f"(expected 0); first page "
+            f"{first:.0f} ms; recogniser load {load * 1000:.0f} ms (once per process)",
+        )
+    ]
 
 
 # ------------------------------------------------------------ dense scans
@@ -149,27 +192,37 @@ def dense_scanned(pages: int = 5) -> list[Figure]:
         doc.save(path)
         doc.close()
         floor, floor_cpu = bare_engine_s_per_page(path, skip_first=True)
-        code = ("import json, sys, time; from core.pdf.open import open_pdf; from core.engine import analyze_document\n"
-                "doc = open_pdf(sys.argv[1]); analyze_document(doc, {}, ocr=True, pages=[0], workers=1)  # models\n"
-                "c0 = time.process_time(); t0 = time.perf_counter()\n"
-                "a = analyze_document(doc, {}, ocr=True, pages=range(1, doc.page_count))\n"
-                "import resource; kids = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-                "print('RESULT', json.dumps({'s': time.perf_counter() - t0, 'cpu': time.process_time() - c0"
-                " + kids.ru_utime + kids.ru_stime, 'scanned': sum(p.scanned for p in a.pages),"
-                " 'failed': len(a.failed_pages)}))")
+        code = (
+            "import json, sys, time; from core.pdf.open import open_pdf; from core.engine import analyze_document\n"
+            "doc = open_pdf(sys.argv[1]); analyze_document(doc, {}, ocr=True, pages=[0], workers=1)  # models\n"
+            "c0 = time.process_time(); t0 = time.perf_counter()\n"
+            "a = analyze_document(doc, {}, ocr=True, pages=range(1, doc.page_count))\n"
+            "import resource; kids = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+            "print('RESULT', json.dumps({'s': time.perf_counter() - t0, 'cpu': time.process_time() - c0"
+            " + kids.ru_utime + kids.ru_stime, 'scanned': sum(p.scanned for p in a.pages),"
+            " 'failed': len(a.failed_pages)}))"
+        )
         env = dict(_env(tmp), DEID_OCR_CACHE="0")
-        r = subprocess.run([sys.executable, "-c", code, str(path)], cwd=PROJECT_ROOT, env=env,
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-c", code, str(path)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+        )
         res = _result(r)
     timed = pages - 1  # the first page loads the models
     per_page = res.get("s", float("nan")) / timed
-    note = (f"{timed} pages after a warm-up page, {res.get('scanned', '?')} analysed as scans, "
-            f"{res.get('failed', '?')} failed; CPU {res.get('cpu', float('nan')) / timed:.2f} s/page (all processes)")
+    note = (
+        f"{timed} pages after a warm-up page, {res.get('scanned', '?')} analysed as scans, "
+        f"{res.get('failed', '?')} failed; CPU {res.get('cpu', float('nan')) / timed:.2f} s/page (all processes)"
+    )
     return [
         Figure("dense scan detection per page (2 cores)", per_page, "s", 1.0, "", note),
-        Figure("dense scan detection / bare OCR engine", per_page / floor, "×", 1.3,
-               f"RapidOCR det + rec of the same images, same settings: {floor:.2f} s/page (CPU {floor_cpu:.2f})",
-               f"by CPU time: {res.get('cpu', float('nan')) / timed / floor_cpu:.2f}× (robust to the load)"),
+        Figure(
+            "dense scan detection / bare OCR engine",
+            per_page / floor,
+            "×",
+            1.3,
+            f"RapidOCR det + rec of the same images, same settings: {floor:.2f} s/page (CPU {floor_cpu:.2f})",
+            f"by CPU time: {res.get('cpu', float('nan')) / timed / floor_cpu:.2f}× (robust to the load)",
+        ),
     ]
 
 
@@ -293,23 +346,50 @@ def mixed_record(pages: int = 300, scanned: float = 0.2, seed: int = 14) -> list
         t0 = time.perf_counter()
         make_record(src, pages=pages, seed=seed, scanned=scanned)
         build = time.perf_counter() - t0
-        proc = subprocess.Popen([sys.executable, "-c", RECORD_CHILD, str(src), str(src.with_suffix(".truth.json"))],
-                                cwd=PROJECT_ROOT, env=_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", RECORD_CHILD, str(src), str(src.with_suffix(".truth.json"))],
+            cwd=PROJECT_ROOT,
+            env=_env(tmp),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         with TreeMemory(proc.pid) as mem:
             out, err = proc.communicate()
         res = _result(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
     nan = float("nan")
-    note = (f"{pages} pages ({res.get('scanned', '?')} analysed as scans, {res.get('failed', '?')} failed), "
-            f"built in {build:.0f} s (not counted); CPU {res.get('detect_cpu', nan):.0f} s (all processes)")
-    gate = (f"export verified={res.get('verified', '?')}, leak-gate OCR of {res.get('ocr_pages', '?')} pages; "
-            f"CPU {res.get('export_cpu', nan):.0f} s (all processes)")
+    note = (
+        f"{pages} pages ({res.get('scanned', '?')} analysed as scans, {res.get('failed', '?')} failed), "
+        f"built in {build:.0f} s (not counted); CPU {res.get('detect_cpu', nan):.0f} s (all processes)"
+    )
+    gate = (
+        f"export verified={res.get('verified', '?')}, leak-gate OCR of {res.get('ocr_pages', '?')} pages; "
+        f"CPU {res.get('export_cpu', nan):.0f} s (all processes)"
+    )
     return [
-        Figure(f"{pages}-page record (20 % scanned): detection", res.get("detect_s", float("nan")), "s", 240.0,
-               "", note),
+        Figure(
+            f"{pages}-page record (20 % scanned): detection",
+            res.get("detect_s", float("nan")),
+            "s",
+            240.0,
+            "",
+            note,
+        ),
         # an export that did not pass its leak gate measured nothing: no figure, not a fast one
-        Figure(f"{pages}-page record: export (default leak gate)",
-               res.get("export_s", nan) if res.get("verified") is True else nan, "s", 180.0, "", gate),
-        Figure(f"{pages}-page record: peak memory, process tree", mem.peak_kb / 1024 / 1024, "GB", 1.5,
-               "", "detection + export in one child process and its page/OCR workers, RSS summed"),
+        Figure(
+            f"{pages}-page record: export (default leak gate)",
+            res.get("export_s", nan) if res.get("verified") is True else nan,
+            "s",
+            180.0,
+            "",
+            gate,
+        ),
+        Figure(
+            f"{pages}-page record: peak memory, process tree",
+            mem.peak_kb / 1024 / 1024,
+            "GB",
+            1.5,
+            "",
+            "detection + export in one child process and its page/OCR workers, RSS summed",
+        ),
     ]

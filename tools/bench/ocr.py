@@ -5,6 +5,7 @@ values, identifiers), rasterises each at 150 dpi into an image-only page
 (a "scan"), then OCRs them with the cache off and prints seconds per page.
 ``bench_ocr(n_pages)`` returns the figures for ``tools.bench.run``.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -5,6 +5,7 @@ default) through the same functions the huey worker runs, render caching,
 and the review page's server-side page-switch latency (open page + cached
 render + findings with pixel boxes; target ≤ 300 ms).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -94,11 +95,16 @@ def _run(archive_dir: Path, pages: int, scanned: float, switches: int) -> dict:
         return round(sorted(xs)[int(0.95 * (len(xs) - 1))], 1)
 
     return {
-        "pages": n_pages, "scanned_share": scanned, "build_demo_case_s": round(t_build, 1),
-        "import_s": round(t_import, 1), "detect_s": round(t_detect, 1),
+        "pages": n_pages,
+        "scanned_share": scanned,
+        "build_demo_case_s": round(t_build, 1),
+        "import_s": round(t_import, 1),
+        "detect_s": round(t_detect, 1),
         "import_plus_detect_s": round(t_import + t_detect, 1),
-        "detect_s_per_page": round(t_detect / max(n_pages, 1), 2), "render_cache_s": round(t_render, 1),
-        "failed_pages": failed, "findings": boxes,
+        "detect_s_per_page": round(t_detect / max(n_pages, 1), 2),
+        "render_cache_s": round(t_render, 1),
+        "failed_pages": failed,
+        "findings": boxes,
         "page_switch_ms_median (disk cache)": round(statistics.median(cold), 1),
         "page_switch_ms_p95 (disk cache)": p95(cold),
         "page_switch_ms_median (memory cache)": round(statistics.median(cached), 1),

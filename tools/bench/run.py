@@ -7,6 +7,7 @@ review page switch, export).  ``--quick`` (``make bench BENCH_ARGS=--quick``)
 scales the big record down to 60 pages and the other runs with it; figures
 from it are marked ``[quick]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,8 +64,11 @@ def bench_with_visual(pages: int = 30) -> dict:
     analyze_document(doc, truth.meta, ocr=False, recognizers=_text_recognizers())
     t2 = time.perf_counter()
     n = doc.page_count
-    return {"pages": n, "all_recognizers_ms_per_page": round((t1 - t0) / n * 1000, 1),
-            "visual_extra_ms_per_page": round(((t1 - t0) - (t2 - t1)) / n * 1000, 1)}
+    return {
+        "pages": n,
+        "all_recognizers_ms_per_page": round((t1 - t0) / n * 1000, 1),
+        "visual_extra_ms_per_page": round(((t1 - t0) - (t2 - t1)) / n * 1000, 1),
+    }
 
 
 OPTIONAL = [
@@ -73,8 +77,12 @@ OPTIONAL = [
     ("review page (import+detect, page switch)", "tools.bench.review", "bench_review"),
     ("export", "tools.bench.export", "bench_export"),
 ]
-QUICK_KWARGS = {"bench_ocr": {"n_pages": 2}, "bench_review": {"pages": 40}, "bench_export": {"pages": 60, "full_ocr": False},
-                "bench_visual": {"pages_per_kind": 1}}
+QUICK_KWARGS = {
+    "bench_ocr": {"n_pages": 2},
+    "bench_review": {"pages": 40},
+    "bench_export": {"pages": 60, "full_ocr": False},
+    "bench_visual": {"pages_per_kind": 1},
+}
 
 
 def _print(title: str, result) -> None:
@@ -92,8 +100,10 @@ def _print(title: str, result) -> None:
 def header(quick: bool) -> str:
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     mode = "QUICK (figures marked [quick]; the big record is scaled down)" if quick else "full"
-    return (f"machine: {os.cpu_count()} cores, load average {load} (1/5/15 min); python {sys.version.split()[0]}; "
-            f"workers {settings().workers}, OCR threads {settings().ocr_threads}; mode {mode}")
+    return (
+        f"machine: {os.cpu_count()} cores, load average {load} (1/5/15 min); python {sys.version.split()[0]}; "
+        f"workers {settings().workers}, OCR threads {settings().ocr_threads}; mode {mode}"
+    )
 
 
 def goals(quick: bool, record_pages: int) -> list:
@@ -138,9 +148,13 @@ def summary(figures: list, quick: bool) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tools.bench.run", description="print speed and memory figures")
+    ap = argparse.ArgumentParser(
+        prog="python -m tools.bench.run", description="print speed and memory figures"
+    )
     ap.add_argument("--pages", type=int, default=300, help="size of the big mixed record (default 300)")
-    ap.add_argument("--quick", action="store_true", help="a run of a few minutes: 60-page record, small side runs")
+    ap.add_argument(
+        "--quick", action="store_true", help="a run of a few minutes: 60-page record, small side runs"
+    )
     ap.add_argument("--goals-only", action="store_true", help="only the Goals of issue 14")
     args = ap.parse_args(argv)
     record_pages = 60 if args.quick and args.pages == 300 else args.pages

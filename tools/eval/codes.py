@@ -7,6 +7,7 @@ the inpatient-number barcode beside the hospital name), half of them as image XO
 drawings (every dark module of the sample drawn as a filled rectangle).  Under some barcodes the inpatient
 number is printed in digits.  Truth: category qr_code / barcode (image items) plus the record's own items.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ def modules(path: Path) -> tuple[np.ndarray, float, float]:
     img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     dark = img < 128
     ys, xs = np.nonzero(dark)
-    dark = dark[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    dark = dark[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     mw, mh = _min_run(dark), _min_run(dark.T)
     rows, cols = max(1, round(dark.shape[0] / mh)), max(1, round(dark.shape[1] / mw))
     cy = ((np.arange(rows) + 0.5) * dark.shape[0] / rows).astype(int)
@@ -61,7 +62,11 @@ def draw_vector(page: pymupdf.Page, rect: pymupdf.Rect, path: Path) -> None:
                 start = c
                 while c < cols and grid[r, c]:
                     c += 1
-                shape.draw_rect(pymupdf.Rect(rect.x0 + start * cw, rect.y0 + r * ch, rect.x0 + c * cw, rect.y0 + (r + 1) * ch))
+                shape.draw_rect(
+                    pymupdf.Rect(
+                        rect.x0 + start * cw, rect.y0 + r * ch, rect.x0 + c * cw, rect.y0 + (r + 1) * ch
+                    )
+                )
             c += 1
     shape.finish(color=None, fill=(0, 0, 0), width=0)
     shape.commit()
@@ -76,9 +81,16 @@ def occupied(page: pymupdf.Page) -> list[pymupdf.Rect]:
 def free_spot(page: pymupdf.Page, w: float, h: float, taken: list[pymupdf.Rect]) -> pymupdf.Rect | None:
     """First place, header corners first, where a w x h code (plus 4 pt) touches nothing."""
     W, H = page.rect.width, page.rect.height
-    spots = [(W - MARGIN - w, 8), (MARGIN, 8), (W - MARGIN - w, H - MARGIN - h), (MARGIN, H - MARGIN - h),
-             (W / 2 - w / 2, H - MARGIN - h)]
-    spots += [(x, y) for y in np.arange(H * 0.55, H - h - MARGIN, 20) for x in np.arange(MARGIN, W - w - MARGIN, 40)]
+    spots = [
+        (W - MARGIN - w, 8),
+        (MARGIN, 8),
+        (W - MARGIN - w, H - MARGIN - h),
+        (MARGIN, H - MARGIN - h),
+        (W / 2 - w / 2, H - MARGIN - h),
+    ]
+    spots += [
+        (x, y) for y in np.arange(H * 0.55, H - h - MARGIN, 20) for x in np.arange(MARGIN, W - w - MARGIN, 40)
+    ]
     for x, y in spots:
         r = pymupdf.Rect(x, y, x + w, y + h)
         pad = r + (-4, -4, 4, 4)
@@ -109,9 +121,18 @@ def place_codes(doc: pymupdf.Document, items: list[dict], rng: random.Random, in
             else:
                 page.insert_image(rect, filename=str(path))
             taken.append(rect + (0, 0, 0, 10))
-            new.append({"page": page.number, "bbox": [round(v, 2) for v in rect], "kind": "pii",
-                        "category": sample["category"], "image": True, "text": inpatient,
-                        "drawn": "vector" if vector else "image", "sample": sample["file"]})
+            new.append(
+                {
+                    "page": page.number,
+                    "bbox": [round(v, 2) for v in rect],
+                    "kind": "pii",
+                    "category": sample["category"],
+                    "image": True,
+                    "text": inpatient,
+                    "drawn": "vector" if vector else "image",
+                    "sample": sample["file"],
+                }
+            )
             if digits:
                 new += _digits_under(page, rect, inpatient)
     out = items + new
@@ -127,8 +148,17 @@ def _digits_under(page: pymupdf.Page, rect: pymupdf.Rect, value: str) -> list[di
     x = rect.x0 + (rect.width - width) / 2
     page.insert_text((x, rect.y1 + size + 1), value, fontname="cour", fontsize=size)
     hit = [r for r in page.search_for(value) if r.y0 >= rect.y1 - 1 and r.y1 <= rect.y1 + size + 4]
-    return [{"page": page.number, "bbox": [round(v, 2) for v in r], "kind": "pii", "category": "inpatient_no",
-             "image": False, "text": value} for r in hit[:1]]
+    return [
+        {
+            "page": page.number,
+            "bbox": [round(v, 2) for v in r],
+            "kind": "pii",
+            "category": "inpatient_no",
+            "image": False,
+            "text": value,
+        }
+        for r in hit[:1]
+    ]
 
 
 def build_codes(out: Path, records: int = 8, seed: int = 77, scanned_ratio: float = 0.25) -> dict:

@@ -7,6 +7,7 @@ Re-runs detection on every record that has a miss (m) or a lost clinical item (o
 text and box.  An over-redacted item that no finding touches points at the redaction step itself (glyphs that
 moved, a box that removed a neighbouring glyph).  The corpora are generated, so their values are printed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,10 +41,15 @@ def explain(truth_dir: Path, run_dir: Path, kinds: str = "mo", records: list[str
         for kind, it in items:
             bb = it["bbox"]
             near = [f for f in findings if f.page_index == it["page"] and any(_touch(r, bb) for r in f.rects)]
-            desc = "; ".join(f"{f.detector}/{f.category.value}:{f.text!r} "
-                             f"{[tuple(round(v) for v in r) for r in f.rects if _touch(r, bb)]}" for f in near)
-            yield (f"{kind} {rid} p{it['page']} {it['split'][:4]} [{it['category']}] {it.get('text')!r} "
-                   f"bb={[round(v) for v in bb]} sim={it['sim']} <- {desc}")
+            desc = "; ".join(
+                f"{f.detector}/{f.category.value}:{f.text!r} "
+                f"{[tuple(round(v) for v in r) for r in f.rects if _touch(r, bb)]}"
+                for f in near
+            )
+            yield (
+                f"{kind} {rid} p{it['page']} {it['split'][:4]} [{it['category']}] {it.get('text')!r} "
+                f"bb={[round(v) for v in bb]} sim={it['sim']} <- {desc}"
+            )
 
 
 def main(argv=None) -> int:

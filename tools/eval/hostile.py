@@ -17,6 +17,7 @@ timeout.  Refusals that came from the CLI's catch-all (an unexpected exception,
 ``文件无法安全处理（TypeError）``) meet the contract but are counted apart: each is a
 failure the product did not recognise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,12 @@ def _mirror(repo: str) -> Path | None:
 
 
 def _selected(src: dict, git_dir: Path) -> list[str]:
-    listing = subprocess.run(["git", "--git-dir", str(git_dir), "ls-tree", "-r", "-l", src["commit"], src["under"] + "/"],
-                             capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "ls-tree", "-r", "-l", src["commit"], src["under"] + "/"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     pattern = re.compile(src["pattern"])
     paths = []
     for line in listing.splitlines():
@@ -86,16 +91,24 @@ def public_kit() -> tuple[list[KitFile], list[str]]:
             folder.mkdir(parents=True, exist_ok=True)
             kept = []
             for path in paths:
-                blob = subprocess.run(["git", "--git-dir", str(git_dir), "show", f"{src['commit']}:{path}"],
-                                      capture_output=True)
+                blob = subprocess.run(
+                    ["git", "--git-dir", str(git_dir), "show", f"{src['commit']}:{path}"], capture_output=True
+                )
                 if blob.returncode == 0:
                     (folder / path.replace("/", "__")).write_bytes(blob.stdout)
                     kept.append(path)
             index.write_text(json.dumps(kept, indent=0), encoding="utf-8")
         for path in json.loads(index.read_text(encoding="utf-8")):
             data = (folder / path.replace("/", "__")).read_bytes()
-            files.append(KitFile(f"{src['id']}:{path.rsplit('/', 1)[-1]}", src["id"], data, identifiers=[],
-                                 source=f"{src['repo']}@{src['commit'][:12]}:{path}"))
+            files.append(
+                KitFile(
+                    f"{src['id']}:{path.rsplit('/', 1)[-1]}",
+                    src["id"],
+                    data,
+                    identifiers=[],
+                    source=f"{src['repo']}@{src['commit'][:12]}:{path}",
+                )
+            )
     return files, missing
 
 
@@ -118,8 +131,12 @@ def run_file(item: KitFile, workdir: Path, timeout: float, ocr: bool) -> Outcome
     cmd = [sys.executable, "-m", "core.cli", "redact", str(src), "-o", str(out)]
     if item.identifiers:
         meta = workdir / f"{safe}.json"
-        meta.write_text(json.dumps({"patient_name": item.identifiers[0], "id_number": item.identifiers[-1]},
-                                   ensure_ascii=False), encoding="utf-8")
+        meta.write_text(
+            json.dumps(
+                {"patient_name": item.identifiers[0], "id_number": item.identifiers[-1]}, ensure_ascii=False
+            ),
+            encoding="utf-8",
+        )
         cmd += ["--meta", str(meta)]
     if not ocr:
         cmd.append("--no-ocr")
@@ -131,8 +148,14 @@ def run_file(item: KitFile, workdir: Path, timeout: float, ocr: bool) -> Outcome
         outcome, detail = ("hang", "") if rc is None else judge(rc, stderr, out, item)
     seconds = time.perf_counter() - t0
     if rc is None:  # on a busy machine wall time says little: the CPU time the child got is in the detail
-        return Outcome(item.name, item.klass, None, "hang", f"no answer in {timeout:.0f} s {detail}".strip(),
-                       round(seconds, 2))
+        return Outcome(
+            item.name,
+            item.klass,
+            None,
+            "hang",
+            f"no answer in {timeout:.0f} s {detail}".strip(),
+            round(seconds, 2),
+        )
     for path in (src, out):
         path.unlink(missing_ok=True)
     return Outcome(item.name, item.klass, rc, outcome, detail, round(seconds, 2))
@@ -146,13 +169,17 @@ def _spawned(cmd: list[str], timeout: float) -> tuple[int | None, str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), DEID_WORKERS="1")
     env.pop("DEID_TRACEBACK", None)
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, errors="replace", timeout=timeout)
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=env, capture_output=True, text=True, errors="replace", timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         return None, ""
     return proc.returncode, proc.stderr
 
 
-def _forked(cmd: list[str], timeout: float, err: Path, out: Path, item: KitFile) -> tuple[int | None, str, str]:
+def _forked(
+    cmd: list[str], timeout: float, err: Path, out: Path, item: KitFile
+) -> tuple[int | None, str, str]:
     """The same ``core.cli.main`` in a fork of this process (the modules are
     imported once, not per file).  The child redirects stderr to a file; an
     exception escaping ``main`` prints its traceback and exits 1 as the
@@ -201,7 +228,11 @@ def _forked(cmd: list[str], timeout: float, err: Path, out: Path, item: KitFile)
     if verdict.exists():
         outcome, detail = json.loads(verdict.read_text(encoding="utf-8"))
     else:
-        outcome, detail = ("crash", f"killed by signal {-rc}") if rc < 0 else ("crash", f"exit {rc}, no verdict: {stderr[-150:]}")
+        outcome, detail = (
+            ("crash", f"killed by signal {-rc}")
+            if rc < 0
+            else ("crash", f"exit {rc}, no verdict: {stderr[-150:]}")
+        )
     for path in (err, verdict):
         path.unlink(missing_ok=True)
     return rc, outcome, detail
@@ -219,7 +250,9 @@ def judge(rc: int, stderr: str, out: Path, item: KitFile) -> tuple[str, str]:
         return "crash", f"killed by signal {-rc}"
     if rc in (2, 3):
         if len(lines) != 1:
-            return "crash", f"exit {rc} with {len(lines)} lines on stderr: " + " | ".join(l[:80] for l in lines[:4])
+            return "crash", f"exit {rc} with {len(lines)} lines on stderr: " + " | ".join(
+                l[:80] for l in lines[:4]
+            )
         if out.exists():
             return "crash", f"exit {rc} but an output file was written"
         if rc == 3:
@@ -249,8 +282,11 @@ def unsound(out: Path, item: KitFile) -> str:
                 return f"identifier left in the text layer of page {page.number + 1}"
             zoom = min(1.0, 2000 / max(page.rect.width, page.rect.height, 1))
             page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom) * (20 / 72), alpha=False)
-        report = verify_pdf(data, [Identifier(v, "id_number" if v.isdigit() else "patient_name", "kit")
-                                   for v in item.identifiers], ocr="none")
+        report = verify_pdf(
+            data,
+            [Identifier(v, "id_number" if v.isdigit() else "patient_name", "kit") for v in item.identifiers],
+            ocr="none",
+        )
         if not report.ok:
             return "leak gate on the output: " + (report.error or f"{len(report.leaks)} leak(s)")
     except Exception as exc:
@@ -259,7 +295,9 @@ def unsound(out: Path, item: KitFile) -> str:
 
 
 # ------------------------------------------------------------------ the kit
-def run_kit(files: list[KitFile], jobs: int = 2, timeout: float = 120.0, ocr: bool = True, progress=None) -> list[Outcome]:
+def run_kit(
+    files: list[KitFile], jobs: int = 2, timeout: float = 120.0, ocr: bool = True, progress=None
+) -> list[Outcome]:
     results: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="hostile-kit-") as tmp, ThreadPoolExecutor(jobs) as pool:
         futures = [pool.submit(run_file, item, Path(tmp), timeout, ocr) for item in files]
@@ -275,9 +313,13 @@ def summary(results: list[Outcome]) -> dict:
     for r in results:
         by_class[r.klass][r.outcome] += 1
     total = Counter(r.outcome for r in results)
-    return {"files": len(results), "classes": len(by_class), "outcomes": dict(total),
-            "crashes": sum(v for k, v in total.items() if k not in OK_OUTCOMES),
-            "by_class": {k: dict(v) for k, v in sorted(by_class.items())}}
+    return {
+        "files": len(results),
+        "classes": len(by_class),
+        "outcomes": dict(total),
+        "crashes": sum(v for k, v in total.items() if k not in OK_OUTCOMES),
+        "by_class": {k: dict(v) for k, v in sorted(by_class.items())},
+    }
 
 
 def print_table(results: list[Outcome]) -> None:
@@ -286,8 +328,10 @@ def print_table(results: list[Outcome]) -> None:
     print(f"\n{'class':22s} {'files':>5} " + " ".join(f"{c:>9.9s}" for c in cols))
     for klass, counts in s["by_class"].items():
         print(f"{klass:22s} {sum(counts.values()):>5} " + " ".join(f"{counts.get(c, 0):>9}" for c in cols))
-    print(f"\n{s['files']} files, {s['classes']} classes, crashes (unsound + crash + hang): {s['crashes']}; "
-          f"outcomes {s['outcomes']}")
+    print(
+        f"\n{s['files']} files, {s['classes']} classes, crashes (unsound + crash + hang): {s['crashes']}; "
+        f"outcomes {s['outcomes']}"
+    )
     bad = [r for r in results if r.outcome not in OK_OUTCOMES or r.outcome == "refused-unexpected"]
     for r in bad:
         print(f"  {r.outcome:18s} rc={r.rc} {r.name}: {r.detail}")
@@ -295,8 +339,12 @@ def print_table(results: list[Outcome]) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.eval.hostile", description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["all", "mutations", "public", "quick"], default="all",
-                    help="quick: the fast subset that make test runs")
+    ap.add_argument(
+        "--only",
+        choices=["all", "mutations", "public", "quick"],
+        default="all",
+        help="quick: the fast subset that make test runs",
+    )
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per file")
     ap.add_argument("--no-ocr", action="store_true")
@@ -310,7 +358,9 @@ def main(argv=None) -> int:
         public, missing = public_kit()
         files += public
         if missing:
-            print(f"public sets not available here (no mirror, see tools/eval/data/README.md): {', '.join(missing)}")
+            print(
+                f"public sets not available here (no mirror, see tools/eval/data/README.md): {', '.join(missing)}"
+            )
     if args.only in ("all", "mutations"):
         files += mutation_kit()
     if args.only == "quick":
@@ -322,8 +372,11 @@ def main(argv=None) -> int:
         files = [f for f in files if f.name in wanted]
     if args.sample and len(files) > args.sample:
         files = files[:: max(1, len(files) // args.sample)][: args.sample]
-    print(f"{len(files)} files, {len({f.klass for f in files})} classes; timeout {args.timeout:.0f} s, "
-          f"{args.jobs} jobs, OCR {'off' if args.no_ocr else 'on'}", flush=True)
+    print(
+        f"{len(files)} files, {len({f.klass for f in files})} classes; timeout {args.timeout:.0f} s, "
+        f"{args.jobs} jobs, OCR {'off' if args.no_ocr else 'on'}",
+        flush=True,
+    )
 
     def tick(n, total, r):
         mark = "" if r.outcome in OK_OUTCOMES else f"  <-- {r.outcome}: {r.detail[:100]}"
@@ -332,8 +385,14 @@ def main(argv=None) -> int:
     results = run_kit(files, args.jobs, args.timeout, not args.no_ocr, tick)
     print_table(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"summary": summary(results), "results": [asdict(r) for r in results]},
-                                   ensure_ascii=False, indent=1), encoding="utf-8")
+    args.out.write_text(
+        json.dumps(
+            {"summary": summary(results), "results": [asdict(r) for r in results]},
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     print(f"results: {args.out}")
     return 1 if summary(results)["crashes"] else 0
 

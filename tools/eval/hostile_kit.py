@@ -8,6 +8,7 @@ Nothing here uses the product's code: the kit measures ``core``, it does
 not share its assumptions.  The public half (malformed files of public
 projects) is in ``tools.eval.hostile``.
 """
+
 from __future__ import annotations
 
 import random
@@ -80,7 +81,12 @@ def raw_pdf(objects: list[bytes], root: int = 1, trailer_extra: bytes = b"") -> 
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<</Size %d /Root %d 0 R%s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, trailer_extra, xref)
+    out += b"trailer\n<</Size %d /Root %d 0 R%s>>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        root,
+        trailer_extra,
+        xref,
+    )
     return bytes(out)
 
 
@@ -88,19 +94,28 @@ HELV = b"/Font<</F1 <</Type/Font/Subtype/Type1/BaseFont/Helvetica>>>>"
 TEXT = b"BT /F1 12 Tf 50 700 Td " + ASCII_ID + b" ET"
 
 
-def one_page(content: bytes = TEXT, resources: bytes = HELV, page_extra: bytes = b"", extra: list[bytes] = ()) -> bytes:
+def one_page(
+    content: bytes = TEXT, resources: bytes = HELV, page_extra: bytes = b"", extra: list[bytes] = ()
+) -> bytes:
     """Catalog 1, pages 2, page 3, content 4, then ``extra`` objects from 5."""
-    objs = [b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
-            b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R%s>>" % (resources, page_extra),
-            stream(b"", content)]
+    objs = [
+        b"<</Type/Catalog /Pages 2 0 R>>",
+        b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
+        b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R%s>>"
+        % (resources, page_extra),
+        stream(b"", content),
+    ]
     return raw_pdf(objs + list(extra))
 
 
 def image_page(image_dict: bytes, data: bytes, extra: list[bytes] = ()) -> bytes:
     """An image XObject (object 5, ``extra`` from 6) drawn beside ASCII text."""
     draw = b"q 200 0 0 200 50 500 cm /Im1 Do Q " + TEXT
-    return one_page(draw, HELV + b"/XObject<</Im1 5 0 R>>",
-                    extra=[stream(b"/Type/XObject/Subtype/Image " + image_dict, data), *extra])
+    return one_page(
+        draw,
+        HELV + b"/XObject<</Im1 5 0 R>>",
+        extra=[stream(b"/Type/XObject/Subtype/Image " + image_dict, data), *extra],
+    )
 
 
 GRAY_8x8 = bytes(range(0, 256, 4))[:64]
@@ -114,7 +129,9 @@ def truncations() -> Iterator[KitFile]:
     for base in ("text", "scan", "raw"):
         data = BASES[base]()
         for frac in (0.02, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 0.97, 0.995):
-            yield KitFile(f"truncate-{base}-{int(frac * 1000):03d}", "truncation", data[: int(len(data) * frac)])
+            yield KitFile(
+                f"truncate-{base}-{int(frac * 1000):03d}", "truncation", data[: int(len(data) * frac)]
+            )
         yield KitFile(f"truncate-{base}-before-xref", "truncation", data[: data.rfind(b"xref")])
         yield KitFile(f"truncate-{base}-no-eof", "truncation", data[: data.rfind(b"%%EOF")])
 
@@ -124,8 +141,11 @@ def _spans(data: bytes, region: str) -> list[tuple[int, int]]:
         start = data.rfind(b"xref")
         return [(start, len(data))]
     if region == "stream":
-        return [(m.end(), m.end() + 1 + data[m.end():].find(b"endstream")) for m in re.finditer(rb"stream\r?\n", data)
-                if data[m.end():].find(b"endstream") > 4]
+        return [
+            (m.end(), m.end() + 1 + data[m.end() :].find(b"endstream"))
+            for m in re.finditer(rb"stream\r?\n", data)
+            if data[m.end() :].find(b"endstream") > 4
+        ]
     if region == "header":
         return [(m.start(), m.end()) for m in re.finditer(rb"\d+ 0 obj", data)]
     return [(m.start(), m.end()) for m in re.finditer(rb"/[A-Za-z]+", data)]  # dictionary keys
@@ -151,7 +171,7 @@ def structural_deletions() -> Iterator[KitFile]:
         data = BASES[base]()
         yield KitFile(f"no-endobj-all-{base}", "deleted-endobj", data.replace(b"endobj", b""))
         first = data.find(b"endobj")
-        yield KitFile(f"no-endobj-first-{base}", "deleted-endobj", data[:first] + data[first + 6:])
+        yield KitFile(f"no-endobj-first-{base}", "deleted-endobj", data[:first] + data[first + 6 :])
         yield KitFile(f"no-endstream-{base}", "deleted-endobj", data.replace(b"endstream", b"", 1))
         yield KitFile(f"no-trailer-{base}", "deleted-endobj", data[: data.rfind(b"trailer")])
         yield KitFile(f"no-root-{base}", "deleted-endobj", re.sub(rb"/Root \d+ 0 R", b"", data))
@@ -160,8 +180,14 @@ def structural_deletions() -> Iterator[KitFile]:
 def bogus_lengths() -> Iterator[KitFile]:
     for base in ("text", "scan", "raw"):
         data = BASES[base]()
-        for label, value in (("zero", b"0"), ("huge", b"999999999999"), ("negative", b"-5"),
-                             ("dangling-ref", b"9999 0 R"), ("beyond-file", b"%d" % (len(data) * 4)), ("real", b"3.5")):
+        for label, value in (
+            ("zero", b"0"),
+            ("huge", b"999999999999"),
+            ("negative", b"-5"),
+            ("dangling-ref", b"9999 0 R"),
+            ("beyond-file", b"%d" % (len(data) * 4)),
+            ("real", b"3.5"),
+        ):
             out = re.sub(rb"/Length \d+", b"/Length " + value, data)
             yield KitFile(f"length-{label}-{base}", "bogus-length", out)
 
@@ -169,18 +195,41 @@ def bogus_lengths() -> Iterator[KitFile]:
 def huge_images() -> Iterator[KitFile]:
     flate = zlib.compress(b"\x80" * 4096)
     for w, h in ((2**31 - 1, 1), (65536, 65536), (536_870_913, 536_870_913), (1, 2**31 - 1), (0, 0), (-8, 8)):
-        yield KitFile(f"image-{w}x{h}", "huge-image",
-                      image_page(b"/Width %d/Height %d/BitsPerComponent 8/ColorSpace/DeviceGray/Filter/FlateDecode" % (w, h), flate))
+        yield KitFile(
+            f"image-{w}x{h}",
+            "huge-image",
+            image_page(
+                b"/Width %d/Height %d/BitsPerComponent 8/ColorSpace/DeviceGray/Filter/FlateDecode" % (w, h),
+                flate,
+            ),
+        )
     for bpc in (0, 3, 7, 32, 255):
-        yield KitFile(f"image-bpc-{bpc}", "huge-image",
-                      image_page(b"/Width 8/Height 8/BitsPerComponent %d/ColorSpace/DeviceGray" % bpc, GRAY_8x8))
-    yield KitFile("image-icc-n-huge", "huge-image",
-                  image_page(b"/Width 4/Height 4/BitsPerComponent 8/ColorSpace[/ICCBased 6 0 R]", b"\x80" * 48,
-                             [stream(b"/N 536870913", bytes(128))]))
-    yield KitFile("image-indexed-short-lookup", "huge-image",
-                  image_page(b"/Width 8/Height 8/BitsPerComponent 8/ColorSpace[/Indexed/DeviceRGB 255 <00ff00>]", GRAY_8x8))
-    yield KitFile("image-mediabox-1e9", "huge-image",
-                  one_page(page_extra=b"/UserUnit 1000").replace(b"[0 0 595 842]", b"[0 0 1000000000 1000000000]"))
+        yield KitFile(
+            f"image-bpc-{bpc}",
+            "huge-image",
+            image_page(b"/Width 8/Height 8/BitsPerComponent %d/ColorSpace/DeviceGray" % bpc, GRAY_8x8),
+        )
+    yield KitFile(
+        "image-icc-n-huge",
+        "huge-image",
+        image_page(
+            b"/Width 4/Height 4/BitsPerComponent 8/ColorSpace[/ICCBased 6 0 R]",
+            b"\x80" * 48,
+            [stream(b"/N 536870913", bytes(128))],
+        ),
+    )
+    yield KitFile(
+        "image-indexed-short-lookup",
+        "huge-image",
+        image_page(
+            b"/Width 8/Height 8/BitsPerComponent 8/ColorSpace[/Indexed/DeviceRGB 255 <00ff00>]", GRAY_8x8
+        ),
+    )
+    yield KitFile(
+        "image-mediabox-1e9",
+        "huge-image",
+        one_page(page_extra=b"/UserUnit 1000").replace(b"[0 0 595 842]", b"[0 0 1000000000 1000000000]"),
+    )
     yield KitFile("mediabox-zero", "huge-image", one_page().replace(b"[0 0 595 842]", b"[0 0 0 0]"))
     yield KitFile("mediabox-inverted", "huge-image", one_page().replace(b"[0 0 595 842]", b"[595 842 0 0]"))
     yield KitFile("mediabox-nan", "huge-image", one_page().replace(b"[0 0 595 842]", b"[0 0 1e400 abc]"))
@@ -190,35 +239,88 @@ def huge_images() -> Iterator[KitFile]:
 def wrong_filters() -> Iterator[KitFile]:
     flate = zlib.compress(GRAY_8x8)
     gray = b"/Width 8/Height 8/BitsPerComponent 8/ColorSpace/DeviceGray"
-    for flt in (b"/DCTDecode", b"/JPXDecode", b"/JBIG2Decode", b"/CCITTFaxDecode", b"/LZWDecode", b"/RunLengthDecode",
-                b"/FooDecode", b"[/FlateDecode/DCTDecode]", b"/ASCII85Decode", b"/Crypt"):
-        yield KitFile(f"image-filter-{flt.strip(b'/[]').decode().replace('/', '+')}", "wrong-filter",
-                      image_page(gray + b"/Filter" + flt, flate))
-    yield KitFile("image-ccitt-bad-parms", "wrong-filter", image_page(
-        b"/Width 8/Height 8/BitsPerComponent 1/ColorSpace/DeviceGray/Filter/CCITTFaxDecode"
-        b"/DecodeParms<</K 99999/Columns 0/Rows -1>>", b"\xff" * 32))
-    yield KitFile("image-jbig2-missing-globals", "wrong-filter", image_page(
-        b"/Width 8/Height 8/BitsPerComponent 1/ColorSpace/DeviceGray/Filter/JBIG2Decode"
-        b"/DecodeParms<</JBIG2Globals 99 0 R>>", b"\x00\x00\x00\x00\x30\x00\x01" * 8))
+    for flt in (
+        b"/DCTDecode",
+        b"/JPXDecode",
+        b"/JBIG2Decode",
+        b"/CCITTFaxDecode",
+        b"/LZWDecode",
+        b"/RunLengthDecode",
+        b"/FooDecode",
+        b"[/FlateDecode/DCTDecode]",
+        b"/ASCII85Decode",
+        b"/Crypt",
+    ):
+        yield KitFile(
+            f"image-filter-{flt.strip(b'/[]').decode().replace('/', '+')}",
+            "wrong-filter",
+            image_page(gray + b"/Filter" + flt, flate),
+        )
+    yield KitFile(
+        "image-ccitt-bad-parms",
+        "wrong-filter",
+        image_page(
+            b"/Width 8/Height 8/BitsPerComponent 1/ColorSpace/DeviceGray/Filter/CCITTFaxDecode"
+            b"/DecodeParms<</K 99999/Columns 0/Rows -1>>",
+            b"\xff" * 32,
+        ),
+    )
+    yield KitFile(
+        "image-jbig2-missing-globals",
+        "wrong-filter",
+        image_page(
+            b"/Width 8/Height 8/BitsPerComponent 1/ColorSpace/DeviceGray/Filter/JBIG2Decode"
+            b"/DecodeParms<</JBIG2Globals 99 0 R>>",
+            b"\x00\x00\x00\x00\x30\x00\x01" * 8,
+        ),
+    )
     content = TEXT
     for n in (1, 200):
         enc = content
         for _ in range(n):
             enc = zlib.compress(enc)
         filters = b"[" + b"/FlateDecode " * n + b"]"
-        yield KitFile(f"content-flate-x{n}-declared-as-dct", "wrong-filter",
-                      raw_pdf([b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
-                               b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>" % HELV,
-                               stream(b"/Filter/DCTDecode", enc)]))
-        yield KitFile(f"content-flate-x{n}", "wrong-filter",
-                      raw_pdf([b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
-                               b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>" % HELV,
-                               stream(b"/Filter" + filters, enc)]))
+        yield KitFile(
+            f"content-flate-x{n}-declared-as-dct",
+            "wrong-filter",
+            raw_pdf(
+                [
+                    b"<</Type/Catalog /Pages 2 0 R>>",
+                    b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
+                    b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>"
+                    % HELV,
+                    stream(b"/Filter/DCTDecode", enc),
+                ]
+            ),
+        )
+        yield KitFile(
+            f"content-flate-x{n}",
+            "wrong-filter",
+            raw_pdf(
+                [
+                    b"<</Type/Catalog /Pages 2 0 R>>",
+                    b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
+                    b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>"
+                    % HELV,
+                    stream(b"/Filter" + filters, enc),
+                ]
+            ),
+        )
     bomb = zlib.compress(b"0 0 m " * 20_000_000, 9)  # ~120 MB of path operators from ~120 KB
-    yield KitFile("content-flate-bomb", "wrong-filter",
-                  raw_pdf([b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
-                           b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents[4 0 R 5 0 R]>>" % HELV,
-                           stream(b"", TEXT), stream(b"/Filter/FlateDecode", bomb)]))
+    yield KitFile(
+        "content-flate-bomb",
+        "wrong-filter",
+        raw_pdf(
+            [
+                b"<</Type/Catalog /Pages 2 0 R>>",
+                b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
+                b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents[4 0 R 5 0 R]>>"
+                % HELV,
+                stream(b"", TEXT),
+                stream(b"/Filter/FlateDecode", bomb),
+            ]
+        ),
+    )
 
 
 def form(n: int, body: bytes, resources: bytes) -> bytes:
@@ -226,50 +328,153 @@ def form(n: int, body: bytes, resources: bytes) -> bytes:
 
 
 def recursion() -> Iterator[KitFile]:
-    yield KitFile("forms-a-b-a", "recursion", one_page(b"/X1 Do " + TEXT, HELV + b"/XObject<</X1 5 0 R>>", extra=[
-        form(5, b"/X2 Do", b"/XObject<</X2 6 0 R>>"), form(6, b"/X1 Do", b"/XObject<</X1 5 0 R>>")]))
-    yield KitFile("form-self", "recursion", one_page(b"/X1 Do " + TEXT, HELV + b"/XObject<</X1 5 0 R>>", extra=[
-        form(5, b"/X1 Do " + TEXT, HELV + b"/XObject<</X1 5 0 R>>")]))
+    yield KitFile(
+        "forms-a-b-a",
+        "recursion",
+        one_page(
+            b"/X1 Do " + TEXT,
+            HELV + b"/XObject<</X1 5 0 R>>",
+            extra=[
+                form(5, b"/X2 Do", b"/XObject<</X2 6 0 R>>"),
+                form(6, b"/X1 Do", b"/XObject<</X1 5 0 R>>"),
+            ],
+        ),
+    )
+    yield KitFile(
+        "form-self",
+        "recursion",
+        one_page(
+            b"/X1 Do " + TEXT,
+            HELV + b"/XObject<</X1 5 0 R>>",
+            extra=[form(5, b"/X1 Do " + TEXT, HELV + b"/XObject<</X1 5 0 R>>")],
+        ),
+    )
     depth = 300
-    chain = [form(5 + k, b"/X Do " + (TEXT if k == depth - 1 else b""),
-                  HELV + (b"/XObject<</X %d 0 R>>" % (6 + k) if k < depth - 1 else b"")) for k in range(depth)]
-    yield KitFile(f"forms-chain-{depth}", "recursion", one_page(b"/X Do", HELV + b"/XObject<</X 5 0 R>>", extra=chain))
+    chain = [
+        form(
+            5 + k,
+            b"/X Do " + (TEXT if k == depth - 1 else b""),
+            HELV + (b"/XObject<</X %d 0 R>>" % (6 + k) if k < depth - 1 else b""),
+        )
+        for k in range(depth)
+    ]
+    yield KitFile(
+        f"forms-chain-{depth}", "recursion", one_page(b"/X Do", HELV + b"/XObject<</X 5 0 R>>", extra=chain)
+    )
     yield KitFile("q-nesting-100000", "recursion", one_page(b"q " * 100_000 + TEXT + b" Q" * 100_000))
-    yield KitFile("array-nesting-50000", "recursion", one_page(page_extra=b"/Junk " + b"[" * 50_000 + b"]" * 50_000))
-    yield KitFile("dict-nesting-20000", "recursion", one_page(page_extra=b"/Junk " + b"<</A " * 20_000 + b">>" * 20_000))
-    yield KitFile("content-array-nesting", "recursion", one_page(b"BT /F1 12 Tf 50 700 Td [" * 5000 + ASCII_ID + b"]" * 5000))
-    yield KitFile("pages-kid-is-parent", "recursion", raw_pdf([
-        b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids[3 0 R 2 0 R] /Count 2>>",
-        b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>" % HELV, stream(b"", TEXT)]))
-    yield KitFile("pages-two-node-loop", "recursion", raw_pdf([
-        b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids[5 0 R 3 0 R] /Count 2>>",
-        b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>" % HELV, stream(b"", TEXT),
-        b"<</Type/Pages /Parent 2 0 R /Kids[2 0 R] /Count 1>>"]))
+    yield KitFile(
+        "array-nesting-50000", "recursion", one_page(page_extra=b"/Junk " + b"[" * 50_000 + b"]" * 50_000)
+    )
+    yield KitFile(
+        "dict-nesting-20000", "recursion", one_page(page_extra=b"/Junk " + b"<</A " * 20_000 + b">>" * 20_000)
+    )
+    yield KitFile(
+        "content-array-nesting",
+        "recursion",
+        one_page(b"BT /F1 12 Tf 50 700 Td [" * 5000 + ASCII_ID + b"]" * 5000),
+    )
+    yield KitFile(
+        "pages-kid-is-parent",
+        "recursion",
+        raw_pdf(
+            [
+                b"<</Type/Catalog /Pages 2 0 R>>",
+                b"<</Type/Pages /Kids[3 0 R 2 0 R] /Count 2>>",
+                b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>"
+                % HELV,
+                stream(b"", TEXT),
+            ]
+        ),
+    )
+    yield KitFile(
+        "pages-two-node-loop",
+        "recursion",
+        raw_pdf(
+            [
+                b"<</Type/Catalog /Pages 2 0 R>>",
+                b"<</Type/Pages /Kids[5 0 R 3 0 R] /Count 2>>",
+                b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>"
+                % HELV,
+                stream(b"", TEXT),
+                b"<</Type/Pages /Parent 2 0 R /Kids[2 0 R] /Count 1>>",
+            ]
+        ),
+    )
     levels = 2000
-    nodes = [b"<</Type/Pages /Kids[%d 0 R] /Count 1%s>>" % (6 + k if k < levels - 1 else 3,
-                                                            b" /Parent %d 0 R" % (4 + k) if k else b"") for k in range(levels)]
-    yield KitFile(f"pages-depth-{levels}", "recursion", raw_pdf([
-        b"<</Type/Catalog /Pages 5 0 R>>", b"<<>>",
-        b"<</Type/Page /Parent %d 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>" % (4 + levels, HELV),
-        stream(b"", TEXT)] + nodes))
-    yield KitFile("type3-glyph-recursion", "recursion", one_page(b"BT /F1 12 Tf 50 700 Td (AAA) Tj ET", b"/Font<</F1 5 0 R>>", extra=[
-        b"<</Type/Font/Subtype/Type3/FontBBox[0 0 1000 1000]/FontMatrix[0.001 0 0 0.001 0 0]/FirstChar 65/LastChar 65"
-        b"/Widths[1000]/Encoding<</Differences[65/a]>>/CharProcs<</a 6 0 R>>/Resources<</Font<</F1 5 0 R>>>>>>",
-        stream(b"", b"1000 0 d0 BT /F1 12 Tf (A) Tj ET 0 0 1000 1000 re f")]))
+    nodes = [
+        b"<</Type/Pages /Kids[%d 0 R] /Count 1%s>>"
+        % (6 + k if k < levels - 1 else 3, b" /Parent %d 0 R" % (4 + k) if k else b"")
+        for k in range(levels)
+    ]
+    yield KitFile(
+        f"pages-depth-{levels}",
+        "recursion",
+        raw_pdf(
+            [
+                b"<</Type/Catalog /Pages 5 0 R>>",
+                b"<<>>",
+                b"<</Type/Page /Parent %d 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>"
+                % (4 + levels, HELV),
+                stream(b"", TEXT),
+            ]
+            + nodes
+        ),
+    )
+    yield KitFile(
+        "type3-glyph-recursion",
+        "recursion",
+        one_page(
+            b"BT /F1 12 Tf 50 700 Td (AAA) Tj ET",
+            b"/Font<</F1 5 0 R>>",
+            extra=[
+                b"<</Type/Font/Subtype/Type3/FontBBox[0 0 1000 1000]/FontMatrix[0.001 0 0 0.001 0 0]/FirstChar 65/LastChar 65"
+                b"/Widths[1000]/Encoding<</Differences[65/a]>>/CharProcs<</a 6 0 R>>/Resources<</Font<</F1 5 0 R>>>>>>",
+                stream(b"", b"1000 0 d0 BT /F1 12 Tf (A) Tj ET 0 0 1000 1000 re f"),
+            ],
+        ),
+    )
     yield KitFile("xref-prev-loop", "recursion", _prev_loop(one_page()))
-    yield KitFile("outline-loop", "recursion", raw_pdf([
-        b"<</Type/Catalog /Pages 2 0 R /Outlines 5 0 R>>", b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
-        b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>" % HELV, stream(b"", TEXT),
-        b"<</Type/Outlines /First 6 0 R /Last 6 0 R /Count 1>>",
-        b"<</Title (Patient 320106199501011237) /Parent 5 0 R /Next 6 0 R /Prev 6 0 R /First 6 0 R /Last 6 0 R /Count 1>>"]))
-    yield KitFile("annots-loop", "recursion", one_page(page_extra=b"/Annots 5 0 R", extra=[
-        b"[5 0 R <</Type/Annot/Subtype/Text/Rect[0 0 10 10]/Contents(320106199501011237)/Popup 6 0 R>>]",
-        b"<</Type/Annot/Subtype/Popup/Rect[0 0 10 10]/Parent 6 0 R/AP<</N 7 0 R>>>>",
-        form(7, b"/X Do", b"/XObject<</X 7 0 R>>")]))
-    yield KitFile("acroform-field-loop", "recursion", raw_pdf([
-        b"<</Type/Catalog /Pages 2 0 R /AcroForm<</Fields[5 0 R]>>>>", b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
-        b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R /Annots[5 0 R]>>" % HELV,
-        stream(b"", TEXT), b"<</FT/Tx /T(a) /V(320106199501011237) /Kids[5 0 R] /Parent 5 0 R /Rect[0 0 50 20] /Subtype/Widget>>"]))
+    yield KitFile(
+        "outline-loop",
+        "recursion",
+        raw_pdf(
+            [
+                b"<</Type/Catalog /Pages 2 0 R /Outlines 5 0 R>>",
+                b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
+                b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>"
+                % HELV,
+                stream(b"", TEXT),
+                b"<</Type/Outlines /First 6 0 R /Last 6 0 R /Count 1>>",
+                b"<</Title (Patient 320106199501011237) /Parent 5 0 R /Next 6 0 R /Prev 6 0 R /First 6 0 R /Last 6 0 R /Count 1>>",
+            ]
+        ),
+    )
+    yield KitFile(
+        "annots-loop",
+        "recursion",
+        one_page(
+            page_extra=b"/Annots 5 0 R",
+            extra=[
+                b"[5 0 R <</Type/Annot/Subtype/Text/Rect[0 0 10 10]/Contents(320106199501011237)/Popup 6 0 R>>]",
+                b"<</Type/Annot/Subtype/Popup/Rect[0 0 10 10]/Parent 6 0 R/AP<</N 7 0 R>>>>",
+                form(7, b"/X Do", b"/XObject<</X 7 0 R>>"),
+            ],
+        ),
+    )
+    yield KitFile(
+        "acroform-field-loop",
+        "recursion",
+        raw_pdf(
+            [
+                b"<</Type/Catalog /Pages 2 0 R /AcroForm<</Fields[5 0 R]>>>>",
+                b"<</Type/Pages /Kids[3 0 R] /Count 1>>",
+                b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R /Annots[5 0 R]>>"
+                % HELV,
+                stream(b"", TEXT),
+                b"<</FT/Tx /T(a) /V(320106199501011237) /Kids[5 0 R] /Parent 5 0 R /Rect[0 0 50 20] /Subtype/Widget>>",
+            ]
+        ),
+    )
 
 
 def _prev_loop(data: bytes) -> bytes:
@@ -279,36 +484,63 @@ def _prev_loop(data: bytes) -> bytes:
 
 def encrypted() -> Iterator[KitFile]:
     src = pymupdf.open("pdf", base_text())
-    for label, method, user in (("aes256-user", pymupdf.PDF_ENCRYPT_AES_256, "secret"),
-                                ("rc4-40-user", pymupdf.PDF_ENCRYPT_RC4_40, "secret"),
-                                ("aes128-owner-only", pymupdf.PDF_ENCRYPT_AES_128, ""),
-                                ("aes256-owner-only", pymupdf.PDF_ENCRYPT_AES_256, ""),
-                                ("rc4-128-owner-only", pymupdf.PDF_ENCRYPT_RC4_128, "")):
-        data = src.tobytes(encryption=method, user_pw=user, owner_pw="owner-pw",
-                           permissions=pymupdf.PDF_PERM_ACCESSIBILITY)
+    for label, method, user in (
+        ("aes256-user", pymupdf.PDF_ENCRYPT_AES_256, "secret"),
+        ("rc4-40-user", pymupdf.PDF_ENCRYPT_RC4_40, "secret"),
+        ("aes128-owner-only", pymupdf.PDF_ENCRYPT_AES_128, ""),
+        ("aes256-owner-only", pymupdf.PDF_ENCRYPT_AES_256, ""),
+        ("rc4-128-owner-only", pymupdf.PDF_ENCRYPT_RC4_128, ""),
+    ):
+        data = src.tobytes(
+            encryption=method, user_pw=user, owner_pw="owner-pw", permissions=pymupdf.PDF_PERM_ACCESSIBILITY
+        )
         yield KitFile(f"encrypted-{label}", "encrypted", data)
     aes = src.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="secret", owner_pw="o")
     yield KitFile("encrypted-truncated", "encrypted", aes[: len(aes) // 2])
-    yield KitFile("encrypt-dict-garbage", "encrypted",
-                  one_page().replace(b"trailer\n<<", b"trailer\n<</Encrypt<</Filter/Standard/V 99/R 99/O(x)/U(y)/P -1>> "))
+    yield KitFile(
+        "encrypt-dict-garbage",
+        "encrypted",
+        one_page().replace(
+            b"trailer\n<<", b"trailer\n<</Encrypt<</Filter/Standard/V 99/R 99/O(x)/U(y)/P -1>> "
+        ),
+    )
 
 
 def no_pages() -> Iterator[KitFile]:
-    yield KitFile("zero-pages", "zero-pages", raw_pdf([b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids[] /Count 0>>"]))
-    yield KitFile("count-5-no-kids", "zero-pages", raw_pdf([b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids[] /Count 5>>"]))
-    yield KitFile("kids-not-array", "zero-pages", raw_pdf([b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids 7 /Count 1>>"]))
+    yield KitFile(
+        "zero-pages",
+        "zero-pages",
+        raw_pdf([b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids[] /Count 0>>"]),
+    )
+    yield KitFile(
+        "count-5-no-kids",
+        "zero-pages",
+        raw_pdf([b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids[] /Count 5>>"]),
+    )
+    yield KitFile(
+        "kids-not-array",
+        "zero-pages",
+        raw_pdf([b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids 7 /Count 1>>"]),
+    )
     yield KitFile("no-pages-key", "zero-pages", raw_pdf([b"<</Type/Catalog>>"]))
     yield KitFile("catalog-is-array", "zero-pages", raw_pdf([b"[1 2 3]"]))
 
 
 def not_pdf() -> Iterator[KitFile]:
     rnd = random.Random(5)
-    items = {"empty": b"", "one-byte": b"%", "header-only": b"%PDF-1.7\n", "zip": b"PK\x03\x04" + bytes(400),
-             "png": b"\x89PNG\r\n\x1a\n" + bytes(200), "html": b"<html><body>%PDF-1.4 report</body></html>",
-             "random": bytes(rnd.randrange(256) for _ in range(5000)),
-             "header-then-random": b"%PDF-1.7\n" + bytes(rnd.randrange(256) for _ in range(5000)),
-             "header-then-zeros": b"%PDF-1.4\n" + bytes(1_000_000),
-             "utf16-text": "%PDF-1.7 患者".encode("utf-16"), "header-late": bytes(2000) + one_page()}
+    items = {
+        "empty": b"",
+        "one-byte": b"%",
+        "header-only": b"%PDF-1.7\n",
+        "zip": b"PK\x03\x04" + bytes(400),
+        "png": b"\x89PNG\r\n\x1a\n" + bytes(200),
+        "html": b"<html><body>%PDF-1.4 report</body></html>",
+        "random": bytes(rnd.randrange(256) for _ in range(5000)),
+        "header-then-random": b"%PDF-1.7\n" + bytes(rnd.randrange(256) for _ in range(5000)),
+        "header-then-zeros": b"%PDF-1.4\n" + bytes(1_000_000),
+        "utf16-text": "%PDF-1.7 患者".encode("utf-16"),
+        "header-late": bytes(2000) + one_page(),
+    }
     for label, data in items.items():
         yield KitFile(f"not-pdf-{label}", "not-a-pdf", data)
 
@@ -316,54 +548,160 @@ def not_pdf() -> Iterator[KitFile]:
 def page_counts() -> Iterator[KitFile]:
     n = 6000
     kids = b" ".join(b"3 0 R" for _ in range(n))
-    yield KitFile(f"pages-{n}-same-object", "huge-page-count", raw_pdf([
-        b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids[%s] /Count %d>>" % (kids, n),
-        b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>" % HELV, stream(b"", TEXT)]))
-    yield KitFile("count-2147483647", "huge-page-count", raw_pdf([
-        b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids[3 0 R] /Count 2147483647>>",
-        b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>" % HELV, stream(b"", TEXT)]))
+    yield KitFile(
+        f"pages-{n}-same-object",
+        "huge-page-count",
+        raw_pdf(
+            [
+                b"<</Type/Catalog /Pages 2 0 R>>",
+                b"<</Type/Pages /Kids[%s] /Count %d>>" % (kids, n),
+                b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>"
+                % HELV,
+                stream(b"", TEXT),
+            ]
+        ),
+    )
+    yield KitFile(
+        "count-2147483647",
+        "huge-page-count",
+        raw_pdf(
+            [
+                b"<</Type/Catalog /Pages 2 0 R>>",
+                b"<</Type/Pages /Kids[3 0 R] /Count 2147483647>>",
+                b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 595 842] /Resources<<%s>> /Contents 4 0 R>>"
+                % HELV,
+                stream(b"", TEXT),
+            ]
+        ),
+    )
     n = 5001
     pages = [b"<</Type/Page /Parent 2 0 R /MediaBox[0 0 100 100] /Contents 3 0 R>>" for _ in range(n)]
     kids = b" ".join(b"%d 0 R" % (4 + k) for k in range(n))
-    yield KitFile(f"pages-{n}-blank", "huge-page-count", raw_pdf([
-        b"<</Type/Catalog /Pages 2 0 R>>", b"<</Type/Pages /Kids[%s] /Count %d>>" % (kids, n), stream(b"", b"")] + pages),
-        identifiers=[])
+    yield KitFile(
+        f"pages-{n}-blank",
+        "huge-page-count",
+        raw_pdf(
+            [
+                b"<</Type/Catalog /Pages 2 0 R>>",
+                b"<</Type/Pages /Kids[%s] /Count %d>>" % (kids, n),
+                stream(b"", b""),
+            ]
+            + pages
+        ),
+        identifiers=[],
+    )
 
 
 def content_junk() -> Iterator[KitFile]:
     rnd = random.Random(9)
-    ops = [b"q", b"Q", b"BT", b"ET", b"Tj", b"cm", b"re", b"f", b"Do", b"Tf", b"TJ", b"'", b"\"", b"BI", b"ID", b"EI",
-           b"1e308", b"-1e308", b"(x", b")", b"<", b">", b"[", b"]", b"/F1", b"/Im9", b"0", b"999999999999"]
+    ops = [
+        b"q",
+        b"Q",
+        b"BT",
+        b"ET",
+        b"Tj",
+        b"cm",
+        b"re",
+        b"f",
+        b"Do",
+        b"Tf",
+        b"TJ",
+        b"'",
+        b'"',
+        b"BI",
+        b"ID",
+        b"EI",
+        b"1e308",
+        b"-1e308",
+        b"(x",
+        b")",
+        b"<",
+        b">",
+        b"[",
+        b"]",
+        b"/F1",
+        b"/Im9",
+        b"0",
+        b"999999999999",
+    ]
     for k in range(4):
         body = b" ".join(rnd.choice(ops) for _ in range(3000))
         yield KitFile(f"content-random-ops-{k}", "content-junk", one_page(TEXT + b"\n" + body))
-    yield KitFile("content-bt-no-et", "content-junk", one_page(b"BT /F1 12 Tf 50 700 Td " + ASCII_ID + b" BT BT"))
+    yield KitFile(
+        "content-bt-no-et", "content-junk", one_page(b"BT /F1 12 Tf 50 700 Td " + ASCII_ID + b" BT BT")
+    )
     yield KitFile("content-font-missing", "content-junk", one_page(TEXT.replace(b"/F1", b"/F9")))
     yield KitFile("content-huge-matrix", "content-junk", one_page(b"1e30 0 0 1e30 0 0 cm " + TEXT))
     yield KitFile("content-singular-matrix", "content-junk", one_page(b"0 0 0 0 0 0 cm " + TEXT))
-    yield KitFile("content-long-string", "content-junk", one_page(b"BT /F1 1 Tf 0 0 Td (" + b"A" * 3_000_000 + b") Tj ET " + TEXT))
-    yield KitFile("inline-image-no-ei", "content-junk", one_page(TEXT + b" q 10 0 0 10 0 0 cm BI /W 8 /H 8 /BPC 8 /CS /G ID " + b"\x00" * 20))
-    yield KitFile("inline-image-huge", "content-junk",
-                  one_page(TEXT + b" q 10 0 0 10 0 0 cm BI /W 100000 /H 100000 /BPC 8 /CS /RGB ID " + b"\x00" * 20 + b" EI Q"))
-    yield KitFile("contents-not-stream", "content-junk", one_page().replace(b"/Contents 4 0 R", b"/Contents 1 0 R"))
-    yield KitFile("contents-dangling", "content-junk", one_page().replace(b"/Contents 4 0 R", b"/Contents 77 0 R"))
-    yield KitFile("resources-not-dict", "content-junk", one_page().replace(b"/Resources<<", b"/Resources 5 /Junk<<"))
-    yield KitFile("broken-embedded-font", "content-junk", one_page(TEXT, b"/Font<</F1 5 0 R>>", extra=[
-        b"<</Type/Font/Subtype/TrueType/BaseFont/Odd/FirstChar 32/LastChar 126/FontDescriptor 6 0 R>>",
-        b"<</Type/FontDescriptor/FontName/Odd/Flags 32/FontBBox[0 0 1000 1000]/ItalicAngle 0/Ascent 800/Descent -200"
-        b"/CapHeight 700/StemV 80/FontFile2 7 0 R>>", stream(b"/Length1 5000", bytes(range(256)) * 8)]))
-    yield KitFile("cidfont-no-descendants", "content-junk", one_page(b"BT /F1 12 Tf 50 700 Td <0041> Tj ET",
-                                                                       b"/Font<</F1 5 0 R>>", extra=[
-        b"<</Type/Font/Subtype/Type0/BaseFont/X/Encoding/Identity-H/DescendantFonts 9 0 R>>"]))
-    yield KitFile("objstm-bogus", "content-junk", one_page(extra=[
-        stream(b"/Type/ObjStm/N 1000000/First 999999", b"1 0 2 5 garbage")]))
+    yield KitFile(
+        "content-long-string",
+        "content-junk",
+        one_page(b"BT /F1 1 Tf 0 0 Td (" + b"A" * 3_000_000 + b") Tj ET " + TEXT),
+    )
+    yield KitFile(
+        "inline-image-no-ei",
+        "content-junk",
+        one_page(TEXT + b" q 10 0 0 10 0 0 cm BI /W 8 /H 8 /BPC 8 /CS /G ID " + b"\x00" * 20),
+    )
+    yield KitFile(
+        "inline-image-huge",
+        "content-junk",
+        one_page(
+            TEXT + b" q 10 0 0 10 0 0 cm BI /W 100000 /H 100000 /BPC 8 /CS /RGB ID " + b"\x00" * 20 + b" EI Q"
+        ),
+    )
+    yield KitFile(
+        "contents-not-stream", "content-junk", one_page().replace(b"/Contents 4 0 R", b"/Contents 1 0 R")
+    )
+    yield KitFile(
+        "contents-dangling", "content-junk", one_page().replace(b"/Contents 4 0 R", b"/Contents 77 0 R")
+    )
+    yield KitFile(
+        "resources-not-dict", "content-junk", one_page().replace(b"/Resources<<", b"/Resources 5 /Junk<<")
+    )
+    yield KitFile(
+        "broken-embedded-font",
+        "content-junk",
+        one_page(
+            TEXT,
+            b"/Font<</F1 5 0 R>>",
+            extra=[
+                b"<</Type/Font/Subtype/TrueType/BaseFont/Odd/FirstChar 32/LastChar 126/FontDescriptor 6 0 R>>",
+                b"<</Type/FontDescriptor/FontName/Odd/Flags 32/FontBBox[0 0 1000 1000]/ItalicAngle 0/Ascent 800/Descent -200"
+                b"/CapHeight 700/StemV 80/FontFile2 7 0 R>>",
+                stream(b"/Length1 5000", bytes(range(256)) * 8),
+            ],
+        ),
+    )
+    yield KitFile(
+        "cidfont-no-descendants",
+        "content-junk",
+        one_page(
+            b"BT /F1 12 Tf 50 700 Td <0041> Tj ET",
+            b"/Font<</F1 5 0 R>>",
+            extra=[b"<</Type/Font/Subtype/Type0/BaseFont/X/Encoding/Identity-H/DescendantFonts 9 0 R>>"],
+        ),
+    )
+    yield KitFile(
+        "objstm-bogus",
+        "content-junk",
+        one_page(extra=[stream(b"/Type/ObjStm/N 1000000/First 999999", b"1 0 2 5 garbage")]),
+    )
 
 
 GENERATORS: dict[str, Callable[[], Iterator[KitFile]]] = {
-    "truncation": truncations, "byte-flip": byte_flips, "deleted-endobj": structural_deletions,
-    "bogus-length": bogus_lengths, "huge-image": huge_images, "wrong-filter": wrong_filters,
-    "recursion": recursion, "encrypted": encrypted, "zero-pages": no_pages, "not-a-pdf": not_pdf,
-    "huge-page-count": page_counts, "content-junk": content_junk,
+    "truncation": truncations,
+    "byte-flip": byte_flips,
+    "deleted-endobj": structural_deletions,
+    "bogus-length": bogus_lengths,
+    "huge-image": huge_images,
+    "wrong-filter": wrong_filters,
+    "recursion": recursion,
+    "encrypted": encrypted,
+    "zero-pages": no_pages,
+    "not-a-pdf": not_pdf,
+    "huge-page-count": page_counts,
+    "content-junk": content_junk,
 }
 
 

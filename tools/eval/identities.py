@@ -4,6 +4,7 @@ Independent of ``tools.synth`` on purpose: its own vocabularies (tools/eval/data
 formats.  A filled value is a list of segments ``(text, category)``; ``category`` is an eval-dev category
 (pii or keep) or ``None`` for text that carries no truth item (separators, codes).
 """
+
 from __future__ import annotations
 
 import json
@@ -49,13 +50,22 @@ def landline(rng: random.Random) -> str:
 
 def address(rng: random.Random) -> str:
     city = rng.choice(VOCAB["cities"])
-    return (f"{city}{rng.choice(VOCAB['districts'])}{rng.choice(VOCAB['streets'])}"
-            f"{rng.randrange(1, 400)}号{rng.randrange(1, 30)}栋{rng.randrange(101, 2400)}室")
+    return (
+        f"{city}{rng.choice(VOCAB['districts'])}{rng.choice(VOCAB['streets'])}"
+        f"{rng.randrange(1, 400)}号{rng.randrange(1, 30)}栋{rng.randrange(101, 2400)}室"
+    )
 
 
 def bed_no(rng: random.Random) -> str:
     n = rng.randrange(1, 60)
-    return rng.choice((f"{n}床", f"+{rng.randrange(1, 9)}", f"加{rng.randrange(1, 9)}", f"{rng.randrange(31, 60)}-{rng.randrange(1, 4)}"))
+    return rng.choice(
+        (
+            f"{n}床",
+            f"+{rng.randrange(1, 9)}",
+            f"加{rng.randrange(1, 9)}",
+            f"{rng.randrange(31, 60)}-{rng.randrange(1, 4)}",
+        )
+    )
 
 
 def spaced(text: str) -> str:
@@ -86,7 +96,10 @@ class Identity:
         if role == "narrative":
             return narrative(rng, self)
         if role == "round_title":
-            return [(self.get("staff_senior")[0][0], "staff_name"), (rng.choice(VOCAB["round_titles"]), "title")]
+            return [
+                (self.get("staff_senior")[0][0], "staff_name"),
+                (rng.choice(VOCAB["round_titles"]), "title"),
+            ]
         if role == "drug":
             return [(rng.choice(VOCAB["drugs"]), "drug")]
         if role == "fee":
@@ -101,12 +114,19 @@ class Identity:
 def narrative(rng: random.Random, ident: Identity) -> list[Segment]:
     """A clinical paragraph with a staff name in a 查房 sentence and, sometimes, the patient's name."""
     lines = rng.sample(VOCAB["narrative"], 3)
-    segs: list[Segment] = [(lines[0], "narrative"), ("今日", "narrative"),
-                           (ident.get("staff_senior")[0][0], "staff_name"),
-                           (rng.choice(("主任医师查房", "副主任医师查房，", "主治医师查房：")), "narrative"),
-                           (lines[1], "narrative")]
+    segs: list[Segment] = [
+        (lines[0], "narrative"),
+        ("今日", "narrative"),
+        (ident.get("staff_senior")[0][0], "staff_name"),
+        (rng.choice(("主任医师查房", "副主任医师查房，", "主治医师查房：")), "narrative"),
+        (lines[1], "narrative"),
+    ]
     if rng.random() < 0.5:
-        segs += [("患者", "narrative"), (ident.get("patient_name")[0][0], "patient_name"), ("诉", "narrative")]
+        segs += [
+            ("患者", "narrative"),
+            (ident.get("patient_name")[0][0], "patient_name"),
+            ("诉", "narrative"),
+        ]
     return segs + [(lines[2], "narrative")]
 
 
@@ -122,37 +142,61 @@ def new_identity(rng: random.Random, rid: str) -> Identity:
     inpatient, patient_id = f"{rng.randrange(10**5, 10**7)}", f"{rng.randrange(10**7, 10**9)}"
     idn = id_number(rng, born, female)
     r = ident.roles
-    r.update({
-        "patient_name": [(person_name(rng), "patient_name")],
-        "sex": [("女" if female else "男", "sex")],
-        "age": [(str(age), "age")], "age_unit": [("岁", None)], "age_full": [(f"{age}岁", "age")],
-        "birth_date": [(f"{born:%Y年%m月%d日}", "date")],
-        "id_number": [(idn, "id_number")],
-        "inpatient_no": [(inpatient, "inpatient_no")], "patient_id": [(patient_id, "patient_id")],
-        "outpatient_no": [(f"MZ{rng.randrange(10**7, 10**8)}", "outpatient_no")],
-        "insurance_no": [(f"{rng.randrange(10**9, 10**10)}{rng.randrange(10**5):05d}", "insurance_no")],
-        "bed_no": [(bed_no(rng), "bed_no")],
-        "hospital_name": [(hospital, "hospital_name")], "hospital_title": [(spaced(hospital), "hospital_name")],
-        "hospital_code": [(f"{rng.randrange(10**8, 10**9)}{rng.choice('0123456789X')}", "hospital_name")],
-        "address_now": [(address(rng), "address")], "address_home": [(address(rng), "address")],
-        "postcode": [(f"{rng.randrange(100000, 850000)}", None)],
-        "phone": [(mobile(rng), "phone")], "phone_work": [(landline(rng), "phone")],
-        "workplace": [(rng.choice(VOCAB["workplaces"]), "workplace")],
-        "family_name": [(person_name(rng), "family_name")], "family_phone": [(mobile(rng), "phone")],
-        "family_address": [(address(rng), "address")], "relation": [(rng.choice(("配偶", "子", "女", "母亲")), None)],
-        "department": [(dept, "department")],
-        "diagnosis": [(diag[0], "diagnosis")], "diagnosis_2": [(diag[1], "diagnosis")], "diagnosis_3": [(diag[2], "diagnosis")],
-        "icd": [(rng.choice(VOCAB["icd"]), None)],
-        "procedure": [(rng.choice(VOCAB["procedures"]), "procedure")],
-        "drug": [(rng.choice(VOCAB["drugs"]), "drug")],
-        "admission_date": [(str(admitted), "date")], "discharge_date": [(str(discharged), "date")],
-        "stay_days": [(str((discharged - admitted).days), None)],
-        "treatment_plan": [(rng.choice(VOCAB["plans"]), "narrative")],
-    })
-    ident.meta.update({
-        "case_id": rid, "patient_id": patient_id, "patient_name": r["patient_name"][0][0], "sex": r["sex"][0][0],
-        "age": f"{age}岁", "id_number": idn, "inpatient_no": inpatient, "institution": hospital,
-        "department": dept, "admission_date": str(admitted), "discharge_date": str(discharged),
-        "main_diagnosis": diag[0], "main_operation": r["procedure"][0][0],
-    })
+    r.update(
+        {
+            "patient_name": [(person_name(rng), "patient_name")],
+            "sex": [("女" if female else "男", "sex")],
+            "age": [(str(age), "age")],
+            "age_unit": [("岁", None)],
+            "age_full": [(f"{age}岁", "age")],
+            "birth_date": [(f"{born:%Y年%m月%d日}", "date")],
+            "id_number": [(idn, "id_number")],
+            "inpatient_no": [(inpatient, "inpatient_no")],
+            "patient_id": [(patient_id, "patient_id")],
+            "outpatient_no": [(f"MZ{rng.randrange(10**7, 10**8)}", "outpatient_no")],
+            "insurance_no": [(f"{rng.randrange(10**9, 10**10)}{rng.randrange(10**5):05d}", "insurance_no")],
+            "bed_no": [(bed_no(rng), "bed_no")],
+            "hospital_name": [(hospital, "hospital_name")],
+            "hospital_title": [(spaced(hospital), "hospital_name")],
+            "hospital_code": [(f"{rng.randrange(10**8, 10**9)}{rng.choice('0123456789X')}", "hospital_name")],
+            "address_now": [(address(rng), "address")],
+            "address_home": [(address(rng), "address")],
+            "postcode": [(f"{rng.randrange(100000, 850000)}", None)],
+            "phone": [(mobile(rng), "phone")],
+            "phone_work": [(landline(rng), "phone")],
+            "workplace": [(rng.choice(VOCAB["workplaces"]), "workplace")],
+            "family_name": [(person_name(rng), "family_name")],
+            "family_phone": [(mobile(rng), "phone")],
+            "family_address": [(address(rng), "address")],
+            "relation": [(rng.choice(("配偶", "子", "女", "母亲")), None)],
+            "department": [(dept, "department")],
+            "diagnosis": [(diag[0], "diagnosis")],
+            "diagnosis_2": [(diag[1], "diagnosis")],
+            "diagnosis_3": [(diag[2], "diagnosis")],
+            "icd": [(rng.choice(VOCAB["icd"]), None)],
+            "procedure": [(rng.choice(VOCAB["procedures"]), "procedure")],
+            "drug": [(rng.choice(VOCAB["drugs"]), "drug")],
+            "admission_date": [(str(admitted), "date")],
+            "discharge_date": [(str(discharged), "date")],
+            "stay_days": [(str((discharged - admitted).days), None)],
+            "treatment_plan": [(rng.choice(VOCAB["plans"]), "narrative")],
+        }
+    )
+    ident.meta.update(
+        {
+            "case_id": rid,
+            "patient_id": patient_id,
+            "patient_name": r["patient_name"][0][0],
+            "sex": r["sex"][0][0],
+            "age": f"{age}岁",
+            "id_number": idn,
+            "inpatient_no": inpatient,
+            "institution": hospital,
+            "department": dept,
+            "admission_date": str(admitted),
+            "discharge_date": str(discharged),
+            "main_diagnosis": diag[0],
+            "main_operation": r["procedure"][0][0],
+        }
+    )
     return ident

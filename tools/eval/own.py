@@ -8,6 +8,7 @@
    recognizers alone (no case seeding: the hardest setting).
 3. Visual identifiers (signatures, seals, codes …) on generated pages.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -106,8 +107,11 @@ def eval_cmeee(limit: int | None = 2000) -> dict:
         chars += len(text)
         chars_flagged += sum(int((r[2] - r[0]) // 10) for f in findings for r in f.rects)
     n = max(1, len(rows))
-    return {"sentences": len(rows), **{f"{k}_flag_rate": v / n for k, v in flagged.items()},
-            "chars_hidden_share": chars_flagged / max(1, chars)}
+    return {
+        "sentences": len(rows),
+        **{f"{k}_flag_rate": v / n for k, v in flagged.items()},
+        "chars_hidden_share": chars_flagged / max(1, chars),
+    }
 
 
 def eval_synthetic(n_records: int = 4, seed: int = 7, scanned_ratio: float = 0.25) -> dict:
@@ -165,7 +169,10 @@ def report(records: int = 4, quick: bool = False) -> dict:
             _print("synthetic records (ground truth)", syn)
     else:
         _print("synthetic records (ground truth)", syn)
-    _print("CLUENER dev: person names / addresses (text recognizers, no seeding)", eval_cluener(300 if quick else None))
+    _print(
+        "CLUENER dev: person names / addresses (text recognizers, no seeding)",
+        eval_cluener(300 if quick else None),
+    )
     _print("CMeEE clinical sentences: false alarms", eval_cmeee(500 if quick else 2000))
     vis = eval_visual()
     _print("visual identifiers", vis)

@@ -8,6 +8,7 @@ with PyMuPDF for every planted value and every static label.  Some pages are ras
 geometry, so the boxes still hold).  Deterministic from the seed; ``build_cached`` keeps a built corpus under
 ``.cache/eval/``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,21 @@ from tools.eval.identities import DATA, Identity, new_identity
 from tools.eval.templates import CACHE, ZWSP, Section, available_sources, document_html, render
 
 HERE = Path(__file__).resolve().parent
-PII_CATS_TEXT = {"patient_name", "family_name", "staff_name", "hospital_name", "id_number", "phone", "address",
-                 "workplace", "inpatient_no", "patient_id", "outpatient_no", "bed_no", "insurance_no"}
+PII_CATS_TEXT = {
+    "patient_name",
+    "family_name",
+    "staff_name",
+    "hospital_name",
+    "id_number",
+    "phone",
+    "address",
+    "workplace",
+    "inpatient_no",
+    "patient_id",
+    "outpatient_no",
+    "bed_no",
+    "insurance_no",
+}
 OPTIONAL_DOCS = ("first", "daily", "rounds", "operation", "prescription", "death")
 OVERLAP_DROP = 0.3  # a keep hit sharing this much of its area with a PII box is not a keep item
 
@@ -42,13 +56,26 @@ def chromium() -> str | None:
 def print_pdf(html_path: Path, pdf_path: Path) -> None:
     """Chromium's own PDF printer, as an EMR's 'export to PDF' does."""
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-                        f"--user-data-dir={profile}", f"--print-to-pdf={pdf_path}", html_path.as_uri()],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-pdf-header-footer",
+                f"--user-data-dir={profile}",
+                f"--print-to-pdf={pdf_path}",
+                html_path.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
 
 def choose_sources(rng: random.Random, texts: dict[str, str]) -> list[dict]:
     from tools.eval.templates import SOURCES
+
     by_id = {s["id"]: s for s in SOURCES if s["id"] in texts and s["kind"] != "css"}
     picked = [by_id[i] for i in ("basy1", "basy2") if i in by_id]
     optional = [i for i in OPTIONAL_DOCS if i in by_id and (i != "death" or rng.random() < 0.15)]
@@ -73,7 +100,9 @@ def _overlap(a: pymupdf.Rect, b: pymupdf.Rect) -> float:
     return 0.0 if inter.is_empty else inter.get_area() / max(a.get_area(), 1e-6)
 
 
-def locate(doc: pymupdf.Document, values: dict[str, str], labels: list[str]) -> tuple[list[dict], dict[str, int]]:
+def locate(
+    doc: pymupdf.Document, values: dict[str, str], labels: list[str]
+) -> tuple[list[dict], dict[str, int]]:
     """Truth items from text search; also how many hits each planted PII value got."""
     items: list[dict] = []
     hits: dict[str, int] = {}
@@ -89,7 +118,9 @@ def locate(doc: pymupdf.Document, values: dict[str, str], labels: list[str]) -> 
             pii_boxes += rects
             items += _items(page.number, rects, "pii", cat, text)
         for text, cat in keep.items():
-            rects = [r for r in page.search_for(text) if all(_overlap(r, p) < OVERLAP_DROP for p in pii_boxes)]
+            rects = [
+                r for r in page.search_for(text) if all(_overlap(r, p) < OVERLAP_DROP for p in pii_boxes)
+            ]
             items += _items(page.number, rects, "keep", cat, text)
     for i, it in enumerate(items):
         it["id"] = i
@@ -104,8 +135,16 @@ def _items(page: int, rects, kind: str, cat: str, text: str) -> list[dict]:
         if key in seen:
             continue
         seen.add(key)
-        out.append({"page": page, "bbox": [round(v, 2) for v in r], "kind": kind, "category": cat, "image": False,
-                    "text": text})
+        out.append(
+            {
+                "page": page,
+                "bbox": [round(v, 2) for v in r],
+                "kind": kind,
+                "category": cat,
+                "image": False,
+                "text": text,
+            }
+        )
     return out
 
 
@@ -150,7 +189,9 @@ def finish_pdf(digital: Path, dest: Path, scanned: set[int], rng: random.Random)
 
 
 # ------------------------------------------------------------------------------------------ records
-def prepare_record(work: Path, rid: str, seed: int, texts: dict[str, str]) -> tuple[Identity, list[Section], Path]:
+def prepare_record(
+    work: Path, rid: str, seed: int, texts: dict[str, str]
+) -> tuple[Identity, list[Section], Path]:
     rng = random.Random(f"{seed}:{rid}")
     ident = new_identity(rng, rid)
     sections = [render(src, texts, ident) for src in choose_sources(rng, texts)]
@@ -159,8 +200,16 @@ def prepare_record(work: Path, rid: str, seed: int, texts: dict[str, str]) -> tu
     return ident, sections, html_path
 
 
-def write_record(out: Path, rid: str, seed: int, ident: Identity, sections: list[Section], digital: Path,
-                 scanned_ratio: float, extra=None) -> dict:
+def write_record(
+    out: Path,
+    rid: str,
+    seed: int,
+    ident: Identity,
+    sections: list[Section],
+    digital: Path,
+    scanned_ratio: float,
+    extra=None,
+) -> dict:
     """Truth + case index + final PDF of one record; ``extra(doc, items, rng)`` may add marks first."""
     rng = random.Random(f"{seed}:{rid}:pages")
     doc = pymupdf.open(digital)
@@ -173,21 +222,32 @@ def write_record(out: Path, rid: str, seed: int, ident: Identity, sections: list
     scanned = {p for p in range(doc.page_count) if rng.random() < scanned_ratio}
     info = finish_pdf(digital, out / f"{rid}.pdf", scanned, rng)
     docs = page_docs(doc, sections)
-    page_info = [{**pi, "landscape": False, "doc": d, "size": [round(p.rect.width, 2), round(p.rect.height, 2)]}
-                 for pi, d, p in zip(info, docs, doc)]
+    page_info = [
+        {**pi, "landscape": False, "doc": d, "size": [round(p.rect.width, 2), round(p.rect.height, 2)]}
+        for pi, d, p in zip(info, docs, doc)
+    ]
     for it in items:
         it.setdefault("doc", docs[it["page"]])
-    truth = {"rid": rid, "seed": seed, "profile": "real_layout", "pages": doc.page_count, "page_info": page_info,
-             "items": items, "sources": [s.source["id"] for s in sections],
-             "unlocated": sorted(c for t, c in planted(ident).items() if c in PII_CATS_TEXT and not hits.get(t))}
+    truth = {
+        "rid": rid,
+        "seed": seed,
+        "profile": "real_layout",
+        "pages": doc.page_count,
+        "page_info": page_info,
+        "items": items,
+        "sources": [s.source["id"] for s in sections],
+        "unlocated": sorted(c for t, c in planted(ident).items() if c in PII_CATS_TEXT and not hits.get(t)),
+    }
     (out / f"{rid}.truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
-    (out / f"{rid}.case.json").write_text(json.dumps(ident.meta, ensure_ascii=False, indent=1, default=str),
-                                          encoding="utf-8")
+    (out / f"{rid}.case.json").write_text(
+        json.dumps(ident.meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+    )
     return truth
 
 
-def build(out: Path, records: int = 20, seed: int = 2024, scanned_ratio: float = 0.2, extra=None,
-          prefix: str = "rl") -> dict:
+def build(
+    out: Path, records: int = 20, seed: int = 2024, scanned_ratio: float = 0.2, extra=None, prefix: str = "rl"
+) -> dict:
     """Build the corpus into ``out``; returns a summary (records, pages, missing sources)."""
     if chromium() is None:
         raise RuntimeError("chromium not found (make system-deps installs it)")
@@ -199,11 +259,17 @@ def build(out: Path, records: int = 20, seed: int = 2024, scanned_ratio: float =
     prepared = {rid: prepare_record(work, rid, seed, texts) for rid in rids}
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda rid: print_pdf(prepared[rid][2], work / f"{rid}.digital.pdf"), rids))
-    truths = [write_record(out, rid, seed, *prepared[rid][:2], work / f"{rid}.digital.pdf", scanned_ratio, extra)
-              for rid in rids]
-    summary = {"records": records, "pages": sum(t["pages"] for t in truths), "seed": seed,
-               "missing_sources": [f"{s['repo']}:{s['path']}" for s in missing],
-               "unlocated": sum(len(t["unlocated"]) for t in truths)}
+    truths = [
+        write_record(out, rid, seed, *prepared[rid][:2], work / f"{rid}.digital.pdf", scanned_ratio, extra)
+        for rid in rids
+    ]
+    summary = {
+        "records": records,
+        "pages": sum(t["pages"] for t in truths),
+        "seed": seed,
+        "missing_sources": [f"{s['repo']}:{s['path']}" for s in missing],
+        "unlocated": sum(len(t["unlocated"]) for t in truths),
+    }
     (out / "corpus.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
     return summary
 
@@ -227,7 +293,9 @@ def build_cached(name: str, builder, **kw) -> tuple[Path, dict]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tools.eval.real_layouts", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m tools.eval.real_layouts", description=__doc__.splitlines()[0]
+    )
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--records", type=int, default=20)
     ap.add_argument("--seed", type=int, default=2024)

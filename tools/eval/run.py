@@ -8,6 +8,7 @@
 (d) the project's own generator and the public NER sets (tools.eval.own).
 The scorer stays in ../shared/eval-dev (it is not part of this tree); without it (a)-(c) are skipped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,18 @@ CLI = "{py} -m core.cli redact {{in}} -o {{out}} --meta {{meta}}"
 
 def run_scorer(truth: Path, out: Path) -> dict:
     """Run the CLI over every record with eval-dev's run_tool.py; print its table; return result.json."""
-    cmd = [sys.executable, str(EVAL_DEV / "run_tool.py"), "--truth", str(truth), "--out", str(out),
-           "--cwd", str(ROOT), "--cmd", CLI.format(py=sys.executable)]
+    cmd = [
+        sys.executable,
+        str(EVAL_DEV / "run_tool.py"),
+        "--truth",
+        str(truth),
+        "--out",
+        str(out),
+        "--cwd",
+        str(ROOT),
+        "--cmd",
+        CLI.format(py=sys.executable),
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(cmd, env=env, cwd=ROOT)
     result = out / "result.json"
@@ -49,6 +60,7 @@ def corpus_a(out: Path, args) -> dict:
 
 def corpus_b(out: Path, args) -> dict:
     from tools.eval.real_layouts import build, build_cached
+
     folder, info = build_cached("real_layouts", build, records=args.records_b, seed=2024, scanned_ratio=0.2)
     _describe("real layouts", folder, info)
     return run_scorer(folder, out / "real_layouts")
@@ -57,6 +69,7 @@ def corpus_b(out: Path, args) -> dict:
 def corpus_c(out: Path, args) -> dict:
     from tools.eval.codes import build_codes
     from tools.eval.real_layouts import build_cached
+
     folder, info = build_cached("codes", build_codes, records=args.records_c, seed=77, scanned_ratio=0.25)
     _describe("codes", folder, info)
     return run_scorer(folder, out / "codes")
@@ -64,6 +77,7 @@ def corpus_c(out: Path, args) -> dict:
 
 def corpus_d(out: Path, args) -> dict:
     from tools.eval.own import report
+
     syn = report(args.records, args.quick)
     if "skipped" in syn:
         return syn
@@ -73,14 +87,20 @@ def corpus_d(out: Path, args) -> dict:
 def _describe(name: str, folder: Path, info: dict) -> None:
     print(f"{name}: {info['records']} records, {info['pages']} pages in {folder}")
     if info.get("missing_sources"):
-        print(f"  templates not available here (recipe sources; see tools/eval/data/README.md): "
-              f"{', '.join(info['missing_sources'])}")
+        print(
+            f"  templates not available here (recipe sources; see tools/eval/data/README.md): "
+            f"{', '.join(info['missing_sources'])}"
+        )
     if info.get("unlocated"):
         print(f"  WARNING: {info['unlocated']} planted values could not be located in the printed PDFs")
 
 
-CORPORA = {"a": ("(a) eval-dev (other generator)", corpus_a), "b": ("(b) real EMR layouts", corpus_b),
-           "c": ("(c) public QR / barcodes", corpus_c), "d": ("(d) own generator", corpus_d)}
+CORPORA = {
+    "a": ("(a) eval-dev (other generator)", corpus_a),
+    "b": ("(b) real EMR layouts", corpus_b),
+    "c": ("(c) public QR / barcodes", corpus_c),
+    "d": ("(d) own generator", corpus_d),
+}
 
 
 def summary_row(key: str, result: dict) -> str:
@@ -90,11 +110,15 @@ def summary_row(key: str, result: dict) -> str:
     if "synthetic" in result:
         syn = result["synthetic"]
         over = syn["over_redaction"]["clinical_area_covered"]
-        return (f"  {name:34s} {syn['records']:>4} {syn['pages']:>5} {_pct(syn['overall']['recall']):>7} {'-':>7} {'-':>7}"
-                f" {'-':>6} {_pct(over):>7} {'-':>7}   (own truth, coverage-based)")
+        return (
+            f"  {name:34s} {syn['records']:>4} {syn['pages']:>5} {_pct(syn['overall']['recall']):>7} {'-':>7} {'-':>7}"
+            f" {'-':>6} {_pct(over):>7} {'-':>7}   (own truth, coverage-based)"
+        )
     s = result["summary"]
-    return (f"  {name:34s} {s['records']:>4} {s['pages']:>5} {_pct(s['recall']):>7} {_pct(s['recall_electronic']):>7}"
-            f" {_pct(s['recall_scanned']):>7} {s['leaks']:>6} {_pct(s['over']):>7} {_pct(code_recall(result)):>7}")
+    return (
+        f"  {name:34s} {s['records']:>4} {s['pages']:>5} {_pct(s['recall']):>7} {_pct(s['recall_electronic']):>7}"
+        f" {_pct(s['recall_scanned']):>7} {s['leaks']:>6} {_pct(s['over']):>7} {_pct(code_recall(result)):>7}"
+    )
 
 
 def _pct(v) -> str:
@@ -111,7 +135,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=CACHE / "runs" / time.strftime("%Y%m%d-%H%M%S"))
     args = ap.parse_args(argv)
     if args.quick:
-        args.records_b, args.records_c, args.records = min(args.records_b, 6), min(args.records_c, 3), min(args.records, 2)
+        args.records_b, args.records_c, args.records = (
+            min(args.records_b, 6),
+            min(args.records_c, 3),
+            min(args.records, 2),
+        )
     results = {}
     for key in args.only:
         title, fn = CORPORA[key]
@@ -122,11 +150,15 @@ def main(argv=None) -> int:
             continue
         results[key] = fn(args.out, args)
     print("\n==================== side by side ====================")
-    print(f"  {'corpus':34s} {'rec':>4} {'pages':>5} {'recall':>7} {'born-d':>7} {'scanned':>7} {'leaks':>6} {'over':>7} {'codes':>7}")
+    print(
+        f"  {'corpus':34s} {'rec':>4} {'pages':>5} {'recall':>7} {'born-d':>7} {'scanned':>7} {'leaks':>6} {'over':>7} {'codes':>7}"
+    )
     for key in args.only:
         print(summary_row(key, results[key]))
-    print(f"  (recall: PII regions made unreadable; leaks: PII strings left in text/metadata; over: clinical items "
-          f"lost; outputs in {args.out})")
+    print(
+        f"  (recall: PII regions made unreadable; leaks: PII strings left in text/metadata; over: clinical items "
+        f"lost; outputs in {args.out})"
+    )
     return 0
 
 

@@ -6,6 +6,7 @@ commit (``EVAL_MIRRORS``, default ``/work/.mirror``) and transformed here.  HTML
 on purpose: a zero-width space between label and value, values split over inline spans, tables, absolute
 positioning.
 """
+
 from __future__ import annotations
 
 import html
@@ -50,8 +51,9 @@ def source_text(src: dict) -> str | None:
         git_dir = Path(root) / src["repo"].replace("/", "+") / "repo"
         if not git_dir.is_dir():
             continue
-        out = subprocess.run(["git", "--git-dir", str(git_dir), "show", f"{src['commit']}:{src['path']}"],
-                             capture_output=True)
+        out = subprocess.run(
+            ["git", "--git-dir", str(git_dir), "show", f"{src['commit']}:{src['path']}"], capture_output=True
+        )
         if out.returncode == 0:
             cached.parent.mkdir(parents=True, exist_ok=True)
             cached.write_bytes(out.stdout)
@@ -79,7 +81,9 @@ def fill(ident: Identity, role: str | None, quirky: bool = True) -> str:
     for text, _cat in segs:
         if quirky and len(text) >= 6 and text.isascii() and ident.rng.random() < 0.4:
             cut = ident.rng.randrange(2, len(text) - 1)
-            parts.append(f"<span>{html.escape(text[:cut])}</span><span class=\"v2\">{html.escape(text[cut:])}</span>")
+            parts.append(
+                f'<span>{html.escape(text[:cut])}</span><span class="v2">{html.escape(text[cut:])}</span>'
+            )
         else:
             parts.append(html.escape(text))
     lead = ZWSP if quirky and ident.rng.random() < 0.5 else ""
@@ -128,10 +132,12 @@ def render_jrxml(src: dict, text: str, ident: Identity) -> Section:
                 for el in b:
                     items.append(_jr_element(el, y0, scale, ident, labels))
                 y0 += float(b.get("height", "0"))
-    body = "<div class=\"jr-page\">" + "".join(i for i in items if i) + "</div>"
-    css = (f".{src['id']} .jr-page {{position:relative;width:{A4_WIDTH_PT}pt;height:{y0 * scale:.1f}pt;"
-           f"font-family:'AR PL UKai CN','WenQuanYi Zen Hei',serif}} .{src['id']} .jr {{position:absolute;white-space:nowrap;"
-           f"line-height:1.1}}")
+    body = '<div class="jr-page">' + "".join(i for i in items if i) + "</div>"
+    css = (
+        f".{src['id']} .jr-page {{position:relative;width:{A4_WIDTH_PT}pt;height:{y0 * scale:.1f}pt;"
+        f"font-family:'AR PL UKai CN','WenQuanYi Zen Hei',serif}} .{src['id']} .jr {{position:absolute;white-space:nowrap;"
+        f"line-height:1.1}}"
+    )
     return Section(src, css, body, labels)
 
 
@@ -143,13 +149,16 @@ def _jr_element(el, y0: float, scale: float, ident: Identity, labels: list[str])
     x, y = _attr_px(rep, "x") * scale, (_attr_px(rep, "y") + y0) * scale
     w, h = _attr_px(rep, "width") * scale, _attr_px(rep, "height") * scale
     if tag == "line":
-        return f"<div class=\"jr\" style=\"left:{x:.1f}pt;top:{y:.1f}pt;width:{max(w, .6):.1f}pt;height:{max(h, .6):.1f}pt;background:#000\"></div>"
+        return f'<div class="jr" style="left:{x:.1f}pt;top:{y:.1f}pt;width:{max(w, 0.6):.1f}pt;height:{max(h, 0.6):.1f}pt;background:#000"></div>'
     if tag == "rectangle":
-        return f"<div class=\"jr\" style=\"left:{x:.1f}pt;top:{y:.1f}pt;width:{w:.1f}pt;height:{h:.1f}pt;border:.6pt solid #000\"></div>"
+        return f'<div class="jr" style="left:{x:.1f}pt;top:{y:.1f}pt;width:{w:.1f}pt;height:{h:.1f}pt;border:.6pt solid #000"></div>'
     font = el.find(f"{JR}textElement/{JR}font")
     size = float(font.get("size", "10")) * scale if font is not None else 10 * scale
-    align = (el.find(f"{JR}textElement").get("textAlignment", "Left").lower()
-             if el.find(f"{JR}textElement") is not None else "left")
+    align = (
+        el.find(f"{JR}textElement").get("textAlignment", "Left").lower()
+        if el.find(f"{JR}textElement") is not None
+        else "left"
+    )
     if tag == "staticText":
         content = (el.findtext(f"{JR}text") or "").strip()
         if len(content.replace(" ", "")) >= 2:
@@ -162,9 +171,11 @@ def _jr_element(el, y0: float, scale: float, ident: Identity, labels: list[str])
         inner = fill(ident, role)
     else:
         return ""
-    style = (f"left:{x:.1f}pt;top:{y:.1f}pt;width:{w:.1f}pt;height:{h:.1f}pt;font-size:{size:.1f}pt;"
-             f"text-align:{align};display:flex;align-items:flex-end;{_pens(el)}")
-    return f"<div class=\"jr\" style=\"{style}\"><span style=\"width:100%\">{inner}</span></div>"
+    style = (
+        f"left:{x:.1f}pt;top:{y:.1f}pt;width:{w:.1f}pt;height:{h:.1f}pt;font-size:{size:.1f}pt;"
+        f"text-align:{align};display:flex;align-items:flex-end;{_pens(el)}"
+    )
+    return f'<div class="jr" style="{style}"><span style="width:100%">{inner}</span></div>'
 
 
 # ------------------------------------------------------------------------------------------ jsp / ftl
@@ -177,8 +188,10 @@ def _body(text: str) -> str:
 
 def _repeat(body: str, pattern: str, ident: Identity, fill_entry) -> str:
     """Expand a repeated block (avalon ms-repeat, FreeMarker #list) two or three times."""
+
     def expand(m):
         return "".join(fill_entry(m.group(1), i) for i in range(ident.rng.choice((2, 3))))
+
     return re.sub(pattern, expand, body, flags=re.S)
 
 
@@ -195,14 +208,16 @@ def render_jsp(src: dict, text: str, ident: Identity, css: str) -> Section:
 
     def entry(block: str, i: int) -> str:
         block = re.sub(r"\sms-repeat=\"[^\"]*\"", "", block)
-        return re.sub(r"\{\{\s*([\w.]+)\s*\}\}", lambda m: fill(ident, _entry_role(table, m.group(1), i)), block)
+        return re.sub(
+            r"\{\{\s*([\w.]+)\s*\}\}", lambda m: fill(ident, _entry_role(table, m.group(1), i)), block
+        )
 
     body = _repeat(body, r"(<div ms-repeat=\"list\"[^>]*>.*?</div>)", ident, entry)
     body = re.sub(r"\$\{([\w.]+)\}", lambda m: fill(ident, table.get(m.group(1))), body)
     body = _add_bed_field(body, ident)
     for key, role in table.items():
         if key.startswith("#"):
-            body = body.replace(f"id=\"{key[1:]}\"></span>", f"id=\"{key[1:]}\">{fill(ident, role)}</span>")
+            body = body.replace(f'id="{key[1:]}"></span>', f'id="{key[1:]}">{fill(ident, role)}</span>')
     return Section(src, scope_css(css, src["id"]), body, _labels(_body(text)))
 
 
@@ -211,13 +226,17 @@ def _add_bed_field(body: str, ident: Identity) -> str:
     m = re.search(r"<span class=\"basic-span\">\s*<label([^>]*)>病历号：", body)
     if not m:
         return body
-    field_html = f"<span class=\"basic-span\"><label{m.group(1)}>床号：</label><span>{fill(ident, 'bed_no')}</span></span>"
-    return body[:m.start()] + field_html + body[m.start():]
+    field_html = f'<span class="basic-span"><label{m.group(1)}>床号：</label><span>{fill(ident, "bed_no")}</span></span>'
+    return body[: m.start()] + field_html + body[m.start() :]
 
 
 def _entry_role(table: dict, expr: str, i: int) -> str | None:
     role = table.get(expr)
-    return f"{role}#{i}" if role in ("narrative", "round_title", "drug") or (role or "").startswith("date") else role
+    return (
+        f"{role}#{i}"
+        if role in ("narrative", "round_title", "drug") or (role or "").startswith("date")
+        else role
+    )
 
 
 def render_ftl(src: dict, text: str, ident: Identity) -> Section:
@@ -227,7 +246,9 @@ def render_ftl(src: dict, text: str, ident: Identity) -> Section:
 
     def entry(block: str, i: int) -> str:
         block = block.replace("${item_index+1}", str(i + 1))
-        return re.sub(r"\$\{\(([\w.\[\]]+)\)!\}", lambda m: fill(ident, _entry_role(table, m.group(1), i)), block)
+        return re.sub(
+            r"\$\{\(([\w.\[\]]+)\)!\}", lambda m: fill(ident, _entry_role(table, m.group(1), i)), block
+        )
 
     body = _repeat(body, r"<#list[^>]*>(.*?)</#list>", ident, entry)
     body = re.sub(r"\$\{\(([\w.\[\]]+)\)!\}", lambda m: fill(ident, table.get(m.group(1))), body)
@@ -248,7 +269,13 @@ def render(src: dict, texts: dict[str, str], ident: Identity) -> Section:
 def document_html(sections: list[Section]) -> str:
     """One printable HTML file: each section starts a new A4 page."""
     css = "\n".join(s.css for s in sections)
-    body = "\n".join(f"<section class=\"doc {s.source['id']}\">{s.body}</section>" for s in sections)
-    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>"
-            "@page{size:A4;margin:12mm 10mm} body{margin:0;font-family:'WenQuanYi Zen Hei',sans-serif;font-size:10.5pt}"
-            ".doc{break-after:page} .doc:last-child{break-after:auto}\n" + css + "</style></head><body>" + body + "</body></html>")
+    body = "\n".join(f'<section class="doc {s.source["id"]}">{s.body}</section>' for s in sections)
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><style>'
+        "@page{size:A4;margin:12mm 10mm} body{margin:0;font-family:'WenQuanYi Zen Hei',sans-serif;font-size:10.5pt}"
+        ".doc{break-after:page} .doc:last-child{break-after:auto}\n"
+        + css
+        + "</style></head><body>"
+        + body
+        + "</body></html>"
+    )

@@ -11,6 +11,7 @@ Scanned pages get a *perfect OCR* text layer here (the source page's text,
 marked as OCR) so the figures measure the visual recognizers alone; the
 engine's own OCR is exercised by the end-to-end tests.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -33,7 +34,14 @@ VISUAL_MODULES = [
     "core.detect.visual.cards",
     "core.detect.visual.faces",
 ]
-GENERATOR_CATEGORY = {"signature": "signature", "signature_table": "signature", "seal": "seal", "logo": "logo", "barcode": "barcode", "card": "id_card"}
+GENERATOR_CATEGORY = {
+    "signature": "signature",
+    "signature_table": "signature",
+    "seal": "seal",
+    "logo": "logo",
+    "barcode": "barcode",
+    "card": "id_card",
+}
 COVER_MIN = 0.9  # an item counts as found when findings cover this share of it
 
 
@@ -53,7 +61,9 @@ def ocr_like_text(page: pymupdf.Page, index: int) -> PageText:
     return PageText.from_lines(index, page.rect.width, page.rect.height, lines)
 
 
-def page_inputs(doc: pymupdf.Document, scanned: bool = False, source: Optional[pymupdf.Document] = None, dpi: int = 150) -> list[PageInput]:
+def page_inputs(
+    doc: pymupdf.Document, scanned: bool = False, source: Optional[pymupdf.Document] = None, dpi: int = 150
+) -> list[PageInput]:
     from core.pdf.text import extract_page_text
 
     out = []
@@ -64,7 +74,10 @@ def page_inputs(doc: pymupdf.Document, scanned: bool = False, source: Optional[p
 
 
 def run_visual(
-    pages: list[PageInput], ctx: Optional[AnalysisContext] = None, recognizers=None, timings: Optional[dict] = None
+    pages: list[PageInput],
+    ctx: Optional[AnalysisContext] = None,
+    recognizers=None,
+    timings: Optional[dict] = None,
 ) -> list[Finding]:
     ctx = ctx or AnalysisContext(page_count=len(pages))
     recs = recognizers or visual_recognizers()
@@ -139,13 +152,22 @@ def evaluate_visual(seeds: int = 3, verbose: bool = True) -> dict:
                 fs = run_visual(pages, AnalysisContext(page_count=len(pages)), recs)
                 for t in truths:
                     total += 1
-                    rects = [r for f in fs if f.page_index == t.page_index and f.category.value == cat for r in f.rects]
+                    rects = [
+                        r
+                        for f in fs
+                        if f.page_index == t.page_index and f.category.value == cat
+                        for r in f.rects
+                    ]
                     found += coverage(t.rect, rects) >= COVER_MIN
                 for p in pages:
                     rects = [r for f in fs if f.page_index == p.index for r in f.rects]
                     tr = [t.rect for t in truths if t.page_index == p.index]
                     fa.append(outside_area(rects, tr, p.pdf_page.rect.width * p.pdf_page.rect.height))
-            stats[f"{cat}/{mode}"] = {"recall": found / max(1, total), "items": total, "false_alarm_area": sum(fa) / len(fa)}
+            stats[f"{cat}/{mode}"] = {
+                "recall": found / max(1, total),
+                "items": total,
+                "false_alarm_area": sum(fa) / len(fa),
+            }
         for kind in synth.NEGATIVE:
             fa, worst = [], 0.0
             for seed in range(seeds):
@@ -166,8 +188,10 @@ def evaluate_visual(seeds: int = 3, verbose: bool = True) -> dict:
         items = str(s.get("items", "-"))
         lines.append(f"{k:36s} {rec:>7s} {items:>5s} {s['false_alarm_area'] * 100:16.2f}%")
     lines.append(f"face detector: {face_backend()}")
-    lines.append("recall: items covered >= 90 % by findings of their category; false alarm: page area under "
-                 "findings outside every item (negatives: ECG, fetal monitor, red-value table, plain text)")
+    lines.append(
+        "recall: items covered >= 90 % by findings of their category; false alarm: page area under "
+        "findings outside every item (negatives: ECG, fetal monitor, red-value table, plain text)"
+    )
     report = "\n".join(lines)
     if verbose:
         print(report)

@@ -5,6 +5,7 @@
 (``rec_000.pdf`` + ``rec_000.truth.json`` + ``rec_000.case.json``).
 Everything is decided by the seed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,10 +26,27 @@ from tools.synth.scan import scan_document
 from tools.synth.truth import ClinicalLine, DocumentTruth, RecordTruth, TruthItem
 
 # when a document type is dated, as a fraction of the stay
-DOC_TIME = {"住院病案首页": 1.0, "出院记录": 1.0, "死亡记录": 1.0, "死亡病例讨论记录": 1.0, "手术同意书": 0.1,
-            "术前讨论": 0.08, "麻醉记录": 0.12, "手术记录": 0.12, "病危通知书": 0.05, "会诊记录": 0.2}
+DOC_TIME = {
+    "住院病案首页": 1.0,
+    "出院记录": 1.0,
+    "死亡记录": 1.0,
+    "死亡病例讨论记录": 1.0,
+    "手术同意书": 0.1,
+    "术前讨论": 0.08,
+    "麻醉记录": 0.12,
+    "手术记录": 0.12,
+    "病危通知书": 0.05,
+    "会诊记录": 0.2,
+}
 # share of the pages left after the fixed documents, per variable document
-GROWTH = {"护理记录": 0.25, "辅助检查报告": 0.15, "医嘱单": 0.08, "体温单": 0.04, "胎心监护": 0.03, "心电图": 0.03}
+GROWTH = {
+    "护理记录": 0.25,
+    "辅助检查报告": 0.15,
+    "医嘱单": 0.08,
+    "体温单": 0.04,
+    "胎心监护": 0.03,
+    "心电图": 0.03,
+}
 
 
 @dataclass
@@ -51,11 +69,15 @@ def pick_scenario(rng: random.Random, key: str | None = None) -> Scenario:
     return rng.choice(SCENARIOS)
 
 
-def make_context(seed: int, pages: int, scenario: str | None = None, admission: datetime | None = None) -> D.RecordContext:
+def make_context(
+    seed: int, pages: int, scenario: str | None = None, admission: datetime | None = None
+) -> D.RecordContext:
     rng = random.Random(seed)
     sc = pick_scenario(rng, scenario)
     if admission is None:
-        admission = datetime(2024, 1, 1, 8) + timedelta(days=rng.randrange(0, 700), minutes=rng.randrange(0, 14 * 60))
+        admission = datetime(2024, 1, 1, 8) + timedelta(
+            days=rng.randrange(0, 700), minutes=rng.randrange(0, 14 * 60)
+        )
     stay = min(60, max(2, pages // 8 + rng.randint(1, 5)))
     discharge = admission + timedelta(days=stay, minutes=rng.randrange(0, 600))
     kind = sc.patient_kind
@@ -66,8 +88,24 @@ def make_context(seed: int, pages: int, scenario: str | None = None, admission: 
 def priority(ctx: D.RecordContext) -> list[str]:
     trace = "胎心监护" if ctx.scenario.patient_kind == "maternal" else "心电图"
     end = "死亡记录" if ctx.died else "出院记录"
-    order = ["住院病案首页", "辅助检查报告", "护理记录", trace, "入院记录", "手术同意书", end, "医嘱单", "病危通知书",
-             "会诊记录", "术前讨论", "手术记录", "麻醉记录", "影像报告", "病理报告", "体温单"]
+    order = [
+        "住院病案首页",
+        "辅助检查报告",
+        "护理记录",
+        trace,
+        "入院记录",
+        "手术同意书",
+        end,
+        "医嘱单",
+        "病危通知书",
+        "会诊记录",
+        "术前讨论",
+        "手术记录",
+        "麻醉记录",
+        "影像报告",
+        "病理报告",
+        "体温单",
+    ]
     if ctx.died:
         order.append("死亡病例讨论记录")
     if trace == "胎心监护":
@@ -84,7 +122,9 @@ def _finish(pages: list[PageCanvas]) -> tuple[list[TruthItem], list[ClinicalLine
 NARRATIVE_MAX_PAGES = 3
 
 
-def build_documents(ctx: D.RecordContext, pages: int, scanned: float | bool = 0.0, scan_seed: int = 0) -> list[BuiltDocument]:
+def build_documents(
+    ctx: D.RecordContext, pages: int, scanned: float | bool = 0.0, scan_seed: int = 0
+) -> list[BuiltDocument]:
     """Documents of one record in catalog order, with exactly ``pages`` pages in total.
 
     All documents are first rendered into ``ctx.doc`` (one embedded font,
@@ -93,7 +133,9 @@ def build_documents(ctx: D.RecordContext, pages: int, scanned: float | bool = 0.
     """
     pages = max(1, pages)
     work = ctx.doc
-    parts: dict[str, tuple[int, int, list[TruthItem], list[ClinicalLine]]] = {}  # type -> (first, n, ids, clin)
+    parts: dict[
+        str, tuple[int, int, list[TruthItem], list[ClinicalLine]]
+    ] = {}  # type -> (first, n, ids, clin)
 
     def render(doc_type: str, n: int) -> None:
         first = work.page_count
@@ -135,7 +177,11 @@ def build_documents(ctx: D.RecordContext, pages: int, scanned: float | bool = 0.
         if is_scanned:
             doc = scan_document(doc, scan_rng, local_ids, local_clin)
         when = ctx.discharge if t == "住院病案首页" else ctx.moment(DOC_TIME.get(t, 0.0))
-        out.append(BuiltDocument(t, D.RENDERERS[t][0], when.strftime("%Y-%m-%d"), doc, local_ids, local_clin, is_scanned))
+        out.append(
+            BuiltDocument(
+                t, D.RENDERERS[t][0], when.strftime("%Y-%m-%d"), doc, local_ids, local_clin, is_scanned
+            )
+        )
     return out
 
 
@@ -199,16 +245,29 @@ def case_meta(ctx: D.RecordContext, case_id: str) -> dict:
     }
 
 
-def assemble(built: list[BuiltDocument], record_id: str, seed: int, meta: dict) -> tuple[pymupdf.Document, RecordTruth]:
+def assemble(
+    built: list[BuiltDocument], record_id: str, seed: int, meta: dict
+) -> tuple[pymupdf.Document, RecordTruth]:
     merged = pymupdf.open()
     truth = RecordTruth(record_id=record_id, seed=seed, meta=meta)
     for b in built:
         first = merged.page_count
         merged.insert_pdf(b.doc)
-        truth.identifiers += [TruthItem(t.page_index + first, t.category, t.text, t.rect, t.role) for t in b.identifiers]
+        truth.identifiers += [
+            TruthItem(t.page_index + first, t.category, t.text, t.rect, t.role) for t in b.identifiers
+        ]
         truth.clinical += [ClinicalLine(c.page_index + first, c.text, c.rect) for c in b.clinical]
-        truth.documents.append(DocumentTruth(f"d{len(truth.documents) + 1:02d}", b.type, b.title, b.date, first,
-                                             b.doc.page_count, b.scanned))
+        truth.documents.append(
+            DocumentTruth(
+                f"d{len(truth.documents) + 1:02d}",
+                b.type,
+                b.title,
+                b.date,
+                first,
+                b.doc.page_count,
+                b.scanned,
+            )
+        )
         if b.scanned:
             truth.scanned_pages += list(range(first, first + b.doc.page_count))
     truth.n_pages = merged.page_count
@@ -216,8 +275,13 @@ def assemble(built: list[BuiltDocument], record_id: str, seed: int, meta: dict) 
     return merged, truth
 
 
-def build_record(pages: int = 6, seed: int = 0, scanned: float | bool = 0.0, scenario: str | None = None,
-                 record_id: str | None = None) -> tuple[pymupdf.Document, RecordTruth]:
+def build_record(
+    pages: int = 6,
+    seed: int = 0,
+    scanned: float | bool = 0.0,
+    scenario: str | None = None,
+    record_id: str | None = None,
+) -> tuple[pymupdf.Document, RecordTruth]:
     """One merged record in memory: (PyMuPDF document, ground truth)."""
     ctx = make_context(seed, pages, scenario)
     record_id = record_id or f"rec{seed:05d}"
@@ -225,8 +289,14 @@ def build_record(pages: int = 6, seed: int = 0, scanned: float | bool = 0.0, sce
     return assemble(built, record_id, seed, case_meta(ctx, record_id))
 
 
-def make_record(out_path: str | Path | None = None, pages: int = 6, seed: int = 0, scanned: float | bool = 0.0,
-                scenario: str | None = None, record_id: str | None = None) -> RecordTruth:
+def make_record(
+    out_path: str | Path | None = None,
+    pages: int = 6,
+    seed: int = 0,
+    scanned: float | bool = 0.0,
+    scenario: str | None = None,
+    record_id: str | None = None,
+) -> RecordTruth:
     """Write one record PDF (``out_path``) and its truth (``<stem>.truth.json``)."""
     doc, truth = build_record(pages, seed, scanned, scenario, record_id)
     if out_path is not None:
@@ -235,13 +305,20 @@ def make_record(out_path: str | Path | None = None, pages: int = 6, seed: int = 
         doc.save(out_path, garbage=3, deflate=True)
         truth.pdf_path = str(out_path)
         truth.save(out_path.with_suffix(".truth.json"))
-        out_path.with_suffix(".case.json").write_text(json.dumps(truth.meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        out_path.with_suffix(".case.json").write_text(
+            json.dumps(truth.meta, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
     doc.close()
     return truth
 
 
-def make_corpus(out_dir: str | Path, n_records: int = 5, seed: int = 0, scanned_ratio: float = 0.3,
-                pages: tuple[int, int] = (4, 10)) -> list[RecordTruth]:
+def make_corpus(
+    out_dir: str | Path,
+    n_records: int = 5,
+    seed: int = 0,
+    scanned_ratio: float = 0.3,
+    pages: tuple[int, int] = (4, 10),
+) -> list[RecordTruth]:
     """``n_records`` records in ``out_dir``; about ``scanned_ratio`` of their pages rasterised
     (whole documents)."""
     out_dir = Path(out_dir)
@@ -251,10 +328,15 @@ def make_corpus(out_dir: str | Path, n_records: int = 5, seed: int = 0, scanned_
     for i in range(n_records):
         n = rng.randint(*pages)
         rec_seed = seed * 1000 + i
-        truths.append(make_record(out_dir / f"rec_{i:03d}.pdf", n, rec_seed, scanned_ratio, record_id=f"rec_{i:03d}"))
+        truths.append(
+            make_record(out_dir / f"rec_{i:03d}.pdf", n, rec_seed, scanned_ratio, record_id=f"rec_{i:03d}")
+        )
     (out_dir / "corpus.json").write_text(
-        json.dumps({"seed": seed, "records": [Path(t.pdf_path).name for t in truths]}, ensure_ascii=False, indent=1),
-        encoding="utf-8")
+        json.dumps(
+            {"seed": seed, "records": [Path(t.pdf_path).name for t in truths]}, ensure_ascii=False, indent=1
+        ),
+        encoding="utf-8",
+    )
     return truths
 
 
@@ -269,7 +351,9 @@ def load_corpus(out_dir: str | Path) -> list[RecordTruth]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tools.synth.corpus", description="Write a synthetic record corpus with ground truth.")
+    ap = argparse.ArgumentParser(
+        prog="python -m tools.synth.corpus", description="Write a synthetic record corpus with ground truth."
+    )
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--records", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
@@ -278,7 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.time()
     truths = make_corpus(args.out, args.records, args.seed, args.scanned_ratio, tuple(args.pages))
-    print(f"{len(truths)} records, {sum(t.n_pages for t in truths)} pages, {time.time() - t0:.1f}s -> {args.out}")
+    print(
+        f"{len(truths)} records, {sum(t.n_pages for t in truths)} pages, {time.time() - t0:.1f}s -> {args.out}"
+    )
     return 0
 
 

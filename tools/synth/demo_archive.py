@@ -11,6 +11,7 @@ readers skip it).  Cases come from 产科, 新生儿科, 儿科, 重症医学科
 of the documents are scanned (image-only pages), one case entirely.
 Case folder names carry only the case number.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -101,8 +102,9 @@ def _build(args: tuple[CasePlan, Path]) -> dict:
     return build_case(*args)
 
 
-def build_demo_archive(out_dir: str | Path, n_cases: int = 8, seed: int = 2024, clean: bool = True,
-                       jobs: int = 1) -> list[dict]:
+def build_demo_archive(
+    out_dir: str | Path, n_cases: int = 8, seed: int = 2024, clean: bool = True, jobs: int = 1
+) -> list[dict]:
     """(Re)build the archive; ``jobs`` > 1 builds cases in that many processes."""
     out_dir = Path(out_dir)
     if clean and out_dir.exists():
@@ -123,12 +125,16 @@ def build_demo_archive(out_dir: str | Path, n_cases: int = 8, seed: int = 2024, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tools.synth.demo_archive",
-                                 description="Build the demo folder archive (synthetic patients only).")
+    ap = argparse.ArgumentParser(
+        prog="python -m tools.synth.demo_archive",
+        description="Build the demo folder archive (synthetic patients only).",
+    )
     ap.add_argument("--out", required=True, help="archive folder to (re)build")
     ap.add_argument("--cases", type=int, default=8, help="number of cases (default 8)")
     ap.add_argument("--seed", type=int, default=2024, help="random seed (same seed, same archive)")
-    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes (default: up to 2)")
+    ap.add_argument(
+        "--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes (default: up to 2)"
+    )
     args = ap.parse_args(argv)
     if args.cases < 1:
         print("--cases must be ≥ 1", file=sys.stderr)
@@ -136,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     summary = build_demo_archive(args.out, args.cases, args.seed, jobs=max(1, args.jobs))
     for s in summary:
-        print(f"{s['case_id']}  {s['department']:<8} {s['review_type']}  出院 {s['discharge_date']}  "
-              f"{s['documents']:>2} docs {s['pages']:>3} pages ({s['scanned_pages']} scanned)  {s['seconds']}s")
+        print(
+            f"{s['case_id']}  {s['department']:<8} {s['review_type']}  出院 {s['discharge_date']}  "
+            f"{s['documents']:>2} docs {s['pages']:>3} pages ({s['scanned_pages']} scanned)  {s['seconds']}s"
+        )
     total = sum(s["pages"] for s in summary)
     print(f"{len(summary)} cases, {total} pages in {time.perf_counter() - t0:.1f}s -> {args.out}")
     return 0

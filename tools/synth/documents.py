@@ -8,6 +8,7 @@ exactly ``n_pages``; fixed ones use at most ``n_pages`` when given.  Every page 
 (name), a patient strip (name, sex, age, department, bed, inpatient number)
 and a footer (hospital name, address, phone, page number).
 """
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,15 @@ from tools.synth.people import Cast, Person
 from tools.synth.truth import ClinicalLine, TruthItem
 
 P, R, DOC, NUR, STAFF = "patient_name", "relative_name", "doctor_name", "nurse_name", "staff_name"
-IDN, TEL, ADDR, WORK, MAIL, NUM, INST = "id_number", "phone", "address", "workplace", "email", "record_number", "institution"
+IDN, TEL, ADDR, WORK, MAIL, NUM, INST = (
+    "id_number",
+    "phone",
+    "address",
+    "workplace",
+    "email",
+    "record_number",
+    "institution",
+)
 LABEL_VARIANTS = {
     "姓名": ("姓名", "姓名", "患者姓名", "病人姓名", "姓 名"),
     "住院号": ("住院号", "住院号", "住院号码", "住院ID"),
@@ -118,8 +127,14 @@ def full_width(rng: random.Random, number: str, p: float = 0.3) -> str:
 
 
 # ------------------------------------------------------------------ page furniture
-def new_page(ctx: RecordContext, doc: pymupdf.Document, pages: list[PageCanvas], title: str,
-             landscape: bool = False, strip: bool = True) -> tuple[PageCanvas, float]:
+def new_page(
+    ctx: RecordContext,
+    doc: pymupdf.Document,
+    pages: list[PageCanvas],
+    title: str,
+    landscape: bool = False,
+    strip: bool = True,
+) -> tuple[PageCanvas, float]:
     w, h = LANDSCAPE if landscape else PORTRAIT
     cv = ctx.add_page(w, h)
     pages.append(cv)
@@ -134,9 +149,20 @@ def header(ctx: RecordContext, cv: PageCanvas, title: str, strip: bool) -> float
     y = 66.0
     if strip:
         p, n = ctx.patient, ctx.cast.numbers
-        runs = [ctx.label("姓名") + "：", (p.name, P, "姓名"), "  性别：", (p.sex, CLIN), "  年龄：", (p.age, CLIN),
-                "  科室：", (ctx.department, CLIN), f"  {ctx.label('床号')}：", (n["bed_no"], NUM, "床号"),
-                f"  {ctx.label('住院号')}：", (n["inpatient_no"], NUM, "住院号")]
+        runs = [
+            ctx.label("姓名") + "：",
+            (p.name, P, "姓名"),
+            "  性别：",
+            (p.sex, CLIN),
+            "  年龄：",
+            (p.age, CLIN),
+            "  科室：",
+            (ctx.department, CLIN),
+            f"  {ctx.label('床号')}：",
+            (n["bed_no"], NUM, "床号"),
+            f"  {ctx.label('住院号')}：",
+            (n["inpatient_no"], NUM, "住院号"),
+        ]
         cv.write(LEFT if cv.width < 700 else 40, 80, runs, 9.5)
         y = 86.0
     cv.line(LEFT - 8, y, cv.width - LEFT + 8, y, 0.8)
@@ -147,8 +173,19 @@ def footer(ctx: RecordContext, cv: PageCanvas, number: int) -> None:
     h = cv.height
     hosp = ctx.cast.hospital
     cv.line(LEFT - 8, h - 34, cv.width - LEFT + 8, h - 34, 0.5, GREY)
-    cv.write(LEFT, h - 22, [(hosp.name, INST, "footer"), "  地址：", (hosp.address, ADDR, "footer"),
-                            "  电话：", (hosp.phone, TEL, "footer")], 7.5, GREY)
+    cv.write(
+        LEFT,
+        h - 22,
+        [
+            (hosp.name, INST, "footer"),
+            "  地址：",
+            (hosp.address, ADDR, "footer"),
+            "  电话：",
+            (hosp.phone, TEL, "footer"),
+        ],
+        7.5,
+        GREY,
+    )
     cv.write(cv.width - LEFT - 40, h - 22, f"第 {number} 页", 7.5, GREY)
 
 
@@ -156,8 +193,16 @@ def bottom(cv: PageCanvas) -> float:
     return cv.height - 52
 
 
-def sign_line(ctx: RecordContext, cv: PageCanvas, x: float, y: float, label: str, person: Person,
-              category: str = DOC, image: bool = True) -> float:
+def sign_line(
+    ctx: RecordContext,
+    cv: PageCanvas,
+    x: float,
+    y: float,
+    label: str,
+    person: Person,
+    category: str = DOC,
+    image: bool = True,
+) -> float:
     x = cv.write(x, y, [label + "：", (person.name, category, label)], 10.5)
     if image and ctx.rng.random() < 0.6:
         x = marks.signature(cv, x + 4, y, person.name, ctx.rng, label)
@@ -191,24 +236,70 @@ def render_front_sheet(ctx: RecordContext, n_pages: int = 1):
     s = ctx.scenario
     birth = p.birth
     rows = [
-        [("医疗机构", h.name, INST, 60, 200), ("组织机构代码", f"{ctx.rng.randrange(10**8):08d}-{ctx.rng.randrange(10)}", NUM, 70, 0)],
+        [
+            ("医疗机构", h.name, INST, 60, 200),
+            ("组织机构代码", f"{ctx.rng.randrange(10**8):08d}-{ctx.rng.randrange(10)}", NUM, 70, 0),
+        ],
         [("医疗付费方式", "城镇职工基本医疗保险", "", 70, 0), ("医保卡号", n["insurance_no"], NUM, 50, 0)],
-        [("健康卡号", n["patient_id"], NUM, 50, 0), ("门诊号", n["outpatient_no"], NUM, 40, 0), ("病案号", n["record_no"], NUM, 40, 0)],
-        [("姓  名", spaced(ctx.rng, p.name), P, 30, 0), ("性别", p.sex, CLIN, 30, 0), ("出生日期", birth, CLIN, 50, 0),
-         ("年龄", p.age, CLIN, 30, 0)],
-        [("国籍", "中国", "", 30, 0), ("民族", "汉族", "", 30, 0), ("婚姻", "已婚" if s.patient_kind == "maternal" else "未婚", "", 30, 0),
-         ("职业", "职员" if s.patient_kind == "maternal" else "散居儿童", "", 30, 0)],
-        [("身份证号", p.id_number or "—", IDN if p.id_number else "", 50, 150), ("住院号", n["inpatient_no"], NUM, 40, 0)],
+        [
+            ("健康卡号", n["patient_id"], NUM, 50, 0),
+            ("门诊号", n["outpatient_no"], NUM, 40, 0),
+            ("病案号", n["record_no"], NUM, 40, 0),
+        ],
+        [
+            ("姓  名", spaced(ctx.rng, p.name), P, 30, 0),
+            ("性别", p.sex, CLIN, 30, 0),
+            ("出生日期", birth, CLIN, 50, 0),
+            ("年龄", p.age, CLIN, 30, 0),
+        ],
+        [
+            ("国籍", "中国", "", 30, 0),
+            ("民族", "汉族", "", 30, 0),
+            ("婚姻", "已婚" if s.patient_kind == "maternal" else "未婚", "", 30, 0),
+            ("职业", "职员" if s.patient_kind == "maternal" else "散居儿童", "", 30, 0),
+        ],
+        [
+            ("身份证号", p.id_number or "—", IDN if p.id_number else "", 50, 150),
+            ("住院号", n["inpatient_no"], NUM, 40, 0),
+        ],
         [("现住址", p.address, ADDR, 40, 300), ("电话", p.phone, TEL, 30, 0)],
         [("户口地址", p.address, ADDR, 50, 0)],
-        [("工作单位及地址" if p.workplace else "监护人工作单位", p.workplace or rel.workplace, WORK, 80, 230),
-         ("单位电话", p.landline or rel.landline or "—", TEL if (p.landline or rel.landline) else "", 50, 0)],
-        [("联系人姓名", rel.name, R, 60, 60), ("关系", rel.role, CLIN, 30, 40), ("电话", rel.phone, TEL, 30, 0)],
-        [("联系人身份证号", rel.id_number_15 or rel.id_number, IDN, 80, 130), ("电子邮箱", rel.email, MAIL, 50, 0)],
+        [
+            (
+                "工作单位及地址" if p.workplace else "监护人工作单位",
+                p.workplace or rel.workplace,
+                WORK,
+                80,
+                230,
+            ),
+            (
+                "单位电话",
+                p.landline or rel.landline or "—",
+                TEL if (p.landline or rel.landline) else "",
+                50,
+                0,
+            ),
+        ],
+        [
+            ("联系人姓名", rel.name, R, 60, 60),
+            ("关系", rel.role, CLIN, 30, 40),
+            ("电话", rel.phone, TEL, 30, 0),
+        ],
+        [
+            ("联系人身份证号", rel.id_number_15 or rel.id_number, IDN, 80, 130),
+            ("电子邮箱", rel.email, MAIL, 50, 0),
+        ],
         [("联系人地址", rel.address, ADDR, 60, 0)],
-        [("入院途径", "门诊", "", 50, 50), ("入院时间", fmt_dt(ctx.admission), CLIN, 50, 110), ("入院科别", ctx.department, CLIN, 50, 0)],
-        [("出院时间", fmt_dt(ctx.discharge), CLIN, 50, 110), ("出院科别", ctx.department, CLIN, 50, 80),
-         ("实际住院", f"{max(1, (ctx.discharge - ctx.admission).days)}天", CLIN, 50, 0)],
+        [
+            ("入院途径", "门诊", "", 50, 50),
+            ("入院时间", fmt_dt(ctx.admission), CLIN, 50, 110),
+            ("入院科别", ctx.department, CLIN, 50, 0),
+        ],
+        [
+            ("出院时间", fmt_dt(ctx.discharge), CLIN, 50, 110),
+            ("出院科别", ctx.department, CLIN, 50, 80),
+            ("实际住院", f"{max(1, (ctx.discharge - ctx.admission).days)}天", CLIN, 50, 0),
+        ],
         [("门(急)诊诊断", s.diagnoses[0], CLIN, 70, 200), ("疾病编码", s.icd[0], CLIN, 50, 0)],
         [("转入医院", c.outside[0].name, INST, 50, 0)],
     ]
@@ -219,23 +310,69 @@ def render_front_sheet(ctx: RecordContext, n_pages: int = 1):
     y = grid_header(cv, y, cols)
     for i, (dx, code) in enumerate(zip(s.diagnoses, s.icd)):
         state = "死亡" if ctx.died and i == 0 else "好转"
-        y = grid_row(cv, y, cols, [(("主要诊断：" if i == 0 else "其他诊断：") + dx, CLIN), (code, CLIN), ("有", CLIN), (state, CLIN)])
+        y = grid_row(
+            cv,
+            y,
+            cols,
+            [
+                (("主要诊断：" if i == 0 else "其他诊断：") + dx, CLIN),
+                (code, CLIN),
+                ("有", CLIN),
+                (state, CLIN),
+            ],
+        )
     y += 6
     cols = [("手术及操作名称", 200), ("手术日期", 90), ("术者", 70), ("I助", 70), ("麻醉方式", 69)]
     y = grid_header(cv, y, cols)
-    y = grid_row(cv, y, cols, [(s.operation, CLIN), (fmt_d(ctx.moment(0.15)), CLIN), (ctx.doctor(0).name, DOC, "术者"),
-                               (ctx.doctor(2).name, DOC, "I助"), ("全身麻醉", CLIN)])
+    y = grid_row(
+        cv,
+        y,
+        cols,
+        [
+            (s.operation, CLIN),
+            (fmt_d(ctx.moment(0.15)), CLIN),
+            (ctx.doctor(0).name, DOC, "术者"),
+            (ctx.doctor(2).name, DOC, "I助"),
+            ("全身麻醉", CLIN),
+        ],
+    )
     y += 10
-    staff = [("科主任", ctx.doctor(0), DOC), ("主任(副主任)医师", ctx.doctor(1), DOC), ("主治医师", ctx.doctor(2), DOC),
-             ("住院医师", ctx.doctor(3), DOC), ("责任护士", ctx.cast.nurses[0], NUR), ("编码员", ctx.cast.techs[0], STAFF),
-             ("质控医师", ctx.doctor(1), DOC), ("质控护士", ctx.cast.nurses[1], NUR)]
+    staff = [
+        ("科主任", ctx.doctor(0), DOC),
+        ("主任(副主任)医师", ctx.doctor(1), DOC),
+        ("主治医师", ctx.doctor(2), DOC),
+        ("住院医师", ctx.doctor(3), DOC),
+        ("责任护士", ctx.cast.nurses[0], NUR),
+        ("编码员", ctx.cast.techs[0], STAFF),
+        ("质控医师", ctx.doctor(1), DOC),
+        ("质控护士", ctx.cast.nurses[1], NUR),
+    ]
     for i, (label, person, cat) in enumerate(staff):
         cv.write(LEFT + (i % 4) * 125, y + (i // 4) * 20, [label + "：", (person.name, cat, label)], 9.5)
     y += 44
-    cv.write(LEFT, y, ["离院方式：", ("死亡" if ctx.died else "医嘱离院", CLIN), "    质控日期：", (fmt_d(ctx.discharge), CLIN)], 9.5)
+    cv.write(
+        LEFT,
+        y,
+        [
+            "离院方式：",
+            ("死亡" if ctx.died else "医嘱离院", CLIN),
+            "    质控日期：",
+            (fmt_d(ctx.discharge), CLIN),
+        ],
+        9.5,
+    )
     y += 22
-    cv.write(LEFT, y, ["住院总费用(元)：", (f"{ctx.rng.uniform(8000, 260000):.2f}", CLIN),
-                       "  其中自付金额：", (f"{ctx.rng.uniform(1000, 40000):.2f}", CLIN)], 9.5)
+    cv.write(
+        LEFT,
+        y,
+        [
+            "住院总费用(元)：",
+            (f"{ctx.rng.uniform(8000, 260000):.2f}", CLIN),
+            "  其中自付金额：",
+            (f"{ctx.rng.uniform(1000, 40000):.2f}", CLIN),
+        ],
+        9.5,
+    )
     return doc, pages
 
 
@@ -269,7 +406,9 @@ def table_rows(cv: PageCanvas, y: float, rows: list[list], size: float = 9.5, rh
                     runs = [(value, cat or CLIN, label)]
                 else:
                     label, value, cat = payload
-                    runs = [label + ("：" if value else "")] + ([(value, cat or CLIN, label)] if value else [])
+                    runs = [label + ("：" if value else "")] + (
+                        [(value, cat or CLIN, label)] if value else []
+                    )
                 width = sum(text_width(r if isinstance(r, str) else r[0], size) for r in runs)
                 sz = size if width < w - 5 else max(6.0, size * (w - 5) / width)
                 cv.write(x + 3, base, runs, sz)
@@ -278,7 +417,9 @@ def table_rows(cv: PageCanvas, y: float, rows: list[list], size: float = 9.5, rh
     return y
 
 
-def grid_header(cv: PageCanvas, y: float, cols: list[tuple[str, float]], size: float = 9.5, rh: float = 18) -> float:
+def grid_header(
+    cv: PageCanvas, y: float, cols: list[tuple[str, float]], size: float = 9.5, rh: float = 18
+) -> float:
     x = LEFT
     for name, w in cols:
         cv.rect((x, y, x + w, y + rh), 0.5, fill=(0.93, 0.93, 0.93))
@@ -287,7 +428,9 @@ def grid_header(cv: PageCanvas, y: float, cols: list[tuple[str, float]], size: f
     return y + rh
 
 
-def grid_row(cv: PageCanvas, y: float, cols: list[tuple[str, float]], cells: list, size: float = 9.5, rh: float = 18) -> float:
+def grid_row(
+    cv: PageCanvas, y: float, cols: list[tuple[str, float]], cells: list, size: float = 9.5, rh: float = 18
+) -> float:
     x = LEFT
     for (name, w), cell in zip(cols, cells):
         cv.rect((x, y, x + w, y + rh), 0.5)
@@ -342,16 +485,23 @@ def signs(ctx: RecordContext, items: list[tuple[str, Person, str]], when: dateti
         if when:
             cv.write(RIGHT - 110, y + 20, (fmt_dt(when), CLIN), 10)
         return y + 40
+
     return (60, draw)
 
 
 def patient_fields(ctx: RecordContext, extra: bool = True) -> list[list]:
     p = ctx.patient
-    rows = [[(ctx.label("姓名"), p.name, P), ("性别", p.sex, "")], [("年龄", p.age, ""), ("科室", ctx.department, "")]]
+    rows = [
+        [(ctx.label("姓名"), p.name, P), ("性别", p.sex, "")],
+        [("年龄", p.age, ""), ("科室", ctx.department, "")],
+    ]
     if extra:
         rel = ctx.cast.relatives[0]
         rows += [
-            [("入院时间", fmt_dt(ctx.admission), ""), ("记录时间", fmt_dt(ctx.admission + timedelta(hours=2)), "")],
+            [
+                ("入院时间", fmt_dt(ctx.admission), ""),
+                ("记录时间", fmt_dt(ctx.admission + timedelta(hours=2)), ""),
+            ],
             [("病史陈述者", rel.name, R), ("与患者关系", rel.role, "")],
             [("联系电话", rel.phone, TEL), ("单位电话", rel.landline or "—", TEL if rel.landline else "")],
             [("现住址", p.address, ADDR)],
@@ -373,24 +523,55 @@ def dx_runs(ctx: RecordContext) -> list:
 def render_admission(ctx: RecordContext, n_pages: int | None = None):
     s, c = ctx.scenario, ctx.cast
     out1, out2 = c.outside[0], c.outside[1]
-    hist = [("患者因“" + s.complaint + "”入院。", CLIN), (f"于{fmt_d(ctx.admission - timedelta(days=3))}在", CLIN),
-            (out1.name, INST, "外院"), ("就诊，建议转上级医院进一步诊治。", CLIN), "既往在", (out2.name, INST, "外院"),
-            ("定期体检。", CLIN), (ctx.rng.choice(s.course), CLIN), ("。", CLIN)]
+    hist = [
+        ("患者因“" + s.complaint + "”入院。", CLIN),
+        (f"于{fmt_d(ctx.admission - timedelta(days=3))}在", CLIN),
+        (out1.name, INST, "外院"),
+        ("就诊，建议转上级医院进一步诊治。", CLIN),
+        "既往在",
+        (out2.name, INST, "外院"),
+        ("定期体检。", CLIN),
+        (ctx.rng.choice(s.course), CLIN),
+        ("。", CLIN),
+    ]
     spouse = c.relative("丈夫", "父亲")
     blocks = [
         fields(patient_fields(ctx)),
         sec("主诉：", [(s.complaint, CLIN)]),
         sec("现病史：", hist),
-        sec("既往史：", [("既往体健，否认高血压、糖尿病、心脏病史，否认肝炎、结核等传染病史，否认药物过敏史。", CLIN)]),
-        sec("婚育史：" if s.patient_kind == "maternal" else "家族史：",
-            ["配偶" if s.patient_kind == "maternal" else "父亲", (spouse.name, R, spouse.role),
-             ("，体健。", CLIN), "联系电话：", (spouse.phone, TEL, spouse.role), ("。家族中无遗传病史。", CLIN)]),
-        sec("体格检查：", [(f"T {ctx.rng.uniform(36.2, 39.5):.1f}℃  P {ctx.rng.randint(70, 150)}次/分  "
-                            f"R {ctx.rng.randint(16, 60)}次/分  BP {ctx.rng.randint(70, 170)}/{ctx.rng.randint(40, 110)}mmHg。"
-                            "神志清，精神差，皮肤黏膜无黄染，双肺呼吸音粗，心律齐，腹软。", CLIN)]),
+        sec(
+            "既往史：",
+            [("既往体健，否认高血压、糖尿病、心脏病史，否认肝炎、结核等传染病史，否认药物过敏史。", CLIN)],
+        ),
+        sec(
+            "婚育史：" if s.patient_kind == "maternal" else "家族史：",
+            [
+                "配偶" if s.patient_kind == "maternal" else "父亲",
+                (spouse.name, R, spouse.role),
+                ("，体健。", CLIN),
+                "联系电话：",
+                (spouse.phone, TEL, spouse.role),
+                ("。家族中无遗传病史。", CLIN),
+            ],
+        ),
+        sec(
+            "体格检查：",
+            [
+                (
+                    f"T {ctx.rng.uniform(36.2, 39.5):.1f}℃  P {ctx.rng.randint(70, 150)}次/分  "
+                    f"R {ctx.rng.randint(16, 60)}次/分  BP {ctx.rng.randint(70, 170)}/{ctx.rng.randint(40, 110)}mmHg。"
+                    "神志清，精神差，皮肤黏膜无黄染，双肺呼吸音粗，心律齐，腹软。",
+                    CLIN,
+                )
+            ],
+        ),
         sec("辅助检查：", [(ctx.rng.choice(s.course) + "。", CLIN)]),
         sec("初步诊断：", dx_runs(ctx)),
-        signs(ctx, [("医师签名", ctx.doctor(3), DOC), ("上级医师", ctx.doctor(2), DOC)], ctx.admission + timedelta(hours=3)),
+        signs(
+            ctx,
+            [("医师签名", ctx.doctor(3), DOC), ("上级医师", ctx.doctor(2), DOC)],
+            ctx.admission + timedelta(hours=3),
+        ),
     ]
     return _flow(ctx, "入院记录", blocks, n_pages)
 
@@ -401,21 +582,54 @@ def _note_entry(ctx: RecordContext, t: datetime, kind: int) -> list:
     chief = ctx.doctor(ctx.rng.choice((0, 1)))
     line = ctx.rng.choice(s.course)
     if kind == 0:
-        runs = ["今日", (chief.name, DOC, chief.title), (chief.title + "查房：", CLIN), (line + "。", CLIN),
-                ("指示：继续目前治疗，密切观察病情变化。", CLIN)]
+        runs = [
+            "今日",
+            (chief.name, DOC, chief.title),
+            (chief.title + "查房：", CLIN),
+            (line + "。", CLIN),
+            ("指示：继续目前治疗，密切观察病情变化。", CLIN),
+        ]
     elif kind == 1:
-        runs = ["患者", (p.masked, P, "masked"), ("，" + line + "。", CLIN), "已向患者", (rel.role, CLIN), (rel.name, R, rel.role),
-                ("交代病情及预后，其表示理解。", CLIN)]
+        runs = [
+            "患者",
+            (p.masked, P, "masked"),
+            ("，" + line + "。", CLIN),
+            "已向患者",
+            (rel.role, CLIN),
+            (rel.name, R, rel.role),
+            ("交代病情及预后，其表示理解。", CLIN),
+        ]
     elif kind == 2:
         out = ctx.rng.choice(c.outside)
         cons = c.techs[-1] if ctx.rng.random() < 0.3 else ctx.doctor(4)
-        runs = ["请", (out.name, INST, "会诊"), (cons.name, DOC, "会诊医师"), ("主任会诊，意见：", CLIN), (line + "，", CLIN),
-                ("同意目前诊疗方案。", CLIN)]
+        runs = [
+            "请",
+            (out.name, INST, "会诊"),
+            (cons.name, DOC, "会诊医师"),
+            ("主任会诊，意见：", CLIN),
+            (line + "，", CLIN),
+            ("同意目前诊疗方案。", CLIN),
+        ]
     elif kind == 3:
-        runs = [("患者", CLIN), (p.name, P, "患者"), ("今日病情：", CLIN), (line + "。", CLIN), "其", (rel.role, CLIN), (rel.masked, R, "masked"),
-                ("签署病危通知书，联系电话", CLIN), (full_width(ctx.rng, rel.phone), TEL, rel.role), ("。", CLIN)]
+        runs = [
+            ("患者", CLIN),
+            (p.name, P, "患者"),
+            ("今日病情：", CLIN),
+            (line + "。", CLIN),
+            "其",
+            (rel.role, CLIN),
+            (rel.masked, R, "masked"),
+            ("签署病危通知书，联系电话", CLIN),
+            (full_width(ctx.rng, rel.phone), TEL, rel.role),
+            ("。", CLIN),
+        ]
     else:
-        runs = [(line + "。", CLIN), (ctx.doctor(2).name, DOC, "主治医师"), ("主治医师", CLIN), ("查看患者后指示：完善相关检查，继续监测生命体征。", CLIN)]
+        runs = [
+            (line + "。", CLIN),
+            (ctx.doctor(2).name, DOC, "主治医师"),
+            ("主治医师", CLIN),
+            ("查看患者后指示：完善相关检查，继续监测生命体征。", CLIN),
+        ]
     return runs
 
 
@@ -450,14 +664,28 @@ def render_consent(ctx: RecordContext, n_pages: int | None = None):
     rel = ctx.cast.relative("丈夫", "父亲", "母亲")
     doc, pages = ctx.doc, []
     cv, y = new_page(ctx, doc, pages, "手术知情同意书")
-    y = fields_block(cv, y, [[(ctx.label("姓名"), p.name, P), ("性别", p.sex, "")],
-                             [("年龄", p.age, ""), (ctx.label("住院号"), ctx.cast.numbers["inpatient_no"], NUM)]])
+    y = fields_block(
+        cv,
+        y,
+        [
+            [(ctx.label("姓名"), p.name, P), ("性别", p.sex, "")],
+            [("年龄", p.age, ""), (ctx.label("住院号"), ctx.cast.numbers["inpatient_no"], NUM)],
+        ],
+    )
     y = section(cv, y, "术前诊断：", dx_runs(ctx))
     y = section(cv, y, "拟行手术：", [(s.operation, CLIN)])
-    risks = ["麻醉意外，心跳呼吸骤停", "术中、术后大出血，需输血或切除子宫" if s.patient_kind == "maternal" else "术中、术后出血",
-             "感染，切口愈合不良", "邻近器官损伤", "血栓形成及栓塞", "多器官功能衰竭，危及生命"]
+    risks = [
+        "麻醉意外，心跳呼吸骤停",
+        "术中、术后大出血，需输血或切除子宫" if s.patient_kind == "maternal" else "术中、术后出血",
+        "感染，切口愈合不良",
+        "邻近器官损伤",
+        "血栓形成及栓塞",
+        "多器官功能衰竭，危及生命",
+    ]
     y = section(cv, y, "手术风险及可能的并发症：", [(f"{i + 1}.{r}；", CLIN) for i, r in enumerate(risks)])
-    y = section(cv, y, "患者（或委托人）意见：", [("医师已向我详细告知上述内容，我已充分理解，同意手术。", CLIN)])
+    y = section(
+        cv, y, "患者（或委托人）意见：", [("医师已向我详细告知上述内容，我已充分理解，同意手术。", CLIN)]
+    )
     y += 10
     cv.write(LEFT, y, "患者签名：")
     cv.line(LEFT + 55, y + 3, LEFT + 150, y + 3, 0.6)
@@ -474,9 +702,19 @@ def render_consent(ctx: RecordContext, n_pages: int | None = None):
     return doc, pages
 
 
-def _narrative(ctx: RecordContext, title: str, sections: list[tuple[str, list]], signers: list, when: datetime, n_pages=None,
-               with_fields: bool = True, seal: bool = False):
-    blocks = ([fields(patient_fields(ctx, extra=False))] if with_fields else []) + [sec(h, r) for h, r in sections]
+def _narrative(
+    ctx: RecordContext,
+    title: str,
+    sections: list[tuple[str, list]],
+    signers: list,
+    when: datetime,
+    n_pages=None,
+    with_fields: bool = True,
+    seal: bool = False,
+):
+    blocks = ([fields(patient_fields(ctx, extra=False))] if with_fields else []) + [
+        sec(h, r) for h, r in sections
+    ]
     blocks.append(signs(ctx, signers, when))
     doc, pages = _flow(ctx, title, blocks, n_pages)
     if seal:
@@ -496,36 +734,98 @@ def render_discharge(ctx: RecordContext, n_pages=None):
             ("死亡时间：", [(fmt_dt(t), CLIN)]),
             ("死亡原因：", [(s.death_cause or s.diagnoses[0], CLIN)]),
             ("死亡诊断：", dx_runs(ctx)),
-            ("家属意见：", [("患者", CLIN), (rel.role, CLIN), (rel.name, R, rel.role), ("表示理解，拒绝尸体解剖。", CLIN)]),
+            (
+                "家属意见：",
+                [
+                    ("患者", CLIN),
+                    (rel.role, CLIN),
+                    (rel.name, R, rel.role),
+                    ("表示理解，拒绝尸体解剖。", CLIN),
+                ],
+            ),
         ]
-        return _narrative(ctx, "死亡记录", secs, [("主治医师", ctx.doctor(2), DOC), ("主任医师", ctx.doctor(0), DOC)], t, n_pages, seal=True)
+        return _narrative(
+            ctx,
+            "死亡记录",
+            secs,
+            [("主治医师", ctx.doctor(2), DOC), ("主任医师", ctx.doctor(0), DOC)],
+            t,
+            n_pages,
+            seal=True,
+        )
     secs = [
         ("入院情况：", [("因“" + s.complaint + "”入院。", CLIN)]),
         ("诊疗经过：", [(x + "。", CLIN) for x in s.course]),
         ("出院诊断：", dx_runs(ctx)),
         ("出院情况：", [("神志清，生命体征平稳，切口愈合良好。", CLIN)]),
-        ("出院医嘱：", [("注意休息，加强营养；1周后门诊复查血常规；产后42天复诊，不适随诊。如有不适请拨打", CLIN),
-                    (ctx.cast.hospital.phone, TEL, "科室电话"), ("。", CLIN)]),
+        (
+            "出院医嘱：",
+            [
+                ("注意休息，加强营养；1周后门诊复查血常规；产后42天复诊，不适随诊。如有不适请拨打", CLIN),
+                (ctx.cast.hospital.phone, TEL, "科室电话"),
+                ("。", CLIN),
+            ],
+        ),
     ]
-    return _narrative(ctx, "出院记录", secs, [("住院医师", ctx.doctor(3), DOC), ("主治医师", ctx.doctor(2), DOC)], t, n_pages, seal=True)
+    return _narrative(
+        ctx,
+        "出院记录",
+        secs,
+        [("住院医师", ctx.doctor(3), DOC), ("主治医师", ctx.doctor(2), DOC)],
+        t,
+        n_pages,
+        seal=True,
+    )
 
 
 def render_death_discussion(ctx: RecordContext, n_pages=None):
     s, c = ctx.scenario, ctx.cast
     d = [ctx.doctor(i) for i in range(4)]
     secs = [
-        ("讨论时间：", [(fmt_dt(ctx.discharge + timedelta(days=3)), CLIN), "  地点：", (ctx.department + "示教室", CLIN)]),
+        (
+            "讨论时间：",
+            [
+                (fmt_dt(ctx.discharge + timedelta(days=3)), CLIN),
+                "  地点：",
+                (ctx.department + "示教室", CLIN),
+            ],
+        ),
         ("主持人：", [(d[0].name, DOC, "主持人"), (" " + d[0].title, CLIN)]),
-        ("参加人员：", [x for p in d[1:] for x in ((p.name, DOC, "参加人员"), (p.title + "、", CLIN))] +
-         [(c.nurses[0].name, NUR, "参加人员"), ("护士长", CLIN)]),
+        (
+            "参加人员：",
+            [x for p in d[1:] for x in ((p.name, DOC, "参加人员"), (p.title + "、", CLIN))]
+            + [(c.nurses[0].name, NUR, "参加人员"), ("护士长", CLIN)],
+        ),
         ("病情摘要：", [(x + "。", CLIN) for x in s.course]),
-        ("讨论意见：", [(d[2].name, DOC, "发言"), ("主治医师：", CLIN), (s.course[0] + "，诊断明确。", CLIN),
-                   (d[1].name, DOC, "发言"), ("副主任医师：", CLIN), ("死亡原因考虑", CLIN), (s.death_cause or s.diagnoses[0], CLIN),
-                   ("。", CLIN), (d[0].name, DOC, "发言"), ("主任医师总结：", CLIN), ("应加强危重症早期识别与转诊衔接，", CLIN),
-                   ("与", CLIN), (c.outside[0].name, INST, "转诊"), ("建立转诊绿色通道。", CLIN)]),
+        (
+            "讨论意见：",
+            [
+                (d[2].name, DOC, "发言"),
+                ("主治医师：", CLIN),
+                (s.course[0] + "，诊断明确。", CLIN),
+                (d[1].name, DOC, "发言"),
+                ("副主任医师：", CLIN),
+                ("死亡原因考虑", CLIN),
+                (s.death_cause or s.diagnoses[0], CLIN),
+                ("。", CLIN),
+                (d[0].name, DOC, "发言"),
+                ("主任医师总结：", CLIN),
+                ("应加强危重症早期识别与转诊衔接，", CLIN),
+                ("与", CLIN),
+                (c.outside[0].name, INST, "转诊"),
+                ("建立转诊绿色通道。", CLIN),
+            ],
+        ),
         ("结论：", [("死亡原因：", CLIN), (s.death_cause or s.diagnoses[0], CLIN)]),
     ]
-    return _narrative(ctx, "死亡病例讨论记录", secs, [("记录者", ctx.doctor(3), DOC)], ctx.discharge + timedelta(days=3), n_pages)
+    return _narrative(
+        ctx,
+        "死亡病例讨论记录",
+        secs,
+        [("记录者", ctx.doctor(3), DOC)],
+        ctx.discharge + timedelta(days=3),
+        n_pages,
+    )
 
 
 def render_preop(ctx: RecordContext, n_pages=None):
@@ -537,7 +837,10 @@ def render_preop(ctx: RecordContext, n_pages=None):
         ("术前诊断：", dx_runs(ctx)),
         ("手术指征：", [(s.course[0] + "。", CLIN)]),
         ("拟行手术：", [(s.operation, CLIN)]),
-        ("讨论意见：", [(d[0].name, DOC, "发言"), (d[0].title + "：手术指征明确，术前备血，做好抢救准备。", CLIN)]),
+        (
+            "讨论意见：",
+            [(d[0].name, DOC, "发言"), (d[0].title + "：手术指征明确，术前备血，做好抢救准备。", CLIN)],
+        ),
     ]
     return _narrative(ctx, "术前讨论", secs, [("记录者", d[3], DOC)], ctx.moment(0.08), n_pages)
 
@@ -548,11 +851,25 @@ def render_operation(ctx: RecordContext, n_pages=None):
     secs = [
         ("手术日期：", [(fmt_dt(t), CLIN)]),
         ("手术名称：", [(s.operation, CLIN)]),
-        ("术者：", [(ctx.doctor(0).name, DOC, "术者"), "  助手：", (ctx.doctor(2).name, DOC, "助手"),
-                  "  麻醉医师：", (ctx.doctor(4).name, DOC, "麻醉医师"), "  器械护士：", (ctx.cast.nurses[2].name, NUR, "器械护士")]),
+        (
+            "术者：",
+            [
+                (ctx.doctor(0).name, DOC, "术者"),
+                "  助手：",
+                (ctx.doctor(2).name, DOC, "助手"),
+                "  麻醉医师：",
+                (ctx.doctor(4).name, DOC, "麻醉医师"),
+                "  器械护士：",
+                (ctx.cast.nurses[2].name, NUR, "器械护士"),
+            ],
+        ),
         ("麻醉方式：", [("气管插管全身麻醉", CLIN)]),
-        ("手术经过：", [("患者取仰卧位，常规消毒铺巾。", CLIN)] + [(x + "。", CLIN) for x in s.course[:3]] +
-         [("术中出血约800ml，输悬浮红细胞4U，术毕安返病房。", CLIN)]),
+        (
+            "手术经过：",
+            [("患者取仰卧位，常规消毒铺巾。", CLIN)]
+            + [(x + "。", CLIN) for x in s.course[:3]]
+            + [("术中出血约800ml，输悬浮红细胞4U，术毕安返病房。", CLIN)],
+        ),
     ]
     return _narrative(ctx, "手术记录", secs, [("手术医师", ctx.doctor(0), DOC)], t, n_pages)
 
@@ -562,11 +879,29 @@ def render_consultation(ctx: RecordContext, n_pages=None):
     out = c.outside[-1]
     cons = Person(name=c.techs[-1].name[:1] + c.doctors[-1].name[1:], sex="男", role="会诊医师", category=DOC)
     secs = [
-        ("申请科室：", [(ctx.department, CLIN), "  申请医师：", (ctx.doctor(3).name, DOC, "申请医师"), "  申请时间：", (fmt_dt(ctx.moment(0.2)), CLIN)]),
+        (
+            "申请科室：",
+            [
+                (ctx.department, CLIN),
+                "  申请医师：",
+                (ctx.doctor(3).name, DOC, "申请医师"),
+                "  申请时间：",
+                (fmt_dt(ctx.moment(0.2)), CLIN),
+            ],
+        ),
         ("会诊目的：", [("协助诊治，" + s.diagnoses[0] + "下一步治疗方案。", CLIN)]),
         ("病情摘要：", [(x + "。", CLIN) for x in s.course[:3]]),
-        ("会诊意见：", ["应邀会诊（", (out.name, INST, "会诊医院"), "，", (cons.name, DOC, "会诊医师"), "主任）：",
-                   (s.course[-2] + "，建议继续目前治疗，必要时转院。", CLIN)]),
+        (
+            "会诊意见：",
+            [
+                "应邀会诊（",
+                (out.name, INST, "会诊医院"),
+                "，",
+                (cons.name, DOC, "会诊医师"),
+                "主任）：",
+                (s.course[-2] + "，建议继续目前治疗，必要时转院。", CLIN),
+            ],
+        ),
     ]
     return _narrative(ctx, "会诊记录", secs, [("会诊医师", cons, DOC)], ctx.moment(0.2), n_pages)
 
@@ -575,24 +910,50 @@ def render_critical_notice(ctx: RecordContext, n_pages=None):
     rel = ctx.cast.relative("丈夫", "父亲", "母亲")
     secs = [
         ("患者家属：", [(rel.name, R, rel.role), ("（", CLIN), (rel.role, CLIN), ("）", CLIN)]),
-        ("通知内容：", [("患者目前诊断", CLIN)] + dx_runs(ctx) + [("，病情危重，随时可能出现呼吸心跳骤停等危及生命的情况，医院将尽力抢救。", CLIN)]),
+        (
+            "通知内容：",
+            [("患者目前诊断", CLIN)]
+            + dx_runs(ctx)
+            + [("，病情危重，随时可能出现呼吸心跳骤停等危及生命的情况，医院将尽力抢救。", CLIN)],
+        ),
         ("家属意见：", [("已了解病情，同意积极抢救。", CLIN)]),
         ("家属签名：", [(rel.name, R, "家属签名"), "  联系电话：", (rel.phone, TEL, rel.role)]),
     ]
-    return _narrative(ctx, "病危（重）通知书", secs, [("告知医师", ctx.doctor(2), DOC)], ctx.moment(0.05), n_pages, seal=True)
+    return _narrative(
+        ctx,
+        "病危（重）通知书",
+        secs,
+        [("告知医师", ctx.doctor(2), DOC)],
+        ctx.moment(0.05),
+        n_pages,
+        seal=True,
+    )
 
 
 def render_pathology(ctx: RecordContext, n_pages=None):
     s = ctx.scenario
     secs = [
-        ("病理号：", [(f"P{ctx.admission:%y}-{ctx.rng.randint(1000, 9999)}", NUM, "病理号"), "  送检医院：", (ctx.cast.hospital.name, INST, "送检")]),
+        (
+            "病理号：",
+            [
+                (f"P{ctx.admission:%y}-{ctx.rng.randint(1000, 9999)}", NUM, "病理号"),
+                "  送检医院：",
+                (ctx.cast.hospital.name, INST, "送检"),
+            ],
+        ),
         ("送检材料：", [("子宫及附件" if s.patient_kind == "maternal" else "肺组织穿刺标本", CLIN)]),
         ("肉眼所见：", [("灰红色组织一块，大小约3.5cm×2.0cm×1.5cm，切面灰红，质中。", CLIN)]),
         ("镜下所见：", [("组织内见大量中性粒细胞浸润，部分区域出血坏死，血管内可见微血栓形成。", CLIN)]),
         ("病理诊断：", [(s.diagnoses[0] + "相关病理改变。", CLIN)]),
     ]
-    return _narrative(ctx, "病理诊断报告", secs, [("诊断医师", ctx.any_tech(), STAFF), ("复核医师", ctx.doctor(1), DOC)],
-                      ctx.moment(0.6), n_pages)
+    return _narrative(
+        ctx,
+        "病理诊断报告",
+        secs,
+        [("诊断医师", ctx.any_tech(), STAFF), ("复核医师", ctx.doctor(1), DOC)],
+        ctx.moment(0.6),
+        n_pages,
+    )
 
 
 def render_imaging(ctx: RecordContext, n_pages=None):
@@ -602,15 +963,27 @@ def render_imaging(ctx: RecordContext, n_pages=None):
         ("检查所见：", [(finding, CLIN)]),
         ("诊断意见：", [(impression, CLIN)]),
     ]
-    return _narrative(ctx, "影像检查报告", secs, [("报告医师", ctx.any_tech(), STAFF), ("审核医师", ctx.doctor(1), DOC)],
-                      ctx.moment(0.3), n_pages)
+    return _narrative(
+        ctx,
+        "影像检查报告",
+        secs,
+        [("报告医师", ctx.any_tech(), STAFF), ("审核医师", ctx.doctor(1), DOC)],
+        ctx.moment(0.3),
+        n_pages,
+    )
 
 
 def render_anesthesia(ctx: RecordContext, n_pages=None):
     doc, pages = ctx.doc, []
     cv, y = new_page(ctx, doc, pages, "麻醉记录单")
-    y = fields_block(cv, y, [[("手术名称", ctx.scenario.operation, ""), ("麻醉方式", "全身麻醉", "")],
-                             [("麻醉医师", ctx.doctor(4).name, DOC), ("巡回护士", ctx.cast.nurses[3].name, NUR)]])
+    y = fields_block(
+        cv,
+        y,
+        [
+            [("手术名称", ctx.scenario.operation, ""), ("麻醉方式", "全身麻醉", "")],
+            [("麻醉医师", ctx.doctor(4).name, DOC), ("巡回护士", ctx.cast.nurses[3].name, NUR)],
+        ],
+    )
     chart = (LEFT, y + 5, RIGHT, y + 305)
     _vitals_chart(ctx, cv, chart, ("BP", "HR", "SpO2"))
     y = chart[3] + 25
@@ -618,8 +991,17 @@ def render_anesthesia(ctx: RecordContext, n_pages=None):
     y = grid_header(cv, y, cols)
     for i in range(8):
         t = ctx.moment(0.12) + timedelta(minutes=15 * i)
-        y = grid_row(cv, y, cols, [(t.strftime("%H:%M"), CLIN), (ctx.rng.choice(clinical.ORDERS), CLIN),
-                                   (f"{ctx.rng.randint(1, 50)}mg", CLIN), (ctx.doctor(4).name, DOC, "麻醉医师")])
+        y = grid_row(
+            cv,
+            y,
+            cols,
+            [
+                (t.strftime("%H:%M"), CLIN),
+                (ctx.rng.choice(clinical.ORDERS), CLIN),
+                (f"{ctx.rng.randint(1, 50)}mg", CLIN),
+                (ctx.doctor(4).name, DOC, "麻醉医师"),
+            ],
+        )
     return doc, pages
 
 
@@ -655,19 +1037,40 @@ def render_lab(ctx: RecordContext, n_pages: int = 1):
         sample = f"{rng.randrange(10**11, 10**12)}"
         marks.barcode(cv, (RIGHT - 110, 10, RIGHT, 30), ctx.cast.numbers["inpatient_no"], rng)
         p, n = ctx.patient, ctx.cast.numbers
-        y = fields_block(cv, y + 4, [
-            [(ctx.label("姓名"), p.name, P), ("性别", p.sex, ""), ("年龄", p.age, "")],
-            [("科别", ctx.department, ""), (ctx.label("床号"), n["bed_no"], NUM), (ctx.label("住院号"), n["inpatient_no"], NUM)],
-            [("标本号", sample, NUM), ("ID号", n["patient_id"], NUM), ("送检医师", ctx.doctor(3).name, DOC)],
-        ], 9.5, cols=3)
+        y = fields_block(
+            cv,
+            y + 4,
+            [
+                [(ctx.label("姓名"), p.name, P), ("性别", p.sex, ""), ("年龄", p.age, "")],
+                [
+                    ("科别", ctx.department, ""),
+                    (ctx.label("床号"), n["bed_no"], NUM),
+                    (ctx.label("住院号"), n["inpatient_no"], NUM),
+                ],
+                [
+                    ("标本号", sample, NUM),
+                    ("ID号", n["patient_id"], NUM),
+                    ("送检医师", ctx.doctor(3).name, DOC),
+                ],
+            ],
+            9.5,
+            cols=3,
+        )
         cols = [("检验项目", 190), ("结果", 80), ("提示", 40), ("单位", 80), ("参考范围", 109)]
         y = grid_header(cv, y + 4, cols)
         for item, unit, lo, hi, dg in clinical.LAB_PANELS[panel]:
             val, flag = clinical.lab_value(rng, lo, hi, dg)
-            y = grid_row(cv, y, cols, [(item, CLIN), (val, CLIN), (flag, ""), (unit, CLIN), (f"{lo}-{hi}", CLIN)])
+            y = grid_row(
+                cv, y, cols, [(item, CLIN), (val, CLIN), (flag, ""), (unit, CLIN), (f"{lo}-{hi}", CLIN)]
+            )
         t = ctx.moment(rng.random())
         y += 24
-        cv.write(LEFT, y, ["采样时间：", (fmt_dt(t), CLIN), "    报告时间：", (fmt_dt(t + timedelta(hours=2)), CLIN)], 9.5)
+        cv.write(
+            LEFT,
+            y,
+            ["采样时间：", (fmt_dt(t), CLIN), "    报告时间：", (fmt_dt(t + timedelta(hours=2)), CLIN)],
+            9.5,
+        )
         y += 26
         techs = rng.sample(ctx.cast.techs, 2)
         x = sign_line(ctx, cv, LEFT, y, "检验者", techs[0], STAFF, image=False)
@@ -693,17 +1096,38 @@ def outside_report(ctx: RecordContext) -> tuple[bytes, float, float, list, list]
     cv.centered(30, (out.name, INST, "外院"), 14)
     cv.centered(50, ("检验报告单", CLIN), 12)
     p, n = ctx.patient, ctx.cast.numbers
-    y = fields_block(cv, 72, [
-        [("姓名", p.name, P), ("性别", p.sex, ""), ("年龄", p.age, "")],
-        [("门诊号", n["outpatient_no"], NUM), ("科别", "急诊科", ""), ("送检医生", full_name_like(ctx), DOC)],
-    ], 9.5, cols=3)
+    y = fields_block(
+        cv,
+        72,
+        [
+            [("姓名", p.name, P), ("性别", p.sex, ""), ("年龄", p.age, "")],
+            [
+                ("门诊号", n["outpatient_no"], NUM),
+                ("科别", "急诊科", ""),
+                ("送检医生", full_name_like(ctx), DOC),
+            ],
+        ],
+        9.5,
+        cols=3,
+    )
     cols = [("项目", 190), ("结果", 80), ("提示", 40), ("单位", 80), ("参考范围", 109)]
     y = grid_header(cv, y, cols)
     for item, unit, lo, hi, dg in clinical.LAB_PANELS["血常规"][:5]:
         val, flag = clinical.lab_value(rng, lo, hi, dg)
         y = grid_row(cv, y, cols, [(item, CLIN), (val, CLIN), (flag, ""), (unit, CLIN), (f"{lo}-{hi}", CLIN)])
-    cv.write(LEFT, y + 22, ["检验者：", (full_name_like(ctx), STAFF, "检验者"), "   报告时间：",
-                            (fmt_dt(ctx.admission - timedelta(days=1)), CLIN), "   电话：", (out.phone, TEL, "外院")], 9)
+    cv.write(
+        LEFT,
+        y + 22,
+        [
+            "检验者：",
+            (full_name_like(ctx), STAFF, "检验者"),
+            "   报告时间：",
+            (fmt_dt(ctx.admission - timedelta(days=1)), CLIN),
+            "   电话：",
+            (out.phone, TEL, "外院"),
+        ],
+        9,
+    )
     cv.finish()
     pix = scratch[0].get_pixmap(dpi=150, colorspace=pymupdf.csGRAY, alpha=False)
     buf = io.BytesIO()
@@ -741,8 +1165,17 @@ def pasted_outside_report(ctx: RecordContext, pages: list[PageCanvas]) -> None:
 def render_nursing(ctx: RecordContext, n_pages: int = 1):
     doc, pages = ctx.doc, []
     rng = ctx.rng
-    cols = [("日期时间", 78), ("T℃", 30), ("P", 28), ("R", 26), ("BP", 52), ("SpO2", 34), ("入/出量ml", 52),
-            ("病情观察及护理措施", 149), ("护士签名", 50)]
+    cols = [
+        ("日期时间", 78),
+        ("T℃", 30),
+        ("P", 28),
+        ("R", 26),
+        ("BP", 52),
+        ("SpO2", 34),
+        ("入/出量ml", 52),
+        ("病情观察及护理措施", 149),
+        ("护士签名", 50),
+    ]
     total = n_pages * 22
     k = 0
     skip = "患儿" if ctx.scenario.patient_kind == "maternal" else "阴道"
@@ -753,12 +1186,24 @@ def render_nursing(ctx: RecordContext, n_pages: int = 1):
         while y + 24 < bottom(cv):
             t = ctx.moment(k / total)
             nurse = ctx.cast.nurses[k % len(ctx.cast.nurses)]
-            y = grid_row(cv, y, cols, [
-                (t.strftime("%m-%d %H:%M"), CLIN), (f"{rng.uniform(36.0, 39.4):.1f}", CLIN), (str(rng.randint(70, 160)), CLIN),
-                (str(rng.randint(16, 50)), CLIN), (f"{rng.randint(70, 160)}/{rng.randint(40, 100)}", CLIN),
-                (f"{rng.randint(85, 100)}%", CLIN), (f"{rng.randint(0, 500)}/{rng.randint(0, 400)}", CLIN),
-                (rng.choice(notes), CLIN), (nurse.name, NUR, "护士签名"),
-            ], 8.5, 26)
+            y = grid_row(
+                cv,
+                y,
+                cols,
+                [
+                    (t.strftime("%m-%d %H:%M"), CLIN),
+                    (f"{rng.uniform(36.0, 39.4):.1f}", CLIN),
+                    (str(rng.randint(70, 160)), CLIN),
+                    (str(rng.randint(16, 50)), CLIN),
+                    (f"{rng.randint(70, 160)}/{rng.randint(40, 100)}", CLIN),
+                    (f"{rng.randint(85, 100)}%", CLIN),
+                    (f"{rng.randint(0, 500)}/{rng.randint(0, 400)}", CLIN),
+                    (rng.choice(notes), CLIN),
+                    (nurse.name, NUR, "护士签名"),
+                ],
+                8.5,
+                26,
+            )
             k += 1
     return doc, pages
 
@@ -766,7 +1211,14 @@ def render_nursing(ctx: RecordContext, n_pages: int = 1):
 def render_orders(ctx: RecordContext, n_pages: int = 1):
     doc, pages = ctx.doc, []
     rng = ctx.rng
-    cols = [("起始时间", 80), ("医嘱内容", 210), ("医师签名", 55), ("护士签名", 55), ("停止时间", 80), ("医师", 19 + 0)]
+    cols = [
+        ("起始时间", 80),
+        ("医嘱内容", 210),
+        ("医师签名", 55),
+        ("护士签名", 55),
+        ("停止时间", 80),
+        ("医师", 19 + 0),
+    ]
     total = n_pages * 28
     k = 0
     for pi in range(n_pages):
@@ -774,11 +1226,26 @@ def render_orders(ctx: RecordContext, n_pages: int = 1):
         y = grid_header(cv, y, cols[:5] + [("", 19)], 9)
         while y + 22 < bottom(cv):
             t = ctx.moment(k / total)
-            y = grid_row(cv, y, cols, [
-                (t.strftime("%m-%d %H:%M"), CLIN), (rng.choice(clinical.ORDERS), CLIN),
-                (ctx.doctor(3 + k % 2).name, DOC, "医师签名"), (ctx.any_nurse().name, NUR, "护士签名"),
-                ((t + timedelta(days=rng.randint(1, 4))).strftime("%m-%d %H:%M") if rng.random() < 0.5 else "", CLIN), "",
-            ], 9, 20)
+            y = grid_row(
+                cv,
+                y,
+                cols,
+                [
+                    (t.strftime("%m-%d %H:%M"), CLIN),
+                    (rng.choice(clinical.ORDERS), CLIN),
+                    (ctx.doctor(3 + k % 2).name, DOC, "医师签名"),
+                    (ctx.any_nurse().name, NUR, "护士签名"),
+                    (
+                        (t + timedelta(days=rng.randint(1, 4))).strftime("%m-%d %H:%M")
+                        if rng.random() < 0.5
+                        else "",
+                        CLIN,
+                    ),
+                    "",
+                ],
+                9,
+                20,
+            )
             k += 1
     return doc, pages
 
@@ -793,28 +1260,66 @@ def render_temperature(ctx: RecordContext, n_pages: int = 1):
             cv.write(x + d * 62, y, ((day0 + timedelta(days=d)).strftime("%m-%d"), CLIN), 9)
         _vitals_chart(ctx, cv, (LEFT, y + 10, RIGHT, y + 500), ("体温", "脉搏", "呼吸"))
         y += 530
-        cv.write(LEFT, y, ["入量(ml)：", (f"{ctx.rng.randint(800, 3000)}", CLIN), "   出量(ml)：", (f"{ctx.rng.randint(600, 2800)}", CLIN),
-                           "   体重(kg)：", (f"{ctx.rng.uniform(1, 80):.1f}", CLIN)], 9.5)
-        cv.write(LEFT, y + 22, ["责任护士：", (ctx.cast.nurses[i % len(ctx.cast.nurses)].name, NUR, "责任护士")], 9.5)
+        cv.write(
+            LEFT,
+            y,
+            [
+                "入量(ml)：",
+                (f"{ctx.rng.randint(800, 3000)}", CLIN),
+                "   出量(ml)：",
+                (f"{ctx.rng.randint(600, 2800)}", CLIN),
+                "   体重(kg)：",
+                (f"{ctx.rng.uniform(1, 80):.1f}", CLIN),
+            ],
+            9.5,
+        )
+        cv.write(
+            LEFT,
+            y + 22,
+            ["责任护士：", (ctx.cast.nurses[i % len(ctx.cast.nurses)].name, NUR, "责任护士")],
+            9.5,
+        )
     return doc, pages
 
 
 # ------------------------------------------------------------------ traces (landscape)
-def _pink_grid(cv: PageCanvas, rect, small: float, fine=(1.0, 0.8, 0.82), bold=(0.95, 0.5, 0.55), every: int = 5) -> None:
+def _pink_grid(
+    cv: PageCanvas, rect, small: float, fine=(1.0, 0.8, 0.82), bold=(0.95, 0.5, 0.55), every: int = 5
+) -> None:
     x0, y0, x1, y1 = rect
     nx, ny = int((x1 - x0) / small), int((y1 - y0) / small)
     for bold_pass in (False, True):
-        segs = [(x0 + i * small, y0, x0 + i * small, y1) for i in range(nx + 1) if (i % every == 0) == bold_pass]
-        segs += [(x0, y0 + i * small, x1, y0 + i * small) for i in range(ny + 1) if (i % every == 0) == bold_pass]
+        segs = [
+            (x0 + i * small, y0, x0 + i * small, y1) for i in range(nx + 1) if (i % every == 0) == bold_pass
+        ]
+        segs += [
+            (x0, y0 + i * small, x1, y0 + i * small) for i in range(ny + 1) if (i % every == 0) == bold_pass
+        ]
         cv.lines(segs, 0.7 if bold_pass else 0.25, bold if bold_pass else fine)
 
 
 def _trace_header(ctx: RecordContext, cv: PageCanvas, title: str) -> None:
     p, n = ctx.patient, ctx.cast.numbers
     cv.write(40, 30, [(ctx.cast.hospital.name, INST, "header"), "    ", (title, CLIN)], 12)
-    cv.write(40, 48, [ctx.label("姓名") + "：", (p.name, P, "姓名"), "  性别：", (p.sex, CLIN), "  年龄：", (p.age, CLIN),
-                      f"  {ctx.label('住院号')}：", (n["inpatient_no"], NUM, "住院号"), f"  {ctx.label('床号')}：",
-                      (n["bed_no"], NUM, "床号"), "  科室：", (ctx.department, CLIN)], 9)
+    cv.write(
+        40,
+        48,
+        [
+            ctx.label("姓名") + "：",
+            (p.name, P, "姓名"),
+            "  性别：",
+            (p.sex, CLIN),
+            "  年龄：",
+            (p.age, CLIN),
+            f"  {ctx.label('住院号')}：",
+            (n["inpatient_no"], NUM, "住院号"),
+            f"  {ctx.label('床号')}：",
+            (n["bed_no"], NUM, "床号"),
+            "  科室：",
+            (ctx.department, CLIN),
+        ],
+        9,
+    )
 
 
 def _trace_page(ctx: RecordContext, doc: pymupdf.Document, pages: list[PageCanvas]) -> PageCanvas:
@@ -844,13 +1349,25 @@ def render_ecg(ctx: RecordContext, n_pages: int = 1):
                 pts, x = [], x0
                 while x < x0 + width:
                     t = (x - x0) % period
-                    v = (-32 * math.exp(-((t - 0.3 * period) ** 2) / 4) + 9 * math.exp(-((t - 0.3 * period - 6) ** 2) / 5)
-                         - 7 * math.exp(-((t - 0.55 * period) ** 2) / 40) - 3 * math.exp(-((t - 0.15 * period) ** 2) / 12))
+                    v = (
+                        -32 * math.exp(-((t - 0.3 * period) ** 2) / 4)
+                        + 9 * math.exp(-((t - 0.3 * period - 6) ** 2) / 5)
+                        - 7 * math.exp(-((t - 0.55 * period) ** 2) / 40)
+                        - 3 * math.exp(-((t - 0.15 * period) ** 2) / 12)
+                    )
                     pts.append((x, base + v + rng.uniform(-0.4, 0.4)))
                     x += 1.0
                 cv.polyline(pts, 0.7, BLACK)
                 cv.write(x0 + 2, base - 36, (leads[row * 3 + col] if row < 3 else "II", CLIN), 8)
-        cv.write(40, 540, ["诊断：", (rng.choice(("窦性心动过速", "窦性心律  ST-T改变", "III度房室传导阻滞", "窦性心律")), CLIN)], 10)
+        cv.write(
+            40,
+            540,
+            [
+                "诊断：",
+                (rng.choice(("窦性心动过速", "窦性心律  ST-T改变", "III度房室传导阻滞", "窦性心律")), CLIN),
+            ],
+            10,
+        )
         sign_line(ctx, cv, 560, 540, "报告医师", ctx.any_tech(), STAFF, image=False)
     return doc, pages
 
@@ -873,10 +1390,26 @@ def render_ctg(ctx: RecordContext, n_pages: int = 1):
             pts.append((x, top[1] + (210 - f) / 160 * (top[3] - top[1])))
             x += 1.2
         cv.polyline(pts, 0.8, BLACK)
-        pts = [(x, bot[3] - 15 - 100 * max(0.0, math.sin((x - bot[0]) / 45)) ** 6) for x in range(int(bot[0]), int(bot[2]), 2)]
+        pts = [
+            (x, bot[3] - 15 - 100 * max(0.0, math.sin((x - bot[0]) / 45)) ** 6)
+            for x in range(int(bot[0]), int(bot[2]), 2)
+        ]
         cv.polyline(pts, 0.8, BLUE)
-        cv.write(40, 520, ["基线 ", (f"{rng.randint(120, 160)}bpm", CLIN), "  变异 ", ("6-25bpm", CLIN), "  宫缩 ",
-                           ("3-4分钟一次", CLIN), "  结论：", (rng.choice(("NST反应型", "可疑型，建议复查", "异常，请结合临床")), CLIN)], 9.5)
+        cv.write(
+            40,
+            520,
+            [
+                "基线 ",
+                (f"{rng.randint(120, 160)}bpm", CLIN),
+                "  变异 ",
+                ("6-25bpm", CLIN),
+                "  宫缩 ",
+                ("3-4分钟一次", CLIN),
+                "  结论：",
+                (rng.choice(("NST反应型", "可疑型，建议复查", "异常，请结合临床")), CLIN),
+            ],
+            9.5,
+        )
         sign_line(ctx, cv, 560, 542, "报告医师", ctx.doctor(3), DOC, image=False)
     return doc, pages
 

@@ -14,6 +14,7 @@ list[Finding]`` on every record and measures:
 ``format_report(result)`` renders the result as a plain-text table.  Values
 shown for missed identifiers are masked (``core.masking.mask``).
 """
+
 from __future__ import annotations
 
 import time
@@ -77,7 +78,12 @@ def _finding_parts(f) -> tuple[int, str, list[Rect], str]:
     """(page_index, category, rects, detector) of a Finding or its dict."""
     if isinstance(f, dict):
         cat = f.get("category", "")
-        return int(f["page_index"]), getattr(cat, "value", cat), [tuple(r) for r in f.get("rects", [])], f.get("detector", "")
+        return (
+            int(f["page_index"]),
+            getattr(cat, "value", cat),
+            [tuple(r) for r in f.get("rects", [])],
+            f.get("detector", ""),
+        )
     cat = getattr(f.category, "value", f.category)
     return int(f.page_index), str(cat), [tuple(r) for r in f.rects], str(f.detector)
 
@@ -121,9 +127,17 @@ def score_record(truth: RecordTruth, findings: Sequence) -> dict:
         if cov >= FOUND_COVERAGE:
             cell[1] += 1
         else:
-            missed.append({"record": truth.record_id, "page": item.page_index, "category": item.category,
-                           "role": item.role, "text": _mask(item.text, item.category), "coverage": round(cov, 2),
-                           "scanned": kind == "scanned"})
+            missed.append(
+                {
+                    "record": truth.record_id,
+                    "page": item.page_index,
+                    "category": item.category,
+                    "role": item.role,
+                    "text": _mask(item.text, item.category),
+                    "coverage": round(cov, 2),
+                    "scanned": kind == "scanned",
+                }
+            )
 
     clin_area = clin_covered = 0.0
     lines_hit = 0
@@ -179,7 +193,14 @@ def evaluate(analyze_fn: Callable[[str, dict], list], corpus, max_missed: int = 
             for kind, (total, found) in kinds.items():
                 recall[cat][kind][0] += total
                 recall[cat][kind][1] += found
-        for key in ("clinical_lines", "clinical_area", "clinical_covered", "clinical_lines_hit", "findings", "stray"):
+        for key in (
+            "clinical_lines",
+            "clinical_area",
+            "clinical_covered",
+            "clinical_lines_hit",
+            "findings",
+            "stray",
+        ):
             agg[key] += r[key]
         for k, v in r["stray_by_detector"].items():
             stray_det[k] += v
@@ -195,8 +216,11 @@ def evaluate(analyze_fn: Callable[[str, dict], list], corpus, max_missed: int = 
         f = sum(v[1] for v in kinds.values())
         tot, fnd = tot + t, fnd + f
         per_cat[cat] = {
-            "total": t, "found": f, "recall": round(f / t, 4) if t else None,
-            "born_digital": _ratio(*kinds["born_digital"]), "scanned": _ratio(*kinds["scanned"]),
+            "total": t,
+            "found": f,
+            "recall": round(f / t, 4) if t else None,
+            "born_digital": _ratio(*kinds["born_digital"]),
+            "scanned": _ratio(*kinds["scanned"]),
         }
     return {
         "records": len(records),
@@ -207,7 +231,9 @@ def evaluate(analyze_fn: Callable[[str, dict], list], corpus, max_missed: int = 
         "overall": {"total": tot, "found": fnd, "recall": round(fnd / tot, 4) if tot else None},
         "over_redaction": {
             "clinical_lines": int(agg["clinical_lines"]),
-            "clinical_area_covered": round(agg["clinical_covered"] / agg["clinical_area"], 4) if agg["clinical_area"] else 0.0,
+            "clinical_area_covered": round(agg["clinical_covered"] / agg["clinical_area"], 4)
+            if agg["clinical_area"]
+            else 0.0,
             "clinical_lines_hit": int(agg["clinical_lines_hit"]),
             "findings": int(agg["findings"]),
             "stray_findings": int(agg["stray"]),
@@ -239,8 +265,10 @@ def format_report(result: dict) -> str:
         "-" * 63,
     ]
     for cat, r in result["recall"].items():
-        lines.append(f"{cat:<16}{r['total']:>7}{r['found']:>7}{_pct(r['recall']):>9}"
-                     f"{_pct(r['born_digital']['recall']):>14}{_pct(r['scanned']['recall']):>10}")
+        lines.append(
+            f"{cat:<16}{r['total']:>7}{r['found']:>7}{_pct(r['recall']):>9}"
+            f"{_pct(r['born_digital']['recall']):>14}{_pct(r['scanned']['recall']):>10}"
+        )
     o = result["overall"]
     lines += ["-" * 63, f"{'all':<16}{o['total']:>7}{o['found']:>7}{_pct(o['recall']):>9}", ""]
     ov = result["over_redaction"]
@@ -251,10 +279,14 @@ def format_report(result: dict) -> str:
         f"  stray findings          {ov['stray_findings']} of {ov['findings']} findings overlap no identifier",
     ]
     if ov["stray_by_detector"]:
-        lines.append("  stray by detector       " + ", ".join(f"{k} {v}" for k, v in ov["stray_by_detector"].items()))
+        lines.append(
+            "  stray by detector       " + ", ".join(f"{k} {v}" for k, v in ov["stray_by_detector"].items())
+        )
     if result.get("missed"):
         lines += ["", f"missed (first {len(result['missed'])} of {result['missed_total']}, values masked)"]
         for m in result["missed"]:
-            lines.append(f"  {m['record']} p{m['page'] + 1:<4} {m['category']:<15} {m['role'] or '-':<10} "
-                         f"{m['text']:<20} cover {m['coverage']:.2f}{'  scanned' if m['scanned'] else ''}")
+            lines.append(
+                f"  {m['record']} p{m['page'] + 1:<4} {m['category']:<15} {m['role'] or '-':<10} "
+                f"{m['text']:<20} cover {m['coverage']:.2f}{'  scanned' if m['scanned'] else ''}"
+            )
     return "\n".join(lines)

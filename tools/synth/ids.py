@@ -3,6 +3,7 @@
 Every function takes a ``random.Random`` so the caller's seed decides the
 output.  Nothing here is a real person's number except by coincidence.
 """
+
 from __future__ import annotations
 
 import random

@@ -9,6 +9,7 @@ A *run* is plain text (``"入院诊断："``), an identifier
 (``("王秀丽", "patient_name", "患者")``) or clinical text that must stay
 (``("宫内孕38周", CLIN)``).
 """
+
 from __future__ import annotations
 
 import os
@@ -96,7 +97,9 @@ class PageCanvas:
             if tag == CLIN:
                 self.clinical.append(ClinicalLine(self.page_index, text, self.box(x, y, text, size)))
             elif tag:
-                self.identifiers.append(TruthItem(self.page_index, tag, text, self.box(x, y, text, size), role))
+                self.identifiers.append(
+                    TruthItem(self.page_index, tag, text, self.box(x, y, text, size), role)
+                )
             parts.append(text)
             x += w
         if parts:
@@ -111,7 +114,13 @@ class PageCanvas:
         return self.write((self.width - w) / 2, y, runs, size, color)
 
     def paragraph(
-        self, x: float, y: float, width: float, runs: Iterable[Run], size: float = 10.5, leading: float = 1.6,
+        self,
+        x: float,
+        y: float,
+        width: float,
+        runs: Iterable[Run],
+        size: float = 10.5,
+        leading: float = 1.6,
         indent: float = 2.0,
     ) -> float:
         """Wrap runs into lines within ``width``; identifiers never break.

@@ -4,6 +4,7 @@ Uses the images of ``tools.synth.visual`` when that module is importable, and
 falls back to simple vector drawings otherwise.  Each mark is recorded as a
 visual ground-truth item (category signature / seal / barcode).
 """
+
 from __future__ import annotations
 
 import math
@@ -65,7 +66,9 @@ def _code_png(value: str, kind: str) -> bytes | None:
     return _visual.png_bytes(_visual.code_image(value, kind, scale=2 if kind == "code128" else 3))
 
 
-def signature(cv: PageCanvas, x: float, baseline: float, name: str, rng: random.Random, role: str = "") -> float:
+def signature(
+    cv: PageCanvas, x: float, baseline: float, name: str, rng: random.Random, role: str = ""
+) -> float:
     """A handwritten-looking signature starting at x; returns its right edge."""
     style = "kai" if rng.random() < 0.7 else "scribble"
     seed = sum(map(ord, name)) % 997
@@ -87,7 +90,15 @@ def signature(cv: PageCanvas, x: float, baseline: float, name: str, rng: random.
     return x + w
 
 
-def seal(cv: PageCanvas, cx: float, cy: float, org: str, rng: random.Random, center: str = "病历专用章", r: float = 42) -> None:
+def seal(
+    cv: PageCanvas,
+    cx: float,
+    cy: float,
+    org: str,
+    rng: random.Random,
+    center: str = "病历专用章",
+    r: float = 42,
+) -> None:
     png = _seal_png(org, center, sum(map(ord, org)) % 997)
     rect = (cx - r, cy - r, cx + r, cy + r)
     if png is not None:

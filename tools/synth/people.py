@@ -5,6 +5,7 @@ licensed files in ``tools/synth/data`` (see its LICENSE.md).  Given names,
 streets, companies and hospital names are assembled from word lists written
 here.  All output is decided by the ``random.Random`` passed in.
 """
+
 from __future__ import annotations
 
 import csv
@@ -31,7 +32,9 @@ COMPANY_WORDS = "华信 恒达 鼎盛 宏远 瑞丰 新元 永泰 金桥 汇通 
 COMPANY_KINDS = ("科技有限公司", "商贸有限公司", "建筑工程有限公司", "食品有限公司", "物流有限公司", "服装厂")
 SCHOOL_KINDS = ("第一小学", "实验中学", "第二中学", "中心幼儿园")
 EMAIL_DOMAINS = ("qq.com", "163.com", "126.com", "sina.com", "139.com")
-PINYIN_SYLLABLES = "wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he lin luo gao".split()
+PINYIN_SYLLABLES = (
+    "wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he lin luo gao".split()
+)
 
 DOCTOR_TITLES = ("主任医师", "副主任医师", "主治医师", "住院医师")
 NURSE_TITLES = ("护士长", "主管护师", "护师", "护士")
@@ -261,7 +264,9 @@ HOSPITAL_KINDS = ("maternal", "county", "town", "community", "university", "clin
 
 def hospital_name(rng: random.Random, kind: str, place: Place) -> str:
     if kind == "maternal":
-        return f"{place.city_short}市妇幼保健院" if not place.city.endswith("州") else f"{place.city}妇幼保健院"
+        return (
+            f"{place.city_short}市妇幼保健院" if not place.city.endswith("州") else f"{place.city}妇幼保健院"
+        )
     if kind == "county":
         return f"{place.area}人民医院"
     if kind == "town":
@@ -332,9 +337,11 @@ def make_cast(
         father = make_adult(rng, "男", "父亲", "relative_name", admission, (24, 45), place=home)
         mother = make_adult(rng, "女", "母亲", "relative_name", admission, (21, 42), place=home)
         mother.address = father.address
-        years = {"neonate": rng.uniform(0, 0.05), "child": rng.uniform(0.3, 13), "adult": rng.uniform(18, 70)}[
-            patient_kind
-        ]
+        years = {
+            "neonate": rng.uniform(0, 0.05),
+            "child": rng.uniform(0.3, 13),
+            "adult": rng.uniform(18, 70),
+        }[patient_kind]
         sex = rng.choice("男女")
         birth = admission - timedelta(days=int(years * 365.25))
         if patient_kind == "neonate":

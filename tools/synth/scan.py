@@ -6,6 +6,7 @@ JPEG on a page of the same size: no text layer is left.  The ground-truth
 rects of that page are moved with the rotation (bounding box of the rotated
 rect), so they still cover what was drawn there.
 """
+
 from __future__ import annotations
 
 import io
@@ -33,8 +34,14 @@ def rotate_rect(rect, angle_deg: float, cx: float, cy: float) -> tuple[float, fl
     return (min(xs), min(ys), max(xs), max(ys))
 
 
-def scan_page(page: pymupdf.Page, out: pymupdf.Document, rng: random.Random, dpi: int = 150,
-              max_angle: float = 1.0, quality: int = 55) -> float:
+def scan_page(
+    page: pymupdf.Page,
+    out: pymupdf.Document,
+    rng: random.Random,
+    dpi: int = 150,
+    max_angle: float = 1.0,
+    quality: int = 55,
+) -> float:
     """Append a scanned copy of ``page`` to ``out``; return the angle used."""
     pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
     img = Image.frombytes("L", (pix.width, pix.height), pix.samples)
@@ -52,8 +59,14 @@ def scan_page(page: pymupdf.Page, out: pymupdf.Document, rng: random.Random, dpi
     return angle
 
 
-def scan_document(doc: pymupdf.Document, rng: random.Random, identifiers: list[TruthItem],
-                  clinical: list[ClinicalLine], dpi: int = 150, max_angle: float = 1.0) -> pymupdf.Document:
+def scan_document(
+    doc: pymupdf.Document,
+    rng: random.Random,
+    identifiers: list[TruthItem],
+    clinical: list[ClinicalLine],
+    dpi: int = 150,
+    max_angle: float = 1.0,
+) -> pymupdf.Document:
     """Scanned copy of ``doc``; truth items (local page indices) are updated in place."""
     out = pymupdf.open()
     for page in doc:

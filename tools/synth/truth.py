@@ -3,6 +3,7 @@
 Rects are PDF points in the page's unrotated space (the ``core.models``
 convention).  Truth files hold fake identifiers only, so they are plain JSON.
 """
+
 from __future__ import annotations
 
 import json

@@ -9,6 +9,7 @@ fetal-monitor grids, tables with red values, plain text) and a
 the same geometry.  Truth boxes are :class:`tools.synth.truth.TruthItem`.
 Used by tests/visual, ``tools.eval.visual`` and the demo archive.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,7 +31,13 @@ FONT_KAI = "/usr/share/fonts/truetype/arphic/ukai.ttc"
 A4 = (595.0, 842.0)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "建国秀丽伟芳娜敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英"
-HOSPITALS = ["江城市妇幼保健院", "青山县人民医院", "河东区社区卫生服务中心", "南湖市第一人民医院", "白石镇卫生院"]
+HOSPITALS = [
+    "江城市妇幼保健院",
+    "青山县人民医院",
+    "河东区社区卫生服务中心",
+    "南湖市第一人民医院",
+    "白石镇卫生院",
+]
 CLINICAL = [
     "主诉：停经38周，下腹阵痛3小时。",
     "现病史：孕期规律产检，血压波动于110-130/70-85mmHg。",
@@ -92,8 +99,14 @@ def signature_image(name: str, style: str = "kai", seed: int = 0) -> Image.Image
     return img
 
 
-def seal_image(org: str, center: str = "病历专用章", size: int = 360, oval: bool = False, seed: int = 0,
-               faded: bool = False) -> Image.Image:
+def seal_image(
+    org: str,
+    center: str = "病历专用章",
+    size: int = 360,
+    oval: bool = False,
+    seed: int = 0,
+    faded: bool = False,
+) -> Image.Image:
     """Red seal, transparent background: ring, org name on the arc, a star,
     and the seal's purpose along the bottom.  ``faded``: light pink ink, as a
     seal stamped with a dry pad looks on a scan."""
@@ -148,8 +161,11 @@ def logo_image(size: int = 160, seed: int = 0) -> Image.Image:
 
 def code_image(value: str, kind: str = "qr", scale: int = 4) -> Image.Image:
     """QR code / Code 128 barcode with quiet zone (zxing-cpp writer)."""
-    fmt = {"qr": zxingcpp.BarcodeFormat.QRCode, "code128": zxingcpp.BarcodeFormat.Code128,
-           "datamatrix": zxingcpp.BarcodeFormat.DataMatrix}[kind]
+    fmt = {
+        "qr": zxingcpp.BarcodeFormat.QRCode,
+        "code128": zxingcpp.BarcodeFormat.Code128,
+        "datamatrix": zxingcpp.BarcodeFormat.DataMatrix,
+    }[kind]
     arr = np.array(zxingcpp.create_barcode(value, fmt).to_image(scale=scale))
     return Image.fromarray(arr).convert("RGB")
 
@@ -177,11 +193,17 @@ def id_card_image(name: str, number: str, seed: int = 0) -> Image.Image:
     W, H = 856, 540
     img = Image.new("RGB", (W, H), (255, 255, 255))
     d = ImageDraw.Draw(img)
-    d.rounded_rectangle((2, 2, W - 3, H - 3), radius=28, fill=(232, 238, 242), outline=(120, 130, 140), width=3)
+    d.rounded_rectangle(
+        (2, 2, W - 3, H - 3), radius=28, fill=(232, 238, 242), outline=(120, 130, 140), width=3
+    )
     f, fs = _font(FONT_CJK, 30), _font(FONT_CJK, 26)
     grey, black = (90, 100, 110), (20, 20, 20)
-    rows = [("姓名", name), ("性别", rng.choice("男女") + "     民族  汉"), ("出生", "1992 年 3 月 14 日"),
-            ("住址", "江城市青山区幸福路88号")]
+    rows = [
+        ("姓名", name),
+        ("性别", rng.choice("男女") + "     民族  汉"),
+        ("出生", "1992 年 3 月 14 日"),
+        ("住址", "江城市青山区幸福路88号"),
+    ]
     y = 50
     for k, val in rows:
         d.text((50, y), k, font=fs, fill=grey)
@@ -242,7 +264,12 @@ def signature_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
     _header(page, "病 程 记 录", rng.choice(HOSPITALS))
     y = _clinical_block(page, 130, rng)
     truths = []
-    specs = [("医师签名：", "kai"), ("护士签名：", "scribble"), ("记录者：", "kai"), ("患者/家属签名：", "kai")]
+    specs = [
+        ("医师签名：", "kai"),
+        ("护士签名：", "scribble"),
+        ("记录者：", "kai"),
+        ("患者/家属签名：", "kai"),
+    ]
     y += 20
     for i, (label, style) in enumerate(specs):
         box = _text(page, 60, y, label)
@@ -251,7 +278,9 @@ def signature_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
         w = h * img.width / img.height
         x0 = box[2] + rng.uniform(2, 12)
         top = y - 20 if i < 3 else y - 32
-        truths.append(TruthItem(0, "signature", "", _insert(page, (x0, top, x0 + w, top + h), img), role=label))
+        truths.append(
+            TruthItem(0, "signature", "", _insert(page, (x0, top, x0 + w, top + h), img), role=label)
+        )
         _text(page, 400, y, f"2025-03-{10 + i:02d} 10:{10 * i:02d}")
         y += 58
     _text(page, 60, y, "审核者：")  # blank field: must give nothing
@@ -266,8 +295,24 @@ def order_sheet_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
     doc = pymupdf.open()
     page = doc.new_page(width=A4[0], height=A4[1])
     _header(page, "长 期 医 嘱 单", rng.choice(HOSPITALS))
-    cols = [("起始时间", 50, 130), ("医嘱内容", 130, 330), ("医师签名", 330, 400), ("护士签名", 400, 470), ("停止时间", 470, 545)]
-    orders = ["一级护理", "病危", "心电监护", "吸氧 3L/min", "禁食", "留置导尿", "血常规", "头孢曲松 1g ivgtt qd", "床旁胸片"]
+    cols = [
+        ("起始时间", 50, 130),
+        ("医嘱内容", 130, 330),
+        ("医师签名", 330, 400),
+        ("护士签名", 400, 470),
+        ("停止时间", 470, 545),
+    ]
+    orders = [
+        "一级护理",
+        "病危",
+        "心电监护",
+        "吸氧 3L/min",
+        "禁食",
+        "留置导尿",
+        "血常规",
+        "头孢曲松 1g ivgtt qd",
+        "床旁胸片",
+    ]
     y, rh = 120, 22
     for name, x0, _x1 in cols:
         _text(page, x0 + 4, y + 15, name, 9.5)
@@ -284,7 +329,11 @@ def order_sheet_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
             h = 16.0
             w = min(60.0, h * img.width / img.height)
             x = cols[2 + k][1] + 5
-            truths.append(TruthItem(0, "signature", "", _insert(page, (x, y + 3, x + w, y + 3 + h), img), role=cols[2 + k][0]))
+            truths.append(
+                TruthItem(
+                    0, "signature", "", _insert(page, (x, y + 3, x + w, y + 3 + h), img), role=cols[2 + k][0]
+                )
+            )
     y += rh
     page.draw_line((50, y), (545, y), width=0.5)
     for _, x0, _ in cols:
@@ -327,11 +376,28 @@ def seal_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
     d = rng.uniform(105, 130)
     x0, y0 = rng.uniform(330, 400), rng.uniform(y - 10, y + 40)
     faded = seed % 3 == 2  # every third document: a faded stamp
-    truths.append(TruthItem(0, "seal", "", _insert(page, (x0, y0, x0 + d, y0 + d), seal_image(hosp, seed=seed, faded=faded)),
-                            role="公章(淡)" if faded else "公章"))
+    truths.append(
+        TruthItem(
+            0,
+            "seal",
+            "",
+            _insert(page, (x0, y0, x0 + d, y0 + d), seal_image(hosp, seed=seed, faded=faded)),
+            role="公章(淡)" if faded else "公章",
+        )
+    )
     x1, y1 = rng.uniform(60, 120), 640
     truths.append(
-        TruthItem(0, "seal", "", _insert(page, (x1, y1, x1 + d * 1.4, y1 + d * 0.95), seal_image(hosp, "检验专用章", oval=True, seed=seed + 1)), role="检验专用章")
+        TruthItem(
+            0,
+            "seal",
+            "",
+            _insert(
+                page,
+                (x1, y1, x1 + d * 1.4, y1 + d * 0.95),
+                seal_image(hosp, "检验专用章", oval=True, seed=seed + 1),
+            ),
+            role="检验专用章",
+        )
     )
     truths.append(TruthItem(0, "seal", "", _vector_seal(page, (450, 700), 48, hosp[:6]), role="vector"))
     return doc, truths
@@ -361,11 +427,18 @@ def _vector_qr(page: pymupdf.Page, value: str, x: float, y: float, module: float
     arr = np.array(zxingcpp.create_barcode(value, zxingcpp.BarcodeFormat.QRCode).to_image(scale=1))
     shape = page.new_shape()
     for r, c in zip(*np.nonzero(arr < 128)):
-        shape.draw_rect(pymupdf.Rect(x + c * module, y + r * module, x + (c + 1) * module, y + (r + 1) * module))
+        shape.draw_rect(
+            pymupdf.Rect(x + c * module, y + r * module, x + (c + 1) * module, y + (r + 1) * module)
+        )
     shape.finish(color=None, fill=(0, 0, 0), width=0)
     shape.commit()
     rows, cols = np.nonzero(arr < 128)
-    return (x + cols.min() * module, y + rows.min() * module, x + (cols.max() + 1) * module, y + (rows.max() + 1) * module)
+    return (
+        x + cols.min() * module,
+        y + rows.min() * module,
+        x + (cols.max() + 1) * module,
+        y + (rows.max() + 1) * module,
+    )
 
 
 def barcode_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
@@ -375,15 +448,28 @@ def barcode_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
     doc = pymupdf.open()
     page = doc.new_page(width=A4[0], height=A4[1])
     _header(page, "检 验 报 告 单", rng.choice(HOSPITALS))
-    values = [f"ZY{rng.randint(2020, 2025)}{rng.randint(10**5, 10**6 - 1)}", f"{rng.randint(10**9, 10**10 - 1)}",
-              f"BA{rng.randint(10**6, 10**7 - 1)}"]
+    values = [
+        f"ZY{rng.randint(2020, 2025)}{rng.randint(10**5, 10**6 - 1)}",
+        f"{rng.randint(10**9, 10**10 - 1)}",
+        f"BA{rng.randint(10**6, 10**7 - 1)}",
+    ]
     truths = [
-        TruthItem(0, "barcode", values[0], _insert(page, (480, 20, 550, 90), code_image(values[0], "qr")), role="qr"),
-        TruthItem(0, "barcode", values[1], _insert(page, (330, 108, 520, 143), code_image(values[1], "code128", 2)), role="code128"),
+        TruthItem(
+            0, "barcode", values[0], _insert(page, (480, 20, 550, 90), code_image(values[0], "qr")), role="qr"
+        ),
+        TruthItem(
+            0,
+            "barcode",
+            values[1],
+            _insert(page, (330, 108, 520, 143), code_image(values[1], "code128", 2)),
+            role="code128",
+        ),
     ]
     _text(page, 50, 125, "科别：产科   床号：12   标本：静脉血")
     _clinical_block(page, 170, rng)
-    truths.append(TruthItem(0, "barcode", values[2], _vector_qr(page, values[2], 60, 650, 2.6), role="vector_qr"))
+    truths.append(
+        TruthItem(0, "barcode", values[2], _vector_qr(page, values[2], 60, 650, 2.6), role="vector_qr")
+    )
     return doc, truths
 
 
@@ -441,7 +527,11 @@ def ecg_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
             pts, x = [], x0
             while x < x0 + 370:
                 t = (x - x0) % 62
-                yv = -30 * math.exp(-((t - 20) ** 2) / 3) + 8 * math.exp(-((t - 40) ** 2) / 30) + rng.uniform(-0.6, 0.6)
+                yv = (
+                    -30 * math.exp(-((t - 20) ** 2) / 3)
+                    + 8 * math.exp(-((t - 40) ** 2) / 30)
+                    + rng.uniform(-0.6, 0.6)
+                )
                 pts.append((x, base + yv))
                 x += 0.8
             page.draw_polyline(pts, color=(0, 0, 0), width=0.7)
@@ -473,7 +563,9 @@ def fetal_monitor_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]
         pts.append((x, top.y0 + (210 - f) / 160 * top.height))
         x += 1.5
     page.draw_polyline(pts, color=(0, 0, 0), width=0.9)
-    pts = [(x, bot.y1 - 20 - 60 * max(0, math.sin((x - bot.x0) / 60)) ** 4) for x in np.arange(bot.x0, bot.x1, 2)]
+    pts = [
+        (x, bot.y1 - 20 - 60 * max(0, math.sin((x - bot.x0) / 60)) ** 4) for x in np.arange(bot.x0, bot.x1, 2)
+    ]
     page.draw_polyline(pts, color=(0.1, 0.2, 0.7), width=0.9)
     return doc, []
 
@@ -484,8 +576,28 @@ def red_table_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
     doc = pymupdf.open()
     page = doc.new_page(width=A4[0], height=A4[1])
     _text(page, 230, 60, "血 常 规 检 验 结 果", 14)
-    items = ["白细胞", "红细胞", "血红蛋白", "血小板", "中性粒细胞%", "淋巴细胞%", "C反应蛋白", "降钙素原", "谷丙转氨酶",
-             "谷草转氨酶", "总胆红素", "肌酐", "尿素氮", "血糖", "钾", "钠", "氯", "钙", "乳酸", "D-二聚体"]
+    items = [
+        "白细胞",
+        "红细胞",
+        "血红蛋白",
+        "血小板",
+        "中性粒细胞%",
+        "淋巴细胞%",
+        "C反应蛋白",
+        "降钙素原",
+        "谷丙转氨酶",
+        "谷草转氨酶",
+        "总胆红素",
+        "肌酐",
+        "尿素氮",
+        "血糖",
+        "钾",
+        "钠",
+        "氯",
+        "钙",
+        "乳酸",
+        "D-二聚体",
+    ]
     y = 100
     red = (0.85, 0.05, 0.05)
     for it in items:
@@ -538,16 +650,30 @@ def ultrasound_doc(seed: int = 0) -> tuple[pymupdf.Document, list[TruthItem]]:
     _text(page, 240, 60, "超 声 检 查 报 告", 14)
     _insert(page, (120, 90, 480, 360), ultrasound_image(seed=seed))
     y = 400
-    for line in ["超声所见：宫内可见妊娠囊，大小约 25×20mm，可见卵黄囊及胎芽，可见原始心管搏动。",
-                 "超声提示：宫内早孕，活胎（约7周）。"] + rng.sample(CLINICAL, 3):
+    for line in [
+        "超声所见：宫内可见妊娠囊，大小约 25×20mm，可见卵黄囊及胎芽，可见原始心管搏动。",
+        "超声提示：宫内早孕，活胎（约7周）。",
+    ] + rng.sample(CLINICAL, 3):
         _text(page, 50, y, line)
         y += 22
     return doc, []
 
 
-POSITIVE = {"signature": signature_doc, "signature_table": order_sheet_doc, "seal": seal_doc, "logo": logo_doc, "barcode": barcode_doc, "card": card_doc}
-NEGATIVE = {"ecg": ecg_doc, "fetal_monitor": fetal_monitor_doc, "red_table": red_table_doc, "plain": plain_doc,
-            "ultrasound": ultrasound_doc}
+POSITIVE = {
+    "signature": signature_doc,
+    "signature_table": order_sheet_doc,
+    "seal": seal_doc,
+    "logo": logo_doc,
+    "barcode": barcode_doc,
+    "card": card_doc,
+}
+NEGATIVE = {
+    "ecg": ecg_doc,
+    "fetal_monitor": fetal_monitor_doc,
+    "red_table": red_table_doc,
+    "plain": plain_doc,
+    "ultrasound": ultrasound_doc,
+}
 
 
 # ------------------------------------------------------------------ scanning

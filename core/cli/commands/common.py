@@ -1,4 +1,5 @@
 """Helpers shared by the command modules."""
+
 from __future__ import annotations
 
 import getpass

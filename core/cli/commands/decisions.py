@@ -1,4 +1,5 @@
 """``decisions export|import CASE_ID FILE``: a case's review decisions as CSV."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,12 @@ review (read-only).
 
 
 def register(sub) -> None:
-    p = sub.add_parser("decisions", help="export/import a case's review decisions (CSV)", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "decisions",
+        help="export/import a case's review decisions (CSV)",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("action", choices=("export", "import"))
     p.add_argument("case_id", metavar="CASE_ID")
     p.add_argument("file", metavar="FILE.csv")
@@ -47,7 +52,9 @@ def run(args) -> int:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
-        raise InputError("无法读取审阅决定文件（需要 UTF-8 编码的 CSV）", "cannot read the decisions CSV") from None
+        raise InputError(
+            "无法读取审阅决定文件（需要 UTF-8 编码的 CSV）", "cannot read the decisions CSV"
+        ) from None
     counts = decisions.import_csv(db, user, args.case_id, text)
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
     return 0

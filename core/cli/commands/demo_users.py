@@ -1,4 +1,5 @@
 """``demo-users``: seed one demo user per role; passwords printed once."""
+
 from __future__ import annotations
 
 from core.cli.commands.user import print_demo_users

@@ -1,4 +1,5 @@
 """``redact IN.pdf -o OUT.pdf``: detect and remove identifiers in one PDF."""
+
 from __future__ import annotations
 
 import argparse
@@ -29,16 +30,33 @@ def register(sub) -> None:
     p = sub.add_parser("redact", help="de-identify one PDF", description=HELP, formatter_class=_Fmt)
     p.add_argument("input", metavar="IN.pdf", help="PDF to de-identify (one document or a whole record)")
     p.add_argument("-o", "--output", metavar="OUT.pdf", required=True, help="where to write the redacted PDF")
-    p.add_argument("--meta", metavar="CASE.json", help="archive-index record: case_id, patient_id, patient_name, sex, "
-                   "age, id_number, inpatient_no, institution, department, admission_date, discharge_date, "
-                   "main_diagnosis, main_operation; extra keys (phone, address, family names …) are searched too")
-    p.add_argument("--policy", default="review", choices=available_policies(), help="what to hide (default: review)")
-    p.add_argument("--style", choices=STYLES, help="black boxes, or neutral labels such as [患者] (default: policy's)")
-    p.add_argument("--report", metavar="REPORT.json", help="write a JSON report (masked values, page, box, category, "
-                   "detector, confidence, verification)")
-    p.add_argument("--no-ocr", action="store_true", help="skip OCR (text layer only): pages that need OCR (scans, image inserts, outlined text, untrusted "
-                   "text layers) are blanked")
-    p.add_argument("--dpi", type=int, default=None, help="OCR render resolution (default DEID_OCR_DPI or 150)")
+    p.add_argument(
+        "--meta",
+        metavar="CASE.json",
+        help="archive-index record: case_id, patient_id, patient_name, sex, "
+        "age, id_number, inpatient_no, institution, department, admission_date, discharge_date, "
+        "main_diagnosis, main_operation; extra keys (phone, address, family names …) are searched too",
+    )
+    p.add_argument(
+        "--policy", default="review", choices=available_policies(), help="what to hide (default: review)"
+    )
+    p.add_argument(
+        "--style", choices=STYLES, help="black boxes, or neutral labels such as [患者] (default: policy's)"
+    )
+    p.add_argument(
+        "--report",
+        metavar="REPORT.json",
+        help="write a JSON report (masked values, page, box, category, detector, confidence, verification)",
+    )
+    p.add_argument(
+        "--no-ocr",
+        action="store_true",
+        help="skip OCR (text layer only): pages that need OCR (scans, image inserts, outlined text, untrusted "
+        "text layers) are blanked",
+    )
+    p.add_argument(
+        "--dpi", type=int, default=None, help="OCR render resolution (default DEID_OCR_DPI or 150)"
+    )
     p.set_defaults(func=run)
 
 
@@ -81,12 +99,21 @@ def run(args) -> int:
     meta = load_meta(args.meta)
     doc = open_pdf(args.input)
     dpi = args.dpi or settings().ocr_dpi
-    analysis = analyze_document(doc, meta, ocr=not args.no_ocr, dpi=dpi, progress=_progress if args.verbose else None)
+    analysis = analyze_document(
+        doc, meta, ocr=not args.no_ocr, dpi=dpi, progress=_progress if args.verbose else None
+    )
     # fail closed: pages that could not be analysed are blanked, never released; so are pages that only OCR
     # could read when OCR is off
     failed = sorted(set(analysis.failed_pages) | set(analysis.unread_pages if args.no_ocr else []))
-    out, report, plan = redact_document(doc, analysis.findings, policy=args.policy, style=args.style,
-                                        seeds=analysis.seeds, meta=meta, blank_pages=failed)
+    out, report, plan = redact_document(
+        doc,
+        analysis.findings,
+        policy=args.policy,
+        style=args.style,
+        seeds=analysis.seeds,
+        meta=meta,
+        blank_pages=failed,
+    )
     summary = {
         "input_pages": doc.page_count,
         "output_pages": out.page_count,
@@ -105,19 +132,29 @@ def run(args) -> int:
         _write_atomic(Path(args.report), json.dumps(summary, ensure_ascii=False, indent=2).encode("utf-8"))
     if not report.ok:
         if not report.leaks:  # the gate could not run (e.g. a stream it cannot read): fail closed
-            print(f"校验无法完成，未写出文件 / verification could not run ({report.error}); no output written",
-                  file=sys.stderr)
+            print(
+                f"校验无法完成，未写出文件 / verification could not run ({report.error}); no output written",
+                file=sys.stderr,
+            )
             return 3
         where = "；".join(leak.place() for leak in report.leaks[:5])
-        print(f"校验失败：输出中仍可读到标识符（{where}），未写出文件 / verification failed: "
-              f"{len(report.leaks)} identifier(s) still readable; no output written", file=sys.stderr)
+        print(
+            f"校验失败：输出中仍可读到标识符（{where}），未写出文件 / verification failed: "
+            f"{len(report.leaks)} identifier(s) still readable; no output written",
+            file=sys.stderr,
+        )
         return 3
     _write_atomic(Path(args.output), out.tobytes(garbage=4, deflate=True))
-    print(f"已完成 / done: {doc.page_count} 页, {len(analysis.findings)} 处标识符, "
-          f"{len(plan.items)} 个遮盖框, 校验通过 / verified ({summary['seconds']} s)")
+    print(
+        f"已完成 / done: {doc.page_count} 页, {len(analysis.findings)} 处标识符, "
+        f"{len(plan.items)} 个遮盖框, 校验通过 / verified ({summary['seconds']} s)"
+    )
     if plan.blanked:
-        print(f"注意：第 {summary['blanked_pages']} 页无法安全处理，已整页移除，请人工检查 / warning: "
-              f"page(s) {summary['blanked_pages']} could not be processed safely and were blanked", file=sys.stderr)
+        print(
+            f"注意：第 {summary['blanked_pages']} 页无法安全处理，已整页移除，请人工检查 / warning: "
+            f"page(s) {summary['blanked_pages']} could not be processed safely and were blanked",
+            file=sys.stderr,
+        )
     return 0
 
 

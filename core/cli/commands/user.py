@@ -4,6 +4,7 @@ Each change is audited with actor ``cli:<os user>``.  New and reset
 passwords are random and strong, printed once, and must be changed at the
 next login.
 """
+
 from __future__ import annotations
 
 
@@ -22,9 +23,11 @@ def register(subparsers) -> None:
     a.add_argument("--db")
     a.set_defaults(func=run_add)
 
-    for name, helptext, func in (("disable", "停用用户 / disable", run_disable),
-                                 ("enable", "启用用户 / enable", run_enable),
-                                 ("reset-password", "重置密码 / reset password", run_reset)):
+    for name, helptext, func in (
+        ("disable", "停用用户 / disable", run_disable),
+        ("enable", "启用用户 / enable", run_enable),
+        ("reset-password", "重置密码 / reset password", run_reset),
+    ):
         s = sub.add_parser(name, help=helptext)
         s.add_argument("username")
         s.add_argument("--db")
@@ -34,7 +37,9 @@ def register(subparsers) -> None:
     ls.add_argument("--db")
     ls.set_defaults(func=run_list)
 
-    tok = sub.add_parser("setup-token", help="首次启动：打印创建管理员的一次性令牌 / one-time token for the first admin")
+    tok = sub.add_parser(
+        "setup-token", help="首次启动：打印创建管理员的一次性令牌 / one-time token for the first admin"
+    )
     tok.add_argument("--db")
     tok.set_defaults(func=run_setup_token)
 
@@ -42,7 +47,6 @@ def register(subparsers) -> None:
     demo.add_argument("--db")
     demo.set_defaults(func=run_demo)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
-
 
 
 def run_add(args) -> int:

@@ -1,4 +1,5 @@
 """``verify FILE.pdf MANIFEST.json``: check an export's integrity."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,12 @@ Exit 0 when valid; 1 when not, with the reason.  Encrypted exports need --passwo
 
 
 def register(sub) -> None:
-    p = sub.add_parser("verify", help="check an export PDF against its signed manifest", description=HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "verify",
+        help="check an export PDF against its signed manifest",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("pdf", metavar="FILE.pdf")
     p.add_argument("manifest", metavar="MANIFEST.json")
     p.add_argument("--public-key", metavar="FILE", help="SM2 public key (hex) of the exporting hospital")
@@ -48,10 +53,14 @@ def run(args) -> int:
         paths = replace(paths, cert=Path(args.cert))
     public = Path(args.public_key).read_text().strip() if args.public_key else None
     password = os.environ.get(args.password_env, "") if args.password_env else ""
-    report = verify_export(Path(args.pdf).read_bytes(), manifest, public_key_hex=public, password=password, paths=paths)
+    report = verify_export(
+        Path(args.pdf).read_bytes(), manifest, public_key_hex=public, password=password, paths=paths
+    )
     if report.ok:
-        print(f"有效 / VALID: {manifest.get('case_code', '')} {manifest.get('page_count', '')} 页, "
-              f"SM2 清单签名、SHA-256、SM3、PAdES 签名均通过")
+        print(
+            f"有效 / VALID: {manifest.get('case_code', '')} {manifest.get('page_count', '')} 页, "
+            f"SM2 清单签名、SHA-256、SM3、PAdES 签名均通过"
+        )
         return 0
     print("无效 / INVALID: " + "；".join(report.reasons))
     return 1

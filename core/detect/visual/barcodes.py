@@ -16,6 +16,7 @@ each candidate is re-rendered at a decoding resolution and
 
 The human-readable line printed under or above a 1D code goes with it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,7 +28,17 @@ import zxingcpp
 from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import register
 from core.detect.visual.code_structure import code_kind, ink_extent, readable_line
-from core.detect.visual.common import View, VisualRecognizer, cfg, char_boxes, finding, merge_boxes, needs_pixels, sub_view, views
+from core.detect.visual.common import (
+    View,
+    VisualRecognizer,
+    cfg,
+    char_boxes,
+    finding,
+    merge_boxes,
+    needs_pixels,
+    sub_view,
+    views,
+)
 from core.models import Category, Finding, Rect
 from core.pdf import geometry
 
@@ -37,7 +48,9 @@ def _formats(names: list[str]):
     return fmts or None
 
 
-def candidate_boxes(gray: np.ndarray, cell: int, density_min: float, min_side: int, max_side: int) -> list[list[float]]:
+def candidate_boxes(
+    gray: np.ndarray, cell: int, density_min: float, min_side: int, max_side: int
+) -> list[list[float]]:
     """Pixel boxes of dense dark regions of barcode size."""
     h, w = (gray.shape[0] // cell) * cell, (gray.shape[1] // cell) * cell
     if h == 0 or w == 0:
@@ -60,8 +73,13 @@ def candidate_boxes(gray: np.ndarray, cell: int, density_min: float, min_side: i
     out = []
     for group in (whole, boxes):  # slivers may chain a code to its neighbours: both ways are tried
         joined = _join_rows(merge_boxes([list(b) for b in group], 4 * cell), 15 * cell)
-        out += [b for b in joined if min(b[3] - b[1], b[2] - b[0]) >= min_side * 0.5
-                and max(b[3] - b[1], b[2] - b[0]) <= max_side and b not in out]
+        out += [
+            b
+            for b in joined
+            if min(b[3] - b[1], b[2] - b[0]) >= min_side * 0.5
+            and max(b[3] - b[1], b[2] - b[0]) <= max_side
+            and b not in out
+        ]
     return out
 
 
@@ -92,7 +110,9 @@ def decode(gray: np.ndarray, formats) -> list[tuple[tuple, str, bool, bool]]:
         xs = [p.top_left.x, p.top_right.x, p.bottom_left.x, p.bottom_right.x]
         ys = [p.top_left.y, p.top_right.y, p.bottom_left.y, p.bottom_right.y]
         ok = bool(r.valid and not r.error and r.text)
-        linear = r.format in zxingcpp.barcode_formats_list(zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.AllLinear))
+        linear = r.format in zxingcpp.barcode_formats_list(
+            zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.AllLinear)
+        )
         out.append(((min(xs), min(ys), max(xs), max(ys)), r.text if ok else "", ok, linear))
     return out
 
@@ -109,7 +129,9 @@ class BarcodeRecognizer(VisualRecognizer):
         out: list[Finding] = []
         for v in views(page):
             for rect, value, conf in self.codes(page, v, c):
-                out.append(finding(page, Category.BARCODE, rect, self.name, conf, text=value, pad=c.get("pad", 2)))
+                out.append(
+                    finding(page, Category.BARCODE, rect, self.name, conf, text=value, pad=c.get("pad", 2))
+                )
                 if value:
                     ctx.add_seed(value, Category.RECORD_NUMBER.value, "decoded:barcode")
         return out
@@ -121,9 +143,18 @@ class BarcodeRecognizer(VisualRecognizer):
         H, W = v.shape
         found: list[tuple[Rect, str, float]] = []
         for box in candidate_boxes(
-            v.gray, v.n(c.get("cell", 3)), c.get("density_min", 0.28), v.n(c.get("min_side", 14)), v.n(c.get("max_side", 260))
+            v.gray,
+            v.n(c.get("cell", 3)),
+            c.get("density_min", 0.28),
+            v.n(c.get("min_side", 14)),
+            v.n(c.get("max_side", 260)),
         ):
-            px = (max(0, box[0] - margin), max(0, box[1] - margin), min(W, box[2] + margin), min(H, box[3] + margin))
+            px = (
+                max(0, box[0] - margin),
+                max(0, box[1] - margin),
+                min(W, box[2] + margin),
+                min(H, box[3] + margin),
+            )
             if _mostly_text_layer(page, v.pt(box), c):
                 continue
             crop = sub_view(page, v, px, float(c.get("decode_dpi", 300)))
@@ -158,7 +189,11 @@ def _mostly_text_layer(page: PageInput, rect: Rect, c: dict) -> bool:
         return False
     sel = (arr[:, 2] > rect[0]) & (arr[:, 0] < rect[2]) & (arr[:, 3] > rect[1]) & (arr[:, 1] < rect[3])
     text = page.text
-    boxes = [tuple(b) for o, b in zip(offsets[sel], arr[sel]) if text.source_for(int(o), int(o) + 1).value == "text"]
+    boxes = [
+        tuple(b)
+        for o, b in zip(offsets[sel], arr[sel])
+        if text.source_for(int(o), int(o) + 1).value == "text"
+    ]
     if not boxes:
         return False
     covered = sum(geometry.intersection(b, rect) for b in boxes)
@@ -206,7 +241,9 @@ def _dedupe(found: list[tuple[Rect, str, float]]) -> list[tuple[Rect, str, float
     out: list[list] = []
     for rect, value, conf in sorted(found, key=lambda f: -f[2]):
         for o in out:
-            if _iou(rect, o[0]) > 0.2 or geometry.intersection(rect, o[0]) >= 0.6 * min(geometry.area(rect), geometry.area(o[0])):
+            if _iou(rect, o[0]) > 0.2 or geometry.intersection(rect, o[0]) >= 0.6 * min(
+                geometry.area(rect), geometry.area(o[0])
+            ):
                 o[0] = geometry.union([o[0], rect])
                 o[1] = o[1] or value
                 break

@@ -6,6 +6,7 @@ portrait photo block, an 18-digit ID number or card words (公民身份号码,
 scanned pages: card-shaped non-white regions of the render.  The whole card
 is hidden.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,9 +26,9 @@ def card_shaped(r: Rect, c: dict) -> bool:
     if min(w, h) <= 0:
         return False
     long, short = max(w, h), min(w, h)
-    return c.get("aspect_min", 1.35) <= long / short <= c.get("aspect_max", 1.85) and c.get("min_width", 110) <= long <= c.get(
-        "max_width", 420
-    )
+    return c.get("aspect_min", 1.35) <= long / short <= c.get("aspect_max", 1.85) and c.get(
+        "min_width", 110
+    ) <= long <= c.get("max_width", 420)
 
 
 def text_inside(text: PageText, r: Rect) -> str:
@@ -55,7 +56,12 @@ def has_photo(gray: np.ndarray, sat: np.ndarray, min_share: float) -> bool:
     solid = cv2.morphologyEx(solid, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     n, _, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
     for _x, _y, bw, bh, a in stats[1:]:
-        if bh >= 0.35 * h and 0.45 <= bw / max(1, bh) <= 1.1 and a >= 0.45 * bw * bh and bw * bh >= min_share * w * h:
+        if (
+            bh >= 0.35 * h
+            and 0.45 <= bw / max(1, bh) <= 1.1
+            and a >= 0.45 * bw * bh
+            and bw * bh >= min_share * w * h
+        ):
             return True
     return False
 
@@ -72,7 +78,11 @@ class CardCopyRecognizer(VisualRecognizer):
         page_area = page.pdf_page.rect.width * page.pdf_page.rect.height
         if page.is_scanned or any(geometry.area(im.rect) > 0.3 * page_area for im in images):
             # a scan, or a scanned sheet pasted into a born-digital page
-            candidates += [r for r in self._pixel_candidates(page, c) if not any(geometry.intersection(r, k) > 0 for k in candidates)]
+            candidates += [
+                r
+                for r in self._pixel_candidates(page, c)
+                if not any(geometry.intersection(r, k) > 0 for k in candidates)
+            ]
         if not candidates:
             return []
         out = []

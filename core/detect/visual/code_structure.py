@@ -9,6 +9,7 @@ in both directions are multiples of one module size).  Skew is undone from
 the dominant gradient direction (1D) or the region's minimum-area rectangle
 (2D) before the runs are measured.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -59,7 +60,9 @@ def code_kind(gray: np.ndarray, dpi: float, c: dict) -> tuple[Optional[str], tup
     return None, ()
 
 
-def _code_in_blobs(gray: np.ndarray, dark: np.ndarray, kernel: tuple, dpi: float, c: dict) -> tuple[Optional[str], tuple]:
+def _code_in_blobs(
+    gray: np.ndarray, dark: np.ndarray, kernel: tuple, dpi: float, c: dict
+) -> tuple[Optional[str], tuple]:
     blob = cv2.morphologyEx(dark, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
     n, lab, stats, _ = cv2.connectedComponentsWithStats(blob, connectivity=8)
     min_side = dpi / 25.4 * c.get("min_side_mm", 4.0)
@@ -240,8 +243,11 @@ def _runs(line: np.ndarray) -> np.ndarray:
 def _module_regularity(sq: np.ndarray) -> tuple[float, float]:
     """(share of runs that are whole multiples of one module size, runs per
     scan line) over rows and columns of a deskewed square."""
-    runs = np.concatenate([_runs(r) for r in sq[:: max(1, sq.shape[0] // 40)]]
-                          + [_runs(col) for col in sq.T[:: max(1, sq.shape[1] // 40)]] + [np.array([], int)])
+    runs = np.concatenate(
+        [_runs(r) for r in sq[:: max(1, sq.shape[0] // 40)]]
+        + [_runs(col) for col in sq.T[:: max(1, sq.shape[1] // 40)]]
+        + [np.array([], int)]
+    )
     if len(runs) < 20:
         return 0.0, 0.0
     m = float(np.percentile(runs, 15))
@@ -301,5 +307,9 @@ def readable_line(gray: np.ndarray, code: tuple) -> Optional[tuple]:
             continue
         cols = np.flatnonzero(dark[ra:rb, x0:x1].any(axis=0))
         box = (x0 + int(cols.min()), ra, x0 + int(cols.max()) + 1, rb)
-        found = box if found is None else (min(found[0], box[0]), min(found[1], box[1]), max(found[2], box[2]), max(found[3], box[3]))
+        found = (
+            box
+            if found is None
+            else (min(found[0], box[0]), min(found[1], box[1]), max(found[2], box[2]), max(found[3], box[3]))
+        )
     return found

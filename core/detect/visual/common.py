@@ -7,6 +7,7 @@ Born-digital pages are rendered only when they hold something a visual
 recognizer could find (images, coloured or dense vector drawings), so a
 plain text page costs a few milliseconds.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,7 +44,9 @@ class VisualRecognizer(Recognizer):
         try:
             return self.find(page, ctx)
         except Exception as exc:  # noqa: BLE001 - see the class docstring
-            log.warning("visual recognizer %s failed on page %d: %s", self.name, page.index + 1, type(exc).__name__)
+            log.warning(
+                "visual recognizer %s failed on page %d: %s", self.name, page.index + 1, type(exc).__name__
+            )
             return []
 
     def find(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
@@ -67,7 +70,9 @@ class Drawing:
     coloured: bool
     filled: bool
     items: int = 1
-    ruled: bool = False  # only rectangles and horizontal/vertical lines: table cells and rules, never a pen stroke
+    ruled: bool = (
+        False  # only rectangles and horizontal/vertical lines: table cells and rules, never a pen stroke
+    )
 
 
 @dataclass
@@ -108,8 +113,14 @@ class Layout:
 
 
 def _many_inside(box: list[float], pieces: list["Drawing"], n: int = 12) -> bool:
-    return sum(1 for d in pieces if d.rect[0] >= box[0] and d.rect[2] <= box[2]
-               and d.rect[1] >= box[1] and d.rect[3] <= box[3]) >= n
+    return (
+        sum(
+            1
+            for d in pieces
+            if d.rect[0] >= box[0] and d.rect[2] <= box[2] and d.rect[1] >= box[1] and d.rect[3] <= box[3]
+        )
+        >= n
+    )
 
 
 def _is_coloured(rgb) -> bool:
@@ -150,6 +161,7 @@ def layout(page: PageInput) -> Layout:
 
 def _ruled(items) -> bool:
     """A path of rectangles and axis-parallel lines only (a table's cells)."""
+
     def straight(item) -> bool:
         if item[0] == "re":
             return True
@@ -303,7 +315,9 @@ def view(page: PageInput) -> View:
         else:
             dpi = int(cfg("render").get("born_digital_dpi", 100))
             r = page.pdf_page.rect
-            slot["view"] = View(page.pdf_page, _render(page.pdf_page, dpi), float(dpi), (0.0, 0.0), (r.x0, r.y0, r.x1, r.y1))
+            slot["view"] = View(
+                page.pdf_page, _render(page.pdf_page, dpi), float(dpi), (0.0, 0.0), (r.x0, r.y0, r.x1, r.y1)
+            )
     return slot["view"]
 
 
@@ -326,7 +340,9 @@ def sub_view(page: PageInput, v: View, box_px, dpi: float) -> View:
     if page.pdf_page.rotation == 0 and dpi > v.dpi:
         r = pymupdf.Rect(v.pt((x0, y0, x1, y1))) & page.pdf_page.rect
         if not r.is_empty:
-            return View(page.pdf_page, _render(page.pdf_page, dpi, r), float(int(round(dpi))), (r.x0, r.y0), tuple(r))
+            return View(
+                page.pdf_page, _render(page.pdf_page, dpi, r), float(int(round(dpi))), (r.x0, r.y0), tuple(r)
+            )
     ox, oy = v.origin
     f = 72.0 / v.dpi
     return View(v.page, np.ascontiguousarray(v.img[y0:y1, x0:x1]), v.dpi, (ox + x0 * f, oy + y0 * f))
@@ -404,7 +420,11 @@ def glyph_box(text: PageText, i: int) -> Optional[Rect]:
 
 
 def span_rect(text: PageText, start: int, end: int) -> Optional[Rect]:
-    rects = [glyph_box(text, i) for i in range(start, end) if text.boxes[i] is not None and not text.text[i].isspace()]
+    rects = [
+        glyph_box(text, i)
+        for i in range(start, end)
+        if text.boxes[i] is not None and not text.text[i].isspace()
+    ]
     return geometry.union(rects) if rects else None
 
 
@@ -422,7 +442,9 @@ def char_boxes(page: PageInput) -> tuple[np.ndarray, np.ndarray]:
     return offsets, arr
 
 
-def printed_mask(v: "View", page: PageInput, box_px: tuple[int, int, int, int], skip=None, grow: int = 1) -> np.ndarray:
+def printed_mask(
+    v: "View", page: PageInput, box_px: tuple[int, int, int, int], skip=None, grow: int = 1
+) -> np.ndarray:
     """1 where a character box (text layer or OCR) lies, inside the pixel box
     ``box_px`` of view ``v``; characters whose offset is in ``skip`` are left out."""
     x0, y0, x1, y1 = box_px
@@ -438,8 +460,10 @@ def printed_mask(v: "View", page: PageInput, box_px: tuple[int, int, int, int], 
     for off, (bx0, by0, bx1, by1) in zip(offsets[sel], px[sel]):
         if skip is not None and int(off) in skip:
             continue
-        m[max(0, int(by0) - y0 - grow) : max(0, int(np.ceil(by1)) - y0 + grow),
-          max(0, int(bx0) - x0 - grow) : max(0, int(np.ceil(bx1)) - x0 + grow)] = 1
+        m[
+            max(0, int(by0) - y0 - grow) : max(0, int(np.ceil(by1)) - y0 + grow),
+            max(0, int(bx0) - x0 - grow) : max(0, int(np.ceil(bx1)) - x0 + grow),
+        ] = 1
     return m
 
 

@@ -8,6 +8,7 @@ cascades; without one :func:`face_backend` says why (shown by ``make eval``).
 Only embedded images (born-digital) or the whole render (scanned) are
 searched.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,13 +52,19 @@ def detect_faces(bgr, min_px: int) -> list[tuple[int, int, int, int]]:
     if kind == "haar":
         gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
         c = cfg("face")
-        found = det.detectMultiScale(gray, c.get("scale_factor", 1.05), c.get("min_neighbors", 4), minSize=(min_px, min_px))
+        found = det.detectMultiScale(
+            gray, c.get("scale_factor", 1.05), c.get("min_neighbors", 4), minSize=(min_px, min_px)
+        )
         return [(x, y, x + w, y + h) for x, y, w, h in found]
     if kind == "yunet":
         h, w = bgr.shape[:2]
         det.setInputSize((w, h))
         _, faces = det.detect(bgr)
-        return [] if faces is None else [(int(f[0]), int(f[1]), int(f[0] + f[2]), int(f[1] + f[3])) for f in faces]
+        return (
+            []
+            if faces is None
+            else [(int(f[0]), int(f[1]), int(f[0] + f[2]), int(f[1] + f[3])) for f in faces]
+        )
     return []
 
 
@@ -78,7 +85,11 @@ class FaceRecognizer(VisualRecognizer):
     def find(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         if _detector()[0] is None:
             return []
-        regions = [im.rect for im in layout(page).images] if not page.is_scanned else [tuple(page.pdf_page.rect * page.pdf_page.derotation_matrix)]
+        regions = (
+            [im.rect for im in layout(page).images]
+            if not page.is_scanned
+            else [tuple(page.pdf_page.rect * page.pdf_page.derotation_matrix)]
+        )
         if not regions:
             return []
         c = cfg("face")
@@ -100,8 +111,11 @@ class FaceRecognizer(VisualRecognizer):
                 fx1, fy1 = min(x1 - x0, fx1 - m), min(y1 - y0, fy1 - m)
                 if fx1 <= fx0 or fy1 <= fy0:
                     continue
-                if not (_photo_tones(tones[fy0:fy1, fx0:fx1], c)
-                        or page.is_scanned and _clear_of_text(tones, bgr, (fx0, fy0, fx1, fy1), c)):
+                if not (
+                    _photo_tones(tones[fy0:fy1, fx0:fx1], c)
+                    or page.is_scanned
+                    and _clear_of_text(tones, bgr, (fx0, fy0, fx1, fy1), c)
+                ):
                     continue  # text or line art the cascade took for a face
                 rect = v.pt((fx0 + x0, fy0 + y0, fx1 + x0, fy1 + y0))
                 out.append(finding(page, Category.FACE, rect, self.name, 0.8, pad=c.get("pad", 4)))

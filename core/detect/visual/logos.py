@@ -11,6 +11,7 @@ Two recognizers:
 Band objects are collected during the per-page pass (cheap, kept on the
 PageInput as a few boxes) so the record-wide pass needs no second render.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,13 +36,22 @@ def _thin(r: Rect) -> bool:
 def vector_objects(page: PageInput, within: Rect | None = None) -> list[tuple[Rect, str]]:
     """Images (keyed by digest) and clusters of non-rule drawings (key "draw")."""
     lay = layout(page)
-    out = [(im.rect, im.digest) for im in lay.images if within is None or geometry.intersection(im.rect, within) > 0]
+    out = [
+        (im.rect, im.digest)
+        for im in lay.images
+        if within is None or geometry.intersection(im.rect, within) > 0
+    ]
     pens = lay.__dict__.get("_pens")
     if pens is None:
         pens = np.array([d.rect for d in lay.drawings if not _thin(d.rect)], dtype=float).reshape(-1, 4)
         lay.__dict__["_pens"] = pens
     if within is not None and len(pens):
-        pens = pens[(pens[:, 2] > within[0]) & (pens[:, 0] < within[2]) & (pens[:, 3] > within[1]) & (pens[:, 1] < within[3])]
+        pens = pens[
+            (pens[:, 2] > within[0])
+            & (pens[:, 0] < within[2])
+            & (pens[:, 3] > within[1])
+            & (pens[:, 1] < within[3])
+        ]
     out += [(as_rect(b), "draw") for b in merge_boxes(pens.tolist(), 2.0)]
     return out
 
@@ -109,10 +119,16 @@ class EmblemRecognizer(VisualRecognizer):
             h = max(4.0, name[3] - name[1])
             reach, max_h = c.get("emblem_reach", 3.0) * h, c.get("emblem_max_height", 4.0) * h
             cy = (name[1] + name[3]) / 2
-            for side in ((name[0] - reach, cy - max_h / 2, name[0] + 1, cy + max_h / 2),
-                         (name[2] - 1, cy - max_h / 2, name[2] + reach, cy + max_h / 2)):
+            for side in (
+                (name[0] - reach, cy - max_h / 2, name[0] + 1, cy + max_h / 2),
+                (name[2] - 1, cy - max_h / 2, name[2] + reach, cy + max_h / 2),
+            ):
                 for r in self._objects_in(page, side, 0.6 * h, max_h):
-                    out.append(finding(page, Category.LOGO, r, self.name, 0.85, pad=c.get("pad", 1), role_hint="emblem"))
+                    out.append(
+                        finding(
+                            page, Category.LOGO, r, self.name, 0.85, pad=c.get("pad", 1), role_hint="emblem"
+                        )
+                    )
         return out
 
     def _objects_in(self, page: PageInput, side: Rect, min_side: float, max_side: float) -> list[Rect]:
@@ -136,7 +152,11 @@ class EmblemRecognizer(VisualRecognizer):
                 continue
             for r, key in vector_objects(page, band):
                 w, h = r[2] - r[0], r[3] - r[1]
-                if geometry.intersection(r, band) >= 0.8 * geometry.area(r) and min(w, h) >= lo and max(w, h) <= hi:
+                if (
+                    geometry.intersection(r, band) >= 0.8 * geometry.area(r)
+                    and min(w, h) >= lo
+                    and max(w, h) <= hi
+                ):
                     out.append((r, key))
         return out
 
@@ -147,7 +167,9 @@ class RepeatedLogoRecognizer(Recognizer):
     kind = "record"
     order = 70
 
-    def analyze_record(self, pages: list[PageInput], findings: list[Finding], ctx: AnalysisContext) -> list[Finding]:
+    def analyze_record(
+        self, pages: list[PageInput], findings: list[Finding], ctx: AnalysisContext
+    ) -> list[Finding]:
         pages = [p for p in pages if p.pdf_page is not None]
         c = cfg("logo")
         if len(pages) < c.get("min_pages", 2):
@@ -176,5 +198,15 @@ class RepeatedLogoRecognizer(Recognizer):
             if len(g["members"]) < need:
                 continue
             for pos, r in g["members"]:
-                out.append(finding(pages[pos], Category.LOGO, r, self.name, 0.8, pad=c.get("pad", 1), role_hint="repeated"))
+                out.append(
+                    finding(
+                        pages[pos],
+                        Category.LOGO,
+                        r,
+                        self.name,
+                        0.8,
+                        pad=c.get("pad", 1),
+                        role_hint="repeated",
+                    )
+                )
         return out

@@ -6,6 +6,7 @@ is a seal when it is seal-sized, roughly round or oval, not too dense and
 has red all around its outline (the ring) -- red clinical text and grid
 fragments fail the outline test.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -76,16 +77,21 @@ def ring_peak(mask: np.ndarray) -> float:
     h, w = mask.shape
     gy, gx = np.mgrid[0:h, 0:w]
     r = np.sqrt(((gx + 0.5 - w / 2.0) / (w / 2.0)) ** 2 + ((gy + 0.5 - h / 2.0) / (h / 2.0)) ** 2)
-    prof = [float(mask[(r >= a) & (r < a + 0.05)].mean()) if np.any((r >= a) & (r < a + 0.05)) else 0.0
-            for a in np.arange(0.6, 1.05, 0.05)]
+    prof = [
+        float(mask[(r >= a) & (r < a + 0.05)].mean()) if np.any((r >= a) & (r < a + 0.05)) else 0.0
+        for a in np.arange(0.6, 1.05, 0.05)
+    ]
     k = int(np.argmax(prof[4:])) + 4  # the ring: a peak at r >= 0.8
-    return prof[k] / max(0.02, min(prof[: k]))
+    return prof[k] / max(0.02, min(prof[:k]))
 
 
 def seal_ink_mask(v, c: dict) -> np.ndarray:
     """Red or blue stamp ink (HSV hue bands; faint stamps are pale)."""
-    blue = cv2.inRange(v.hsv, (int(c.get("hue_blue_min", 95)), int(c.get("sat_min", 45)), int(c.get("val_min", 60))),
-                       (int(c.get("hue_blue_max", 130)), 255, 255))
+    blue = cv2.inRange(
+        v.hsv,
+        (int(c.get("hue_blue_min", 95)), int(c.get("sat_min", 45)), int(c.get("val_min", 60))),
+        (int(c.get("hue_blue_max", 130)), 255, 255),
+    )
     return cv2.bitwise_or(red_mask(v, c), blue)
 
 
@@ -114,7 +120,10 @@ class RedSealRecognizer(VisualRecognizer):
                 found = [(box, conf * 0.9) for box, conf in seal_blobs(mid_gray_mask(full, v), v, c)]
             else:
                 found = seal_blobs(seal_ink_mask(v, c), v, c)
-            out += [finding(page, Category.SEAL, v.pt(b), self.name, conf, pad=c.get("pad", 2)) for b, conf in found]
+            out += [
+                finding(page, Category.SEAL, v.pt(b), self.name, conf, pad=c.get("pad", 2))
+                for b, conf in found
+            ]
         return out
 
 
@@ -142,7 +151,9 @@ def seal_blobs(mask: np.ndarray, v, c: dict) -> list[tuple[tuple, float]]:
         sub = mask[y : y + h, x : x + w] > 0
         if ring < c.get("ring_min", 0.7):
             continue
-        if ring_contrast(sub) < c.get("ring_contrast_min", 1.8) and ring_peak(sub) < c.get("ring_peak_min", 3.0):
+        if ring_contrast(sub) < c.get("ring_contrast_min", 1.8) and ring_peak(sub) < c.get(
+            "ring_peak_min", 3.0
+        ):
             continue
         g = c.get("grow", 0.05)  # the faint outer edge of the ring is below the ink thresholds
         out.append(((x - g * w, y - g * h, x + w + g * w, y + h + g * h), min(0.99, 0.6 + 0.4 * ring)))
@@ -159,5 +170,3 @@ def mid_gray_mask(full, small) -> np.ndarray:
     mid = ((g >= 50) & (g < paper - 35) & (black == 0)).astype(np.float32)
     m = cv2.resize(mid, (small.img.shape[1], small.img.shape[0]), interpolation=cv2.INTER_AREA)
     return ((m > 0.25) * 255).astype(np.uint8)
-
-

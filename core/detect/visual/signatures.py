@@ -10,6 +10,7 @@ printed characters.  Ink pieces are grown from the spot right of the label
 so the whole signature is covered, even where it crosses the label line or
 the lines above and below.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,20 @@ import numpy as np
 
 from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import register
-from core.detect.visual.common import VisualRecognizer, cfg, char_boxes, clip_view, finding, glyph_box, ink_box, label_regex, layout, merge_boxes, printed_mask, span_rect
+from core.detect.visual.common import (
+    VisualRecognizer,
+    cfg,
+    char_boxes,
+    clip_view,
+    finding,
+    glyph_box,
+    ink_box,
+    label_regex,
+    layout,
+    merge_boxes,
+    printed_mask,
+    span_rect,
+)
 from core.detect.visual.upright import along_text_lines
 from core.models import Category, Finding, PageText, Rect, Source, as_rect
 from core.pdf import geometry
@@ -59,18 +73,28 @@ class _Label:
         # "主治医师：王建国 [signature image]"; that first run is print
         self.role = not any(k in text.text[start:end] for k in ("签名", "签字", "签章"))
         # a table header ("医师签名" alone in its cell): the signatures are below it
-        nxt = next((j for j in range(end, self.line_end) if not text.text[j].isspace() and text.boxes[j]), None)
+        nxt = next(
+            (j for j in range(end, self.line_end) if not text.text[j].isspace() and text.boxes[j]), None
+        )
         self.alone = nxt is None  # nothing after it on its line: the signature may be right of it too
         nxt_box = None if nxt is None else text.boxes[nxt]
-        self.header = not self.colon and not self.role_label and (
-            self.alone or nxt_box is None or nxt_box[0] - rect[2] > 1.5 * self.height)
+        self.header = (
+            not self.colon
+            and not self.role_label
+            and (self.alone or nxt_box is None or nxt_box[0] - rect[2] > 1.5 * self.height)
+        )
         if self.header:  # the whole header word ("执行者签名"): its column is as wide
             self.rect = _word_rect(text, start, rect, self.height)
         self.start_x, self.first_run_end = rect[2], end
         prev = rect[2]
         for j in range(end, min(self.line_end, end + 5)):
             b = glyph_box(text, j)
-            if b is None or not text.text[j].isalpha() or b[0] - prev > 0.6 * self.height or b[0] >= self.limit_x:
+            if (
+                b is None
+                or not text.text[j].isalpha()
+                or b[0] - prev > 0.6 * self.height
+                or b[0] >= self.limit_x
+            ):
                 break
             self.start_x = prev = b[2]
             self.first_run_end = j + 1
@@ -91,8 +115,13 @@ def _line_spans(text: PageText) -> list[tuple[float, float]]:
     """For every character offset, the x extent of its line's glyphs."""
     out = [(0.0, 0.0)] * len(text.text)
     for s, e in text.lines():
-        bs = [b for i in range(s, e)
-              if text.boxes[i] is not None and not text.text[i].isspace() and (b := glyph_box(text, i)) is not None]
+        bs = [
+            b
+            for i in range(s, e)
+            if text.boxes[i] is not None
+            and not text.text[i].isspace()
+            and (b := glyph_box(text, i)) is not None
+        ]
         if bs:
             out[s:e] = [(min(b[0] for b in bs), max(b[2] for b in bs))] * (e - s)
     return out
@@ -113,7 +142,10 @@ def find_labels(text: PageText) -> list[_Label]:
     c = cfg("signature")
     out: list[_Label] = []
     spans: list[tuple[int, int]] = []
-    for rx, need_colon in ((label_regex(c.get("labels", [])), False), (label_regex(c.get("role_labels", [])), True)):
+    for rx, need_colon in (
+        (label_regex(c.get("labels", [])), False),
+        (label_regex(c.get("role_labels", [])), True),
+    ):
         for m in rx.finditer(text.text):
             if need_colon and text.text[m.end() - 1] not in ":：":
                 continue
@@ -178,7 +210,8 @@ class SignatureRecognizer(VisualRecognizer):
             return [
                 ink_box(page, im.rect)
                 for im in layout(page).images
-                if col[0] <= (im.rect[0] + im.rect[2]) / 2 <= col[2] and im.rect[1] >= lab.rect[3] - 1
+                if col[0] <= (im.rect[0] + im.rect[2]) / 2 <= col[2]
+                and im.rect[1] >= lab.rect[3] - 1
                 and geometry.area(im.rect) <= max_area
             ]
         v = clip_view(page, col, page.dpi if page.is_scanned else 150)
@@ -189,14 +222,24 @@ class SignatureRecognizer(VisualRecognizer):
         ink = self._drop_rules(ink, min(v.n(30), int((x1 - x0) * 0.7)), v.n(3))
         text = page.text
         offsets, arr = char_boxes(page)
-        near: np.ndarray | list = (arr[:, 2] >= col[0]) & (arr[:, 0] <= col[2]) & (arr[:, 3] >= col[1]) & (arr[:, 1] <= col[3]) if len(arr) else []
+        near: np.ndarray | list = (
+            (arr[:, 2] >= col[0]) & (arr[:, 0] <= col[2]) & (arr[:, 3] >= col[1]) & (arr[:, 1] <= col[3])
+            if len(arr)
+            else []
+        )
         # a handwritten name OCR'd as a short line of letters in a cell is still ink
         # what OCR read inside the column's cells (a line that stays within the
         # column) is a signature or a typed name, unless it is a date or time
         spans = _line_spans(text)
         slack = lab.height
-        skip = {int(i) for i in offsets[near] if not text.text[int(i)].isspace() and text.text[int(i)] not in KEEP_CHARS
-                and spans[int(i)][0] >= col[0] - slack and spans[int(i)][1] <= col[2] + slack}
+        skip = {
+            int(i)
+            for i in offsets[near]
+            if not text.text[int(i)].isspace()
+            and text.text[int(i)] not in KEEP_CHARS
+            and spans[int(i)][0] >= col[0] - slack
+            and spans[int(i)][1] <= col[2] + slack
+        }
         printed = printed_mask(v, page, (x0, y0, x1, y1), skip)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
         if n <= 1:
@@ -204,8 +247,11 @@ class SignatureRecognizer(VisualRecognizer):
         in_printed = np.bincount(labels[printed > 0], minlength=n)
         thr = c.get("printed_overlap", 0.6)
         thin = max(1, v.n(0.5))
-        keep = [k for k in range(1, n) if stats[k][4] >= 3 and min(stats[k][2], stats[k][3]) > thin
-                and in_printed[k] < thr * stats[k][4]]
+        keep = [
+            k
+            for k in range(1, n)
+            if stats[k][4] >= 3 and min(stats[k][2], stats[k][3]) > thin and in_printed[k] < thr * stats[k][4]
+        ]
         if not keep:
             return []
         # one signature per cell: pen pieces join along the row, not across rows
@@ -230,13 +276,17 @@ class SignatureRecognizer(VisualRecognizer):
             r = im.rect
             if geometry.area(r) > max_area or _overlap_y(r, win) <= 0:
                 continue
-            near_line = _overlap_y(r, lab.rect) > 0 or abs((r[1] + r[3]) / 2 - (lab.rect[1] + lab.rect[3]) / 2) < 2 * lab.height
+            near_line = (
+                _overlap_y(r, lab.rect) > 0
+                or abs((r[1] + r[3]) / 2 - (lab.rect[1] + lab.rect[3]) / 2) < 2 * lab.height
+            )
             if near_line and lab.rect[2] - 10 <= r[0] <= lab.start_x + max_gap and r[0] < lab.limit_x:
                 found.append(r)
         pen = [
             list(d.rect)
             for d in lay.drawings
-            if (d.rect[2] - d.rect[0]) > 2 and (d.rect[3] - d.rect[1]) > 2  # not a table/underline rule
+            if (d.rect[2] - d.rect[0]) > 2
+            and (d.rect[3] - d.rect[1]) > 2  # not a table/underline rule
             and not d.ruled  # not a table cell's border
             and geometry.intersection(d.rect, win) > 0
             and d.rect[0] >= lab.rect[2] - 10
@@ -259,10 +309,17 @@ class SignatureRecognizer(VisualRecognizer):
         ink = self._drop_rules(ink, v.n(30), v.n(3))
         text = page.text
         offsets, arr = char_boxes(page)
-        near: np.ndarray | list = (arr[:, 2] >= win[0]) & (arr[:, 0] <= win[2]) & (arr[:, 3] >= win[1]) & (arr[:, 1] <= win[3]) if len(arr) else []
+        near: np.ndarray | list = (
+            (arr[:, 2] >= win[0]) & (arr[:, 0] <= win[2]) & (arr[:, 3] >= win[1]) & (arr[:, 1] <= win[3])
+            if len(arr)
+            else []
+        )
         # OCR may read the signature as characters: those stay ink
-        skip = {int(i) for i in offsets[near]
-                if (b := text.boxes[int(i)]) is not None and self._maybe_signature(text, int(i), b, lab, line_len)}
+        skip = {
+            int(i)
+            for i in offsets[near]
+            if (b := text.boxes[int(i)]) is not None and self._maybe_signature(text, int(i), b, lab, line_len)
+        }
         printed = printed_mask(v, page, (x0, y0, x1, y1), skip)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
         if n <= 1:
@@ -291,7 +348,12 @@ class SignatureRecognizer(VisualRecognizer):
         cluster = self._grow(seeds, comps, v.n(c.get("join_gap", 12)))
         if sum(b[4] for b in cluster) < c.get("min_ink_px", 40):
             return None
-        bx = (min(b[0] for b in cluster), min(b[1] for b in cluster), max(b[2] for b in cluster), max(b[3] for b in cluster))
+        bx = (
+            min(b[0] for b in cluster),
+            min(b[1] for b in cluster),
+            max(b[2] for b in cluster),
+            max(b[3] for b in cluster),
+        )
         if (bx[3] - bx[1]) < 0.4 * (ly1 - ly0):  # flat: what is left of a rule, not a signature
             return None
         rect = v.pt((bx[0] + x0, bx[1] + y0, bx[2] + x0, bx[3] + y0))
@@ -313,7 +375,13 @@ class SignatureRecognizer(VisualRecognizer):
         letter right of the label, on the label's line or on a short line
         of its own (OCR often gives the handwriting its own line)."""
         ch = text.text[i]
-        if not lab.colon or ch.isspace() or ch in KEEP_CHARS or (b[0] + b[2]) / 2 < lab.rect[2] - 2 or b[0] >= lab.limit_x:
+        if (
+            not lab.colon
+            or ch.isspace()
+            or ch in KEEP_CHARS
+            or (b[0] + b[2]) / 2 < lab.rect[2] - 2
+            or b[0] >= lab.limit_x
+        ):
             return False
         if lab.end <= i < lab.line_end:
             # handwriting is read as letters or as punctuation ("{(") alike; a typed
@@ -333,14 +401,22 @@ class SignatureRecognizer(VisualRecognizer):
             # on a skewed scan (±1-2°) a rule is no straight pixel run: thicken it across
             # and keep only runs that leave the window (table rules do, a pen stroke does not)
             if h >= 8 and w >= 8:
-                half: np.ndarray = (cv2.resize(joined, (w // 2, h // 2), interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+                half: np.ndarray = (
+                    cv2.resize(joined, (w // 2, h // 2), interpolation=cv2.INTER_AREA) > 0
+                ).astype(np.uint8)
                 half = cv2.dilate(half, cv2.getStructuringElement(cv2.MORPH_RECT, across))
                 k = (max(1, size[0] // 2), max(1, size[1] // 2))
                 half = cv2.morphologyEx(half, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, k))
                 n, lab, stats, _ = cv2.connectedComponentsWithStats(half, connectivity=8)
                 hh, ww = half.shape
-                edge = [i for i in range(1, n) if stats[i][0] == 0 or stats[i][1] == 0
-                        or stats[i][0] + stats[i][2] >= ww or stats[i][1] + stats[i][3] >= hh]
+                edge = [
+                    i
+                    for i in range(1, n)
+                    if stats[i][0] == 0
+                    or stats[i][1] == 0
+                    or stats[i][0] + stats[i][2] >= ww
+                    or stats[i][1] + stats[i][3] >= hh
+                ]
                 if edge:
                     keep = np.isin(lab, edge).astype(np.uint8)
                     rules |= cv2.resize(keep, (w, h), interpolation=cv2.INTER_NEAREST)

@@ -10,6 +10,7 @@ right only as displayed: OCR reads the displayed render, so its lines run down o
 :func:`findings_to_page` maps what it found back onto the real page.  Decorate the recognizer's ``find``
 with :func:`along_text_lines` to get both.
 """
+
 from __future__ import annotations
 
 import functools
@@ -54,16 +55,25 @@ def _travel(text: PageText) -> tuple[float, float]:
 def reading_frame_input(page: PageInput) -> PageInput:
     """A stand-in for ``page`` whose unrotated space is the displayed page."""
     pp = page.pdf_page
-    text = PageText(page.text.page_index, pp.rect.width, pp.rect.height, page.text.text,
-                    [geometry.to_display(pp, b) if b is not None else None for b in page.text.boxes],
-                    list(page.text.sources))
-    return _stand_in(page, pp.rect.width, pp.rect.height, text, page.image(), _displayed_layout(pp, layout(page)))
+    text = PageText(
+        page.text.page_index,
+        pp.rect.width,
+        pp.rect.height,
+        page.text.text,
+        [geometry.to_display(pp, b) if b is not None else None for b in page.text.boxes],
+        list(page.text.sources),
+    )
+    return _stand_in(
+        page, pp.rect.width, pp.rect.height, text, page.image(), _displayed_layout(pp, layout(page))
+    )
 
 
 def unrotated_input(page: PageInput) -> PageInput:
     """A stand-in for ``page`` shown unrotated: same points, pixels turned back by the page's /Rotate."""
     pp = page.pdf_page
-    pixels = np.ascontiguousarray(np.rot90(page.image(), k=(pp.rotation % 360) // 90))  # /Rotate turns clockwise
+    pixels = np.ascontiguousarray(
+        np.rot90(page.image(), k=(pp.rotation % 360) // 90)
+    )  # /Rotate turns clockwise
     return _stand_in(page, pp.cropbox.width, pp.cropbox.height, page.text, pixels, layout(page))
 
 
@@ -79,7 +89,9 @@ def _stand_in(page: PageInput, width: float, height: float, text: PageText, pixe
 def _displayed_layout(pp: pymupdf.Page, lay: Layout) -> Layout:
     return Layout(
         images=[PageImage(geometry.to_display(pp, im.rect), im.digest) for im in lay.images],
-        drawings=[replace(d, rect=geometry.to_display(pp, d.rect)) for d in lay.drawings if isinstance(d, Drawing)],
+        drawings=[
+            replace(d, rect=geometry.to_display(pp, d.rect)) for d in lay.drawings if isinstance(d, Drawing)
+        ],
     )
 
 
@@ -92,6 +104,7 @@ def findings_to_page(page: PageInput, findings: list[Finding]) -> list[Finding]:
 def along_text_lines(find):
     """Decorator for a recognizer's ``find(self, page, ctx)`` that reasons along text lines: on a rotated
     page it runs on a rotation-free stand-in in whichever frame the lines read left to right."""
+
     @functools.wraps(find)
     def wrapper(self, page: PageInput, ctx) -> list[Finding]:
         if page.pdf_page is None or page.pdf_page.rotation % 360 == 0:

@@ -18,6 +18,7 @@ Tables
   hide_all) with before/after geometry — the review history.
 - ``jobs``: background tasks (huey task id, kind, status, progress, error).
 """
+
 from __future__ import annotations
 
 VERSION = 1

@@ -12,6 +12,7 @@
   | revoked.  The partial unique index lets a document's result be applied
   once per job, whatever happens to the workers.
 """
+
 from __future__ import annotations
 
 VERSION = 2

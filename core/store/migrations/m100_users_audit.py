@@ -10,6 +10,7 @@ Tables
 - ``security_settings``: key/value settings of this area (idle timeout, retention).
 - ``setup_tokens``: hashed one-time token for creating the first admin.
 """
+
 from __future__ import annotations
 
 from core.store.migrations.script import run_script

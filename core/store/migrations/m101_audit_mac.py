@@ -5,6 +5,7 @@ from the storage key (the key file lives outside the database).  The plain
 hash chain shows that rows were changed; the MAC shows that nobody rebuilt
 the chain afterwards without the key.
 """
+
 from __future__ import annotations
 
 VERSION = 101

@@ -8,6 +8,7 @@
 - ``security_settings.store_id``: random id naming this store's chain-head
   checkpoint files (``core.security.audit_anchor``), which live outside the database.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -18,10 +19,14 @@ VERSION = 110
 def apply(db) -> None:
     conn = db.conn
     if not conn.execute("SELECT 1 FROM security_settings WHERE key = 'store_id'").fetchone():
-        conn.execute("INSERT INTO security_settings (key, value) VALUES ('store_id', ?)", [secrets.token_hex(16)])
+        conn.execute(
+            "INSERT INTO security_settings (key, value) VALUES ('store_id', ?)", [secrets.token_hex(16)]
+        )
     first_sealed = conn.execute("SELECT MIN(id) FROM audit_log WHERE mac IS NOT NULL").fetchone()[0]
     last = conn.execute("SELECT MAX(id) FROM audit_log").fetchone()[0]
     unsealed_through = (first_sealed - 1) if first_sealed is not None else (last or 0)
     if unsealed_through > 0:  # a store with rows from before MACs existed
-        conn.execute("INSERT OR REPLACE INTO security_settings (key, value) VALUES ('audit_unsealed_through', ?)",
-                     [str(unsealed_through)])
+        conn.execute(
+            "INSERT OR REPLACE INTO security_settings (key, value) VALUES ('audit_unsealed_through', ?)",
+            [str(unsealed_through)],
+        )

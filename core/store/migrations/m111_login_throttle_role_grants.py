@@ -7,6 +7,7 @@
   admin and confirmed (or cancelled) by another (when more than one admin
   exists).  ``status``: pending | confirmed | cancelled.
 """
+
 from __future__ import annotations
 
 VERSION = 111

@@ -9,6 +9,7 @@ Tables
   sealed (SM4) until claimed, then the row's token is erased.
 - ``review_places``: the last page a user had open in each case.
 """
+
 from __future__ import annotations
 
 VERSION = 112

@@ -16,6 +16,7 @@ added, changed or deleted and no document included or excluded, whatever
 code path tries (a second browser tab, a script).  The status column holds
 codes or Chinese display names (see ``core.cases.workflow``): both are matched.
 """
+
 from __future__ import annotations
 
 from core.store.migrations.script import run_script

@@ -13,6 +13,7 @@ Tables
   sealed.  Read only through ``core.export.store.lookup_patient_code``
   (admin role, each lookup audited).
 """
+
 from __future__ import annotations
 
 VERSION = 200

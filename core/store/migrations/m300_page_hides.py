@@ -7,6 +7,7 @@
 
 A trigger keeps it read-only while the case is in 待审核, like the boxes.
 """
+
 from __future__ import annotations
 
 from core.store.migrations.m150_review_gates import IN_REVIEW

@@ -8,6 +8,7 @@ Tables
   (``dup_of``), with the score and the method (``text`` / ``image``).  Written at
   processing time, replaced on each detection.
 """
+
 from __future__ import annotations
 
 from core.store.migrations.script import run_script

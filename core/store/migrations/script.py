@@ -1,4 +1,5 @@
 """Running a migration's SQL script: one statement at a time, trigger bodies kept whole."""
+
 from __future__ import annotations
 
 
