@@ -33,12 +33,11 @@ $(VENV)/.installed: requirements.txt
 	@touch $@
 
 # Lint and type check, run by `make test` before the tests: ruff over the tree (rules in
-# ruff.toml), mypy over core/ (mypy.ini).  The format check is off until the one-time
-# `ruff format .` commit; then uncomment its line.
+# ruff.toml), mypy over core/ (mypy.ini), and the format check (`ruff format .` fixes it).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy core
-#	$(BIN)/ruff format --check .
+	$(BIN)/ruff format --check .
 
 test: setup lint
 	$(BIN)/python -m pytest -q
