@@ -1,1 +1,2 @@
-"""病历匿名化导出 — de-identification engine (no Streamlit imports here)."""
+"""病历匿名化导出 — de-identification engine (no Streamlit imports here).
+Must not import ui/, pages/, tools/ or streamlit."""

@@ -1,1 +1,2 @@
-"""Streamlit-side helpers (may import streamlit; ``core`` never imports ``ui``)."""
+"""Streamlit-side helpers (may import streamlit; ``core`` never imports ``ui``).
+Must not import tools/."""

@@ -1,4 +1,5 @@
-"""Archive sources: where cases come from (see ``base.ArchiveSource``)."""
+"""Archive sources: where cases come from (see ``base.ArchiveSource``).
+Must not import core.store, core.cases, core.export, ui/ or streamlit."""
 
 from __future__ import annotations
 

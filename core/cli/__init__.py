@@ -3,7 +3,7 @@
 Each subcommand lives in ``core/cli/commands/<name>.py``; see ``--help``.
 An unexpected failure is reported in one line (exit 2), never as a
 traceback (``DEID_TRACEBACK=1`` re-raises it, for debugging).
-"""
+Must not import ui/, pages/, tools/ or streamlit."""
 
 from __future__ import annotations
 

@@ -6,6 +6,6 @@
   store, sealed at rest, audited (``core.export.from_store``);
 - ``verify_export(pdf, manifest)`` — manifest SM2 signature, digests and the
   PAdES signature (``core.export.integrity``).
-"""
+Must not import ui/, pages/, tools/ or streamlit."""
 
 from core.export.options import ExportDocument, ExportOptions, ExportResult  # noqa: F401

@@ -3,7 +3,7 @@ generalise) and how a hidden region looks (black box or a label).
 
 Policies are data: ``core/rules/policies/<name>.yaml``.  Like Presidio's
 operators they are kept apart from the recognizers that find things.
-"""
+Must not import core.store, core.cases, core.export, ui/ or streamlit."""
 
 from __future__ import annotations
 

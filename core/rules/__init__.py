@@ -3,7 +3,7 @@
 ``load_rules("labels")`` reads ``core/rules/labels.yaml``.  A directory named
 by ``DEID_RULES_DIR`` may hold overrides with the same file names (a hospital
 adds its local hospital list there without touching the code).
-"""
+Must not import core.store, core.cases, core.export, core.detect, ui/ or streamlit."""
 
 from __future__ import annotations
 

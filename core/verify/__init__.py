@@ -9,7 +9,7 @@ in metadata and annotations, and by OCR of the pages whose text layer
 cannot be trusted (and, in the export, of image regions); it matches with
 ``core.verify.match``.  Any hit blocks the output; a leak names page and
 place and carries the value masked only (``core.masking``).
-"""
+Must not import core.store, core.cases, ui/ or streamlit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""CLI subcommands.  Each module defines ``register(subparsers)``."""
+"""CLI subcommands.  Each module defines ``register(subparsers)``.
+Must not import ui/, pages/, tools/ or streamlit."""
 
 COMMANDS = [
     "core.cli.commands.redact",

@@ -2,7 +2,7 @@
 
 Add a new module (``mNNN_<what>.py`` with ``VERSION = NNN`` and ``apply(db)``)
 and list it here.  Never edit a migration that has shipped; add a new one.
-"""
+Must not import core.cases, core.export, ui/ or streamlit."""
 
 MIGRATIONS: list[str] = [
     "core.store.migrations.m001_cases",
