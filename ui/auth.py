@@ -236,10 +236,8 @@ def _page_name() -> str:
 
 def _role_landing(role: str, page: str) -> str | None:
     """The first menu page of ``role`` when ``page`` is the app's default page, else None."""
-    try:
-        from ui.nav import PAGES
-    except ImportError:
-        return None
+    from ui.menu_pages import PAGES
+
     default = next((p for p in PAGES if p.default), None)
     if default is None or Path(default.path).stem != page:
         return None
