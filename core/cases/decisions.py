@@ -28,7 +28,7 @@ import json
 from typing import Optional
 
 from core.errors import InputError
-from core.models import Category, Finding, Source
+from core.models import Category, Source
 from core.pdf import geometry
 from core.security import audit
 from core.security.auth import require
@@ -271,32 +271,7 @@ def _add(db, user: dict, page_id: int, row: dict) -> int:
 
     page = doc_store.require_page(db, page_id)
     require(user, "box.add", db, case_id=page["case_id"])
-    pdf = doc_store.open_document(db, page["document_id"])
-    try:
-        import pymupdf
-
-        text = " ".join(
-            pdf[page["page_index"]].get_textbox(pymupdf.Rect(r)).strip() for r in row["rects"]
-        ).strip()
-    finally:
-        pdf.close()
     reason = "hide_all" if row["reason_code"] == "hide_all" else ""
-    f = Finding(
-        page["page_index"], Category(row["category"]), list(row["rects"]), "manual", 1.0, text, Source.MANUAL
+    return review.store_manual_box(
+        db, user, page, list(row["rects"]), row["category"], reason, audit_reason=""
     )
-    with transaction(db):
-        review.assert_case_editable(db, page["case_id"])
-        fid = finding_store.add_finding(
-            db,
-            page["case_id"],
-            page_id,
-            f,
-            status=finding_store.ACCEPTED,
-            actor=user["username"],
-            reason=reason,
-        )
-        review.record_box_edit(
-            db, user, "add", page, fid, row["category"], None, [review.rounded_rect(r) for r in row["rects"]]
-        )
-    review.after_case_edit(db, user, page["case_id"])
-    return fid

@@ -342,22 +342,42 @@ def add_box(
     pdf, fpage = _fitz_page(db, page)
     try:
         rect = geometry.pixels_to_page(fpage, rect_px, dpi)
-        text = fpage.get_textbox(pymupdf.Rect(rect)).strip()
     finally:
         pdf.close()
-    f = Finding(page["page_index"], Category(category), [rect], "manual", 1.0, text, Source.MANUAL)
+    return store_manual_box(db, user, page, [rect], category, reason)
+
+
+def store_manual_box(
+    db,
+    user: dict,
+    page: dict,
+    rects: list,
+    category: str,
+    reason: str = "",
+    audit_reason: Optional[str] = None,
+) -> int:
+    """Store an accepted box a person drew (or imported) over ``rects`` (unrotated points) of ``page``, with
+    the text under it, and audit it; returns the new finding id.  ``audit_reason`` (default: ``reason``) is
+    what the audit trail is told."""
+    pdf, fpage = _fitz_page(db, page)
+    try:
+        text = " ".join(fpage.get_textbox(pymupdf.Rect(r)).strip() for r in rects).strip()
+    finally:
+        pdf.close()
+    f = Finding(page["page_index"], Category(category), list(rects), "manual", 1.0, text, Source.MANUAL)
     with transaction(db):
         assert_case_editable(db, page["case_id"])
         fid = finding_store.add_finding(
             db,
             page["case_id"],
-            page_id,
+            page["id"],
             f,
             status=finding_store.ACCEPTED,
             actor=user["username"],
             reason=reason,
         )
-        record_box_edit(db, user, "add", page, fid, category, None, [rounded_rect(rect)], reason)
+        told = reason if audit_reason is None else audit_reason
+        record_box_edit(db, user, "add", page, fid, category, None, [rounded_rect(r) for r in rects], told)
     after_case_edit(db, user, page["case_id"])
     return fid
 
