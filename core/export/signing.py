@@ -29,6 +29,7 @@ import io
 import json
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,8 +105,7 @@ def generate_sm2_keypair() -> tuple[str, str]:
     n = int(sm2.default_ecc_table["n"], 16)
     d = secrets.randbelow(n - 2) + 1
     private_hex = f"{d:064x}"
-    public_hex = _sm2(private_hex, "0" * 128)._kg(d, sm2.default_ecc_table["g"])
-    return private_hex, public_hex
+    return private_hex, sm2_public_key(private_hex)
 
 
 def _demo_marker(path: Path) -> Path:
@@ -138,27 +138,66 @@ def _refuse_demo(what: str, variables: str) -> None:
 
 
 def ensure_sm2_keys(paths: KeyPaths | None = None) -> tuple[str, str]:
-    """(private_hex, public_hex); generates a demo pair when none exists (demo mode only)."""
+    """(private_hex, public_hex); generates a demo pair when none exists (demo mode only).
+
+    The public key is always the one of the private key on disk: a demo key created by two exports at
+    once ends up as one private file (the first to land wins), and a public file that does not match is
+    rewritten for a demo key, refused for a configured one (a manifest would otherwise carry a signature
+    no one can verify)."""
     paths = paths or key_paths()
     what, variables = "SM2 清单签名密钥", "DEID_SM2_KEY / DEID_SM2_PUBLIC_KEY"
     if not paths.sm2_private.exists():
         if not demo_mode():
             _refuse_missing(what, variables)
-        private_hex, public_hex = generate_sm2_keypair()
-        _write_private(paths.sm2_private, private_hex.encode())
-        paths.sm2_public.parent.mkdir(parents=True, exist_ok=True)
-        paths.sm2_public.write_text(public_hex)
-        _mark_demo(paths.sm2_private)
+        private_hex, _ = generate_sm2_keypair()
+        if _create_once(paths.sm2_private, private_hex.encode()):
+            _mark_demo(paths.sm2_private)
     elif is_demo_key(paths.sm2_private) and not demo_mode():
         _refuse_demo(what, variables)
     private_hex = paths.sm2_private.read_text().strip()
-    if not paths.sm2_public.exists():
-        from gmssl import sm2
+    public_hex = sm2_public_key(private_hex)
+    stored = paths.sm2_public.read_text().strip() if paths.sm2_public.exists() else ""
+    if stored != public_hex:
+        if stored and not is_demo_key(paths.sm2_private):
+            raise SigningNotConfigured(
+                f"{what}的公钥与私钥不匹配：请检查 {variables}",
+                f"the SM2 public key does not belong to the private key; check {variables}",
+            )
+        paths.sm2_public.parent.mkdir(parents=True, exist_ok=True)
+        _replace_file(paths.sm2_public, public_hex.encode())
+    return private_hex, public_hex
 
-        paths.sm2_public.write_text(
-            _sm2(private_hex, "0" * 128)._kg(int(private_hex, 16), sm2.default_ecc_table["g"])
-        )
-    return private_hex, paths.sm2_public.read_text().strip()
+
+def sm2_public_key(private_hex: str) -> str:
+    """The public key (x‖y, hex) of an SM2 private key."""
+    from gmssl import sm2
+
+    return _sm2(private_hex, "0" * 128)._kg(int(private_hex, 16), sm2.default_ecc_table["g"])
+
+
+def _create_once(path: Path, data: bytes) -> bool:
+    """Write ``path`` (mode 0600) only if it does not exist yet, whole or not at all; False when another
+    writer got there first (its file is kept)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)  # atomic: fails when the file exists
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        os.unlink(tmp)
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
 
 
 def sm2_sign(data: bytes, private_hex: str, public_hex: str) -> str:
