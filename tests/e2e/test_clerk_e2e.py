@@ -218,6 +218,18 @@ def _login(page, base: str) -> None:
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     _heading(page, "病例列表")
+    _wait_session_cookie(page)
+
+
+def _wait_session_cookie(page, seconds: float = 20) -> None:
+    """The browser claims its session cookie just after the login page turns into the app: a URL typed
+    before that lands on the login form again, so wait for it."""
+    from core.security.sessions import COOKIE_NAME
+
+    deadline = time.time() + seconds
+    while not [c for c in page.context.cookies() if c["name"] == COOKIE_NAME]:
+        assert time.time() < deadline, "no session cookie was set after login"
+        time.sleep(0.2)
 
 
 def _page_counter(page) -> tuple[int, int]:
