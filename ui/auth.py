@@ -225,6 +225,15 @@ def require_user(page: str) -> dict:
     return user
 
 
+def still_signed_in(user: dict) -> bool:
+    """For a fragment's own reruns, which skip the page's ``require_user``: is
+    this tab still logged in as ``user`` (same account and role; not logged
+    out elsewhere, idle or disabled)?  When not, the fragment reruns the page,
+    whose guard shows the login form or the refusal."""
+    fresh = current_user()
+    return bool(fresh) and fresh["username"] == user["username"] and fresh["role"] == user["role"]
+
+
 def _page_name() -> str:
     """Name of the page script being run (its file name under pages/)."""
     for frame in inspect.stack()[2:]:

@@ -15,13 +15,14 @@ from core.security.auth import authorize
 from core.errors import DeidError
 from core.models import Category
 from core.store import documents as doc_store
-from ui.auth import get_db, require_user
+from ui.auth import get_db, require_user, still_signed_in
 from ui import redaction_pane
 from ui.common import flash, imported_case_picker, set_flash
 
 PAGE_KEY = "review_page_id"
 EDITABLE = [c.value for c in Category if c not in (Category.AGE, Category.DATE)]
 # Keyboard keys (Streamlit button shortcuts; "R" and "C" are Streamlit's own).
+THUMB_WIDTH = 48  # px: six thumbnails in one row of the side column
 KEY_PREV, KEY_NEXT, KEY_ACCEPT, KEY_REJECT, KEY_NEXT_OPEN = "PageUp", "PageDown", "A", "X", "N"
 
 
@@ -51,42 +52,61 @@ def render() -> None:
             f"后台任务进行中（{running['step'] or running['kind']} {running['progress_done']}/{running['progress_total']}），"
             "检测完成前的页面可能还没有全部自动框。"
         )
+    _documents(db, user, case_id, can_edit)
+    _review(db, user, case_id, can_edit)
+    redaction_pane.render(db, user, case_id, _focus(st.session_state.get(PAGE_KEY)), can_edit, _go)
+
+
+@st.fragment
+def _review(db, user, case_id, can_edit) -> None:
+    """Navigation and the page.  A fragment: a page switch (下一页, PageDown, a
+    thumbnail, 转到页面) reruns only this part, not the title, the case picker,
+    the document list (sidebar) and the case-wide pane below (a table of every
+    box of the case)."""
+    if not still_signed_in(user):
+        st.rerun()  # logged out elsewhere, idle or disabled: the page's guard shows the login form
     side, main = st.columns([1, 3.2])
     with side:
-        _documents(db, user, case_id, can_edit)
+        _progress(db, case_id)
     pages = review.pages(db, case_id)
     if not pages:
         with main:
-            st.info("没有纳入导出的页面（请在左侧勾选文档）。")
+            st.info("没有纳入导出的页面（请在侧栏「文档」中勾选）。")
         return
     page = _current_page(db, user, case_id, pages)
     with side:
         _navigation(db, case_id, pages, page)
     with main:
         _page_view(db, user, case_id, pages, page, can_edit)
-        redaction_pane.render(db, user, case_id, pages, _focus(page["id"]), can_edit, _go)
 
 
 # ---- documents -----------------------------------------------------------------
 
 
-def _documents(db, user, case_id, can_edit) -> None:
+def _progress(db, case_id) -> None:
     summary = review.progress_summary(db, case_id)
     st.caption(
         f"已查看 {summary['viewed']}/{summary['pages']} 页 · 待确认框 {summary['open_findings']} 个"
         + (f" · 检测失败 {summary['failed_pages']} 页" if summary["failed_pages"] else "")
     )
-    st.markdown("**文档（病案目录顺序）**")
-    for doc in doc_store.list_documents(db, case_id):
-        label = f"{doc['type'] or doc['title']} · {doc['date']} · {doc['page_count']} 页"
-        st.checkbox(
-            label,
-            value=bool(doc["included"]),
-            key=f"inc_{doc['id']}",
-            disabled=not can_edit,
-            on_change=_toggle_document,
-            args=(user, doc["id"]),
-        )
+
+
+def _documents(db, user, case_id, can_edit) -> None:
+    """In the sidebar, outside the page fragment: a page switch does not redraw a checkbox per
+    document; ticking one reruns the page (the pages, the navigation and the pane change)."""
+    with st.sidebar:
+        st.markdown("**文档（病案目录顺序）**")
+        st.caption("勾选 = 纳入导出")
+        for doc in doc_store.list_documents(db, case_id):
+            label = f"{doc['type'] or doc['title']} · {doc['date']} · {doc['page_count']} 页"
+            st.checkbox(
+                label,
+                value=bool(doc["included"]),
+                key=f"inc_{doc['id']}",
+                disabled=not can_edit,
+                on_change=_toggle_document,
+                args=(user, doc["id"]),
+            )
 
 
 def _toggle_document(user, document_id) -> None:
@@ -131,7 +151,7 @@ def _go(page_id: int, focus: int | None = None) -> None:
     st.session_state["review_switch_at"] = time.perf_counter()
 
 
-def _focus(page_id: int) -> int | None:
+def _focus(page_id: int | None) -> int | None:
     """The box in focus on this page: the one picked in the box list, else the one jumped to."""
     return st.session_state.get(f"pick_{page_id}", st.session_state.get("review_focus"))
 
@@ -213,22 +233,27 @@ def _go_low(case_id, page_id) -> None:
         _go(hit[0], focus=hit[1])
 
 
+THUMBS = 6
+
+
 def _thumbnails(db, pages, i) -> None:
-    lo = max(0, min(i - 2, len(pages) - 6))
-    strip = pages[lo : lo + 6]
-    cols = st.columns(3)
-    for n, p in enumerate(strip):
-        with cols[n % 3]:
-            st.image(review.thumbnail_png(db, p["id"]), width="stretch")
-            mark = "✓" if p["viewed"] or p["id"] == pages[i]["id"] else "●"
-            st.button(
-                f"{mark}{lo + n + 1}",
-                key=f"thumb_{p['id']}",
-                width="stretch",
-                on_click=_go,
-                args=(p["id"],),
-                type="primary" if p["id"] == pages[i]["id"] else "secondary",
-            )
+    """Six pages around this one: one image strip and one row of page buttons (two elements
+    to redraw on a page switch, not a column, an image and a button per page)."""
+    lo = max(0, min(i - 2, len(pages) - THUMBS))
+    strip = pages[lo : lo + THUMBS]
+    st.image([review.thumbnail_png(db, p["id"]) for p in strip], width=THUMB_WIDTH)
+    marks = {
+        p["id"]: f"{'✓' if p['viewed'] or n + lo == i else '●'}{lo + n + 1}" for n, p in enumerate(strip)
+    }
+    st.session_state["thumb_pick"] = pages[i]["id"]
+    st.segmented_control(
+        "缩略图",
+        list(marks),
+        format_func=marks.get,
+        key="thumb_pick",
+        label_visibility="collapsed",
+        on_change=lambda: _go(st.session_state["thumb_pick"] or pages[i]["id"]),
+    )
 
 
 # ---- the page ------------------------------------------------------------------------
@@ -240,6 +265,8 @@ def _page_view(db, user, case_id, pages, page, can_edit) -> None:
     on its own (its background fit once the image is drawn, each drawing) reruns
     only this part, not the navigation, thumbnails and case-wide pane."""
     t0 = time.perf_counter()
+    if not still_signed_in(user):
+        st.rerun()
     top = st.columns([1.2, 1, 1])
     zoom = top[0].select_slider(
         "缩放", options=[50, 75, 100, 125, 150, 200], value=100, key="zoom", format_func=lambda z: f"{z}%"
@@ -380,7 +407,7 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
         c2.text_input("新框原因（可选）", key="new_reason", placeholder="例如：手写签名、家属姓名")
     else:
         new_cat = "manual"
-    base = _drawing_digest(drawing)
+    base = _drawing_digest(page["id"], drawing)
     drawing["objects"].append(_marker(base))
     result = st_canvas(
         fill_color="rgba(255, 0, 0, 0.08)",
@@ -393,9 +420,10 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
         drawing_mode="labeled_rect",
         label="",
         initial_drawing=drawing,
-        # One key per page and zoom, never per change: the component stays mounted, its background
-        # image (same data URL) is not reloaded, and a changed initial_drawing redraws only the boxes.
-        key=f"canvas_{page['id']}_{zoom}",
+        # One key per zoom, never per page or change: the component stays mounted.  A page switch
+        # swaps its background image and drawing (no new canvas, no fit report and rerun); an action
+        # redraws only the boxes over the same background.
+        key=f"canvas_{zoom}",
         disabled=not can_edit,
         update_streamlit=True,
         font_size=12,
@@ -412,18 +440,21 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
 MARKER = "@drawing:"
 
 
-def _drawing_digest(drawing: dict) -> str:
+def _drawing_digest(page_id: int, drawing: dict) -> str:
+    """Names the page and its drawing: the canvas is shared by all pages, so a report of another
+    page's drawing (equal boxes or none) never matches."""
     import hashlib
     import json
 
-    return hashlib.sha256(json.dumps(drawing["objects"], sort_keys=True).encode()).hexdigest()[:16]
+    text = json.dumps([page_id, drawing["objects"]], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _marker(digest: str) -> dict:
     """An invisible, locked object naming the drawing the canvas was given.
 
-    The canvas keeps its state across reruns (same key); until it has loaded a
-    new drawing it still reports the old one.  A report is applied only when it
+    The canvas keeps its state across reruns and pages (same key); until it has
+    loaded a new drawing it still reports the old one.  A report is applied only when it
     grew from the drawing of this run (its marker matches): a stale report (a box
     already added, a box deleted or decided by a button) is never applied twice."""
     return {

@@ -33,7 +33,13 @@ def boxes(db, case_id: str) -> list[dict]:
     return held[1]
 
 
-def render(db, user, case_id: str, pages: list[dict], focus: int | None, can_edit: bool, go) -> None:
+def render(db, user, case_id: str, focus: int | None, can_edit: bool, go) -> None:
+    """The pane below the page.  It runs with the whole page, not with a page
+    switch (the page is a fragment): ``focus`` marks the box a row click or an
+    action last put in focus, so a row click is seen where it led."""
+    pages = review.pages(db, case_id)
+    if not pages:
+        return
     rows = boxes(db, case_id)
     st.markdown(f"**全案框列表（{len(rows)}）**")
     shown, cuts = _filtered(db, case_id, rows, len(pages))
