@@ -4,9 +4,6 @@ Streamlit server (ui.session_routes served by st.App from app.py)."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -71,48 +68,14 @@ def test_logout_revokes_for_every_tab(db):
     assert session_store.session_by_id(db, session_id)["revoked_reason"] == "logout"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):
-    from tests.e2e.server import wait_for_streamlit
+    from tests.e2e.server import streamlit_app
 
     env = {**os.environ, "DEID_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
-    for var in ("DEID_DB",):  # same data dir and key file as the test's store
-        env.pop(var, None)
-    port = _free_port()
-    log = tmp_path / "server.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_streamlit(base, proc, log)
+    env.pop("DEID_DB", None)  # same data dir and key file as the test's store
+    with streamlit_app(env, tmp_path / "server.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _post(url: str, body: bytes = b"", headers: dict | None = None):

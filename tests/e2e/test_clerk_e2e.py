@@ -21,15 +21,13 @@ from __future__ import annotations
 import os
 import re
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.server import wait_for_streamlit
+from tests.e2e.server import streamlit_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -139,40 +137,8 @@ def clerk_server(tmp_path, monkeypatch):
     run_import(db, jobs.create(db, case_id, "import"), FolderArchive(archive), case_id)
     run_detect(db, jobs.create(db, case_id, "detect"), case_id)
     review.warm_renders(db, case_id)
-    from tests.e2e.test_review_e2e import _free_port
-
-    port = _free_port()
-    logs = open(tmp_path / "server.log", "w")  # noqa: SIM115  (the server writes to it; closed in finally)
-    app = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=logs,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_streamlit(base, app, tmp_path / "server.log")
+    with streamlit_app(env, tmp_path / "server.log") as base:
         yield base, db, case_id
-    finally:
-        app.terminate()
-        try:
-            app.wait(10)
-        except subprocess.TimeoutExpired:
-            app.kill()
-        logs.close()
 
 
 ARTIFACTS = ROOT / "test-artifacts" / "clerk_e2e"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from tests.e2e.server import wait_for_streamlit
+from tests.e2e.server import stop, streamlit_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "review_e2e"
@@ -44,20 +43,6 @@ def _factory():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture
@@ -122,35 +107,11 @@ def server(tmp_path, monkeypatch):
         stdout=logs,
         stderr=subprocess.STDOUT,
     )
-    port = _free_port()
-    app = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=logs,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_for_streamlit(base, app, tmp_path / "servers.log")
-        yield base, db
+        with streamlit_app(env, tmp_path / "app.log") as base:
+            yield base, db
     finally:
-        _stop(app)
-        _stop(worker)
+        stop(worker)
         logs.close()
 
 

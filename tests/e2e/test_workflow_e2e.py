@@ -7,15 +7,12 @@ Screenshots: test-artifacts/auth/*.png
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.server import wait_for_streamlit
+from tests.e2e.server import streamlit_app
 
 from core.security import audit, auth
 from core.cases import workflow
@@ -40,12 +37,6 @@ WAIT_MS = 30_000
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason="Debian chromium missing: run `make setup`"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _insert_case(db, case_id: str) -> None:
@@ -74,40 +65,8 @@ def server(tmp_path, monkeypatch):
     workflow.start_detection(db, CASE)
     workflow.detection_done(db, CASE)
     entry = os.environ.get("DEID_E2E_ENTRY", str(ROOT / "app.py"))
-    port = _free_port()
-    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115  (the server writes to it; closed in finally)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            entry,
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_streamlit(base, proc, tmp_path / "streamlit.log")
+    with streamlit_app(env, tmp_path / "streamlit.log", entry) as base:
         yield base, db
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture
