@@ -163,17 +163,18 @@ class BarcodeRecognizer(VisualRecognizer):
     def _in_candidate(
         self, page: PageInput, v: View, px: tuple, formats, c: dict
     ) -> list[tuple[Rect, str, float]]:
-        """The codes in one candidate, rendered at decode_dpi, and finer when it is small and nothing was decoded
-        (bars or modules under two pixels wide neither decode nor show their structure)."""
+        """The codes in one candidate, rendered at decode_dpi; a small one where nothing was decoded is
+        rendered finer (bars or modules under two pixels wide neither decode nor show their structure) and
+        kept from there only when it decodes: upsampled scan text can look like bars."""
+        found = self._in_crop(page, sub_view(page, v, px, float(c.get("decode_dpi", 300))), formats, c)
         small = max(px[2] - px[0], px[3] - px[1]) <= v.n(c.get("fine_max_side", 90) + 2 * c.get("margin", 8))
-        dpis = [c.get("decode_dpi", 300)] + (list(c.get("fine_dpi", [])) if small else [])
-        first: list[tuple[Rect, str, float]] = []
-        for dpi in dpis:  # a small code found by its structure alone is tried finer for its value
-            found = self._in_crop(page, sub_view(page, v, px, float(dpi)), formats, c)
-            if any(value for _, value, _ in found) or (found and not small):
-                return found
-            first = first or found
-        return first
+        if not small or any(value for _, value, _ in found):
+            return found
+        for dpi in c.get("fine_dpi", []):
+            fine = [f for f in self._in_crop(page, sub_view(page, v, px, float(dpi)), formats, c) if f[1]]
+            if fine:
+                return fine
+        return found
 
     def _in_crop(self, page: PageInput, crop: View, formats, c: dict) -> list[tuple[Rect, str, float]]:
         gray = crop.gray
