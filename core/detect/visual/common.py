@@ -24,6 +24,7 @@ import pymupdf
 from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.models import Category, Finding, PageText, Rect, Source, as_rect
 from core.pdf import geometry
+from core.pdf.drawings import page_drawings
 from core.rules import load_rules
 
 
@@ -142,7 +143,7 @@ def layout(page: PageInput) -> Layout:
                 continue
             digest = info.get("digest") or b""
             out.images.append(PageImage(tuple(r), digest.hex() if isinstance(digest, bytes) else str(digest)))
-    for d in pp.get_cdrawings():  # the raw (fast) form of get_drawings
+    for d in page_drawings(pp):  # the raw (fast) form of get_drawings, read once per page
         r = d.get("rect")
         if r is None:
             continue
@@ -196,6 +197,28 @@ def _render(page: pymupdf.Page, dpi: float, clip=None) -> np.ndarray:
     else:
         pix = page.get_pixmap(dpi=int(round(dpi)), colorspace=pymupdf.csRGB, alpha=False, clip=clip)
     return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n).copy()
+
+
+def grey_view(page: pymupdf.Page, dpi: float) -> "View":
+    """The whole displayed page rendered in grey at ``dpi`` (half the cost of
+    RGB): ``img`` and ``gray`` are the same grey pixels; for recognizers that
+    read grey only."""
+    d = int(round(dpi))
+    pix = page.get_pixmap(dpi=d, colorspace=pymupdf.csGRAY, alpha=False)
+    img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width).copy()
+    out = View(page, img, float(d), (0.0, 0.0))
+    out.__dict__["gray"] = img  # the cached grey form is the image itself
+    return out
+
+
+def grey_cut(v: "View", box_px) -> "View":
+    """Pixel box ``box_px`` of a grey view (:func:`grey_view`), as a grey view."""
+    x0, y0, x1, y1 = (int(b) for b in box_px)
+    img = np.ascontiguousarray(v.gray[y0:y1, x0:x1])
+    f = 72.0 / v.dpi
+    out = View(v.page, img, v.dpi, (v.origin[0] + x0 * f, v.origin[1] + y0 * f))
+    out.__dict__["gray"] = img  # the cached grey form is the image itself
+    return out
 
 
 @dataclass
