@@ -35,8 +35,6 @@ from core.detect.visual.common import (
     char_boxes,
     finding,
     merge_boxes,
-    grey_cut,
-    grey_view,
     needs_pixels,
     sub_view,
     views,
@@ -143,27 +141,23 @@ class BarcodeRecognizer(VisualRecognizer):
         formats = _formats(c.get("formats", []))
         margin = v.n(c.get("margin", 8))
         H, W = v.shape
-        dpi = float(c.get("decode_dpi", 300))
-        boxes = [
-            (
+        found: list[tuple[Rect, str, float]] = []
+        for box in candidate_boxes(
+            v.gray,
+            v.n(c.get("cell", 3)),
+            c.get("density_min", 0.28),
+            v.n(c.get("min_side", 14)),
+            v.n(c.get("max_side", 260)),
+        ):
+            px = (
                 max(0, box[0] - margin),
                 max(0, box[1] - margin),
                 min(W, box[2] + margin),
                 min(H, box[3] + margin),
             )
-            for box in candidate_boxes(
-                v.gray,
-                v.n(c.get("cell", 3)),
-                c.get("density_min", 0.28),
-                v.n(c.get("min_side", 14)),
-                v.n(c.get("max_side", 260)),
-            )
-            if not _mostly_text_layer(page, v.pt(box), c)
-        ]
-        source = _scan_at(page, v, dpi) if len(boxes) >= MANY_CROPS else None
-        found: list[tuple[Rect, str, float]] = []
-        for px in boxes:
-            crop = sub_view(page, v, px, dpi) if source is None else grey_cut(source, source.px(v.pt(px)))
+            if _mostly_text_layer(page, v.pt(box), c):
+                continue
+            crop = sub_view(page, v, px, float(c.get("decode_dpi", 300)))
             found += self._in_crop(page, crop, formats, c)
         return _dedupe(found)
 
@@ -183,27 +177,6 @@ class BarcodeRecognizer(VisualRecognizer):
             rect = _with_readable_line(page, crop, ext, c) if kind == "1d" else crop.pt(ext)
             out.append((rect, "", 0.8))
         return out
-
-
-MANY_CROPS = 8  # candidates on a scan from which one render of the page at decode resolution is cheaper
-
-
-def _scan_at(page: PageInput, v: View, dpi: float) -> View | None:
-    """The whole scanned page rendered once at ``dpi`` in grey (all a code
-    search reads), to cut many candidates from: a clip render of a scan
-    decodes its image again (~17 ms a clip, and a dense page of text has
-    20-30 candidates; the grey page at 300 dpi costs ~60 ms).  None where each
-    candidate is rendered alone (born-digital, rotated, a clip view)."""
-    pp = page.pdf_page
-    if (
-        not page.is_scanned
-        or pp.rotation != 0
-        or v.clip is not None
-        or v.origin != (0.0, 0.0)
-        or dpi <= v.dpi
-    ):
-        return None
-    return grey_view(pp, dpi)
 
 
 def _mostly_text_layer(page: PageInput, rect: Rect, c: dict) -> bool:

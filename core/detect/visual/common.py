@@ -199,28 +199,6 @@ def _render(page: pymupdf.Page, dpi: float, clip=None) -> np.ndarray:
     return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n).copy()
 
 
-def grey_view(page: pymupdf.Page, dpi: float) -> "View":
-    """The whole displayed page rendered in grey at ``dpi`` (half the cost of
-    RGB): ``img`` and ``gray`` are the same grey pixels; for recognizers that
-    read grey only."""
-    d = int(round(dpi))
-    pix = page.get_pixmap(dpi=d, colorspace=pymupdf.csGRAY, alpha=False)
-    img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width).copy()
-    out = View(page, img, float(d), (0.0, 0.0))
-    out.__dict__["gray"] = img  # the cached grey form is the image itself
-    return out
-
-
-def grey_cut(v: "View", box_px) -> "View":
-    """Pixel box ``box_px`` of a grey view (:func:`grey_view`), as a grey view."""
-    x0, y0, x1, y1 = (int(b) for b in box_px)
-    img = np.ascontiguousarray(v.gray[y0:y1, x0:x1])
-    f = 72.0 / v.dpi
-    out = View(v.page, img, v.dpi, (v.origin[0] + x0 * f, v.origin[1] + y0 * f))
-    out.__dict__["gray"] = img  # the cached grey form is the image itself
-    return out
-
-
 @dataclass
 class View:
     """Pixels of the displayed page, or of a part of it (``origin`` is the
