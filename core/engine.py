@@ -367,7 +367,8 @@ def redact_document(
         hidden_pages=hidden_pages,
     )
     out = pymupdf.open("pdf", doc.tobytes())
-    plan.blanked = apply_plan(out, plan, blank=blank_pages).blanked
+    applied = apply_plan(out, plan, blank=blank_pages)
+    plan.blanked, plan.unseen_removed = applied.blanked, applied.unseen_removed()
     sanitize(out)
     data = clean_bytes(out)
     final = pymupdf.open("pdf", data)

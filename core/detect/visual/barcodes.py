@@ -157,9 +157,23 @@ class BarcodeRecognizer(VisualRecognizer):
             )
             if _mostly_text_layer(page, v.pt(box), c):
                 continue
-            crop = sub_view(page, v, px, float(c.get("decode_dpi", 300)))
-            found += self._in_crop(page, crop, formats, c)
+            found += self._in_candidate(page, v, px, formats, c)
         return _dedupe(found)
+
+    def _in_candidate(
+        self, page: PageInput, v: View, px: tuple, formats, c: dict
+    ) -> list[tuple[Rect, str, float]]:
+        """The codes in one candidate, rendered at decode_dpi, and finer when it is small and nothing was decoded
+        (bars or modules under two pixels wide neither decode nor show their structure)."""
+        small = max(px[2] - px[0], px[3] - px[1]) <= v.n(c.get("fine_max_side", 90) + 2 * c.get("margin", 8))
+        dpis = [c.get("decode_dpi", 300)] + (list(c.get("fine_dpi", [])) if small else [])
+        first: list[tuple[Rect, str, float]] = []
+        for dpi in dpis:  # a small code found by its structure alone is tried finer for its value
+            found = self._in_crop(page, sub_view(page, v, px, float(dpi)), formats, c)
+            if any(value for _, value, _ in found) or (found and not small):
+                return found
+            first = first or found
+        return first
 
     def _in_crop(self, page: PageInput, crop: View, formats, c: dict) -> list[tuple[Rect, str, float]]:
         gray = crop.gray
