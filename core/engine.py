@@ -21,11 +21,12 @@ from typing import Callable, Iterable, Optional
 
 import pymupdf
 
-from core.detect.base import AnalysisContext, PageInput, Seed
+from core.detect.base import AnalysisContext, PageInput, Seed, release_scan_render
 from core.detect.registry import load_default_recognizers
 from core.config import settings
 from core.detect.seeding import seeds_from_meta
 from core.models import CaseMeta, Char, Finding, as_rect
+from core.pdf.drawings import one_reading
 from core.pdf.geometry import area, intersection, union
 from core.pdf.render import release_page_memory
 from core.pdf.sanitize import clean_bytes, sanitize
@@ -68,17 +69,22 @@ class Analysis:
 
 
 def _ocr_lines(
-    page: pymupdf.Page, base_lines: list[list[Char]], dpi: int, trusted: bool = True
+    page: pymupdf.Page,
+    base_lines: list[list[Char]],
+    dpi: int,
+    trusted: bool = True,
+    keep: Optional[dict] = None,
 ) -> tuple[list[list[Char]], bool]:
     """OCR lines for the regions that need it, minus characters the text
     layer already has at the same place; (lines, page_is_scanned).  A page
-    whose text layer cannot be trusted is OCRed whole, like a scan."""
+    whose text layer cannot be trusted is OCRed whole, like a scan.  A
+    render of the whole page made for OCR is left in ``keep["image"]``."""
     try:
         from core.ocr.page import drop_duplicates, ocr_page_chars, ocr_regions
     except ImportError:  # OCR module not installed
         return [], False
     if not trusted:
-        return ocr_page_chars(page, dpi=dpi), True
+        return ocr_page_chars(page, dpi=dpi, keep=keep), True
     regions = ocr_regions(page, sum(len(l) for l in base_lines))
     if not regions:
         return [], False
@@ -87,7 +93,7 @@ def _ocr_lines(
     lines: list[list[Char]] = []
     for region in regions:
         clip = None if area(as_rect(region)) >= 0.95 * full else region
-        lines += ocr_page_chars(page, dpi=dpi, clip=clip)
+        lines += ocr_page_chars(page, dpi=dpi, clip=clip, keep=keep)
     return drop_duplicates(lines, base_lines), scanned
 
 
@@ -100,13 +106,14 @@ def page_input(page: pymupdf.Page, ocr: bool = True, dpi: int = 150) -> tuple[Pa
     base_lines = text_lines(page)
     summary.text_chars = sum(len(l) for l in base_lines)
     extra: list[list[Char]] = []
+    kept: dict = {}
     if ocr:
         trusted = True
         if base_lines:
             from core.pdf.trust import assess_page
 
             trusted = assess_page(page).trusted
-        extra, summary.scanned = _ocr_lines(page, base_lines, dpi, trusted)
+        extra, summary.scanned = _ocr_lines(page, base_lines, dpi, trusted, kept)
         if not trusted:
             from core.ocr.page import drop_duplicates
 
@@ -115,8 +122,10 @@ def page_input(page: pymupdf.Page, ocr: bool = True, dpi: int = 150) -> tuple[Pa
     else:
         summary.unread = _needs_ocr(page, base_lines)
     lines = base_lines + extra
+    # a scan's render made for OCR is the page image the visual recognizers look at (same page, same dpi)
+    image = kept.get("image") if summary.scanned else None
     return PageInput(
-        page.number, page, _from_lines(page, lines), dpi=dpi, is_scanned=summary.scanned
+        page.number, page, _from_lines(page, lines), dpi=dpi, is_scanned=summary.scanned, _image=image
     ), summary
 
 
@@ -145,10 +154,11 @@ def analyze_page(page: pymupdf.Page, per_page: list, ctx: AnalysisContext, ocr: 
     """
     t0 = time.perf_counter()
     try:
-        pin, summary = page_input(page, ocr=ocr, dpi=dpi)
-        found: list[Finding] = []
-        for rec in per_page:
-            found += rec.analyze(pin, ctx)
+        with one_reading(page):  # the page's drawings are read once for the OCR regions and the visual layout
+            pin, summary = page_input(page, ocr=ocr, dpi=dpi)
+            found: list[Finding] = []
+            for rec in per_page:
+                found += rec.analyze(pin, ctx)
         pin._image = None  # free the render; record-wide passes re-render if they must
         summary.findings = len(found)
     except Exception as exc:  # a broken page must not stop the case
@@ -210,6 +220,7 @@ def analyze_document(
         except Exception as exc:
             log.warning("record recognizer %s failed: %s", rec.name, type(exc).__name__)
     pymupdf.TOOLS.store_shrink(100)  # renders of the record-wide passes are not needed again
+    release_scan_render()
     result.findings = merge_findings(result.findings)
     result.seeds = list(ctx.seeds)
     if progress:
@@ -356,7 +367,8 @@ def redact_document(
         hidden_pages=hidden_pages,
     )
     out = pymupdf.open("pdf", doc.tobytes())
-    plan.blanked = apply_plan(out, plan, blank=blank_pages).blanked
+    applied = apply_plan(out, plan, blank=blank_pages)
+    plan.blanked, plan.unseen_removed = applied.blanked, applied.unseen_removed()
     sanitize(out)
     data = clean_bytes(out)
     final = pymupdf.open("pdf", data)

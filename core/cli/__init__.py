@@ -17,7 +17,9 @@ from core.cli.commands import COMMANDS
 from core.errors import DeidError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with a known ``command``, only that command is registered
+    (its module alone is imported), else every command (help, errors)."""
     parser = argparse.ArgumentParser(
         prog="python -m core.cli",
         description="病历匿名化导出 — de-identify medical-record PDFs (offline). "
@@ -27,13 +29,20 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="log progress (never identifiers) to stderr"
     )
     sub = parser.add_subparsers(dest="command", metavar="<command>")
-    for name in COMMANDS:
-        importlib.import_module(name).register(sub)
+    for name, module in COMMANDS.items():
+        if command is None or name == command:
+            importlib.import_module(module).register(sub)
     return parser
 
 
+def _command(argv: list[str]) -> str | None:
+    """The command word of ``argv`` (the first argument not an option), when it names a command."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"

@@ -1,7 +1,11 @@
 """python -m core.cli"""
 
+import os
 import sys
 
-from core.cli import main
+# numpy's OpenBLAS starts a thread per core at import (~30 CPU-ms); nothing here multiplies matrices
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from core.cli import main  # after the thread setting above
 
 sys.exit(main())

@@ -14,7 +14,8 @@ from core.models import Category, Finding
 from core.rules import RULES_DIR, load_rules
 
 ROAD = re.compile(
-    r"[\u4e00-\u9fff]{2,8}(?:路|街|大道|大街|巷|弄|胡同)\d+号(?:院)?(?:\d+(?:栋|幢|号楼))?(?:\d+单元)?(?:\d+(?:室|号))?"
+    r"[\u4e00-\u9fff]{2,8}(?:路|街|大道|大街|巷|弄|胡同) ?\d+ ?号(?:院)?(?: ?\d+ ?(?:栋|幢|号楼))?(?: ?\d+ ?单元)?"
+    r"(?: ?\d+ ?(?:室|号))?"  # one space may stand where OCR saw a wide gap
 )
 
 

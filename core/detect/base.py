@@ -11,6 +11,8 @@ visual recognizers read ``page.pdf_page`` (the PyMuPDF page) and/or
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Optional
 
@@ -279,9 +281,7 @@ def trimmed_to_ink(page: "PageInput", rect):
         y1 - 0.2 * h,
     )  # the middle rows: no ink of the lines above and below
     try:
-        from core.ocr.page import render
-
-        img, (ox, oy) = render(page.pdf_page, page.dpi, band)
+        img, (ox, oy) = _band_pixels(page, band)
     except Exception:  # no render: keep the box
         return rect
     if img.size == 0 or img.shape[0] < 2:
@@ -388,6 +388,49 @@ def _without_rules(ink: np.ndarray, glyph_px: float, drop_rows: bool = True) -> 
 
 
 RULE_WIDTH, RULE_HEIGHT = 1.5, 0.25  # glyph heights: a piece this wide and this flat is a rule, not a stroke
+
+
+def _band_pixels(page: "PageInput", band) -> tuple[np.ndarray, tuple[float, float]]:
+    """Pixels of ``band`` (points of an unrotated page) at ``page.dpi`` and the
+    point of their top-left corner: cut out of the page's render when the
+    engine holds it (a scan: a clip render of its image decodes the image
+    again, ~15 ms per OCR finding), else rendered."""
+    full = page._image if page._image is not None else _scan_render(page)
+    if full is None:
+        from core.ocr.page import render
+
+        return render(page.pdf_page, page.dpi, band)
+    k = page.dpi / 72.0
+    h, w = full.shape[:2]
+    # MuPDF's rounding of a clip to pixels (fz_round_rect)
+    x0, y0 = max(0, int(np.floor(band[0] * k + 0.001))), max(0, int(np.floor(band[1] * k + 0.001)))
+    x1, y1 = min(w, int(np.ceil(band[2] * k - 0.001))), min(h, int(np.ceil(band[3] * k - 0.001)))
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros((0, 0, 3), dtype=np.uint8), (0.0, 0.0)
+    return full[y0:y1, x0:x1], (x0 / k, y0 / k)
+
+
+_LAST_SCAN = threading.local()  # the render of the last scanned page trimmed to ink, one per thread
+
+
+def _scan_render(page: "PageInput") -> Optional[np.ndarray]:
+    """The whole render of a scanned page whose own render was freed (the
+    record-wide passes): drawn once and kept until another page asks, so the
+    findings of one page cost one render, not one each.  None on other pages."""
+    if not page.is_scanned:
+        return None
+    slot = getattr(_LAST_SCAN, "slot", None)
+    if slot is None or slot[0]() is not page or slot[1] != page.dpi:
+        from core.pdf.render import render_page_rgb
+
+        slot = (weakref.ref(page), page.dpi, render_page_rgb(page.pdf_page, page.dpi))
+        _LAST_SCAN.slot = slot
+    return slot[2]
+
+
+def release_scan_render() -> None:
+    """Drop the kept render of :func:`_scan_render` (the record-wide passes are done)."""
+    _LAST_SCAN.slot = None
 
 
 def _pad_ocr(rect):

@@ -16,6 +16,7 @@ from core.rules import load_rules
 
 SEP = re.compile(r"\s*[:：]\s*|\s+")
 COLON = re.compile(r"\s*[:：]\s*")
+JOINER = re.compile(r"\s*[/／、]\s*|及|和")  # "地址/电话：", "住址、邮编：": one field, two labels
 TYPED_NAME = re.compile(r"[（(]\s*([^\s（()）]{2,8})\s*[）)]")
 
 
@@ -68,12 +69,13 @@ class LabelFieldRecognizer(Recognizer):
         for ls, le in lines:
             for m in label_re.finditer(text, ls, le):
                 rule = rules[re.sub(r"\s", "", m.group(0))]
+                end = _after_joined_labels(text, m.end(), le, label_re)
                 if _inside_word(text, m.start(), ls, prefixes) and not _role_label_with_colon(
-                    text, m.end(), le, rule
+                    text, end, le, rule
                 ):
                     continue
-                span = self._value_on_line(text, m.end(), le, rule, stop_re, not_values, page.text)
-                alone = _alone_in_cell(page.text, text, m.end(), le)
+                span = self._value_on_line(text, end, le, rule, stop_re, not_values, page.text)
+                alone = _alone_in_cell(page.text, text, end, le)
                 if span is None and alone:
                     span = self._value_in_neighbour(
                         page.text, text, lines, (ls, le), m, rule, stop_re, not_values
@@ -376,6 +378,18 @@ def _cell_gap(pt: PageText, pos: int, line_end: int) -> bool:
 
 
 STAFF_CATEGORIES = (Category.DOCTOR_NAME, Category.NURSE_NAME, Category.STAFF_NAME)
+
+
+def _after_joined_labels(text: str, end: int, line_end: int, label_re: re.Pattern) -> int:
+    """Where the label that ends at ``end`` ends with the labels joined to it before one colon
+    ("地址/电话：" ends after 电话): the value after the colon belongs to both, and is hidden as the first's."""
+    joined = end
+    while (j := JOINER.match(text, joined, line_end)) and j.end() > joined:
+        nxt = label_re.match(text, j.end(), line_end)
+        if not nxt:
+            break
+        joined = nxt.end()
+    return joined if joined > end and COLON.match(text, joined, line_end) else end
 
 
 def _role_label_with_colon(text: str, end: int, line_end: int, rule: FieldRule) -> bool:

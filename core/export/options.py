@@ -76,6 +76,9 @@ class ExportResult:
     documents: list = field(default_factory=list)  # [{doc_id, doc_type, pages, first_page}]
     plan_hashes: dict = field(default_factory=dict)  # doc_id -> plan hash
     flags: list = field(default_factory=list)  # research: rare free-text items for manual review
+    unseen_removed: dict = field(
+        default_factory=dict
+    )  # glyphs / text streams the pages never showed, removed
 
     @property
     def ok(self) -> bool:

@@ -64,6 +64,7 @@ class ExportJob:
     counts: dict = field(default_factory=dict)
     plan_hashes: dict = field(default_factory=dict)
     flags: list = field(default_factory=list)
+    unseen_removed: dict = field(default_factory=dict)  # summed Applied.unseen_removed() of every document
     doc: Optional[pymupdf.Document] = None
     entries: list = field(default_factory=list)
     cover: bool = False
@@ -157,6 +158,8 @@ def stage_redact(job: ExportJob) -> None:
         )
         job.flags += [dict(f, doc_id=d.doc_id) for f in flags]
         applied = apply_plan(doc, plan, blank=d.blank_pages)
+        for key, n in applied.unseen_removed().items():
+            job.unseen_removed[key] = job.unseen_removed.get(key, 0) + n
         if applied.blanked:
             job.flags += [
                 {"doc_id": d.doc_id, "page_index": i, "reason": "page_blanked"} for i in applied.blanked
@@ -340,6 +343,7 @@ def run_job(job: ExportJob) -> ExportResult:
         documents=job.entries,
         plan_hashes=job.plan_hashes,
         flags=job.flags,
+        unseen_removed=job.unseen_removed,
     )
 
 

@@ -99,12 +99,16 @@ def _sm2(private_hex: str = "", public_hex: str = ""):
     return sm2.CryptSM2(private_key=private_hex or None, public_key=public_hex)
 
 
-def generate_sm2_keypair() -> tuple[str, str]:
+def generate_sm2_private() -> str:
+    """A new SM2 private key (hex); its public key is :func:`sm2_public_key`."""
     from gmssl import sm2
 
     n = int(sm2.default_ecc_table["n"], 16)
-    d = secrets.randbelow(n - 2) + 1
-    private_hex = f"{d:064x}"
+    return f"{secrets.randbelow(n - 2) + 1:064x}"
+
+
+def generate_sm2_keypair() -> tuple[str, str]:
+    private_hex = generate_sm2_private()
     return private_hex, sm2_public_key(private_hex)
 
 
@@ -149,8 +153,7 @@ def ensure_sm2_keys(paths: KeyPaths | None = None) -> tuple[str, str]:
     if not paths.sm2_private.exists():
         if not demo_mode():
             _refuse_missing(what, variables)
-        private_hex, _ = generate_sm2_keypair()
-        if _create_once(paths.sm2_private, private_hex.encode()):
+        if _create_once(paths.sm2_private, generate_sm2_private().encode()):
             _mark_demo(paths.sm2_private)
     elif is_demo_key(paths.sm2_private) and not demo_mode():
         _refuse_demo(what, variables)

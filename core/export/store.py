@@ -104,6 +104,7 @@ def record_export(
                 "sm3": result.manifest["sm3"],
                 "verified": True,
                 "counts": result.counts,
+                "unseen_removed": result.unseen_removed,
                 "flatten": options.flatten,
                 "encrypted": bool(options.password),
             },

@@ -32,6 +32,7 @@ from core.ocr import cache
 from core.ocr.cells import tidy_lines
 from core.ocr.engine import OcrEngine, OcrLine, get_engine
 from core.pdf.geometry import area, from_display, intersection, to_display
+from core.pdf.drawings import page_drawings
 from core.pdf.outlines import glyph_paths
 
 # A page is "scanned" (OCR the whole page) when its text layer has fewer
@@ -160,7 +161,7 @@ def _count_inside(box: Rect, rects: list[pymupdf.Rect]) -> int:
 
 def many_paths(page: pymupdf.Page, threshold: int = 200) -> bool:
     try:
-        return len(page.get_cdrawings()) >= threshold
+        return len(page_drawings(page)) >= threshold
     except Exception:  # pragma: no cover - damaged content streams
         return False
 
@@ -312,12 +313,18 @@ def ocr_page_chars(
     *,
     engine: Optional[OcrEngine] = None,
     use_cache: Optional[bool] = None,
+    keep: Optional[dict] = None,
 ) -> list[list[Char]]:
     """OCR the page (or ``clip``, unrotated points): lines of characters in
     unrotated page points, ``source=Source.OCR``.  Inserted spaces (wide
-    gaps) are kept as characters so detectors see field boundaries."""
+    gaps) are kept as characters so detectors see field boundaries.  With
+    ``keep``, a render of the whole page is left there as ``keep["image"]``
+    (the engine hands it to the visual recognizers instead of drawing the
+    page again)."""
     dpi = int(dpi or settings().ocr_dpi)
     img, offset = render(page, dpi, clip)
+    if keep is not None and clip is None:
+        keep["image"] = img
     if img.size == 0:
         return []
     lines = tidy_lines(ocr_image(img, engine=engine, dpi=dpi, clip=clip, use_cache=use_cache), img)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pymupdf
 
 from core.models import Rect
+from core.pdf.drawings import page_drawings
 
 MAX_GLYPH_PT = 72.0  # taller filled curves are drawings (emblems, seals), not print
 
@@ -17,7 +18,7 @@ MAX_GLYPH_PT = 72.0  # taller filled curves are drawings (emblems, seals), not p
 def glyph_paths(page: pymupdf.Page) -> list[Rect]:
     """Boxes (unrotated points) of the page's glyph-like paths; none when the content cannot be read."""
     try:
-        drawings = page.get_cdrawings()
+        drawings = page_drawings(page)
     except Exception:  # damaged content streams: judged by the page's other checks
         return []
     return [tuple(d["rect"]) for d in drawings if is_glyph_like(d)]

@@ -61,9 +61,12 @@ class Applied:
     boxes: int = 0
     blanked: list[int] = field(default_factory=list)  # pages replaced by a notice (0-based)
     hidden: list[int] = field(default_factory=list)  # pages hidden whole by a person (0-based)
-    unplaceable: int = (
-        0  # glyphs removed because they cannot be placed on the page (core.redaction.unplaceable)
-    )
+    unplaceable: int = 0  # glyphs no one can see, removed (core.redaction.unplaceable)
+    emptied: int = 0  # streams emptied: forms with no area, text no box reaches (patterns, Type3, soft masks)
+
+    def unseen_removed(self) -> dict[str, int]:
+        """What was removed that the page never showed, for reports and the audit trail."""
+        return {"glyphs": self.unplaceable, "streams": self.emptied}
 
 
 def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] = ()) -> Applied:
@@ -74,6 +77,7 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
     pin_zero_text_moves(doc)
     try:
         unplaceable = UnplaceableText(doc)
+        result.emptied = unplaceable.emptied
     except Exception as exc:  # hidden text cannot be looked for: no page goes out as it is
         log.warning("unplaceable text cannot be looked for (%s); every page blanked", type(exc).__name__)
         blank = set(range(doc.page_count))

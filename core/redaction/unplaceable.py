@@ -111,31 +111,34 @@ class UnplaceableText:
         self.bboxlog: list | None = None  # the last page's bounding-box log while that page is unchanged
         self.forms_suspect = False
         self.has_forms = False  # a form's /BBox clips what it draws
+        self.emptied = 0  # streams emptied here: forms with no area, and those no redaction reaches
         for xref in range(1, doc.xref_length()):
             if not _is_form(doc, xref):
                 continue
             self.has_forms = True
             try:
-                self._empty_if_degenerate(xref)
+                self.emptied += self._empty_if_degenerate(xref)
                 if not self.forms_suspect:
                     self.forms_suspect = self._suspect_form(xref)
             except Exception:  # a form MuPDF cannot read: every page is filtered glyph by glyph
                 self.forms_suspect = True
-        self.unreachable = drop_unreachable_text(doc)
+        self.emptied += drop_unreachable_text(doc)
 
-    def _empty_if_degenerate(self, xref: int) -> None:
-        """A form whose /BBox has no area shows nothing anywhere: emptied."""
+    def _empty_if_degenerate(self, xref: int) -> bool:
+        """A form whose /BBox has no area shows nothing anywhere: emptied (True when it was)."""
         kind, value = self.doc.xref_get_key(xref, "BBox")
         if kind != "array":
-            return
+            return False
         try:
             x0, y0, x1, y1 = (float(v) for v in value.strip("[] ").split())
         except ValueError:
-            return
+            return False
         if (abs(x1 - x0) < MIN_GLYPH or abs(y1 - y0) < MIN_GLYPH) and (
             self.doc.xref_stream(xref) or b""
         ).strip():
             self.doc.update_stream(xref, b" ")
+            return True
+        return False
 
     def _suspect_form(self, xref: int) -> bool:
         kind, value = self.doc.xref_get_key(xref, "Matrix")

@@ -31,6 +31,13 @@ def untrusted_pages(doc: pymupdf.Document) -> list[int]:
 
 
 def image_tasks(page: pymupdf.Page) -> list[Task]:
+    from core.pdf.drawings import one_reading
+
+    with one_reading(page):  # outlined letters and path-only pages: one reading of the drawings
+        return _image_tasks(page)
+
+
+def _image_tasks(page: pymupdf.Page) -> list[Task]:
     from core.ocr.page import (
         covered_share,
         image_boxes,

@@ -53,6 +53,24 @@ def test_postcode_is_hidden_with_the_address(line, code):
     assert any(category == "address" and code in value for category, value in _found(line))
 
 
+@pytest.mark.parametrize(
+    "line, value",
+    [
+        ("地址/电话：太原市城关区长江西路109号27栋935室/13884977744", "935室/13884977744"),
+        ("住址、邮编：南京市鼓楼区中山北路 321 号 210008", "321号210008"),
+        ("地址：长江西路 109 号 3 单元 502 室", "长江西路109号3单元502室"),
+    ],
+)
+def test_address_after_joined_labels_and_ocr_gaps_is_hidden_whole(line, value):
+    """Two labels before one colon share the value; a space OCR reads into a house number does not end it."""
+    assert any(category == "address" and value in v for category, v in _found(line))
+
+
+def test_house_number_read_with_ocr_gaps_is_an_address_without_a_label():
+    found = _found("患者家住太原市城关区长江西路109 号27 栋935 室，步行来院")
+    assert any(category == "address" and v.endswith("27栋935室") for category, v in found)
+
+
 def test_dotted_name_is_found_on_a_scan():
     assert any(v == "阿依古丽·买买提" for _, v in _found("姓名：阿依古丽·买买提  性别：女", scanned=True))
 

@@ -138,6 +138,11 @@ def test_unplaceable_or_far_text_is_removed_and_the_page_released(tmp_path, name
     assert_nowhere(out, ID, OTHER_ID)
     assert "Clinical note: preeclampsia" in pymupdf.open(out)[0].get_text()
     assert report["verification"]["ok"]
+    removed = report["unseen_removed"]  # said, so a person checks the output (content near the page is
+    if name != "unknown-id-far-left":  # cut by the visible-area strips, as any content off the page)
+        assert removed["glyphs"] + removed["streams"] > 0
+        assert "已移除页面上看不见的内容" in r.stderr
+    assert ID not in r.stderr and OTHER_ID not in r.stderr
 
 
 @pytest.mark.parametrize("rotation", [0, 90, 270])

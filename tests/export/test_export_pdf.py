@@ -145,3 +145,23 @@ def test_flatten_with_ocr_text_layer_is_searchable_but_clean():
     assert "医嘱" in text or "执行" in text  # OCR layer: searchable
     for value in IDS:
         assert value not in text
+
+
+def test_text_no_one_sees_is_removed_and_counted():
+    """Glyphs drawn at font size 0 are unseen: removed on the export's one redaction path and counted for
+    the audit trail (counts only, never the text)."""
+    pdf = pymupdf.open(stream=helpers.admission_pdf(), filetype="pdf")
+    page = pdf[0]
+    page.insert_text((60, 780), "x", fontname="helv", fontsize=9)  # gives the page a Helvetica resource
+    xref = page.get_contents()[-1]
+    hidden = b"BT /helv 0 Tf 60 760 Td (" + helpers.ID_NUMBER.encode() + b") Tj ET"
+    pdf.update_stream(xref, (pdf.xref_stream(xref) or b"") + b"\n" + hidden)
+    data = pdf.tobytes()
+    result = export_case(
+        [ExportDocument("d01", "入院记录", data, helpers.findings_for(data))],
+        helpers.META,
+        ExportOptions(cover=False),
+        extra_identifiers=IDS,
+    )
+    assert result.unseen_removed["glyphs"] >= len(helpers.ID_NUMBER)
+    assert helpers.ID_NUMBER.encode() not in _open(result).tobytes(expand=255)

@@ -274,6 +274,28 @@ def test_damaged_barcode_and_qr_on_a_scan():
     assert _found(findings, Category.BARCODE, _ink(src, QR))
 
 
+@pytest.mark.parametrize("fmt", ["EAN8", "Code128"])
+def test_a_small_dense_1d_code_is_found_and_decoded(fmt):
+    """A code about 30 pt wide has bars under two pixels wide at the decoding resolution: it is tried
+    finer, found and its value read (the value is then hidden wherever it is printed)."""
+    value = "48512343" if fmt == "EAN8" else "ZY2024081501"
+    img = np.array(
+        zxingcpp.write_barcode_to_image(
+            zxingcpp.create_barcode(value, getattr(zxingcpp.BarcodeFormat, fmt)), scale=5
+        ),
+        np.uint8,
+    )
+    doc, page = _doc()
+    _header(page)
+    _body_text(page)
+    small = pymupdf.Rect(517, 8, 517 + (30 if fmt == "EAN8" else 40), 30)
+    page.insert_image(small, stream=_png(img), keep_proportion=False)
+    doc = _reopen(doc)
+    findings = run_visual(page_inputs(doc))
+    assert _found(findings, Category.BARCODE, _ink(doc, small))
+    assert any(f.category == Category.BARCODE and f.text == value for f in findings)
+
+
 def test_decoded_value_is_hidden_wherever_it_is_printed():
     """A QR code's value becomes a seed: the engine hides it in a sentence
     with no label before it (propagation from the decoded value)."""

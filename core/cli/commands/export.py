@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from core.cli.commands.common import print_unseen_removed
 from core.errors import InputError, PermissionDenied
 from core.export.options import DEFAULT_WATERMARK, ExportOptions
 from core.policy import STYLES, available_policies
@@ -132,6 +133,7 @@ def run(args) -> int:
         f"校验 / verification: 通过 ok — {v.get('identifiers', 0)} identifiers, {v.get('pages', 0)} pages, "
         f"{v.get('ocr_pages', 0)} OCR pages, {v.get('seconds', 0)} s"
     )
+    print_unseen_removed(result.unseen_removed)
     if result.flags:
         print(f"需人工复核的罕见信息 / rare items flagged for review: {len(result.flags)}")
     if result.manifest.get("demo_keys"):

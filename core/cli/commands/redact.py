@@ -10,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.cli.commands.common import print_unseen_removed
 from core.errors import InputError
 from core.masking import mask
 from core.policy import STYLES, available_policies
@@ -124,6 +125,7 @@ def run(args) -> int:
         "boxes_applied": len(plan.items),
         "failed_pages": [i + 1 for i in analysis.failed_pages],
         "blanked_pages": [i + 1 for i in plan.blanked],
+        "unseen_removed": plan.unseen_removed,
         "scanned_pages": [p.index + 1 for p in analysis.pages if p.scanned],
         "verification": report.to_dict(),
         "seconds": round(time.perf_counter() - t0, 2),
@@ -155,6 +157,7 @@ def run(args) -> int:
             f"page(s) {summary['blanked_pages']} could not be processed safely and were blanked",
             file=sys.stderr,
         )
+    print_unseen_removed(plan.unseen_removed)
     return 0
 
 

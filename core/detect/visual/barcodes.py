@@ -157,9 +157,24 @@ class BarcodeRecognizer(VisualRecognizer):
             )
             if _mostly_text_layer(page, v.pt(box), c):
                 continue
-            crop = sub_view(page, v, px, float(c.get("decode_dpi", 300)))
-            found += self._in_crop(page, crop, formats, c)
+            found += self._in_candidate(page, v, px, formats, c)
         return _dedupe(found)
+
+    def _in_candidate(
+        self, page: PageInput, v: View, px: tuple, formats, c: dict
+    ) -> list[tuple[Rect, str, float]]:
+        """The codes in one candidate, rendered at decode_dpi; a small one where nothing was decoded is
+        rendered finer (bars or modules under two pixels wide neither decode nor show their structure) and
+        kept from there only when it decodes: upsampled scan text can look like bars."""
+        found = self._in_crop(page, sub_view(page, v, px, float(c.get("decode_dpi", 300))), formats, c)
+        small = max(px[2] - px[0], px[3] - px[1]) <= v.n(c.get("fine_max_side", 90) + 2 * c.get("margin", 8))
+        if not small or any(value for _, value, _ in found):
+            return found
+        for dpi in c.get("fine_dpi", []):
+            fine = [f for f in self._in_crop(page, sub_view(page, v, px, float(dpi)), formats, c) if f[1]]
+            if fine:
+                return fine
+        return found
 
     def _in_crop(self, page: PageInput, crop: View, formats, c: dict) -> list[tuple[Rect, str, float]]:
         gray = crop.gray

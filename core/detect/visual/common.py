@@ -24,6 +24,7 @@ import pymupdf
 from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.models import Category, Finding, PageText, Rect, Source, as_rect
 from core.pdf import geometry
+from core.pdf.drawings import page_drawings
 from core.rules import load_rules
 
 
@@ -142,7 +143,7 @@ def layout(page: PageInput) -> Layout:
                 continue
             digest = info.get("digest") or b""
             out.images.append(PageImage(tuple(r), digest.hex() if isinstance(digest, bytes) else str(digest)))
-    for d in pp.get_cdrawings():  # the raw (fast) form of get_drawings
+    for d in page_drawings(pp):  # the raw (fast) form of get_drawings, read once per page
         r = d.get("rect")
         if r is None:
             continue

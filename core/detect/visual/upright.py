@@ -25,11 +25,16 @@ from core.models import Finding, PageText
 from core.pdf import geometry
 
 
+def is_rotated(page: PageInput) -> bool:
+    """True when the page is shown turned through ``/Rotate``."""
+    return page.pdf_page is not None and page.pdf_page.rotation % 360 != 0
+
+
 def lines_read_as_displayed(page: PageInput) -> bool:
     """True when the page is rotated and its text runs left to right only as displayed."""
-    pp = page.pdf_page
-    if pp is None or pp.rotation % 360 == 0:
+    if not is_rotated(page):
         return False
+    pp = page.pdf_page
     dx, dy = _travel(page.text)
     if abs(dx) + abs(dy) == 0 or dx > abs(dy):  # no text, or it already reads left to right unrotated
         return False
@@ -107,7 +112,7 @@ def along_text_lines(find):
 
     @functools.wraps(find)
     def wrapper(self, page: PageInput, ctx) -> list[Finding]:
-        if page.pdf_page is None or page.pdf_page.rotation % 360 == 0:
+        if not is_rotated(page):
             return find(self, page, ctx)
         if lines_read_as_displayed(page):
             return findings_to_page(page, find(self, reading_frame_input(page), ctx))
