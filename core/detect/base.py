@@ -119,7 +119,7 @@ def finding_from_span(
         padded = _clear_of_neighbours(page.text, start, end, rects)
         padded = _padding_off_other_lines(page.text, start, end, padded, rects)
         rects = [_clear_of_layer_glyphs(r, layer_glyphs(page)) for r in padded]
-        rects = [_trimmed_to_ink(page, r) for r in rects]
+        rects = [trimmed_to_ink(page, r) for r in rects]
     return Finding(
         page_index=page.index,
         category=category,
@@ -260,7 +260,7 @@ INK_CONTRAST = 60  # grey levels under the paper that count as ink
 INK_MARGIN = 0.75  # points kept beyond the outermost ink column
 
 
-def _trimmed_to_ink(page: "PageInput", rect):
+def trimmed_to_ink(page: "PageInput", rect):
     """An OCR finding's box without the blank columns at its two ends.
 
     OCR character boxes are estimates (recogniser columns, a margin, line
@@ -293,8 +293,7 @@ def _trimmed_to_ink(page: "PageInput", rect):
     c0, c1 = max(0, c0), min(gray.shape[1], c1)
     if c1 - c0 < 3:
         return rect
-    ink = gray < paper - INK_CONTRAST
-    ink = ink[ink.mean(axis=1) < 0.8]  # an underline or a cell border is no glyph
+    ink = _without_rules(gray < paper - INK_CONTRAST, h * k)
     cols = np.nonzero(ink[:, c0:c1].any(axis=0))[0]
     if len(cols) == 0:
         return rect
@@ -302,7 +301,93 @@ def _trimmed_to_ink(page: "PageInput", rect):
     nx1 = min(x1, ox + (c0 + cols[-1] + 1) / k + INK_MARGIN)
     if nx1 - nx0 < 0.5 * (x1 - x0):
         return rect  # most of the box blank: faint ink, or not what OCR saw; keep it
-    return (nx0, y0, nx1, y1)
+    return _trimmed_rows(page, (nx0, y0, nx1, y1))
+
+
+ROW_GAP = 0.12  # box heights: a blank this tall inside a value's rows is still the value
+NEIGHBOUR_REACH = 0.5  # box heights: how far above and below the box the next line's ink is looked for
+GAP_PAD = 1.0  # points: the redaction pads a box by this much vertically (core.redaction.apply.PAD_Y)
+
+
+def _trimmed_rows(page: "PageInput", rect):
+    """The box's top and bottom pulled back from the next line's ink.
+
+    OCR line boxes reach well past the glyphs (descender room, the gap to
+    the next line), so on tight lines a value's box reached the label on the
+    line below or above ("职业：" under an address).  Where the ink of
+    another line stands within NEIGHBOUR_REACH of the box, the edge moves to
+    half-way between that ink and the value's own, less GAP_PAD (never past
+    the value's ink plus INK_MARGIN); where none is near, the box stays as it is."""
+    x0, y0, x1, y1 = rect
+    h = y1 - y0
+    reach = NEIGHBOUR_REACH * h
+    try:
+        from core.ocr.page import render
+
+        img, (ox, oy) = render(page.pdf_page, page.dpi, (x0, y0 - reach, x1, y1 + reach))
+    except Exception:  # no render: keep the box
+        return rect
+    if img.size == 0 or img.shape[0] < 4:
+        return rect
+    k = page.dpi / 72.0
+    gray = img.mean(axis=2)
+    paper = float(np.percentile(gray, 90))
+    rows: np.ndarray = np.asarray(
+        _without_rules(gray < paper - INK_CONTRAST, h * k, drop_rows=False).any(axis=1)
+    )
+    mid = int(round(((y0 + y1) / 2 - oy) * k))
+    block = _ink_rows_round(rows, mid, max(1, int(ROW_GAP * h * k)))
+    if block is None or block[1] - block[0] + 1 < 0.3 * h * k:
+        return rect
+    top, bottom = block
+    above = [i for i in range(0, top) if rows[i]]
+    below = [i for i in range(bottom + 1, len(rows)) if rows[i]]
+    if above:  # half-way, less the redaction's own vertical pad
+        y0 = max(y0, min(oy + (above[-1] + 1 + top) / 2 / k + GAP_PAD, oy + top / k - INK_MARGIN))
+    if below:
+        y1 = min(y1, max(oy + (bottom + 1 + below[0]) / 2 / k - GAP_PAD, oy + (bottom + 1) / k + INK_MARGIN))
+    return (x0, y0, x1, y1)
+
+
+def _ink_rows_round(rows, mid: int, gap: int):
+    """(top, bottom) of the run of inked rows round row ``mid`` (blank runs of
+    up to ``gap`` rows inside it), or None when no ink is near the middle."""
+    near = [i for i in range(len(rows)) if rows[i] and abs(i - mid) <= 2 * gap]
+    if not near:
+        return None
+    top = bottom = min(near, key=lambda i: abs(i - mid))
+    while up := [i for i in range(max(0, top - gap - 1), top) if rows[i]]:
+        top = up[0]
+    while down := [i for i in range(bottom + 1, min(len(rows), bottom + gap + 2)) if rows[i]]:
+        bottom = down[-1]
+    return top, bottom
+
+
+def _without_rules(ink: np.ndarray, glyph_px: float, drop_rows: bool = True) -> np.ndarray:
+    """``ink`` without flat pieces wider than a glyph (an underline on a
+    skewed scan runs across several pixel rows, each only partly inked) and
+    without the rows an underline or a cell border fills (dropped, or
+    blanked with ``drop_rows=False``)."""
+    import cv2
+
+    if ink.size:
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+        flat = [
+            i
+            for i in range(1, n)
+            if stats[i][2] >= RULE_WIDTH * glyph_px and stats[i][3] <= RULE_HEIGHT * glyph_px
+        ]
+        if flat:
+            ink = ink & ~np.isin(labels, flat)
+    full = ink.mean(axis=1) >= 0.8 if ink.size else np.zeros(0, bool)
+    if drop_rows:
+        return ink[~full]
+    ink = ink.copy()
+    ink[full] = False
+    return ink
+
+
+RULE_WIDTH, RULE_HEIGHT = 1.5, 0.25  # glyph heights: a piece this wide and this flat is a rule, not a stroke
 
 
 def _band_pixels(page: "PageInput", band) -> tuple[np.ndarray, tuple[float, float]]:

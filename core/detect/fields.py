@@ -97,9 +97,8 @@ class LabelFieldRecognizer(Recognizer):
     def _value_on_line(text, pos, line_end, rule, stop_re, not_values, pt: PageText | None = None):
         sep = SEP.match(text, pos, line_end)
         if (sep is None or sep.end() == pos) and pt is not None and _cell_gap(pt, pos, line_end):
-            return _match_value(
-                text, pos, line_end, rule, stop_re, not_values, pt
-            )  # "责任护士│钟明": the next cell
+            span = _match_value(text, pos, line_end, rule, stop_re, not_values, pt)
+            return _cell_value(text, span, rule, stop_re)  # "责任护士│钟明": the next cell
         if sep is None or sep.end() == pos:
             return None  # label glued to following text: prose, not a field
         if rule.colon_required and not COLON.match(text, pos, line_end):
@@ -134,7 +133,9 @@ class LabelFieldRecognizer(Recognizer):
         # cell "一助" right of "术者") gives way to the next one (the cell below)
         for _, ls, le in sorted(candidates)[:3]:
             start = ls + (len(text[ls:le]) - len(text[ls:le].lstrip(" :：")))
-            span = _match_value(text, start, le, rule, stop_re, not_values, pt)
+            span = _cell_value(
+                text, _match_value(text, start, le, rule, stop_re, not_values, pt), rule, stop_re
+            )
             if span:
                 return span
         return None
@@ -275,11 +276,51 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values, pt: Pag
     value = text[start:vend].strip()
     if len(value) < 2 and not any(ch.isdigit() for ch in value):
         return None
+    if rule.category.is_person and _is_a_label(text, start + len(text[start:vend].rstrip()), end):
+        return None
+    if rule.category.is_person and _runs_on(text, vm.end(), vend, end):
+        return _name_opening_prose(text, start)
     if value in not_values or any(value.startswith(n) and len(n) >= len(value) - 0 for n in not_values):
         return None
     if rule.category.is_person and not re.match(r"^[\u4e00-\u9fffA-Za-z·•]", value):
         return None
     return (start, start + len(text[start:vend].rstrip()))
+
+
+def _is_a_label(text: str, value_end: int, line_end: int) -> bool:
+    """What stands where a person's value should be is a label itself: its
+    colon follows right after it ("报告医师：" above "审核：解江")."""
+    return value_end < line_end and text[value_end] in ":："
+
+
+def _runs_on(text: str, shape_end: int, vend: int, line_end: int) -> bool:
+    """The name shape stopped at its length limit inside a run of CJK prose
+    ("主任医师：同意上述意见"): no label or cell ended it, so it is a sentence."""
+    return vend == shape_end < line_end and "\u4e00" <= text[shape_end] <= "\u9fff"
+
+
+def _name_opening_prose(text: str, start: int):
+    """A sentence after a person's label ("患者：王芳因发热入院") keeps the
+    name that opens it when it has a common surname, else nothing is taken
+    ("主任医师：同意上述意见": 同 is a rare surname, the line is speech)."""
+    from core.detect.names import cue_regexes, is_plausible_name, is_rare_surname
+
+    for length in (3, 2):
+        cand = text[start : start + length]
+        if is_plausible_name(cand, cue_regexes()[4]) and not is_rare_surname(cand[0]):
+            return (start, start + length)
+    return None
+
+
+def _cell_value(text: str, span, rule: FieldRule, stop_re):
+    """A person's value taken from a neighbouring cell (no colon ties it to
+    the label) is no name when a label word runs on from it: the cell is a
+    header ("执行时间", "停止日期") or the next field's label ("报告时间：…"
+    below an empty 监护医师：).  A name that fills its cell stays, even one
+    whose surname OCR misread."""
+    if span is None or not rule.category.is_person:
+        return span
+    return None if stop_re.match(text, span[1]) else span
 
 
 SPACE_IN_VALUE = 1.5  # a blank narrower than this (in glyph heights) inside a long value is a space in it, not a cell boundary

@@ -20,7 +20,11 @@ def _compiled():
     cfg = load_rules("institutions")
     suffixes = sorted(cfg["suffixes"], key=len, reverse=True)
     suffix_re = "|".join(re.escape(s) for s in suffixes)
-    rx = re.compile(f"{NAME_CHARS}{{1,24}}?(?:{suffix_re})(?:[\u4e00-\u9fff]{{0,6}}(?:分院|院区|门诊部))?")
+    # a university's affiliated hospital is one name: 南京医科大学附属妇产医院, 某大学医学院第二附属医院
+    affiliated = f"(?:{NAME_CHARS}{{0,4}}?附属{NAME_CHARS}{{0,14}}?(?:{suffix_re}))?"
+    rx = re.compile(
+        f"{NAME_CHARS}{{1,24}}?(?:{suffix_re}){affiliated}(?:[\u4e00-\u9fff]{{0,6}}(?:分院|院区|门诊部))?"
+    )
     boundaries = sorted(cfg["boundaries"], key=len, reverse=True)
     boundary_re = re.compile("|".join(re.escape(b) for b in boundaries))
     local = [h for h in cfg.get("local_hospitals") or [] if h]

@@ -106,3 +106,31 @@ def test_text_overflowing_from_the_cell_on_the_left_is_no_value_of_the_header_ab
     row = _cells(("经皮冠状动脉支架植入术卫芳兰", 186), y=64.0, size=7.0, source=Source.TEXT)
     hits = _analyze("label_fields", *header, row, scanned=False)
     assert not any(t.startswith("经皮") for _, t in hits), hits
+
+
+def test_a_header_row_cell_or_the_next_label_is_no_name_of_an_empty_field():
+    # 医嘱单 header: 医师签名 | 执行时间 | 执行者签名, each its own OCR line; the cells
+    # right of 医师签名 hold header words, not a name ("执行" cut before 时间)
+    header = [_cells((w, x), y=100.0) for w, x in (("医师签名", 40), ("执行时间", 120), ("执行者签名", 200))]
+    hits = _analyze("label_fields", *header)
+    assert not any(t.startswith("执行") for _, t in hits), hits
+    # an empty 监护医师：, then the next field's label on the line below: no name "报告"
+    empty = _cells(("监护医师：", 40), y=100.0)
+    below = _cells(("报告时间：2021-02-05", 40), y=112.0)
+    assert not any("报告" in t for _, t in _analyze("label_fields", empty, below))
+    # an empty 报告医师：, the next field "审核：解江" below it: 审核 is a label, not a name
+    empty = _cells(("报告医师：", 40), y=100.0)
+    below = _cells(("审核：解江", 40), y=112.0)
+    assert not any("审核" in t for _, t in _analyze("label_fields", empty, below))
+    # a name under the header is still taken
+    header = _cells(("医师签名", 40), y=100.0)
+    value = _cells(("皇甫平祥", 40), y=112.0)
+    assert ("doctor_name", "皇甫平祥") in _analyze("label_fields", header, value)
+
+
+def test_speech_after_a_role_label_is_no_name():
+    # 死亡病例讨论记录: "赵晶妍主任医师：同意上述意见。" is what the doctor said
+    assert not found("label_fields", "赵晶妍主任医师：同意上述意见。本例提示需加强沟通。")
+    # a name that opens the sentence after a person's label is still taken
+    assert ("patient_name", "王芳因") in found("label_fields", "患者：王芳因发热入院")
+    assert ("staff_name", "方晓") in found("label_fields", "记录者：方晓住院医师")

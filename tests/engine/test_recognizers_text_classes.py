@@ -178,3 +178,16 @@ def test_front_sheet_signature_row_roles_in_table_cells():
     rec = load_default_recognizers(["label_fields"])[0]
     texts = {f.text for f in rec.analyze(page, AnalysisContext(meta=CaseMeta.from_dict({})))}
     assert {"夏侯浩涛", "韦华兰", "赵建伟"} <= {t.replace("\u200b", "") for t in texts}
+
+
+def test_a_hospital_name_starts_after_the_verb_that_asks_for_it():
+    # "特请…会诊", "必要时请…", "要求转上级医院": the verb is narrative, the hospital starts after it
+    assert found("institutions", "必要时请江苏省人民医院会诊") == [("institution", "江苏省人民医院")]
+    assert found("institutions", "家属（丈夫符东军）要求转上级医院进一步治疗") == []
+
+
+def test_a_universitys_affiliated_hospital_is_one_name():
+    line = "目前病情危重，特请南京医科大学附属妇产医院会诊。"
+    assert found("institutions", line) == [("institution", "南京医科大学附属妇产医院")]
+    line = "请上海交通大学医学院附属瑞金医院会诊"
+    assert found("institutions", line) == [("institution", "上海交通大学医学院附属瑞金医院")]

@@ -95,3 +95,50 @@ def test_a_faint_line_on_an_underline_is_detected():
             int(np.floor(r[1] * k)) : int(np.ceil(r[3] * k)), int(np.floor(r[0] * k)) : int(np.ceil(r[2] * k))
         ] = True
     assert (target & box).sum() >= 0.97 * target.sum() > 0
+
+
+@pytest.fixture(scope="module")
+def scanned_form_rows():
+    """A form scanned: 病案号 over a slightly sloping underline (a skewed scan's
+    rule is inked over several pixel rows, none of them full), and an address
+    line right above the next field's label."""
+    src_doc = pymupdf.open()
+    src = src_doc.new_page(width=420, height=160)
+    src.insert_text((40, 40), "病案号：779600", fontname="wqy", fontfile=FONT, fontsize=FS)
+    x = 40 + FS * 4
+    src.draw_line((x - 30, 43.2), (x + FS * 6 + 30, 45.6), color=(0, 0, 0), width=0.7)
+    src.insert_text(
+        (40, 80), "现住址：江苏省徐州市铜山区青年路102号", fontname="wqy", fontfile=FONT, fontsize=FS
+    )
+    src.insert_text((40, 93), "职业：工人", fontname="wqy", fontfile=FONT, fontsize=FS)
+    doc, _ = scan_of(pixels(src), 420, 160)
+    meta = {"inpatient_no": "779600"}
+    return src, analyze_document(doc, meta, workers=1).findings
+
+
+def _box_over(findings, truth):
+    mine = [r for f in findings for r in f.rects if pymupdf.Rect(r).intersects(truth)]
+    assert mine, "value not found"
+    box = pymupdf.Rect(mine[0])
+    for r in mine[1:]:
+        box |= pymupdf.Rect(r)
+    return box
+
+
+def test_a_sloping_underline_does_not_keep_the_box_in_the_colon_cell(scanned_form_rows):
+    src, findings = scanned_form_rows
+    truth = pymupdf.Rect(glyph_box(src, "779600"))
+    box = _box_over(findings, truth)
+    assert box.contains(truth + (1, 1, -1, -1)), "value not covered"
+    colon_cell = glyph_box(src, "：")
+    assert box.x0 >= colon_cell[2] - 2.5, f"box reaches {colon_cell[2] - box.x0:.1f} pt into the colon's cell"
+
+
+def test_a_value_box_stops_above_the_label_on_the_next_line(scanned_form_rows):
+    src, findings = scanned_form_rows
+    truth = pymupdf.Rect(glyph_box(src, "江苏省徐州市"))
+    box = _box_over(findings, truth)
+    assert box.y0 <= truth.y0 + 2 and box.y1 >= truth.y1 - 2, "address not covered"
+    label = glyph_box(src, "职业")
+    # the redaction pads a box by 1 pt; the label's glyph cells must stay clear
+    assert box.y1 + 1.0 <= label[1] + 0.5, f"box reaches {box.y1 + 1.0 - label[1]:.1f} pt into 职业"

@@ -18,7 +18,7 @@ import re
 import cv2
 import numpy as np
 
-from core.detect.base import AnalysisContext, PageInput
+from core.detect.base import AnalysisContext, PageInput, trimmed_to_ink
 from core.detect.registry import register
 from core.detect.visual.common import (
     VisualRecognizer,
@@ -41,6 +41,8 @@ from core.pdf import geometry
 # printed characters that never belong to a signature (dates, times, numbers)
 KEEP_CHARS = set("0123456789０１２３４５６７８９-/:：.年月日时分秒")
 NEXT_LABEL = re.compile(r"[\u4e00-\u9fff]{2}[:：]")
+SENTENCE_PUNCT = re.compile(r"[，。；！？,;]")
+SPEECH_CHARS = 8  # a role label followed by this many characters and a comma or full stop: speech
 
 
 def _overlap_y(a: Rect, b: Rect) -> float:
@@ -72,6 +74,10 @@ class _Label:
         # a role label ("记录者：", "主治医师：") is followed by the printed name first:
         # "主治医师：王建国 [signature image]"; that first run is print
         self.role = not any(k in text.text[start:end] for k in ("签名", "签字", "签章"))
+        # "主治医师：患者病情进展迅速，…" in a discussion record: what follows the
+        # role label on its line is a sentence someone said, not a signature field
+        rest = text.text[end : self.line_end]
+        self.speech = role_label and len(rest.strip()) >= SPEECH_CHARS and bool(SENTENCE_PUNCT.search(rest))
         # a table header ("医师签名" alone in its cell): the signatures are below it
         nxt = next(
             (j for j in range(end, self.line_end) if not text.text[j].isspace() and text.boxes[j]), None
@@ -98,6 +104,51 @@ class _Label:
                 break
             self.start_x = prev = b[2]
             self.first_run_end = j + 1
+
+
+def _colon_ink_end(text: PageText, lab: _Label, ink: np.ndarray, v, origin) -> float | None:
+    """Where the ink of the colon that ends ``lab`` stops (points), or None.
+
+    OCR's box of a label often stops short of its colon's ink, and the colon
+    then reads as the first stroke of the signature: the box swallowed the
+    colon's cell.  The colon is the narrow run of ink columns, in the label's
+    middle rows, nearest the middle of the colon's cell (one character pitch
+    of the label from the colon box's left edge: OCR may merge the colon and
+    the handwriting after it into one wide box)."""
+    if not lab.colon or (cb := text.boxes[lab.end - 1]) is None:
+        return None
+    pitch = _pitch(text, lab)
+    if pitch is None:
+        return None
+    x0, y0 = origin
+    y_mid = (lab.rect[1] + lab.rect[3]) / 2
+    band = (cb[0], y_mid - 0.3 * pitch, cb[0] + pitch, y_mid + 0.3 * pitch)
+    bx0, by0, bx1, by1 = v.px(band)
+    bx0, bx1, by0, by1 = bx0 - x0, bx1 - x0, by0 - y0, by1 - y0
+    if bx1 - bx0 < 2 or by1 - by0 < 2 or bx0 < 0 or by0 < 0:
+        return None
+    cols: np.ndarray = np.asarray(ink[by0:by1, bx0:bx1].any(axis=0))
+    runs, start = [], None
+    for i, on in enumerate(list(cols) + [False]):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            runs.append((start, i))
+            start = None
+    narrow = [r for r in runs if r[1] - r[0] <= max(2, v.n(0.4 * pitch))]
+    if not narrow:
+        return None
+    mid = (bx1 - bx0) / 2
+    run = min(narrow, key=lambda r: abs((r[0] + r[1]) / 2 - mid))
+    return v.pt((bx0 + run[1] + x0, 0, bx0 + run[1] + x0 + 1, 1))[0]
+
+
+def _pitch(text: PageText, lab: _Label) -> float | None:
+    """The label's character pitch (points) from its characters' OCR boxes."""
+    xs = [b[0] for i in range(lab.start, lab.end - 1) if (b := text.boxes[i]) is not None]
+    if len(xs) < 2 or xs[-1] <= xs[0]:
+        return None
+    return (xs[-1] - xs[0]) / (len(xs) - 1)
 
 
 def _word_rect(text: PageText, start: int, rect: Rect, height: float) -> Rect:
@@ -182,6 +233,8 @@ class SignatureRecognizer(VisualRecognizer):
                 boxes += [(r, 0.8, "column") for r in self._column(page, lab, line_len)]
                 if not lab.alone:
                     continue  # other column headers follow on the right
+            if lab.speech:
+                continue
             if page.is_scanned or lab.ocr:
                 r = self._ink(page, lab, line_len)
                 if r:
@@ -328,7 +381,9 @@ class SignatureRecognizer(VisualRecognizer):
         thr = c.get("printed_overlap", 0.6)
         thin = max(2, v.n(1.0))
         lx0, ly0, lx1, ly1 = v.px(lab.rect)
-        lx1 -= x0
+        colon_end = _colon_ink_end(text, lab, ink, v, (x0, y0))
+        label_end = max(lab.rect[2], colon_end or 0.0)
+        lx1 = max(lx1, v.px((label_end, lab.rect[1], label_end + 1, lab.rect[3]))[0]) - x0
         sx = v.px((lab.start_x, lab.rect[1], lab.start_x + 1, lab.rect[3]))[0] - x0
         mid0, mid1 = ly0 - y0 - (ly1 - ly0) * 0.5, ly1 - y0 + (ly1 - ly0) * 0.5
         gap = v.n(c.get("max_gap", 40))
@@ -358,15 +413,18 @@ class SignatureRecognizer(VisualRecognizer):
             return None
         rect = v.pt((bx[0] + x0, bx[1] + y0, bx[2] + x0, bx[3] + y0))
         # the label itself stays readable: the box starts right of it (after the finding's pad)
-        rect = (max(rect[0], lab.rect[2] + c.get("pad", 2) + 0.5), rect[1], rect[2], rect[3])
+        start = label_end + c.get("pad", 2) + 0.5
+        rect = (max(rect[0], start), rect[1], rect[2], rect[3])
         if rect[2] <= rect[0]:
             return None
         # ink over the first run of letters after a role label: OCR read the
-        # signature itself (or it is written over the printed name): take both
+        # signature itself (or it is written over the printed name): take both,
+        # the letters by their ink (OCR's boxes reach into the label's colon cell)
         for j in range(lab.end, lab.first_run_end):
             b = page.text.boxes[j]
             if b is not None and geometry.intersection(b, rect) > 0:
-                rect = geometry.union([rect, b])
+                t = trimmed_to_ink(page, b)
+                rect = geometry.union([rect, (max(t[0], start), t[1], t[2], t[3])])
         return rect
 
     @staticmethod
