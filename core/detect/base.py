@@ -322,9 +322,7 @@ def _trimmed_rows(page: "PageInput", rect):
     h = y1 - y0
     reach = NEIGHBOUR_REACH * h
     try:
-        from core.ocr.page import render
-
-        img, (ox, oy) = render(page.pdf_page, page.dpi, (x0, y0 - reach, x1, y1 + reach))
+        img, (ox, oy) = _band_pixels(page, (x0, y0 - reach, x1, y1 + reach))
     except Exception:  # no render: keep the box
         return rect
     if img.size == 0 or img.shape[0] < 4:
