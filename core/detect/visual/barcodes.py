@@ -163,12 +163,12 @@ class BarcodeRecognizer(VisualRecognizer):
     def _in_candidate(
         self, page: PageInput, v: View, px: tuple, formats, c: dict
     ) -> list[tuple[Rect, str, float]]:
-        """The codes in one candidate, rendered at decode_dpi; a small one where nothing was decoded is
-        rendered finer (bars or modules under two pixels wide neither decode nor show their structure) and
+        """The codes in one candidate, rendered at decode_dpi; a small one on a born-digital page where
+        nothing was decoded is rendered finer (bars or modules under two pixels wide neither decode nor show their structure) and
         kept from there only when it decodes: upsampled scan text can look like bars."""
         found = self._in_crop(page, sub_view(page, v, px, float(c.get("decode_dpi", 300))), formats, c)
         small = max(px[2] - px[0], px[3] - px[1]) <= v.n(c.get("fine_max_side", 90) + 2 * c.get("margin", 8))
-        if not small or any(value for _, value, _ in found):
+        if not small or page.is_scanned or any(value for _, value, _ in found):  # a scan has no finer pixels
             return found
         for dpi in c.get("fine_dpi", []):
             fine = [f for f in self._in_crop(page, sub_view(page, v, px, float(dpi)), formats, c) if f[1]]
