@@ -68,6 +68,28 @@ def _is_date_number(digits: str) -> bool:
     return False
 
 
+def is_tick_sequence(digits: str, min_terms: int = 4) -> bool:
+    """True when ``digits`` reads as the tick labels of a chart axis run together (OCR drops the gaps of
+    "2 6 10 14 18 22" on a temperature chart): at least ``min_terms`` numbers of 1-3 digits, no leading
+    zero, rising by one small or round step (≤ 6, or a multiple of 5).  A step of 1 counts only between
+    numbers of two or more digits (35 36 37 38); "12345678" stays a number."""
+    for first in range(1, 4):
+        for second in range(1, 4):
+            a, b = digits[:first], digits[first : first + second]
+            if not b or a.startswith("0") or b.startswith("0") or int(b) <= int(a):
+                continue
+            step, pos, prev, terms = int(b) - int(a), first + second, int(b), 2
+            if (step == 1 and prev < 10) or not (step <= 6 or step % 5 == 0):
+                continue  # an axis steps by a small or a round amount (4 hours, 20 beats)
+            while pos < len(digits) and digits.startswith(str(prev + step), pos):
+                prev += step
+                pos += len(str(prev))
+                terms += 1
+            if pos == len(digits) and terms >= min_terms:
+                return True
+    return False
+
+
 class _RegexRecognizer(Recognizer):
     """Runs compiled regexes over the page text; subclasses validate."""
 
@@ -149,7 +171,7 @@ class RecordNumberRecognizer(_RegexRecognizer):
 
     def confidence(self, value):
         digits = re.sub(r"\D", "", value)
-        if _is_date_number(digits) or id_confidence(value) > 0:
+        if _is_date_number(digits) or id_confidence(value) > 0 or is_tick_sequence(digits):
             return 0.0
         if digits.startswith("1") and len(digits) == 11:
             return 0.0  # a phone, reported by the phone recognizer

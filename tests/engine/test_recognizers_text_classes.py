@@ -191,3 +191,18 @@ def test_a_universitys_affiliated_hospital_is_one_name():
     assert found("institutions", line) == [("institution", "南京医科大学附属妇产医院")]
     line = "请上海交通大学医学院附属瑞金医院会诊"
     assert found("institutions", line) == [("institution", "上海交通大学医学院附属瑞金医院")]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["时间 2 610141822 2 610141822", "脉搏 406080100120140", "体温 35363738394041", "24681012"],
+)
+def test_chart_axis_ticks_run_together_are_no_record_number(line):
+    """OCR drops the narrow gaps of a chart's tick row (2 6 10 14 18 22 on a 体温单): numbers rising by one
+    small or round step are an axis, not an unlabeled record number."""
+    assert found("record_number", line) == []
+
+
+@pytest.mark.parametrize("value", ["12345678", "38120567", "20230456789", "123456789"])
+def test_long_numbers_that_are_no_axis_stay_record_numbers(value):
+    assert found("record_number", f"标本 {value} 已送检") == [("record_number", value)]
