@@ -163,15 +163,17 @@ class BarcodeRecognizer(VisualRecognizer):
     def _in_candidate(
         self, page: PageInput, v: View, px: tuple, formats, c: dict
     ) -> list[tuple[Rect, str, float]]:
-        """The codes in one candidate, rendered at decode_dpi; a small one on a born-digital page where
-        nothing was decoded is rendered finer (bars or modules under two pixels wide neither decode nor show their structure) and
-        kept from there only when it decodes: upsampled scan text can look like bars."""
-        found = self._in_crop(page, sub_view(page, v, px, float(c.get("decode_dpi", 300))), formats, c)
+        """The codes in one candidate, rendered at decode_dpi.  A small one where nothing was decoded is
+        rendered finer when the page holds finer pixels there (bars or modules under two pixels wide
+        neither decode nor show their structure), and kept from there only when it decodes."""
+        dpi = float(c.get("decode_dpi", 300))
+        found = self._in_crop(page, sub_view(page, v, px, dpi), formats, c)
         small = max(px[2] - px[0], px[3] - px[1]) <= v.n(c.get("fine_max_side", 90) + 2 * c.get("margin", 8))
-        if not small or page.is_scanned or any(value for _, value, _ in found):  # a scan has no finer pixels
+        if not small or any(value for _, value, _ in found) or not _finer_than(page, v.pt(px), dpi):
             return found
-        for dpi in c.get("fine_dpi", []):
-            fine = [f for f in self._in_crop(page, sub_view(page, v, px, float(dpi)), formats, c) if f[1]]
+        for fine_dpi in c.get("fine_dpi", []):
+            crop = sub_view(page, v, px, float(fine_dpi))
+            fine = [f for f in self._in_crop(page, crop, formats, c) if f[1]]
             if fine:
                 return fine
         return found
@@ -192,6 +194,22 @@ class BarcodeRecognizer(VisualRecognizer):
             rect = _with_readable_line(page, crop, ext, c) if kind == "1d" else crop.pt(ext)
             out.append((rect, "", 0.8))
         return out
+
+
+def _finer_than(page: PageInput, rect: Rect, dpi: float) -> bool:
+    """Whether what is drawn at ``rect`` has detail finer than ``dpi``: vector drawings do, and an image
+    does when it holds more pixels per inch than that (a scan at 200 dpi does not: re-rendering it finer
+    adds no detail, only cost)."""
+    if page.pdf_page is None:
+        return False
+    try:
+        infos = page.pdf_page.get_image_info()
+    except Exception:
+        return False
+    under = [i for i in infos if geometry.intersection(rect, tuple(i["bbox"])) > 0]
+    if not under:
+        return not page.is_scanned  # vector bars on a born-digital page
+    return any(i["width"] * 72.0 / max(1e-6, i["bbox"][2] - i["bbox"][0]) > 1.2 * dpi for i in under)
 
 
 def _mostly_text_layer(page: PageInput, rect: Rect, c: dict) -> bool:
