@@ -280,20 +280,15 @@ def trimmed_to_ink(page: "PageInput", rect):
         x1 + 5,
         y1 - 0.2 * h,
     )  # the middle rows: no ink of the lines above and below
-    try:
-        img, (ox, oy) = _band_pixels(page, band)
-    except Exception:  # no render: keep the box
+    band_ink = _dark_band(page, band, min_rows=2)
+    if band_ink is None:
         return rect
-    if img.size == 0 or img.shape[0] < 2:
-        return rect
-    k = page.dpi / 72.0
-    gray = img.mean(axis=2)
-    paper = float(np.percentile(gray, 90))
+    dark, (ox, oy), k = band_ink
     c0, c1 = int(np.floor((x0 - ox) * k)), int(np.ceil((x1 - ox) * k))
-    c0, c1 = max(0, c0), min(gray.shape[1], c1)
+    c0, c1 = max(0, c0), min(dark.shape[1], c1)
     if c1 - c0 < 3:
         return rect
-    ink = _without_rules(gray < paper - INK_CONTRAST, h * k)
+    ink = _without_rules(dark, h * k)
     cols = np.nonzero(ink[:, c0:c1].any(axis=0))[0]
     if len(cols) == 0:
         return rect
@@ -321,18 +316,11 @@ def _trimmed_rows(page: "PageInput", rect):
     x0, y0, x1, y1 = rect
     h = y1 - y0
     reach = NEIGHBOUR_REACH * h
-    try:
-        img, (ox, oy) = _band_pixels(page, (x0, y0 - reach, x1, y1 + reach))
-    except Exception:  # no render: keep the box
+    band_ink = _dark_band(page, (x0, y0 - reach, x1, y1 + reach), min_rows=4)
+    if band_ink is None:
         return rect
-    if img.size == 0 or img.shape[0] < 4:
-        return rect
-    k = page.dpi / 72.0
-    gray = img.mean(axis=2)
-    paper = float(np.percentile(gray, 90))
-    rows: np.ndarray = np.asarray(
-        _without_rules(gray < paper - INK_CONTRAST, h * k, drop_rows=False).any(axis=1)
-    )
+    dark, (ox, oy), k = band_ink
+    rows: np.ndarray = np.asarray(_without_rules(dark, h * k, drop_rows=False).any(axis=1))
     mid = int(round(((y0 + y1) / 2 - oy) * k))
     block = _ink_rows_round(rows, mid, max(1, int(ROW_GAP * h * k)))
     if block is None or block[1] - block[0] + 1 < 0.3 * h * k:
@@ -386,6 +374,19 @@ def _without_rules(ink: np.ndarray, glyph_px: float, drop_rows: bool = True) -> 
 
 
 RULE_WIDTH, RULE_HEIGHT = 1.5, 0.25  # glyph heights: a piece this wide and this flat is a rule, not a stroke
+
+
+def _dark_band(page: "PageInput", band, min_rows: int):
+    """(pixels darker than the paper by INK_CONTRAST, top-left point, pixels per point) of ``band``, or None
+    when it cannot be rendered or has fewer than ``min_rows`` rows (the box is then kept as it is)."""
+    try:
+        img, origin = _band_pixels(page, band)
+    except Exception:  # no render
+        return None
+    if img.size == 0 or img.shape[0] < min_rows:
+        return None
+    gray = img.mean(axis=2)
+    return gray < float(np.percentile(gray, 90)) - INK_CONTRAST, origin, page.dpi / 72.0
 
 
 def _band_pixels(page: "PageInput", band) -> tuple[np.ndarray, tuple[float, float]]:
