@@ -21,6 +21,17 @@ def _open(result, password=""):
     return doc
 
 
+def _export_admission(pdf: pymupdf.Document):
+    """A one-document export (no cover) of ``pdf`` as the 入院记录, with its findings."""
+    data = pdf.tobytes()
+    return export_case(
+        [ExportDocument("d01", "入院记录", data, helpers.findings_for(data))],
+        helpers.META,
+        ExportOptions(cover=False),
+        extra_identifiers=IDS,
+    )
+
+
 def test_merged_in_catalog_order_with_cover_bookmarks_and_page_numbers():
     result = export_case(
         helpers.case_documents(),
@@ -108,13 +119,7 @@ def test_hidden_data_of_inputs_is_removed():
     pdf[0].add_text_annot((300, 300), f"家属 {helpers.HUSBAND}")
     pdf.embfile_add("note.txt", helpers.ID_NUMBER.encode())
     pdf.set_page_labels([{"startpage": 0, "prefix": helpers.PATIENT, "style": "D"}])
-    data = pdf.tobytes()
-    result = export_case(
-        [ExportDocument("d01", "入院记录", data, helpers.findings_for(data))],
-        helpers.META,
-        ExportOptions(cover=False),
-        extra_identifiers=IDS,
-    )
+    result = _export_admission(pdf)
     doc = _open(result)
     # the PAdES signing revision adds only Producer (pyHanko) and dates; nothing from the inputs survives
     meta = {k: v for k, v in doc.metadata.items() if v and k not in ("format", "encryption")}
@@ -156,12 +161,6 @@ def test_text_no_one_sees_is_removed_and_counted():
     xref = page.get_contents()[-1]
     hidden = b"BT /helv 0 Tf 60 760 Td (" + helpers.ID_NUMBER.encode() + b") Tj ET"
     pdf.update_stream(xref, (pdf.xref_stream(xref) or b"") + b"\n" + hidden)
-    data = pdf.tobytes()
-    result = export_case(
-        [ExportDocument("d01", "入院记录", data, helpers.findings_for(data))],
-        helpers.META,
-        ExportOptions(cover=False),
-        extra_identifiers=IDS,
-    )
+    result = _export_admission(pdf)
     assert result.unseen_removed["glyphs"] >= len(helpers.ID_NUMBER)
     assert helpers.ID_NUMBER.encode() not in _open(result).tobytes(expand=255)
