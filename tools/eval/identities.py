@@ -106,9 +106,70 @@ class Identity:
             return [(f"{rng.randrange(20, 9000)}.{rng.randrange(100):02d}", None)]
         if role == "code":
             return [(str(rng.randrange(1, 5)), None)]
+        if role.startswith("datetime"):
+            day = self.admitted + timedelta(days=rng.randrange(0, 9))
+            return [(f"{day} {rng.randrange(7, 22):02d}:{rng.randrange(60):02d}", "date")]
         if role.startswith("date"):
             return [(str(self.admitted + timedelta(days=rng.randrange(0, 9))), "date")]
+        if role in LAZY_ROLES:
+            return LAZY_ROLES[role](rng, self)
         raise KeyError(role)
+
+
+def name_pinyin(name: str, rng: random.Random) -> str:
+    """The pinyin code HIS masters print next to a name: initials (WXM) or the full syllables (WANG XIAOMING)."""
+    surname = next((s for s in VOCAB["compound_surnames"] if name.startswith(s)), name[0])
+    syllables = ["".join(VOCAB["pinyin"][c] for c in surname)] + [
+        VOCAB["pinyin"][c] for c in name[len(surname) :]
+    ]
+    if rng.random() < 0.5:
+        return "".join(s[0] for s in [VOCAB["pinyin"][c] for c in name]).upper()
+    return f"{syllables[0]} {''.join(syllables[1:])}".upper()
+
+
+def _address_parts(rng: random.Random) -> dict[str, list[Segment]]:
+    """A home address as the blanks of a paper form hold it: province, city, county, town, street, village."""
+    city = rng.choice(VOCAB["cities"]).removesuffix("市")
+    county = rng.choice(VOCAB["districts"]).removesuffix("区")
+    parts = {
+        "addr_province": rng.choice(VOCAB["provinces"]),
+        "addr_city": city,
+        "addr_county": county,
+        "addr_town": rng.choice(VOCAB["towns"]),
+        "addr_street": rng.choice(VOCAB["streets"]),
+        "addr_village": rng.choice(VOCAB["villages"]),
+    }
+    return {k: [(v, "address")] for k, v in parts.items()}
+
+
+def _lazy(rng: random.Random, ident: Identity, role: str) -> list[Segment]:
+    if role.startswith("addr_"):
+        for key, segs in _address_parts(rng).items():
+            ident.roles.setdefault(key, segs)
+        return ident.roles[role]
+    raise KeyError(role)
+
+
+# Roles only the held-out templates use: made on first use, so the rng sequence of the older corpora is unchanged.
+LAZY_ROLES = {
+    "name_pinyin": lambda rng, ident: [(name_pinyin(ident.roles["patient_name"][0][0], rng), "patient_name")],
+    "phone_home": lambda rng, ident: [(landline(rng), "phone")],
+    "birthplace": lambda rng, ident: [
+        (rng.choice(VOCAB["cities"]) + rng.choice(VOCAB["districts"]), "address")
+    ],
+    "marital": lambda rng, ident: [(rng.choice(VOCAB["marital"]), None)],
+    "weight": lambda rng, ident: [(f"{rng.randrange(42, 95)}kg", "vital")],
+    "height": lambda rng, ident: [(f"{rng.randrange(150, 188)}cm", "vital")],
+    "nursing_level": lambda rng, ident: [(rng.choice(VOCAB["nursing_levels"]), None)],
+    "specimen": lambda rng, ident: [(rng.choice(VOCAB["specimens"]), None)],
+    "sign_year": lambda rng, ident: [(f"{ident.admitted:%Y}", None)],
+    "sign_month": lambda rng, ident: [(f"{ident.admitted:%m}", None)],
+    "sign_day": lambda rng, ident: [(f"{ident.admitted:%d}", None)],
+    **{
+        k: (lambda rng, ident, k=k: _lazy(rng, ident, k))
+        for k in ("addr_province", "addr_city", "addr_county", "addr_town", "addr_street", "addr_village")
+    },
+}
 
 
 def narrative(rng: random.Random, ident: Identity) -> list[Segment]:

@@ -73,9 +73,14 @@ def print_pdf(html_path: Path, pdf_path: Path) -> None:
         )
 
 
-def choose_sources(rng: random.Random, texts: dict[str, str]) -> list[dict]:
+def choose_sources(rng: random.Random, texts: dict[str, str], doc_set: str = "emr") -> list[dict]:
+    """The documents of one record: a 病案首页 and a few course records, or (doc_set "heldout") every held-out
+    template in a random order."""
     from tools.eval.templates import SOURCES
 
+    if doc_set == "heldout":
+        held = [s for s in SOURCES if s.get("set") == "heldout" and s["id"] in texts]
+        return rng.sample(held, len(held))
     by_id = {s["id"]: s for s in SOURCES if s["id"] in texts and s["kind"] != "css"}
     picked = [by_id[i] for i in ("basy1", "basy2") if i in by_id]
     optional = [i for i in OPTIONAL_DOCS if i in by_id and (i != "death" or rng.random() < 0.15)]
@@ -190,11 +195,11 @@ def finish_pdf(digital: Path, dest: Path, scanned: set[int], rng: random.Random)
 
 # ------------------------------------------------------------------------------------------ records
 def prepare_record(
-    work: Path, rid: str, seed: int, texts: dict[str, str]
+    work: Path, rid: str, seed: int, texts: dict[str, str], doc_set: str = "emr"
 ) -> tuple[Identity, list[Section], Path]:
     rng = random.Random(f"{seed}:{rid}")
     ident = new_identity(rng, rid)
-    sections = [render(src, texts, ident) for src in choose_sources(rng, texts)]
+    sections = [render(src, texts, ident) for src in choose_sources(rng, texts, doc_set)]
     html_path = work / f"{rid}.html"
     html_path.write_text(document_html(sections), encoding="utf-8")
     return ident, sections, html_path
@@ -246,17 +251,23 @@ def write_record(
 
 
 def build(
-    out: Path, records: int = 20, seed: int = 2024, scanned_ratio: float = 0.2, extra=None, prefix: str = "rl"
+    out: Path,
+    records: int = 20,
+    seed: int = 2024,
+    scanned_ratio: float = 0.2,
+    extra=None,
+    prefix: str = "rl",
+    doc_set: str = "emr",
 ) -> dict:
     """Build the corpus into ``out``; returns a summary (records, pages, missing sources)."""
     if chromium() is None:
         raise RuntimeError("chromium not found (make system-deps installs it)")
-    texts, missing = available_sources()
+    texts, missing = available_sources(doc_set)
     out.mkdir(parents=True, exist_ok=True)
     work = out / "_work"
     work.mkdir(exist_ok=True)
     rids = [f"{prefix}{seed}r{i:02d}" for i in range(records)]
-    prepared = {rid: prepare_record(work, rid, seed, texts) for rid in rids}
+    prepared = {rid: prepare_record(work, rid, seed, texts, doc_set) for rid in rids}
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda rid: print_pdf(prepared[rid][2], work / f"{rid}.digital.pdf"), rids))
     truths = [

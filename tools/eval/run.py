@@ -6,6 +6,8 @@
 (b) real EMR print layouts (tools.eval.real_layouts), scored by the same scorer.
 (c) public barcode / QR samples on record pages (tools.eval.codes), same scorer.
 (d) the project's own generator and the public NER sets (tools.eval.own).
+(h) held-out EMR print layouts of other HIS projects (sources.json "set": "heldout"), same builder and scorer;
+    not in the default run: a check of classes of misses, not a figure to tune to.
 The scorer stays in ../shared/eval-dev (it is not part of this tree); without it (a)-(c) are skipped.
 """
 
@@ -66,6 +68,22 @@ def corpus_b(out: Path, args) -> dict:
     return run_scorer(folder, out / "real_layouts")
 
 
+def corpus_h(out: Path, args) -> dict:
+    from tools.eval.real_layouts import build, build_cached
+
+    folder, info = build_cached(
+        "heldout_layouts",
+        build,
+        records=args.records_h,
+        seed=4242,
+        scanned_ratio=0.2,
+        prefix="ho",
+        doc_set="heldout",
+    )
+    _describe("held-out layouts", folder, info)
+    return run_scorer(folder, out / "heldout_layouts")
+
+
 def corpus_c(out: Path, args) -> dict:
     from tools.eval.codes import build_codes
     from tools.eval.real_layouts import build_cached
@@ -100,6 +118,7 @@ CORPORA = {
     "b": ("(b) real EMR layouts", corpus_b),
     "c": ("(c) public QR / barcodes", corpus_c),
     "d": ("(d) own generator", corpus_d),
+    "h": ("(h) held-out EMR layouts", corpus_h),
 }
 
 
@@ -130,6 +149,9 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="abcd", help="which corpora, e.g. 'bc'")
     ap.add_argument("--records", type=int, default=4, help="own-generator records (d)")
     ap.add_argument("--records-b", type=int, default=20, help="real-layout records (b)")
+    ap.add_argument(
+        "--records-h", type=int, default=10, help="held-out layout records (h, only with --only h)"
+    )
     ap.add_argument("--records-c", type=int, default=8, help="code records (c)")
     ap.add_argument("--quick", action="store_true", help="fewer records everywhere, subsampled public sets")
     ap.add_argument("--out", type=Path, default=CACHE / "runs" / time.strftime("%Y%m%d-%H%M%S"))
@@ -144,7 +166,7 @@ def main(argv=None) -> int:
     for key in args.only:
         title, fn = CORPORA[key]
         print(f"\n#################### {title} ####################", flush=True)
-        if key in "abc" and not (EVAL_DEV / "score.py").exists():
+        if key in "abch" and not (EVAL_DEV / "score.py").exists():
             results[key] = {"skipped": f"{EVAL_DEV} not found (its scorer scores corpora a-c)"}
             print(results[key]["skipped"])
             continue

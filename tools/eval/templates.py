@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.eval.identities import DATA, Identity, Segment
+from tools.eval.identities import DATA, VOCAB, Identity, Segment
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("EVAL_CACHE_DIR", ROOT / ".cache" / "eval"))
@@ -61,10 +61,12 @@ def source_text(src: dict) -> str | None:
     return None
 
 
-def available_sources() -> tuple[dict[str, str], list[dict]]:
-    """({source id: text}, [sources that could not be read])."""
+def available_sources(doc_set: str = "emr") -> tuple[dict[str, str], list[dict]]:
+    """({source id: text}, [sources of that set that could not be read]); held-out templates only in "heldout"."""
     texts, missing = {}, []
     for src in SOURCES:
+        if (src.get("set") == "heldout") != (doc_set == "heldout") and src["kind"] != "css":
+            continue
         text = source_text(src)
         if text is None:
             missing.append(src)
@@ -255,6 +257,135 @@ def render_ftl(src: dict, text: str, ident: Identity) -> Section:
     return Section(src, scope_css(css, src["id"]), body, _labels(_body(text)))
 
 
+# ------------------------------------------------------------------------------------------ held-out html
+# Recipes for corpus (h): pages of other HIS projects, each with its own placeholder syntax.  The CSS rules
+# written here are ours (the projects' style sheets are not part of the pinned files).
+def _sub_fields(body: str, pattern: str, table: dict, ident: Identity) -> str:
+    return re.sub(pattern, lambda m: fill(ident, table.get(m.group(1).strip())), body)
+
+
+def _strip_chrome(body: str) -> str:
+    """Images of the page's own furniture (icons, spinners) that are not in the pinned files, and buttons."""
+    body = re.sub(r"<img\b[^>]*>", "", body)
+    body = re.sub(r'<div class="btn-content">.*?</div>', "", body, flags=re.S)
+    return re.sub(r'<div id="loading".*?</div>', "", body, flags=re.S)
+
+
+def _lab_rows(ident: Identity) -> tuple[str, str]:
+    """Result rows of one panel (item, value, flag, range, unit), split over the report's two tables."""
+    rng = ident.rng
+    panel = rng.choice(sorted(VOCAB["lab_panels"]))
+    ident.roles["lab_panel"] = [(panel, "lab_item")]
+    rows = []
+    for k, (item, unit, ref) in enumerate(VOCAB["lab_panels"][panel]):
+        low, high = (float(v) for v in ref.split("-"))
+        value = rng.uniform(low * 0.6, high * 1.4)
+        flag = "↑" if value > high else "↓" if value < low else ""
+        cells = {"lab_item": item, "lab_value": f"{value:.2f}", "lab_range": ref, "lab_unit": unit}
+        for role, text in cells.items():
+            ident.roles[f"{role}#{k}"] = [(text, "lab_value" if role == "lab_range" else role)]
+            ident.used.add(f"{role}#{k}")
+        rows.append(
+            f"<tr><td>{k + 1}</td><td>{html.escape(item)}</td><td>{cells['lab_value']}</td><td>{flag}</td>"
+            f"<td>{ref}</td><td>{html.escape(unit)}</td></tr>"
+        )
+    half = (len(rows) + 1) // 2
+    return "".join(rows[:half]), "".join(rows[half:])
+
+
+def recipe_lab_report(src: dict, text: str, ident: Identity) -> Section:
+    """A LIS report kept as a client-side template ({字段}): its hospital name is printed literally."""
+    m = re.search(r"<script type=\"text/html\"[^>]*>(.*?)</script>", text, re.S)
+    tpl = m.group(1) if m else ""
+    tpl = re.sub(r"(<h4>)[^{<]*\{record_name\}", r"\1{医院名称}检验报告单", tpl)
+    labels = _labels(re.sub(r"\{[^{}]*\}", "", tpl))
+    left, right = _lab_rows(ident)
+    tpl = tpl.replace("{tbody}", left).replace("{tbody1}", right)
+    body = _sub_fields(tpl, r"\{([^{}<>]+)\}", FIELDS["html"][src["id"]], ident)
+    sid = src["id"]
+    css = (
+        f".{sid} h4{{text-align:center;font-size:16pt}} .{sid} .baseitem{{display:inline-block;width:32%;margin:2pt 0}}"
+        f" .{sid} .span6{{display:inline-block;width:49%;vertical-align:top}} .{sid} table{{border-collapse:collapse;width:100%}}"
+        f" .{sid} th,.{sid} td{{border-bottom:.5pt solid #000;padding:2pt;font-size:9pt}} .{sid} h6{{font-size:8pt}}"
+    )
+    return Section(src, css, body, labels)
+
+
+def recipe_el_table(src: dict, text: str, ident: Identity) -> Section:
+    """A JSP detail page of label | value cells filled by EL expressions (${x.y }, <c:out value="${x}">)."""
+    text = re.sub(r'<c:out value="(\$\{[^}]*\})"\s*>\s*</c:out>', r"\1", text)
+    body = _strip_chrome(_body(text))
+    labels = _labels(re.sub(r"\$\{[^}]*\}", "", body))
+    body = _sub_fields(body, r"\$\{\s*([\w.]+)\s*\}", FIELDS["html"][src["id"]], ident)
+    sid = src["id"]
+    css = (
+        f".{sid} table{{border-collapse:collapse;width:100%}} .{sid} td{{border:.5pt solid #000;padding:3pt}}"
+        f" .{sid} #zhongxin{{width:100% !important;padding-left:0 !important}}"  # screen margins of a dialog
+    )
+    return Section(src, css, body, labels)
+
+
+def recipe_scriptlet_table(src: dict, text: str, ident: Identity) -> Section:
+    """A JSP page of label | value rows written by scriptlets (<%=bean.getX()%>)."""
+    table = FIELDS["html"][src["id"]]
+    text = re.sub(r"<%=\s*([^%]+?)\s*%>", lambda m: "\x00" + m.group(1) + "\x01", text)
+    body = _strip_chrome(_body(text))
+    labels = _labels(re.sub(r"\x00[^\x01]*\x01", "", body))
+    body = _sub_fields(body, "\x00([^\x01]*)\x01", table, ident)
+    sid = src["id"]
+    css = f".{sid} table{{border-collapse:collapse}} .{sid} .td_form01{{font-weight:bold;padding:3pt 8pt}} .{sid} .title{{font-size:14pt}}"
+    return Section(src, css, body, labels)
+
+
+def recipe_blank_form(src: dict, text: str, ident: Identity) -> Section:
+    """A paper form printed with empty underlined blanks: each blank is filled after the label before it."""
+    table = FIELDS["html"][src["id"]]
+    body = _body(text)
+    body = re.sub(r'<div class="Noprint".*?</div>', "", body, flags=re.S)
+    labels = _labels(body)
+    body = re.sub(
+        r">([^<>]+?)</td>",
+        lambda m: (
+            f">{m.group(1)}{fill(ident, table[m.group(1)], quirky=False)}</td>"
+            if m.group(1) in table
+            else m.group(0)
+        ),
+        body,
+    )
+    body = _fill_blanks(body, table, ident)
+    css = "\n".join(re.findall(r"<style[^>]*>(.*?)</style>", text, re.S))
+    # Its sheet gives every tbody the page's height (one form per screen): one printed page instead.
+    fit = f".{src['id']} table, .{src['id']} tbody, .{src['id']} tfoot {{height:auto}} .{src['id']} tr {{height:28px}}"
+    return Section(src, scope_css(css, src["id"]) + "\n" + fit, body, labels)
+
+
+def _fill_blanks(body: str, table: dict, ident: Identity) -> str:
+    """Each empty underlined blank takes the role of the nearest label before it (across lines, as on paper);
+    a date's 年/月 blanks count only after 签名日期."""
+    state = {"label": "", "date": False}
+
+    def one(m):
+        if m.group(1) is None:
+            text = m.group(3).strip()
+            state["date"] = text in ("签名日期", "年", "月") and (state["date"] or text == "签名日期")
+            state["label"] = text
+            return m.group(0)
+        label, state["label"] = state["label"], ""
+        role = table.get(label) if label not in ("年", "月") or state["date"] else None
+        return m.group(1) + (fill(ident, role, quirky=False) if role else "") + "</span>"
+
+    return re.sub(r'(<span\s+class="ib va bb w\d+"\s*>)</span>|(<span[^>]*>)([^<]*)</span>', one, body)
+
+
+RECIPES = {
+    "lab_report": recipe_lab_report,
+    "patient_master": recipe_el_table,
+    "inpatient_history": recipe_el_table,
+    "discharge_info": recipe_scriptlet_table,
+    "newborn_consent": recipe_blank_form,
+}
+
+
 def render(src: dict, texts: dict[str, str], ident: Identity) -> Section:
     text = texts[src["id"]]
     if src["kind"] == "jrxml":
@@ -263,6 +394,8 @@ def render(src: dict, texts: dict[str, str], ident: Identity) -> Section:
         return render_jsp(src, text, ident, texts.get("print_css", ""))
     if src["kind"] == "ftl":
         return render_ftl(src, text, ident)
+    if src["kind"] == "html":
+        return RECIPES[src["id"]](src, text, ident)
     raise ValueError(src["kind"])
 
 
