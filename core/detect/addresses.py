@@ -37,6 +37,39 @@ def street_tail() -> re.Pattern:
     return re.compile(load_rules("patterns")["address"]["street_tail"])
 
 
+@lru_cache(maxsize=1)
+def form_unit() -> re.Pattern:
+    return re.compile(load_rules("patterns")["address"]["form_unit"])
+
+
+# The word (2+ characters) in the blank before a unit; the blank's underline may read as "_".
+FORM_PIECE = re.compile(r"([^\s_＿：:，,。；;、/（()）]{2,12})[\s_＿]*$")
+FORM_CHAIN_GAP = 20  # characters at most between two units of one address line
+
+
+def form_blank_spans(text: str) -> list[tuple[int, int]]:
+    """The values written into the blanks of a form's address line, one span per blank: the word right
+    before each printed unit of a chain of two or more units."""
+    units = list(form_unit().finditer(text))
+    chains, chain = [], units[:1]
+    for prev, unit in zip(units, units[1:]):
+        if unit.start() - prev.end() <= FORM_CHAIN_GAP:
+            chain.append(unit)
+        else:
+            chains.append(chain)
+            chain = [unit]
+    chains.append(chain)
+    spans = []
+    for chain in (c for c in chains if len(c) >= 2):
+        start = max(0, chain[0].start() - FORM_CHAIN_GAP)
+        for unit in chain:
+            piece = FORM_PIECE.search(text, start, unit.start())
+            if piece:
+                spans.append(piece.span(1))
+            start = unit.end()
+    return spans
+
+
 @register
 class AddressRecognizer(Recognizer):
     name = "address"
@@ -51,6 +84,8 @@ class AddressRecognizer(Recognizer):
                 spans.append((m.start(), tail.end(), 0.9))
             elif _division_count(m.group(0)) >= 2 and not _followed_by_institution(text, m.end()):
                 spans.append((m.start(), m.end(), 0.6))
+        for s, e in form_blank_spans(text):
+            spans.append((s, e, 0.85))
         for m in ROAD.finditer(text):
             if not any(s <= m.start() < e for s, e, _ in spans):
                 spans.append((m.start(), m.end(), 0.8))

@@ -42,7 +42,7 @@ def field_rules() -> tuple:
     rules: dict[str, FieldRule] = {}
     for group in cfg["fields"]:
         shape, max_len, labels_end = shapes[group["value"]]
-        for label in group["labels"]:
+        for label in _with_synonyms(group["labels"], cfg.get("label_synonyms", [])):
             key = re.sub(r"\s", "", label)
             hint = key if group.get("role_hints") else ""
             rule = FieldRule(key, Category(group["category"]), shape, max_len, key in colon, hint, labels_end)
@@ -54,6 +54,17 @@ def field_rules() -> tuple:
     label_stop_re = re.compile("(?:" + stop_re.pattern + r")(?=\s*[:：])")
     prefixes = tuple(sorted(cfg.get("label_prefixes", []), key=len, reverse=True))
     return rules, label_re, stop_re, frozenset(cfg.get("not_values", [])), prefixes, label_stop_re
+
+
+def _with_synonyms(labels: list[str], pairs: list[list[str]]) -> list[str]:
+    """The labels, then each one's variant with its last word swapped for its pair's other word."""
+    out = list(labels)
+    for label in labels:
+        for a, b in pairs:
+            for old, new in ((a, b), (b, a)):
+                if label.endswith(old) and len(label) > len(old):
+                    out.append(label[: -len(old)] + new)
+    return list(dict.fromkeys(out))
 
 
 @register
@@ -100,7 +111,7 @@ class LabelFieldRecognizer(Recognizer):
             span = _match_value(text, pos, line_end, rule, stop_re, not_values, pt)
             return _cell_value(text, span, rule, stop_re)  # "责任护士│钟明": the next cell
         if sep is None or sep.end() == pos:
-            return None  # label glued to following text: prose, not a field
+            return _signed_name(text, pos, line_end, rule, stop_re, not_values, pt)
         if rule.colon_required and not COLON.match(text, pos, line_end):
             return None
         return _match_value(text, sep.end(), line_end, rule, stop_re, not_values, pt)
@@ -285,6 +296,20 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values, pt: Pag
     if rule.category.is_person and not re.match(r"^[\u4e00-\u9fffA-Za-z·•]", value):
         return None
     return (start, start + len(text[start:vend].rstrip()))
+
+
+SIGNATURE_WORDS = ("签名", "签字")
+
+
+def _signed_name(text, pos, line_end, rule: FieldRule, stop_re, not_values, pt):
+    """ "医（护）人员签名于婷海": a name printed into the blank right after a signature label, glued to
+    it, and nothing else on the line.  Any other label glued to text is prose, not a field."""
+    if not (rule.category.is_person and rule.label.endswith(SIGNATURE_WORDS)):
+        return None
+    span = _match_value(text, pos, line_end, rule, stop_re, not_values, pt)
+    if span is None or text[span[1] : line_end].strip() or not _looks_like_name(text[span[0] : span[1]]):
+        return None
+    return span
 
 
 def _is_a_label(text: str, value_end: int, line_end: int) -> bool:
