@@ -6,7 +6,10 @@ outlines, annotations, links and form fields (AcroForm, XFA), embedded
 files and the name tree, JavaScript and every action (/OpenAction,
 catalog, page and form /AA), page thumbnails and beads, the structure tree
 (it may carry /Alt, /ActualText, /E) with its page and XObject links, page
-labels, page-piece data, optional-content settings (every layer becomes
+labels, page-piece data, metadata inside image streams (JPEG application
+and comment segments, see ``core.pdf.jpeg``; images in other coded forms
+that can carry it, JPEG 2000 or chained filters, are re-coded from their
+pixels), optional-content settings (every layer becomes
 visible, see :func:`show_all_layers`), and the property lists of marked
 content inside content streams (``/Span <</ActualText (…)>> BDC``), both
 inline and named through ``/Properties`` resources.  Page contents are
@@ -20,9 +23,12 @@ must not release the document then (fail closed).
 
 from __future__ import annotations
 
+import re
+
 import pymupdf
 
 from core.errors import InputError
+from core.pdf import jpeg
 
 CATALOG_KEYS = (
     "Names",
@@ -70,6 +76,7 @@ OBJECT_KEYS = (
     "Alt",
     "ActualText",
 )
+METADATA_FILTERS = {"DCTDecode", "JPXDecode"}  # image codings with room for metadata segments or boxes
 MARKED_CONTENT_OPS = {"BDC", "DP"}  # operators whose operands may hold a property list
 
 
@@ -105,6 +112,7 @@ def sanitize(doc: pymupdf.Document) -> None:
     doc.set_metadata({})
     doc.del_xml_metadata()
     _scrub_objects(doc)
+    _image_pixels_only(doc)
 
 
 def _drop_annotations(doc: pymupdf.Document, page: pymupdf.Page) -> None:
@@ -185,6 +193,63 @@ def _scrub_objects(doc: pymupdf.Document) -> None:
             data = doc.xref_stream(xref)
             if data and (b"BDC" in data or b"DP" in data):
                 doc.update_stream(xref, neutral_marked_content(data))
+
+
+def _image_pixels_only(doc: pymupdf.Document) -> None:
+    """Every image stream keeps its pixels and nothing else."""
+    for xref in range(1, doc.xref_length()):
+        if doc.xref_get_key(xref, "Subtype")[1] != "/Image" or not doc.xref_is_stream(xref):
+            continue
+        filters = re.findall(r"/(\w+)", doc.xref_get_key(xref, "Filter")[1])
+        if filters == ["DCTDecode"]:
+            _jpeg_pixels_only(doc, xref)
+        elif any(f in METADATA_FILTERS for f in filters):
+            _recode_from_pixels(doc, xref)
+
+
+def _jpeg_pixels_only(doc: pymupdf.Document, xref: int) -> None:
+    data = doc.xref_stream_raw(xref) or b""
+    try:
+        clean = jpeg.pixels_only(data)
+    except jpeg.NotAJpeg:
+        return _recode_from_pixels(doc, xref)
+    if clean == data:
+        return
+    keep = {k: doc.xref_get_key(xref, k) for k in ("Filter", "DecodeParms")}
+    doc.update_stream(xref, clean, compress=False)  # MuPDF drops /Filter: the bytes stay DCT-coded
+    for key, (kind, value) in keep.items():
+        if kind != "null":
+            doc.xref_set_key(xref, key, value)
+
+
+def _recode_from_pixels(doc: pymupdf.Document, xref: int) -> None:
+    """Replace the image by its own decoded pixels (lossless, Flate)."""
+    try:
+        pix = pymupdf.Pixmap(doc, xref)
+        for page in doc.pages():
+            if any(img[0] == xref for img in page.get_images(full=True)):
+                page.replace_image(xref, pixmap=pix)
+                return
+        _set_samples(doc, xref, pymupdf.Pixmap(pix, 0) if pix.alpha else pix)  # a soft mask, a form's image
+    except Exception as exc:
+        raise SanitizeError(
+            "图像无法重新编码，无法清除其中可能的元数据",
+            "an image that may carry metadata cannot be re-coded",
+        ) from exc
+
+
+def _set_samples(doc: pymupdf.Document, xref: int, pix: pymupdf.Pixmap) -> None:
+    for key in ("DecodeParms", "Decode", "SMaskInData"):
+        doc.xref_set_key(xref, key, "null")
+    doc.update_stream(xref, pix.samples, compress=True)
+    space = {1: "/DeviceGray", 3: "/DeviceRGB", 4: "/DeviceCMYK"}[pix.n]
+    for key, value in (
+        ("Width", pix.width),
+        ("Height", pix.height),
+        ("BitsPerComponent", 8),
+        ("ColorSpace", space),
+    ):
+        doc.xref_set_key(xref, key, str(value))
 
 
 def _is_content_stream(doc: pymupdf.Document, xref: int) -> bool:

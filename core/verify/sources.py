@@ -7,6 +7,10 @@ detector's extraction (``core.pdf.text``):
 - ``raw stream``: string operands of every page's content streams and of
   every form XObject, tiling pattern and Type3 glyph procedure
   (``core.verify.raw``);
+- ``image metadata``: application and comment segments of JPEG streams and
+  what follows their end, found by ``core.verify.raw.jpeg_metadata_payloads`` (a
+  marker search, not the sanitizer's walk); a JPEG 2000 image left in the
+  file cannot be read this way and stops the gate;
 - ``metadata``, ``annotation``, ``outline``, ``form``, ``attachment``,
   ``object`` (any string in any object), ``stream`` (other text streams:
   XMP, JavaScript ...).
@@ -24,7 +28,7 @@ from typing import Iterator
 
 import pymupdf
 
-from core.verify.raw import decodings, pdf_strings
+from core.verify.raw import decodings, jpeg_metadata_payloads, pdf_strings
 
 log = logging.getLogger(__name__)
 Place = tuple  # (page: int | None, where: str, text: str)
@@ -127,6 +131,25 @@ def raw_stream_texts(doc: pymupdf.Document) -> Iterator[Place]:
 def metadata_texts(doc: pymupdf.Document) -> Iterator[Place]:
     meta = " ".join(str(v) for v in (doc.metadata or {}).values() if v)
     yield None, "metadata", meta + "\n" + (doc.get_xml_metadata() or "")
+
+
+def image_metadata_texts(doc: pymupdf.Document) -> Iterator[Place]:
+    for xref in range(1, doc.xref_length()):
+        try:
+            if doc.xref_get_key(xref, "Subtype")[1] != "/Image" or not doc.xref_is_stream(xref):
+                continue
+            coding = doc.xref_get_key(xref, "Filter")[1]
+            raw = doc.xref_stream_raw(xref) or b""
+        except Exception:  # a free or broken object
+            continue
+        if "JPXDecode" in coding:
+            raise GateError("a JPEG 2000 image may carry metadata the gate cannot read")
+        if "DCTDecode" in coding:
+            payloads = jpeg_metadata_payloads(raw)
+            if payloads:
+                texts = decodings(payloads) + [p.decode("utf-16-le", "ignore") for p in payloads]
+                for text in texts:
+                    yield None, "image metadata", text
 
 
 def annotation_texts(doc: pymupdf.Document) -> Iterator[Place]:
