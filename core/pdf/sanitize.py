@@ -75,6 +75,7 @@ OBJECT_KEYS = (
     "Ref",
     "Alt",
     "ActualText",
+    "Alternates",  # alternate images (for printing): never shown on screen, never redacted
 )
 METADATA_FILTERS = {"DCTDecode", "JPXDecode"}  # image codings with room for metadata segments or boxes
 MARKED_CONTENT_OPS = {"BDC", "DP"}  # operators whose operands may hold a property list

@@ -230,6 +230,19 @@ def test_a_jpeg_2000_image_is_re_coded_from_its_pixels_and_an_undecodable_one_re
         sanitize(doc)
 
 
+def test_an_alternate_image_for_printing_is_gone(tmp_path):
+    doc = pymupdf.open()
+    page = clinical_page(doc)
+    shown = page.insert_image(pymupdf.Rect(72, 200, 392, 280), stream=_jpeg_with_metadata("RGB", False))
+    alternate = page.insert_image(pymupdf.Rect(0, 0, 1, 1), stream=_jpeg_with_metadata("L", False))
+    doc.xref_set_key(shown, "Alternates", f"[<</Image {alternate} 0 R /DefaultForPrinting true>>]")
+    r, out, _ = redact(tmp_path, doc)
+    assert r.returncode == 0, r.stderr
+    result = pymupdf.open(out)
+    images = [x for x in range(1, result.xref_length()) if result.xref_get_key(x, "Subtype")[1] == "/Image"]
+    assert images and all(result.xref_get_key(x, "Alternates")[0] == "null" for x in images)
+
+
 # ------------------------------------------------ outside what is shown
 def test_name_and_id_between_cropbox_and_mediabox_are_removed(tmp_path):
     doc = pymupdf.open()
