@@ -192,8 +192,10 @@ def _scrub_objects(doc: pymupdf.Document) -> None:
                 _null_path(doc, xref, key)
         if doc.xref_is_stream(xref) and (xref in contents or _is_content_stream(doc, xref)):
             data = doc.xref_stream(xref)
-            if data and (b"BDC" in data or b"DP" in data):
-                doc.update_stream(xref, neutral_marked_content(data))
+            if data and (b"BDC" in data or b"DP" in data or b"BI" in data):
+                clean = neutral_marked_content(data)
+                if clean != data:
+                    doc.update_stream(xref, clean)
 
 
 def _image_pixels_only(doc: pymupdf.Document) -> None:
@@ -264,13 +266,14 @@ def neutral_marked_content(data: bytes) -> bytes:
     ``MP``; an optional-content ``/OC`` tag becomes ``/Span``, so nothing
     looks like a layer), so no property list (ActualText, Alt, E, Lang …)
     survives and marked-content nesting stays balanced.  Tokens come from MuPDF's lexer;
-    inline image data is skipped.  Raises :class:`SanitizeError` when the
-    stream cannot be tokenised."""
+    inline image data is skipped, except that inline JPEG data keeps its
+    pixels only (:func:`_inline_jpeg`).  Raises :class:`SanitizeError` when
+    the stream cannot be tokenised."""
     m = pymupdf.mupdf
     try:
         stm = m.fz_open_buffer(m.fz_new_buffer_from_copied_data(data))
         lexbuf = m.PdfLexbuf(m.PDF_LEXBUF_SMALL)
-        out, kept_from, operands_from, tag = [], 0, 0, ""
+        out, kept_from, operands_from, tag, image_from = [], 0, 0, "", 0
         while True:
             tok = m.pdf_lex(stm, lexbuf)
             end = m.fz_tell(stm)
@@ -293,9 +296,15 @@ def neutral_marked_content(data: bytes) -> bytes:
                         f" /{tag} {'BMC' if word == 'BDC' else 'MP'}\n".encode(),
                     ]
                     kept_from = end
+                elif word == "BI":
+                    image_from = operands_from
                 elif word == "ID":
-                    end = inline_image_end(data, end)
+                    start, end = end, inline_image_end(data, end)
                     m.fz_seek(stm, end, 0)
+                    rewritten = _inline_jpeg(data[image_from:start], data[start:end])
+                    if rewritten is not None:
+                        out += [data[kept_from:image_from], rewritten]
+                        kept_from = end
                 operands_from, tag = end, ""
         out.append(data[kept_from:])
         return b"".join(out)
@@ -304,6 +313,21 @@ def neutral_marked_content(data: bytes) -> bytes:
             "页面内容流无法解析，无法清除隐藏数据",
             "a content stream cannot be parsed; hidden data cannot be removed",
         ) from None
+
+
+INLINE_DCT = re.compile(rb"/(?:F|Filter)\s*(?:\[\s*)?/(?:DCT|DCTDecode)\b")
+INLINE_LENGTH = re.compile(rb"/(?:L|Length)\s+\d+")
+
+
+def _inline_jpeg(head: bytes, body: bytes) -> bytes | None:
+    """An inline JPEG image (``head``: ``BI … ID``, ``body``: data up to and
+    with ``EI``) rewritten with its pixels only; None for other images."""
+    if not INLINE_DCT.search(head):
+        return None
+    data = body[1:-2].rstrip() if body[:1].isspace() else body[:-2].rstrip()
+    clean = jpeg.pixels_only(data)
+    head = INLINE_LENGTH.sub(lambda m: m.group(0).split()[0] + b" " + str(len(clean)).encode(), head)
+    return head + b" " + clean + b"\nEI"
 
 
 def inline_image_end(data: bytes, start: int) -> int:

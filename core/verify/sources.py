@@ -115,17 +115,30 @@ def _form_xrefs(doc: pymupdf.Document) -> list[int]:
 
 def raw_stream_texts(doc: pymupdf.Document) -> Iterator[Place]:
     """Decoded string operands of each page's content and of form XObjects,
-    tiling patterns and Type3 glyph procedures."""
+    tiling patterns and Type3 glyph procedures, and the metadata segments of
+    inline JPEG images there."""
     for page in doc.pages():
-        for text in decodings(pdf_strings(page.read_contents() or b"")):
+        for text in _content_texts(page.read_contents() or b""):
             yield page.number + 1, "raw stream", text
     for xref in _form_xrefs(doc):
         try:
             data = doc.xref_stream(xref) or b""
         except Exception as exc:
             raise GateError("a form XObject, pattern or glyph procedure cannot be decompressed") from exc
-        for text in decodings(pdf_strings(data)):
+        for text in _content_texts(data):
             yield None, "raw stream", text
+
+
+def _content_texts(data: bytes) -> list[str]:
+    texts = decodings(pdf_strings(data))
+    if b"/DCT" in data:  # an inline JPEG: its segments are searched for in the whole stream
+        texts += _jpeg_texts(data)
+    return texts
+
+
+def _jpeg_texts(data: bytes) -> list[str]:
+    payloads = jpeg_metadata_payloads(data)
+    return decodings(payloads) + [p.decode("utf-16-le", "ignore") for p in payloads] if payloads else []
 
 
 def metadata_texts(doc: pymupdf.Document) -> Iterator[Place]:
@@ -145,11 +158,8 @@ def image_metadata_texts(doc: pymupdf.Document) -> Iterator[Place]:
         if "JPXDecode" in coding:
             raise GateError("a JPEG 2000 image may carry metadata the gate cannot read")
         if "DCTDecode" in coding:
-            payloads = jpeg_metadata_payloads(raw)
-            if payloads:
-                texts = decodings(payloads) + [p.decode("utf-16-le", "ignore") for p in payloads]
-                for text in texts:
-                    yield None, "image metadata", text
+            for text in _jpeg_texts(raw):
+                yield None, "image metadata", text
 
 
 def annotation_texts(doc: pymupdf.Document) -> Iterator[Place]:

@@ -230,6 +230,37 @@ def test_a_jpeg_2000_image_is_re_coded_from_its_pixels_and_an_undecodable_one_re
         sanitize(doc)
 
 
+def _inline_jpeg_page() -> pymupdf.Document:
+    jpg = _jpeg_with_metadata("RGB", False)
+    doc = pymupdf.open()
+    page = clinical_page(doc)
+    xref = page.get_contents()[0]
+    inline = b"q 160 0 0 40 72 400 cm BI /W 320 /H 80 /CS /RGB /BPC 8 /F /DCT /L %d ID " % len(jpg) + jpg
+    doc.update_stream(xref, doc.xref_stream(xref) + b"\n" + inline + b"\nEI Q\n")
+    return doc
+
+
+def test_metadata_inside_an_inline_jpeg_is_gone_and_the_gate_reads_it(tmp_path):
+    from core.verify import Identifier, verify_pdf
+
+    doc = _inline_jpeg_page()
+    identifiers = [Identifier(NAME, "patient_name"), Identifier(ID, "id_number")]
+    report = verify_pdf(doc.tobytes(), identifiers, ocr="none")
+    assert {l.where for l in report.leaks} == {"raw stream"}
+    assert {l.category for l in report.leaks} == {"patient_name", "id_number"}
+    before = doc[0].get_pixmap(dpi=72).samples
+    r, out, _ = redact(tmp_path, doc)
+    assert r.returncode == 0, r.stderr
+    result = pymupdf.open(out)
+    content = result[0].read_contents()
+    assert b"/DCT" in content and b"\xff\xd8" in content  # still inline, still a JPEG
+    for value in (NAME, ID, f"{NAME}.jpg"):
+        for encoding in ("utf-8", "utf-16-le", "gbk"):
+            assert value.encode(encoding) not in content
+    assert result[0].get_pixmap(dpi=72).samples == before
+    assert verify_pdf(result.tobytes(), identifiers, ocr="none").ok
+
+
 def test_an_alternate_image_for_printing_is_gone(tmp_path):
     doc = pymupdf.open()
     page = clinical_page(doc)
