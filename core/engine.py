@@ -369,7 +369,7 @@ def redact_document(
     out = pymupdf.open("pdf", doc.tobytes())
     applied = apply_plan(out, plan, blank=blank_pages)
     plan.blanked, plan.unseen_removed = applied.blanked, applied.unseen_removed()
-    sanitize(out)
+    plan.unseen_removed["streams"] += sanitize(out)  # images no decoder reads
     data = clean_bytes(out)
     final = pymupdf.open("pdf", data)
     rejected = set(rejected_ids)

@@ -85,8 +85,10 @@ class SanitizeError(InputError):
     """Hidden data could not be removed: the document must not be released."""
 
 
-def sanitize(doc: pymupdf.Document) -> None:
-    """Scrub ``doc`` in place (keeps page content as redacted)."""
+def sanitize(doc: pymupdf.Document) -> int:
+    """Scrub ``doc`` in place (keeps page content as redacted).  Returns the
+    number of streams emptied that no page could show (images no decoder
+    reads), for ``unseen_removed``."""
     show_all_layers(doc)
     for page in doc.pages():
         _drop_annotations(doc, page)
@@ -113,7 +115,7 @@ def sanitize(doc: pymupdf.Document) -> None:
     doc.set_metadata({})
     doc.del_xml_metadata()
     _scrub_objects(doc)
-    _image_pixels_only(doc)
+    return _image_pixels_only(doc)
 
 
 def _drop_annotations(doc: pymupdf.Document, page: pymupdf.Page) -> None:
@@ -198,42 +200,54 @@ def _scrub_objects(doc: pymupdf.Document) -> None:
                     doc.update_stream(xref, clean)
 
 
-def _image_pixels_only(doc: pymupdf.Document) -> None:
-    """Every image stream keeps its pixels and nothing else."""
+def _image_pixels_only(doc: pymupdf.Document) -> int:
+    """Every image stream keeps its pixels and nothing else; the number of
+    images emptied because they cannot be decoded."""
+    emptied = 0
     for xref in range(1, doc.xref_length()):
         if doc.xref_get_key(xref, "Subtype")[1] != "/Image" or not doc.xref_is_stream(xref):
             continue
         filters = re.findall(r"/(\w+)", doc.xref_get_key(xref, "Filter")[1])
         if filters == ["DCTDecode"]:
-            _jpeg_pixels_only(doc, xref)
+            emptied += _jpeg_pixels_only(doc, xref)
         elif any(f in METADATA_FILTERS for f in filters):
-            _recode_from_pixels(doc, xref)
+            emptied += _recode_from_pixels(doc, xref)
+    return emptied
 
 
-def _jpeg_pixels_only(doc: pymupdf.Document, xref: int) -> None:
+def _jpeg_pixels_only(doc: pymupdf.Document, xref: int) -> int:
     data = doc.xref_stream_raw(xref) or b""
     try:
         clean = jpeg.pixels_only(data)
     except jpeg.NotAJpeg:
         return _recode_from_pixels(doc, xref)
-    if clean == data:
-        return
-    keep = {k: doc.xref_get_key(xref, k) for k in ("Filter", "DecodeParms")}
-    doc.update_stream(xref, clean, compress=False)  # MuPDF drops /Filter: the bytes stay DCT-coded
-    for key, (kind, value) in keep.items():
-        if kind != "null":
-            doc.xref_set_key(xref, key, value)
+    if clean != data:
+        keep = {k: doc.xref_get_key(xref, k) for k in ("Filter", "DecodeParms")}
+        doc.update_stream(xref, clean, compress=False)  # MuPDF drops /Filter: the bytes stay DCT-coded
+        for key, (kind, value) in keep.items():
+            if kind != "null":
+                doc.xref_set_key(xref, key, value)
+    return 0
 
 
-def _recode_from_pixels(doc: pymupdf.Document, xref: int) -> None:
-    """Replace the image by its own decoded pixels (lossless, Flate)."""
+def _recode_from_pixels(doc: pymupdf.Document, xref: int) -> int:
+    """Replace the image by its own decoded pixels (lossless, Flate).  An
+    image no decoder reads shows nothing here, and may show anything in
+    another viewer: it becomes one white pixel (1 is returned)."""
     try:
         pix = pymupdf.Pixmap(doc, xref)
+    except Exception:
+        white = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 1, 1), False)
+        white.set_rect(white.irect, (255,))
+        _set_samples(doc, xref, white)
+        return 1
+    try:
         for page in doc.pages():
             if any(img[0] == xref for img in page.get_images(full=True)):
                 page.replace_image(xref, pixmap=pix)
-                return
+                return 0
         _set_samples(doc, xref, pymupdf.Pixmap(pix, 0) if pix.alpha else pix)  # a soft mask, a form's image
+        return 0
     except Exception as exc:
         raise SanitizeError(
             "图像无法重新编码，无法清除其中可能的元数据",

@@ -2,8 +2,8 @@
 
 Every page is first rid of text that cannot be placed on it (singular or
 degenerate glyph matrices, zero-size fonts, forms with an empty /BBox:
-``core.redaction.unplaceable``) and of image pixels hidden under opaque
-boxes drawn over them (``core.redaction.covered``), then reduced to what it shows (:func:`keep_visible_only`):
+``core.redaction.unplaceable``) and of image pixels that content drawn
+later hides (``core.redaction.covered``), then reduced to what it shows (:func:`keep_visible_only`):
 text, images and paths outside the visible area (CropBox ∩ MediaBox) are
 redacted and every page box is set to that area.  Then PyMuPDF redaction
 annotations are applied so that glyphs under a box are deleted from the
@@ -65,7 +65,7 @@ class Applied:
     hidden: list[int] = field(default_factory=list)  # pages hidden whole by a person (0-based)
     unplaceable: int = 0  # glyphs no one can see, removed (core.redaction.unplaceable)
     emptied: int = 0  # streams emptied: forms with no area, text no box reaches (patterns, Type3, soft masks)
-    covered: int = 0  # image areas blanked under opaque boxes drawn over them (core.redaction.covered)
+    covered: int = 0  # image areas blanked that content drawn later hides (core.redaction.covered)
 
     def unseen_removed(self) -> dict[str, int]:
         """What was removed that the page never showed, for reports and the audit trail."""
@@ -112,7 +112,7 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
 
 
 def _blank_covered(doc: pymupdf.Document, page_index: int, bboxlog: list | None) -> int:
-    """Image pixels under opaque boxes drawn over them, blanked on the unrotated page."""
+    """Image pixels that content drawn later hides, blanked on the unrotated page."""
     page = doc[page_index]
     rotation = page.rotation
     if not rotation:

@@ -1,26 +1,30 @@
-"""Image pixels that an opaque box drawn later hides.
+"""Image pixels that content drawn later hides.
 
-A record "redacted" earlier by drawing boxes over it (a PDF editor's black
-or white rectangle over an ID-card copy, a stamp-sized white patch over a
-scanned name) shows nothing there, so detection, review and the leak gate,
-which all read the rendered page, see nothing either; yet the image under
-the box still holds the pixels, and anyone who extracts the image reads
-them.  Those pixels are blanked, the box stays: the page looks the same.
+A record "redacted" earlier by drawing over it (a PDF editor's black or
+white rectangle over an ID-card copy, a white patch image over a scanned
+name) shows nothing there, so detection, review and the leak gate, which all
+read the rendered page, see nothing either; yet the image under the cover
+still holds the pixels, and anyone who extracts the image reads them.  Those
+pixels are blanked, the cover stays: the page looks the same.
 
-A box counts as opaque when it is a filled rectangle at full opacity and the
-render of the covered part shows only its colour (this also rules out blend
-modes that let the image show through, and text drawn on the box).
+A part of an image counts as hidden when the render of that part does not
+change with the image's pixels: on a copy of the page the image is replaced
+by black, then by white, and all three renders agree.  This holds for any
+cover (a filled path, an opaque image, several of them) and rules out covers
+the image shows through (transparency, a multiply blend).
 """
 
 from __future__ import annotations
 
+import math
+
 import pymupdf
 
 IMAGE_KINDS = ("fill-image", "fill-imgmask")
+COVER_KINDS = ("fill-path", "fill-image", "fill-shade")
 MIN_SIDE = 2.0  # pt: a covered strip narrower than this is no place for a readable identifier
 CHECK_DPI = 48
-TOLERANCE = 6  # per channel, of 255
-SHOWS_ONLY = 0.995  # share of the covered render in the box's colour
+TOLERANCE = 2  # per channel, of 255
 
 IMAGE_PIXELS: int = pymupdf.PDF_REDACT_IMAGE_PIXELS  # type: ignore[attr-defined]
 TEXT_NONE: int = pymupdf.PDF_REDACT_TEXT_NONE  # type: ignore[attr-defined]
@@ -28,64 +32,55 @@ LINE_ART_NONE: int = pymupdf.PDF_REDACT_LINE_ART_NONE  # type: ignore[attr-defin
 
 
 def blank_covered_pixels(page: pymupdf.Page, bboxlog: list | None = None) -> int:
-    """Blank the image pixels under opaque boxes drawn after the image on
-    ``page`` (unrotated); the number of areas blanked."""
+    """Blank the image pixels that content drawn later hides on ``page``
+    (unrotated); the number of areas blanked."""
     areas = covered_areas(page, bboxlog if bboxlog is not None else page.get_bboxlog())
     for area in areas:
-        page.add_redact_annot(area, fill=False, cross_out=False)  # type: ignore[arg-type]  # False: no fill at all
+        page.add_redact_annot(area, fill=False, cross_out=False)  # type: ignore[arg-type]  # False: no fill
     if areas:
         page.apply_redactions(images=IMAGE_PIXELS, graphics=LINE_ART_NONE, text=TEXT_NONE)
     return len(areas)
 
 
 def covered_areas(page: pymupdf.Page, bboxlog: list) -> list[pymupdf.Rect]:
-    """Parts of images that a later opaque box hides, each shrunk by one
-    image pixel so that no pixel the page still shows is touched."""
-    later = _boxes_after_images(bboxlog)
-    if not later:
+    """Parts of images that later content hides, each shrunk by one image
+    pixel so that no pixel the page still shows is touched."""
+    covers = _covers_after_images(bboxlog)
+    if not covers:
         return []
-    boxes = {_key(d["rect"]): d for d in page.get_drawings() if _is_opaque_box(d)}
-    images = _image_pixel_sizes(page)
+    images = {_key(i["bbox"]): i for i in page.get_image_info(xrefs=True)}
+    copy = pymupdf.open()
+    copy.insert_pdf(page.parent, from_page=page.number, to_page=page.number)
     areas = []
-    for image_rect, box_rect in later:
-        box = boxes.get(_key(box_rect))
-        pixel = images.get(_key(image_rect))
-        if box is None or pixel is None:
+    for key, boxes in covers.items():
+        info = images.get(key)
+        if info is None or not info.get("xref"):
             continue
-        area = _shrunk(image_rect & box_rect, pixel)
-        if area.width >= MIN_SIDE and area.height >= MIN_SIDE and _shows_only(page, area, box["fill"]):
-            areas.append(area)
+        image_rect = pymupdf.Rect(info["bbox"])
+        pixel = max(
+            image_rect.width / (info.get("width") or 1), image_rect.height / (info.get("height") or 1)
+        )
+        wanted = [a for a in (_shrunk(image_rect & box, pixel) for box in boxes) if _big_enough(a)]
+        found = _hidden_pixels(page, copy, image_rect) if wanted else None
+        if found is not None:
+            hidden, origin = found
+            areas += [a for a in wanted if _all_hidden(hidden, origin, a)]
     return areas
 
 
-def _boxes_after_images(bboxlog: list) -> list[tuple[pymupdf.Rect, pymupdf.Rect]]:
-    """(image, filled path drawn after it that overlaps it), from the page's bounding-box log."""
-    pairs, images = [], []
+def _covers_after_images(bboxlog: list) -> dict[tuple, list[pymupdf.Rect]]:
+    """Content drawn after an image that overlaps it, by the image's box (bounding-box log order)."""
+    covers: dict[tuple, list[pymupdf.Rect]] = {}
+    images: list[pymupdf.Rect] = []
     for kind, rect in bboxlog:
+        box = pymupdf.Rect(rect)
+        if kind in COVER_KINDS:
+            for image in images:
+                if (image & box).get_area() > 0:
+                    covers.setdefault(_key(image), []).append(box)
         if kind in IMAGE_KINDS:
-            images.append(pymupdf.Rect(rect))
-        elif kind == "fill-path" and images:
-            box = pymupdf.Rect(rect)
-            pairs += [(image, box) for image in images if (image & box).get_area() > 0]
-    return pairs
-
-
-def _is_opaque_box(drawing: dict) -> bool:
-    return (
-        drawing.get("fill") is not None
-        and (drawing.get("fill_opacity") or 1.0) >= 0.999
-        and bool(drawing["items"])
-        and all(item[0] == "re" for item in drawing["items"])
-    )
-
-
-def _image_pixel_sizes(page: pymupdf.Page) -> dict[tuple, float]:
-    """The size in points of one pixel of each image placement, by its box."""
-    sizes = {}
-    for info in page.get_image_info():
-        rect, width, height = pymupdf.Rect(info["bbox"]), info.get("width") or 1, info.get("height") or 1
-        sizes[_key(rect)] = max(rect.width / width, rect.height / height)
-    return sizes
+            images.append(box)
+    return covers
 
 
 def _key(rect) -> tuple:
@@ -97,16 +92,47 @@ def _shrunk(rect: pymupdf.Rect, by: float) -> pymupdf.Rect:
     return pymupdf.Rect(rect.x0 + pad, rect.y0 + pad, rect.x1 - pad, rect.y1 - pad)
 
 
-def _shows_only(page: pymupdf.Page, area: pymupdf.Rect, colour) -> bool:
+def _big_enough(area: pymupdf.Rect) -> bool:
+    return area.width >= MIN_SIDE and area.height >= MIN_SIDE
+
+
+def _hidden_pixels(page: pymupdf.Page, copy: pymupdf.Document, image_rect: pymupdf.Rect):
+    """Over the image's box (rendered at ``CHECK_DPI``): where the render stays what ``page`` shows
+    when the image turns black, then white, on ``copy`` (a copy of the page), with the device pixel of its
+    top left corner; None when unsure."""
+    import numpy as np
+
+    shown, origin = _render(page, image_rect)
+    hidden = np.ones(shown.shape[:2], dtype=bool)
+    target = next(
+        (i["xref"] for i in copy[0].get_image_info(xrefs=True) if _key(i["bbox"]) == _key(image_rect)), 0
+    )
+    if not target:
+        return None
+    for value in (0, 255):
+        solid = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 1, 1), False)
+        solid.set_rect(solid.irect, (value, value, value))
+        copy[0].replace_image(target, pixmap=solid)
+        changed, at = _render(copy[0], image_rect)
+        if changed.shape != shown.shape or at != origin:
+            return None
+        hidden &= (np.abs(changed - shown) <= TOLERANCE).all(axis=2)
+    return hidden, origin
+
+
+def _all_hidden(hidden, origin: tuple[int, int], area: pymupdf.Rect) -> bool:
+    """Is every render pixel inside ``area`` hidden?  ``origin``: the device pixel of ``hidden[0, 0]``."""
+    scale = CHECK_DPI / 72
+    x0, y0 = math.ceil(area.x0 * scale) - origin[0], math.ceil(area.y0 * scale) - origin[1]
+    x1, y1 = math.floor(area.x1 * scale) - origin[0], math.floor(area.y1 * scale) - origin[1]
+    block = hidden[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
+    return bool(block.size) and bool(block.all())
+
+
+def _render(page: pymupdf.Page, area: pymupdf.Rect):
+    """The render of ``area`` as an int16 array, and the device pixel of its top left corner."""
     import numpy as np
 
     pix = page.get_pixmap(clip=area, dpi=CHECK_DPI, colorspace=pymupdf.csRGB, alpha=False)
-    if not pix.width or not pix.height:
-        return False
-    rgb = tuple(colour) * 3 if len(colour) == 1 else tuple(colour)
-    if len(rgb) != 3:  # an unexpected colour form: not judged opaque
-        return False
-    want = np.array([round(c * 255) for c in rgb], dtype=np.int16)
-    pixels = np.frombuffer(pix.samples, dtype=np.uint8).reshape(-1, 3).astype(np.int16)
-    same = (np.abs(pixels - want) <= TOLERANCE).all(axis=1)
-    return bool(same.mean() >= SHOWS_ONLY)
+    array = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, 3).astype(np.int16)
+    return array, (pix.x, pix.y)

@@ -1,7 +1,7 @@
 """Image pixels under an opaque box drawn over them (an earlier "redaction"
 by drawing a rectangle in a PDF editor) are blanked: the page looks the same,
 and the image extracted from the output no longer holds what the box hid.
-Boxes that let the image show through (transparency, a multiply blend) keep
+Covers that let the image show through (transparency, a multiply blend) keep
 it.  PDFs built here, real OCR of the extracted images."""
 
 from __future__ import annotations
@@ -37,7 +37,12 @@ def _page_with_cover(**cover) -> pymupdf.Document:
     doc = pymupdf.open()
     page = text_page(doc, ["入院诊断：妊娠期高血压"])
     page.insert_image(IMAGE_RECT, stream=_id_card_copy())
-    page.draw_rect(ID_AREA, color=None, **cover)
+    if cover.pop("image", None):  # a white patch image pasted over the ID
+        patch = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 40, 5), False)
+        patch.set_rect(patch.irect, (255, 255, 255))
+        page.insert_image(ID_AREA, pixmap=patch)
+    else:
+        page.draw_rect(ID_AREA, color=None, **cover)
     return doc
 
 
@@ -58,9 +63,9 @@ def _render(doc_or_path) -> bytes:
     return doc[0].get_pixmap(dpi=72).samples
 
 
-@pytest.mark.parametrize("fill", [(0, 0, 0), (1, 1, 1)])
-def test_pixels_under_an_opaque_box_are_blanked_and_the_page_looks_the_same(tmp_path, fill):
-    doc = _page_with_cover(fill=fill)
+@pytest.mark.parametrize("cover", [{"fill": (0, 0, 0)}, {"fill": (1, 1, 1)}, {"image": True}])
+def test_pixels_under_an_opaque_cover_are_blanked_and_the_page_looks_the_same(tmp_path, cover):
+    doc = _page_with_cover(**cover)
     before = _render(doc)
     r, out, report = redact(tmp_path, doc, meta={"patient_name": NAME})  # the ID is in no case index
     assert r.returncode == 0, r.stderr
@@ -68,7 +73,7 @@ def test_pixels_under_an_opaque_box_are_blanked_and_the_page_looks_the_same(tmp_
     assert "血型" in _image_text(out)  # the part nothing covers is kept
     assert _render(out) == before
     assert report["unseen_removed"]["covered_images"] == 1
-    assert "被不透明框盖住的图像" in r.stderr and ID not in r.stderr
+    assert "被其他内容盖住的图像" in r.stderr and ID not in r.stderr
 
 
 @pytest.mark.parametrize("cover", [{"fill": (1, 1, 0), "fill_opacity": 0.4}, {"fill": (1, 1, 0.6)}])
