@@ -201,3 +201,22 @@ def test_a_signature_column_ends_where_the_form_goes_on_with_field_labels():
     signatures = [f for f in analyze_document(scan, {}).findings if f.category == Category.SIGNATURE]
     assert all(any(pymupdf.Rect(f.rects[0]).intersects(c) for f in signatures) for c in cells)
     assert not [f for f in signatures if f.rects[0][1] > 150]
+
+
+def test_a_code_found_by_structure_alone_where_ocr_read_ideographs_is_print():
+    """On a page read by OCR, a dense line of Chinese (睡眠, 咳嗽) can look like a code's bars; a code
+    OCR reads as garbage, never as ideographs.  Decoded codes do not depend on this."""
+    from core.detect.base import PageInput
+    from core.detect.visual.barcodes import _mostly_ocr_words
+    from core.models import Char, PageText
+
+    def page(line: str) -> PageInput:
+        chars = [
+            Char(c, (100 + i * 10.0, 100, 110 + i * 10.0, 112), source=Source.OCR) for i, c in enumerate(line)
+        ]
+        return PageInput(0, None, PageText.from_lines(0, 600, 800, [chars]), is_scanned=True)  # type: ignore[arg-type]
+
+    code = (100, 98, 160, 114)
+    assert _mostly_ocr_words(page("夜间睡眠欠佳"), code, {})
+    assert not _mostly_ocr_words(page("|l1I|:"), code, {})  # what OCR makes of bars
+    assert not _mostly_ocr_words(page("2025084"), code, {})  # the digits printed under a code

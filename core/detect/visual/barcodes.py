@@ -19,6 +19,7 @@ The human-readable line printed under or above a 1D code goes with it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import cv2
@@ -41,6 +42,9 @@ from core.detect.visual.common import (
 )
 from core.models import Category, Finding, Rect
 from core.pdf import geometry
+
+
+CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _formats(names: list[str]):
@@ -157,7 +161,11 @@ class BarcodeRecognizer(VisualRecognizer):
             )
             if _mostly_text_layer(page, v.pt(box), c):
                 continue
-            found += self._in_candidate(page, v, px, formats, c)
+            found += [
+                f
+                for f in self._in_candidate(page, v, px, formats, c)
+                if f[1] or not _mostly_ocr_words(page, f[0], c)
+            ]
         return _dedupe(found)
 
     def _in_candidate(
@@ -217,20 +225,31 @@ def _mostly_text_layer(page: PageInput, rect: Rect, c: dict) -> bool:
     OCR'd characters do not count: OCR reads codes as garbage."""
     if page.is_scanned:
         return False
+    return _text_cover(page, rect, lambda source, ch: source == "text") >= c.get("text_cover_max", 0.5)
+
+
+def _mostly_ocr_words(page: PageInput, rect: Rect, c: dict) -> bool:
+    """A code found by its structure alone (not decoded) where OCR read Chinese characters over
+    most of it is dense print (睡眠 in a narrative line): a code OCR reads as garbage, never as
+    ideographs.  Decoded codes are kept whatever OCR read."""
+    return _text_cover(
+        page, rect, lambda source, ch: source == "ocr" and CJK_CHAR.match(ch) is not None
+    ) >= c.get("text_cover_max", 0.5)
+
+
+def _text_cover(page: PageInput, rect: Rect, counts) -> float:
+    """Share of ``rect`` under character boxes for which ``counts(source, char)`` holds."""
     offsets, arr = char_boxes(page)
-    if not len(arr):
-        return False
+    if not len(arr) or geometry.area(rect) <= 0:
+        return 0.0
     sel = (arr[:, 2] > rect[0]) & (arr[:, 0] < rect[2]) & (arr[:, 3] > rect[1]) & (arr[:, 1] < rect[3])
     text = page.text
     boxes = [
         tuple(b)
         for o, b in zip(offsets[sel], arr[sel])
-        if text.source_for(int(o), int(o) + 1).value == "text"
+        if counts(text.source_for(int(o), int(o) + 1).value, text.text[int(o)])
     ]
-    if not boxes:
-        return False
-    covered = sum(geometry.intersection(b, rect) for b in boxes)
-    return covered >= c.get("text_cover_max", 0.5) * geometry.area(rect)
+    return sum(geometry.intersection(b, rect) for b in boxes) / geometry.area(rect)
 
 
 def _with_readable_line(page: PageInput, crop: View, ext: tuple, c: dict) -> Rect:
