@@ -167,12 +167,12 @@ class BarcodeRecognizer(VisualRecognizer):
         rendered finer when the page holds finer pixels there (bars or modules under two pixels wide
         neither decode nor show their structure), and kept from there only when it decodes."""
         dpi = float(c.get("decode_dpi", 300))
-        found = self._in_crop(page, sub_view(page, v, px, dpi), formats, c)
+        found = self._in_crop(page, sub_view(page, v, px, dpi, gray=True), formats, c)
         small = max(px[2] - px[0], px[3] - px[1]) <= v.n(c.get("fine_max_side", 90) + 2 * c.get("margin", 8))
         if not small or any(value for _, value, _ in found) or not _finer_than(page, v.pt(px), dpi):
             return found
         for fine_dpi in c.get("fine_dpi", []):
-            crop = sub_view(page, v, px, float(fine_dpi))
+            crop = sub_view(page, v, px, float(fine_dpi), gray=True)
             fine = [f for f in self._in_crop(page, crop, formats, c) if f[1]]
             if fine:
                 return fine
