@@ -431,7 +431,7 @@ class RapidOcrEngine(OcrEngine):
         crops = ocr.get_crop_img_list(proc, dt_boxes)
         rec_res = self._read_crops(crops)
 
-        gray = img.min(axis=2)
+        gray = np.minimum(np.minimum(img[:, :, 0], img[:, :, 1]), img[:, :, 2])  # min(axis=2) is ~20x slower
         lines: list[OcrLine] = []
         for quad, crop, res in zip(dt_boxes, crops, rec_res):
             vertical = _is_vertical(quad)
