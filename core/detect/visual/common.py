@@ -25,6 +25,7 @@ from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.models import Category, Finding, PageText, Rect, Source, as_rect
 from core.pdf import geometry
 from core.pdf.drawings import page_drawings
+from core.pdf.render import is_grey_image
 from core.rules import load_rules
 
 
@@ -63,7 +64,7 @@ def cfg(section: str) -> dict:
 class PageImage:
     rect: Rect  # unrotated points
     digest: str
-    channels: int = 3  # of its colourspace: 1 grey, 3 RGB, 4 CMYK
+    grey: bool = False  # core.pdf.render.is_grey_image
 
 
 @dataclass
@@ -144,7 +145,7 @@ def layout(page: PageInput) -> Layout:
                 continue
             digest = info.get("digest") or b""
             digest = digest.hex() if isinstance(digest, bytes) else str(digest)
-            out.images.append(PageImage(tuple(r), digest, int(info.get("colorspace") or 3)))
+            out.images.append(PageImage(tuple(r), digest, is_grey_image(info)))
     for d in page_drawings(pp):  # the raw (fast) form of get_drawings, read once per page
         r = d.get("rect")
         if r is None:
@@ -361,7 +362,7 @@ def _grey_images_only(page: PageInput, rect: Rect) -> bool:
     colours whole for each clip rendered in another colourspace (a grey
     clip of a colour scan, an RGB clip of a grey one: 15-200 ms a clip,
     measured), so a clip is rendered in the colourspace of what lies there."""
-    return all(im.channels == 1 for im in layout(page).images if geometry.intersection(im.rect, rect) > 0)
+    return all(im.grey for im in layout(page).images if geometry.intersection(im.rect, rect) > 0)
 
 
 def views(page: PageInput) -> list[View]:
