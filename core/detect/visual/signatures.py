@@ -178,6 +178,21 @@ def _line_spans(text: PageText) -> list[tuple[float, float]]:
     return out
 
 
+FIELD_LABEL = re.compile(r"[\u4e00-\u9fff]{2,}\s*[:：]")
+
+
+def _table_end(text: PageText, left: float, right: float, below: float) -> float:
+    """Where a column headed by a signature label ends: at the first line
+    below ``below`` that holds a field label ("切口等级：") reaching into the
+    column -- a new section of the form, no cell of the table."""
+    end = float("inf")
+    for m in FIELD_LABEL.finditer(text.text):
+        rect = span_rect(text, m.start(), m.end())
+        if rect is not None and rect[1] >= below and rect[0] < right and rect[2] > left:
+            end = min(end, rect[1] - 1)
+    return end
+
+
 def _line_lengths(text: PageText) -> list[int]:
     """For every character offset, the number of non-space characters of its line."""
     out = [0] * len(text.text)
@@ -255,7 +270,9 @@ class SignatureRecognizer(VisualRecognizer):
         c = cfg("signature")
         w = lab.rect[2] - lab.rect[0]
         bottom = (page.text.height or page.pdf_page.rect.height) * 0.95
-        col = (lab.rect[0] - 0.3 * w, lab.rect[3] + 1, lab.rect[2] + 0.3 * w, bottom)
+        left, right = lab.rect[0] - 0.3 * w, lab.rect[2] + 0.3 * w
+        bottom = min(bottom, _table_end(page.text, left, right, lab.rect[3] + lab.height))
+        col = (left, lab.rect[3] + 1, right, bottom)
         if col[3] - col[1] < lab.height:
             return []
         if not (page.is_scanned or lab.ocr):
