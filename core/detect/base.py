@@ -273,6 +273,16 @@ def trimmed_to_ink(page: "PageInput", rect):
     signature detector reads stay as they are."""
     if page.pdf_page is None or page.pdf_page.rotation % 360:
         return rect
+    # the record-wide passes (repeated headers, propagation) find many of the spans the page pass
+    # found: the same box on the same pixels trims the same way, without drawing the page again
+    trims = page.__dict__.setdefault("_ink_trims", {})
+    key = tuple(rect)
+    if key not in trims:
+        trims[key] = _trimmed_to_ink(page, key)
+    return trims[key]
+
+
+def _trimmed_to_ink(page: "PageInput", rect):
     x0, y0, x1, y1 = rect
     h = y1 - y0
     band = (

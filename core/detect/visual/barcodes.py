@@ -64,16 +64,18 @@ def candidate_boxes(
     small = cv2.blur(small, (3, 3))
     mask = (small >= density_min * 255).astype(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    boxes, whole = [], []
-    for i in range(1, n):
-        x, y, bw, bh, _ = stats[i]
-        X0, Y0, X1, Y1 = x * cell, y * cell, (x + bw) * cell, (y + bh) * cell
-        big = min(Y1 - Y0, X1 - X0) >= min_side * 0.5 and max(Y1 - Y0, X1 - X0) >= min_side
-        sliver = max(Y1 - Y0, X1 - X0) >= min_side  # a piece of a code a scratch cut off: joined below
-        if (big or sliver) and max(X1 - X0, Y1 - Y0) <= max_side:
-            boxes.append([X0, Y0, X1, Y1])
-            if big:
-                whole.append([X0, Y0, X1, Y1])
+    px = (
+        np.stack(
+            [stats[1:n, 0], stats[1:n, 1], stats[1:n, 0] + stats[1:n, 2], stats[1:n, 1] + stats[1:n, 3]],
+            axis=1,
+        ).astype(np.int64)
+        * cell
+    )  # one row per blob (a dense page has hundreds: no Python loop over them)
+    longer = np.maximum(px[:, 2] - px[:, 0], px[:, 3] - px[:, 1])
+    shorter = np.minimum(px[:, 2] - px[:, 0], px[:, 3] - px[:, 1])
+    sliver = (longer >= min_side) & (longer <= max_side)  # a piece of a code a scratch cut off: joined below
+    big = sliver & (shorter >= min_side * 0.5)
+    boxes, whole = px[sliver].tolist(), px[big].tolist()
     out = []
     for group in (whole, boxes):  # slivers may chain a code to its neighbours: both ways are tried
         joined = _join_rows(merge_boxes([list(b) for b in group], 4 * cell), 15 * cell)
@@ -94,8 +96,10 @@ def _join_rows(boxes: list[list[float]], gap: float) -> list[list[float]]:
     out: list[list[float]] = []
     for b in boxes:
         for o in out:
+            if not 0 <= b[0] - o[2] <= gap:  # the cheap test first
+                continue
             ov = min(o[3], b[3]) - max(o[1], b[1])
-            if ov >= 0.8 * max(o[3] - o[1], b[3] - b[1]) and 0 <= b[0] - o[2] <= gap:
+            if ov >= 0.8 * max(o[3] - o[1], b[3] - b[1]):
                 o[0], o[1], o[2], o[3] = min(o[0], b[0]), min(o[1], b[1]), max(o[2], b[2]), max(o[3], b[3])
                 break
         else:
@@ -175,12 +179,12 @@ class BarcodeRecognizer(VisualRecognizer):
         rendered finer when the page holds finer pixels there (bars or modules under two pixels wide
         neither decode nor show their structure), and kept from there only when it decodes."""
         dpi = float(c.get("decode_dpi", 300))
-        found = self._in_crop(page, sub_view(page, v, px, dpi), formats, c)
+        found = self._in_crop(page, sub_view(page, v, px, dpi, gray=True), formats, c)
         small = max(px[2] - px[0], px[3] - px[1]) <= v.n(c.get("fine_max_side", 90) + 2 * c.get("margin", 8))
         if not small or any(value for _, value, _ in found) or not _finer_than(page, v.pt(px), dpi):
             return found
         for fine_dpi in c.get("fine_dpi", []):
-            crop = sub_view(page, v, px, float(fine_dpi))
+            crop = sub_view(page, v, px, float(fine_dpi), gray=True)
             fine = [f for f in self._in_crop(page, crop, formats, c) if f[1]]
             if fine:
                 return fine
