@@ -11,7 +11,7 @@ import pymupdf
 from core.detect.base import finding_from_span
 from core.engine import page_input
 from core.models import Category
-from tests.engine.pdfs import rasterize
+from tests.engine.pdfs import char_boxes, rasterize
 
 LINE, NAME = "今日王小红查房", "王小红"
 
@@ -20,14 +20,7 @@ def _scan_and_glyphs():
     doc = pymupdf.open()
     page = doc.new_page()
     page.insert_text((72, 120), LINE, fontsize=20, fontname="china-s")
-    glyphs = [
-        (c["c"], c["bbox"])
-        for b in page.get_text("rawdict")["blocks"]
-        for l in b["lines"]
-        for s in l["spans"]
-        for c in s["chars"]
-    ]
-    return rasterize(pymupdf.open("pdf", doc.tobytes()), dpi=150), dict(glyphs)
+    return rasterize(pymupdf.open("pdf", doc.tobytes()), dpi=150), dict(char_boxes(page))
 
 
 def _ink_columns(page: pymupdf.Page, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
