@@ -220,3 +220,15 @@ def test_a_code_found_by_structure_alone_where_ocr_read_ideographs_is_print():
     assert _mostly_ocr_words(page("夜间睡眠欠佳"), code, {})
     assert not _mostly_ocr_words(page("|l1I|:"), code, {})  # what OCR makes of bars
     assert not _mostly_ocr_words(page("2025084"), code, {})  # the digits printed under a code
+
+
+def test_digits_ocr_reads_in_a_scribble_are_ink_printed_ones_stay():
+    """Beside a signature label or in its column, a printed date or time stays readable; OCR also
+    reads a scribbled signature as digits ("22"), but those boxes are as tall as the handwriting."""
+    from core.detect.visual.signatures import _printed_number
+
+    label_height = 10.0
+    assert _printed_number("2", (720, 200, 730, 210), label_height)  # a printed digit: print height
+    assert _printed_number("：", (720, 200, 724, 211), label_height)
+    assert not _printed_number("2", (722, 213, 747, 234), label_height)  # 21 pt tall: handwriting
+    assert not _printed_number("张", (720, 200, 730, 210), label_height)  # no date or number mark

@@ -40,6 +40,15 @@ from core.pdf import geometry
 
 # printed characters that never belong to a signature (dates, times, numbers)
 KEEP_CHARS = set("0123456789０１２３４５６７８９-/:：.年月日时分秒")
+PRINT_HEIGHT = 1.5  # label heights: an OCR'd digit taller than this is handwriting read as a digit
+
+
+def _printed_number(ch: str, box, label_height: float) -> bool:
+    """A digit or date/time mark in print: a date or time beside a signature stays readable.  OCR reads
+    a scribbled signature as digits too ("22"), but those boxes are as tall as the handwriting."""
+    return ch in KEEP_CHARS and box is not None and box[3] - box[1] <= PRINT_HEIGHT * label_height
+
+
 NEXT_LABEL = re.compile(r"[\u4e00-\u9fff]{2}[:：]")
 SENTENCE_PUNCT = re.compile(r"[，。；！？,;]")
 SPEECH_CHARS = 8  # a role label followed by this many characters and a comma or full stop: speech
@@ -306,7 +315,7 @@ class SignatureRecognizer(VisualRecognizer):
             int(i)
             for i in offsets[near]
             if not text.text[int(i)].isspace()
-            and text.text[int(i)] not in KEEP_CHARS
+            and not _printed_number(text.text[int(i)], text.boxes[int(i)], lab.height)
             and spans[int(i)][0] >= col[0] - slack
             and spans[int(i)][1] <= col[2] + slack
         }
@@ -453,7 +462,7 @@ class SignatureRecognizer(VisualRecognizer):
         if (
             not lab.colon
             or ch.isspace()
-            or ch in KEEP_CHARS
+            or _printed_number(ch, b, lab.height)
             or (b[0] + b[2]) / 2 < lab.rect[2] - 2
             or b[0] >= lab.limit_x
         ):
