@@ -95,3 +95,18 @@ def test_staff_titles_count_with_either_word_for_doctor():
     found = _found("label_fields", page)
     assert found.get("夏侯泽") == "doctor_name" and found.get("陈刚思") == "doctor_name", found
     assert found.get("合肥市蜀山区长江西路12号") == "address", found
+
+
+def test_a_form_address_line_still_counts_where_ocr_dropped_the_slash_of_its_street_unit():
+    page = _page(
+        [
+            (40, 200, "监护人现住地址：福建"),
+            (150, 200, "省(区、市) 杭州"),
+            (240, 200, "乡(镇)"),
+            (40, 220, "花园路"),
+            (90, 220, "街道新河"),
+            (160, 220, "村/号"),
+        ]
+    )
+    found = _found("address", page)
+    assert all(found.get(p) == "address" for p in ("福建", "杭州", "花园路", "新河")), found
