@@ -69,9 +69,9 @@ def _review(db, user, case_id, can_edit) -> None:
     if not still_signed_in(user):
         st.rerun()  # logged out elsewhere, idle or disabled: the page's guard shows the login form
     side, main = st.columns([1, 3.2])
-    with side:
-        _progress(db, case_id)
     pages = review.pages(db, case_id)
+    with side:
+        _progress(db, case_id, pages)
     if not pages:
         with main:
             st.info("没有纳入导出的页面（请在侧栏「文档」中勾选）。")
@@ -86,8 +86,8 @@ def _review(db, user, case_id, can_edit) -> None:
 # ---- documents -----------------------------------------------------------------
 
 
-def _progress(db, case_id) -> None:
-    summary = review.progress_summary(db, case_id)
+def _progress(db, case_id, pages) -> None:
+    summary = review.progress_summary(db, case_id, pages)
     st.caption(
         f"已查看 {summary['viewed']}/{summary['pages']} 页 · 待确认框 {summary['open_findings']} 个"
         + (f" · 检测失败 {summary['failed_pages']} 页" if summary["failed_pages"] else "")
