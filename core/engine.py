@@ -329,7 +329,13 @@ def _covered_by(a: Finding, b: Finding) -> bool:
     return all(any(intersection(ra, rb) >= 0.8 * (area(ra) or 1e-6) for rb in b.rects) for ra in a.rects)
 
 
-def redact_document(
+def redact_document(doc: pymupdf.Document, findings: list[Finding], **options):
+    """:func:`redact_to_bytes`, the output opened: (redacted doc, verify report, plan)."""
+    data, report, plan = redact_to_bytes(doc, findings, **options)
+    return pymupdf.open("pdf", data), report, plan
+
+
+def redact_to_bytes(
     doc: pymupdf.Document,
     findings: list[Finding],
     policy: str | Policy = "review",
@@ -342,8 +348,9 @@ def redact_document(
     blank_pages: Iterable[int] = (),
     verify_ocr: str = "untrusted",
     hidden_pages: Optional[dict] = None,
-) -> tuple[pymupdf.Document, VerifyReport, RedactionPlan]:
-    """Redact a copy of ``doc``; returns (redacted doc, verify report, plan).
+) -> tuple[bytes, VerifyReport, RedactionPlan]:
+    """Redact a copy of ``doc``; returns (the output's bytes, exactly as the
+    leak gate checked them, verify report, plan).
 
     plan (:func:`plan_document`, shared with the export) -> apply (every
     page reduced to its visible area; ``blank_pages``, the pages that could
@@ -369,13 +376,12 @@ def redact_document(
     out = pymupdf.open("pdf", doc.tobytes())
     applied = apply_plan(out, plan, blank=blank_pages)
     plan.blanked, plan.unseen_removed = applied.blanked, applied.unseen_removed()
-    sanitize(out)
+    plan.unseen_removed["streams"] += sanitize(out)  # images no decoder reads
     data = clean_bytes(out)
-    final = pymupdf.open("pdf", data)
     rejected = set(rejected_ids)
     kept = [f for f in findings if f.id not in rejected and pol.hides(f) or f.source.value == "manual"]
     report = verify_pdf(data, identifiers_from(kept, seeds, pol, extra_identifiers), ocr=verify_ocr)
-    return final, report, plan
+    return data, report, plan
 
 
 def research_for(policy: Policy, meta: CaseMeta | dict | None = None):

@@ -371,8 +371,8 @@ class PersonNameRecognizer(Recognizer):
             hits[(s, e)] = (Category.PATIENT_NAME, cue_conf, "")
             ctx.add_seed(text[s:mother_end], Category.RELATIVE_NAME.value, "found:person_names", "母亲")
         for m in after_re.finditer(text):
-            span = name_before(text, m.start(), not_names, terms)
-            if span and _is_label_word(text, span, m.end()):
+            span = name_before(text, _before_title_prefix(text, m.start()), not_names, terms)
+            if span and (_is_label_word(text, span, m.end()) or _ends_a_unit(text, span[1])):
                 continue
             if span and not _overlaps_any(span, hits):
                 hits[span] = (after_cat[m.group(0)], cue_conf, m.group(0))
@@ -394,6 +394,8 @@ class PersonNameRecognizer(Recognizer):
                 and not _followed_by_cue(text, span[1], after_re)
             ):
                 continue
+            if span:
+                _drop_roleless(span, hits)  # "患者热依拉·艾则孜，女，": the cue before says who it is
             if span and not _overlaps_any(span, hits):
                 hits[span] = (before_cat[m.group(0)], cue_conf, m.group(0))
         for s, e in lac_spans:
@@ -420,6 +422,32 @@ def _is_label_word(text: str, span: tuple[int, int], title_end: int) -> bool:
     if not re.match(r"[ \t\u200b]*[:：]", text[title_end : title_end + 3]):
         return False
     return is_rare_surname(text[span[0]]) or span[0] > 0 and bool(CJK.match(text[span[0] - 1]))
+
+
+def _before_title_prefix(text: str, end: int) -> int:
+    """Where a name before a title ends: before 副, 客座, 名誉 … ("李明副主任")."""
+    for prefix in _title_prefixes():
+        if text.endswith(prefix, 0, end):
+            return end - len(prefix)
+    return end
+
+
+@lru_cache(maxsize=1)
+def _title_prefixes() -> tuple[str, ...]:
+    return tuple(sorted(load_rules("names").get("title_prefixes", []), key=len, reverse=True))
+
+
+def _ends_a_unit(text: str, end: int) -> bool:
+    """ "质控中心|主任", "医学院|教授": the word before the title names a unit."""
+    return any(text.endswith(w, 0, end) for w in load_rules("names").get("unit_words", []))
+
+
+def _drop_roleless(span: tuple[int, int], hits: dict) -> None:
+    """Forget hits overlapping ``span`` that name no role (a name before "，女，" or "女士")."""
+    for key in [
+        k for k, v in hits.items() if v[0] == Category.PERSON_NAME and span[0] < k[1] and k[0] < span[1]
+    ]:
+        del hits[key]
 
 
 def _overlaps_any(span: tuple[int, int], hits) -> bool:

@@ -16,10 +16,11 @@ import pymupdf
 from core.pdf.sanitize import sanitize
 
 
-def strip_hidden_data(doc: pymupdf.Document) -> None:
+def strip_hidden_data(doc: pymupdf.Document) -> int:
     """Remove everything but page content from ``doc`` (in place); raises
-    (the export is refused) when something cannot be removed."""
-    sanitize(doc)
+    (the export is refused) when something cannot be removed.  Returns the
+    number of streams emptied that no page could show."""
+    return sanitize(doc)
 
 
 def save_final(doc: pymupdf.Document, password: str = "") -> bytes:

@@ -223,7 +223,8 @@ def stage_flatten(job: ExportJob) -> None:
 
 def stage_strip(job: ExportJob) -> None:
     doc = _filled(job.doc, "doc")
-    finalize.strip_hidden_data(doc)
+    emptied = finalize.strip_hidden_data(doc)  # images no decoder reads
+    job.unseen_removed["streams"] = job.unseen_removed.get("streams", 0) + emptied
     assemble.set_bookmarks(doc, job.entries, offset=1 if job.cover else 0)
 
 

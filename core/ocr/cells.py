@@ -47,9 +47,11 @@ NUMBER_CHARS = frozenset("0123456789０１２３４５６７８９ABCDEFGHIJKLMN
 
 
 def gray_of(img: np.ndarray) -> np.ndarray:
+    """The mean of the colour channels, float32 (summed channel by channel:
+    ``mean(axis=2)`` over a page render took ~10x longer, measured)."""
     if img.ndim == 2:
         return img
-    return img[:, :, :3].mean(axis=2).astype(np.float32)
+    return (img[:, :, 0].astype(np.float32) + img[:, :, 1] + img[:, :, 2]) / np.float32(3)
 
 
 def _ink_box(ln: OcrLine) -> Optional[PixelBox]:

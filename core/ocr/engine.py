@@ -431,7 +431,7 @@ class RapidOcrEngine(OcrEngine):
         crops = ocr.get_crop_img_list(proc, dt_boxes)
         rec_res = self._read_crops(crops)
 
-        gray = img.min(axis=2)
+        gray = np.minimum(np.minimum(img[:, :, 0], img[:, :, 1]), img[:, :, 2])  # min(axis=2) is ~20x slower
         lines: list[OcrLine] = []
         for quad, crop, res in zip(dt_boxes, crops, rec_res):
             vertical = _is_vertical(quad)
@@ -545,13 +545,14 @@ class RapidOcrEngine(OcrEngine):
         """The recogniser over line crops, each resized to the recogniser
         height at its own aspect; crops sorted by width and read in batches
         of up to ``REC_BATCH`` (1 on CPU) whose widths differ by at most
-        ``REC_BATCH_SPREAD``."""
-        rec = self.ocr.text_rec
+        ``REC_BATCH_SPREAD``.  On CPU with several threads the batches are
+        shared out among one-thread recognisers, one per thread
+        (``_line_readers``)."""
         H = self.rec_height
         widths = [max(1, int(math.ceil(H * c.shape[1] / float(max(c.shape[0], 1))))) for c in crops]
         order = sorted(range(len(crops)), key=widths.__getitem__)
         batch = REC_BATCH["cuda" if self.use_cuda else "cpu"]
-        out: list = [None] * len(crops)
+        groups: list[list[int]] = []
         k = 0
         while k < len(order):
             group = [order[k]]
@@ -560,6 +561,11 @@ class RapidOcrEngine(OcrEngine):
                 k + len(group) < len(order) and len(group) < batch and widths[order[k + len(group)]] <= limit
             ):
                 group.append(order[k + len(group)])
+            groups.append(group)
+            k += len(group)
+        out: list = [None] * len(crops)
+
+        def read(group: list[int], rec) -> None:
             width = int(math.ceil(max(max(widths[i] for i in group) + 0.5 * H, min_ratio * H) / 8.0) * 8)
             x = np.zeros((len(group), 3, H, width), dtype=np.float32)
             for row, i in enumerate(group):
@@ -571,8 +577,64 @@ class RapidOcrEngine(OcrEngine):
             )
             for i, r in zip(group, results):
                 out[i] = r
-            k += len(group)
+
+        readers = self._line_readers() if len(groups) > 1 else []
+        if len(readers) < 2:
+            for group in groups:
+                read(group, self.ocr.text_rec)
+            return out
+        todo = list(reversed(groups))  # widest first: the last batches taken are the short ones
+        lock = threading.Lock()
+
+        def work(rec) -> None:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    group = todo.pop(0)
+                read(group, rec)
+
+        futures = [self._reader_pool().submit(work, rec) for rec in readers[1:]]
+        work(readers[0])
+        for f in futures:
+            f.result()
         return out
+
+    def _line_readers(self) -> list:
+        """One-thread recognisers, one per OCR thread, built once (CPU only;
+        with one thread or on a GPU: none).  Several line crops read at once
+        keep both cores busy; one recogniser with two intra-op threads on a
+        single line crop idles one of them much of the time (measured on a
+        dense A4 scan: recognition CPU 1.44 -> 1.35 s, two crops at a time)."""
+        if self.use_cuda or self.threads < 2:
+            return []
+        readers = self.__dict__.get("_readers")
+        if readers is None:
+            ocr = self.ocr  # built first: it takes the same lock
+            with self._build_lock:
+                readers = self.__dict__.get("_readers")
+                if readers is None:
+                    from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
+
+                    config = dict(ocr._config["Rec"], intra_op_num_threads=1)
+                    readers = []
+                    for _ in range(max(1, min(self.threads, os.cpu_count() or 1))):
+                        with _quiet_sessions():
+                            rec = TextRecognizer(config)
+                        self._configure("text_rec", rec)
+                        readers.append(rec)
+                    self.__dict__["_readers"] = readers
+        return readers
+
+    def _reader_pool(self):
+        pool = self.__dict__.get("_pool")
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = self.__dict__["_pool"] = ThreadPoolExecutor(
+                max(1, len(self._line_readers()) - 1), thread_name_prefix="ocr-rec"
+            )
+        return pool
 
     @staticmethod
     def _char_boxes(

@@ -33,6 +33,7 @@ from core.ocr.cells import tidy_lines
 from core.ocr.engine import OcrEngine, OcrLine, get_engine
 from core.pdf.geometry import area, from_display, intersection, to_display
 from core.pdf.drawings import page_drawings
+from core.pdf.render import is_grey_image
 from core.pdf.outlines import glyph_paths
 
 # A page is "scanned" (OCR the whole page) when its text layer has fewer
@@ -180,10 +181,30 @@ def render(
         disp_clip = pymupdf.Rect(to_display(page, clip)) & page.rect
         if disp_clip.is_empty:
             return np.zeros((0, 0, 3), dtype=np.uint8), (0.0, 0.0)
-    pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csRGB, alpha=False, clip=disp_clip)
-    img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n).copy()
+    if _grey_images_only(page):  # the same pixels, without converting the image's colours (~15-30 ms)
+        pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False, clip=disp_clip)
+        grey = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width)
+        img = np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
+    else:
+        pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csRGB, alpha=False, clip=disp_clip)
+        img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n).copy()
     # pix.x/pix.y: the pixel grid position of the clip in a whole-page render
     return img, (pix.x * 72.0 / dpi, pix.y * 72.0 / dpi)
+
+
+def _grey_images_only(page: pymupdf.Page) -> bool:
+    """Whether the page shows grey images and nothing else (a grey scan):
+    its RGB render is then its grey render in three equal channels, and
+    MuPDF converts a grey image's colours to RGB anew for every render
+    (measured: a 150 dpi render of a 300 dpi grey scan 100 -> 71 ms, of a
+    150 dpi one 40 -> 25 ms, pixels identical)."""
+    try:  # cheapest test first: most born-digital pages end at their text
+        if page.get_text("text").strip():
+            return False
+        infos = page.get_image_info()
+        return bool(infos) and all(is_grey_image(i) for i in infos) and not page_drawings(page)
+    except Exception:  # content MuPDF cannot read: the plain RGB render
+        return False
 
 
 def _rotate_point_back(x: float, y: float, k: int, w: int, h: int) -> tuple[float, float]:

@@ -20,6 +20,16 @@ def render_page_png(page: pymupdf.Page, dpi: int = 100) -> bytes:
     return render_pixmap(page, dpi).tobytes("png")
 
 
+GREY_SPACES = ("DeviceGray", "ICCBased(Gray", "CalGray")
+
+
+def is_grey_image(info: dict) -> bool:
+    """Whether an image of ``page.get_image_info()`` is grey.  Its component
+    count alone does not say: an Indexed or Separation colourspace has one
+    component and may show any colour."""
+    return info.get("colorspace") == 1 and str(info.get("cs-name", "")).startswith(GREY_SPACES)
+
+
 def release_page_memory() -> None:
     """After a page: drop MuPDF's cache of decoded images and fonts (each page
     is seen once) and hand the heap that a page's renders, OCR tensors and

@@ -6,7 +6,10 @@ outlines, annotations, links and form fields (AcroForm, XFA), embedded
 files and the name tree, JavaScript and every action (/OpenAction,
 catalog, page and form /AA), page thumbnails and beads, the structure tree
 (it may carry /Alt, /ActualText, /E) with its page and XObject links, page
-labels, page-piece data, optional-content settings (every layer becomes
+labels, page-piece data, metadata inside image streams (JPEG application
+and comment segments, see ``core.pdf.jpeg``; images in other coded forms
+that can carry it, JPEG 2000 or chained filters, are re-coded from their
+pixels), optional-content settings (every layer becomes
 visible, see :func:`show_all_layers`), and the property lists of marked
 content inside content streams (``/Span <</ActualText (…)>> BDC``), both
 inline and named through ``/Properties`` resources.  Page contents are
@@ -20,9 +23,12 @@ must not release the document then (fail closed).
 
 from __future__ import annotations
 
+import re
+
 import pymupdf
 
 from core.errors import InputError
+from core.pdf import jpeg
 
 CATALOG_KEYS = (
     "Names",
@@ -69,7 +75,9 @@ OBJECT_KEYS = (
     "Ref",
     "Alt",
     "ActualText",
+    "Alternates",  # alternate images (for printing): never shown on screen, never redacted
 )
+METADATA_FILTERS = {"DCTDecode", "JPXDecode"}  # image codings with room for metadata segments or boxes
 MARKED_CONTENT_OPS = {"BDC", "DP"}  # operators whose operands may hold a property list
 
 
@@ -77,8 +85,10 @@ class SanitizeError(InputError):
     """Hidden data could not be removed: the document must not be released."""
 
 
-def sanitize(doc: pymupdf.Document) -> None:
-    """Scrub ``doc`` in place (keeps page content as redacted)."""
+def sanitize(doc: pymupdf.Document) -> int:
+    """Scrub ``doc`` in place (keeps page content as redacted).  Returns the
+    number of streams emptied that no page could show (images no decoder
+    reads), for ``unseen_removed``."""
     show_all_layers(doc)
     for page in doc.pages():
         _drop_annotations(doc, page)
@@ -105,6 +115,7 @@ def sanitize(doc: pymupdf.Document) -> None:
     doc.set_metadata({})
     doc.del_xml_metadata()
     _scrub_objects(doc)
+    return _image_pixels_only(doc)
 
 
 def _drop_annotations(doc: pymupdf.Document, page: pymupdf.Page) -> None:
@@ -183,8 +194,79 @@ def _scrub_objects(doc: pymupdf.Document) -> None:
                 _null_path(doc, xref, key)
         if doc.xref_is_stream(xref) and (xref in contents or _is_content_stream(doc, xref)):
             data = doc.xref_stream(xref)
-            if data and (b"BDC" in data or b"DP" in data):
-                doc.update_stream(xref, neutral_marked_content(data))
+            if data and (b"BDC" in data or b"DP" in data or b"BI" in data):
+                clean = neutral_marked_content(data)
+                if clean != data:
+                    doc.update_stream(xref, clean)
+
+
+def _image_pixels_only(doc: pymupdf.Document) -> int:
+    """Every image stream keeps its pixels and nothing else; the number of
+    images emptied because they cannot be decoded."""
+    emptied = 0
+    for xref in range(1, doc.xref_length()):
+        if doc.xref_get_key(xref, "Subtype")[1] != "/Image" or not doc.xref_is_stream(xref):
+            continue
+        filters = re.findall(r"/(\w+)", doc.xref_get_key(xref, "Filter")[1])
+        if filters == ["DCTDecode"]:
+            emptied += _jpeg_pixels_only(doc, xref)
+        elif any(f in METADATA_FILTERS for f in filters):
+            emptied += _recode_from_pixels(doc, xref)
+    return emptied
+
+
+def _jpeg_pixels_only(doc: pymupdf.Document, xref: int) -> int:
+    data = doc.xref_stream_raw(xref) or b""
+    try:
+        clean = jpeg.pixels_only(data)
+    except jpeg.NotAJpeg:
+        return _recode_from_pixels(doc, xref)
+    if clean != data:
+        keep = {k: doc.xref_get_key(xref, k) for k in ("Filter", "DecodeParms")}
+        doc.update_stream(xref, clean, compress=False)  # MuPDF drops /Filter: the bytes stay DCT-coded
+        for key, (kind, value) in keep.items():
+            if kind != "null":
+                doc.xref_set_key(xref, key, value)
+    return 0
+
+
+def _recode_from_pixels(doc: pymupdf.Document, xref: int) -> int:
+    """Replace the image by its own decoded pixels (lossless, Flate).  An
+    image no decoder reads shows nothing here, and may show anything in
+    another viewer: it becomes one white pixel (1 is returned)."""
+    try:
+        pix = pymupdf.Pixmap(doc, xref)
+    except Exception:
+        white = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 1, 1), False)
+        white.set_rect(white.irect, (255,))
+        _set_samples(doc, xref, white)
+        return 1
+    try:
+        for page in doc.pages():
+            if any(img[0] == xref for img in page.get_images(full=True)):
+                page.replace_image(xref, pixmap=pix)
+                return 0
+        _set_samples(doc, xref, pymupdf.Pixmap(pix, 0) if pix.alpha else pix)  # a soft mask, a form's image
+        return 0
+    except Exception as exc:
+        raise SanitizeError(
+            "图像无法重新编码，无法清除其中可能的元数据",
+            "an image that may carry metadata cannot be re-coded",
+        ) from exc
+
+
+def _set_samples(doc: pymupdf.Document, xref: int, pix: pymupdf.Pixmap) -> None:
+    for key in ("DecodeParms", "Decode", "SMaskInData"):
+        doc.xref_set_key(xref, key, "null")
+    doc.update_stream(xref, pix.samples, compress=True)
+    space = {1: "/DeviceGray", 3: "/DeviceRGB", 4: "/DeviceCMYK"}[pix.n]
+    for key, value in (
+        ("Width", pix.width),
+        ("Height", pix.height),
+        ("BitsPerComponent", 8),
+        ("ColorSpace", space),
+    ):
+        doc.xref_set_key(xref, key, str(value))
 
 
 def _is_content_stream(doc: pymupdf.Document, xref: int) -> bool:
@@ -198,13 +280,14 @@ def neutral_marked_content(data: bytes) -> bytes:
     ``MP``; an optional-content ``/OC`` tag becomes ``/Span``, so nothing
     looks like a layer), so no property list (ActualText, Alt, E, Lang …)
     survives and marked-content nesting stays balanced.  Tokens come from MuPDF's lexer;
-    inline image data is skipped.  Raises :class:`SanitizeError` when the
-    stream cannot be tokenised."""
+    inline image data is skipped, except that inline JPEG data keeps its
+    pixels only (:func:`_inline_jpeg`).  Raises :class:`SanitizeError` when
+    the stream cannot be tokenised."""
     m = pymupdf.mupdf
     try:
         stm = m.fz_open_buffer(m.fz_new_buffer_from_copied_data(data))
         lexbuf = m.PdfLexbuf(m.PDF_LEXBUF_SMALL)
-        out, kept_from, operands_from, tag = [], 0, 0, ""
+        out, kept_from, operands_from, tag, image_from = [], 0, 0, "", 0
         while True:
             tok = m.pdf_lex(stm, lexbuf)
             end = m.fz_tell(stm)
@@ -227,9 +310,15 @@ def neutral_marked_content(data: bytes) -> bytes:
                         f" /{tag} {'BMC' if word == 'BDC' else 'MP'}\n".encode(),
                     ]
                     kept_from = end
+                elif word == "BI":
+                    image_from = operands_from
                 elif word == "ID":
-                    end = inline_image_end(data, end)
+                    start, end = end, inline_image_end(data, end)
                     m.fz_seek(stm, end, 0)
+                    rewritten = _inline_jpeg(data[image_from:start], data[start:end])
+                    if rewritten is not None:
+                        out += [data[kept_from:image_from], rewritten]
+                        kept_from = end
                 operands_from, tag = end, ""
         out.append(data[kept_from:])
         return b"".join(out)
@@ -238,6 +327,21 @@ def neutral_marked_content(data: bytes) -> bytes:
             "页面内容流无法解析，无法清除隐藏数据",
             "a content stream cannot be parsed; hidden data cannot be removed",
         ) from None
+
+
+INLINE_DCT = re.compile(rb"/(?:F|Filter)\s*(?:\[\s*)?/(?:DCT|DCTDecode)\b")
+INLINE_LENGTH = re.compile(rb"/(?:L|Length)\s+\d+")
+
+
+def _inline_jpeg(head: bytes, body: bytes) -> bytes | None:
+    """An inline JPEG image (``head``: ``BI … ID``, ``body``: data up to and
+    with ``EI``) rewritten with its pixels only; None for other images."""
+    if not INLINE_DCT.search(head):
+        return None
+    data = body[1:-2].rstrip() if body[:1].isspace() else body[:-2].rstrip()
+    clean = jpeg.pixels_only(data)
+    head = INLINE_LENGTH.sub(lambda m: m.group(0).split()[0] + b" " + str(len(clean)).encode(), head)
+    return head + b" " + clean + b"\nEI"
 
 
 def inline_image_end(data: bytes, start: int) -> int:

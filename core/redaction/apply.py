@@ -2,7 +2,8 @@
 
 Every page is first rid of text that cannot be placed on it (singular or
 degenerate glyph matrices, zero-size fonts, forms with an empty /BBox:
-``core.redaction.unplaceable``), then reduced to what it shows (:func:`keep_visible_only`):
+``core.redaction.unplaceable``) and of image pixels that content drawn
+later hides (``core.redaction.covered``), then reduced to what it shows (:func:`keep_visible_only`):
 text, images and paths outside the visible area (CropBox ∩ MediaBox) are
 redacted and every page box is set to that area.  Then PyMuPDF redaction
 annotations are applied so that glyphs under a box are deleted from the
@@ -32,6 +33,7 @@ import pymupdf
 
 from core.models import Category
 from core.pdf.outlines import glyph_paths
+from core.redaction.covered import blank_covered_pixels
 from core.redaction.plan import PlanItem, RedactionPlan
 from core.redaction.unplaceable import REACH, UnplaceableText
 
@@ -63,10 +65,11 @@ class Applied:
     hidden: list[int] = field(default_factory=list)  # pages hidden whole by a person (0-based)
     unplaceable: int = 0  # glyphs no one can see, removed (core.redaction.unplaceable)
     emptied: int = 0  # streams emptied: forms with no area, text no box reaches (patterns, Type3, soft masks)
+    covered: int = 0  # image areas blanked that content drawn later hides (core.redaction.covered)
 
     def unseen_removed(self) -> dict[str, int]:
         """What was removed that the page never showed, for reports and the audit trail."""
-        return {"glyphs": self.unplaceable, "streams": self.emptied}
+        return {"glyphs": self.unplaceable, "streams": self.emptied, "covered_images": self.covered}
 
 
 def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] = ()) -> Applied:
@@ -94,6 +97,9 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
         elif page_index not in blank:
             try:
                 result.unplaceable += unplaceable.remove(page_index) if unplaceable else 0
+                result.covered += _blank_covered(
+                    doc, page_index, unplaceable.bboxlog if unplaceable else None
+                )
                 keep_visible_only(doc, page_index, unplaceable.bboxlog if unplaceable else None)
                 _redact_page(doc[page_index], items, plan.style)
                 result.boxes += len(items)
@@ -103,6 +109,19 @@ def apply_plan(doc: pymupdf.Document, plan: RedactionPlan, blank: Iterable[int] 
         blank_page(doc, page_index)
         result.blanked.append(page_index)
     return result
+
+
+def _blank_covered(doc: pymupdf.Document, page_index: int, bboxlog: list | None) -> int:
+    """Image pixels that content drawn later hides, blanked on the unrotated page."""
+    page = doc[page_index]
+    rotation = page.rotation
+    if not rotation:
+        return blank_covered_pixels(page, bboxlog)
+    page.set_rotation(0)
+    try:
+        return blank_covered_pixels(doc[page_index])
+    finally:
+        doc[page_index].set_rotation(rotation)
 
 
 def _redact_page(page: pymupdf.Page, items: list[PlanItem], style: str) -> None:

@@ -31,7 +31,7 @@ class RedactionPlan:
     blanked: list[int] = field(
         default_factory=list
     )  # pages blanked on apply (core.redaction.apply), not part of the hash
-    # what apply removed that the page never showed ({"glyphs": n, "streams": m}), not part of the hash
+    # what apply removed that the page never showed ({"glyphs": n, "streams": m, "covered_images": k}), not part of the hash
     unseen_removed: dict[str, int] = field(default_factory=dict)
     # whole pages hidden by a person: page index -> reason code (core/rules/page_hide_reasons.yaml);
     # apply shows such a page black with the reason's name, nothing of it is kept

@@ -28,6 +28,7 @@ from core.verify.sources import (
     document_texts,
     everything_shown,
     layer_texts,
+    image_metadata_texts,
     metadata_texts,
     object_texts,
     pdftotext_texts,
@@ -168,7 +169,7 @@ def _file_leaks(pdf: bytes, password: str, matcher: Matcher) -> list[Leak]:
         leaks = _scan(layer_texts(shown), matcher)
         leaks += _scan(pdftotext_texts(shown_bytes), matcher)
         leaks += _scan(raw_stream_texts(shown), matcher)
-        for source in (metadata_texts, annotation_texts, document_texts, object_texts):
+        for source in (metadata_texts, image_metadata_texts, annotation_texts, document_texts, object_texts):
             leaks += _scan(source(shown), matcher)
     finally:
         shown.close()

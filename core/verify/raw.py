@@ -118,3 +118,18 @@ def decodings(strings: list[bytes]) -> list[str]:
         if parts:
             texts.append("".join(parts))
     return texts
+
+
+JPEG_METADATA_MARKERS = {*range(0xE0, 0xF0), 0xFE}  # APP0..APP15, COM
+
+
+def jpeg_metadata_payloads(data: bytes) -> list[bytes]:
+    """Payloads of every application and comment segment, and what follows
+    the last end-of-image marker: found by searching for the markers (in
+    entropy-coded data 0xFF is always followed by 00 or a restart code)."""
+    found = []
+    for m in re.finditer(rb"\xff[\xe0-\xef\xfe]", data):
+        length = int.from_bytes(data[m.end() : m.end() + 2], "big")
+        found.append(data[m.end() + 2 : m.end() + length])
+    tail = data[data.rfind(b"\xff\xd9") + 2 :] if b"\xff\xd9" in data else b""
+    return found + ([tail] if tail.strip(b"\x00\xff\r\n ") else [])

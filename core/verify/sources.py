@@ -7,6 +7,10 @@ detector's extraction (``core.pdf.text``):
 - ``raw stream``: string operands of every page's content streams and of
   every form XObject, tiling pattern and Type3 glyph procedure
   (``core.verify.raw``);
+- ``image metadata``: application and comment segments of JPEG streams and
+  what follows their end, found by ``core.verify.raw.jpeg_metadata_payloads`` (a
+  marker search, not the sanitizer's walk); a JPEG 2000 image left in the
+  file cannot be read this way and stops the gate;
 - ``metadata``, ``annotation``, ``outline``, ``form``, ``attachment``,
   ``object`` (any string in any object), ``stream`` (other text streams:
   XMP, JavaScript ...).
@@ -24,7 +28,7 @@ from typing import Iterator
 
 import pymupdf
 
-from core.verify.raw import decodings, pdf_strings
+from core.verify.raw import decodings, jpeg_metadata_payloads, pdf_strings
 
 log = logging.getLogger(__name__)
 Place = tuple  # (page: int | None, where: str, text: str)
@@ -111,22 +115,51 @@ def _form_xrefs(doc: pymupdf.Document) -> list[int]:
 
 def raw_stream_texts(doc: pymupdf.Document) -> Iterator[Place]:
     """Decoded string operands of each page's content and of form XObjects,
-    tiling patterns and Type3 glyph procedures."""
+    tiling patterns and Type3 glyph procedures, and the metadata segments of
+    inline JPEG images there."""
     for page in doc.pages():
-        for text in decodings(pdf_strings(page.read_contents() or b"")):
+        for text in _content_texts(page.read_contents() or b""):
             yield page.number + 1, "raw stream", text
     for xref in _form_xrefs(doc):
         try:
             data = doc.xref_stream(xref) or b""
         except Exception as exc:
             raise GateError("a form XObject, pattern or glyph procedure cannot be decompressed") from exc
-        for text in decodings(pdf_strings(data)):
+        for text in _content_texts(data):
             yield None, "raw stream", text
+
+
+def _content_texts(data: bytes) -> list[str]:
+    texts = decodings(pdf_strings(data))
+    if b"/DCT" in data:  # an inline JPEG: its segments are searched for in the whole stream
+        texts += _jpeg_texts(data)
+    return texts
+
+
+def _jpeg_texts(data: bytes) -> list[str]:
+    payloads = jpeg_metadata_payloads(data)
+    return decodings(payloads) + [p.decode("utf-16-le", "ignore") for p in payloads] if payloads else []
 
 
 def metadata_texts(doc: pymupdf.Document) -> Iterator[Place]:
     meta = " ".join(str(v) for v in (doc.metadata or {}).values() if v)
     yield None, "metadata", meta + "\n" + (doc.get_xml_metadata() or "")
+
+
+def image_metadata_texts(doc: pymupdf.Document) -> Iterator[Place]:
+    for xref in range(1, doc.xref_length()):
+        try:
+            if doc.xref_get_key(xref, "Subtype")[1] != "/Image" or not doc.xref_is_stream(xref):
+                continue
+            coding = doc.xref_get_key(xref, "Filter")[1]
+            raw = doc.xref_stream_raw(xref) or b""
+        except Exception:  # a free or broken object
+            continue
+        if "JPXDecode" in coding:
+            raise GateError("a JPEG 2000 image may carry metadata the gate cannot read")
+        if "DCTDecode" in coding:
+            for text in _jpeg_texts(raw):
+                yield None, "image metadata", text
 
 
 def annotation_texts(doc: pymupdf.Document) -> Iterator[Place]:

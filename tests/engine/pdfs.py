@@ -31,6 +31,17 @@ def rasterize(doc: pymupdf.Document, dpi: int = 150) -> pymupdf.Document:
     return out
 
 
+def char_boxes(page: pymupdf.Page) -> list[tuple[str, tuple]]:
+    """(character, bbox) of every glyph of the page's text layer, in content order."""
+    return [
+        (c["c"], c["bbox"])
+        for b in page.get_text("rawdict")["blocks"]
+        for l in b.get("lines", [])
+        for s in l["spans"]
+        for c in s["chars"]
+    ]
+
+
 def char_positions(page: pymupdf.Page) -> list[tuple[str, float, float]]:
     raw = page.get_text("rawdict")
     return [

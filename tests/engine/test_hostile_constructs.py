@@ -4,6 +4,7 @@ command line on PDFs built here."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -140,6 +141,140 @@ def test_marked_content_property_lists_are_neutralised_inline_images_kept():
     assert b"ActualText" not in out and b"Alt" not in out
     assert b"/Span BMC" in out and b"/P MP" in out and b"(keep) Tj" in out
     assert b"ID \x00\xff EI" in out
+
+
+def _jpeg_with_metadata(mode: str, progressive: bool) -> bytes:
+    """A JPEG of a clinical word whose EXIF (description, XP title in UTF-16LE), XMP-style APP
+    segment and comment hold the name and ID, with trailing bytes after the image."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (320, 80), "white")
+    ImageDraw.Draw(image).rectangle((20, 20, 300, 60), fill=(40, 90, 160))
+    exif = Image.Exif()
+    exif[0x010E] = f"{NAME} {ID}"  # ImageDescription
+    exif[0x9C9B] = f"{NAME}.jpg".encode("utf-16-le")  # XPTitle, as Windows scanners write it
+    out = io.BytesIO()
+    image.convert(mode).save(
+        out, "JPEG", exif=exif, comment=f"patient {NAME}".encode("gbk"), progressive=progressive, quality=90
+    )
+    data = out.getvalue()
+    app13 = (
+        b"\xff\xed"
+        + (2 + 20 + len(ID)).to_bytes(2, "big")
+        + b"Photoshop 3.0\x00\x00\x00\x00\x00\x00\x00"
+        + ID.encode()
+    )
+    return data[:2] + app13 + data[2:] + f"trailer {ID}".encode()
+
+
+def _image_streams(path: Path) -> list[bytes]:
+    doc = pymupdf.open(path)
+    return [
+        doc.xref_stream_raw(x) or b""
+        for x in range(1, doc.xref_length())
+        if doc.xref_get_key(x, "Subtype")[1] == "/Image"
+    ]
+
+
+@pytest.mark.parametrize("mode,progressive", [("RGB", False), ("CMYK", False), ("L", True)])
+def test_metadata_inside_jpeg_images_is_gone_and_the_pixels_are_kept(tmp_path, mode, progressive):
+    doc = pymupdf.open()
+    page = clinical_page(doc)
+    page.insert_image(pymupdf.Rect(72, 200, 392, 280), stream=_jpeg_with_metadata(mode, progressive))
+    before = page.get_pixmap(dpi=72).samples
+    r, out, _ = redact(tmp_path, doc)  # OCR on: a page with an image is read, not blanked
+    assert r.returncode == 0, r.stderr
+    streams = _image_streams(out)
+    assert streams and all(s[:2] == b"\xff\xd8" for s in streams), "still a JPEG, not re-coded"
+    for value in (NAME, ID, f"{NAME}.jpg"):
+        for encoding in ("utf-8", "utf-16-le", "gbk"):
+            assert not any(value.encode(encoding) in s for s in streams), f"{encoding} value left in an image"
+    assert pymupdf.open(out)[0].get_pixmap(dpi=72).samples == before  # the same pixels, bit for bit
+
+
+def test_the_leak_gate_reads_jpeg_metadata_itself():
+    from core.verify import Identifier, verify_pdf
+
+    doc = pymupdf.open()
+    clinical_page(doc).insert_image(pymupdf.Rect(72, 200, 392, 280), stream=_jpeg_with_metadata("RGB", False))
+    report = verify_pdf(
+        doc.tobytes(), [Identifier(NAME, "patient_name"), Identifier(ID, "id_number")], ocr="none"
+    )
+    assert not report.ok
+    assert {l.where for l in report.leaks} == {"image metadata"}
+    assert {l.category for l in report.leaks} == {"patient_name", "id_number"}
+
+
+def test_a_jpeg_2000_image_is_re_coded_from_its_pixels_and_an_undecodable_one_emptied(tmp_path):
+    from PIL import Image
+
+    jp2 = io.BytesIO()
+    Image.new("RGB", (64, 32), (40, 90, 160)).save(jp2, "JPEG2000", comment=f"patient {ID}".encode())
+    doc = pymupdf.open()
+    page = clinical_page(doc)
+    xref = page.insert_image(pymupdf.Rect(72, 200, 200, 264), stream=jp2.getvalue())
+    before = page.get_pixmap(dpi=72).samples
+    r, out, report = redact(tmp_path, doc)
+    assert r.returncode == 0, r.stderr
+    result = pymupdf.open(out)
+    assert not any(ID.encode() in s for s in _image_streams(out))
+    assert "JPXDecode" not in "".join(result.xref_object(x) for x in range(1, result.xref_length()))
+    assert result[0].get_pixmap(dpi=72).samples == before
+    assert report["unseen_removed"]["streams"] == 0
+
+    # bytes no decoder reads: MuPDF shows nothing, another viewer might show anything
+    doc.update_stream(xref, f"not a codestream {ID}".encode(), compress=False)
+    doc.xref_set_key(xref, "Filter", "/JPXDecode")
+    before = doc[0].get_pixmap(dpi=72).samples
+    r, out, report = redact(tmp_path, doc)
+    assert r.returncode == 0, r.stderr
+    assert not any(ID.encode() in s for s in _image_streams(out))
+    assert pymupdf.open(out)[0].get_pixmap(dpi=72).samples == before
+    assert report["unseen_removed"]["streams"] == 1 and "已移除页面上看不见的内容" in r.stderr
+
+
+def _inline_jpeg_page() -> pymupdf.Document:
+    jpg = _jpeg_with_metadata("RGB", False)
+    doc = pymupdf.open()
+    page = clinical_page(doc)
+    xref = page.get_contents()[0]
+    inline = b"q 160 0 0 40 72 400 cm BI /W 320 /H 80 /CS /RGB /BPC 8 /F /DCT /L %d ID " % len(jpg) + jpg
+    doc.update_stream(xref, doc.xref_stream(xref) + b"\n" + inline + b"\nEI Q\n")
+    return doc
+
+
+def test_metadata_inside_an_inline_jpeg_is_gone_and_the_gate_reads_it(tmp_path):
+    from core.verify import Identifier, verify_pdf
+
+    doc = _inline_jpeg_page()
+    identifiers = [Identifier(NAME, "patient_name"), Identifier(ID, "id_number")]
+    report = verify_pdf(doc.tobytes(), identifiers, ocr="none")
+    assert {l.where for l in report.leaks} == {"raw stream"}
+    assert {l.category for l in report.leaks} == {"patient_name", "id_number"}
+    before = doc[0].get_pixmap(dpi=72).samples
+    r, out, _ = redact(tmp_path, doc)
+    assert r.returncode == 0, r.stderr
+    result = pymupdf.open(out)
+    content = result[0].read_contents()
+    assert b"/DCT" in content and b"\xff\xd8" in content  # still inline, still a JPEG
+    for value in (NAME, ID, f"{NAME}.jpg"):
+        for encoding in ("utf-8", "utf-16-le", "gbk"):
+            assert value.encode(encoding) not in content
+    assert result[0].get_pixmap(dpi=72).samples == before
+    assert verify_pdf(result.tobytes(), identifiers, ocr="none").ok
+
+
+def test_an_alternate_image_for_printing_is_gone(tmp_path):
+    doc = pymupdf.open()
+    page = clinical_page(doc)
+    shown = page.insert_image(pymupdf.Rect(72, 200, 392, 280), stream=_jpeg_with_metadata("RGB", False))
+    alternate = page.insert_image(pymupdf.Rect(0, 0, 1, 1), stream=_jpeg_with_metadata("L", False))
+    doc.xref_set_key(shown, "Alternates", f"[<</Image {alternate} 0 R /DefaultForPrinting true>>]")
+    r, out, _ = redact(tmp_path, doc)
+    assert r.returncode == 0, r.stderr
+    result = pymupdf.open(out)
+    images = [x for x in range(1, result.xref_length()) if result.xref_get_key(x, "Subtype")[1] == "/Image"]
+    assert images and all(result.xref_get_key(x, "Alternates")[0] == "null" for x in images)
 
 
 # ------------------------------------------------ outside what is shown

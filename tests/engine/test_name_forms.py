@@ -34,6 +34,9 @@ def _found(line: str, scanned: bool = False) -> list[tuple[str, str]]:
         ("姓名(拼音)：WANG XIAOMING", "patient_name", "WANGXIAOMING"),
         ("Patient: Zhang Wei  Age: 28", "patient_name", "ZhangWei"),
         ("单位：中国石化南京分公司", "workplace", "中国石化南京分公司"),
+        ("陪护人员司增勤，男，45岁，与患者系邻居", "person_name", "司增勤"),  # described by sex and age
+        ("病情已向何次琴女士交代", "person_name", "何次琴"),  # an honorific after the name
+        ("已电话通知贺建先生来院", "person_name", "贺建"),
     ],
 )
 def test_name_form_is_found_whole(line, category, value):

@@ -171,16 +171,11 @@ def test_an_ocr_box_leaves_the_text_layer_glyphs_beside_it_whole():
     at the glyphs before and after the name and at the lines above and below."""
     from core.detect.base import finding_from_span
     from core.models import Char, PageText, Source
+    from tests.engine.pdfs import char_boxes
 
     doc = pymupdf.open()
     page = _page_with(doc, [(40, 100, "病理征阴性。"), (40, 112, "今日张梅国主任医师查房")], size=10.0)
-    layer = [
-        (c["c"], c["bbox"])
-        for b in page.get_text("rawdict")["blocks"]
-        for l in b["lines"]
-        for s in l["spans"]
-        for c in s["chars"]
-    ]
+    layer = char_boxes(page)
     second = [(c, r) for c, r in layer if (r[1] + r[3]) / 2 > 104]
     # OCR's estimate of each character: a little left of the printed glyph
     ocr = [Char(c, (r[0] - 0.8, r[1] + 0.5, r[2] - 0.8, r[3] - 0.5), Source.OCR) for c, r in second]

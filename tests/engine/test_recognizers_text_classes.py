@@ -52,6 +52,24 @@ def test_staff_names_in_narrative_whole_and_nothing_more():
         assert found("person_names", line) == [], line
 
 
+def test_a_name_before_a_title_stops_at_the_titles_prefix_and_units_are_no_names():
+    for line, value in [("李明副主任查房，同意目前处理", "李明"), ("请王强客座教授会诊", "王强")]:
+        assert found("person_names", line) == [("doctor_name", value)], line
+    for line in [
+        "经质控中心主任审核",
+        "请医学院教授会诊",
+        "已报医务部主任，院办公室主任到场",
+        "产科质量管理委员会副主任意见",
+    ]:
+        assert found("person_names", line) == [], line
+
+
+def test_a_person_described_by_sex_or_honorific_is_a_name_whose_role_a_cue_before_gives():
+    assert found("person_names", "陪护人员司增勤，男，45岁") == [("person_name", "司增勤")]
+    assert found("person_names", "病情已向何次琴女士交代") == [("person_name", "何次琴")]
+    assert found("person_names", "患者黄家学，男，45岁，因腹痛入院") == [("patient_name", "黄家学")]
+
+
 @pytest.mark.parametrize(
     "line,value",
     [

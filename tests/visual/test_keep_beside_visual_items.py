@@ -66,7 +66,8 @@ def test_speech_after_a_role_label_is_no_signature(scanned_signatures):
 
 
 def _table_scan() -> pymupdf.Document:
-    """A 护理记录 table scanned: shaded header cells (a photo's mid-tones), short number cells."""
+    """A 护理记录 table scanned: shaded header cells (a photo's mid-tones), short number cells;
+    beside it a bilevel line drawing (ink that is no text, with few mid-tones)."""
     src_doc = pymupdf.open()
     src = src_doc.new_page(width=595, height=300)
     src.draw_rect(pymupdf.Rect(60, 60, 300, 90), color=None, fill=(0.78, 0.78, 0.78))
@@ -78,28 +79,47 @@ def _table_scan() -> pymupdf.Document:
         _write(src, x, 86, unit)
         for row in range(4):
             _write(src, x, 106 + 16 * row, str(36 + col * 20 + row))
+    src.draw_oval(pymupdf.Rect(395, 170, 465, 250), color=(0, 0, 0), width=2)
+    for eye in (415, 445):
+        src.draw_circle((eye, 200), 4, color=(0, 0, 0), fill=(0, 0, 0))
+    src.draw_line((418, 228), (442, 228), color=(0, 0, 0), width=2)
     return scan_of(pixels(src), 595, 300)[0]
 
 
 @pytest.mark.parametrize("where,kept", [((60, 60, 300, 160), False), ((380, 160, 480, 260), True)])
 def test_a_face_the_cascade_sees_in_a_table_is_print(monkeypatch, where, kept):
-    """The cascade is made to fire at ``where``: over the table's cells the hit
-    is print (OCR read its cells); over blank paper on a scan it stands."""
+    """The cascade is made to fire at ``where`` when the search reaches it: over
+    the table's cells the hit is print (OCR read its cells); over the line
+    drawing beside it on a scan (no text line there) it stands."""
     doc = _table_scan()
     k = 150 / 72
+    hit = tuple(int(v * k) for v in where)
+    searched = []
 
-    def fake(framed, min_px):
-        h, w = framed.shape[:2]
-        # FaceRecognizer frames the page render with a margin m on every side
-        m = next(
-            m for m in range(8, max(w, h)) if w - 2 * m > 0 and max(8, max(w - 2 * m, h - 2 * m) // 4) == m
-        )
-        x0, y0, x1, y1 = where
-        return [(int(x0 * k) + m, int(y0 * k) + m, int(x1 * k) + m, int(y1 * k) + m)]
+    def fake(bgr, area, min_px):
+        searched.append(area)
+        inside = area[0] < hit[2] and hit[0] < area[2] and area[1] < hit[3] and hit[1] < area[3]
+        return [hit] if inside else []
 
-    monkeypatch.setattr(faces, "detect_faces", fake)
+    monkeypatch.setattr(faces, "_faces_in", fake)
     found = [f for f in analyze_document(doc, {}, workers=1).findings if f.category.value == "face"]
+    assert searched, "the scan's ink was not searched"
     assert bool(found) == kept, found
+
+
+def test_blank_paper_of_a_scan_is_not_searched_for_faces(monkeypatch):
+    """Only the ink left after the text lines are blanked is searched: the
+    drawing and the table, never the blank paper round them."""
+    searched = []
+    monkeypatch.setattr(faces, "_faces_in", lambda bgr, area, min_px: searched.append(area) or [])
+    analyze_document(_table_scan(), {}, workers=1)
+    k = 150 / 72
+    drawing = (395 * k, 170 * k, 465 * k, 250 * k)
+    assert any(
+        a[0] <= drawing[0] and a[1] <= drawing[1] and a[2] >= drawing[2] and a[3] >= drawing[3]
+        for a in searched
+    )
+    assert sum((a[2] - a[0]) * (a[3] - a[1]) for a in searched) < 0.3 * (595 * k) * (300 * k)
 
 
 def test_a_seal_box_hugs_its_ring():

@@ -167,3 +167,68 @@ def test_a_failing_visual_recognizer_costs_no_text_findings(monkeypatch, caplog)
     pages, findings, truths = analyze("seal", False)
     assert not [f for f in findings if f.category == Category.SEAL]
     assert "red_seal" in caplog.text and "ValueError" in caplog.text and "张三" not in caplog.text
+
+
+def test_a_signature_column_ends_where_the_form_goes_on_with_field_labels():
+    """病案首页: 操作者 heads a column of the operations table; below the table the form goes on with
+    labelled fields (切口等级：, values written by hand …) that cross the column: no signature is looked for there."""
+    import random
+
+    import pymupdf
+
+    from core.engine import analyze_document
+    from tests.engine.pdfs import FONT, rasterize
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_font(fontname="F", fontfile=FONT)
+    page.insert_text((296, 80), "操作者", fontname="F", fontsize=10)
+    rng = random.Random(3)
+    cells = []
+    for row in range(2):  # a scribbled signature in each cell under the header
+        y = 100 + row * 22
+        points = [(292 + k * 4, y + rng.uniform(-5, 5)) for k in range(10)]
+        page.draw_polyline(points, color=(0, 0, 0), width=1.4)
+        cells.append(pymupdf.Rect(290, y - 7, 332, y + 7))
+    page.draw_line((250, 140), (380, 140), width=0.8)
+    page.insert_text((250, 170), "切口等级：0.0类切口 1.I类切口 2.II类切口", fontname="F", fontsize=9)
+    for k in range(6):  # the rest of the form: fields whose values were written by hand under the column
+        y = 200 + k * 40
+        page.insert_text((200, y), f"手术费 {4326 + k}.93", fontname="F", fontsize=9)
+        points = [(300 + j * 3, y - 4 + rng.uniform(-4, 4)) for j in range(8)]
+        page.draw_polyline(points, color=(0, 0, 0), width=1.4)
+    scan = rasterize(pymupdf.open("pdf", doc.tobytes()), dpi=200)
+    signatures = [f for f in analyze_document(scan, {}).findings if f.category == Category.SIGNATURE]
+    assert all(any(pymupdf.Rect(f.rects[0]).intersects(c) for f in signatures) for c in cells)
+    assert not [f for f in signatures if f.rects[0][1] > 150]
+
+
+def test_a_code_found_by_structure_alone_where_ocr_read_ideographs_is_print():
+    """On a page read by OCR, a dense line of Chinese (睡眠, 咳嗽) can look like a code's bars; a code
+    OCR reads as garbage, never as ideographs.  Decoded codes do not depend on this."""
+    from core.detect.base import PageInput
+    from core.detect.visual.barcodes import _mostly_ocr_words
+    from core.models import Char, PageText
+
+    def page(line: str) -> PageInput:
+        chars = [
+            Char(c, (100 + i * 10.0, 100, 110 + i * 10.0, 112), source=Source.OCR) for i, c in enumerate(line)
+        ]
+        return PageInput(0, None, PageText.from_lines(0, 600, 800, [chars]), is_scanned=True)  # type: ignore[arg-type]
+
+    code = (100, 98, 160, 114)
+    assert _mostly_ocr_words(page("夜间睡眠欠佳"), code, {})
+    assert not _mostly_ocr_words(page("|l1I|:"), code, {})  # what OCR makes of bars
+    assert not _mostly_ocr_words(page("2025084"), code, {})  # the digits printed under a code
+
+
+def test_digits_ocr_reads_in_a_scribble_are_ink_printed_ones_stay():
+    """Beside a signature label or in its column, a printed date or time stays readable; OCR also
+    reads a scribbled signature as digits ("22"), but those boxes are as tall as the handwriting."""
+    from core.detect.visual.signatures import _printed_number
+
+    label_height = 10.0
+    assert _printed_number("2", (720, 200, 730, 210), label_height)  # a printed digit: print height
+    assert _printed_number("：", (720, 200, 724, 211), label_height)
+    assert not _printed_number("2", (722, 213, 747, 234), label_height)  # 21 pt tall: handwriting
+    assert not _printed_number("张", (720, 200, 730, 210), label_height)  # no date or number mark

@@ -280,6 +280,8 @@ def unsound(out: Path, item: KitFile) -> str:
             text = page.get_text()
             if any(v in text for v in item.identifiers):
                 return f"identifier left in the text layer of page {page.number + 1}"
+        if where := _in_raw_streams(doc, item.identifiers):
+            return where
             zoom = min(1.0, 2000 / max(page.rect.width, page.rect.height, 1))
             page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom) * (20 / 72), alpha=False)
         report = verify_pdf(
@@ -291,6 +293,26 @@ def unsound(out: Path, item: KitFile) -> str:
             return "leak gate on the output: " + (report.error or f"{len(report.leaks)} leak(s)")
     except Exception as exc:
         return f"output cannot be read ({type(exc).__name__})"
+    return ""
+
+
+def _in_raw_streams(doc, values: list[str]) -> str:
+    """The kit's own look at every stream as stored and as decoded, for the identifiers in the
+    encodings metadata uses (not the product's gate)."""
+    needles = {v.encode(enc) for v in values for enc in ("utf-8", "utf-16-le", "utf-16-be", "gbk")}
+    for xref in range(1, doc.xref_length()):
+        try:
+            if not doc.xref_is_stream(xref):
+                continue
+            blobs = [doc.xref_stream_raw(xref) or b""]
+            try:
+                blobs.append(doc.xref_stream(xref) or b"")
+            except Exception:
+                pass
+        except Exception:
+            continue
+        if any(n in blob for n in needles for blob in blobs):
+            return f"identifier left in the bytes of object {xref}"
     return ""
 
 

@@ -689,6 +689,52 @@ def content_junk() -> Iterator[KitFile]:
     )
 
 
+# ------------------------------------------------------------------ carriers nobody sees
+def _jpeg_carrying(text: str, **save) -> bytes:
+    """A JPEG of a plain blue bar whose comment and EXIF description hold ``text``, with ``text``
+    after its end marker as well (PIL writes the segments; nothing of the product builds them)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (240, 60), (40, 90, 160))
+    exif = Image.Exif()
+    exif[0x010E] = text
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif, comment=text.encode("utf-8"), **save)
+    return out.getvalue() + text.encode("utf-8")
+
+
+def hidden_carriers() -> Iterator[KitFile]:
+    """Identifiers where no render shows them: image-file metadata (XObject and inline JPEG, a
+    progressive one, JPEG 2000 boxes) and an alternate image for printing."""
+    import io
+
+    from PIL import Image
+
+    value = f"{NAME} {ID}"
+    for name, save in (("jpeg-exif-comment", {}), ("jpeg-progressive", {"progressive": True})):
+        doc = pymupdf.open("pdf", base_text())
+        doc[0].insert_image(pymupdf.Rect(40, 200, 280, 260), stream=_jpeg_carrying(value, **save))
+        yield KitFile(name, "hidden-carrier", doc.tobytes())
+    jpg = _jpeg_carrying(value)
+    doc = pymupdf.open("pdf", base_text())
+    xref = doc[0].get_contents()[0]
+    inline = b"q 240 0 0 60 40 580 cm BI /W 240 /H 60 /CS /RGB /BPC 8 /F /DCT /L %d ID " % len(jpg) + jpg
+    doc.update_stream(xref, doc.xref_stream(xref) + b"\n" + inline + b"\nEI Q\n")
+    yield KitFile("inline-jpeg-comment", "hidden-carrier", doc.tobytes())
+    jp2 = io.BytesIO()
+    Image.new("RGB", (64, 32), (40, 90, 160)).save(jp2, "JPEG2000", comment=value.encode("utf-8"))
+    doc = pymupdf.open("pdf", base_text())
+    doc[0].insert_image(pymupdf.Rect(40, 200, 168, 264), stream=jp2.getvalue())
+    yield KitFile("jpeg2000-comment", "hidden-carrier", doc.tobytes())
+    doc = pymupdf.open("pdf", base_text())
+    shown = doc[0].insert_image(pymupdf.Rect(40, 200, 280, 260), stream=_jpeg_carrying("ward 3"))
+    alternate = doc[0].insert_image(pymupdf.Rect(0, 0, 1, 1), stream=_jpeg_carrying(value))
+    doc.xref_set_key(shown, "Alternates", f"[<</Image {alternate} 0 R>>]")
+    yield KitFile("alternate-image", "hidden-carrier", doc.tobytes())
+
+
 GENERATORS: dict[str, Callable[[], Iterator[KitFile]]] = {
     "truncation": truncations,
     "byte-flip": byte_flips,
@@ -702,6 +748,7 @@ GENERATORS: dict[str, Callable[[], Iterator[KitFile]]] = {
     "not-a-pdf": not_pdf,
     "huge-page-count": page_counts,
     "content-junk": content_junk,
+    "hidden-carrier": hidden_carriers,
 }
 
 

@@ -89,6 +89,60 @@ def eval_cluener(limit: int | None = None) -> dict:
     }
 
 
+PERSON_TAGS = {"resume_dev.bmes": "NAME", "weibo_dev.conll": "PER.NAM"}  # person entities, by set
+
+
+def tagged_sentences(path: Path):
+    """(text, tags) per sentence of a character-per-line BMES / BIO file."""
+    chars: list[str] = []
+    tags: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        parts = line.split()
+        if not parts:
+            if chars:
+                yield "".join(chars), tags
+            chars, tags = [], []
+            continue
+        chars.append(parts[0][0])
+        tags.append(parts[-1])
+
+
+def entity_spans(tags: list[str], entity: str) -> list[tuple[int, int]]:
+    out, start = [], None
+    for i, tag in enumerate(tags + ["O"]):
+        prefix, _, kind = tag.partition("-")
+        if kind != entity or prefix in ("B", "S"):
+            if start is not None:
+                out.append((start, i))
+            start = i if kind == entity else None
+        if kind == entity and prefix in ("E", "S"):
+            out.append((start if start is not None else i, i + 1))
+            start = None
+    return out
+
+
+def eval_person_ner(name: str) -> dict:
+    """Person recall (a name counts when one finding covers it) and the share of person findings that
+    touch a tagged person, on a public NER set."""
+    path = SHARED / "ner-dev" / name
+    if not path.exists():
+        return {"skipped": f"{name} not found"}
+    persons = {"patient_name", "relative_name", "doctor_name", "nurse_name", "staff_name", "person_name"}
+    truth_n = found = pred_n = correct = 0
+    for text, tags in tagged_sentences(path):
+        truth = entity_spans(tags, PERSON_TAGS[name])
+        pred = _spans(run_text_recognizers(text), persons)
+        truth_n += len(truth)
+        found += sum(1 for t in truth if any(p[0] <= t[0] and p[1] >= t[1] for p in pred))
+        pred_n += len(pred)
+        correct += sum(1 for p in pred if any(p[0] < t[1] and t[0] < p[1] for t in truth))
+    return {
+        "persons": truth_n,
+        "person_recall": found / max(1, truth_n),
+        "person_precision": correct / max(1, pred_n),
+    }
+
+
 def eval_cmeee(limit: int | None = 2000) -> dict:
     path = SHARED / "clinical-dev" / "cmeee_v2_dev.json"
     if not path.exists():
@@ -173,6 +227,8 @@ def report(records: int = 4, quick: bool = False) -> dict:
         "CLUENER dev: person names / addresses (text recognizers, no seeding)",
         eval_cluener(300 if quick else None),
     )
+    _print("MSRA resume NER dev: person names in biographies", eval_person_ner("resume_dev.bmes"))
+    _print("Weibo NER dev: person names (nicknames, social media)", eval_person_ner("weibo_dev.conll"))
     _print("CMeEE clinical sentences: false alarms", eval_cmeee(500 if quick else 2000))
     vis = eval_visual()
     _print("visual identifiers", vis)

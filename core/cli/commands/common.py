@@ -8,13 +8,15 @@ import sys
 
 def print_unseen_removed(removed: dict) -> None:
     """Say on stderr what was removed that the pages never showed (unplaceable or clipped glyphs, text in
-    patterns, Type3 glyph procedures and soft masks), so a person checks the output; counts only."""
-    glyphs, streams = removed.get("glyphs", 0), removed.get("streams", 0)
-    if glyphs or streams:
+    patterns, Type3 glyph procedures and soft masks, image pixels other content covers), so a person checks
+    the output; counts only."""
+    glyphs, streams, covered = (removed.get(k, 0) for k in ("glyphs", "streams", "covered_images"))
+    if glyphs or streams or covered:
         print(
-            f"注意：已移除页面上看不见的内容（{glyphs} 个字形，{streams} 段不可见的内容流），请人工检查 / "
+            f"注意：已移除页面上看不见的内容（{glyphs} 个字形，{streams} 段不可见的内容流，"
+            f"{covered} 处被其他内容盖住的图像），请人工检查 / "
             f"note: removed content the pages never showed ({glyphs} glyph(s), {streams} unseen "
-            "stream(s))",
+            f"stream(s), {covered} image area(s) covered by other content)",
             file=sys.stderr,
         )
 

@@ -93,7 +93,9 @@ def finding_report(f) -> dict:
 
 def run(args) -> int:
     from core.config import settings
-    from core.engine import analyze_document, redact_document
+    import pymupdf
+
+    from core.engine import analyze_document, redact_to_bytes
     from core.pdf.open import open_pdf
 
     t0 = time.perf_counter()
@@ -106,7 +108,7 @@ def run(args) -> int:
     # fail closed: pages that could not be analysed are blanked, never released; so are pages that only OCR
     # could read when OCR is off
     failed = sorted(set(analysis.failed_pages) | set(analysis.unread_pages if args.no_ocr else []))
-    out, report, plan = redact_document(
+    data, report, plan = redact_to_bytes(
         doc,
         analysis.findings,
         policy=args.policy,
@@ -117,7 +119,7 @@ def run(args) -> int:
     )
     summary = {
         "input_pages": doc.page_count,
-        "output_pages": out.page_count,
+        "output_pages": pymupdf.open("pdf", data).page_count,
         "policy": plan.policy,
         "style": plan.style,
         "findings": [finding_report(f) for f in analysis.findings],
@@ -146,7 +148,7 @@ def run(args) -> int:
             file=sys.stderr,
         )
         return 3
-    _write_atomic(Path(args.output), out.tobytes(garbage=4, deflate=True))
+    _write_atomic(Path(args.output), data)  # the bytes the leak gate checked, as they are
     print(
         f"已完成 / done: {doc.page_count} 页, {len(analysis.findings)} 处标识符, "
         f"{len(plan.items)} 个遮盖框, 校验通过 / verified ({summary['seconds']} s)"

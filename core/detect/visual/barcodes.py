@@ -19,6 +19,7 @@ The human-readable line printed under or above a 1D code goes with it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import cv2
@@ -43,6 +44,9 @@ from core.models import Category, Finding, Rect
 from core.pdf import geometry
 
 
+CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+
+
 def _formats(names: list[str]):
     fmts = [f for f in (getattr(zxingcpp.BarcodeFormat, n, None) for n in names) if f is not None]
     return fmts or None
@@ -60,16 +64,18 @@ def candidate_boxes(
     small = cv2.blur(small, (3, 3))
     mask = (small >= density_min * 255).astype(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    boxes, whole = [], []
-    for i in range(1, n):
-        x, y, bw, bh, _ = stats[i]
-        X0, Y0, X1, Y1 = x * cell, y * cell, (x + bw) * cell, (y + bh) * cell
-        big = min(Y1 - Y0, X1 - X0) >= min_side * 0.5 and max(Y1 - Y0, X1 - X0) >= min_side
-        sliver = max(Y1 - Y0, X1 - X0) >= min_side  # a piece of a code a scratch cut off: joined below
-        if (big or sliver) and max(X1 - X0, Y1 - Y0) <= max_side:
-            boxes.append([X0, Y0, X1, Y1])
-            if big:
-                whole.append([X0, Y0, X1, Y1])
+    px = (
+        np.stack(
+            [stats[1:n, 0], stats[1:n, 1], stats[1:n, 0] + stats[1:n, 2], stats[1:n, 1] + stats[1:n, 3]],
+            axis=1,
+        ).astype(np.int64)
+        * cell
+    )  # one row per blob (a dense page has hundreds: no Python loop over them)
+    longer = np.maximum(px[:, 2] - px[:, 0], px[:, 3] - px[:, 1])
+    shorter = np.minimum(px[:, 2] - px[:, 0], px[:, 3] - px[:, 1])
+    sliver = (longer >= min_side) & (longer <= max_side)  # a piece of a code a scratch cut off: joined below
+    big = sliver & (shorter >= min_side * 0.5)
+    boxes, whole = px[sliver].tolist(), px[big].tolist()
     out = []
     for group in (whole, boxes):  # slivers may chain a code to its neighbours: both ways are tried
         joined = _join_rows(merge_boxes([list(b) for b in group], 4 * cell), 15 * cell)
@@ -90,8 +96,10 @@ def _join_rows(boxes: list[list[float]], gap: float) -> list[list[float]]:
     out: list[list[float]] = []
     for b in boxes:
         for o in out:
+            if not 0 <= b[0] - o[2] <= gap:  # the cheap test first
+                continue
             ov = min(o[3], b[3]) - max(o[1], b[1])
-            if ov >= 0.8 * max(o[3] - o[1], b[3] - b[1]) and 0 <= b[0] - o[2] <= gap:
+            if ov >= 0.8 * max(o[3] - o[1], b[3] - b[1]):
                 o[0], o[1], o[2], o[3] = min(o[0], b[0]), min(o[1], b[1]), max(o[2], b[2]), max(o[3], b[3])
                 break
         else:
@@ -157,7 +165,11 @@ class BarcodeRecognizer(VisualRecognizer):
             )
             if _mostly_text_layer(page, v.pt(box), c):
                 continue
-            found += self._in_candidate(page, v, px, formats, c)
+            found += [
+                f
+                for f in self._in_candidate(page, v, px, formats, c)
+                if f[1] or not _mostly_ocr_words(page, f[0], c)
+            ]
         return _dedupe(found)
 
     def _in_candidate(
@@ -167,12 +179,12 @@ class BarcodeRecognizer(VisualRecognizer):
         rendered finer when the page holds finer pixels there (bars or modules under two pixels wide
         neither decode nor show their structure), and kept from there only when it decodes."""
         dpi = float(c.get("decode_dpi", 300))
-        found = self._in_crop(page, sub_view(page, v, px, dpi), formats, c)
+        found = self._in_crop(page, sub_view(page, v, px, dpi, gray=True), formats, c)
         small = max(px[2] - px[0], px[3] - px[1]) <= v.n(c.get("fine_max_side", 90) + 2 * c.get("margin", 8))
         if not small or any(value for _, value, _ in found) or not _finer_than(page, v.pt(px), dpi):
             return found
         for fine_dpi in c.get("fine_dpi", []):
-            crop = sub_view(page, v, px, float(fine_dpi))
+            crop = sub_view(page, v, px, float(fine_dpi), gray=True)
             fine = [f for f in self._in_crop(page, crop, formats, c) if f[1]]
             if fine:
                 return fine
@@ -217,20 +229,31 @@ def _mostly_text_layer(page: PageInput, rect: Rect, c: dict) -> bool:
     OCR'd characters do not count: OCR reads codes as garbage."""
     if page.is_scanned:
         return False
+    return _text_cover(page, rect, lambda source, ch: source == "text") >= c.get("text_cover_max", 0.5)
+
+
+def _mostly_ocr_words(page: PageInput, rect: Rect, c: dict) -> bool:
+    """A code found by its structure alone (not decoded) where OCR read Chinese characters over
+    most of it is dense print (睡眠 in a narrative line): a code OCR reads as garbage, never as
+    ideographs.  Decoded codes are kept whatever OCR read."""
+    return _text_cover(
+        page, rect, lambda source, ch: source == "ocr" and CJK_CHAR.match(ch) is not None
+    ) >= c.get("text_cover_max", 0.5)
+
+
+def _text_cover(page: PageInput, rect: Rect, counts) -> float:
+    """Share of ``rect`` under character boxes for which ``counts(source, char)`` holds."""
     offsets, arr = char_boxes(page)
-    if not len(arr):
-        return False
+    if not len(arr) or geometry.area(rect) <= 0:
+        return 0.0
     sel = (arr[:, 2] > rect[0]) & (arr[:, 0] < rect[2]) & (arr[:, 3] > rect[1]) & (arr[:, 1] < rect[3])
     text = page.text
     boxes = [
         tuple(b)
         for o, b in zip(offsets[sel], arr[sel])
-        if text.source_for(int(o), int(o) + 1).value == "text"
+        if counts(text.source_for(int(o), int(o) + 1).value, text.text[int(o)])
     ]
-    if not boxes:
-        return False
-    covered = sum(geometry.intersection(b, rect) for b in boxes)
-    return covered >= c.get("text_cover_max", 0.5) * geometry.area(rect)
+    return sum(geometry.intersection(b, rect) for b in boxes) / geometry.area(rect)
 
 
 def _with_readable_line(page: PageInput, crop: View, ext: tuple, c: dict) -> Rect:

@@ -25,6 +25,7 @@ from core.detect.base import AnalysisContext, PageInput, Recognizer
 from core.models import Category, Finding, PageText, Rect, Source, as_rect
 from core.pdf import geometry
 from core.pdf.drawings import page_drawings
+from core.pdf.render import is_grey_image
 from core.rules import load_rules
 
 
@@ -63,6 +64,7 @@ def cfg(section: str) -> dict:
 class PageImage:
     rect: Rect  # unrotated points
     digest: str
+    grey: bool = False  # core.pdf.render.is_grey_image
 
 
 @dataclass
@@ -142,7 +144,8 @@ def layout(page: PageInput) -> Layout:
             if r.is_empty:
                 continue
             digest = info.get("digest") or b""
-            out.images.append(PageImage(tuple(r), digest.hex() if isinstance(digest, bytes) else str(digest)))
+            digest = digest.hex() if isinstance(digest, bytes) else str(digest)
+            out.images.append(PageImage(tuple(r), digest, is_grey_image(info)))
     for d in page_drawings(pp):  # the raw (fast) form of get_drawings, read once per page
         r = d.get("rect")
         if r is None:
@@ -182,9 +185,9 @@ def needs_pixels(page: PageInput) -> bool:
 
 
 # ---------------------------------------------------------------- pixel view
-def _render(page: pymupdf.Page, dpi: float, clip=None) -> np.ndarray:
-    """Render (part of) the displayed page; the page's display list is built
-    once per page and reused for every clip."""
+def _render(page: pymupdf.Page, dpi: float, clip=None, gray: bool = False) -> np.ndarray:
+    """Render (part of) the displayed page, RGB or (``gray``) one grey channel;
+    the page's display list is built once per page and reused for every clip."""
     slot = _last()
     dl = slot.get("displaylist") if slot.get("pdf_page") is page else None
     if dl is None:
@@ -192,11 +195,13 @@ def _render(page: pymupdf.Page, dpi: float, clip=None) -> np.ndarray:
         slot["displaylist"], slot["pdf_page"] = dl, page
     k = int(round(dpi)) / 72.0
     m = pymupdf.Matrix(k, k).prerotate(page.rotation) if page.rotation else pymupdf.Matrix(k, k)
+    cs = pymupdf.csGRAY if gray else pymupdf.csRGB
     if clip is not None and page.rotation == 0:
-        pix = dl.get_pixmap(matrix=m, colorspace=pymupdf.csRGB, alpha=False, clip=clip)
+        pix = dl.get_pixmap(matrix=m, colorspace=cs, alpha=False, clip=clip)
     else:
-        pix = page.get_pixmap(dpi=int(round(dpi)), colorspace=pymupdf.csRGB, alpha=False, clip=clip)
-    return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n).copy()
+        pix = page.get_pixmap(dpi=int(round(dpi)), colorspace=cs, alpha=False, clip=clip)
+    shape = (pix.height, pix.width) if gray else (pix.height, pix.width, pix.n)
+    return np.frombuffer(pix.samples, dtype=np.uint8).reshape(shape).copy()
 
 
 @dataclass
@@ -205,7 +210,7 @@ class View:
     display-space point of the image's top-left corner)."""
 
     page: pymupdf.Page
-    img: np.ndarray  # RGB, displayed (rotated) page or a clip of it
+    img: np.ndarray  # RGB (or one grey channel, see sub_view), displayed (rotated) page or a clip of it
     dpi: float
     origin: tuple = (0.0, 0.0)
     clip: Optional[Rect] = None  # set when rendered by us: re-render instead of resizing
@@ -275,7 +280,7 @@ class View:
 
     @cached_property
     def gray(self) -> np.ndarray:
-        return cv2.cvtColor(self.img, cv2.COLOR_RGB2GRAY)
+        return self.img if self.img.ndim == 2 else cv2.cvtColor(self.img, cv2.COLOR_RGB2GRAY)
 
     @cached_property
     def hsv(self) -> np.ndarray:
@@ -334,19 +339,30 @@ def clip_view(page: PageInput, rect: Rect, dpi: Optional[float] = None) -> View:
     return View(page.pdf_page, _render(page.pdf_page, dpi, r), float(int(round(dpi))), (r.x0, r.y0), tuple(r))
 
 
-def sub_view(page: PageInput, v: View, box_px, dpi: float) -> View:
+def sub_view(page: PageInput, v: View, box_px, dpi: float, gray: bool = False) -> View:
     """Pixel box ``box_px`` of view ``v``, re-rendered at ``dpi`` when the
-    page is unrotated (fine detail such as code modules), else cut out."""
+    page is unrotated (fine detail such as code modules), else cut out.
+    With ``gray`` only its ``gray`` is wanted: the clip is then rendered
+    grey where only grey images lie under it (:func:`_grey_images_only`), and
+    the view may hold one grey channel (no ``hsv``)."""
     x0, y0, x1, y1 = (int(b) for b in box_px)
     if page.pdf_page.rotation == 0 and dpi > v.dpi:
         r = pymupdf.Rect(v.pt((x0, y0, x1, y1))) & page.pdf_page.rect
         if not r.is_empty:
-            return View(
-                page.pdf_page, _render(page.pdf_page, dpi, r), float(int(round(dpi))), (r.x0, r.y0), tuple(r)
-            )
+            img = _render(page.pdf_page, dpi, r, gray=gray and _grey_images_only(page, tuple(r)))
+            return View(page.pdf_page, img, float(int(round(dpi))), (r.x0, r.y0), tuple(r))
     ox, oy = v.origin
     f = 72.0 / v.dpi
-    return View(v.page, np.ascontiguousarray(v.img[y0:y1, x0:x1]), v.dpi, (ox + x0 * f, oy + y0 * f))
+    cut = (v.gray if gray else v.img)[y0:y1, x0:x1]
+    return View(v.page, np.ascontiguousarray(cut), v.dpi, (ox + x0 * f, oy + y0 * f))
+
+
+def _grey_images_only(page: PageInput, rect: Rect) -> bool:
+    """Whether every image under ``rect`` is grey: MuPDF converts an image's
+    colours whole for each clip rendered in another colourspace (a grey
+    clip of a colour scan, an RGB clip of a grey one: 15-200 ms a clip,
+    measured), so a clip is rendered in the colourspace of what lies there."""
+    return all(im.grey for im in layout(page).images if geometry.intersection(im.rect, rect) > 0)
 
 
 def views(page: PageInput) -> list[View]:

@@ -40,6 +40,15 @@ from core.pdf import geometry
 
 # printed characters that never belong to a signature (dates, times, numbers)
 KEEP_CHARS = set("0123456789０１２３４５６７８９-/:：.年月日时分秒")
+PRINT_HEIGHT = 1.5  # label heights: an OCR'd digit taller than this is handwriting read as a digit
+
+
+def _printed_number(ch: str, box, label_height: float) -> bool:
+    """A digit or date/time mark in print: a date or time beside a signature stays readable.  OCR reads
+    a scribbled signature as digits too ("22"), but those boxes are as tall as the handwriting."""
+    return ch in KEEP_CHARS and box is not None and box[3] - box[1] <= PRINT_HEIGHT * label_height
+
+
 NEXT_LABEL = re.compile(r"[\u4e00-\u9fff]{2}[:：]")
 SENTENCE_PUNCT = re.compile(r"[，。；！？,;]")
 SPEECH_CHARS = 8  # a role label followed by this many characters and a comma or full stop: speech
@@ -178,6 +187,21 @@ def _line_spans(text: PageText) -> list[tuple[float, float]]:
     return out
 
 
+FIELD_LABEL = re.compile(r"[\u4e00-\u9fff]{2,}\s*[:：]")
+
+
+def _table_end(text: PageText, left: float, right: float, below: float) -> float:
+    """Where a column headed by a signature label ends: at the first line
+    below ``below`` that holds a field label ("切口等级：") reaching into the
+    column -- a new section of the form, no cell of the table."""
+    end = float("inf")
+    for m in FIELD_LABEL.finditer(text.text):
+        rect = span_rect(text, m.start(), m.end())
+        if rect is not None and rect[1] >= below and rect[0] < right and rect[2] > left:
+            end = min(end, rect[1] - 1)
+    return end
+
+
 def _line_lengths(text: PageText) -> list[int]:
     """For every character offset, the number of non-space characters of its line."""
     out = [0] * len(text.text)
@@ -255,7 +279,9 @@ class SignatureRecognizer(VisualRecognizer):
         c = cfg("signature")
         w = lab.rect[2] - lab.rect[0]
         bottom = (page.text.height or page.pdf_page.rect.height) * 0.95
-        col = (lab.rect[0] - 0.3 * w, lab.rect[3] + 1, lab.rect[2] + 0.3 * w, bottom)
+        left, right = lab.rect[0] - 0.3 * w, lab.rect[2] + 0.3 * w
+        bottom = min(bottom, _table_end(page.text, left, right, lab.rect[3] + lab.height))
+        col = (left, lab.rect[3] + 1, right, bottom)
         if col[3] - col[1] < lab.height:
             return []
         if not (page.is_scanned or lab.ocr):
@@ -289,7 +315,7 @@ class SignatureRecognizer(VisualRecognizer):
             int(i)
             for i in offsets[near]
             if not text.text[int(i)].isspace()
-            and text.text[int(i)] not in KEEP_CHARS
+            and not _printed_number(text.text[int(i)], text.boxes[int(i)], lab.height)
             and spans[int(i)][0] >= col[0] - slack
             and spans[int(i)][1] <= col[2] + slack
         }
@@ -436,7 +462,7 @@ class SignatureRecognizer(VisualRecognizer):
         if (
             not lab.colon
             or ch.isspace()
-            or ch in KEEP_CHARS
+            or _printed_number(ch, b, lab.height)
             or (b[0] + b[2]) / 2 < lab.rect[2] - 2
             or b[0] >= lab.limit_x
         ):

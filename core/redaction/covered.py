@@ -1,0 +1,138 @@
+"""Image pixels that content drawn later hides.
+
+A record "redacted" earlier by drawing over it (a PDF editor's black or
+white rectangle over an ID-card copy, a white patch image over a scanned
+name) shows nothing there, so detection, review and the leak gate, which all
+read the rendered page, see nothing either; yet the image under the cover
+still holds the pixels, and anyone who extracts the image reads them.  Those
+pixels are blanked, the cover stays: the page looks the same.
+
+A part of an image counts as hidden when the render of that part does not
+change with the image's pixels: on a copy of the page the image is replaced
+by black, then by white, and all three renders agree.  This holds for any
+cover (a filled path, an opaque image, several of them) and rules out covers
+the image shows through (transparency, a multiply blend).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pymupdf
+
+IMAGE_KINDS = ("fill-image", "fill-imgmask")
+COVER_KINDS = ("fill-path", "fill-image", "fill-shade")
+MIN_SIDE = 2.0  # pt: a covered strip narrower than this is no place for a readable identifier
+CHECK_DPI = 48
+TOLERANCE = 2  # per channel, of 255
+
+IMAGE_PIXELS: int = pymupdf.PDF_REDACT_IMAGE_PIXELS  # type: ignore[attr-defined]
+TEXT_NONE: int = pymupdf.PDF_REDACT_TEXT_NONE  # type: ignore[attr-defined]
+LINE_ART_NONE: int = pymupdf.PDF_REDACT_LINE_ART_NONE  # type: ignore[attr-defined]
+
+
+def blank_covered_pixels(page: pymupdf.Page, bboxlog: list | None = None) -> int:
+    """Blank the image pixels that content drawn later hides on ``page``
+    (unrotated); the number of areas blanked."""
+    areas = covered_areas(page, bboxlog if bboxlog is not None else page.get_bboxlog())
+    for area in areas:
+        page.add_redact_annot(area, fill=False, cross_out=False)  # type: ignore[arg-type]  # False: no fill
+    if areas:
+        page.apply_redactions(images=IMAGE_PIXELS, graphics=LINE_ART_NONE, text=TEXT_NONE)
+    return len(areas)
+
+
+def covered_areas(page: pymupdf.Page, bboxlog: list) -> list[pymupdf.Rect]:
+    """Parts of images that later content hides, each shrunk by one image
+    pixel so that no pixel the page still shows is touched."""
+    covers = _covers_after_images(bboxlog)
+    if not covers:
+        return []
+    images = {_key(i["bbox"]): i for i in page.get_image_info(xrefs=True)}
+    copy = pymupdf.open()
+    copy.insert_pdf(page.parent, from_page=page.number, to_page=page.number)
+    areas = []
+    for key, boxes in covers.items():
+        info = images.get(key)
+        if info is None or not info.get("xref"):
+            continue
+        image_rect = pymupdf.Rect(info["bbox"])
+        pixel = max(
+            image_rect.width / (info.get("width") or 1), image_rect.height / (info.get("height") or 1)
+        )
+        wanted = [a for a in (_shrunk(image_rect & box, pixel) for box in boxes) if _big_enough(a)]
+        found = _hidden_pixels(page, copy, image_rect) if wanted else None
+        if found is not None:
+            hidden, origin = found
+            areas += [a for a in wanted if _all_hidden(hidden, origin, a)]
+    return areas
+
+
+def _covers_after_images(bboxlog: list) -> dict[tuple, list[pymupdf.Rect]]:
+    """Content drawn after an image that overlaps it, by the image's box (bounding-box log order)."""
+    covers: dict[tuple, list[pymupdf.Rect]] = {}
+    images: list[pymupdf.Rect] = []
+    for kind, rect in bboxlog:
+        box = pymupdf.Rect(rect)
+        if kind in COVER_KINDS:
+            for image in images:
+                if (image & box).get_area() > 0:
+                    covers.setdefault(_key(image), []).append(box)
+        if kind in IMAGE_KINDS:
+            images.append(box)
+    return covers
+
+
+def _key(rect) -> tuple:
+    return tuple(round(v, 1) for v in rect)
+
+
+def _shrunk(rect: pymupdf.Rect, by: float) -> pymupdf.Rect:
+    pad = by + 0.5
+    return pymupdf.Rect(rect.x0 + pad, rect.y0 + pad, rect.x1 - pad, rect.y1 - pad)
+
+
+def _big_enough(area: pymupdf.Rect) -> bool:
+    return area.width >= MIN_SIDE and area.height >= MIN_SIDE
+
+
+def _hidden_pixels(page: pymupdf.Page, copy: pymupdf.Document, image_rect: pymupdf.Rect):
+    """Over the image's box (rendered at ``CHECK_DPI``): where the render stays what ``page`` shows
+    when the image turns black, then white, on ``copy`` (a copy of the page), with the device pixel of its
+    top left corner; None when unsure."""
+    import numpy as np
+
+    shown, origin = _render(page, image_rect)
+    hidden = np.ones(shown.shape[:2], dtype=bool)
+    target = next(
+        (i["xref"] for i in copy[0].get_image_info(xrefs=True) if _key(i["bbox"]) == _key(image_rect)), 0
+    )
+    if not target:
+        return None
+    for value in (0, 255):
+        solid = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 1, 1), False)
+        solid.set_rect(solid.irect, (value, value, value))
+        copy[0].replace_image(target, pixmap=solid)
+        changed, at = _render(copy[0], image_rect)
+        if changed.shape != shown.shape or at != origin:
+            return None
+        hidden &= (np.abs(changed - shown) <= TOLERANCE).all(axis=2)
+    return hidden, origin
+
+
+def _all_hidden(hidden, origin: tuple[int, int], area: pymupdf.Rect) -> bool:
+    """Is every render pixel inside ``area`` hidden?  ``origin``: the device pixel of ``hidden[0, 0]``."""
+    scale = CHECK_DPI / 72
+    x0, y0 = math.ceil(area.x0 * scale) - origin[0], math.ceil(area.y0 * scale) - origin[1]
+    x1, y1 = math.floor(area.x1 * scale) - origin[0], math.floor(area.y1 * scale) - origin[1]
+    block = hidden[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
+    return bool(block.size) and bool(block.all())
+
+
+def _render(page: pymupdf.Page, area: pymupdf.Rect):
+    """The render of ``area`` as an int16 array, and the device pixel of its top left corner."""
+    import numpy as np
+
+    pix = page.get_pixmap(clip=area, dpi=CHECK_DPI, colorspace=pymupdf.csRGB, alpha=False)
+    array = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, 3).astype(np.int16)
+    return array, (pix.x, pix.y)
