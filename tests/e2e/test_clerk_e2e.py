@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.server import streamlit_app
+from tools.bench.server import streamlit_app
 from tools.bench.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,

@@ -210,7 +210,7 @@ def _bench(tmp: Path, pages: int, switches: int) -> dict:
     from core.config import PROJECT_ROOT
     from core.security import auth
     from core.store.db import open_db
-    from tests.e2e.server import streamlit_app
+    from tools.bench.server import streamlit_app
 
     t0 = time.perf_counter()
     archive = tmp / "archive"
