@@ -18,6 +18,7 @@ from core.store import documents as doc_store
 from ui.auth import get_db, require_user, still_signed_in
 from ui import redaction_pane
 from ui.common import flash, imported_case_picker, set_flash
+from ui.media import served_image_url
 
 PAGE_KEY = "review_page_id"
 EDITABLE = [c.value for c in Category if c not in (Category.AGE, Category.DATE)]
@@ -53,7 +54,9 @@ def render() -> None:
             "检测完成前的页面可能还没有全部自动框。"
         )
     _documents(db, user, case_id, can_edit)
+    _page_tools(can_edit)
     _review(db, user, case_id, can_edit)
+    _page_actions(db, user, can_edit)
     redaction_pane.render(db, user, case_id, _focus(st.session_state.get(PAGE_KEY)), can_edit, _go)
 
 
@@ -66,9 +69,9 @@ def _review(db, user, case_id, can_edit) -> None:
     if not still_signed_in(user):
         st.rerun()  # logged out elsewhere, idle or disabled: the page's guard shows the login form
     side, main = st.columns([1, 3.2])
-    with side:
-        _progress(db, case_id)
     pages = review.pages(db, case_id)
+    with side:
+        _progress(db, case_id, pages)
     if not pages:
         with main:
             st.info("没有纳入导出的页面（请在侧栏「文档」中勾选）。")
@@ -83,8 +86,8 @@ def _review(db, user, case_id, can_edit) -> None:
 # ---- documents -----------------------------------------------------------------
 
 
-def _progress(db, case_id) -> None:
-    summary = review.progress_summary(db, case_id)
+def _progress(db, case_id, pages) -> None:
+    summary = review.progress_summary(db, case_id, pages)
     st.caption(
         f"已查看 {summary['viewed']}/{summary['pages']} 页 · 待确认框 {summary['open_findings']} 个"
         + (f" · 检测失败 {summary['failed_pages']} 页" if summary["failed_pages"] else "")
@@ -237,9 +240,10 @@ THUMBS = 6
 
 
 def _thumbnails(db, pages, i) -> None:
-    """Six pages around this one: one image strip and one row of page buttons (two elements
-    to redraw on a page switch, not a column, an image and a button per page)."""
-    lo = max(0, min(i - 2, len(pages) - THUMBS))
+    """The six pages of this page's block of six: one image strip and one row of page buttons (two
+    elements, not a column, an image and a button per page).  The strip stays the same while
+    下一页 moves through its block, so a page switch does not fetch and redraw six images."""
+    lo = max(0, min(i // THUMBS * THUMBS, len(pages) - THUMBS))
     strip = pages[lo : lo + THUMBS]
     st.image([review.thumbnail_png(db, p["id"]) for p in strip], width=THUMB_WIDTH)
     marks = {
@@ -267,12 +271,9 @@ def _page_view(db, user, case_id, pages, page, can_edit) -> None:
     t0 = time.perf_counter()
     if not still_signed_in(user):
         st.rerun()
-    top = st.columns([1.2, 1, 1])
-    zoom = top[0].select_slider(
-        "缩放", options=[50, 75, 100, 125, 150, 200], value=100, key="zoom", format_func=lambda z: f"{z}%"
-    )
-    preview = top[1].toggle("预览导出效果", key="preview", help="显示按当前框真正涂黑后的页面（与导出一致）")
-    top[2].caption(
+    zoom = st.session_state.get("zoom", 100)
+    preview = st.session_state.get("preview", False)
+    st.caption(
         f"{page['doc_type']} · 第 {page['page_index'] + 1} 页" + (" · 扫描页" if page["scanned"] else "")
     )
     if page["detect_status"] == "failed":
@@ -280,7 +281,7 @@ def _page_view(db, user, case_id, pages, page, can_edit) -> None:
             f"此页自动检测失败：预览与导出中此页整页移除（失败关闭），请重新检测。（{page['detect_error']}）"
         )
     _duplicates(db, user, pages, page, can_edit)
-    _whole_page(db, user, page, can_edit)
+    _hidden_note(db, page)
     findings = review.findings_view(db, page["id"])
     if preview:
         png, info = review.preview_png(db, user, page["id"])
@@ -289,14 +290,20 @@ def _page_view(db, user, case_id, pages, page, can_edit) -> None:
             ("预览：整页隐藏" if info.get("hidden") else f"预览：已涂黑 {info['boxes']} 处")
             + ("" if info["ok"] else " · 校验发现残留，请检查")
         )
+        _findings_panel(db, user, page, findings, can_edit)
     else:
-        _canvas(db, user, page, findings, zoom, can_edit)
+        # the canvas is drawn last, into its place above the box table: it reports its new drawing
+        # back as soon as it has it (a rerun of the canvas alone), and that rerun then follows this
+        # run instead of holding it up
+        slot = st.container()
+        _findings_panel(db, user, page, findings, can_edit)
+        with slot:
+            _canvas(db, user, page, findings, zoom, can_edit)
     switch = st.session_state.pop("review_switch_at", None)
     st.caption(
         f"页面渲染 {(time.perf_counter() - t0) * 1000:.0f} ms"
         + (f" · 切换耗时 {(time.perf_counter() - switch) * 1000:.0f} ms" if switch else "")
     )
-    _findings_panel(db, user, page, findings, can_edit)
 
 
 def _duplicates(db, user, pages, page, can_edit) -> None:
@@ -343,8 +350,7 @@ def _apply_duplicate(db, user, source_page_id, target_page_id) -> None:
     _done(msg)
 
 
-def _whole_page(db, user, page, can_edit) -> None:
-    """整页隐藏: a page such as an ID-card copy or a photo page hidden whole, with a reason."""
+def _hidden_note(db, page) -> None:
     reasons = review.page_hide_reasons()
     current = doc_store.get_page(db, page["id"]).get("hide_reason") or ""
     if current:
@@ -352,27 +358,86 @@ def _whole_page(db, user, page, can_edit) -> None:
             f"本页已整页隐藏（{reasons.get(current, current)}）：导出时整页为黑色，"
             f"只显示「整页隐藏：{reasons.get(current, current)}」。"
         )
+
+
+# ---- controls outside the page fragment: a page switch does not redraw them ------------------
+
+
+def _page_tools(can_edit) -> None:
+    """Zoom, preview and the new box's category and reason: the same for every page, so they sit
+    above the page fragment (a change reruns the page; the fragment reads them from the session)."""
+    cols = st.columns([1.2, 1, 1, 2]) if can_edit else st.columns([1.2, 1, 3])
+    cols[0].select_slider(
+        "缩放", options=[50, 75, 100, 125, 150, 200], value=100, key="zoom", format_func=lambda z: f"{z}%"
+    )
+    cols[1].toggle("预览导出效果", key="preview", help="显示按当前框真正涂黑后的页面（与导出一致）")
+    if can_edit:
+        cols[2].selectbox(
+            "新框类别",
+            EDITABLE,
+            index=EDITABLE.index("manual"),
+            key="new_cat",
+            format_func=review.category_label,
+        )
+        cols[3].text_input("新框原因（可选）", key="new_reason", placeholder="例如：手写签名、家属姓名")
+
+
+def _page_actions(db, user, can_edit) -> None:
+    """整页隐藏 and 按坐标添加框, below the page: rarely used, they act on the page shown
+    (``PAGE_KEY``) when clicked, so they need not be redrawn with every page switch."""
     if not can_edit:
         return
-    with st.expander("整页隐藏（身份证复印件、照片页等）", expanded=bool(current)):
+    _whole_page(db, user)
+    _add_by_coordinates(db, user)
+
+
+def _shown_page_id() -> int | None:
+    return st.session_state.get(PAGE_KEY)
+
+
+def _whole_page(db, user) -> None:
+    """整页隐藏: a page such as an ID-card copy or a photo page hidden whole, with a reason."""
+    reasons = review.page_hide_reasons()
+    with st.expander("整页隐藏（身份证复印件、照片页等）"):
         c1, c2, c3 = st.columns([2, 1, 1])
         codes = list(reasons)
-        code = c1.selectbox(
-            "原因",
-            codes,
-            index=codes.index(current) if current in codes else 0,
-            format_func=reasons.get,
-            key=f"hide_reason_{page['id']}",
-        )
+        code = c1.selectbox("原因", codes, format_func=reasons.get, key="hide_reason")
         try:
-            if c2.button("整页隐藏本页", key="hide_page", disabled=current == code):
-                review.hide_page(db, user, page["id"], code)
+            if c2.button("整页隐藏本页", key="hide_page") and _shown_page_id():
+                review.hide_page(db, user, _shown_page_id(), code)
                 _done(f"已整页隐藏本页（{reasons[code]}）")
-            if c3.button("取消整页隐藏", key="unhide_page", disabled=not current):
-                review.hide_page(db, user, page["id"], "")
+            if c3.button("取消整页隐藏", key="unhide_page") and _shown_page_id():
+                if not doc_store.get_page(db, _shown_page_id()).get("hide_reason"):
+                    _done("本页没有整页隐藏")
+                review.hide_page(db, user, _shown_page_id(), "")
                 _done("已取消整页隐藏，本页按框涂黑")
         except DeidError as exc:
             st.error(exc.message_zh)
+
+
+def _add_by_coordinates(db, user) -> None:
+    with st.expander("按坐标添加框（像素，100% 缩放）"):
+        k1, k2, k3, k4 = st.columns(4)
+        x0 = k1.number_input("左", min_value=0, value=50, key="bx0")
+        y0 = k2.number_input("上", min_value=0, value=50, key="by0")
+        x1 = k3.number_input("右", min_value=0, value=200, key="bx1")
+        y1 = k4.number_input("下", min_value=0, value=90, key="by1")
+        if st.button("添加此框", key="add_box_xy") and _shown_page_id():
+            try:
+                review.add_box(
+                    db,
+                    user,
+                    _shown_page_id(),
+                    (x0, y0, x1, y1),
+                    st.session_state.get("new_cat", "manual"),
+                    st.session_state.get("new_reason", ""),
+                )
+                _done("已添加")
+            except DeidError as exc:
+                st.error(exc.message_zh)
+
+
+# ---- the canvas ------------------------------------------------------------------------
 
 
 def _render_width(page) -> float:
@@ -380,40 +445,30 @@ def _render_width(page) -> float:
     return w * review.REVIEW_DPI / 72
 
 
+@st.fragment
 def _canvas(db, user, page, findings, zoom, can_edit) -> None:
+    """The page image and its boxes on the drawable canvas.  A fragment of its own: the
+    canvas reports the drawing it was given back after every page switch (and its
+    background fit when the image size changes); such an echo reruns only the canvas, not the
+    page view with its controls and box table."""
     from streamlit_drawable_canvas import st_canvas
 
-    png = review.display_image(db, page["id"])
-    from PIL import Image
-    import io
-
-    img = Image.open(io.BytesIO(png))
+    image = review.display_image(db, page["id"])
+    width, height = _image_size(image, zoom / 100)
     scale = zoom / 100
-    width, height = int(img.width * scale), int(img.height * scale)
     # outlines only: labels show in the box lists and as the tooltip of the box under the pointer
     drawing = review.canvas_drawing(findings, scale, _focus(page["id"]))
     from ui.canvas_hover import hover_labels
 
     hover_labels(review.canvas_hover_boxes(findings, scale), width)
-    if can_edit:
-        c1, c2 = st.columns([1, 2])
-        new_cat = c1.selectbox(
-            "新框类别",
-            EDITABLE,
-            index=EDITABLE.index("manual"),
-            key="new_cat",
-            format_func=review.category_label,
-        )
-        c2.text_input("新框原因（可选）", key="new_reason", placeholder="例如：手写签名、家属姓名")
-    else:
-        new_cat = "manual"
+    new_cat = st.session_state.get("new_cat", "manual") if can_edit else "manual"
     base = _drawing_digest(page["id"], drawing)
     drawing["objects"].append(_marker(base))
     result = st_canvas(
         fill_color="rgba(255, 0, 0, 0.08)",
         stroke_width=2,
         stroke_color=review.category_color(new_cat),
-        background_image=png,
+        background_image=served_image_url(image, "page_canvas"),
         background_image_fit="stretch",
         width=width,
         height=height,
@@ -435,6 +490,14 @@ def _canvas(db, user, page, findings, zoom, can_edit) -> None:
         and _marker_of(result.json_data) == base
     ):
         _apply_canvas(db, user, page, findings, result.boxes, scale)
+
+
+def _image_size(image: bytes, scale: float) -> tuple[int, int]:
+    from PIL import Image
+    import io
+
+    with Image.open(io.BytesIO(image)) as img:  # reads the header only
+        return int(img.width * scale), int(img.height * scale)
 
 
 MARKER = "@drawing:"
@@ -575,25 +638,6 @@ def _findings_panel(db, user, page, findings, can_edit) -> None:
             _done(f"已接受 {n} 个框")
     except DeidError as exc:
         st.error(exc.message_zh)
-    with st.expander("按坐标添加框（像素，100% 缩放）"):
-        k1, k2, k3, k4 = st.columns(4)
-        x0 = k1.number_input("左", min_value=0, value=50, key="bx0")
-        y0 = k2.number_input("上", min_value=0, value=50, key="by0")
-        x1 = k3.number_input("右", min_value=0, value=200, key="bx1")
-        y1 = k4.number_input("下", min_value=0, value=90, key="by1")
-        if st.button("添加此框", key="add_box_xy"):
-            try:
-                review.add_box(
-                    db,
-                    user,
-                    page["id"],
-                    (x0, y0, x1, y1),
-                    st.session_state.get("new_cat", "manual"),
-                    st.session_state.get("new_reason", ""),
-                )
-                _done("已添加")
-            except DeidError as exc:
-                st.error(exc.message_zh)
 
 
 def _done(message: str) -> None:

@@ -89,33 +89,61 @@ def _fitz_page(db, page: dict) -> tuple[pymupdf.Document, pymupdf.Page]:
     return pdf, pdf[page["page_index"]]
 
 
+_MATRICES: "OrderedDict[tuple, pymupdf.Matrix]" = OrderedDict()
+_MATRICES_MAX = 4096
+
+
+def _rotation_matrix(db, page: dict) -> pymupdf.Matrix:
+    """The page's rotation matrix (unrotated points → display points), remembered per document
+    version and page: a page switch need not open (decrypt, bake) the whole document for it."""
+    doc = doc_store.require_document(db, page["document_id"])
+    key = (page["document_id"], doc["source_sha256"], page["page_index"])
+    with _mem_lock:
+        held = _MATRICES.get(key)
+    if held is None:
+        pdf, fpage = _fitz_page(db, page)
+        try:
+            held = pymupdf.Matrix(fpage.rotation_matrix)
+        finally:
+            pdf.close()
+        with _mem_lock:
+            _MATRICES[key] = held
+            while len(_MATRICES) > _MATRICES_MAX:
+                _MATRICES.popitem(last=False)
+    return held
+
+
+def _display_pixels(matrix: pymupdf.Matrix, rect, dpi: float):
+    """``geometry.page_to_pixels`` with the page's rotation matrix."""
+    r = pymupdf.Rect(rect) * matrix
+    r.normalize()
+    return geometry.scale((r.x0, r.y0, r.x1, r.y1), dpi / 72.0)
+
+
 def findings_view(db, page_id: int, dpi: int = REVIEW_DPI) -> list[dict]:
     """Findings of a page for display: masked text, pixel boxes (rotated display space)."""
     page = doc_store.require_page(db, page_id)
-    pdf, fpage = _fitz_page(db, page)
+    matrix = _rotation_matrix(db, page)
     out = []
-    try:
-        for row in finding_store.for_page(db, page_id):
-            rects = finding_store.rects_of(row)
-            out.append(
-                {
-                    "id": row["id"],
-                    "category": row["category"],
-                    "label": category_label(row["category"]),
-                    "color": category_color(row["category"]),
-                    "status": row["status"],
-                    "source": row["source"],
-                    "detector": row["detector"],
-                    "confidence": row["confidence"],
-                    "reason": finding_store.open_reason(row),
-                    "masked": finding_store.masked_text(row),
-                    "has_text": bool(row["text_sealed"]),
-                    "rects": rects,
-                    "rects_px": [geometry.page_to_pixels(fpage, r, dpi) for r in rects],
-                }
-            )
-    finally:
-        pdf.close()
+    for row in finding_store.for_page(db, page_id):
+        rects = finding_store.rects_of(row)
+        out.append(
+            {
+                "id": row["id"],
+                "category": row["category"],
+                "label": category_label(row["category"]),
+                "color": category_color(row["category"]),
+                "status": row["status"],
+                "source": row["source"],
+                "detector": row["detector"],
+                "confidence": row["confidence"],
+                "reason": finding_store.open_reason(row),
+                "masked": finding_store.masked_text(row),
+                "has_text": bool(row["text_sealed"]),
+                "rects": rects,
+                "rects_px": [_display_pixels(matrix, r, dpi) for r in rects],
+            }
+        )
     return out
 
 
@@ -854,8 +882,10 @@ def next_low_confidence(
     return None
 
 
-def progress_summary(db, case_id: str) -> dict:
-    ps = pages(db, case_id)
+def progress_summary(db, case_id: str, ps: Optional[list[dict]] = None) -> dict:
+    """Viewed pages, open boxes and failed pages of the included documents (``ps``: the case's
+    :func:`pages` when the caller has them already)."""
+    ps = pages(db, case_id) if ps is None else ps
     open_findings = review_store.review_progress(db, case_id)["open_boxes"]  # included documents only
     return {
         "pages": len(ps),

@@ -239,6 +239,9 @@ def sub_quad_box(quad: np.ndarray, f0: float, f1: float, vertical: bool) -> Pixe
 # most REC_BATCH_SPREAD (padding is wasted work).  On CPU one crop per call is
 # the fastest: measured on a dense A4 scan (34 lines, 1 thread) batches of
 # 1/2/4/8 cost 3.7/4.2/5.6/6.3 CPU-s; on a GPU (CUDA provider) batches pay.
+# a page's worth of line batches before extra recognisers are built and shared out (the trust check's few
+# sample runs and a seal's arc text are read in one thread: building two more sessions costs more)
+PARALLEL_MIN_BATCHES = 8
 REC_BATCH = {"cpu": 1, "cuda": 8}
 REC_BATCH_SPREAD = 1.15
 
@@ -578,7 +581,7 @@ class RapidOcrEngine(OcrEngine):
             for i, r in zip(group, results):
                 out[i] = r
 
-        readers = self._line_readers() if len(groups) > 1 else []
+        readers = self._line_readers() if len(groups) >= PARALLEL_MIN_BATCHES else []
         if len(readers) < 2:
             for group in groups:
                 read(group, self.ocr.text_rec)

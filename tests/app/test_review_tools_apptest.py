@@ -39,7 +39,7 @@ def test_hide_a_page_from_the_review_page(env):
     db, users = env
     at = _review(users)
     page_id = at.session_state["review_page_id"]
-    at.selectbox(key=f"hide_reason_{page_id}").select("id_card").run()
+    at.selectbox(key="hide_reason").select("id_card").run()
     at.button(key="hide_page").click().run()
     assert not at.exception, at.exception
     assert doc_store.get_page(db, page_id)["hide_reason"] == "id_card"

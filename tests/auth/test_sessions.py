@@ -70,7 +70,7 @@ def test_logout_revokes_for_every_tab(db):
 
 @pytest.fixture
 def server(tmp_path):
-    from tests.e2e.server import streamlit_app
+    from tools.bench.server import streamlit_app
 
     env = {**os.environ, "DEID_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
     env.pop("DEID_DB", None)  # same data dir and key file as the test's store

@@ -20,27 +20,28 @@ from __future__ import annotations
 
 import os
 import re
-import statistics
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.server import streamlit_app
+from tools.bench.server import streamlit_app
+from tools.bench.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    WAIT_MS,
+    demo_case,
+    idle as _idle,
+    login,
+    measure_switches,
+    page_counter as _page_counter,
+    prepare_case,
+    switch_line,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "Review-Pass-2024"
-WAIT_MS = 60_000
 CASE = "C2024001"
 # Streamlit's own English that must not show on a main page.
 ENGLISH_CHROME = (
@@ -87,16 +88,6 @@ def _factory():
     return mod
 
 
-def _demo_case(archive: Path, pages: int) -> str:
-    from datetime import datetime
-
-    from tools.synth.clinical import SCENARIOS
-    from tools.synth.demo_archive import CasePlan, build_case
-
-    build_case(CasePlan("C20240001", SCENARIOS[0].key, pages, 0.25, datetime(2024, 3, 1, 9), 202400), archive)
-    return "C20240001"
-
-
 @pytest.fixture
 def clerk_server(tmp_path, monkeypatch):
     data, archive = tmp_path / "data", tmp_path / "archive"
@@ -115,7 +106,7 @@ def clerk_server(tmp_path, monkeypatch):
     monkeypatch.setenv("DEID_BCRYPT_ROUNDS", "4")
     demo_pages = int(os.environ.get("DEID_E2E_DEMO_PAGES", "0"))
     if demo_pages:
-        case_id = _demo_case(archive, demo_pages)
+        case_id = demo_case(archive, demo_pages)
     else:
         case_id = CASE
         _factory().make_case(
@@ -126,27 +117,16 @@ def clerk_server(tmp_path, monkeypatch):
             docs=(("d01", "入院记录", 2), ("d02", "病程记录", 3), ("d03", "出院记录", 2)),
         )
     from core.security import auth
-    from core.cases import review
-    from core.archive import FolderArchive
-    from core.cases.processing import run_detect, run_import
-    from core.store import jobs
     from core.store.db import open_db
 
     db = open_db()
     auth.create_user(db, "prep1", "preparer", PASSWORD, must_change=False)
-    run_import(db, jobs.create(db, case_id, "import"), FolderArchive(archive), case_id)
-    run_detect(db, jobs.create(db, case_id, "detect"), case_id)
-    review.warm_renders(db, case_id)
+    prepare_case(db, archive, case_id)
     with streamlit_app(env, tmp_path / "server.log") as base:
         yield base, db, case_id
 
 
 ARTIFACTS = ROOT / "test-artifacts" / "clerk_e2e"
-SWITCHED_JS = """label => {
-  const app = document.querySelector('[data-testid=stApp]');
-  return app && app.getAttribute('data-test-script-state') !== 'running'
-    && [...document.querySelectorAll('p, strong')].some(e => e.innerText.trim() === label);
-}"""
 
 
 class Shots:
@@ -163,45 +143,8 @@ class Shots:
         (ARTIFACTS / path.name).write_bytes(path.read_bytes())
 
 
-def _idle(page) -> None:
-    """Wait until the script runs the last action started have finished (twice idle, 250 ms apart)."""
-    for _ in range(2):
-        page.wait_for_timeout(250)
-        page.wait_for_function(
-            "() => { const a = document.querySelector('[data-testid=stApp]');"
-            " return a && a.getAttribute('data-test-script-state') !== 'running'; }",
-            timeout=WAIT_MS,
-        )
-
-
 def _heading(page, title: str) -> None:
     page.get_by_role("heading", name=title, exact=True).wait_for(timeout=WAIT_MS)
-
-
-def _login(page, base: str) -> None:
-    page.goto(base + "/")
-    page.get_by_label("用户名").fill("prep1")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    _heading(page, "病例列表")
-    _wait_session_cookie(page)
-
-
-def _wait_session_cookie(page, seconds: float = 20) -> None:
-    """The browser claims its session cookie just after the login page turns into the app: a URL typed
-    before that lands on the login form again, so wait for it."""
-    from core.security.sessions import COOKIE_NAME
-
-    deadline = time.time() + seconds
-    while not [c for c in page.context.cookies() if c["name"] == COOKIE_NAME]:
-        assert time.time() < deadline, "no session cookie was set after login"
-        time.sleep(0.2)
-
-
-def _page_counter(page) -> tuple[int, int]:
-    text = page.get_by_text(re.compile(r"^页面 \d+ / \d+$")).first.inner_text()
-    a, b = re.findall(r"\d+", text)
-    return int(a), int(b)
 
 
 def _wait_counter(page, n: int, total: int) -> None:
@@ -229,11 +172,6 @@ def _picked(page) -> int:
     found = re.search(r"#(\d+)", text)
     assert found, text
     return int(found.group(1))
-
-
-def _pct(values: list[float], q: int) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, int(round(q / 100 * len(ordered))) - 1)] if q != 50 else statistics.median(ordered)
 
 
 def _eventually(check, timeout_s: float = 30) -> None:
@@ -291,7 +229,7 @@ def test_clerk_session_hosts_chrome_pane_keyboard_reload(clerk_server, tmp_path)
         page = ctx.new_page()
         page.set_default_timeout(WAIT_MS)
         try:
-            _login(page, base)
+            login(page, base, "prep1", PASSWORD)
             shot(page, "01_logged_in")
             # the session cookie: HttpOnly, strict, not visible to scripts nor kept in web storage
             deadline = time.time() + 20
@@ -400,44 +338,14 @@ def test_clerk_session_hosts_chrome_pane_keyboard_reload(clerk_server, tmp_path)
             _idle(page)
             shot(page, "07_reopened_at_last_page")
 
-            # page switch as the preparer sees it: click → the next page's counter and canvas, run finished
-            # (from where the review reopened to the end, or back to the first page when nearer the end)
-            _idle(page)
-            here, _ = _page_counter(page)
-            forward = here <= total - here + 1
-            button = re.compile("下一页") if forward else re.compile("上一页")
-            times, server = [], []
-            for n in range(here + 1, total + 1) if forward else range(here - 1, 0, -1):
-                for attempt in range(2):  # a loaded machine may swallow a click during a re-layout
-                    t0 = time.perf_counter()
-                    page.get_by_role("button", name=button).click()
-                    try:  # the next page's counter is shown and the script run that drew it has finished
-                        page.wait_for_function(
-                            SWITCHED_JS, arg=f"页面 {n} / {total}", timeout=20_000, polling="raf"
-                        )
-                        break
-                    except Exception:
-                        if attempt:
-                            raise
-                if not attempt:  # a retried switch is not a measurement
-                    times.append((time.perf_counter() - t0) * 1000)
-                page.locator("canvas.upper-canvas").first.wait_for()
-                _idle(page)
-                said = re.search(r"切换耗时 (\d+) ms", page.evaluate("() => document.body.innerText"))
-                if said:
-                    server.append(float(said.group(1)))
-            line = (
-                f"browser page switch (preparer, {total}-page case, {len(times)} switches): "
-                f"p50 {_pct(times, 50):.0f} ms, p95 {_pct(times, 95):.0f} ms"
-                + (
-                    f"; of which server script p50 {_pct(server, 50):.0f} ms, p95 {_pct(server, 95):.0f} ms"
-                    if server
-                    else ""
-                )
-            )
+            # page switch as the preparer sees it (tools.bench.browser, also run by make bench): click → the
+            # next page's counter shown and the run that drew it finished, from where the review reopened
+            # to the end, or back to the first page when nearer the end
+            switches = measure_switches(page, total)
+            line = switch_line(total, switches)
             print("\n" + line)
             (tmp_path / "page_switch_ms.txt").write_text(
-                line + "\n" + " ".join(f"{t:.0f}" for t in times) + "\n"
+                line + "\n" + " ".join(f"{t:.0f}" for t in switches.browser) + "\n"
             )
             (ARTIFACTS / "page_switch_ms.txt").write_text(line + "\n")
 

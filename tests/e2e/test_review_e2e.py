@@ -15,7 +15,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from tests.e2e.server import stop, streamlit_app
+from tools.bench.server import stop, streamlit_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "review_e2e"

@@ -10,17 +10,20 @@ import io
 import re
 
 from tests.e2e.test_clerk_e2e import (  # noqa: F401  (clerk_server is a fixture)
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    WAIT_MS,
+    PASSWORD,
     Shots,
     _eventually,
     _heading,
-    _idle,
-    _login,
-    _page_counter,
     clerk_server,
     pytestmark,
+)
+from tools.bench.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    WAIT_MS,
+    idle as _idle,
+    login,
+    page_counter as _page_counter,
 )
 
 
@@ -49,7 +52,7 @@ def test_hover_labels_cut_filter_whole_page_and_decisions_csv(clerk_server, tmp_
         page = ctx.new_page()
         page.set_default_timeout(WAIT_MS)
         try:
-            _login(page, base)
+            login(page, base, "prep1", PASSWORD)
             page.goto(base + f"/页面审阅?case={case_id}")
             _heading(page, "页面审阅")
             canvas = page.locator("canvas.upper-canvas").first

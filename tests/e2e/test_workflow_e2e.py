@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.server import streamlit_app
+from tools.bench.server import streamlit_app
 
 from core.security import audit, auth
 from core.cases import workflow

@@ -28,3 +28,12 @@ def test_lines_read_two_at_a_time_read_as_one_recogniser_reads_them():
         (ln.text, ln.box, ln.char_boxes) for ln in want
     ]
     assert [round(ln.score, 4) for ln in got] == [round(ln.score, 4) for ln in want]
+
+
+def test_a_few_lines_are_read_in_one_thread_without_building_more_recognisers():
+    _, src = source_page(["住院号：20250117  床号：12", "诊断：社区获得性肺炎"], height=200)
+    _, page = scan_of(pixels(src), 595, 200)
+    img, _ = render(page, 150)
+    engine = RapidOcrEngine(threads=2)
+    assert engine.recognize(img)
+    assert "_readers" not in engine.__dict__  # two sessions more cost more than two lines take

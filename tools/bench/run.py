@@ -3,7 +3,8 @@
 First the Goals of issue 14 (``tools.bench.goals``), each beside its goal
 and the floor measured in the same run; then the figures other areas
 publish (text-layer engine ms/page, OCR engine alone, visual recognizers,
-review page switch, export).  ``--quick`` (``make bench BENCH_ARGS=--quick``)
+review page switch on the server, the browser page switch in Chromium on a
+300-page demo case, export).  ``--quick`` (``make bench BENCH_ARGS=--quick``)
 scales the big record down to 60 pages and the other runs with it; figures
 from it are marked ``[quick]``.
 """
@@ -75,11 +76,13 @@ OPTIONAL = [
     ("OCR engine alone", "tools.bench.ocr", "bench_ocr"),
     ("visual recognizers", "tools.eval.visual", "bench_visual"),
     ("review page (import+detect, page switch)", "tools.bench.review", "bench_review"),
+    ("browser page switch, preparer (issue 13: p95 ≤ 300 ms)", "tools.bench.browser", "bench_browser_switch"),
     ("export", "tools.bench.export", "bench_export"),
 ]
 QUICK_KWARGS = {
     "bench_ocr": {"n_pages": 2},
     "bench_review": {"pages": 40},
+    "bench_browser_switch": {"pages": 40, "switches": 30},
     "bench_export": {"pages": 60, "full_ocr": False},
     "bench_visual": {"pages_per_kind": 1},
 }

@@ -1,4 +1,4 @@
-"""The one way the tests start the app: ``streamlit run`` on a free local
+"""The one way the tests and ``make bench`` start the app: ``streamlit run`` on a free local
 port, wait for its health check, stop it afterwards."""
 
 from __future__ import annotations
