@@ -20,6 +20,7 @@ import numpy as np
 import pymupdf
 
 from core.models import CaseMeta, Category, Finding, PageText
+from core.redaction.plan import REDACTION_PAD
 
 
 @dataclass
@@ -228,6 +229,7 @@ def layer_glyphs(page: "PageInput") -> list:
     return cached
 
 
+CLEAR_X, CLEAR_Y = REDACTION_PAD[0] + 0.05, REDACTION_PAD[1] + 0.05
 LAYER_SHRINK = 0.2  # at most this share of the (padded) box height is given back to a neighbour glyph
 
 
@@ -236,7 +238,8 @@ def _clear_of_layer_glyphs(rect, glyphs: list) -> tuple:
     layer glyph the box touches, whole.  Each edge that cuts into a glyph
     whose centre lies outside the box (the character before or after on the
     line, the line above or below) is moved to that glyph's edge, by at most
-    LAYER_SHRINK box heights."""
+    LAYER_SHRINK box heights, and beyond it by the pad the box gets when it
+    is applied (``REDACTION_PAD``): touching the glyph by that pad removed it."""
     x0, y0, x1, y1 = rect
     h = y1 - y0
     limit = LAYER_SHRINK * h
@@ -247,13 +250,13 @@ def _clear_of_layer_glyphs(rect, glyphs: list) -> tuple:
         same_line = min(g[3], y1) - max(g[1], y0) > 0.5 * (g[3] - g[1])
         if same_line:
             if cx < x0 and g[2] - x0 <= limit:
-                x0 = g[2]
+                x0 = g[2] + CLEAR_X
             elif cx > x1 and x1 - g[0] <= limit:
-                x1 = g[0]
+                x1 = g[0] - CLEAR_X
         elif cy < y0 and g[3] - y0 <= limit:
-            y0 = g[3]
+            y0 = g[3] + CLEAR_Y
         elif cy > y1 and y1 - g[1] <= limit:
-            y1 = g[1]
+            y1 = g[1] - CLEAR_Y
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else tuple(rect)
 
 
@@ -325,7 +328,42 @@ def _off_overlapping_neighbours(page: "PageInput", start: int, end: int, rects: 
         out[0][0] = _gap_in(page, out[0], (out[0][0], min(before[1][2], out[0][2])), from_left=True)
     if after is not None and _same_line(after[1], out[-1]) and after[1][0] < out[-1][2]:
         out[-1][2] = _gap_in(page, out[-1], (max(after[1][0], out[-1][0]), out[-1][2]), from_left=False)
+    out[0][0], out[-1][2] = _off_layer_neighbours(page, out[0], out[-1])
     return [tuple(r) for r in out]
+
+
+def _off_layer_neighbours(page: "PageInput", first: list, last: list) -> tuple[float, float]:
+    """On a page whose text layer prints the text (Type3 or untrusted fonts read by OCR), MuPDF removes
+    every layer glyph the applied box touches: the box's ends move past the glyph beside them (plus the
+    apply pad) when only blank paper lies between -- nothing of the value's ink is given up."""
+    x0, x1 = first[0], last[2]
+    for g in layer_glyphs(page):
+        if (
+            (g[0] + g[2]) / 2 < x0 < g[2] + CLEAR_X
+            and _same_line(g, first)
+            and _blank(page, first, x0, g[2] + CLEAR_X)
+        ):
+            x0 = g[2] + CLEAR_X
+        elif (
+            g[0] - CLEAR_X < x1 < (g[0] + g[2]) / 2
+            and _same_line(g, last)
+            and _blank(page, last, g[0] - CLEAR_X, x1)
+        ):
+            x1 = g[0] - CLEAR_X
+    return (x0, x1) if x1 > x0 else (first[0], last[2])
+
+
+def _blank(page: "PageInput", rect, a: float, b: float) -> bool:
+    """Is the strip between x ``a`` and ``b`` of ``rect``'s middle rows free of ink?"""
+    if b - a <= 0:
+        return True
+    h = rect[3] - rect[1]
+    band_ink = _dark_band(page, (a, rect[1] + 0.2 * h, b, rect[3] - 0.2 * h), min_rows=2)
+    if band_ink is None:
+        return False
+    dark, (ox, _oy), k = band_ink
+    c0, c1 = max(0, int(np.floor((a - ox) * k))), min(dark.shape[1], int(np.ceil((b - ox) * k)))
+    return not dark[:, c0:c1].any()
 
 
 def _gap_in(page: "PageInput", rect, zone: tuple[float, float], from_left: bool) -> float:

@@ -34,7 +34,7 @@ import pymupdf
 from core.models import Category
 from core.pdf.outlines import glyph_paths
 from core.redaction.covered import blank_covered_pixels
-from core.redaction.plan import PlanItem, RedactionPlan
+from core.redaction.plan import REDACTION_PAD, PlanItem, RedactionPlan
 from core.redaction.unplaceable import REACH, UnplaceableText
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ TEXT_REMOVE: int = pymupdf.PDF_REDACT_TEXT_REMOVE  # type: ignore[attr-defined]
 LINE_ART_IF_COVERED: int = pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_COVERED  # type: ignore[attr-defined]
 LINE_ART_IF_TOUCHED: int = pymupdf.PDF_REDACT_LINE_ART_REMOVE_IF_TOUCHED  # type: ignore[attr-defined]
 
-PAD_X, PAD_Y = 0.3, 1.0
+PAD_X, PAD_Y = REDACTION_PAD
 FILL_BLACK = (0, 0, 0)
 FILL_LABEL = (0.86, 0.86, 0.86)
 LABEL_FONT = "china-s"

@@ -13,6 +13,11 @@ from core.models import Finding, Rect, as_rect
 from core.policy import STYLES, Policy
 
 
+# Every item's box is widened by this much (points, x and y) when applied (``core.redaction.apply``): glyph edges
+# under a box are covered.  A finding that must stay clear of a neighbouring glyph keeps this far from it.
+REDACTION_PAD = (0.3, 1.0)
+
+
 @dataclass(frozen=True)
 class PlanItem:
     page_index: int
