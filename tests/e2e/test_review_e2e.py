@@ -15,19 +15,11 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from tools.bench.browser import CHROMIUM, CHROMIUM_ARGS
 from tools.bench.server import stop, streamlit_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "review_e2e"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "Review-Pass-2024"
 WAIT_MS = 60_000
 

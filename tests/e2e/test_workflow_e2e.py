@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tools.bench.browser import CHROMIUM, CHROMIUM_ARGS
 from tools.bench.server import streamlit_app
 
 from core.security import audit, auth
@@ -20,15 +21,6 @@ from core.store.db import open_db
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "auth"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORDS = {"e2e_prep": "Prep-Pass-2024!", "e2e_sup": "Sup-Pass-2024!", "e2e_aud": "Aud-Pass-2024!"}
 ROLES = {"e2e_prep": "preparer", "e2e_sup": "supervisor", "e2e_aud": "auditor"}
 CASE = "E2E-0001"
