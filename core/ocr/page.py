@@ -29,6 +29,7 @@ import pymupdf
 from core.config import settings
 from core.models import Char, Rect, Source, as_rect
 from core.ocr import cache
+from core.ocr.ahead import active
 from core.ocr.cells import tidy_lines
 from core.ocr.engine import OcrEngine, OcrLine, get_engine
 from core.pdf.geometry import area, from_display, intersection, to_display
@@ -117,6 +118,13 @@ def is_image_page(page: pymupdf.Page, text_chars_count: int) -> bool:
         return False
     full = page_rect_unrotated(page)
     return covered_share(image_boxes(page), full) >= SCANNED_MIN_IMAGE_COVER
+
+
+def reads_whole(page: pymupdf.Page) -> bool:
+    """Whether the page stage will OCR this page whole whatever its text
+    layer holds: images cover most of it (a scan, with or without an OCR
+    layer of its own; ``ocr_regions`` and an untrusted layer both end there)."""
+    return covered_share(image_boxes(page), page_rect_unrotated(page)) >= SCANNED_MIN_IMAGE_COVER
 
 
 def ocr_regions(page: pymupdf.Page, text_chars_count: int) -> list[Rect]:
@@ -343,12 +351,20 @@ def ocr_page_chars(
     (the engine hands it to the visual recognizers instead of drawing the
     page again)."""
     dpi = int(dpi or settings().ocr_dpi)
-    img, offset = render(page, dpi, clip)
+    ahead = active() if clip is None and engine is None and use_cache is None else None
+    taken = ahead.take(page, dpi) if ahead is not None else None
+    read: Optional[list[OcrLine]] = None
+    if taken is not None:  # read while the page before was being analysed (core.ocr.ahead)
+        img, offset, read = taken
+    else:
+        img, offset = render(page, dpi, clip)
     if keep is not None and clip is None:
         keep["image"] = img
     if img.size == 0:
         return []
-    lines = tidy_lines(ocr_image(img, engine=engine, dpi=dpi, clip=clip, use_cache=use_cache), img)
+    if read is None:
+        read = ocr_image(img, engine=engine, dpi=dpi, clip=clip, use_cache=use_cache)
+    lines = tidy_lines(read, img)
     to_page = _pixel_mapper(page, dpi, offset)
     out: list[list[Char]] = []
     for ln in lines:
