@@ -12,7 +12,7 @@ from core.detect.registry import register
 from core.models import Category, Finding
 from core.rules import load_rules
 
-NAME_CHARS = r"[\u4e00-\u9fff0-9A-Za-z（）()·]"
+NAME_CHARS = r"[\u4e00-\u9fff\u30070-9A-Za-z（）()·]"  # \u3007: 〇 of 第九〇八医院
 
 
 @lru_cache(maxsize=1)
@@ -23,7 +23,7 @@ def _compiled():
     # a university's affiliated hospital is one name: 南京医科大学附属妇产医院, 某大学医学院第二附属医院
     affiliated = f"(?:{NAME_CHARS}{{0,4}}?附属{NAME_CHARS}{{0,14}}?(?:{suffix_re}))?"
     rx = re.compile(
-        f"{NAME_CHARS}{{1,24}}?(?:{suffix_re}){affiliated}(?:[\u4e00-\u9fff]{{0,6}}(?:分院|院区|门诊部))?"
+        f"{NAME_CHARS}{{1,24}}?(?:{suffix_re}){affiliated}(?:[\u4e00-\u9fff]{{0,6}}(?:分院|院区|门诊部)|[（(][\u4e00-\u9fff]{{1,6}}(?:分院|院区|门诊部)[）)])?"
     )
     boundaries = sorted(cfg["boundaries"], key=len, reverse=True)
     boundary_re = re.compile("|".join(re.escape(b) for b in boundaries))
@@ -35,12 +35,22 @@ def _compiled():
 
 
 def trim_left(name: str, boundary_re: re.Pattern) -> int:
-    """Offset where the institution name really starts inside ``name``."""
+    """Offset where the institution name really starts inside ``name``: after
+    the last boundary word, and after an opening bracket the name does not
+    close (外院（衢州市柯城区人民医院）: the name starts at 衢)."""
     cut = 0
     for m in boundary_re.finditer(name):
         if m.end() < len(name) - 1:
             cut = max(cut, m.end())
-    return cut
+    return max(cut, after_open_bracket(name))
+
+
+def after_open_bracket(name: str) -> int:
+    """Offset after the last opening bracket ``name`` does not close (0: none)."""
+    for i in range(len(name) - 1, -1, -1):
+        if name[i] in "（(" and not any(c in "）)" for c in name[i + 1 :]) and i + 1 < len(name) - 1:
+            return i + 1
+    return 0
 
 
 def looks_like_institution(name: str, suffix: str, generic: set, place_words, min_prefix: int) -> bool:
