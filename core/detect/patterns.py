@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
-from core.detect.normalize import normalize_value, visible_text
+from core.detect.normalize import half_width, normalize_value, visible_text
 from core.detect.registry import register
 from core.models import Category, Finding
 from core.rules import load_rules
@@ -105,7 +105,7 @@ class _RegexRecognizer(Recognizer):
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         out: list[Finding] = []
         seen: set[tuple[int, int]] = set()
-        text = visible_text(page.text.text)
+        text = half_width(visible_text(page.text.text))  # same length: offsets hold
         for rx in self.regexes():
             for m in rx.finditer(text):
                 if any(m.start() < e and s < m.end() for s, e in seen):
@@ -156,6 +156,15 @@ class EmailRecognizer(_RegexRecognizer):
 
     def regexes(self):
         return [re.compile(_patterns()["email"])]
+
+
+@register
+class WebAddressRecognizer(_RegexRecognizer):
+    name = "web_address"
+    category = Category.WEB_ADDRESS
+
+    def regexes(self):
+        return [re.compile(_patterns()["web_address"])]
 
 
 @register

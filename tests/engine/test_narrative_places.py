@@ -69,3 +69,39 @@ def test_generic_and_clinical_places_are_not_workplaces():
         "培训种子教师（中小学心理辅导老师）",
     ]:
         assert found("workplaces", line) == [], line
+
+
+@pytest.mark.parametrize(
+    "line, name",
+    [
+        ("北京协和医院妇产科", "北京协和医院"),  # 和 is a boundary word, but part of 协和
+        ("广州市妇女儿童医疗中心产科", "广州市妇女儿童医疗中心"),
+        ("转华西附二院进一步治疗", "华西附二院"),
+        ("建议转郑大一附院", "郑大一附院"),
+        ("患儿曾从赣州市人民医院转回", "赣州市人民医院"),
+    ],
+)
+def test_hospital_short_forms_and_words_inside_names(line, name):
+    assert found("institutions", line) == [("institution", name)]
+
+
+def test_counted_hospitals_name_none():
+    for line in ["全国20家医院参与研究", "北美洲多家医疗中心的数据"]:
+        assert found("institutions", line) == [], line
+
+
+@pytest.mark.parametrize(
+    "line, url",
+    [
+        ("网址：www.ndyfy.com", "www.ndyfy.com"),
+        ("医院官网 http://www.jxsfybjy.com/ 欢迎访问", "http://www.jxsfybjy.com/"),
+        ("预约：https://yy.example-hosp.cn:8443/app?id=12", "https://yy.example-hosp.cn:8443/app?id=12"),
+    ],
+)
+def test_web_addresses(line, url):
+    assert found("web_address", line) == [("web_address", url)]
+
+
+def test_decimals_and_emails_are_no_web_address():
+    for line in ["Hb 9.8 g/dL，PLT 156", "邮箱：zhangli@163.com", "版本 v2.3.1"]:
+        assert found("web_address", line) == [], line

@@ -1,0 +1,50 @@
+"""Identifiers as Chinese input methods and habits type them: full-width
+digits and letters, any dash between phone groups, "No." before a number."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.engine.test_recognizers import found
+
+
+@pytest.mark.parametrize(
+    "line, value",
+    [
+        ("ID：３６０１０２１９８００２２４７５９Ｘ", "３６０１０２１９８００２２４７５９Ｘ"),
+        ("身份证号码：36010219800224759x", "36010219800224759x"),
+        ("证件号 ３６０１０２１９８００２２４７５９x", "３６０１０２１９８００２２４７５９x"),
+    ],
+)
+def test_id_numbers_typed_full_width(line, value):
+    assert ("id_number", value) in found("id_number", line)
+
+
+def test_a_full_width_number_without_a_birth_date_is_no_id():
+    assert found("id_number", "批号：３６０１０２１９８０１３４４７５９１") == []  # month 13: no birth date
+
+
+@pytest.mark.parametrize(
+    "line, value",
+    [
+        ("电话 0791—86888888", "0791—86888888"),
+        ("电话：0791－86888888", "0791－86888888"),
+        ("手机 139–5731–2468", "139–5731–2468"),
+        ("联系电话：１３９１２３４５６７８", "１３９１２３４５６７８"),
+    ],
+)
+def test_phone_groups_joined_by_any_dash(line, value):
+    assert ("phone", value) in found("phone", line)
+
+
+@pytest.mark.parametrize(
+    "line, value",
+    [("病案号：No.0023451", "No.0023451"), ("住院号：ＺＹ２４７２４２０", "ＺＹ２４７２４２０")],
+)
+def test_record_numbers_with_no_prefix_or_full_width(line, value):
+    assert ("record_number", value) in found("label_fields", line)
+
+
+def test_clinical_values_with_dashes_are_not_phones():
+    for line in ["血压 150—95mmHg", "2024—03—12 入院", "孕38—39周"]:
+        assert found("phone", line) == [], line
