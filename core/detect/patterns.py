@@ -176,10 +176,13 @@ class RecordNumberRecognizer(_RegexRecognizer):
     order = 45
 
     def regexes(self):
-        return [re.compile(_patterns()["record_number"]["long_number"])]
+        p = _patterns()["record_number"]
+        return [re.compile(p["long_number"]), re.compile(p["bed"])]
 
     def confidence(self, value):
         digits = re.sub(r"\D", "", value)
+        if len(digits) <= 3:
+            return 0.8  # a bed number before 床 (the only short match)
         if _is_date_number(digits) or id_confidence(value) > 0 or is_tick_sequence(digits):
             return 0.0
         if digits.startswith("1") and len(digits) == 11:

@@ -48,3 +48,26 @@ def test_record_numbers_with_no_prefix_or_full_width(line, value):
 def test_clinical_values_with_dashes_are_not_phones():
     for line in ["血压 150—95mmHg", "2024—03—12 入院", "孕38—39周"]:
         assert found("phone", line) == [], line
+
+
+@pytest.mark.parametrize(
+    "line, value",
+    [("姓　名：李　娜　　性　别：女", "李　娜"), ("检验者:  孙  楠      审核者:  姚  明", "孙  楠")],
+)
+def test_names_letter_spaced_with_wide_or_several_spaces(line, value):
+    assert value in [t for _, t in found("label_fields", line)]
+
+
+def test_a_count_of_babies_is_no_newborn_name():
+    assert found("person_names", "产妇于10:20顺产一活男婴，Apgar评分9分") == []
+    assert ("patient_name", "李娜之女") in found("person_names", "新生儿李娜之女，出生体重3200g")
+
+
+@pytest.mark.parametrize("line, value", [("产科 12床 住院号", "12"), ("加3床患者夜间血压偏高", "加3")])
+def test_bed_numbers_without_their_label(line, value):
+    assert ("record_number", value) in found("record_number", line)
+
+
+def test_bed_words_are_no_bed_numbers():
+    for line in ["床旁超声示宫内单活胎", "卧床休息3天", "2床位紧张", "抬高床头30度"]:
+        assert found("record_number", line) == [], line
