@@ -71,3 +71,20 @@ def test_bed_numbers_without_their_label(line, value):
 def test_bed_words_are_no_bed_numbers():
     for line in ["床旁超声示宫内单活胎", "卧床休息3天", "2床位紧张", "抬高床头30度"]:
         assert found("record_number", line) == [], line
+
+
+@pytest.mark.parametrize(
+    "line, category, value",
+    [
+        ("MRN: 2023-004512", "record_number", "2023-004512"),
+        ("Bed No.: 12", "record_number", "12"),
+        ("Specimen No.: 20240312-0088", "record_number", "20240312-0088"),
+        ("Reported by: 陈静  Checked by: 赵磊", "doctor_name", "赵磊"),
+    ],
+)
+def test_english_labels_of_bilingual_reports(line, category, value):
+    assert (category, value) in found("label_fields", line)
+
+
+def test_english_words_without_a_colon_are_no_labels():
+    assert found("label_fields", "Bed rest was advised, Doctor on call informed") == []
