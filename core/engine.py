@@ -27,7 +27,7 @@ from core.detect.registry import load_default_recognizers
 from core.config import settings
 from core.detect.seeding import seeds_from_meta
 from core.models import CaseMeta, Char, Finding, as_rect
-from core.ocr.ahead import reading_ahead
+from core.ocr.ahead import active as active_reading, reading_ahead
 from core.pdf.drawings import one_reading
 from core.pdf.geometry import area, intersection, union
 from core.pdf.render import release_page_memory
@@ -86,7 +86,7 @@ def _ocr_lines(
     except ImportError:  # OCR module not installed
         return [], False
     if not trusted:
-        return ocr_page_chars(page, dpi=dpi, keep=keep), True
+        return ocr_page_chars(page, dpi=dpi, keep=keep, read=_read_ahead(page, dpi)), True
     regions = ocr_regions(page, sum(len(l) for l in base_lines))
     if not regions:
         return [], False
@@ -95,8 +95,15 @@ def _ocr_lines(
     lines: list[list[Char]] = []
     for region in regions:
         clip = None if area(as_rect(region)) >= 0.95 * full else region
-        lines += ocr_page_chars(page, dpi=dpi, clip=clip, keep=keep)
+        read = _read_ahead(page, dpi) if clip is None else None
+        lines += ocr_page_chars(page, dpi=dpi, clip=clip, keep=keep, read=read)
     return drop_duplicates(lines, base_lines), scanned
+
+
+def _read_ahead(page: pymupdf.Page, dpi: int) -> Optional[tuple]:
+    """The whole page's reading when the page loop read it ahead (``core.ocr.ahead``)."""
+    ahead = active_reading()
+    return ahead.take(page, dpi) if ahead is not None else None
 
 
 def page_input(page: pymupdf.Page, ocr: bool = True, dpi: int = 150) -> tuple[PageInput, PageSummary]:

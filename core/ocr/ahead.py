@@ -8,10 +8,10 @@ the recognizers; :class:`ReadAhead` lets it read the next page meanwhile.
 Only pixels cross to the background thread: the page is rendered in the
 calling thread (PyMuPDF is not thread-safe) by the same ``render`` the page
 stage uses, and the thread runs ``ocr_image`` on it, the same cached call.
-``ocr_page_chars`` takes the reading only for exactly that request (same
-document, page, resolution, whole page, default engine and cache), so what
-a page is read as never depends on whether it was read ahead; a reading
-nobody asks for is dropped.
+The page stage (``core.engine``) hands the reading to ``ocr_page_chars``
+only for exactly that request (same document, page, resolution, whole
+page, default engine and cache), so what a page is read as never depends
+on whether it was read ahead; a reading nobody asks for is dropped.
 """
 
 from __future__ import annotations

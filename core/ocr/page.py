@@ -29,7 +29,6 @@ import pymupdf
 from core.config import settings
 from core.models import Char, Rect, Source, as_rect
 from core.ocr import cache
-from core.ocr.ahead import active
 from core.ocr.cells import tidy_lines
 from core.ocr.engine import OcrEngine, OcrLine, get_engine
 from core.pdf.geometry import area, from_display, intersection, to_display
@@ -343,28 +342,28 @@ def ocr_page_chars(
     engine: Optional[OcrEngine] = None,
     use_cache: Optional[bool] = None,
     keep: Optional[dict] = None,
+    read: Optional[tuple] = None,
 ) -> list[list[Char]]:
     """OCR the page (or ``clip``, unrotated points): lines of characters in
     unrotated page points, ``source=Source.OCR``.  Inserted spaces (wide
     gaps) are kept as characters so detectors see field boundaries.  With
     ``keep``, a render of the whole page is left there as ``keep["image"]``
     (the engine hands it to the visual recognizers instead of drawing the
-    page again)."""
+    page again).  ``read``: the whole page's (render, offset, OCR lines)
+    already read for exactly this request (``core.ocr.ahead``)."""
     dpi = int(dpi or settings().ocr_dpi)
-    ahead = active() if clip is None and engine is None and use_cache is None else None
-    taken = ahead.take(page, dpi) if ahead is not None else None
-    read: Optional[list[OcrLine]] = None
-    if taken is not None:  # read while the page before was being analysed (core.ocr.ahead)
-        img, offset, read = taken
+    lines_read: Optional[list[OcrLine]] = None
+    if read is not None and clip is None:  # (render, offset, lines) read ahead (core.ocr.ahead)
+        img, offset, lines_read = read
     else:
         img, offset = render(page, dpi, clip)
     if keep is not None and clip is None:
         keep["image"] = img
     if img.size == 0:
         return []
-    if read is None:
-        read = ocr_image(img, engine=engine, dpi=dpi, clip=clip, use_cache=use_cache)
-    lines = tidy_lines(read, img)
+    if lines_read is None:
+        lines_read = ocr_image(img, engine=engine, dpi=dpi, clip=clip, use_cache=use_cache)
+    lines = tidy_lines(lines_read, img)
     to_page = _pixel_mapper(page, dpi, offset)
     out: list[list[Char]] = []
     for ln in lines:

@@ -81,16 +81,15 @@ def test_a_reading_is_taken_only_for_the_same_request(scans):
         assert ahead.take(scans[3], 150) is None
 
 
-def test_a_clip_or_own_engine_request_reads_the_page_itself(scans, monkeypatch):
+def test_a_reading_taken_gives_the_characters_of_a_reading_in_turn(scans):
     with ahead_mod.reading_ahead() as ahead:
         ahead.start(scans[2], 150)
-        clip = (0, 0, scans[2].rect.width, 60)  # the first line only
-        part = ocr_page_chars(scans[2], dpi=150, clip=clip)
-        assert ahead._next is not None  # a clip is not the whole-page reading: left in place
-        whole = ocr_page_chars(scans[2], dpi=150)
-        assert ahead._next is None
+        read = ahead.take(scans[2], 150)
+    whole = ocr_page_chars(scans[2], dpi=150, read=read)
+    assert whole == ocr_page_chars(scans[2], dpi=150)
     assert "".join(c.c for ln in whole for c in ln).count("司马文静") == 1
-    assert len(part) < len(whole)
+    clip = (0, 0, scans[2].rect.width, 60)  # the first line only: a clip reads its own pixels
+    assert len(ocr_page_chars(scans[2], dpi=150, clip=clip, read=read)) < len(whole)
 
 
 def test_a_failing_reading_fails_its_page_not_the_record(scans, monkeypatch):
