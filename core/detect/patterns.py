@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Optional
 from functools import lru_cache
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
@@ -95,6 +96,7 @@ class _RegexRecognizer(Recognizer):
 
     category: Category = Category.RECORD_NUMBER
     order = 40
+    reads_groups = False  # also read digit groups with the spaces between them dropped (validated patterns)
 
     def regexes(self) -> list[re.Pattern]:
         raise NotImplementedError
@@ -106,24 +108,56 @@ class _RegexRecognizer(Recognizer):
         out: list[Finding] = []
         seen: set[tuple[int, int]] = set()
         text = half_width(visible_text(page.text.text))  # same length: offsets hold
-        for rx in self.regexes():
-            for m in rx.finditer(text):
-                if any(m.start() < e and s < m.end() for s, e in seen):
-                    continue
-                conf = self.confidence(m.group(0))
-                if conf <= 0:
-                    continue
-                f = finding_from_span(page, m.start(), m.end(), self.category, self.name, conf)
-                if f:
-                    seen.add((m.start(), m.end()))
-                    out.append(f)
+        sources: list[tuple[str, Optional[list[int]]]] = [(text, None), despaced(text)]
+        if self.reads_groups:
+            sources.append(despaced(text, GROUP_SPACE))
+        for source, place in sources:
+            for rx in self.regexes():
+                for m in rx.finditer(source):
+                    s, e = (
+                        (m.start(), m.end()) if place is None else (place[m.start()], place[m.end() - 1] + 1)
+                    )
+                    if any(s < e2 and s2 < e for s2, e2 in seen):
+                        continue
+                    conf = self.confidence(m.group(0))
+                    if conf <= 0:
+                        continue
+                    f = finding_from_span(page, s, e, self.category, self.name, conf)
+                    if f:
+                        seen.add((s, e))
+                        out.append(f)
         return out
+
+
+# Four or more single letters or digits, one space between each: a letter-spaced value as the extractor
+# or OCR writes it ("1 3 9 1 2 3 4 5 6 7 8").
+SPACED_RUN = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Za-z] ){3,}[0-9A-Za-z](?![0-9A-Za-z])")
+
+
+# One space between two groups of a number (3601 0219 8002 2475 9X, 139 1234 5678).
+GROUP_SPACE = re.compile(r"(?<=[0-9]) (?=[0-9Xx])")
+
+
+def despaced(text: str, spaces: Optional[re.Pattern] = None) -> tuple[str, list[int]]:
+    """``text`` without the spaces inside letter-spaced runs (or those ``spaces``
+    matches), and for each of its characters the offset in ``text``."""
+    keep = [True] * len(text)
+    if spaces is not None:
+        for m in spaces.finditer(text):
+            keep[m.start()] = False
+    else:
+        for m in SPACED_RUN.finditer(text):
+            for k in range(m.start() + 1, m.end(), 2):
+                keep[k] = False
+    where = [k for k, kept in enumerate(keep) if kept]
+    return "".join(text[k] for k in where), where
 
 
 @register
 class IdNumberRecognizer(_RegexRecognizer):
     name = "id_number"
     category = Category.ID_NUMBER
+    reads_groups = True  # the check digit and the birth date validate what the groups form
 
     def regexes(self):
         p = _patterns()["id_number"]
@@ -137,6 +171,7 @@ class IdNumberRecognizer(_RegexRecognizer):
 class PhoneRecognizer(_RegexRecognizer):
     name = "phone"
     category = Category.PHONE
+    reads_groups = True
 
     def regexes(self):
         p = _patterns()["phone"]

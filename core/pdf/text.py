@@ -122,7 +122,7 @@ def text_lines(page: pymupdf.Page) -> list[list[Char]]:
             ]
             if any(not c.c.isspace() for c in chars):
                 (horizontal if _horizontal(line) else other).append(chars)
-    return join_glyph_chains(merge_pieces(horizontal)) + other
+    return join_groups(join_glyph_chains(merge_pieces(horizontal))) + other
 
 
 # Glyphs set one by one (each its own text object) at a constant pitch: a letter-spaced value
@@ -149,6 +149,57 @@ def join_glyph_chains(lines: list[list[Char]]) -> list[list[Char]]:
             used.update(chain)
             out.append([c for k in chain for c in lines[k] if not c.c.isspace()])
     return [l for k, l in enumerate(lines) if k not in used] + out if out else lines
+
+
+# Groups of a number kerned apart in one text object ([(139) -900 (1234) -900 (5678)] TJ): pieces of up
+# to five letters or digits that follow a line ending in one, a gap of at most GROUP_MAX_GAP heights.
+GROUP_MAX_CHARS = 5
+GROUP_MAX_GAP = 1.5
+
+
+def join_groups(lines: list[list[Char]]) -> list[list[Char]]:
+    """A line ending in a letter or digit and the short letter/digit groups
+    right after it on its baseline, as one line with a space between each
+    (the space keeps table cells apart; the phone and ID patterns read the
+    groups together)."""
+    groups = [k for k, l in enumerate(lines) if _is_group(l)]
+    if not groups:
+        return lines
+    absorbed: set[int] = set()
+    joined: dict[int, list[Char]] = {}
+    for k in sorted(range(len(lines)), key=lambda k: _extent(lines[k])[0]):
+        if k in absorbed or not lines[k] or not lines[k][-1].c.isalnum():
+            continue
+        line = list(lines[k])
+        while (j := _next_group(lines, groups, line, absorbed | {k})) is not None:
+            gap = (line[-1].rect[2], line[-1].rect[1], lines[j][0].rect[0], line[-1].rect[3])
+            line += [Char(" ", gap, line[-1].source), *lines[j]]
+            absorbed.add(j)
+        if len(line) > len(lines[k]):
+            joined[k] = line
+    if not joined:
+        return lines
+    return [joined.get(k, l) for k, l in enumerate(lines) if k not in absorbed]
+
+
+def _is_group(line: list[Char]) -> bool:
+    text = "".join(c.c for c in line).strip()
+    return 0 < len(text) <= GROUP_MAX_CHARS and text.isascii() and text.isalnum()
+
+
+def _next_group(lines, groups: list[int], line: list[Char], skip: set):
+    e = _extent(line)
+    h = max(e[3] - e[1], 1e-3)
+    best = None
+    for j in groups:
+        if j in skip:
+            continue
+        g = _extent(lines[j])
+        gap = g[0] - e[2]
+        aligned = abs((e[1] + e[3]) - (g[1] + g[3])) / 2 <= SAME_BASELINE * h
+        if aligned and 0 <= gap <= GROUP_MAX_GAP * h and (best is None or gap < best[1]):
+            best = (j, gap)
+    return None if best is None else best[0]
 
 
 def _glyph(line: list[Char]) -> tuple:

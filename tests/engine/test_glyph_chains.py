@@ -63,3 +63,37 @@ def test_stacked_name_and_spaced_phone_are_redacted_clinical_kept(tmp_path):
     assert not any(d in kept for d in PHONE) and not any(c in kept for c in NAME)
     assert CLINICAL in kept and "联系电话：" in kept
     assert_nowhere(out, PHONE, NAME)
+
+
+def _with_raw_text(page, content: bytes) -> None:
+    page.insert_text((10, 10), " ", fontname="helv", fontsize=1)  # the Helv resource
+    xref = page.get_contents()[-1]
+    page.parent.update_stream(xref, page.parent.xref_stream(xref) + b"\n" + content + b"\n")
+
+
+def test_groups_kerned_apart_and_letter_spacing_are_read_whole(tmp_path):
+    doc, page = _page()
+    _with_raw_text(
+        page,
+        b"BT /helv 11 Tf 50 160 Td [(Mobile: 139) -900 (1234) -900 (5678)] TJ ET\n"
+        b"BT /helv 11 Tf 50 200 Td [(ID: 3201) -1200 (0619) -1200 (9501) -1200 (0112) -1200 (37)] TJ ET\n"
+        b"BT /helv 11 Tf 8 Tc 50 240 Td (Tel 13812345678) Tj ET",
+    )
+    assert "Mobile: 139 1234 5678" in _texts(page)
+    r, out, report = redact(tmp_path, doc)
+    assert r.returncode == 0, r.stderr
+    assert {"phone", "id_number"} <= {f["category"] for f in report["findings"]}
+    kept = "".join(ch for ch in pymupdf.open(out)[0].get_text() if not ch.isspace())
+    assert not any(d in kept for d in "0123456789") and CLINICAL in kept
+    assert_nowhere(out, "13912345678", "320106199501011237", "13812345678")
+
+
+def test_numbers_in_neighbouring_table_cells_stay_numbers_of_their_own():
+    _, page = _page()
+    for k, value in enumerate(["120", "80", "72", "20", "365"]):  # a vital-signs row, cells 30 pt apart
+        page.insert_text((50 + k * 30, 300), value, fontname="wqy", fontsize=10)
+    from tests.engine.test_recognizers import found
+
+    row = next(t for t in _texts(page) if t.startswith("120"))
+    assert row == "120 80 72 20 365"
+    assert found("record_number", row) == [] and found("phone", row) == []
