@@ -63,6 +63,8 @@ FIXED = {
     "content-flate-bomb": "refused",
     "content-singular-matrix": "ok",
     "content-huge-matrix": "ok",
+    "tj-groups": "ok",  # a number kerned apart in groups was left whole (not in the case index)
+    "tc-spacing": "ok",
 }
 
 
@@ -80,7 +82,8 @@ def test_kit_classes_found_and_fixed(name, mutations, tmp_path, capsys):
     src.write_bytes(item.data)
     meta.write_text(
         json.dumps(
-            {"patient_name": item.identifiers[0], "id_number": item.identifiers[-1]}, ensure_ascii=False
+            {"patient_name": item.identifiers[0], "id_number": item.identifiers[-1]} if item.meta else {},
+            ensure_ascii=False,
         ),
         encoding="utf-8",
     )

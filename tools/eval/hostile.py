@@ -129,7 +129,7 @@ def run_file(item: KitFile, workdir: Path, timeout: float, ocr: bool) -> Outcome
     src, out = workdir / f"{safe}.pdf", workdir / f"{safe}.out.pdf"
     src.write_bytes(item.data)
     cmd = [sys.executable, "-m", "core.cli", "redact", str(src), "-o", str(out)]
-    if item.identifiers:
+    if item.identifiers and item.meta:
         meta = workdir / f"{safe}.json"
         meta.write_text(
             json.dumps(
@@ -277,7 +277,9 @@ def unsound(out: Path, item: KitFile) -> str:
         if doc.page_count < 1 or doc.needs_pass:
             return "output has no pages or needs a password"
         for page in doc:
-            text = page.get_text()
+            text = re.sub(
+                r"\s", "", page.get_text(sort=True)
+            )  # glyph by glyph: one line each, in place order
             if any(v in text for v in item.identifiers):
                 return f"identifier left in the text layer of page {page.number + 1}"
         if where := _in_raw_streams(doc, item.identifiers):

@@ -24,6 +24,7 @@ FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 NAME, ID = "王小红", "320106199501011237"
 LINES = [f"姓名：{NAME}  身份证号：{ID}", "入院诊断：妊娠期高血压", "血压135/85mmHg"]
 ASCII_ID = b"(Patient ID 320106199501011237) Tj"
+OTHER_NAME, OTHER_ID = "司马文静", "440304198811022159"  # a relative's, nowhere else in the file
 
 
 @dataclass
@@ -33,6 +34,7 @@ class KitFile:
     data: bytes
     identifiers: list[str] = field(default_factory=lambda: [NAME, ID])
     source: str = "mutation"
+    meta: bool = True  # the identifiers are given as the case's index record (--meta)
 
 
 # ------------------------------------------------------------------ bases
@@ -735,6 +737,55 @@ def hidden_carriers() -> Iterator[KitFile]:
     yield KitFile("alternate-image", "hidden-carrier", doc.tobytes())
 
 
+def _glyph_by_glyph(page: pymupdf.Page, text: str, x: float, y: float, dx: float, dy: float, order) -> None:
+    for i in order(list(range(len(text)))):
+        page.insert_text((x + i * dx, y + i * dy), text[i], fontname="wqy", fontsize=10.5)
+
+
+def _raw_text(doc: pymupdf.Document, content: bytes) -> None:
+    page = doc[0]
+    page.insert_text((5, 5), " ", fontname="helv", fontsize=1)  # the Helv resource
+    xref = page.get_contents()[-1]
+    doc.update_stream(xref, doc.xref_stream(xref) + b"\n" + content + b"\n")
+
+
+def arranged_text() -> Iterator[KitFile]:
+    """Identifiers shown plainly but set so that a text layer reads them apart: one glyph per text object
+    stacked down or letter-spaced across (in stream order or reversed), a number kerned apart in groups
+    (TJ) or spread by character spacing (Tc), a line drawn outside the crop box, a form placed below
+    the page.  They are not in the case index nor elsewhere on the page: only reading them finds them."""
+    line = f"家属{OTHER_NAME}身份证{OTHER_ID}"
+    both = [OTHER_NAME, OTHER_ID]
+    for name, dx, dy, order in (
+        ("stacked-down", 0, 13, lambda i: i),
+        ("letter-spaced", 18, 0, lambda i: i),
+        ("letter-spaced-reversed", 18, 0, lambda i: i[::-1]),
+    ):
+        doc = pymupdf.open("pdf", base_text())
+        doc[0].insert_font(fontname="wqy", fontfile=FONT)
+        _glyph_by_glyph(doc[0], line, 300 if dy else 40, 200, dx, dy, order)
+        yield KitFile(name, "arranged-text", doc.tobytes(), identifiers=both, meta=False)
+    groups = b" -1200 ".join(b"(%s)" % OTHER_ID[k : k + 4].encode() for k in range(0, 18, 4))
+    for name, content in (
+        ("tj-groups", b"BT /helv 10 Tf 40 300 Td [(ID ) %s] TJ ET" % groups),
+        ("tc-spacing", b"BT /helv 10 Tf 7 Tc 40 300 Td (ID %s) Tj ET" % OTHER_ID.encode()),
+    ):
+        doc = pymupdf.open("pdf", base_text())
+        _raw_text(doc, content)
+        yield KitFile(name, "arranged-text", doc.tobytes(), identifiers=[OTHER_ID], meta=False)
+    doc = pymupdf.open("pdf", base_text())
+    doc[0].insert_text((40, 800), f"ID {OTHER_ID}", fontname="helv", fontsize=10)
+    doc[0].set_cropbox(pymupdf.Rect(0, 0, 595, 700))
+    yield KitFile("outside-cropbox", "arranged-text", doc.tobytes(), identifiers=[OTHER_ID], meta=False)
+    other = pymupdf.open()
+    other.new_page(width=595, height=200).insert_text(
+        (40, 60), f"ID {OTHER_ID}", fontname="helv", fontsize=10
+    )
+    doc = pymupdf.open("pdf", base_text())
+    doc[0].show_pdf_page(pymupdf.Rect(40, 850, 555, 1020), other, 0)
+    yield KitFile("form-below-page", "arranged-text", doc.tobytes(), identifiers=[OTHER_ID], meta=False)
+
+
 GENERATORS: dict[str, Callable[[], Iterator[KitFile]]] = {
     "truncation": truncations,
     "byte-flip": byte_flips,
@@ -749,6 +800,7 @@ GENERATORS: dict[str, Callable[[], Iterator[KitFile]]] = {
     "huge-page-count": page_counts,
     "content-junk": content_junk,
     "hidden-carrier": hidden_carriers,
+    "arranged-text": arranged_text,
 }
 
 
