@@ -96,7 +96,7 @@ class _RegexRecognizer(Recognizer):
 
     category: Category = Category.RECORD_NUMBER
     order = 40
-    reads_groups = False  # also read digit groups with the spaces between them dropped (validated patterns)
+    reads_groups = False  # also read letter-spaced runs and digit groups without their spaces
 
     def regexes(self) -> list[re.Pattern]:
         raise NotImplementedError
@@ -108,9 +108,9 @@ class _RegexRecognizer(Recognizer):
         out: list[Finding] = []
         seen: set[tuple[int, int]] = set()
         text = half_width(visible_text(page.text.text))  # same length: offsets hold
-        sources: list[tuple[str, Optional[list[int]]]] = [(text, None), despaced(text)]
-        if self.reads_groups:
-            sources.append(despaced(text, GROUP_SPACE))
+        sources: list[tuple[str, Optional[list[int]]]] = [(text, None)]
+        if self.reads_groups:  # validated patterns only: a row of one-digit table cells forms no number
+            sources += [despaced(text), despaced(text, GROUP_SPACE)]
         for source, place in sources:
             for rx in self.regexes():
                 for m in rx.finditer(source):

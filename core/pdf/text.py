@@ -125,148 +125,123 @@ def text_lines(page: pymupdf.Page) -> list[list[Char]]:
     return join_groups(join_glyph_chains(merge_pieces(horizontal))) + other
 
 
-# Glyphs set one by one (each its own text object) at a constant pitch: a letter-spaced value
-# ("1  3  9  1 …" across a cell) or a vertical one (a narrow cell, 竖排 one glyph per line).  Each
-# glyph is a line of its own for the extractor; shown, they read as one word.
-CHAIN_MIN = 3  # glyphs in a chain
-CHAIN_MAX_GAP = 1.5  # gap between neighbours across, in glyph heights
+# Glyphs stacked one under another, each its own text object (竖排 in a narrow cell): one word.
+CHAIN_MIN = 3  # glyphs in a stack
 DOWN_MAX_GAP = 0.25  # gap between glyphs one under another, in glyph heights (table rows lie further apart)
-PITCH_SPREAD = 0.25  # gaps of a chain may differ by this share of a glyph height
-
-
-def join_glyph_chains(lines: list[list[Char]]) -> list[list[Char]]:
-    """Lines of one glyph that continue each other at a constant pitch, across
-    (same baseline) or down (same column), as one line each; a line ending
-    right before a chain across, at the same pitch, joins it (the label
-    联系电话： before its letter-spaced number)."""
-    singles = [k for k, l in enumerate(lines) if len([c for c in l if not c.c.isspace()]) == 1]
-    if len(singles) < CHAIN_MIN:
-        return lines
-    used: set[int] = set()
-    out: list[list[Char]] = []
-    for chain in _chains(lines, singles, across=True) + _chains(lines, singles, across=False):
-        if used.isdisjoint(chain):
-            used.update(chain)
-            out.append([c for k in chain for c in lines[k] if not c.c.isspace()])
-    return [l for k, l in enumerate(lines) if k not in used] + out if out else lines
-
-
-# Groups of a number kerned apart in one text object ([(139) -900 (1234) -900 (5678)] TJ): pieces of up
-# to five letters or digits that follow a line ending in one, a gap of at most GROUP_MAX_GAP heights.
+PITCH_SPREAD = 0.25  # gaps of a stack may differ by this share of a glyph height
+# Pieces set apart along a baseline: a number kerned apart in groups ([(139) -900 (1234) TJ]) or a
+# value letter-spaced glyph by glyph.  A group is a piece of up to five ASCII letters or digits, or a
+# single glyph; it joins the line before it when the gap is at most GROUP_MAX_GAP heights.
 GROUP_MAX_CHARS = 5
 GROUP_MAX_GAP = 1.5
 
 
+def join_glyph_chains(lines: list[list[Char]]) -> list[list[Char]]:
+    """One-glyph lines stacked at a constant pitch, glyph under glyph, as one
+    line each, when most of the glyphs are Chinese characters."""
+    singles = [k for k, l in enumerate(lines) if len(_ink(l)) == 1]
+    if len(singles) < CHAIN_MIN:
+        return lines
+    used: set[int] = set()
+    out: list[list[Char]] = []
+    for band in _bands(lines, singles, across=False):
+        for chain in _pitch_runs(lines, band):
+            glyphs = [_ink(lines[k])[0] for k in chain]
+            if 2 * sum(1 for c in glyphs if _is_cjk(c.c)) < len(glyphs):
+                continue  # vertical writing is Chinese; a column of one-digit table cells stays cells
+            used.update(chain)
+            out.append(glyphs)
+    return [l for k, l in enumerate(lines) if k not in used] + out if out else lines
+
+
 def join_groups(lines: list[list[Char]]) -> list[list[Char]]:
-    """A line ending in a letter or digit and the short letter/digit groups
-    right after it on its baseline, as one line with a space between each
-    (the space keeps table cells apart; the phone and ID patterns read the
-    groups together)."""
-    groups = [k for k, l in enumerate(lines) if _is_group(l)]
-    if not groups:
-        return lines
+    """A line ending in a letter or digit and the groups right after it on
+    its baseline, as one line with a space between each (the space keeps
+    table cells apart; the phone and ID patterns read letter-spaced runs
+    and groups together)."""
     absorbed: set[int] = set()
-    joined: dict[int, list[Char]] = {}
-    for k in sorted(range(len(lines)), key=lambda k: _extent(lines[k])[0]):
-        if k in absorbed or not lines[k] or not lines[k][-1].c.isalnum():
-            continue
-        line = list(lines[k])
-        while (j := _next_group(lines, groups, line, absorbed | {k})) is not None:
-            gap = (line[-1].rect[2], line[-1].rect[1], lines[j][0].rect[0], line[-1].rect[3])
-            line += [Char(" ", gap, line[-1].source), *lines[j]]
-            absorbed.add(j)
-        if len(line) > len(lines[k]):
-            joined[k] = line
-    if not joined:
+    joined: dict[int, list[list[Char]]] = {}
+    for row in _bands(lines, [k for k, l in enumerate(lines) if l], across=True):
+        lead = None
+        for prev, k in zip([None, *row], row):
+            if lead is not None and prev is not None and _is_group(lines[k]) and _gap_ok(lines, prev, k):
+                joined[lead].append(lines[k])
+                absorbed.add(k)
+                continue
+            lead = k if lines[k][-1].c.isalnum() else None
+            if lead is not None:
+                joined[lead] = [lines[k]]
+    if not absorbed:
         return lines
-    return [joined.get(k, l) for k, l in enumerate(lines) if k not in absorbed]
+    return [_joined(joined[k]) if k in joined else l for k, l in enumerate(lines) if k not in absorbed]
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+def _ink(line: list[Char]) -> list[Char]:
+    return [c for c in line if not c.c.isspace()]
+
+
+def _joined(pieces: list[list[Char]]) -> list[Char]:
+    """Pieces of one line, left to right, a space (over the gap) between each."""
+    out = list(pieces[0])
+    for piece in pieces[1:]:
+        gap = (out[-1].rect[2], out[-1].rect[1], piece[0].rect[0], out[-1].rect[3])
+        out += [Char(" ", gap, out[-1].source), *piece]
+    return out
 
 
 def _is_group(line: list[Char]) -> bool:
     text = "".join(c.c for c in line).strip()
-    return 0 < len(text) <= GROUP_MAX_CHARS and text.isascii() and text.isalnum()
+    return len(text) == 1 or 0 < len(text) <= GROUP_MAX_CHARS and text.isascii() and text.isalnum()
 
 
-def _next_group(lines, groups: list[int], line: list[Char], skip: set):
-    e = _extent(line)
-    h = max(e[3] - e[1], 1e-3)
-    best = None
-    for j in groups:
-        if j in skip:
-            continue
-        g = _extent(lines[j])
-        gap = g[0] - e[2]
-        aligned = abs((e[1] + e[3]) - (g[1] + g[3])) / 2 <= SAME_BASELINE * h
-        if aligned and 0 <= gap <= GROUP_MAX_GAP * h and (best is None or gap < best[1]):
-            best = (j, gap)
-    return None if best is None else best[0]
+def _gap_ok(lines: list[list[Char]], a: int, b: int) -> bool:
+    ea, eb = _extent(lines[a]), _extent(lines[b])
+    return 0 <= eb[0] - ea[2] <= GROUP_MAX_GAP * max(ea[3] - ea[1], 1e-3)
 
 
-def _glyph(line: list[Char]) -> tuple:
-    return next(c.rect for c in line if not c.c.isspace())
-
-
-def _chains(lines: list[list[Char]], singles: list[int], across: bool) -> list[list[int]]:
-    """Runs of ``CHAIN_MIN``+ one-glyph lines at a constant pitch, in reading order."""
-    axis = 0 if across else 1
-    order = sorted(singles, key=lambda k: (_glyph(lines[k])[1 - axis], _glyph(lines[k])[axis]))
-    chains: list[list[int]] = []
-    taken: set[int] = set()
-    for k in order:
-        if k in taken:
-            continue
-        chain: list[int] = [k]
-        gaps: list[float] = []
-        while True:
-            nxt = _next_glyph(lines, singles, chain[-1], across, gaps, taken)
-            if nxt is None:
-                break
-            chain.append(nxt[0])
-            gaps.append(nxt[1])
-        if len(chain) >= CHAIN_MIN:
-            taken.update(chain)
-            chains.append(_with_lead(lines, chain, gaps) if across else chain)
-    return chains
-
-
-def _next_glyph(lines, singles, k, across: bool, gaps: list, taken: set):
-    """The one-glyph line right after line ``k`` (to its right, or below it) and the gap, or None."""
-    a = _glyph(lines[k])
-    h = max(a[3] - a[1], 1e-3)
-    best = None
-    for j in singles:
-        if j == k or j in taken:
-            continue
-        b = _glyph(lines[j])
-        if across:
-            aligned = abs((a[1] + a[3]) - (b[1] + b[3])) / 2 <= SAME_BASELINE * h
-            gap, limit = b[0] - a[2], CHAIN_MAX_GAP * h
+def _bands(lines: list[list[Char]], keys: list[int], across: bool) -> list[list[int]]:
+    """``keys`` in rows (``across``: same baseline centre, sorted by x) or
+    columns (same horizontal centre, sorted by y), within 0.3 glyph heights."""
+    axis = 1 if across else 0  # the coordinate that stays
+    centre = {k: sum(_extent(lines[k])[axis::2]) / 2 for k in keys}
+    bands: list[list[int]] = []
+    ref = 0.0
+    for k in sorted(keys, key=centre.__getitem__):
+        e = _extent(lines[k])
+        tol = 0.3 * (e[3] - e[1] if across else max(e[2] - e[0], 1e-3))
+        if bands and abs(centre[k] - ref) <= tol:
+            bands[-1].append(k)
         else:
-            aligned = abs((a[0] + a[2]) - (b[0] + b[2])) / 2 <= 0.3 * max(a[2] - a[0], b[2] - b[0], 1e-3)
-            gap, limit = b[1] - a[3], DOWN_MAX_GAP * h
-        if not aligned or gap < -0.2 * h or gap > limit:
-            continue
-        if gaps and abs(gap - gaps[0]) > PITCH_SPREAD * h:
-            continue
-        if best is None or gap < best[1]:
-            best = (j, gap)
-    return best
+            bands.append([k])
+            ref = centre[k]
+    return [sorted(b, key=lambda k: _extent(lines[k])[1 - axis]) for b in bands]
 
 
-def _with_lead(lines: list[list[Char]], chain: list[int], gaps: list) -> list[int]:
-    """The chain, led by the line that ends right before it at the chain's pitch."""
-    first = _glyph(lines[chain[0]])
-    h = max(first[3] - first[1], 1e-3)
-    pitch = sum(gaps) / len(gaps)
-    for j, line in enumerate(lines):
-        if j in chain or not line:
+def _pitch_runs(lines: list[list[Char]], band: list[int]) -> list[list[int]]:
+    """Runs of ``CHAIN_MIN``+ neighbours of a column at a constant gap within the limit."""
+    runs: list[list[int]] = []
+    run: list[int] = band[:1]
+    first_gap = None
+    for a, b in zip(band, band[1:]):
+        ea, eb = _extent(lines[a]), _extent(lines[b])
+        h = max(ea[3] - ea[1], 1e-3)
+        gap, limit = eb[1] - ea[3], DOWN_MAX_GAP * h
+        steady = first_gap is None or abs(gap - first_gap) <= PITCH_SPREAD * h
+        if -0.2 * h <= gap <= limit and steady:
+            run.append(b)
+            first_gap = gap if first_gap is None else first_gap
             continue
-        e = _extent(line)
-        if abs((e[1] + e[3]) - (first[1] + first[3])) / 2 <= SAME_BASELINE * h and (
-            -0.2 * h <= first[0] - e[2] <= pitch + PITCH_SPREAD * h
-        ):
-            return [j, *chain]
-    return chain
+        if len(run) >= CHAIN_MIN:
+            runs.append(run)
+        ok = -0.2 * h <= gap <= limit
+        run, first_gap = ([a, b], gap) if ok and len(run) < CHAIN_MIN else ([b], None)
+    if len(run) >= CHAIN_MIN:
+        runs.append(run)
+    return runs
 
 
 def extract_page_text(page: pymupdf.Page, extra_lines: list[list[Char]] | None = None) -> PageText:

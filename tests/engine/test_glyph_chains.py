@@ -37,9 +37,16 @@ def test_letter_spaced_and_stacked_glyphs_read_as_words():
     _one_by_one(page, "联系电话：" + PHONE, 50, 140, 16, 0, order=lambda i: i[::-1])
     _one_by_one(page, "家属" + NAME, 500, 200, 0, 13)
     texts = _texts(page)
-    assert "联系电话：" + PHONE in texts
+    assert "联系电话：" + " ".join(PHONE) in texts  # one line, a space per gap, as the extractor writes Tc
     assert "家属" + NAME in texts
     assert CLINICAL in texts
+
+
+def test_a_column_of_one_digit_cells_stays_cells():
+    _, page = _page()
+    for row in range(12):  # rows closer than the glyph boxes' line height: as tight as a stack
+        page.insert_text((300, 200 + row * 12), str(row % 10), fontname="helv", fontsize=8)
+    assert sum(1 for t in _texts(page) if len(t) == 1 and t.isdigit()) == 12
 
 
 def test_table_rows_and_columns_of_single_glyphs_stay_apart():
