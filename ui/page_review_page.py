@@ -139,8 +139,7 @@ def _current_page(db, user, case_id, pages) -> dict:
         _go(current)
     page = pages[ids.index(current)]
     if st.session_state.get("review_opened") != current:
-        review.open_page(db, user, current)
-        review.remember_place(db, user, case_id, current)
+        review.open_page(db, user, current)  # also this user's place in the case
         st.session_state["review_opened"] = current
         page = dict(page, viewed=1)
     return page
