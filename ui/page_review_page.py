@@ -54,7 +54,7 @@ def render() -> None:
             "检测完成前的页面可能还没有全部自动框。"
         )
     _documents(db, user, case_id, can_edit)
-    _page_tools(can_edit)
+    _page_tools(case_id, can_edit)
     _review(db, user, case_id, can_edit)
     _page_actions(db, user, can_edit)
     redaction_pane.render(db, user, case_id, _focus(st.session_state.get(PAGE_KEY)), can_edit, _go)
@@ -139,8 +139,7 @@ def _current_page(db, user, case_id, pages) -> dict:
         _go(current)
     page = pages[ids.index(current)]
     if st.session_state.get("review_opened") != current:
-        review.open_page(db, user, current)
-        review.remember_place(db, user, case_id, current)
+        review.open_page(db, user, current)  # also this user's place in the case
         st.session_state["review_opened"] = current
         page = dict(page, viewed=1)
     return page
@@ -190,16 +189,6 @@ def _navigation(db, case_id, pages, page) -> None:
         args=(case_id, page["id"]),
         shortcut=KEY_NEXT_OPEN,
     )
-    st.button(
-        "跳到下一未查看页",
-        key="next_unviewed",
-        width="stretch",
-        on_click=_go_unviewed,
-        args=(case_id, page["id"]),
-    )
-    st.button(
-        "跳到下一低置信度框", key="next_low", width="stretch", on_click=_go_low, args=(case_id, page["id"])
-    )
     labels = {p["id"]: _page_label(p) for p in pages}
     st.session_state["jump_page"] = page["id"]
     st.selectbox(
@@ -212,7 +201,19 @@ def _navigation(db, case_id, pages, page) -> None:
     _thumbnails(db, pages, i)
 
 
-def _go_unviewed(case_id, page_id) -> None:
+def _jumps(case_id, cols) -> None:
+    """跳到下一未查看页 and 跳到下一低置信度框: outside the page fragment (a page switch does not
+    redraw them); they start from the page shown when clicked (``PAGE_KEY``)."""
+    cols[0].button(
+        "跳到下一未查看页", key="next_unviewed", width="stretch", on_click=_go_unviewed, args=(case_id,)
+    )
+    cols[1].button("跳到下一低置信度框", key="next_low", width="stretch", on_click=_go_low, args=(case_id,))
+
+
+def _go_unviewed(case_id) -> None:
+    page_id = _shown_page_id()
+    if page_id is None:
+        return
     target = review.next_unreviewed(get_db(), case_id, page_id)
     if target is None:
         st.session_state["review_flash"] = ("info", "所有页面都已查看。")
@@ -228,7 +229,10 @@ def _go_next_open(case_id, page_id) -> None:
         _go(hit[0], focus=hit[1])
 
 
-def _go_low(case_id, page_id) -> None:
+def _go_low(case_id) -> None:
+    page_id = _shown_page_id()
+    if page_id is None:
+        return
     hit = review.next_low_confidence(get_db(), case_id, page_id)
     if hit is None:
         st.session_state["review_flash"] = ("info", "没有待确认的低置信度框。")
@@ -240,12 +244,12 @@ THUMBS = 6
 
 
 def _thumbnails(db, pages, i) -> None:
-    """The six pages of this page's block of six: one image strip and one row of page buttons (two
-    elements, not a column, an image and a button per page).  The strip stays the same while
-    下一页 moves through its block, so a page switch does not fetch and redraw six images."""
+    """The six pages of this page's block of six: one image of the six and one row of page buttons
+    (two elements, not a column, an image and a button per page).  The image stays the same while
+    下一页 moves through its block, so a page switch does not fetch and redraw it."""
     lo = max(0, min(i // THUMBS * THUMBS, len(pages) - THUMBS))
     strip = pages[lo : lo + THUMBS]
-    st.image([review.thumbnail_png(db, p["id"]) for p in strip], width=THUMB_WIDTH)
+    st.image(_strip_png(db, tuple(p["id"] for p in strip)))
     marks = {
         p["id"]: f"{'✓' if p['viewed'] or n + lo == i else '●'}{lo + n + 1}" for n, p in enumerate(strip)
     }
@@ -258,6 +262,34 @@ def _thumbnails(db, pages, i) -> None:
         label_visibility="collapsed",
         on_change=lambda: _go(st.session_state["thumb_pick"] or pages[i]["id"]),
     )
+
+
+THUMB_GAP = 4  # px between two thumbnails of the strip
+
+
+def _strip_png(db, page_ids: tuple[int, ...]) -> bytes:
+    """One image of the block's thumbnails side by side, at their shown width: one element and
+    one image for the browser to draw, made once per block and browser session (in memory only,
+    like the renders), so a page switch neither resizes nor re-encodes six images."""
+    held = st.session_state.get("thumb_strip")
+    if held and held[0] == page_ids:
+        return held[1]
+    from PIL import Image
+    import io
+
+    thumbs = []
+    for page_id in page_ids:
+        with Image.open(io.BytesIO(review.thumbnail_png(db, page_id))) as img:
+            h = max(1, round(img.height * THUMB_WIDTH / img.width))
+            thumbs.append(img.convert("RGB").resize((THUMB_WIDTH, h), Image.Resampling.BILINEAR))
+    width = len(thumbs) * THUMB_WIDTH + (len(thumbs) - 1) * THUMB_GAP
+    strip = Image.new("RGB", (width, max(t.height for t in thumbs)), "white")
+    for n, thumb in enumerate(thumbs):
+        strip.paste(thumb, (n * (THUMB_WIDTH + THUMB_GAP), 0))
+    out = io.BytesIO()
+    strip.save(out, format="PNG")
+    st.session_state["thumb_strip"] = (page_ids, out.getvalue())
+    return out.getvalue()
 
 
 # ---- the page ------------------------------------------------------------------------
@@ -363,10 +395,13 @@ def _hidden_note(db, page) -> None:
 # ---- controls outside the page fragment: a page switch does not redraw them ------------------
 
 
-def _page_tools(can_edit) -> None:
-    """Zoom, preview and the new box's category and reason: the same for every page, so they sit
-    above the page fragment (a change reruns the page; the fragment reads them from the session)."""
-    cols = st.columns([1.2, 1, 1, 2]) if can_edit else st.columns([1.2, 1, 3])
+def _page_tools(case_id, can_edit) -> None:
+    """Zoom, preview, the new box's category and reason, and the jumps: the same for every page, so
+    they sit above the page fragment (a change reruns the page; the fragment reads them from the
+    session)."""
+    widths = [1.2, 1, 1, 1.6, 1, 1] if can_edit else [1.2, 1, 1, 1, 1.6]
+    cols = st.columns(widths, vertical_alignment="bottom")
+    _jumps(case_id, cols[4:] if can_edit else cols[2:4])
     cols[0].select_slider(
         "缩放", options=[50, 75, 100, 125, 150, 200], value=100, key="zoom", format_func=lambda z: f"{z}%"
     )

@@ -66,21 +66,27 @@ def pages(db, case_id: str) -> list[dict]:
 
 
 def open_page(db, user: dict, page_id: int) -> dict:
-    """Open a page for review: role check, mark viewed, audit the view (调阅)."""
+    """Open a page for review: role check, mark viewed, audit the view (调阅) and remember it as the
+    user's place in the case (a reload reopens there).  One transaction: one commit per page switch,
+    not four."""
+    from core.store import sessions as session_store
+
     page = doc_store.require_page(db, page_id)
     require(user, "page.view", db, case_id=page["case_id"])
-    first = doc_store.mark_viewed(db, page_id)
-    review_store.record_page_view(
-        db, page["case_id"], page_id, page["doc_id"], page["page_index"], user["username"]
-    )
-    audit.record(
-        db,
-        user["username"],
-        "page.view",
-        case_id=page["case_id"],
-        page=page["page_index"],
-        detail={"doc": page["doc_id"], "first_view": first},
-    )
+    with transaction(db):
+        first = doc_store.mark_viewed(db, page_id)
+        review_store.record_page_view(
+            db, page["case_id"], page_id, page["doc_id"], page["page_index"], user["username"]
+        )
+        audit.record(
+            db,
+            user["username"],
+            "page.view",
+            case_id=page["case_id"],
+            page=page["page_index"],
+            detail={"doc": page["doc_id"], "first_view": first},
+        )
+        session_store.save_review_place(db, user["username"], page["case_id"], page_id, time.time())
     return page
 
 
@@ -95,21 +101,31 @@ _MATRICES_MAX = 4096
 
 def _rotation_matrix(db, page: dict) -> pymupdf.Matrix:
     """The page's rotation matrix (unrotated points → display points), remembered per document
-    version and page: a page switch need not open (decrypt, bake) the whole document for it."""
+    version and page: a page switch need not open the document for it."""
     doc = doc_store.require_document(db, page["document_id"])
     key = (page["document_id"], doc["source_sha256"], page["page_index"])
     with _mem_lock:
         held = _MATRICES.get(key)
     if held is None:
-        pdf, fpage = _fitz_page(db, page)
-        try:
-            held = pymupdf.Matrix(fpage.rotation_matrix)
-        finally:
-            pdf.close()
-        with _mem_lock:
-            _MATRICES[key] = held
-            while len(_MATRICES) > _MATRICES_MAX:
-                _MATRICES.popitem(last=False)
+        held = _document_matrices(db, page["document_id"], doc["source_sha256"])[page["page_index"]]
+    return held
+
+
+def _document_matrices(db, document_id: int, sha256: str) -> list[pymupdf.Matrix]:
+    """The rotation matrices of every page of a document, remembered from one open.  Geometry only:
+    the working copy is opened as stored, since the layers and annotations ``as_shown`` bakes into
+    the content move no page's box or rotation (baking a whole document costs a page switch
+    10–20 ms)."""
+    pdf = pymupdf.open(stream=doc_store.pdf_bytes(db, document_id), filetype="pdf")
+    try:
+        held = [pymupdf.Matrix(fpage.rotation_matrix) for fpage in pdf.pages()]
+    finally:
+        pdf.close()
+    with _mem_lock:
+        for index, matrix in enumerate(held):
+            _MATRICES[(document_id, sha256, index)] = matrix
+        while len(_MATRICES) > _MATRICES_MAX:
+            _MATRICES.popitem(last=False)
     return held
 
 
@@ -224,8 +240,12 @@ def warm_renders(db, case_id: str, dpi: int = REVIEW_DPI, progress=None) -> int:
     all_pages = doc_store.list_pages(db, case_id, included_only=False)
     for i, p in enumerate(all_pages):
         page_png(db, p["id"], dpi)
-        if dpi == REVIEW_DPI and p["scanned"]:
-            display_image(db, p["id"])
+        if dpi == REVIEW_DPI:
+            thumbnail_png(
+                db, p["id"]
+            )  # the review's strip: a block of six unrendered costs a switch ≈ 100 ms
+            if p["scanned"]:
+                display_image(db, p["id"])
         n += 1
         if progress:
             progress(i + 1, len(all_pages))
@@ -1028,12 +1048,6 @@ def next_open(
         if ids:
             return p["id"], ids[0]
     return None
-
-
-def remember_place(db, user: dict, case_id: str, page_id: int) -> None:
-    from core.store import sessions as session_store
-
-    session_store.save_review_place(db, user["username"], case_id, page_id, time.time())
 
 
 def last_place(db, user: dict, case_id: str) -> Optional[int]:

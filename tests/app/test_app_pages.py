@@ -344,6 +344,37 @@ def test_review_reopens_at_the_last_page_and_next_open_box(env):
     assert again.session_state[f"pick_{hit[0]}"] == hit[1]
 
 
+def test_review_jumps_outside_the_page_start_from_the_page_shown(env):
+    """跳到下一未查看页 and 跳到下一低置信度框 sit above the page fragment: they start from the page
+    shown when clicked, and the thumbnail strip is one image."""
+    db, users = env
+    pages = review.pages(db, "C2024001")
+    assert len(pages) >= 4
+    weak = finding_store.for_page(db, pages[3]["id"])[0]  # the only undecided weak box: on page 4
+    db.execute("UPDATE findings SET confidence = 0.95 WHERE id != ?", [weak["id"]])
+    db.execute("UPDATE findings SET confidence = 0.5, status = 'auto' WHERE id = ?", [weak["id"]])
+    at = app("pages/页面审阅.py", users["prep1"])
+    at.query_params["case"] = case_handle("C2024001")
+    at.run()
+    assert not at.exception, at.exception
+    (strip,) = at.get("image")
+    assert len(strip.value) == 1  # one image of the block's thumbnails, not one per page
+    at.button(key="next_page").click().run()  # page 2 shown and viewed: page 3 is the next unviewed
+    assert at.session_state["review_page_id"] == pages[1]["id"]
+    at.button(key="next_unviewed").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["review_page_id"] == pages[2]["id"]
+    at.button(key="next_low").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["review_page_id"] == pages[3]["id"]
+    assert at.session_state["review_focus"] == weak["id"]
+    at.button(key="next_low").click().run()  # from page 4 round the case back to page 4's box
+    assert at.session_state["review_page_id"] == pages[3]["id"]
+    review.decide(db, users["prep1"], weak["id"], True)
+    at.button(key="next_low").click().run()
+    assert at.session_state["review_page_id"] == pages[3]["id"] and "没有待确认的低置信度框" in texts(at)
+
+
 def test_case_list_buttons_and_progress_bar_follow_a_running_detection(env):
     """Issue 13: while a detection runs, 打开审阅 / 重新检测 are disabled, the progress is a bar with
     pages done / total and the time left; submitting is refused until it ends."""

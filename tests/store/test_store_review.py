@@ -225,3 +225,18 @@ def test_scanned_page_is_sent_as_jpeg(db, tmp_path):
     assert jpg.startswith(b"\xff\xd8") and len(jpg) < len(review.page_png(db, scanned["id"]))
     review.forget_cached_renders()
     assert review.display_image(db, scanned["id"]) == jpg  # from the encrypted disk cache
+
+
+def test_warm_renders_leave_every_review_image_sealed(db, case, monkeypatch):
+    """After the render job, a page switch renders nothing: the page images and the thumbnail strip's
+    images come from their sealed files, also in a fresh server process (empty memory cache)."""
+    review.warm_renders(db, case)
+    review.forget_cached_renders()
+
+    def no_render(*_args, **_kwargs):
+        raise AssertionError("rendered at a page switch")
+
+    monkeypatch.setattr(review, "render_page_png", no_render)
+    for page in review.pages(db, case):
+        assert pymupdf.Pixmap(review.thumbnail_png(db, page["id"])).width > 0
+        assert review.display_image(db, page["id"])
