@@ -95,3 +95,8 @@ def test_a_number_wrapped_to_the_next_line_is_read_whole():
     assert [c for c, _ in hits] == ["phone"]
     assert found("id_number", "身份证：4403041988", "11022159 已核对") != []
     assert found("phone", "血压120", "80mmHg，心率88", "次/分") == []
+
+
+@pytest.mark.parametrize("label", ["孕产妇保健手册编号", "孕产妇保健手册号码", "住院编号", "出生医学证明号"])
+def test_number_labels_in_each_of_their_forms(label):
+    assert ("record_number", "JX2024-00321") in found("label_fields", f"{label}：JX2024-00321")
