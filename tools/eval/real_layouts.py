@@ -107,10 +107,12 @@ def _overlap(a: pymupdf.Rect, b: pymupdf.Rect) -> float:
 
 
 def locate(
-    doc: pymupdf.Document, values: dict[str, str], labels: list[str], spread: bool = False
+    doc: pymupdf.Document, values: dict[str, str], labels: list[str], careful: bool = False
 ) -> tuple[list[dict], dict[str, int]]:
-    """Truth items from text search; also how many hits each planted PII value got.  ``spread``: a PII value
-    not found as one string on a page is also looked for one character per box (``spread_hits``)."""
+    """Truth items from text search; also how many hits each planted PII value got.  ``careful`` (corpus i):
+    a PII value not found as one string on a page is also looked for one character per box
+    (``spread_hits``), and a short keep value found inside a longer number (an age "6" in "G686573") is no
+    keep item."""
     items: list[dict] = []
     hits: dict[str, int] = {}
     keep = {t: c for t, c in values.items() if c not in PII_CATS_TEXT}
@@ -121,7 +123,7 @@ def locate(
             if cat not in PII_CATS_TEXT:
                 continue
             rects = page.search_for(text)
-            if spread and not rects:
+            if careful and not rects:
                 rects = spread_hits(page, text)
             hits[text] = hits.get(text, 0) + len(rects)
             pii_boxes += rects
@@ -130,10 +132,23 @@ def locate(
             rects = [
                 r for r in page.search_for(text) if all(_overlap(r, p) < OVERLAP_DROP for p in pii_boxes)
             ]
+            if careful and len(text) <= 3:
+                rects = [r for r in rects if not _inside_longer_word(page, r)]
             items += _items(page.number, rects, "keep", cat, text)
     for i, it in enumerate(items):
         it["id"] = i
     return items, hits
+
+
+def _inside_longer_word(page: pymupdf.Page, rect: pymupdf.Rect) -> bool:
+    """A hit that is part of a longer run of letters and digits on its line (a digit of a number)."""
+    for x0, y0, x1, y1, word, *_ in page.get_text("words"):
+        w = pymupdf.Rect(x0, y0, x1, y1)
+        if _overlap(rect, w) > 0.5 and w.width > rect.width + 1 and any(c.isalnum() for c in word):
+            core = "".join(c for c in word if c.isascii() and c.isalnum())
+            if len(core) > len(page.get_textbox(rect).strip()):
+                return True
+    return False
 
 
 def spread_hits(page: pymupdf.Page, text: str) -> list[pymupdf.Rect]:
@@ -253,13 +268,13 @@ def write_record(
     digital: Path,
     scanned_ratio: float,
     extra=None,
-    spread: bool = False,
+    careful: bool = False,
 ) -> dict:
     """Truth + case index + final PDF of one record; ``extra(doc, items, rng)`` may add marks first."""
     rng = random.Random(f"{seed}:{rid}:pages")
     doc = pymupdf.open(digital)
     labels = [lab for s in sections for lab in s.labels]
-    items, hits = locate(doc, planted(ident), labels, spread)
+    items, hits = locate(doc, planted(ident), labels, careful)
     if extra is not None:
         items = extra(doc, items, rng)
         doc.save(digital.with_suffix(".marked.pdf"))
@@ -310,10 +325,10 @@ def build(
     prepared = {rid: prepare_record(work, rid, seed, texts, doc_set) for rid in rids}
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda rid: print_pdf(prepared[rid][2], work / f"{rid}.digital.pdf"), rids))
-    spread = doc_set == "heldout2"  # the older corpora's truth stays as it was measured
+    careful = doc_set == "heldout2"  # the older corpora's truth stays as it was measured
     truths = [
         write_record(
-            out, rid, seed, *prepared[rid][:2], work / f"{rid}.digital.pdf", scanned_ratio, extra, spread
+            out, rid, seed, *prepared[rid][:2], work / f"{rid}.digital.pdf", scanned_ratio, extra, careful
         )
         for rid in rids
     ]
