@@ -11,6 +11,7 @@ document so the store, CLI and export share one engine.
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import os
@@ -26,6 +27,7 @@ from core.detect.registry import load_default_recognizers
 from core.config import settings
 from core.detect.seeding import seeds_from_meta
 from core.models import CaseMeta, Char, Finding, as_rect
+from core.ocr.ahead import active as active_reading, reading_ahead
 from core.pdf.drawings import one_reading
 from core.pdf.geometry import area, intersection, union
 from core.pdf.render import release_page_memory
@@ -84,7 +86,7 @@ def _ocr_lines(
     except ImportError:  # OCR module not installed
         return [], False
     if not trusted:
-        return ocr_page_chars(page, dpi=dpi, keep=keep), True
+        return ocr_page_chars(page, dpi=dpi, keep=keep, read=_read_ahead(page, dpi)), True
     regions = ocr_regions(page, sum(len(l) for l in base_lines))
     if not regions:
         return [], False
@@ -93,8 +95,15 @@ def _ocr_lines(
     lines: list[list[Char]] = []
     for region in regions:
         clip = None if area(as_rect(region)) >= 0.95 * full else region
-        lines += ocr_page_chars(page, dpi=dpi, clip=clip, keep=keep)
+        read = _read_ahead(page, dpi) if clip is None else None
+        lines += ocr_page_chars(page, dpi=dpi, clip=clip, keep=keep, read=read)
     return drop_duplicates(lines, base_lines), scanned
+
+
+def _read_ahead(page: pymupdf.Page, dpi: int) -> Optional[tuple]:
+    """The whole page's reading when the page loop read it ahead (``core.ocr.ahead``)."""
+    ahead = active_reading()
+    return ahead.take(page, dpi) if ahead is not None else None
 
 
 def page_input(page: pymupdf.Page, ocr: bool = True, dpi: int = 150) -> tuple[PageInput, PageSummary]:
@@ -146,8 +155,16 @@ def _from_lines(page, lines):
     return PageText.from_lines(page.number, page.rect.width, page.rect.height, lines)
 
 
-def analyze_page(page: pymupdf.Page, per_page: list, ctx: AnalysisContext, ocr: bool, dpi: int):
-    """Page stage: page text (+ OCR) and the per-page recognizers.
+def analyze_page(
+    page: pymupdf.Page,
+    per_page: list,
+    ctx: AnalysisContext,
+    ocr: bool,
+    dpi: int,
+    then: Optional[Callable[[], None]] = None,
+):
+    """Page stage: page text (+ OCR) and the per-page recognizers; ``then``
+    runs between the two (the page loop starts reading the next page).
 
     Returns (PageInput, PageSummary, findings); a failing page gives an
     error summary instead of raising.
@@ -156,6 +173,8 @@ def analyze_page(page: pymupdf.Page, per_page: list, ctx: AnalysisContext, ocr: 
     try:
         with one_reading(page):  # the page's drawings are read once for the OCR regions and the visual layout
             pin, summary = page_input(page, ocr=ocr, dpi=dpi)
+            if then is not None:
+                then()
             found: list[Finding] = []
             for rec in per_page:
                 found += rec.analyze(pin, ctx)
@@ -200,13 +219,7 @@ def analyze_document(
     if workers > 1 and _worth_a_pool(doc, indices, ocr):
         staged = _pages_in_pool(doc, meta, names, indices, ocr, dpi, workers, ctx, progress)
     else:
-        staged = []
-        for n, i in enumerate(indices):
-            staged.append(analyze_page(doc[i], per_page, ctx, ocr, dpi))
-            if staged[-1][1].scanned:
-                release_page_memory()  # a scan's renders and OCR tensors are not needed again
-            if progress:
-                progress(n + 1, len(indices), "detect")
+        staged = _pages_in_turn(doc, per_page, ctx, indices, ocr, dpi, progress)
     inputs: list[PageInput] = []
     for pin, summary, found in staged:
         result.pages.append(summary)
@@ -226,6 +239,31 @@ def analyze_document(
     if progress:
         progress(len(indices), len(indices), "done")
     return result
+
+
+def _pages_in_turn(doc, per_page, ctx, indices, ocr, dpi, progress) -> list:
+    """The page stage page after page in this process; with OCR on and two
+    OCR threads, the next scanned page is read while this one's recognizers
+    run (``core.ocr.ahead``)."""
+    staged = []
+    with reading_ahead(ocr and len(indices) > 1 and settings().ocr_threads >= 2) as ahead:
+        for n, i in enumerate(indices):
+            then = None
+            if ahead is not None and n + 1 < len(indices):
+                then = functools.partial(_read_next, ahead, doc, indices[n + 1], dpi)
+            staged.append(analyze_page(doc[i], per_page, ctx, ocr, dpi, then))
+            if staged[-1][1].scanned:
+                release_page_memory()  # a scan's renders and OCR tensors are not needed again
+            if progress:
+                progress(n + 1, len(indices), "detect")
+    return staged
+
+
+def _read_next(ahead, doc: pymupdf.Document, index: int, dpi: int) -> None:
+    try:
+        ahead.start(doc[index], dpi)
+    except Exception as exc:  # the page stage reads that page itself and meets the same problem there
+        log.debug("reading page %d ahead failed: %s", index + 1, type(exc).__name__)
 
 
 POOL_START_SECONDS = 6.0  # spawning workers and loading their models

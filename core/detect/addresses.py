@@ -38,6 +38,39 @@ def street_tail() -> re.Pattern:
 
 
 @lru_cache(maxsize=1)
+def building_tail() -> re.Pattern:
+    """A compound's name (optional) and the building, unit and flat after a street-level part."""
+    cfg = load_rules("patterns")["address"]
+    return re.compile(f"(?:{cfg['compound']})?{cfg['building']}")
+
+
+@lru_cache(maxsize=1)
+def compound_address() -> tuple[re.Pattern, re.Pattern]:
+    """A residential compound with a building number and no division before it (家住阳光花园27栋), and the
+    cue words its match may start with."""
+    cfg = load_rules("patterns")["address"]
+    numbered = r"(?= ?[0-9A-Za-z]{1,4} ?(?:栋|幢|号楼|座)| ?\d{1,3} ?单元)"
+    cues = "|".join(re.escape(c) for c in sorted(cfg["compound_cues"], key=len, reverse=True))
+    return re.compile(f"{cfg['compound']}{numbered}{cfg['building']}"), re.compile(cues)
+
+
+def _with_building(text: str, end: int) -> int:
+    """End of an address at ``end`` once a compound name and building after it are added."""
+    m = building_tail().match(text, end)
+    return m.end() if m else end
+
+
+def _after_cues(text: str, start: int, end: int, cues: re.Pattern, min_len: int = 1) -> int:
+    """Where a compound's or road's name starts: after the last cue word (of at least ``min_len``
+    characters) inside the match."""
+    cut = start
+    for m in cues.finditer(text, start, end):
+        if m.end() - m.start() >= min_len:
+            cut = max(cut, m.end())
+    return cut
+
+
+@lru_cache(maxsize=1)
 def form_unit() -> re.Pattern:
     return re.compile(load_rules("patterns")["address"]["form_unit"])
 
@@ -81,14 +114,20 @@ class AddressRecognizer(Recognizer):
         for m in division_regex().finditer(text):
             tail = street_tail().match(text, m.end())
             if tail and tail.end() > m.end():
-                spans.append((m.start(), tail.end(), 0.9))
+                spans.append((m.start(), _with_building(text, tail.end()), 0.9))
             elif _division_count(m.group(0)) >= 2 and not _followed_by_institution(text, m.end()):
                 spans.append((m.start(), m.end(), 0.6))
         for s, e in form_blank_spans(text):
             spans.append((s, e, 0.85))
+        compound, cues = compound_address()
         for m in ROAD.finditer(text):
-            if not any(s <= m.start() < e for s, e, _ in spans):
-                spans.append((m.start(), m.end(), 0.8))
+            start = _after_cues(text, m.start(), m.end(), cues, min_len=2)  # 于家堡路 keeps its 于
+            if not any(s <= start < e for s, e, _ in spans):
+                spans.append((start, _with_building(text, m.end()), 0.8))
+        for m in compound.finditer(text):
+            start = _after_cues(text, m.start(), m.end(), cues)
+            if not any(s <= start < e for s, e, _ in spans):
+                spans.append((start, m.end(), 0.8))
         out = []
         for s, e, conf in spans:
             f = finding_from_span(page, s, e, Category.ADDRESS, self.name, conf)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import NamedTuple, Optional
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
 from core.detect.registry import register
 from core.models import Category, Finding
 from core.rules import load_rules
 
-NAME_CHARS = r"[\u4e00-\u9fff0-9A-Za-z（）()·]"
+COUNTED = re.compile(r"\d+家")
+NAME_CHARS = r"[\u4e00-\u9fff\u30070-9A-Za-z（）()·]"  # \u3007: 〇 of 第九〇八医院
 
 
 @lru_cache(maxsize=1)
@@ -23,7 +25,7 @@ def _compiled():
     # a university's affiliated hospital is one name: 南京医科大学附属妇产医院, 某大学医学院第二附属医院
     affiliated = f"(?:{NAME_CHARS}{{0,4}}?附属{NAME_CHARS}{{0,14}}?(?:{suffix_re}))?"
     rx = re.compile(
-        f"{NAME_CHARS}{{1,24}}?(?:{suffix_re}){affiliated}(?:[\u4e00-\u9fff]{{0,6}}(?:分院|院区|门诊部))?"
+        f"{NAME_CHARS}{{1,24}}?(?:{suffix_re}){affiliated}(?:[\u4e00-\u9fff]{{0,6}}(?:分院|院区|门诊部)|[（(][\u4e00-\u9fff]{{1,6}}(?:分院|院区|门诊部)[）)])?"
     )
     boundaries = sorted(cfg["boundaries"], key=len, reverse=True)
     boundary_re = re.compile("|".join(re.escape(b) for b in boundaries))
@@ -31,22 +33,65 @@ def _compiled():
     local_re = (
         re.compile("|".join(re.escape(h) for h in sorted(local, key=len, reverse=True))) if local else None
     )
-    return rx, boundary_re, set(cfg["generic"]), cfg["place_words"], cfg["min_prefix"], local_re, suffixes
+    place_re = re.compile("|".join(re.escape(w) for w in sorted(cfg["place_words"], key=len, reverse=True)))
+    return _Rules(
+        rx,
+        boundary_re,
+        place_re,
+        set(cfg["generic"]),
+        cfg["place_words"],
+        cfg["min_prefix"],
+        local_re,
+        suffixes,
+        tuple(cfg.get("short_forms") or ()),
+    )
 
 
-def trim_left(name: str, boundary_re: re.Pattern) -> int:
-    """Offset where the institution name really starts inside ``name``."""
+class _Rules(NamedTuple):
+    rx: re.Pattern
+    boundary_re: re.Pattern
+    place_re: re.Pattern
+    generic: set
+    place_words: list
+    min_prefix: int
+    local_re: Optional[re.Pattern]
+    suffixes: list
+    short_forms: tuple
+
+
+def trim_left(name: str, boundary_re: re.Pattern, place_re: Optional[re.Pattern] = None) -> int:
+    """Offset where the institution name really starts inside ``name``: after
+    the last boundary word that is not part of a place word (the 和 of 协和,
+    和平), and after an opening bracket the name does not close
+    (外院（衢州市柯城区人民医院）: the name starts at 衢)."""
+    kept = [m.span() for m in place_re.finditer(name)] if place_re is not None else []
     cut = 0
     for m in boundary_re.finditer(name):
+        if any(s <= m.start() and m.end() <= e and e - s > m.end() - m.start() for s, e in kept):
+            continue
         if m.end() < len(name) - 1:
             cut = max(cut, m.end())
-    return cut
+    for m in COUNTED.finditer(name):  # 全国20家医院: a count of hospitals, not one
+        cut = max(cut, m.end())
+    return max(cut, after_open_bracket(name))
 
 
-def looks_like_institution(name: str, suffix: str, generic: set, place_words, min_prefix: int) -> bool:
+def after_open_bracket(name: str) -> int:
+    """Offset after the last opening bracket ``name`` does not close (0: none)."""
+    for i in range(len(name) - 1, -1, -1):
+        if name[i] in "（(" and not any(c in "）)" for c in name[i + 1 :]) and i + 1 < len(name) - 1:
+            return i + 1
+    return 0
+
+
+def looks_like_institution(
+    name: str, suffix: str, generic: set, place_words, min_prefix: int, short_forms: tuple = ()
+) -> bool:
     prefix = name[: len(name) - len(suffix)]
     if name in generic or not prefix:
         return False
+    if suffix in short_forms:
+        return True
     if len(prefix) < min_prefix:
         return prefix in ("省", "市", "县", "区")  # "省妇幼保健院": one per province
     return any(w in prefix for w in place_words) or len(prefix) >= 4
@@ -58,23 +103,25 @@ class InstitutionRecognizer(Recognizer):
     order = 44
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
-        rx, boundary_re, generic, place_words, min_prefix, local_re, suffixes = _compiled()
+        r = _compiled()
         text = page.text.text
         out: list[Finding] = []
         for ls, le in page.text.lines():
-            for m in rx.finditer(text, ls, le):
+            for m in r.rx.finditer(text, ls, le):
                 raw = m.group(0)
-                start = m.start() + trim_left(raw, boundary_re)
+                start = m.start() + trim_left(raw, r.boundary_re, r.place_re)
                 name = text[start : m.end()]
-                suffix = next((s for s in suffixes if s in name), "")
-                if not looks_like_institution(name, suffix, generic, place_words, min_prefix):
+                suffix = next((s for s in r.suffixes if s in name), "")
+                if not looks_like_institution(
+                    name, suffix, r.generic, r.place_words, r.min_prefix, r.short_forms
+                ):
                     continue
                 f = finding_from_span(page, start, m.end(), Category.INSTITUTION, self.name, 0.9)
                 if f:
                     out.append(f)
                     ctx.add_seed(name, Category.INSTITUTION.value, "found:institutions")
-            if local_re:
-                for m in local_re.finditer(text, ls, le):
+            if r.local_re:
+                for m in r.local_re.finditer(text, ls, le):
                     f = finding_from_span(page, m.start(), m.end(), Category.INSTITUTION, self.name, 0.95)
                     if f:
                         out.append(f)

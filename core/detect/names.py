@@ -343,7 +343,10 @@ def newborn_names(text: str, not_names: frozenset, terms) -> list[tuple[int, int
     """(start, mother_end, end) of "邱彤之女", "毕怡彤之子", "李娜女婴": a
     newborn named after the mother; the whole phrase is the patient's name."""
     out = []
+    counted = load_rules("names")["newborn"].get("not_after", "")
     for m in _newborn_regex().finditer(text):
+        if m.start() > 0 and text[m.start() - 1] in counted:
+            continue
         span = name_before(text, m.start(), not_names, terms)
         if span and span[1] - span[0] >= 2:
             out.append((span[0], span[1], m.end()))

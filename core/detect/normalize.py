@@ -80,6 +80,16 @@ def visible_text(text: str) -> str:
     return text.translate(_invisible_to_space())
 
 
+# Full-width ASCII (！ to ～, the ideographic space) as typed by Chinese input methods: one character each
+_HALF_WIDTH = {**{c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}, 0x3000: 0x20}
+
+
+def half_width(text: str) -> str:
+    """``text`` with full-width letters, digits and signs as their ASCII
+    forms (３６０１…Ｘ -> 3601…X): the same length, so offsets stay valid."""
+    return text.translate(_HALF_WIDTH)
+
+
 @lru_cache(maxsize=1)
 def invisible_class() -> str:
     """A regex character-class body for whitespace and invisible characters,

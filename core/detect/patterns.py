@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
-from core.detect.normalize import normalize_value, visible_text
+from core.detect.normalize import half_width, normalize_value, visible_text
 from core.detect.registry import register
 from core.models import Category, Finding
 from core.rules import load_rules
@@ -108,7 +108,7 @@ class _RegexRecognizer(Recognizer):
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         out: list[Finding] = []
         seen: set[tuple[int, int]] = set()
-        text = visible_text(page.text.text)
+        text = half_width(visible_text(page.text.text))  # same length: offsets hold
         for rx in self.regexes():
             for m in rx.finditer(text):
                 if any(m.start() < e and s < m.end() for s, e in seen):
@@ -162,6 +162,15 @@ class EmailRecognizer(_RegexRecognizer):
 
 
 @register
+class WebAddressRecognizer(_RegexRecognizer):
+    name = "web_address"
+    category = Category.WEB_ADDRESS
+
+    def regexes(self):
+        return [re.compile(_patterns()["web_address"])]
+
+
+@register
 class RecordNumberRecognizer(_RegexRecognizer):
     """Unlabeled long numbers (8+ digits, or 12+ in dash-joined groups) that are not dates or ID numbers."""
 
@@ -171,10 +180,12 @@ class RecordNumberRecognizer(_RegexRecognizer):
 
     def regexes(self):
         p = _patterns()["record_number"]
-        return [re.compile(p["long_number"]), re.compile(p["grouped_number"])]
+        return [re.compile(p["long_number"]), re.compile(p["grouped_number"]), re.compile(p["bed"])]
 
     def confidence(self, value):
         digits = re.sub(r"\D", "", value)
+        if len(digits) <= 3:
+            return 0.8  # a bed number before 床 (the only short match)
         if "-" in value and len(digits) < GROUPED_MIN_DIGITS:
             return 0.0  # a date (2024-03-05), a range, a short code
         if _is_date_number(digits) or id_confidence(value) > 0 or is_tick_sequence(digits):

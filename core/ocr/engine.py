@@ -521,6 +521,10 @@ class RapidOcrEngine(OcrEngine):
         model takes any height, cost grows with it)."""
         if not crops_rgb:
             return []
+        if any(min(c.shape[:2]) == 0 for c in crops_rgb):  # nothing to read in an empty crop
+            keep = [i for i, c in enumerate(crops_rgb) if min(c.shape[:2]) > 0]
+            read = iter(self.read_crops([crops_rgb[i] for i in keep], height))
+            return [next(read) if min(c.shape[:2]) > 0 else ("", 0.0) for c in crops_rgb]
         H = int(height or self.rec_height)
         sized = []
         for crop in crops_rgb:

@@ -120,6 +120,13 @@ def is_image_page(page: pymupdf.Page, text_chars_count: int) -> bool:
     return covered_share(image_boxes(page), full) >= SCANNED_MIN_IMAGE_COVER
 
 
+def reads_whole(page: pymupdf.Page) -> bool:
+    """Whether the page stage will OCR this page whole whatever its text
+    layer holds: images cover most of it (a scan, with or without an OCR
+    layer of its own; ``ocr_regions`` and an untrusted layer both end there)."""
+    return covered_share(image_boxes(page), page_rect_unrotated(page)) >= SCANNED_MIN_IMAGE_COVER
+
+
 def ocr_regions(page: pymupdf.Page, text_chars_count: int) -> list[Rect]:
     """Regions of the page (unrotated points) whose pixels need OCR.
 
@@ -336,20 +343,28 @@ def ocr_page_chars(
     engine: Optional[OcrEngine] = None,
     use_cache: Optional[bool] = None,
     keep: Optional[dict] = None,
+    read: Optional[tuple] = None,
 ) -> list[list[Char]]:
     """OCR the page (or ``clip``, unrotated points): lines of characters in
     unrotated page points, ``source=Source.OCR``.  Inserted spaces (wide
     gaps) are kept as characters so detectors see field boundaries.  With
     ``keep``, a render of the whole page is left there as ``keep["image"]``
     (the engine hands it to the visual recognizers instead of drawing the
-    page again)."""
+    page again).  ``read``: the whole page's (render, offset, OCR lines)
+    already read for exactly this request (``core.ocr.ahead``)."""
     dpi = int(dpi or settings().ocr_dpi)
-    img, offset = render(page, dpi, clip)
+    lines_read: Optional[list[OcrLine]] = None
+    if read is not None and clip is None:  # (render, offset, lines) read ahead (core.ocr.ahead)
+        img, offset, lines_read = read
+    else:
+        img, offset = render(page, dpi, clip)
     if keep is not None and clip is None:
         keep["image"] = img
     if img.size == 0:
         return []
-    lines = tidy_lines(ocr_image(img, engine=engine, dpi=dpi, clip=clip, use_cache=use_cache), img)
+    if lines_read is None:
+        lines_read = ocr_image(img, engine=engine, dpi=dpi, clip=clip, use_cache=use_cache)
+    lines = tidy_lines(lines_read, img)
     to_page = _pixel_mapper(page, dpi, offset)
     out: list[list[Char]] = []
     for ln in lines:

@@ -6,8 +6,10 @@ drawn digit by digit in shuffled order, reads as it shows.  Horizontal
 lines are sorted by x, and pieces of one line (same baseline, touching)
 that the extractor returned apart are merged, unless their glyphs print
 over each other (then they are two texts).  A number printed one character
-per bordered box (an ID number in 18 cells of a report card) comes apart
-into one piece per box; a row of such single characters is one line again.
+per bordered box (an ID number in 18 cells of a report card, dash cells
+between groups) is one line again (:func:`join_boxed_runs`); other glyphs
+set one by one at a constant pitch, letter-spaced across or stacked down,
+read as one line (:func:`join_glyph_chains`).
 """
 
 from __future__ import annotations
@@ -56,8 +58,75 @@ def merge_pieces(lines: list[list[Char]]) -> list[list[Char]]:
         if len(merged) == len(lines):
             break
         lines = merged
-    lines = [_drop_covered_spaces(sorted(l, key=lambda c: (c.rect[0] + c.rect[2]) / 2)) for l in merged]
-    return join_boxed_runs(lines)
+    return [_drop_covered_spaces(sorted(l, key=lambda c: (c.rect[0] + c.rect[2]) / 2)) for l in merged]
+
+
+def _drop_covered_spaces(line: list[Char]) -> list[Char]:
+    glyphs = [c.rect for c in line if not c.c.isspace()]
+
+    def covered(c: Char) -> bool:
+        cx = (c.rect[0] + c.rect[2]) / 2
+        return any(r[0] < cx < r[2] for r in glyphs)
+
+    return [c for c in line if not (c.c.isspace() and covered(c))]
+
+
+def _collide(a: list[Char], b: list[Char]) -> bool:
+    """Two pieces whose glyphs print over each other (a value that overflows
+    its cell across the next label, "…27栋2220室" over "电话"): two texts, not
+    one line; merged by x they would interleave ("22电20话室")."""
+    ea, eb = _extent(a), _extent(b)
+    if min(ea[2], eb[2]) <= max(ea[0], eb[0]):
+        return False  # side by side: the usual case
+    for ca in a:
+        if ca.c.isspace():
+            continue
+        wa = ca.rect[2] - ca.rect[0]
+        for cb in b:
+            if cb.c.isspace():
+                continue
+            overlap = min(ca.rect[2], cb.rect[2]) - max(ca.rect[0], cb.rect[0])
+            if overlap > GLYPH_COLLISION * min(wa, cb.rect[2] - cb.rect[0]):
+                return True
+    return False
+
+
+def _merge_once(lines: list[list[Char]]) -> list[list[Char]]:
+    out: list[list[Char]] = []
+    extents: list[tuple] = []
+    for line in lines:
+        e = _extent(line)
+        for k, kept in enumerate(extents):
+            if _same_line(kept, e) and not _collide(out[k], line):
+                out[k] = out[k] + line
+                extents[k] = (min(kept[0], e[0]), min(kept[1], e[1]), max(kept[2], e[2]), max(kept[3], e[3]))
+                break
+        else:
+            out.append(list(line))
+            extents.append(e)
+    return out
+
+
+def text_lines(page: pymupdf.Page) -> list[list[Char]]:
+    """Lines of characters from the text layer, in reading order.
+
+    Invisible text (render mode 3, e.g. an OCR layer) is included: it is
+    still in the file and must be redacted too.
+    """
+    raw = page.get_text("rawdict", flags=_FLAGS)
+    horizontal: list[list[Char]] = []
+    other: list[list[Char]] = []
+    for block in raw.get("blocks", []):
+        for line in block.get("lines", []):
+            chars = [
+                Char(ch["c"], tuple(ch["bbox"]), Source.TEXT)
+                for span in line.get("spans", [])
+                for ch in span.get("chars", [])
+                if ch["c"] not in ("\n", "\r")
+            ]
+            if any(not c.c.isspace() for c in chars):
+                (horizontal if _horizontal(line) else other).append(chars)
+    return join_glyph_chains(join_boxed_runs(merge_pieces(horizontal))) + other
 
 
 def _visible(line: list[Char]) -> list[Char]:
@@ -191,26 +260,97 @@ def _merge_once(lines: list[list[Char]]) -> list[list[Char]]:
     return out
 
 
-def text_lines(page: pymupdf.Page) -> list[list[Char]]:
-    """Lines of characters from the text layer, in reading order.
+# Glyphs set one by one (each its own text object) at a constant pitch: a letter-spaced value
+# ("1  3  9  1 …" across a cell) or a vertical one (a narrow cell, 竖排 one glyph per line).  Each
+# glyph is a line of its own for the extractor; shown, they read as one word.
+CHAIN_MIN = 3  # glyphs in a chain
+CHAIN_MAX_GAP = 1.5  # gap between neighbours across, in glyph heights
+DOWN_MAX_GAP = 0.25  # gap between glyphs one under another, in glyph heights (table rows lie further apart)
+PITCH_SPREAD = 0.25  # gaps of a chain may differ by this share of a glyph height
 
-    Invisible text (render mode 3, e.g. an OCR layer) is included: it is
-    still in the file and must be redacted too.
-    """
-    raw = page.get_text("rawdict", flags=_FLAGS)
-    horizontal: list[list[Char]] = []
-    other: list[list[Char]] = []
-    for block in raw.get("blocks", []):
-        for line in block.get("lines", []):
-            chars = [
-                Char(ch["c"], tuple(ch["bbox"]), Source.TEXT)
-                for span in line.get("spans", [])
-                for ch in span.get("chars", [])
-                if ch["c"] not in ("\n", "\r")
-            ]
-            if any(not c.c.isspace() for c in chars):
-                (horizontal if _horizontal(line) else other).append(chars)
-    return merge_pieces(horizontal) + other
+
+def join_glyph_chains(lines: list[list[Char]]) -> list[list[Char]]:
+    """Lines of one glyph that continue each other at a constant pitch, across
+    (same baseline) or down (same column), as one line each; a line ending
+    right before a chain across, at the same pitch, joins it (the label
+    联系电话： before its letter-spaced number)."""
+    singles = [k for k, l in enumerate(lines) if len([c for c in l if not c.c.isspace()]) == 1]
+    if len(singles) < CHAIN_MIN:
+        return lines
+    used: set[int] = set()
+    out: list[list[Char]] = []
+    for chain in _chains(lines, singles, across=True) + _chains(lines, singles, across=False):
+        if used.isdisjoint(chain):
+            used.update(chain)
+            out.append([c for k in chain for c in lines[k] if not c.c.isspace()])
+    return [l for k, l in enumerate(lines) if k not in used] + out if out else lines
+
+
+def _glyph(line: list[Char]) -> tuple:
+    return next(c.rect for c in line if not c.c.isspace())
+
+
+def _chains(lines: list[list[Char]], singles: list[int], across: bool) -> list[list[int]]:
+    """Runs of ``CHAIN_MIN``+ one-glyph lines at a constant pitch, in reading order."""
+    axis = 0 if across else 1
+    order = sorted(singles, key=lambda k: (_glyph(lines[k])[1 - axis], _glyph(lines[k])[axis]))
+    chains: list[list[int]] = []
+    taken: set[int] = set()
+    for k in order:
+        if k in taken:
+            continue
+        chain: list[int] = [k]
+        gaps: list[float] = []
+        while True:
+            nxt = _next_glyph(lines, singles, chain[-1], across, gaps, taken)
+            if nxt is None:
+                break
+            chain.append(nxt[0])
+            gaps.append(nxt[1])
+        if len(chain) >= CHAIN_MIN:
+            taken.update(chain)
+            chains.append(_with_lead(lines, chain, gaps) if across else chain)
+    return chains
+
+
+def _next_glyph(lines, singles, k, across: bool, gaps: list, taken: set):
+    """The one-glyph line right after line ``k`` (to its right, or below it) and the gap, or None."""
+    a = _glyph(lines[k])
+    h = max(a[3] - a[1], 1e-3)
+    best = None
+    for j in singles:
+        if j == k or j in taken:
+            continue
+        b = _glyph(lines[j])
+        if across:
+            aligned = abs((a[1] + a[3]) - (b[1] + b[3])) / 2 <= SAME_BASELINE * h
+            gap, limit = b[0] - a[2], CHAIN_MAX_GAP * h
+        else:
+            aligned = abs((a[0] + a[2]) - (b[0] + b[2])) / 2 <= 0.3 * max(a[2] - a[0], b[2] - b[0], 1e-3)
+            gap, limit = b[1] - a[3], DOWN_MAX_GAP * h
+        if not aligned or gap < -0.2 * h or gap > limit:
+            continue
+        if gaps and abs(gap - gaps[0]) > PITCH_SPREAD * h:
+            continue
+        if best is None or gap < best[1]:
+            best = (j, gap)
+    return best
+
+
+def _with_lead(lines: list[list[Char]], chain: list[int], gaps: list) -> list[int]:
+    """The chain, led by the line that ends right before it at the chain's pitch."""
+    first = _glyph(lines[chain[0]])
+    h = max(first[3] - first[1], 1e-3)
+    pitch = sum(gaps) / len(gaps)
+    for j, line in enumerate(lines):
+        if j in chain or not line:
+            continue
+        e = _extent(line)
+        if abs((e[1] + e[3]) - (first[1] + first[3])) / 2 <= SAME_BASELINE * h and (
+            -0.2 * h <= first[0] - e[2] <= pitch + PITCH_SPREAD * h
+        ):
+            return [j, *chain]
+    return chain
 
 
 def extract_page_text(page: pymupdf.Page, extra_lines: list[list[Char]] | None = None) -> PageText:

@@ -310,6 +310,13 @@ def sample_runs(spans: list[dict], memory: Memory, signature: tuple = ()) -> lis
     return picked
 
 
+def _shown(page: pymupdf.Page, bbox) -> bool:
+    """Whether any of ``bbox`` (unrotated points) lies on the displayed page: text drawn outside
+    the crop box has no pixels to compare (``core.redaction.unplaceable`` removes it)."""
+    r = pymupdf.Rect(bbox) * page.rotation_matrix & page.rect
+    return not r.is_empty and r.width >= 1 and r.height >= 1
+
+
 def _crop(page: pymupdf.Page, bbox, display=None, height_px: int = 0) -> "object":
     import numpy as np
 
@@ -418,7 +425,7 @@ def cross_check(page: pymupdf.Page, spans: list[dict], engine=None) -> tuple[boo
     """(layer agrees with the pixels, runs read)."""
     memory = _memory(page.parent)
     memory.pages += 1
-    runs = sample_runs(spans, memory, font_signature(page, memory))
+    runs = [r for r in sample_runs(spans, memory, font_signature(page, memory)) if _shown(page, r.bbox)]
     if not runs:
         return True, 0
     if engine is None:

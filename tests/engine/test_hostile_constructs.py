@@ -278,7 +278,10 @@ def test_an_alternate_image_for_printing_is_gone(tmp_path):
 
 
 # ------------------------------------------------ outside what is shown
-def test_name_and_id_between_cropbox_and_mediabox_are_removed(tmp_path):
+@pytest.mark.parametrize("ocr", [False, True], ids=["no-ocr", "ocr"])
+def test_name_and_id_between_cropbox_and_mediabox_are_removed(tmp_path, ocr):
+    """With OCR on, the text-layer check must not sample text it cannot see (an empty crop failed
+    the page, which was then blanked whole, its clinical text with it)."""
     doc = pymupdf.open()
     page = doc.new_page(width=595, height=842)
     page.insert_font(fontname="wqy", fontfile=FONT)
@@ -287,8 +290,9 @@ def test_name_and_id_between_cropbox_and_mediabox_are_removed(tmp_path):
     page.insert_text((20, 60), f"ID {ID}", fontsize=10)  # base-14 font: the digits are plain in the stream
     page.insert_text((-400, 500), f"ID {ID}", fontsize=10)  # even outside the MediaBox
     page.set_cropbox(pymupdf.Rect(80, 100, 520, 760))
-    r, out, _ = redact(tmp_path, doc, "--no-ocr")
+    r, out, report = redact(tmp_path, doc, *([] if ocr else ["--no-ocr"]))
     assert r.returncode == 0, r.stderr
+    assert report["blanked_pages"] == [] and report["failed_pages"] == []
     assert_nowhere(out, ID, NAME)
     result = pymupdf.open(out)[0]
     assert CLINICAL in result.get_text()

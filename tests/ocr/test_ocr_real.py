@@ -168,3 +168,17 @@ def test_table_cells_with_rare_surnames_are_covered_even_when_misread():
         mine = [ln for ln in lines if any(pymupdf.Rect(c.rect).intersects(truth) for c in ln)]
         assert mine, "a name cell was not detected"
         assert_box_fits(page, truth, union(c.rect for ln in mine for c in ln if not c.c.isspace()))
+
+
+def test_an_empty_crop_reads_as_nothing_beside_real_ones():
+    import numpy as np
+
+    from core.ocr.engine import get_engine
+    from tests.ocr.scans import pixels, source_page
+
+    _, page = source_page(["诊断：妊娠期高血压"], height=80)
+    img = pixels(page, dpi=200)
+    line = img[int(35 * 200 / 72) : int(58 * 200 / 72), : int(250 * 200 / 72)]
+    got = get_engine().read_crops([np.zeros((0, 40, 3), np.uint8), line, np.zeros((20, 0, 3), np.uint8)])
+    assert got[0] == ("", 0.0) and got[2] == ("", 0.0)
+    assert "妊娠期高血压" in got[1][0]

@@ -31,7 +31,9 @@ def sentence_page(text: str) -> PageInput:
     return PageInput(0, None, PageText.from_lines(0, 10.0 * max(1, len(text)), 10.0, [chars]))  # type: ignore[arg-type]
 
 
-def run_text_recognizers(text: str, names=("label_fields", "person_names", "address", "institutions")):
+def run_text_recognizers(
+    text: str, names=("label_fields", "person_names", "address", "institutions", "workplaces")
+):
     recs = [r for r in _recognizers(names)]
     page, ctx = sentence_page(text), AnalysisContext()
     out = []
