@@ -214,52 +214,6 @@ def _counts_by_one_step(chars: str) -> bool:
     return len(steps) == 1 and abs(next(iter(steps))) == 1
 
 
-def _drop_covered_spaces(line: list[Char]) -> list[Char]:
-    glyphs = [c.rect for c in line if not c.c.isspace()]
-
-    def covered(c: Char) -> bool:
-        cx = (c.rect[0] + c.rect[2]) / 2
-        return any(r[0] < cx < r[2] for r in glyphs)
-
-    return [c for c in line if not (c.c.isspace() and covered(c))]
-
-
-def _collide(a: list[Char], b: list[Char]) -> bool:
-    """Two pieces whose glyphs print over each other (a value that overflows
-    its cell across the next label, "…27栋2220室" over "电话"): two texts, not
-    one line; merged by x they would interleave ("22电20话室")."""
-    ea, eb = _extent(a), _extent(b)
-    if min(ea[2], eb[2]) <= max(ea[0], eb[0]):
-        return False  # side by side: the usual case
-    for ca in a:
-        if ca.c.isspace():
-            continue
-        wa = ca.rect[2] - ca.rect[0]
-        for cb in b:
-            if cb.c.isspace():
-                continue
-            overlap = min(ca.rect[2], cb.rect[2]) - max(ca.rect[0], cb.rect[0])
-            if overlap > GLYPH_COLLISION * min(wa, cb.rect[2] - cb.rect[0]):
-                return True
-    return False
-
-
-def _merge_once(lines: list[list[Char]]) -> list[list[Char]]:
-    out: list[list[Char]] = []
-    extents: list[tuple] = []
-    for line in lines:
-        e = _extent(line)
-        for k, kept in enumerate(extents):
-            if _same_line(kept, e) and not _collide(out[k], line):
-                out[k] = out[k] + line
-                extents[k] = (min(kept[0], e[0]), min(kept[1], e[1]), max(kept[2], e[2]), max(kept[3], e[3]))
-                break
-        else:
-            out.append(list(line))
-            extents.append(e)
-    return out
-
-
 # Glyphs set one by one (each its own text object) at a constant pitch: a letter-spaced value
 # ("1  3  9  1 …" across a cell) or a vertical one (a narrow cell, 竖排 one glyph per line).  Each
 # glyph is a line of its own for the extractor; shown, they read as one word.
