@@ -92,6 +92,8 @@ class LabelFieldRecognizer(Recognizer):
                         page.text, text, lines, (ls, le), m, rule, stop_re, not_values
                     )
                 spans = [span] if span else []
+                if span and rule.category.is_person:
+                    spans += _names_after(text, span[1], rule, stop_re, not_values, page.text)
                 if rule.category.is_person and alone:
                     spans += _column_values(page.text, text, lines, (ls, le), m, rule, stop_re, not_values)
                 for span in dict.fromkeys(spans):
@@ -255,11 +257,43 @@ def _column_values(pt: PageText, text: str, lines, line, m, rule, stop_re, not_v
             break
         last_y = y0
         start = ls + (len(text[ls:le]) - len(text[ls:le].lstrip()))
-        span = _match_value(text, start, le, rule, stop_re, not_values, pt)
+        span = _cell_value(text, _match_value(text, start, le, rule, stop_re, not_values, pt), rule, stop_re)
         if not (span and _looks_like_name(text[span[0] : span[1]].strip("（()）"))):
-            break  # a cell that holds no name: the column of names has ended ("药物过敏" rows below)
+            break  # a cell that holds no name ("药物过敏" rows below, the label "采集时间" of a grid): the column has ended
         spans.append(span)
     return spans
+
+
+NAME_GAP = re.compile(r"[ \t\u00a0\u3000]+|[ \t\u00a0\u3000]*[、/／，,][ \t\u00a0\u3000]*")
+NAME_END = " \t\u00a0\u3000、/／，,;；。）)"
+MORE_NAMES = 3  # names after the first in one person field
+
+
+def _names_after(text: str, end: int, rule: FieldRule, stop_re, not_values, pt: PageText) -> list:
+    """ "审核者：桂焱   闻人晗滢", "医师：王伟、李娜": the further names that share the first one's field on its
+    line, each after a blank or a list mark, each ending the line or ending before a blank or a mark."""
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    spans: list[tuple[int, int]] = []
+    while len(spans) < MORE_NAMES:
+        gap = NAME_GAP.match(text, end, line_end)
+        if gap is None or gap.end() >= line_end:
+            break
+        span = _match_value(text, gap.end(), line_end, rule, stop_re, not_values, pt)
+        if span is None or not _common_name(text[span[0] : span[1]]):
+            break
+        if span[1] < line_end and text[span[1]] not in NAME_END:
+            break  # runs on into other text: not a name of the list
+        spans.append(span)
+        end = span[1]
+    return spans
+
+
+def _common_name(value: str) -> bool:
+    """A name with a common surname (or a compound one): no label ties it to the field, only the list."""
+    from core.detect.names import has_compound_surname, is_rare_surname
+
+    return _looks_like_name(value) and (has_compound_surname(value) or not is_rare_surname(value[0]))
 
 
 def _looks_like_name(value: str) -> bool:

@@ -401,11 +401,13 @@ class PersonNameRecognizer(Recognizer):
                 _drop_roleless(span, hits)  # "患者热依拉·艾则孜，女，": the cue before says who it is
             if span and not _overlaps_any(span, hits):
                 hits[span] = (before_cat[m.group(0)], cue_conf, m.group(0))
+        marks = cfg.get("option_marks", "")
         for s, e in lac_spans:
             if (
                 not _overlaps_any((s, e), hits)
                 and _candidate_ok(text, s, e, not_names, terms)
                 and not followed_by_measure(text, e)
+                and not _after_option_mark(text, s, marks)
             ):
                 hits[(s, e)] = (Category.PERSON_NAME, cfg["lac"]["confidence"], "")
         out = []
@@ -416,6 +418,14 @@ class PersonNameRecognizer(Recognizer):
                 if conf >= 0.85 and e - s >= 2:
                     ctx.add_seed(f.text, cat.value, "found:person_names", hint)
         return out
+
+
+def _after_option_mark(text: str, start: int, marks: str) -> bool:
+    """The word at ``start`` is a form's option: a tick box stands right before it ("□涂阳肺结核")."""
+    i = start - 1
+    while i >= 0 and text[i] in " \t\u00a0\u200b":
+        i -= 1
+    return i >= 0 and text[i] in marks
 
 
 def _is_label_word(text: str, span: tuple[int, int], title_end: int) -> bool:

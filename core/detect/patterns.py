@@ -91,6 +91,9 @@ def is_tick_sequence(digits: str, min_terms: int = 4) -> bool:
     return False
 
 
+GROUPED_MIN_DIGITS = 12  # a dash-grouped number this long is an identifier (health file, card), not a date
+
+
 class _RegexRecognizer(Recognizer):
     """Runs compiled regexes over the page text; subclasses validate."""
 
@@ -205,7 +208,7 @@ class WebAddressRecognizer(_RegexRecognizer):
 
 @register
 class RecordNumberRecognizer(_RegexRecognizer):
-    """Unlabeled long numbers (8+ digits) that are not dates or ID numbers."""
+    """Unlabeled long numbers (8+ digits, or 12+ in dash-joined groups) that are not dates or ID numbers."""
 
     name = "record_number"
     category = Category.RECORD_NUMBER
@@ -213,12 +216,14 @@ class RecordNumberRecognizer(_RegexRecognizer):
 
     def regexes(self):
         p = _patterns()["record_number"]
-        return [re.compile(p["long_number"]), re.compile(p["bed"])]
+        return [re.compile(p["long_number"]), re.compile(p["grouped_number"]), re.compile(p["bed"])]
 
     def confidence(self, value):
         digits = re.sub(r"\D", "", value)
         if len(digits) <= 3:
             return 0.8  # a bed number before 床 (the only short match)
+        if "-" in value and len(digits) < GROUPED_MIN_DIGITS:
+            return 0.0  # a date (2024-03-05), a range, a short code
         if _is_date_number(digits) or id_confidence(value) > 0 or is_tick_sequence(digits):
             return 0.0
         if digits.startswith("1") and len(digits) == 11:

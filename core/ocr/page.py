@@ -31,6 +31,7 @@ from core.models import Char, Rect, Source, as_rect
 from core.ocr import cache
 from core.ocr.cells import tidy_lines
 from core.ocr.engine import OcrEngine, OcrLine, get_engine
+from core.pdf.text import join_boxed_runs
 from core.pdf.geometry import area, from_display, intersection, to_display
 from core.pdf.drawings import page_drawings
 from core.pdf.render import is_grey_image
@@ -379,7 +380,7 @@ def ocr_page_chars(
             chars.pop(0)
         if chars:
             out.append(chars)
-    return out
+    return join_boxed_runs(out)  # a number OCR read box by box (an ID number in 18 cells) is one line
 
 
 def _pixel_mapper(page: pymupdf.Page, dpi: int, offset: tuple[float, float]):

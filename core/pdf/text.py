@@ -5,9 +5,11 @@ content stream draws them: a name drawn last character first, or a number
 drawn digit by digit in shuffled order, reads as it shows.  Horizontal
 lines are sorted by x, and pieces of one line (same baseline, touching)
 that the extractor returned apart are merged, unless their glyphs print
-over each other (then they are two texts).  Glyphs set one by one at a
-constant pitch, letter-spaced across or stacked down, read as one line
-(:func:`join_glyph_chains`).
+over each other (then they are two texts).  A number printed one character
+per bordered box (an ID number in 18 cells of a report card, dash cells
+between groups) is one line again (:func:`join_boxed_runs`); other glyphs
+set one by one at a constant pitch, letter-spaced across or stacked down,
+read as one line (:func:`join_glyph_chains`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ _FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | py
 SAME_BASELINE = 0.3  # centre offset, in line heights
 TOUCHING_GAP = 0.6  # horizontal gap between pieces of one line, in line heights
 GLYPH_COLLISION = 0.5  # share of the narrower glyph two pieces' glyphs overlap by: printed over each other
+BOXED_RUN_MIN = 8  # single characters in a row, one per printed box, that read as one number
+BOXED_GAP = 1.5  # the widest blank between two boxed characters, in line heights
 
 
 def _horizontal(line: dict) -> bool:
@@ -122,7 +126,92 @@ def text_lines(page: pymupdf.Page) -> list[list[Char]]:
             ]
             if any(not c.c.isspace() for c in chars):
                 (horizontal if _horizontal(line) else other).append(chars)
-    return join_groups(join_glyph_chains(merge_pieces(horizontal))) + other
+    return join_groups(join_glyph_chains(join_boxed_runs(merge_pieces(horizontal)))) + other
+
+
+def _visible(line: list[Char]) -> list[Char]:
+    return [c for c in line if not c.c.isspace()]
+
+
+def _boxy(c: Char) -> bool:
+    return c.c.isascii() and (c.c.isalnum() or c.c == "-")
+
+
+def _box_piece(v: list[Char]) -> str:
+    """ "one": one character of a boxed number, "7 - 8" a dash between two boxes; "run": digits only
+    (OCR reads a few neighbouring boxes as one word); "" anything else."""
+    if not v or not all(_boxy(c) for c in v):
+        return ""
+    if len(v) == 1 or (len(v) == 3 and v[1].c == "-"):
+        return "one"
+    return "run" if all(c.c.isdigit() for c in v) else ""
+
+
+def join_boxed_runs(lines: list[list[Char]]) -> list[list[Char]]:
+    """A number printed one character per box ("身份证号：[1][5][0]…") comes
+    apart into short pieces (a digit, "7 - 8" around a dash) a box's padding
+    apart.  Such pieces side by side on one baseline, at most BOXED_GAP line
+    heights apart, BOXED_RUN_MIN single ones among them, are one line again,
+    with the piece each end touches when its near character is part of the
+    number ("编号：8", "3 身份证号：").  Pieces of several digits may stand
+    between (OCR reads neighbouring boxes as one word); a row of two-digit
+    values (a chart) has no single ones and stays apart, and digits counting
+    up or down by one (a scale 0 1 2 … 9) are an axis, left apart."""
+    kinds = {i: k for i, line in enumerate(lines) if (k := _box_piece(_visible(line)))}
+    if sum(k == "one" for k in kinds.values()) < BOXED_RUN_MIN:
+        return lines
+    chains: list[list[int]] = []
+    for i in sorted(kinds, key=lambda k: _visible(lines[k])[0].rect[0]):
+        for chain in chains:
+            if _next_box(_visible(lines[chain[-1]])[-1], _visible(lines[i])[0]):
+                chain.append(i)
+                break
+        else:
+            chains.append([i])
+    joined: dict[int, list[Char]] = {}
+    dropped: set[int] = set()
+    for chain in chains:
+        chars = "".join(c.c for i in chain for c in _visible(lines[i]))
+        if sum(kinds[i] == "one" for i in chain) < BOXED_RUN_MIN or _counts_by_one_step(chars):
+            continue
+        members = _with_touching_ends(lines, chain, set(kinds))
+        if (dropped | set(joined)) & set(members):
+            continue
+        joined[min(members)] = sorted((c for i in members for c in lines[i]), key=lambda c: c.rect[0])
+        dropped.update(set(members) - {min(members)})
+    if not joined:
+        return lines
+    return [joined.get(i, line) for i, line in enumerate(lines) if i not in dropped]
+
+
+def _with_touching_ends(lines: list[list[Char]], chain: list[int], taken: set[int]) -> list[int]:
+    """The chain and, at each end, the longer piece whose near character is the number's first or last."""
+    first, last = _visible(lines[chain[0]])[0], _visible(lines[chain[-1]])[-1]
+    members = list(chain)
+    for i, line in enumerate(lines):
+        v = _visible(line)
+        if i in taken or not v:
+            continue
+        if _boxy(v[-1]) and _next_box(v[-1], first):
+            members.insert(0, i)
+        elif _boxy(v[0]) and _next_box(last, v[0]):
+            members.append(i)
+    return members
+
+
+def _next_box(a: Char, b: Char) -> bool:
+    """``b`` stands right of ``a`` on its baseline, at most BOXED_GAP line heights on."""
+    h = max(a.rect[3] - a.rect[1], b.rect[3] - b.rect[1], 1e-3)
+    if abs((a.rect[1] + a.rect[3]) - (b.rect[1] + b.rect[3])) / 2 > SAME_BASELINE * h:
+        return False
+    return -0.1 * h <= b.rect[0] - a.rect[2] <= BOXED_GAP * h
+
+
+def _counts_by_one_step(chars: str) -> bool:
+    if not chars.isdigit():
+        return False
+    steps = {int(b) - int(a) for a, b in zip(chars, chars[1:])}
+    return len(steps) == 1 and abs(next(iter(steps))) == 1
 
 
 # Glyphs stacked one under another, each its own text object (竖排 in a narrow cell): one word.
@@ -139,14 +228,14 @@ GROUP_MAX_GAP = 1.5
 def join_glyph_chains(lines: list[list[Char]]) -> list[list[Char]]:
     """One-glyph lines stacked at a constant pitch, glyph under glyph, as one
     line each, when most of the glyphs are Chinese characters."""
-    singles = [k for k, l in enumerate(lines) if len(_ink(l)) == 1]
+    singles = [k for k, l in enumerate(lines) if len(_visible(l)) == 1]
     if len(singles) < CHAIN_MIN:
         return lines
     used: set[int] = set()
     out: list[list[Char]] = []
     for band in _bands(lines, singles, across=False):
         for chain in _pitch_runs(lines, band):
-            glyphs = [_ink(lines[k])[0] for k in chain]
+            glyphs = [_visible(lines[k])[0] for k in chain]
             if 2 * sum(1 for c in glyphs if _is_cjk(c.c)) < len(glyphs):
                 continue  # vertical writing is Chinese; a column of one-digit table cells stays cells
             used.update(chain)
@@ -178,10 +267,6 @@ def join_groups(lines: list[list[Char]]) -> list[list[Char]]:
 
 def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
-
-
-def _ink(line: list[Char]) -> list[Char]:
-    return [c for c in line if not c.c.isspace()]
 
 
 def _joined(pieces: list[list[Char]]) -> list[Char]:

@@ -2,6 +2,7 @@
 identifier is found in the printed PDF, and codes lie where their boxes say (ink inside, none lost)."""
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -84,3 +85,24 @@ def test_codes_are_drawn_inside_their_boxes(tmp_path):
         dark_all = (np.frombuffer(ring.samples, np.uint8) < 100).sum()
         assert dark_in > 0.15 * inner.width * inner.height * 0.3, c["sample"]
         assert dark_all - dark_in < 0.02 * dark_all + 5, c["sample"]  # nothing of the code outside its box
+
+
+def test_second_held_out_set_locates_every_identifier_even_one_digit_per_box(tmp_path):
+    """Corpus (i): every planted identifier has a truth box, the ID number printed one digit per
+    bordered box included (found character by character), and its box holds those digits."""
+    summary = build(tmp_path, records=1, seed=5, scanned_ratio=0.0, prefix="hi", doc_set="heldout2")
+    if summary["missing_sources"]:
+        pytest.skip("corpus (i) templates not in a local mirror (EVAL_MIRRORS)")
+    assert summary["unlocated"] == 0
+    (truth,) = _truths(tmp_path)
+    doc = pymupdf.open(tmp_path / f"{truth['rid']}.pdf")
+    ids = [i for i in truth["items"] if i["category"] == "id_number"]
+    assert ids
+    for it in ids:
+        inside = _norm(doc[it["page"]].get_textbox(pymupdf.Rect(it["bbox"]) + (-1, -1, 1, 1)))
+        assert it["text"] in inside
+    ages = [i for i in truth["items"] if i["kind"] == "keep" and i["category"] == "age"]
+    for it in ages:  # a short keep value is never a digit of a longer number ("6" of "G686573")
+        around = _norm(doc[it["page"]].get_textbox(pymupdf.Rect(it["bbox"]) + (-4, 0, 4, 0)))
+        t = re.escape(it["text"])
+        assert not re.search(rf"[0-9A-Za-z]{t}|{t}[0-9A-Za-z]", around), around

@@ -26,14 +26,14 @@ def id_check_digit(first17: str) -> str:
     return ID_CHECK[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS)) % 11]
 
 
-def person_name(rng: random.Random) -> str:
-    surname = rng.choice(VOCAB["compound_surnames"]) if rng.random() < 0.08 else rng.choice(VOCAB["surnames"])
-    given = "".join(rng.choice(VOCAB["given_chars"]) for _ in range(rng.choice((1, 2, 2, 2))))
+def person_name(rng: random.Random, vocab: dict = VOCAB) -> str:
+    surname = rng.choice(vocab["compound_surnames"]) if rng.random() < 0.08 else rng.choice(vocab["surnames"])
+    given = "".join(rng.choice(vocab["given_chars"]) for _ in range(rng.choice((1, 2, 2, 2))))
     return surname + given
 
 
-def id_number(rng: random.Random, born: date, female: bool) -> str:
-    area = rng.choice(VOCAB["area_codes"])
+def id_number(rng: random.Random, born: date, female: bool, vocab: dict = VOCAB) -> str:
+    area = rng.choice(vocab["area_codes"])
     seq = rng.randrange(0, 50) * 2 + (0 if female else 1)
     first17 = f"{area}{born:%Y%m%d}{rng.randrange(0, 10)}{seq:02d}"[:17]
     return first17 + id_check_digit(first17)
@@ -43,15 +43,15 @@ def mobile(rng: random.Random) -> str:
     return rng.choice(("138", "139", "151", "158", "177", "186", "199")) + f"{rng.randrange(10**8):08d}"
 
 
-def landline(rng: random.Random) -> str:
-    area, digits = rng.choice(VOCAB["phone_areas"]), f"{rng.randrange(2, 9)}{rng.randrange(10**7):07d}"
+def landline(rng: random.Random, vocab: dict = VOCAB) -> str:
+    area, digits = rng.choice(vocab["phone_areas"]), f"{rng.randrange(2, 9)}{rng.randrange(10**7):07d}"
     return rng.choice((f"{area}-{digits}", f"({area}){digits}", f"{area} {digits}"))
 
 
-def address(rng: random.Random) -> str:
-    city = rng.choice(VOCAB["cities"])
+def address(rng: random.Random, vocab: dict = VOCAB) -> str:
+    city = rng.choice(vocab["cities"])
     return (
-        f"{city}{rng.choice(VOCAB['districts'])}{rng.choice(VOCAB['streets'])}"
+        f"{city}{rng.choice(vocab['districts'])}{rng.choice(vocab['streets'])}"
         f"{rng.randrange(1, 400)}号{rng.randrange(1, 30)}栋{rng.randrange(101, 2400)}室"
     )
 
@@ -82,6 +82,7 @@ class Identity:
     meta: dict = field(default_factory=dict)
     admitted: date = date(2024, 1, 1)
     used: set[str] = field(default_factory=set)
+    vocab: dict = field(default_factory=lambda: VOCAB)
 
     def get(self, role: str) -> list[Segment]:
         self.used.add(role)
@@ -92,7 +93,7 @@ class Identity:
     def _make(self, role: str) -> list[Segment]:
         rng = self.rng
         if role.startswith("staff"):
-            return [(person_name(rng), "staff_name")]
+            return [(person_name(rng, self.vocab), "staff_name")]
         if role == "narrative":
             return narrative(rng, self)
         if role == "round_title":
@@ -153,7 +154,7 @@ def _lazy(rng: random.Random, ident: Identity, role: str) -> list[Segment]:
 # Roles only the held-out templates use: made on first use, so the rng sequence of the older corpora is unchanged.
 LAZY_ROLES = {
     "name_pinyin": lambda rng, ident: [(name_pinyin(ident.roles["patient_name"][0][0], rng), "patient_name")],
-    "phone_home": lambda rng, ident: [(landline(rng), "phone")],
+    "phone_home": lambda rng, ident: [(landline(rng, ident.vocab), "phone")],
     "birthplace": lambda rng, ident: [
         (rng.choice(VOCAB["cities"]) + rng.choice(VOCAB["districts"]), "address")
     ],
@@ -191,21 +192,22 @@ def narrative(rng: random.Random, ident: Identity) -> list[Segment]:
     return segs + [(lines[2], "narrative")]
 
 
-def new_identity(rng: random.Random, rid: str) -> Identity:
+def new_identity(rng: random.Random, rid: str, vocab: dict = VOCAB) -> Identity:
+    """One record's identity; ``vocab`` (names, places, hospitals, workplaces) defaults to vocab.json."""
     female = rng.random() < 0.5
     born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 30000))
     admitted = date(2023, 1, 1) + timedelta(days=rng.randrange(0, 900))
     discharged = admitted + timedelta(days=rng.randrange(3, 20))
     age = admitted.year - born.year - ((admitted.month, admitted.day) < (born.month, born.day))
-    hospital = rng.choice(VOCAB["cities"]) + rng.choice(VOCAB["hospital_kinds"])
+    hospital = rng.choice(vocab["cities"]) + rng.choice(vocab["hospital_kinds"])
     dept, diag = rng.choice(VOCAB["departments"]), rng.sample(VOCAB["diagnoses"], 3)
-    ident = Identity(rng, admitted=admitted)
+    ident = Identity(rng, admitted=admitted, vocab=vocab)
     inpatient, patient_id = f"{rng.randrange(10**5, 10**7)}", f"{rng.randrange(10**7, 10**9)}"
-    idn = id_number(rng, born, female)
+    idn = id_number(rng, born, female, vocab)
     r = ident.roles
     r.update(
         {
-            "patient_name": [(person_name(rng), "patient_name")],
+            "patient_name": [(person_name(rng, vocab), "patient_name")],
             "sex": [("女" if female else "男", "sex")],
             "age": [(str(age), "age")],
             "age_unit": [("岁", None)],
@@ -220,15 +222,15 @@ def new_identity(rng: random.Random, rid: str) -> Identity:
             "hospital_name": [(hospital, "hospital_name")],
             "hospital_title": [(spaced(hospital), "hospital_name")],
             "hospital_code": [(f"{rng.randrange(10**8, 10**9)}{rng.choice('0123456789X')}", "hospital_name")],
-            "address_now": [(address(rng), "address")],
-            "address_home": [(address(rng), "address")],
+            "address_now": [(address(rng, vocab), "address")],
+            "address_home": [(address(rng, vocab), "address")],
             "postcode": [(f"{rng.randrange(100000, 850000)}", None)],
             "phone": [(mobile(rng), "phone")],
-            "phone_work": [(landline(rng), "phone")],
-            "workplace": [(rng.choice(VOCAB["workplaces"]), "workplace")],
-            "family_name": [(person_name(rng), "family_name")],
+            "phone_work": [(landline(rng, vocab), "phone")],
+            "workplace": [(rng.choice(vocab["workplaces"]), "workplace")],
+            "family_name": [(person_name(rng, vocab), "family_name")],
             "family_phone": [(mobile(rng), "phone")],
-            "family_address": [(address(rng), "address")],
+            "family_address": [(address(rng, vocab), "address")],
             "relation": [(rng.choice(("配偶", "子", "女", "母亲")), None)],
             "department": [(dept, "department")],
             "diagnosis": [(diag[0], "diagnosis")],

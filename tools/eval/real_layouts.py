@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,7 @@ import cv2
 import numpy as np
 import pymupdf
 
-from tools.eval.identities import DATA, Identity, new_identity
+from tools.eval.identities import DATA, VOCAB, Identity, new_identity
 from tools.eval.templates import CACHE, ZWSP, Section, available_sources, document_html, render
 
 HERE = Path(__file__).resolve().parent
@@ -74,12 +75,12 @@ def print_pdf(html_path: Path, pdf_path: Path) -> None:
 
 
 def choose_sources(rng: random.Random, texts: dict[str, str], doc_set: str = "emr") -> list[dict]:
-    """The documents of one record: a 病案首页 and a few course records, or (doc_set "heldout") every held-out
-    template in a random order."""
+    """The documents of one record: a 病案首页 and a few course records, or (a held-out set: "heldout",
+    "heldout2") every template of that set in a random order."""
     from tools.eval.templates import SOURCES
 
-    if doc_set == "heldout":
-        held = [s for s in SOURCES if s.get("set") == "heldout" and s["id"] in texts]
+    if doc_set != "emr":
+        held = [s for s in SOURCES if s.get("set") == doc_set and s["id"] in texts]
         return rng.sample(held, len(held))
     by_id = {s["id"]: s for s in SOURCES if s["id"] in texts and s["kind"] != "css"}
     picked = [by_id[i] for i in ("basy1", "basy2") if i in by_id]
@@ -106,9 +107,12 @@ def _overlap(a: pymupdf.Rect, b: pymupdf.Rect) -> float:
 
 
 def locate(
-    doc: pymupdf.Document, values: dict[str, str], labels: list[str]
+    doc: pymupdf.Document, values: dict[str, str], labels: list[str], careful: bool = False
 ) -> tuple[list[dict], dict[str, int]]:
-    """Truth items from text search; also how many hits each planted PII value got."""
+    """Truth items from text search; also how many hits each planted PII value got.  ``careful`` (corpus i):
+    a PII value not found as one string on a page is also looked for one character per box
+    (``spread_hits``), and a short keep value found inside a longer number (an age "6" in "G686573") is no
+    keep item."""
     items: list[dict] = []
     hits: dict[str, int] = {}
     keep = {t: c for t, c in values.items() if c not in PII_CATS_TEXT}
@@ -119,6 +123,8 @@ def locate(
             if cat not in PII_CATS_TEXT:
                 continue
             rects = page.search_for(text)
+            if careful and not rects:
+                rects = spread_hits(page, text)
             hits[text] = hits.get(text, 0) + len(rects)
             pii_boxes += rects
             items += _items(page.number, rects, "pii", cat, text)
@@ -126,10 +132,50 @@ def locate(
             rects = [
                 r for r in page.search_for(text) if all(_overlap(r, p) < OVERLAP_DROP for p in pii_boxes)
             ]
+            if careful and len(text) <= 3:
+                rects = [r for r in rects if not _inside_longer_word(page, r)]
             items += _items(page.number, rects, "keep", cat, text)
     for i, it in enumerate(items):
         it["id"] = i
     return items, hits
+
+
+def _inside_longer_word(page: pymupdf.Page, rect: pymupdf.Rect) -> bool:
+    """A hit that is part of a longer run of letters and digits on its line (a digit of a number)."""
+    for x0, y0, x1, y1, word, *_ in page.get_text("words"):
+        w = pymupdf.Rect(x0, y0, x1, y1)
+        if _overlap(rect, w) > 0.5 and w.width > rect.width + 1 and any(c.isalnum() for c in word):
+            core = "".join(c for c in word if c.isascii() and c.isalnum())
+            if len(core) > len(page.get_textbox(rect).strip()):
+                return True
+    return False
+
+
+def spread_hits(page: pymupdf.Page, text: str) -> list[pymupdf.Rect]:
+    """Where a value is printed one character per box (an ID number in 18 bordered cells): runs of the value's
+    characters on one baseline, read left to right, blanks and zero-width spaces ignored; one box per run."""
+    target = re.sub(r"\s|\u200b", "", text)
+    rows: dict[int, list[tuple[float, str, pymupdf.Rect]]] = {}
+    for block in page.get_text("rawdict")["blocks"]:
+        for line in block.get("lines", []):
+            for span in line["spans"]:
+                for ch in span["chars"]:
+                    if ch["c"].strip() and ch["c"] != ZWSP:
+                        rows.setdefault(round(ch["origin"][1]), []).append(
+                            (ch["origin"][0], ch["c"], pymupdf.Rect(ch["bbox"]))
+                        )
+    out = []
+    for row in rows.values():
+        row.sort(key=lambda c: c[0])
+        line = "".join(c[1] for c in row)
+        start = line.find(target)
+        while target and start >= 0:
+            box = pymupdf.Rect(row[start][2])
+            for _x, _c, r in row[start : start + len(target)]:
+                box |= r
+            out.append(box)
+            start = line.find(target, start + len(target))
+    return out
 
 
 def _items(page: int, rects, kind: str, cat: str, text: str) -> list[dict]:
@@ -198,11 +244,19 @@ def prepare_record(
     work: Path, rid: str, seed: int, texts: dict[str, str], doc_set: str = "emr"
 ) -> tuple[Identity, list[Section], Path]:
     rng = random.Random(f"{seed}:{rid}")
-    ident = new_identity(rng, rid)
+    ident = new_identity(rng, rid, record_vocab(doc_set))
     sections = [render(src, texts, ident) for src in choose_sources(rng, texts, doc_set)]
     html_path = work / f"{rid}.html"
     html_path.write_text(document_html(sections), encoding="utf-8")
     return ident, sections, html_path
+
+
+def record_vocab(doc_set: str) -> dict:
+    """Corpus (i) draws names, places, hospitals and workplaces from its own word lists (vocab_i.json)."""
+    if doc_set != "heldout2":
+        return VOCAB
+    own = json.loads((DATA / "vocab_i.json").read_text(encoding="utf-8"))
+    return {**VOCAB, **{k: v for k, v in own.items() if k != "note"}}
 
 
 def write_record(
@@ -214,12 +268,13 @@ def write_record(
     digital: Path,
     scanned_ratio: float,
     extra=None,
+    careful: bool = False,
 ) -> dict:
     """Truth + case index + final PDF of one record; ``extra(doc, items, rng)`` may add marks first."""
     rng = random.Random(f"{seed}:{rid}:pages")
     doc = pymupdf.open(digital)
     labels = [lab for s in sections for lab in s.labels]
-    items, hits = locate(doc, planted(ident), labels)
+    items, hits = locate(doc, planted(ident), labels, careful)
     if extra is not None:
         items = extra(doc, items, rng)
         doc.save(digital.with_suffix(".marked.pdf"))
@@ -270,8 +325,11 @@ def build(
     prepared = {rid: prepare_record(work, rid, seed, texts, doc_set) for rid in rids}
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda rid: print_pdf(prepared[rid][2], work / f"{rid}.digital.pdf"), rids))
+    careful = doc_set == "heldout2"  # the older corpora's truth stays as it was measured
     truths = [
-        write_record(out, rid, seed, *prepared[rid][:2], work / f"{rid}.digital.pdf", scanned_ratio, extra)
+        write_record(
+            out, rid, seed, *prepared[rid][:2], work / f"{rid}.digital.pdf", scanned_ratio, extra, careful
+        )
         for rid in rids
     ]
     summary = {

@@ -8,6 +8,8 @@
 (d) the project's own generator and the public NER sets (tools.eval.own).
 (h) held-out EMR print layouts of other HIS projects (sources.json "set": "heldout"), same builder and scorer;
     not in the default run: a check of classes of misses, not a figure to tune to.
+(i) a second held-out set ("set": "heldout2"): four more projects' print pages (传染病报告卡, 出院记录, 检验报告单,
+    染色体核型分析报告) filled from its own word lists (vocab_i.json); opt-in like (h).
 The scorer stays in ../shared/eval-dev (it is not part of this tree); without it (a)-(c) are skipped.
 """
 
@@ -84,6 +86,22 @@ def corpus_h(out: Path, args) -> dict:
     return run_scorer(folder, out / "heldout_layouts")
 
 
+def corpus_i(out: Path, args) -> dict:
+    from tools.eval.real_layouts import build, build_cached
+
+    folder, info = build_cached(
+        "heldout2_layouts",
+        build,
+        records=args.records_i,
+        seed=9191,
+        scanned_ratio=0.25,
+        prefix="hi",
+        doc_set="heldout2",
+    )
+    _describe("held-out layouts (i)", folder, info)
+    return run_scorer(folder, out / "heldout2_layouts")
+
+
 def corpus_c(out: Path, args) -> dict:
     from tools.eval.codes import build_codes
     from tools.eval.real_layouts import build_cached
@@ -119,6 +137,7 @@ CORPORA = {
     "c": ("(c) public QR / barcodes", corpus_c),
     "d": ("(d) own generator", corpus_d),
     "h": ("(h) held-out EMR layouts", corpus_h),
+    "i": ("(i) held-out layouts, 2nd set", corpus_i),
 }
 
 
@@ -152,6 +171,9 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--records-h", type=int, default=10, help="held-out layout records (h, only with --only h)"
     )
+    ap.add_argument(
+        "--records-i", type=int, default=10, help="second held-out set records (i, only with --only i)"
+    )
     ap.add_argument("--records-c", type=int, default=8, help="code records (c)")
     ap.add_argument("--quick", action="store_true", help="fewer records everywhere, subsampled public sets")
     ap.add_argument("--out", type=Path, default=CACHE / "runs" / time.strftime("%Y%m%d-%H%M%S"))
@@ -166,7 +188,7 @@ def main(argv=None) -> int:
     for key in args.only:
         title, fn = CORPORA[key]
         print(f"\n#################### {title} ####################", flush=True)
-        if key in "abch" and not (EVAL_DEV / "score.py").exists():
+        if key in "abchi" and not (EVAL_DEV / "score.py").exists():
             results[key] = {"skipped": f"{EVAL_DEV} not found (its scorer scores corpora a-c)"}
             print(results[key]["skipped"])
             continue

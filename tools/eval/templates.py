@@ -62,10 +62,10 @@ def source_text(src: dict) -> str | None:
 
 
 def available_sources(doc_set: str = "emr") -> tuple[dict[str, str], list[dict]]:
-    """({source id: text}, [sources of that set that could not be read]); held-out templates only in "heldout"."""
+    """({source id: text}, [sources of that set that could not be read]); each held-out set only in its own."""
     texts, missing = {}, []
     for src in SOURCES:
-        if (src.get("set") == "heldout") != (doc_set == "heldout") and src["kind"] != "css":
+        if src.get("set", "emr") != doc_set and src["kind"] != "css":
             continue
         text = source_text(src)
         if text is None:
@@ -395,7 +395,9 @@ def render(src: dict, texts: dict[str, str], ident: Identity) -> Section:
     if src["kind"] == "ftl":
         return render_ftl(src, text, ident)
     if src["kind"] == "html":
-        return RECIPES[src["id"]](src, text, ident)
+        from tools.eval.recipes_i import RECIPES_I  # corpus (i); imports this module's helpers
+
+        return {**RECIPES, **RECIPES_I}[src["id"]](src, text, ident)
     raise ValueError(src["kind"])
 
 
