@@ -175,8 +175,8 @@ def join_boxed_runs(lines: list[list[Char]]) -> list[list[Char]]:
         if sum(kinds[i] == "one" for i in chain) < BOXED_RUN_MIN or _counts_by_one_step(chars):
             continue
         members = _with_touching_ends(lines, chain, set(kinds))
-        if (dropped | set(joined)) & set(members):
-            continue
+        if (dropped | set(joined)) & set(members) or not _after_label(lines, members):
+            continue  # a row of one-digit table cells has no label before it: join_groups spaces it
         joined[min(members)] = sorted((c for i in members for c in lines[i]), key=lambda c: c.rect[0])
         dropped.update(set(members) - {min(members)})
     if not joined:
@@ -197,6 +197,19 @@ def _with_touching_ends(lines: list[list[Char]], chain: list[int], taken: set[in
         elif _boxy(v[0]) and _next_box(last, v[0]):
             members.append(i)
     return members
+
+
+def _after_label(lines: list[list[Char]], members: list[int]) -> bool:
+    """Whether a label stands right before the run ("身份证号：[1][5]…", or glued to its first box,
+    "编号：8"): a Chinese character or a colon at most BOXED_GAP line heights left of it."""
+    first = _visible(lines[members[0]])
+    if any(not _boxy(c) for c in first):
+        return True
+    for line in lines:
+        v = _visible(line)
+        if v and (_is_cjk(v[-1].c) or v[-1].c in ":：") and _next_box(v[-1], first[0]):
+            return True
+    return False
 
 
 def _next_box(a: Char, b: Char) -> bool:

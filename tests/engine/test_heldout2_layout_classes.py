@@ -89,7 +89,9 @@ def test_a_scale_of_single_digits_and_a_row_of_chart_values_stay_apart():
     chart = [_piece(40 + 16 * k, v) for k, v in enumerate("80 82 78 90 88 84 86 80 92".split())]
     assert join_boxed_runs(chart) == chart  # two-digit values of a chart row
     boxed = [_piece(40 + 12 * k, c) for k, c in enumerate(ID)]
-    assert ["".join(c.c for c in line) for line in join_boxed_runs(boxed)] == [ID]
+    assert join_boxed_runs(boxed) == boxed  # no label before it: a row of one-digit cells, left apart
+    labelled = [_piece(0, "身份证号："), *[_piece(30 + 12 * k, c) for k, c in enumerate(ID)]]
+    assert ["".join(c.c for c in line) for line in join_boxed_runs(labelled)] == ["身份证号：", ID]
     far = [_piece(40 + 40 * k, c) for k, c in enumerate(ID)]  # cells of a wide table, not boxes
     assert join_boxed_runs(far) == far
 
