@@ -81,8 +81,13 @@ _WORKER: dict = {}
 
 
 def _init_worker(pdf: bytes, password: str, dpi: int) -> None:
+    """A worker process: one OCR thread each (one process per core already)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ["DEID_OCR_THREADS"] = "1"
+    _open_document(pdf, password, dpi)
+
+
+def _open_document(pdf: bytes, password: str, dpi: int) -> None:
     doc = pymupdf.open(stream=pdf, filetype="pdf")
     if password:
         doc.authenticate(password)
@@ -131,7 +136,7 @@ def ocr_pages(
         except BrokenProcessPool:  # e.g. a __main__ that cannot be re-imported (python - < script)
             log.warning("OCR worker processes failed to start; verifying in this process")
             texts.clear()
-    _init_worker(pdf, password, dpi)
+    _open_document(pdf, password, dpi)  # in this process: its settings (OCR threads) stay as they are
     try:
         for n, task in enumerate(tasks, 1):
             add(n, *_ocr_task(task))

@@ -132,3 +132,18 @@ def test_gate_reads_the_whole_mediabox_with_pdftotext():
     wheres = {l.where for l in report.leaks}
     assert "pdftotext" in wheres and "text" in wheres
     assert all(l.page == 1 for l in report.leaks if l.where == "pdftotext")
+
+
+def test_the_gate_reading_pages_in_this_process_keeps_its_ocr_threads(monkeypatch):
+    """The one-thread setting of the gate's worker processes must not stick to the calling process
+    (the next record's OCR there would run on one core, without reading ahead)."""
+    import os
+
+    from core.verify.ocr import ocr_pages
+
+    monkeypatch.delenv("DEID_OCR_THREADS", raising=False)
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "诊断：妊娠期高血压", fontname="china-s", fontsize=12)
+    texts = ocr_pages(doc.tobytes(), "", [(0, None)], dpi=150, workers=1)
+    assert "妊娠期高血压" in texts[0]
+    assert "DEID_OCR_THREADS" not in os.environ
