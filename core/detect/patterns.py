@@ -137,9 +137,9 @@ class _RegexRecognizer(Recognizer):
 SPACED_RUN = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Za-z] ){3,}[0-9A-Za-z](?![0-9A-Za-z])")
 
 
-# One space between two groups of a number (3601 0219 8002 2475 9X, 139 1234 5678), or the line break of a
-# number wrapped to the next line (联系电话：139123 / 45678).
-GROUP_SPACE = re.compile(r"(?<=[0-9])[ \n](?=[0-9Xx])")
+# One space between two groups of a number (3601 0219 8002 2475 9X, 139 1234 5678).  Not a line break:
+# OCR lines of a vital-signs table (22:04 / 140 / 37 / 146) would read as one phone number.
+GROUP_SPACE = re.compile(r"(?<=[0-9]) (?=[0-9Xx])")
 
 
 def despaced(text: str, spaces: Optional[re.Pattern] = None) -> tuple[str, list[int]]:

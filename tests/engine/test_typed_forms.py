@@ -90,10 +90,10 @@ def test_english_words_without_a_colon_are_no_labels():
     assert found("label_fields", "Bed rest was advised, Doctor on call informed") == []
 
 
-def test_a_number_wrapped_to_the_next_line_is_read_whole():
-    hits = found("phone", "联系电话：139123", "45678 家属：司马")
-    assert [c for c, _ in hits] == ["phone"]
-    assert found("id_number", "身份证：4403041988", "11022159 已核对") != []
+def test_numbers_of_table_cells_on_consecutive_lines_form_no_phone():
+    """A number wrapped to the next line is not read across the break (a known limit: the leak gate
+    and the reviewer see its parts): OCR lines of one table row follow each other the same way."""
+    assert found("phone", "22:04", "140", "37", "146/55") == []
     assert found("phone", "血压120", "80mmHg，心率88", "次/分") == []
 
 
