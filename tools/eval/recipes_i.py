@@ -14,7 +14,7 @@ import json
 import re
 
 from tools.eval.identities import DATA, Identity, landline
-from tools.eval.templates import FIELDS, Section, _body, fill, scope_css
+from tools.eval.templates import FIELDS, Section, fill, html_body, scope_css
 
 VOCAB_I = json.loads((DATA / "vocab_i.json").read_text(encoding="utf-8"))
 EL = re.compile(r"\$\{([^{}]*)\}")
@@ -219,7 +219,7 @@ def recipe_lab_ftl(src: dict, text: str, ident: Identity) -> Section:
     table = FIELDS["html"][src["id"]]
     rng = ident.rng
     css = "\n".join(re.findall(r"<style[^>]*>(.*?)</style>", text, re.S))
-    body = _body(text)
+    body = html_body(text)
     body = re.sub(r"<img\b[^>]*>", "", body)  # the electronic seal is a local file, not in the repository
     _define(ident, "instrument", rng.choice(VOCAB_I["instruments"]), None)
     _define(ident, "specimen_no", f"{rng.randrange(1000, 9999)}", None)
@@ -260,7 +260,7 @@ def recipe_karyotype_report(src: dict, text: str, ident: Identity) -> Section:
     """A cytogenetics lab's report (FreeMarker, bootstrap grid): ``<label>姓 名：</label> value`` pairs."""
     table = FIELDS["html"][src["id"]]
     rng = ident.rng
-    body = _body(text)
+    body = html_body(text)
     body = re.sub(r"<img\b[^>]*>", "", body)  # logo and karyogram images are not in the repository
     body = re.sub(r"<#else>.*?</#if>", "</#if>", body, flags=re.S)  # shown fields: the first branch
     body = re.sub(r"<#if[^>]*>collapse</#if>", "", body)

@@ -181,7 +181,7 @@ def _jr_element(el, y0: float, scale: float, ident: Identity, labels: list[str])
 
 
 # ------------------------------------------------------------------------------------------ jsp / ftl
-def _body(text: str) -> str:
+def html_body(text: str) -> str:
     m = re.search(r"<body[^>]*>(.*)</body>", text, re.S)
     body = m.group(1) if m else text
     body = re.sub(r"<script\b.*?</script>", "", body, flags=re.S)
@@ -205,7 +205,7 @@ def _labels(template_body: str) -> list[str]:
 
 
 def render_jsp(src: dict, text: str, ident: Identity, css: str) -> Section:
-    body = _body(text)
+    body = html_body(text)
     table = FIELDS["jsp"]
 
     def entry(block: str, i: int) -> str:
@@ -220,7 +220,7 @@ def render_jsp(src: dict, text: str, ident: Identity, css: str) -> Section:
     for key, role in table.items():
         if key.startswith("#"):
             body = body.replace(f'id="{key[1:]}"></span>', f'id="{key[1:]}">{fill(ident, role)}</span>')
-    return Section(src, scope_css(css, src["id"]), body, _labels(_body(text)))
+    return Section(src, scope_css(css, src["id"]), body, _labels(html_body(text)))
 
 
 def _add_bed_field(body: str, ident: Identity) -> str:
@@ -242,7 +242,7 @@ def _entry_role(table: dict, expr: str, i: int) -> str | None:
 
 
 def render_ftl(src: dict, text: str, ident: Identity) -> Section:
-    body = _body(text)
+    body = html_body(text)
     css = "\n".join(re.findall(r"<style[^>]*>(.*?)</style>", text, re.S))
     table = FIELDS["ftl"]
 
@@ -254,7 +254,7 @@ def render_ftl(src: dict, text: str, ident: Identity) -> Section:
 
     body = _repeat(body, r"<#list[^>]*>(.*?)</#list>", ident, entry)
     body = re.sub(r"\$\{\(([\w.\[\]]+)\)!\}", lambda m: fill(ident, table.get(m.group(1))), body)
-    return Section(src, scope_css(css, src["id"]), body, _labels(_body(text)))
+    return Section(src, scope_css(css, src["id"]), body, _labels(html_body(text)))
 
 
 # ------------------------------------------------------------------------------------------ held-out html
@@ -314,7 +314,7 @@ def recipe_lab_report(src: dict, text: str, ident: Identity) -> Section:
 def recipe_el_table(src: dict, text: str, ident: Identity) -> Section:
     """A JSP detail page of label | value cells filled by EL expressions (${x.y }, <c:out value="${x}">)."""
     text = re.sub(r'<c:out value="(\$\{[^}]*\})"\s*>\s*</c:out>', r"\1", text)
-    body = _strip_chrome(_body(text))
+    body = _strip_chrome(html_body(text))
     labels = _labels(re.sub(r"\$\{[^}]*\}", "", body))
     body = _sub_fields(body, r"\$\{\s*([\w.]+)\s*\}", FIELDS["html"][src["id"]], ident)
     sid = src["id"]
@@ -329,7 +329,7 @@ def recipe_scriptlet_table(src: dict, text: str, ident: Identity) -> Section:
     """A JSP page of label | value rows written by scriptlets (<%=bean.getX()%>)."""
     table = FIELDS["html"][src["id"]]
     text = re.sub(r"<%=\s*([^%]+?)\s*%>", lambda m: "\x00" + m.group(1) + "\x01", text)
-    body = _strip_chrome(_body(text))
+    body = _strip_chrome(html_body(text))
     labels = _labels(re.sub(r"\x00[^\x01]*\x01", "", body))
     body = _sub_fields(body, "\x00([^\x01]*)\x01", table, ident)
     sid = src["id"]
@@ -340,7 +340,7 @@ def recipe_scriptlet_table(src: dict, text: str, ident: Identity) -> Section:
 def recipe_blank_form(src: dict, text: str, ident: Identity) -> Section:
     """A paper form printed with empty underlined blanks: each blank is filled after the label before it."""
     table = FIELDS["html"][src["id"]]
-    body = _body(text)
+    body = html_body(text)
     body = re.sub(r'<div class="Noprint".*?</div>', "", body, flags=re.S)
     labels = _labels(body)
     body = re.sub(
