@@ -266,9 +266,12 @@ def join_groups(lines: list[list[Char]]) -> list[list[Char]]:
     for row in _bands(lines, [k for k, l in enumerate(lines) if l], across=True):
         lead = None
         for prev, k in zip([None, *row], row):
-            if lead is not None and prev is not None and _is_group(lines[k]) and _gap_ok(lines, prev, k):
-                joined[lead].append(lines[k])
+            near = lead is not None and prev is not None and _gap_ok(lines, prev, k)
+            if near and (_is_group(lines[k]) or _continues(lines[k], len(joined[lead]))):
+                joined[lead].append(lines[k])  # a group, or the piece the last group runs into ("X  性别：")
                 absorbed.add(k)
+                if not _is_group(lines[k]):
+                    lead = None
                 continue
             lead = k if lines[k][-1].c.isalnum() else None
             if lead is not None:
@@ -276,6 +279,13 @@ def join_groups(lines: list[list[Char]]) -> list[list[Char]]:
     if not absorbed:
         return lines
     return [_joined(joined[k]) if k in joined else l for k, l in enumerate(lines) if k not in absorbed]
+
+
+def _continues(line: list[Char], pieces: int) -> bool:
+    """A piece that starts with the last character of a run of at least CHAIN_MIN groups (an ID's
+    check letter glued to the next label)."""
+    v = _visible(line)
+    return pieces >= CHAIN_MIN and bool(v) and v[0].c.isascii() and v[0].c.isalnum()
 
 
 def _is_cjk(ch: str) -> bool:
