@@ -14,6 +14,8 @@ read as one line (:func:`join_glyph_chains`).
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pymupdf
 
 from core.models import Char, PageText, Source
@@ -264,11 +266,12 @@ def join_groups(lines: list[list[Char]]) -> list[list[Char]]:
     absorbed: set[int] = set()
     joined: dict[int, list[list[Char]]] = {}
     for row in _bands(lines, [k for k, l in enumerate(lines) if l], across=True):
-        lead = None
+        lead: Optional[int] = None
         for prev, k in zip([None, *row], row):
-            near = lead is not None and prev is not None and _gap_ok(lines, prev, k)
-            if near and (_is_group(lines[k]) or _continues(lines[k], len(joined[lead]))):
-                joined[lead].append(lines[k])  # a group, or the piece the last group runs into ("X  性别：")
+            chain = joined[lead] if lead is not None else []
+            near = bool(chain) and prev is not None and _gap_ok(lines, prev, k)
+            if near and (_is_group(lines[k]) or _continues(lines[k], len(chain))):
+                chain.append(lines[k])  # a group, or the piece the last group runs into ("X  性别：")
                 absorbed.add(k)
                 if not _is_group(lines[k]):
                     lead = None
