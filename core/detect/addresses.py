@@ -11,6 +11,7 @@ from functools import lru_cache
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
 from core.detect.registry import register
 from core.models import Category, Finding
+from core.detect.normalize import literal_alternation
 from core.rules import RULES_DIR, load_rules
 
 ROAD = re.compile(
@@ -28,8 +29,7 @@ def division_regex() -> re.Pattern:
                 n = row["name"].strip()
                 if n and n not in ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"):
                     names.add(n)
-    alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.compile(f"(?:{alt})+")
+    return re.compile(f"(?:{literal_alternation(names)})+")
 
 
 @lru_cache(maxsize=1)
@@ -50,8 +50,9 @@ def compound_address() -> tuple[re.Pattern, re.Pattern]:
     cue words its match may start with."""
     cfg = load_rules("patterns")["address"]
     numbered = r"(?= ?[0-9A-Za-z]{1,4} ?(?:栋|幢|号楼|座)| ?\d{1,3} ?单元)"
-    cues = "|".join(re.escape(c) for c in sorted(cfg["compound_cues"], key=len, reverse=True))
-    return re.compile(f"{cfg['compound']}{numbered}{cfg['building']}"), re.compile(cues)
+    return re.compile(f"{cfg['compound']}{numbered}{cfg['building']}"), re.compile(
+        literal_alternation(cfg["compound_cues"])
+    )
 
 
 def _with_building(text: str, end: int) -> int:

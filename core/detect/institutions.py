@@ -11,6 +11,7 @@ from typing import NamedTuple, Optional
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
 from core.detect.registry import register
 from core.models import Category, Finding
+from core.detect.normalize import literal_alternation
 from core.rules import load_rules
 
 COUNTED = re.compile(r"\d+家")
@@ -30,10 +31,8 @@ def _compiled():
     boundaries = sorted(cfg["boundaries"], key=len, reverse=True)
     boundary_re = re.compile("|".join(re.escape(b) for b in boundaries))
     local = [h for h in cfg.get("local_hospitals") or [] if h]
-    local_re = (
-        re.compile("|".join(re.escape(h) for h in sorted(local, key=len, reverse=True))) if local else None
-    )
-    place_re = re.compile("|".join(re.escape(w) for w in sorted(cfg["place_words"], key=len, reverse=True)))
+    local_re = re.compile(literal_alternation(local)) if local else None
+    place_re = re.compile(literal_alternation(cfg["place_words"]))
     return _Rules(
         rx,
         boundary_re,

@@ -21,6 +21,7 @@ from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_fro
 from core.detect.registry import register
 from core.detect.terms import followed_by_measure, is_clinical_word, term_spans
 from core.models import Category, Finding
+from core.detect.normalize import literal_alternation
 from core.rules import RULES_DIR, load_rules
 
 log = logging.getLogger(__name__)
@@ -335,8 +336,7 @@ def _line_chunks(text: str):
 @lru_cache(maxsize=1)
 def _newborn_regex() -> re.Pattern:
     cfg = load_rules("names")["newborn"]
-    suffixes = "|".join(re.escape(x) for x in sorted(cfg["suffixes"], key=len, reverse=True))
-    return re.compile(f"(?:{suffixes})(?![{re.escape(cfg['not_before'])}])")
+    return re.compile(f"(?:{literal_alternation(cfg['suffixes'])})(?![{re.escape(cfg['not_before'])}])")
 
 
 def newborn_names(text: str, not_names: frozenset, terms) -> list[tuple[int, int, int]]:

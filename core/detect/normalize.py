@@ -80,6 +80,12 @@ def visible_text(text: str) -> str:
     return text.translate(_invisible_to_space())
 
 
+def literal_alternation(words) -> str:
+    """A regex alternation of literal ``words``, longest first (a shorter word
+    never wins where a longer one starting at the same place matches)."""
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
 # Full-width ASCII (！ to ～, the ideographic space) as typed by Chinese input methods: one character each
 _HALF_WIDTH = {**{c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}, 0x3000: 0x20}
 

@@ -8,23 +8,23 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from core.detect.normalize import literal_alternation
 from core.rules import load_rules
 
 
 @lru_cache(maxsize=1)
 def _term_regexes() -> tuple[re.Pattern, re.Pattern, re.Pattern | None]:
     cfg = load_rules("medical_terms")
-    by_length = lambda words: sorted(set(words), key=len, reverse=True)  # noqa: E731
-    stems = "|".join(re.escape(s) for s in by_length(w for w in cfg["eponyms"] if len(w) > 1))
+    stems = literal_alternation(w for w in cfg["eponyms"] if len(w) > 1)
     singles = "".join(re.escape(s) for s in cfg["eponyms"] if len(s) == 1)
-    suffixes = "|".join(re.escape(s) for s in by_length(cfg["eponym_suffixes"]))
-    phrases = "|".join(re.escape(s) for s in by_length(cfg["phrases"]))
+    suffixes = literal_alternation(cfg["eponym_suffixes"])
+    phrases = literal_alternation(cfg["phrases"])
     # any one character + 氏 + an eponym suffix (瑞氏反应, 布氏杆菌); listed stems also with 氏 alone
     terms = re.compile(
         f"(?:{stems})(?:{suffixes})|[{singles}]氏(?:{suffixes})?|[\u4e00-\u9fff]氏(?:{suffixes})|{phrases}"
     )
-    followers = re.compile("|".join(re.escape(s) for s in by_length(cfg["not_name_followers"])))
-    units = "|".join(re.escape(s) for s in by_length(cfg.get("measurement_units") or []))
+    followers = re.compile(literal_alternation(cfg["not_name_followers"]))
+    units = literal_alternation(cfg.get("measurement_units") or [])
     measured = re.compile(rf"[:：]?[<>≤≥约]?\d+(?:[.．]\d+)?(?:{units})(?![A-Za-z])") if units else None
     return terms, followers, measured
 

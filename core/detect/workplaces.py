@@ -11,13 +11,10 @@ from functools import lru_cache
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
 from core.detect.institutions import NAME_CHARS, after_open_bracket
+from core.detect.normalize import literal_alternation
 from core.detect.registry import register
 from core.models import Category, Finding
 from core.rules import load_rules
-
-
-def _alternation(words) -> str:
-    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
 
 @lru_cache(maxsize=1)
@@ -28,12 +25,12 @@ def _generic_starts() -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def _compiled() -> re.Pattern:
     cfg = load_rules("workplaces")
-    suffixes = _alternation(cfg["suffixes"])
+    suffixes = literal_alternation(cfg["suffixes"])
     return re.compile(
-        f"(?:{_alternation(cfg['before'])})"
+        f"(?:{literal_alternation(cfg['before'])})"
         f"(?P<name>{NAME_CHARS}{{{cfg['min_prefix']},{cfg['max_name']}}}?(?:{suffixes})"
         f"(?:{NAME_CHARS}{{0,8}}?(?:{suffixes}))?)"  # 人民政府 + 办公室: one name
-        f"[\u4e00-\u9fff]{{0,{cfg['gap']}}}?(?:{_alternation(cfg['after'])})"
+        f"[\u4e00-\u9fff]{{0,{cfg['gap']}}}?(?:{literal_alternation(cfg['after'])})"
     )
 
 
