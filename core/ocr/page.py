@@ -114,10 +114,7 @@ def merge_overlapping(boxes: Iterable[Rect]) -> list[Rect]:
 
 def is_image_page(page: pymupdf.Page, text_chars_count: int) -> bool:
     """A scan: (almost) no text layer and images over most of the page."""
-    if text_chars_count >= SCANNED_MAX_TEXT_CHARS:
-        return False
-    full = page_rect_unrotated(page)
-    return covered_share(image_boxes(page), full) >= SCANNED_MIN_IMAGE_COVER
+    return text_chars_count < SCANNED_MAX_TEXT_CHARS and reads_whole(page)
 
 
 def reads_whole(page: pymupdf.Page) -> bool:
