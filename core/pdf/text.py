@@ -318,18 +318,19 @@ def _bands(lines: list[list[Char]], keys: list[int], across: bool) -> list[list[
     """``keys`` in rows (``across``: same baseline centre, sorted by x) or
     columns (same horizontal centre, sorted by y), within 0.3 glyph heights."""
     axis = 1 if across else 0  # the coordinate that stays
-    centre = {k: sum(_extent(lines[k])[axis::2]) / 2 for k in keys}
+    extent = {k: _extent(lines[k]) for k in keys}
+    centre = {k: sum(extent[k][axis::2]) / 2 for k in keys}
     bands: list[list[int]] = []
     ref = 0.0
     for k in sorted(keys, key=centre.__getitem__):
-        e = _extent(lines[k])
+        e = extent[k]
         tol = 0.3 * (e[3] - e[1] if across else max(e[2] - e[0], 1e-3))
         if bands and abs(centre[k] - ref) <= tol:
             bands[-1].append(k)
         else:
             bands.append([k])
             ref = centre[k]
-    return [sorted(b, key=lambda k: _extent(lines[k])[1 - axis]) for b in bands]
+    return [sorted(b, key=lambda k: extent[k][1 - axis]) for b in bands]
 
 
 def _pitch_runs(lines: list[list[Char]], band: list[int]) -> list[list[int]]:
