@@ -62,44 +62,45 @@ def corpus_a(out: Path, args) -> dict:
     return run_scorer(EVAL_DEV / "records", out / "eval-dev")
 
 
-def corpus_b(out: Path, args) -> dict:
+def _layout_corpus(out: Path, name: str, label: str, **build_args) -> dict:
+    """Build (or reuse) one print-layout corpus and score the CLI on it."""
     from tools.eval.real_layouts import build, build_cached
 
-    folder, info = build_cached("real_layouts", build, records=args.records_b, seed=2024, scanned_ratio=0.2)
-    _describe("real layouts", folder, info)
-    return run_scorer(folder, out / "real_layouts")
+    folder, info = build_cached(name, build, **build_args)
+    _describe(label, folder, info)
+    return run_scorer(folder, out / name)
+
+
+def corpus_b(out: Path, args) -> dict:
+    return _layout_corpus(
+        out, "real_layouts", "real layouts", records=args.records_b, seed=2024, scanned_ratio=0.2
+    )
 
 
 def corpus_h(out: Path, args) -> dict:
-    from tools.eval.real_layouts import build, build_cached
-
-    folder, info = build_cached(
+    return _layout_corpus(
+        out,
         "heldout_layouts",
-        build,
+        "held-out layouts",
         records=args.records_h,
         seed=4242,
         scanned_ratio=0.2,
         prefix="ho",
         doc_set="heldout",
     )
-    _describe("held-out layouts", folder, info)
-    return run_scorer(folder, out / "heldout_layouts")
 
 
 def corpus_i(out: Path, args) -> dict:
-    from tools.eval.real_layouts import build, build_cached
-
-    folder, info = build_cached(
+    return _layout_corpus(
+        out,
         "heldout2_layouts",
-        build,
+        "held-out layouts (i)",
         records=args.records_i,
         seed=9191,
         scanned_ratio=0.25,
         prefix="hi",
         doc_set="heldout2",
     )
-    _describe("held-out layouts (i)", folder, info)
-    return run_scorer(folder, out / "heldout2_layouts")
 
 
 def corpus_c(out: Path, args) -> dict:
