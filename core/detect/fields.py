@@ -11,6 +11,7 @@ from functools import lru_cache
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
 from core.detect.normalize import label_regex, visible_text
 from core.detect.registry import register
+from core.detect.terms import is_clinical_term
 from core.models import Category, Finding, PageText
 from core.rules import load_rules
 
@@ -54,6 +55,11 @@ def field_rules() -> tuple:
     label_stop_re = re.compile("(?:" + stop_re.pattern + r")(?=\s*[:：])")
     prefixes = tuple(sorted(cfg.get("label_prefixes", []), key=len, reverse=True))
     return rules, label_re, stop_re, frozenset(cfg.get("not_values", [])), prefixes, label_stop_re
+
+
+@lru_cache(maxsize=1)
+def _not_name_starts() -> tuple[str, ...]:
+    return tuple(load_rules("labels").get("not_name_starts", []))
 
 
 def _with_synonyms(labels: list[str], pairs: list[list[str]]) -> list[str]:
@@ -124,8 +130,9 @@ class LabelFieldRecognizer(Recognizer):
         if not label_rects:
             return None
         label = label_rects[-1]
+        h = max(1.0, label[3] - label[1])
+        label = _stacked_label_box(pt, text, lines, line, label)
         lx0, ly0, lx1, ly1 = label
-        h = max(1.0, ly1 - ly0)
         candidates = []
         for ls, le in lines:
             if (ls, le) == line:
@@ -145,7 +152,7 @@ class LabelFieldRecognizer(Recognizer):
         # nearest first; a neighbour that holds no value (the next header
         # cell "一助" right of "术者") gives way to the next one (the cell below)
         for _, ls, le in sorted(candidates)[:3]:
-            start = ls + (len(text[ls:le]) - len(text[ls:le].lstrip(" :：")))
+            start = LEADING_BLANKS.match(text, ls, le).end()  # "&nbsp;" before a cell's value too
             span = _cell_value(
                 text, _match_value(text, start, le, rule, stop_re, not_values, pt), rule, stop_re
             )
@@ -155,6 +162,28 @@ class LabelFieldRecognizer(Recognizer):
 
 
 BELOW_GAP = 1.2  # a value below its label starts at most this many label heights under it
+STACKED_PIECE = re.compile(r"[\u4e00-\u9fff]{1,4}")
+LEADING_BLANKS = re.compile(r"[\s:：]*")
+
+
+def _stacked_label_box(pt: PageText, text: str, lines, line, label):
+    """A label printed over two lines of one narrow cell ("工作" above "单位", "持证人" above "姓名"): the box
+    of both lines, so that the value cell to the right, centred on the two lines, is on the same row.  The
+    piece above is a short run of Chinese characters, centred over the label, with (almost) no gap between
+    the two lines: the next row's label is further away."""
+    lx0, ly0, lx1, ly1 = label
+    h = max(1.0, ly1 - ly0)
+    centre = (lx0 + lx1) / 2
+    for ls, le in lines:
+        if (ls, le) == line or not STACKED_PIECE.fullmatch(text[ls:le].strip()):
+            continue
+        rects = pt.rects_for(ls, le)
+        if len(rects) != 1:
+            continue
+        x0, y0, x1, y1 = rects[0]
+        if -0.3 * h <= ly0 - y1 < 0.3 * h and abs((x0 + x1) / 2 - centre) < h and y1 - y0 < 1.5 * h:
+            return (min(lx0, x0), y0, max(lx1, x1), ly1)
+    return label
 
 
 def _cell_between(pt: PageText, lines, label, x: float) -> bool:
@@ -327,6 +356,10 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values, pt: Pag
         return _name_opening_prose(text, start)
     if value in not_values or any(value.startswith(n) and len(n) >= len(value) - 0 for n in not_values):
         return None
+    if rule.category.is_person and value.startswith(_not_name_starts()):
+        return None  # "患者" above "诉胸闷…": prose
+    if rule.category.is_person and is_clinical_term(value):
+        return None  # a narrow cell of prose read one word a line: "孕妇" above "平素" above "月经"
     if rule.category.is_person and not re.match(r"^[\u4e00-\u9fffA-Za-z·•]", value):
         return None
     return (start, start + len(text[start:vend].rstrip()))
