@@ -179,18 +179,24 @@ def spread_hits(page: pymupdf.Page, text: str) -> list[pymupdf.Rect]:
 
 
 def wrapped_hits(page: pymupdf.Page, text: str) -> list[pymupdf.Rect]:
-    """Where a short value wraps inside a narrow cell ("仉昕" over "悦"): its head at the end of one line and
-    its tail at the start of the next, no further left than the head and less than a line below it; one
-    box per piece."""
+    """Where a short value wraps inside a narrow cell ("仉昕" over "悦"): one line ends with its head, the
+    line right below starts with its tail, no further left than the head; one box per piece."""
+    lines = []
+    for block in page.get_text("dict")["blocks"]:
+        for line in block.get("lines", []):
+            chars = "".join(span["text"] for span in line["spans"])
+            lines.append((re.sub(r"[\s\u200b]", "", chars), pymupdf.Rect(line["bbox"])))
     out: list[pymupdf.Rect] = []
     for k in range(1, len(text)):
-        for head in page.search_for(text[:k]):
-            for tail in page.search_for(text[k:]):
-                below = 0 <= tail.y0 - head.y1 + 1 < head.height
-                if below and head.x0 - head.width <= tail.x0 <= head.x0 + 1:
-                    out += [head, tail]
-        if out:
-            return out
+        head, tail = text[:k], text[k:]
+        for a_text, a in lines:
+            if not a_text.endswith(head):
+                continue
+            for b_text, b in lines:
+                below = 0 <= b.y0 - a.y1 + 1 < a.height
+                if below and b_text.startswith(tail) and a.x0 - a.height <= b.x0 <= a.x1:
+                    out += [r for r in page.search_for(head) if r.intersects(a)][-1:]
+                    out += [r for r in page.search_for(tail) if r.intersects(b)][:1]
     return out
 
 
