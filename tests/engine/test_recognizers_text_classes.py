@@ -224,3 +224,25 @@ def test_chart_axis_ticks_run_together_are_no_record_number(line):
 @pytest.mark.parametrize("value", ["12345678", "38120567", "20230456789", "123456789"])
 def test_long_numbers_that_are_no_axis_stay_record_numbers(value):
     assert found("record_number", f"标本 {value} 已送检") == [("record_number", value)]
+
+
+def test_masked_and_surname_only_names_in_person_fields():
+    for line, value in [
+        ("姓名：张** 性别：男", "张**"),
+        ("姓名：李*明 性别：男", "李*明"),
+        ("姓名：王XX 性别：女", "王XX"),
+        ("病人姓名：覃 性别：女 年龄：28岁", "覃"),
+    ]:
+        assert ("patient_name", value) in found("label_fields", line), line
+    for line in ["姓名：男", "患者：女，32岁", "姓名： 性别：女", "签名：无"]:
+        assert not [h for h in found("label_fields", line) if h[0] == "patient_name"], line
+
+
+def test_native_place_plates_and_numbers_after_a_province_abbreviation():
+    assert ("address", "湖南长沙") in found("label_fields", "籍贯：湖南长沙 民族：汉族")
+    assert ("record_number", "赣A12345") in found("label_fields", "车牌号：赣A12345")
+    assert ("record_number", "粤B·D12345") in found("label_fields", "车牌号码：粤B·D12345")
+    assert ("record_number", "赣A0012345678") in found("label_fields", "医保号：赣A0012345678")
+    assert ("record_number", "京0012345") in found("label_fields", "住院号：京0012345")
+    # a province word that is no abbreviation before a number stays outside the value
+    assert ("record_number", "0012345") in found("label_fields", "住院号：0012345 京")
