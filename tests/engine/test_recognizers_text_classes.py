@@ -246,3 +246,10 @@ def test_native_place_plates_and_numbers_after_a_province_abbreviation():
     assert ("record_number", "京0012345") in found("label_fields", "住院号：京0012345")
     # a province word that is no abbreviation before a number stays outside the value
     assert ("record_number", "0012345") in found("label_fields", "住院号：0012345 京")
+
+
+def test_a_number_letter_spaced_one_character_at_a_time():
+    assert ("record_number", "Z Y 2 4 5 6 7 8") in found("label_fields", "住院号：Z Y 2 4 5 6 7 8 性别：男")
+    assert ("record_number", "Ｚ Ｙ ２ ４ ５ ６") in found("label_fields", "住院号：Ｚ Ｙ ２ ４ ５ ６")
+    # a number and a separate short word after it: the number alone
+    assert ("record_number", "ZY2456") in found("label_fields", "住院号：ZY2456 1 床")
