@@ -9,16 +9,21 @@ over each other (then they are two texts).  A number printed one character
 per bordered box (an ID number in 18 cells of a report card, dash cells
 between groups) is one line again (:func:`join_boxed_runs`); other glyphs
 set one by one at a constant pitch, letter-spaced across or stacked down,
-read as one line (:func:`join_glyph_chains`).
+read as one line (:func:`join_glyph_chains`).  A radical or compatibility
+form standing for an ideograph (王⼩红) reads as the ideograph
+(:func:`ideograph_form`; one character for one, boxes unchanged).
 """
 
 from __future__ import annotations
 
+import unicodedata
+from functools import lru_cache
 from typing import Optional
 
 import pymupdf
 
 from core.models import Char, PageText, Source
+from core.rules import load_rules
 
 _FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
 SAME_BASELINE = 0.3  # centre offset, in line heights
@@ -26,6 +31,27 @@ TOUCHING_GAP = 0.6  # horizontal gap between pieces of one line, in line heights
 GLYPH_COLLISION = 0.5  # share of the narrower glyph two pieces' glyphs overlap by: printed over each other
 BOXED_RUN_MIN = 8  # single characters in a row, one per printed box, that read as one number
 BOXED_GAP = 1.5  # the widest blank between two boxed characters, in line heights
+
+
+# Kangxi radicals and the compatibility ideographs: their NFKC form is the ideograph
+_FOLDED_BY_NFKC = ((0x2F00, 0x2FD5), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
+
+
+@lru_cache(maxsize=1)
+def _ideograph_table() -> dict[int, str]:
+    table = {ord(k): v for k, v in (load_rules("ideograph_forms")["supplement"] or {}).items()}
+    for lo, hi in _FOLDED_BY_NFKC:
+        for cp in range(lo, hi + 1):
+            n = unicodedata.normalize("NFKC", chr(cp))
+            if len(n) == 1 and n != chr(cp):
+                table[cp] = n
+    return table
+
+
+def ideograph_form(ch: str) -> str:
+    """The ideograph a radical or compatibility form in a text layer stands for (⼩ -> 小, ⻓ -> 长), else
+    ``ch``: a font whose ToUnicode maps glyphs to radicals must not hide a name from the recognizers."""
+    return _ideograph_table().get(ord(ch), ch) if len(ch) == 1 and ch >= "\u2e80" else ch
 
 
 def _horizontal(line: dict) -> bool:
@@ -121,7 +147,7 @@ def text_lines(page: pymupdf.Page) -> list[list[Char]]:
     for block in raw.get("blocks", []):
         for line in block.get("lines", []):
             chars = [
-                Char(ch["c"], tuple(ch["bbox"]), Source.TEXT)
+                Char(ideograph_form(ch["c"]), tuple(ch["bbox"]), Source.TEXT)
                 for span in line.get("spans", [])
                 for ch in span.get("chars", [])
                 if ch["c"] not in ("\n", "\r")
