@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
-from core.detect.normalize import label_regex, visible_text
+from core.detect.normalize import label_regex, plain_dashes, visible_text
 from core.detect.registry import register
 from core.models import Category, Finding, PageText
 from core.rules import load_rules
@@ -74,7 +74,7 @@ class LabelFieldRecognizer(Recognizer):
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         rules, label_re, stop_re, not_values, prefixes, _ = field_rules()
-        text = visible_text(page.text.text)
+        text = plain_dashes(visible_text(page.text.text))  # same length: offsets hold
         lines = page.text.lines()
         findings: list[Finding] = []
         for ls, le in lines:

@@ -253,3 +253,12 @@ def test_a_number_letter_spaced_one_character_at_a_time():
     assert ("record_number", "Ｚ Ｙ ２ ４ ５ ６") in found("label_fields", "住院号：Ｚ Ｙ ２ ４ ５ ６")
     # a number and a separate short word after it: the number alone
     assert ("record_number", "ZY2456") in found("label_fields", "住院号：ZY2456 1 床")
+
+
+@pytest.mark.parametrize("dash", ["\u2011", "\u2012", "\u2015", "\u2212", "\ufe63"])
+def test_phone_and_id_numbers_joined_by_any_dash(dash):
+    phone = f"139{dash}1234{dash}5678"
+    assert ("phone", phone) in found("label_fields", f"电话：{phone}")
+    assert ("phone", phone) in found("phone", f"患者丈夫手机{phone}")
+    ident = f"430102{dash}19900101{dash}1234"
+    assert any(c == "id_number" for c, _ in found("id_number", f"身份证号：{ident}"))
