@@ -10,8 +10,9 @@ per bordered box (an ID number in 18 cells of a report card, dash cells
 between groups) is one line again (:func:`join_boxed_runs`); other glyphs
 set one by one at a constant pitch, letter-spaced across or stacked down,
 read as one line (:func:`join_glyph_chains`).  A radical or compatibility
-form standing for an ideograph (王⼩红) reads as the ideograph
-(:func:`ideograph_form`; one character for one, boxes unchanged).
+form standing for an ideograph (王⼩红) reads as the ideograph, a styled
+digit as its digit, and format characters and combining marks between
+the characters of a name are not read (:func:`layer_form`).
 """
 
 from __future__ import annotations
@@ -33,25 +34,42 @@ BOXED_RUN_MIN = 8  # single characters in a row, one per printed box, that read 
 BOXED_GAP = 1.5  # the widest blank between two boxed characters, in line heights
 
 
-# Kangxi radicals and the compatibility ideographs: their NFKC form is the ideograph
-_FOLDED_BY_NFKC = ((0x2F00, 0x2FD5), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
+# Forms whose NFKC form is the one character they print as: Kangxi radicals and compatibility ideographs
+# (⼩ -> 小), superscript and subscript digits, mathematical letters and digits (𝟏𝟑𝟗 -> 139)
+_FOLDED_BY_NFKC = (
+    (0x2F00, 0x2FD5),
+    (0xF900, 0xFAFF),
+    (0x2F800, 0x2FA1F),
+    (0x2070, 0x209F),
+    (0x1D400, 0x1D7FF),
+)
+_DROPPED = ("Cf", "Mn", "Me")  # format characters, variation selectors, combining marks: they print nothing
 
 
 @lru_cache(maxsize=1)
-def _ideograph_table() -> dict[int, str]:
-    table = {ord(k): v for k, v in (load_rules("ideograph_forms")["supplement"] or {}).items()}
-    for lo, hi in _FOLDED_BY_NFKC:
-        for cp in range(lo, hi + 1):
-            n = unicodedata.normalize("NFKC", chr(cp))
-            if len(n) == 1 and n != chr(cp):
-                table[cp] = n
-    return table
+def _radicals() -> dict[str, str]:
+    return dict(load_rules("ideograph_forms")["supplement"] or {})
 
 
-def ideograph_form(ch: str) -> str:
-    """The ideograph a radical or compatibility form in a text layer stands for (⼩ -> 小, ⻓ -> 长), else
-    ``ch``: a font whose ToUnicode maps glyphs to radicals must not hide a name from the recognizers."""
-    return _ideograph_table().get(ord(ch), ch) if len(ch) == 1 and ch >= "\u2e80" else ch
+@lru_cache(maxsize=4096)
+def layer_form(ch: str) -> str:
+    """The character a text layer's ``ch`` reads as for the recognizers: a radical or compatibility form as
+    its ideograph (⼩ -> 小, ⻓ -> 长), a digit of another script or style as its ASCII digit (𝟏, ¹, ١ -> 1),
+    nothing for a character that prints nothing between others (王\u200b小红, 王\ufe00小红); else ``ch``.
+    A font whose ToUnicode maps glyphs to such forms must not hide a name or a number."""
+    if len(ch) != 1 or ch < "\u00a0":
+        return ch
+    if unicodedata.category(ch) in _DROPPED:
+        return ""
+    if ch in _radicals():
+        return _radicals()[ch]
+    cp = ord(ch)
+    if any(lo <= cp <= hi for lo, hi in _FOLDED_BY_NFKC) or ch in "\u00b2\u00b3\u00b9":
+        n = unicodedata.normalize("NFKC", ch)
+        return n if len(n) == 1 else ch
+    if unicodedata.category(ch) == "Nd" and not 0xFF10 <= cp <= 0xFF19:  # full-width digits stay as typed
+        return str(unicodedata.decimal(ch))
+    return ch
 
 
 def _horizontal(line: dict) -> bool:
@@ -147,10 +165,10 @@ def text_lines(page: pymupdf.Page) -> list[list[Char]]:
     for block in raw.get("blocks", []):
         for line in block.get("lines", []):
             chars = [
-                Char(ideograph_form(ch["c"]), tuple(ch["bbox"]), Source.TEXT)
+                Char(form, tuple(ch["bbox"]), Source.TEXT)
                 for span in line.get("spans", [])
                 for ch in span.get("chars", [])
-                if ch["c"] not in ("\n", "\r")
+                if ch["c"] not in ("\n", "\r") and (form := layer_form(ch["c"]))
             ]
             if any(not c.c.isspace() for c in chars):
                 (horizontal if _horizontal(line) else other).append(chars)

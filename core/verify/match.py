@@ -50,13 +50,13 @@ def _radicals() -> dict[int, str]:
 
 
 def gate_norm(text: str) -> str:
-    """NFKC (and radical forms as their ideographs), no whitespace, no format (Cf) characters, case
-    folded."""
+    """NFKC (and radical forms as their ideographs, digits of every script as ASCII digits), no whitespace,
+    no format (Cf) characters or marks (variation selectors, combining marks), case folded."""
     out = []
     for ch in unicodedata.normalize("NFKC", text or "").translate(_radicals()):
-        if ch.isspace() or unicodedata.category(ch) == "Cf":
+        if ch.isspace() or unicodedata.category(ch) in ("Cf", "Mn", "Me"):
             continue
-        out.append(ch)
+        out.append(str(unicodedata.decimal(ch)) if ch > "\x7f" and unicodedata.category(ch) == "Nd" else ch)
     return "".join(out).casefold()
 
 

@@ -262,3 +262,16 @@ def test_phone_and_id_numbers_joined_by_any_dash(dash):
     assert ("phone", phone) in found("phone", f"患者丈夫手机{phone}")
     ident = f"430102{dash}19900101{dash}1234"
     assert any(c == "id_number" for c, _ in found("id_number", f"身份证号：{ident}"))
+
+
+def test_staff_roles_of_forms_lists_and_footers_label_a_name():
+    for line, value in [
+        ("打印人：甘露 打印时间：2024-03-05 10:12", "甘露"),
+        ("经办人：甘露", "甘露"),
+        ("送检人：甘露 送检时间：2024-03-05", "甘露"),
+        ("巡回：甘露 器械：王芳", "王芳"),
+        ("主管医生：甘露", "甘露"),
+        ("被告知人：甘露（患者丈夫）", "甘露"),
+    ]:
+        assert value in {t for _, t in found("label_fields", line)}, line
+    assert found("label_fields", "负责人：科主任") == []
