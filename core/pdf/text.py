@@ -400,11 +400,92 @@ def _pitch_runs(lines: list[list[Char]], band: list[int]) -> list[list[int]]:
     return runs
 
 
+# ---------------------------------------------------------------- wrapped paragraphs
+WRAP_MIN_WIDTH = 12  # a line that wraps is at least this many glyph heights wide
+WRAP_MIN_CJK = 0.2  # share of CJK characters in it: prose, not a row of a table of values
+WRAP_MARGIN = 1.5  # it ends within this many glyph heights of its column's right edge
+WRAP_LEAD = 4  # glyphs at the end of the line and at the start of the next that hold no space
+
+
+def join_wrapped(lines: list[list[Char]]) -> list[list[Char]]:
+    """The lines of a paragraph as one line where the text wraps at the column's edge: a name, an address
+    or a number cut by the wrap (患者丈夫王 / 小红陪同) reads whole.  A line wraps into the one right below
+    it when it is a line of prose as wide as its column, the next line starts at the column's left edge,
+    and no space stands on either side of the break; nothing is put between the two."""
+    info = {k: _line_info(l) for k, l in enumerate(lines)}
+    info = {k: v for k, v in info.items() if v is not None}
+    nxt: dict[int, int] = {}
+    for k, (ext, h, _) in info.items():
+        j = _wraps_into(k, ext, h, lines, info)
+        if j is not None and j not in nxt.values():
+            nxt[k] = j
+    if not nxt:
+        return lines
+    heads = [k for k in range(len(lines)) if k not in set(nxt.values())]
+    out = []
+    for k in heads:
+        line, seen = list(lines[k]), {k}
+        while k in nxt and nxt[k] not in seen:
+            k = nxt[k]
+            seen.add(k)
+            line += lines[k]
+        out.append(line)
+    return out
+
+
+def _line_info(line: list[Char]):
+    """(extent, glyph height, prose?) of a horizontal line of glyphs, else None."""
+    v = _visible(line)
+    if len(v) < 2 or v[-1].rect[0] <= v[0].rect[0]:
+        return None
+    heights = sorted(c.rect[3] - c.rect[1] for c in v)
+    h = heights[len(heights) // 2]
+    ext = _extent(v)
+    if h <= 0 or ext[3] - ext[1] > 1.6 * h:
+        return None  # not one row of glyphs (a stack, a joined paragraph)
+    cjk = sum(_is_cjk(c.c) for c in v) / len(v)
+    prose = ext[2] - ext[0] >= WRAP_MIN_WIDTH * h and cjk >= WRAP_MIN_CJK and _dense(line[-WRAP_LEAD:])
+    return ext, h, prose
+
+
+def _dense(chars: list[Char]) -> bool:
+    return bool(chars) and not any(c.c.isspace() for c in chars)
+
+
+def _wraps_into(k: int, ext, h: float, lines, info) -> Optional[int]:
+    if not info[k][2]:
+        return None
+    below = [
+        j
+        for j, (e, hj, _) in info.items()
+        if j != k
+        and ext[3] - 0.3 * h <= e[1] <= ext[3] + 1.2 * h
+        and 0.75 * h <= hj <= 1.33 * h
+        and ext[0] - 3 * h <= e[0] <= ext[0] + 0.6 * h
+        and _dense(lines[j][:WRAP_LEAD])
+    ]
+    if not below:
+        return None
+    j = min(below, key=lambda j: info[j][0][1])
+    left = info[j][0][0]
+    column = [
+        e[2]
+        for e, _, _ in info.values()
+        if abs(e[0] - left) <= 3 * h and ext[1] - 10 * h <= e[1] <= ext[3] + 10 * h
+    ]
+    return j if ext[2] >= max(column) - WRAP_MARGIN * h else None
+
+
+def reading_text(page: pymupdf.Page, lines: list[list[Char]]) -> PageText:
+    """The page's text as the recognizers read it: ``lines``, wrapped paragraphs joined."""
+    return PageText.from_lines(page.number, page.rect.width, page.rect.height, join_wrapped(lines))
+
+
 def extract_page_text(page: pymupdf.Page, extra_lines: list[list[Char]] | None = None) -> PageText:
     lines = text_lines(page)
     if extra_lines:
         lines = lines + extra_lines
-    return PageText.from_lines(page.number, page.rect.width, page.rect.height, lines)
+    return reading_text(page, lines)
 
 
 def text_char_count(page: pymupdf.Page) -> int:
