@@ -275,3 +275,10 @@ def test_staff_roles_of_forms_lists_and_footers_label_a_name():
     ]:
         assert value in {t for _, t in found("label_fields", line)}, line
     assert found("label_fields", "负责人：科主任") == []
+
+
+def test_a_surname_and_title_after_a_preposition_and_a_title_word_before_a_title():
+    assert ("doctor_name", "王") in found("person_names", "由王医生、李护士陪同转运至ICU。")
+    assert ("doctor_name", "向东") in found("person_names", "请向东主任会诊")
+    assert ("doctor_name", "于明") in found("person_names", "于明医生查房")
+    assert ("doctor_name", "治") not in found("person_names", "经治医生于明")
