@@ -282,3 +282,15 @@ def test_a_surname_and_title_after_a_preposition_and_a_title_word_before_a_title
     assert ("doctor_name", "向东") in found("person_names", "请向东主任会诊")
     assert ("doctor_name", "于明") in found("person_names", "于明医生查房")
     assert ("doctor_name", "治") not in found("person_names", "经治医生于明")
+
+
+def test_family_words_before_a_name_say_it_is_a_relative():
+    for line, value in [
+        ("患者爱人李强陪同入院。", "李强"),
+        ("其夫张伟诉患者昨日起腹痛。", "张伟"),
+        ("孕妇婆婆黄美兰代签知情同意书。", "黄美兰"),
+        ("患者姐姐王丽陪同。", "王丽"),
+    ]:
+        assert ("relative_name", value) in found("person_names", line), line
+    for line in ["患者儿子出生后体健。", "其姐姐身体健康，哥哥患高血压。", "舅舅家族史无特殊。"]:
+        assert found("person_names", line) == [], line
