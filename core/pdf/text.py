@@ -404,7 +404,8 @@ def _pitch_runs(lines: list[list[Char]], band: list[int]) -> list[list[int]]:
 WRAP_MIN_WIDTH = 12  # a line that wraps is at least this many glyph heights wide
 WRAP_MIN_CJK = 0.2  # share of CJK characters in it: prose, not a row of a table of values
 WRAP_MARGIN = 1.5  # it ends within this many glyph heights of its column's right edge
-WRAP_LEAD = 4  # glyphs at the end of the line and at the start of the next that hold no space
+WRAP_LEAD = 4  # glyphs at the start of the next line that hold no space
+WRAP_TAIL = 10  # glyphs at the end of the line that hold no space (a form's options do: 3、不详 4、未查)
 
 
 def join_wrapped(lines: list[list[Char]]) -> list[list[Char]]:
@@ -444,7 +445,12 @@ def _line_info(line: list[Char]):
     if h <= 0 or ext[3] - ext[1] > 1.6 * h:
         return None  # not one row of glyphs (a stack, a joined paragraph)
     cjk = sum(_is_cjk(c.c) for c in v) / len(v)
-    prose = ext[2] - ext[0] >= WRAP_MIN_WIDTH * h and cjk >= WRAP_MIN_CJK and _dense(line[-WRAP_LEAD:])
+    prose = (
+        ext[2] - ext[0] >= WRAP_MIN_WIDTH * h
+        and cjk >= WRAP_MIN_CJK
+        and _dense(line[-WRAP_TAIL:])
+        and "  " not in "".join(c.c for c in line)
+    )
     return ext, h, prose
 
 
