@@ -294,3 +294,24 @@ def test_family_words_before_a_name_say_it_is_a_relative():
         assert ("relative_name", value) in found("person_names", line), line
     for line in ["患者儿子出生后体健。", "其姐姐身体健康，哥哥患高血压。", "舅舅家族史无特殊。"]:
         assert found("person_names", line) == [], line
+
+
+def test_institution_names_in_english():
+    for line, value in [
+        ("Xiangya Hospital of Central South University", "Xiangya Hospital of Central South University"),
+        ("The Second Xiangya Hospital, Changsha, Hunan", "The Second Xiangya Hospital"),
+        (
+            "Report: Department of Laboratory Medicine, Peking Union Medical College Hospital",
+            "Peking Union Medical College Hospital",
+        ),
+        ("XIANGYA HOSPITAL CENTRAL SOUTH UNIVERSITY", "XIANGYA HOSPITAL CENTRAL SOUTH UNIVERSITY"),
+        ("ECG: Hunan Children's Hospital  Dept. of Cardiology", "Hunan Children's Hospital"),
+    ]:
+        assert ("institution", value) in found("institutions", line), line
+    for line in [
+        "Transferred to the local hospital.",
+        "General Hospital",
+        "The City Hospital",
+        "Follow up at the Outpatient Clinic.",
+    ]:
+        assert found("institutions", line) == [], line
