@@ -70,7 +70,7 @@ def _english(cfg: dict) -> Optional[tuple]:
         return None
     kinds = "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(cfg["kinds"], key=len, reverse=True))
     link = "(?:" + literal_alternation(cfg.get("links") or ["of"]) + r")\s+"
-    word = f"{CAPITALISED}\s+(?:{link})*"
+    word = rf"{CAPITALISED}\s+(?:{link})*"
     tail = (
         f"(?:\\s+of\\s+(?:the\\s+)?{CAPITALISED}(?:\\s+(?:{link})?{CAPITALISED}){{0,6}}"
         r"|(?<=[A-Z]{4})(?:\s+[A-Z][A-Z'’.\-]+){1,6})?"  # a name in capitals runs on in capitals
