@@ -57,3 +57,10 @@ def test_a_paragraph_reads_as_one_line_and_a_form_stays_in_its_lines():
     for k, line in enumerate(["姓名：王小红", "性别：女", "年龄：28岁"]):
         page.insert_text((60, 80 + 14 * k), line, fontname="wqy", fontsize=10.5)
     assert extract_page_text(page).text == "姓名：王小红\n性别：女\n年龄：28岁"
+
+
+def test_a_scanned_paragraph_reads_whole_too():
+    from tests.engine.pdfs import rasterize
+
+    texts = {f.text for f in analyze_document(rasterize(_record(17), dpi=200)).findings}
+    assert {"王小红", "欧阳明辉", "13912345678", "湖南省长沙市岳麓区麓山路12号3栋402室"} <= texts
