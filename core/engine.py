@@ -150,9 +150,9 @@ def _needs_ocr(page: pymupdf.Page, base_lines: list[list[Char]]) -> bool:
 
 
 def _from_lines(page, lines):
-    from core.models import PageText
+    from core.pdf.text import reading_text
 
-    return PageText.from_lines(page.number, page.rect.width, page.rect.height, lines)
+    return reading_text(page, lines)
 
 
 def analyze_page(

@@ -173,9 +173,12 @@ class PageText:
         return [(s, e) for s, e in out if e > s]
 
     def rects_for(self, start: int, end: int) -> list[Rect]:
-        """Union of character boxes per line for text[start:end]."""
+        """Union of character boxes per line for text[start:end]; a line that
+        wraps (the next box lies below and wholly left of the last) starts a
+        new box."""
         rects: list[Rect] = []
         cur: Optional[list[float]] = None
+        last: Optional[Rect] = None
         for i in range(max(0, start), min(end, len(self.boxes))):
             b = self.boxes[i]
             if b is None or self.text[i].isspace():
@@ -183,6 +186,10 @@ class PageText:
                     rects.append(tuple(cur))  # type: ignore[arg-type]
                     cur = None
                 continue
+            if cur is not None and last is not None and _wrapped(last, b):
+                rects.append(tuple(cur))  # type: ignore[arg-type]
+                cur = None
+            last = b
             if cur is None:
                 cur = list(b)
             else:
@@ -194,6 +201,11 @@ class PageText:
     def source_for(self, start: int, end: int) -> Source:
         srcs = {self.sources[i] for i in range(start, min(end, len(self.sources))) if self.boxes[i]}
         return Source.OCR if Source.OCR in srcs else Source.TEXT
+
+
+def _wrapped(last: Rect, b: Rect) -> bool:
+    """``b`` starts the next line of a wrapped paragraph after ``last``."""
+    return b[2] <= last[0] and b[1] >= last[1] + 0.7 * (last[3] - last[1])
 
 
 @dataclass

@@ -122,6 +122,8 @@ def finding_from_span(
         rects = [_clear_of_layer_glyphs(r, layer_glyphs(page)) for r in padded]
         rects = [trimmed_to_ink(page, r) for r in rects]
         rects = _off_overlapping_neighbours(page, start, end, rects)
+    else:
+        rects = [_clear_of_other_lines(page.text, start, end, r) for r in rects]
     return Finding(
         page_index=page.index,
         category=category,
@@ -203,6 +205,48 @@ def _padding_off_other_lines(text, start: int, end: int, padded: list, raw: list
                 y1 = max(min(y1, b[1]), own[3])
         out.append((x0, y0, x1, y1))
     return out
+
+
+def _line_extents(text) -> list:
+    """(extent, start, end) of each line of ``text``, cached on it."""
+    cached = text.__dict__.get("_line_extents")
+    if cached is None:
+        cached = []
+        for s, e in text.lines():
+            boxes = [b for b in text.boxes[s:e] if b is not None]
+            if boxes:
+                ext = (
+                    min(b[0] for b in boxes),
+                    min(b[1] for b in boxes),
+                    max(b[2] for b in boxes),
+                    max(b[3] for b in boxes),
+                )
+                cached.append((ext, s, e))
+        text.__dict__["_line_extents"] = cached
+    return cached
+
+
+def _clear_of_other_lines(text, start: int, end: int, rect) -> tuple:
+    """A text-layer box whose glyphs' boxes (a font's ascent and descent) reach into the lines above or
+    below in tight prose: MuPDF removes every glyph the padded box overlaps, so a name would take the
+    characters above and below it along.  Its top and bottom move off those glyphs by the pad the box
+    gets when applied (``REDACTION_PAD``), by at most LAYER_SHRINK of its height."""
+    x0, y0, x1, y1 = rect
+    limit = LAYER_SHRINK * (y1 - y0)
+    top, bottom = y0, y1
+    for ext, s, e in _line_extents(text):
+        if ext[2] <= x0 or ext[0] >= x1 or ext[3] + CLEAR_Y <= y0 or ext[1] - CLEAR_Y >= y1:
+            continue
+        for i in range(s, e):
+            b = text.boxes[i]
+            if b is None or start <= i < end or text.text[i].isspace() or b[2] <= x0 or b[0] >= x1:
+                continue
+            cy = (b[1] + b[3]) / 2
+            if cy < y0 and b[3] + CLEAR_Y > top:
+                top = min(b[3] + CLEAR_Y, y0 + limit)
+            elif cy > y1 and b[1] - CLEAR_Y < bottom:
+                bottom = max(b[1] - CLEAR_Y, y1 - limit)
+    return (x0, top, x1, bottom) if bottom > top else tuple(rect)
 
 
 def layer_glyphs(page: "PageInput") -> list:

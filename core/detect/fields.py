@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
-from core.detect.normalize import label_regex, visible_text
+from core.detect.normalize import label_regex, plain_dashes, visible_text
 from core.detect.registry import register
 from core.detect.terms import is_clinical_term
 from core.models import Category, Finding, PageText
@@ -80,7 +80,7 @@ class LabelFieldRecognizer(Recognizer):
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         rules, label_re, stop_re, not_values, prefixes, _ = field_rules()
-        text = visible_text(page.text.text)
+        text = plain_dashes(visible_text(page.text.text))  # same length: offsets hold
         lines = page.text.lines()
         findings: list[Finding] = []
         for ls, le in lines:
@@ -325,6 +325,13 @@ def _common_name(value: str) -> bool:
     return _looks_like_name(value) and (has_compound_surname(value) or not is_rare_surname(value[0]))
 
 
+def _surname_alone(value: str, rule: FieldRule) -> bool:
+    """A person field holding one character that is a surname (姓名：覃): a name cut short or typed so."""
+    from core.detect.names import starts_with_surname
+
+    return rule.category.is_person and len(value) == 1 and starts_with_surname(value)
+
+
 def _looks_like_name(value: str) -> bool:
     from core.detect.names import cue_regexes, is_plausible_name
 
@@ -348,7 +355,7 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values, pt: Pag
     elif rule.labels_end_value and pt is not None:
         vend = _through_spaces(text, start, vend, end, rule, ends, pt)
     value = text[start:vend].strip()
-    if len(value) < 2 and not any(ch.isdigit() for ch in value):
+    if len(value) < 2 and not any(ch.isdigit() for ch in value) and not _surname_alone(value, rule):
         return None
     if rule.category.is_person and _is_a_label(text, start + len(text[start:vend].rstrip()), end):
         return None

@@ -35,6 +35,7 @@ def _compiled():
     place_re = re.compile(literal_alternation(cfg["place_words"]))
     return _Rules(
         rx,
+        _english(cfg.get("english") or {}),
         boundary_re,
         place_re,
         set(cfg["generic"]),
@@ -48,6 +49,7 @@ def _compiled():
 
 class _Rules(NamedTuple):
     rx: re.Pattern
+    english: Optional[tuple]  # (regex, generic words) of names in English
     boundary_re: re.Pattern
     place_re: re.Pattern
     generic: set
@@ -56,6 +58,36 @@ class _Rules(NamedTuple):
     local_re: Optional[re.Pattern]
     suffixes: list
     short_forms: tuple
+
+
+CAPITALISED = r"(?:[A-Z][A-Za-z'’.\-]*|\d+(?:st|nd|rd|th))"
+
+
+def _english(cfg: dict) -> Optional[tuple]:
+    """(regex, generic words) of institution names in English: capitalised words (links between them)
+    ending in a kind, then "of" and the capitalised words of a university or a place."""
+    if not cfg.get("kinds"):
+        return None
+    kinds = "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(cfg["kinds"], key=len, reverse=True))
+    link = "(?:" + literal_alternation(cfg.get("links") or ["of"]) + r")\s+"
+    word = rf"{CAPITALISED}\s+(?:{link})*"
+    tail = (
+        f"(?:\\s+of\\s+(?:the\\s+)?{CAPITALISED}(?:\\s+(?:{link})?{CAPITALISED}){{0,6}}"
+        r"|(?<=[A-Z]{4})(?:\s+[A-Z][A-Z'’.\-]+){1,6})?"  # a name in capitals runs on in capitals
+    )
+    rx = re.compile(f"(?<![A-Za-z])(?P<before>(?:{word}){{1,8}})(?i:{kinds})(?![A-Za-z]){tail}")
+    return rx, frozenset(w.casefold() for w in cfg.get("generic_words") or ())
+
+
+def english_names(text: str, start: int, end: int, english: tuple) -> list[tuple[int, int]]:
+    """Spans of institution names in English in ``text[start:end]``: at least one word before the kind
+    that is not a generic word."""
+    rx, generic = english
+    return [
+        m.span()
+        for m in rx.finditer(text, start, end)
+        if any(w.casefold() not in generic for w in re.findall(CAPITALISED, m.group("before")))
+    ]
 
 
 def trim_left(name: str, boundary_re: re.Pattern, place_re: Optional[re.Pattern] = None) -> int:
@@ -119,6 +151,12 @@ class InstitutionRecognizer(Recognizer):
                 if f:
                     out.append(f)
                     ctx.add_seed(name, Category.INSTITUTION.value, "found:institutions")
+            if r.english:
+                for s, e in english_names(text, ls, le, r.english):
+                    f = finding_from_span(page, s, e, Category.INSTITUTION, self.name, 0.9)
+                    if f:
+                        out.append(f)
+                        ctx.add_seed(text[s:e], Category.INSTITUTION.value, "found:institutions")
             if r.local_re:
                 for m in r.local_re.finditer(text, ls, le):
                     f = finding_from_span(page, m.start(), m.end(), Category.INSTITUTION, self.name, 0.95)

@@ -124,6 +124,8 @@ def name_before(text: str, end: int, not_names: frozenset, terms=()) -> tuple[in
         cand = text[start:end]
         if length == 4 and not has_compound_surname(cand):
             continue
+        if length == 2 and cand[0] in BOUNDARY and is_rare_surname(cand[0]) and starts_with_surname(cand[1]):
+            continue  # "由王医生": the surname alone after a preposition (a common surname stays: 向东主任)
         if (
             length == 3
             and not has_compound_surname(cand)
@@ -144,6 +146,7 @@ def name_before(text: str, end: int, not_names: frozenset, terms=()) -> tuple[in
         one
         and starts_with_surname(one)
         and one not in not_names
+        and before + one not in not_names  # "经治医生" is a title, not 治 + 医生
         and (not before or not CJK.match(before) or before in BOUNDARY)
     ):
         return end - 1, end  # "王医师"

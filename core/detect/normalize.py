@@ -86,14 +86,25 @@ def literal_alternation(words) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
 
+# Every dash (Unicode's dash punctuation and the minus signs) but the wave dashes of ranges (3〜5天)
+_DASHES = {
+    c: 0x2D
+    for c in [*range(0x2010, 0x2016), 0x2E3A, 0x2E3B, 0xFE58, 0xFE63, 0x2212, 0x2043, 0x058A, 0x1806, 0x2E17]
+}
 # Full-width ASCII (！ to ～, the ideographic space) as typed by Chinese input methods: one character each
-_HALF_WIDTH = {**{c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}, 0x3000: 0x20}
+_HALF_WIDTH = {**{c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}, 0x3000: 0x20, **_DASHES}
 
 
 def half_width(text: str) -> str:
     """``text`` with full-width letters, digits and signs as their ASCII
-    forms (３６０１…Ｘ -> 3601…X): the same length, so offsets stay valid."""
+    forms (３６０１…Ｘ -> 3601…X) and every dash as "-" (139‒1234‒5678):
+    the same length, so offsets stay valid."""
     return text.translate(_HALF_WIDTH)
+
+
+def plain_dashes(text: str) -> str:
+    """``text`` with every dash as "-", the same length."""
+    return text.translate(_DASHES)
 
 
 @lru_cache(maxsize=1)

@@ -9,16 +9,22 @@ over each other (then they are two texts).  A number printed one character
 per bordered box (an ID number in 18 cells of a report card, dash cells
 between groups) is one line again (:func:`join_boxed_runs`); other glyphs
 set one by one at a constant pitch, letter-spaced across or stacked down,
-read as one line (:func:`join_glyph_chains`).
+read as one line (:func:`join_glyph_chains`).  A radical or compatibility
+form standing for an ideograph (王⼩红) reads as the ideograph, a styled
+digit as its digit, and format characters and combining marks between
+the characters of a name are not read (:func:`layer_form`).
 """
 
 from __future__ import annotations
 
+import unicodedata
+from functools import lru_cache
 from typing import Optional
 
 import pymupdf
 
 from core.models import Char, PageText, Source
+from core.rules import load_rules
 
 _FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_MEDIABOX_CLIP
 SAME_BASELINE = 0.3  # centre offset, in line heights
@@ -26,6 +32,44 @@ TOUCHING_GAP = 0.6  # horizontal gap between pieces of one line, in line heights
 GLYPH_COLLISION = 0.5  # share of the narrower glyph two pieces' glyphs overlap by: printed over each other
 BOXED_RUN_MIN = 8  # single characters in a row, one per printed box, that read as one number
 BOXED_GAP = 1.5  # the widest blank between two boxed characters, in line heights
+
+
+# Forms whose NFKC form is the one character they print as: Kangxi radicals and compatibility ideographs
+# (⼩ -> 小), superscript and subscript digits, mathematical letters and digits (𝟏𝟑𝟗 -> 139)
+_FOLDED_BY_NFKC = (
+    (0x2F00, 0x2FD5),
+    (0xF900, 0xFAFF),
+    (0x2F800, 0x2FA1F),
+    (0x2070, 0x209F),
+    (0x1D400, 0x1D7FF),
+)
+_DROPPED = ("Cf", "Mn", "Me")  # format characters, variation selectors, combining marks: they print nothing
+
+
+@lru_cache(maxsize=1)
+def _radicals() -> dict[str, str]:
+    return dict(load_rules("ideograph_forms")["supplement"] or {})
+
+
+@lru_cache(maxsize=4096)
+def layer_form(ch: str) -> str:
+    """The character a text layer's ``ch`` reads as for the recognizers: a radical or compatibility form as
+    its ideograph (⼩ -> 小, ⻓ -> 长), a digit of another script or style as its ASCII digit (𝟏, ¹, ١ -> 1),
+    nothing for a character that prints nothing between others (王\u200b小红, 王\ufe00小红); else ``ch``.
+    A font whose ToUnicode maps glyphs to such forms must not hide a name or a number."""
+    if len(ch) != 1 or ch < "\u00a0":
+        return ch
+    if unicodedata.category(ch) in _DROPPED:
+        return ""
+    if ch in _radicals():
+        return _radicals()[ch]
+    cp = ord(ch)
+    if any(lo <= cp <= hi for lo, hi in _FOLDED_BY_NFKC) or ch in "\u00b2\u00b3\u00b9":
+        n = unicodedata.normalize("NFKC", ch)
+        return n if len(n) == 1 else ch
+    if unicodedata.category(ch) == "Nd" and not 0xFF10 <= cp <= 0xFF19:  # full-width digits stay as typed
+        return str(unicodedata.decimal(ch))
+    return ch
 
 
 def _horizontal(line: dict) -> bool:
@@ -121,10 +165,10 @@ def text_lines(page: pymupdf.Page) -> list[list[Char]]:
     for block in raw.get("blocks", []):
         for line in block.get("lines", []):
             chars = [
-                Char(ch["c"], tuple(ch["bbox"]), Source.TEXT)
+                Char(form, tuple(ch["bbox"]), Source.TEXT)
                 for span in line.get("spans", [])
                 for ch in span.get("chars", [])
-                if ch["c"] not in ("\n", "\r")
+                if ch["c"] not in ("\n", "\r") and (form := layer_form(ch["c"]))
             ]
             if any(not c.c.isspace() for c in chars):
                 (horizontal if _horizontal(line) else other).append(chars)
@@ -356,11 +400,98 @@ def _pitch_runs(lines: list[list[Char]], band: list[int]) -> list[list[int]]:
     return runs
 
 
+# ---------------------------------------------------------------- wrapped paragraphs
+WRAP_MIN_WIDTH = 12  # a line that wraps is at least this many glyph heights wide
+WRAP_MIN_CJK = 0.2  # share of CJK characters in it: prose, not a row of a table of values
+WRAP_MARGIN = 1.5  # it ends within this many glyph heights of its column's right edge
+WRAP_LEAD = 4  # glyphs at the start of the next line that hold no space
+WRAP_TAIL = 10  # glyphs at the end of the line that hold no space (a form's options do: 3、不详 4、未查)
+
+
+def join_wrapped(lines: list[list[Char]]) -> list[list[Char]]:
+    """The lines of a paragraph as one line where the text wraps at the column's edge: a name, an address
+    or a number cut by the wrap (患者丈夫王 / 小红陪同) reads whole.  A line wraps into the one right below
+    it when it is a line of prose as wide as its column, the next line starts at the column's left edge,
+    and no space stands on either side of the break; nothing is put between the two."""
+    info = {k: _line_info(l) for k, l in enumerate(lines)}
+    info = {k: v for k, v in info.items() if v is not None}
+    nxt: dict[int, int] = {}
+    for k, (ext, h, _) in info.items():
+        j = _wraps_into(k, ext, h, lines, info)
+        if j is not None and j not in nxt.values():
+            nxt[k] = j
+    if not nxt:
+        return lines
+    heads = [k for k in range(len(lines)) if k not in set(nxt.values())]
+    out = []
+    for k in heads:
+        line, seen = list(lines[k]), {k}
+        while k in nxt and nxt[k] not in seen:
+            k = nxt[k]
+            seen.add(k)
+            line += lines[k]
+        out.append(line)
+    return out
+
+
+def _line_info(line: list[Char]):
+    """(extent, glyph height, prose?) of a horizontal line of glyphs, else None."""
+    v = _visible(line)
+    if len(v) < 2 or v[-1].rect[0] <= v[0].rect[0]:
+        return None
+    heights = sorted(c.rect[3] - c.rect[1] for c in v)
+    h = heights[len(heights) // 2]
+    ext = _extent(v)
+    if h <= 0 or ext[3] - ext[1] > 1.6 * h:
+        return None  # not one row of glyphs (a stack, a joined paragraph)
+    cjk = sum(_is_cjk(c.c) for c in v) / len(v)
+    prose = (
+        ext[2] - ext[0] >= WRAP_MIN_WIDTH * h
+        and cjk >= WRAP_MIN_CJK
+        and _dense(line[-WRAP_TAIL:])
+        and "  " not in "".join(c.c for c in line)
+    )
+    return ext, h, prose
+
+
+def _dense(chars: list[Char]) -> bool:
+    return bool(chars) and not any(c.c.isspace() for c in chars)
+
+
+def _wraps_into(k: int, ext, h: float, lines, info) -> Optional[int]:
+    if not info[k][2]:
+        return None
+    below = [
+        j
+        for j, (e, hj, _) in info.items()
+        if j != k
+        and ext[3] - 0.3 * h <= e[1] <= ext[3] + 1.2 * h
+        and 0.75 * h <= hj <= 1.33 * h
+        and ext[0] - 3 * h <= e[0] <= ext[0] + 0.6 * h
+        and _dense(lines[j][:WRAP_LEAD])
+    ]
+    if not below:
+        return None
+    j = min(below, key=lambda j: info[j][0][1])
+    left = info[j][0][0]
+    column = [
+        e[2]
+        for e, _, _ in info.values()
+        if abs(e[0] - left) <= 3 * h and ext[1] - 10 * h <= e[1] <= ext[3] + 10 * h
+    ]
+    return j if ext[2] >= max(column) - WRAP_MARGIN * h else None
+
+
+def reading_text(page: pymupdf.Page, lines: list[list[Char]]) -> PageText:
+    """The page's text as the recognizers read it: ``lines``, wrapped paragraphs joined."""
+    return PageText.from_lines(page.number, page.rect.width, page.rect.height, join_wrapped(lines))
+
+
 def extract_page_text(page: pymupdf.Page, extra_lines: list[list[Char]] | None = None) -> PageText:
     lines = text_lines(page)
     if extra_lines:
         lines = lines + extra_lines
-    return PageText.from_lines(page.number, page.rect.width, page.rect.height, lines)
+    return reading_text(page, lines)
 
 
 def text_char_count(page: pymupdf.Page) -> int:

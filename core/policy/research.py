@@ -207,13 +207,10 @@ class ResearchTransformer:
         inserts; ``core.ocr.page.ocr_page_text``, cached), one PageText per page."""
         if self._texts_of is doc:
             return self._texts
-        from core.models import PageText
         from core.ocr.page import ocr_page_text
+        from core.pdf.text import reading_text
 
-        texts = []
-        for page in doc:
-            lines = ocr_page_text(page)
-            texts.append(PageText.from_lines(page.number, page.rect.width, page.rect.height, lines))
+        texts = [reading_text(page, ocr_page_text(page)) for page in doc]
         self._texts_of, self._texts = doc, texts
         return texts
 

@@ -2,7 +2,8 @@
 from the output file.
 
 Deliberately simpler than (and independent of) the detector's
-``core.detect.normalize``: NFKC (full-width -> half-width), whitespace and
+``core.detect.normalize``: NFKC (full-width -> half-width, Kangxi radicals -> ideographs; the radical forms
+NFKC keeps, from ``core/rules/ideograph_forms.yaml``), whitespace and
 Unicode format characters (Cf: zero-width space, joiners, BOM ...) dropped,
 case folded.  There is no "inside a longer number" shortcut: an inpatient
 number followed, across a line break, by a date's digits is a hit.
@@ -16,6 +17,9 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
+
+from core.rules import load_rules
 
 MIN_NUMBER_DIGITS = 5  # shorter numbers (bed 12) are everywhere in a record
 MIN_TEXT_CHARS = 2
@@ -39,13 +43,20 @@ class Hit:
     fuzzy: bool
 
 
+@lru_cache(maxsize=1)
+def _radicals() -> dict[int, str]:
+    """CJK Radicals Supplement forms that stand for an ideograph (⻓ for 长); NFKC leaves them as they are."""
+    return {ord(k): v for k, v in (load_rules("ideograph_forms")["supplement"] or {}).items()}
+
+
 def gate_norm(text: str) -> str:
-    """NFKC, no whitespace, no format (Cf) characters, case folded."""
+    """NFKC (and radical forms as their ideographs, digits of every script as ASCII digits), no whitespace,
+    no format (Cf) characters or marks (variation selectors, combining marks), case folded."""
     out = []
-    for ch in unicodedata.normalize("NFKC", text or ""):
-        if ch.isspace() or unicodedata.category(ch) == "Cf":
+    for ch in unicodedata.normalize("NFKC", text or "").translate(_radicals()):
+        if ch.isspace() or unicodedata.category(ch) in ("Cf", "Mn", "Me"):
             continue
-        out.append(ch)
+        out.append(str(unicodedata.decimal(ch)) if ch > "\x7f" and unicodedata.category(ch) == "Nd" else ch)
     return "".join(out).casefold()
 
 

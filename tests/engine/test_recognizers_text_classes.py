@@ -224,3 +224,94 @@ def test_chart_axis_ticks_run_together_are_no_record_number(line):
 @pytest.mark.parametrize("value", ["12345678", "38120567", "20230456789", "123456789"])
 def test_long_numbers_that_are_no_axis_stay_record_numbers(value):
     assert found("record_number", f"标本 {value} 已送检") == [("record_number", value)]
+
+
+def test_masked_and_surname_only_names_in_person_fields():
+    for line, value in [
+        ("姓名：张** 性别：男", "张**"),
+        ("姓名：李*明 性别：男", "李*明"),
+        ("姓名：王XX 性别：女", "王XX"),
+        ("病人姓名：覃 性别：女 年龄：28岁", "覃"),
+    ]:
+        assert ("patient_name", value) in found("label_fields", line), line
+    for line in ["姓名：男", "患者：女，32岁", "姓名： 性别：女", "签名：无"]:
+        assert not [h for h in found("label_fields", line) if h[0] == "patient_name"], line
+
+
+def test_native_place_plates_and_numbers_after_a_province_abbreviation():
+    assert ("address", "湖南长沙") in found("label_fields", "籍贯：湖南长沙 民族：汉族")
+    assert ("record_number", "赣A12345") in found("label_fields", "车牌号：赣A12345")
+    assert ("record_number", "粤B·D12345") in found("label_fields", "车牌号码：粤B·D12345")
+    assert ("record_number", "赣A0012345678") in found("label_fields", "医保号：赣A0012345678")
+    assert ("record_number", "京0012345") in found("label_fields", "住院号：京0012345")
+    # a province word that is no abbreviation before a number stays outside the value
+    assert ("record_number", "0012345") in found("label_fields", "住院号：0012345 京")
+
+
+def test_a_number_letter_spaced_one_character_at_a_time():
+    assert ("record_number", "Z Y 2 4 5 6 7 8") in found("label_fields", "住院号：Z Y 2 4 5 6 7 8 性别：男")
+    assert ("record_number", "Ｚ Ｙ ２ ４ ５ ６") in found("label_fields", "住院号：Ｚ Ｙ ２ ４ ５ ６")
+    # a number and a separate short word after it: the number alone
+    assert ("record_number", "ZY2456") in found("label_fields", "住院号：ZY2456 1 床")
+
+
+@pytest.mark.parametrize("dash", ["\u2011", "\u2012", "\u2015", "\u2212", "\ufe63"])
+def test_phone_and_id_numbers_joined_by_any_dash(dash):
+    phone = f"139{dash}1234{dash}5678"
+    assert ("phone", phone) in found("label_fields", f"电话：{phone}")
+    assert ("phone", phone) in found("phone", f"患者丈夫手机{phone}")
+    ident = f"430102{dash}19900101{dash}1234"
+    assert any(c == "id_number" for c, _ in found("id_number", f"身份证号：{ident}"))
+
+
+def test_staff_roles_of_forms_lists_and_footers_label_a_name():
+    for line, value in [
+        ("打印人：甘露 打印时间：2024-03-05 10:12", "甘露"),
+        ("经办人：甘露", "甘露"),
+        ("送检人：甘露 送检时间：2024-03-05", "甘露"),
+        ("巡回：甘露 器械：王芳", "王芳"),
+        ("主管医生：甘露", "甘露"),
+        ("被告知人：甘露（患者丈夫）", "甘露"),
+    ]:
+        assert value in {t for _, t in found("label_fields", line)}, line
+    assert found("label_fields", "负责人：科主任") == []
+
+
+def test_a_surname_and_title_after_a_preposition_and_a_title_word_before_a_title():
+    assert ("doctor_name", "王") in found("person_names", "由王医生、李护士陪同转运至ICU。")
+    assert ("doctor_name", "向东") in found("person_names", "请向东主任会诊")
+    assert ("doctor_name", "于明") in found("person_names", "于明医生查房")
+    assert ("doctor_name", "治") not in found("person_names", "经治医生于明")
+
+
+def test_family_words_before_a_name_say_it_is_a_relative():
+    for line, value in [
+        ("患者爱人李强陪同入院。", "李强"),
+        ("其夫张伟诉患者昨日起腹痛。", "张伟"),
+        ("孕妇婆婆黄美兰代签知情同意书。", "黄美兰"),
+        ("患者姐姐王丽陪同。", "王丽"),
+    ]:
+        assert ("relative_name", value) in found("person_names", line), line
+    for line in ["患者儿子出生后体健。", "其姐姐身体健康，哥哥患高血压。", "舅舅家族史无特殊。"]:
+        assert found("person_names", line) == [], line
+
+
+def test_institution_names_in_english():
+    for line, value in [
+        ("Xiangya Hospital of Central South University", "Xiangya Hospital of Central South University"),
+        ("The Second Xiangya Hospital, Changsha, Hunan", "The Second Xiangya Hospital"),
+        (
+            "Report: Department of Laboratory Medicine, Peking Union Medical College Hospital",
+            "Peking Union Medical College Hospital",
+        ),
+        ("XIANGYA HOSPITAL CENTRAL SOUTH UNIVERSITY", "XIANGYA HOSPITAL CENTRAL SOUTH UNIVERSITY"),
+        ("ECG: Hunan Children's Hospital  Dept. of Cardiology", "Hunan Children's Hospital"),
+    ]:
+        assert ("institution", value) in found("institutions", line), line
+    for line in [
+        "Transferred to the local hospital.",
+        "General Hospital",
+        "The City Hospital",
+        "Follow up at the Outpatient Clinic.",
+    ]:
+        assert found("institutions", line) == [], line

@@ -1,0 +1,66 @@
+"""Narrative set as wrapped paragraphs (病程记录, 出院小结): a name, an address or a phone number cut by the
+wrap reads whole, and the box over a name in tight lines takes nothing of the lines above and below."""
+
+from __future__ import annotations
+
+import pymupdf
+import pytest
+
+from core.engine import analyze_document, redact_to_bytes
+from core.pdf.text import extract_page_text
+from tests.engine.pdfs import FONT
+
+PARAGRAPHS = [
+    "患者于2024年3月5日因停经39周、下腹痛2小时入院，家属由患者丈夫王小红陪同前来，入院后完善相关检查。",
+    "入院后请产科欧阳明辉主任医师会诊，意见如下：考虑先兆临产，建议继续观察胎心及宫缩情况，必要时复查。",
+    "患者现住址为湖南省长沙市岳麓区麓山路12号3栋402室，联系电话13912345678，既往体健，否认肝炎病史。",
+]
+CLINICAL = [
+    "停经39周",
+    "下腹痛2小时入院",
+    "先兆临产",
+    "建议继续观察胎心及宫缩情况",
+    "既往体健",
+    "否认肝炎病史",
+]
+
+
+def _record(chars_per_line: int) -> pymupdf.Document:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_font(fontname="wqy", fontfile=FONT)
+    for k, text in enumerate(PARAGRAPHS):
+        box = pymupdf.Rect(60, 80 + 130 * k, 62 + 10.5 * chars_per_line, 200 + 130 * k)
+        assert page.insert_textbox(box, text, fontname="wqy", fontsize=10.5) >= 0
+    return doc
+
+
+@pytest.mark.parametrize("chars_per_line", [17, 19, 20, 23, 26])
+def test_identifiers_cut_by_a_wrap_are_found_whole_and_the_prose_around_them_stays(chars_per_line):
+    doc = _record(chars_per_line)
+    analysis = analyze_document(doc, ocr=False)
+    texts = {f.text for f in analysis.findings}
+    assert {"王小红", "欧阳明辉", "13912345678", "湖南省长沙市岳麓区麓山路12号3栋402室"} <= texts
+    data, report, _ = redact_to_bytes(doc, analysis.findings)
+    assert report.ok
+    out = "".join(pymupdf.open("pdf", data)[0].get_text().split())
+    assert all(words in out for words in CLINICAL), out
+    assert "王小红" not in out and "小红" not in out and "麓山路" not in out and "5678" not in out
+
+
+def test_a_paragraph_reads_as_one_line_and_a_form_stays_in_its_lines():
+    text = extract_page_text(_record(19)[0]).text
+    assert text.count("\n") == 2 and "丈夫王小红陪同" in text
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_font(fontname="wqy", fontfile=FONT)
+    for k, line in enumerate(["姓名：王小红", "性别：女", "年龄：28岁"]):
+        page.insert_text((60, 80 + 14 * k), line, fontname="wqy", fontsize=10.5)
+    assert extract_page_text(page).text == "姓名：王小红\n性别：女\n年龄：28岁"
+
+
+def test_a_scanned_paragraph_reads_whole_too():
+    from tests.engine.pdfs import rasterize
+
+    texts = {f.text for f in analyze_document(rasterize(_record(17), dpi=200)).findings}
+    assert {"王小红", "欧阳明辉", "13912345678", "湖南省长沙市岳麓区麓山路12号3栋402室"} <= texts
