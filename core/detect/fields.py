@@ -152,7 +152,8 @@ class LabelFieldRecognizer(Recognizer):
         # nearest first; a neighbour that holds no value (the next header
         # cell "一助" right of "术者") gives way to the next one (the cell below)
         for _, ls, le in sorted(candidates)[:3]:
-            start = LEADING_BLANKS.match(text, ls, le).end()  # "&nbsp;" before a cell's value too
+            blanks = LEADING_BLANKS.match(text, ls, le)  # "&nbsp;" before a cell's value too
+            start = blanks.end() if blanks else ls
             span = _cell_value(
                 text, _match_value(text, start, le, rule, stop_re, not_values, pt), rule, stop_re
             )
