@@ -430,7 +430,9 @@ def _without_speech_tails(text: str, hits: dict) -> dict:
     out = {}
     for (s, e), hit in hits.items():
         tail = next((t for t in tails if text.endswith(t, s, e)), "")
-        if e - len(tail) - s >= 2:
+        if not tail:
+            out[(s, e)] = hit
+        elif e - len(tail) - s >= 2:
             out[(s, e - len(tail))] = hit
     return out
 
