@@ -102,15 +102,21 @@ class LabelFieldRecognizer(Recognizer):
                     spans += _names_after(text, span[1], rule, stop_re, not_values, page.text)
                 if rule.category.is_person and alone:
                     spans += _column_values(page.text, text, lines, (ls, le), m, rule, stop_re, not_values)
-                for span in dict.fromkeys(spans):
-                    f = finding_from_span(
-                        page, span[0], span[1], rule.category, self.name, 0.95, rule.role_hint
-                    )
-                    if f:
-                        findings.append(f)
-                        if rule.category.is_person or rule.category in (Category.ID_NUMBER, Category.PHONE):
-                            ctx.add_seed(f.text, rule.category.value, "found:label_fields", rule.role_hint)
+                findings += self._found(page, ctx, spans, rule)
+        for line, piece, rule in _labels_wrapped_mid_word(page.text, text, lines, rules):
+            span = self._value_in_neighbour(page.text, text, lines, line, piece, rule, stop_re, not_values)
+            findings += self._found(page, ctx, [span] if span else [], rule)
         return findings
+
+    def _found(self, page: PageInput, ctx: AnalysisContext, spans, rule: FieldRule) -> list[Finding]:
+        out = []
+        for span in dict.fromkeys(spans):
+            f = finding_from_span(page, span[0], span[1], rule.category, self.name, 0.95, rule.role_hint)
+            if f:
+                out.append(f)
+                if rule.category.is_person or rule.category in (Category.ID_NUMBER, Category.PHONE):
+                    ctx.add_seed(f.text, rule.category.value, "found:label_fields", rule.role_hint)
+        return out
 
     @staticmethod
     def _value_on_line(text, pos, line_end, rule, stop_re, not_values, pt: PageText | None = None):
@@ -185,6 +191,46 @@ def _stacked_label_box(pt: PageText, text: str, lines, line, label):
         if -0.3 * h <= ly0 - y1 < 0.3 * h and abs((x0 + x1) / 2 - centre) < h and y1 - y0 < 1.5 * h:
             return (min(lx0, x0), y0, max(lx1, x1), ly1)
     return label
+
+
+class _Piece:
+    """The span of one line, in the shape of the label match ``_value_in_neighbour`` takes."""
+
+    def __init__(self, start: int, end: int):
+        self._start, self._end = start, end
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+
+def _labels_wrapped_mid_word(pt: PageText, text: str, lines, rules: dict):
+    """Labels that wrap inside a narrow cell in the middle of a word ("配偶姓" over "名", "子女姓" over "名"):
+    (the lower line, its span, the rule) for every line that completes the line right above it into a label.
+    The upper piece is no label of its own (a label that is whole on one line is read as such)."""
+    by_line = [(ls, le, text[ls:le].strip()) for ls, le in lines]
+    for ls, le, lower in by_line:
+        if not STACKED_PIECE.fullmatch(lower):
+            continue
+        rects = pt.rects_for(ls, le)
+        if len(rects) != 1:
+            continue
+        start = ls + text[ls:le].index(lower)
+        box = _stacked_label_box(pt, text, lines, (ls, le), rects[0])
+        if box == rects[0]:
+            continue
+        for us, ue, upper in by_line:
+            ur = pt.rects_for(us, ue)
+            if (
+                len(ur) == 1
+                and abs(ur[0][1] - box[1]) < 0.5
+                and upper + lower in rules
+                and upper not in rules
+            ):
+                yield (ls, le), _Piece(start, start + len(lower)), rules[upper + lower]
+                break
 
 
 def _cell_between(pt: PageText, lines, label, x: float) -> bool:
@@ -333,6 +379,14 @@ def _surname_alone(value: str, rule: FieldRule) -> bool:
     return rule.category.is_person and len(value) == 1 and starts_with_surname(value)
 
 
+def _wrapped_label_at(text: str, start: int) -> bool:
+    """The character at ``start`` begins a label that wraps onto the next line of a narrow cell ("配偶姓" /
+    "名": 姓 is the start of 姓名, not a one-character name)."""
+    flat = re.sub(r"\s", "", text[start : start + 8])
+    m = field_rules()[1].match(flat)
+    return m is not None and m.end() > 1
+
+
 def _looks_like_name(value: str) -> bool:
     from core.detect.names import cue_regexes, is_plausible_name
 
@@ -356,7 +410,8 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values, pt: Pag
     elif rule.labels_end_value and pt is not None:
         vend = _through_spaces(text, start, vend, end, rule, ends, pt)
     value = text[start:vend].strip()
-    if len(value) < 2 and not any(ch.isdigit() for ch in value) and not _surname_alone(value, rule):
+    short = len(value) < 2 and not any(ch.isdigit() for ch in value)
+    if short and (not _surname_alone(value, rule) or _wrapped_label_at(text, start)):
         return None
     if rule.category.is_person and _is_a_label(text, start + len(text[start:vend].rstrip()), end):
         return None

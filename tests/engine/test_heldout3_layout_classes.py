@@ -128,3 +128,11 @@ def test_a_verb_of_reported_speech_is_no_part_of_a_name_nor_a_fields_value():
     assert "栾悦锦" in _names(named) and not any("诉" in n for n in _names(named)), _names(named)
     prose = _text_page([(500, 100, "患者"), (500, 111, "诉胸"), (500, 122, "闷较")])
     assert not any(t.startswith("诉") for t in _found(prose)), _found(prose)
+
+
+def test_a_label_that_wraps_mid_word_gives_no_one_character_name():
+    """ "配偶姓" over "名" in a narrow cell, the name in the next cell: 姓 starts 姓名, the name is 綦豫鑫."""
+    page = _text_page([(187, 103, "配偶姓"), (193, 114, "名"), (215, 108.5, "綦豫鑫")])
+    found = _found(page)
+    assert "姓" not in found, found
+    assert found.get("綦豫鑫") == "relative_name", found
