@@ -18,7 +18,7 @@ import re
 from datetime import timedelta
 
 from tools.eval.identities import DATA, Identity, id_number, mobile, person_name
-from tools.eval.recipes_i import _define, _put, _texts
+from tools.eval.recipes_i import define_role, put_value, static_texts
 from tools.eval.templates import FIELDS, Section, fill
 
 VOCAB_J = json.loads((DATA / "vocab_j.json").read_text(encoding="utf-8"))
@@ -142,7 +142,7 @@ def _format_dates(body: str, table: dict, ident: Identity) -> str:
         if not printed:  # only its reformatted copy is printed here
             ident.used.discard(role)
         text = f"{digits[0]}年{digits[1]}月{digits[2]}日" if "年" in m.group(0) else "-".join(digits)
-        return _put(ident, f"{role}_fmt{'_cn' if '年' in m.group(0) else ''}", text, "date")
+        return put_value(ident, f"{role}_fmt{'_cn' if '年' in m.group(0) else ''}", text, "date")
 
     return re.sub(r"<fmt:formatDate\b[^>]*?/>", one, body)
 
@@ -161,44 +161,44 @@ def _roles(ident: Identity) -> None:
     """Roles of this corpus made before filling (they become truth only where they are printed)."""
     rng, v = ident.rng, VOCAB_J
     surname = ident.roles["patient_name"][0][0][0]
-    _define(
+    define_role(
         ident, "hospital_name_2", rng.choice(v["cities"]) + rng.choice(v["hospital_kinds"]), "hospital_name"
     )
-    _define(ident, "ob_diagnosis", rng.choice(v["ob_diagnoses"]), "diagnosis")
-    _define(ident, "ob_diagnosis_2", rng.choice(v["ob_diagnoses"]), "diagnosis")
-    _define(ident, "ob_diagnosis_3", rng.choice(v["ob_diagnoses"]), "diagnosis")
-    _define(ident, "newborn_diagnosis", rng.choice(v["newborn_diagnoses"]), "diagnosis")
-    _define(ident, "death_cause", rng.choice(v["death_causes"]), "diagnosis")
-    _define(ident, "education", rng.choice(v["education"]), None)
-    _define(ident, "job", rng.choice(v["jobs"]), None)
-    _define(ident, "nation", rng.choice(v["nations"]), None)
-    _define(ident, "fetal_position", rng.choice(v["positions"]), None)
-    _define(ident, "relation_j", rng.choice(v["relations"]), None)
-    _define(ident, "contraception", rng.choice(v["contraception"]), None)
-    _define(ident, "edu_topic", rng.choice(v["edu_topics"]), None)
-    _define(ident, "gest_weeks", f"{rng.randrange(30, 42)}+{rng.randrange(7)}", "lab_value")
-    _define(ident, "height_n", f"{rng.randrange(150, 178)}", "vital")
-    _define(ident, "weight_n", f"{rng.randrange(48, 90)}", "vital")
-    _define(ident, "bp", f"{rng.randrange(100, 160)}/{rng.randrange(60, 100)}", "vital")
-    _define(ident, "blood_ml", f"{rng.randrange(150, 1800)}", "lab_value")
-    _define(ident, "stage_1", f"{rng.randrange(3, 16)}小时{rng.randrange(60)}分", "lab_value")
-    _define(ident, "stage_2", f"{rng.randrange(10, 90)}分", "lab_value")
-    _define(ident, "stage_3", f"{rng.randrange(5, 30)}分", "lab_value")
-    _define(ident, "hour", f"{rng.randrange(24)}", None)
-    _define(ident, "minute", f"{rng.randrange(60)}", None)
-    _define(ident, "small_n", f"{rng.randrange(1, 4)}", None)
-    _define(ident, "spouse_age", f"{rng.randrange(22, 45)}", None)
-    _define(ident, "health_word", rng.choice(("健康", "良好", "一般")), None)
-    _define(
+    define_role(ident, "ob_diagnosis", rng.choice(v["ob_diagnoses"]), "diagnosis")
+    define_role(ident, "ob_diagnosis_2", rng.choice(v["ob_diagnoses"]), "diagnosis")
+    define_role(ident, "ob_diagnosis_3", rng.choice(v["ob_diagnoses"]), "diagnosis")
+    define_role(ident, "newborn_diagnosis", rng.choice(v["newborn_diagnoses"]), "diagnosis")
+    define_role(ident, "death_cause", rng.choice(v["death_causes"]), "diagnosis")
+    define_role(ident, "education", rng.choice(v["education"]), None)
+    define_role(ident, "job", rng.choice(v["jobs"]), None)
+    define_role(ident, "nation", rng.choice(v["nations"]), None)
+    define_role(ident, "fetal_position", rng.choice(v["positions"]), None)
+    define_role(ident, "relation_j", rng.choice(v["relations"]), None)
+    define_role(ident, "contraception", rng.choice(v["contraception"]), None)
+    define_role(ident, "edu_topic", rng.choice(v["edu_topics"]), None)
+    define_role(ident, "gest_weeks", f"{rng.randrange(30, 42)}+{rng.randrange(7)}", "lab_value")
+    define_role(ident, "height_n", f"{rng.randrange(150, 178)}", "vital")
+    define_role(ident, "weight_n", f"{rng.randrange(48, 90)}", "vital")
+    define_role(ident, "bp", f"{rng.randrange(100, 160)}/{rng.randrange(60, 100)}", "vital")
+    define_role(ident, "blood_ml", f"{rng.randrange(150, 1800)}", "lab_value")
+    define_role(ident, "stage_1", f"{rng.randrange(3, 16)}小时{rng.randrange(60)}分", "lab_value")
+    define_role(ident, "stage_2", f"{rng.randrange(10, 90)}分", "lab_value")
+    define_role(ident, "stage_3", f"{rng.randrange(5, 30)}分", "lab_value")
+    define_role(ident, "hour", f"{rng.randrange(24)}", None)
+    define_role(ident, "minute", f"{rng.randrange(60)}", None)
+    define_role(ident, "small_n", f"{rng.randrange(1, 4)}", None)
+    define_role(ident, "spouse_age", f"{rng.randrange(22, 45)}", None)
+    define_role(ident, "health_word", rng.choice(("健康", "良好", "一般")), None)
+    define_role(
         ident,
         "spouse_id",
         id_number(rng, ident.admitted - timedelta(days=365 * 30), False, ident.vocab),
         "id_number",
     )
-    _define(ident, "spouse_phone", mobile(rng), "phone")
-    _define(ident, "cert_no", f"{rng.randrange(10**9, 10**10)}", "patient_id")
-    _define(ident, "deceased_name", person_name(rng, ident.vocab), "patient_name")
-    _define(
+    define_role(ident, "spouse_phone", mobile(rng), "phone")
+    define_role(ident, "cert_no", f"{rng.randrange(10**9, 10**10)}", "patient_id")
+    define_role(ident, "deceased_name", person_name(rng, ident.vocab), "patient_name")
+    define_role(
         ident,
         "deceased_id",
         id_number(rng, ident.admitted - timedelta(days=365 * 60), True, ident.vocab),
@@ -206,11 +206,13 @@ def _roles(ident: Identity) -> None:
     )
     for k in range(3):
         given = "".join(rng.choice(ident.vocab["given_chars"]) for _ in range(2))
-        _define(ident, f"child_name#{k}", surname + given, "family_name")
-        _define(ident, f"birth_cert#{k}", f"{rng.choice('NOPQR')}{rng.randrange(10**8, 10**9)}", "patient_id")
-        _define(ident, f"baby_weight#{k}", f"{rng.randrange(1800, 4300)}", "vital")
-        _define(ident, f"baby_length#{k}", f"{rng.randrange(42, 54)}", "vital")
-        _define(ident, f"apgar#{k}", f"{rng.randrange(4, 11)}", "lab_value")
+        define_role(ident, f"child_name#{k}", surname + given, "family_name")
+        define_role(
+            ident, f"birth_cert#{k}", f"{rng.choice('NOPQR')}{rng.randrange(10**8, 10**9)}", "patient_id"
+        )
+        define_role(ident, f"baby_weight#{k}", f"{rng.randrange(1800, 4300)}", "vital")
+        define_role(ident, f"baby_length#{k}", f"{rng.randrange(42, 54)}", "vital")
+        define_role(ident, f"apgar#{k}", f"{rng.randrange(4, 11)}", "lab_value")
 
 
 def _indexed(table: dict, expr: str, k: int) -> str | None:
@@ -262,7 +264,7 @@ def recipe_birth_ending(src: dict, text: str, ident: Identity) -> Section:
         src["id"],
         f" .{src['id']} td{{border:.5pt solid #000}} .{src['id']} .panel-heading{{font-weight:bold;margin:6pt 0 2pt}}",
     )
-    return Section(src, css, body, _texts(static))
+    return Section(src, css, body, static_texts(static))
 
 
 # ------------------------------------------------------------------------------------------ 孕产妇保健手册
@@ -284,7 +286,7 @@ def recipe_prenatal_book(src: dict, text: str, ident: Identity) -> Section:
         f" .{sid} .nextPage{{break-before:page}} .{sid} .auxiliaryExamination td, .{sid} .bizExamine td{{border:.5pt solid #000}}"
         f" .{sid} .top span{{display:inline-block;width:30%}} .{sid} .tdFlex span{{display:inline-block;width:22%}}",
     )
-    return Section(src, css, body, _texts(static))
+    return Section(src, css, body, static_texts(static))
 
 
 # ------------------------------------------------------------------------------------------ 生育服务证
@@ -318,7 +320,7 @@ def recipe_birth_service_cert(src: dict, text: str, ident: Identity) -> Section:
         f" .{sid} .In1-td-bottom{{border-bottom:1px solid #000}} .{sid} .In1-td-right{{border-right:1px solid #000}}"
         f" .{sid} .title_black{{font-weight:bold;font-size:11pt}}"
     )
-    return Section(src, css, body, _texts(static))
+    return Section(src, css, body, static_texts(static))
 
 
 # ------------------------------------------------------------------------------------------ 死亡登记
@@ -344,7 +346,7 @@ def recipe_death_reg(src: dict, text: str, ident: Identity) -> Section:
         f" .{sid} p{{margin:5pt 0}} .{sid} label{{display:inline-block;width:7em}}"
         f" .{sid} input{{width:60%;border:none;border-bottom:.5pt solid #000;font:inherit;font-size:10pt}}",
     )
-    return Section(src, css, body, _texts(static))
+    return Section(src, css, body, static_texts(static))
 
 
 RECIPES_J = {
