@@ -87,7 +87,7 @@ class LabelFieldRecognizer(Recognizer):
             for m in label_re.finditer(text, ls, le):
                 rule = rules[re.sub(r"\s", "", m.group(0))]
                 end = _after_joined_labels(text, m.end(), le, label_re)
-                if _inside_word(text, m.start(), ls, prefixes) and not _role_label_with_colon(
+                if _inside_word(text, m.start(), ls, prefixes, page.text) and not _role_label_with_colon(
                     text, end, le, rule
                 ):
                     continue
@@ -135,8 +135,9 @@ class LabelFieldRecognizer(Recognizer):
         label_rects = pt.rects_for(m.start(), m.end())
         if not label_rects:
             return None
-        label = label_rects[-1]
-        h = max(1.0, label[3] - label[1])
+        h = max(1.0, label_rects[-1][3] - label_rects[-1][1])  # one line's height
+        whole = pt.rects_for(*line) if not text[m.end() : line[1]].strip() else []
+        label = _label_box(whole if len(whole) > 1 else label_rects)  # 持证人 / 姓名 wrapped in its cell
         label = _stacked_label_box(pt, text, lines, line, label)
         lx0, ly0, lx1, ly1 = label
         candidates = []
@@ -166,6 +167,16 @@ class LabelFieldRecognizer(Recognizer):
             if span:
                 return span
         return None
+
+
+def _label_box(rects: list) -> tuple:
+    """The box of a label: a label wrapped inside its narrow cell (工作 / 单位, read as one line) is the box
+    of its lines; else its last piece."""
+    last = rects[-1]
+    stacked = [r for r in rects if r[0] < last[2] and r[2] > last[0]]  # the lines above it in its cell
+    if len(stacked) > 1 and all(a[3] <= b[1] + 0.5 * (b[3] - b[1]) for a, b in zip(stacked, stacked[1:])):
+        return (min(r[0] for r in stacked), stacked[0][1], max(r[2] for r in stacked), last[3])
+    return last
 
 
 BELOW_GAP = 1.2  # a value below its label starts at most this many label heights under it
@@ -553,14 +564,27 @@ def _role_label_with_colon(text: str, end: int, line_end: int, rule: FieldRule) 
     return rule.category in STAFF_CATEGORIES and bool(COLON.match(text, end, line_end))
 
 
-def _inside_word(text: str, start: int, line_start: int, prefixes: tuple = ()) -> bool:
+def _inside_word(
+    text: str, start: int, line_start: int, prefixes: tuple = (), pt: PageText | None = None
+) -> bool:
     """'医师' inside '主治医师' is found as the longer label; a label glued to
     preceding CJK prose ("向家属交代") is not a field label, unless what
     precedes is a person word ("监护人工作单位")."""
+    if pt is not None and start > line_start and _wraps_before(pt, start):
+        return False  # the label starts the next line of its cell (持证人 / 姓名)
     if start == line_start or text[line_start:start].endswith(prefixes):
         return False
     prev = text[start - 1]
     return "\u4e00" <= prev <= "\u9fff"
+
+
+def _wraps_before(pt: PageText, i: int) -> bool:
+    """The character at ``i`` starts a new line of a wrapped line (its box lies below and left of the one
+    before)."""
+    from core.models import wraps_after
+
+    a, b = pt.boxes[i - 1], pt.boxes[i]
+    return a is not None and b is not None and wraps_after(a, b)
 
 
 def _alone_in_cell(pt: PageText, text: str, pos: int, line_end: int) -> bool:
