@@ -205,7 +205,7 @@ class PageText:
 
 def wraps_after(last: Rect, b: Rect) -> bool:
     """``b`` starts the next line of a wrapped paragraph after ``last``."""
-    return b[2] <= last[0] and b[1] >= last[1] + 0.7 * (last[3] - last[1])
+    return b[2] <= last[0] + 0.25 * (last[2] - last[0]) and b[1] >= last[1] + 0.7 * (last[3] - last[1])
 
 
 @dataclass
