@@ -12,11 +12,19 @@ change with the image's pixels: on a copy of the page the image is replaced
 by black, then by white, and all three renders agree.  This holds for any
 cover (a filled path, an opaque image, several of them) and rules out covers
 the image shows through (transparency, a multiply blend).
+
+An image that shows nothing of what it holds goes the same way, whole: one
+drawn thinner than ``MIN_SIDE`` (a text image squeezed into a dot), and, on
+a page of a file that uses transparency (a fill or stroke alpha, a soft
+mask, a blend mode), one whose every pixel moves the render by no more than
+``FAINT`` when the image turns black or white (drawn at 1 % opacity).
+Nobody reads them on the page, so detection and the leak gate cannot either.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 import pymupdf
 
@@ -25,6 +33,9 @@ COVER_KINDS = ("fill-path", "fill-image", "fill-shade")
 MIN_SIDE = 2.0  # pt: a covered strip narrower than this is no place for a readable identifier
 CHECK_DPI = 48
 TOLERANCE = 2  # per channel, of 255
+DENSE = 64  # pixels per square point (8 per point, 576 dpi): a thin image holding more hides them
+FAINT = 6  # per channel, of 255: an image that moves no render pixel by more shows nothing readable
+_SEE_THROUGH = re.compile(rb"/(?:ca|CA)\s*(?:0*\.|0(?![\d.]))|/SMask\s*\d|/BM\s*/(?!Normal|Compatible)")
 
 IMAGE_PIXELS: int = pymupdf.PDF_REDACT_IMAGE_PIXELS  # type: ignore[attr-defined]
 TEXT_NONE: int = pymupdf.PDF_REDACT_TEXT_NONE  # type: ignore[attr-defined]
@@ -35,6 +46,7 @@ def blank_covered_pixels(page: pymupdf.Page, bboxlog: list | None = None) -> int
     """Blank the image pixels that content drawn later hides on ``page``
     (unrotated); the number of areas blanked."""
     areas = covered_areas(page, bboxlog if bboxlog is not None else page.get_bboxlog())
+    areas += unseen_images(page, bboxlog if bboxlog is not None else page.get_bboxlog())
     for area in areas:
         page.add_redact_annot(area, fill=False, cross_out=False)  # type: ignore[arg-type]  # False: no fill
     if areas:
@@ -68,6 +80,62 @@ def covered_areas(page: pymupdf.Page, bboxlog: list) -> list[pymupdf.Rect]:
     return areas
 
 
+def unseen_images(page: pymupdf.Page, bboxlog: list) -> list[pymupdf.Rect]:
+    """Boxes of the images ``page`` draws that show nothing of their pixels: thinner than
+    ``MIN_SIDE``, or (in a file with transparency) changing no render pixel by more than ``FAINT``."""
+    drawn = [pymupdf.Rect(rect) for kind, rect in bboxlog if kind in IMAGE_KINDS]
+    drawn = [r for r in drawn if r.is_valid and not r.is_infinite]
+    thin = [r for r in drawn if not _big_enough(r) and _dense(page, r)]
+    faint = []
+    if any(_big_enough(r) for r in drawn) and _uses_transparency(page.parent):
+        copy = pymupdf.open()
+        copy.insert_pdf(page.parent, from_page=page.number, to_page=page.number)
+        for rect in (r for r in drawn if _big_enough(r)):
+            found = _hidden_pixels(page, copy, rect, FAINT)
+            if found is not None and found[0].all():
+                faint.append(rect)
+    return [pymupdf.Rect(r.x0 - 0.01, r.y0 - 0.01, r.x1 + 0.01, r.y1 + 0.01) for r in thin + faint]
+
+
+def _dense(page: pymupdf.Page, rect: pymupdf.Rect) -> bool:
+    """Does the image drawn at ``rect`` hold more than ``DENSE`` pixels per square point (more than the
+    page can show; a rule drawn as a thin image holds a few)?"""
+    xref = _image_xref_at(page, rect)
+    if not xref:
+        return False
+    try:
+        width, height = (int(page.parent.xref_get_key(xref, key)[1]) for key in ("Width", "Height"))
+    except ValueError:  # an indirect or damaged size: treated as dense (fail closed)
+        return True
+    pixels = width * height
+    return pixels > DENSE * max(rect.width * rect.height, 1e-6)
+
+
+def _image_xref_at(page: pymupdf.Page, rect: pymupdf.Rect) -> int:
+    """The xref of the image XObject ``page`` draws at ``rect`` (0: none, e.g. an inline image).
+    MuPDF's image info leaves out images drawn with an alpha below 1, its image boxes do not."""
+    for info in page.get_image_info(xrefs=True):
+        if info.get("xref") and _key(info["bbox"]) == _key(rect):
+            return info["xref"]
+    for item in page.get_images(full=True):
+        try:
+            if _key(page.get_image_bbox(item)) == _key(rect):
+                return item[0]
+        except (ValueError, RuntimeError):
+            continue
+    return 0
+
+
+def _uses_transparency(doc: pymupdf.Document) -> bool:
+    """Does any object of ``doc`` set an alpha below 1, a soft mask or a blend mode?  (Cached.)"""
+    cached = getattr(doc, "_deid_transparency", None)
+    if cached is None:
+        text = "\n".join(doc.xref_object(x, compressed=True) for x in range(1, doc.xref_length()))
+        cached = bool(_SEE_THROUGH.search(text.encode("latin-1", "replace")))
+        doc._deid_transparency = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def _covers_after_images(bboxlog: list) -> dict[tuple, list[pymupdf.Rect]]:
     """Content drawn after an image that overlaps it, by the image's box (bounding-box log order)."""
     covers: dict[tuple, list[pymupdf.Rect]] = {}
@@ -96,7 +164,9 @@ def _big_enough(area: pymupdf.Rect) -> bool:
     return area.width >= MIN_SIDE and area.height >= MIN_SIDE
 
 
-def _hidden_pixels(page: pymupdf.Page, copy: pymupdf.Document, image_rect: pymupdf.Rect):
+def _hidden_pixels(
+    page: pymupdf.Page, copy: pymupdf.Document, image_rect: pymupdf.Rect, tolerance: int = TOLERANCE
+):
     """Over the image's box (rendered at ``CHECK_DPI``): where the render stays what ``page`` shows
     when the image turns black, then white, on ``copy`` (a copy of the page), with the device pixel of its
     top left corner; None when unsure."""
@@ -104,9 +174,7 @@ def _hidden_pixels(page: pymupdf.Page, copy: pymupdf.Document, image_rect: pymup
 
     shown, origin = _render(page, image_rect)
     hidden = np.ones(shown.shape[:2], dtype=bool)
-    target = next(
-        (i["xref"] for i in copy[0].get_image_info(xrefs=True) if _key(i["bbox"]) == _key(image_rect)), 0
-    )
+    target = _image_xref_at(copy[0], image_rect)
     if not target:
         return None
     for value in (0, 255):
@@ -116,7 +184,7 @@ def _hidden_pixels(page: pymupdf.Page, copy: pymupdf.Document, image_rect: pymup
         changed, at = _render(copy[0], image_rect)
         if changed.shape != shown.shape or at != origin:
             return None
-        hidden &= (np.abs(changed - shown) <= TOLERANCE).all(axis=2)
+        hidden &= (np.abs(changed - shown) <= tolerance).all(axis=2)
     return hidden, origin
 
 

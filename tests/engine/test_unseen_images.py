@@ -1,0 +1,93 @@
+"""Images that show nothing of what they hold (drawn at 1 % opacity, squeezed
+into a dot) lose their pixels through the one redaction path
+(``core.redaction.covered`` via ``core.redaction.apply``): detection and the
+leak gate read the rendered page and cannot see them, anyone who extracts
+the image could.  Images that show what they hold keep their pixels.
+PDFs built here, through the command line."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pymupdf
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from tests.engine.pdfs import FONT, text_page
+from tests.engine.test_hostile_constructs import CLINICAL, redact
+
+NAME, ID = "王小红", "430102199001011237"
+META = {"patient_name": NAME, "id_number": ID}
+TEXT_BOX = pymupdf.Rect(40, 300, 540, 333)
+
+
+def _text_png(text: str = f"姓名：{NAME} 身份证号：{ID}") -> bytes:
+    image = Image.new("L", (900, 60), 255)
+    ImageDraw.Draw(image).text(
+        (5, 10), f"姓名：{NAME} 身份证号：{ID}", fill=0, font=ImageFont.truetype(FONT, 28)
+    )
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _page_with_image(rect: pymupdf.Rect, alpha: float | None, png: bytes | None = None) -> bytes:
+    doc = pymupdf.open()
+    page = text_page(doc, [CLINICAL])
+    page.insert_image(rect, stream=png or _text_png())
+    if alpha is not None:  # the image drawn under a fill alpha
+        resources = int(doc.xref_get_key(page.xref, "Resources")[1].split()[0])
+        doc.xref_set_key(resources, "ExtGState", f"<</GSa <</ca {alpha} /CA {alpha}>>>>")
+        xref = page.get_contents()[-1]
+        doc.update_stream(
+            xref, re.sub(rb"(q\s*\n[^\n]* cm\s*\n/\w+ Do)", rb"q /GSa gs \1 Q", doc.xref_stream(xref))
+        )
+    return doc.tobytes()
+
+
+def dark_image_pixels(path) -> int:
+    """Dark pixels held by the file's images (what an extractor reads, whatever the page shows)."""
+    doc = pymupdf.open(path)
+    dark = 0
+    for xref in range(1, doc.xref_length()):
+        if doc.xref_get_key(xref, "Subtype")[1] == "/Image":
+            pix = pymupdf.Pixmap(doc, xref)
+            gray = pymupdf.Pixmap(pymupdf.csGRAY, pix) if pix.n - pix.alpha != 1 else pix
+            dark += sum(1 for value in gray.samples if value < 128)
+    return dark
+
+
+@pytest.mark.parametrize(
+    "rect,alpha",
+    [(TEXT_BOX, 0.01), (pymupdf.Rect(40, 300, 40.5, 300.1), None), (pymupdf.Rect(40, 300, 540, 301), None)],
+    ids=["one-percent-opacity", "a-dot", "a-one-point-strip"],
+)
+def test_an_image_that_shows_nothing_loses_its_pixels(tmp_path, rect, alpha):
+    source = tmp_path / "source.pdf"
+    source.write_bytes(_page_with_image(rect, alpha))
+    assert dark_image_pixels(source) > 1000  # the identifiers are in the input's image
+    result, out, report = redact(tmp_path, source.read_bytes(), meta=META)
+    assert result.returncode == 0, result.stderr
+    assert dark_image_pixels(out) == 0
+    assert report["unseen_removed"]["covered_images"] >= 1
+    assert CLINICAL in pymupdf.open(out)[0].get_text()
+
+
+@pytest.mark.parametrize("alpha", [None, 0.5], ids=["opaque", "half-opacity"])
+def test_an_image_the_page_shows_keeps_its_pixels_outside_the_boxes(tmp_path, alpha):
+    clinical = _text_png("血压135/85mmHg 尿蛋白（+）")
+    result, out, _ = redact(tmp_path, _page_with_image(TEXT_BOX, alpha, clinical), meta=META)
+    assert result.returncode == 0, result.stderr
+    assert dark_image_pixels(out) > 1000
+
+
+def test_a_rule_drawn_as_a_thin_image_is_kept(tmp_path):
+    doc = pymupdf.open()
+    page = text_page(doc, [CLINICAL])
+    rule = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 1000, 2), False)
+    rule.set_rect(rule.irect, (0,))
+    page.insert_image(pymupdf.Rect(40, 400, 540, 401), pixmap=rule)
+    result, out, _ = redact(tmp_path, doc.tobytes())
+    assert result.returncode == 0, result.stderr
+    assert dark_image_pixels(out) == 2000
