@@ -440,8 +440,7 @@ def _line_info(line: list[Char]):
     v = _visible(line)
     if len(v) < 2 or v[-1].rect[0] <= v[0].rect[0]:
         return None
-    heights = sorted(c.rect[3] - c.rect[1] for c in v)
-    h = heights[len(heights) // 2]
+    h = _glyph_height(v)
     ext = _extent(v)
     if h <= 0 or ext[3] - ext[1] > 1.6 * h:
         return None  # not one row of glyphs (a stack, a joined paragraph)
@@ -541,7 +540,8 @@ def join_cell_wraps(lines: list[list[Char]], rules: tuple[list, list]) -> list[l
                 break
             j, taken = piece
             lines[k] += [lines[j][i] for i in taken]
-            rest = [c for i, c in enumerate(lines[j]) if i not in set(taken)]
+            moved = set(taken)
+            rest = [c for i, c in enumerate(lines[j]) if i not in moved]
             lines[j] = rest if any(not c.c.isspace() for c in rest) else []
     return [l for l in lines if l]
 
@@ -565,8 +565,13 @@ def _last_row(line: list[Char]) -> Optional[tuple]:
         return None
     last = v[-1]
     row = [c for c in v if c.rect[1] >= last.rect[1] - 0.3 * (last.rect[3] - last.rect[1])]
-    heights = sorted(c.rect[3] - c.rect[1] for c in row)
-    return _extent(row), heights[len(heights) // 2]
+    return _extent(row), _glyph_height(row)
+
+
+def _glyph_height(chars: list[Char]) -> float:
+    """The median glyph height of ``chars``."""
+    heights = sorted(c.rect[3] - c.rect[1] for c in chars)
+    return heights[len(heights) // 2]
 
 
 def _cell_continuation(k: int, lines, vertical, horizontal):
