@@ -186,7 +186,7 @@ class PageText:
                     rects.append(tuple(cur))  # type: ignore[arg-type]
                     cur = None
                 continue
-            if cur is not None and last is not None and _wrapped(last, b):
+            if cur is not None and last is not None and wraps_after(last, b):
                 rects.append(tuple(cur))  # type: ignore[arg-type]
                 cur = None
             last = b
@@ -203,9 +203,9 @@ class PageText:
         return Source.OCR if Source.OCR in srcs else Source.TEXT
 
 
-def _wrapped(last: Rect, b: Rect) -> bool:
+def wraps_after(last: Rect, b: Rect) -> bool:
     """``b`` starts the next line of a wrapped paragraph after ``last``."""
-    return b[2] <= last[0] and b[1] >= last[1] + 0.7 * (last[3] - last[1])
+    return b[2] <= last[0] + 0.25 * (last[2] - last[0]) and b[1] >= last[1] + 0.7 * (last[3] - last[1])
 
 
 @dataclass

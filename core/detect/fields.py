@@ -11,6 +11,7 @@ from functools import lru_cache
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
 from core.detect.normalize import label_regex, plain_dashes, visible_text
 from core.detect.registry import register
+from core.detect.terms import is_clinical_term
 from core.models import Category, Finding, PageText
 from core.rules import load_rules
 
@@ -56,6 +57,11 @@ def field_rules() -> tuple:
     return rules, label_re, stop_re, frozenset(cfg.get("not_values", [])), prefixes, label_stop_re
 
 
+@lru_cache(maxsize=1)
+def _not_name_starts() -> tuple[str, ...]:
+    return tuple(load_rules("labels").get("not_name_starts", []))
+
+
 def _with_synonyms(labels: list[str], pairs: list[list[str]]) -> list[str]:
     """The labels, then each one's variant with its last word swapped for its pair's other word."""
     out = list(labels)
@@ -81,7 +87,7 @@ class LabelFieldRecognizer(Recognizer):
             for m in label_re.finditer(text, ls, le):
                 rule = rules[re.sub(r"\s", "", m.group(0))]
                 end = _after_joined_labels(text, m.end(), le, label_re)
-                if _inside_word(text, m.start(), ls, prefixes) and not _role_label_with_colon(
+                if _inside_word(text, m.start(), ls, prefixes, page.text) and not _role_label_with_colon(
                     text, end, le, rule
                 ):
                     continue
@@ -96,15 +102,21 @@ class LabelFieldRecognizer(Recognizer):
                     spans += _names_after(text, span[1], rule, stop_re, not_values, page.text)
                 if rule.category.is_person and alone:
                     spans += _column_values(page.text, text, lines, (ls, le), m, rule, stop_re, not_values)
-                for span in dict.fromkeys(spans):
-                    f = finding_from_span(
-                        page, span[0], span[1], rule.category, self.name, 0.95, rule.role_hint
-                    )
-                    if f:
-                        findings.append(f)
-                        if rule.category.is_person or rule.category in (Category.ID_NUMBER, Category.PHONE):
-                            ctx.add_seed(f.text, rule.category.value, "found:label_fields", rule.role_hint)
+                findings += self._found(page, ctx, spans, rule)
+        for line, piece, rule in _labels_wrapped_mid_word(page.text, text, lines, rules):
+            span = self._value_in_neighbour(page.text, text, lines, line, piece, rule, stop_re, not_values)
+            findings += self._found(page, ctx, [span] if span else [], rule)
         return findings
+
+    def _found(self, page: PageInput, ctx: AnalysisContext, spans, rule: FieldRule) -> list[Finding]:
+        out = []
+        for span in dict.fromkeys(spans):
+            f = finding_from_span(page, span[0], span[1], rule.category, self.name, 0.95, rule.role_hint)
+            if f:
+                out.append(f)
+                if rule.category.is_person or rule.category in (Category.ID_NUMBER, Category.PHONE):
+                    ctx.add_seed(f.text, rule.category.value, "found:label_fields", rule.role_hint)
+        return out
 
     @staticmethod
     def _value_on_line(text, pos, line_end, rule, stop_re, not_values, pt: PageText | None = None):
@@ -123,9 +135,11 @@ class LabelFieldRecognizer(Recognizer):
         label_rects = pt.rects_for(m.start(), m.end())
         if not label_rects:
             return None
-        label = label_rects[-1]
+        h = max(1.0, label_rects[-1][3] - label_rects[-1][1])  # one line's height
+        whole = pt.rects_for(*line) if not text[m.end() : line[1]].strip() else []
+        label = _label_box(whole if len(whole) > 1 else label_rects)  # 持证人 / 姓名 wrapped in its cell
+        label = _stacked_label_box(pt, text, lines, line, label)
         lx0, ly0, lx1, ly1 = label
-        h = max(1.0, ly1 - ly0)
         candidates = []
         for ls, le in lines:
             if (ls, le) == line:
@@ -145,7 +159,8 @@ class LabelFieldRecognizer(Recognizer):
         # nearest first; a neighbour that holds no value (the next header
         # cell "一助" right of "术者") gives way to the next one (the cell below)
         for _, ls, le in sorted(candidates)[:3]:
-            start = ls + (len(text[ls:le]) - len(text[ls:le].lstrip(" :：")))
+            blanks = LEADING_BLANKS.match(text, ls, le)  # "&nbsp;" before a cell's value too
+            start = blanks.end() if blanks else ls
             span = _cell_value(
                 text, _match_value(text, start, le, rule, stop_re, not_values, pt), rule, stop_re
             )
@@ -154,7 +169,79 @@ class LabelFieldRecognizer(Recognizer):
         return None
 
 
+def _label_box(rects: list) -> tuple:
+    """The box of a label: a label wrapped inside its narrow cell (工作 / 单位, read as one line) is the box
+    of its lines; else its last piece."""
+    last = rects[-1]
+    stacked = [r for r in rects if r[0] < last[2] and r[2] > last[0]]  # the lines above it in its cell
+    if len(stacked) > 1 and all(a[3] <= b[1] + 0.5 * (b[3] - b[1]) for a, b in zip(stacked, stacked[1:])):
+        return (min(r[0] for r in stacked), stacked[0][1], max(r[2] for r in stacked), last[3])
+    return last
+
+
 BELOW_GAP = 1.2  # a value below its label starts at most this many label heights under it
+STACKED_PIECE = re.compile(r"[\u4e00-\u9fff]{1,4}")
+LEADING_BLANKS = re.compile(r"[\s:：]*")
+
+
+def _stacked_label_box(pt: PageText, text: str, lines, line, label):
+    """A label printed over two lines of one narrow cell ("工作" above "单位", "持证人" above "姓名"): the box
+    of both lines, so that the value cell to the right, centred on the two lines, is on the same row.  The
+    piece above is a short run of Chinese characters, centred over the label, with (almost) no gap between
+    the two lines: the next row's label is further away."""
+    lx0, ly0, lx1, ly1 = label
+    h = max(1.0, ly1 - ly0)
+    centre = (lx0 + lx1) / 2
+    for ls, le in lines:
+        if (ls, le) == line or not STACKED_PIECE.fullmatch(text[ls:le].strip()):
+            continue
+        rects = pt.rects_for(ls, le)
+        if len(rects) != 1:
+            continue
+        x0, y0, x1, y1 = rects[0]
+        if -0.3 * h <= ly0 - y1 < 0.3 * h and abs((x0 + x1) / 2 - centre) < h and y1 - y0 < 1.5 * h:
+            return (min(lx0, x0), y0, max(lx1, x1), ly1)
+    return label
+
+
+class _Piece:
+    """The span of one line, in the shape of the label match ``_value_in_neighbour`` takes."""
+
+    def __init__(self, start: int, end: int):
+        self._start, self._end = start, end
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+
+def _labels_wrapped_mid_word(pt: PageText, text: str, lines, rules: dict):
+    """Labels that wrap inside a narrow cell in the middle of a word ("配偶姓" over "名", "子女姓" over "名"):
+    (the lower line, its span, the rule) for every line that completes the line right above it into a label.
+    The upper piece is no label of its own (a label that is whole on one line is read as such)."""
+    by_line = [(ls, le, text[ls:le].strip()) for ls, le in lines]
+    for ls, le, lower in by_line:
+        if not STACKED_PIECE.fullmatch(lower):
+            continue
+        rects = pt.rects_for(ls, le)
+        if len(rects) != 1:
+            continue
+        start = ls + text[ls:le].index(lower)
+        box = _stacked_label_box(pt, text, lines, (ls, le), rects[0])
+        if box == rects[0]:
+            continue
+        for us, ue, upper in by_line:
+            ur = pt.rects_for(us, ue)
+            if (
+                len(ur) == 1
+                and abs(ur[0][1] - box[1]) < 0.5
+                and upper + lower in rules
+                and upper not in rules
+            ):
+                yield (ls, le), _Piece(start, start + len(lower)), rules[upper + lower]
+                break
 
 
 def _cell_between(pt: PageText, lines, label, x: float) -> bool:
@@ -303,6 +390,14 @@ def _surname_alone(value: str, rule: FieldRule) -> bool:
     return rule.category.is_person and len(value) == 1 and starts_with_surname(value)
 
 
+def _wrapped_label_at(text: str, start: int) -> bool:
+    """The character at ``start`` begins a label that wraps onto the next line of a narrow cell ("配偶姓" /
+    "名": 姓 is the start of 姓名, not a one-character name)."""
+    flat = re.sub(r"\s", "", text[start : start + 8])
+    m = field_rules()[1].match(flat)
+    return m is not None and m.end() > 1
+
+
 def _looks_like_name(value: str) -> bool:
     from core.detect.names import cue_regexes, is_plausible_name
 
@@ -326,7 +421,8 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values, pt: Pag
     elif rule.labels_end_value and pt is not None:
         vend = _through_spaces(text, start, vend, end, rule, ends, pt)
     value = text[start:vend].strip()
-    if len(value) < 2 and not any(ch.isdigit() for ch in value) and not _surname_alone(value, rule):
+    short = len(value) < 2 and not any(ch.isdigit() for ch in value)
+    if short and (not _surname_alone(value, rule) or _wrapped_label_at(text, start)):
         return None
     if rule.category.is_person and _is_a_label(text, start + len(text[start:vend].rstrip()), end):
         return None
@@ -334,6 +430,10 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values, pt: Pag
         return _name_opening_prose(text, start)
     if value in not_values or any(value.startswith(n) and len(n) >= len(value) - 0 for n in not_values):
         return None
+    if rule.category.is_person and value.startswith(_not_name_starts()):
+        return None  # "患者" above "诉胸闷…": prose
+    if rule.category.is_person and is_clinical_term(value):
+        return None  # a narrow cell of prose read one word a line: "孕妇" above "平素" above "月经"
     if rule.category.is_person and not re.match(r"^[\u4e00-\u9fffA-Za-z·•]", value):
         return None
     return (start, start + len(text[start:vend].rstrip()))
@@ -464,14 +564,27 @@ def _role_label_with_colon(text: str, end: int, line_end: int, rule: FieldRule) 
     return rule.category in STAFF_CATEGORIES and bool(COLON.match(text, end, line_end))
 
 
-def _inside_word(text: str, start: int, line_start: int, prefixes: tuple = ()) -> bool:
+def _inside_word(
+    text: str, start: int, line_start: int, prefixes: tuple = (), pt: PageText | None = None
+) -> bool:
     """'医师' inside '主治医师' is found as the longer label; a label glued to
     preceding CJK prose ("向家属交代") is not a field label, unless what
     precedes is a person word ("监护人工作单位")."""
+    if pt is not None and start > line_start and _wraps_before(pt, start):
+        return False  # the label starts the next line of its cell (持证人 / 姓名)
     if start == line_start or text[line_start:start].endswith(prefixes):
         return False
     prev = text[start - 1]
     return "\u4e00" <= prev <= "\u9fff"
+
+
+def _wraps_before(pt: PageText, i: int) -> bool:
+    """The character at ``i`` starts a new line of a wrapped line (its box lies below and left of the one
+    before)."""
+    from core.models import wraps_after
+
+    a, b = pt.boxes[i - 1], pt.boxes[i]
+    return a is not None and b is not None and wraps_after(a, b)
 
 
 def _alone_in_cell(pt: PageText, text: str, pos: int, line_end: int) -> bool:

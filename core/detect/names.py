@@ -414,13 +414,27 @@ class PersonNameRecognizer(Recognizer):
             ):
                 hits[(s, e)] = (Category.PERSON_NAME, cfg["lac"]["confidence"], "")
         out = []
-        for (s, e), (cat, conf, hint) in sorted(hits.items()):
+        for (s, e), (cat, conf, hint) in sorted(_without_speech_tails(text, hits).items()):
             f = finding_from_span(page, s, e, cat, self.name, conf, hint)
             if f:
                 out.append(f)
                 if conf >= 0.85 and e - s >= 2:
                     ctx.add_seed(f.text, cat.value, "found:person_names", hint)
         return out
+
+
+def _without_speech_tails(text: str, hits: dict) -> dict:
+    """Names cut before a verb of reported speech that the tagger took into them ("患者栾悦锦诉胸闷" ->
+    栾悦锦); a name would be left with fewer than two characters: no name."""
+    tails = tuple(sorted(load_rules("names").get("speech_verbs", []), key=len, reverse=True))
+    out = {}
+    for (s, e), hit in hits.items():
+        tail = next((t for t in tails if text.endswith(t, s, e)), "")
+        if not tail:
+            out[(s, e)] = hit
+        elif e - len(tail) - s >= 2:
+            out[(s, e - len(tail))] = hit
+    return out
 
 
 def _after_option_mark(text: str, start: int, marks: str) -> bool:

@@ -19,14 +19,25 @@ def _term_regexes() -> tuple[re.Pattern, re.Pattern, re.Pattern | None]:
     singles = "".join(re.escape(s) for s in cfg["eponyms"] if len(s) == 1)
     suffixes = literal_alternation(cfg["eponym_suffixes"])
     phrases = literal_alternation(cfg["phrases"])
-    # any one character + 氏 + an eponym suffix (瑞氏反应, 布氏杆菌); listed stems also with 氏 alone
+    tails = literal_alternation(_stem_tails(cfg["eponyms"]))
+    tail_suffixes = literal_alternation(cfg["eponym_tail_suffixes"])
+    # any one character + 氏 + an eponym suffix (瑞氏反应, 布氏杆菌); listed stems also with 氏 alone; the tail
+    # of a long stem before a sign's suffix (斯基征: its head 巴宾 read on another line)
     terms = re.compile(
         f"(?:{stems})(?:{suffixes})|[{singles}]氏(?:{suffixes})?|[\u4e00-\u9fff]氏(?:{suffixes})|{phrases}"
+        f"|(?:{tails})(?:{tail_suffixes})"
     )
     followers = re.compile(literal_alternation(cfg["not_name_followers"]))
     units = literal_alternation(cfg.get("measurement_units") or [])
     measured = re.compile(rf"[:：]?[<>≤≥约]?\d+(?:[.．]\d+)?(?:{units})(?![A-Za-z])") if units else None
     return terms, followers, measured
+
+
+def _stem_tails(stems: list[str]) -> list[str]:
+    """The last two or more characters of every eponym stem of three or more Chinese characters (巴宾斯基 ->
+    宾斯基, 斯基)."""
+    cjk = [w for w in stems if len(w) >= 3 and all("\u4e00" <= c <= "\u9fff" for c in w)]
+    return sorted({w[k:] for w in cjk for k in range(1, len(w) - 1)})
 
 
 def _squeezed(text: str) -> tuple[str, list[int]]:
@@ -41,6 +52,11 @@ def term_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) in ``text`` of every clinical term, also across line breaks."""
     flat, where = _squeezed(text)
     return [(where[m.start()], where[m.end() - 1] + 1) for m in _term_regexes()[0].finditer(flat)]
+
+
+def is_clinical_term(word: str) -> bool:
+    """``word`` is one clinical term or phrase as a whole (月经, 墨菲氏征): no person's name."""
+    return bool(_term_regexes()[0].fullmatch(_squeezed(word)[0]))
 
 
 def is_clinical_word(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> bool:

@@ -404,6 +404,7 @@ def _pitch_runs(lines: list[list[Char]], band: list[int]) -> list[list[int]]:
 WRAP_MIN_WIDTH = 12  # a line that wraps is at least this many glyph heights wide
 WRAP_MIN_CJK = 0.2  # share of CJK characters in it: prose, not a row of a table of values
 WRAP_MARGIN = 1.5  # it ends within this many glyph heights of its column's right edge
+WRAP_INDENT = 2.0  # the first line of a paragraph may start this many glyph heights right of the next
 WRAP_LEAD = 4  # glyphs at the start of the next line that hold no space
 WRAP_TAIL = 10  # glyphs at the end of the line that hold no space (a form's options do: 3、不详 4、未查)
 
@@ -467,7 +468,7 @@ def _wraps_into(k: int, ext, h: float, lines, info) -> Optional[int]:
         if j != k
         and ext[3] - 0.3 * h <= e[1] <= ext[3] + 1.2 * h
         and 0.75 * h <= hj <= 1.33 * h
-        and ext[0] - 3 * h <= e[0] <= ext[0] + 0.6 * h
+        and ext[0] - WRAP_INDENT * h <= e[0] <= ext[0] + 0.6 * h
         and _dense(lines[j][:WRAP_LEAD])
     ]
     if not below:
@@ -482,9 +483,135 @@ def _wraps_into(k: int, ext, h: float, lines, info) -> Optional[int]:
     return j if ext[2] >= max(column) - WRAP_MARGIN * h else None
 
 
+# ---------------------------------------------------------------- values wrapped in a table cell
+RULE_THIN = 1.5  # a filled rectangle at most this thick is a ruling line of a table
+
+
+def table_rules(page: pymupdf.Page) -> tuple[list, list]:
+    """(vertical, horizontal) ruling lines of the page's tables as (x, y0, y1) / (y, x0, x1), unrotated
+    points: thin filled rectangles, straight line segments and the sides of stroked rectangles."""
+    from core.pdf.drawings import page_drawings
+
+    vertical: list = []
+    horizontal: list = []
+    try:
+        drawings = page_drawings(page)
+    except Exception:  # content MuPDF cannot read: no rules, no joins
+        return vertical, horizontal
+    for d in drawings:
+        stroked = d.get("color") is not None
+        for item in d.get("items") or ():
+            if item[0] == "re":
+                x0, y0, x1, y1 = tuple(item[1])
+                _rect_rules(x0, y0, x1, y1, stroked, vertical, horizontal)
+            elif item[0] == "l":
+                (ax, ay), (bx, by) = tuple(item[1]), tuple(item[2])
+                if abs(ax - bx) < 0.5:
+                    vertical.append(((ax + bx) / 2, min(ay, by), max(ay, by)))
+                elif abs(ay - by) < 0.5:
+                    horizontal.append(((ay + by) / 2, min(ax, bx), max(ax, bx)))
+    return vertical, horizontal
+
+
+def _rect_rules(x0, y0, x1, y1, stroked: bool, vertical: list, horizontal: list) -> None:
+    w, h = x1 - x0, y1 - y0
+    if w <= RULE_THIN and h > 2:
+        vertical.append(((x0 + x1) / 2, y0, y1))
+    elif h <= RULE_THIN and w > 2:
+        horizontal.append(((y0 + y1) / 2, x0, x1))
+    elif stroked and w > 2 and h > 2:
+        vertical += [(x0, y0, y1), (x1, y0, y1)]
+        horizontal += [(y0, x0, x1), (y1, x0, x1)]
+
+
+def join_cell_wraps(lines: list[list[Char]], rules: tuple[list, list]) -> list[list[Char]]:
+    """A value that wraps inside its table cell (a name in a narrow column, 訾婧 / 婧; an address,
+    …16栋938 / 室) as one line: a line that fills its cell to the right rule continues with the
+    characters right below it in the same cell, when no rule of the table runs between the two.  The
+    characters below are taken out of their line (the extractor may have set them on one baseline with
+    the label cell beside them)."""
+    vertical, horizontal = rules
+    if not vertical:
+        return lines
+    lines = [list(l) for l in lines]
+    for k in sorted(range(len(lines)), key=lambda k: _top(lines[k])):
+        while True:
+            piece = _cell_continuation(k, lines, vertical, horizontal)
+            if piece is None:
+                break
+            j, taken = piece
+            lines[k] += [lines[j][i] for i in taken]
+            rest = [c for i, c in enumerate(lines[j]) if i not in set(taken)]
+            lines[j] = rest if any(not c.c.isspace() for c in rest) else []
+    return [l for l in lines if l]
+
+
+def _lstrip(line: list[Char]) -> list[Char]:
+    i = 0
+    while i < len(line) and line[i].c.isspace():
+        i += 1
+    return line[i:]
+
+
+def _top(line: list[Char]) -> float:
+    v = _visible(line)
+    return min(c.rect[1] for c in v) if v else 0.0
+
+
+def _last_row(line: list[Char]) -> Optional[tuple]:
+    """(extent of the line's last row of glyphs, glyph height)."""
+    v = _visible(line)
+    if not v:
+        return None
+    last = v[-1]
+    row = [c for c in v if c.rect[1] >= last.rect[1] - 0.3 * (last.rect[3] - last.rect[1])]
+    heights = sorted(c.rect[3] - c.rect[1] for c in row)
+    return _extent(row), heights[len(heights) // 2]
+
+
+def _cell_continuation(k: int, lines, vertical, horizontal):
+    row = _last_row(lines[k])
+    if row is None or not _dense(_lstrip(lines[k])[-WRAP_TAIL:]):
+        return None
+    ext, h = row
+    if h <= 0:
+        return None
+    cy = (ext[1] + ext[3]) / 2
+    right = min((x for x, y0, y1 in vertical if x >= ext[2] - 0.5 and y0 <= cy <= y1), default=None)
+    left = max((x for x, y0, y1 in vertical if x <= ext[0] + 0.5 and y0 <= cy <= y1), default=None)
+    if right is None or left is None or right - ext[2] > WRAP_MARGIN * h:
+        return None
+    for j, line in enumerate(lines):
+        if j == k or not line:
+            continue
+        taken = [
+            i
+            for i, c in enumerate(line)
+            if left < (c.rect[0] + c.rect[2]) / 2 < right
+            and ext[3] - 0.3 * h <= c.rect[1] <= ext[3] + 1.2 * h
+            and 0.75 * h <= c.rect[3] - c.rect[1] <= 1.33 * h
+        ]
+        if not taken or taken != list(range(taken[0], taken[-1] + 1)):
+            continue
+        chars = [line[i] for i in taken if not line[i].c.isspace()]
+        if not chars or chars[0].rect[0] > ext[0] + 0.6 * h or not _dense(chars[:WRAP_LEAD]):
+            continue
+        by = (chars[0].rect[1] + chars[0].rect[3]) / 2
+        if not any(x == right and y0 <= by <= y1 for x, y0, y1 in vertical):
+            continue  # the cell ends before the line below
+        if any(cy < y < by and x0 < right and x1 > left for y, x0, x1 in horizontal):
+            continue  # a row's rule between the two: the next row
+        return j, [i for i in taken if not line[i].c.isspace() or i != taken[0]]
+    return None
+
+
 def reading_text(page: pymupdf.Page, lines: list[list[Char]]) -> PageText:
-    """The page's text as the recognizers read it: ``lines``, wrapped paragraphs joined."""
-    return PageText.from_lines(page.number, page.rect.width, page.rect.height, join_wrapped(lines))
+    """The page's text as the recognizers read it: ``lines``, wrapped paragraphs and values wrapped in
+    their table cells joined."""
+    lines = join_wrapped(lines)
+    if not page.rotation:
+        lines = join_cell_wraps(lines, table_rules(page))
+    return PageText.from_lines(page.number, page.rect.width, page.rect.height, lines)
 
 
 def extract_page_text(page: pymupdf.Page, extra_lines: list[list[Char]] | None = None) -> PageText:

@@ -57,3 +57,57 @@ def test_a_paragraph_reads_as_one_line_and_a_form_stays_in_its_lines():
     for k, line in enumerate(["姓名：王小红", "性别：女", "年龄：28岁"]):
         page.insert_text((60, 80 + 14 * k), line, fontname="wqy", fontsize=10.5)
     assert extract_page_text(page).text == "姓名：王小红\n性别：女\n年龄：28岁"
+
+
+def test_a_scanned_paragraph_reads_whole_too():
+    from tests.engine.pdfs import rasterize
+
+    texts = {f.text for f in analyze_document(rasterize(_record(17), dpi=200)).findings}
+    assert {"王小红", "欧阳明辉", "13912345678", "湖南省长沙市岳麓区麓山路12号3栋402室"} <= texts
+
+
+def _cell_table(
+    rows: list[list[tuple[str, ...]]], widths: list[float], ruled_rows: bool = True
+) -> pymupdf.Page:
+    """A table drawn with thin rules; each cell holds its lines, one under the other."""
+    doc = pymupdf.open()
+    _KEEP.append(doc)
+    page = doc.new_page()
+    page.insert_font(fontname="wqy", fontfile=FONT)
+    xs = [60.0]
+    for w in widths:
+        xs.append(xs[-1] + w)
+    y = 80.0
+    for row in rows:
+        height = 14.0 * max(len(cell) for cell in row) + 6
+        for x, cell in zip(xs, row):
+            for k, text in enumerate(cell):
+                page.insert_text((x + 2, y + 13 + 14 * k), text, fontname="wqy", fontsize=10.5)
+        if ruled_rows:
+            page.draw_rect(pymupdf.Rect(xs[0], y - 0.25, xs[-1], y + 0.25), color=None, fill=(0, 0, 0))
+        y += height
+    for x in xs:
+        page.draw_rect(pymupdf.Rect(x - 0.25, 80, x + 0.25, y), color=None, fill=(0, 0, 0))
+    return page
+
+
+_KEEP: list = []
+
+
+def test_a_name_and_an_address_wrapped_in_their_cells_read_whole():
+    page = _cell_table(
+        [
+            [("子女",), ("訾婧",), ("住址",), ("长沙市岳麓区麓山路12号3", "栋402室")],
+            [("姓名",), ("婧",), ("电话",), ("13912345678",)],
+        ],
+        [30, 24, 30, 130],
+    )
+    text = extract_page_text(page).text
+    assert "长沙市岳麓区麓山路12号3栋402室" in text
+    # a row's rule stands between 訾婧 and 婧: two rows, not one wrapped value
+    assert "訾婧婧" not in text
+
+
+def test_a_value_wrapped_inside_its_cell_without_row_rules_joins():
+    page = _cell_table([[("姓名",), ("欧阳", "明辉")]], [30, 24], ruled_rows=False)
+    assert "欧阳明辉" in extract_page_text(page).text

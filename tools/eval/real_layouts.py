@@ -124,7 +124,7 @@ def locate(
                 continue
             rects = page.search_for(text)
             if careful and not rects:
-                rects = spread_hits(page, text)
+                rects = spread_hits(page, text) or wrapped_hits(page, text)
             hits[text] = hits.get(text, 0) + len(rects)
             pii_boxes += rects
             items += _items(page.number, rects, "pii", cat, text)
@@ -175,6 +175,28 @@ def spread_hits(page: pymupdf.Page, text: str) -> list[pymupdf.Rect]:
                 box |= r
             out.append(box)
             start = line.find(target, start + len(target))
+    return out
+
+
+def wrapped_hits(page: pymupdf.Page, text: str) -> list[pymupdf.Rect]:
+    """Where a short value wraps inside a narrow cell ("仉昕" over "悦"): one line ends with its head, the
+    line right below starts with its tail, no further left than the head; one box per piece."""
+    lines = []
+    for block in page.get_text("dict")["blocks"]:
+        for line in block.get("lines", []):
+            chars = "".join(span["text"] for span in line["spans"])
+            lines.append((re.sub(r"[\s\u200b]", "", chars), pymupdf.Rect(line["bbox"])))
+    out: list[pymupdf.Rect] = []
+    for k in range(1, len(text)):
+        head, tail = text[:k], text[k:]
+        for a_text, a in lines:
+            if not a_text.endswith(head):
+                continue
+            for b_text, b in lines:
+                below = 0 <= b.y0 - a.y1 + 1 < a.height
+                if below and b_text.startswith(tail) and a.x0 - a.height <= b.x0 <= a.x1:
+                    out += [r for r in page.search_for(head) if r.intersects(a)][-1:]
+                    out += [r for r in page.search_for(tail) if r.intersects(b)][:1]
     return out
 
 
@@ -252,10 +274,12 @@ def prepare_record(
 
 
 def record_vocab(doc_set: str) -> dict:
-    """Corpus (i) draws names, places, hospitals and workplaces from its own word lists (vocab_i.json)."""
-    if doc_set != "heldout2":
+    """Corpora (i) and (j) draw names, places, hospitals and workplaces from their own word lists
+    (vocab_i.json, vocab_j.json)."""
+    own_file = {"heldout2": "vocab_i.json", "heldout3": "vocab_j.json"}.get(doc_set)
+    if own_file is None:
         return VOCAB
-    own = json.loads((DATA / "vocab_i.json").read_text(encoding="utf-8"))
+    own = json.loads((DATA / own_file).read_text(encoding="utf-8"))
     return {**VOCAB, **{k: v for k, v in own.items() if k != "note"}}
 
 
@@ -325,7 +349,7 @@ def build(
     prepared = {rid: prepare_record(work, rid, seed, texts, doc_set) for rid in rids}
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda rid: print_pdf(prepared[rid][2], work / f"{rid}.digital.pdf"), rids))
-    careful = doc_set == "heldout2"  # the older corpora's truth stays as it was measured
+    careful = doc_set in ("heldout2", "heldout3")  # the older corpora's truth stays as it was measured
     truths = [
         write_record(
             out, rid, seed, *prepared[rid][:2], work / f"{rid}.digital.pdf", scanned_ratio, extra, careful

@@ -32,14 +32,14 @@ def _value(ident: Identity, table: dict, expr: str, quirky: bool = True) -> str:
     return fill(ident, role, quirky) if role else ""
 
 
-def _put(ident: Identity, role: str, text: str, cat: str | None) -> str:
+def put_value(ident: Identity, role: str, text: str, cat: str | None) -> str:
     """A value made by a recipe (a format the identity generator has no role for); returns its HTML."""
     ident.roles.setdefault(role, [(text, cat)])
     ident.used.add(role)
     return html.escape(ident.roles[role][0][0])
 
 
-def _texts(markup: str) -> list[str]:
+def static_texts(markup: str) -> list[str]:
     """Static texts of an unfilled template (titles, labels, option names): the keep items."""
     markup = re.sub(r"<style\b.*?</style>|<script\b.*?</script>", "", markup, flags=re.S)
     found = re.findall(r">([^<>]+)<", markup)
@@ -55,7 +55,7 @@ def _print_page(text: str) -> str:
     return text[start:] if start >= 0 else text
 
 
-def _define(ident: Identity, role: str, text: str, cat: str | None) -> None:
+def define_role(ident: Identity, role: str, text: str, cat: str | None) -> None:
     """A role only this corpus has, made before filling (it becomes truth only where it is printed)."""
     ident.roles.setdefault(role, [(text, cat)])
 
@@ -66,7 +66,7 @@ def _slash_date(ident: Identity, role: str, with_time: bool) -> str:
         day += (
             f" {ident.rng.randrange(7, 22):02d}:{ident.rng.randrange(60):02d}:{ident.rng.randrange(60):02d}"
         )
-    return _put(ident, f"{role}_slash{'_t' if with_time else ''}", day, "date")
+    return put_value(ident, f"{role}_slash{'_t' if with_time else ''}", day, "date")
 
 
 def _format_dates(body: str, table: dict, ident: Identity) -> str:
@@ -100,7 +100,7 @@ def recipe_idm_report(src: dict, text: str, ident: Identity) -> Section:
     body = _print_page(text)
     sex = ident.get("sex")[0][0]
     disease = rng.choice(VOCAB_I["diseases_b"] + VOCAB_I["diseases_c"])
-    _put(ident, "notifiable_disease", disease, "diagnosis")
+    put_value(ident, "notifiable_disease", disease, "diagnosis")
     picks = {
         "reportCardTypeCode": (["初次报告", "订正报告"], {"初次报告"}),
         "gender": (["男", "女"], {sex}),
@@ -132,7 +132,7 @@ def recipe_idm_report(src: dict, text: str, ident: Identity) -> Section:
     body = re.sub(r"<ehr:dic-checkbox\b[^>]*/>", checkbox, body, flags=re.S)
     health_no = "".join(str(rng.randrange(10)) for _ in range(17))
     dashed = f"{health_no[:6]}-{health_no[6:9]}-{health_no[9:12]}-{health_no[12:]}"
-    _put(ident, "health_file_no", dashed, "patient_id")
+    put_value(ident, "health_file_no", dashed, "patient_id")
     ident_no = ident.get("id_number")[0][0]
     body = re.sub(
         r"<c:choose>.*?</c:choose>",
@@ -141,7 +141,7 @@ def recipe_idm_report(src: dict, text: str, ident: Identity) -> Section:
         flags=re.S,
     )
     body = body.replace("${reportDto.report.idcardHtml}", _boxes("身份证号：", ident_no, "idcard"))
-    _define(ident, "card_no", f"{rng.randrange(10**11, 10**12)}", None)
+    define_role(ident, "card_no", f"{rng.randrange(10**11, 10**12)}", None)
     static = EL.sub("", re.sub(r'value="[^"]*"', 'value=""', body))
     body = _format_dates(body, table, ident)
     body = re.sub(r"<ehr:user\b[^>]*/>", lambda m: fill(ident, "staff_report"), body)
@@ -159,7 +159,7 @@ def recipe_idm_report(src: dict, text: str, ident: Identity) -> Section:
         f" .{sid} s{{text-decoration:none}} .{sid} s span{{border:1px solid #000;margin:0 1px;padding:0 4px}}"
         f" .{sid} s span.text, .{sid} s span.line{{border:none;padding:0}}"
     )
-    return Section(src, css, body, _texts(static) + labels)
+    return Section(src, css, body, static_texts(static) + labels)
 
 
 # ------------------------------------------------------------------------------------------ 出院记录
@@ -168,7 +168,7 @@ def recipe_discharge_record(src: dict, text: str, ident: Identity) -> Section:
     table = FIELDS["html"][src["id"]]
     rng = ident.rng
     body = _print_page(text)
-    _define(ident, "ward", rng.choice(VOCAB_I["wards"]), None)
+    define_role(ident, "ward", rng.choice(VOCAB_I["wards"]), None)
 
     def diagnoses(m):
         roles = ("diagnosis", "diagnosis_2") if m.group(1) == "in" else ("diagnosis", "diagnosis_3")
@@ -192,7 +192,7 @@ def recipe_discharge_record(src: dict, text: str, ident: Identity) -> Section:
     body = re.sub(r'<ehr:dic dicmeta="GBT226122003"[^>]*/>', lambda m: fill(ident, "marital"), body)
     body = re.sub(
         r"<tags:textWithDic\b[^>]*/>",
-        lambda m: _put(ident, "occupation", rng.choice(VOCAB_I["occupations"]), None),
+        lambda m: put_value(ident, "occupation", rng.choice(VOCAB_I["occupations"]), None),
         body,
     )
     body = _format_dates(body, table, ident)
@@ -210,7 +210,7 @@ def recipe_discharge_record(src: dict, text: str, ident: Identity) -> Section:
         f" .{sid} td{{padding:2pt 5px;line-height:19px;font-size:10pt;vertical-align:bottom}}"
         f" .{sid} .repeattable table td, .{sid} .repeattable th{{border:.5pt solid #000;text-align:center}}"
     )
-    return Section(src, css, body, _texts(EL.sub("", static)))
+    return Section(src, css, body, static_texts(EL.sub("", static)))
 
 
 # ------------------------------------------------------------------------------------------ 检验报告单 (ftl)
@@ -221,9 +221,9 @@ def recipe_lab_ftl(src: dict, text: str, ident: Identity) -> Section:
     css = "\n".join(re.findall(r"<style[^>]*>(.*?)</style>", text, re.S))
     body = html_body(text)
     body = re.sub(r"<img\b[^>]*>", "", body)  # the electronic seal is a local file, not in the repository
-    _define(ident, "instrument", rng.choice(VOCAB_I["instruments"]), None)
-    _define(ident, "specimen_no", f"{rng.randrange(1000, 9999)}", None)
-    _define(ident, "barcode_no", f"{rng.randrange(10**9, 10**10)}", None)
+    define_role(ident, "instrument", rng.choice(VOCAB_I["instruments"]), None)
+    define_role(ident, "specimen_no", f"{rng.randrange(1000, 9999)}", None)
+    define_role(ident, "barcode_no", f"{rng.randrange(10**9, 10**10)}", None)
     panel = rng.choice(sorted(ident.vocab["lab_panels"]))
     ident.roles["lab_panel"] = [(panel, "lab_item")]
 
@@ -238,7 +238,7 @@ def recipe_lab_ftl(src: dict, text: str, ident: Identity) -> Section:
                 "lab_unit": unit,
             }
             for role, value in cells.items():
-                _put(ident, f"{role}#{k}", value, "lab_value" if role == "lab_range" else role)
+                put_value(ident, f"{role}#{k}", value, "lab_value" if role == "lab_range" else role)
             out.append(
                 f"<tr><td>{k + 1:02d}</td><td>{html.escape(item)}</td><td>{cells['lab_value']}</td>"
                 f"<td>{ref}</td><td>{html.escape(unit)}</td></tr>"
@@ -248,11 +248,11 @@ def recipe_lab_ftl(src: dict, text: str, ident: Identity) -> Section:
     body = re.sub(r"<#list[^>]*>.*?</#list>", rows, body, flags=re.S)
     # The template prints its own hospital's telephone number in the footer sentence: a generated one here.
     body = re.sub(
-        r"\d{3,4}-\d{7,8}", lambda m: _put(ident, "phone_lab", landline(rng, ident.vocab), "phone"), body
+        r"\d{3,4}-\d{7,8}", lambda m: put_value(ident, "phone_lab", landline(rng, ident.vocab), "phone"), body
     )
     static = EL.sub("", body)
     body = EL.sub(lambda m: _value(ident, table, m.group(1)), body)
-    return Section(src, scope_css(css, src["id"]), body, _texts(static))
+    return Section(src, scope_css(css, src["id"]), body, static_texts(static))
 
 
 # ------------------------------------------------------------------------------------------ 染色体核型分析报告
@@ -266,10 +266,10 @@ def recipe_karyotype_report(src: dict, text: str, ident: Identity) -> Section:
     body = re.sub(r"<#if[^>]*>collapse</#if>", "", body)
     body = re.sub(r"</?#(if|setting)[^>]*>", "", body)
     body = body.replace("${report.name}", "染色体核型分析报告")
-    _define(ident, "karyotype", rng.choice(VOCAB_I["karyotypes"]), "lab_value")
-    _define(ident, "indication", rng.choice(VOCAB_I["indications"]), "diagnosis")
-    _define(ident, "method", rng.choice(VOCAB_I["methods"]), "narrative")
-    _define(ident, "specimen_no", f"G{rng.randrange(10**5, 10**6)}", None)
+    define_role(ident, "karyotype", rng.choice(VOCAB_I["karyotypes"]), "lab_value")
+    define_role(ident, "indication", rng.choice(VOCAB_I["indications"]), "diagnosis")
+    define_role(ident, "method", rng.choice(VOCAB_I["methods"]), "narrative")
+    define_role(ident, "specimen_no", f"G{rng.randrange(10**5, 10**6)}", None)
     static = EL.sub("", body)
     body = EL.sub(lambda m: _value(ident, table, m.group(1)), body)
     sid = src["id"]
@@ -279,7 +279,7 @@ def recipe_karyotype_report(src: dict, text: str, ident: Identity) -> Section:
         f" .{sid} .item{{margin:6pt 0;clear:both}} .{sid} .margin-l-text-5{{margin-left:6em}} .{sid} .margin-l-text-3{{margin-left:4em}}"
         f" .{sid} .part{{border-bottom:.5pt solid #000;padding:4pt 0}} .{sid} .clearfix{{clear:both}} .{sid} label{{font-weight:bold}}"
     )
-    return Section(src, css, body, _texts(static))
+    return Section(src, css, body, static_texts(static))
 
 
 RECIPES_I = {

@@ -10,6 +10,8 @@
     not in the default run: a check of classes of misses, not a figure to tune to.
 (i) a second held-out set ("set": "heldout2"): four more projects' print pages (传染病报告卡, 出院记录, 检验报告单,
     染色体核型分析报告) filled from its own word lists (vocab_i.json); opt-in like (h).
+(j) a third held-out set ("set": "heldout3"): maternal and newborn pages of three more projects (分娩记录 with its
+    新生儿情况, 孕产妇保健手册, 生育服务证, 死亡登记), own word lists (vocab_j.json); opt-in like (h).
 The scorer stays in ../shared/eval-dev (it is not part of this tree); without it (a)-(c) are skipped.
 """
 
@@ -103,6 +105,19 @@ def corpus_i(out: Path, args) -> dict:
     )
 
 
+def corpus_j(out: Path, args) -> dict:
+    return _layout_corpus(
+        out,
+        "heldout3_layouts",
+        "held-out layouts (j)",
+        records=args.records_j,
+        seed=3131,
+        scanned_ratio=0.25,
+        prefix="hj",
+        doc_set="heldout3",
+    )
+
+
 def corpus_c(out: Path, args) -> dict:
     from tools.eval.codes import build_codes
     from tools.eval.real_layouts import build_cached
@@ -139,6 +154,7 @@ CORPORA = {
     "d": ("(d) own generator", corpus_d),
     "h": ("(h) held-out EMR layouts", corpus_h),
     "i": ("(i) held-out layouts, 2nd set", corpus_i),
+    "j": ("(j) held-out layouts, 3rd set", corpus_j),
 }
 
 
@@ -175,6 +191,9 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--records-i", type=int, default=10, help="second held-out set records (i, only with --only i)"
     )
+    ap.add_argument(
+        "--records-j", type=int, default=10, help="third held-out set records (j, only with --only j)"
+    )
     ap.add_argument("--records-c", type=int, default=8, help="code records (c)")
     ap.add_argument("--quick", action="store_true", help="fewer records everywhere, subsampled public sets")
     ap.add_argument("--out", type=Path, default=CACHE / "runs" / time.strftime("%Y%m%d-%H%M%S"))
@@ -189,7 +208,7 @@ def main(argv=None) -> int:
     for key in args.only:
         title, fn = CORPORA[key]
         print(f"\n#################### {title} ####################", flush=True)
-        if key in "abchi" and not (EVAL_DEV / "score.py").exists():
+        if key in "abchij" and not (EVAL_DEV / "score.py").exists():
             results[key] = {"skipped": f"{EVAL_DEV} not found (its scorer scores corpora a-c)"}
             print(results[key]["skipped"])
             continue

@@ -49,6 +49,8 @@ def source_text(src: dict) -> str | None:
         return cached.read_text(encoding="utf-8")
     for root in os.environ.get("EVAL_MIRRORS", "/work/.mirror").split(os.pathsep):
         git_dir = Path(root) / src["repo"].replace("/", "+") / "repo"
+        if (git_dir / ".git").is_dir():  # a checkout rather than a bare mirror
+            git_dir = git_dir / ".git"
         if not git_dir.is_dir():
             continue
         out = subprocess.run(
@@ -396,8 +398,9 @@ def render(src: dict, texts: dict[str, str], ident: Identity) -> Section:
         return render_ftl(src, text, ident)
     if src["kind"] == "html":
         from tools.eval.recipes_i import RECIPES_I  # corpus (i); imports this module's helpers
+        from tools.eval.recipes_j import RECIPES_J  # corpus (j)
 
-        return {**RECIPES, **RECIPES_I}[src["id"]](src, text, ident)
+        return {**RECIPES, **RECIPES_I, **RECIPES_J}[src["id"]](src, text, ident)
     raise ValueError(src["kind"])
 
 
