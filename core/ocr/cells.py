@@ -43,6 +43,8 @@ RULE_GLYPHS = frozenset("|丨｜│┃lI")
 # Two number characters with less blank between their glyphs than this
 # (in ink heights) belong to one number; a typed space is wider.
 NUMBER_GAP = 0.4
+# A line whose band is mostly "ink" is light text on a dark ground: no rule stands there.
+DARK_GROUND = 0.5
 NUMBER_CHARS = frozenset("0123456789０１２３４５６７８９ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
@@ -99,6 +101,8 @@ def vertical_rules(gray: np.ndarray, box: PixelBox) -> list[tuple[float, float]]
     if band.size == 0:
         return []
     dark = band < _paper(band) - INK_CONTRAST
+    if dark[H0 - top : H1 - top].mean() > DARK_GROUND:
+        return []  # light text on a dark ground (a banner): the gaps between glyphs are no rules
     # one pixel of slant or jitter: a column counts a row dark if it or a neighbour is
     wide = dark.copy()
     wide[:, 1:] |= dark[:, :-1]

@@ -195,3 +195,28 @@ def test_a_scanned_id_number_read_with_spaces_in_it_is_found_whole():
     found = [f for f in analyze_document(doc, {}, workers=1).findings if f.category.value == "id_number"]
     truth = pymupdf.Rect(glyph_box(src, number)) + (1, 1, -1, -1)
     assert any(pymupdf.Rect(r).contains(truth) for f in found for r in f.rects)
+
+
+def banner_page(text: str) -> pymupdf.Page:
+    """A page with an image insert of light text on a dark blue ground (a report's header banner)."""
+    from PIL import Image, ImageDraw, ImageFont
+    import io
+
+    image = Image.new("RGB", (900, 60), (20, 40, 90))
+    ImageDraw.Draw(image).text((5, 10), text, fill=(255, 255, 255), font=ImageFont.truetype(FONT, 28))
+    data = io.BytesIO()
+    image.save(data, "PNG")
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_image(pymupdf.Rect(40, 300, 540, 333), stream=data.getvalue())
+    return page
+
+
+def test_light_text_on_a_dark_banner_is_not_cut_between_its_glyphs():
+    page = banner_page("姓名：王小红 身份证号：430102199001011237 电话：13912345678")
+    lines = [
+        text_of(ln).replace(" ", "") for ln in ocr_page_chars(page, clip=(40, 300, 540, 333), use_cache=False)
+    ]
+    assert any("王小红" in t for t in lines), lines
+    assert any("430102199001011237" in t for t in lines), lines
+    assert any("13912345678" in t for t in lines), lines
