@@ -138,7 +138,8 @@ class LabelFieldRecognizer(Recognizer):
         h = max(1.0, label_rects[-1][3] - label_rects[-1][1])  # one line's height
         whole = pt.rects_for(*line) if not text[m.end() : line[1]].strip() else []
         label = _label_box(whole if len(whole) > 1 else label_rects)  # 持证人 / 姓名 wrapped in its cell
-        label = _stacked_label_box(pt, text, lines, line, label)
+        if label == label_rects[-1]:  # a label read over two lines already is its box (join_cell_wraps)
+            label = _stacked_label_box(pt, text, lines, line, label)
         lx0, ly0, lx1, ly1 = label
         candidates = []
         for ls, le in lines:

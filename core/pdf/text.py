@@ -525,25 +525,59 @@ def _rect_rules(x0, y0, x1, y1, stroked: bool, vertical: list, horizontal: list)
 
 def join_cell_wraps(lines: list[list[Char]], rules: tuple[list, list]) -> list[list[Char]]:
     """A value that wraps inside its table cell (a name in a narrow column, 訾婧 / 婧; an address,
-    …16栋938 / 室) as one line: a line that fills its cell to the right rule continues with the
-    characters right below it in the same cell, when no rule of the table runs between the two.  The
-    characters below are taken out of their line (the extractor may have set them on one baseline with
-    the label cell beside them)."""
+    …16栋938 / 室; a header centred in its cell, 子女姓 / 名) as one line: the piece of a line in one
+    cell, when it fills the cell to the right rule, continues with the characters right below it in the
+    same cell (left-aligned with it or centred under it), when no rule of the table runs between the two.
+    A line that runs across cells (the extractor set 子女姓 and 性 of the next cell on one line) is read
+    cell by cell, and a cell whose text wraps becomes a line of its own.  The characters below are taken
+    out of their line (the extractor may have set them on one baseline with the label cell beside them)."""
     vertical, horizontal = rules
     if not vertical:
         return lines
     lines = [list(l) for l in lines]
     for k in sorted(range(len(lines)), key=lambda k: _top(lines[k])):
-        while True:
-            piece = _cell_continuation(k, lines, vertical, horizontal)
-            if piece is None:
-                break
-            j, taken = piece
-            lines[k] += [lines[j][i] for i in taken]
-            moved = set(taken)
-            rest = [c for i, c in enumerate(lines[j]) if i not in moved]
-            lines[j] = rest if any(not c.c.isspace() for c in rest) else []
+        parts: list[list[Char]] = [[]]
+        pieces = _cell_pieces(lines[k], vertical)
+        for n, (start, end) in enumerate(pieces):
+            stop = pieces[n + 1][0] if n + 1 < len(pieces) else len(lines[k])
+            piece, wrapped = lines[k][start:end], False
+            while (found := _cell_continuation(piece, k, lines, vertical, horizontal)) is not None:
+                j, taken = found
+                piece, wrapped = piece + [lines[j][i] for i in taken], True
+                rest = [c for i, c in enumerate(lines[j]) if i not in set(taken)]
+                lines[j] = rest if any(not c.c.isspace() for c in rest) else []
+            if wrapped:  # a cell whose text wraps is a line of its own, as OCR reads a table (split at rules)
+                parts += [piece, []]
+            else:
+                parts[-1] += lines[k][start:stop]
+        if len(parts) > 1:
+            kept = [_lstrip(p) for p in parts if any(not c.c.isspace() for c in p)]
+            lines[k] = kept[0]
+            lines += kept[1:]
     return [l for l in lines if l]
+
+
+def _cell_pieces(line: list[Char], vertical: list) -> list[tuple[int, int]]:
+    """[start, end) of the runs of ``line`` between the vertical rules that cross it between two glyphs,
+    trailing blanks left out."""
+    pieces: list[tuple[int, int]] = []
+    start, prev = 0, None
+    for i, c in enumerate(line):
+        if c.c.isspace():
+            continue
+        if prev is not None and _rule_between(line[prev], c, vertical):
+            pieces.append((start, prev + 1))
+            start = i
+        prev = i
+    if prev is not None:
+        pieces.append((start, prev + 1))
+    return pieces
+
+
+def _rule_between(a: Char, b: Char, vertical: list) -> bool:
+    ax, bx = (a.rect[0] + a.rect[2]) / 2, (b.rect[0] + b.rect[2]) / 2
+    cy = (b.rect[1] + b.rect[3]) / 2
+    return any(ax < x < bx and y0 <= cy <= y1 for x, y0, y1 in vertical)
 
 
 def _lstrip(line: list[Char]) -> list[Char]:
@@ -574,9 +608,10 @@ def _glyph_height(chars: list[Char]) -> float:
     return heights[len(heights) // 2]
 
 
-def _cell_continuation(k: int, lines, vertical, horizontal):
-    row = _last_row(lines[k])
-    if row is None or not _dense(_lstrip(lines[k])[-WRAP_TAIL:]):
+def _cell_continuation(piece: list[Char], k: int, lines, vertical, horizontal):
+    """(line, indices) of the characters that continue ``piece`` (part of line ``k``) in its cell."""
+    row = _last_row(piece)
+    if row is None or not _dense(_lstrip(piece)[-WRAP_TAIL:]):
         return None
     ext, h = row
     if h <= 0:
@@ -599,15 +634,30 @@ def _cell_continuation(k: int, lines, vertical, horizontal):
         if not taken or taken != list(range(taken[0], taken[-1] + 1)):
             continue
         chars = [line[i] for i in taken if not line[i].c.isspace()]
-        if not chars or chars[0].rect[0] > ext[0] + 0.6 * h or not _dense(chars[:WRAP_LEAD]):
+        if not chars or not _dense(chars[:WRAP_LEAD]) or not _starts_under(chars, ext, h):
             continue
         by = (chars[0].rect[1] + chars[0].rect[3]) / 2
         if not any(x == right and y0 <= by <= y1 for x, y0, y1 in vertical):
             continue  # the cell ends before the line below
         if any(cy < y < by and x0 < right and x1 > left for y, x0, x1 in horizontal):
             continue  # a row's rule between the two: the next row
-        return j, [i for i in taken if not line[i].c.isspace() or i != taken[0]]
+        return j, _strip_indices(line, taken)
     return None
+
+
+def _starts_under(chars: list[Char], ext: tuple, h: float) -> bool:
+    """The characters below start under the line above (left-aligned text) or are centred under it
+    (a header centred in its cell)."""
+    if chars[0].rect[0] <= ext[0] + 0.6 * h:
+        return True
+    centre = (chars[0].rect[0] + chars[-1].rect[2]) / 2
+    return abs(centre - (ext[0] + ext[2]) / 2) <= 0.6 * h
+
+
+def _strip_indices(line: list[Char], taken: list[int]) -> list[int]:
+    """``taken`` without the blanks at its ends."""
+    solid = [i for i in taken if not line[i].c.isspace()]
+    return [i for i in taken if solid[0] <= i <= solid[-1]]
 
 
 def reading_text(page: pymupdf.Page, lines: list[list[Char]]) -> PageText:

@@ -136,3 +136,33 @@ def test_a_label_that_wraps_mid_word_gives_no_one_character_name():
     found = _found(page)
     assert "姓" not in found, found
     assert found.get("綦豫鑫") == "relative_name", found
+
+
+CHILDREN_TABLE = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>
+body{font-family:'WenQuanYi Zen Hei';font-size:12px} table{border-collapse:collapse;width:300px}
+td{border:1px solid #000;font-size:12px}
+</style></head><body><table>
+<tr><td width="36" align="center">子女姓名</td><td width="14" align="center">性别</td>
+<td width="60" align="center">出生年月</td><td width="30" align="center">政策内外</td>
+<td align="center">出生证号</td></tr>
+<tr><td>&nbsp;隋萌笛</td><td>&nbsp;男</td><td>&nbsp;2024-01-18</td><td>&nbsp;</td><td>&nbsp;Q819874498</td></tr>
+<tr><td>&nbsp;隋诺沐</td><td>&nbsp;女</td><td>&nbsp;2024-01-16</td><td>&nbsp;</td><td>&nbsp;R694624816</td></tr>
+</table></body></html>"""
+
+
+def test_a_column_header_wrapped_in_its_narrow_cell_reads_whole_and_finds_the_names_below(tmp_path):
+    """子女姓 / 名 centred in a narrow header cell beside 性 / 别: the extractor sets 子女姓 and 性 on one line
+    across the cell's rule; read cell by cell, each wrapped cell is one line, and the names below are found."""
+    from tools.eval.real_layouts import chromium, print_pdf
+
+    if chromium() is None:
+        pytest.skip("chromium is installed by make system-deps")
+    (tmp_path / "page.html").write_text(CHILDREN_TABLE, encoding="utf-8")
+    print_pdf(tmp_path / "page.html", tmp_path / "page.pdf")
+    doc = pymupdf.open(tmp_path / "page.pdf")
+    _DOCS.append(doc)
+    lines = [l.strip() for l in extract_page_text(doc[0]).text.split("\n")]
+    assert "子女姓名" in lines and "性别" in lines and "隋萌笛" in lines, lines
+    found = _found(doc[0])
+    assert found.get("隋萌笛") == "relative_name", found
+    assert found.get("隋诺沐") == "relative_name", found
