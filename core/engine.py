@@ -134,7 +134,12 @@ def page_input(page: pymupdf.Page, ocr: bool = True, dpi: int = 150) -> tuple[Pa
     # a scan's render made for OCR is the page image the visual recognizers look at (same page, same dpi)
     image = kept.get("image") if summary.scanned else None
     return PageInput(
-        page.number, page, _from_lines(page, lines), dpi=dpi, is_scanned=summary.scanned, _image=image
+        page.number,
+        page,
+        _from_lines(page, lines, kept.get("rules")),
+        dpi=dpi,
+        is_scanned=summary.scanned,
+        _image=image,
     ), summary
 
 
@@ -149,10 +154,10 @@ def _needs_ocr(page: pymupdf.Page, base_lines: list[list[Char]]) -> bool:
     return bool(base_lines) and not assess_page(page, ocr_check=False).trusted
 
 
-def _from_lines(page, lines):
+def _from_lines(page, lines, pixel_rules=None):
     from core.pdf.text import reading_text
 
-    return reading_text(page, lines)
+    return reading_text(page, lines, pixel_rules)
 
 
 def analyze_page(

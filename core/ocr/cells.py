@@ -327,3 +327,47 @@ def tidy_lines(lines: list[OcrLine], img: np.ndarray) -> list[OcrLine]:
         return lines
     gray = gray_of(img)
     return split_at_rules(join_number_gaps(lines, gray), gray)
+
+
+# A table's ruling line runs on this many glyph heights at least (a glyph's stroke stays within its line, a
+# cell holding a wrapped value is two lines high).
+PAGE_RULE_MIN = 2.5
+
+
+def page_rules(gray: np.ndarray, glyph_px: float) -> tuple[list, list]:
+    """(vertical, horizontal) ruling lines of the tables on a page image, as (x, y0, y1) / (y, x0, x1)
+    pixels: runs of ink at least PAGE_RULE_MIN glyph heights long, one or a few pixels wide (a pixel of
+    slant or jitter tolerated), the way ``core.pdf.text.table_rules`` reads a born-digital page's
+    drawings."""
+    if gray.size == 0 or glyph_px <= 0:
+        return [], []
+    dark = gray < _paper(gray) - INK_CONTRAST
+    min_len = max(8, int(PAGE_RULE_MIN * glyph_px))
+    vertical = [(x, y0, y1) for x, y0, y1 in _runs_along(dark, min_len)]
+    horizontal = [(y, x0, x1) for y, x0, x1 in _runs_along(dark.T, min_len)]
+    return vertical, horizontal
+
+
+def _runs_along(dark: np.ndarray, min_len: int) -> list[tuple[float, float, float]]:
+    """(column centre, start, end) of the runs of ink down the columns of ``dark`` at least ``min_len``
+    long (a pixel of slant or jitter tolerated); runs in neighbouring columns that overlap are one rule."""
+    wide = dark.copy()
+    wide[1:, :] |= dark[:-1, :]  # a pixel of jitter along the run
+    cols = np.zeros((wide.shape[1], wide.shape[0] + 2), np.int8)
+    cols[:, 1:-1] = wide.T
+    d = np.diff(cols, axis=1)
+    starts, ends = np.argwhere(d == 1), np.argwhere(d == -1)
+    keep = ends[:, 1] - starts[:, 1] >= min_len
+    runs = sorted(zip(starts[keep, 0].tolist(), starts[keep, 1].tolist(), ends[keep, 1].tolist()))
+    rules: list[list[float]] = []  # [first column, last column, y0, y1]
+    for col, y0, y1 in runs:
+        for r in rules:
+            if col - r[1] <= 2 and y0 < r[3] and y1 > r[2]:
+                r[1], r[2], r[3] = col, min(r[2], y0), max(r[3], y1)
+                break
+        else:
+            rules.append([col, col, y0, y1])
+    return [((r[0] + r[1]) / 2, r[2], r[3]) for r in rules if r[1] - r[0] <= RULE_GROUP_MAX]
+
+
+RULE_GROUP_MAX = 8  # columns a rule spans at most: wider is a block of ink, no rule

@@ -29,7 +29,7 @@ import pymupdf
 from core.config import settings
 from core.models import Char, Rect, Source, as_rect
 from core.ocr import cache
-from core.ocr.cells import tidy_lines
+from core.ocr.cells import gray_of, page_rules, tidy_lines
 from core.ocr.engine import OcrEngine, OcrLine, get_engine
 from core.pdf.text import join_boxed_runs
 from core.pdf.geometry import area, from_display, intersection, to_display
@@ -363,6 +363,10 @@ def ocr_page_chars(
         lines_read = ocr_image(img, engine=engine, dpi=dpi, clip=clip, use_cache=use_cache)
     lines = tidy_lines(lines_read, img)
     to_page = _pixel_mapper(page, dpi, offset)
+    if keep is not None:  # the tables' rules the pixels show, for the cell-wrap join of the page's text
+        vertical, horizontal = keep.setdefault("rules", ([], []))
+        for kind, rule in _table_rules_in_points(lines, img, to_page):
+            (vertical if kind == "v" else horizontal).append(rule)
     out: list[list[Char]] = []
     for ln in lines:
         chars = []
@@ -378,6 +382,27 @@ def ocr_page_chars(
         if chars:
             out.append(chars)
     return join_boxed_runs(out)  # a number OCR read box by box (an ID number in 18 cells) is one line
+
+
+def _table_rules_in_points(lines: list[OcrLine], img: np.ndarray, to_page) -> list[tuple[str, tuple]]:
+    """The ruling lines of the image's tables (``core.ocr.cells.page_rules``) in unrotated page points, as
+    ("v", (x, y0, y1)) / ("h", (y, x0, x1)), the shape ``core.pdf.text.table_rules`` gives."""
+    heights = sorted(ln.box[3] - ln.box[1] for ln in lines if ln.box[2] - ln.box[0] > ln.box[3] - ln.box[1])
+    if not heights:
+        return []
+    vertical, horizontal = page_rules(gray_of(img), heights[len(heights) // 2])
+    boxes = [(x - 0.5, y0, x + 0.5, y1) for x, y0, y1 in vertical]
+    boxes += [(x0, y - 0.5, x1, y + 0.5) for y, x0, x1 in horizontal]
+    out = []
+    for box in boxes:
+        r = to_page(box)
+        if r is None:
+            continue
+        if r[3] - r[1] > r[2] - r[0]:
+            out.append(("v", ((r[0] + r[2]) / 2, r[1], r[3])))
+        else:
+            out.append(("h", ((r[1] + r[3]) / 2, r[0], r[2])))
+    return out
 
 
 def _pixel_mapper(page: pymupdf.Page, dpi: int, offset: tuple[float, float]):

@@ -616,6 +616,7 @@ def _cell_continuation(piece: list[Char], k: int, lines, vertical, horizontal):
     ext, h = row
     if h <= 0:
         return None
+    ext = (ext[0], ext[1], _row_end(piece, ext), ext[3])
     cy = (ext[1] + ext[3]) / 2
     right = min((x for x, y0, y1 in vertical if x >= ext[2] - 0.5 and y0 <= cy <= y1), default=None)
     left = max((x for x, y0, y1 in vertical if x <= ext[0] + 0.5 and y0 <= cy <= y1), default=None)
@@ -627,9 +628,7 @@ def _cell_continuation(piece: list[Char], k: int, lines, vertical, horizontal):
         taken = [
             i
             for i, c in enumerate(line)
-            if left < (c.rect[0] + c.rect[2]) / 2 < right
-            and ext[3] - 0.3 * h <= c.rect[1] <= ext[3] + 1.2 * h
-            and 0.75 * h <= c.rect[3] - c.rect[1] <= 1.33 * h
+            if left < (c.rect[0] + c.rect[2]) / 2 < right and _in_next_row(c, ext, h)
         ]
         if not taken or taken != list(range(taken[0], taken[-1] + 1)):
             continue
@@ -643,6 +642,30 @@ def _cell_continuation(piece: list[Char], k: int, lines, vertical, horizontal):
             continue  # a row's rule between the two: the next row
         return j, _strip_indices(line, taken)
     return None
+
+
+def _row_end(piece: list[Char], ext: tuple) -> float:
+    """Where the glyphs of the piece's last row end.  An OCR character's box carries a margin and the last
+    one reaches the detected line's edge (``core.ocr``): there the last glyph ends half a pitch after its
+    centre."""
+    v = _visible(piece)
+    if v[-1].source != Source.OCR or len(v) < 2:
+        return ext[2]
+    centres = [(c.rect[0] + c.rect[2]) / 2 for c in v]
+    pitches = sorted(b - a for a, b in zip(centres, centres[1:]) if b > a)
+    if not pitches:
+        return ext[2]
+    return min(ext[2], centres[-1] + 0.5 * pitches[len(pitches) // 2])
+
+
+def _in_next_row(c: Char, ext: tuple, h: float) -> bool:
+    """``c`` stands in the row of glyphs right under the row ``ext`` (glyph height ``h``).  OCR boxes of
+    neighbouring lines overlap (margins, a detected box taller than its ink): there the centres decide."""
+    ch = c.rect[3] - c.rect[1]
+    if c.source == Source.OCR:
+        below = (c.rect[1] + c.rect[3]) / 2 - (ext[1] + ext[3]) / 2
+        return 0.5 * min(h, ch) <= below and c.rect[1] <= ext[3] + 1.2 * h and 0.5 * h <= ch <= 1.5 * h
+    return ext[3] - 0.3 * h <= c.rect[1] <= ext[3] + 1.2 * h and 0.75 * h <= ch <= 1.33 * h
 
 
 def _starts_under(chars: list[Char], ext: tuple, h: float) -> bool:
@@ -660,12 +683,16 @@ def _strip_indices(line: list[Char], taken: list[int]) -> list[int]:
     return [i for i in taken if solid[0] <= i <= solid[-1]]
 
 
-def reading_text(page: pymupdf.Page, lines: list[list[Char]]) -> PageText:
+def reading_text(page: pymupdf.Page, lines: list[list[Char]], pixel_rules: tuple | None = None) -> PageText:
     """The page's text as the recognizers read it: ``lines``, wrapped paragraphs and values wrapped in
-    their table cells joined."""
+    their table cells joined.  The cells' rules are the page's drawn ones and, on a page OCR read,
+    ``pixel_rules``: the rules its image shows (``core.ocr.page``), so a scan's cells join the same way."""
     lines = join_wrapped(lines)
     if not page.rotation:
-        lines = join_cell_wraps(lines, table_rules(page))
+        vertical, horizontal = table_rules(page)
+        if pixel_rules:
+            vertical, horizontal = vertical + list(pixel_rules[0]), horizontal + list(pixel_rules[1])
+        lines = join_cell_wraps(lines, (vertical, horizontal))
     return PageText.from_lines(page.number, page.rect.width, page.rect.height, lines)
 
 
