@@ -116,7 +116,26 @@ def unseen_images(
         found = _hidden_pixels(page, inline_copy if is_inline else copy, rect, FAINT, inline=is_inline)
         if found is not None and found[0].all():
             faint.append(rect)
+    faint += [r for r in drawn if _big_enough(r) and r not in faint and _shows_flat(page, r)]
     return [pymupdf.Rect(r.x0 - 0.01, r.y0 - 0.01, r.x1 + 0.01, r.y1 + 0.01) for r in thin + faint]
+
+
+def _shows_flat(page: pymupdf.Page, rect: pymupdf.Rect) -> bool:
+    """Is the image XObject drawn at ``rect`` shown as one flat tone (no render channel spans more
+    than ``FAINT``) while its pixels are not all one value?  Ink at 251 of 255, or black ink under a
+    ``/Decode [0.98 1]``: nobody reads it on the page, a contrast stretch or the raw samples do."""
+    xref = _image_xref_at(page, rect)
+    if not xref:
+        return False
+    shown, _ = _render(page, rect)
+    if (shown.max(axis=(0, 1)) - shown.min(axis=(0, 1))).max() > FAINT:
+        return False
+    try:
+        pix = pymupdf.Pixmap(page.parent, xref)
+    except Exception:  # no decoder reads it: the sanitizer empties it
+        return False
+    samples = pix.samples_mv if pix.n - pix.alpha else b""
+    return bool(samples) and max(samples) != min(samples)
 
 
 def _dense(page: pymupdf.Page, rect: pymupdf.Rect, inline: bool = False) -> bool:

@@ -170,3 +170,47 @@ def test_an_inline_image_the_page_shows_keeps_its_pixels(tmp_path):
     assert result.returncode == 0, result.stderr
     assert dark_inline_pixels(out) > 1000
     assert report["unseen_removed"]["covered_images"] == 0
+
+
+def _ink_png(ink: int) -> bytes:
+    image = Image.new("L", (900, 60), 255)
+    ImageDraw.Draw(image).text(
+        (5, 10), f"姓名：{NAME} 身份证号：{ID}", fill=ink, font=ImageFont.truetype(FONT, 28)
+    )
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def ink_image_pixels(path) -> int:
+    """Pixels of the file's images that differ from the image's commonest value (ink of any contrast,
+    what a contrast stretch of the extracted image shows)."""
+    doc = pymupdf.open(path)
+    ink = 0
+    for xref in range(1, doc.xref_length()):
+        if doc.xref_get_key(xref, "Subtype")[1] == "/Image":
+            samples = bytes(pymupdf.Pixmap(doc, xref).samples)
+            common = max(set(samples), key=samples.count)
+            ink += sum(1 for value in samples if value != common)
+    return ink
+
+
+@pytest.mark.parametrize(
+    "ink,decode", [(251, None), (0, "[0.98 1]")], ids=["ink-251-of-255", "decode-0.98-1"]
+)
+def test_an_image_shown_as_a_flat_tone_loses_its_pixels(tmp_path, ink, decode):
+    """No transparency: the image is opaque, its ink is shown at 4–5 of 255 (no one reads it on the
+    page, a contrast stretch of the extracted image does)."""
+    doc = pymupdf.open()
+    page = text_page(doc, [CLINICAL])
+    xref = page.insert_image(TEXT_BOX, stream=_ink_png(ink))
+    if decode:
+        doc.xref_set_key(xref, "Decode", decode)
+    source = tmp_path / "source.pdf"
+    source.write_bytes(doc.tobytes())
+    assert ink_image_pixels(source) > 1000
+    result, out, report = redact(tmp_path, source.read_bytes(), meta=META)
+    assert result.returncode == 0, result.stderr
+    assert ink_image_pixels(out) == 0
+    assert report["unseen_removed"]["covered_images"] >= 1
+    assert CLINICAL in pymupdf.open(out)[0].get_text()
