@@ -19,6 +19,12 @@ a page of a file that uses transparency (a fill or stroke alpha, a soft
 mask, a blend mode), one whose every pixel moves the render by no more than
 ``FAINT`` when the image turns black or white (drawn at 1 % opacity).
 Nobody reads them on the page, so detection and the leak gate cannot either.
+
+Inline images (``BI … ID … EI`` in a content stream) are held to the same
+rules: they have no xref to swap, so on a copy of the page every inline image
+is swapped for a black, then a white pixel (``core.pdf.inline``); an inline
+image MuPDF does not describe counts as dense, and one that moves no render
+pixel by more than ``FAINT`` goes whatever the file's transparency.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ import math
 import re
 
 import pymupdf
+
+from core.pdf.inline import replace_inline_images, solid_inline_image
 
 IMAGE_KINDS = ("fill-image", "fill-imgmask")
 COVER_KINDS = ("fill-path", "fill-image", "fill-shade")
@@ -45,8 +53,9 @@ LINE_ART_NONE: int = pymupdf.PDF_REDACT_LINE_ART_NONE  # type: ignore[attr-defin
 def blank_covered_pixels(page: pymupdf.Page, bboxlog: list | None = None) -> int:
     """Blank the image pixels that content drawn later hides on ``page``
     (unrotated); the number of areas blanked."""
-    areas = covered_areas(page, bboxlog if bboxlog is not None else page.get_bboxlog())
-    areas += unseen_images(page, bboxlog if bboxlog is not None else page.get_bboxlog())
+    bboxlog = bboxlog if bboxlog is not None else page.get_bboxlog()
+    inline = inline_image_boxes(page, bboxlog)
+    areas = covered_areas(page, bboxlog, inline) + unseen_images(page, bboxlog, inline)
     for area in areas:
         page.add_redact_annot(area, fill=False, cross_out=False)  # type: ignore[arg-type]  # False: no fill
     if areas:
@@ -54,52 +63,91 @@ def blank_covered_pixels(page: pymupdf.Page, bboxlog: list | None = None) -> int
     return len(areas)
 
 
-def covered_areas(page: pymupdf.Page, bboxlog: list) -> list[pymupdf.Rect]:
+def covered_areas(
+    page: pymupdf.Page, bboxlog: list, inline: frozenset[tuple] | set[tuple] = frozenset()
+) -> list[pymupdf.Rect]:
     """Parts of images that later content hides, each shrunk by one image
-    pixel so that no pixel the page still shows is touched."""
+    pixel so that no pixel the page still shows is touched.  ``inline``: the
+    boxes of the page's inline images (:func:`inline_image_boxes`)."""
     covers = _covers_after_images(bboxlog)
     if not covers:
         return []
     images = {_key(i["bbox"]): i for i in page.get_image_info(xrefs=True)}
-    copy = pymupdf.open()
-    copy.insert_pdf(page.parent, from_page=page.number, to_page=page.number)
+    copy = _page_copy(page)
+    inline_copy = _page_copy(page) if inline else copy
     areas = []
     for key, boxes in covers.items():
         info = images.get(key)
-        if info is None or not info.get("xref"):
+        if info is None or not (info.get("xref") or key in inline):
             continue
         image_rect = pymupdf.Rect(info["bbox"])
         pixel = max(
             image_rect.width / (info.get("width") or 1), image_rect.height / (info.get("height") or 1)
         )
         wanted = [a for a in (_shrunk(image_rect & box, pixel) for box in boxes) if _big_enough(a)]
-        found = _hidden_pixels(page, copy, image_rect) if wanted else None
+        is_inline = not info.get("xref")
+        found = (
+            _hidden_pixels(page, inline_copy if is_inline else copy, image_rect, inline=is_inline)
+            if wanted
+            else None
+        )
         if found is not None:
             hidden, origin = found
             areas += [a for a in wanted if _all_hidden(hidden, origin, a)]
     return areas
 
 
-def unseen_images(page: pymupdf.Page, bboxlog: list) -> list[pymupdf.Rect]:
+def unseen_images(
+    page: pymupdf.Page, bboxlog: list, inline: frozenset[tuple] | set[tuple] = frozenset()
+) -> list[pymupdf.Rect]:
     """Boxes of the images ``page`` draws that show nothing of their pixels: thinner than
-    ``MIN_SIDE``, or (in a file with transparency) changing no render pixel by more than ``FAINT``."""
+    ``MIN_SIDE``, or changing no render pixel by more than ``FAINT`` (an image XObject in a file
+    with transparency, any inline image: ``inline`` holds their boxes, :func:`inline_image_boxes`)."""
     drawn = [pymupdf.Rect(rect) for kind, rect in bboxlog if kind in IMAGE_KINDS]
     drawn = [r for r in drawn if r.is_valid and not r.is_infinite]
-    thin = [r for r in drawn if not _big_enough(r) and _dense(page, r)]
+    thin = [r for r in drawn if not _big_enough(r) and _dense(page, r, _key(r) in inline)]
     faint = []
-    if any(_big_enough(r) for r in drawn) and _uses_transparency(page.parent):
-        copy = pymupdf.open()
-        copy.insert_pdf(page.parent, from_page=page.number, to_page=page.number)
-        for rect in (r for r in drawn if _big_enough(r)):
-            found = _hidden_pixels(page, copy, rect, FAINT)
-            if found is not None and found[0].all():
-                faint.append(rect)
+    transparency = _uses_transparency(page.parent)
+    big = [r for r in drawn if _big_enough(r) and (transparency or _key(r) in inline)]
+    copy = _page_copy(page) if big else pymupdf.open()
+    inline_copy = _page_copy(page) if inline and big else copy
+    for rect in big:
+        is_inline = _key(rect) in inline
+        found = _hidden_pixels(page, inline_copy if is_inline else copy, rect, FAINT, inline=is_inline)
+        if found is not None and found[0].all():
+            faint.append(rect)
+    faint += [r for r in drawn if _big_enough(r) and r not in faint and _shows_flat(page, r)]
     return [pymupdf.Rect(r.x0 - 0.01, r.y0 - 0.01, r.x1 + 0.01, r.y1 + 0.01) for r in thin + faint]
 
 
-def _dense(page: pymupdf.Page, rect: pymupdf.Rect) -> bool:
+def _shows_flat(page: pymupdf.Page, rect: pymupdf.Rect) -> bool:
+    """Is the image XObject drawn at ``rect`` shown near white (no render pixel below 255 - ``FAINT``:
+    blanking it leaves the page as it looks) while its pixels are not all one value?  Ink at 251 of 255, or black ink under a
+    ``/Decode [0.98 1]``: nobody reads it on the page, a contrast stretch or the raw samples do."""
+    xref = _image_xref_at(page, rect)
+    if not xref:
+        return False
+    shown, _ = _render(page, rect)
+    if shown.min() < 255 - FAINT:  # not near white: a flat colour patch, shown, stays
+        return False
+    try:
+        pix = pymupdf.Pixmap(page.parent, xref)
+    except Exception:  # no decoder reads it: the sanitizer empties it
+        return False
+    samples = pix.samples_mv if pix.n - pix.alpha else b""
+    return bool(samples) and max(samples) != min(samples)
+
+
+def _dense(page: pymupdf.Page, rect: pymupdf.Rect, inline: bool = False) -> bool:
     """Does the image drawn at ``rect`` hold more than ``DENSE`` pixels per square point (more than the
-    page can show; a rule drawn as a thin image holds a few)?"""
+    page can show; a rule drawn as a thin image holds a few)?  An inline image whose size MuPDF does
+    not report (drawn under an alpha) counts as dense (fail closed)."""
+    if inline:
+        sizes = [(i["width"], i["height"]) for i in page.get_image_info() if _key(i["bbox"]) == _key(rect)]
+        if not sizes:
+            return True
+        width, height = max(sizes, key=lambda size: size[0] * size[1])
+        return width * height > DENSE * max(rect.width * rect.height, 1e-6)
     xref = _image_xref_at(page, rect)
     if not xref:
         return False
@@ -124,6 +172,35 @@ def _image_xref_at(page: pymupdf.Page, rect: pymupdf.Rect) -> int:
         except (ValueError, RuntimeError):
             continue
     return 0
+
+
+def inline_image_boxes(page: pymupdf.Page, bboxlog: list) -> set[tuple]:
+    """Boxes (:func:`_key`) of the images ``page`` draws inline: those that go from the bounding-box
+    log when a copy of the page loses its inline images."""
+    if not any(kind in IMAGE_KINDS for kind, _ in bboxlog):
+        return set()
+    copy = _page_copy(page)
+    if not replace_inline_images(copy, b" "):
+        return set()
+    remaining: dict[tuple, int] = {}
+    for kind, rect in copy[0].get_bboxlog():
+        if kind in IMAGE_KINDS:
+            remaining[_key(rect)] = remaining.get(_key(rect), 0) + 1
+    inline = set()
+    for kind, rect in bboxlog:
+        if kind in IMAGE_KINDS:
+            key = _key(rect)
+            if remaining.get(key, 0) > 0:
+                remaining[key] -= 1
+            else:
+                inline.add(key)
+    return inline
+
+
+def _page_copy(page: pymupdf.Page) -> pymupdf.Document:
+    copy = pymupdf.open()
+    copy.insert_pdf(page.parent, from_page=page.number, to_page=page.number)
+    return copy
 
 
 def _uses_transparency(doc: pymupdf.Document) -> bool:
@@ -165,22 +242,31 @@ def _big_enough(area: pymupdf.Rect) -> bool:
 
 
 def _hidden_pixels(
-    page: pymupdf.Page, copy: pymupdf.Document, image_rect: pymupdf.Rect, tolerance: int = TOLERANCE
+    page: pymupdf.Page,
+    copy: pymupdf.Document,
+    image_rect: pymupdf.Rect,
+    tolerance: int = TOLERANCE,
+    inline: bool = False,
 ):
     """Over the image's box (rendered at ``CHECK_DPI``): where the render stays what ``page`` shows
     when the image turns black, then white, on ``copy`` (a copy of the page), with the device pixel of its
-    top left corner; None when unsure."""
+    top left corner; None when unsure.  ``inline``: the image is an inline one, and every inline image
+    of ``copy`` turns black, then white."""
     import numpy as np
 
     shown, origin = _render(page, image_rect)
     hidden = np.ones(shown.shape[:2], dtype=bool)
-    target = _image_xref_at(copy[0], image_rect)
-    if not target:
+    target = 0 if inline else _image_xref_at(copy[0], image_rect)
+    if not target and not inline:
         return None
     for value in (0, 255):
-        solid = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 1, 1), False)
-        solid.set_rect(solid.irect, (value, value, value))
-        copy[0].replace_image(target, pixmap=solid)
+        if inline:
+            if not replace_inline_images(copy, solid_inline_image(value)):
+                return None
+        else:
+            solid = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 1, 1), False)
+            solid.set_rect(solid.irect, (value, value, value))
+            copy[0].replace_image(target, pixmap=solid)
         changed, at = _render(copy[0], image_rect)
         if changed.shape != shown.shape or at != origin:
             return None
