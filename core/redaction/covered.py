@@ -91,7 +91,7 @@ def unseen_images(page: pymupdf.Page, bboxlog: list) -> list[pymupdf.Rect]:
         copy = pymupdf.open()
         copy.insert_pdf(page.parent, from_page=page.number, to_page=page.number)
         for rect in (r for r in drawn if _big_enough(r)):
-            found = _hidden_pixels(page, copy, rect, FAINT)
+            found = _hidden_pixels(page, copy, rect, FAINT, whole_only=True)
             if found is not None and found[0].all():
                 faint.append(rect)
     return [pymupdf.Rect(r.x0 - 0.01, r.y0 - 0.01, r.x1 + 0.01, r.y1 + 0.01) for r in thin + faint]
@@ -165,11 +165,19 @@ def _big_enough(area: pymupdf.Rect) -> bool:
 
 
 def _hidden_pixels(
-    page: pymupdf.Page, copy: pymupdf.Document, image_rect: pymupdf.Rect, tolerance: int = TOLERANCE
+    page: pymupdf.Page,
+    copy: pymupdf.Document,
+    image_rect: pymupdf.Rect,
+    tolerance: int = TOLERANCE,
+    whole_only: bool = False,
 ):
     """Over the image's box (rendered at ``CHECK_DPI``): where the render stays what ``page`` shows
     when the image turns black, then white, on ``copy`` (a copy of the page), with the device pixel of its
-    top left corner; None when unsure."""
+    top left corner; None when unsure.  The image is left white on ``copy``.
+
+    ``whole_only``: the caller only asks whether every pixel is hidden, so the white render comes first
+    and the black one is skipped when the white one already shows a change (most images: one render
+    and one image swap fewer); the mask returned then need not be complete."""
     import numpy as np
 
     shown, origin = _render(page, image_rect)
@@ -177,15 +185,25 @@ def _hidden_pixels(
     target = _image_xref_at(copy[0], image_rect)
     if not target:
         return None
-    for value in (0, 255):
-        solid = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 1, 1), False)
-        solid.set_rect(solid.irect, (value, value, value))
-        copy[0].replace_image(target, pixmap=solid)
+    value = 255
+    for value in (255, 0) if whole_only else (0, 255):
+        _paint(copy[0], target, value)
         changed, at = _render(copy[0], image_rect)
         if changed.shape != shown.shape or at != origin:
             return None
         hidden &= (np.abs(changed - shown) <= tolerance).all(axis=2)
+        if whole_only and not hidden.all():
+            break
+    if value != 255:
+        _paint(copy[0], target, 255)  # left white, as the full check leaves it (later images render over it)
     return hidden, origin
+
+
+def _paint(page: pymupdf.Page, xref: int, value: int) -> None:
+    """Image ``xref`` drawn on ``page`` made one solid pixel of grey ``value``."""
+    solid = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 1, 1), False)
+    solid.set_rect(solid.irect, (value, value, value))
+    page.replace_image(xref, pixmap=solid)
 
 
 def _all_hidden(hidden, origin: tuple[int, int], area: pymupdf.Rect) -> bool:
