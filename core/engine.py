@@ -38,6 +38,7 @@ from core.policy import Policy, load_policy
 from core.redaction.apply import apply_plan
 from core.spawn import neutral_main
 from core.verify import VerifyReport, identifiers_from, verify_pdf
+from core.verify.ocr import DEFAULT_MODE
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]  # (done, total, step)
@@ -384,7 +385,7 @@ def redact_to_bytes(
     extra_identifiers: Iterable = (),
     meta: CaseMeta | dict | None = None,
     blank_pages: Iterable[int] = (),
-    verify_ocr: str = "untrusted",
+    verify_ocr: str = DEFAULT_MODE,
     hidden_pages: Optional[dict] = None,
 ) -> tuple[bytes, VerifyReport, RedactionPlan]:
     """Redact a copy of ``doc``; returns (the output's bytes, exactly as the

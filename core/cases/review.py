@@ -285,7 +285,14 @@ def preview_png(
         blank = [0] if page["page_index"] in doc_store.failed_page_indices(db, page["document_id"]) else []
         hidden = {0: page["hide_reason"]} if page.get("hide_reason") else None
         redacted, report, plan = redact_document(
-            single, found, policy="review", style=style, seeds=seeds, blank_pages=blank, hidden_pages=hidden
+            single,
+            found,
+            policy="review",
+            style=style,
+            seeds=seeds,
+            blank_pages=blank,
+            hidden_pages=hidden,
+            verify_ocr="untrusted",  # a preview: the export's own gate OCRs the images
         )
         try:
             png = render_page_png(redacted[0], dpi)

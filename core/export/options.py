@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from core.models import Finding
+from core.verify.ocr import DEFAULT_MODE
 
 # progress(stage, done, total): stage is a short English name ("redact", "verify" …)
 Progress = Callable[[str, int, int], None]
@@ -52,7 +53,7 @@ class ExportOptions:
     flatten: bool = False
     flatten_dpi: int = 150
     flatten_ocr_text: bool = False  # rebuild an invisible text layer by OCR
-    verify_ocr: str = "images"  # "images" = OCR pages that hold images; "all" = every page; "none"
+    verify_ocr: str = DEFAULT_MODE  # "images" = OCR pages that hold images; "all" = every page; "none"
     verify_dpi: int = 150
     verify_workers: int = 2
     sign_pades: bool = True

@@ -21,7 +21,7 @@ import pymupdf
 
 from core.masking import mask
 from core.verify.match import Identifier, Matcher
-from core.verify.ocr import ocr_pages, ocr_tasks
+from core.verify.ocr import DEFAULT_MODE, ocr_pages, ocr_tasks
 from core.verify.sources import (
     GateError,
     annotation_texts,
@@ -181,7 +181,7 @@ def verify_pdf(
     identifiers: Iterable[Identifier],
     *,
     password: str = "",
-    ocr: str = "untrusted",
+    ocr: str = DEFAULT_MODE,
     dpi: int = 150,
     workers: int = 1,
     neutral: str = "",

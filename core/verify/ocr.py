@@ -19,6 +19,7 @@ import pymupdf
 
 log = logging.getLogger(__name__)
 MODES = ("none", "untrusted", "images", "all")
+DEFAULT_MODE = "images"  # one default for every release path: the CLI, the export, the engine
 MIN_REGION_PT = 6.0  # smaller images cannot hold readable text
 FULL_PAGE_SHARE = 0.5  # images over half the page: OCR the whole page
 Task = tuple  # (page index, clip or None)

@@ -194,3 +194,22 @@ def test_help_documents_the_contract():
     assert r.returncode == 0
     for word in ("--meta", "--policy", "--style", "--report", "Exit codes"):
         assert word in r.stdout
+
+
+def test_the_cli_gate_ocrs_image_regions_as_the_export_does(tmp_path):
+    """A name the detector missed inside an image on a page with a good text layer: the gate of the
+    redact command reads the image (the same default as export) and refuses to write the file."""
+    from core.engine import redact_to_bytes
+    from core.verify.ocr import DEFAULT_MODE
+
+    src = pymupdf.open()
+    sp = src.new_page(width=300, height=60)
+    sp.insert_text((10, 38), "签名 张伟", fontname="china-s", fontsize=20)
+    doc = pymupdf.open()
+    text_page(doc, ["病程记录", "血常规：白细胞 9.8×10^9/L。"])
+    doc[0].insert_image(pymupdf.Rect(300, 500, 450, 530), stream=sp.get_pixmap(dpi=150).tobytes("png"))
+    _data, report, _plan = redact_to_bytes(doc, [], extra_identifiers=[("张伟", "relative_name")])
+    assert DEFAULT_MODE == "images" and report.ocr_mode == "images"
+    assert not report.ok and [leak.where for leak in report.leaks] == ["ocr"]
+    help_text = run_cli("redact", "--help").stdout + run_cli("export", "--help").stdout
+    assert help_text.count("--verify-ocr") >= 2

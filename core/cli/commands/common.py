@@ -6,6 +6,19 @@ import getpass
 import sys
 
 
+def add_verify_ocr(parser) -> None:
+    """``--verify-ocr``: what the final leak check OCRs; one default for redact and export."""
+    from core.verify.ocr import DEFAULT_MODE
+
+    parser.add_argument(
+        "--verify-ocr",
+        choices=("images", "all", "none"),
+        default=DEFAULT_MODE,
+        help="what the final leak check OCRs: untrusted text layers and every image region (images, the "
+        "default), every page (all), or nothing beyond the text layer (none)",
+    )
+
+
 def print_unseen_removed(removed: dict) -> None:
     """Say on stderr what was removed that the pages never showed (unplaceable or clipped glyphs, text in
     patterns, Type3 glyph procedures and soft masks, image pixels other content covers), so a person checks

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from core.cli.commands.common import print_unseen_removed
+from core.cli.commands.common import add_verify_ocr, print_unseen_removed
 from core.errors import InputError, PermissionDenied
 from core.export.options import DEFAULT_WATERMARK, ExportOptions
 from core.policy import STYLES, available_policies
@@ -68,12 +68,7 @@ def register(sub) -> None:
     p.add_argument(
         "--flatten-ocr", action="store_true", help="with --flatten: rebuild a searchable text layer by OCR"
     )
-    p.add_argument(
-        "--verify-ocr",
-        choices=("images", "all", "none"),
-        default="images",
-        help="OCR pages holding images (default), every page, or none, in the final check",
-    )
+    add_verify_ocr(p)
     p.set_defaults(func=run)
 
 

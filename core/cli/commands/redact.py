@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.cli.commands.common import print_unseen_removed
+from core.cli.commands.common import add_verify_ocr, print_unseen_removed
 from core.errors import InputError
 from core.masking import mask
 from core.policy import STYLES, available_policies
@@ -55,6 +55,7 @@ def register(sub) -> None:
         help="skip OCR (text layer only): pages that need OCR (scans, image inserts, outlined text, untrusted "
         "text layers) are blanked",
     )
+    add_verify_ocr(p)
     p.add_argument(
         "--dpi", type=int, default=None, help="OCR render resolution (default DEID_OCR_DPI or 150)"
     )
@@ -116,6 +117,7 @@ def run(args) -> int:
         seeds=analysis.seeds,
         meta=meta,
         blank_pages=failed,
+        verify_ocr=args.verify_ocr,
     )
     summary = {
         "input_pages": doc.page_count,
