@@ -185,11 +185,13 @@ class PageText:
             or memo[1] is not self.boxes
             or memo[2] != len(self.boxes)
         ):
-            memo = (self.text, self.boxes, len(self.boxes), {})
+            known: dict[tuple[int, int], list[Rect]] = {}
+            memo = (self.text, self.boxes, len(self.boxes), known)
             self.__dict__["_rects_memo"] = memo
-        found = memo[3].get((start, end))
+        known = memo[3]
+        found = known.get((start, end))
         if found is None:
-            found = memo[3][(start, end)] = self._rects_for(start, end)
+            found = known[(start, end)] = self._rects_for(start, end)
         return list(found)
 
     def __getstate__(self) -> dict:
