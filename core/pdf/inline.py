@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pymupdf
 
-from core.pdf.sanitize import _is_content_stream, inline_image_end
+from core.pdf.sanitize import is_content_stream, inline_image_end
 
 
 def inline_image_spans(data: bytes) -> list[tuple[int, int]]:
@@ -40,7 +40,7 @@ def replace_inline_images(doc: pymupdf.Document, replacement: bytes) -> int:
     contents = {x for page in doc.pages() for x in page.get_contents()}
     count = 0
     for xref in range(1, doc.xref_length()):
-        if not doc.xref_is_stream(xref) or not (xref in contents or _is_content_stream(doc, xref)):
+        if not doc.xref_is_stream(xref) or not (xref in contents or is_content_stream(doc, xref)):
             continue
         data = doc.xref_stream(xref) or b""
         spans = inline_image_spans(data) if b"BI" in data else []

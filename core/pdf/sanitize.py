@@ -192,7 +192,7 @@ def _scrub_objects(doc: pymupdf.Document) -> None:
         if "/Properties" in text:  # named property lists of BDC operators (an indirect
             for key in ("Properties", "Resources/Properties"):  # /Resources is its own xref)
                 _null_path(doc, xref, key)
-        if doc.xref_is_stream(xref) and (xref in contents or _is_content_stream(doc, xref)):
+        if doc.xref_is_stream(xref) and (xref in contents or is_content_stream(doc, xref)):
             data = doc.xref_stream(xref)
             if data and (b"BDC" in data or b"DP" in data or b"BI" in data):
                 clean = neutral_marked_content(data)
@@ -269,7 +269,7 @@ def _set_samples(doc: pymupdf.Document, xref: int, pix: pymupdf.Pixmap) -> None:
         doc.xref_set_key(xref, key, str(value))
 
 
-def _is_content_stream(doc: pymupdf.Document, xref: int) -> bool:
+def is_content_stream(doc: pymupdf.Document, xref: int) -> bool:
     subtype = doc.xref_get_key(xref, "Subtype")[1]
     return subtype == "/Form" or doc.xref_get_key(xref, "PatternType")[1] == "1"
 
