@@ -367,7 +367,13 @@ def _runs_along(dark: np.ndarray, min_len: int) -> list[tuple[float, float, floa
                 break
         else:
             rules.append([col, col, y0, y1])
-    return [((r[0] + r[1]) / 2, r[2], r[3]) for r in rules if r[1] - r[0] <= RULE_GROUP_MAX]
+    return [((r[0] + r[1]) / 2, r[2], r[3]) for r in rules if _thin(r)]
 
 
 RULE_GROUP_MAX = 8  # columns a rule spans at most: wider is a block of ink, no rule
+MAX_SLANT = 0.035  # ... unless it is a long line on a skewed scan (2 degrees: columns drift over its length)
+
+
+def _thin(rule: list[float]) -> bool:
+    width, length = rule[1] - rule[0], rule[3] - rule[2]
+    return width <= RULE_GROUP_MAX or width <= MAX_SLANT * length
