@@ -43,7 +43,9 @@ CHECK_DPI = 48
 TOLERANCE = 2  # per channel, of 255
 DENSE = 64  # pixels per square point (8 per point, 576 dpi): a thin image holding more hides them
 FAINT = 6  # per channel, of 255: an image that moves no render pixel by more shows nothing readable
-_SEE_THROUGH = re.compile(rb"/(?:ca|CA)\s*(?:0*\.|0(?![\d.]))|/SMask\s*\d|/BM\s*/(?!Normal|Compatible)")
+_SEE_THROUGH = re.compile(
+    rb"/(?:ca|CA)\s*(?:0*\.|0(?![\d.]))|/SMask\s*(?:\d|<<)|/BM\s*/(?!Normal|Compatible)"
+)
 
 IMAGE_PIXELS: int = pymupdf.PDF_REDACT_IMAGE_PIXELS  # type: ignore[attr-defined]
 TEXT_NONE: int = pymupdf.PDF_REDACT_TEXT_NONE  # type: ignore[attr-defined]

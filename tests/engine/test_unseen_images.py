@@ -31,18 +31,34 @@ def _text_png(text: str = f"姓名：{NAME} 身份证号：{ID}") -> bytes:
     return out.getvalue()
 
 
-def _page_with_image(rect: pymupdf.Rect, alpha: float | None, png: bytes | None = None) -> bytes:
+def _page_with_image(rect: pymupdf.Rect, alpha: float | str | None, png: bytes | None = None) -> bytes:
     doc = pymupdf.open()
     page = text_page(doc, [CLINICAL])
+    if alpha == "smask":  # on a grey ground: the render is not near white
+        page.draw_rect(rect, color=None, fill=(0.6, 0.6, 0.6))
     page.insert_image(rect, stream=png or _text_png())
     if alpha is not None:  # the image drawn under a fill alpha
         resources = int(doc.xref_get_key(page.xref, "Resources")[1].split()[0])
-        doc.xref_set_key(resources, "ExtGState", f"<</GSa <</ca {alpha} /CA {alpha}>>>>")
+        doc.xref_set_key(resources, "ExtGState", f"<</GSa {_faint_state(doc, alpha)}>>")
         xref = page.get_contents()[-1]
         doc.update_stream(
             xref, re.sub(rb"(q\s*\n[^\n]* cm\s*\n/\w+ Do)", rb"q /GSa gs \1 Q", doc.xref_stream(xref))
         )
     return doc.tobytes()
+
+
+def _faint_state(doc: pymupdf.Document, alpha: float | str) -> str:
+    """An ExtGState (direct): a fill alpha, or ("smask") a luminosity soft mask written inline whose
+    group paints 1 % grey (an alpha of 0.01 without any /ca)."""
+    if alpha != "smask":
+        return f"<</ca {alpha} /CA {alpha}>>"
+    group = doc.get_new_xref()
+    doc.update_object(
+        group,
+        "<</Type /XObject /Subtype /Form /BBox [0 0 2000 2000] /Group <</S /Transparency /CS /DeviceGray>>>>",
+    )
+    doc.update_stream(group, b"0.01 g 0 0 2000 2000 re f")
+    return f"<</SMask <</S /Luminosity /G {group} 0 R>>>>"
 
 
 def dark_image_pixels(path) -> int:
@@ -59,8 +75,13 @@ def dark_image_pixels(path) -> int:
 
 @pytest.mark.parametrize(
     "rect,alpha",
-    [(TEXT_BOX, 0.01), (pymupdf.Rect(40, 300, 40.5, 300.1), None), (pymupdf.Rect(40, 300, 540, 301), None)],
-    ids=["one-percent-opacity", "a-dot", "a-one-point-strip"],
+    [
+        (TEXT_BOX, 0.01),
+        (TEXT_BOX, "smask"),
+        (pymupdf.Rect(40, 300, 40.5, 300.1), None),
+        (pymupdf.Rect(40, 300, 540, 301), None),
+    ],
+    ids=["one-percent-opacity", "a-soft-mask-written-inline", "a-dot", "a-one-point-strip"],
 )
 def test_an_image_that_shows_nothing_loses_its_pixels(tmp_path, rect, alpha):
     source = tmp_path / "source.pdf"
