@@ -622,6 +622,7 @@ def _cell_continuation(piece: list[Char], k: int, lines, vertical, horizontal):
     left = max((x for x, y0, y1 in vertical if x <= ext[0] + 0.5 and y0 <= cy <= y1), default=None)
     if right is None or left is None or right - ext[2] > WRAP_MARGIN * h:
         return None
+    ruled = _ruled_above(piece, left, right, horizontal, h)
     for j, line in enumerate(lines):
         if j == k or not line:
             continue
@@ -640,8 +641,32 @@ def _cell_continuation(piece: list[Char], k: int, lines, vertical, horizontal):
             continue  # the cell ends before the line below
         if any(cy < y < by and x0 < right and x1 > left for y, x0, x1 in horizontal):
             continue  # a row's rule between the two: the next row
+        if not ruled and _text_beside(lines, by, left, right, h):
+            continue  # rows without rules: other cells go on at that height, so it is the next row
         return j, _strip_indices(line, taken)
     return None
+
+
+def _ruled_above(piece: list[Char], left: float, right: float, horizontal: list, h: float) -> bool:
+    """A rule closes the cell above the piece's first row (within ROW_RULE_REACH glyph heights): the
+    table rules its rows, so a rule would run between two rows."""
+    top = min(c.rect[1] for c in _visible(piece))
+    reach = ROW_RULE_REACH * h
+    return any(top - reach <= y <= top + 0.3 * h and x0 < right and x1 > left for y, x0, x1 in horizontal)
+
+
+ROW_RULE_REACH = 1.5
+
+
+def _text_beside(lines, y: float, left: float, right: float, h: float) -> bool:
+    """A glyph outside the cell [left, right] whose centre is at height ``y`` (within half a glyph)."""
+    return any(
+        not c.c.isspace()
+        and not left <= (c.rect[0] + c.rect[2]) / 2 <= right
+        and abs((c.rect[1] + c.rect[3]) / 2 - y) <= 0.5 * h
+        for line in lines
+        for c in line
+    )
 
 
 def _row_end(piece: list[Char], ext: tuple) -> float:

@@ -111,3 +111,16 @@ def test_a_name_and_an_address_wrapped_in_their_cells_read_whole():
 def test_a_value_wrapped_inside_its_cell_without_row_rules_joins():
     page = _cell_table([[("姓名",), ("欧阳", "明辉")]], [30, 24], ruled_rows=False)
     assert "欧阳明辉" in extract_page_text(page).text
+
+
+def test_rows_of_a_table_without_row_rules_are_not_joined_as_cell_wraps():
+    """Dates that fill a narrow column, one row under the other, with text in the other cells of each row:
+    the next row, not the rest of a wrapped value (a name wrapped alone in its cell still joins, above)."""
+    fill = pymupdf.Font(fontfile=FONT).text_length("2024-01-03", 10.5)
+    rows = [
+        [("33.1107",), ("2024-01-03",), ("全子宫切除术",)],
+        [("13.6624",), ("2024-01-03",), ("心肺复苏术",)],
+    ]
+    page = _cell_table(rows, [40, fill + 4, 80], ruled_rows=False)
+    text = extract_page_text(page).text.replace(" ", "")
+    assert text.count("2024-01-03") == 2 and "2024-01-032024" not in text, text
