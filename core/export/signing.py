@@ -94,9 +94,14 @@ def _write_private(path: Path, data: bytes) -> None:
 
 # -------------------------------------------------------------------- SM2
 def _sm2(private_hex: str = "", public_hex: str = ""):
+    """gmssl's SM2 context. The public key is set after construction: the constructor drops a "04"
+    point prefix with ``lstrip("04")``, which also eats the leading 0 and 4 digits of a bare x‖y key
+    that happens to start with them (about 1 key in 256), so signing or verifying would then fail."""
     from gmssl import sm2
 
-    return sm2.CryptSM2(private_key=private_hex or None, public_key=public_hex)
+    context = sm2.CryptSM2(private_key=private_hex or None, public_key="")
+    context.public_key = public_hex
+    return context
 
 
 def generate_sm2_private() -> str:

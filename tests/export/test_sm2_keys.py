@@ -49,3 +49,13 @@ def test_a_configured_key_with_another_public_key_is_refused(monkeypatch):
     with pytest.raises(signing.SigningNotConfigured) as err:
         signing.ensure_sm2_keys()
     assert "不匹配" in err.value.message_zh
+
+
+def test_a_public_key_starting_with_04_signs_and_verifies():
+    # x starts with "0445…": gmssl's constructor would strip it as if it were a point prefix
+    private_hex = "2dcaa64cda1efbdbf9420caa5508734ba7a86882a6f8ddc7446ef42b29cf43c6"
+    public_hex = signing.sm2_public_key(private_hex)
+    assert public_hex.startswith("0445") and len(public_hex) == 128
+    sig = signing.sm2_sign(b"manifest", private_hex, public_hex)
+    assert signing.sm2_verify(b"manifest", sig, public_hex)
+    assert not signing.sm2_verify(b"other manifest", sig, public_hex)
