@@ -5,6 +5,11 @@ no xref that ``Page.replace_image`` could swap."""
 
 from __future__ import annotations
 
+import binascii
+import re
+import zlib
+from contextlib import contextmanager
+
 import pymupdf
 
 from core.pdf.sanitize import is_content_stream, inline_image_end
@@ -57,3 +62,145 @@ def replace_inline_images(doc: pymupdf.Document, replacement: bytes) -> int:
 def solid_inline_image(value: int) -> bytes:
     """A one-pixel gray inline image of ``value`` (0–255)."""
     return b"BI /W 1 /H 1 /CS /G /BPC 8 ID " + bytes([value]) + b" EI"
+
+
+# ------------------------------------------------------------ one inline image at a time
+FILTER_NAMES = {
+    b"/AHx": b"/ASCIIHexDecode",
+    b"/A85": b"/ASCII85Decode",
+    b"/LZW": b"/LZWDecode",
+    b"/Fl": b"/FlateDecode",
+    b"/RL": b"/RunLengthDecode",
+    b"/CCF": b"/CCITTFaxDecode",
+    b"/DCT": b"/DCTDecode",
+}
+FILTER_KEYS = (b"/F", b"/Filter", b"/DP", b"/DecodeParms", b"/L", b"/Length")
+
+
+class InlineImage:
+    """One inline image of a content stream: its dictionary entries, its decoded samples (None when
+    they cannot be read as rows of pixels), and a way to swap it for another ``BI … EI``."""
+
+    def __init__(self, doc: pymupdf.Document, xref: int, span: tuple[int, int]):
+        self.doc, self.xref, self.span = doc, xref, span
+        data = doc.xref_stream(xref) or b""
+        self.entries, payload = inline_image_parts(data, *span)
+        self.samples = _inline_samples(self.entries, payload)
+
+    def replace(self, image: bytes) -> None:
+        data = self.doc.xref_stream(self.xref) or b""
+        start, stop = self.span
+        self.doc.update_stream(self.xref, data[:start] + image + data[stop:])
+
+    @contextmanager
+    def swapped(self, image: bytes):
+        data = self.doc.xref_stream(self.xref) or b""
+        self.replace(image)
+        try:
+            yield
+        finally:
+            self.doc.update_stream(self.xref, data)
+
+
+def page_inline_images(page: pymupdf.Page) -> list[InlineImage]:
+    """The inline images of ``page``'s content streams and of the forms it names, last first within a
+    stream (so that replacing one leaves the places of the others as they are)."""
+    from core.pdf.samples import drawn_names
+
+    doc = page.parent
+    forms = [x for x in drawn_names(page) if x]  # forms of shared resources that this page does not draw stay
+    streams = list(dict.fromkeys([*page.get_contents(), *forms]))
+    images = []
+    for xref in streams:
+        if not doc.xref_is_stream(xref):
+            continue
+        data = doc.xref_stream(xref) or b""
+        if b"BI" not in data:
+            continue
+        try:
+            spans = inline_image_spans(data)
+            images += [InlineImage(doc, xref, span) for span in reversed(spans)]
+        except (ValueError, RuntimeError):
+            continue
+    return images
+
+
+def inline_image_parts(data: bytes, start: int, stop: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The (key, value) entries of the inline image at ``data[start:stop]`` and its data as stored."""
+    m = pymupdf.mupdf
+    stm = m.fz_open_buffer(m.fz_new_buffer_from_copied_data(data[start + 2 : stop]))
+    lexbuf = m.PdfLexbuf(m.PDF_LEXBUF_SMALL)
+    entries: list[tuple[bytes, bytes]] = []
+    body = data[start + 2 : stop]
+    while True:
+        tok = m.pdf_lex(stm, lexbuf)
+        if tok == m.PDF_TOK_KEYWORD and lexbuf.m_internal.scratch == "ID":
+            id_end = m.fz_tell(stm)
+            return entries, body[id_end + 1 : len(body) - 3]
+        if tok != m.PDF_TOK_NAME:
+            raise ValueError("inline image dictionary")
+        key = b"/" + lexbuf.m_internal.scratch.encode("latin-1")
+        at = m.fz_tell(stm)
+        tok = m.pdf_lex(stm, lexbuf)
+        if tok == m.PDF_TOK_OPEN_ARRAY:
+            m.pdf_parse_array(m.PdfDocument(), stm, lexbuf)
+        elif tok == m.PDF_TOK_OPEN_DICT:
+            m.pdf_parse_dict(m.PdfDocument(), stm, lexbuf)
+        elif tok in (m.PDF_TOK_EOF, m.PDF_TOK_ERROR):
+            raise ValueError("inline image dictionary")
+        entries.append((key, body[at : m.fz_tell(stm)].strip()))
+
+
+def _inline_samples(entries: list[tuple[bytes, bytes]], payload: bytes):
+    """Decoded samples of an inline image (its filters run by MuPDF on a scratch object)."""
+    from core.pdf.samples import samples_from
+
+    values = dict(entries)
+    try:
+        width = int(values.get(b"/W", values.get(b"/Width", b"0")))
+        height = int(values.get(b"/H", values.get(b"/Height", b"0")))
+        mask = values.get(b"/IM", values.get(b"/ImageMask", b"false")) == b"true"
+        bpc = 1 if mask else int(values.get(b"/BPC", values.get(b"/BitsPerComponent", b"8")))
+    except ValueError:
+        return None
+    filters = values.get(b"/F", values.get(b"/Filter", b""))
+    for short, name in FILTER_NAMES.items():
+        filters = re.sub(re.escape(short) + rb"(?![\w#])", name, filters)
+    scratch = pymupdf.open()
+    try:
+        xref = scratch.get_new_xref()
+        params = values.get(b"/DP", values.get(b"/DecodeParms", b""))
+        head = (
+            b"<<"
+            + (b"/Filter " + filters if filters else b"")
+            + (b"/DecodeParms " + params if params else b"")
+        )
+        scratch.update_object(xref, (head + b">>").decode("latin-1"))
+        scratch.update_stream(xref, payload, compress=False)
+        if filters:
+            scratch.xref_set_key(xref, "Filter", filters.decode("latin-1"))
+            if params:
+                scratch.xref_set_key(xref, "DecodeParms", params.decode("latin-1"))
+        decoded = scratch.xref_stream(xref) or b""
+    except (ValueError, RuntimeError):
+        return None
+    finally:
+        scratch.close()
+    expected = None
+    for ncomp in (1, 3, 4, 2):
+        size = -(-width * ncomp * bpc // 8) * height
+        if 0 <= len(decoded) - size <= 2:  # an uncompressed image may keep the space before EI
+            expected = size
+            break
+    return samples_from(decoded[:expected] if expected else decoded, width, height, bpc)
+
+
+def inline_variant(image: InlineImage, kind: str) -> bytes:
+    """``image`` as a one-pixel ``BI … EI`` (``Samples.pixel``) drawn where it was, the rest of its
+    dictionary kept."""
+    if image.samples is None:
+        return b""
+    size = (b"/W", b"/Width", b"/H", b"/Height")
+    kept = b" ".join(k + b" " + v for k, v in image.entries if k not in FILTER_KEYS + size)
+    data = binascii.hexlify(zlib.compress(image.samples.pixel(kind)))
+    return b"BI /W 1 /H 1 " + kept + b" /F [/AHx /Fl] ID " + data + b"> EI"

@@ -35,6 +35,7 @@ import re
 import pymupdf
 
 from core.pdf.inline import replace_inline_images, solid_inline_image
+from core.redaction.unshown import flatten_unshown
 
 IMAGE_KINDS = ("fill-image", "fill-imgmask")
 COVER_KINDS = ("fill-path", "fill-image", "fill-shade")
@@ -58,11 +59,22 @@ def blank_covered_pixels(page: pymupdf.Page, bboxlog: list | None = None) -> int
     bboxlog = bboxlog if bboxlog is not None else page.get_bboxlog()
     inline = inline_image_boxes(page, bboxlog)
     areas = covered_areas(page, bboxlog, inline) + unseen_images(page, bboxlog, inline)
+    _blank_areas(page, areas)
+    flattened, strips = flatten_unshown(page)
+    strips = [s for s in strips if not any(_mostly_inside(s, area) for area in areas)]  # blanked already
+    _blank_areas(page, strips)
+    return len(areas) + flattened + len(strips)
+
+
+def _mostly_inside(inner: pymupdf.Rect, outer: pymupdf.Rect) -> bool:
+    return (inner & outer).get_area() >= 0.8 * inner.get_area()
+
+
+def _blank_areas(page: pymupdf.Page, areas: list[pymupdf.Rect]) -> None:
     for area in areas:
         page.add_redact_annot(area, fill=False, cross_out=False)  # type: ignore[arg-type]  # False: no fill
     if areas:
         page.apply_redactions(images=IMAGE_PIXELS, graphics=LINE_ART_NONE, text=TEXT_NONE)
-    return len(areas)
 
 
 def covered_areas(
