@@ -103,13 +103,13 @@ class InlineImage:
 
 
 def page_inline_images(page: pymupdf.Page) -> list[InlineImage]:
-    """The inline images of ``page``'s content streams and of the forms it names, last first within a
+    """The inline images of ``page``'s content streams and of the forms, patterns and soft-mask groups
+    it runs (``core.pdf.samples.drawn_images``), last first within a
     stream (so that replacing one leaves the places of the others as they are)."""
-    from core.pdf.samples import drawn_names
+    from core.pdf.samples import drawn_images
 
     doc = page.parent
-    forms = [x for x in drawn_names(page) if x]  # forms of shared resources that this page does not draw stay
-    streams = list(dict.fromkeys([*page.get_contents(), *forms]))
+    streams = list(dict.fromkeys([*page.get_contents(), *drawn_images(page)[1]]))
     images = []
     for xref in streams:
         if not doc.xref_is_stream(xref):

@@ -158,24 +158,50 @@ def pixel_swapped(doc: pymupdf.Document, xref: int, pixel: bytes):
         doc.update_object(xref, before)
 
 
-_DO = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s*Do(?![^\s/\[\]()<>{}%])")
+_USE = re.compile(rb"/([^\s/\[\]()<>{}%#]+)\s*(Do|scn|SCN|gs)(?![^\s/\[\]()<>{}%])")
 
 
-def drawn_names(page: pymupdf.Page) -> dict[int, set[str]]:
-    """XObject names that ``page`` draws, by the stream that names them (0: the page's content; a form's
-    xref), following only the forms it draws."""
+def drawn_images(page: pymupdf.Page) -> tuple[set[int], list[int]]:
+    """The image XObjects ``page`` draws, and the content streams it runs besides its own (forms,
+    tiling patterns, soft-mask groups), each found by the name its content uses (``/Im1 Do``, ``/P1
+    scn``, ``/GS1 gs``): an image of resources shared with other pages that this page never names is
+    not this page's to judge."""
     doc = page.parent
-    names = {0: _do_names(page.read_contents())}
-    forms = page.get_xobjects()  # (xref, name, invoker, bbox) of the forms of the page's resources
-    grew = True
-    while grew:
-        grew = False
-        for xref, name, invoker, _ in forms:
-            if xref not in names and name in names.get(invoker, ()):
-                names[xref] = _do_names(doc.xref_stream(xref) or b"")
-                grew = True
-    return names
+    images: set[int] = set()
+    streams: list[int] = []
+    queue = [(page.read_contents(), _resources_owner(doc, page.xref))]
+    while queue:
+        data, owner = queue.pop()
+        for match in _USE.finditer(data):
+            name, op = match.group(1).decode("latin-1"), match.group(2)
+            ref = _used(doc, owner, name, op)
+            if not ref or ref in streams or ref in images:
+                continue
+            if doc.xref_get_key(ref, "Subtype")[1] == "/Image":
+                images.add(ref)
+            elif doc.xref_is_stream(ref):
+                streams.append(ref)
+                queue.append((doc.xref_stream(ref) or b"", ref))
+    return images, streams
 
 
-def _do_names(data: bytes) -> set[str]:
-    return {m.group(1).decode("latin-1") for m in _DO.finditer(data)}
+def _used(doc: pymupdf.Document, owner: int, name: str, op: bytes) -> int:
+    path = {b"Do": "XObject/" + name, b"gs": f"ExtGState/{name}/SMask/G"}.get(op, "Pattern/" + name)
+    try:
+        kind, value = doc.xref_get_key(owner, "Resources/" + path)
+    except (ValueError, RuntimeError):
+        return 0
+    return int(value.split()[0]) if kind == "xref" else 0
+
+
+def _resources_owner(doc: pymupdf.Document, xref: int) -> int:
+    """The page tree node whose ``/Resources`` page ``xref`` uses (inherited from a parent when it has none)."""
+    node = xref
+    for _ in range(64):
+        if doc.xref_get_key(node, "Resources")[0] != "null":
+            return node
+        kind, value = doc.xref_get_key(node, "Parent")
+        if kind != "xref":
+            break
+        node = int(value.split()[0])
+    return xref

@@ -27,7 +27,7 @@ from __future__ import annotations
 import pymupdf
 
 from core.pdf.inline import inline_variant, page_inline_images
-from core.pdf.samples import Samples, drawn_names, image_samples, pixel_swapped, write_pixel
+from core.pdf.samples import Samples, drawn_images, image_samples, pixel_swapped, write_pixel
 
 CHECK_DPI = 48
 FAINT_INK = 24  # per channel, of 255: an image whose ink moves no render pixel by more reads as a flat tone
@@ -58,11 +58,11 @@ def flatten_unshown(page: pymupdf.Page) -> tuple[int, list[pymupdf.Rect]]:
 
 
 def _drawn_images(page: pymupdf.Page) -> list[tuple[int, pymupdf.Rect]]:
-    """(xref, box) of every image XObject ``page`` draws (named by a ``Do`` of its content or of a form
-    it draws: an image of resources shared with other pages is not this page's to judge) and of the
-    soft and stencil masks of each.  The box is the union, inside the page, of the places where the
-    page draws an image of its size (a superset when two images share a size; MuPDF's image list
-    reports sizes without decoding)."""
+    """(xref, box) of every image XObject ``page`` draws (``core.pdf.samples.drawn_images``: in its
+    content, forms, tiling patterns and soft-mask groups) and of the soft and stencil masks of each.
+    The box is the union, inside the page, of the places where the page draws an image of its size
+    (a superset when two images share a size; MuPDF's image list reports sizes without decoding),
+    the whole page where it reports none (an image in a pattern or a soft mask)."""
     doc, out, seen = page.parent, [], set()
     places: dict[tuple, pymupdf.Rect] = {}
     for info in page.get_image_info():
@@ -70,20 +70,18 @@ def _drawn_images(page: pymupdf.Page) -> list[tuple[int, pymupdf.Rect]]:
         if rect.is_valid and not rect.is_empty:
             size = (info["width"], info["height"])
             places[size] = places[size] | rect if size in places else rect
-    drawn = drawn_names(page)
-    for item in page.get_images(full=True):
-        xref, area = item[0], places.get((item[2], item[3]))
-        if area is None or item[7] not in drawn.get(item[-1], ()):
-            continue
-        for ref in (xref, item[1], _mask_xref(doc, xref)):
+    for xref in sorted(drawn_images(page)[0]):
+        size = tuple(doc.xref_get_key(xref, key)[1] for key in ("Width", "Height"))
+        area = places.get(tuple(int(v) if v.isdigit() else v for v in size), page.rect)
+        for ref in (xref, _mask_xref(doc, xref, "SMask"), _mask_xref(doc, xref, "Mask")):
             if ref and ref not in seen:
                 seen.add(ref)
                 out.append((ref, area))
     return out
 
 
-def _mask_xref(doc: pymupdf.Document, xref: int) -> int:
-    kind, value = doc.xref_get_key(xref, "Mask")
+def _mask_xref(doc: pymupdf.Document, xref: int, key: str) -> int:
+    kind, value = doc.xref_get_key(xref, key)
     return int(value.split()[0]) if kind == "xref" else 0
 
 

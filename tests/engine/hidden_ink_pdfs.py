@@ -215,3 +215,91 @@ def shared_resources() -> pymupdf.Document:
             content, doc.xref_stream(content) + b"\nq 500 0 0 33 40 509 cm /" + name.encode() + b" Do Q\n"
         )
     return doc
+
+
+def _new_image(doc: pymupdf.Document, dictionary: str, samples: bytes, height: int = H) -> int:
+    xref = doc.get_new_xref()
+    doc.update_object(xref, f"<</Type/XObject/Subtype/Image/Width {W}/Height {height}{dictionary}>>")
+    doc.update_stream(xref, samples)
+    return xref
+
+
+def _add(doc: pymupdf.Document, content: bytes, **resources: str) -> None:
+    page = doc[0]
+    owner = int(doc.xref_get_key(page.xref, "Resources")[1].split()[0])
+    for key, value in resources.items():
+        doc.xref_set_key(owner, key, value)
+    stream = page.get_contents()[-1]
+    doc.update_stream(stream, doc.xref_stream(stream) + content)
+
+
+DRAW_INTO_BOX = b"q 500 0 0 33 40 509 cm "
+
+
+def decode_trick_in_a_form() -> pymupdf.Document:
+    doc = pymupdf.open()
+    _page(doc)
+    image = _new_image(doc, "/ColorSpace/DeviceGray/BitsPerComponent 8/Decode[0.5 0.51]", ink_gray())
+    form = doc.get_new_xref()
+    doc.update_object(
+        form, f"<</Type/XObject/Subtype/Form/BBox[0 0 1 1]/Resources<</XObject<</I {image} 0 R>>>>>>"
+    )
+    doc.update_stream(form, b"/I Do")
+    _add(doc, b"\n" + DRAW_INTO_BOX + b"/Fm Do Q\n", **{"XObject/Fm": f"{form} 0 R"})
+    return doc
+
+
+def decode_trick_in_a_pattern() -> pymupdf.Document:
+    """A tiling pattern whose cell is the ``/Decode [0.5 0.51]`` image, filling its box."""
+    doc = pymupdf.open()
+    _page(doc)
+    image = _new_image(doc, "/ColorSpace/DeviceGray/BitsPerComponent 8/Decode[0.5 0.51]", ink_gray())
+    pattern = doc.get_new_xref()
+    doc.update_object(
+        pattern,
+        "<</Type/Pattern/PatternType 1/PaintType 1/TilingType 1/BBox[0 0 500 33]/XStep 500/YStep 33"
+        f"/Matrix[1 0 0 1 40 509]/Resources<</XObject<</I {image} 0 R>>>>>>",
+    )
+    doc.update_stream(pattern, b"q 500 0 0 33 0 0 cm /I Do Q")
+    _add(doc, b"\nq /Pattern cs /P scn 40 509 500 33 re f Q\n", Pattern=f"<</P {pattern} 0 R>>")
+    return doc
+
+
+def ink_in_a_soft_mask_group() -> pymupdf.Document:
+    """A white fill on the white page through a luminosity soft mask whose group draws the ink image."""
+    doc = pymupdf.open()
+    _page(doc)
+    image = _new_image(doc, "/ColorSpace/DeviceGray/BitsPerComponent 8", ink_gray())
+    group = doc.get_new_xref()
+    doc.update_object(
+        group,
+        "<</Type/XObject/Subtype/Form/BBox[0 0 595 842]/Group<</S/Transparency/CS/DeviceGray>>"
+        f"/Resources<</XObject<</I {image} 0 R>>>>>>",
+    )
+    doc.update_stream(group, DRAW_INTO_BOX + b"/I Do Q")
+    state = f"<</SM <</SMask<</S/Luminosity/G {group} 0 R>>>>>>"
+    _add(doc, b"\nq /SM gs 1 g 40 509 500 33 re f Q\n", ExtGState=state)
+    return doc
+
+
+def colour_key_masking_everything() -> pymupdf.Document:
+    doc = pymupdf.open()
+    page = _page(doc)
+    _image_xobject(doc, page, "/ColorSpace/DeviceGray/BitsPerComponent 8/Mask [0 255]", ink_gray())
+    return doc
+
+
+def decode_trick_16_bit() -> pymupdf.Document:
+    doc = pymupdf.open()
+    page = _page(doc)
+    samples = b"".join(bytes([v, v]) for v in ink_gray())
+    _image_xobject(doc, page, "/ColorSpace/DeviceGray/BitsPerComponent 16/Decode[0.5 0.51]", samples, H)
+    return doc
+
+
+def inline_stencil_filled_white() -> pymupdf.Document:
+    doc = pymupdf.open()
+    page = _page(doc)
+    bits = Image.frombytes("L", (W, H), ink_gray()).point(lambda v: 255 if v >= 128 else 0).convert("1")
+    _draw_inline(doc, page, (inline_image(bits.tobytes(), b"/IM true"), BOX, b"1 g "))
+    return doc

@@ -42,6 +42,8 @@ def stored_ink(path, rows: slice = slice(None)) -> int:
             pix = pymupdf.Pixmap(doc, xref)
             pixels = _pixmap_pixels(pix).reshape(pix.height, pix.width, pix.n)[rows]
             ink += _ink(pixels.reshape(-1, pix.n))
+            if rows == slice(None):  # and the stored bytes (a colour key or a stencil leave the pixmap flat)
+                ink += _ink(np.frombuffer(doc.xref_stream(xref) or b"", dtype=np.uint8).reshape(-1, 1))
     return ink + _inline_ink(doc)
 
 
@@ -83,6 +85,12 @@ HIDDEN = {
     "soft-mask-of-a-white-image": pdfs.soft_mask_trick,
     "inline-decode-0.5-0.51": pdfs.inline_decode_trick,
     "faint-inline-over-visible-inline": pdfs.faint_inline_over_visible_inline,
+    "decode-in-a-form": pdfs.decode_trick_in_a_form,
+    "decode-in-a-tiling-pattern": pdfs.decode_trick_in_a_pattern,
+    "ink-in-a-soft-mask-group": pdfs.ink_in_a_soft_mask_group,
+    "colour-key-masking-everything": pdfs.colour_key_masking_everything,
+    "decode-16-bit": pdfs.decode_trick_16_bit,
+    "inline-stencil-filled-white": pdfs.inline_stencil_filled_white,
 }
 
 
