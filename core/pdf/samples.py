@@ -109,7 +109,19 @@ def image_samples(doc: pymupdf.Document, xref: int) -> Samples | None:
         data = doc.xref_stream(xref) or b""
     except (ValueError, RuntimeError):
         return None
-    return samples_from(data, width, height, bpc)
+    return samples_from(data, width, height, bpc) or _decoded_samples(doc, xref)
+
+
+def _decoded_samples(doc: pymupdf.Document, xref: int) -> Samples | None:
+    """The pixels MuPDF decodes for image ``xref`` (a JPEG 2000, whose stream holds no rows), 8 bits,
+    alpha dropped: their values are what the image shows, a commonest one is still one of them."""
+    try:
+        pix = pymupdf.Pixmap(doc, xref)
+    except (ValueError, RuntimeError):
+        return None
+    if pix.alpha:
+        pix = pymupdf.Pixmap(pix, 0)
+    return samples_from(bytes(pix.samples), pix.width, pix.height, 8)
 
 
 def _jpeg_samples(jpeg: bytes) -> Samples | None:
@@ -141,6 +153,13 @@ def write_pixel(doc: pymupdf.Document, xref: int, pixel: bytes) -> None:
     doc.update_stream(xref, zlib.compress(pixel), compress=False)
     for key, value in (("Filter", "/FlateDecode"), ("DecodeParms", "null"), ("Width", "1"), ("Height", "1")):
         doc.xref_set_key(xref, key, value)
+    if doc.xref_get_key(xref, "ImageMask")[1] != "true":  # a JPEG 2000 may leave its format to its data
+        doc.xref_set_key(xref, "SMaskInData", "null")
+        if doc.xref_get_key(xref, "BitsPerComponent")[0] == "null":
+            doc.xref_set_key(xref, "BitsPerComponent", "8")
+        if doc.xref_get_key(xref, "ColorSpace")[0] == "null":
+            space = {1: "/DeviceGray", 3: "/DeviceRGB", 4: "/DeviceCMYK"}.get(len(pixel), "/DeviceGray")
+            doc.xref_set_key(xref, "ColorSpace", space)
 
 
 @contextmanager

@@ -303,3 +303,23 @@ def inline_stencil_filled_white() -> pymupdf.Document:
     bits = Image.frombytes("L", (W, H), ink_gray()).point(lambda v: 255 if v >= 128 else 0).convert("1")
     _draw_inline(doc, page, (inline_image(bits.tobytes(), b"/IM true"), BOX, b"1 g "))
     return doc
+
+
+def bilevel_scan_shown_white(kind: str) -> pymupdf.Document:
+    """A 300 dpi CCITT G4 or JBIG2 scan of the identifiers under ``/Decode [1 1]``: every sample shows white."""
+    from tests.engine.scan_type3_pdfs import bilevel_scan
+
+    doc = pymupdf.open(stream=bilevel_scan(kind), filetype="pdf")
+    doc.xref_set_key(doc[0].get_images()[0][0], "Decode", "[1 1]")
+    return doc
+
+
+def jpeg2000_decode_trick() -> pymupdf.Document:
+    """The ``/Decode [0.5 0.51]`` trick on a JPEG 2000 image (its stream holds no rows of samples)."""
+    doc = pymupdf.open()
+    page = _page(doc)
+    out = io.BytesIO()
+    Image.frombytes("L", (W, H), ink_gray()).save(out, "JPEG2000")
+    xref = page.insert_image(BOX, stream=out.getvalue())
+    doc.xref_set_key(xref, "Decode", "[0.5 0.51]")
+    return doc

@@ -165,3 +165,21 @@ def test_images_of_resources_two_pages_share_keep_their_pixels(tmp_path):
     assert result.returncode == 0, result.stderr
     assert stored_ink(out) == before > 2000
     assert all(len(page.get_images()) >= 1 for page in pymupdf.open(out))
+
+
+OTHER_CODINGS = {
+    "ccitt-decode-1-1": lambda: pdfs.bilevel_scan_shown_white("ccitt"),
+    "jbig2-decode-1-1": lambda: pdfs.bilevel_scan_shown_white("jbig2"),
+    "jpeg2000-decode-0.5-0.51": pdfs.jpeg2000_decode_trick,
+}
+
+
+@pytest.mark.parametrize("build", OTHER_CODINGS.values(), ids=OTHER_CODINGS.keys())
+def test_ink_no_coding_shows_is_gone(tmp_path, build):
+    source = tmp_path / "source.pdf"
+    source.write_bytes(build().tobytes())
+    assert stored_ink(source) > 1000
+    result, out, _ = redact(tmp_path, source.read_bytes(), meta=META)
+    assert result.returncode == 0, result.stderr
+    assert stored_ink(out) == 0
+    assert np.abs(_render(out) - _render(source)).max() <= 26
