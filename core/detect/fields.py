@@ -12,7 +12,7 @@ from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_fro
 from core.detect.normalize import label_regex, plain_dashes, visible_text
 from core.detect.registry import register
 from core.detect.terms import is_clinical_term
-from core.models import Category, Finding, PageText
+from core.models import Category, Finding, PageText, Source
 from core.rules import load_rules
 
 SEP = re.compile(r"\s*[:：]\s*|\s+")
@@ -391,6 +391,15 @@ def _surname_alone(value: str, rule: FieldRule) -> bool:
     return rule.category.is_person and len(value) == 1 and starts_with_surname(value)
 
 
+def _read_short_by_ocr(value: str, rule: FieldRule, pt: PageText | None, start: int, vend: int) -> bool:
+    """A person field holding one Chinese character that OCR read (户主姓名：玥): the recogniser drops a
+    character it cannot read, a rare surname (訾) first, and the box of what it read covers the whole line
+    it detected, so the field's value is the name cut short."""
+    if not (rule.category.is_person and len(value) == 1 and "\u4e00" <= value <= "\u9fff") or pt is None:
+        return False
+    return any(pt.sources[i] == Source.OCR for i in range(start, vend) if not pt.text[i].isspace())
+
+
 def _wrapped_label_at(text: str, start: int) -> bool:
     """The character at ``start`` begins a label that wraps onto the next line of a narrow cell ("配偶姓" /
     "名": 姓 is the start of 姓名, not a one-character name)."""
@@ -423,7 +432,8 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values, pt: Pag
         vend = _through_spaces(text, start, vend, end, rule, ends, pt)
     value = text[start:vend].strip()
     short = len(value) < 2 and not any(ch.isdigit() for ch in value)
-    if short and (not _surname_alone(value, rule) or _wrapped_label_at(text, start)):
+    cut_short = _surname_alone(value, rule) or _read_short_by_ocr(value, rule, pt, start, vend)
+    if short and (not cut_short or _wrapped_label_at(text, start)):
         return None
     if rule.category.is_person and _is_a_label(text, start + len(text[start:vend].rstrip()), end):
         return None

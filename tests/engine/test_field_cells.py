@@ -134,3 +134,29 @@ def test_speech_after_a_role_label_is_no_name():
     # a name that opens the sentence after a person's label is still taken
     assert ("patient_name", "王芳因") in found("label_fields", "患者：王芳因发热入院")
     assert ("staff_name", "方晓") in found("label_fields", "记录者：方晓住院医师")
+
+
+def test_a_name_field_ocr_read_as_one_character_is_the_name_cut_short():
+    # the recogniser dropped the rare surname (訾玥 read as 玥); the box it gave covers the whole line
+    hits = _analyze(
+        "label_fields", _cells(("户主姓名：", 40), ("玥", 100)), _cells(("与户主关系：配偶", 40), y=120.0)
+    )
+    assert ("relative_name", "玥") in hits or ("patient_name", "玥") in hits, hits
+
+
+def test_a_one_character_field_value_in_the_text_layer_or_a_checkbox_is_no_name():
+    layer = _analyze(
+        "label_fields", _cells(("户主姓名：", 40), ("玥", 100), source=Source.TEXT), scanned=False
+    )
+    box = _analyze("label_fields", _cells(("户主姓名：", 40), ("口", 100)))
+    assert not any(t in ("玥", "口") for _, t in layer + box), (layer, box)
+
+
+def test_a_surname_ocr_misread_as_no_surname_stays_with_the_name_before_a_title():
+    # 鞠巍宸 read as 翰巍宸: 翰 is no surname, 巍 a rare one; the name is the three characters
+    ocr = _analyze("person_names", _cells(("注意监测血压。今日翰巍宸主治医师查房：复查肝功能", 40)))
+    layer = _analyze(
+        "person_names", _cells(("注意监测血压。今日翰巍宸主治医师查房：复查肝功能", 40), source=Source.TEXT)
+    )
+    assert any(t == "翰巍宸" for _, t in ocr), ocr
+    assert not any(t == "翰巍宸" for _, t in layer), layer
