@@ -92,7 +92,9 @@ class LabelFieldRecognizer(Recognizer):
                 ):
                     continue
                 span = self._value_on_line(text, end, le, rule, stop_re, not_values, page.text)
-                alone = _alone_in_cell(page.text, text, end, le)
+                alone = _alone_in_cell(page.text, text, end, le) and not _form_row(
+                    page.text, text, lines, (ls, le), m
+                )
                 if span is None and alone:
                     span = self._value_in_neighbour(
                         page.text, text, lines, (ls, le), m, rule, stop_re, not_values
@@ -168,6 +170,26 @@ class LabelFieldRecognizer(Recognizer):
             if span:
                 return span
         return None
+
+
+def _form_row(pt: PageText, text: str, lines, line, m) -> bool:
+    """A label with its colon on a row of such labels ("孕妇姓名：　　年龄：　　高危因素："): a form's
+    blanks, each value on the row, so an empty blank takes nothing from the cell below or the column
+    under it (the next table's header 孕周).  Any word before a colon counts as a label here."""
+    ls, le = line
+    rects = pt.rects_for(m.start(), m.end())
+    if not COLON.match(text, m.end(), le) or not rects:
+        return False
+    x1, y0, y1 = rects[-1][2], rects[-1][1], rects[-1][3]
+    for s, e in lines:
+        for other in COLON_LABEL.finditer(text, m.end() if s == ls else s, e):
+            box = pt.rects_for(other.start(), other.end())
+            if box and box[0][0] > x1 and min(box[0][3], y1) - max(box[0][1], y0) > 0.5 * (y1 - y0):
+                return True
+    return False
+
+
+COLON_LABEL = re.compile(r"[\u4e00-\u9fff]{2,10}\s*[:：]")
 
 
 def _label_box(rects: list) -> tuple:
@@ -443,8 +465,10 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values, pt: Pag
         return None
     if rule.category.is_person and value.startswith(_not_name_starts()):
         return None  # "患者" above "诉胸闷…": prose
-    if rule.category.is_person and is_clinical_term(value):
-        return None  # a narrow cell of prose read one word a line: "孕妇" above "平素" above "月经"
+    if (rule.category.is_person or rule.category == Category.WORKPLACE) and is_clinical_term(value):
+        return (
+            None  # a narrow cell of prose read one word a line ("孕妇" above "平素"), the next row's 月经史
+        )
     if rule.category.is_person and not re.match(r"^[\u4e00-\u9fffA-Za-z·•]", value):
         return None
     return (start, start + len(text[start:vend].rstrip()))

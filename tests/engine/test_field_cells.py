@@ -160,3 +160,34 @@ def test_a_surname_ocr_misread_as_no_surname_stays_with_the_name_before_a_title(
     )
     assert any(t == "翰巍宸" for _, t in ocr), ocr
     assert not any(t == "翰巍宸" for _, t in layer), layer
+
+
+def test_an_empty_blank_on_a_row_of_form_labels_takes_nothing_from_the_table_below():
+    # "孕妇姓名：　年龄：　高危因素：" left blank above a table whose header starts with 孕周
+    form = _cells(("孕妇姓名：", 28), ("年龄：", 190), ("高危因素：", 273), y=55.0, source=Source.TEXT)
+    header = _cells(("孕周", 47), ("必查项目", 81), ("完成情况", 153), y=72.0, source=Source.TEXT)
+    row = _cells(("12周", 47), ("血常规", 81), ("已完成", 153), y=89.0, source=Source.TEXT)
+    hits = _analyze("label_fields", form, header, row, scanned=False)
+    assert not any(t in ("孕周", "12周", "必查项目") for _, t in hits), hits
+
+
+def test_a_name_blank_alone_on_its_row_still_takes_the_cell_below():
+    label = _cells(("姓名：", 40), y=55.0, source=Source.TEXT)
+    value = _cells(("章晓燕", 40), y=70.0, source=Source.TEXT)
+    assert ("patient_name", "章晓燕") in _analyze("label_fields", label, value, scanned=False)
+
+
+def test_the_next_rows_clinical_label_is_no_workplace_of_an_empty_blank():
+    # 工作单 / 位 wrapped in a narrow label cell, read as one line; its value cell to the right is empty
+    label = [Char(c, (141 + 8 * i, 62.0, 149 + 8 * i, 70.8), Source.TEXT) for i, c in enumerate("工作单")]
+    label.append(Char("位", (149, 71.0, 157, 79.8), Source.TEXT))
+    below = _cells(("月经史", 141), y=88.0, source=Source.TEXT)
+    its_value = _cells(("初潮 13岁 周期 28天", 169), y=88.0, source=Source.TEXT)
+    hits = _analyze("label_fields", label, below, its_value, scanned=False)
+    assert not any(cat == "workplace" and "月经" in t for cat, t in hits), hits
+
+
+def test_a_presentation_before_a_signature_title_is_no_name():
+    line = _cells(("诊断处理：孕39+2周G2P1头位待产医师签名：", 40), source=Source.TEXT)
+    hits = _analyze("person_names", line, scanned=False)
+    assert not any("待产" in t for _, t in hits), hits
