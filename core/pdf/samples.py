@@ -107,8 +107,8 @@ def image_samples(doc: pymupdf.Document, xref: int) -> Samples | None:
         mask = doc.xref_get_key(xref, "ImageMask")[1] == "true"
         bpc = 1 if mask else _int_key(doc, xref, "BitsPerComponent")
         data = doc.xref_stream(xref) or b""
-    except (ValueError, RuntimeError):
-        return None
+    except Exception:  # a damaged size or stream (MuPDF's own error types): judged from decoded pixels
+        data, width, height, bpc = b"", 0, 0, 0
     return samples_from(data, width, height, bpc) or _decoded_samples(doc, xref)
 
 
@@ -117,7 +117,9 @@ def _decoded_samples(doc: pymupdf.Document, xref: int) -> Samples | None:
     alpha dropped: their values are what the image shows, a commonest one is still one of them."""
     try:
         pix = pymupdf.Pixmap(doc, xref)
-    except (ValueError, RuntimeError):
+    except (
+        Exception
+    ):  # no decoder reads it (MuPDF's own error types): it shows nothing, the sanitizer empties it
         return None
     if pix.alpha:
         pix = pymupdf.Pixmap(pix, 0)
