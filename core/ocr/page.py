@@ -50,6 +50,10 @@ OUTLINE_MIN_GLYPHS = 2
 VERTICAL_SHARE = 0.5  # share of characters on vertical lines that makes a page "sideways"
 WEAK_SCORE = 0.75  # mean confidence under which a reading counts as weak
 MIN_LINES_FOR_WEAK = 1
+INK_LEVEL, INK_SHARE = (
+    128,
+    0.002,
+)  # an image where nothing reads upright but this share is dark is tried upside down
 MIN_SCORE = 0.5  # lines read with less confidence are dropped
 
 
@@ -287,6 +291,15 @@ def orientations_to_try(lines: list[OcrLine]) -> list[int]:
     return []
 
 
+def _lines_read(lines: list[OcrLine]) -> int:
+    return sum(1 for ln in lines if _n_chars(ln) >= 3)
+
+
+def _has_ink(img: np.ndarray) -> bool:
+    """Does ``img`` hold dark pixels (an upside-down line, which the detector may not find at all)?"""
+    return bool(img.size) and float((img.min(axis=2) < INK_LEVEL).mean()) >= INK_SHARE
+
+
 def recognize_oriented(engine: OcrEngine, img: np.ndarray, min_score: float = MIN_SCORE) -> list[OcrLine]:
     """Recognise ``img``; for sideways or weak readings also try it turned
     and keep the best reading (boxes always in ``img``'s pixels).
@@ -294,7 +307,7 @@ def recognize_oriented(engine: OcrEngine, img: np.ndarray, min_score: float = MI
     Every detected line (any confidence) takes part in the decision, so a
     page whose lines are all unreadable upright is still tried turned."""
     best = engine.recognize(img, min_score=0.0)
-    turns = orientations_to_try(best)
+    turns = orientations_to_try(best) or ([2] if not _lines_read(best) and _has_ink(img) else [])
     if turns:
         h, w = img.shape[:2]
         best_q = reading_quality(best, min_score)

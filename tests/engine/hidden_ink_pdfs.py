@@ -323,3 +323,13 @@ def jpeg2000_decode_trick() -> pymupdf.Document:
     xref = page.insert_image(BOX, stream=out.getvalue())
     doc.xref_set_key(xref, "Decode", "[0.5 0.51]")
     return doc
+
+
+def image_drawn_upside_down() -> pymupdf.Document:
+    """The identifiers' image drawn turned by 180° (a pasted insert upside down): a reviewer reads it
+    turning the page, an extractor reads it upright."""
+    doc = pymupdf.open()
+    _page(doc)
+    image = _new_image(doc, "/ColorSpace/DeviceGray/BitsPerComponent 8", ink_gray())
+    _add(doc, b"\nq -500 0 0 -33 540 542 cm /Im Do Q\n", **{"XObject/Im": f"{image} 0 R"})
+    return doc

@@ -183,3 +183,15 @@ def test_ink_no_coding_shows_is_gone(tmp_path, build):
     assert result.returncode == 0, result.stderr
     assert stored_ink(out) == 0
     assert np.abs(_render(out) - _render(source)).max() <= 26
+
+
+def test_an_image_drawn_upside_down_is_read_and_its_identifiers_redacted(tmp_path, monkeypatch):
+    """Neither value is in the case index: OCR must read the turned line (its detector finds no line
+    upright)."""
+    monkeypatch.setenv("DEID_OCR_CACHE", "0")
+    result, out, report = redact(
+        tmp_path, pdfs.image_drawn_upside_down().tobytes(), meta={"patient_name": "李四"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert {"id_number"} <= {f["category"] for f in report["findings"]}
+    assert any(f["category"] in ("patient_name", "person_name") for f in report["findings"])
