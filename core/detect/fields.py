@@ -12,7 +12,7 @@ from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_fro
 from core.detect.normalize import label_regex, plain_dashes, visible_text
 from core.detect.registry import register
 from core.detect.terms import is_clinical_term
-from core.models import Category, Finding, PageText
+from core.models import Category, Finding, PageText, Source
 from core.rules import load_rules
 
 SEP = re.compile(r"\s*[:：]\s*|\s+")
@@ -92,7 +92,9 @@ class LabelFieldRecognizer(Recognizer):
                 ):
                     continue
                 span = self._value_on_line(text, end, le, rule, stop_re, not_values, page.text)
-                alone = _alone_in_cell(page.text, text, end, le)
+                alone = _alone_in_cell(page.text, text, end, le) and not _form_row(
+                    page.text, text, lines, (ls, le), m
+                )
                 if span is None and alone:
                     span = self._value_in_neighbour(
                         page.text, text, lines, (ls, le), m, rule, stop_re, not_values
@@ -168,6 +170,26 @@ class LabelFieldRecognizer(Recognizer):
             if span:
                 return span
         return None
+
+
+def _form_row(pt: PageText, text: str, lines, line, m) -> bool:
+    """A label with its colon on a row of such labels ("孕妇姓名：　　年龄：　　高危因素："): a form's
+    blanks, each value on the row, so an empty blank takes nothing from the cell below or the column
+    under it (the next table's header 孕周).  Any word before a colon counts as a label here."""
+    ls, le = line
+    rects = pt.rects_for(m.start(), m.end())
+    if not COLON.match(text, m.end(), le) or not rects:
+        return False
+    x1, y0, y1 = rects[-1][2], rects[-1][1], rects[-1][3]
+    for s, e in lines:
+        for other in COLON_LABEL.finditer(text, m.end() if s == ls else s, e):
+            box = pt.rects_for(other.start(), other.end())
+            if box and box[0][0] > x1 and min(box[0][3], y1) - max(box[0][1], y0) > 0.5 * (y1 - y0):
+                return True
+    return False
+
+
+COLON_LABEL = re.compile(r"[\u4e00-\u9fff]{2,10}\s*[:：]")
 
 
 def _label_box(rects: list) -> tuple:
@@ -391,6 +413,15 @@ def _surname_alone(value: str, rule: FieldRule) -> bool:
     return rule.category.is_person and len(value) == 1 and starts_with_surname(value)
 
 
+def _read_short_by_ocr(value: str, rule: FieldRule, pt: PageText | None, start: int, vend: int) -> bool:
+    """A person field holding one Chinese character that OCR read (户主姓名：玥): the recogniser drops a
+    character it cannot read, a rare surname (訾) first, and the box of what it read covers the whole line
+    it detected, so the field's value is the name cut short."""
+    if not (rule.category.is_person and len(value) == 1 and "\u4e00" <= value <= "\u9fff") or pt is None:
+        return False
+    return any(pt.sources[i] == Source.OCR for i in range(start, vend) if not pt.text[i].isspace())
+
+
 def _wrapped_label_at(text: str, start: int) -> bool:
     """The character at ``start`` begins a label that wraps onto the next line of a narrow cell ("配偶姓" /
     "名": 姓 is the start of 姓名, not a one-character name)."""
@@ -423,7 +454,8 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values, pt: Pag
         vend = _through_spaces(text, start, vend, end, rule, ends, pt)
     value = text[start:vend].strip()
     short = len(value) < 2 and not any(ch.isdigit() for ch in value)
-    if short and (not _surname_alone(value, rule) or _wrapped_label_at(text, start)):
+    cut_short = _surname_alone(value, rule) or _read_short_by_ocr(value, rule, pt, start, vend)
+    if short and (not cut_short or _wrapped_label_at(text, start)):
         return None
     if rule.category.is_person and _is_a_label(text, start + len(text[start:vend].rstrip()), end):
         return None
@@ -433,8 +465,10 @@ def _match_value(text, start, end, rule: FieldRule, stop_re, not_values, pt: Pag
         return None
     if rule.category.is_person and value.startswith(_not_name_starts()):
         return None  # "患者" above "诉胸闷…": prose
-    if rule.category.is_person and is_clinical_term(value):
-        return None  # a narrow cell of prose read one word a line: "孕妇" above "平素" above "月经"
+    if (rule.category.is_person or rule.category == Category.WORKPLACE) and is_clinical_term(value):
+        return (
+            None  # a narrow cell of prose read one word a line ("孕妇" above "平素"), the next row's 月经史
+        )
     if rule.category.is_person and not re.match(r"^[\u4e00-\u9fffA-Za-z·•]", value):
         return None
     return (start, start + len(text[start:vend].rstrip()))

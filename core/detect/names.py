@@ -20,7 +20,7 @@ from functools import lru_cache
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
 from core.detect.registry import register
 from core.detect.terms import followed_by_measure, is_clinical_word, term_spans
-from core.models import Category, Finding
+from core.models import Category, Finding, Source
 from core.detect.normalize import literal_alternation
 from core.rules import RULES_DIR, load_rules
 
@@ -380,6 +380,8 @@ class PersonNameRecognizer(Recognizer):
             span = name_before(text, _before_title_prefix(text, m.start()), not_names, terms)
             if span and (_is_label_word(text, span, m.end()) or _ends_a_unit(text, span[1])):
                 continue
+            if span and _surname_misread_before(page, span):
+                span = (span[0] - 1, span[1])
             if span and not _overlaps_any(span, hits):
                 hits[span] = (after_cat[m.group(0)], cue_conf, m.group(0))
         lac_spans = lac_person_spans(text) if cfg["lac"]["enabled"] else []
@@ -421,6 +423,22 @@ class PersonNameRecognizer(Recognizer):
                 if conf >= 0.85 and e - s >= 2:
                     ctx.add_seed(f.text, cat.value, "found:person_names", hint)
         return out
+
+
+def _surname_misread_before(page: PageInput, span: tuple[int, int]) -> bool:
+    """OCR read a surname as a character that is none (鞠巍宸 read as 翰巍宸): the two characters before
+    the title start with a rare surname, and the character before them, read by OCR, is Chinese, no
+    surname and no word that may stand before a name (由, 请 …).  The name is the three."""
+    text, (s, e) = page.text.text, span
+    if e - s != 2 or s == 0 or not is_rare_surname(text[s]):
+        return False
+    before = text[s - 1]
+    return (
+        CJK.match(before) is not None
+        and before not in BOUNDARY
+        and not starts_with_surname(before)
+        and page.text.sources[s - 1] == Source.OCR
+    )
 
 
 def _without_speech_tails(text: str, hits: dict) -> dict:

@@ -655,7 +655,7 @@ def _cell_continuation(piece: list[Char], k: int, lines, vertical, horizontal):
             continue  # the cell ends before the line below
         if any(cy < y < by and x0 < right and x1 > left for y, x0, x1 in horizontal):
             continue  # a row's rule between the two: the next row
-        if not ruled and _text_beside(lines, by, left, right, h):
+        if not ruled and _text_beside(lines, ext, left, right, h):
             continue  # rows without rules: other cells go on at that height, so it is the next row
         return j, _strip_indices(line, taken)
     return None
@@ -672,12 +672,10 @@ def _ruled_above(piece: list[Char], left: float, right: float, horizontal: list,
 ROW_RULE_REACH = 1.5
 
 
-def _text_beside(lines, y: float, left: float, right: float, h: float) -> bool:
-    """A glyph outside the cell [left, right] whose centre is at height ``y`` (within half a glyph)."""
+def _text_beside(lines, ext: tuple, left: float, right: float, h: float) -> bool:
+    """A glyph outside the cell [left, right] stands in the row under ``ext``: other cells go on there."""
     return any(
-        not c.c.isspace()
-        and not left <= (c.rect[0] + c.rect[2]) / 2 <= right
-        and abs((c.rect[1] + c.rect[3]) / 2 - y) <= 0.5 * h
+        not c.c.isspace() and not left <= (c.rect[0] + c.rect[2]) / 2 <= right and _in_next_row(c, ext, h)
         for line in lines
         for c in line
     )

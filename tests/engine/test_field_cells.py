@@ -134,3 +134,60 @@ def test_speech_after_a_role_label_is_no_name():
     # a name that opens the sentence after a person's label is still taken
     assert ("patient_name", "王芳因") in found("label_fields", "患者：王芳因发热入院")
     assert ("staff_name", "方晓") in found("label_fields", "记录者：方晓住院医师")
+
+
+def test_a_name_field_ocr_read_as_one_character_is_the_name_cut_short():
+    # the recogniser dropped the rare surname (訾玥 read as 玥); the box it gave covers the whole line
+    hits = _analyze(
+        "label_fields", _cells(("户主姓名：", 40), ("玥", 100)), _cells(("与户主关系：配偶", 40), y=120.0)
+    )
+    assert ("relative_name", "玥") in hits or ("patient_name", "玥") in hits, hits
+
+
+def test_a_one_character_field_value_in_the_text_layer_or_a_checkbox_is_no_name():
+    layer = _analyze(
+        "label_fields", _cells(("户主姓名：", 40), ("玥", 100), source=Source.TEXT), scanned=False
+    )
+    box = _analyze("label_fields", _cells(("户主姓名：", 40), ("口", 100)))
+    assert not any(t in ("玥", "口") for _, t in layer + box), (layer, box)
+
+
+def test_a_surname_ocr_misread_as_no_surname_stays_with_the_name_before_a_title():
+    # 鞠巍宸 read as 翰巍宸: 翰 is no surname, 巍 a rare one; the name is the three characters
+    ocr = _analyze("person_names", _cells(("注意监测血压。今日翰巍宸主治医师查房：复查肝功能", 40)))
+    layer = _analyze(
+        "person_names", _cells(("注意监测血压。今日翰巍宸主治医师查房：复查肝功能", 40), source=Source.TEXT)
+    )
+    assert any(t == "翰巍宸" for _, t in ocr), ocr
+    assert not any(t == "翰巍宸" for _, t in layer), layer
+
+
+def test_an_empty_blank_on_a_row_of_form_labels_takes_nothing_from_the_table_below():
+    # "孕妇姓名：　年龄：　高危因素：" left blank above a table whose header starts with 孕周
+    form = _cells(("孕妇姓名：", 28), ("年龄：", 190), ("高危因素：", 273), y=55.0, source=Source.TEXT)
+    header = _cells(("孕周", 47), ("必查项目", 81), ("完成情况", 153), y=72.0, source=Source.TEXT)
+    row = _cells(("12周", 47), ("血常规", 81), ("已完成", 153), y=89.0, source=Source.TEXT)
+    hits = _analyze("label_fields", form, header, row, scanned=False)
+    assert not any(t in ("孕周", "12周", "必查项目") for _, t in hits), hits
+
+
+def test_a_name_blank_alone_on_its_row_still_takes_the_cell_below():
+    label = _cells(("姓名：", 40), y=55.0, source=Source.TEXT)
+    value = _cells(("章晓燕", 40), y=70.0, source=Source.TEXT)
+    assert ("patient_name", "章晓燕") in _analyze("label_fields", label, value, scanned=False)
+
+
+def test_the_next_rows_clinical_label_is_no_workplace_of_an_empty_blank():
+    # 工作单 / 位 wrapped in a narrow label cell, read as one line; its value cell to the right is empty
+    label = [Char(c, (141 + 8 * i, 62.0, 149 + 8 * i, 70.8), Source.TEXT) for i, c in enumerate("工作单")]
+    label.append(Char("位", (149, 71.0, 157, 79.8), Source.TEXT))
+    below = _cells(("月经史", 141), y=88.0, source=Source.TEXT)
+    its_value = _cells(("初潮 13岁 周期 28天", 169), y=88.0, source=Source.TEXT)
+    hits = _analyze("label_fields", label, below, its_value, scanned=False)
+    assert not any(cat == "workplace" and "月经" in t for cat, t in hits), hits
+
+
+def test_a_presentation_before_a_signature_title_is_no_name():
+    line = _cells(("诊断处理：孕39+2周G2P1头位待产医师签名：", 40), source=Source.TEXT)
+    hits = _analyze("person_names", line, scanned=False)
+    assert not any("待产" in t for _, t in hits), hits

@@ -12,6 +12,7 @@ from core.detect.registry import load_default_recognizers
 from core.models import CaseMeta, Char
 from core.pdf.text import extract_page_text, join_boxed_runs, text_lines
 from tests.engine.pdfs import FONT
+from tests.printed import printed_pdf
 
 _DOCS: list[pymupdf.Document] = []  # a page needs its document alive
 ID = "11010519491231002X"  # the GB 11643 example number (check character X)
@@ -50,23 +51,13 @@ s span{border:1px solid #000;margin:0 1px;padding:0 4px} s span.text,s span.line
 @pytest.fixture(scope="module")
 def boxed_page(tmp_path_factory):
     """RHIP's report card as Chromium prints it: one bordered box per digit, a dash cell between groups."""
-    from tools.eval.real_layouts import chromium, print_pdf
-
-    if chromium() is None:
-        pytest.skip("chromium is installed by make system-deps")
     health = "32010200100200345"
     cells = "".join(
         ('<span class="line">-</span>' if k in (6, 9, 12) else "") + f"<span>{c}</span>"
         for k, c in enumerate(health)
     )
-    folder = tmp_path_factory.mktemp("boxed")
-    html = folder / "page.html"
-    html.write_text(
-        BOXED_PAGE.replace("{health}", cells).replace("{ident}", "".join(f"<span>{c}</span>" for c in ID)),
-        encoding="utf-8",
-    )
-    print_pdf(html, folder / "page.pdf")
-    doc = pymupdf.open(folder / "page.pdf")
+    html = BOXED_PAGE.replace("{health}", cells).replace("{ident}", "".join(f"<span>{c}</span>" for c in ID))
+    doc = printed_pdf(html, tmp_path_factory.mktemp("boxed"))
     _DOCS.append(doc)
     return doc[0]
 

@@ -11,6 +11,7 @@ from core.detect.base import AnalysisContext, PageInput
 from core.detect.registry import load_default_recognizers
 from core.models import CaseMeta
 from core.pdf.text import extract_page_text
+from tests.printed import printed_pdf
 
 _DOCS: list[pymupdf.Document] = []  # a page needs its document alive
 
@@ -32,14 +33,7 @@ td{border:1px solid #000;font-size:12px}
 @pytest.fixture(scope="module")
 def card_page(tmp_path_factory):
     """The first face of a 生育服务证 as its print view lays it out: narrow label cells, values after &nbsp;."""
-    from tools.eval.real_layouts import chromium, print_pdf
-
-    if chromium() is None:
-        pytest.skip("chromium is installed by make system-deps")
-    folder = tmp_path_factory.mktemp("card")
-    (folder / "page.html").write_text(CARD_PAGE, encoding="utf-8")
-    print_pdf(folder / "page.html", folder / "page.pdf")
-    doc = pymupdf.open(folder / "page.pdf")
+    doc = printed_pdf(CARD_PAGE, tmp_path_factory.mktemp("card"))
     _DOCS.append(doc)
     return doc[0]
 
@@ -153,13 +147,7 @@ td{border:1px solid #000;font-size:12px}
 def test_a_column_header_wrapped_in_its_narrow_cell_reads_whole_and_finds_the_names_below(tmp_path):
     """子女姓 / 名 centred in a narrow header cell beside 性 / 别: the extractor sets 子女姓 and 性 on one line
     across the cell's rule; read cell by cell, each wrapped cell is one line, and the names below are found."""
-    from tools.eval.real_layouts import chromium, print_pdf
-
-    if chromium() is None:
-        pytest.skip("chromium is installed by make system-deps")
-    (tmp_path / "page.html").write_text(CHILDREN_TABLE, encoding="utf-8")
-    print_pdf(tmp_path / "page.html", tmp_path / "page.pdf")
-    doc = pymupdf.open(tmp_path / "page.pdf")
+    doc = printed_pdf(CHILDREN_TABLE, tmp_path)
     _DOCS.append(doc)
     lines = [l.strip() for l in extract_page_text(doc[0]).text.split("\n")]
     assert "子女姓名" in lines and "性别" in lines and "隋萌笛" in lines, lines

@@ -10,6 +10,7 @@ import pymupdf
 import pytest
 
 from core.engine import page_input
+from tests.printed import printed_pdf
 
 TABLE = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>
 body{font-family:'WenQuanYi Zen Hei';font-size:12px} table{border-collapse:collapse;width:420px}
@@ -23,14 +24,9 @@ td{border:1px solid #000;font-size:12px;height:30px}
 
 @pytest.fixture(scope="module")
 def scanned_page(tmp_path_factory):
-    from tools.eval.real_layouts import chromium, print_pdf, scan_page
+    from tools.eval.real_layouts import scan_page
 
-    if chromium() is None:
-        pytest.skip("chromium is installed by make system-deps")
-    folder = tmp_path_factory.mktemp("scan")
-    (folder / "page.html").write_text(TABLE, encoding="utf-8")
-    print_pdf(folder / "page.html", folder / "page.pdf")
-    printed = pymupdf.open(folder / "page.pdf")
+    printed = printed_pdf(TABLE, tmp_path_factory.mktemp("scan"))
     scan = pymupdf.open()
     scan_page(scan, printed[0], random.Random(3))
     return scan, scan[0]
@@ -62,13 +58,7 @@ def test_rows_of_a_skewed_scan_stay_rows(tmp_path):
     import cv2
     import numpy as np
 
-    from tools.eval.real_layouts import chromium, print_pdf
-
-    if chromium() is None:
-        pytest.skip("chromium is installed by make system-deps")
-    (tmp_path / "page.html").write_text(ROWS, encoding="utf-8")
-    print_pdf(tmp_path / "page.html", tmp_path / "page.pdf")
-    printed = pymupdf.open(tmp_path / "page.pdf")[0]
+    printed = printed_pdf(ROWS, tmp_path)[0]
     pix = printed.get_pixmap(dpi=150, colorspace=pymupdf.csGRAY, alpha=False)
     img = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width)
     turn = cv2.getRotationMatrix2D((pix.width / 2, pix.height / 2), 1.0, 1.0)

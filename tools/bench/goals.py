@@ -236,11 +236,13 @@ def _result(r: subprocess.CompletedProcess) -> dict:
 
 # ------------------------------------------------------------ 300-page record
 class TreeMemory:
-    """Peak of the summed RSS of a process and all its descendants, polled
-    from /proc (Linux)."""
+    """Peaks of the memory of a process and all its descendants, polled from /proc (Linux): the summed
+    PSS (each shared page split between the processes that map it, so the libraries every spawned worker
+    maps count once: what the tree holds in RAM) and the summed RSS (shared pages counted in every
+    process, an upper bound)."""
 
     def __init__(self, pid: int, interval: float = 0.2):
-        self.pid, self.interval, self.peak_kb = pid, interval, 0
+        self.pid, self.interval, self.peak_kb, self.peak_rss_kb = pid, interval, 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
@@ -254,7 +256,13 @@ class TreeMemory:
 
     def _poll(self) -> None:
         while not self._stop.is_set():
-            self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in _tree(self.pid)))
+            tree = _tree(self.pid)
+            self.peak_kb = max(
+                self.peak_kb, sum(_memory_kb(p, "/proc/{}/smaps_rollup", "Pss:") for p in tree)
+            )
+            self.peak_rss_kb = max(
+                self.peak_rss_kb, sum(_memory_kb(p, "/proc/{}/status", "VmRSS:") for p in tree)
+            )
             self._stop.wait(self.interval)
 
 
@@ -281,11 +289,11 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _rss_kb(pid: int) -> int:
+def _memory_kb(pid: int, path: str, field: str) -> int:
     try:
-        with open(f"/proc/{pid}/status") as fh:
+        with open(path.format(pid)) as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -390,6 +398,7 @@ def mixed_record(pages: int = 300, scanned: float = 0.2, seed: int = 14) -> list
             "GB",
             1.5,
             "",
-            "detection + export in one child process and its page/OCR workers, RSS summed",
+            "detection + export in one child process and its page/OCR workers, PSS summed "
+            f"(RSS summed, shared libraries counted in every process: {mem.peak_rss_kb / 1024 / 1024:.2f} GB)",
         ),
     ]
