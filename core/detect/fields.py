@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core.detect.base import AnalysisContext, PageInput, Recognizer, finding_from_span
-from core.detect.normalize import label_regex, plain_dashes, visible_text
+from core.detect.normalize import label_regex, plain_forms, visible_text
 from core.detect.registry import register
 from core.detect.terms import is_clinical_term
 from core.models import Category, Finding, PageText, Source
@@ -80,7 +80,7 @@ class LabelFieldRecognizer(Recognizer):
 
     def analyze(self, page: PageInput, ctx: AnalysisContext) -> list[Finding]:
         rules, label_re, stop_re, not_values, prefixes, _ = field_rules()
-        text = plain_dashes(visible_text(page.text.text))  # same length: offsets hold
+        text = plain_forms(visible_text(page.text.text))  # same length: offsets hold
         lines = page.text.lines()
         findings: list[Finding] = []
         for ls, le in lines:

@@ -91,20 +91,28 @@ _DASHES = {
     c: 0x2D
     for c in [*range(0x2010, 0x2016), 0x2E3A, 0x2E3B, 0xFE58, 0xFE63, 0x2212, 0x2043, 0x058A, 0x1806, 0x2E17]
 }
+# A digit printed in a box of its own (one box per digit of an ID number on a form) is read by OCR as the
+# circled or boxed digit (④ for 4): ①-⑨, ⓪, ⓵-⓽, ❶-❾, ➀-➈, ➊-➒ as the digit, one character each (⑩ and
+# above stand for two digits and are kept).
+_BOXED_DIGITS = {
+    0x24EA: 0x30,
+    **{start + k: 0x31 + k for start in (0x2460, 0x24F5, 0x2776, 0x2780, 0x278A) for k in range(9)},
+}
+_PLAIN = {**_DASHES, **_BOXED_DIGITS}
 # Full-width ASCII (！ to ～, the ideographic space) as typed by Chinese input methods: one character each
-_HALF_WIDTH = {**{c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}, 0x3000: 0x20, **_DASHES}
+_HALF_WIDTH = {**{c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}, 0x3000: 0x20, **_PLAIN}
 
 
 def half_width(text: str) -> str:
     """``text`` with full-width letters, digits and signs as their ASCII
-    forms (３６０１…Ｘ -> 3601…X) and every dash as "-" (139‒1234‒5678):
-    the same length, so offsets stay valid."""
+    forms (３６０１…Ｘ -> 3601…X), every dash as "-" (139‒1234‒5678) and a
+    boxed digit as the digit (④ -> 4): the same length, so offsets stay valid."""
     return text.translate(_HALF_WIDTH)
 
 
-def plain_dashes(text: str) -> str:
-    """``text`` with every dash as "-", the same length."""
-    return text.translate(_DASHES)
+def plain_forms(text: str) -> str:
+    """``text`` with every dash as "-" and a boxed digit as the digit (④ -> 4), the same length."""
+    return text.translate(_PLAIN)
 
 
 @lru_cache(maxsize=1)

@@ -560,6 +560,7 @@ def join_cell_wraps(lines: list[list[Char]], rules: tuple[list, list]) -> list[l
 def _cell_pieces(line: list[Char], vertical: list) -> list[tuple[int, int]]:
     """[start, end) of the runs of ``line`` between the vertical rules that cross it between two glyphs,
     trailing blanks left out."""
+    vertical = _rules_across(line, vertical)
     pieces: list[tuple[int, int]] = []
     start, prev = 0, None
     for i, c in enumerate(line):
@@ -572,6 +573,19 @@ def _cell_pieces(line: list[Char], vertical: list) -> list[tuple[int, int]]:
     if prev is not None:
         pieces.append((start, prev + 1))
     return pieces
+
+
+def _rules_across(line: list[Char], vertical: list) -> list:
+    """The vertical rules that may run between two glyphs of ``line`` (:func:`_rule_between`): strictly
+    between its leftmost and rightmost glyph centres, over the height of its glyph centres.  The others
+    cannot, so the pieces are the same; a line is checked pair by pair against far fewer rules."""
+    shown = [c for c in line if not c.c.isspace()]
+    if len(shown) < 2:
+        return []
+    xs = [(c.rect[0] + c.rect[2]) / 2 for c in shown]
+    ys = [(c.rect[1] + c.rect[3]) / 2 for c in shown]
+    lo, hi, top, bottom = min(xs), max(xs), min(ys), max(ys)
+    return [r for r in vertical if lo < r[0] < hi and r[1] <= bottom and r[2] >= top]
 
 
 def _rule_between(a: Char, b: Char, vertical: list) -> bool:

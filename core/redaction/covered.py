@@ -119,7 +119,8 @@ def unseen_images(
     with transparency, any inline image: ``inline`` holds their boxes, :func:`inline_image_boxes`)."""
     drawn = [pymupdf.Rect(rect) for kind, rect in bboxlog if kind in IMAGE_KINDS]
     drawn = [r for r in drawn if r.is_valid and not r.is_infinite]
-    thin = [r for r in drawn if not _big_enough(r) and _dense(page, r, _key(r) in inline)]
+    look = _Look(page)
+    thin = [r for r in drawn if not _big_enough(r) and _dense(look, r, _key(r) in inline)]
     faint = []
     transparency = _uses_transparency(page.parent)
     big = [r for r in drawn if _big_enough(r) and (transparency or _key(r) in inline)]
@@ -127,42 +128,67 @@ def unseen_images(
     inline_copy = _page_copy(page) if inline and big else copy
     for rect in big:
         is_inline = _key(rect) in inline
-        found = _hidden_pixels(page, inline_copy if is_inline else copy, rect, FAINT, inline=is_inline)
+        found = _hidden_pixels(
+            look, inline_copy if is_inline else copy, rect, FAINT, inline=is_inline, whole_only=True
+        )
         if found is not None and found[0].all():
             faint.append(rect)
-    faint += [r for r in drawn if _big_enough(r) and r not in faint and _shows_flat(page, r)]
+    faint += [r for r in drawn if _big_enough(r) and r not in faint and _shows_flat(look, r)]
     return [pymupdf.Rect(r.x0 - 0.01, r.y0 - 0.01, r.x1 + 0.01, r.y1 + 0.01) for r in thin + faint]
 
 
-def _shows_flat(page: pymupdf.Page, rect: pymupdf.Rect) -> bool:
+class _Look:
+    """Renders and image xrefs of a page that does not change while it is looked at (the page being
+    checked, never its copy), each made once."""
+
+    def __init__(self, page: pymupdf.Page):
+        self.page = page
+        self._renders: dict[tuple, tuple] = {}
+        self._xrefs: dict[tuple, int] = {}
+
+    def render(self, rect: pymupdf.Rect):
+        key = (rect.x0, rect.y0, rect.x1, rect.y1)
+        if key not in self._renders:
+            self._renders[key] = _render(self.page, rect)
+        return self._renders[key]
+
+    def xref_at(self, rect: pymupdf.Rect) -> int:
+        key = (rect.x0, rect.y0, rect.x1, rect.y1)
+        if key not in self._xrefs:
+            self._xrefs[key] = _image_xref_at(self.page, rect)
+        return self._xrefs[key]
+
+
+def _shows_flat(look: "_Look", rect: pymupdf.Rect) -> bool:
     """Is the image XObject drawn at ``rect`` shown near white (no render pixel below 255 - ``FAINT``:
     blanking it leaves the page as it looks) while its pixels are not all one value?  Ink at 251 of 255, or black ink under a
     ``/Decode [0.98 1]``: nobody reads it on the page, a contrast stretch or the raw samples do."""
-    xref = _image_xref_at(page, rect)
+    xref = look.xref_at(rect)
     if not xref:
         return False
-    shown, _ = _render(page, rect)
+    shown, _ = look.render(rect)
     if shown.min() < 255 - FAINT:  # not near white: a flat colour patch, shown, stays
         return False
     try:
-        pix = pymupdf.Pixmap(page.parent, xref)
+        pix = pymupdf.Pixmap(look.page.parent, xref)
     except Exception:  # no decoder reads it: the sanitizer empties it
         return False
     samples = pix.samples_mv if pix.n - pix.alpha else b""
     return bool(samples) and max(samples) != min(samples)
 
 
-def _dense(page: pymupdf.Page, rect: pymupdf.Rect, inline: bool = False) -> bool:
+def _dense(look: "_Look", rect: pymupdf.Rect, inline: bool = False) -> bool:
     """Does the image drawn at ``rect`` hold more than ``DENSE`` pixels per square point (more than the
     page can show; a rule drawn as a thin image holds a few)?  An inline image whose size MuPDF does
     not report (drawn under an alpha) counts as dense (fail closed)."""
+    page = look.page
     if inline:
         sizes = [(i["width"], i["height"]) for i in page.get_image_info() if _key(i["bbox"]) == _key(rect)]
         if not sizes:
             return True
         width, height = max(sizes, key=lambda size: size[0] * size[1])
         return width * height > DENSE * max(rect.width * rect.height, 1e-6)
-    xref = _image_xref_at(page, rect)
+    xref = look.xref_at(rect)
     if not xref:
         return False
     try:
@@ -256,36 +282,54 @@ def _big_enough(area: pymupdf.Rect) -> bool:
 
 
 def _hidden_pixels(
-    page: pymupdf.Page,
+    page: "pymupdf.Page | _Look",
     copy: pymupdf.Document,
     image_rect: pymupdf.Rect,
     tolerance: int = TOLERANCE,
     inline: bool = False,
+    whole_only: bool = False,
 ):
     """Over the image's box (rendered at ``CHECK_DPI``): where the render stays what ``page`` shows
     when the image turns black, then white, on ``copy`` (a copy of the page), with the device pixel of its
     top left corner; None when unsure.  ``inline``: the image is an inline one, and every inline image
-    of ``copy`` turns black, then white."""
+    of ``copy`` turns black, then white.  The image (every inline image) is left white on ``copy``.
+
+    ``whole_only``: the caller only asks whether every pixel is hidden, so white comes first and black is
+    skipped when white already shows a change (an image that shows: one render and one swap fewer); the
+    mask returned then need not be complete.  The renders each colour is judged by are those of the full
+    check: earlier images of the page are white on ``copy`` either way."""
     import numpy as np
 
-    shown, origin = _render(page, image_rect)
+    look = page if isinstance(page, _Look) else _Look(page)
+    shown, origin = look.render(image_rect)
     hidden = np.ones(shown.shape[:2], dtype=bool)
     target = 0 if inline else _image_xref_at(copy[0], image_rect)
     if not target and not inline:
         return None
-    for value in (0, 255):
-        if inline:
-            if not replace_inline_images(copy, solid_inline_image(value)):
-                return None
-        else:
-            solid = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 1, 1), False)
-            solid.set_rect(solid.irect, (value, value, value))
-            copy[0].replace_image(target, pixmap=solid)
+    value = 255
+    for value in (255, 0) if whole_only else (0, 255):
+        if not _paint(copy, target, value, inline):
+            return None
         changed, at = _render(copy[0], image_rect)
         if changed.shape != shown.shape or at != origin:
             return None
         hidden &= (np.abs(changed - shown) <= tolerance).all(axis=2)
+        if whole_only and not hidden.all():
+            break
+    if value != 255 and not _paint(copy, target, 255, inline):  # left white, as the full check leaves it
+        return None
     return hidden, origin
+
+
+def _paint(copy: pymupdf.Document, xref: int, value: int, inline: bool) -> bool:
+    """Image ``xref`` (``inline``: every inline image) of ``copy``'s page made one solid pixel of grey
+    ``value``; False when the inline images cannot be replaced."""
+    if inline:
+        return bool(replace_inline_images(copy, solid_inline_image(value)))
+    solid = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 1, 1), False)
+    solid.set_rect(solid.irect, (value, value, value))
+    copy[0].replace_image(xref, pixmap=solid)
+    return True
 
 
 def _all_hidden(hidden, origin: tuple[int, int], area: pymupdf.Rect) -> bool:

@@ -95,13 +95,16 @@ def _open_document(pdf: bytes, password: str, dpi: int) -> None:
     _WORKER.update(doc=doc, dpi=dpi)
 
 
-def _ocr_task(task: Task) -> tuple[int, str]:
+def _ocr_task(task: Task, release: bool = True) -> tuple[int, str]:
+    """OCR text of one task; ``release``: drop the page's decoded fonts and images after it (False when the
+    next task is on the same page, which would decode them again)."""
     from core.ocr.page import ocr_page_chars
     from core.pdf.render import release_page_memory
 
     index, clip = task
     lines = ocr_page_chars(_WORKER["doc"][index], _WORKER["dpi"], clip, use_cache=False)
-    release_page_memory()
+    if release:
+        release_page_memory()
     return index, "\n".join("".join(ch.c for ch in line) for line in lines)
 
 
@@ -140,7 +143,7 @@ def ocr_pages(
     _open_document(pdf, password, dpi)  # in this process: its settings (OCR threads) stay as they are
     try:
         for n, task in enumerate(tasks, 1):
-            add(n, *_ocr_task(task))
+            add(n, *_ocr_task(task, release=n == len(tasks) or tasks[n][0] != task[0]))
     finally:
         _WORKER.pop("doc").close()
     return texts

@@ -191,3 +191,11 @@ def test_a_presentation_before_a_signature_title_is_no_name():
     line = _cells(("诊断处理：孕39+2周G2P1头位待产医师签名：", 40), source=Source.TEXT)
     hits = _analyze("person_names", line, scanned=False)
     assert not any("待产" in t for _, t in hits), hits
+
+
+def test_an_id_number_printed_one_digit_per_box_read_as_circled_digits_is_one_long_number():
+    # OCR reads a boxed 4 as ④ and drops digits of a boxed row: the whole run is still one long number
+    label = _cells(("编号：37683301090642874", 29), ("身份证号：", 300), y=110.0)
+    value = _cells(("④0049540④25④28", 30), ("性别：女", 330), y=125.0)
+    hits = _analyze("record_number", label, value)
+    assert ("record_number", "④0049540④25④28") in hits, hits

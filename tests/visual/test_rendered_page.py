@@ -265,6 +265,28 @@ def test_damaged_barcode_and_small_skewed_qr_in_header_born_digital(as_vector):
     assert _found(findings, Category.BARCODE, _ink(doc, QR))
 
 
+@pytest.mark.parametrize("kind", ["PDF417", "QRCode"])
+def test_the_number_printed_under_a_2d_code_goes_with_it(kind):
+    # a wristband or specimen label: the inpatient number printed under its PDF417 or QR code
+    code = np.array(
+        zxingcpp.write_barcode_to_image(
+            zxingcpp.create_barcode("8130331", getattr(zxingcpp.BarcodeFormat, kind)), scale=3
+        ),
+        np.uint8,
+    )
+    code = cv2.copyMakeBorder(code, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
+    doc, page = _doc()
+    _header(page)
+    _body_text(page)
+    h = 60 if kind == "QRCode" else 100 * code.shape[0] / code.shape[1]
+    box = pymupdf.Rect(470, 60, 470 + (60 if kind == "QRCode" else 100), 60 + h)
+    page.insert_image(box, stream=_png(code))
+    number = (487 if kind == "QRCode" else 505, box.y1 + 1, 514 if kind == "QRCode" else 532, box.y1 + 9)
+    page.insert_text((number[0], number[3] - 1), "8130331", fontname="helv", fontsize=7)
+    findings = run_visual(page_inputs(_reopen(doc)))
+    assert _found(findings, Category.BARCODE, _ink(_reopen(doc), number)), [f.rects for f in findings]
+
+
 def test_damaged_barcode_and_qr_on_a_scan():
     src = _codes_page(False)
     doc = _scan(src)

@@ -93,38 +93,26 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def cli_born_digital(pages: int = 20, seed: int = 21) -> list[Figure]:
+def cli_born_digital(pages: int = 20, seed: int = 21, runs: int = 3) -> list[Figure]:
+    """The whole CLI process per record, start-up included, best of ``runs`` after one warm-up run that is
+    not counted: the warm-up compiles the project's bytecode (into a cache folder of its own, even where
+    the environment turns bytecode writing off) and fills the OS file cache, as every run of an installed
+    CLI finds them."""
     from tools.synth.corpus import make_record
 
     with tempfile.TemporaryDirectory(prefix="deid-bench-cli-") as tmp:
         src = Path(tmp) / "record.pdf"
         make_record(src, pages=pages, seed=seed, scanned=0.0)
         floor, floor_cpu = rawdict_s_per_page(src)
-        t0, c0 = time.perf_counter(), _children_cpu()
-        r = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "core.cli",
-                "redact",
-                str(src),
-                "-o",
-                str(Path(tmp) / "out.pdf"),
-                "--meta",
-                str(src.with_suffix(".case.json")),
-                "--report",
-                str(Path(tmp) / "r.json"),
-            ],
-            cwd=PROJECT_ROOT,
-            env=_env(tmp),
-            capture_output=True,
-            text=True,
-        )
-        wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
+        env = {k: v for k, v in _env(tmp).items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        _cli_redact(src, tmp, env)  # warm-up
+        timed = [_cli_redact(src, tmp, env) for _ in range(runs)]
+        wall, cpu, r = min(timed, key=lambda t: t[0])
         per_page = wall / pages
         note = (
-            f"CLI {wall:.1f} s for {pages} pages (exit {r.returncode}); by CPU time: {cpu / pages * 1000:.0f} "
-            f"vs {floor_cpu * 1000:.1f} ms/page = {cpu / pages / floor_cpu:.1f}×"
+            f"CLI {wall:.1f} s for {pages} pages, best of {runs} after a warm-up (exit {r.returncode}); "
+            f"by CPU time: {cpu / pages * 1000:.0f} vs {floor_cpu * 1000:.1f} ms/page = {cpu / pages / floor_cpu:.1f}×"
         )
         if r.returncode:
             note += f": {r.stderr.strip()[-200:]}"
@@ -138,6 +126,31 @@ def cli_born_digital(pages: int = 20, seed: int = 21) -> list[Figure]:
             note,
         )
     ]
+
+
+def _cli_redact(src: Path, tmp: str, env: dict) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall s, CPU s, result) of one ``python -m core.cli redact`` of ``src``."""
+    t0, c0 = time.perf_counter(), _children_cpu()
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "redact",
+            str(src),
+            "-o",
+            str(Path(tmp) / "out.pdf"),
+            "--meta",
+            str(src.with_suffix(".case.json")),
+            "--report",
+            str(Path(tmp) / "r.json"),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return time.perf_counter() - t0, _children_cpu() - c0, r
 
 
 # ------------------------------------------------------------ trust cross-check

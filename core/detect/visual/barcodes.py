@@ -14,7 +14,7 @@ each candidate is re-rendered at a decoding resolution and
   patterns (QR, DataMatrix).  A code that cannot be decoded (damaged,
   small, skewed, an unknown symbology) is still hidden.
 
-The human-readable line printed under or above a 1D code goes with it.
+The human-readable line printed under or above a code goes with it.
 """
 
 from __future__ import annotations
@@ -197,14 +197,10 @@ class BarcodeRecognizer(VisualRecognizer):
             if bx1 - bx0 < 2 and by1 - by0 < 2:
                 continue
             ext = ink_extent(gray, (bx0, by0, bx1, by1))  # zxing gives a scan line for 1D codes
-            rect = crop.pt(ext)
-            if linear:
-                rect = _with_readable_line(page, crop, ext, c)
-            out.append((rect, value, 0.99 if ok else 0.7))
+            out.append((_with_readable_line(page, crop, ext, c, linear), value, 0.99 if ok else 0.7))
         kind, ext = code_kind(gray, crop.dpi, c.get("structure", {}))
         if kind is not None and not any(geometry.intersection(r, crop.pt(ext)) > 0 for r, _, _ in out):
-            rect = _with_readable_line(page, crop, ext, c) if kind == "1d" else crop.pt(ext)
-            out.append((rect, "", 0.8))
+            out.append((_with_readable_line(page, crop, ext, c, kind == "1d"), "", 0.8))
         return out
 
 
@@ -256,10 +252,11 @@ def _text_cover(page: PageInput, rect: Rect, counts) -> float:
     return sum(geometry.intersection(b, rect) for b in boxes) / geometry.area(rect)
 
 
-def _with_readable_line(page: PageInput, crop: View, ext: tuple, c: dict) -> Rect:
-    """A 1D code's box with its quiet zone and the digits printed under or
-    above it (pixels of the crop, and text-layer / OCR characters there)."""
-    rect = _with_quiet_zone(crop.pt(ext), c.get("quiet_zone", 0.1))
+def _with_readable_line(page: PageInput, crop: View, ext: tuple, c: dict, linear: bool) -> Rect:
+    """A code's box with the number printed under or above it (pixels of the crop, and text-layer / OCR
+    characters there): a 1D code's digits, and the 住院号 a label prints under its PDF417 or QR code.  A 1D
+    code also takes its quiet zone."""
+    rect = _with_quiet_zone(crop.pt(ext), c.get("quiet_zone", 0.1)) if linear else crop.pt(ext)
     line = readable_line(crop.gray, ext)
     if line is not None:
         rect = geometry.union([rect, crop.pt(line)])
