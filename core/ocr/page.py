@@ -319,6 +319,11 @@ def recognize_oriented(engine: OcrEngine, img: np.ndarray, min_score: float = MI
     return [ln for ln in best if ln.score >= min_score]
 
 
+# The cache holds what recognize_oriented returns: a change to the orientation search changes this, so a
+# reading cached before it (an upside-down insert read as nothing) is not reused.
+ORIENTATION_SEARCH = "orient2"
+
+
 def ocr_image(
     img: np.ndarray,
     *,
@@ -330,7 +335,7 @@ def ocr_image(
     """Recognise an RGB image, through the sealed on-disk cache."""
     engine = engine or get_engine()
     use_cache = cache.cache_enabled() if use_cache is None else use_cache
-    key = cache.cache_key(img, engine.engine_id, dpi, clip) if use_cache else ""
+    key = cache.cache_key(img, f"{engine.engine_id}/{ORIENTATION_SEARCH}", dpi, clip) if use_cache else ""
     if use_cache:
         hit = cache.load(key)
         if hit is not None:
