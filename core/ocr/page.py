@@ -316,12 +316,66 @@ def recognize_oriented(engine: OcrEngine, img: np.ndarray, min_score: float = MI
             q = reading_quality(lines, min_score)  # judged in the turned frame
             if q > best_q * 1.1:
                 best, best_q = rotate_lines_back(lines, k, w, h), q
+    mirror = _mirror_to_try(engine, img, best, min_score)
+    if mirror is not None:
+        lines = engine.recognize(np.ascontiguousarray(np.flip(img, mirror)), min_score=0.0)
+        if reading_quality(lines, min_score) > reading_quality(best, min_score) * 1.1:
+            best = mirror_lines_back(lines, mirror, img.shape[1], img.shape[0])
     return [ln for ln in best if ln.score >= min_score]
+
+
+def _mirror_to_try(
+    engine: OcrEngine, img: np.ndarray, best: list[OcrLine], min_score: float
+) -> Optional[int]:
+    """An insert drawn mirrored shows mirror writing, which a reviewer still reads.  The axis to flip the
+    image along (0: top to bottom, 1: left to right): 0 when nothing reads at all but there is ink (the
+    detector may find no line in such print, as upside down); else, when the lines found read weakly,
+    the axis along which their crops, mirrored, read well (one batch of the recogniser, no detection)."""
+    if not _lines_read(best):
+        return 0 if _has_ink(img) else None
+    multi = [ln for ln in best if _n_chars(ln) >= 3]
+    mean = sum(ln.score * _n_chars(ln) for ln in multi) / sum(_n_chars(ln) for ln in multi)
+    if mean >= WEAK_SCORE:
+        return None
+    boxes = [tuple(int(v) for v in ln.box) for ln in multi]
+    crops = [np.flip(img[y0:y1, x0:x1], axis) for axis in (0, 1) for x0, y0, x1, y1 in boxes]
+    try:
+        read = engine.read_crops([np.ascontiguousarray(c) for c in crops])
+    except NotImplementedError:  # an engine without a separate recogniser: the full reading decides
+        return 1
+    scores = [_mean_score(read[k * len(boxes) : (k + 1) * len(boxes)]) for k in (0, 1)]
+    axis = int(scores[1] > scores[0])
+    return axis if scores[axis] >= WEAK_SCORE and scores[axis] > mean else None
+
+
+def _mean_score(read: list[tuple[str, float]]) -> float:
+    return sum(score * len(text) for text, score in read) / max(1, sum(len(text) for text, _ in read))
+
+
+def mirror_lines_back(lines: list[OcrLine], axis: int, w: int, h: int) -> list[OcrLine]:
+    """Map lines recognised on ``np.flip(img, axis)`` (axis 1: left to right, 0: top to bottom) to ``img``."""
+
+    def box(b):
+        return (w - b[2], b[1], w - b[0], b[3]) if axis == 1 else (b[0], h - b[3], b[2], h - b[1])
+
+    def point(x, y):
+        return (w - x, y) if axis == 1 else (x, h - y)
+
+    return [
+        OcrLine(
+            ln.text,
+            box(ln.box),
+            ln.score,
+            tuple(point(x, y) for x, y in ln.quad) if ln.quad else None,
+            [box(b) for b in ln.char_boxes],
+        )
+        for ln in lines
+    ]
 
 
 # The cache holds what recognize_oriented returns: a change to the orientation search changes this, so a
 # reading cached before it (an upside-down insert read as nothing) is not reused.
-ORIENTATION_SEARCH = "orient2"
+ORIENTATION_SEARCH = "orient3"
 
 
 def ocr_image(

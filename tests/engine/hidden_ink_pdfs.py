@@ -333,3 +333,13 @@ def image_drawn_upside_down() -> pymupdf.Document:
     image = _new_image(doc, "/ColorSpace/DeviceGray/BitsPerComponent 8", ink_gray())
     _add(doc, b"\nq -500 0 0 -33 540 542 cm /Im Do Q\n", **{"XObject/Im": f"{image} 0 R"})
     return doc
+
+
+def image_drawn_mirrored(matrix: bytes) -> pymupdf.Document:
+    """The identifiers' image drawn mirrored (``matrix``: left to right, or top to bottom): mirror
+    writing on the page, which a reviewer still reads, and upright samples an extractor reads."""
+    doc = pymupdf.open()
+    _page(doc)
+    image = _new_image(doc, "/ColorSpace/DeviceGray/BitsPerComponent 8", ink_gray())
+    _add(doc, b"\nq " + matrix + b" cm /Im Do Q\n", **{"XObject/Im": f"{image} 0 R"})
+    return doc

@@ -195,3 +195,17 @@ def test_an_image_drawn_upside_down_is_read_and_its_identifiers_redacted(tmp_pat
     assert result.returncode == 0, result.stderr
     assert {"id_number"} <= {f["category"] for f in report["findings"]}
     assert any(f["category"] in ("patient_name", "person_name") for f in report["findings"])
+
+
+@pytest.mark.parametrize(
+    "matrix", [b"-500 0 0 33 540 509", b"500 0 0 -33 40 542"], ids=["left-to-right", "top-to-bottom"]
+)
+def test_an_image_drawn_mirrored_is_read_and_its_identifiers_redacted(tmp_path, monkeypatch, matrix):
+    """Mirror writing: the detector finds no line upright or turned; neither value is in the case index."""
+    monkeypatch.setenv("DEID_OCR_CACHE", "0")
+    result, out, report = redact(
+        tmp_path, pdfs.image_drawn_mirrored(matrix).tobytes(), meta={"patient_name": "李四"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert {"id_number"} <= {f["category"] for f in report["findings"]}
+    assert any(f["category"] in ("patient_name", "person_name") for f in report["findings"])
