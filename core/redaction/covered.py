@@ -87,8 +87,8 @@ def covered_areas(
     if not covers:
         return []
     images = {_key(i["bbox"]): i for i in page.get_image_info(xrefs=True)}
-    copy = _page_copy(page)
-    inline_copy = _page_copy(page) if inline else copy
+    copy = _PaintCopy(page)
+    inline_copy = _PaintCopy(page) if inline else copy
     areas = []
     for key, boxes in covers.items():
         info = images.get(key)
@@ -124,13 +124,13 @@ def unseen_images(
     faint = []
     transparency = _uses_transparency(page.parent)
     big = [r for r in drawn if _big_enough(r) and (transparency or _key(r) in inline)]
-    copy = _page_copy(page) if big else pymupdf.open()
-    inline_copy = _page_copy(page) if inline and big else copy
+    copy = _PaintCopy(page) if big else None
+    inline_copy = _PaintCopy(page) if inline and big else copy
     for rect in big:
         is_inline = _key(rect) in inline
-        found = _hidden_pixels(
-            look, inline_copy if is_inline else copy, rect, FAINT, inline=is_inline, whole_only=True
-        )
+        target = inline_copy if is_inline else copy
+        assert target is not None  # made when there is a big image
+        found = _hidden_pixels(look, target, rect, FAINT, inline=is_inline, whole_only=True)
         if found is not None and found[0].all():
             faint.append(rect)
     faint += [r for r in drawn if _big_enough(r) and r not in faint and _shows_flat(look, r)]
@@ -243,6 +243,33 @@ def _page_copy(page: pymupdf.Page) -> pymupdf.Document:
     return copy
 
 
+class _PaintCopy:
+    """A copy of a page whose images are painted one solid colour in turn, with the xref of the image at
+    each box read before any paint.  Read later, MuPDF's image info matches images by their pixels, so
+    once one image is a solid pixel another box could name it, or a temporary image a replacement has
+    since deleted."""
+
+    def __init__(self, page: pymupdf.Page):
+        self.doc = _page_copy(page)
+        self.xrefs: dict[tuple, int] = {}
+
+    def xref_at(self, rect: pymupdf.Rect) -> int:
+        if not self.xrefs:  # before the first paint: every image box of the page at once
+            self.xrefs = _image_xrefs(self.doc[0]) or {(): 0}
+        return self.xrefs.get(_key(rect), 0)
+
+
+def _image_xrefs(page: pymupdf.Page) -> dict[tuple, int]:
+    """The xref of the image XObject at each image box of ``page`` (:func:`_image_xref_at`, in one pass)."""
+    found = {_key(i["bbox"]): i["xref"] for i in page.get_image_info(xrefs=True) if i.get("xref")}
+    for item in page.get_images(full=True):
+        try:
+            found.setdefault(_key(page.get_image_bbox(item)), item[0])
+        except (ValueError, RuntimeError):
+            continue
+    return found
+
+
 def _uses_transparency(doc: pymupdf.Document) -> bool:
     """Does any object of ``doc`` set an alpha below 1, a soft mask or a blend mode?  (Cached.)"""
     cached = getattr(doc, "_deid_transparency", None)
@@ -283,7 +310,7 @@ def _big_enough(area: pymupdf.Rect) -> bool:
 
 def _hidden_pixels(
     page: "pymupdf.Page | _Look",
-    copy: pymupdf.Document,
+    copy: "_PaintCopy",
     image_rect: pymupdf.Rect,
     tolerance: int = TOLERANCE,
     inline: bool = False,
@@ -303,20 +330,20 @@ def _hidden_pixels(
     look = page if isinstance(page, _Look) else _Look(page)
     shown, origin = look.render(image_rect)
     hidden = np.ones(shown.shape[:2], dtype=bool)
-    target = 0 if inline else _image_xref_at(copy[0], image_rect)
+    target = 0 if inline else copy.xref_at(image_rect)
     if not target and not inline:
         return None
     value = 255
     for value in (255, 0) if whole_only else (0, 255):
-        if not _paint(copy, target, value, inline):
+        if not _paint(copy.doc, target, value, inline):
             return None
-        changed, at = _render(copy[0], image_rect)
+        changed, at = _render(copy.doc[0], image_rect)
         if changed.shape != shown.shape or at != origin:
             return None
         hidden &= (np.abs(changed - shown) <= tolerance).all(axis=2)
         if whole_only and not hidden.all():
             break
-    if value != 255 and not _paint(copy, target, 255, inline):  # left white, as the full check leaves it
+    if value != 255 and not _paint(copy.doc, target, 255, inline):  # left white, as the full check leaves it
         return None
     return hidden, origin
 
@@ -326,6 +353,8 @@ def _paint(copy: pymupdf.Document, xref: int, value: int, inline: bool) -> bool:
     ``value``; False when the inline images cannot be replaced."""
     if inline:
         return bool(replace_inline_images(copy, solid_inline_image(value)))
+    if not copy.xref_is_image(xref):  # unsure what the box shows: no finding from it
+        return False
     solid = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 1, 1), False)
     solid.set_rect(solid.irect, (value, value, value))
     copy[0].replace_image(xref, pixmap=solid)

@@ -92,3 +92,21 @@ def test_an_image_that_shows_through_its_box_is_kept(tmp_path, cover):
     assert report["unseen_removed"]["covered_images"] == 0
     # what shows through is what detection saw and redacted: the ID is an identifier on the page
     assert ID[:10] not in pymupdf.open(out)[0].get_text()
+
+
+def test_a_page_drawing_the_same_signature_twice_among_others_is_checked_not_blanked(tmp_path):
+    """The generator's record page with five transparent signature images, two of them drawn twice: the
+    check paints the copy's images one solid pixel in turn, and MuPDF's image info, which matches images
+    by their pixels, then named a temporary image a replacement had deleted for the second drawing of a
+    signature, so the page went out blanked whole (ValueError)."""
+    from collections import Counter
+
+    from core.redaction.covered import blank_covered_pixels
+    from tools.synth.corpus import make_record
+
+    make_record(tmp_path / "r.pdf", pages=30, seed=14, scanned=0.2)
+    doc = pymupdf.open(tmp_path / "r.pdf")
+    drawn = Counter(i["xref"] for i in doc[7].get_image_info(xrefs=True))
+    assert len(drawn) >= 3 and max(drawn.values()) >= 2  # the premise: images drawn twice among others
+    for page in doc:  # in order, as a redaction does: MuPDF's store holds the earlier pages' images
+        blank_covered_pixels(page, None)
