@@ -48,22 +48,9 @@ def stored_ink(path, rows: slice = slice(None)) -> int:
 
 
 def _inline_ink(doc: pymupdf.Document) -> int:
-    from core.pdf.inline import inline_image_spans
+    from tests.engine.test_unseen_images import inline_images_alone
 
-    ink = 0
-    for xref in (x for page in doc for x in page.get_contents()):
-        data = doc.xref_stream(xref)
-        for start, stop in inline_image_spans(data):
-            alone = pymupdf.open()
-            page = alone.new_page(width=100, height=100)
-            content = alone.get_new_xref()
-            alone.update_object(content, "<<>>")
-            alone.update_stream(content, b"q 100 0 0 100 0 0 cm " + data[start:stop] + b" Q")
-            alone.xref_set_key(page.xref, "Contents", f"{content} 0 R")
-            for block in alone[0].get_text("dict", flags=pymupdf.TEXT_PRESERVE_IMAGES)["blocks"]:
-                if block["type"] == 1:
-                    ink += _ink(_pixmap_pixels(pymupdf.Pixmap(block["image"])))
-    return ink
+    return sum(_ink(_pixmap_pixels(pix)) for pix in inline_images_alone(doc))
 
 
 def _render(doc_or_path) -> np.ndarray:

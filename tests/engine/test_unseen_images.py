@@ -139,13 +139,12 @@ def _page_with_inline_image(matrix: str, alpha: float | None = None, cover: bool
     return doc.tobytes()
 
 
-def dark_inline_pixels(path) -> int:
-    """Dark pixels held by the file's inline images, each drawn alone and opaque on a page of its own
-    (what an extractor reads, whatever the page shows)."""
+def inline_images_alone(doc: pymupdf.Document) -> list[pymupdf.Pixmap]:
+    """Every inline image of ``doc``, drawn alone and opaque on a page of its own: what an extractor
+    reads, whatever the page shows."""
     from core.pdf.inline import inline_image_spans
 
-    doc = pymupdf.open(path)
-    dark = 0
+    images = []
     for xref in (x for page in doc for x in page.get_contents()):
         data = doc.xref_stream(xref)
         for start, stop in inline_image_spans(data):
@@ -157,9 +156,16 @@ def dark_inline_pixels(path) -> int:
             alone.xref_set_key(page.xref, "Contents", f"{content} 0 R")
             for block in alone[0].get_text("dict", flags=pymupdf.TEXT_PRESERVE_IMAGES)["blocks"]:
                 if block["type"] == 1:
-                    pix = pymupdf.Pixmap(block["image"])
-                    gray = pymupdf.Pixmap(pymupdf.csGRAY, pix) if pix.n - pix.alpha != 1 else pix
-                    dark += sum(1 for value in gray.samples if value < 128)
+                    images.append(pymupdf.Pixmap(block["image"]))
+    return images
+
+
+def dark_inline_pixels(path) -> int:
+    """Dark pixels held by the file's inline images (:func:`inline_images_alone`)."""
+    dark = 0
+    for pix in inline_images_alone(pymupdf.open(path)):
+        gray = pymupdf.Pixmap(pymupdf.csGRAY, pix) if pix.n - pix.alpha != 1 else pix
+        dark += sum(1 for value in gray.samples if value < 128)
     return dark
 
 
