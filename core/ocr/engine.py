@@ -784,6 +784,8 @@ def fit_rows_to_ink(gray: np.ndarray, quad: np.ndarray, boxes: list[PixelBox]) -
     rule[1:] |= rule[:-1].copy()  # with the anti-aliased columns beside it
     rule[:-1] |= rule[1:].copy()
     dark = dark[:, ~rule]
+    if dark.shape[1] == 0:  # rules only: no glyph rows to fit to
+        return boxes
     # and a horizontal rule (a cell border just above or below the text)
     # is no row of glyphs either: the box must not grow over it
     rows = (dark.sum(axis=1) >= max(2, 0.004 * (x1 - x0))) & (dark.mean(axis=1) < RULE_COLUMN_FILL)
