@@ -144,7 +144,7 @@ class _Look:
     def __init__(self, page: pymupdf.Page):
         self.page = page
         self._renders: dict[tuple, tuple] = {}
-        self._xrefs: dict[tuple, int] = {}
+        self._xrefs: dict[tuple, int] | None = None
 
     def render(self, rect: pymupdf.Rect):
         key = (rect.x0, rect.y0, rect.x1, rect.y1)
@@ -153,10 +153,9 @@ class _Look:
         return self._renders[key]
 
     def xref_at(self, rect: pymupdf.Rect) -> int:
-        key = (rect.x0, rect.y0, rect.x1, rect.y1)
-        if key not in self._xrefs:
-            self._xrefs[key] = _image_xref_at(self.page, rect)
-        return self._xrefs[key]
+        if self._xrefs is None:
+            self._xrefs = _image_xrefs(self.page)
+        return self._xrefs.get(_key(rect), 0)
 
 
 def _shows_flat(look: "_Look", rect: pymupdf.Rect) -> bool:
@@ -199,21 +198,6 @@ def _dense(look: "_Look", rect: pymupdf.Rect, inline: bool = False) -> bool:
     return pixels > DENSE * max(rect.width * rect.height, 1e-6)
 
 
-def _image_xref_at(page: pymupdf.Page, rect: pymupdf.Rect) -> int:
-    """The xref of the image XObject ``page`` draws at ``rect`` (0: none, e.g. an inline image).
-    MuPDF's image info leaves out images drawn with an alpha below 1, its image boxes do not."""
-    for info in page.get_image_info(xrefs=True):
-        if info.get("xref") and _key(info["bbox"]) == _key(rect):
-            return info["xref"]
-    for item in page.get_images(full=True):
-        try:
-            if _key(page.get_image_bbox(item)) == _key(rect):
-                return item[0]
-        except (ValueError, RuntimeError):
-            continue
-    return 0
-
-
 def inline_image_boxes(page: pymupdf.Page, bboxlog: list) -> set[tuple]:
     """Boxes (:func:`_key`) of the images ``page`` draws inline: those that go from the bounding-box
     log when a copy of the page loses its inline images."""
@@ -251,17 +235,21 @@ class _PaintCopy:
 
     def __init__(self, page: pymupdf.Page):
         self.doc = _page_copy(page)
-        self.xrefs: dict[tuple, int] = {}
+        self._xrefs: dict[tuple, int] | None = None
 
     def xref_at(self, rect: pymupdf.Rect) -> int:
-        if not self.xrefs:  # before the first paint: every image box of the page at once
-            self.xrefs = _image_xrefs(self.doc[0]) or {(): 0}
-        return self.xrefs.get(_key(rect), 0)
+        if self._xrefs is None:  # before the first paint: every image box of the page at once
+            self._xrefs = _image_xrefs(self.doc[0])
+        return self._xrefs.get(_key(rect), 0)
 
 
 def _image_xrefs(page: pymupdf.Page) -> dict[tuple, int]:
-    """The xref of the image XObject at each image box of ``page`` (:func:`_image_xref_at`, in one pass)."""
-    found = {_key(i["bbox"]): i["xref"] for i in page.get_image_info(xrefs=True) if i.get("xref")}
+    """The xref of the image XObject ``page`` draws at each image box (:func:`_key`; none for an inline
+    image).  MuPDF's image info leaves out images drawn with an alpha below 1, its image boxes do not."""
+    found: dict[tuple, int] = {}
+    for info in page.get_image_info(xrefs=True):  # the first image at a box, as it was looked up one by one
+        if info.get("xref"):
+            found.setdefault(_key(info["bbox"]), info["xref"])
     for item in page.get_images(full=True):
         try:
             found.setdefault(_key(page.get_image_bbox(item)), item[0])
