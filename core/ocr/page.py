@@ -278,21 +278,26 @@ def reading_quality(lines: list[OcrLine], min_score: float = 0.0) -> float:
 
 def orientations_to_try(lines: list[OcrLine]) -> list[int]:
     """Extra ``np.rot90`` turns worth trying after the upright reading."""
-    multi = [ln for ln in lines if _n_chars(ln) >= 3]
+    multi = _read_lines(lines)
     total = sum(_n_chars(ln) for ln in multi)
     if total == 0:
         return []
     vertical = sum(_n_chars(ln) for ln in multi if _is_vertical_line(ln))
     if vertical / total >= VERTICAL_SHARE:
         return [1, 3]  # text runs up or down the image
-    mean = sum(ln.score * _n_chars(ln) for ln in multi) / total
-    if len(multi) >= MIN_LINES_FOR_WEAK and mean < WEAK_SCORE:
+    if len(multi) >= MIN_LINES_FOR_WEAK and _mean_line_score(multi) < WEAK_SCORE:
         return [2]  # upside down?
     return []
 
 
-def _lines_read(lines: list[OcrLine]) -> int:
-    return sum(1 for ln in lines if _n_chars(ln) >= 3)
+def _read_lines(lines: list[OcrLine]) -> list[OcrLine]:
+    """The lines of three characters or more: what counts as a reading."""
+    return [ln for ln in lines if _n_chars(ln) >= 3]
+
+
+def _mean_line_score(lines: list[OcrLine]) -> float:
+    """The confidence of ``lines`` (not empty), weighted by their characters."""
+    return sum(ln.score * _n_chars(ln) for ln in lines) / sum(_n_chars(ln) for ln in lines)
 
 
 def _has_ink(img: np.ndarray) -> bool:
@@ -307,7 +312,7 @@ def recognize_oriented(engine: OcrEngine, img: np.ndarray, min_score: float = MI
     Every detected line (any confidence) takes part in the decision, so a
     page whose lines are all unreadable upright is still tried turned."""
     best = engine.recognize(img, min_score=0.0)
-    turns = orientations_to_try(best) or ([2] if not _lines_read(best) and _has_ink(img) else [])
+    turns = orientations_to_try(best) or ([2] if not _read_lines(best) and _has_ink(img) else [])
     if turns:
         h, w = img.shape[:2]
         best_q = reading_quality(best, min_score)
@@ -331,10 +336,10 @@ def _mirror_to_try(
     image along (0: top to bottom, 1: left to right): 0 when nothing reads at all but there is ink (the
     detector may find no line in such print, as upside down); else, when the lines found read weakly,
     the axis along which their crops, mirrored, read well (one batch of the recogniser, no detection)."""
-    if not _lines_read(best):
+    multi = _read_lines(best)
+    if not multi:
         return 0 if _has_ink(img) else None
-    multi = [ln for ln in best if _n_chars(ln) >= 3]
-    mean = sum(ln.score * _n_chars(ln) for ln in multi) / sum(_n_chars(ln) for ln in multi)
+    mean = _mean_line_score(multi)
     if mean >= WEAK_SCORE:
         return None
     boxes = [tuple(int(v) for v in ln.box) for ln in multi]
