@@ -236,15 +236,19 @@ def _add(doc: pymupdf.Document, content: bytes, **resources: str) -> None:
 DRAW_INTO_BOX = b"q 500 0 0 33 40 509 cm "
 
 
+def _drawing_image(doc: pymupdf.Document, head: str, image: int, content: bytes) -> int:
+    """A content stream object (a form, a pattern, a group: ``head`` its keys) that draws ``image`` as /I."""
+    xref = doc.get_new_xref()
+    doc.update_object(xref, f"<<{head}/Resources<</XObject<</I {image} 0 R>>>>>>")
+    doc.update_stream(xref, content)
+    return xref
+
+
 def decode_trick_in_a_form() -> pymupdf.Document:
     doc = pymupdf.open()
     _page(doc)
     image = _new_image(doc, "/ColorSpace/DeviceGray/BitsPerComponent 8/Decode[0.5 0.51]", ink_gray())
-    form = doc.get_new_xref()
-    doc.update_object(
-        form, f"<</Type/XObject/Subtype/Form/BBox[0 0 1 1]/Resources<</XObject<</I {image} 0 R>>>>>>"
-    )
-    doc.update_stream(form, b"/I Do")
+    form = _drawing_image(doc, "/Type/XObject/Subtype/Form/BBox[0 0 1 1]", image, b"/I Do")
     _add(doc, b"\n" + DRAW_INTO_BOX + b"/Fm Do Q\n", **{"XObject/Fm": f"{form} 0 R"})
     return doc
 
@@ -254,13 +258,13 @@ def decode_trick_in_a_pattern() -> pymupdf.Document:
     doc = pymupdf.open()
     _page(doc)
     image = _new_image(doc, "/ColorSpace/DeviceGray/BitsPerComponent 8/Decode[0.5 0.51]", ink_gray())
-    pattern = doc.get_new_xref()
-    doc.update_object(
-        pattern,
-        "<</Type/Pattern/PatternType 1/PaintType 1/TilingType 1/BBox[0 0 500 33]/XStep 500/YStep 33"
-        f"/Matrix[1 0 0 1 40 509]/Resources<</XObject<</I {image} 0 R>>>>>>",
+    pattern = _drawing_image(
+        doc,
+        "/Type/Pattern/PatternType 1/PaintType 1/TilingType 1/BBox[0 0 500 33]/XStep 500/YStep 33"
+        "/Matrix[1 0 0 1 40 509]",
+        image,
+        b"q 500 0 0 33 0 0 cm /I Do Q",
     )
-    doc.update_stream(pattern, b"q 500 0 0 33 0 0 cm /I Do Q")
     _add(doc, b"\nq /Pattern cs /P scn 40 509 500 33 re f Q\n", Pattern=f"<</P {pattern} 0 R>>")
     return doc
 
@@ -270,13 +274,12 @@ def ink_in_a_soft_mask_group() -> pymupdf.Document:
     doc = pymupdf.open()
     _page(doc)
     image = _new_image(doc, "/ColorSpace/DeviceGray/BitsPerComponent 8", ink_gray())
-    group = doc.get_new_xref()
-    doc.update_object(
-        group,
-        "<</Type/XObject/Subtype/Form/BBox[0 0 595 842]/Group<</S/Transparency/CS/DeviceGray>>"
-        f"/Resources<</XObject<</I {image} 0 R>>>>>>",
+    group = _drawing_image(
+        doc,
+        "/Type/XObject/Subtype/Form/BBox[0 0 595 842]/Group<</S/Transparency/CS/DeviceGray>>",
+        image,
+        DRAW_INTO_BOX + b"/I Do Q",
     )
-    doc.update_stream(group, DRAW_INTO_BOX + b"/I Do Q")
     state = f"<</SM <</SMask<</S/Luminosity/G {group} 0 R>>>>>>"
     _add(doc, b"\nq /SM gs 1 g 40 509 500 33 re f Q\n", ExtGState=state)
     return doc
