@@ -186,13 +186,7 @@ def _inline_samples(entries: list[tuple[bytes, bytes]], payload: bytes):
         return None
     finally:
         scratch.close()
-    expected = None
-    for ncomp in (1, 3, 4, 2):
-        size = -(-width * ncomp * bpc // 8) * height
-        if 0 <= len(decoded) - size <= 2:  # an uncompressed image may keep the space before EI
-            expected = size
-            break
-    return samples_from(decoded[:expected] if expected else decoded, width, height, bpc)
+    return samples_from(decoded, width, height, bpc, slack=2)  # uncompressed: the space before EI may stay
 
 
 def inline_variant(image: InlineImage, kind: str) -> bytes:

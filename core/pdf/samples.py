@@ -87,14 +87,16 @@ class Samples:
         return np.packbits(bits.astype(np.uint8)).tobytes()
 
 
-def samples_from(data: bytes, width: int, height: int, bpc: int) -> Samples | None:
+def samples_from(data: bytes, width: int, height: int, bpc: int, slack: int = 0) -> Samples | None:
     """``data`` read as ``width`` × ``height`` pixels of ``bpc`` bits; the number of components is what
-    the length holds (1–4, 1 bit for a stencil mask).  None when no count fits (JPEG 2000, damage)."""
+    the length holds (1–4, 1 bit for a stencil mask), up to ``slack`` bytes more (dropped).  None when no
+    count fits (JPEG 2000, damage)."""
     if width <= 0 or height <= 0 or bpc not in (1, 2, 4, 8, 16):
         return None
     for ncomp in (1, 3, 4, 2):
-        if math.ceil(width * ncomp * bpc / 8) * height == len(data):
-            return Samples(data, width, height, bpc, ncomp)
+        size = math.ceil(width * ncomp * bpc / 8) * height
+        if 0 <= len(data) - size <= slack:
+            return Samples(data[:size], width, height, bpc, ncomp)
     return None
 
 
